@@ -1,0 +1,83 @@
+#include "common/encoding.h"
+
+#include <sodium.h>
+
+#include <cstdlib>
+
+namespace kizuna {
+namespace {
+
+void InitSodium() {
+  static const bool ok = sodium_init() >= 0;
+  if (!ok) std::abort();
+}
+
+std::string Encode(std::string_view bytes, int variant) {
+  InitSodium();
+  std::string out(sodium_base64_encoded_len(bytes.size(), variant), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), variant);
+  out.resize(out.size() - 1);  // trailing NUL
+  return out;
+}
+
+std::optional<std::string> Decode(std::string_view text, int variant) {
+  InitSodium();
+  std::string out(text.size() * 3 / 4 + 3, '\0');
+  size_t len = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
+                        text.size(), nullptr, &len, &end, variant) != 0 ||
+      end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  out.resize(len);
+  return out;
+}
+
+}  // namespace
+
+std::string Base64Encode(std::string_view b) { return Encode(b, sodium_base64_VARIANT_ORIGINAL); }
+std::optional<std::string> Base64Decode(std::string_view t) {
+  return Decode(t, sodium_base64_VARIANT_ORIGINAL);
+}
+std::string Base64UrlEncode(std::string_view b) {
+  return Encode(b, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+std::optional<std::string> Base64UrlDecode(std::string_view t) {
+  return Decode(t, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+std::string HexEncode(std::string_view bytes) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+std::string Sha256(std::string_view bytes) {
+  InitSodium();
+  std::string out(crypto_hash_sha256_BYTES, '\0');
+  crypto_hash_sha256(reinterpret_cast<unsigned char*>(out.data()),
+                     reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  return out;
+}
+
+std::string RandomBytes(size_t n) {
+  InitSodium();
+  std::string out(n, '\0');
+  randombytes_buf(out.data(), n);
+  return out;
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  InitSodium();
+  return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace kizuna

@@ -1,0 +1,23 @@
+// Small encodings kizuna needs in many places: base64 (standard and URL-safe),
+// hex, SHA-256, and constant-time comparison. Thread-safe, no state.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace kizuna {
+
+std::string Base64Encode(std::string_view bytes);
+std::optional<std::string> Base64Decode(std::string_view text);
+// URL-safe alphabet without padding (for tokens that travel in query strings).
+std::string Base64UrlEncode(std::string_view bytes);
+std::optional<std::string> Base64UrlDecode(std::string_view text);
+std::string HexEncode(std::string_view bytes);
+// Raw 32-byte SHA-256 digest.
+std::string Sha256(std::string_view bytes);
+// `n` random bytes from the OS CSPRNG.
+std::string RandomBytes(size_t n);
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
+}  // namespace kizuna

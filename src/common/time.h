@@ -1,0 +1,39 @@
+// Timestamps as kizuna handles them: int64 microseconds since the Unix epoch
+// (UTC), parsed from and formatted to the STIX/TAXII RFC 3339 form
+// "YYYY-MM-DDTHH:MM:SS[.fraction]Z". A Clock seam lets tests fix "now".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace kizuna {
+
+// Parses a STIX timestamp: UTC only ("Z"), fraction optional and of any
+// length (digits past microseconds are truncated). Rejects anything else with
+// a message saying what is wrong.
+Result<int64_t> ParseTimestamp(std::string_view text);
+
+// Formats `micros` with `fraction_digits` (0..6) digits after the seconds:
+// FormatTimestamp(0, 6) == "1970-01-01T00:00:00.000000Z".
+std::string FormatTimestamp(int64_t micros, int fraction_digits = 6);
+
+// The number of digits after the seconds' point in a valid timestamp (0 if none).
+int TimestampPrecision(std::string_view text);
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual int64_t NowMicros() const = 0;
+};
+
+// The wall clock. Thread-safe.
+class SystemClock : public Clock {
+ public:
+  int64_t NowMicros() const override;
+  static const SystemClock& Instance();
+};
+
+}  // namespace kizuna

@@ -1,0 +1,120 @@
+// kizuna's small HTTP interface. Handlers are pure functions from Request to
+// Response; the server (Boost.Beast, in server.cc only) does the I/O, TLS,
+// timeouts and size limits. The client (client.cc) is what federation,
+// tests and benchmarks use to talk to nodes. Beast/Asio headers never appear
+// outside server.cc and client.cc, so that the build stays fast.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace kizuna::http {
+
+// Header fields in arrival order; lookups are case-insensitive.
+class Headers {
+ public:
+  void Add(std::string name, std::string value);
+  // Replaces every field of that name.
+  void Set(std::string name, std::string value);
+  // The first value of `name`, or "" when absent.
+  std::string_view Get(std::string_view name) const;
+  bool Has(std::string_view name) const;
+  const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> fields_;
+};
+
+struct Request {
+  std::string method;  // "GET", "POST", …
+  std::string target;  // as received: "/taxii2/?a=b"
+  std::string path;    // percent-decoded path, no query: "/taxii2/"
+  // Percent-decoded query parameters in order; a key may repeat.
+  std::vector<std::pair<std::string, std::string>> query;
+  Headers headers;
+  std::string body;
+  std::string remote_address;  // "127.0.0.1"
+  bool tls = false;
+
+  // The first value of a query parameter, or "" when absent.
+  std::string_view Query(std::string_view key) const;
+  bool HasQuery(std::string_view key) const;
+};
+
+struct Response {
+  int status = 200;
+  Headers headers;
+  std::string body;
+};
+
+using Handler = std::function<Response(const Request&)>;
+
+// A JSON error body in the TAXII 2.1 error-message shape, with content type
+// application/taxii+json;version=2.1. Used by the server for errors it
+// raises itself (413, 400 on malformed HTTP, 408) and by handlers.
+Response ErrorResponse(int status, std::string_view title, std::string_view description = {});
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;  // 0: pick a free port (see Server::port())
+  int threads = 2;
+  // Bodies longer than this get 413 as soon as the headers announce them
+  // (or as soon as a chunked body passes the limit), before they are read whole.
+  size_t max_body_bytes = 64 * 1024 * 1024;
+  size_t max_header_bytes = 16 * 1024;
+  int read_timeout_seconds = 30;  // per request, headers and body
+  // TLS: both set -> HTTPS only.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+};
+
+// A running HTTP/1.1 server (keep-alive, TLS optional). Thread-safe; Stop()
+// or the destructor closes the listener and waits for the I/O threads.
+class Server {
+ public:
+  virtual ~Server() = default;
+  // Binds and starts serving on background threads.
+  static Result<std::unique_ptr<Server>> Start(const ServerOptions& options, Handler handler);
+  virtual uint16_t port() const = 0;
+  virtual void Stop() = 0;
+};
+
+struct ClientOptions {
+  // TLS: verify the server against this CA bundle (PEM); empty uses the
+  // system's default trust store.
+  std::string ca_file;
+  // TLS: accept exactly the certificate whose SHA-256 (hex of DER) is this,
+  // whatever its issuer (certificate pinning between partner nodes).
+  std::string pinned_cert_sha256;
+  bool verify_peer = true;
+  int timeout_ms = 30000;
+  size_t max_response_bytes = 256 * 1024 * 1024;
+};
+
+// A blocking HTTP/1.1 client that keeps one connection per scheme://host:port
+// alive between calls. Not thread-safe: use one per thread.
+class Client {
+ public:
+  explicit Client(ClientOptions options = {});
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // `url` is absolute: "http://127.0.0.1:8443/taxii2/". Network failures and
+  // TLS errors are a non-ok Status; any HTTP status is a Response.
+  Result<Response> Send(std::string_view method, std::string_view url, const Headers& headers = {},
+                        std::string_view body = {});
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kizuna::http

@@ -1,0 +1,1 @@
+#include "stix/stix.h"

@@ -1,0 +1,193 @@
+// The store: everything a node keeps durably. STIX objects per TAXII
+// collection (every version, with the server's date_added), TAXII status
+// resources, organizations, users, API keys, per-collection grants, and small
+// node metadata. Components other than the daemon's wiring see only this
+// interface; backends (sqlite/, later postgres/) implement it.
+//
+// Thread-safety: every method may be called from any thread concurrently.
+// Several processes may open the same store (the CLI while `kizuna serve`
+// runs); each sees the others' committed changes.
+//
+// Durability: when AddObjects returns ok, the objects survive a kill -9.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "stix/stix.h"
+
+namespace kizuna::store {
+
+inline constexpr const char* kStixMediaType = "application/stix+json;version=2.1";
+
+struct Collection {
+  std::string id;  // a UUID
+  std::string title;
+  std::string description;
+  std::string alias;  // optional, unique when set
+  std::vector<std::string> media_types = {kStixMediaType};
+};
+
+// One object version to add: its facts (from stix::ValidateObject) and its
+// serialized JSON exactly as it will be served.
+struct NewObject {
+  stix::ObjectInfo info;
+  std::string json;
+};
+
+enum class AddOutcome {
+  kAdded,           // a new version was stored
+  kAlreadyPresent,  // the same (id, version) was already in the collection: not an error
+};
+
+struct AddResult {
+  std::vector<AddOutcome> outcomes;     // one per input, same order
+  std::vector<int64_t> date_added_us;   // the version's date_added (existing one if present)
+};
+
+// One stored version of an object.
+struct StoredObject {
+  std::string id;
+  std::string type;
+  std::string spec_version;
+  // The TAXII version: modified if present, else created, else date_added.
+  int64_t version_us = 0;
+  int64_t date_added_us = 0;
+  stix::Tlp tlp = stix::Tlp::kNone;
+  std::string created_by_ref;
+  std::string json;  // empty when ObjectQuery::include_json is false
+};
+
+// A TAXII 2.1 object query. Within a field values are ORed; fields are ANDed.
+// Results are ordered by date_added ascending.
+struct ObjectQuery {
+  std::vector<std::string> ids;
+  std::vector<std::string> types;
+  std::vector<std::string> spec_versions;  // empty: any
+  // match[version]: "last" (the default when all three are false and
+  // versions is empty), "first", "all" and explicit versions (microseconds).
+  bool version_first = false;
+  bool version_last = false;
+  bool version_all = false;
+  std::vector<int64_t> versions;
+  std::optional<int64_t> added_after_us;
+  // Paging cursor: only versions with date_added strictly greater.
+  std::optional<int64_t> after_date_added_us;
+  size_t limit = 0;  // 0: unlimited
+  bool include_json = true;
+};
+
+struct ObjectPage {
+  std::vector<StoredObject> objects;
+  bool more = false;  // further matching versions exist past the last one returned
+};
+
+struct StatusDetail {
+  std::string id;
+  std::string version;  // timestamp text
+  std::string message;  // failures: why
+};
+
+// A TAXII 2.1 status resource.
+struct StatusRecord {
+  std::string id;  // a UUID
+  std::string status = "complete";  // "pending" | "complete"
+  int64_t request_timestamp_us = 0;
+  int64_t user_id = 0;  // who made the request; only they and admins may read it
+  std::vector<StatusDetail> successes;
+  std::vector<StatusDetail> failures;
+  std::vector<StatusDetail> pendings;
+};
+
+struct Organization {
+  int64_t id = 0;
+  std::string name;
+  std::string identity_id;  // the STIX identity object id of the organization
+};
+
+enum class Role { kAdmin, kMember };
+
+struct User {
+  int64_t id = 0;
+  std::string name;
+  int64_t org_id = 0;
+  std::string org_name;
+  Role role = Role::kMember;
+  bool disabled = false;
+};
+
+struct ApiKey {
+  std::string key_id;  // public part, unique
+  int64_t user_id = 0;
+  std::string secret_hash;  // Argon2id encoded hash of the secret part
+  int64_t created_us = 0;
+  bool revoked = false;
+  std::string label;
+};
+
+// Per-collection rights of a user or of a whole organization (exactly one of
+// user_id / org_id is set). Effective rights are the union.
+struct Grant {
+  std::string collection_id;
+  std::optional<int64_t> user_id;
+  std::optional<int64_t> org_id;
+  bool can_read = false;
+  bool can_write = false;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // ---- collections
+  virtual Result<std::vector<Collection>> ListCollections() = 0;
+  virtual Result<Collection> GetCollection(const std::string& id_or_alias) = 0;
+  virtual Status CreateCollection(const Collection& collection) = 0;
+  virtual Status DeleteCollection(const std::string& id) = 0;
+
+  // ---- objects
+  // Adds versions in one transaction; date_added values are strictly
+  // increasing across the whole store (so within each collection too) and
+  // never reused, even across restarts. Idempotent per (collection, id, version).
+  virtual Result<AddResult> AddObjects(const std::string& collection_id,
+                                       const std::vector<NewObject>& objects) = 0;
+  virtual Result<ObjectPage> QueryObjects(const std::string& collection_id,
+                                          const ObjectQuery& query) = 0;
+  // Deletes the versions of one object selected by query.versions/version_*
+  // and spec_versions (ids/types are ignored). Returns how many were deleted.
+  virtual Result<int64_t> DeleteObject(const std::string& collection_id, const std::string& id,
+                                       const ObjectQuery& query) = 0;
+  virtual Result<int64_t> CountObjects(const std::string& collection_id) = 0;
+
+  // ---- TAXII status resources
+  virtual Status SaveStatus(const StatusRecord& status) = 0;
+  virtual Result<StatusRecord> GetStatus(const std::string& id) = 0;
+
+  // ---- identity and access
+  virtual Result<Organization> EnsureOrganization(const std::string& name) = 0;
+  virtual Result<std::vector<Organization>> ListOrganizations() = 0;
+  virtual Result<User> CreateUser(const std::string& name, int64_t org_id, Role role) = 0;
+  virtual Result<User> GetUser(int64_t id) = 0;
+  virtual Result<User> FindUser(const std::string& org_name, const std::string& name) = 0;
+  virtual Result<std::vector<User>> ListUsers() = 0;
+  virtual Status SetUserDisabled(int64_t id, bool disabled) = 0;
+  virtual Status AddApiKey(const ApiKey& key) = 0;
+  virtual Result<ApiKey> GetApiKey(const std::string& key_id) = 0;
+  virtual Result<std::vector<ApiKey>> ListApiKeys(int64_t user_id) = 0;
+  virtual Status RevokeApiKey(const std::string& key_id) = 0;
+  // Replaces the grant for (collection, principal).
+  virtual Status SetGrant(const Grant& grant) = 0;
+  virtual Result<std::vector<Grant>> ListGrants(const std::string& collection_id) = 0;
+  // Effective rights of a user (its own grants OR its organization's).
+  virtual Result<Grant> RightsOf(const User& user, const std::string& collection_id) = 0;
+
+  // ---- node metadata (small key/value strings)
+  virtual Result<std::optional<std::string>> GetMeta(const std::string& key) = 0;
+  virtual Status SetMeta(const std::string& key, const std::string& value) = 0;
+};
+
+}  // namespace kizuna::store
