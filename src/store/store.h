@@ -45,8 +45,8 @@ enum class AddOutcome {
 };
 
 struct AddResult {
-  std::vector<AddOutcome> outcomes;     // one per input, same order
-  std::vector<int64_t> date_added_us;   // the version's date_added (existing one if present)
+  std::vector<AddOutcome> outcomes;    // one per input, same order
+  std::vector<int64_t> date_added_us;  // the version's date_added (existing one if present)
 };
 
 // One stored version of an object.
@@ -94,7 +94,7 @@ struct StatusDetail {
 
 // A TAXII 2.1 status resource.
 struct StatusRecord {
-  std::string id;  // a UUID
+  std::string id;                   // a UUID
   std::string status = "complete";  // "pending" | "complete"
   int64_t request_timestamp_us = 0;
   int64_t user_id = 0;  // who made the request; only they and admins may read it
