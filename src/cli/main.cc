@@ -1,1 +1,416 @@
-int main() { return 0; }
+// The `kizuna` command: every subcommand of DESIGN.md's CLI contract.
+// Errors are one line on stderr and a non-zero exit; never a stack dump.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "auth/auth.h"
+#include "common/uuid.h"
+#include "daemon/daemon.h"
+#include "node/node.h"
+#include "stix/stix.h"
+#include "taxii/ingest.h"
+
+namespace kizuna::cli {
+namespace {
+
+namespace json = boost::json;
+
+int Fail(const Status& status) {
+  std::fprintf(stderr, "kizuna: %s\n", status.message().c_str());
+  return status.code() == Code::kInvalidArgument ? 2 : 1;
+}
+
+Result<std::unique_ptr<node::Node>> OpenNode(const std::string& dir) {
+  return node::Node::Open(dir);
+}
+
+Result<store::Collection> FindCollection(store::Store& store, const std::string& name) {
+  auto collection = store.GetCollection(name);
+  if (!collection.ok() && collection.status().code() == Code::kNotFound) {
+    return NotFound("no collection '" + name + "' (see `kizuna collection list`)");
+  }
+  return collection;
+}
+
+int Init(const std::string& dir, const std::string& name, const std::string& listen) {
+  node::InitOptions options;
+  options.name = name;
+  Status st = node::ParseListen(listen, &options.host, &options.port);
+  if (!st.ok()) return Fail(InvalidArgument("--listen: " + st.message()));
+  auto result = node::InitNode(dir, options);
+  if (!result.ok()) return Fail(result.status());
+  std::printf(
+      "created node '%s' in %s\n  identity:  %s\n  admin key: %s\n  start it:  kizuna serve %s\n",
+      name.c_str(), dir.c_str(), result->identity_id.c_str(), result->admin_key_path.c_str(),
+      dir.c_str());
+  return 0;
+}
+
+// Reads a file of STIX: a bundle, a TAXII envelope, a single object or a JSON array.
+Result<json::array> ReadStixFile(const std::string& path, int max_depth) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return IoError("cannot read " + path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  auto parsed = stix::ParseJson(buffer.str(), max_depth);
+  if (!parsed.ok()) return InvalidArgument(path + ": " + parsed.status().message());
+  if (parsed->is_array()) return std::move(parsed->get_array());
+  if (!parsed->is_object()) return InvalidArgument(path + ": expected a STIX bundle or object");
+  json::object& object = parsed->get_object();
+  auto it = object.find("objects");
+  auto type = object.find("type");
+  bool is_bundle =
+      type != object.end() && type->value().is_string() && type->value().get_string() == "bundle";
+  if (is_bundle || (type == object.end() && it != object.end())) {
+    if (it == object.end()) return json::array();
+    if (!it->value().is_array()) return InvalidArgument(path + ": 'objects' must be a list");
+    return std::move(it->value().get_array());
+  }
+  json::array single;
+  single.emplace_back(std::move(object));
+  return single;
+}
+
+int Import(const std::string& dir, const std::vector<std::string>& files,
+           const std::string& collection_name, bool quiet) {
+  auto node = OpenNode(dir);
+  if (!node.ok()) return Fail(node.status());
+  store::Store& store = (*node)->store();
+  auto collection = FindCollection(store, collection_name);
+  if (!collection.ok()) return Fail(collection.status());
+  auto admin = store.FindUser((*node)->config().name, "admin");
+  int64_t user_id = admin.ok() ? admin->id : 0;
+  taxii::IngestOptions options = daemon::TaxiiOptionsFrom((*node)->config()).ingest;
+  const bool progress = !quiet && isatty(STDERR_FILENO);
+  constexpr size_t kBatch = 1000;
+  size_t added = 0, present = 0, rejected = 0;
+  for (const auto& file : files) {
+    auto objects = ReadStixFile(file, options.max_json_depth);
+    if (!objects.ok()) return Fail(objects.status());
+    const size_t total = objects->size();
+    for (size_t start = 0; start < total; start += kBatch) {
+      json::array batch;
+      for (size_t i = start; i < std::min(total, start + kBatch); ++i)
+        batch.push_back((*objects)[i]);
+      auto status = taxii::IngestObjects(store, collection->id, batch, user_id, options);
+      if (!status.ok()) return Fail(status.status());
+      for (const auto& s : status->successes) (s.message.empty() ? added : present)++;
+      for (const auto& f : status->failures) {
+        ++rejected;
+        if (progress) std::fputs("\n", stderr);
+        std::fprintf(stderr, "rejected %s: %s\n", f.id.empty() ? "(no id)" : f.id.c_str(),
+                     f.message.c_str());
+      }
+      if (progress) {
+        size_t done = std::min(total, start + kBatch);
+        std::fprintf(stderr, "\r%s: %zu/%zu objects (%zu%%)", file.c_str(), done, total,
+                     total ? done * 100 / total : 100);
+      }
+    }
+    if (progress) std::fputs("\n", stderr);
+  }
+  std::printf("imported into %s: %zu added, %zu already present, %zu rejected\n",
+              collection->alias.empty() ? collection->id.c_str() : collection->alias.c_str(), added,
+              present, rejected);
+  return rejected ? 1 : 0;
+}
+
+int Export(const std::string& dir, const std::string& collection_name, const std::string& output,
+           bool all_versions, const std::string& max_tlp_name) {
+  auto max_tlp = stix::ParseTlp(max_tlp_name);
+  if (!max_tlp.ok()) return Fail(InvalidArgument("--max-tlp: " + max_tlp.status().message()));
+  auto node = OpenNode(dir);
+  if (!node.ok()) return Fail(node.status());
+  store::Store& store = (*node)->store();
+  auto collection = FindCollection(store, collection_name);
+  if (!collection.ok()) return Fail(collection.status());
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  if (!output.empty() && output != "-") {
+    file.open(output, std::ios::binary | std::ios::trunc);
+    if (!file) return Fail(IoError("cannot write " + output));
+    out = &file;
+  }
+  *out << "{\"type\":\"bundle\",\"id\":\"bundle--" << NewUuid4() << "\",\"objects\":[";
+  store::ObjectQuery query;
+  query.version_all = all_versions;
+  query.limit = 1000;
+  size_t written = 0, withheld = 0;
+  while (true) {
+    auto page = store.QueryObjects(collection->id, query);
+    if (!page.ok()) return Fail(page.status());
+    for (const auto& object : page->objects) {
+      if (static_cast<int>(object.tlp) > static_cast<int>(*max_tlp)) {
+        ++withheld;
+        continue;
+      }
+      if (written++) *out << ',';
+      *out << object.json;
+    }
+    if (!page->more || page->objects.empty()) break;
+    query.after_date_added_us = page->objects.back().date_added_us;
+  }
+  *out << "]}\n";
+  out->flush();
+  if (!*out) return Fail(IoError("writing the export failed"));
+  std::fprintf(stderr, "exported %zu objects", written);
+  if (withheld) {
+    std::fprintf(stderr, " (%zu above TLP:%s withheld; see --max-tlp)", withheld,
+                 std::string(stix::TlpName(*max_tlp)).c_str());
+  }
+  std::fputs("\n", stderr);
+  return 0;
+}
+
+int UserAdd(const std::string& dir, const std::string& org, const std::string& name,
+            const std::string& role_name) {
+  auto role = node::ParseRole(role_name);
+  if (!role.ok()) return Fail(role.status());
+  auto node = OpenNode(dir);
+  if (!node.ok()) return Fail(node.status());
+  auto created = node::AddUser((*node)->store(), org, name, *role);
+  if (!created.ok()) return Fail(created.status());
+  std::printf("created user %s/%s (id %lld, role %s)\n%s\n", org.c_str(), name.c_str(),
+              static_cast<long long>(created->user.id), std::string(node::RoleName(*role)).c_str(),
+              created->api_key.c_str());
+  return 0;
+}
+
+int UserList(const std::string& dir) {
+  auto node = OpenNode(dir);
+  if (!node.ok()) return Fail(node.status());
+  auto users = (*node)->store().ListUsers();
+  if (!users.ok()) return Fail(users.status());
+  std::printf("%-6s %-24s %-24s %-8s %s\n", "ID", "ORGANIZATION", "NAME", "ROLE", "STATE");
+  for (const auto& u : *users) {
+    std::printf("%-6lld %-24s %-24s %-8s %s\n", static_cast<long long>(u.id), u.org_name.c_str(),
+                u.name.c_str(), std::string(node::RoleName(u.role)).c_str(),
+                u.disabled ? "disabled" : "active");
+  }
+  return 0;
+}
+
+int UserKey(const std::string& dir, const std::string& org, const std::string& name) {
+  auto node = OpenNode(dir);
+  if (!node.ok()) return Fail(node.status());
+  auto user = (*node)->store().FindUser(org, name);
+  if (!user.ok()) return Fail(NotFound("no user " + org + "/" + name));
+  auto issued = auth::IssueApiKey((*node)->store(), user->id, "created with `kizuna user key`");
+  if (!issued.ok()) return Fail(issued.status());
+  std::printf("new key %s for %s/%s\n%s\n", issued->record.key_id.c_str(), org.c_str(),
+              name.c_str(), issued->token.c_str());
+  return 0;
+}
+
+int UserSetDisabled(const std::string& dir, const std::string& org, const std::string& name,
+                    bool disabled) {
+  auto node = OpenNode(dir);
+  if (!node.ok()) return Fail(node.status());
+  auto user = (*node)->store().FindUser(org, name);
+  if (!user.ok()) return Fail(NotFound("no user " + org + "/" + name));
+  Status st = (*node)->store().SetUserDisabled(user->id, disabled);
+  if (!st.ok()) return Fail(st);
+  std::printf("%s %s/%s\n", disabled ? "disabled" : "enabled", org.c_str(), name.c_str());
+  return 0;
+}
+
+int KeyRevoke(const std::string& dir, const std::string& key) {
+  auto node = OpenNode(dir);
+  if (!node.ok()) return Fail(node.status());
+  std::string key_id = key;
+  if (auto parsed = auth::ParseToken(key); parsed.ok()) key_id = parsed->key_id;
+  Status st = (*node)->store().RevokeApiKey(key_id);
+  if (!st.ok()) return Fail(st);
+  std::printf("revoked key %s\n", key_id.c_str());
+  return 0;
+}
+
+int CollectionAdd(const std::string& dir, const std::string& title, const std::string& alias,
+                  const std::string& description) {
+  auto node = OpenNode(dir);
+  if (!node.ok()) return Fail(node.status());
+  store::Collection collection;
+  collection.id = NewUuid4();
+  collection.title = title;
+  collection.alias = alias;
+  collection.description = description;
+  Status st = (*node)->store().CreateCollection(collection);
+  if (!st.ok()) return Fail(st);
+  std::printf("%s\n", collection.id.c_str());
+  return 0;
+}
+
+int CollectionList(const std::string& dir) {
+  auto node = OpenNode(dir);
+  if (!node.ok()) return Fail(node.status());
+  auto collections = (*node)->store().ListCollections();
+  if (!collections.ok()) return Fail(collections.status());
+  std::printf("%-36s %-16s %-10s %s\n", "ID", "ALIAS", "OBJECTS", "TITLE");
+  for (const auto& c : *collections) {
+    auto count = (*node)->store().CountObjects(c.id);
+    std::printf("%-36s %-16s %-10lld %s\n", c.id.c_str(), c.alias.c_str(),
+                static_cast<long long>(count.ok() ? *count : -1), c.title.c_str());
+  }
+  return 0;
+}
+
+int CollectionGrant(const std::string& dir, const std::string& collection_name,
+                    const std::string& org, const std::string& user_name, bool read, bool write) {
+  auto node = OpenNode(dir);
+  if (!node.ok()) return Fail(node.status());
+  store::Store& store = (*node)->store();
+  auto collection = FindCollection(store, collection_name);
+  if (!collection.ok()) return Fail(collection.status());
+  store::Grant grant;
+  grant.collection_id = collection->id;
+  grant.can_read = read;
+  grant.can_write = write;
+  if (!user_name.empty()) {
+    auto user = store.FindUser(org, user_name);
+    if (!user.ok()) return Fail(NotFound("no user " + org + "/" + user_name));
+    grant.user_id = user->id;
+  } else {
+    auto organization = store.EnsureOrganization(org);
+    if (!organization.ok()) return Fail(organization.status());
+    grant.org_id = organization->id;
+  }
+  Status st = store.SetGrant(grant);
+  if (!st.ok()) return Fail(st);
+  std::printf("%s%s%s on %s: read=%s write=%s\n", org.c_str(), user_name.empty() ? "" : "/",
+              user_name.c_str(), collection->id.c_str(), read ? "yes" : "no", write ? "yes" : "no");
+  return 0;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{"kizuna: threat-intelligence sharing between CSIRTs (STIX 2.1 over TAXII 2.1)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "kizuna 0.1.0");
+  int code = 0;
+
+  std::string dir, name = "kizuna", listen = "127.0.0.1:8443";
+  auto* init = app.add_subcommand("init", "Create a node directory");
+  init->add_option("DIR", dir, "node directory")->required();
+  init->add_option("--name", name, "the team's name")->capture_default_str();
+  init->add_option("--listen", listen, "HOST:PORT to serve on")->capture_default_str();
+  init->callback([&] { code = Init(dir, name, listen); });
+
+  auto* serve =
+      app.add_subcommand("serve", "Run the node (TAXII 2.1 at /taxii2/, REST at /api/v1/)");
+  serve->add_option("DIR", dir, "node directory")->required();
+  serve->callback([&] {
+    Status st = daemon::Serve(dir);
+    code = st.ok() ? 0 : Fail(st);
+  });
+
+  auto* identity = app.add_subcommand("identity", "Print the node's identity as JSON");
+  identity->add_option("DIR", dir, "node directory")->required();
+  identity->callback([&] {
+    auto node = OpenNode(dir);
+    if (!node.ok()) {
+      code = Fail(node.status());
+      return;
+    }
+    std::printf("%s\n", node::IdentityJson((*node)->identity()).c_str());
+  });
+
+  std::vector<std::string> files;
+  std::string collection = node::kDefaultCollectionAlias;
+  bool quiet = false;
+  auto* import = app.add_subcommand("import", "Import STIX 2.1 bundles into a collection");
+  import->add_option("DIR", dir, "node directory")->required();
+  import->add_option("FILE", files, "STIX 2.1 bundle files")->required();
+  import->add_option("--collection", collection, "collection id or alias")->capture_default_str();
+  import->add_flag("--quiet", quiet, "no progress display");
+  import->callback([&] { code = Import(dir, files, collection, quiet);
+});
+
+std::string output, max_tlp = "amber+strict";
+bool all_versions = false;
+auto* export_cmd = app.add_subcommand("export", "Export a collection as a STIX 2.1 bundle");
+export_cmd->add_option("DIR", dir, "node directory")->required();
+export_cmd->add_option("--collection", collection, "collection id or alias")->capture_default_str();
+export_cmd->add_option("--output,-o", output, "file to write (default: stdout)");
+export_cmd->add_flag("--all-versions", all_versions, "every version, not only the latest");
+export_cmd
+    ->add_option("--max-tlp", max_tlp,
+                 "most restrictive TLP to include (red only for local backups)")
+    ->capture_default_str();
+export_cmd->callback([&] { code = Export(dir, collection, output, all_versions, max_tlp); });
+
+std::string org, role = "member";
+auto* user = app.add_subcommand("user", "Manage users and API keys");
+user->require_subcommand(1);
+auto* user_add =
+    user->add_subcommand("add", "Create a user (and its organization); prints its API key last");
+user_add->add_option("DIR", dir, "node directory")->required();
+user_add->add_option("--org", org, "organization")->required();
+user_add->add_option("--name", name, "user name")->required();
+user_add->add_option("--role", role, "admin or member")->capture_default_str();
+user_add->callback([&] { code = UserAdd(dir, org, name, role); });
+auto* user_list = user->add_subcommand("list", "List users");
+user_list->add_option("DIR", dir, "node directory")->required();
+user_list->callback([&] { code = UserList(dir); });
+auto* user_key = user->add_subcommand("key", "Issue a new API key for a user; prints it last");
+user_key->add_option("DIR", dir, "node directory")->required();
+user_key->add_option("--org", org, "organization")->required();
+user_key->add_option("--name", name, "user name")->required();
+user_key->callback([&] { code = UserKey(dir, org, name); });
+std::string key;
+auto* user_revoke = user->add_subcommand("revoke-key", "Revoke an API key (by key id or the key)");
+user_revoke->add_option("DIR", dir, "node directory")->required();
+user_revoke->add_option("KEY", key, "key id or API key")->required();
+user_revoke->callback([&] { code = KeyRevoke(dir, key); });
+for (bool disable : {true, false}) {
+  auto* cmd = user->add_subcommand(disable ? "disable" : "enable",
+                                   disable ? "Disable a user" : "Enable a user");
+  cmd->add_option("DIR", dir, "node directory")->required();
+  cmd->add_option("--org", org, "organization")->required();
+  cmd->add_option("--name", name, "user name")->required();
+  cmd->callback([&, disable] { code = UserSetDisabled(dir, org, name, disable); });
+}
+
+std::string title, alias, description, user_name;
+bool read = false, write = false;
+auto* coll = app.add_subcommand("collection", "Manage TAXII collections");
+coll->require_subcommand(1);
+auto* coll_add = coll->add_subcommand("add", "Create a collection; prints its id");
+coll_add->add_option("DIR", dir, "node directory")->required();
+coll_add->add_option("--title", title, "title")->required();
+coll_add->add_option("--alias", alias, "short unique alias");
+coll_add->add_option("--description", description, "description");
+coll_add->callback([&] { code = CollectionAdd(dir, title, alias, description); });
+auto* coll_list = coll->add_subcommand("list", "List collections");
+coll_list->add_option("DIR", dir, "node directory")->required();
+coll_list->callback([&] { code = CollectionList(dir); });
+auto* coll_grant =
+    coll->add_subcommand("grant", "Set an organization's (or one user's) rights on a collection");
+coll_grant->add_option("DIR", dir, "node directory")->required();
+coll_grant->add_option("COLLECTION", collection, "collection id or alias")->required();
+coll_grant->add_option("--org", org, "organization")->required();
+coll_grant->add_option("--user", user_name, "only this user of the organization");
+coll_grant->add_flag("--read", read, "may read");
+coll_grant->add_flag("--write", write, "may write");
+coll_grant->callback([&] { code = CollectionGrant(dir, collection, org, user_name, read, write); });
+
+try {
+  app.parse(argc, argv);
+} catch (const CLI::ParseError& e) {
+  return app.exit(e);
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "kizuna: %s\n", e.what());
+  return 1;
+}
+return code;
+}  // namespace kizuna::cli
+
+}  // namespace kizuna::cli
+
+int main(int argc, char** argv) { return kizuna::cli::Main(argc, argv); }

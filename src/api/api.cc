@@ -1,0 +1,276 @@
+#include "api/api.h"
+
+#include <boost/json.hpp>
+#include <charconv>
+
+#include "auth/auth.h"
+#include "common/uuid.h"
+#include "stix/stix.h"
+
+namespace kizuna::api {
+namespace {
+
+namespace json = boost::json;
+using http::ErrorResponse;
+using http::Response;
+
+Response Json(int status, const json::value& value) {
+  Response response;
+  response.status = status;
+  response.headers.Set("Content-Type", "application/json");
+  response.body = json::serialize(value);
+  return response;
+}
+
+Response FromStatus(const Status& status) {
+  switch (status.code()) {
+    case Code::kInvalidArgument:
+      return ErrorResponse(400, "Bad request", status.message());
+    case Code::kNotFound:
+      return ErrorResponse(404, "Not found", status.message());
+    case Code::kAlreadyExists:
+      return ErrorResponse(409, "Conflict", status.message());
+    case Code::kPermissionDenied:
+      return ErrorResponse(403, "Forbidden", status.message());
+    default:
+      return ErrorResponse(500, "Internal error", status.message());
+  }
+}
+
+json::object UserJson(const store::User& user) {
+  json::object out;
+  out["id"] = user.id;
+  out["name"] = user.name;
+  out["organization"] = user.org_name;
+  out["organization_id"] = user.org_id;
+  out["role"] = std::string(node::RoleName(user.role));
+  out["disabled"] = user.disabled;
+  return out;
+}
+
+std::optional<int64_t> ParseId(std::string_view text) {
+  int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || value <= 0) return std::nullopt;
+  return value;
+}
+
+std::vector<std::string> Segments(std::string_view path) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string_view::npos) slash = path.size();
+    if (slash > start) out.emplace_back(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return out;
+}
+
+// Reads a JSON object body; a 400 response when it is not one.
+std::optional<Response> ParseBody(const http::Request& request, json::object* out) {
+  auto parsed = stix::ParseJson(request.body, 32);
+  if (!parsed.ok()) return ErrorResponse(400, "Invalid JSON", parsed.status().message());
+  if (!parsed->is_object())
+    return ErrorResponse(400, "Invalid body", "the body must be a JSON object");
+  *out = std::move(parsed->get_object());
+  return std::nullopt;
+}
+
+std::string StringOf(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end() || !it->value().is_string()) return {};
+  return std::string(it->value().get_string());
+}
+
+std::optional<bool> BoolOf(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end() || !it->value().is_bool()) return std::nullopt;
+  return it->value().get_bool();
+}
+
+}  // namespace
+
+http::Response ApiService::Handle(const http::Request& request, const store::User& user) {
+  auto seg = Segments(request.path);  // "api", "v1", …
+  if (seg.size() < 2 || seg[0] != "api" || seg[1] != "v1") {
+    return ErrorResponse(404, "Not found", "no such endpoint: " + request.path);
+  }
+  seg.erase(seg.begin(), seg.begin() + 2);
+  const std::string& method = request.method;
+  const bool admin = user.role == store::Role::kAdmin;
+  auto forbidden = [] { return ErrorResponse(403, "Forbidden", "this needs the admin role"); };
+  auto not_allowed = [&] {
+    return ErrorResponse(405, "Method not allowed", method + " is not allowed on " + request.path);
+  };
+
+  if (seg.size() == 1 && seg[0] == "whoami") {
+    if (method != "GET") return not_allowed();
+    return Json(200, UserJson(user));
+  }
+  if (seg.size() == 1 && seg[0] == "node") {
+    if (method != "GET") return not_allowed();
+    return Json(200, json::parse(node::IdentityJson(identity_)));
+  }
+  if (!seg.empty() && seg[0] == "users") {
+    if (seg.size() == 1 && method == "GET") {
+      if (!admin) return forbidden();
+      auto users = store_.ListUsers();
+      if (!users.ok()) return FromStatus(users.status());
+      json::array list;
+      for (const auto& u : *users) list.emplace_back(UserJson(u));
+      return Json(200, json::object{{"users", std::move(list)}});
+    }
+    if (seg.size() == 1 && method == "POST") {
+      if (!admin) return forbidden();
+      json::object body;
+      if (auto error = ParseBody(request, &body)) return *error;
+      std::string role_text = StringOf(body, "role");
+      auto role = node::ParseRole(role_text.empty() ? "member" : role_text);
+      if (!role.ok()) return FromStatus(role.status());
+      auto created =
+          node::AddUser(store_, StringOf(body, "organization"), StringOf(body, "name"), *role);
+      if (!created.ok()) return FromStatus(created.status());
+      json::object out = UserJson(created->user);
+      out["api_key"] = created->api_key;
+      return Json(201, out);
+    }
+    if (seg.size() >= 2) {
+      auto id = ParseId(seg[1]);
+      if (!id) return ErrorResponse(404, "Not found", "no user '" + seg[1] + "'");
+      if (!admin && *id != user.id) return forbidden();
+      auto target = store_.GetUser(*id);
+      if (!target.ok()) return FromStatus(target.status());
+      if (seg.size() == 2 && method == "GET") return Json(200, UserJson(*target));
+      if (seg.size() == 3 && seg[2] == "keys" && method == "GET") {
+        auto keys = store_.ListApiKeys(*id);
+        if (!keys.ok()) return FromStatus(keys.status());
+        json::array list;
+        for (const auto& k : *keys) {
+          list.emplace_back(json::object{{"key_id", k.key_id},
+                                         {"label", k.label},
+                                         {"revoked", k.revoked},
+                                         {"created_us", k.created_us}});
+        }
+        return Json(200, json::object{{"keys", std::move(list)}});
+      }
+      if (seg.size() == 3 && seg[2] == "keys" && method == "POST") {
+        auto issued = auth::IssueApiKey(store_, *id, "created through the API");
+        if (!issued.ok()) return FromStatus(issued.status());
+        return Json(201,
+                    json::object{{"key_id", issued->record.key_id}, {"api_key", issued->token}});
+      }
+      if (seg.size() == 3 && (seg[2] == "disable" || seg[2] == "enable") && method == "POST") {
+        if (!admin) return forbidden();
+        Status st = store_.SetUserDisabled(*id, seg[2] == "disable");
+        if (!st.ok()) return FromStatus(st);
+        auto updated = store_.GetUser(*id);
+        if (!updated.ok()) return FromStatus(updated.status());
+        return Json(200, UserJson(*updated));
+      }
+    }
+    return ErrorResponse(404, "Not found", "no such endpoint: " + request.path);
+  }
+  if (seg.size() == 2 && seg[0] == "keys" && method == "DELETE") {
+    auto key = store_.GetApiKey(seg[1]);
+    if (!key.ok()) return FromStatus(key.status());
+    if (!admin && key->user_id != user.id) return forbidden();
+    Status st = store_.RevokeApiKey(seg[1]);
+    if (!st.ok()) return FromStatus(st);
+    return Json(200, json::object{{"key_id", seg[1]}, {"revoked", true}});
+  }
+  if (seg.size() == 1 && seg[0] == "organizations") {
+    if (method != "GET") return not_allowed();
+    if (!admin) return forbidden();
+    auto orgs = store_.ListOrganizations();
+    if (!orgs.ok()) return FromStatus(orgs.status());
+    json::array list;
+    for (const auto& o : *orgs) {
+      list.emplace_back(json::object{{"id", o.id}, {"name", o.name}, {"identity", o.identity_id}});
+    }
+    return Json(200, json::object{{"organizations", std::move(list)}});
+  }
+  if (!seg.empty() && seg[0] == "collections") {
+    if (!admin) return forbidden();
+    if (seg.size() == 1 && method == "GET") {
+      auto collections = store_.ListCollections();
+      if (!collections.ok()) return FromStatus(collections.status());
+      json::array list;
+      for (const auto& c : *collections) {
+        auto count = store_.CountObjects(c.id);
+        list.emplace_back(json::object{{"id", c.id},
+                                       {"title", c.title},
+                                       {"description", c.description},
+                                       {"alias", c.alias},
+                                       {"objects", count.ok() ? *count : 0}});
+      }
+      return Json(200, json::object{{"collections", std::move(list)}});
+    }
+    if (seg.size() == 1 && method == "POST") {
+      json::object body;
+      if (auto error = ParseBody(request, &body)) return *error;
+      store::Collection collection;
+      collection.id = NewUuid4();
+      collection.title = StringOf(body, "title");
+      collection.description = StringOf(body, "description");
+      collection.alias = StringOf(body, "alias");
+      if (collection.title.empty())
+        return ErrorResponse(400, "Bad request", "a collection needs a title");
+      Status st = store_.CreateCollection(collection);
+      if (!st.ok()) return FromStatus(st);
+      return Json(201, json::object{{"id", collection.id},
+                                    {"title", collection.title},
+                                    {"alias", collection.alias}});
+    }
+    if (seg.size() == 2 && method == "DELETE") {
+      auto collection = store_.GetCollection(seg[1]);
+      if (!collection.ok()) return FromStatus(collection.status());
+      Status st = store_.DeleteCollection(collection->id);
+      if (!st.ok()) return FromStatus(st);
+      return Json(200, json::object{{"id", collection->id}, {"deleted", true}});
+    }
+    if (seg.size() == 3 && seg[2] == "grants") {
+      auto collection = store_.GetCollection(seg[1]);
+      if (!collection.ok()) return FromStatus(collection.status());
+      if (method == "GET") {
+        auto grants = store_.ListGrants(collection->id);
+        if (!grants.ok()) return FromStatus(grants.status());
+        json::array list;
+        for (const auto& g : *grants) {
+          json::object o{{"can_read", g.can_read}, {"can_write", g.can_write}};
+          if (g.user_id) o["user_id"] = *g.user_id;
+          if (g.org_id) o["organization_id"] = *g.org_id;
+          list.emplace_back(std::move(o));
+        }
+        return Json(200, json::object{{"grants", std::move(list)}});
+      }
+      if (method == "PUT" || method == "POST") {
+        json::object body;
+        if (auto error = ParseBody(request, &body)) return *error;
+        store::Grant grant;
+        grant.collection_id = collection->id;
+        if (auto it = body.find("user_id"); it != body.end() && it->value().is_int64()) {
+          grant.user_id = it->value().get_int64();
+        } else if (std::string org = StringOf(body, "organization"); !org.empty()) {
+          auto organization = store_.EnsureOrganization(org);
+          if (!organization.ok()) return FromStatus(organization.status());
+          grant.org_id = organization->id;
+        } else {
+          return ErrorResponse(400, "Bad request", "a grant needs user_id or organization");
+        }
+        grant.can_read = BoolOf(body, "can_read").value_or(false);
+        grant.can_write = BoolOf(body, "can_write").value_or(false);
+        Status st = store_.SetGrant(grant);
+        if (!st.ok()) return FromStatus(st);
+        return Json(200, json::object{{"collection", collection->id},
+                                      {"can_read", grant.can_read},
+                                      {"can_write", grant.can_write}});
+      }
+      return not_allowed();
+    }
+    return ErrorResponse(404, "Not found", "no such endpoint: " + request.path);
+  }
+  return ErrorResponse(404, "Not found", "no such endpoint: " + request.path);
+}
+
+}  // namespace kizuna::api

@@ -1,0 +1,76 @@
+// A node's configuration: DIR/kizuna.toml. `kizuna init` writes the
+// commented default (DefaultConfigText); LoadConfig reads it back and reports
+// the first problem as one line naming the key ("kizuna.toml: server.listen:
+// expected HOST:PORT, got 'x'"). Plain value type; not thread-safe to mutate.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+#include "stix/stix.h"
+
+namespace kizuna::node {
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8443;
+  int threads = 4;
+  // Plain HTTP is refused on non-loopback addresses unless this is true.
+  bool allow_plain_http = false;
+  std::string tls_cert;  // PEM paths, relative to the node directory
+  std::string tls_key;
+  // The URL partners use to reach this node (discovery answers with it);
+  // empty: derived from each request's Host header.
+  std::string public_url;
+  int read_timeout_seconds = 30;
+};
+
+struct LimitsConfig {
+  uint64_t max_body_bytes = 64ull * 1024 * 1024;
+  uint64_t max_objects_per_request = 10000;
+  uint64_t max_page_size = 1000;      // the most objects one GET returns
+  uint64_t default_page_size = 1000;  // when the client sends no limit
+  int max_json_depth = 64;
+};
+
+struct StoreConfig {
+  std::string backend = "sqlite";
+  std::string path = "kizuna.db";  // relative to the node directory
+  std::string synchronous = "FULL";
+};
+
+struct TaxiiConfig {
+  std::string title = "kizuna";
+  std::string description = "kizuna TAXII 2.1 server";
+  std::string contact;
+  std::string api_root = "root";  // served at /taxii2/<api_root>/
+};
+
+struct SharingConfig {
+  stix::Tlp default_tlp = stix::Tlp::kAmber;  // for objects that carry no TLP marking
+};
+
+struct NodeConfig {
+  std::string name = "kizuna";  // the team's name
+  ServerConfig server;
+  LimitsConfig limits;
+  StoreConfig store;
+  TaxiiConfig taxii;
+  SharingConfig sharing;
+  std::string log_level = "info";
+};
+
+// The commented kizuna.toml that `kizuna init` writes, with every default.
+std::string DefaultConfigText(const std::string& name, const std::string& host, uint16_t port);
+
+Result<NodeConfig> LoadConfig(const std::string& path);
+Result<NodeConfig> ParseConfig(std::string_view toml_text, const std::string& source_name);
+
+// Parses "HOST:PORT" ("[::1]:8443" for IPv6).
+Status ParseListen(std::string_view text, std::string* host, uint16_t* port);
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool IsLoopbackHost(std::string_view host);
+
+}  // namespace kizuna::node

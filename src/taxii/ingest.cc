@@ -1,0 +1,65 @@
+#include "taxii/ingest.h"
+
+#include <boost/json.hpp>
+
+#include "common/time.h"
+#include "common/uuid.h"
+#include "stix/stix.h"
+
+namespace kizuna::taxii {
+namespace {
+
+std::string StringField(const boost::json::object& object, std::string_view key) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->value().is_string()) return {};
+  return std::string(it->value().get_string());
+}
+
+}  // namespace
+
+Result<store::StatusRecord> IngestObjects(store::Store& store, const std::string& collection_id,
+                                          const boost::json::array& objects, int64_t user_id,
+                                          const IngestOptions& options) {
+  store::StatusRecord status;
+  status.id = NewUuid4();
+  status.request_timestamp_us = SystemClock::Instance().NowMicros();
+  status.user_id = user_id;
+  status.status = "complete";
+
+  std::vector<store::NewObject> valid;
+  valid.reserve(objects.size());
+  stix::ValidationOptions validation;
+  validation.max_depth = options.max_json_depth;
+  for (size_t i = 0; i < objects.size(); ++i) {
+    const boost::json::object* object = objects[i].if_object();
+    if (!object) {
+      status.failures.push_back(
+          {"", "", "objects[" + std::to_string(i) + "] is not a JSON object"});
+      continue;
+    }
+    auto info = stix::ValidateObject(*object, validation);
+    if (!info.ok()) {
+      std::string version = StringField(*object, "modified");
+      if (version.empty()) version = StringField(*object, "created");
+      status.failures.push_back({StringField(*object, "id"), version, info.status().message()});
+      continue;
+    }
+    store::NewObject entry{std::move(info).value(), boost::json::serialize(*object)};
+    if (entry.info.tlp == stix::Tlp::kNone) entry.info.tlp = options.default_tlp;
+    valid.push_back(std::move(entry));
+  }
+  if (!valid.empty()) {
+    KIZUNA_ASSIGN_OR_RETURN(store::AddResult added, store.AddObjects(collection_id, valid));
+    for (size_t i = 0; i < valid.size(); ++i) {
+      const stix::ObjectInfo& info = valid[i].info;
+      std::string version = !info.modified.empty() ? info.modified : info.created;
+      if (version.empty()) version = FormatTimestamp(added.date_added_us[i], 6);
+      status.successes.push_back(
+          {info.id, version,
+           added.outcomes[i] == store::AddOutcome::kAlreadyPresent ? "already present" : ""});
+    }
+  }
+  return status;
+}
+
+}  // namespace kizuna::taxii

@@ -1,0 +1,30 @@
+// Ingest: the one path by which STIX objects enter a collection, shared by
+// TAXII POST, `kizuna import` and (later) federation. Validates each object,
+// gives unmarked objects the node's default TLP for access decisions (the
+// object itself is stored unchanged), stores the valid ones in one
+// transaction and reports each object's outcome as a TAXII status record.
+#pragma once
+
+#include <boost/json/fwd.hpp>
+#include <cstdint>
+#include <string>
+
+#include "store/store.h"
+
+namespace kizuna::taxii {
+
+struct IngestOptions {
+  uint64_t max_objects_per_request = 10000;
+  int max_json_depth = 64;
+  stix::Tlp default_tlp = stix::Tlp::kAmber;
+};
+
+// Ingests `objects` (a JSON array of STIX objects) into `collection_id` on
+// behalf of `user_id`. Invalid objects become failures; valid ones are
+// stored (idempotently) and become successes. The returned record has a new
+// id and is complete, but is not saved.
+Result<store::StatusRecord> IngestObjects(store::Store& store, const std::string& collection_id,
+                                          const boost::json::array& objects, int64_t user_id,
+                                          const IngestOptions& options);
+
+}  // namespace kizuna::taxii

@@ -1,0 +1,598 @@
+#include "taxii/taxii.h"
+
+#include <boost/json.hpp>
+#include <charconv>
+
+#include "common/encoding.h"
+#include "common/time.h"
+#include "common/uuid.h"
+#include "stix/stix.h"
+
+namespace kizuna::taxii {
+namespace {
+
+namespace json = boost::json;
+using http::ErrorResponse;
+using http::Response;
+
+constexpr std::string_view kTaxiiType = "application/taxii+json";
+constexpr std::string_view kStixType = "application/stix+json";
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::vector<std::string_view> Split(std::string_view s, char sep) {
+  std::vector<std::string_view> parts;
+  size_t start = 0;
+  while (true) {
+    size_t pos = s.find(sep, start);
+    parts.push_back(s.substr(start, pos == std::string_view::npos ? pos : pos - start));
+    if (pos == std::string_view::npos) break;
+    start = pos + 1;
+  }
+  return parts;
+}
+
+struct MediaRange {
+  std::string type;     // lower-case "application/taxii+json"
+  std::string version;  // "" when absent
+};
+
+MediaRange ParseMediaRange(std::string_view text) {
+  MediaRange range;
+  auto parts = Split(text, ';');
+  range.type = Lower(Trim(parts[0]));
+  for (size_t i = 1; i < parts.size(); ++i) {
+    std::string_view param = Trim(parts[i]);
+    size_t eq = param.find('=');
+    if (eq == std::string_view::npos) continue;
+    if (Lower(Trim(param.substr(0, eq))) == "version") {
+      std::string_view value = Trim(param.substr(eq + 1));
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+        value = value.substr(1, value.size() - 2);
+      }
+      range.version = std::string(value);
+    }
+  }
+  return range;
+}
+
+Response JsonResponse(int status, std::string body, const std::string& media_type) {
+  Response response;
+  response.status = status;
+  response.headers.Set("Content-Type", media_type);
+  response.body = std::move(body);
+  return response;
+}
+
+std::string EncodeNext(int64_t date_added_us) {
+  return Base64UrlEncode("da:" + std::to_string(date_added_us));
+}
+
+std::optional<int64_t> DecodeNext(std::string_view token) {
+  auto raw = Base64UrlDecode(token);
+  if (!raw || raw->rfind("da:", 0) != 0) return std::nullopt;
+  int64_t value = 0;
+  const char* begin = raw->data() + 3;
+  const char* end = raw->data() + raw->size();
+  auto [ptr, ec] = std::from_chars(begin, end, value);
+  if (ec != std::errc() || ptr != end || value < 0) return std::nullopt;
+  return value;
+}
+
+// Parses the TAXII query parameters shared by the object-listing endpoints
+// into `query`. Returns a 400 response on bad input.
+std::optional<Response> ParseFilters(const http::Request& request, const TaxiiOptions& options,
+                                     bool allow_id_and_type, store::ObjectQuery* query) {
+  query->limit = options.default_page_size;
+  for (const auto& [key, value] : request.query) {
+    if (key == "added_after") {
+      auto ts = ParseTimestamp(value);
+      if (!ts.ok()) return ErrorResponse(400, "Invalid added_after", ts.status().message());
+      query->added_after_us = *ts;
+    } else if (key == "limit") {
+      uint64_t limit = 0;
+      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+      if (ec != std::errc() || ptr != value.data() + value.size() || limit == 0) {
+        return ErrorResponse(400, "Invalid limit", "limit must be a positive integer");
+      }
+      query->limit = std::min<uint64_t>(limit, options.max_page_size);
+    } else if (key == "next") {
+      auto cursor = DecodeNext(value);
+      if (!cursor)
+        return ErrorResponse(400, "Invalid next", "the next token is not one this server issued");
+      query->after_date_added_us = *cursor;
+    } else if (key == "match[id]" && allow_id_and_type) {
+      for (auto part : Split(value, ',')) query->ids.emplace_back(Trim(part));
+    } else if (key == "match[type]" && allow_id_and_type) {
+      for (auto part : Split(value, ',')) query->types.emplace_back(Trim(part));
+    } else if (key == "match[spec_version]") {
+      for (auto part : Split(value, ',')) {
+        std::string_view v = Trim(part);
+        if (v != "2.0" && v != "2.1") {
+          return ErrorResponse(400, "Invalid match[spec_version]",
+                               "spec_version must be 2.0 or 2.1, got '" + std::string(v) + "'");
+        }
+        query->spec_versions.emplace_back(v);
+      }
+    } else if (key == "match[version]") {
+      for (auto part : Split(value, ',')) {
+        std::string_view v = Trim(part);
+        if (v == "first") {
+          query->version_first = true;
+        } else if (v == "last") {
+          query->version_last = true;
+        } else if (v == "all") {
+          query->version_all = true;
+        } else {
+          auto ts = ParseTimestamp(v);
+          if (!ts.ok()) {
+            return ErrorResponse(
+                400, "Invalid match[version]",
+                "expected first, last, all or a timestamp: " + ts.status().message());
+          }
+          query->versions.push_back(*ts);
+        }
+      }
+    } else if (key.rfind("match[", 0) == 0) {
+      return ErrorResponse(400, "Unsupported filter",
+                           "the filter '" + key + "' is not supported on this endpoint");
+    }
+    // Unknown non-filter parameters are ignored, as the specification asks.
+  }
+  return std::nullopt;
+}
+
+void AddDateAddedHeaders(Response& response, const std::vector<store::StoredObject>& objects) {
+  if (objects.empty()) return;
+  response.headers.Set("X-TAXII-Date-Added-First", TaxiiTimestamp(objects.front().date_added_us));
+  response.headers.Set("X-TAXII-Date-Added-Last", TaxiiTimestamp(objects.back().date_added_us));
+}
+
+Response StoreError(const Status& status) {
+  switch (status.code()) {
+    case Code::kNotFound:
+      return ErrorResponse(404, "Not found", status.message());
+    case Code::kInvalidArgument:
+      return ErrorResponse(400, "Bad request", status.message());
+    case Code::kUnavailable:
+      return ErrorResponse(503, "Service unavailable", status.message());
+    default:
+      return ErrorResponse(500, "Internal error", "the store failed: " + status.message());
+  }
+}
+
+json::object CollectionJson(const store::Collection& collection, const store::Grant& rights) {
+  json::object out;
+  out["id"] = collection.id;
+  out["title"] = collection.title;
+  if (!collection.description.empty()) out["description"] = collection.description;
+  if (!collection.alias.empty()) out["alias"] = collection.alias;
+  out["can_read"] = rights.can_read;
+  out["can_write"] = rights.can_write;
+  json::array media;
+  for (const auto& m : collection.media_types) media.emplace_back(m);
+  out["media_types"] = std::move(media);
+  return out;
+}
+
+}  // namespace
+
+std::string TaxiiTimestamp(int64_t micros) {
+  return FormatTimestamp(micros, micros % 1000 == 0 ? 3 : 6);
+}
+
+std::optional<std::string> NegotiateAccept(std::string_view accept) {
+  if (Trim(accept).empty()) return std::string(kTaxiiMediaType);
+  std::optional<std::string> stix;
+  for (auto part : Split(accept, ',')) {
+    MediaRange range = ParseMediaRange(part);
+    bool version_ok = range.version.empty() || range.version == "2.1";
+    if (range.type == kTaxiiType && version_ok) return std::string(kTaxiiMediaType);
+    if (range.type == "*/*" || range.type == "application/*") return std::string(kTaxiiMediaType);
+    if (range.type == kStixType && version_ok) stix = "application/stix+json;version=2.1";
+  }
+  return stix;
+}
+
+bool IsAcceptableContentType(std::string_view content_type) {
+  MediaRange range = ParseMediaRange(content_type);
+  bool version_ok = range.version.empty() || range.version == "2.1";
+  return version_ok && (range.type == kTaxiiType || range.type == kStixType);
+}
+
+std::string StatusToJson(const store::StatusRecord& status) {
+  auto details = [](const std::vector<store::StatusDetail>& list) {
+    json::array out;
+    for (const auto& d : list) {
+      json::object o;
+      o["id"] = d.id;
+      o["version"] = d.version;
+      if (!d.message.empty()) o["message"] = d.message;
+      out.emplace_back(std::move(o));
+    }
+    return out;
+  };
+  json::object out;
+  out["id"] = status.id;
+  out["status"] = status.status;
+  out["request_timestamp"] = TaxiiTimestamp(status.request_timestamp_us);
+  out["total_count"] = status.successes.size() + status.failures.size() + status.pendings.size();
+  out["success_count"] = status.successes.size();
+  out["successes"] = details(status.successes);
+  out["failure_count"] = status.failures.size();
+  out["failures"] = details(status.failures);
+  out["pending_count"] = status.pendings.size();
+  out["pendings"] = details(status.pendings);
+  return json::serialize(out);
+}
+
+TaxiiService::TaxiiService(store::Store& store, TaxiiOptions options)
+    : store_(store), options_(std::move(options)) {}
+
+http::Response TaxiiService::Handle(const http::Request& request, const store::User& user) {
+  // Every TAXII URL ends in '/'.
+  const std::string& path = request.path;
+  if (path.empty() || path.back() != '/') {
+    return ErrorResponse(404, "Not found", "TAXII URLs end in '/': " + path);
+  }
+  std::vector<std::string> segments;
+  for (auto part : Split(std::string_view(path).substr(1, path.size() - 2), '/')) {
+    segments.emplace_back(part);
+  }
+  // segments[0] == "taxii2"
+  auto media_type = NegotiateAccept(request.headers.Get("Accept"));
+  if (!media_type) {
+    return ErrorResponse(406, "Not acceptable",
+                         "this server answers application/taxii+json;version=2.1");
+  }
+  const bool is_get = request.method == "GET";
+  auto method_not_allowed = [&]() {
+    Response r =
+        ErrorResponse(405, "Method not allowed", request.method + " is not allowed on " + path);
+    return r;
+  };
+  if (segments.size() == 1) {
+    if (!is_get) return method_not_allowed();
+    Response r = Discovery(request);
+    r.headers.Set("Content-Type", *media_type);
+    return r;
+  }
+  if (segments[1] != options_.api_root) {
+    return ErrorResponse(404, "Not found", "no API root at /taxii2/" + segments[1] + "/");
+  }
+  if (segments.size() == 2) {
+    if (!is_get) return method_not_allowed();
+    Response r = ApiRoot();
+    r.headers.Set("Content-Type", *media_type);
+    return r;
+  }
+  if (segments[2] == "status" && segments.size() == 4) {
+    if (!is_get) return method_not_allowed();
+    return GetStatus(user, segments[3], *media_type);
+  }
+  if (segments[2] != "collections")
+    return ErrorResponse(404, "Not found", "no such endpoint: " + path);
+  if (segments.size() == 3) {
+    if (!is_get) return method_not_allowed();
+    return Collections(user, *media_type);
+  }
+  auto collection = store_.GetCollection(segments[3]);
+  if (!collection.ok()) {
+    if (collection.status().code() == Code::kNotFound) {
+      return ErrorResponse(404, "Collection not found", "no collection '" + segments[3] + "'");
+    }
+    return StoreError(collection.status());
+  }
+  store::Grant rights;
+  if (user.role == store::Role::kAdmin) {
+    rights.can_read = rights.can_write = true;
+  } else {
+    auto r = store_.RightsOf(user, collection->id);
+    if (!r.ok()) return StoreError(r.status());
+    rights = *r;
+  }
+  if (!rights.can_read && !rights.can_write) {
+    // Do not reveal more than the spec requires; the collection exists but is not yours.
+    return ErrorResponse(403, "Forbidden", "you have no access to this collection");
+  }
+  if (segments.size() == 4) {
+    if (!is_get) return method_not_allowed();
+    return CollectionInfo(user, collection->id, *media_type);
+  }
+  auto need_read = [&]() -> std::optional<Response> {
+    if (!rights.can_read)
+      return ErrorResponse(403, "Forbidden", "you may not read this collection");
+    return std::nullopt;
+  };
+  if (segments[4] == "manifest" && segments.size() == 5) {
+    if (!is_get) return method_not_allowed();
+    if (auto denied = need_read()) return *denied;
+    return Manifest(request, *collection, *media_type);
+  }
+  if (segments[4] != "objects") return ErrorResponse(404, "Not found", "no such endpoint: " + path);
+  if (segments.size() == 5) {
+    if (is_get) {
+      if (auto denied = need_read()) return *denied;
+      return GetObjects(request, *collection, nullptr, *media_type);
+    }
+    if (request.method == "POST") {
+      if (!rights.can_write)
+        return ErrorResponse(403, "Forbidden", "you may not write to this collection");
+      Response r = AddObjects(request, user, *collection);
+      if (r.status == 202) r.headers.Set("Content-Type", std::string(kTaxiiMediaType));
+      return r;
+    }
+    return method_not_allowed();
+  }
+  const std::string& object_id = segments[5];
+  if (segments.size() == 6) {
+    if (is_get) {
+      if (auto denied = need_read()) return *denied;
+      return GetObjects(request, *collection, &object_id, *media_type);
+    }
+    if (request.method == "DELETE") {
+      if (!rights.can_read || !rights.can_write) {
+        return ErrorResponse(403, "Forbidden", "deleting needs read and write access");
+      }
+      return DeleteObject(request, *collection, object_id);
+    }
+    return method_not_allowed();
+  }
+  if (segments.size() == 7 && segments[6] == "versions") {
+    if (!is_get) return method_not_allowed();
+    if (auto denied = need_read()) return *denied;
+    return Versions(request, *collection, object_id, *media_type);
+  }
+  return ErrorResponse(404, "Not found", "no such endpoint: " + path);
+}
+
+http::Response TaxiiService::Discovery(const http::Request& request) {
+  std::string base = options_.public_url;
+  if (base.empty()) {
+    std::string host(request.headers.Get("Host"));
+    if (host.empty()) host = "127.0.0.1";
+    base = std::string(request.tls ? "https" : "http") + "://" + host;
+  }
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  std::string root = base + "/taxii2/" + options_.api_root + "/";
+  json::object out;
+  out["title"] = options_.title;
+  if (!options_.description.empty()) out["description"] = options_.description;
+  if (!options_.contact.empty()) out["contact"] = options_.contact;
+  out["default"] = root;
+  out["api_roots"] = json::array{json::value(root)};
+  return JsonResponse(200, json::serialize(out), kTaxiiMediaType);
+}
+
+http::Response TaxiiService::ApiRoot() {
+  json::object out;
+  out["title"] = options_.title;
+  if (!options_.description.empty()) out["description"] = options_.description;
+  out["versions"] = json::array{json::value(kTaxiiMediaType)};
+  out["max_content_length"] = options_.max_body_bytes;
+  return JsonResponse(200, json::serialize(out), kTaxiiMediaType);
+}
+
+http::Response TaxiiService::Collections(const store::User& user, const std::string& media_type) {
+  auto collections = store_.ListCollections();
+  if (!collections.ok()) return StoreError(collections.status());
+  json::array list;
+  for (const auto& c : *collections) {
+    store::Grant rights;
+    if (user.role == store::Role::kAdmin) {
+      rights.can_read = rights.can_write = true;
+    } else {
+      auto r = store_.RightsOf(user, c.id);
+      if (!r.ok()) return StoreError(r.status());
+      rights = *r;
+    }
+    if (rights.can_read || rights.can_write) list.emplace_back(CollectionJson(c, rights));
+  }
+  if (list.empty()) return JsonResponse(200, "{}", media_type);
+  json::object out;
+  out["collections"] = std::move(list);
+  return JsonResponse(200, json::serialize(out), media_type);
+}
+
+http::Response TaxiiService::CollectionInfo(const store::User& user,
+                                            const std::string& collection_id,
+                                            const std::string& media_type) {
+  auto collection = store_.GetCollection(collection_id);
+  if (!collection.ok()) return StoreError(collection.status());
+  store::Grant rights;
+  if (user.role == store::Role::kAdmin) {
+    rights.can_read = rights.can_write = true;
+  } else {
+    auto r = store_.RightsOf(user, collection->id);
+    if (!r.ok()) return StoreError(r.status());
+    rights = *r;
+  }
+  return JsonResponse(200, json::serialize(CollectionJson(*collection, rights)), media_type);
+}
+
+http::Response TaxiiService::GetObjects(const http::Request& request,
+                                        const store::Collection& collection,
+                                        const std::string* object_id,
+                                        const std::string& media_type) {
+  store::ObjectQuery query;
+  if (auto error = ParseFilters(request, options_, object_id == nullptr, &query)) return *error;
+  if (object_id) {
+    query.ids = {*object_id};
+    // 404 when the collection holds no version of this object at all.
+    store::ObjectQuery any;
+    any.ids = {*object_id};
+    any.version_all = true;
+    any.limit = 1;
+    any.include_json = false;
+    auto exists = store_.QueryObjects(collection.id, any);
+    if (!exists.ok()) return StoreError(exists.status());
+    if (exists->objects.empty()) {
+      return ErrorResponse(404, "Object not found",
+                           "no object '" + *object_id + "' in collection " + collection.id);
+    }
+  }
+  auto page = store_.QueryObjects(collection.id, query);
+  if (!page.ok()) return StoreError(page.status());
+  Response response;
+  response.headers.Set("Content-Type", media_type);
+  if (page->objects.empty() && !page->more) {
+    response.body = "{}";
+    return response;
+  }
+  size_t total = 64;
+  for (const auto& o : page->objects) total += o.json.size() + 1;
+  std::string& body = response.body;
+  body.reserve(total);
+  body += "{\"more\":";
+  body += page->more ? "true" : "false";
+  if (page->more && !page->objects.empty()) {
+    body += ",\"next\":\"" + EncodeNext(page->objects.back().date_added_us) + "\"";
+  }
+  body += ",\"objects\":[";
+  for (size_t i = 0; i < page->objects.size(); ++i) {
+    if (i) body += ',';
+    body += page->objects[i].json;
+  }
+  body += "]}";
+  AddDateAddedHeaders(response, page->objects);
+  return response;
+}
+
+http::Response TaxiiService::AddObjects(const http::Request& request, const store::User& user,
+                                        const store::Collection& collection) {
+  if (!IsAcceptableContentType(request.headers.Get("Content-Type"))) {
+    return ErrorResponse(415, "Unsupported media type",
+                         "send Content-Type: application/taxii+json;version=2.1");
+  }
+  if (request.body.size() > options_.max_body_bytes) {
+    return ErrorResponse(413, "Request too large",
+                         "the body exceeds max_content_length of " +
+                             std::to_string(options_.max_body_bytes) + " bytes");
+  }
+  auto parsed = stix::ParseJson(request.body, options_.ingest.max_json_depth);
+  if (!parsed.ok()) return ErrorResponse(400, "Invalid JSON", parsed.status().message());
+  const json::object* envelope = parsed->if_object();
+  if (!envelope)
+    return ErrorResponse(422, "Not an envelope",
+                         "the body must be a JSON object with an 'objects' list");
+  auto it = envelope->find("objects");
+  if (it == envelope->end() || !it->value().is_array()) {
+    return ErrorResponse(422, "Not an envelope", "the body must have an 'objects' list");
+  }
+  const json::array& objects = it->value().get_array();
+  if (objects.size() > options_.ingest.max_objects_per_request) {
+    return ErrorResponse(413, "Too many objects",
+                         std::to_string(objects.size()) + " objects in one request; the limit is " +
+                             std::to_string(options_.ingest.max_objects_per_request));
+  }
+  auto status = IngestObjects(store_, collection.id, objects, user.id, options_.ingest);
+  if (!status.ok()) return StoreError(status.status());
+  Status saved = store_.SaveStatus(*status);
+  if (!saved.ok()) return StoreError(saved);
+  return JsonResponse(202, StatusToJson(*status), kTaxiiMediaType);
+}
+
+http::Response TaxiiService::DeleteObject(const http::Request& request,
+                                          const store::Collection& collection,
+                                          const std::string& object_id) {
+  store::ObjectQuery query;
+  if (auto error = ParseFilters(request, options_, false, &query)) return *error;
+  if (!query.version_first && !query.version_last && query.versions.empty()) {
+    query.version_all = true;  // with no match[version], delete every version
+  }
+  auto deleted = store_.DeleteObject(collection.id, object_id, query);
+  if (!deleted.ok()) return StoreError(deleted.status());
+  if (*deleted == 0) {
+    return ErrorResponse(
+        404, "Object not found",
+        "no matching version of '" + object_id + "' in collection " + collection.id);
+  }
+  Response response;
+  response.status = 200;
+  return response;
+}
+
+http::Response TaxiiService::Versions(const http::Request& request,
+                                      const store::Collection& collection,
+                                      const std::string& object_id, const std::string& media_type) {
+  store::ObjectQuery query;
+  if (auto error = ParseFilters(request, options_, false, &query)) return *error;
+  for (const auto& [key, value] : request.query) {
+    if (key == "match[version]") {
+      return ErrorResponse(400, "Unsupported filter", "match[version] is not allowed on versions");
+    }
+  }
+  query.ids = {object_id};
+  query.version_all = true;
+  query.include_json = false;
+  auto page = store_.QueryObjects(collection.id, query);
+  if (!page.ok()) return StoreError(page.status());
+  if (page->objects.empty() && !query.added_after_us && !query.after_date_added_us) {
+    return ErrorResponse(404, "Object not found",
+                         "no object '" + object_id + "' in collection " + collection.id);
+  }
+  if (page->objects.empty() && !page->more) return JsonResponse(200, "{}", media_type);
+  json::object out;
+  out["more"] = page->more;
+  if (page->more) out["next"] = EncodeNext(page->objects.back().date_added_us);
+  json::array versions;
+  for (const auto& o : page->objects) versions.emplace_back(TaxiiTimestamp(o.version_us));
+  out["versions"] = std::move(versions);
+  Response response = JsonResponse(200, json::serialize(out), media_type);
+  AddDateAddedHeaders(response, page->objects);
+  return response;
+}
+
+http::Response TaxiiService::Manifest(const http::Request& request,
+                                      const store::Collection& collection,
+                                      const std::string& media_type) {
+  store::ObjectQuery query;
+  if (auto error = ParseFilters(request, options_, true, &query)) return *error;
+  query.include_json = false;
+  auto page = store_.QueryObjects(collection.id, query);
+  if (!page.ok()) return StoreError(page.status());
+  if (page->objects.empty() && !page->more) return JsonResponse(200, "{}", media_type);
+  json::object out;
+  out["more"] = page->more;
+  if (page->more) out["next"] = EncodeNext(page->objects.back().date_added_us);
+  json::array list;
+  for (const auto& o : page->objects) {
+    json::object entry;
+    entry["id"] = o.id;
+    entry["date_added"] = TaxiiTimestamp(o.date_added_us);
+    entry["version"] = TaxiiTimestamp(o.version_us);
+    entry["media_type"] = std::string("application/stix+json;version=") + o.spec_version;
+    list.emplace_back(std::move(entry));
+  }
+  out["objects"] = std::move(list);
+  Response response = JsonResponse(200, json::serialize(out), media_type);
+  AddDateAddedHeaders(response, page->objects);
+  return response;
+}
+
+http::Response TaxiiService::GetStatus(const store::User& user, const std::string& status_id,
+                                       const std::string& media_type) {
+  auto status = store_.GetStatus(status_id);
+  if (!status.ok()) {
+    if (status.status().code() == Code::kNotFound) {
+      return ErrorResponse(404, "Status not found", "no status '" + status_id + "'");
+    }
+    return StoreError(status.status());
+  }
+  if (status->user_id != user.id && user.role != store::Role::kAdmin) {
+    return ErrorResponse(404, "Status not found", "no status '" + status_id + "'");
+  }
+  return JsonResponse(200, StatusToJson(*status), media_type);
+}
+
+}  // namespace kizuna::taxii

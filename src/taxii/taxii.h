@@ -1,0 +1,79 @@
+// The TAXII 2.1 server: discovery, API root, collections, objects (get, add,
+// delete), object versions, manifest and status, with the specification's
+// filters, paging, headers, content negotiation and error messages.
+//
+// TaxiiService::Handle is a pure function of (request, authenticated user)
+// over the store; the node's router authenticates first. Paging tokens are
+// stateless (the last date_added served), so a `next` survives restarts and
+// works on any process that serves the same store. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "http/http.h"
+#include "store/store.h"
+#include "taxii/ingest.h"
+
+namespace kizuna::taxii {
+
+inline constexpr const char* kTaxiiMediaType = "application/taxii+json;version=2.1";
+
+struct TaxiiOptions {
+  std::string api_root = "root";  // served at /taxii2/<api_root>/
+  std::string title = "kizuna";
+  std::string description;
+  std::string contact;
+  std::string public_url;  // "https://host:port"; empty: from the Host header
+  uint64_t max_body_bytes = 64ull * 1024 * 1024;
+  uint64_t max_page_size = 1000;
+  uint64_t default_page_size = 1000;
+  IngestOptions ingest;
+};
+
+class TaxiiService {
+ public:
+  TaxiiService(store::Store& store, TaxiiOptions options);
+
+  // Serves every path under /taxii2/.
+  http::Response Handle(const http::Request& request, const store::User& user);
+
+ private:
+  struct Route;
+  http::Response Discovery(const http::Request& request);
+  http::Response ApiRoot();
+  http::Response Collections(const store::User& user, const std::string& media_type);
+  http::Response CollectionInfo(const store::User& user, const std::string& collection_id,
+                                const std::string& media_type);
+  http::Response GetObjects(const http::Request& request, const store::Collection& collection,
+                            const std::string* object_id, const std::string& media_type);
+  http::Response AddObjects(const http::Request& request, const store::User& user,
+                            const store::Collection& collection);
+  http::Response DeleteObject(const http::Request& request, const store::Collection& collection,
+                              const std::string& object_id);
+  http::Response Versions(const http::Request& request, const store::Collection& collection,
+                          const std::string& object_id, const std::string& media_type);
+  http::Response Manifest(const http::Request& request, const store::Collection& collection,
+                          const std::string& media_type);
+  http::Response GetStatus(const store::User& user, const std::string& status_id,
+                           const std::string& media_type);
+
+  store::Store& store_;
+  const TaxiiOptions options_;
+};
+
+// Content negotiation. The media type to answer with for an Accept header,
+// or nullopt when nothing acceptable is offered (406). No version parameter
+// means 2.1.
+std::optional<std::string> NegotiateAccept(std::string_view accept);
+// True when a request body's Content-Type is a TAXII/STIX 2.1 JSON type.
+bool IsAcceptableContentType(std::string_view content_type);
+
+// The status resource as TAXII 2.1 JSON.
+std::string StatusToJson(const store::StatusRecord& status);
+
+// A timestamp as TAXII shows it: milliseconds when that loses nothing, else microseconds.
+std::string TaxiiTimestamp(int64_t micros);
+
+}  // namespace kizuna::taxii
