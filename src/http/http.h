@@ -41,6 +41,7 @@ struct Request {
   Headers headers;
   std::string body;
   std::string remote_address;  // "127.0.0.1"
+  uint16_t remote_port = 0;    // the client's port (tells connections apart)
   bool tls = false;
 
   // The first value of a query parameter, or "" when absent.
@@ -54,6 +55,9 @@ struct Response {
   std::string body;
 };
 
+// Called concurrently from the server's I/O threads, so it must be
+// thread-safe. It may block (database work); an exception it throws becomes
+// a 500 answer with a generic message.
 using Handler = std::function<Response(const Request&)>;
 
 // A JSON error body in the TAXII 2.1 error-message shape, with content type
