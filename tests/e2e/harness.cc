@@ -1,0 +1,197 @@
+#include "tests/e2e/harness.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace kizuna::e2e {
+namespace {
+
+std::string Trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::vector<char*> Argv(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(KIZUNA_BINARY));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  return argv;
+}
+
+}  // namespace
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/kizuna-e2e-XXXXXX";
+  char* made = mkdtemp(tmpl);
+  if (!made) throw std::runtime_error("mkdtemp failed");
+  path_ = made;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string CommandResult::LastLine() const {
+  std::string text = Trimmed(out);
+  size_t nl = text.rfind('\n');
+  return nl == std::string::npos ? text : text.substr(nl + 1);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+void WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+}
+
+CommandResult RunKizuna(const std::vector<std::string>& args, const std::string& input) {
+  TempDir io;
+  const std::string in_path = io.path() + "/in", out_path = io.path() + "/out",
+                    err_path = io.path() + "/err";
+  WriteFile(in_path, input);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int in = open(in_path.c_str(), O_RDONLY);
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    auto argv = Argv(args);
+    execv(KIZUNA_BINARY, argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CommandResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = ReadFile(out_path);
+  result.err = ReadFile(err_path);
+  return result;
+}
+
+NodeProcess::NodeProcess(const std::string& name) {
+  CommandResult init = RunKizuna({"init", dir(), "--name", name, "--listen", "127.0.0.1:0"});
+  if (init.exit_code != 0) throw std::runtime_error("kizuna init failed: " + init.err);
+  admin_key_ = Trimmed(ReadFile(dir() + "/admin.key"));
+}
+
+NodeProcess::~NodeProcess() { Stop(); }
+
+bool NodeProcess::Start(std::string* error) {
+  const std::string out_path = dir() + "/serve.out", err_path = dir() + "/serve.log";
+  pid_ = fork();
+  if (pid_ == 0) {
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    int null = open("/dev/null", O_RDONLY);
+    dup2(null, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    auto argv = Argv({"serve", dir()});
+    execv(KIZUNA_BINARY, argv.data());
+    _exit(127);
+  }
+  // Wait for the "serving at http://127.0.0.1:PORT/" line.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string out = ReadFile(out_path);
+    size_t at = out.find("serving at ");
+    if (at != std::string::npos) {
+      size_t end = out.find('/', out.find("://", at) + 3);
+      if (end != std::string::npos) {
+        base_url_ = out.substr(at + 11, end - at - 11);
+        return true;
+      }
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      if (error) *error = "kizuna serve exited: " + ReadFile(err_path);
+      return false;
+    }
+    usleep(20000);
+  }
+  if (error) *error = "kizuna serve did not start within 30 s";
+  Kill();
+  return false;
+}
+
+void NodeProcess::Stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  for (int i = 0; i < 500; ++i) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return;
+    }
+    usleep(10000);
+  }
+  Kill();
+}
+
+void NodeProcess::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string NodeProcess::ServerLog() const { return ReadFile(dir() + "/serve.log"); }
+
+http::Response NodeProcess::Request(const std::string& method, const std::string& path,
+                                    const std::string& key, const std::string& body,
+                                    const std::map<std::string, std::string>& headers) {
+  http::Headers h;
+  h.Set("Accept", "application/taxii+json;version=2.1");
+  if (!body.empty()) h.Set("Content-Type", "application/taxii+json;version=2.1");
+  if (!key.empty()) h.Set("Authorization", "Bearer " + key);
+  for (const auto& [name, value] : headers) {
+    if (value.empty()) {
+      http::Headers copy;
+      for (const auto& [n, v] : h.fields()) {
+        if (strcasecmp(n.c_str(), name.c_str()) != 0) copy.Add(n, v);
+      }
+      h = copy;
+    } else {
+      h.Set(name, value);
+    }
+  }
+  auto response = client_.Send(method, Url(path), h, body);
+  if (!response.ok()) {
+    http::Response failed;
+    failed.status = -1;
+    failed.body = response.status().message();
+    return failed;
+  }
+  return std::move(response).value();
+}
+
+std::string NodeProcess::AddUser(const std::string& org, const std::string& name,
+                                 const std::string& role) {
+  CommandResult r = RunKizuna({"user", "add", dir(), "--org", org, "--name", name, "--role", role});
+  if (r.exit_code != 0) throw std::runtime_error("kizuna user add failed: " + r.err);
+  return r.LastLine();
+}
+
+}  // namespace kizuna::e2e

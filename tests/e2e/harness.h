@@ -1,0 +1,81 @@
+// Test harness for end-to-end tests: runs the real `kizuna` binary, starts
+// real `kizuna serve` processes on loopback (port 0, the node prints the
+// port it got), and talks HTTP to them with kizuna's own client.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "http/http.h"
+
+namespace kizuna::e2e {
+
+// A fresh directory under /tmp, removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+  // The last non-empty line of stdout.
+  std::string LastLine() const;
+};
+
+// Runs `kizuna args…` to completion with `input` on stdin.
+CommandResult RunKizuna(const std::vector<std::string>& args, const std::string& input = "");
+
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& content);
+
+// A node directory with a running `kizuna serve`.
+class NodeProcess {
+ public:
+  // Creates the node with `kizuna init DIR --name NAME --listen 127.0.0.1:0`.
+  explicit NodeProcess(const std::string& name = "CERT-Test");
+  ~NodeProcess();
+
+  // Starts `kizuna serve`; returns false (and fills error) if it did not come up.
+  bool Start(std::string* error = nullptr);
+  void Stop();  // SIGTERM and wait
+  void Kill();  // SIGKILL and wait
+  bool running() const { return pid_ > 0; }
+
+  const std::string& dir() const { return dir_.path(); }
+  const std::string& admin_key() const { return admin_key_; }
+  // "http://127.0.0.1:PORT"
+  const std::string& base_url() const { return base_url_; }
+  std::string Url(const std::string& path) const { return base_url_ + path; }
+  std::string ServerLog() const;
+
+  // Sends a request with the given API key (Bearer) and TAXII Accept header.
+  http::Response Request(const std::string& method, const std::string& path, const std::string& key,
+                         const std::string& body = "",
+                         const std::map<std::string, std::string>& headers = {});
+  http::Response Get(const std::string& path) { return Request("GET", path, admin_key_); }
+  http::Response Post(const std::string& path, const std::string& body) {
+    return Request("POST", path, admin_key_, body);
+  }
+  // Creates a member user and returns its API key.
+  std::string AddUser(const std::string& org, const std::string& name,
+                      const std::string& role = "member");
+
+ private:
+  TempDir dir_;
+  std::string admin_key_;
+  std::string base_url_;
+  pid_t pid_ = -1;
+  http::Client client_;
+};
+
+}  // namespace kizuna::e2e
