@@ -1,1 +1,0 @@
-#include "stix/stix.h"
