@@ -68,10 +68,11 @@ class Statement {
 class Connection {
  public:
   // Opens (creating if needed) the database file. Sets busy_timeout,
-  // foreign_keys=ON, journal_mode=WAL and the given synchronous level.
+  // foreign_keys=ON, journal_mode=WAL, the given synchronous level and a
+  // page cache of `cache_kib` KiB.
   static Result<std::unique_ptr<Connection>> Open(const std::string& path,
                                                   const std::string& synchronous,
-                                                  int busy_timeout_ms);
+                                                  int busy_timeout_ms, int cache_kib);
 
   // Runs one or more SQL statements without results.
   Status Exec(const std::string& sql);

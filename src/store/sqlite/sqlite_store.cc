@@ -54,9 +54,9 @@ class ConnectionPool {
         return Lease(this, std::move(connection));
       }
     }
-    KIZUNA_ASSIGN_OR_RETURN(
-        std::unique_ptr<Connection> connection,
-        Connection::Open(path_, options_.synchronous, options_.busy_timeout_ms));
+    KIZUNA_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
+                            Connection::Open(path_, options_.synchronous, options_.busy_timeout_ms,
+                                             options_.cache_kib_per_connection));
     return Lease(this, std::move(connection));
   }
 
@@ -263,15 +263,15 @@ class SqliteStore final : public Store {
       result.outcomes.reserve(objects.size());
       result.date_added_us.reserve(objects.size());
       for (const NewObject& object : objects) {
-        KIZUNA_ASSIGN_OR_RETURN(std::optional<int64_t> existing,
-                                ExistingDateAdded(c, collection_pk, object.info));
-        if (existing.has_value()) {
+        KIZUNA_ASSIGN_OR_RETURN(StoredVersions stored,
+                                ProbeVersions(c, collection_pk, object.info));
+        if (stored.existing_date_added.has_value()) {
           result.outcomes.push_back(AddOutcome::kAlreadyPresent);
-          result.date_added_us.push_back(*existing);
+          result.date_added_us.push_back(*stored.existing_date_added);
           continue;
         }
         const int64_t date_added = next_date_added++;
-        KIZUNA_RETURN_IF_ERROR(InsertVersion(c, collection_pk, object, date_added));
+        KIZUNA_RETURN_IF_ERROR(InsertVersion(c, collection_pk, object, stored, date_added));
         result.outcomes.push_back(AddOutcome::kAdded);
         result.date_added_us.push_back(date_added);
       }
@@ -292,7 +292,11 @@ class SqliteStore final : public Store {
       std::string sql =
           "SELECT date_added_us, object_id, type, spec_version, version_us, tlp, created_by_ref";
       if (query.include_json) sql += ", json";
-      sql += " FROM objects WHERE collection_pk = ? AND date_added_us > ?";
+      sql += " FROM objects";
+      // Without statistics the planner prefers walking the date_added index
+      // (no sort needed) even for a handful of ids in a huge collection.
+      if (!query.ids.empty()) sql += " INDEXED BY objects_by_version";
+      sql += " WHERE collection_pk = ? AND date_added_us > ?";
       AppendInFilter(sql, "object_id", query.ids.size());
       AppendInFilter(sql, "type", query.types.size());
       AppendInFilter(sql, "spec_version", query.spec_versions.size());
@@ -847,23 +851,30 @@ class SqliteStore final : public Store {
         Organization{stmt.ColumnInt(0), stmt.ColumnText(1), stmt.ColumnText(2)});
   }
 
-  // The date_added of the stored version `info` names, if any. An object
-  // without created/modified (an SCO) has no version of its own: any stored
-  // version of its id counts as the same one.
-  static Result<std::optional<int64_t>> ExistingDateAdded(Connection& c, int64_t collection_pk,
-                                                          const stix::ObjectInfo& info) {
-    const int64_t version = VersionOf(info);
+  // What is stored of one object id, from a single probe of objects_by_version.
+  struct StoredVersions {
+    std::optional<int64_t> oldest;  // unset: no version stored
+    std::optional<int64_t> newest;
+    // The date_added of the version being added, when it is already stored.
+    std::optional<int64_t> existing_date_added;
+  };
+
+  // An object without created/modified (an SCO) has no version of its own:
+  // any stored version of its id counts as the same one.
+  static Result<StoredVersions> ProbeVersions(Connection& c, int64_t collection_pk,
+                                              const stix::ObjectInfo& info) {
     KIZUNA_ASSIGN_OR_RETURN(
-        Statement stmt,
-        c.Prepare(version != 0 ? "SELECT date_added_us FROM objects WHERE collection_pk = ?1 "
-                                 "AND object_id = ?2 AND version_us = ?3"
-                               : "SELECT date_added_us FROM objects WHERE collection_pk = ?1 "
-                                 "AND object_id = ?2 ORDER BY version_us DESC LIMIT 1"));
-    stmt.Bind(1, collection_pk).Bind(2, info.id);
-    if (version != 0) stmt.Bind(3, version);
+        Statement stmt, c.Prepare("SELECT min(version_us), max(version_us), "
+                                  "max(CASE WHEN version_us = ?3 OR ?3 = 0 THEN date_added_us END) "
+                                  "FROM objects WHERE collection_pk = ?1 AND object_id = ?2"));
+    stmt.Bind(1, collection_pk).Bind(2, info.id).Bind(3, VersionOf(info));
     KIZUNA_ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) return std::optional<int64_t>();
-    return std::optional<int64_t>(stmt.ColumnInt(0));
+    StoredVersions stored;
+    if (!row || stmt.ColumnIsNull(0)) return stored;
+    stored.oldest = stmt.ColumnInt(0);
+    stored.newest = stmt.ColumnInt(1);
+    if (!stmt.ColumnIsNull(2)) stored.existing_date_added = stmt.ColumnInt(2);
+    return stored;
   }
 
   // modified, else created; 0 when the object has neither.
@@ -872,41 +883,23 @@ class SqliteStore final : public Store {
     return info.created_us;
   }
 
-  static Result<std::optional<int64_t>> ExtremeVersion(Connection& c, int64_t collection_pk,
-                                                       const std::string& id, bool newest) {
-    KIZUNA_ASSIGN_OR_RETURN(
-        Statement stmt,
-        c.Prepare(newest ? "SELECT max(version_us) FROM objects WHERE collection_pk = ? "
-                           "AND object_id = ?"
-                         : "SELECT min(version_us) FROM objects WHERE collection_pk = ? "
-                           "AND object_id = ?"));
-    stmt.Bind(1, collection_pk).Bind(2, id);
-    KIZUNA_ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row || stmt.ColumnIsNull(0)) return std::optional<int64_t>();
-    return std::optional<int64_t>(stmt.ColumnInt(0));
-  }
-
   // Inserts a new version and moves the is_first/is_last flags to it when it
   // is the object's oldest/newest.
   static Status InsertVersion(Connection& c, int64_t collection_pk, const NewObject& object,
-                              int64_t date_added) {
+                              const StoredVersions& stored, int64_t date_added) {
     const stix::ObjectInfo& info = object.info;
     int64_t version = VersionOf(info);
     if (version == 0) version = date_added;
-    KIZUNA_ASSIGN_OR_RETURN(std::optional<int64_t> oldest,
-                            ExtremeVersion(c, collection_pk, info.id, false));
     bool is_first = true;
     bool is_last = true;
-    if (oldest.has_value()) {
-      KIZUNA_ASSIGN_OR_RETURN(std::optional<int64_t> newest,
-                              ExtremeVersion(c, collection_pk, info.id, true));
-      is_first = version < *oldest;
-      is_last = version > *newest;
+    if (stored.oldest.has_value()) {
+      is_first = version < *stored.oldest;
+      is_last = version > *stored.newest;
       if (is_first) {
-        KIZUNA_RETURN_IF_ERROR(ClearFlag(c, "is_first", collection_pk, info.id, *oldest));
+        KIZUNA_RETURN_IF_ERROR(ClearFlag(c, "is_first", collection_pk, info.id, *stored.oldest));
       }
       if (is_last) {
-        KIZUNA_RETURN_IF_ERROR(ClearFlag(c, "is_last", collection_pk, info.id, *newest));
+        KIZUNA_RETURN_IF_ERROR(ClearFlag(c, "is_last", collection_pk, info.id, *stored.newest));
       }
     }
     KIZUNA_ASSIGN_OR_RETURN(

@@ -27,6 +27,8 @@ struct SqliteOptions {
   // Idle connections kept open for reuse (more are opened under load and
   // closed when returned to a full pool).
   int max_idle_connections = 4;
+  // SQLite page cache of each connection, in KiB.
+  int cache_kib_per_connection = 16384;
 };
 
 // Opens (creating if needed) the database file at `path`. Fails with
