@@ -153,14 +153,20 @@ class Store {
   // Adds versions in one transaction; date_added values are strictly
   // increasing across the whole store (so within each collection too) and
   // never reused, even across restarts. Idempotent per (collection, id, version).
+  // An object with neither modified nor created (an SCO) has one version per
+  // collection: adding it again is kAlreadyPresent. The object methods below
+  // fail with kNotFound when the collection does not exist.
   virtual Result<AddResult> AddObjects(const std::string& collection_id,
                                        const std::vector<NewObject>& objects) = 0;
   virtual Result<ObjectPage> QueryObjects(const std::string& collection_id,
                                           const ObjectQuery& query) = 0;
   // Deletes the versions of one object selected by query.versions/version_*
-  // and spec_versions (ids/types are ignored). Returns how many were deleted.
+  // and spec_versions (ids/types are ignored). As in queries, no version
+  // selector means the last version; set version_all to delete every version.
+  // Returns how many were deleted (0 when nothing matched).
   virtual Result<int64_t> DeleteObject(const std::string& collection_id, const std::string& id,
                                        const ObjectQuery& query) = 0;
+  // The number of stored versions (rows), all objects and versions included.
   virtual Result<int64_t> CountObjects(const std::string& collection_id) = 0;
 
   // ---- TAXII status resources
@@ -179,10 +185,13 @@ class Store {
   virtual Result<ApiKey> GetApiKey(const std::string& key_id) = 0;
   virtual Result<std::vector<ApiKey>> ListApiKeys(int64_t user_id) = 0;
   virtual Status RevokeApiKey(const std::string& key_id) = 0;
-  // Replaces the grant for (collection, principal).
+  // Replaces the grant for (collection, principal); a grant of neither read
+  // nor write removes it. kNotFound for an unknown collection or principal.
   virtual Status SetGrant(const Grant& grant) = 0;
   virtual Result<std::vector<Grant>> ListGrants(const std::string& collection_id) = 0;
-  // Effective rights of a user (its own grants OR its organization's).
+  // Effective rights of a user (its own grants OR its organization's). Grants
+  // only: callers check User::disabled and Role themselves. A collection that
+  // does not exist has no grants (no error).
   virtual Result<Grant> RightsOf(const User& user, const std::string& collection_id) = 0;
 
   // ---- node metadata (small key/value strings)

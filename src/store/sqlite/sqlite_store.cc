@@ -166,6 +166,9 @@ class Binder {
   int next_ = 1;
 };
 
+// Each filter value is one SQL parameter; SQLite allows 32766 per statement.
+constexpr size_t kMaxFilterValues = 10000;
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(const std::string& path, const SqliteOptions& options)
@@ -287,6 +290,12 @@ class SqliteStore final : public Store {
 
   Result<ObjectPage> QueryObjects(const std::string& collection_id,
                                   const ObjectQuery& query) override {
+    const size_t filter_values =
+        query.ids.size() + query.types.size() + query.spec_versions.size() + query.versions.size();
+    if (filter_values > kMaxFilterValues) {
+      return InvalidArgument("a query may filter on at most " + std::to_string(kMaxFilterValues) +
+                             " values, not " + std::to_string(filter_values));
+    }
     return Read([&](Connection& c) -> Result<ObjectPage> {
       KIZUNA_ASSIGN_OR_RETURN(int64_t collection_pk, CollectionPk(c, collection_id));
       std::string sql =
