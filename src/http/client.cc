@@ -212,7 +212,10 @@ struct Client::Impl {
           if (X509_STORE_CTX_get_error_depth(store) > 0) return true;  // only the leaf counts
           X509* leaf = X509_STORE_CTX_get_current_cert(store);
           int length = leaf ? i2d_X509(leaf, nullptr) : -1;
-          if (length <= 0) return *mismatch = true, false;
+          if (length <= 0) {
+            *mismatch = true;
+            return false;
+          }
           std::string der(static_cast<size_t>(length), '\0');
           auto* out = reinterpret_cast<unsigned char*>(der.data());
           i2d_X509(leaf, &out);
