@@ -55,7 +55,9 @@ inline Status PermissionDenied(std::string m) { return {Code::kPermissionDenied,
 inline Status Unauthenticated(std::string m) { return {Code::kUnauthenticated, std::move(m)}; }
 inline Status TooLarge(std::string m) { return {Code::kTooLarge, std::move(m)}; }
 inline Status Unsupported(std::string m) { return {Code::kUnsupported, std::move(m)}; }
-inline Status FailedPrecondition(std::string m) { return {Code::kFailedPrecondition, std::move(m)}; }
+inline Status FailedPrecondition(std::string m) {
+  return {Code::kFailedPrecondition, std::move(m)};
+}
 inline Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
 inline Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
 inline Status IoError(std::string m) { return {Code::kIoError, std::move(m)}; }
@@ -63,7 +65,7 @@ inline Status IoError(std::string m) { return {Code::kIoError, std::move(m)}; }
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).ok() && "Result from an ok Status has no value");
   }
@@ -88,10 +90,10 @@ class [[nodiscard]] Result {
 }  // namespace kizuna
 
 // Returns early from the enclosing function when `expr` (a Status) is not ok.
-#define KIZUNA_RETURN_IF_ERROR(expr)        \
-  do {                                      \
-    ::kizuna::Status _st = (expr);          \
-    if (!_st.ok()) return _st;              \
+#define KIZUNA_RETURN_IF_ERROR(expr) \
+  do {                               \
+    ::kizuna::Status _st = (expr);   \
+    if (!_st.ok()) return _st;       \
   } while (0)
 
 #define KIZUNA_CONCAT_INNER(a, b) a##b

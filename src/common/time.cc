@@ -54,10 +54,12 @@ Result<int64_t> ParseTimestamp(std::string_view s) {
       }
       ++pos;
     }
-    if (pos == start) return InvalidArgument("timestamp '" + std::string(s) + "' has an empty fraction");
+    if (pos == start)
+      return InvalidArgument("timestamp '" + std::string(s) + "' has an empty fraction");
   }
   if (pos + 1 != s.size() || s[pos] != 'Z') {
-    return InvalidArgument("timestamp '" + std::string(s.substr(0, 64)) + "' must be UTC and end in 'Z'");
+    return InvalidArgument("timestamp '" + std::string(s.substr(0, 64)) +
+                           "' must be UTC and end in 'Z'");
   }
   static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (month < 1 || month > 12 || day < 1 ||

@@ -507,9 +507,8 @@ http::Response TaxiiService::DeleteObject(const http::Request& request,
                                           const std::string& object_id) {
   store::ObjectQuery query;
   if (auto error = ParseFilters(request, options_, false, &query)) return *error;
-  if (!query.version_first && !query.version_last && query.versions.empty()) {
-    query.version_all = true;  // with no match[version], delete every version
-  }
+  // Without match[version] the specification's default filter (last) applies,
+  // as for every other endpoint: one DELETE removes the latest version.
   auto deleted = store_.DeleteObject(collection.id, object_id, query);
   if (!deleted.ok()) return StoreError(deleted.status());
   if (*deleted == 0) {

@@ -98,6 +98,8 @@ NodeProcess::~NodeProcess() { Stop(); }
 
 bool NodeProcess::Start(std::string* error) {
   const std::string out_path = dir() + "/serve.out", err_path = dir() + "/serve.log";
+  // Remove the previous run's output first, so that its URL is not mistaken for the new one.
+  unlink(out_path.c_str());
   pid_ = fork();
   if (pid_ == 0) {
     int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -106,7 +108,8 @@ bool NodeProcess::Start(std::string* error) {
     dup2(null, 0);
     dup2(out, 1);
     dup2(err, 2);
-    auto argv = Argv({"serve", dir()});
+    const std::vector<std::string> args = {"serve", dir()};
+    auto argv = Argv(args);
     execv(KIZUNA_BINARY, argv.data());
     _exit(127);
   }

@@ -276,7 +276,12 @@ TEST_F(TaxiiE2E, VersionsFiltersManifestAndDelete) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(modified_of(Parse(node_->Get(objects + id + "/").body)),
             std::vector<std::string>{"2024-01-02T00:00:00.000Z"});
+  // Without match[version], the default (last) applies.
   r = node_->Request("DELETE", objects + id + "/", node_->admin_key());
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(modified_of(Parse(node_->Get(objects + id + "/").body)),
+            std::vector<std::string>{"2024-01-01T00:00:00.000Z"});
+  r = node_->Request("DELETE", objects + id + "/?match[version]=all", node_->admin_key());
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(node_->Get(objects + id + "/").status, 404);
   EXPECT_EQ(node_->Request("DELETE", objects + id + "/", node_->admin_key()).status, 404);
