@@ -10,8 +10,8 @@
 // collection URL) it runs the same cases against that server and prints the
 // ratio kizuna/peer.
 //
-//   taxii_bench --objects 10000 \
-//     --peer-url http://127.0.0.1:5000/api1/collections/<id>/ --peer-user u --peer-password p
+//   taxii_bench --objects 10000
+//     --peer-url http://127.0.0.1:5000/api1/collections/ID/ --peer-user u --peer-password p
 #include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
