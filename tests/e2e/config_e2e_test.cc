@@ -1,0 +1,104 @@
+// A node configured through kizuna.toml: TLS, and the request limits.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <cstdlib>
+
+#include "tests/e2e/harness.h"
+
+namespace kizuna::e2e {
+namespace {
+
+void ReplaceInConfig(const NodeProcess& node, const std::string& from, const std::string& to) {
+  std::string path = node.dir() + "/kizuna.toml";
+  std::string config = ReadFile(path);
+  size_t at = config.find(from);
+  ASSERT_NE(at, std::string::npos) << from;
+  config.replace(at, from.size(), to);
+  WriteFile(path, config);
+}
+
+std::string Envelope(int n) {
+  std::string out = R"({"objects":[)";
+  char id[64];
+  for (int i = 0; i < n; ++i) {
+    std::snprintf(id, sizeof id, "indicator--00000000-0000-4000-8000-%012d", i);
+    out +=
+        std::string(i ? "," : "") + R"({"type":"indicator","spec_version":"2.1","id":")" + id +
+        R"(","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '198.51.100.1']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z"})";
+  }
+  return out + "]}";
+}
+
+TEST(NodeConfig, LimitsComeFromTheConfig) {
+  NodeProcess node("CERT-Limits");
+  ReplaceInConfig(node, "max_body_bytes = 67108864", "max_body_bytes = 4096");
+  ReplaceInConfig(node, "max_objects_per_request = 10000", "max_objects_per_request = 5");
+  ReplaceInConfig(node, "max_page_size = 1000", "max_page_size = 3");
+  ReplaceInConfig(node, "default_page_size = 1000", "default_page_size = 2");
+  std::string error;
+  ASSERT_TRUE(node.Start(&error)) << error;
+  const std::string objects = "/taxii2/root/collections/default/objects/";
+  auto r = node.Get("/taxii2/root/");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(boost::json::parse(r.body).at("max_content_length").to_number<int>(), 4096);
+  r = node.Post(objects, Envelope(40));  // > 4096 bytes
+  EXPECT_EQ(r.status, 413) << r.body;
+  r = node.Post(objects, Envelope(6));
+  EXPECT_EQ(r.status, 413) << r.body;
+  EXPECT_NE(r.body.find("limit is 5"), std::string::npos) << r.body;
+  r = node.Post(objects, Envelope(5));
+  ASSERT_EQ(r.status, 202) << r.body;
+  auto count = [&](const std::string& query) {
+    auto response = node.Get(objects + query);
+    return boost::json::parse(response.body).at("objects").as_array().size();
+  };
+  EXPECT_EQ(count(""), 2u);            // default page size
+  EXPECT_EQ(count("?limit=100"), 3u);  // capped at max_page_size
+  EXPECT_EQ(count("?limit=1"), 1u);
+}
+
+TEST(NodeConfig, ServesHttpsWithTheConfiguredCertificate) {
+  NodeProcess node("CERT-TLS");
+  const std::string cert = node.dir() + "/cert.pem", key = node.dir() + "/key.pem";
+  std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "
+      "/CN=127.0.0.1 "
+      "-addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout " +
+      key + " -out " + cert + " 2>/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl could not make a test certificate";
+  ReplaceInConfig(node, "tls_cert = \"\"", "tls_cert = \"cert.pem\"");
+  ReplaceInConfig(node, "tls_key = \"\"", "tls_key = \"key.pem\"");
+  std::string error;
+  ASSERT_TRUE(node.Start(&error)) << error;
+  ASSERT_EQ(node.base_url().rfind("https://", 0), 0u) << node.base_url();
+
+  http::Headers headers;
+  headers.Set("Authorization", "Bearer " + node.admin_key());
+  http::ClientOptions trusted;
+  trusted.ca_file = cert;
+  http::Client client(trusted);
+  auto r = client.Send("GET", node.Url("/taxii2/"), headers);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("https://"), std::string::npos) << "discovery names the https URL";
+
+  http::Client untrusting;  // system trust store: a self-signed certificate is refused
+  EXPECT_FALSE(untrusting.Send("GET", node.Url("/taxii2/"), headers).ok());
+  http::Client plain;
+  std::string http_url = "http://" + node.base_url().substr(8) + "/taxii2/";
+  auto plain_response = plain.Send("GET", http_url, headers);
+  EXPECT_TRUE(!plain_response.ok() || plain_response->status >= 400);
+}
+
+TEST(NodeConfig, MissingCertificateIsOneClearLine) {
+  NodeProcess node("CERT-NoCert");
+  ReplaceInConfig(node, "tls_cert = \"\"", "tls_cert = \"missing.pem\"");
+  ReplaceInConfig(node, "tls_key = \"\"", "tls_key = \"missing-key.pem\"");
+  auto r = RunKizuna({"serve", node.dir()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("missing"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace kizuna::e2e
