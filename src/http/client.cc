@@ -303,6 +303,9 @@ struct Client::Impl {
       parser.header_limit(kMaxResponseHeaderBytes);
       parser.body_limit(options.max_response_bytes);
       lowest.expires_after(timeout());
+      // Room for large reads: the parser drains the buffer after each one, and
+      // Beast reads no more than the free capacity (512 bytes when empty).
+      connection.buffer.reserve(64 * 1024);
       co_await bhttp::async_read(stream, connection.buffer, parser, Await(ec));
       if (ec) {
         exchange.stale = !parser.got_some() && connection.buffer.size() == 0 && IsResponseStale(ec);

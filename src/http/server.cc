@@ -262,6 +262,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       if (ec) co_return Incoming{};
     }
     if (!parser.is_done()) {
+      // Beast reads at most the buffer's free capacity at a time, and the
+      // parser drains the buffer after every read: without room, a large body
+      // arrives 512 bytes per system call.
+      buffer_.reserve(kBodyReadChunk);
       Lowest().expires_after(core_->read_timeout());
       co_await bhttp::async_read(stream_, buffer_, parser, Await(ec));
       if (ec) co_return FromReadError(ec);
@@ -370,6 +374,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   const uint16_t remote_port_;
   Stream stream_;
   beast::flat_buffer buffer_;  // bytes read past the current request (pipelining)
+  static constexpr size_t kBodyReadChunk = 64 * 1024;
 };
 
 class BeastServer final : public Server {
