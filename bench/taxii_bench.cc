@@ -69,7 +69,9 @@ double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 
 bool Run(const Target& target, const std::vector<std::string>& ids, size_t batch, size_t page,
          size_t gets, Figures* out) {
-  Client client;
+  kizuna::http::ClientOptions client_options;
+  client_options.timeout_ms = 3600 * 1000;  // medallion takes minutes per page
+  Client client(client_options);
   Headers post_headers = BaseHeaders(target);
   post_headers.Set("Content-Type", "application/taxii+json;version=2.1");
   // One authenticated request first: a key's Argon2id verification happens
