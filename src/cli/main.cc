@@ -22,7 +22,12 @@ namespace {
 namespace json = boost::json;
 
 int Fail(const Status& status) {
-  std::fprintf(stderr, "kizuna: %s\n", status.message().c_str());
+  // One line, whatever a parser quoted into the message.
+  std::string message = status.message();
+  for (char& c : message) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  std::fprintf(stderr, "kizuna: %s\n", message.c_str());
   return status.code() == Code::kInvalidArgument ? 2 : 1;
 }
 

@@ -65,6 +65,26 @@ class TableReader {
   std::set<std::string> seen_;
 };
 
+// Config errors are shown as one line; a parser may quote the offending
+// characters (a newline, a control byte) verbatim.
+std::string OneLine(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\x{:02x}", u);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 bool IsLoopbackHost(std::string_view host) {
@@ -160,8 +180,8 @@ Result<NodeConfig> ParseConfig(std::string_view text, const std::string& source)
   try {
     root = toml::parse(text, source);
   } catch (const toml::parse_error& e) {
-    return InvalidArgument(fmt::format("{}:{}:{}: {}", source, e.source().begin.line,
-                                       e.source().begin.column, e.description()));
+    return InvalidArgument(OneLine(fmt::format("{}:{}:{}: {}", source, e.source().begin.line,
+                                               e.source().begin.column, e.description())));
   }
   NodeConfig config;
   Status error;
@@ -271,7 +291,7 @@ Result<NodeConfig> ParseConfig(std::string_view text, const std::string& source)
       error = InvalidArgument(std::string(key.str()) + ": unknown key");
     }
   }
-  if (!error.ok()) return InvalidArgument(source + ": " + error.message());
+  if (!error.ok()) return InvalidArgument(OneLine(source + ": " + error.message()));
   return config;
 }
 

@@ -46,6 +46,9 @@ TEST(Config, ErrorsNameTheKey) {
       {"server = 5\n", "server"},
       {"nonsense = 1\n", "nonsense: unknown key"},
       {"[server\n", "kizuna.toml:"},
+      // Found by config_fuzzer: toml++ quotes the bad bytes, newline included.
+      {"allow_plain_http = fals\nx = 1\n", "kizuna.toml:1:"},
+      {"[server]\nlis\x01ten = 1\n", "kizuna.toml:"},
   };
   for (const auto& c : cases) {
     auto config = ParseConfig(c.toml, "kizuna.toml");
