@@ -1,0 +1,232 @@
+// IndicatorIndex: the in-memory index of indicators whose patterns reduce to
+// simple observable comparisons ("[ipv4-addr:value = '1.2.3.4']",
+// "[domain-name:value = 'evil.com']", "[file:hashes.'SHA-256' = '…']").
+// Extracting those comparisons from a pattern is the pattern component's job;
+// this index takes the extracted values (IndexEntry) and answers "which live
+// indicators does this observable match?" fast enough to run on every line of
+// a log or every flow of a sensor.
+//
+// What is indexed, and how a lookup matches:
+//   IPv4/IPv6   exact addresses and CIDR networks; a lookup returns every
+//               indicator whose network covers the address (all covering
+//               prefixes, most specific first). /0 is allowed.
+//   domains     exact; entries with match_subdomains (or written "*.x") also
+//               match every subdomain. Parents are only walked while they are
+//               not public suffixes (libpsl, ICANN and private sections): a
+//               subdomain entry on a public suffix ("co.uk", "github.io") is
+//               downgraded to exact at Add, so it can never match a.co.uk.
+//   URLs        by NormalizeUrl form; e-mail by NormalizeEmail form.
+//   hashes      MD5, SHA-1, SHA-256, SHA-512, SHA3-256 as raw bytes (any hex case).
+//   others      mac-addr, file name, mutex, registry key, user agent, ASN, ...
+//               by NormalizeValue form.
+//
+// How it is laid out (why it is fast and small): per IPv4 prefix length an
+// open-addressing table of (masked network, ref) pairs, 8 bytes a slot, plus
+// a 256 KiB table over the top 16 bits that says which prefix lengths occur
+// in that /16 — a lookup probes only those lengths. IPv6 works the same way
+// with one table and a list of the lengths present. Domains live in two
+// tables (exact-only and subdomain entries) keyed by a hash computed right to
+// left, so one pass over a name gives the hash of every parent. Everything
+// else lives in one table keyed by (kind, normal form). Variable-length keys
+// are stored once in an arena. Per indicator the index keeps a 56-byte record
+// (binary UUID, version, valid_until, interned name/labels/producer, TLP,
+// confidence, state) and 8 bytes per entry to undo it. Values are indexed,
+// never pairs of indicators (DESIGN.md: "Correlation must not explode").
+//
+// Versions, revocation, expiry: Add with a newer `modified` replaces the
+// indicator's entries at once (same ref); an older or equal version is
+// refused with kAlreadyExists; a revoked version removes the entries and
+// keeps a tombstone so that a late older version cannot bring it back.
+// valid_until is checked at lookup time against the Clock, so an indicator
+// stops matching the moment it expires; PurgeExpired() reclaims the memory.
+//
+// Thread-safety: any number of concurrent readers, one writer at a time,
+// through a std::shared_mutex. A Reader holds the shared lock for its
+// lifetime, so a scan takes it once per batch rather than per lookup; keep
+// Readers short-lived (a few thousand lookups), writers wait for them. The
+// single-call Match* methods on the index take the lock per call. Results are
+// refs (dense uint32 handles, stable for an indicator id until it is
+// removed); Get(ref) returns the metadata.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/status.h"
+#include "common/time.h"
+#include "correlation/flat_tables.h"
+#include "correlation/observable.h"
+#include "stix/stix.h"
+
+namespace kizuna::correlation {
+
+inline constexpr int64_t kNoExpiry = std::numeric_limits<int64_t>::max();
+
+// One simple comparison extracted from an indicator's pattern.
+struct IndexEntry {
+  ObservableKind kind = ObservableKind::kIpv4;
+  // As in the pattern; the index normalizes it (NormalizeValue). For
+  // addresses a "/len" suffix makes it a CIDR network.
+  std::string value;
+  // Domains only: also match every subdomain (down to, never past, the
+  // registrable domain). A value written "*.evil.com" sets it too.
+  bool match_subdomains = false;
+};
+
+// What the index keeps of an indicator (and Get returns).
+struct IndicatorMeta {
+  std::string id;           // "indicator--<uuid>"
+  int64_t modified_us = 0;  // the version
+  std::string name;
+  std::vector<std::string> labels;
+  stix::Tlp tlp = stix::Tlp::kNone;
+  std::string producer;  // created_by_ref
+  int confidence = -1;   // 0..100; -1 when absent
+  int64_t valid_until_us = kNoExpiry;
+  bool revoked = false;
+};
+
+struct IndexOptions {
+  // At most this many refs per lookup; MatchResult::truncated says more matched.
+  size_t max_results = 100;
+  // At most this many entries per indicator (Add fails with kTooLarge beyond).
+  size_t max_entries_per_indicator = 10000;
+};
+
+// A lookup's answer. Reuse one across lookups: Match* clears it and keeps
+// its capacity, so steady-state lookups do not allocate.
+struct MatchResult {
+  std::vector<uint32_t> refs;  // distinct refs; IPs: most specific prefix first
+  bool truncated = false;      // more indicators matched than max_results
+  void Clear() {
+    refs.clear();
+    truncated = false;
+  }
+};
+
+struct IndexStats {
+  size_t indicators = 0;         // live (not removed, not revoked; expired ones count until purged)
+  size_t tombstones = 0;         // revoked ids remembered
+  size_t entries = 0;            // indexed values
+  size_t memory_bytes = 0;       // capacity of every container the index owns
+  size_t suffix_downgrades = 0;  // subdomain entries on a public suffix, indexed as exact
+};
+
+class IndicatorIndex {
+ public:
+  // `clock` must outlive the index.
+  explicit IndicatorIndex(const Clock& clock = SystemClock::Instance(), IndexOptions options = {});
+  ~IndicatorIndex();
+  IndicatorIndex(const IndicatorIndex&) = delete;
+  IndicatorIndex& operator=(const IndicatorIndex&) = delete;
+
+  // Sizes the tables for about `indicators` indicators (bulk loads).
+  void Reserve(size_t indicators);
+
+  // Adds or replaces an indicator. Every entry is normalized first; one bad
+  // entry fails the whole call (kInvalidArgument, naming the value) and
+  // leaves the index unchanged. kAlreadyExists when this version or a newer
+  // one is already indexed (or the id was revoked). Returns the ref.
+  Result<uint32_t> Add(const IndicatorMeta& meta, std::span<const IndexEntry> entries);
+  // Removes an indicator and its entries (kNotFound when absent). Unlike a
+  // revoked version, no tombstone is kept: a later Add may bring it back.
+  Status Remove(std::string_view id);
+  // Drops indicators whose valid_until has passed (they already stopped
+  // matching); returns how many.
+  size_t PurgeExpired();
+
+  std::optional<IndicatorMeta> Get(uint32_t ref) const;
+  std::optional<uint32_t> FindRef(std::string_view id) const;
+  IndexStats Stats() const;
+
+  // Lookups under one shared lock. Each returns true when anything matched
+  // and fills `out` (cleared first). Expired and revoked indicators never
+  // appear.
+  class Reader {
+   public:
+    bool MatchIpv4(uint32_t address, MatchResult* out) const;
+    // Indicators whose network covers all of address/length (length <= 32).
+    bool MatchIpv4Network(uint32_t address, int length, MatchResult* out) const;
+    bool MatchIpv6(const Ipv6Bytes& address, MatchResult* out) const;
+    bool MatchIpv6Network(const Ipv6Bytes& address, int length, MatchResult* out) const;
+    bool MatchDomain(std::string_view domain, MatchResult* out) const;
+    bool MatchUrl(std::string_view url, MatchResult* out) const;
+    bool MatchHash(ObservableKind algorithm, std::string_view hex, MatchResult* out) const;
+    bool MatchEmail(std::string_view email, MatchResult* out) const;
+    // Any kind; addresses may carry "/len" (then: networks covering it all).
+    bool Match(ObservableKind kind, std::string_view value, MatchResult* out) const;
+
+   private:
+    friend class IndicatorIndex;
+    explicit Reader(const IndicatorIndex& index);
+    bool Emit(uint32_t ref, MatchResult* out) const;
+    bool MatchValue(ObservableKind kind, std::string_view normal, MatchResult* out) const;
+
+    const IndicatorIndex& index_;
+    std::shared_lock<std::shared_mutex> lock_;
+    mutable int64_t now_ = std::numeric_limits<int64_t>::min();  // read on first hit
+  };
+  Reader Read() const { return Reader(*this); }
+
+  // One-shot forms of the Reader's lookups (lock per call).
+  MatchResult MatchIpv4(uint32_t address) const;
+  MatchResult MatchIpv6(const Ipv6Bytes& address) const;
+  MatchResult MatchDomain(std::string_view domain) const;
+  MatchResult MatchUrl(std::string_view url) const;
+  MatchResult MatchHash(ObservableKind algorithm, std::string_view hex) const;
+  MatchResult MatchEmail(std::string_view email) const;
+  MatchResult Match(ObservableKind kind, std::string_view value) const;
+
+ private:
+  struct Record;
+  struct EntryRef;
+  struct Normalized;
+  class Interner;
+
+  // All below: call with mu_ held exclusively.
+  void IndexEntries(uint32_t ref, const std::vector<Normalized>& entries);
+  void UnindexEntries(uint32_t ref);
+  void FreeRecord(uint32_t ref);
+  uint32_t IdFind(const std::array<uint8_t, 16>& uuid) const;
+  void IdInsert(uint32_t ref);
+  void IdErase(uint32_t ref);
+  void MaybeCompact();
+
+  const Clock& clock_;
+  const IndexOptions options_;
+  std::unique_ptr<Interner> interner_;  // names, label sets, producers
+
+  mutable std::shared_mutex mu_;
+  std::vector<Record> records_;
+  std::vector<uint32_t> free_records_;
+  std::vector<uint32_t> id_slots_;  // open addressing: ref, keyed by the record's UUID
+  size_t id_count_ = 0;
+  std::vector<EntryRef> entry_log_;  // each record's entries, for removal
+  size_t entry_log_garbage_ = 0;
+
+  std::array<internal::U32Multimap, 33> v4_;  // by prefix length
+  std::vector<uint32_t> v4_blocks_;  // 65536: bit (len-16) per length >= 16; bit 31: shorter
+  uint32_t v4_short_lengths_ = 0;    // bit len for len < 16
+  size_t v4_removed_since_rebuild_ = 0;
+  internal::StringMultimap v6_;  // tag = prefix length, bytes = masked network
+  std::array<uint32_t, 129> v6_length_count_{};
+  std::vector<uint8_t> v6_lengths_;  // lengths present, longest first
+  internal::StringMultimap domain_exact_;
+  internal::StringMultimap domain_sub_;
+  internal::StringMultimap values_;  // tag = ObservableKind
+  size_t live_records_ = 0;
+  size_t tombstones_ = 0;
+  size_t entries_ = 0;
+  size_t suffix_downgrades_ = 0;
+};
+
+}  // namespace kizuna::correlation
