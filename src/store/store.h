@@ -86,6 +86,27 @@ struct ObjectPage {
   bool more = false;  // further matching versions exist past the last one returned
 };
 
+// One change to the store's objects. Changes share one store-wide sequence
+// (an added version's date_added, or a deletion's own number from the same
+// clock), so a consumer that remembers the last seq it saw — an index, a
+// stream, a peer — resumes without missing or repeating anything, also
+// across processes.
+struct Change {
+  enum class Kind { kAdded, kDeleted };
+  int64_t seq = 0;
+  Kind kind = Kind::kAdded;
+  std::string collection_id;
+  // kAdded: the stored version (json included). kDeleted: id, type and
+  // version_us of the version that went away.
+  StoredObject object;
+};
+
+struct ChangeQuery {
+  int64_t after_seq = 0;
+  std::vector<std::string> types;  // empty: every type
+  size_t limit = 1000;
+};
+
 struct StatusDetail {
   std::string id;
   std::string version;  // timestamp text
@@ -168,6 +189,9 @@ class Store {
                                        const ObjectQuery& query) = 0;
   // The number of stored versions (rows), all objects and versions included.
   virtual Result<int64_t> CountObjects(const std::string& collection_id) = 0;
+  // Changes (added and deleted versions, every collection) after
+  // query.after_seq, in sequence order, at most query.limit.
+  virtual Result<std::vector<Change>> ListChanges(const ChangeQuery& query) = 0;
 
   // ---- TAXII status resources
   virtual Status SaveStatus(const StatusRecord& status) = 0;

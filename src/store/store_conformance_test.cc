@@ -445,6 +445,65 @@ TEST_P(StoreConformanceTest, DeleteFixesFirstAndLast) {
   EXPECT_THAT(Versions(Query(last)), ElementsAre(kT0 + 2));
 }
 
+TEST_P(StoreConformanceTest, ChangeFeedOrdersAddsAndDeletesAcrossCollections) {
+  CreateCollection();
+  ASSERT_TRUE(store_->CreateCollection(MakeCollection(kOtherColl)).ok());
+  ASSERT_TRUE(store_
+                  ->AddObjects(kColl, {MakeObject(IndicatorId(1), kT0, kT0),
+                                       MakeObject(IndicatorId(1), kT0, kT0 + kSecond)})
+                  .ok());
+  ASSERT_TRUE(
+      store_
+          ->AddObjects(kOtherColl,
+                       {MakeObject("malware--00000000-0000-4000-8000-000000000009", kT0, kT0)})
+          .ok());
+  ObjectQuery last;
+  ASSERT_EQ(*store_->DeleteObject(kColl, IndicatorId(1), last), 1);
+
+  // The feed reflects what is stored: the deleted version's own addition is
+  // gone with it, its deletion remains.
+  auto all = store_->ListChanges(ChangeQuery{});
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 3u);
+  for (size_t i = 1; i < all->size(); ++i) EXPECT_LT((*all)[i - 1].seq, (*all)[i].seq);
+  EXPECT_EQ((*all)[0].kind, Change::Kind::kAdded);
+  EXPECT_EQ((*all)[0].collection_id, kColl);
+  EXPECT_EQ((*all)[0].object.version_us, kT0);
+  EXPECT_FALSE((*all)[0].object.json.empty());
+  EXPECT_EQ((*all)[1].collection_id, kOtherColl);
+  const Change& deleted = (*all)[2];
+  EXPECT_EQ(deleted.kind, Change::Kind::kDeleted);
+  EXPECT_EQ(deleted.object.id, IndicatorId(1));
+  EXPECT_EQ(deleted.object.version_us, kT0 + kSecond);
+  EXPECT_EQ(deleted.collection_id, kColl);
+
+  // Resuming after a seq sees only later changes; type filters apply to both kinds.
+  auto later = store_->ListChanges(ChangeQuery{.after_seq = (*all)[0].seq, .types = {}});
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->size(), 2u);
+  auto indicators = store_->ListChanges(ChangeQuery{.after_seq = 0, .types = {"indicator"}});
+  ASSERT_TRUE(indicators.ok());
+  EXPECT_EQ(indicators->size(), 2u);
+  auto limited = store_->ListChanges(ChangeQuery{.after_seq = 0, .types = {}, .limit = 2});
+  ASSERT_TRUE(limited.ok());
+  EXPECT_EQ(limited->size(), 2u);
+
+  // A change made after a deletion still sorts after it.
+  ASSERT_TRUE(store_->AddObjects(kColl, {MakeObject(IndicatorId(2), kT0, kT0)}).ok());
+  auto newest = store_->ListChanges(ChangeQuery{.after_seq = deleted.seq, .types = {}});
+  ASSERT_TRUE(newest.ok());
+  ASSERT_EQ(newest->size(), 1u);
+  EXPECT_EQ(newest->front().object.id, IndicatorId(2));
+
+  // Deleting a collection records the deletion of everything in it.
+  ASSERT_TRUE(store_->DeleteCollection(kOtherColl).ok());
+  auto gone = store_->ListChanges(ChangeQuery{.after_seq = newest->front().seq, .types = {}});
+  ASSERT_TRUE(gone.ok());
+  ASSERT_EQ(gone->size(), 1u);
+  EXPECT_EQ(gone->front().kind, Change::Kind::kDeleted);
+  EXPECT_EQ(gone->front().collection_id, kOtherColl);
+}
+
 TEST_P(StoreConformanceTest, StatusRoundTrip) {
   StatusRecord status;
   status.id = "2d086da7-4bdc-4f91-900e-d77486753710";

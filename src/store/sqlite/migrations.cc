@@ -112,7 +112,22 @@ CREATE TABLE grants (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations = {kSchemaV1};
+// Version 2: the change feed's deletions. Added versions are the objects
+// table itself (its rowid, date_added, is store-wide); each deleted version
+// leaves a row here whose seq comes from the same clock, so one increasing
+// sequence orders every change. collection_id is text because the collection
+// itself may be what was deleted.
+constexpr std::string_view kSchemaV2 = R"sql(
+CREATE TABLE deletions (
+  seq INTEGER PRIMARY KEY,
+  collection_id TEXT NOT NULL,
+  object_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  version_us INTEGER NOT NULL
+);
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations = {kSchemaV1, kSchemaV2};
 
 Result<int64_t> UserVersion(Connection& connection) {
   KIZUNA_ASSIGN_OR_RETURN(Statement stmt, connection.Prepare("PRAGMA user_version"));

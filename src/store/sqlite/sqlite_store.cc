@@ -239,6 +239,12 @@ class SqliteStore final : public Store {
 
   Status DeleteCollection(const std::string& id) override {
     return Write([&](Connection& c) -> Status {
+      {
+        auto pk = CollectionPk(c, id);
+        if (pk.ok()) {
+          KIZUNA_RETURN_IF_ERROR(RecordDeletions(c, "collection_pk = ?", *pk, nullptr, nullptr));
+        }
+      }
       KIZUNA_ASSIGN_OR_RETURN(Statement stmt, c.Prepare("DELETE FROM collections WHERE id = ?"));
       stmt.Bind(1, id);
       KIZUNA_RETURN_IF_ERROR(stmt.Run());
@@ -356,9 +362,11 @@ class SqliteStore final : public Store {
                                const ObjectQuery& query) override {
     return Write([&](Connection& c) -> Result<int64_t> {
       KIZUNA_ASSIGN_OR_RETURN(int64_t collection_pk, CollectionPk(c, collection_id));
-      std::string sql = "DELETE FROM objects WHERE collection_pk = ? AND object_id = ?";
-      AppendInFilter(sql, "spec_version", query.spec_versions.size());
-      AppendVersionFilter(sql, query);
+      std::string where = "collection_pk = ? AND object_id = ?";
+      AppendInFilter(where, "spec_version", query.spec_versions.size());
+      AppendVersionFilter(where, query);
+      KIZUNA_RETURN_IF_ERROR(RecordDeletions(c, where, collection_pk, &id, &query));
+      std::string sql = "DELETE FROM objects WHERE " + where;
       int64_t deleted = 0;
       {
         KIZUNA_ASSIGN_OR_RETURN(Statement stmt, c.Prepare(sql));
@@ -386,6 +394,66 @@ class SqliteStore final : public Store {
         KIZUNA_RETURN_IF_ERROR(stmt.Run());
       }
       return deleted;
+    });
+  }
+
+  Result<std::vector<Change>> ListChanges(const ChangeQuery& query) override {
+    if (query.types.size() > kMaxFilterValues) {
+      return InvalidArgument("a change query may filter on at most " +
+                             std::to_string(kMaxFilterValues) + " types");
+    }
+    const int64_t limit = query.limit == 0 ? -1 : static_cast<int64_t>(query.limit);
+    return Read([&](Connection& c) -> Result<std::vector<Change>> {
+      std::vector<Change> changes;
+      {
+        std::string sql =
+            "SELECT o.date_added_us, c.id, o.object_id, o.type, o.spec_version, o.version_us, "
+            "o.tlp, o.created_by_ref, o.json FROM objects o JOIN collections c "
+            "ON c.pk = o.collection_pk WHERE o.date_added_us > ?";
+        AppendInFilter(sql, "o.type", query.types.size());
+        sql += " ORDER BY o.date_added_us LIMIT ?";
+        KIZUNA_ASSIGN_OR_RETURN(Statement stmt, c.Prepare(sql));
+        Binder(stmt).Int(query.after_seq).Texts(query.types).Int(limit);
+        while (true) {
+          KIZUNA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+          if (!row) break;
+          Change& change = changes.emplace_back();
+          change.seq = stmt.ColumnInt(0);
+          change.kind = Change::Kind::kAdded;
+          change.collection_id = stmt.ColumnText(1);
+          change.object.date_added_us = change.seq;
+          change.object.id = stmt.ColumnText(2);
+          change.object.type = stmt.ColumnText(3);
+          change.object.spec_version = stmt.ColumnText(4);
+          change.object.version_us = stmt.ColumnInt(5);
+          change.object.tlp = static_cast<stix::Tlp>(stmt.ColumnInt(6));
+          change.object.created_by_ref = stmt.ColumnText(7);
+          change.object.json = stmt.ColumnText(8);
+        }
+      }
+      {
+        std::string sql =
+            "SELECT seq, collection_id, object_id, type, version_us FROM deletions WHERE seq > ?";
+        AppendInFilter(sql, "type", query.types.size());
+        sql += " ORDER BY seq LIMIT ?";
+        KIZUNA_ASSIGN_OR_RETURN(Statement stmt, c.Prepare(sql));
+        Binder(stmt).Int(query.after_seq).Texts(query.types).Int(limit);
+        while (true) {
+          KIZUNA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+          if (!row) break;
+          Change& change = changes.emplace_back();
+          change.seq = stmt.ColumnInt(0);
+          change.kind = Change::Kind::kDeleted;
+          change.collection_id = stmt.ColumnText(1);
+          change.object.id = stmt.ColumnText(2);
+          change.object.type = stmt.ColumnText(3);
+          change.object.version_us = stmt.ColumnInt(4);
+        }
+      }
+      std::sort(changes.begin(), changes.end(),
+                [](const Change& a, const Change& b) { return a.seq < b.seq; });
+      if (limit > 0 && changes.size() > static_cast<size_t>(limit)) changes.resize(limit);
+      return changes;
     });
   }
 
@@ -839,6 +907,40 @@ class SqliteStore final : public Store {
     KIZUNA_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) return NotFound("no collection '" + collection_id + "'");
     return stmt.ColumnInt(0);
+  }
+
+  // Appends a deletions row for every version `where` selects (the caller
+  // deletes them next, in the same transaction), numbered from the
+  // date_added clock so the change feed has one order. Binds the collection
+  // pk, then (when given) the object id and the query's spec_version and
+  // version filters, matching how `where` was built.
+  static Status RecordDeletions(Connection& c, const std::string& where, int64_t collection_pk,
+                                const std::string* object_id, const ObjectQuery* query) {
+    int64_t recorded = 0;
+    {
+      KIZUNA_ASSIGN_OR_RETURN(
+          Statement stmt,
+          c.Prepare("INSERT INTO deletions (seq, collection_id, object_id, type, version_us) "
+                    "SELECT (SELECT last_us FROM date_added_clock) + "
+                    "ROW_NUMBER() OVER (ORDER BY date_added_us), "
+                    "(SELECT id FROM collections WHERE pk = objects.collection_pk), "
+                    "object_id, type, version_us FROM objects WHERE " +
+                    where));
+      Binder binder(stmt);
+      binder.Int(collection_pk);
+      if (object_id) binder.Text(*object_id);
+      if (query) {
+        binder.Texts(query->spec_versions)
+            .Ints(query->version_all ? std::vector<int64_t>{} : query->versions);
+      }
+      KIZUNA_RETURN_IF_ERROR(stmt.Run());
+      recorded = c.Changes();
+    }
+    if (recorded == 0) return Status::Ok();
+    KIZUNA_ASSIGN_OR_RETURN(Statement stmt,
+                            c.Prepare("UPDATE date_added_clock SET last_us = last_us + ?"));
+    stmt.Bind(1, recorded);
+    return stmt.Run();
   }
 
   static Result<int64_t> LastDateAdded(Connection& c) {
