@@ -54,13 +54,20 @@ std::optional<std::string> DecodeBase64(std::string_view text) {
   int bits = 0;
   for (char c : text) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+' || c == '-') v = 62;
-    else if (c == '/' || c == '_') v = 63;
-    else if (c == '=') break;
-    else return std::nullopt;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+' || c == '-')
+      v = 62;
+    else if (c == '/' || c == '_')
+      v = 63;
+    else if (c == '=')
+      break;
+    else
+      return std::nullopt;
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -197,7 +204,8 @@ Order CompareWithLiteral(const json::value& value, std::string_view key, const L
       if (value.is_string()) {
         std::string_view text = value.get_string();
         if (is_bytes_property) {
-          std::optional<std::string> bytes = EndsWith(key, "_hex") ? DecodeHex(text) : DecodeBase64(text);
+          std::optional<std::string> bytes =
+              EndsWith(key, "_hex") ? DecodeHex(text) : DecodeBase64(text);
           std::optional<std::string> literal_bytes = Latin1Bytes(literal.text);
           if (!bytes || !literal_bytes) return Order::kIncomparable;
           return OrderOf(*bytes, *literal_bytes);
@@ -214,9 +222,12 @@ Order CompareWithLiteral(const json::value& value, std::string_view key, const L
       if (!value.is_string()) return Order::kIncomparable;
       std::string_view text = value.get_string();
       std::optional<std::string> bytes;
-      if (EndsWith(key, "_hex")) bytes = DecodeHex(text);
-      else if (EndsWith(key, "_bin")) bytes = DecodeBase64(text);
-      else if (literal.kind == LiteralKind::kHex) bytes = DecodeHex(text);  // hashes
+      if (EndsWith(key, "_hex"))
+        bytes = DecodeHex(text);
+      else if (EndsWith(key, "_bin"))
+        bytes = DecodeBase64(text);
+      else if (literal.kind == LiteralKind::kHex)
+        bytes = DecodeHex(text);  // hashes
       if (!bytes) bytes = Latin1Bytes(text);
       if (!bytes) return Order::kIncomparable;
       return OrderOf(*bytes, literal.text);
@@ -242,10 +253,14 @@ std::optional<bool> TestValue(const ComparisonExpression& test, const json::valu
       Order order = CompareWithLiteral(value, key, test.literals[0]);
       if (order == Order::kIncomparable) return std::nullopt;
       switch (test.op) {
-        case CompareOp::kLess: return order == Order::kLess;
-        case CompareOp::kLessOrEqual: return order != Order::kGreater;
-        case CompareOp::kGreater: return order == Order::kGreater;
-        default: return order != Order::kLess;
+        case CompareOp::kLess:
+          return order == Order::kLess;
+        case CompareOp::kLessOrEqual:
+          return order != Order::kGreater;
+        case CompareOp::kGreater:
+          return order == Order::kGreater;
+        default:
+          return order != Order::kLess;
       }
     }
     case CompareOp::kIn:
@@ -260,7 +275,8 @@ std::optional<bool> TestValue(const ComparisonExpression& test, const json::valu
       if (!value.is_string() || !test.regex) return std::nullopt;
       std::string_view text = value.get_string();
       if (EndsWith(key, "_hex") || EndsWith(key, "_bin")) {
-        std::optional<std::string> bytes = EndsWith(key, "_hex") ? DecodeHex(text) : DecodeBase64(text);
+        std::optional<std::string> bytes =
+            EndsWith(key, "_hex") ? DecodeHex(text) : DecodeBase64(text);
         if (!bytes || !test.regex_latin1) return std::nullopt;
         return RE2::PartialMatch(*bytes, *test.regex_latin1);
       }
@@ -344,7 +360,8 @@ class Evaluator {
   }
 
   // Which root objects of `observation` pass `expr`.
-  std::vector<bool> EvalComparison(const ComparisonExpression& expr, const Observation& observation) {
+  std::vector<bool> EvalComparison(const ComparisonExpression& expr,
+                                   const Observation& observation) {
     const size_t n = observation.objects.size();
     if (expr.kind == ComparisonExpression::Kind::kTest) {
       std::vector<bool> roots(n, false);
@@ -414,7 +431,8 @@ class Evaluator {
               if (!element.is_null()) next.push_back({&element, reached.key});
             }
           } else {
-            int64_t index = step.index < 0 ? static_cast<int64_t>(array->size()) + step.index : step.index;
+            int64_t index =
+                step.index < 0 ? static_cast<int64_t>(array->size()) + step.index : step.index;
             if (index >= 0 && static_cast<uint64_t>(index) < array->size() &&
                 !(*array)[static_cast<size_t>(index)].is_null()) {
               next.push_back({&(*array)[static_cast<size_t>(index)], reached.key});
@@ -440,7 +458,9 @@ class Evaluator {
 
   // ---- Stage 2: the binding search.
 
-  int64_t Capacity(size_t i) const { return std::max<int64_t>(observations_[i].number_observed, 1); }
+  int64_t Capacity(size_t i) const {
+    return std::max<int64_t>(observations_[i].number_observed, 1);
+  }
   int64_t TotalCapacity() const {
     int64_t total = 0;
     for (size_t i = 0; i < count_; ++i) total = SaturatingAdd(total, Capacity(i));
@@ -465,7 +485,8 @@ class Evaluator {
   bool ComputePossible(const ObservationExpression& node) {
     using Kind = ObservationExpression::Kind;
     switch (node.kind) {
-      case Kind::kComparison: return !candidates_.at(&node).empty();
+      case Kind::kComparison:
+        return !candidates_.at(&node).empty();
       case Kind::kOr:
         return std::any_of(node.children.begin(), node.children.end(),
                            [&](const auto& c) { return Possible(c); });
@@ -479,7 +500,8 @@ class Evaluator {
   int64_t MinInstances(const ObservationExpression& node) {
     using Kind = ObservationExpression::Kind;
     switch (node.kind) {
-      case Kind::kComparison: return 1;
+      case Kind::kComparison:
+        return 1;
       case Kind::kOr: {
         int64_t best = INT64_MAX;
         for (const auto& c : node.children) {
@@ -493,19 +515,23 @@ class Evaluator {
         for (const auto& c : node.children) total = SaturatingAdd(total, MinInstances(c));
         return total;
       }
-      case Kind::kRepeats: return SaturatingMul(node.repeats, MinInstances(node.children[0]));
-      default: return MinInstances(node.children[0]);
+      case Kind::kRepeats:
+        return SaturatingMul(node.repeats, MinInstances(node.children[0]));
+      default:
+        return MinInstances(node.children[0]);
     }
   }
 
   int64_t MaxFirst(size_t from, size_t to) const {
     int64_t value = INT64_MIN;
-    for (size_t k = from; k < to; ++k) value = std::max(value, observations_[binding_[k]].first_observed_us);
+    for (size_t k = from; k < to; ++k)
+      value = std::max(value, observations_[binding_[k]].first_observed_us);
     return value;
   }
   int64_t MinLast(size_t from, size_t to) const {
     int64_t value = INT64_MAX;
-    for (size_t k = from; k < to; ++k) value = std::min(value, observations_[binding_[k]].last_observed_us);
+    for (size_t k = from; k < to; ++k)
+      value = std::min(value, observations_[binding_[k]].last_observed_us);
     return value;
   }
 
@@ -602,7 +628,8 @@ class Evaluator {
     if (round == node.repeats) return sink();
     const size_t round_start = binding_.size();
     return Enumerate(node.children[0], [&] {
-      std::vector<size_t> key(binding_.begin() + static_cast<ptrdiff_t>(round_start), binding_.end());
+      std::vector<size_t> key(binding_.begin() + static_cast<ptrdiff_t>(round_start),
+                              binding_.end());
       std::sort(key.begin(), key.end());
       if (round > 0 && key < previous) return false;
       return Repeat(node, round + 1, key, sink);
@@ -612,8 +639,8 @@ class Evaluator {
   const std::vector<Observation>& observations_;
   const EvalLimits& limits_;
   const size_t count_;
-  std::vector<int64_t> used_;        // instances of each observation bound so far
-  std::vector<size_t> binding_;      // observation indexes bound so far, in order
+  std::vector<int64_t> used_;    // instances of each observation bound so far
+  std::vector<size_t> binding_;  // observation indexes bound so far, in order
   std::unordered_map<const ObservationExpression*, std::vector<size_t>> candidates_;
   std::unordered_map<const ObservationExpression*, bool> possible_;
   uint64_t steps_ = 0;
@@ -630,7 +657,8 @@ Result<int64_t> TimestampField(const json::object& object, std::string_view name
   }
   Result<int64_t> micros = ParseTimestamp(value->get_string());
   if (!micros.ok()) {
-    return InvalidArgument("observed-data: '" + std::string(name) + "': " + micros.status().message());
+    return InvalidArgument("observed-data: '" + std::string(name) +
+                           "': " + micros.status().message());
   }
   return micros;
 }
@@ -660,8 +688,10 @@ Result<Observation> ObservationFromObservedData(const json::object& observed_dat
   if (const json::value* id = observed_data.if_contains("id"); id != nullptr && id->is_string()) {
     observation.id = std::string(id->get_string());
   }
-  KIZUNA_ASSIGN_OR_RETURN(observation.first_observed_us, TimestampField(observed_data, "first_observed"));
-  KIZUNA_ASSIGN_OR_RETURN(observation.last_observed_us, TimestampField(observed_data, "last_observed"));
+  KIZUNA_ASSIGN_OR_RETURN(observation.first_observed_us,
+                          TimestampField(observed_data, "first_observed"));
+  KIZUNA_ASSIGN_OR_RETURN(observation.last_observed_us,
+                          TimestampField(observed_data, "last_observed"));
   if (observation.last_observed_us < observation.first_observed_us) {
     return InvalidArgument("observed-data: 'last_observed' is earlier than 'first_observed'");
   }
@@ -673,7 +703,8 @@ Result<Observation> ObservationFromObservedData(const json::object& observed_dat
   if (!count || *count < 1 || *count != std::floor(*count)) {
     return InvalidArgument("observed-data: 'number_observed' must be an integer >= 1");
   }
-  observation.number_observed = *count > 1e15 ? static_cast<int64_t>(1e15) : static_cast<int64_t>(*count);
+  observation.number_observed =
+      *count > 1e15 ? static_cast<int64_t>(1e15) : static_cast<int64_t>(*count);
 
   if (const json::value* objects = observed_data.if_contains("objects"); objects != nullptr) {
     const json::object* dict = objects->if_object();

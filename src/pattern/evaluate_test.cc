@@ -43,8 +43,9 @@ Observation File(const char* t, const std::string& fields) {
 }
 
 TEST(Match, ComparisonOperatorsAndCoercion) {
-  std::vector<Observation> o{File(kT0,
-      R"("name": "foo.dll", "size": 371712, "x_ratio": 0.75, "x_flag": true,
+  std::vector<Observation> o{
+      File(kT0,
+           R"("name": "foo.dll", "size": 371712, "x_ratio": 0.75, "x_flag": true,
          "created": "2014-01-13T07:03:17Z", "hashes": {"SHA-256": "AbCd", "MD5": "00ff"},
          "magic_number_hex": "FFD8", "x_tags": ["a", "b", null], "x_none": null)")};
   EXPECT_TRUE(M("[file:name = 'foo.dll']", o));
@@ -82,7 +83,8 @@ TEST(Match, ComparisonOperatorsAndCoercion) {
 }
 
 TEST(Match, ExistsLikeMatches) {
-  std::vector<Observation> o{File(kT0, R"("name": "Final Report 2020.exe", "x_list": [], "x_null": null)")};
+  std::vector<Observation> o{
+      File(kT0, R"("name": "Final Report 2020.exe", "x_list": [], "x_null": null)")};
   EXPECT_TRUE(M("[EXISTS file:name]", o));
   EXPECT_TRUE(M("[EXISTS file:x_list]", o));
   EXPECT_FALSE(M("[EXISTS file:x_null]", o));
@@ -106,10 +108,10 @@ TEST(Match, BinaryValues) {
       "mime_type": "application/vnd.tcpdump.pcap", "payload_bin": "1MOyoQIABAA="}})")};
   EXPECT_TRUE(M("[artifact:payload_bin = b'1MOyoQIABAA=']", o));
   EXPECT_TRUE(M("[artifact:payload_bin = h'd4c3b2a102000400']", o));
-  EXPECT_TRUE(M(
-      "[artifact:mime_type = 'application/vnd.tcpdump.pcap' AND artifact:payload_bin MATCHES "
-      "'\\\\xd4\\\\xc3\\\\xb2\\\\xa1\\\\x02\\\\x00\\\\x04\\\\x00']",
-      o));
+  EXPECT_TRUE(
+      M("[artifact:mime_type = 'application/vnd.tcpdump.pcap' AND artifact:payload_bin MATCHES "
+        "'\\\\xd4\\\\xc3\\\\xb2\\\\xa1\\\\x02\\\\x00\\\\x04\\\\x00']",
+        o));
   EXPECT_FALSE(M("[artifact:payload_bin MATCHES '^\\\\x00']", o));
 }
 
@@ -148,16 +150,22 @@ TEST(Match, ReferencesIn20ObjectsForm) {
       "5": {"type": "email-message", "from_ref": "4", "subject": "Conference Info",
             "body_multipart": [{"body": "hi"}, {"body_raw_ref": "6"}]},
       "6": {"type": "file", "name": "Final Report Q3.exe"}})")};
-  EXPECT_TRUE(M("[network-traffic:dst_ref.type = 'ipv4-addr' AND "
-                "network-traffic:dst_ref.value = '203.0.113.33']", o));
+  EXPECT_TRUE(
+      M("[network-traffic:dst_ref.type = 'ipv4-addr' AND "
+        "network-traffic:dst_ref.value = '203.0.113.33']",
+        o));
   EXPECT_TRUE(M("[network-traffic:dst_ref.value ISSUBSET '203.0.113.0/24']", o));
-  EXPECT_TRUE(M("[domain-name:value = 'www.5z8.info' AND "
-                "domain-name:resolves_to_refs[*].value = '198.51.100.1']", o));
+  EXPECT_TRUE(
+      M("[domain-name:value = 'www.5z8.info' AND "
+        "domain-name:resolves_to_refs[*].value = '198.51.100.1']",
+        o));
   EXPECT_TRUE(M("[domain-name:resolves_to_refs[1].value = '203.0.113.33']", o));
   EXPECT_FALSE(M("[domain-name:resolves_to_refs[1].value = '198.51.100.1']", o));
-  EXPECT_TRUE(M("[email-message:from_ref.value MATCHES '.+\\\\@example\\\\.com$' AND "
-                "email-message:body_multipart[*].body_raw_ref.name MATCHES "
-                "'^Final Report.+\\\\.exe$']", o));
+  EXPECT_TRUE(
+      M("[email-message:from_ref.value MATCHES '.+\\\\@example\\\\.com$' AND "
+        "email-message:body_multipart[*].body_raw_ref.name MATCHES "
+        "'^Final Report.+\\\\.exe$']",
+        o));
   EXPECT_FALSE(M("[network-traffic:dst_ref.value = '0']", o));
 }
 
@@ -176,7 +184,8 @@ TEST(Match, ObjectRefsFormFromABundle) {
   EXPECT_EQ((*o)[0].id, "observed-data--1");
   EXPECT_EQ((*o)[0].objects.size(), 2u);
   EXPECT_EQ((*o)[0].number_observed, 2);
-  EXPECT_TRUE(M("[network-traffic:dst_ref.value = '198.51.100.3' AND network-traffic:dst_port = 443]", *o));
+  EXPECT_TRUE(
+      M("[network-traffic:dst_ref.value = '198.51.100.3' AND network-traffic:dst_port = 443]", *o));
   EXPECT_TRUE(M("[ipv4-addr:value = '198.51.100.3'] REPEATS 2 TIMES", *o));
   EXPECT_FALSE(M("[ipv4-addr:value = '198.51.100.3'] REPEATS 3 TIMES", *o));
 
@@ -210,8 +219,10 @@ TEST(Match, ObservationOperators) {
   // Three-step chains and precedence: FOLLOWEDBY is lowest.
   std::vector<Observation> three{File(kT0, R"("name": "a")"), File(kT1, R"("name": "b")"),
                                  File(kT2, R"("name": "c")")};
-  EXPECT_TRUE(M("[file:name = 'a'] FOLLOWEDBY [file:name = 'b'] FOLLOWEDBY [file:name = 'c']", three));
-  EXPECT_FALSE(M("[file:name = 'a'] FOLLOWEDBY [file:name = 'c'] FOLLOWEDBY [file:name = 'b']", three));
+  EXPECT_TRUE(
+      M("[file:name = 'a'] FOLLOWEDBY [file:name = 'b'] FOLLOWEDBY [file:name = 'c']", three));
+  EXPECT_FALSE(
+      M("[file:name = 'a'] FOLLOWEDBY [file:name = 'c'] FOLLOWEDBY [file:name = 'b']", three));
   EXPECT_TRUE(M("[file:name = 'c'] AND [file:name = 'a'] FOLLOWEDBY [file:name = 'b']", three) ==
               false);  // (c AND a) FOLLOWEDBY b: c at T2 is after b
   EXPECT_TRUE(M("[file:name = 'a'] FOLLOWEDBY [file:name = 'b'] AND [file:name = 'c']", three));
@@ -226,10 +237,13 @@ TEST(Match, Qualifiers) {
   EXPECT_FALSE(M("[file:name = 'a'] REPEATS 3 TIMES WITHIN 60 SECONDS", o));
   EXPECT_TRUE(M("[file:name = 'a'] REPEATS 3 TIMES WITHIN 3600 SECONDS", o));
   EXPECT_TRUE(M("[file:name = 'a'] START t'2020-01-01T00:30:00Z' STOP t'2020-01-01T02:00:00Z'", o));
-  EXPECT_FALSE(M("[file:name = 'a'] START t'2020-01-01T00:30:00Z' STOP t'2020-01-01T01:00:00Z'", o));
+  EXPECT_FALSE(
+      M("[file:name = 'a'] START t'2020-01-01T00:30:00Z' STOP t'2020-01-01T01:00:00Z'", o));
   EXPECT_TRUE(M("[file:name = 'a'] START t'2020-01-01T01:00:00Z' STOP t'2020-01-01T01:00:01Z'", o));
-  EXPECT_FALSE(M("([file:name = 'a'] REPEATS 2 TIMES) START t'2020-01-01T00:30:00Z' STOP "
-                 "t'2021-01-01T00:00:00Z'", o));
+  EXPECT_FALSE(
+      M("([file:name = 'a'] REPEATS 2 TIMES) START t'2020-01-01T00:30:00Z' STOP "
+        "t'2021-01-01T00:00:00Z'",
+        o));
   // number_observed lets one observed-data count several times.
   std::vector<Observation> many{Obs(kT0, R"({"0": {"type": "file", "name": "a"}})", 5)};
   EXPECT_TRUE(M("[file:name = 'a'] REPEATS 5 TIMES WITHIN 1 SECONDS", many));
@@ -242,8 +256,9 @@ TEST(Match, Qualifiers) {
                           R"({"0": {"type": "domain-name", "value": "example.com"},
                               "1": {"type": "network-traffic", "dst_ref": "0"}})"));
   }
-  const char* repeats = "[network-traffic:dst_ref.type = 'domain-name' AND "
-                        "network-traffic:dst_ref.value = 'example.com'] REPEATS 5 TIMES WITHIN 1800 SECONDS";
+  const char* repeats =
+      "[network-traffic:dst_ref.type = 'domain-name' AND "
+      "network-traffic:dst_ref.value = 'example.com'] REPEATS 5 TIMES WITHIN 1800 SECONDS";
   EXPECT_TRUE(M(repeats, traffic));
   traffic.pop_back();
   EXPECT_FALSE(M(repeats, traffic));
@@ -282,8 +297,9 @@ TEST(Match, ManyAndedObservationsAreBounded) {
   hard += " AND ([file:name = 'a'] FOLLOWEDBY [file:name = 'a']) WITHIN 0.000001 SECONDS";
   std::vector<Observation> spread;
   for (int i = 0; i < 30; ++i) {
-    spread.push_back(File(("2020-01-01T00:00:" + std::string(i < 10 ? "0" : "") + std::to_string(i) + "Z").c_str(),
-                          R"("name": "a")"));
+    spread.push_back(File(
+        ("2020-01-01T00:00:" + std::string(i < 10 ? "0" : "") + std::to_string(i) + "Z").c_str(),
+        R"("name": "a")"));
   }
   Result<Pattern> p = ParsePattern(hard);
   ASSERT_TRUE(p.ok());
@@ -323,7 +339,8 @@ TEST(Match, CatastrophicRegexIsFast) {
 }
 
 TEST(Match, CircularReferencesAreBounded) {
-  std::vector<Observation> o{Obs(kT0, R"({"0": {"type": "x-foo", "some_refs": ["0", "1"], "size": 10},
+  std::vector<Observation> o{
+      Obs(kT0, R"({"0": {"type": "x-foo", "some_refs": ["0", "1"], "size": 10},
       "1": {"type": "x-foo", "some_refs": ["0", "1"], "size": 1000}})")};
   std::string path = "x-foo:some_refs[*]";
   for (int i = 0; i < 30; ++i) path += ".some_refs[*]";
@@ -347,8 +364,10 @@ TEST(Match, MaxObservationsLimit) {
 }
 
 TEST(ObservationFromObservedData, RejectsBadTimesAndCounts) {
-  json::object od = json::parse(R"({"type": "observed-data", "first_observed": "2020-01-01T00:00:00Z",
-      "last_observed": "2020-01-01T00:00:00Z", "number_observed": 0, "objects": {}})").as_object();
+  json::object od =
+      json::parse(R"({"type": "observed-data", "first_observed": "2020-01-01T00:00:00Z",
+      "last_observed": "2020-01-01T00:00:00Z", "number_observed": 0, "objects": {}})")
+          .as_object();
   EXPECT_FALSE(ObservationFromObservedData(od).ok());
   od["number_observed"] = 1;
   EXPECT_TRUE(ObservationFromObservedData(od).ok());

@@ -68,14 +68,14 @@ struct Keyword {
   Tok kind;
 };
 constexpr Keyword kKeywords[] = {
-    {"AND", Tok::kAnd},         {"OR", Tok::kOr},
-    {"NOT", Tok::kNot},         {"FOLLOWEDBY", Tok::kFollowedBy},
-    {"LIKE", Tok::kLike},       {"MATCHES", Tok::kMatches},
+    {"AND", Tok::kAnd},           {"OR", Tok::kOr},
+    {"NOT", Tok::kNot},           {"FOLLOWEDBY", Tok::kFollowedBy},
+    {"LIKE", Tok::kLike},         {"MATCHES", Tok::kMatches},
     {"ISSUBSET", Tok::kIsSubset}, {"ISSUPERSET", Tok::kIsSuperset},
-    {"EXISTS", Tok::kExists},   {"IN", Tok::kIn},
-    {"START", Tok::kStart},     {"STOP", Tok::kStop},
-    {"SECONDS", Tok::kSeconds}, {"WITHIN", Tok::kWithin},
-    {"REPEATS", Tok::kRepeats}, {"TIMES", Tok::kTimes},
+    {"EXISTS", Tok::kExists},     {"IN", Tok::kIn},
+    {"START", Tok::kStart},       {"STOP", Tok::kStop},
+    {"SECONDS", Tok::kSeconds},   {"WITHIN", Tok::kWithin},
+    {"REPEATS", Tok::kRepeats},   {"TIMES", Tok::kTimes},
 };
 
 std::string Describe(const Token& token) {
@@ -159,13 +159,20 @@ class Lexer {
       return Status::Ok();
     };
     switch (c) {
-      case '[': return single(Tok::kLBracket);
-      case ']': return single(Tok::kRBracket);
-      case '(': return single(Tok::kLParen);
-      case ')': return single(Tok::kRParen);
-      case ':': return single(Tok::kColon);
-      case ',': return single(Tok::kComma);
-      case '*': return single(Tok::kStar);
+      case '[':
+        return single(Tok::kLBracket);
+      case ']':
+        return single(Tok::kRBracket);
+      case '(':
+        return single(Tok::kLParen);
+      case ')':
+        return single(Tok::kRParen);
+      case ':':
+        return single(Tok::kColon);
+      case ',':
+        return single(Tok::kComma);
+      case '*':
+        return single(Tok::kStar);
       case '=':
         token->kind = Tok::kEq;
         pos_ += Peek(1) == '=' ? 2 : 1;
@@ -176,16 +183,30 @@ class Lexer {
         pos_ += 2;
         return Status::Ok();
       case '<':
-        if (Peek(1) == '=') { token->kind = Tok::kLe; pos_ += 2; }
-        else if (Peek(1) == '>') { token->kind = Tok::kNeq; pos_ += 2; }
-        else { token->kind = Tok::kLt; ++pos_; }
+        if (Peek(1) == '=') {
+          token->kind = Tok::kLe;
+          pos_ += 2;
+        } else if (Peek(1) == '>') {
+          token->kind = Tok::kNeq;
+          pos_ += 2;
+        } else {
+          token->kind = Tok::kLt;
+          ++pos_;
+        }
         return Status::Ok();
       case '>':
-        if (Peek(1) == '=') { token->kind = Tok::kGe; pos_ += 2; }
-        else { token->kind = Tok::kGt; ++pos_; }
+        if (Peek(1) == '=') {
+          token->kind = Tok::kGe;
+          pos_ += 2;
+        } else {
+          token->kind = Tok::kGt;
+          ++pos_;
+        }
         return Status::Ok();
-      case '\'': return LexString(token);
-      default: break;
+      case '\'':
+        return LexString(token);
+      default:
+        break;
     }
     if (c == '.' && !std::isdigit(static_cast<unsigned char>(Peek(1)))) return single(Tok::kDot);
     if (std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '+' || c == '-') {
@@ -222,10 +243,11 @@ class Lexer {
       token->literal.text = std::string(word);
       return Status::Ok();
     }
-    std::string shown = static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f
-                            ? "byte 0x" + std::string(1, "0123456789abcdef"[(c >> 4) & 0xf]) +
-                                  std::string(1, "0123456789abcdef"[c & 0xf])
-                            : "'" + std::string(1, c) + "'";
+    std::string shown =
+        static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f
+            ? "byte 0x" + std::string(1, "0123456789abcdef"[(c >> 4) & 0xf]) +
+                  std::string(1, "0123456789abcdef"[c & 0xf])
+            : "'" + std::string(1, c) + "'";
     return ErrorAt(pos_, "unexpected character " + shown);
   }
 
@@ -272,7 +294,8 @@ class Lexer {
       while (std::isdigit(static_cast<unsigned char>(Peek()))) ++pos_;
     }
     if (pos_ == digits_start) return ErrorAt(start, "expected a number after the sign");
-    if (IsIdentStart(Peek())) return ErrorAt(pos_, "unexpected character '" + std::string(1, Peek()) + "' in number");
+    if (IsIdentStart(Peek()))
+      return ErrorAt(pos_, "unexpected character '" + std::string(1, Peek()) + "' in number");
     std::string text(text_.substr(start, pos_ - start));
     std::string_view unsigned_text = text;
     if (!unsigned_text.empty() && unsigned_text[0] == '+') unsigned_text.remove_prefix(1);
@@ -285,7 +308,8 @@ class Lexer {
       return Status::Ok();
     }
     int64_t value = 0;
-    auto [end, ec] = std::from_chars(unsigned_text.data(), unsigned_text.data() + unsigned_text.size(), value);
+    auto [end, ec] =
+        std::from_chars(unsigned_text.data(), unsigned_text.data() + unsigned_text.size(), value);
     if (ec != std::errc() || end != unsigned_text.data() + unsigned_text.size()) {
       return ErrorAt(start, "integer out of range");
     }
@@ -299,7 +323,8 @@ class Lexer {
   Status MakeTimestamp(size_t start, const std::string& body, Token* token) {
     Result<int64_t> micros = ParseTimestamp(body);
     if (!micros.ok()) {
-      return ErrorAt(start, "invalid timestamp literal t'" + body + "': " + micros.status().message());
+      return ErrorAt(start,
+                     "invalid timestamp literal t'" + body + "': " + micros.status().message());
     }
     token->kind = Tok::kTimestamp;
     token->literal.kind = LiteralKind::kTimestamp;
@@ -323,7 +348,8 @@ class Lexer {
   }
 
   Status MakeBinary(size_t start, const std::string& body, Token* token) {
-    if (body.size() % 4 != 0) return ErrorAt(start, "binary literal must be base64 (length a multiple of 4)");
+    if (body.size() % 4 != 0)
+      return ErrorAt(start, "binary literal must be base64 (length a multiple of 4)");
     std::string bytes;
     uint32_t acc = 0;
     int bits = 0;
@@ -331,7 +357,8 @@ class Lexer {
     for (size_t i = 0; i < body.size(); ++i) {
       char c = body[i];
       if (c == '=') {
-        if (i + 2 < body.size() || ++padding > 2) return ErrorAt(start, "binary literal has misplaced '=' padding");
+        if (i + 2 < body.size() || ++padding > 2)
+          return ErrorAt(start, "binary literal has misplaced '=' padding");
         continue;
       }
       if (padding > 0) return ErrorAt(start, "binary literal has misplaced '=' padding");
@@ -356,19 +383,32 @@ class Lexer {
 
 std::string TokName(Tok kind) {
   switch (kind) {
-    case Tok::kEnd: return "end of pattern";
-    case Tok::kLBracket: return "'['";
-    case Tok::kRBracket: return "']'";
-    case Tok::kLParen: return "'('";
-    case Tok::kRParen: return "')'";
-    case Tok::kColon: return "':'";
-    case Tok::kDot: return "'.'";
-    case Tok::kComma: return "','";
-    case Tok::kStar: return "'*'";
-    case Tok::kSeconds: return "'SECONDS'";
-    case Tok::kTimes: return "'TIMES'";
-    case Tok::kStop: return "'STOP'";
-    default: return "token";
+    case Tok::kEnd:
+      return "end of pattern";
+    case Tok::kLBracket:
+      return "'['";
+    case Tok::kRBracket:
+      return "']'";
+    case Tok::kLParen:
+      return "'('";
+    case Tok::kRParen:
+      return "')'";
+    case Tok::kColon:
+      return "':'";
+    case Tok::kDot:
+      return "'.'";
+    case Tok::kComma:
+      return "','";
+    case Tok::kStar:
+      return "'*'";
+    case Tok::kSeconds:
+      return "'SECONDS'";
+    case Tok::kTimes:
+      return "'TIMES'";
+    case Tok::kStop:
+      return "'STOP'";
+    default:
+      return "token";
   }
 }
 
@@ -396,7 +436,8 @@ class Parser {
     if (index_ + 1 < tokens_.size()) ++index_;
   }
   Status Expected(std::string_view what) const {
-    return ErrorAt(Cur().position, "expected " + std::string(what) + " but found " + Describe(Cur()));
+    return ErrorAt(Cur().position,
+                   "expected " + std::string(what) + " but found " + Describe(Cur()));
   }
   Status Expect(Tok kind) {
     if (Cur().kind != kind) return Expected(TokName(kind));
@@ -406,8 +447,8 @@ class Parser {
   Status Enter() {
     if (++depth_ > kMaxNestingDepth) {
       return Status(Code::kTooLarge, "pattern error at position " + std::to_string(Cur().position) +
-                                         ": nesting deeper than " + std::to_string(kMaxNestingDepth) +
-                                         " levels");
+                                         ": nesting deeper than " +
+                                         std::to_string(kMaxNestingDepth) + " levels");
     }
     return Status::Ok();
   }
@@ -469,9 +510,12 @@ class Parser {
       if (Cur().kind == Tok::kWithin) {
         Advance();
         double seconds = 0;
-        if (Cur().kind == Tok::kInt) seconds = static_cast<double>(Cur().literal.int_value);
-        else if (Cur().kind == Tok::kFloat) seconds = Cur().literal.float_value;
-        else return Expected("a number of seconds");
+        if (Cur().kind == Tok::kInt)
+          seconds = static_cast<double>(Cur().literal.int_value);
+        else if (Cur().kind == Tok::kFloat)
+          seconds = Cur().literal.float_value;
+        else
+          return Expected("a number of seconds");
         if (!(seconds > 0) || seconds > 1e12) {
           return ErrorAt(Cur().position, "WITHIN needs a positive number of seconds");
         }
@@ -483,7 +527,8 @@ class Parser {
       } else if (Cur().kind == Tok::kRepeats) {
         Advance();
         if (Cur().kind != Tok::kInt) return Expected("a positive integer");
-        if (Cur().literal.int_value < 1) return ErrorAt(Cur().position, "REPEATS needs a positive count");
+        if (Cur().literal.int_value < 1)
+          return ErrorAt(Cur().position, "REPEATS needs a positive count");
         qualified.kind = ObservationExpression::Kind::kRepeats;
         qualified.repeats = Cur().literal.int_value;
         Advance();
@@ -566,17 +611,39 @@ class Parser {
     }
     size_t op_position = Cur().position;
     switch (Cur().kind) {
-      case Tok::kEq: out->op = CompareOp::kEqual; break;
-      case Tok::kNeq: out->op = CompareOp::kNotEqual; break;
-      case Tok::kLt: out->op = CompareOp::kLess; break;
-      case Tok::kLe: out->op = CompareOp::kLessOrEqual; break;
-      case Tok::kGt: out->op = CompareOp::kGreater; break;
-      case Tok::kGe: out->op = CompareOp::kGreaterOrEqual; break;
-      case Tok::kIn: out->op = CompareOp::kIn; break;
-      case Tok::kLike: out->op = CompareOp::kLike; break;
-      case Tok::kMatches: out->op = CompareOp::kMatches; break;
-      case Tok::kIsSubset: out->op = CompareOp::kIsSubset; break;
-      case Tok::kIsSuperset: out->op = CompareOp::kIsSuperset; break;
+      case Tok::kEq:
+        out->op = CompareOp::kEqual;
+        break;
+      case Tok::kNeq:
+        out->op = CompareOp::kNotEqual;
+        break;
+      case Tok::kLt:
+        out->op = CompareOp::kLess;
+        break;
+      case Tok::kLe:
+        out->op = CompareOp::kLessOrEqual;
+        break;
+      case Tok::kGt:
+        out->op = CompareOp::kGreater;
+        break;
+      case Tok::kGe:
+        out->op = CompareOp::kGreaterOrEqual;
+        break;
+      case Tok::kIn:
+        out->op = CompareOp::kIn;
+        break;
+      case Tok::kLike:
+        out->op = CompareOp::kLike;
+        break;
+      case Tok::kMatches:
+        out->op = CompareOp::kMatches;
+        break;
+      case Tok::kIsSubset:
+        out->op = CompareOp::kIsSubset;
+        break;
+      case Tok::kIsSuperset:
+        out->op = CompareOp::kIsSuperset;
+        break;
       default:
         return Expected(out->negated ? "a comparison operator"
                                      : "a comparison operator (=, !=, <, <=, >, >=, IN, LIKE, "
@@ -632,9 +699,11 @@ class Parser {
     auto regex = std::make_shared<RE2>(text, options);
     if (!regex->ok()) {
       std::string why = regex->error();
-      if (regex->error_code() == RE2::ErrorBadPerlOp || regex->error_code() == RE2::ErrorBadEscape) {
-        why += " (lookaround and backreferences are not supported: regular expressions must "
-               "run in linear time)";
+      if (regex->error_code() == RE2::ErrorBadPerlOp ||
+          regex->error_code() == RE2::ErrorBadEscape) {
+        why +=
+            " (lookaround and backreferences are not supported: regular expressions must "
+            "run in linear time)";
       }
       return ErrorAt(Cur().position, "invalid regular expression for MATCHES: " + why);
     }

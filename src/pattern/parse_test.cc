@@ -27,7 +27,8 @@ const char* const kSpecExamples[] = {
     "email-message:body_multipart[*].body_raw_ref.name MATCHES '^Final Report.+\\\\.exe$']",
     "[file:hashes.'SHA-256' = 'aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f' "
     "AND file:mime_type = 'application/x-pdf']",
-    "[file:hashes.'SHA-256' = 'bf07a7fbb825fc0aae7bf4a1177b2b31fcf8a3feeaf7092761e18c859ee52a9c' OR "
+    "[file:hashes.'SHA-256' = 'bf07a7fbb825fc0aae7bf4a1177b2b31fcf8a3feeaf7092761e18c859ee52a9c' "
+    "OR "
     "file:hashes.MD5 = 'cead3f77f6cda6ec00f57d76c9a6879f'] AND [file:hashes.'SHA-256' = "
     "'aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f']",
     "([file:hashes.MD5 = '79054025255fb1a26e4bc422aef54eb4'] FOLLOWEDBY "
@@ -108,7 +109,8 @@ TEST(ParsePattern, TreeShapeAndPrecedence) {
   ASSERT_EQ(within.children[0].kind, Kind::kRepeats);
   EXPECT_EQ(within.children[0].repeats, 2);
 
-  p = MustParse("([a:x = 1] OR [a:y = 2]) START t'2020-01-01T00:00:00Z' STOP t'2020-01-02T00:00:00.5Z'");
+  p = MustParse(
+      "([a:x = 1] OR [a:y = 2]) START t'2020-01-01T00:00:00Z' STOP t'2020-01-02T00:00:00.5Z'");
   ASSERT_EQ(p.root.kind, Kind::kStartStop);
   EXPECT_EQ(p.root.stop_us - p.root.start_us, 86'400'500'000);
   EXPECT_EQ(p.root.children[0].kind, Kind::kOr);
@@ -142,7 +144,8 @@ TEST(ParsePattern, ObjectPaths) {
       "email-message:body_multipart[0].body_raw_ref.name = 'x' AND x:'quoted key'[-1] = 1]");
   const auto& tests = p.root.comparison.children;
   EXPECT_EQ(tests[0].path.object_type, "file");
-  EXPECT_EQ(tests[0].path.PropertyString(), "extensions.'windows-pebinary-ext'.sections[*].entropy");
+  EXPECT_EQ(tests[0].path.PropertyString(),
+            "extensions.'windows-pebinary-ext'.sections[*].entropy");
   EXPECT_EQ(tests[1].path.PropertyString(), "body_multipart[0].body_raw_ref.name");
   EXPECT_EQ(tests[2].path.steps[1].index, -1);
   EXPECT_EQ(tests[2].path.PropertyString(), "'quoted key'[-1]");
@@ -155,12 +158,13 @@ TEST(ParsePattern, OperatorsAndNot) {
       "a:x ISSUPERSET '10.0.0.1' AND EXISTS a:x AND NOT EXISTS a:y AND a:x NOT LIKE 'b']");
   const auto& t = p.root.comparison.children;
   ASSERT_EQ(t.size(), 16u);
-  CompareOp expected[] = {CompareOp::kEqual,       CompareOp::kEqual,    CompareOp::kNotEqual,
-                          CompareOp::kNotEqual,    CompareOp::kLess,     CompareOp::kLessOrEqual,
-                          CompareOp::kGreater,     CompareOp::kGreaterOrEqual, CompareOp::kIn,
-                          CompareOp::kLike,        CompareOp::kMatches,  CompareOp::kIsSubset,
-                          CompareOp::kIsSuperset,  CompareOp::kExists,   CompareOp::kExists,
-                          CompareOp::kLike};
+  CompareOp expected[] = {
+      CompareOp::kEqual,      CompareOp::kEqual,          CompareOp::kNotEqual,
+      CompareOp::kNotEqual,   CompareOp::kLess,           CompareOp::kLessOrEqual,
+      CompareOp::kGreater,    CompareOp::kGreaterOrEqual, CompareOp::kIn,
+      CompareOp::kLike,       CompareOp::kMatches,        CompareOp::kIsSubset,
+      CompareOp::kIsSuperset, CompareOp::kExists,         CompareOp::kExists,
+      CompareOp::kLike};
   for (size_t i = 0; i < t.size(); ++i) EXPECT_EQ(t[i].op, expected[i]) << i;
   EXPECT_TRUE(t[14].negated);
   EXPECT_TRUE(t[15].negated);
@@ -184,7 +188,8 @@ TEST(ParsePattern, ErrorsNamePositionAndExpectation) {
       {"[file:name = 'a'", "position 16: expected ']' but found end of pattern"},
       {"[file:name = 'a') ", "position 16: expected ']' but found ')'"},
       {"([file:name = 'a']", "position 18: expected ')' but found end"},
-      {"[file:name = 'a'] [file:name = 'b']", "position 18: expected FOLLOWEDBY, AND, OR or a qualifier"},
+      {"[file:name = 'a'] [file:name = 'b']",
+       "position 18: expected FOLLOWEDBY, AND, OR or a qualifier"},
       {"[file:name 'a']", "position 11: expected a comparison operator"},
       {"[file:name = ]", "position 13: expected a literal but found ']'"},
       {"[file name = 'a']", "position 6: expected ':' but found 'name'"},
@@ -236,7 +241,8 @@ TEST(ParsePattern, DeepNestingIsRejectedCleanly) {
     std::string inner = "[" + std::string(depth, '(') + "a:b = 1" + std::string(depth, ')') + "]";
     EXPECT_EQ(ParsePattern(inner).status().code(), Code::kTooLarge);
   }
-  std::string ok = std::string(kMaxNestingDepth - 1, '(') + "[a:b = 1]" + std::string(kMaxNestingDepth - 1, ')');
+  std::string ok =
+      std::string(kMaxNestingDepth - 1, '(') + "[a:b = 1]" + std::string(kMaxNestingDepth - 1, ')');
   EXPECT_TRUE(ParsePattern(ok).ok());
   EXPECT_EQ(ParsePattern(std::string(kMaxPatternBytes + 1, ' ')).status().code(), Code::kTooLarge);
 }
@@ -260,7 +266,8 @@ TEST(ParsePattern, IpPrefixes) {
   EXPECT_TRUE(IpPrefixContains(*v6, *ParseIpPrefix("2001:db8:7fff::1")));
   EXPECT_FALSE(IpPrefixContains(*v6, *ParseIpPrefix("2001:db8:8000::1")));
   EXPECT_FALSE(IpPrefixContains(*v6, *v4));
-  for (const char* bad : {"", "1.2.3", "1.2.3.4/", "1.2.3.4/x", "256.1.1.1", "::1/129", "a::g", "01.2.3.4"}) {
+  for (const char* bad :
+       {"", "1.2.3", "1.2.3.4/", "1.2.3.4/x", "256.1.1.1", "::1/129", "a::g", "01.2.3.4"}) {
     EXPECT_FALSE(ParseIpPrefix(bad)) << bad;
   }
 }
@@ -276,7 +283,8 @@ TEST(ParsePattern, SharedExampleIndicatorsParse) {
   namespace json = boost::json;
   size_t seen = 0, parsed = 0;
   std::string failures;
-  for (const auto& entry : fs::recursive_directory_iterator(KIZUNA_SHARED_DATA "/stix21-examples")) {
+  for (const auto& entry :
+       fs::recursive_directory_iterator(KIZUNA_SHARED_DATA "/stix21-examples")) {
     if (entry.path().extension() != ".json") continue;
     std::ifstream in(entry.path());
     std::stringstream buffer;
@@ -299,8 +307,10 @@ TEST(ParsePattern, SharedExampleIndicatorsParse) {
           if (pt == nullptr || pt->get_string() == "stix") {
             ++seen;
             Status st = CheckStixPattern(pattern->get_string());
-            if (st.ok()) ++parsed;
-            else failures += std::string(pattern->get_string()) + " -> " + st.message() + "\n";
+            if (st.ok())
+              ++parsed;
+            else
+              failures += std::string(pattern->get_string()) + " -> " + st.message() + "\n";
           }
         }
         for (const auto& kv : *o) stack.push_back(&kv.value());
@@ -321,9 +331,15 @@ TEST(ParsePattern, MutationFuzzDoesNotCrash) {
     for (int e = 0; e < edits && !text.empty(); ++e) {
       size_t at = rng() % text.size();
       switch (rng() % 3) {
-        case 0: text.erase(at, 1 + rng() % 3); break;
-        case 1: text.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
-        default: text[at] = alphabet[rng() % alphabet.size()]; break;
+        case 0:
+          text.erase(at, 1 + rng() % 3);
+          break;
+        case 1:
+          text.insert(at, 1, alphabet[rng() % alphabet.size()]);
+          break;
+        default:
+          text[at] = alphabet[rng() % alphabet.size()];
+          break;
       }
     }
     Result<Pattern> p = ParsePattern(text);

@@ -88,10 +88,10 @@ struct Literal {
   // kString: the unescaped text. kHex / kBinary: the decoded bytes.
   // kTimestamp: the timestamp text inside t'…'. Others: the literal as written.
   std::string text;
-  int64_t int_value = 0;      // kInt
-  double float_value = 0;     // kFloat (also set for kInt)
-  bool bool_value = false;    // kBool
-  int64_t timestamp_us = 0;   // kTimestamp, microseconds since the epoch
+  int64_t int_value = 0;     // kInt
+  double float_value = 0;    // kFloat (also set for kInt)
+  bool bool_value = false;   // kBool
+  int64_t timestamp_us = 0;  // kTimestamp, microseconds since the epoch
 };
 
 struct PathStep {
@@ -144,8 +144,8 @@ struct ComparisonExpression {
   // kTest:
   ObjectPath path;
   CompareOp op = CompareOp::kEqual;
-  bool negated = false;           // "NOT" before the operator (or before EXISTS)
-  std::vector<Literal> literals;  // one; a list for IN; none for EXISTS
+  bool negated = false;                          // "NOT" before the operator (or before EXISTS)
+  std::vector<Literal> literals;                 // one; a list for IN; none for EXISTS
   std::shared_ptr<const re2::RE2> regex;         // kMatches: for string values
   std::shared_ptr<const re2::RE2> regex_latin1;  // kMatches: for byte values
   std::optional<IpPrefix> cidr;                  // kIsSubset / kIsSuperset

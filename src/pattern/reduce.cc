@@ -12,7 +12,8 @@ bool IsPlainKeyPath(const ObjectPath& path) {
     const std::string& key = step.key;
     // A key after a *_ref would dereference; the index sees single objects.
     auto ends_with = [&](std::string_view suffix) {
-      return key.size() >= suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0;
+      return key.size() >= suffix.size() &&
+             key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0;
     };
     if (ends_with("_ref") || ends_with("_refs")) return false;
   }
