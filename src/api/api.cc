@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <charconv>
+#include <map>
 
 #include "auth/auth.h"
 #include "common/uuid.h"
@@ -107,6 +108,23 @@ http::Response ApiService::Handle(const http::Request& request, const store::Use
   if (seg.size() == 1 && seg[0] == "whoami") {
     if (method != "GET") return not_allowed();
     return Json(200, UserJson(user));
+  }
+  if (seg.size() == 1 && seg[0] == "match") {
+    if (method != "POST") return not_allowed();
+    return Match(request, user);
+  }
+  if (seg.size() == 2 && seg[0] == "correlation" && seg[1] == "stats") {
+    if (method != "GET") return not_allowed();
+    if (!admin) return forbidden();
+    if (!correlator_) return ErrorResponse(503, "Unavailable", "correlation is not running");
+    (void)correlator_->Refresh();
+    auto stats = correlator_->GetStats();
+    return Json(200, json::object{{"indexed", stats.indexed},
+                                  {"by_pattern", stats.by_pattern},
+                                  {"unsupported_pattern_types", stats.unsupported},
+                                  {"index_entries", stats.index.entries},
+                                  {"index_memory_bytes", stats.index.memory_bytes},
+                                  {"change_cursor", stats.cursor}});
   }
   if (seg.size() == 1 && seg[0] == "node") {
     if (method != "GET") return not_allowed();
@@ -271,6 +289,105 @@ http::Response ApiService::Handle(const http::Request& request, const store::Use
     return ErrorResponse(404, "Not found", "no such endpoint: " + request.path);
   }
   return ErrorResponse(404, "Not found", "no such endpoint: " + request.path);
+}
+
+http::Response ApiService::Match(const http::Request& request, const store::User& user) {
+  if (!correlator_) return ErrorResponse(503, "Unavailable", "correlation is not running");
+  constexpr size_t kMaxObservables = 10000;
+  // What this user may read, decided once per collection per request.
+  std::map<std::string, bool> rights;
+  correlation::CollectionFilter readable = [&](const std::string& collection_id) {
+    if (user.role == store::Role::kAdmin) return true;
+    auto it = rights.find(collection_id);
+    if (it != rights.end()) return it->second;
+    auto grant = store_.RightsOf(user, collection_id);
+    bool can = grant.ok() && grant->can_read;
+    rights[collection_id] = can;
+    return can;
+  };
+  std::vector<correlation::ObservableResult> results;
+  bool record_sightings = request.Query("sighting") == "true";
+  std::string_view content_type = request.headers.Get("Content-Type");
+  if (content_type.rfind("text/plain", 0) == 0) {
+    size_t start = 0, lines = 0;
+    const std::string& body = request.body;
+    while (start < body.size()) {
+      size_t end = body.find('\n', start);
+      if (end == std::string::npos) end = body.size();
+      std::string_view line(body.data() + start, end - start);
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+      while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+      start = end + 1;
+      if (line.empty() || line.front() == '#') continue;
+      if (++lines > kMaxObservables) {
+        return ErrorResponse(413, "Too many observables",
+                             "at most " + std::to_string(kMaxObservables) + " per request");
+      }
+      results.push_back(correlator_->MatchText(line, readable));
+    }
+  } else {
+    json::object body;
+    if (auto error = ParseBody(request, &body)) return *error;
+    if (auto flag = BoolOf(body, "sighting")) record_sightings = *flag;
+    auto list = body.find("observables");
+    auto observed = body.find("observed_data");
+    if (list == body.end() && observed == body.end()) {
+      return ErrorResponse(400, "Bad request",
+                           "send {\"observables\": [...]} or {\"observed_data\": ...}, or "
+                           "text/plain lines");
+    }
+    if (list != body.end()) {
+      if (!list->value().is_array()) {
+        return ErrorResponse(400, "Bad request", "'observables' must be a list");
+      }
+      const json::array& items = list->value().get_array();
+      if (items.size() > kMaxObservables) {
+        return ErrorResponse(413, "Too many observables",
+                             "at most " + std::to_string(kMaxObservables) + " per request");
+      }
+      for (const auto& item : items) {
+        if (item.is_string()) {
+          results.push_back(correlator_->MatchText(item.get_string(), readable));
+        } else if (const auto* o = item.if_object()) {
+          results.push_back(
+              correlator_->MatchText(StringOf(*o, "value"), readable, StringOf(*o, "type")));
+        } else {
+          correlation::ObservableResult bad;
+          bad.error = "an observable is a string or {\"type\", \"value\"}";
+          results.push_back(std::move(bad));
+        }
+      }
+    }
+    if (observed != body.end()) {
+      auto matched = correlator_->MatchObservedData(observed->value(), readable);
+      if (!matched.ok()) return ErrorResponse(400, "Bad observed-data", matched.status().message());
+      for (auto& r : *matched) results.push_back(std::move(r));
+    }
+  }
+  json::object out;
+  json::array list;
+  std::map<std::string, correlation::SightingInput> seen;
+  for (const auto& r : results) {
+    list.emplace_back(correlation::ResultToJson(r));
+    for (const auto& m : r.matches) {
+      auto& s = seen[m.indicator.id];
+      s.count = s.indicator_id.empty() ? 1 : s.count + 1;
+      s.indicator_id = m.indicator.id;
+      s.tlp = m.indicator.tlp;
+    }
+  }
+  out["results"] = std::move(list);
+  if (record_sightings && !seen.empty()) {
+    if (!sightings_) return ErrorResponse(503, "Unavailable", "sightings are not recorded here");
+    std::vector<correlation::SightingInput> inputs;
+    for (const auto& [id, s] : seen) inputs.push_back(s);
+    auto ids = sightings_->Record(inputs);
+    if (!ids.ok()) return FromStatus(ids.status());
+    json::array recorded;
+    for (const auto& id : *ids) recorded.emplace_back(id);
+    out["sightings"] = std::move(recorded);
+  }
+  return Json(200, out);
 }
 
 }  // namespace kizuna::api

@@ -7,10 +7,13 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "auth/auth.h"
 #include "common/uuid.h"
+#include "correlation/correlator.h"
+#include "correlation/sightings.h"
 #include "daemon/daemon.h"
 #include "node/node.h"
 #include "stix/stix.h"
@@ -173,6 +176,91 @@ int Export(const std::string& dir, const std::string& collection_name, const std
   return 0;
 }
 
+// `kizuna match DIR`: observables on stdin (one per line: plain text, or
+// JSON of an observable, observed-data or a bundle), JSON lines of matches on
+// stdout. The CLI runs as the node's operator: every collection is readable.
+int Match(const std::string& dir, bool all, bool record_sightings) {
+  auto node = OpenNode(dir);
+  if (!node.ok()) return Fail(node.status());
+  auto warninglists = daemon::LoadWarningLists(**node);
+  if (!warninglists.ok()) return Fail(warninglists.status());
+  correlation::Correlator correlator(
+      (*node)->store(), daemon::CorrelatorOptionsFrom((*node)->config()), *warninglists);
+  if (Status loaded = correlator.Refresh(); !loaded.ok()) return Fail(loaded);
+  correlation::SightingRecorder sightings((*node)->store(), (*node)->identity().identity_id,
+                                          (*node)->identity().name,
+                                          daemon::SightingOptionsFrom((*node)->config()));
+  const correlation::CollectionFilter everything = nullptr;
+  size_t inputs = 0, matched = 0, errors = 0;
+  std::map<std::string, correlation::SightingInput> seen;
+  auto emit = [&](const correlation::ObservableResult& result) {
+    if (!result.error.empty()) ++errors;
+    if (!result.matches.empty()) ++matched;
+    for (const auto& m : result.matches) {
+      auto& sighting = seen[m.indicator.id];
+      sighting.count = sighting.indicator_id.empty() ? 1 : sighting.count + 1;
+      sighting.indicator_id = m.indicator.id;
+      sighting.tlp = m.indicator.tlp;
+    }
+    if (all || !result.matches.empty()) {
+      std::printf("%s\n", json::serialize(correlation::ResultToJson(result)).c_str());
+    }
+  };
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::string_view text = line;
+    while (!text.empty() && (text.back() == '\r' || text.back() == ' ')) text.remove_suffix(1);
+    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+    if (text.empty() || text.front() == '#') continue;
+    ++inputs;
+    if (text.front() != '{' && text.front() != '[') {
+      emit(correlator.MatchText(text, everything));
+      continue;
+    }
+    auto parsed = stix::ParseJson(text, 64);
+    correlation::ObservableResult bad;
+    bad.value = std::string(text.substr(0, 256));
+    if (!parsed.ok()) {
+      bad.error = parsed.status().message();
+      emit(bad);
+      continue;
+    }
+    const json::object* object = parsed->if_object();
+    std::string type;
+    if (object) {
+      auto it = object->find("type");
+      if (it != object->end() && it->value().is_string()) type = it->value().get_string();
+    }
+    if (!object || type == "observed-data" || type == "bundle") {
+      auto results = correlator.MatchObservedData(*parsed, everything);
+      if (!results.ok()) {
+        bad.error = results.status().message();
+        emit(bad);
+        continue;
+      }
+      for (const auto& r : *results) emit(r);
+      continue;
+    }
+    auto value = object->find("value");
+    if (value == object->end() || !value->value().is_string()) {
+      bad.error = "a JSON line is observed-data, a bundle, or {\"type\", \"value\"}";
+      emit(bad);
+      continue;
+    }
+    emit(correlator.MatchText(value->value().get_string(), everything, type));
+  }
+  std::fflush(stdout);
+  if (record_sightings && !seen.empty()) {
+    std::vector<correlation::SightingInput> list;
+    for (const auto& [id, s] : seen) list.push_back(s);
+    auto recorded = sightings.Record(list);
+    if (!recorded.ok()) return Fail(recorded.status());
+    std::fprintf(stderr, "recorded %zu sightings\n", recorded->size());
+  }
+  std::fprintf(stderr, "%zu inputs, %zu matched, %zu not understood\n", inputs, matched, errors);
+  return 0;
+}
+
 int UserAdd(const std::string& dir, const std::string& org, const std::string& name,
             const std::string& role_name) {
   auto role = node::ParseRole(role_name);
@@ -329,91 +417,102 @@ int Main(int argc, char** argv) {
   std::vector<std::string> files;
   std::string collection = node::kDefaultCollectionAlias;
   bool quiet = false;
-  auto* import = app.add_subcommand("import", "Import STIX 2.1 bundles into a collection");
-  import->add_option("DIR", dir, "node directory")->required();
-  import->add_option("FILE", files, "STIX 2.1 bundle files")->required();
-  import->add_option("--collection", collection, "collection id or alias")->capture_default_str();
-  import->add_flag("--quiet", quiet, "no progress display");
-  import->callback([&] { code = Import(dir, files, collection, quiet);
-});
+  auto* import_cmd = app.add_subcommand("import", "Import STIX 2.1 bundles into a collection");
+  import_cmd->add_option("DIR", dir, "node directory")->required();
+  import_cmd->add_option("FILE", files, "STIX 2.1 bundle files")->required();
+  import_cmd->add_option("--collection", collection, "collection id or alias")
+      ->capture_default_str();
+  import_cmd->add_flag("--quiet", quiet, "no progress display");
+  import_cmd->callback([&] { code = Import(dir, files, collection, quiet); });
 
-std::string output, max_tlp = "amber+strict";
-bool all_versions = false;
-auto* export_cmd = app.add_subcommand("export", "Export a collection as a STIX 2.1 bundle");
-export_cmd->add_option("DIR", dir, "node directory")->required();
-export_cmd->add_option("--collection", collection, "collection id or alias")->capture_default_str();
-export_cmd->add_option("--output,-o", output, "file to write (default: stdout)");
-export_cmd->add_flag("--all-versions", all_versions, "every version, not only the latest");
-export_cmd
-    ->add_option("--max-tlp", max_tlp,
-                 "most restrictive TLP to include (red only for local backups)")
-    ->capture_default_str();
-export_cmd->callback([&] { code = Export(dir, collection, output, all_versions, max_tlp); });
+  std::string output, max_tlp = "amber+strict";
+  bool all_versions = false;
+  auto* export_cmd = app.add_subcommand("export", "Export a collection as a STIX 2.1 bundle");
+  export_cmd->add_option("DIR", dir, "node directory")->required();
+  export_cmd->add_option("--collection", collection, "collection id or alias")
+      ->capture_default_str();
+  export_cmd->add_option("--output,-o", output, "file to write (default: stdout)");
+  export_cmd->add_flag("--all-versions", all_versions, "every version, not only the latest");
+  export_cmd
+      ->add_option("--max-tlp", max_tlp,
+                   "most restrictive TLP to include (red only for local backups)")
+      ->capture_default_str();
+  export_cmd->callback([&] { code = Export(dir, collection, output, all_versions, max_tlp); });
 
-std::string org, role = "member";
-auto* user = app.add_subcommand("user", "Manage users and API keys");
-user->require_subcommand(1);
-auto* user_add =
-    user->add_subcommand("add", "Create a user (and its organization); prints its API key last");
-user_add->add_option("DIR", dir, "node directory")->required();
-user_add->add_option("--org", org, "organization")->required();
-user_add->add_option("--name", name, "user name")->required();
-user_add->add_option("--role", role, "admin or member")->capture_default_str();
-user_add->callback([&] { code = UserAdd(dir, org, name, role); });
-auto* user_list = user->add_subcommand("list", "List users");
-user_list->add_option("DIR", dir, "node directory")->required();
-user_list->callback([&] { code = UserList(dir); });
-auto* user_key = user->add_subcommand("key", "Issue a new API key for a user; prints it last");
-user_key->add_option("DIR", dir, "node directory")->required();
-user_key->add_option("--org", org, "organization")->required();
-user_key->add_option("--name", name, "user name")->required();
-user_key->callback([&] { code = UserKey(dir, org, name); });
-std::string key;
-auto* user_revoke = user->add_subcommand("revoke-key", "Revoke an API key (by key id or the key)");
-user_revoke->add_option("DIR", dir, "node directory")->required();
-user_revoke->add_option("KEY", key, "key id or API key")->required();
-user_revoke->callback([&] { code = KeyRevoke(dir, key); });
-for (bool disable : {true, false}) {
-  auto* cmd = user->add_subcommand(disable ? "disable" : "enable",
-                                   disable ? "Disable a user" : "Enable a user");
-  cmd->add_option("DIR", dir, "node directory")->required();
-  cmd->add_option("--org", org, "organization")->required();
-  cmd->add_option("--name", name, "user name")->required();
-  cmd->callback([&, disable] { code = UserSetDisabled(dir, org, name, disable); });
-}
+  bool all = false, record_sightings = false;
+  auto* match_cmd = app.add_subcommand(
+      "match", "Match observables on stdin against the node's indicators; JSON lines out");
+  match_cmd->add_option("DIR", dir, "node directory")->required();
+  match_cmd->add_flag("--all", all, "print every input's result, not only matches");
+  match_cmd->add_flag("--sightings", record_sightings, "record a STIX sighting of each match");
+  match_cmd->callback([&] { code = Match(dir, all, record_sightings); });
 
-std::string title, alias, description, user_name;
-bool read = false, write = false;
-auto* coll = app.add_subcommand("collection", "Manage TAXII collections");
-coll->require_subcommand(1);
-auto* coll_add = coll->add_subcommand("add", "Create a collection; prints its id");
-coll_add->add_option("DIR", dir, "node directory")->required();
-coll_add->add_option("--title", title, "title")->required();
-coll_add->add_option("--alias", alias, "short unique alias");
-coll_add->add_option("--description", description, "description");
-coll_add->callback([&] { code = CollectionAdd(dir, title, alias, description); });
-auto* coll_list = coll->add_subcommand("list", "List collections");
-coll_list->add_option("DIR", dir, "node directory")->required();
-coll_list->callback([&] { code = CollectionList(dir); });
-auto* coll_grant =
-    coll->add_subcommand("grant", "Set an organization's (or one user's) rights on a collection");
-coll_grant->add_option("DIR", dir, "node directory")->required();
-coll_grant->add_option("COLLECTION", collection, "collection id or alias")->required();
-coll_grant->add_option("--org", org, "organization")->required();
-coll_grant->add_option("--user", user_name, "only this user of the organization");
-coll_grant->add_flag("--read", read, "may read");
-coll_grant->add_flag("--write", write, "may write");
-coll_grant->callback([&] { code = CollectionGrant(dir, collection, org, user_name, read, write); });
+  std::string org, role = "member";
+  auto* user = app.add_subcommand("user", "Manage users and API keys");
+  user->require_subcommand(1);
+  auto* user_add =
+      user->add_subcommand("add", "Create a user (and its organization); prints its API key last");
+  user_add->add_option("DIR", dir, "node directory")->required();
+  user_add->add_option("--org", org, "organization")->required();
+  user_add->add_option("--name", name, "user name")->required();
+  user_add->add_option("--role", role, "admin or member")->capture_default_str();
+  user_add->callback([&] { code = UserAdd(dir, org, name, role); });
+  auto* user_list = user->add_subcommand("list", "List users");
+  user_list->add_option("DIR", dir, "node directory")->required();
+  user_list->callback([&] { code = UserList(dir); });
+  auto* user_key = user->add_subcommand("key", "Issue a new API key for a user; prints it last");
+  user_key->add_option("DIR", dir, "node directory")->required();
+  user_key->add_option("--org", org, "organization")->required();
+  user_key->add_option("--name", name, "user name")->required();
+  user_key->callback([&] { code = UserKey(dir, org, name); });
+  std::string key;
+  auto* user_revoke =
+      user->add_subcommand("revoke-key", "Revoke an API key (by key id or the key)");
+  user_revoke->add_option("DIR", dir, "node directory")->required();
+  user_revoke->add_option("KEY", key, "key id or API key")->required();
+  user_revoke->callback([&] { code = KeyRevoke(dir, key); });
+  for (bool disable : {true, false}) {
+    auto* cmd = user->add_subcommand(disable ? "disable" : "enable",
+                                     disable ? "Disable a user" : "Enable a user");
+    cmd->add_option("DIR", dir, "node directory")->required();
+    cmd->add_option("--org", org, "organization")->required();
+    cmd->add_option("--name", name, "user name")->required();
+    cmd->callback([&, disable] { code = UserSetDisabled(dir, org, name, disable); });
+  }
 
-try {
-  app.parse(argc, argv);
-} catch (const CLI::ParseError& e) {
-  return app.exit(e);
-} catch (const std::exception& e) {
-  std::fprintf(stderr, "kizuna: %s\n", e.what());
-  return 1;
-}
-return code;
+  std::string title, alias, description, user_name;
+  bool read = false, write = false;
+  auto* coll = app.add_subcommand("collection", "Manage TAXII collections");
+  coll->require_subcommand(1);
+  auto* coll_add = coll->add_subcommand("add", "Create a collection; prints its id");
+  coll_add->add_option("DIR", dir, "node directory")->required();
+  coll_add->add_option("--title", title, "title")->required();
+  coll_add->add_option("--alias", alias, "short unique alias");
+  coll_add->add_option("--description", description, "description");
+  coll_add->callback([&] { code = CollectionAdd(dir, title, alias, description); });
+  auto* coll_list = coll->add_subcommand("list", "List collections");
+  coll_list->add_option("DIR", dir, "node directory")->required();
+  coll_list->callback([&] { code = CollectionList(dir); });
+  auto* coll_grant =
+      coll->add_subcommand("grant", "Set an organization's (or one user's) rights on a collection");
+  coll_grant->add_option("DIR", dir, "node directory")->required();
+  coll_grant->add_option("COLLECTION", collection, "collection id or alias")->required();
+  coll_grant->add_option("--org", org, "organization")->required();
+  coll_grant->add_option("--user", user_name, "only this user of the organization");
+  coll_grant->add_flag("--read", read, "may read");
+  coll_grant->add_flag("--write", write, "may write");
+  coll_grant->callback(
+      [&] { code = CollectionGrant(dir, collection, org, user_name, read, write); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kizuna: %s\n", e.what());
+    return 1;
+  }
+  return code;
 }  // namespace kizuna::cli
 
 }  // namespace kizuna::cli

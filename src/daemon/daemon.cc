@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "pattern/pattern.h"
+
 namespace kizuna::daemon {
 
 taxii::TaxiiOptions TaxiiOptionsFrom(const node::NodeConfig& config) {
@@ -21,14 +23,41 @@ taxii::TaxiiOptions TaxiiOptionsFrom(const node::NodeConfig& config) {
   options.ingest.max_objects_per_request = config.limits.max_objects_per_request;
   options.ingest.max_json_depth = config.limits.max_json_depth;
   options.ingest.default_tlp = config.sharing.default_tlp;
+  options.ingest.pattern_checker = &pattern::CheckStixPattern;
   return options;
 }
 
-Router::Router(node::Node& node)
+correlation::CorrelatorOptions CorrelatorOptionsFrom(const node::NodeConfig& config) {
+  correlation::CorrelatorOptions options;
+  options.max_results = config.correlation.max_results;
+  options.exclude_warninglisted = config.correlation.exclude_warninglisted;
+  return options;
+}
+
+correlation::SightingOptions SightingOptionsFrom(const node::NodeConfig& config) {
+  correlation::SightingOptions options;
+  options.period_seconds = config.correlation.sighting_period_seconds;
+  return options;
+}
+
+Result<std::shared_ptr<const correlation::WarningLists>> LoadWarningLists(const node::Node& node) {
+  auto lists = std::make_shared<correlation::WarningLists>();
+  lists->AddBuiltins();
+  for (const auto& file : node.config().correlation.warninglists) {
+    Status loaded = lists->LoadMispFile(node.Resolve(file));
+    if (!loaded.ok()) return InvalidArgument("correlation.warninglists: " + loaded.message());
+  }
+  return std::shared_ptr<const correlation::WarningLists>(std::move(lists));
+}
+
+Router::Router(node::Node& node, std::shared_ptr<const correlation::WarningLists> warninglists)
     : node_(node),
       authenticator_(node.store()),
+      correlator_(node.store(), CorrelatorOptionsFrom(node.config()), std::move(warninglists)),
+      sightings_(node.store(), node.identity().identity_id, node.identity().name,
+                 SightingOptionsFrom(node.config())),
       taxii_(node.store(), TaxiiOptionsFrom(node.config())),
-      api_(node.store(), node.identity()) {}
+      api_(node.store(), node.identity(), &correlator_, &sightings_) {}
 
 http::Response Router::Handle(const http::Request& request) {
   const auto started = std::chrono::steady_clock::now();
@@ -72,7 +101,15 @@ Status Serve(const std::string& dir) {
                               " is not loopback: configure tls_cert/tls_key, or set "
                               "server.allow_plain_http = true");
   }
-  Router router(*node);
+  KIZUNA_ASSIGN_OR_RETURN(auto warninglists, LoadWarningLists(*node));
+  Router router(*node, warninglists);
+  // Build the correlation index before serving, so the first match is fast.
+  if (Status loaded = router.correlator().Refresh(); !loaded.ok()) {
+    spdlog::warn("correlation index: {}", loaded.message());
+  }
+  auto stats = router.correlator().GetStats();
+  spdlog::info("correlation: {} indicators indexed, {} evaluated by pattern", stats.indexed,
+               stats.by_pattern);
   http::ServerOptions options;
   options.host = config.server.host;
   options.port = config.server.port;

@@ -49,6 +49,19 @@ class TableReader {
       Fail(key, "expected true or false");
     }
   }
+  void StringList(const char* key, std::vector<std::string>* out) {
+    seen_.insert(key);
+    const toml::node* n = table_.get(key);
+    if (!n) return;
+    const toml::array* array = n->as_array();
+    if (!array) return Fail(key, "expected a list of strings");
+    out->clear();
+    for (const auto& item : *array) {
+      auto v = item.value<std::string>();
+      if (!item.is_string() || !v) return Fail(key, "expected a list of strings");
+      out->push_back(*v);
+    }
+  }
   void Fail(const std::string& key, const std::string& message) {
     if (error_->ok()) *error_ = InvalidArgument(prefix_ + key + ": " + message);
   }
@@ -168,6 +181,17 @@ api_root = "root"
 # amber+strict or red.
 default_tlp = "amber"
 
+[correlation]
+# Most indicators reported per observable by /api/v1/match and `kizuna match`.
+max_results = 100
+# Warning lists in MISP's warninglists JSON format, besides the built-in ones
+# (private and documentation ranges, public resolvers, example and popular domains).
+warninglists = []
+# true: observables on a warning list get no matches, only the warning.
+exclude_warninglisted = false
+# Sightings: one sighting object per indicator and this many seconds.
+sighting_period_seconds = 86400
+
 [log]
 # trace, debug, info, warn, error
 level = "info"
@@ -276,6 +300,16 @@ Result<NodeConfig> ParseConfig(std::string_view text, const std::string& source)
     r.RejectUnknown();
   }
   {
+    const toml::table* t = section("correlation");
+    TableReader r(t ? *t : kEmpty, "correlation.", &error);
+    r.Integer("max_results", &config.correlation.max_results, 1, 100000);
+    r.StringList("warninglists", &config.correlation.warninglists);
+    r.Bool("exclude_warninglisted", &config.correlation.exclude_warninglisted);
+    r.Integer("sighting_period_seconds", &config.correlation.sighting_period_seconds, 60,
+              int64_t{366} * 86400);
+    r.RejectUnknown();
+  }
+  {
     const toml::table* t = section("log");
     TableReader r(t ? *t : kEmpty, "log.", &error);
     r.String("level", &config.log_level);
@@ -285,8 +319,8 @@ Result<NodeConfig> ParseConfig(std::string_view text, const std::string& source)
       r.Fail("level", "must be trace, debug, info, warn or error");
   }
   for (const auto& [key, value] : root) {
-    static const std::set<std::string> kKnown = {"name",  "server",  "limits", "store",
-                                                 "taxii", "sharing", "log",    "peer"};
+    static const std::set<std::string> kKnown = {
+        "name", "server", "limits", "store", "taxii", "sharing", "log", "correlation", "peer"};
     if (!kKnown.count(std::string(key.str())) && error.ok()) {
       error = InvalidArgument(std::string(key.str()) + ": unknown key");
     }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "stix/stix.h"
@@ -51,6 +52,13 @@ struct SharingConfig {
   stix::Tlp default_tlp = stix::Tlp::kAmber;  // for objects that carry no TLP marking
 };
 
+struct CorrelationConfig {
+  uint64_t max_results = 100;             // indicators reported per observable
+  std::vector<std::string> warninglists;  // MISP warninglist files (relative to the node dir)
+  bool exclude_warninglisted = false;
+  int64_t sighting_period_seconds = 86400;
+};
+
 struct NodeConfig {
   std::string name = "kizuna";  // the team's name
   ServerConfig server;
@@ -58,6 +66,7 @@ struct NodeConfig {
   StoreConfig store;
   TaxiiConfig taxii;
   SharingConfig sharing;
+  CorrelationConfig correlation;
   std::string log_level = "info";
 };
 

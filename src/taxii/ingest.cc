@@ -30,6 +30,7 @@ Result<store::StatusRecord> IngestObjects(store::Store& store, const std::string
   valid.reserve(objects.size());
   stix::ValidationOptions validation;
   validation.max_depth = options.max_json_depth;
+  validation.stix_pattern_checker = options.pattern_checker;
   for (size_t i = 0; i < objects.size(); ++i) {
     const boost::json::object* object = objects[i].if_object();
     if (!object) {

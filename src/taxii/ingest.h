@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "stix/stix.h"
 #include "store/store.h"
 
 namespace kizuna::taxii {
@@ -17,6 +18,8 @@ struct IngestOptions {
   uint64_t max_objects_per_request = 10000;
   int max_json_depth = 64;
   stix::Tlp default_tlp = stix::Tlp::kAmber;
+  // Full check of STIX patterns (the node installs pattern::CheckStixPattern).
+  stix::StixPatternChecker pattern_checker = nullptr;
 };
 
 // Ingests `objects` (a JSON array of STIX objects) into `collection_id` on

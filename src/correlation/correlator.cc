@@ -1,0 +1,578 @@
+#include "correlation/correlator.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+
+#include "stix/stix.h"
+
+namespace kizuna::correlation {
+namespace {
+
+namespace json = boost::json;
+
+std::string StringOf(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  return it != o.end() && it->value().is_string() ? std::string(it->value().get_string())
+                                                  : std::string();
+}
+
+int64_t TimeOf(const json::object& o, std::string_view key, int64_t fallback) {
+  auto parsed = ParseTimestamp(StringOf(o, key));
+  return parsed.ok() ? *parsed : fallback;
+}
+
+// The observable values one SCO holds, for index lookups.
+void ObservablesOf(const json::object& sco,
+                   std::vector<std::pair<ObservableKind, std::string>>* out) {
+  const std::string type = StringOf(sco, "type");
+  auto add = [&](ObservableKind kind, std::string_view key) {
+    auto it = sco.find(key);
+    if (it == sco.end()) return;
+    if (it->value().is_string()) out->emplace_back(kind, std::string(it->value().get_string()));
+    if (it->value().is_int64()) out->emplace_back(kind, std::to_string(it->value().get_int64()));
+  };
+  if (type == "ipv4-addr") add(ObservableKind::kIpv4, "value");
+  if (type == "ipv6-addr") add(ObservableKind::kIpv6, "value");
+  if (type == "domain-name") add(ObservableKind::kDomain, "value");
+  if (type == "url") add(ObservableKind::kUrl, "value");
+  if (type == "email-addr") add(ObservableKind::kEmail, "value");
+  if (type == "mac-addr") add(ObservableKind::kMacAddr, "value");
+  if (type == "mutex") add(ObservableKind::kMutex, "name");
+  if (type == "windows-registry-key") add(ObservableKind::kWindowsRegistryKey, "key");
+  if (type == "autonomous-system") add(ObservableKind::kAsn, "number");
+  if (type == "directory") add(ObservableKind::kDirectoryPath, "path");
+  if (type == "process") add(ObservableKind::kProcessName, "name");
+  if (type == "x509-certificate") add(ObservableKind::kX509Serial, "serial_number");
+  if (type == "file" || type == "artifact") {
+    if (type == "file") add(ObservableKind::kFileName, "name");
+    auto hashes = sco.find("hashes");
+    if (hashes != sco.end() && hashes->value().is_object()) {
+      for (const auto& [algorithm, digest] : hashes->value().get_object()) {
+        if (!digest.is_string()) continue;
+        auto kind = KindForStixPath("file:hashes.'" + std::string(algorithm) + "'");
+        if (kind) out->emplace_back(*kind, std::string(digest.get_string()));
+      }
+    }
+  }
+}
+
+// An SCO holding one observable value, to evaluate patterns against it.
+json::object ScoFor(ObservableKind kind, const std::string& value) {
+  json::object sco;
+  sco["type"] = std::string(StixTypeOf(kind));
+  auto hash = [&](const char* algorithm) { sco["hashes"] = json::object{{algorithm, value}}; };
+  switch (kind) {
+    case ObservableKind::kMd5:
+      hash("MD5");
+      break;
+    case ObservableKind::kSha1:
+      hash("SHA-1");
+      break;
+    case ObservableKind::kSha256:
+      hash("SHA-256");
+      break;
+    case ObservableKind::kSha512:
+      hash("SHA-512");
+      break;
+    case ObservableKind::kSha3_256:
+      hash("SHA3-256");
+      break;
+    case ObservableKind::kSsdeep:
+      hash("SSDEEP");
+      break;
+    case ObservableKind::kFileName:
+    case ObservableKind::kMutex:
+    case ObservableKind::kProcessName:
+      sco["name"] = value;
+      break;
+    case ObservableKind::kWindowsRegistryKey:
+      sco["key"] = value;
+      break;
+    case ObservableKind::kDirectoryPath:
+      sco["path"] = value;
+      break;
+    case ObservableKind::kX509Serial:
+      sco["serial_number"] = value;
+      break;
+    case ObservableKind::kAsn: {
+      try {
+        sco["number"] = std::stoll(value);
+      } catch (...) {
+        sco["number"] = value;
+      }
+      break;
+    }
+    default:
+      sco["value"] = value;
+      break;
+  }
+  return sco;
+}
+
+std::optional<ObservableKind> KindOfStixType(std::string_view type, std::string_view value) {
+  if (type == "ipv4-addr") return ObservableKind::kIpv4;
+  if (type == "ipv6-addr") return ObservableKind::kIpv6;
+  if (type == "domain-name") return ObservableKind::kDomain;
+  if (type == "url") return ObservableKind::kUrl;
+  if (type == "email-addr") return ObservableKind::kEmail;
+  if (type == "mac-addr") return ObservableKind::kMacAddr;
+  if (type == "mutex") return ObservableKind::kMutex;
+  if (type == "windows-registry-key") return ObservableKind::kWindowsRegistryKey;
+  if (type == "autonomous-system") return ObservableKind::kAsn;
+  if (type == "directory") return ObservableKind::kDirectoryPath;
+  if (type == "process") return ObservableKind::kProcessName;
+  if (type == "x509-certificate") return ObservableKind::kX509Serial;
+  if (type == "file") {
+    bool hex = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
+      return std::isxdigit(static_cast<unsigned char>(c));
+    });
+    if (hex && value.size() == 32) return ObservableKind::kMd5;
+    if (hex && value.size() == 40) return ObservableKind::kSha1;
+    if (hex && value.size() == 64) return ObservableKind::kSha256;
+    if (hex && value.size() == 128) return ObservableKind::kSha512;
+    return ObservableKind::kFileName;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view StixTypeOf(ObservableKind kind) {
+  switch (kind) {
+    case ObservableKind::kIpv4:
+      return "ipv4-addr";
+    case ObservableKind::kIpv6:
+      return "ipv6-addr";
+    case ObservableKind::kDomain:
+      return "domain-name";
+    case ObservableKind::kUrl:
+      return "url";
+    case ObservableKind::kEmail:
+      return "email-addr";
+    case ObservableKind::kMacAddr:
+      return "mac-addr";
+    case ObservableKind::kMutex:
+      return "mutex";
+    case ObservableKind::kWindowsRegistryKey:
+      return "windows-registry-key";
+    case ObservableKind::kAsn:
+      return "autonomous-system";
+    case ObservableKind::kDirectoryPath:
+      return "directory";
+    case ObservableKind::kProcessName:
+      return "process";
+    case ObservableKind::kX509Serial:
+      return "x509-certificate";
+    case ObservableKind::kUserAgent:
+      return "network-traffic";
+    default:
+      return "file";
+  }
+}
+
+struct Correlator::Tracked {
+  std::map<std::string, int64_t> versions;  // collection id -> newest version there
+  int64_t placed_version = -1;              // the version indexed / evaluated
+  bool in_index = false;
+};
+
+struct Correlator::PatternIndicator {
+  IndicatorMeta meta;
+  pattern::Pattern pattern;
+};
+
+Correlator::Correlator(store::Store& store, CorrelatorOptions options,
+                       std::shared_ptr<const WarningLists> warninglists, const Clock& clock)
+    : store_(store),
+      options_(std::move(options)),
+      warninglists_(std::move(warninglists)),
+      clock_(clock),
+      index_(clock, IndexOptions{.max_results = options_.max_results + 1,
+                                 .max_entries_per_indicator = 10000}) {}
+
+Correlator::~Correlator() = default;
+
+Status Correlator::Refresh() {
+  std::lock_guard refresh(refresh_mu_);
+  constexpr size_t kBatch = 5000;
+  while (true) {
+    int64_t after;
+    {
+      std::shared_lock lock(mu_);
+      after = cursor_;
+    }
+    KIZUNA_ASSIGN_OR_RETURN(std::vector<store::Change> changes,
+                            store_.ListChanges(store::ChangeQuery{
+                                .after_seq = after, .types = {"indicator"}, .limit = kBatch}));
+    if (changes.empty()) return Status::Ok();
+    std::unique_lock lock(mu_);
+    for (const auto& change : changes) {
+      Status applied = Apply(change);
+      if (!applied.ok()) {
+        // One bad stored indicator must not stop the feed.
+        spdlog::warn("correlation: {} skipped: {}", change.object.id, applied.message());
+      }
+      cursor_ = change.seq;
+    }
+    if (changes.size() < kBatch) return Status::Ok();
+  }
+}
+
+Status Correlator::Apply(const store::Change& change) {
+  const std::string& id = change.object.id;
+  Tracked& tracked = tracked_[id];
+  if (change.kind == store::Change::Kind::kDeleted) {
+    auto it = tracked.versions.find(change.collection_id);
+    if (it == tracked.versions.end() || it->second != change.object.version_us) {
+      if (tracked.versions.empty() && tracked.placed_version < 0) tracked_.erase(id);
+      return Status::Ok();  // an older version went away: nothing we index changed
+    }
+    return Reindex(id);
+  }
+  int64_t& newest_here = tracked.versions[change.collection_id];
+  newest_here = std::max(newest_here, change.object.version_us);
+  if (change.object.version_us <= tracked.placed_version) return Status::Ok();
+  auto parsed = stix::ParseJson(change.object.json);
+  if (!parsed.ok() || !parsed->is_object()) return InvalidArgument("stored JSON is not an object");
+  return IndexVersion(id, parsed->get_object(), change.object.tlp);
+}
+
+Status Correlator::Reindex(const std::string& id) {
+  Tracked& tracked = tracked_[id];
+  std::string best_json;
+  int64_t best_version = -1;
+  stix::Tlp best_tlp = stix::Tlp::kNone;
+  for (auto it = tracked.versions.begin(); it != tracked.versions.end();) {
+    store::ObjectQuery query;
+    query.ids = {id};
+    query.version_last = true;
+    query.limit = 1;
+    auto page = store_.QueryObjects(it->first, query);
+    if (!page.ok() || page->objects.empty()) {
+      it = tracked.versions.erase(it);
+      continue;
+    }
+    const store::StoredObject& object = page->objects.front();
+    it->second = object.version_us;
+    if (object.version_us > best_version) {
+      best_version = object.version_us;
+      best_json = object.json;
+      best_tlp = object.tlp;
+    }
+    ++it;
+  }
+  if (best_version < 0) {
+    Forget(id);
+    tracked_.erase(id);
+    return Status::Ok();
+  }
+  if (best_version == tracked.placed_version) return Status::Ok();
+  // Going back to an older version: the index refuses those, so start over.
+  Forget(id);
+  tracked_[id].placed_version = -1;
+  auto parsed = stix::ParseJson(best_json);
+  if (!parsed.ok() || !parsed->is_object()) return InvalidArgument("stored JSON is not an object");
+  return IndexVersion(id, parsed->get_object(), best_tlp);
+}
+
+void Correlator::Forget(const std::string& id) {
+  auto tracked = tracked_.find(id);
+  if (tracked != tracked_.end() && tracked->second.in_index) {
+    (void)index_.Remove(id);
+    tracked->second.in_index = false;
+  }
+  patterns_.erase(id);
+}
+
+Status Correlator::IndexVersion(const std::string& id, const json::object& object, stix::Tlp tlp) {
+  Tracked& tracked = tracked_[id];
+  IndicatorMeta meta;
+  meta.id = id;
+  meta.modified_us = TimeOf(object, "modified", 0);
+  meta.name = StringOf(object, "name");
+  if (auto it = object.find("labels"); it != object.end() && it->value().is_array()) {
+    for (const auto& label : it->value().get_array()) {
+      if (label.is_string()) meta.labels.emplace_back(label.get_string());
+    }
+  }
+  meta.tlp = tlp;
+  meta.producer = StringOf(object, "created_by_ref");
+  if (auto it = object.find("confidence"); it != object.end() && it->value().is_int64()) {
+    meta.confidence = static_cast<int>(it->value().get_int64());
+  }
+  meta.valid_until_us = TimeOf(object, "valid_until", kNoExpiry);
+  if (auto it = object.find("revoked"); it != object.end() && it->value().is_bool()) {
+    meta.revoked = it->value().get_bool();
+  }
+  tracked.placed_version = meta.modified_us;
+  patterns_.erase(id);
+
+  auto into_index = [&](const std::vector<IndexEntry>& entries) -> Status {
+    auto added = index_.Add(meta, entries);
+    if (!added.ok() && added.status().code() != Code::kAlreadyExists) return added.status();
+    tracked.in_index = !meta.revoked;
+    return Status::Ok();
+  };
+  if (meta.revoked) {
+    // The index keeps a tombstone, so a late older version cannot revive it.
+    return into_index({});
+  }
+  if (StringOf(object, "pattern_type") != "stix") {
+    if (tracked.in_index) (void)index_.Remove(id);
+    tracked.in_index = false;
+    ++unsupported_;
+    return Status::Ok();
+  }
+  auto parsed = pattern::ParsePattern(StringOf(object, "pattern"));
+  if (!parsed.ok()) {
+    if (tracked.in_index) (void)index_.Remove(id);
+    tracked.in_index = false;
+    return parsed.status();
+  }
+  const bool subdomains = [&] {
+    auto it = object.find("x_kizuna_match_subdomains");
+    return it != object.end() && it->value().is_bool() && it->value().get_bool();
+  }();
+  if (auto simple = pattern::ReduceToSimpleComparisons(*parsed)) {
+    std::vector<IndexEntry> entries;
+    bool all_known = true;
+    for (const auto& comparison : *simple) {
+      auto kind = KindForStixPath(comparison.object_type + ":" + comparison.property_path);
+      if (!kind) {
+        all_known = false;
+        break;
+      }
+      entries.push_back({*kind, comparison.value, subdomains && *kind == ObservableKind::kDomain});
+    }
+    if (all_known) {
+      Status indexed = into_index(entries);
+      if (indexed.ok()) return indexed;
+      spdlog::debug("correlation: {} evaluated by pattern: {}", id, indexed.message());
+    }
+  }
+  if (tracked.in_index) (void)index_.Remove(id);
+  tracked.in_index = false;
+  auto entry = std::make_unique<PatternIndicator>();
+  entry->meta = std::move(meta);
+  entry->pattern = std::move(parsed).value();
+  patterns_[id] = std::move(entry);
+  return Status::Ok();
+}
+
+std::vector<std::string> Correlator::Readable(const std::string& id,
+                                              const CollectionFilter& readable) const {
+  std::vector<std::string> out;
+  auto it = tracked_.find(id);
+  if (it == tracked_.end()) return out;
+  for (const auto& [collection, version] : it->second.versions) {
+    if (!readable || readable(collection)) out.push_back(collection);
+  }
+  return out;
+}
+
+void Correlator::AddPatternMatches(const std::vector<pattern::Observation>& observations,
+                                   const CollectionFilter& readable, ObservableResult* result) {
+  const int64_t now = clock_.NowMicros();
+  for (const auto& [id, entry] : patterns_) {
+    if (entry->meta.valid_until_us <= now) continue;
+    auto collections = Readable(id, readable);
+    if (collections.empty()) continue;
+    pattern::MatchResult match = pattern::Match(entry->pattern, observations, options_.eval_limits);
+    if (!match.matched) continue;
+    if (result->matches.size() >= options_.max_results) {
+      result->truncated = true;
+      return;
+    }
+    result->matches.push_back({entry->meta, std::move(collections), true});
+  }
+}
+
+ObservableResult Correlator::Lookup(ObservableKind kind, std::string value,
+                                    const CollectionFilter& readable) {
+  ObservableResult result;
+  result.type = std::string(StixTypeOf(kind));
+  result.value = std::move(value);
+  if (warninglists_) result.warnings = warninglists_->Check(kind, result.value);
+  if (options_.exclude_warninglisted && !result.warnings.empty()) return result;
+  std::shared_lock lock(mu_);
+  MatchResult found = index_.Match(kind, result.value);
+  for (uint32_t ref : found.refs) {
+    auto meta = index_.Get(ref);
+    if (!meta) continue;
+    auto collections = Readable(meta->id, readable);
+    if (collections.empty()) continue;
+    if (result.matches.size() >= options_.max_results) {
+      result.truncated = true;
+      break;
+    }
+    result.matches.push_back({std::move(*meta), std::move(collections), false});
+  }
+  result.truncated = result.truncated || found.truncated;
+  if (!patterns_.empty() && !result.truncated) {
+    pattern::Observation observation;
+    observation.first_observed_us = observation.last_observed_us = clock_.NowMicros();
+    observation.objects.emplace_back(ScoFor(kind, result.value));
+    observation.object_keys.emplace_back("0");
+    AddPatternMatches({observation}, readable, &result);
+  }
+  return result;
+}
+
+ObservableResult Correlator::MatchText(std::string_view text, const CollectionFilter& readable,
+                                       std::string_view stix_type) {
+  if (Status refreshed = Refresh(); !refreshed.ok()) {
+    spdlog::warn("correlation: refresh failed: {}", refreshed.message());
+  }
+  if (stix_type.empty()) {
+    auto detected = DetectObservable(text);
+    if (!detected) {
+      ObservableResult result;
+      result.value = std::string(text.substr(0, 256));
+      result.error = "not an observable kizuna recognizes (IP, CIDR, domain, URL, e-mail, hash)";
+      return result;
+    }
+    return Lookup(detected->kind, detected->value, readable);
+  }
+  std::string refanged = Refang(text);
+  auto kind = KindOfStixType(stix_type, refanged);
+  if (!kind) {
+    ObservableResult result;
+    result.value = std::string(text.substr(0, 256));
+    result.error = "unsupported observable type '" + std::string(stix_type.substr(0, 64)) + "'";
+    return result;
+  }
+  if (*kind == ObservableKind::kIpv4 && refanged.find(':') != std::string::npos) {
+    kind = ObservableKind::kIpv6;
+  }
+  auto normal = NormalizeValue(*kind, refanged);
+  if (!normal.ok()) {
+    ObservableResult result;
+    result.type = std::string(stix_type);
+    result.value = std::string(text.substr(0, 256));
+    result.error = normal.status().message();
+    return result;
+  }
+  // Hashes: look up by the text form, not the raw digest bytes.
+  return Lookup(*kind, DigestLength(*kind) > 0 ? refanged : *normal, readable);
+}
+
+Result<std::vector<ObservableResult>> Correlator::MatchObservedData(
+    const json::value& stix, const CollectionFilter& readable) {
+  if (Status refreshed = Refresh(); !refreshed.ok()) {
+    spdlog::warn("correlation: refresh failed: {}", refreshed.message());
+  }
+  json::array objects;
+  if (const auto* object = stix.if_object()) {
+    auto it = object->find("objects");
+    if (StringOf(*object, "type") == "bundle" && it != object->end() && it->value().is_array()) {
+      objects = it->value().get_array();
+    } else {
+      objects.push_back(*object);
+    }
+  } else if (const auto* array = stix.if_array()) {
+    objects = *array;
+  } else {
+    return InvalidArgument("expected observed-data, a bundle or an array of STIX objects");
+  }
+  KIZUNA_ASSIGN_OR_RETURN(std::vector<pattern::Observation> observations,
+                          pattern::ObservationsFromObjects(objects));
+  if (observations.empty()) return InvalidArgument("no observed-data object in the input");
+  std::vector<ObservableResult> results;
+  for (const auto& observation : observations) {
+    std::vector<std::pair<ObservableKind, std::string>> values;
+    for (const auto& object : observation.objects) {
+      if (const auto* sco = object.if_object()) ObservablesOf(*sco, &values);
+    }
+    for (auto& [kind, value] : values) {
+      std::string text = value;
+      ObservableResult result;
+      {
+        // The index part only: patterns are evaluated once over all observations below.
+        result.type = std::string(StixTypeOf(kind));
+        result.value = std::move(text);
+        if (warninglists_) result.warnings = warninglists_->Check(kind, result.value);
+        if (!(options_.exclude_warninglisted && !result.warnings.empty())) {
+          std::shared_lock lock(mu_);
+          MatchResult found = index_.Match(kind, result.value);
+          for (uint32_t ref : found.refs) {
+            auto meta = index_.Get(ref);
+            if (!meta) continue;
+            auto collections = Readable(meta->id, readable);
+            if (collections.empty()) continue;
+            result.matches.push_back({std::move(*meta), std::move(collections), false});
+          }
+          result.truncated = found.truncated;
+        }
+      }
+      results.push_back(std::move(result));
+    }
+  }
+  ObservableResult by_pattern;
+  by_pattern.type = "observed-data";
+  for (const auto& observation : observations) {
+    if (!by_pattern.value.empty()) by_pattern.value += ",";
+    by_pattern.value += observation.id;
+  }
+  {
+    std::shared_lock lock(mu_);
+    AddPatternMatches(observations, readable, &by_pattern);
+  }
+  if (!by_pattern.matches.empty()) results.push_back(std::move(by_pattern));
+  return results;
+}
+
+Correlator::Stats Correlator::GetStats() const {
+  std::shared_lock lock(mu_);
+  Stats stats;
+  for (const auto& [id, tracked] : tracked_) stats.indexed += tracked.in_index ? 1 : 0;
+  stats.by_pattern = patterns_.size();
+  stats.unsupported = unsupported_;
+  stats.cursor = cursor_;
+  stats.index = index_.Stats();
+  return stats;
+}
+
+json::object ResultToJson(const ObservableResult& result) {
+  json::object out;
+  if (!result.error.empty()) {
+    out["input"] = result.value;
+    if (!result.type.empty()) out["type"] = result.type;
+    out["error"] = result.error;
+    return out;
+  }
+  out["type"] = result.type;
+  out["value"] = result.value;
+  out["matched"] = !result.matches.empty();
+  json::array matches;
+  for (const auto& m : result.matches) {
+    json::object o;
+    o["indicator"] = m.indicator.id;
+    if (!m.indicator.name.empty()) o["name"] = m.indicator.name;
+    json::array labels;
+    for (const auto& l : m.indicator.labels) labels.emplace_back(l);
+    o["labels"] = std::move(labels);
+    o["tlp"] = std::string(stix::TlpName(m.indicator.tlp));
+    if (!m.indicator.producer.empty()) o["producer"] = m.indicator.producer;
+    if (m.indicator.confidence >= 0) o["confidence"] = m.indicator.confidence;
+    if (m.indicator.valid_until_us != kNoExpiry) {
+      o["valid_until"] = FormatTimestamp(m.indicator.valid_until_us, 3);
+    }
+    json::array collections;
+    for (const auto& c : m.collections) collections.emplace_back(c);
+    o["collections"] = std::move(collections);
+    if (m.by_pattern) o["by_pattern"] = true;
+    matches.emplace_back(std::move(o));
+  }
+  out["matches"] = std::move(matches);
+  if (result.truncated) out["truncated"] = true;
+  if (!result.warnings.empty()) {
+    json::array warnings;
+    for (const auto& w : result.warnings) warnings.emplace_back(w);
+    out["warnings"] = std::move(warnings);
+  }
+  return out;
+}
+
+}  // namespace kizuna::correlation

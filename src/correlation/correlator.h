@@ -1,0 +1,127 @@
+// The Correlator answers "which shared indicators does this observable
+// match?" for the node. It keeps an IndicatorIndex in step with the store by
+// following the store's change feed (every collection, every process's
+// writes: a CLI import is seen like a TAXII POST), so new versions,
+// revocations, deletions and valid_until expiry apply at once. Patterns that
+// reduce to plain lookups go into the index; the others are evaluated with
+// the bounded pattern engine. Matches are filtered by what the caller may
+// read: an indicator is shown only with the collections the caller can read.
+//
+// Thread-safety: every method may be called from any thread. Refresh is
+// serialized; matching runs concurrently with other matches.
+#pragma once
+
+#include <boost/json/fwd.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/status.h"
+#include "common/time.h"
+#include "correlation/indicator_index.h"
+#include "correlation/warninglists.h"
+#include "pattern/pattern.h"
+#include "store/store.h"
+
+namespace kizuna::correlation {
+
+struct CorrelatorOptions {
+  // Most indicators reported per observable (the rest is counted as truncated).
+  size_t max_results = 100;
+  // Observables whose value is on a warning list get no matches (only the flag).
+  bool exclude_warninglisted = false;
+  // Bounds for patterns evaluated one by one (those the index cannot hold).
+  pattern::EvalLimits eval_limits;
+};
+
+// An indicator that matched, as the caller may see it.
+struct IndicatorMatch {
+  IndicatorMeta indicator;               // id, name, labels, TLP, producer, confidence, …
+  std::vector<std::string> collections;  // where the caller can read it
+  bool by_pattern = false;               // found by evaluating the pattern, not by the index
+};
+
+struct ObservableResult {
+  std::string type;   // the STIX SCO type: "ipv4-addr", "domain-name", "file", …
+  std::string value;  // as understood (refanged, normal form)
+  std::vector<IndicatorMatch> matches;
+  bool truncated = false;
+  std::vector<std::string> warnings;  // warning lists holding the value
+  std::string error;                  // the input was not understood (then nothing else is set)
+};
+
+// Decides whether the caller may read a collection.
+using CollectionFilter = std::function<bool(const std::string& collection_id)>;
+
+class Correlator {
+ public:
+  Correlator(store::Store& store, CorrelatorOptions options,
+             std::shared_ptr<const WarningLists> warninglists = nullptr,
+             const Clock& clock = SystemClock::Instance());
+  ~Correlator();
+
+  // Applies every change since the last call; the first call loads all
+  // indicators. Cheap when nothing changed (one indexed query).
+  Status Refresh();
+
+  // One observable as text ("198.51.100.7", "hxxp://evil[.]com/x", a hash),
+  // its kind detected; or with `stix_type` given ("ipv4-addr", "domain-name",
+  // "url", "email-addr", "file" (for hashes: then `value` is the hex digest),
+  // "mac-addr", …), taken as that type.
+  ObservableResult MatchText(std::string_view text, const CollectionFilter& readable,
+                             std::string_view stix_type = {});
+
+  // Every SCO of STIX observed-data (or of a bundle/array holding
+  // observed-data and SCOs) looked up in the index, plus the patterns the
+  // index cannot hold evaluated against the observations.
+  Result<std::vector<ObservableResult>> MatchObservedData(const boost::json::value& stix,
+                                                          const CollectionFilter& readable);
+
+  struct Stats {
+    size_t indexed = 0;      // indicators in the index
+    size_t by_pattern = 0;   // indicators evaluated by pattern
+    size_t unsupported = 0;  // indicators of other pattern types (snort, yara, …)
+    int64_t cursor = 0;      // last change applied
+    IndexStats index;
+  };
+  Stats GetStats() const;
+
+ private:
+  struct Tracked;
+  struct PatternIndicator;
+  Status Apply(const store::Change& change);
+  Status Reindex(const std::string& id);
+  Status IndexVersion(const std::string& id, const boost::json::object& object, stix::Tlp tlp);
+  void Forget(const std::string& id);
+  std::vector<std::string> Readable(const std::string& id, const CollectionFilter& readable) const;
+  ObservableResult Lookup(ObservableKind kind, std::string value, const CollectionFilter& readable);
+  void AddPatternMatches(const std::vector<pattern::Observation>& observations,
+                         const CollectionFilter& readable, ObservableResult* result);
+
+  store::Store& store_;
+  const CorrelatorOptions options_;
+  std::shared_ptr<const WarningLists> warninglists_;
+  const Clock& clock_;
+  IndicatorIndex index_;
+
+  std::mutex refresh_mu_;         // one Refresh at a time
+  mutable std::shared_mutex mu_;  // guards everything below
+  int64_t cursor_ = 0;
+  std::unordered_map<std::string, Tracked> tracked_;                   // by indicator id
+  std::map<std::string, std::unique_ptr<PatternIndicator>> patterns_;  // by indicator id
+  size_t unsupported_ = 0;
+};
+
+// The STIX SCO type an observable kind is found in ("ipv4-addr", "file", …).
+std::string_view StixTypeOf(ObservableKind kind);
+
+// The observable result as JSON (the match API's and `kizuna match`'s output).
+boost::json::object ResultToJson(const ObservableResult& result);
+
+}  // namespace kizuna::correlation

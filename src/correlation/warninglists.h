@@ -1,0 +1,54 @@
+// Warning lists: values known to be benign or too common to act on (private
+// and documentation address ranges, public resolvers, popular domains) that a
+// match flags, and that configuration may exclude from matching. Lists use
+// MISP's warninglists JSON format ({"name", "description", "type": "cidr" |
+// "hostname" | "string" | "substring" | "regex", "list": [...]}) so the MISP
+// project's lists load unchanged; a small built-in set covers the common
+// cases without any file.
+//
+// Thread-safety: load everything first, then Check from any thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "correlation/indicator_index.h"
+
+namespace kizuna::correlation {
+
+class WarningLists {
+ public:
+  WarningLists();
+  ~WarningLists();
+
+  // RFC 1918/6598 private, loopback, link-local, documentation (RFC 5737,
+  // RFC 3849), multicast, public DNS resolvers, RFC 2606 example domains,
+  // and a few of the most visited domains.
+  void AddBuiltins();
+  // One MISP warninglist file. Entries that are not valid for the list's
+  // type are skipped, not fatal (MISP lists carry some); a file that is not
+  // a warninglist is an error naming it.
+  Status LoadMispFile(const std::string& path);
+  Status LoadMispJson(std::string_view json, const std::string& source);
+
+  // The names of the lists that hold `value` (of `kind`, in its normal form
+  // or as the user wrote it).
+  std::vector<std::string> Check(ObservableKind kind, std::string_view value) const;
+  size_t list_count() const { return names_.size(); }
+
+ private:
+  struct TextList;
+  void AddList(const std::string& name, const std::string& type,
+               const std::vector<std::string>& values);
+
+  // CIDR, hostname and string lists reuse the indicator index: each list is
+  // one "indicator", so a check is one index lookup per kind.
+  std::unique_ptr<IndicatorIndex> index_;
+  std::vector<std::string> names_;                     // by index ref order of Add
+  std::vector<std::unique_ptr<TextList>> text_lists_;  // substring and regex lists
+};
+
+}  // namespace kizuna::correlation
