@@ -41,7 +41,8 @@
 // stops matching the moment it expires; PurgeExpired() reclaims the memory.
 //
 // Thread-safety: any number of concurrent readers, one writer at a time,
-// through a std::shared_mutex. A Reader holds the shared lock for its
+// through a shared mutex that gives a waiting writer priority over new
+// readers (so revocations are never starved). A Reader holds the shared lock for its
 // lifetime, so a scan takes it once per batch rather than per lookup; keep
 // Readers short-lived (a few thousand lookups), writers wait for them. The
 // single-call Match* methods on the index take the lock per call. Results are
@@ -50,6 +51,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -68,6 +70,36 @@
 #include "stix/stix.h"
 
 namespace kizuna::correlation {
+
+namespace internal {
+// A shared mutex that lets a waiting writer in before new readers. glibc's
+// rwlock (behind std::shared_mutex) prefers readers, so a steady stream of
+// overlapping Readers would starve Add/Remove forever — and revocations must
+// apply at once. Readers arriving while a writer waits block until it is done.
+class WriterPriorityMutex {
+ public:
+  void lock() {
+    waiting_writers_.fetch_add(1, std::memory_order_acq_rel);
+    mu_.lock();
+  }
+  void unlock() {
+    mu_.unlock();
+    waiting_writers_.fetch_sub(1, std::memory_order_acq_rel);
+    waiting_writers_.notify_all();
+  }
+  void lock_shared() {
+    for (int w; (w = waiting_writers_.load(std::memory_order_acquire)) != 0;) {
+      waiting_writers_.wait(w, std::memory_order_acquire);
+    }
+    mu_.lock_shared();
+  }
+  void unlock_shared() { mu_.unlock_shared(); }
+
+ private:
+  std::shared_mutex mu_;
+  std::atomic<int> waiting_writers_{0};
+};
+}  // namespace internal
 
 inline constexpr int64_t kNoExpiry = std::numeric_limits<int64_t>::max();
 
@@ -172,7 +204,7 @@ class IndicatorIndex {
     bool MatchValue(ObservableKind kind, std::string_view normal, MatchResult* out) const;
 
     const IndicatorIndex& index_;
-    std::shared_lock<std::shared_mutex> lock_;
+    std::shared_lock<internal::WriterPriorityMutex> lock_;
     mutable int64_t now_ = std::numeric_limits<int64_t>::min();  // read on first hit
   };
   Reader Read() const { return Reader(*this); }
@@ -205,7 +237,7 @@ class IndicatorIndex {
   const IndexOptions options_;
   std::unique_ptr<Interner> interner_;  // names, label sets, producers
 
-  mutable std::shared_mutex mu_;
+  mutable internal::WriterPriorityMutex mu_;
   std::vector<Record> records_;
   std::vector<uint32_t> free_records_;
   std::vector<uint32_t> id_slots_;  // open addressing: ref, keyed by the record's UUID

@@ -1,0 +1,382 @@
+#include "correlation/indicator_index.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+namespace kizuna::correlation {
+namespace {
+
+class FakeClock : public Clock {
+ public:
+  int64_t NowMicros() const override { return now.load(); }
+  std::atomic<int64_t> now{1'000'000};
+};
+
+std::string Id(int n) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "indicator--00000000-0000-4000-8000-%012d", n);
+  return buf;
+}
+
+IndicatorMeta Meta(int n, int64_t modified = 1) {
+  IndicatorMeta m;
+  m.id = Id(n);
+  m.modified_us = modified;
+  m.name = "indicator " + std::to_string(n);
+  return m;
+}
+
+IndexEntry E(ObservableKind kind, std::string value, bool sub = false) {
+  return IndexEntry{kind, std::move(value), sub};
+}
+
+uint32_t V4(const char* s) { return *ParseIpv4(s); }
+
+class IndexTest : public ::testing::Test {
+ protected:
+  // Adds indicator n with `entries`; returns its ref.
+  uint32_t Add(int n, std::vector<IndexEntry> entries, int64_t modified = 1) {
+    auto r = index_.Add(Meta(n, modified), entries);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : 0;
+  }
+  std::vector<uint32_t> V4Refs(const char* address) { return index_.MatchIpv4(V4(address)).refs; }
+
+  FakeClock clock_;
+  IndicatorIndex index_{clock_};
+};
+
+using Refs = std::vector<uint32_t>;
+
+TEST_F(IndexTest, Ipv4ExactAndAllCoveringPrefixes) {
+  uint32_t exact = Add(1, {E(ObservableKind::kIpv4, "10.1.2.3")});
+  uint32_t p24 = Add(2, {E(ObservableKind::kIpv4, "10.1.2.0/24")});
+  uint32_t p16 = Add(3, {E(ObservableKind::kIpv4, "10.1.0.0/16")});
+  uint32_t p8 = Add(4, {E(ObservableKind::kIpv4, "10.0.0.0/8")});
+  uint32_t p0 = Add(5, {E(ObservableKind::kIpv4, "0.0.0.0/0")});
+  uint32_t p31 = Add(6, {E(ObservableKind::kIpv4, "10.1.2.2/31")});
+  struct Case {
+    const char* address;
+    Refs refs;  // most specific first
+  };
+  const Case cases[] = {
+      {"10.1.2.3", {exact, p31, p24, p16, p8, p0}},
+      {"10.1.2.2", {p31, p24, p16, p8, p0}},
+      {"10.1.2.4", {p24, p16, p8, p0}},
+      {"10.1.3.4", {p16, p8, p0}},
+      {"10.2.0.0", {p8, p0}},
+      {"11.0.0.0", {p0}},
+      {"255.255.255.255", {p0}},
+  };
+  for (const Case& c : cases) EXPECT_EQ(V4Refs(c.address), c.refs) << c.address;
+
+  // Networks: only indicators covering all of it.
+  auto reader = index_.Read();
+  MatchResult out;
+  EXPECT_TRUE(reader.MatchIpv4Network(V4("10.1.2.0"), 24, &out));
+  EXPECT_EQ(out.refs, (Refs{p24, p16, p8, p0}));
+  EXPECT_TRUE(reader.Match(ObservableKind::kIpv4, "10.0.0.0/8", &out));
+  EXPECT_EQ(out.refs, (Refs{p8, p0}));
+}
+
+TEST_F(IndexTest, Ipv4NoMatchWithoutCover) {
+  Add(1, {E(ObservableKind::kIpv4, "192.168.0.0/16")});
+  Add(2, {E(ObservableKind::kIpv4, "192.0.2.1")});
+  EXPECT_TRUE(V4Refs("192.169.0.0").empty());
+  EXPECT_TRUE(V4Refs("192.0.2.2").empty());
+  EXPECT_TRUE(V4Refs("0.0.0.0").empty());
+  EXPECT_EQ(V4Refs("192.168.255.255").size(), 1u);
+}
+
+TEST_F(IndexTest, SameValueManyIndicatorsAndOneIndicatorManyEntries) {
+  uint32_t a = Add(1, {E(ObservableKind::kIpv4, "1.2.3.4")});
+  uint32_t b = Add(2, {E(ObservableKind::kIpv4, "1.2.3.4")});
+  // Two entries of one indicator both covering: reported once.
+  uint32_t c =
+      Add(3, {E(ObservableKind::kIpv4, "1.2.3.0/24"), E(ObservableKind::kIpv4, "1.0.0.0/8")});
+  EXPECT_EQ(V4Refs("1.2.3.4"), (Refs{a, b, c}));
+}
+
+TEST_F(IndexTest, Ipv6ExactAndCidr) {
+  uint32_t exact = Add(1, {E(ObservableKind::kIpv6, "2001:db8::1")});
+  uint32_t p64 = Add(2, {E(ObservableKind::kIpv6, "2001:db8::/64")});
+  uint32_t p33 = Add(3, {E(ObservableKind::kIpv6, "2001:db8:8000::/33")});
+  uint32_t p0 = Add(4, {E(ObservableKind::kIpv6, "::/0")});
+  EXPECT_EQ(index_.MatchIpv6(*ParseIpv6("2001:db8::1")).refs, (Refs{exact, p64, p0}));
+  EXPECT_EQ(index_.MatchIpv6(*ParseIpv6("2001:db8::2")).refs, (Refs{p64, p0}));
+  EXPECT_EQ(index_.MatchIpv6(*ParseIpv6("2001:db8:8000::5")).refs, (Refs{p33, p0}));
+  EXPECT_EQ(index_.MatchIpv6(*ParseIpv6("fe80::1")).refs, (Refs{p0}));
+  ASSERT_TRUE(index_.Remove(Id(4)).ok());
+  EXPECT_TRUE(index_.MatchIpv6(*ParseIpv6("fe80::1")).refs.empty());
+  EXPECT_EQ(index_.Match(ObservableKind::kIpv6, "2001:DB8::1").refs, (Refs{exact, p64}));
+}
+
+TEST_F(IndexTest, DomainsExactSubdomainsAndPublicSuffixes) {
+  uint32_t exact = Add(1, {E(ObservableKind::kDomain, "evil.com")});
+  uint32_t sub = Add(2, {E(ObservableKind::kDomain, "Evil.Example.co.uk.", true)});
+  uint32_t star = Add(3, {E(ObservableKind::kDomain, "*.bad.github.io")});
+  uint32_t suffix = Add(4, {E(ObservableKind::kDomain, "co.uk", true)});    // downgraded
+  uint32_t priv = Add(5, {E(ObservableKind::kDomain, "github.io", true)});  // downgraded
+  EXPECT_EQ(index_.Stats().suffix_downgrades, 2u);
+  struct Case {
+    const char* domain;
+    Refs refs;
+  };
+  const Case cases[] = {
+      {"evil.com", {exact}},
+      {"EVIL.COM.", {exact}},
+      {"www.evil.com", {}},  // exact only
+      {"evil.example.co.uk", {sub}},
+      {"a.b.evil.example.co.uk", {sub}},
+      {"example.co.uk", {}},
+      {"other.co.uk", {}},  // "co.uk" entry never matches below itself
+      {"co.uk", {suffix}},
+      {"bad.github.io", {star}},
+      {"x.y.bad.github.io", {star}},
+      {"good.github.io", {}},
+      {"github.io", {priv}},
+      {"notevil.com", {}},
+      {"com", {}},
+      {"", {}},
+  };
+  for (const Case& c : cases) EXPECT_EQ(index_.MatchDomain(c.domain).refs, c.refs) << c.domain;
+}
+
+TEST_F(IndexTest, UrlsNormalized) {
+  uint32_t u = Add(1, {E(ObservableKind::kUrl, "HTTP://Evil.com:80/a/./b/../c#x")});
+  for (const char* q :
+       {"http://evil.com/a/c", "http://EVIL.com/a/%63", "http://evil.com:80/a/c#y"}) {
+    EXPECT_EQ(index_.MatchUrl(q).refs, (Refs{u})) << q;
+  }
+  EXPECT_TRUE(index_.MatchUrl("https://evil.com/a/c").refs.empty());
+  EXPECT_TRUE(index_.MatchUrl("http://evil.com/A/c").refs.empty());
+}
+
+TEST_F(IndexTest, HashesCaseInsensitive) {
+  const std::string sha256 = "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855";
+  uint32_t a = Add(1, {E(ObservableKind::kSha256, sha256)});
+  uint32_t b = Add(2, {E(ObservableKind::kMd5, "d41d8cd98f00b204e9800998ecf8427e")});
+  std::string lower = sha256;
+  for (char& c : lower) c = static_cast<char>(std::tolower(c));
+  EXPECT_EQ(index_.MatchHash(ObservableKind::kSha256, lower).refs, (Refs{a}));
+  EXPECT_EQ(index_.MatchHash(ObservableKind::kSha256, sha256).refs, (Refs{a}));
+  EXPECT_EQ(index_.MatchHash(ObservableKind::kMd5, "D41D8CD98F00B204E9800998ECF8427E").refs,
+            (Refs{b}));
+  // The same digest bytes under another algorithm do not match.
+  EXPECT_TRUE(index_.MatchHash(ObservableKind::kSha1, lower.substr(0, 40)).refs.empty());
+  EXPECT_TRUE(index_.MatchHash(ObservableKind::kSha256, "xyz").refs.empty());
+  EXPECT_FALSE(index_.Add(Meta(3), std::vector{E(ObservableKind::kSha1, "abc")}).ok());
+}
+
+TEST_F(IndexTest, EmailAndOtherValues) {
+  uint32_t e = Add(1, {E(ObservableKind::kEmail, "Bad@Evil.com")});
+  uint32_t m = Add(2, {E(ObservableKind::kMacAddr, "00-11-22-33-44-55")});
+  uint32_t r = Add(3, {E(ObservableKind::kWindowsRegistryKey, "HKLM\\Software\\Evil")});
+  uint32_t x = Add(4, {E(ObservableKind::kMutex, "Global\\EvilMutex")});
+  uint32_t as = Add(5, {E(ObservableKind::kAsn, "AS64500")});
+  uint32_t ua = Add(6, {E(ObservableKind::kUserAgent, "EvilBot/1.0")});
+  EXPECT_EQ(index_.MatchEmail("bad@EVIL.com").refs, (Refs{e}));
+  EXPECT_EQ(index_.Match(ObservableKind::kMacAddr, "00:11:22:33:44:55").refs, (Refs{m}));
+  EXPECT_EQ(
+      index_.Match(ObservableKind::kWindowsRegistryKey, "hkey_local_machine\\SOFTWARE\\evil").refs,
+      (Refs{r}));
+  EXPECT_EQ(index_.Match(ObservableKind::kMutex, "Global\\EvilMutex").refs, (Refs{x}));
+  EXPECT_TRUE(index_.Match(ObservableKind::kMutex, "global\\evilmutex").refs.empty());
+  EXPECT_EQ(index_.Match(ObservableKind::kAsn, "64500").refs, (Refs{as}));
+  EXPECT_EQ(index_.Match(ObservableKind::kUserAgent, "EvilBot/1.0").refs, (Refs{ua}));
+  // A mutex named like the user agent is a different key.
+  EXPECT_TRUE(index_.Match(ObservableKind::kMutex, "EvilBot/1.0").refs.empty());
+}
+
+TEST_F(IndexTest, NewVersionReplacesOld) {
+  uint32_t ref = Add(1, {E(ObservableKind::kIpv4, "1.1.1.1"), E(ObservableKind::kDomain, "a.com")},
+                     /*modified=*/10);
+  auto older = index_.Add(Meta(1, 5), std::vector{E(ObservableKind::kIpv4, "2.2.2.2")});
+  EXPECT_EQ(older.status().code(), Code::kAlreadyExists);
+  auto same = index_.Add(Meta(1, 10), std::vector{E(ObservableKind::kIpv4, "2.2.2.2")});
+  EXPECT_EQ(same.status().code(), Code::kAlreadyExists);
+  EXPECT_EQ(V4Refs("1.1.1.1"), (Refs{ref}));
+
+  auto newer = index_.Add(Meta(1, 20), std::vector{E(ObservableKind::kIpv4, "2.2.2.2")});
+  ASSERT_TRUE(newer.ok());
+  EXPECT_EQ(*newer, ref);  // same handle
+  EXPECT_TRUE(V4Refs("1.1.1.1").empty());
+  EXPECT_TRUE(index_.MatchDomain("a.com").refs.empty());
+  EXPECT_EQ(V4Refs("2.2.2.2"), (Refs{ref}));
+  EXPECT_EQ(index_.Get(ref)->modified_us, 20);
+  EXPECT_EQ(index_.Stats().entries, 1u);
+}
+
+TEST_F(IndexTest, BadEntryLeavesIndexUnchanged) {
+  Add(1, {E(ObservableKind::kIpv4, "1.1.1.1")}, 1);
+  auto r = index_.Add(Meta(1, 2), std::vector{E(ObservableKind::kIpv4, "2.2.2.2"),
+                                              E(ObservableKind::kIpv4, "999.1.1.1")});
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("999.1.1.1"), std::string::npos);
+  EXPECT_EQ(V4Refs("1.1.1.1").size(), 1u);
+  EXPECT_TRUE(V4Refs("2.2.2.2").empty());
+  IndicatorMeta not_indicator;
+  not_indicator.id = "malware--00000000-0000-4000-8000-000000000001";
+  EXPECT_EQ(index_.Add(not_indicator, {}).status().code(), Code::kInvalidArgument);
+}
+
+TEST_F(IndexTest, RemoveAndRevoke) {
+  uint32_t a = Add(1, {E(ObservableKind::kIpv4, "1.1.1.1")}, 1);
+  Add(2, {E(ObservableKind::kIpv4, "1.1.1.1")}, 1);
+  ASSERT_TRUE(index_.Remove(Id(2)).ok());
+  EXPECT_EQ(V4Refs("1.1.1.1"), (Refs{a}));
+  EXPECT_EQ(index_.Remove(Id(2)).code(), Code::kNotFound);
+
+  IndicatorMeta revoked = Meta(1, 2);
+  revoked.revoked = true;
+  ASSERT_TRUE(index_.Add(revoked, {}).ok());
+  EXPECT_TRUE(V4Refs("1.1.1.1").empty());
+  EXPECT_TRUE(index_.Get(a)->revoked);
+  EXPECT_EQ(index_.Stats().tombstones, 1u);
+  // A late, older (or even newer) version cannot bring it back.
+  EXPECT_EQ(
+      index_.Add(Meta(1, 1), std::vector{E(ObservableKind::kIpv4, "1.1.1.1")}).status().code(),
+      Code::kAlreadyExists);
+  EXPECT_EQ(
+      index_.Add(Meta(1, 3), std::vector{E(ObservableKind::kIpv4, "1.1.1.1")}).status().code(),
+      Code::kAlreadyExists);
+  EXPECT_TRUE(V4Refs("1.1.1.1").empty());
+  // Remove forgets the tombstone too.
+  ASSERT_TRUE(index_.Remove(Id(1)).ok());
+  EXPECT_EQ(index_.Stats().tombstones, 0u);
+  EXPECT_EQ(index_.Stats().indicators, 0u);
+}
+
+TEST_F(IndexTest, ExpiryByClock) {
+  IndicatorMeta m = Meta(1);
+  m.valid_until_us = 2'000'000;
+  auto r = index_.Add(m, std::vector{E(ObservableKind::kDomain, "evil.com"),
+                                     E(ObservableKind::kIpv4, "10.0.0.0/8")});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(index_.MatchDomain("evil.com").refs.size(), 1u);
+  clock_.now = 1'999'999;
+  EXPECT_EQ(V4Refs("10.9.9.9").size(), 1u);
+  clock_.now = 2'000'000;  // valid_until is exclusive
+  EXPECT_TRUE(index_.MatchDomain("evil.com").refs.empty());
+  EXPECT_TRUE(V4Refs("10.9.9.9").empty());
+  EXPECT_EQ(index_.PurgeExpired(), 1u);
+  EXPECT_EQ(index_.Stats().entries, 0u);
+  EXPECT_FALSE(index_.FindRef(Id(1)).has_value());
+}
+
+TEST(IndexCap, ResultsCappedWithTruncatedFlag) {
+  FakeClock clock;
+  IndicatorIndex index(clock, IndexOptions{.max_results = 3});
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(index.Add(Meta(i), std::vector{E(ObservableKind::kIpv4, "10.0.0.0/8")}).ok());
+  }
+  MatchResult r = index.MatchIpv4(*ParseIpv4("10.1.1.1"));
+  EXPECT_EQ(r.refs.size(), 3u);
+  EXPECT_TRUE(r.truncated);
+  r = index.MatchIpv4(*ParseIpv4("11.1.1.1"));
+  EXPECT_TRUE(r.refs.empty());
+  EXPECT_FALSE(r.truncated);
+  // Exactly at the cap: not truncated.
+  for (int i = 3; i < 10; ++i) ASSERT_TRUE(index.Remove(Id(i)).ok());
+  r = index.MatchIpv4(*ParseIpv4("10.1.1.1"));
+  EXPECT_EQ(r.refs.size(), 3u);
+  EXPECT_FALSE(r.truncated);
+}
+
+TEST_F(IndexTest, MetadataRoundTrip) {
+  IndicatorMeta m = Meta(7, 42);
+  m.labels = {"malicious-activity", "c2"};
+  m.tlp = stix::Tlp::kAmber;
+  m.producer = "identity--11111111-1111-4111-8111-111111111111";
+  m.confidence = 85;
+  m.valid_until_us = 99;
+  auto r = index_.Add(m, std::vector{E(ObservableKind::kIpv4, "1.2.3.4")});
+  ASSERT_TRUE(r.ok());
+  auto got = index_.Get(*r);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->id, m.id);
+  EXPECT_EQ(got->name, m.name);
+  EXPECT_EQ(got->labels, m.labels);
+  EXPECT_EQ(got->tlp, stix::Tlp::kAmber);
+  EXPECT_EQ(got->producer, m.producer);
+  EXPECT_EQ(got->confidence, 85);
+  EXPECT_EQ(got->valid_until_us, 99);
+  EXPECT_EQ(index_.FindRef(m.id), *r);
+  EXPECT_FALSE(index_.Get(12345).has_value());
+}
+
+// Many adds and removes: compaction of arenas, entry log and the /16 table
+// keeps the answers right.
+TEST_F(IndexTest, ChurnKeepsAnswersRight) {
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 20000; ++i) {
+      std::string ip = "10." + std::to_string(i / 256 % 256) + "." + std::to_string(i % 256) + ".1";
+      auto r = index_.Add(Meta(i, round + 1),
+                          std::vector{E(ObservableKind::kIpv4, ip),
+                                      E(ObservableKind::kDomain, "d" + std::to_string(i) + ".com"),
+                                      E(ObservableKind::kIpv4, "172.16.0.0/12")});
+      ASSERT_TRUE(r.ok());
+    }
+    for (int i = 0; i < 20000; i += 2) ASSERT_TRUE(index_.Remove(Id(i)).ok());
+    EXPECT_TRUE(index_.MatchDomain("d4.com").refs.empty());
+    EXPECT_EQ(index_.MatchDomain("d5.com").refs.size(), 1u);
+    EXPECT_TRUE(V4Refs("10.0.4.1").empty());
+    EXPECT_EQ(V4Refs("10.0.5.1").size(), 1u);
+    EXPECT_EQ(V4Refs("172.16.0.1").size(), 100u);  // capped
+    EXPECT_EQ(index_.Stats().indicators, 10000u);
+    for (int i = 1; i < 20000; i += 2) ASSERT_TRUE(index_.Remove(Id(i)).ok());
+    EXPECT_EQ(index_.Stats().entries, 0u);
+    EXPECT_TRUE(V4Refs("172.16.0.1").empty());
+  }
+}
+
+TEST(IndexConcurrency, ReadersWithAWriter) {
+  FakeClock clock;
+  IndicatorIndex index(clock);
+  // Stable indicators the readers always expect to see.
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(
+        index
+            .Add(Meta(i), std::vector{E(ObservableKind::kIpv4, "192.0.2." + std::to_string(i)),
+                                      E(ObservableKind::kDomain, "stable.example")})
+            .ok());
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&, t] {
+      MatchResult out;
+      uint32_t n = 0;
+      while (!stop.load()) {
+        auto reader = index.Read();
+        for (int k = 0; k < 100; ++k, ++n) {
+          reader.MatchIpv4(0xC0000200u + n % 100, &out);  // 192.0.2.x
+          if (out.refs.size() != 1) failures++;
+          reader.MatchDomain("stable.example", &out);
+          if (out.refs.size() != 100) failures++;
+          reader.MatchIpv4(0x0A000000u + (n * 7919 + t) % 65536, &out);  // churned 10/8 space
+        }
+      }
+    });
+  }
+  for (int i = 0; i < 20000; ++i) {
+    int id = 1000 + i % 500;
+    std::string ip = "10.0." + std::to_string(i % 250) + "." + std::to_string(i % 200);
+    auto r = index.Add(Meta(id, i + 1), std::vector{E(ObservableKind::kIpv4, ip),
+                                                    E(ObservableKind::kIpv4, "10.0.0.0/16")});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    if (i % 3 == 0) {
+      ASSERT_TRUE(index.Remove(Meta(id).id).ok());
+    }
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+}  // namespace
+}  // namespace kizuna::correlation
