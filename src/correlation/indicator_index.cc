@@ -157,6 +157,7 @@ IndicatorIndex::~IndicatorIndex() = default;
 void IndicatorIndex::Reserve(size_t indicators) {
   std::unique_lock lock(mu_);
   records_.reserve(indicators);
+  ref_flags_.reserve(indicators);
   entry_log_.reserve(indicators);
   if (id_slots_.size() < internal::CapacityFor(indicators)) {
     std::vector<uint32_t> old;
@@ -311,6 +312,7 @@ Result<uint32_t> IndicatorIndex::Add(const IndicatorMeta& meta,
       if (records_.size() >= kEmptyRef - 1) return TooLarge("index full");
       ref = static_cast<uint32_t>(records_.size());
       records_.emplace_back();
+      ref_flags_.push_back(0);
     }
     records_[ref].uuid = *uuid;
     records_[ref].entries_begin = 0;
@@ -330,6 +332,7 @@ Result<uint32_t> IndicatorIndex::Add(const IndicatorMeta& meta,
   r.producer = interner_->Intern(meta.producer);
   r.tlp = static_cast<uint8_t>(meta.tlp);
   r.confidence = static_cast<int8_t>(std::clamp(meta.confidence, -1, 100));
+  ref_flags_[ref] = meta.revoked ? 0 : (1 | (meta.valid_until_us != kNoExpiry ? 2 : 0));
   if (meta.revoked) {
     r.state = State::kRevoked;
     ++tombstones_;
@@ -417,6 +420,7 @@ void IndicatorIndex::UnindexEntries(uint32_t ref) {
 
 void IndicatorIndex::FreeRecord(uint32_t ref) {
   records_[ref].state = State::kFree;
+  ref_flags_[ref] = 0;
   records_[ref].entries_count = 0;
   free_records_.push_back(ref);
 }
@@ -562,11 +566,11 @@ IndexStats IndicatorIndex::Stats() const {
 IndicatorIndex::Reader::Reader(const IndicatorIndex& index) : index_(index), lock_(index.mu_) {}
 
 bool IndicatorIndex::Reader::Emit(uint32_t ref, MatchResult* out) const {
-  const Record& r = index_.records_[ref];
-  if (r.state != State::kLive) return true;
-  if (r.valid_until_us != kNoExpiry) {
+  uint8_t flags = index_.ref_flags_[ref];
+  if ((flags & 1) == 0) return true;
+  if (flags & 2) {
     if (now_ == std::numeric_limits<int64_t>::min()) now_ = index_.clock_.NowMicros();
-    if (r.valid_until_us <= now_) return true;
+    if (index_.records_[ref].valid_until_us <= now_) return true;
   }
   for (uint32_t seen : out->refs) {
     if (seen == ref) return true;
@@ -611,6 +615,28 @@ bool IndicatorIndex::Reader::MatchIpv4Network(uint32_t address, int length,
     }
   }
   return !out->refs.empty();
+}
+
+void IndicatorIndex::Reader::PrefetchIpv4(uint32_t address) const {
+  uint32_t lengths = index_.v4_blocks_[address >> 16] & 0x1FFFFu;
+  while (lengths != 0) {
+    int bit = std::countr_zero(lengths);
+    lengths &= lengths - 1;
+    int len = 16 + bit;
+    __builtin_prefetch(index_.v4_[len].ProbeAddress(address & V4Mask(len)));
+  }
+}
+
+void IndicatorIndex::Reader::MatchIpv4Batch(std::span<const uint32_t> addresses,
+                                            std::vector<uint32_t>* matched) const {
+  constexpr size_t kAhead = 8;
+  MatchResult out;
+  out.refs.reserve(16);
+  for (size_t i = 0; i < std::min(kAhead, addresses.size()); ++i) PrefetchIpv4(addresses[i]);
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    if (i + kAhead < addresses.size()) PrefetchIpv4(addresses[i + kAhead]);
+    if (MatchIpv4(addresses[i], &out)) matched->push_back(static_cast<uint32_t>(i));
+  }
 }
 
 bool IndicatorIndex::Reader::MatchIpv6(const Ipv6Bytes& address, MatchResult* out) const {
