@@ -1,0 +1,291 @@
+// Correlation over real `kizuna serve` processes: the match API and `kizuna
+// match`, following the store (new versions, revocation, expiry, deletion,
+// other processes' imports), access control, sightings and warning lists.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <set>
+
+#include "tests/e2e/harness.h"
+
+namespace kizuna::e2e {
+namespace {
+
+namespace json = boost::json;
+
+const std::string kObjects = "/taxii2/root/collections/default/objects/";
+
+std::string Indicator(const std::string& tail, const std::string& pattern,
+                      const std::string& extra = "",
+                      const std::string& modified = "2024-01-01T00:00:00.000Z") {
+  json::object o{{"type", "indicator"},
+                 {"spec_version", "2.1"},
+                 {"id", "indicator--00000000-0000-4000-8000-" + tail},
+                 {"created", "2024-01-01T00:00:00.000Z"},
+                 {"modified", modified},
+                 {"name", "indicator " + tail},
+                 {"labels", json::array{"botnet"}},
+                 {"confidence", 70},
+                 {"pattern", pattern},
+                 {"pattern_type", "stix"},
+                 {"valid_from", "2024-01-01T00:00:00Z"},
+                 {"object_marking_refs",
+                  json::array{"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"}}};
+  std::string text = json::serialize(o);
+  if (!extra.empty()) text = text.substr(0, text.size() - 1) + "," + extra + "}";
+  return text;
+}
+
+std::string Envelope(const std::vector<std::string>& objects) {
+  std::string out = R"({"objects":[)";
+  for (size_t i = 0; i < objects.size(); ++i) out += (i ? "," : "") + objects[i];
+  return out + "]}";
+}
+
+class MatchE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    ASSERT_TRUE(node_.Start(&error)) << error;
+  }
+  void Add(const std::vector<std::string>& objects) {
+    auto r = node_.Post(kObjects, Envelope(objects));
+    ASSERT_EQ(r.status, 202) << r.body;
+    ASSERT_EQ(json::parse(r.body).at("failure_count").to_number<int>(), 0) << r.body;
+  }
+  // The indicator ids that match `observable`, as `key` sees them.
+  std::set<std::string> Matches(const std::string& observable, const std::string& key = "") {
+    json::object body{{"observables", json::array{json::value(observable)}}};
+    auto r = node_.Request("POST", "/api/v1/match", key.empty() ? node_.admin_key() : key,
+                           json::serialize(body), {{"Content-Type", "application/json"}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    std::set<std::string> ids;
+    if (r.status != 200) return ids;
+    json::value parsed = json::parse(r.body);
+    for (const auto& m : parsed.at("results").at(0).at("matches").as_array()) {
+      ids.insert(std::string(m.at("indicator").as_string()));
+    }
+    return ids;
+  }
+  static std::string Id(const std::string& tail) {
+    return "indicator--00000000-0000-4000-8000-" + tail;
+  }
+
+  NodeProcess node_{"CERT-Match"};
+};
+
+TEST_F(MatchE2E, IndexedAndPatternIndicatorsMatch) {
+  Add({Indicator("000000000001", "[ipv4-addr:value = '203.0.113.77']"),
+       Indicator("000000000002", "[ipv4-addr:value ISSUBSET '45.33.0.0/16']"),
+       Indicator("000000000003", "[domain-name:value = 'c2.evil-botnet.net']",
+                 R"("x_kizuna_match_subdomains":true)"),
+       Indicator("000000000004",
+                 "[file:hashes.'SHA-256' = "
+                 "'aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f']"),
+       Indicator("000000000005",
+                 "[url:value MATCHES '^http://[a-z]+\\\\.evil-botnet\\\\.net/gate']"),
+       Indicator("000000000006",
+                 "[email-addr:value = 'phish@evil-botnet.net'] OR "
+                 "[ipv6-addr:value ISSUBSET '2001:db8:bad::/48']")});
+  EXPECT_EQ(Matches("203.0.113.77"), std::set<std::string>{Id("000000000001")});
+  EXPECT_EQ(Matches("45.33.32.156"), std::set<std::string>{Id("000000000002")});
+  EXPECT_EQ(Matches("a.b.c2.evil-botnet.net"), std::set<std::string>{Id("000000000003")});
+  EXPECT_TRUE(Matches("evil-botnet.net").empty()) << "a parent of the indicator's domain";
+  EXPECT_EQ(Matches("AEC070645FE53EE3B3763059376134F058CC337247C978ADD178B6CCDFB0019F"),
+            std::set<std::string>{Id("000000000004")});
+  EXPECT_EQ(Matches("hxxp://www[.]evil-botnet[.]net/gate.php"),
+            std::set<std::string>{Id("000000000005")});
+  EXPECT_EQ(Matches("phish@evil-botnet.net"), std::set<std::string>{Id("000000000006")});
+  EXPECT_EQ(Matches("2001:db8:bad::1"), std::set<std::string>{Id("000000000006")});
+  EXPECT_TRUE(Matches("198.18.0.1").empty());
+
+  // The full answer carries what an analyst needs.
+  auto r = node_.Request("POST", "/api/v1/match", node_.admin_key(), "203.0.113.77\nnot-an-ioc\n",
+                         {{"Content-Type", "text/plain"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  json::value results = json::parse(r.body).at("results");
+  ASSERT_EQ(results.as_array().size(), 2u);
+  const auto& hit = results.at(0).at("matches").at(0).as_object();
+  EXPECT_EQ(hit.at("name"), "indicator 000000000001");
+  EXPECT_EQ(hit.at("tlp"), "green");
+  EXPECT_EQ(hit.at("confidence").to_number<int>(), 70);
+  EXPECT_EQ(hit.at("labels").at(0), "botnet");
+  EXPECT_EQ(results.at(0).at("warnings").at(0).as_string().find("Documentation"), 0u);
+  EXPECT_TRUE(results.at(1).as_object().contains("error"));
+}
+
+TEST_F(MatchE2E, FollowsNewVersionsRevocationExpiryAndDeletion) {
+  Add({Indicator("000000000010", "[ipv4-addr:value = '45.77.1.1']")});
+  EXPECT_EQ(Matches("45.77.1.1").size(), 1u);
+  // A new version with another value replaces the old one at once.
+  Add({Indicator("000000000010", "[ipv4-addr:value = '45.77.2.2']", "",
+                 "2024-02-01T00:00:00.000Z")});
+  EXPECT_TRUE(Matches("45.77.1.1").empty());
+  EXPECT_EQ(Matches("45.77.2.2").size(), 1u);
+  // Revoked: stops matching.
+  Add({Indicator("000000000010", "[ipv4-addr:value = '45.77.2.2']", R"("revoked":true)",
+                 "2024-03-01T00:00:00.000Z")});
+  EXPECT_TRUE(Matches("45.77.2.2").empty());
+  // Expired (valid_until in the past): never matches.
+  Add({Indicator("000000000011", "[ipv4-addr:value = '45.77.3.3']",
+                 R"("valid_until":"2024-06-01T00:00:00Z")")});
+  EXPECT_TRUE(Matches("45.77.3.3").empty());
+  // Deleted through TAXII: stops matching; deleting the newest version brings the older back.
+  Add({Indicator("000000000012", "[ipv4-addr:value = '45.77.4.4']"),
+       Indicator("000000000012", "[ipv4-addr:value = '45.77.5.5']", "",
+                 "2024-02-01T00:00:00.000Z")});
+  EXPECT_EQ(Matches("45.77.5.5").size(), 1u);
+  auto r = node_.Request("DELETE", kObjects + Id("000000000012") + "/", node_.admin_key());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(Matches("45.77.5.5").empty());
+  EXPECT_EQ(Matches("45.77.4.4").size(), 1u);
+  r = node_.Request("DELETE", kObjects + Id("000000000012") + "/?match[version]=all",
+                    node_.admin_key());
+  ASSERT_EQ(r.status, 200);
+  EXPECT_TRUE(Matches("45.77.4.4").empty());
+}
+
+TEST_F(MatchE2E, SeesWhatAnotherProcessImports) {
+  TempDir tmp;
+  WriteFile(tmp.path() + "/feed.json",
+            R"({"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000001","objects":[)" +
+                Indicator("000000000020", "[domain-name:value = 'imported.evil-botnet.net']") +
+                "]}");
+  auto r = RunKizuna({"import", node_.dir(), tmp.path() + "/feed.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Matches("imported.evil-botnet.net"), std::set<std::string>{Id("000000000020")});
+}
+
+TEST_F(MatchE2E, OnlyWhatTheCallerMayReadIsShown) {
+  std::string c =
+      RunKizuna({"collection", "add", node_.dir(), "--title", "closed", "--alias", "closed"})
+          .LastLine();
+  auto r = node_.Post("/taxii2/root/collections/closed/objects/",
+                      Envelope({Indicator("000000000030", "[ipv4-addr:value = '45.78.1.1']")}));
+  ASSERT_EQ(r.status, 202) << r.body;
+  std::string key = node_.AddUser("CERT-Partner", "analyst");
+  EXPECT_EQ(Matches("45.78.1.1").size(), 1u) << "the admin reads everything";
+  EXPECT_TRUE(Matches("45.78.1.1", key).empty()) << "no grant on 'closed'";
+  ASSERT_EQ(
+      RunKizuna({"collection", "grant", node_.dir(), "closed", "--org", "CERT-Partner", "--read"})
+          .exit_code,
+      0);
+  EXPECT_EQ(Matches("45.78.1.1", key).size(), 1u);
+  EXPECT_EQ(node_.Request("POST", "/api/v1/match", "", "1.2.3.4").status, 401);
+}
+
+TEST_F(MatchE2E, SightingsAreRecordedPerIndicatorAndPeriod) {
+  Add({Indicator("000000000040", "[ipv4-addr:value = '45.79.1.1']")});
+  for (int i = 0; i < 2; ++i) {
+    auto r = node_.Request("POST", "/api/v1/match", node_.admin_key(),
+                           R"({"observables":["45.79.1.1","45.79.1.1"],"sighting":true})",
+                           {{"Content-Type", "application/json"}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    ASSERT_EQ(json::parse(r.body).at("sightings").as_array().size(), 1u);
+  }
+  auto r = node_.Get("/taxii2/root/collections/sightings/objects/?match[type]=sighting");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json::value parsed = json::parse(r.body);
+  const auto& objects = parsed.at("objects").as_array();
+  ASSERT_EQ(objects.size(), 1u) << "one sighting object, two versions";
+  const auto& sighting = objects.at(0).as_object();
+  EXPECT_EQ(std::string(sighting.at("sighting_of_ref").as_string()), Id("000000000040"));
+  EXPECT_EQ(sighting.at("count").to_number<int>(), 4);
+  EXPECT_EQ(sighting.at("object_marking_refs").at(0),
+            "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb")
+      << "a sighting keeps the indicator's TLP";
+  std::string identity(
+      json::parse(RunKizuna({"identity", node_.dir()}).out).at("identity").as_string());
+  EXPECT_EQ(std::string(sighting.at("where_sighted_refs").at(0).as_string()), identity);
+  r = node_.Get("/taxii2/root/collections/sightings/objects/" +
+                std::string(sighting.at("id").as_string()) + "/versions/");
+  EXPECT_EQ(json::parse(r.body).at("versions").as_array().size(), 2u);
+}
+
+TEST_F(MatchE2E, ObservedDataIsMatchedAgainstIndexAndPatterns) {
+  Add({Indicator("000000000050", "[ipv4-addr:value = '45.80.1.1']"),
+       Indicator(
+           "000000000051",
+           "[network-traffic:dst_ref.value = '45.80.2.2' AND network-traffic:dst_port = 23]")});
+  std::string bundle =
+      R"({"type":"bundle","id":"bundle--00000000-0000-4000-8000-0000000000b1","objects":[
+    {"type":"observed-data","spec_version":"2.1","id":"observed-data--00000000-0000-4000-8000-0000000000d1",
+     "created":"2024-05-01T00:00:00.000Z","modified":"2024-05-01T00:00:00.000Z",
+     "first_observed":"2024-05-01T00:00:00Z","last_observed":"2024-05-01T00:01:00Z","number_observed":1,
+     "object_refs":["ipv4-addr--00000000-0000-4000-8000-0000000000a1","ipv4-addr--00000000-0000-4000-8000-0000000000a2","network-traffic--00000000-0000-4000-8000-0000000000a3"]},
+    {"type":"ipv4-addr","spec_version":"2.1","id":"ipv4-addr--00000000-0000-4000-8000-0000000000a1","value":"45.80.1.1"},
+    {"type":"ipv4-addr","spec_version":"2.1","id":"ipv4-addr--00000000-0000-4000-8000-0000000000a2","value":"45.80.2.2"},
+    {"type":"network-traffic","spec_version":"2.1","id":"network-traffic--00000000-0000-4000-8000-0000000000a3",
+     "dst_ref":"ipv4-addr--00000000-0000-4000-8000-0000000000a2","dst_port":23,"protocols":["tcp"]}]})";
+  auto r =
+      node_.Request("POST", "/api/v1/match", node_.admin_key(),
+                    R"({"observed_data":)" + bundle + "}", {{"Content-Type", "application/json"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::set<std::string> ids;
+  json::value parsed = json::parse(r.body);
+  for (const auto& result : parsed.at("results").as_array()) {
+    for (const auto& m : result.at("matches").as_array()) {
+      ids.insert(std::string(m.at("indicator").as_string()));
+    }
+  }
+  EXPECT_EQ(ids, (std::set<std::string>{Id("000000000050"), Id("000000000051")}));
+}
+
+TEST_F(MatchE2E, BadPatternsAreRejectedOnIngestWithThePosition) {
+  auto r = node_.Post(kObjects,
+                      Envelope({Indicator("000000000060", "[ipv4-addr:value = '1.2.3.4' AND]")}));
+  ASSERT_EQ(r.status, 202) << r.body;
+  json::value status = json::parse(r.body);
+  ASSERT_EQ(status.at("failure_count").to_number<int>(), 1);
+  std::string message(status.at("failures").at(0).at("message").as_string());
+  EXPECT_NE(message.find("position"), std::string::npos) << message;
+}
+
+TEST(MatchCli, StreamsStdinToJsonLinesWithWarningListsFromTheConfig) {
+  NodeProcess node("CERT-MatchCli");
+  TempDir tmp;
+  WriteFile(tmp.path() + "/feed.json",
+            R"({"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000002","objects":[)" +
+                Indicator("000000000070", "[ipv4-addr:value = '45.81.1.1']") + "," +
+                Indicator("000000000071", "[ipv4-addr:value = '45.81.2.2']") + "]}");
+  ASSERT_EQ(RunKizuna({"import", node.dir(), tmp.path() + "/feed.json"}).exit_code, 0);
+  auto r =
+      RunKizuna({"match", node.dir()},
+                "45.81.1.1\n# "
+                "comment\n10.1.1.1\n{\"type\":\"ipv4-addr\",\"value\":\"45.81.2.2\"}\n{broken\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<json::value> lines;
+  size_t start = 0;
+  while (start < r.out.size()) {
+    size_t end = r.out.find('\n', start);
+    lines.push_back(json::parse(r.out.substr(start, end - start)));
+    start = end + 1;
+  }
+  ASSERT_EQ(lines.size(), 2u) << r.out;  // only matches without --all
+  EXPECT_EQ(lines[0].at("value"), "45.81.1.1");
+  EXPECT_EQ(lines[1].at("value"), "45.81.2.2");
+  EXPECT_NE(r.err.find("4 inputs, 2 matched, 1 not understood"), std::string::npos) << r.err;
+
+  // A MISP warning list from the config, and excluding listed values.
+  WriteFile(
+      node.dir() + "/ours.json",
+      R"({"name":"Our own scanners","type":"cidr","list":["45.81.1.0/24"],"description":"x","version":1})");
+  std::string config = ReadFile(node.dir() + "/kizuna.toml");
+  config.replace(config.find("warninglists = []"), 17, "warninglists = [\"ours.json\"]");
+  config.replace(config.find("exclude_warninglisted = false"), 29, "exclude_warninglisted = true");
+  WriteFile(node.dir() + "/kizuna.toml", config);
+  r = RunKizuna({"match", node.dir(), "--all"}, "45.81.1.1\n45.81.2.2\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json::value first = json::parse(r.out.substr(0, r.out.find('\n')));
+  EXPECT_EQ(first.at("matched"), false);
+  EXPECT_EQ(first.at("warnings").at(0), "Our own scanners");
+  EXPECT_NE(r.out.find("\"matched\":true"), std::string::npos) << "45.81.2.2 still matches";
+
+  WriteFile(node.dir() + "/ours.json", "{\"not\": \"a list\"}");
+  r = RunKizuna({"match", node.dir()}, "45.81.2.2\n");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("warninglists"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace kizuna::e2e
