@@ -50,6 +50,61 @@ inline uint64_t HashBytes(std::string_view s, uint64_t seed) {
   return Mix64(h ^ tail ^ (static_cast<uint64_t>(s.size() - i) << 56));
 }
 
+// What an IPv4 lookup needs to know about one /16 block, in half a cache
+// line, so that most addresses are rejected with one memory access into a
+// 2 MiB table (65536 blocks) instead of a probe per prefix length into
+// multi-megabyte hash tables. Bits are only ever set by inserts; removals
+// leave them stale (a false "maybe", never a false "no") until the owner
+// rebuilds the table from its hash tables.
+struct alignas(32) V4Block {
+  static constexpr uint32_t kShortBit = 0x80000000u;  // in lengths
+  static constexpr int kFilterBits = 160;
+
+  // Bit len-16 for each length 16..32 with an entry in the block; kShortBit
+  // when a prefix shorter than /16 covers the block.
+  uint32_t lengths = 0;
+  // Bloom filter (3 bits a key) over the block's /32 entries.
+  uint32_t exact[kFilterBits / 32] = {};
+  // Bit per /22 of the block: some network of length 16..31 intersects it.
+  uint64_t sub = 0;
+
+  static uint64_t ExactHash(uint32_t address) {
+    uint64_t h = uint64_t{address} * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+    return h * 0xc4ceb9fe1a85ec53ull;
+  }
+  static uint32_t FilterBit(uint64_t h, int i) {
+    return static_cast<uint32_t>((((h >> (43 - 21 * i)) & 0x1FFFFF) * kFilterBits) >> 21);
+  }
+  bool MaybeExact(uint32_t address) const {
+    uint64_t h = ExactHash(address);
+    uint32_t a = FilterBit(h, 0), b = FilterBit(h, 1), c = FilterBit(h, 2);
+    return ((exact[a >> 5] >> (a & 31)) & (exact[b >> 5] >> (b & 31)) &
+            (exact[c >> 5] >> (c & 31)) & 1) != 0;
+  }
+  // Lengths 16..31 whose networks may cover `address` (bits as in lengths).
+  uint32_t MaybeCovering(uint32_t address) const {
+    return ((sub >> ((address >> 10) & 63)) & 1) != 0 ? (lengths & 0xFFFFu) : 0;
+  }
+
+  // Records a network of length 16..32 inside this block.
+  void Mark(uint32_t network, int length) {
+    lengths |= 1u << (length - 16);
+    if (length == 32) {
+      uint64_t h = ExactHash(network);
+      for (int i = 0; i < 3; ++i) {
+        uint32_t bit = FilterBit(h, i);
+        exact[bit >> 5] |= 1u << (bit & 31);
+      }
+      return;
+    }
+    uint32_t first = (network >> 10) & 63;
+    int count = length <= 22 ? 1 << (22 - length) : 1;
+    sub |= (count == 64 ? ~uint64_t{0} : ((uint64_t{1} << count) - 1)) << first;
+  }
+};
+static_assert(sizeof(V4Block) == 32);
+
 // uint32 key -> refs. 8 bytes a slot.
 class U32Multimap {
  public:

@@ -16,7 +16,8 @@ namespace {
 enum class State : uint8_t { kFree = 0, kLive, kRevoked };
 enum class Table : uint8_t { kV4 = 0, kV6, kDomainExact, kDomainSub, kValue };
 
-constexpr uint32_t kShortBit = 0x80000000u;  // in v4_blocks_: a prefix shorter than /16 covers it
+using internal::V4Block;
+constexpr uint32_t kShortBit = V4Block::kShortBit;
 constexpr uint64_t kDomainSeed = 0xcbf29ce484222325ull;
 constexpr uint64_t kV6Seed = 0x6a09e667f3bcc908ull;
 
@@ -149,7 +150,7 @@ class IndicatorIndex::Interner {
 
 IndicatorIndex::IndicatorIndex(const Clock& clock, IndexOptions options)
     : clock_(clock), options_(options), interner_(std::make_unique<Interner>()) {
-  v4_blocks_.assign(65536, 0);
+  v4_blocks_.assign(65536, V4Block{});
 }
 
 IndicatorIndex::~IndicatorIndex() = default;
@@ -356,14 +357,7 @@ void IndicatorIndex::IndexEntries(uint32_t ref, const std::vector<Normalized>& e
       case Table::kV4:
         v4_[n.length].Insert(n.network, ref);
         e.key = n.network;
-        if (n.length >= 16) {
-          v4_blocks_[n.network >> 16] |= 1u << (n.length - 16);
-        } else {
-          v4_short_lengths_ |= 1u << n.length;
-          uint32_t first = n.network >> 16;
-          uint32_t count = 1u << (16 - n.length);
-          for (uint32_t b = first; b < first + count; ++b) v4_blocks_[b] |= kShortBit;
-        }
+        MarkV4(n.network, n.length);
         break;
       case Table::kV6:
         e.key = v6_.Insert(n.hash, n.tag, n.bytes, ref);
@@ -385,6 +379,17 @@ void IndicatorIndex::IndexEntries(uint32_t ref, const std::vector<Normalized>& e
     entry_log_.push_back(e);
     ++entries_;
   }
+}
+
+void IndicatorIndex::MarkV4(uint32_t network, int length) {
+  if (length >= 16) {
+    v4_blocks_[network >> 16].Mark(network, length);
+    return;
+  }
+  v4_short_lengths_ |= 1u << length;
+  uint32_t first = network >> 16;
+  uint32_t count = 1u << (16 - length);
+  for (uint32_t b = first; b < first + count; ++b) v4_blocks_[b].lengths |= kShortBit;
 }
 
 void IndicatorIndex::UnindexEntries(uint32_t ref) {
@@ -494,18 +499,10 @@ void IndicatorIndex::MaybeCompact() {
   size_t v4_entries = 0;
   for (const auto& t : v4_) v4_entries += t.size();
   if (v4_removed_since_rebuild_ > 1024 && v4_removed_since_rebuild_ > v4_entries) {
-    std::fill(v4_blocks_.begin(), v4_blocks_.end(), 0);
+    std::fill(v4_blocks_.begin(), v4_blocks_.end(), V4Block{});
     v4_short_lengths_ = 0;
     for (int len = 0; len <= 32; ++len) {
-      v4_[len].ForEachSlot([&](uint32_t network, uint32_t) {
-        if (len >= 16) {
-          v4_blocks_[network >> 16] |= 1u << (len - 16);
-        } else {
-          v4_short_lengths_ |= 1u << len;
-          uint32_t first = network >> 16;
-          for (uint32_t b = first; b < first + (1u << (16 - len)); ++b) v4_blocks_[b] |= kShortBit;
-        }
-      });
+      v4_[len].ForEachSlot([&](uint32_t network, uint32_t) { MarkV4(network, len); });
     }
     v4_removed_since_rebuild_ = 0;
   }
@@ -555,7 +552,7 @@ IndexStats IndicatorIndex::Stats() const {
   size_t bytes =
       sizeof(*this) + records_.capacity() * sizeof(Record) +
       free_records_.capacity() * sizeof(uint32_t) + id_slots_.capacity() * sizeof(uint32_t) +
-      entry_log_.capacity() * sizeof(EntryRef) + v4_blocks_.capacity() * sizeof(uint32_t) +
+      entry_log_.capacity() * sizeof(EntryRef) + v4_blocks_.capacity() * sizeof(V4Block) +
       v6_.MemoryBytes() + v6_lengths_.capacity() + domain_exact_.MemoryBytes() +
       domain_sub_.MemoryBytes() + values_.MemoryBytes() + interner_->MemoryBytes();
   for (const auto& t : v4_) bytes += t.MemoryBytes();
@@ -591,11 +588,15 @@ bool IndicatorIndex::Reader::MatchIpv4Network(uint32_t address, int length,
                                               MatchResult* out) const {
   out->Clear();
   length = std::clamp(length, 0, 32);
-  uint32_t block = index_.v4_blocks_[address >> 16];
-  if (block == 0) return false;
+  const V4Block& block = index_.v4_blocks_[address >> 16];
   auto emit = [&](uint32_t ref) { return Emit(ref, out); };
-  // Lengths 16..32 present in this /16, at most `length`, longest first.
-  uint32_t lengths = block & 0x1FFFFu;
+  // Most specific first: /32, then 31..16 present in this /16 (and whose
+  // /22 a network intersects), then the shorter ones.
+  if (length == 32 && (block.lengths & (1u << 16)) != 0 && block.MaybeExact(address)) {
+    index_.v4_[32].ForEach(address, emit);
+    if (out->truncated) return true;
+  }
+  uint32_t lengths = block.MaybeCovering(address);
   if (length < 32) lengths &= length >= 16 ? (1u << (length - 15)) - 1 : 0;
   while (lengths != 0) {
     int bit = 31 - std::countl_zero(lengths);
@@ -604,7 +605,7 @@ bool IndicatorIndex::Reader::MatchIpv4Network(uint32_t address, int length,
     index_.v4_[len].ForEach(address & V4Mask(len), emit);
     if (out->truncated) return true;
   }
-  if (block & kShortBit) {
+  if (block.lengths & kShortBit) {
     uint32_t shorts = index_.v4_short_lengths_;
     if (length < 16) shorts &= (1u << (length + 1)) - 1;
     while (shorts != 0) {
@@ -618,7 +619,11 @@ bool IndicatorIndex::Reader::MatchIpv4Network(uint32_t address, int length,
 }
 
 void IndicatorIndex::Reader::PrefetchIpv4(uint32_t address) const {
-  uint32_t lengths = index_.v4_blocks_[address >> 16] & 0x1FFFFu;
+  const V4Block& block = index_.v4_blocks_[address >> 16];
+  if ((block.lengths & (1u << 16)) != 0 && block.MaybeExact(address)) {
+    __builtin_prefetch(index_.v4_[32].ProbeAddress(address));
+  }
+  uint32_t lengths = block.MaybeCovering(address);
   while (lengths != 0) {
     int bit = std::countr_zero(lengths);
     lengths &= lengths - 1;
@@ -629,11 +634,20 @@ void IndicatorIndex::Reader::PrefetchIpv4(uint32_t address) const {
 
 void IndicatorIndex::Reader::MatchIpv4Batch(std::span<const uint32_t> addresses,
                                             std::vector<uint32_t>* matched) const {
+  // Two stages: the /16 block 16 addresses ahead, the table slots it points
+  // to 8 ahead (by then the block is usually in cache).
   constexpr size_t kAhead = 8;
+  constexpr size_t kBlockAhead = 16;
   MatchResult out;
   out.refs.reserve(16);
+  for (size_t i = 0; i < std::min(kBlockAhead, addresses.size()); ++i) {
+    __builtin_prefetch(&index_.v4_blocks_[addresses[i] >> 16]);
+  }
   for (size_t i = 0; i < std::min(kAhead, addresses.size()); ++i) PrefetchIpv4(addresses[i]);
   for (size_t i = 0; i < addresses.size(); ++i) {
+    if (i + kBlockAhead < addresses.size()) {
+      __builtin_prefetch(&index_.v4_blocks_[addresses[i + kBlockAhead] >> 16]);
+    }
     if (i + kAhead < addresses.size()) PrefetchIpv4(addresses[i + kAhead]);
     if (MatchIpv4(addresses[i], &out)) matched->push_back(static_cast<uint32_t>(i));
   }

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <random>
 #include <thread>
 
 namespace kizuna::correlation {
@@ -330,6 +332,102 @@ TEST_F(IndexTest, ChurnKeepsAnswersRight) {
     for (int i = 1; i < 20000; i += 2) ASSERT_TRUE(index_.Remove(Id(i)).ok());
     EXPECT_EQ(index_.Stats().entries, 0u);
     EXPECT_TRUE(V4Refs("172.16.0.1").empty());
+  }
+}
+
+// The per-/16 summaries (length bits, /22 bitmap, /32 Bloom filter) only
+// prune probes: answers must equal a brute-force scan, through adds, removals
+// (stale bits) and the rebuild that follows many removals, with blocks dense
+// enough to saturate the filters.
+TEST(IndexIpv4, AgreesWithBruteForce) {
+  FakeClock clock;
+  IndicatorIndex index(clock, IndexOptions{.max_results = 1000000});
+  std::mt19937_64 rng(42);
+  struct Net {
+    uint32_t network;
+    int length;
+    bool live;
+  };
+  std::vector<Net> nets;  // by indicator number
+  std::vector<uint32_t> refs;
+  auto random_address = [&] {
+    // Mostly 4 dense /16s (10.0-3.x.x), some anywhere.
+    uint32_t a = static_cast<uint32_t>(rng());
+    return rng() % 8 == 0 ? a : (0x0A000000u | (a & 0x3FFFFu));
+  };
+  auto add = [&](uint32_t address, int length) {
+    uint32_t network = length == 0 ? 0 : address & (~uint32_t{0} << (32 - length));
+    int n = static_cast<int>(nets.size());
+    auto r = index.Add(Meta(n), std::vector{E(ObservableKind::kIpv4, FormatIpv4(network) + "/" +
+                                                                         std::to_string(length))});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    nets.push_back({network, length, true});
+    refs.push_back(*r);
+  };
+  auto check = [&](int rounds) {
+    auto reader = index.Read();
+    MatchResult out;
+    std::vector<uint32_t> addresses, matched;
+    for (int i = 0; i < rounds; ++i) {
+      uint32_t address;
+      if (rng() % 2 == 0) {
+        const Net& n = nets[rng() % nets.size()];
+        uint32_t host = n.length == 32 ? 0 : static_cast<uint32_t>(rng()) >> n.length;
+        address = n.network | (rng() % 4 == 0 ? host : 0);
+      } else {
+        address = random_address();
+      }
+      int query_length = rng() % 3 == 0 ? static_cast<int>(rng() % 33) : 32;
+      uint32_t query_mask = query_length == 0 ? 0 : ~uint32_t{0} << (32 - query_length);
+      std::vector<std::pair<int, uint32_t>> expected;  // (length, ref)
+      for (size_t k = 0; k < nets.size(); ++k) {
+        const Net& n = nets[k];
+        uint32_t mask = n.length == 0 ? 0 : ~uint32_t{0} << (32 - n.length);
+        if (n.live && n.length <= query_length && ((address & query_mask) & mask) == n.network) {
+          expected.push_back({n.length, refs[k]});
+        }
+      }
+      bool hit = reader.MatchIpv4Network(address, query_length, &out);
+      ASSERT_EQ(hit, !expected.empty()) << FormatIpv4(address) << "/" << query_length;
+      ASSERT_EQ(out.refs.size(), expected.size()) << FormatIpv4(address) << "/" << query_length;
+      // Most specific first; the same set.
+      std::vector<std::pair<int, uint32_t>> got;
+      for (uint32_t ref : out.refs) {
+        // Refs are reused after removal: the live indicator holding it.
+        size_t k = 0;
+        while (k < refs.size() && !(refs[k] == ref && nets[k].live)) ++k;
+        ASSERT_LT(k, refs.size());
+        got.push_back({nets[k].length, ref});
+      }
+      for (size_t k = 1; k < got.size(); ++k) ASSERT_GE(got[k - 1].first, got[k].first);
+      std::sort(got.begin(), got.end());
+      std::sort(expected.begin(), expected.end());
+      ASSERT_EQ(got, expected) << FormatIpv4(address) << "/" << query_length;
+      if (query_length == 32) {
+        if (hit) matched.push_back(static_cast<uint32_t>(addresses.size()));
+        addresses.push_back(address);
+      }
+    }
+    std::vector<uint32_t> batch;
+    reader.MatchIpv4Batch(addresses, &batch);
+    EXPECT_EQ(batch, matched);
+  };
+
+  for (int i = 0; i < 6000; ++i) add(random_address(), 32);
+  for (int i = 0; i < 1500; ++i) add(random_address(), 16 + static_cast<int>(rng() % 17));
+  for (int i = 0; i < 20; ++i) add(random_address(), static_cast<int>(rng() % 16));
+  check(3000);
+  // Remove most of them (stale bits, then a rebuild), check on the way.
+  for (int round = 0; round < 3; ++round) {
+    for (size_t k = 0; k < nets.size(); ++k) {
+      if (nets[k].live && rng() % 2 == 0) {
+        ASSERT_TRUE(index.Remove(Id(static_cast<int>(k))).ok());
+        nets[k].live = false;
+      }
+    }
+    check(2000);
+    for (int i = 0; i < 300; ++i) add(random_address(), 16 + static_cast<int>(rng() % 17));
+    check(2000);
   }
 }
 
