@@ -590,14 +590,20 @@ bool IndicatorIndex::Reader::MatchIpv4Network(uint32_t address, int length,
   length = std::clamp(length, 0, 32);
   const V4Block& block = index_.v4_blocks_[address >> 16];
   auto emit = [&](uint32_t ref) { return Emit(ref, out); };
+  bool exact = length == 32 && (block.lengths & (1u << 16)) != 0 && block.MaybeExact(address);
+  uint32_t lengths = block.MaybeCovering(address);
+  if (length < 32) lengths &= length >= 16 ? (1u << (length - 15)) - 1 : 0;
+  // Start every probe's cache miss now so that they overlap.
+  for (uint32_t l = lengths; l != 0; l &= l - 1) {
+    int len = 16 + std::countr_zero(l);
+    __builtin_prefetch(index_.v4_[len].ProbeAddress(address & V4Mask(len)));
+  }
   // Most specific first: /32, then 31..16 present in this /16 (and whose
   // /22 a network intersects), then the shorter ones.
-  if (length == 32 && (block.lengths & (1u << 16)) != 0 && block.MaybeExact(address)) {
+  if (exact) {
     index_.v4_[32].ForEach(address, emit);
     if (out->truncated) return true;
   }
-  uint32_t lengths = block.MaybeCovering(address);
-  if (length < 32) lengths &= length >= 16 ? (1u << (length - 15)) - 1 : 0;
   while (lengths != 0) {
     int bit = 31 - std::countl_zero(lengths);
     lengths &= ~(1u << bit);
@@ -699,6 +705,13 @@ bool IndicatorIndex::Reader::MatchDomain(std::string_view domain, MatchResult* o
   auto emit = [&](uint32_t ref) { return Emit(ref, out); };
   std::string_view full(buf, n);
   uint64_t full_hash = Mix64(hashes[labels - 1]);
+  // Start every probe's cache miss now so that they overlap.
+  __builtin_prefetch(index_.domain_exact_.ProbeAddress(full_hash));
+  __builtin_prefetch(index_.domain_sub_.ProbeAddress(full_hash));
+  for (int k = labels - 2; k >= 1; --k) {
+    hashes[k] = Mix64(hashes[k]);
+    __builtin_prefetch(index_.domain_sub_.ProbeAddress(hashes[k]));
+  }
   index_.domain_exact_.ForEach(full_hash, 0, full, emit);
   if (out->truncated) return true;
   index_.domain_sub_.ForEach(full_hash, 0, full, emit);
@@ -706,7 +719,7 @@ bool IndicatorIndex::Reader::MatchDomain(std::string_view domain, MatchResult* o
   // public suffix, and subdomain entries on public suffixes were refused).
   for (int k = labels - 2; k >= 1 && !out->truncated; --k) {
     std::string_view parent(buf + starts[k], n - starts[k]);
-    index_.domain_sub_.ForEach(Mix64(hashes[k]), 0, parent, emit);
+    index_.domain_sub_.ForEach(hashes[k], 0, parent, emit);
   }
   return !out->refs.empty();
 }
