@@ -293,6 +293,11 @@ http::Response ApiService::Handle(const http::Request& request, const store::Use
 
 http::Response ApiService::Match(const http::Request& request, const store::User& user) {
   if (!correlator_) return ErrorResponse(503, "Unavailable", "correlation is not running");
+  // Everything stored before this request (by any process) is matched against.
+  if (Status refreshed = correlator_->Refresh(); !refreshed.ok()) {
+    return ErrorResponse(503, "Unavailable",
+                         "the correlation index cannot read the store: " + refreshed.message());
+  }
   constexpr size_t kMaxObservables = 10000;
   // What this user may read, decided once per collection per request.
   std::map<std::string, bool> rights;

@@ -173,8 +173,16 @@ std::string_view StixTypeOf(ObservableKind kind) {
 }
 
 struct Correlator::Tracked {
-  std::map<std::string, int64_t> versions;  // collection id -> newest version there
-  int64_t placed_version = -1;              // the version indexed / evaluated
+  // (collection number, newest version there); almost always one entry, so a
+  // small vector of numbers rather than a map of collection id strings.
+  std::vector<std::pair<uint32_t, int64_t>> versions;
+  std::pair<uint32_t, int64_t>* Find(uint32_t collection) {
+    for (auto& v : versions) {
+      if (v.first == collection) return &v;
+    }
+    return nullptr;
+  }
+  int64_t placed_version = -1;  // the version indexed / evaluated
   bool in_index = false;
 };
 
@@ -196,7 +204,7 @@ Correlator::~Correlator() = default;
 
 Status Correlator::Refresh() {
   std::lock_guard refresh(refresh_mu_);
-  constexpr size_t kBatch = 5000;
+  constexpr size_t kBatch = 20000;
   while (true) {
     int64_t after;
     {
@@ -220,23 +228,39 @@ Status Correlator::Refresh() {
   }
 }
 
+uint32_t Correlator::CollectionNumber(const std::string& collection_id) {
+  auto [it, added] =
+      collection_numbers_.try_emplace(collection_id, static_cast<uint32_t>(collections_.size()));
+  if (added) collections_.push_back(collection_id);
+  return it->second;
+}
+
 Status Correlator::Apply(const store::Change& change) {
   const std::string& id = change.object.id;
+  const uint32_t collection = CollectionNumber(change.collection_id);
   Tracked& tracked = tracked_[id];
   if (change.kind == store::Change::Kind::kDeleted) {
-    auto it = tracked.versions.find(change.collection_id);
-    if (it == tracked.versions.end() || it->second != change.object.version_us) {
+    auto* here = tracked.Find(collection);
+    if (here == nullptr || here->second != change.object.version_us) {
       if (tracked.versions.empty() && tracked.placed_version < 0) tracked_.erase(id);
       return Status::Ok();  // an older version went away: nothing we index changed
     }
     return Reindex(id);
   }
-  int64_t& newest_here = tracked.versions[change.collection_id];
-  newest_here = std::max(newest_here, change.object.version_us);
+  if (auto* here = tracked.Find(collection)) {
+    here->second = std::max(here->second, change.object.version_us);
+  } else {
+    tracked.versions.emplace_back(collection, change.object.version_us);
+  }
   if (change.object.version_us <= tracked.placed_version) return Status::Ok();
-  auto parsed = stix::ParseJson(change.object.json);
-  if (!parsed.ok() || !parsed->is_object()) return InvalidArgument("stored JSON is not an object");
-  return IndexVersion(id, parsed->get_object(), change.object.tlp);
+  // Stored objects were validated on the way in; parse them into an arena on
+  // the stack, since building the index is one parse per indicator.
+  unsigned char buffer[8192];
+  json::monotonic_resource arena(buffer, sizeof buffer);
+  boost::system::error_code ec;
+  json::value parsed = json::parse(change.object.json, ec, &arena);
+  if (ec || !parsed.is_object()) return InvalidArgument("stored JSON is not an object");
+  return IndexVersion(tracked, id, parsed.get_object(), change.object.tlp);
 }
 
 Status Correlator::Reindex(const std::string& id) {
@@ -249,7 +273,7 @@ Status Correlator::Reindex(const std::string& id) {
     query.ids = {id};
     query.version_last = true;
     query.limit = 1;
-    auto page = store_.QueryObjects(it->first, query);
+    auto page = store_.QueryObjects(collections_[it->first], query);
     if (!page.ok() || page->objects.empty()) {
       it = tracked.versions.erase(it);
       continue;
@@ -274,7 +298,7 @@ Status Correlator::Reindex(const std::string& id) {
   tracked_[id].placed_version = -1;
   auto parsed = stix::ParseJson(best_json);
   if (!parsed.ok() || !parsed->is_object()) return InvalidArgument("stored JSON is not an object");
-  return IndexVersion(id, parsed->get_object(), best_tlp);
+  return IndexVersion(tracked_[id], id, parsed->get_object(), best_tlp);
 }
 
 void Correlator::Forget(const std::string& id) {
@@ -286,8 +310,8 @@ void Correlator::Forget(const std::string& id) {
   patterns_.erase(id);
 }
 
-Status Correlator::IndexVersion(const std::string& id, const json::object& object, stix::Tlp tlp) {
-  Tracked& tracked = tracked_[id];
+Status Correlator::IndexVersion(Tracked& tracked, const std::string& id, const json::object& object,
+                                stix::Tlp tlp) {
   IndicatorMeta meta;
   meta.id = id;
   meta.modified_us = TimeOf(object, "modified", 0);
@@ -367,7 +391,8 @@ std::vector<std::string> Correlator::Readable(const std::string& id,
   auto it = tracked_.find(id);
   if (it == tracked_.end()) return out;
   for (const auto& [collection, version] : it->second.versions) {
-    if (!readable || readable(collection)) out.push_back(collection);
+    const std::string& collection_id = collections_[collection];
+    if (!readable || readable(collection_id)) out.push_back(collection_id);
   }
   return out;
 }
@@ -422,9 +447,6 @@ ObservableResult Correlator::Lookup(ObservableKind kind, std::string value,
 
 ObservableResult Correlator::MatchText(std::string_view text, const CollectionFilter& readable,
                                        std::string_view stix_type) {
-  if (Status refreshed = Refresh(); !refreshed.ok()) {
-    spdlog::warn("correlation: refresh failed: {}", refreshed.message());
-  }
   if (stix_type.empty()) {
     auto detected = DetectObservable(text);
     if (!detected) {
@@ -460,9 +482,6 @@ ObservableResult Correlator::MatchText(std::string_view text, const CollectionFi
 
 Result<std::vector<ObservableResult>> Correlator::MatchObservedData(
     const json::value& stix, const CollectionFilter& readable) {
-  if (Status refreshed = Refresh(); !refreshed.ok()) {
-    spdlog::warn("correlation: refresh failed: {}", refreshed.message());
-  }
   json::array objects;
   if (const auto* object = stix.if_object()) {
     auto it = object->find("objects");

@@ -67,7 +67,9 @@ class Correlator {
   ~Correlator();
 
   // Applies every change since the last call; the first call loads all
-  // indicators. Cheap when nothing changed (one indexed query).
+  // indicators. Cheap when nothing changed (one indexed query). Matching does
+  // not refresh by itself: callers refresh once per request or batch, so
+  // that what was stored before the request is what it is matched against.
   Status Refresh();
 
   // One observable as text ("198.51.100.7", "hxxp://evil[.]com/x", a hash),
@@ -96,8 +98,10 @@ class Correlator {
   struct Tracked;
   struct PatternIndicator;
   Status Apply(const store::Change& change);
+  uint32_t CollectionNumber(const std::string& collection_id);
   Status Reindex(const std::string& id);
-  Status IndexVersion(const std::string& id, const boost::json::object& object, stix::Tlp tlp);
+  Status IndexVersion(Tracked& tracked, const std::string& id, const boost::json::object& object,
+                      stix::Tlp tlp);
   void Forget(const std::string& id);
   std::vector<std::string> Readable(const std::string& id, const CollectionFilter& readable) const;
   ObservableResult Lookup(ObservableKind kind, std::string value, const CollectionFilter& readable);
@@ -116,6 +120,8 @@ class Correlator {
   std::unordered_map<std::string, Tracked> tracked_;                   // by indicator id
   std::map<std::string, std::unique_ptr<PatternIndicator>> patterns_;  // by indicator id
   size_t unsupported_ = 0;
+  std::vector<std::string> collections_;  // collection ids by number
+  std::unordered_map<std::string, uint32_t> collection_numbers_;
 };
 
 // The STIX SCO type an observable kind is found in ("ipv4-addr", "file", …).
