@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <thread>
 
 #include "stix/stix.h"
 
@@ -215,9 +216,33 @@ Status Correlator::Refresh() {
                             store_.ListChanges(store::ChangeQuery{
                                 .after_seq = after, .types = {"indicator"}, .limit = kBatch}));
     if (changes.empty()) return Status::Ok();
+    // Parsing indicators and their patterns needs no shared state: do it on
+    // every core, then place the results in order under the lock.
+    std::vector<Prepared> prepared(changes.size());
+    auto prepare_range = [&](size_t begin, size_t end) {
+      for (size_t i = begin; i < end; ++i) {
+        const store::Change& change = changes[i];
+        if (change.kind == store::Change::Kind::kAdded) {
+          prepared[i] = Prepare(change.object.id, change.object.json, change.object.tlp);
+        }
+      }
+    };
+    const size_t workers =
+        changes.size() < 2000 ? 1 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+    std::vector<std::thread> threads;
+    const size_t share = (changes.size() + workers - 1) / workers;
+    for (size_t w = 1; w < workers; ++w) {
+      threads.emplace_back(prepare_range, std::min(changes.size(), w * share),
+                           std::min(changes.size(), (w + 1) * share));
+    }
+    prepare_range(0, std::min(changes.size(), share));
+    for (auto& t : threads) t.join();
+
     std::unique_lock lock(mu_);
-    for (const auto& change : changes) {
-      Status applied = Apply(change);
+    for (size_t i = 0; i < changes.size(); ++i) {
+      const store::Change& change = changes[i];
+      Status applied =
+          Apply(change, change.kind == store::Change::Kind::kAdded ? &prepared[i] : nullptr);
       if (!applied.ok()) {
         // One bad stored indicator must not stop the feed.
         spdlog::warn("correlation: {} skipped: {}", change.object.id, applied.message());
@@ -235,7 +260,7 @@ uint32_t Correlator::CollectionNumber(const std::string& collection_id) {
   return it->second;
 }
 
-Status Correlator::Apply(const store::Change& change) {
+Status Correlator::Apply(const store::Change& change, Prepared* prepared) {
   const std::string& id = change.object.id;
   const uint32_t collection = CollectionNumber(change.collection_id);
   Tracked& tracked = tracked_[id];
@@ -253,14 +278,11 @@ Status Correlator::Apply(const store::Change& change) {
     tracked.versions.emplace_back(collection, change.object.version_us);
   }
   if (change.object.version_us <= tracked.placed_version) return Status::Ok();
-  // Stored objects were validated on the way in; parse them into an arena on
-  // the stack, since building the index is one parse per indicator.
-  unsigned char buffer[8192];
-  json::monotonic_resource arena(buffer, sizeof buffer);
-  boost::system::error_code ec;
-  json::value parsed = json::parse(change.object.json, ec, &arena);
-  if (ec || !parsed.is_object()) return InvalidArgument("stored JSON is not an object");
-  return IndexVersion(tracked, id, parsed.get_object(), change.object.tlp);
+  if (prepared == nullptr) {
+    Prepared inline_prepared = Prepare(id, change.object.json, change.object.tlp);
+    return Place(tracked, id, std::move(inline_prepared));
+  }
+  return Place(tracked, id, std::move(*prepared));
 }
 
 Status Correlator::Reindex(const std::string& id) {
@@ -296,9 +318,7 @@ Status Correlator::Reindex(const std::string& id) {
   // Going back to an older version: the index refuses those, so start over.
   Forget(id);
   tracked_[id].placed_version = -1;
-  auto parsed = stix::ParseJson(best_json);
-  if (!parsed.ok() || !parsed->is_object()) return InvalidArgument("stored JSON is not an object");
-  return IndexVersion(tracked_[id], id, parsed->get_object(), best_tlp);
+  return Place(tracked_[id], id, Prepare(id, best_json, best_tlp));
 }
 
 void Correlator::Forget(const std::string& id) {
@@ -310,9 +330,22 @@ void Correlator::Forget(const std::string& id) {
   patterns_.erase(id);
 }
 
-Status Correlator::IndexVersion(Tracked& tracked, const std::string& id, const json::object& object,
-                                stix::Tlp tlp) {
-  IndicatorMeta meta;
+Correlator::Prepared Correlator::Prepare(const std::string& id, std::string_view text,
+                                         stix::Tlp tlp) {
+  Prepared prepared;
+  // Stored objects were validated on the way in; parse them into an arena on
+  // the stack, since building the index is one parse per indicator.
+  unsigned char buffer[8192];
+  json::monotonic_resource arena(buffer, sizeof buffer);
+  boost::system::error_code ec;
+  json::value value = json::parse(text, ec, &arena);
+  if (ec || !value.is_object()) {
+    prepared.kind = Prepared::Kind::kError;
+    prepared.error = InvalidArgument("stored JSON is not an object");
+    return prepared;
+  }
+  const json::object& object = value.get_object();
+  IndicatorMeta& meta = prepared.meta;
   meta.id = id;
   meta.modified_us = TimeOf(object, "modified", 0);
   meta.name = StringOf(object, "name");
@@ -330,37 +363,27 @@ Status Correlator::IndexVersion(Tracked& tracked, const std::string& id, const j
   if (auto it = object.find("revoked"); it != object.end() && it->value().is_bool()) {
     meta.revoked = it->value().get_bool();
   }
-  tracked.placed_version = meta.modified_us;
-  patterns_.erase(id);
-
-  auto into_index = [&](const std::vector<IndexEntry>& entries) -> Status {
-    auto added = index_.Add(meta, entries);
-    if (!added.ok() && added.status().code() != Code::kAlreadyExists) return added.status();
-    tracked.in_index = !meta.revoked;
-    return Status::Ok();
-  };
   if (meta.revoked) {
-    // The index keeps a tombstone, so a late older version cannot revive it.
-    return into_index({});
+    prepared.kind = Prepared::Kind::kRevoked;
+    return prepared;
   }
   if (StringOf(object, "pattern_type") != "stix") {
-    if (tracked.in_index) (void)index_.Remove(id);
-    tracked.in_index = false;
-    ++unsupported_;
-    return Status::Ok();
+    prepared.kind = Prepared::Kind::kUnsupported;
+    return prepared;
   }
-  auto parsed = pattern::ParsePattern(StringOf(object, "pattern"));
+  prepared.pattern_text = StringOf(object, "pattern");
+  auto parsed = pattern::ParsePattern(prepared.pattern_text);
   if (!parsed.ok()) {
-    if (tracked.in_index) (void)index_.Remove(id);
-    tracked.in_index = false;
-    return parsed.status();
+    prepared.kind = Prepared::Kind::kError;
+    prepared.error = parsed.status();
+    return prepared;
   }
+  prepared.kind = Prepared::Kind::kPattern;
   const bool subdomains = [&] {
     auto it = object.find("x_kizuna_match_subdomains");
     return it != object.end() && it->value().is_bool() && it->value().get_bool();
   }();
   if (auto simple = pattern::ReduceToSimpleComparisons(*parsed)) {
-    std::vector<IndexEntry> entries;
     bool all_known = true;
     for (const auto& comparison : *simple) {
       auto kind = KindForStixPath(comparison.object_type + ":" + comparison.property_path);
@@ -368,19 +391,63 @@ Status Correlator::IndexVersion(Tracked& tracked, const std::string& id, const j
         all_known = false;
         break;
       }
-      entries.push_back({*kind, comparison.value, subdomains && *kind == ObservableKind::kDomain});
+      prepared.entries.push_back(
+          {*kind, comparison.value, subdomains && *kind == ObservableKind::kDomain});
     }
+    // The index holds it: the AST is not needed (and is freed here, on the
+    // preparing thread, rather than while the correlator's lock is held).
     if (all_known) {
-      Status indexed = into_index(entries);
-      if (indexed.ok()) return indexed;
-      spdlog::debug("correlation: {} evaluated by pattern: {}", id, indexed.message());
+      prepared.kind = Prepared::Kind::kIndex;
+      return prepared;
     }
+  }
+  prepared.pattern = std::move(parsed).value();
+  return prepared;
+}
+
+Status Correlator::Place(Tracked& tracked, const std::string& id, Prepared&& prepared) {
+  IndicatorMeta& meta = prepared.meta;
+  if (prepared.kind != Prepared::Kind::kError) tracked.placed_version = meta.modified_us;
+  patterns_.erase(id);
+  auto into_index = [&]() -> Status {
+    auto added = index_.Add(meta, prepared.entries);
+    if (!added.ok() && added.status().code() != Code::kAlreadyExists) return added.status();
+    tracked.in_index = !meta.revoked;
+    return Status::Ok();
+  };
+  switch (prepared.kind) {
+    case Prepared::Kind::kRevoked:
+      // The index keeps a tombstone, so a late older version cannot revive it.
+      prepared.entries.clear();
+      return into_index();
+    case Prepared::Kind::kUnsupported:
+    case Prepared::Kind::kError:
+      if (tracked.in_index) (void)index_.Remove(id);
+      tracked.in_index = false;
+      if (prepared.kind == Prepared::Kind::kUnsupported) ++unsupported_;
+      return prepared.error;
+    case Prepared::Kind::kIndex: {
+      Status indexed = into_index();
+      if (indexed.ok()) return indexed;
+      // The index refused a value (say, one it cannot normalize): evaluate
+      // the pattern instead, so the indicator still matches what it can.
+      spdlog::debug("correlation: {} evaluated by pattern: {}", id, indexed.message());
+      break;
+    }
+    case Prepared::Kind::kPattern:
+      break;
   }
   if (tracked.in_index) (void)index_.Remove(id);
   tracked.in_index = false;
+  if (!prepared.pattern) {
+    // Only kIndex drops its AST; parse again for the rare fallback.
+    auto reparsed = pattern::ParsePattern(prepared.pattern_text);
+    if (!reparsed.ok()) return reparsed.status();
+    prepared.pattern = std::move(reparsed).value();
+  }
   auto entry = std::make_unique<PatternIndicator>();
   entry->meta = std::move(meta);
-  entry->pattern = std::move(parsed).value();
+  entry->pattern = std::move(*prepared.pattern);
   patterns_[id] = std::move(entry);
   return Status::Ok();
 }

@@ -97,11 +97,22 @@ class Correlator {
  private:
   struct Tracked;
   struct PatternIndicator;
-  Status Apply(const store::Change& change);
   uint32_t CollectionNumber(const std::string& collection_id);
   Status Reindex(const std::string& id);
-  Status IndexVersion(Tracked& tracked, const std::string& id, const boost::json::object& object,
-                      stix::Tlp tlp);
+  // What one stored indicator version becomes, worked out without touching
+  // the correlator's state, so that a batch is prepared on several threads.
+  struct Prepared {
+    enum class Kind { kRevoked, kUnsupported, kIndex, kPattern, kError };
+    Kind kind = Kind::kError;
+    IndicatorMeta meta;
+    std::vector<IndexEntry> entries;          // kIndex
+    std::optional<pattern::Pattern> pattern;  // kPattern
+    std::string pattern_text;
+    Status error;  // kError
+  };
+  static Prepared Prepare(const std::string& id, std::string_view json, stix::Tlp tlp);
+  Status Place(Tracked& tracked, const std::string& id, Prepared&& prepared);
+  Status Apply(const store::Change& change, Prepared* prepared);
   void Forget(const std::string& id);
   std::vector<std::string> Readable(const std::string& id, const CollectionFilter& readable) const;
   ObservableResult Lookup(ObservableKind kind, std::string value, const CollectionFilter& readable);
