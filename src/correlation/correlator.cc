@@ -140,6 +140,45 @@ std::optional<ObservableKind> KindOfStixType(std::string_view type, std::string_
 
 }  // namespace
 
+namespace internal {
+
+IdKey IdKeyOf(std::string_view id) {
+  IdKey key;
+  size_t dashes = id.find("--");
+  std::string_view uuid = dashes == std::string_view::npos ? id : id.substr(dashes + 2);
+  int digits = 0;
+  for (char c : uuid) {
+    int v;
+    if (c >= '0' && c <= '9') {
+      v = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      v = c - 'a' + 10;
+    } else if (c >= 'A' && c <= 'F') {
+      v = c - 'A' + 10;
+    } else if (c == '-') {
+      continue;
+    } else {
+      digits = -1;
+      break;
+    }
+    if (digits < 16) {
+      key.hi = (key.hi << 4) | static_cast<uint64_t>(v);
+    } else if (digits < 32) {
+      key.lo = (key.lo << 4) | static_cast<uint64_t>(v);
+    }
+    ++digits;
+  }
+  if (digits != 32) {
+    // Not a UUID (ids are validated, so this is defensive): two independent
+    // string hashes.
+    key.hi = std::hash<std::string_view>{}(id);
+    key.lo = std::hash<std::string_view>{}(std::string(id) + "#") ^ 0x5bd1e995;
+  }
+  return key;
+}
+
+}  // namespace internal
+
 std::string_view StixTypeOf(ObservableKind kind) {
   switch (kind) {
     case ObservableKind::kIpv4:
@@ -263,11 +302,12 @@ uint32_t Correlator::CollectionNumber(const std::string& collection_id) {
 Status Correlator::Apply(const store::Change& change, Prepared* prepared) {
   const std::string& id = change.object.id;
   const uint32_t collection = CollectionNumber(change.collection_id);
-  Tracked& tracked = tracked_[id];
+  const internal::IdKey key = internal::IdKeyOf(id);
+  Tracked& tracked = tracked_[key];
   if (change.kind == store::Change::Kind::kDeleted) {
     auto* here = tracked.Find(collection);
     if (here == nullptr || here->second != change.object.version_us) {
-      if (tracked.versions.empty() && tracked.placed_version < 0) tracked_.erase(id);
+      if (tracked.versions.empty() && tracked.placed_version < 0) tracked_.Erase(key);
       return Status::Ok();  // an older version went away: nothing we index changed
     }
     return Reindex(id);
@@ -286,7 +326,8 @@ Status Correlator::Apply(const store::Change& change, Prepared* prepared) {
 }
 
 Status Correlator::Reindex(const std::string& id) {
-  Tracked& tracked = tracked_[id];
+  const internal::IdKey key = internal::IdKeyOf(id);
+  Tracked& tracked = tracked_[key];
   std::string best_json;
   int64_t best_version = -1;
   stix::Tlp best_tlp = stix::Tlp::kNone;
@@ -311,21 +352,21 @@ Status Correlator::Reindex(const std::string& id) {
   }
   if (best_version < 0) {
     Forget(id);
-    tracked_.erase(id);
+    tracked_.Erase(key);
     return Status::Ok();
   }
   if (best_version == tracked.placed_version) return Status::Ok();
   // Going back to an older version: the index refuses those, so start over.
   Forget(id);
-  tracked_[id].placed_version = -1;
-  return Place(tracked_[id], id, Prepare(id, best_json, best_tlp));
+  tracked_[key].placed_version = -1;
+  return Place(tracked_[key], id, Prepare(id, best_json, best_tlp));
 }
 
 void Correlator::Forget(const std::string& id) {
-  auto tracked = tracked_.find(id);
-  if (tracked != tracked_.end() && tracked->second.in_index) {
+  Tracked* tracked = tracked_.Find(internal::IdKeyOf(id));
+  if (tracked != nullptr && tracked->in_index) {
     (void)index_.Remove(id);
-    tracked->second.in_index = false;
+    tracked->in_index = false;
   }
   patterns_.erase(id);
 }
@@ -455,9 +496,9 @@ Status Correlator::Place(Tracked& tracked, const std::string& id, Prepared&& pre
 std::vector<std::string> Correlator::Readable(const std::string& id,
                                               const CollectionFilter& readable) const {
   std::vector<std::string> out;
-  auto it = tracked_.find(id);
-  if (it == tracked_.end()) return out;
-  for (const auto& [collection, version] : it->second.versions) {
+  const Tracked* tracked = tracked_.Find(internal::IdKeyOf(id));
+  if (tracked == nullptr) return out;
+  for (const auto& [collection, version] : tracked->versions) {
     const std::string& collection_id = collections_[collection];
     if (!readable || readable(collection_id)) out.push_back(collection_id);
   }
@@ -612,7 +653,7 @@ Result<std::vector<ObservableResult>> Correlator::MatchObservedData(
 Correlator::Stats Correlator::GetStats() const {
   std::shared_lock lock(mu_);
   Stats stats;
-  for (const auto& [id, tracked] : tracked_) stats.indexed += tracked.in_index ? 1 : 0;
+  tracked_.ForEach([&](const Tracked& tracked) { stats.indexed += tracked.in_index ? 1 : 0; });
   stats.by_pattern = patterns_.size();
   stats.unsupported = unsupported_;
   stats.cursor = cursor_;

@@ -31,6 +31,112 @@
 
 namespace kizuna::correlation {
 
+namespace internal {
+
+// The 128 bits of an object id's UUID ("indicator--<uuid>"), the key of the
+// correlator's per-indicator table: comparing two words instead of hashing
+// and comparing 47-character strings is what keeps building the index from
+// a million stored indicators fast.
+struct IdKey {
+  uint64_t hi = 0;
+  uint64_t lo = 0;
+  bool operator==(const IdKey&) const = default;
+};
+IdKey IdKeyOf(std::string_view id);
+
+// An open-addressing map from IdKey to V (linear probing, backward-shift
+// deletion). Values live in a vector: a reference stays valid until the
+// next insertion of a new key. Not thread-safe.
+template <typename V>
+class IdTable {
+ public:
+  V* Find(const IdKey& key) {
+    if (slots_.empty()) return nullptr;
+    for (size_t i = Home(key);; i = (i + 1) & mask_) {
+      if (slots_[i].value == 0) return nullptr;
+      if (slots_[i].key == key) return &values_[slots_[i].value - 1];
+    }
+  }
+  const V* Find(const IdKey& key) const { return const_cast<IdTable*>(this)->Find(key); }
+  V& operator[](const IdKey& key) {
+    if (V* found = Find(key)) return *found;
+    if ((size_ + 1) * 4 > slots_.size() * 3) Grow();
+    uint32_t value;
+    if (!free_.empty()) {
+      value = free_.back();
+      free_.pop_back();
+      values_[value - 1] = V{};
+    } else {
+      values_.emplace_back();
+      value = static_cast<uint32_t>(values_.size());
+    }
+    size_t i = Home(key);
+    while (slots_[i].value != 0) i = (i + 1) & mask_;
+    slots_[i] = {key, value};
+    ++size_;
+    return values_[value - 1];
+  }
+  void Erase(const IdKey& key) {
+    if (slots_.empty()) return;
+    size_t i = Home(key);
+    while (slots_[i].value != 0 && !(slots_[i].key == key)) i = (i + 1) & mask_;
+    if (slots_[i].value == 0) return;
+    values_[slots_[i].value - 1] = V{};
+    free_.push_back(slots_[i].value);
+    --size_;
+    size_t hole = i;
+    for (size_t j = (i + 1) & mask_; slots_[j].value != 0; j = (j + 1) & mask_) {
+      size_t home = Home(slots_[j].key);
+      bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
+      if (movable) {
+        slots_[hole] = slots_[j];
+        hole = j;
+      }
+    }
+    slots_[hole] = Slot{};
+  }
+  size_t size() const { return size_; }
+  // Calls f(value) for every live value.
+  template <typename F>
+  void ForEach(F&& f) const {
+    for (const Slot& slot : slots_) {
+      if (slot.value != 0) f(values_[slot.value - 1]);
+    }
+  }
+
+ private:
+  struct Slot {
+    IdKey key;
+    uint32_t value = 0;  // index into values_ plus one; 0: empty
+  };
+  size_t Home(const IdKey& key) const {
+    return static_cast<size_t>(((key.hi ^ key.lo) * 0x9E3779B97F4A7C15ull) >> shift_);
+  }
+  void Grow() {
+    size_t capacity = slots_.empty() ? 1024 : slots_.size() * 2;
+    std::vector<Slot> old;
+    old.swap(slots_);
+    slots_.assign(capacity, Slot{});
+    mask_ = capacity - 1;
+    shift_ = 64 - __builtin_ctzll(capacity);
+    for (const Slot& slot : old) {
+      if (slot.value == 0) continue;
+      size_t i = Home(slot.key);
+      while (slots_[i].value != 0) i = (i + 1) & mask_;
+      slots_[i] = slot;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::vector<V> values_;
+  std::vector<uint32_t> free_;
+  size_t size_ = 0;
+  size_t mask_ = 0;
+  int shift_ = 64;
+};
+
+}  // namespace internal
+
 struct CorrelatorOptions {
   // Most indicators reported per observable (the rest is counted as truncated).
   size_t max_results = 100;
@@ -128,7 +234,7 @@ class Correlator {
   std::mutex refresh_mu_;         // one Refresh at a time
   mutable std::shared_mutex mu_;  // guards everything below
   int64_t cursor_ = 0;
-  std::unordered_map<std::string, Tracked> tracked_;                   // by indicator id
+  internal::IdTable<Tracked> tracked_;                                 // by indicator id
   std::map<std::string, std::unique_ptr<PatternIndicator>> patterns_;  // by indicator id
   size_t unsupported_ = 0;
   std::vector<std::string> collections_;  // collection ids by number
