@@ -5,6 +5,7 @@
 #include <exception>
 #include <mutex>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -405,13 +406,23 @@ class SqliteStore final : public Store {
     const int64_t limit = query.limit == 0 ? -1 : static_cast<int64_t>(query.limit);
     return Read([&](Connection& c) -> Result<std::vector<Change>> {
       std::vector<Change> changes;
+      if (limit > 0) changes.reserve(std::min<int64_t>(limit, 100000));
+      // Collections are few: resolve their ids once, not with a join per row.
+      std::unordered_map<int64_t, std::string> collection_ids;
+      {
+        KIZUNA_ASSIGN_OR_RETURN(Statement stmt, c.Prepare("SELECT pk, id FROM collections"));
+        while (true) {
+          KIZUNA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+          if (!row) break;
+          collection_ids[stmt.ColumnInt(0)] = stmt.ColumnText(1);
+        }
+      }
       {
         std::string sql =
-            "SELECT o.date_added_us, c.id, o.object_id, o.type, o.spec_version, o.version_us, "
-            "o.tlp, o.created_by_ref, o.json FROM objects o JOIN collections c "
-            "ON c.pk = o.collection_pk WHERE o.date_added_us > ?";
-        AppendInFilter(sql, "o.type", query.types.size());
-        sql += " ORDER BY o.date_added_us LIMIT ?";
+            "SELECT date_added_us, collection_pk, object_id, type, spec_version, version_us, "
+            "tlp, created_by_ref, json FROM objects WHERE date_added_us > ?";
+        AppendInFilter(sql, "type", query.types.size());
+        sql += " ORDER BY date_added_us LIMIT ?";
         KIZUNA_ASSIGN_OR_RETURN(Statement stmt, c.Prepare(sql));
         Binder(stmt).Int(query.after_seq).Texts(query.types).Int(limit);
         while (true) {
@@ -420,7 +431,7 @@ class SqliteStore final : public Store {
           Change& change = changes.emplace_back();
           change.seq = stmt.ColumnInt(0);
           change.kind = Change::Kind::kAdded;
-          change.collection_id = stmt.ColumnText(1);
+          change.collection_id = collection_ids[stmt.ColumnInt(1)];
           change.object.date_added_us = change.seq;
           change.object.id = stmt.ColumnText(2);
           change.object.type = stmt.ColumnText(3);
