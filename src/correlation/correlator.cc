@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <future>
 #include <thread>
 
 #include "stix/stix.h"
@@ -245,16 +246,26 @@ Correlator::~Correlator() = default;
 Status Correlator::Refresh() {
   std::lock_guard refresh(refresh_mu_);
   constexpr size_t kBatch = 20000;
+  auto fetch = [this](int64_t after) {
+    return store_.ListChanges(
+        store::ChangeQuery{.after_seq = after, .types = {"indicator"}, .limit = kBatch});
+  };
+  int64_t after;
+  {
+    std::shared_lock lock(mu_);
+    after = cursor_;
+  }
+  Result<std::vector<store::Change>> current = fetch(after);
   while (true) {
-    int64_t after;
-    {
-      std::shared_lock lock(mu_);
-      after = cursor_;
-    }
-    KIZUNA_ASSIGN_OR_RETURN(std::vector<store::Change> changes,
-                            store_.ListChanges(store::ChangeQuery{
-                                .after_seq = after, .types = {"indicator"}, .limit = kBatch}));
+    if (!current.ok()) return current.status();
+    std::vector<store::Change> changes = std::move(current).value();
     if (changes.empty()) return Status::Ok();
+    const bool full = changes.size() >= kBatch;
+    // While this batch is parsed and placed, the next one is read from the
+    // store (a full batch means there may be more).
+    std::future<Result<std::vector<store::Change>>> next;
+    if (full) next = std::async(std::launch::async, fetch, changes.back().seq);
+
     // Parsing indicators and their patterns needs no shared state: do it on
     // every core, then place the results in order under the lock.
     std::vector<Prepared> prepared(changes.size());
@@ -277,18 +288,21 @@ Status Correlator::Refresh() {
     prepare_range(0, std::min(changes.size(), share));
     for (auto& t : threads) t.join();
 
-    std::unique_lock lock(mu_);
-    for (size_t i = 0; i < changes.size(); ++i) {
-      const store::Change& change = changes[i];
-      Status applied =
-          Apply(change, change.kind == store::Change::Kind::kAdded ? &prepared[i] : nullptr);
-      if (!applied.ok()) {
-        // One bad stored indicator must not stop the feed.
-        spdlog::warn("correlation: {} skipped: {}", change.object.id, applied.message());
+    {
+      std::unique_lock lock(mu_);
+      for (size_t i = 0; i < changes.size(); ++i) {
+        const store::Change& change = changes[i];
+        Status applied =
+            Apply(change, change.kind == store::Change::Kind::kAdded ? &prepared[i] : nullptr);
+        if (!applied.ok()) {
+          // One bad stored indicator must not stop the feed.
+          spdlog::warn("correlation: {} skipped: {}", change.object.id, applied.message());
+        }
+        cursor_ = change.seq;
       }
-      cursor_ = change.seq;
     }
-    if (changes.size() < kBatch) return Status::Ok();
+    if (!full) return Status::Ok();
+    current = next.get();
   }
 }
 
