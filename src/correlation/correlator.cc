@@ -245,7 +245,7 @@ Correlator::~Correlator() = default;
 
 Status Correlator::Refresh() {
   std::lock_guard refresh(refresh_mu_);
-  constexpr size_t kBatch = 20000;
+  constexpr size_t kBatch = 50000;
   auto fetch = [this](int64_t after) {
     return store_.ListChanges(
         store::ChangeQuery{.after_seq = after, .types = {"indicator"}, .limit = kBatch});
