@@ -358,8 +358,8 @@ TEST(IndexIpv4, AgreesWithBruteForce) {
   auto add = [&](uint32_t address, int length) {
     uint32_t network = length == 0 ? 0 : address & (~uint32_t{0} << (32 - length));
     int n = static_cast<int>(nets.size());
-    auto r = index.Add(Meta(n), std::vector{E(ObservableKind::kIpv4, FormatIpv4(network) + "/" +
-                                                                         std::to_string(length))});
+    auto r = index.Add(Meta(n), std::vector{E(ObservableKind::kIpv4,
+                                              FormatIpv4(network) + "/" + std::to_string(length))});
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     nets.push_back({network, length, true});
     refs.push_back(*r);
