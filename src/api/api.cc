@@ -78,12 +78,6 @@ std::optional<Response> ParseBody(const http::Request& request, json::object* ou
   return std::nullopt;
 }
 
-std::string StringOf(const json::object& o, std::string_view key) {
-  auto it = o.find(key);
-  if (it == o.end() || !it->value().is_string()) return {};
-  return std::string(it->value().get_string());
-}
-
 std::optional<bool> BoolOf(const json::object& o, std::string_view key) {
   auto it = o.find(key);
   if (it == o.end() || !it->value().is_bool()) return std::nullopt;
@@ -143,11 +137,11 @@ http::Response ApiService::Handle(const http::Request& request, const store::Use
       if (!admin) return forbidden();
       json::object body;
       if (auto error = ParseBody(request, &body)) return *error;
-      std::string role_text = StringOf(body, "role");
+      std::string role_text = stix::StringProperty(body, "role");
       auto role = node::ParseRole(role_text.empty() ? "member" : role_text);
       if (!role.ok()) return FromStatus(role.status());
-      auto created =
-          node::AddUser(store_, StringOf(body, "organization"), StringOf(body, "name"), *role);
+      auto created = node::AddUser(store_, stix::StringProperty(body, "organization"),
+                                   stix::StringProperty(body, "name"), *role);
       if (!created.ok()) return FromStatus(created.status());
       json::object out = UserJson(created->user);
       out["api_key"] = created->api_key;
@@ -229,9 +223,9 @@ http::Response ApiService::Handle(const http::Request& request, const store::Use
       if (auto error = ParseBody(request, &body)) return *error;
       store::Collection collection;
       collection.id = NewUuid4();
-      collection.title = StringOf(body, "title");
-      collection.description = StringOf(body, "description");
-      collection.alias = StringOf(body, "alias");
+      collection.title = stix::StringProperty(body, "title");
+      collection.description = stix::StringProperty(body, "description");
+      collection.alias = stix::StringProperty(body, "alias");
       if (collection.title.empty())
         return ErrorResponse(400, "Bad request", "a collection needs a title");
       Status st = store_.CreateCollection(collection);
@@ -269,7 +263,7 @@ http::Response ApiService::Handle(const http::Request& request, const store::Use
         grant.collection_id = collection->id;
         if (auto it = body.find("user_id"); it != body.end() && it->value().is_int64()) {
           grant.user_id = it->value().get_int64();
-        } else if (std::string org = StringOf(body, "organization"); !org.empty()) {
+        } else if (std::string org = stix::StringProperty(body, "organization"); !org.empty()) {
           auto organization = store_.EnsureOrganization(org);
           if (!organization.ok()) return FromStatus(organization.status());
           grant.org_id = organization->id;
@@ -354,8 +348,8 @@ http::Response ApiService::Match(const http::Request& request, const store::User
         if (item.is_string()) {
           results.push_back(correlator_->MatchText(item.get_string(), readable));
         } else if (const auto* o = item.if_object()) {
-          results.push_back(
-              correlator_->MatchText(StringOf(*o, "value"), readable, StringOf(*o, "type")));
+          results.push_back(correlator_->MatchText(stix::StringProperty(*o, "value"), readable,
+                                                   stix::StringProperty(*o, "type")));
         } else {
           correlation::ObservableResult bad;
           bad.error = "an observable is a string or {\"type\", \"value\"}";
@@ -371,22 +365,15 @@ http::Response ApiService::Match(const http::Request& request, const store::User
   }
   json::object out;
   json::array list;
-  std::map<std::string, correlation::SightingInput> seen;
+  correlation::SightingTally tally;
   for (const auto& r : results) {
     list.emplace_back(correlation::ResultToJson(r));
-    for (const auto& m : r.matches) {
-      auto& s = seen[m.indicator.id];
-      s.count = s.indicator_id.empty() ? 1 : s.count + 1;
-      s.indicator_id = m.indicator.id;
-      s.tlp = m.indicator.tlp;
-    }
+    tally.Count(r);
   }
   out["results"] = std::move(list);
-  if (record_sightings && !seen.empty()) {
+  if (record_sightings && !tally.empty()) {
     if (!sightings_) return ErrorResponse(503, "Unavailable", "sightings are not recorded here");
-    std::vector<correlation::SightingInput> inputs;
-    for (const auto& [id, s] : seen) inputs.push_back(s);
-    auto ids = sightings_->Record(inputs);
+    auto ids = sightings_->Record(tally.Inputs());
     if (!ids.ok()) return FromStatus(ids.status());
     json::array recorded;
     for (const auto& id : *ids) recorded.emplace_back(id);

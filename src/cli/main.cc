@@ -192,16 +192,11 @@ int Match(const std::string& dir, bool all, bool record_sightings) {
                                           daemon::SightingOptionsFrom((*node)->config()));
   const correlation::CollectionFilter everything = nullptr;
   size_t inputs = 0, matched = 0, errors = 0;
-  std::map<std::string, correlation::SightingInput> seen;
+  correlation::SightingTally tally;
   auto emit = [&](const correlation::ObservableResult& result) {
     if (!result.error.empty()) ++errors;
     if (!result.matches.empty()) ++matched;
-    for (const auto& m : result.matches) {
-      auto& sighting = seen[m.indicator.id];
-      sighting.count = sighting.indicator_id.empty() ? 1 : sighting.count + 1;
-      sighting.indicator_id = m.indicator.id;
-      sighting.tlp = m.indicator.tlp;
-    }
+    tally.Count(result);
     if (all || !result.matches.empty()) {
       std::printf("%s\n", json::serialize(correlation::ResultToJson(result)).c_str());
     }
@@ -250,10 +245,8 @@ int Match(const std::string& dir, bool all, bool record_sightings) {
     emit(correlator.MatchText(value->value().get_string(), everything, type));
   }
   std::fflush(stdout);
-  if (record_sightings && !seen.empty()) {
-    std::vector<correlation::SightingInput> list;
-    for (const auto& [id, s] : seen) list.push_back(s);
-    auto recorded = sightings.Record(list);
+  if (record_sightings && !tally.empty()) {
+    auto recorded = sightings.Record(tally.Inputs());
     if (!recorded.ok()) return Fail(recorded.status());
     std::fprintf(stderr, "recorded %zu sightings\n", recorded->size());
   }

@@ -14,21 +14,15 @@ namespace {
 
 namespace json = boost::json;
 
-std::string StringOf(const json::object& o, std::string_view key) {
-  auto it = o.find(key);
-  return it != o.end() && it->value().is_string() ? std::string(it->value().get_string())
-                                                  : std::string();
-}
-
 int64_t TimeOf(const json::object& o, std::string_view key, int64_t fallback) {
-  auto parsed = ParseTimestamp(StringOf(o, key));
+  auto parsed = ParseTimestamp(stix::StringProperty(o, key));
   return parsed.ok() ? *parsed : fallback;
 }
 
 // The observable values one SCO holds, for index lookups.
 void ObservablesOf(const json::object& sco,
                    std::vector<std::pair<ObservableKind, std::string>>* out) {
-  const std::string type = StringOf(sco, "type");
+  const std::string type = stix::StringProperty(sco, "type");
   auto add = [&](ObservableKind kind, std::string_view key) {
     auto it = sco.find(key);
     if (it == sco.end()) return;
@@ -403,14 +397,14 @@ Correlator::Prepared Correlator::Prepare(const std::string& id, std::string_view
   IndicatorMeta& meta = prepared.meta;
   meta.id = id;
   meta.modified_us = TimeOf(object, "modified", 0);
-  meta.name = StringOf(object, "name");
+  meta.name = stix::StringProperty(object, "name");
   if (auto it = object.find("labels"); it != object.end() && it->value().is_array()) {
     for (const auto& label : it->value().get_array()) {
       if (label.is_string()) meta.labels.emplace_back(label.get_string());
     }
   }
   meta.tlp = tlp;
-  meta.producer = StringOf(object, "created_by_ref");
+  meta.producer = stix::StringProperty(object, "created_by_ref");
   if (auto it = object.find("confidence"); it != object.end() && it->value().is_int64()) {
     meta.confidence = static_cast<int>(it->value().get_int64());
   }
@@ -422,11 +416,11 @@ Correlator::Prepared Correlator::Prepare(const std::string& id, std::string_view
     prepared.kind = Prepared::Kind::kRevoked;
     return prepared;
   }
-  if (StringOf(object, "pattern_type") != "stix") {
+  if (stix::StringProperty(object, "pattern_type") != "stix") {
     prepared.kind = Prepared::Kind::kUnsupported;
     return prepared;
   }
-  prepared.pattern_text = StringOf(object, "pattern");
+  prepared.pattern_text = stix::StringProperty(object, "pattern");
   auto parsed = pattern::ParsePattern(prepared.pattern_text);
   if (!parsed.ok()) {
     prepared.kind = Prepared::Kind::kError;
@@ -537,7 +531,7 @@ void Correlator::AddPatternMatches(const std::vector<pattern::Observation>& obse
 }
 
 ObservableResult Correlator::Lookup(ObservableKind kind, std::string value,
-                                    const CollectionFilter& readable) {
+                                    const CollectionFilter& readable, bool with_patterns) {
   ObservableResult result;
   result.type = std::string(StixTypeOf(kind));
   result.value = std::move(value);
@@ -557,7 +551,7 @@ ObservableResult Correlator::Lookup(ObservableKind kind, std::string value,
     result.matches.push_back({std::move(*meta), std::move(collections), false});
   }
   result.truncated = result.truncated || found.truncated;
-  if (!patterns_.empty() && !result.truncated) {
+  if (with_patterns && !patterns_.empty() && !result.truncated) {
     pattern::Observation observation;
     observation.first_observed_us = observation.last_observed_us = clock_.NowMicros();
     observation.objects.emplace_back(ScoFor(kind, result.value));
@@ -577,7 +571,7 @@ ObservableResult Correlator::MatchText(std::string_view text, const CollectionFi
       result.error = "not an observable kizuna recognizes (IP, CIDR, domain, URL, e-mail, hash)";
       return result;
     }
-    return Lookup(detected->kind, detected->value, readable);
+    return Lookup(detected->kind, detected->value, readable, /*with_patterns=*/true);
   }
   std::string refanged = Refang(text);
   auto kind = KindOfStixType(stix_type, refanged);
@@ -599,7 +593,8 @@ ObservableResult Correlator::MatchText(std::string_view text, const CollectionFi
     return result;
   }
   // Hashes: look up by the text form, not the raw digest bytes.
-  return Lookup(*kind, DigestLength(*kind) > 0 ? refanged : *normal, readable);
+  return Lookup(*kind, DigestLength(*kind) > 0 ? refanged : *normal, readable,
+                /*with_patterns=*/true);
 }
 
 Result<std::vector<ObservableResult>> Correlator::MatchObservedData(
@@ -607,7 +602,8 @@ Result<std::vector<ObservableResult>> Correlator::MatchObservedData(
   json::array objects;
   if (const auto* object = stix.if_object()) {
     auto it = object->find("objects");
-    if (StringOf(*object, "type") == "bundle" && it != object->end() && it->value().is_array()) {
+    if (stix::StringProperty(*object, "type") == "bundle" && it != object->end() &&
+        it->value().is_array()) {
       objects = it->value().get_array();
     } else {
       objects.push_back(*object);
@@ -626,28 +622,9 @@ Result<std::vector<ObservableResult>> Correlator::MatchObservedData(
     for (const auto& object : observation.objects) {
       if (const auto* sco = object.if_object()) ObservablesOf(*sco, &values);
     }
+    // Index lookups only: patterns are evaluated once over all observations below.
     for (auto& [kind, value] : values) {
-      std::string text = value;
-      ObservableResult result;
-      {
-        // The index part only: patterns are evaluated once over all observations below.
-        result.type = std::string(StixTypeOf(kind));
-        result.value = std::move(text);
-        if (warninglists_) result.warnings = warninglists_->Check(kind, result.value);
-        if (!(options_.exclude_warninglisted && !result.warnings.empty())) {
-          std::shared_lock lock(mu_);
-          MatchResult found = index_.Match(kind, result.value);
-          for (uint32_t ref : found.refs) {
-            auto meta = index_.Get(ref);
-            if (!meta) continue;
-            auto collections = Readable(meta->id, readable);
-            if (collections.empty()) continue;
-            result.matches.push_back({std::move(*meta), std::move(collections), false});
-          }
-          result.truncated = found.truncated;
-        }
-      }
-      results.push_back(std::move(result));
+      results.push_back(Lookup(kind, std::move(value), readable, /*with_patterns=*/false));
     }
   }
   ObservableResult by_pattern;
@@ -673,6 +650,23 @@ Correlator::Stats Correlator::GetStats() const {
   stats.cursor = cursor_;
   stats.index = index_.Stats();
   return stats;
+}
+
+void SightingTally::Count(const ObservableResult& result) {
+  for (const auto& m : result.matches) {
+    auto [it, added] = seen_.try_emplace(m.indicator.id);
+    SightingInput& input = it->second;
+    input.count = added ? 1 : input.count + 1;
+    input.indicator_id = m.indicator.id;
+    input.tlp = m.indicator.tlp;
+  }
+}
+
+std::vector<SightingInput> SightingTally::Inputs() const {
+  std::vector<SightingInput> inputs;
+  inputs.reserve(seen_.size());
+  for (const auto& [id, input] : seen_) inputs.push_back(input);
+  return inputs;
 }
 
 json::object ResultToJson(const ObservableResult& result) {

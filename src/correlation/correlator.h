@@ -25,6 +25,7 @@
 #include "common/status.h"
 #include "common/time.h"
 #include "correlation/indicator_index.h"
+#include "correlation/sightings.h"
 #include "correlation/warninglists.h"
 #include "pattern/pattern.h"
 #include "store/store.h"
@@ -221,7 +222,10 @@ class Correlator {
   Status Apply(const store::Change& change, Prepared* prepared);
   void Forget(const std::string& id);
   std::vector<std::string> Readable(const std::string& id, const CollectionFilter& readable) const;
-  ObservableResult Lookup(ObservableKind kind, std::string value, const CollectionFilter& readable);
+  // Index lookup (and, with_patterns, the pattern indicators evaluated against
+  // an observation holding just this value).
+  ObservableResult Lookup(ObservableKind kind, std::string value, const CollectionFilter& readable,
+                          bool with_patterns);
   void AddPatternMatches(const std::vector<pattern::Observation>& observations,
                          const CollectionFilter& readable, ObservableResult* result);
 
@@ -243,6 +247,18 @@ class Correlator {
 
 // The STIX SCO type an observable kind is found in ("ipv4-addr", "file", …).
 std::string_view StixTypeOf(ObservableKind kind);
+
+// How often each indicator matched across results: what a caller hands to
+// SightingRecorder::Record when the matches are to be reported as sightings.
+class SightingTally {
+ public:
+  void Count(const ObservableResult& result);
+  bool empty() const { return seen_.empty(); }
+  std::vector<SightingInput> Inputs() const;
+
+ private:
+  std::map<std::string, SightingInput> seen_;  // by indicator id, in id order
+};
 
 // The observable result as JSON (the match API's and `kizuna match`'s output).
 boost::json::object ResultToJson(const ObservableResult& result);

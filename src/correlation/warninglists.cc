@@ -106,12 +106,8 @@ Status WarningLists::LoadMispJson(std::string_view json, const std::string& sour
   if (!parsed.ok()) return InvalidArgument(source + ": " + parsed.status().message());
   const auto* object = parsed->if_object();
   if (!object) return InvalidArgument(source + ": a warning list is a JSON object");
-  auto text = [&](std::string_view key) -> std::string {
-    auto it = object->find(key);
-    return it != object->end() && it->value().is_string() ? std::string(it->value().get_string())
-                                                          : std::string();
-  };
-  std::string name = text("name"), type = text("type");
+  std::string name = stix::StringProperty(*object, "name");
+  std::string type = stix::StringProperty(*object, "type");
   auto list = object->find("list");
   if (name.empty() || list == object->end() || !list->value().is_array()) {
     return InvalidArgument(source + ": not a MISP warning list (needs \"name\" and \"list\")");

@@ -229,4 +229,10 @@ std::string CanonicalJson(const boost::json::value& value) {
   return out;
 }
 
+std::string StringProperty(const boost::json::object& object, std::string_view key) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->value().is_string()) return {};
+  return std::string(it->value().get_string());
+}
+
 }  // namespace kizuna::stix

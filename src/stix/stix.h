@@ -96,6 +96,9 @@ Status ValidateBundleEnvelope(const boost::json::object& bundle);
 // per nesting level, so pass values whose depth is bounded (as ParseJson's are).
 std::string CanonicalJson(const boost::json::value& value);
 
+// The string value of `key` in `object`; empty when absent or not a string.
+std::string StringProperty(const boost::json::object& object, std::string_view key);
+
 // Parses JSON text with a clear error message that includes the byte offset
 // ("invalid JSON at byte 17: ...") and rejects nesting deeper than max_depth.
 Result<boost::json::value> ParseJson(std::string_view text, int max_depth = 64);

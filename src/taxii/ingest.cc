@@ -7,15 +7,6 @@
 #include "stix/stix.h"
 
 namespace kizuna::taxii {
-namespace {
-
-std::string StringField(const boost::json::object& object, std::string_view key) {
-  auto it = object.find(key);
-  if (it == object.end() || !it->value().is_string()) return {};
-  return std::string(it->value().get_string());
-}
-
-}  // namespace
 
 Result<store::StatusRecord> IngestObjects(store::Store& store, const std::string& collection_id,
                                           const boost::json::array& objects, int64_t user_id,
@@ -40,9 +31,10 @@ Result<store::StatusRecord> IngestObjects(store::Store& store, const std::string
     }
     auto info = stix::ValidateObject(*object, validation);
     if (!info.ok()) {
-      std::string version = StringField(*object, "modified");
-      if (version.empty()) version = StringField(*object, "created");
-      status.failures.push_back({StringField(*object, "id"), version, info.status().message()});
+      std::string version = stix::StringProperty(*object, "modified");
+      if (version.empty()) version = stix::StringProperty(*object, "created");
+      status.failures.push_back(
+          {stix::StringProperty(*object, "id"), version, info.status().message()});
       continue;
     }
     store::NewObject entry{std::move(info).value(), boost::json::serialize(*object)};

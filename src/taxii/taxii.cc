@@ -293,21 +293,16 @@ http::Response TaxiiService::Handle(const http::Request& request, const store::U
     }
     return StoreError(collection.status());
   }
-  store::Grant rights;
-  if (user.role == store::Role::kAdmin) {
-    rights.can_read = rights.can_write = true;
-  } else {
-    auto r = store_.RightsOf(user, collection->id);
-    if (!r.ok()) return StoreError(r.status());
-    rights = *r;
-  }
+  auto granted = RightsOf(user, collection->id);
+  if (!granted.ok()) return StoreError(granted.status());
+  const store::Grant rights = *granted;
   if (!rights.can_read && !rights.can_write) {
     // Do not reveal more than the spec requires; the collection exists but is not yours.
     return ErrorResponse(403, "Forbidden", "you have no access to this collection");
   }
   if (segments.size() == 4) {
     if (!is_get) return method_not_allowed();
-    return CollectionInfo(user, collection->id, *media_type);
+    return JsonResponse(200, json::serialize(CollectionJson(*collection, rights)), *media_type);
   }
   auto need_read = [&]() -> std::optional<Response> {
     if (!rights.can_read)
@@ -388,15 +383,9 @@ http::Response TaxiiService::Collections(const store::User& user, const std::str
   if (!collections.ok()) return StoreError(collections.status());
   json::array list;
   for (const auto& c : *collections) {
-    store::Grant rights;
-    if (user.role == store::Role::kAdmin) {
-      rights.can_read = rights.can_write = true;
-    } else {
-      auto r = store_.RightsOf(user, c.id);
-      if (!r.ok()) return StoreError(r.status());
-      rights = *r;
-    }
-    if (rights.can_read || rights.can_write) list.emplace_back(CollectionJson(c, rights));
+    auto rights = RightsOf(user, c.id);
+    if (!rights.ok()) return StoreError(rights.status());
+    if (rights->can_read || rights->can_write) list.emplace_back(CollectionJson(c, *rights));
   }
   if (list.empty()) return JsonResponse(200, "{}", media_type);
   json::object out;
@@ -404,20 +393,15 @@ http::Response TaxiiService::Collections(const store::User& user, const std::str
   return JsonResponse(200, json::serialize(out), media_type);
 }
 
-http::Response TaxiiService::CollectionInfo(const store::User& user,
-                                            const std::string& collection_id,
-                                            const std::string& media_type) {
-  auto collection = store_.GetCollection(collection_id);
-  if (!collection.ok()) return StoreError(collection.status());
-  store::Grant rights;
+Result<store::Grant> TaxiiService::RightsOf(const store::User& user,
+                                            const std::string& collection_id) {
   if (user.role == store::Role::kAdmin) {
-    rights.can_read = rights.can_write = true;
-  } else {
-    auto r = store_.RightsOf(user, collection->id);
-    if (!r.ok()) return StoreError(r.status());
-    rights = *r;
+    store::Grant all;
+    all.collection_id = collection_id;
+    all.can_read = all.can_write = true;
+    return all;
   }
-  return JsonResponse(200, json::serialize(CollectionJson(*collection, rights)), media_type);
+  return store_.RightsOf(user, collection_id);
 }
 
 http::Response TaxiiService::GetObjects(const http::Request& request,

@@ -44,8 +44,8 @@ class TaxiiService {
   http::Response Discovery(const http::Request& request);
   http::Response ApiRoot();
   http::Response Collections(const store::User& user, const std::string& media_type);
-  http::Response CollectionInfo(const store::User& user, const std::string& collection_id,
-                                const std::string& media_type);
+  // What `user` may do with a collection: admins everything, others their grants.
+  Result<store::Grant> RightsOf(const store::User& user, const std::string& collection_id);
   http::Response GetObjects(const http::Request& request, const store::Collection& collection,
                             const std::string* object_id, const std::string& media_type);
   http::Response AddObjects(const http::Request& request, const store::User& user,
