@@ -37,6 +37,10 @@ struct Collection {
 struct NewObject {
   stix::ObjectInfo info;
   std::string json;
+  // The partner peer that delivered this version (federation); empty when it
+  // was created here. Kept with the version; a later delivery of the same
+  // version does not change it.
+  std::string origin;
 };
 
 enum class AddOutcome {
@@ -59,7 +63,8 @@ struct StoredObject {
   int64_t date_added_us = 0;
   stix::Tlp tlp = stix::Tlp::kNone;
   std::string created_by_ref;
-  std::string json;  // empty when ObjectQuery::include_json is false
+  std::string json;    // empty when ObjectQuery::include_json is false
+  std::string origin;  // NewObject::origin; read only with include_origin
 };
 
 // A TAXII 2.1 object query. Within a field values are ORed; fields are ANDed.
@@ -79,6 +84,7 @@ struct ObjectQuery {
   std::optional<int64_t> after_date_added_us;
   size_t limit = 0;  // 0: unlimited
   bool include_json = true;
+  bool include_origin = false;
 };
 
 struct ObjectPage {
@@ -105,6 +111,7 @@ struct ChangeQuery {
   int64_t after_seq = 0;
   std::vector<std::string> types;  // empty: every type
   size_t limit = 1000;
+  bool include_origin = false;  // fill StoredObject::origin of added versions
 };
 
 struct StatusDetail {

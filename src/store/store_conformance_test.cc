@@ -211,6 +211,44 @@ TEST_P(StoreConformanceTest, StoredFieldsRoundTrip) {
   EXPECT_EQ(page.objects[0].id, object.info.id);
 }
 
+TEST_P(StoreConformanceTest, OriginIsKeptPerVersionAndReadOnRequest) {
+  CreateCollection();
+  NewObject delivered = MakeObject(IndicatorId(1), kT0, kT0);
+  delivered.origin = "cert-b";
+  NewObject local = MakeObject(IndicatorId(2), kT0, kT0);
+  Add({delivered, local});
+  // A second delivery of the same version from elsewhere does not rewrite it.
+  NewObject again = delivered;
+  again.origin = "cert-c";
+  Add({again});
+
+  ObjectQuery with_origin;
+  with_origin.include_origin = true;
+  ObjectPage page = Query(with_origin);
+  ASSERT_EQ(page.objects.size(), 2u);
+  EXPECT_EQ(page.objects[0].origin, "cert-b");
+  EXPECT_EQ(page.objects[1].origin, "");
+  EXPECT_EQ(Query({}).objects[0].origin, "") << "origin is read only when asked for";
+
+  auto changes = store_->ListChanges(
+      ChangeQuery{.after_seq = 0, .types = {}, .limit = 10, .include_origin = true});
+  ASSERT_TRUE(changes.ok());
+  ASSERT_EQ(changes->size(), 2u);
+  EXPECT_EQ((*changes)[0].object.origin, "cert-b");
+  EXPECT_EQ((*changes)[1].object.origin, "");
+
+  // Deleting the version forgets its origin; the same version delivered anew
+  // by another peer records that peer.
+  ObjectQuery all_versions;
+  all_versions.version_all = true;
+  ASSERT_EQ(*store_->DeleteObject(kColl, IndicatorId(1), all_versions), 1);
+  Add({again});
+  page = Query(with_origin);
+  ASSERT_EQ(page.objects.size(), 2u);
+  EXPECT_EQ(page.objects[1].id, IndicatorId(1));
+  EXPECT_EQ(page.objects[1].origin, "cert-c");
+}
+
 TEST_P(StoreConformanceTest, VersionIsModifiedElseCreatedElseDateAdded) {
   CreateCollection();
   NewObject created_only = MakeObject(IndicatorId(1), kT0, 0);

@@ -127,7 +127,20 @@ CREATE TABLE deletions (
 );
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations = {kSchemaV1, kSchemaV2};
+// Version 3: provenance. Which partner peer delivered a version, for the few
+// rows that came from one (a side table keyed by the objects rowid keeps the
+// objects rows, and the scans over them, as they were).
+constexpr std::string_view kSchemaV3 = R"sql(
+CREATE TABLE origins (
+  date_added_us INTEGER PRIMARY KEY,
+  peer TEXT NOT NULL
+);
+CREATE TRIGGER origins_follow_objects AFTER DELETE ON objects BEGIN
+  DELETE FROM origins WHERE date_added_us = old.date_added_us;
+END;
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations = {kSchemaV1, kSchemaV2, kSchemaV3};
 
 Result<int64_t> UserVersion(Connection& connection) {
   KIZUNA_ASSIGN_OR_RETURN(Statement stmt, connection.Prepare("PRAGMA user_version"));

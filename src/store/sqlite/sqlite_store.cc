@@ -169,6 +169,10 @@ class Binder {
 
 // Each filter value is one SQL parameter; SQLite allows 32766 per statement.
 constexpr size_t kMaxFilterValues = 10000;
+// The provenance column of a query over objects (schema v3).
+constexpr const char* kOriginColumn =
+    ", coalesce((SELECT peer FROM origins WHERE origins.date_added_us = objects.date_added_us), "
+    "'')";
 
 class SqliteStore final : public Store {
  public:
@@ -307,6 +311,7 @@ class SqliteStore final : public Store {
       KIZUNA_ASSIGN_OR_RETURN(int64_t collection_pk, CollectionPk(c, collection_id));
       std::string sql =
           "SELECT date_added_us, object_id, type, spec_version, version_us, tlp, created_by_ref";
+      sql += query.include_origin ? kOriginColumn : ", ''";
       if (query.include_json) sql += ", json";
       sql += " FROM objects";
       // Without statistics the planner prefers walking the date_added index
@@ -353,7 +358,8 @@ class SqliteStore final : public Store {
         object.version_us = stmt.ColumnInt(4);
         object.tlp = static_cast<stix::Tlp>(stmt.ColumnInt(5));
         object.created_by_ref = stmt.ColumnText(6);
-        if (query.include_json) object.json = stmt.ColumnText(7);
+        if (query.include_origin) object.origin = stmt.ColumnText(7);
+        if (query.include_json) object.json = stmt.ColumnText(8);
       }
       return page;
     });
@@ -420,7 +426,9 @@ class SqliteStore final : public Store {
       {
         std::string sql =
             "SELECT date_added_us, collection_pk, object_id, type, spec_version, version_us, "
-            "tlp, created_by_ref, json FROM objects WHERE date_added_us > ?";
+            "tlp, created_by_ref, json";
+        sql += query.include_origin ? kOriginColumn : ", ''";
+        sql += " FROM objects WHERE date_added_us > ?";
         AppendInFilter(sql, "type", query.types.size());
         sql += " ORDER BY date_added_us LIMIT ?";
         KIZUNA_ASSIGN_OR_RETURN(Statement stmt, c.Prepare(sql));
@@ -440,6 +448,7 @@ class SqliteStore final : public Store {
           change.object.tlp = static_cast<stix::Tlp>(stmt.ColumnInt(6));
           change.object.created_by_ref = stmt.ColumnText(7);
           change.object.json = stmt.ColumnText(8);
+          if (query.include_origin) change.object.origin = stmt.ColumnText(9);
         }
       }
       {
@@ -1043,7 +1052,12 @@ class SqliteStore final : public Store {
         .Bind(12, int64_t{is_first})
         .Bind(13, int64_t{is_last})
         .Bind(14, object.json);
-    return insert.Run();
+    KIZUNA_RETURN_IF_ERROR(insert.Run());
+    if (object.origin.empty()) return Status::Ok();
+    KIZUNA_ASSIGN_OR_RETURN(Statement origin,
+                            c.Prepare("INSERT INTO origins (date_added_us, peer) VALUES (?, ?)"));
+    origin.Bind(1, date_added).Bind(2, object.origin);
+    return origin.Run();
   }
 
   static Status ClearFlag(Connection& c, std::string_view flag, int64_t collection_pk,
