@@ -1,8 +1,15 @@
 #include "node/config.h"
 
+#include "common/encoding.h"
+
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <toml++/toml.h>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -62,6 +69,20 @@ class TableReader {
       out->push_back(*v);
     }
   }
+  // A key read by other code (a nested table or array).
+  void Seen(const char* key) { seen_.insert(key); }
+  void Tlp(const char* key, stix::Tlp* out, bool allow_red) {
+    std::string text;
+    String(key, &text);
+    if (text.empty()) return;
+    auto parsed = stix::ParseTlp(text);
+    if (!parsed.ok() || *parsed == stix::Tlp::kNone || (!allow_red && *parsed == stix::Tlp::kRed)) {
+      return Fail(key, allow_red ? "must be clear, green, amber, amber+strict or red"
+                                 : "must be clear, green, amber or amber+strict (red never "
+                                   "leaves the node)");
+    }
+    *out = *parsed;
+  }
   void Fail(const std::string& key, const std::string& message) {
     if (error_->ok()) *error_ = InvalidArgument(prefix_ + key + ": " + message);
   }
@@ -98,7 +119,262 @@ std::string OneLine(std::string_view text) {
   return out;
 }
 
+bool IsPeerName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// An array of tables under `key` ([[key]]), or nullptr when absent.
+const toml::array* TablesOf(const toml::table& parent, const char* key, const std::string& prefix,
+                            Status* error) {
+  const toml::node* n = parent.get(key);
+  if (!n) return nullptr;
+  const toml::array* array = n->as_array();
+  bool ok = array != nullptr;
+  if (ok) {
+    for (const auto& item : *array) ok = ok && item.is_table();
+  }
+  if (!ok) {
+    if (error->ok()) {
+      *error = InvalidArgument(prefix + key + ": expected [[" + prefix + key + "]] tables");
+    }
+    return nullptr;
+  }
+  return array;
+}
+
+void ParseGroups(const toml::table& sharing, std::vector<SharingGroup>* groups, Status* error) {
+  const toml::array* array = TablesOf(sharing, "group", "sharing.", error);
+  if (!array) return;
+  std::set<std::string> names;
+  for (size_t i = 0; i < array->size(); ++i) {
+    TableReader r(*array->get(i)->as_table(), fmt::format("sharing.group[{}].", i), error);
+    SharingGroup group;
+    r.String("name", &group.name);
+    r.StringList("members", &group.members);
+    r.RejectUnknown();
+    if (!IsPeerName(group.name)) r.Fail("name", "must be 1-64 letters, digits, '-', '_' or '.'");
+    if (!names.insert(group.name).second) r.Fail("name", "'" + group.name + "' is defined twice");
+    groups->push_back(std::move(group));
+  }
+}
+
+void ParsePeers(const toml::table& root, std::vector<PeerConfig>* peers, Status* error) {
+  const toml::array* array = TablesOf(root, "peer", "", error);
+  if (!array) return;
+  std::set<std::string> names;
+  for (size_t i = 0; i < array->size(); ++i) {
+    TableReader r(*array->get(i)->as_table(), fmt::format("peer[{}].", i), error);
+    PeerConfig peer;
+    r.String("name", &peer.name);
+    r.String("url", &peer.url);
+    r.String("token", &peer.token);
+    r.String("public_key", &peer.public_key);
+    r.String("org", &peer.org);
+    r.Tlp("max_tlp", &peer.max_tlp, /*allow_red=*/false);
+    r.StringList("pull", &peer.pull);
+    r.String("into", &peer.into);
+    r.StringList("share", &peer.share);
+    std::string push;
+    r.String("push", &push);
+    r.String("push_to", &peer.push_to);
+    r.Bool("reshare", &peer.reshare);
+    r.Bool("stream", &peer.stream);
+    r.Integer("poll_seconds", &peer.poll_seconds, 1, 86400);
+    r.String("ca_file", &peer.ca_file);
+    r.String("pinned_cert_sha256", &peer.pinned_cert_sha256);
+    r.RejectUnknown();
+    if (!IsPeerName(peer.name)) r.Fail("name", "must be 1-64 letters, digits, '-', '_' or '.'");
+    if (!names.insert(peer.name).second) r.Fail("name", "'" + peer.name + "' is defined twice");
+    if (peer.url.rfind("http://", 0) != 0 && peer.url.rfind("https://", 0) != 0) {
+      r.Fail("url", "expected an http:// or https:// URL, got '" + peer.url + "'");
+    }
+    while (peer.url.size() > 1 && peer.url.back() == '/') peer.url.pop_back();
+    if (peer.token.empty()) r.Fail("token", "the API key to use at the partner is required");
+    if (!peer.public_key.empty()) {
+      auto key = Base64Decode(peer.public_key);
+      if (!key || key->size() != 32) r.Fail("public_key", "expected a base64 Ed25519 key");
+    }
+    if (peer.org.empty()) peer.org = peer.name;
+    if (peer.into.empty()) r.Fail("into", "must name one of this node's collections");
+    if (push == "" || push == "auto") {
+      peer.push = PushMode::kAuto;
+    } else if (push == "always") {
+      peer.push = PushMode::kAlways;
+    } else if (push == "never") {
+      peer.push = PushMode::kNever;
+    } else {
+      r.Fail("push", "must be auto, always or never");
+    }
+    if (!peer.pinned_cert_sha256.empty()) {
+      bool hex = peer.pinned_cert_sha256.size() == 64;
+      for (char c : peer.pinned_cert_sha256)
+        hex = hex && std::isxdigit(static_cast<unsigned char>(c));
+      if (!hex)
+        r.Fail("pinned_cert_sha256", "expected 64 hex digits (SHA-256 of the DER certificate)");
+    }
+    peers->push_back(std::move(peer));
+  }
+}
+
+void CheckGroupMembers(const NodeConfig& config, Status* error) {
+  std::set<std::string> peers;
+  for (const PeerConfig& peer : config.peers) peers.insert(peer.name);
+  for (size_t i = 0; i < config.sharing.groups.size(); ++i) {
+    for (const std::string& member : config.sharing.groups[i].members) {
+      if (!peers.count(member) && error->ok()) {
+        *error = InvalidArgument(
+            fmt::format("sharing.group[{}].members: '{}' is not a peer", i, member));
+      }
+    }
+  }
+}
+
+// A TOML basic string.
+std::string TomlString(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\u{:04x}", u);
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string TomlStringList(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + TomlString(items[i]);
+  return out + "]";
+}
+
+std::string PeerToml(const PeerConfig& peer) {
+  std::string out = "\n[[peer]]\n";
+  out += "name = " + TomlString(peer.name) + "\n";
+  out += "url = " + TomlString(peer.url) + "\n";
+  out += "token = " + TomlString(peer.token) + "\n";
+  out += "public_key = " + TomlString(peer.public_key) + "\n";
+  if (!peer.org.empty() && peer.org != peer.name) out += "org = " + TomlString(peer.org) + "\n";
+  out += "max_tlp = " + TomlString(stix::TlpName(peer.max_tlp)) + "\n";
+  if (!peer.pull.empty()) out += "pull = " + TomlStringList(peer.pull) + "\n";
+  if (peer.into != "default") out += "into = " + TomlString(peer.into) + "\n";
+  if (peer.share != std::vector<std::string>{"default"}) {
+    out += "share = " + TomlStringList(peer.share) + "\n";
+  }
+  if (peer.push != PushMode::kAuto) out += "push = " + TomlString(PushModeName(peer.push)) + "\n";
+  if (!peer.push_to.empty()) out += "push_to = " + TomlString(peer.push_to) + "\n";
+  if (peer.reshare) out += "reshare = true\n";
+  if (!peer.stream) out += "stream = false\n";
+  if (peer.poll_seconds != 30) out += fmt::format("poll_seconds = {}\n", peer.poll_seconds);
+  if (!peer.ca_file.empty()) out += "ca_file = " + TomlString(peer.ca_file) + "\n";
+  if (!peer.pinned_cert_sha256.empty()) {
+    out += "pinned_cert_sha256 = " + TomlString(peer.pinned_cert_sha256) + "\n";
+  }
+  return out;
+}
+
+Result<std::string> ReadText(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return IoError("cannot read " + path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// Replaces the file's content atomically (a reader sees the old or the new
+// text, never half of one), readable by its owner only.
+Status ReplaceFile(const std::string& path, const std::string& text) {
+  std::string temp = path + ".tmp";
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return IoError("cannot write " + temp + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      return IoError("cannot write " + temp + ": " + std::strerror(errno));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) return IoError("cannot write " + temp);
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    return IoError("cannot replace " + path + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+std::string_view PushModeName(PushMode mode) {
+  switch (mode) {
+    case PushMode::kAuto:
+      return "auto";
+    case PushMode::kAlways:
+      return "always";
+    case PushMode::kNever:
+      return "never";
+  }
+  return "auto";
+}
+
+Status AddPeerToConfigFile(const std::string& path, const PeerConfig& peer) {
+  KIZUNA_ASSIGN_OR_RETURN(std::string text, ReadText(path));
+  if (!text.empty() && text.back() != '\n') text += '\n';
+  text += PeerToml(peer);
+  KIZUNA_ASSIGN_OR_RETURN(NodeConfig checked, ParseConfig(text, path));
+  (void)checked;
+  return ReplaceFile(path, text);
+}
+
+Status RemovePeerFromConfigFile(const std::string& path, const std::string& name) {
+  KIZUNA_ASSIGN_OR_RETURN(std::string text, ReadText(path));
+  KIZUNA_ASSIGN_OR_RETURN(NodeConfig before, ParseConfig(text, path));
+  // Cut the [[peer]] block (from its header to the next table header) whose
+  // name is `name`; comments and other entries stay as the operator wrote them.
+  std::vector<std::string> lines;
+  std::stringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  auto is_header = [](const std::string& line) {
+    size_t first = line.find_first_not_of(" \t");
+    return first != std::string::npos && line[first] == '[';
+  };
+  std::string out;
+  bool removed = false;
+  for (size_t i = 0; i < lines.size();) {
+    size_t end = i + 1;
+    if (is_header(lines[i]) && lines[i].find("[[peer]]") != std::string::npos) {
+      while (end < lines.size() && !is_header(lines[end])) ++end;
+      std::string block;
+      for (size_t j = i; j < end; ++j) block += lines[j] + "\n";
+      auto parsed = ParseConfig("name = \"x\"\n" + block, path);
+      if (parsed.ok() && parsed->peers.size() == 1 && parsed->peers[0].name == name) {
+        removed = true;
+        i = end;
+        continue;
+      }
+    }
+    for (size_t j = i; j < end; ++j) out += lines[j] + "\n";
+    i = end;
+  }
+  if (!removed) return NotFound("no peer named '" + name + "' in " + path);
+  KIZUNA_ASSIGN_OR_RETURN(NodeConfig after, ParseConfig(out, path));
+  if (after.peers.size() + 1 != before.peers.size()) {
+    return FailedPrecondition("cannot remove peer '" + name + "' from " + path +
+                              " by itself; edit the file");
+  }
+  return ReplaceFile(path, out);
+}
 
 bool IsLoopbackHost(std::string_view host) {
   return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
@@ -180,6 +456,33 @@ api_root = "root"
 # TLP given to objects that carry no TLP marking: clear, green, amber,
 # amber+strict or red.
 default_tlp = "amber"
+# Highest TLP that users of organizations that are neither this team nor a
+# peer may read. RED never leaves the node.
+external_max_tlp = "green"
+# Sharing groups: an object with "x_kizuna_sharing_groups": ["asean"] goes
+# only to the peers of those groups (AMBER+STRICT needs such a group to
+# leave the node at all).
+# [[sharing.group]]
+# name = "asean"
+# members = ["cert-a", "cert-b"]
+
+# Partner nodes (`kizuna peer add` writes these; a running node picks them up).
+# [[peer]]
+# name = "cert-b"                 # also our organization whose users act for it
+# url = "https://cti.cert-b.example:8443"
+# token = "kz_…"                  # the API key cert-b gave us
+# public_key = "…"                # `kizuna identity` on cert-b
+# max_tlp = "amber"               # highest TLP cert-b may receive
+# pull = []                       # its collections to pull; empty: all we may read
+# into = "default"                # our collection for what we receive
+# share = ["default"]             # our collections it may read / we push
+# push = "auto"                   # auto (only to non-kizuna servers), always, never
+# push_to = ""                    # its collection to push to; empty: first writable
+# reshare = false                 # pass on CLEAR/GREEN objects from other peers
+# stream = true                   # live stream when offered, else poll
+# poll_seconds = 30
+# ca_file = ""                    # TLS: CA bundle, or:
+# pinned_cert_sha256 = ""         # TLS: the partner certificate's SHA-256
 
 [correlation]
 # Most indicators reported per observable by /api/v1/match and `kizuna match`.
@@ -297,7 +600,19 @@ Result<NodeConfig> ParseConfig(std::string_view text, const std::string& source)
         config.sharing.default_tlp = *parsed;
       }
     }
+    std::string external;
+    r.String("external_max_tlp", &external);
+    if (!external.empty()) {
+      auto parsed = stix::ParseTlp(external);
+      if (!parsed.ok() || *parsed == stix::Tlp::kNone || *parsed == stix::Tlp::kRed) {
+        r.Fail("external_max_tlp", "must be clear, green, amber or amber+strict");
+      } else {
+        config.sharing.external_max_tlp = *parsed;
+      }
+    }
+    r.Seen("group");
     r.RejectUnknown();
+    if (t) ParseGroups(*t, &config.sharing.groups, &error);
   }
   {
     const toml::table* t = section("correlation");
@@ -318,6 +633,8 @@ Result<NodeConfig> ParseConfig(std::string_view text, const std::string& source)
     if (!kLevels.count(config.log_level))
       r.Fail("level", "must be trace, debug, info, warn or error");
   }
+  ParsePeers(root, &config.peers, &error);
+  if (error.ok()) CheckGroupMembers(config, &error);
   for (const auto& [key, value] : root) {
     static const std::set<std::string> kKnown = {
         "name", "server", "limits", "store", "taxii", "sharing", "log", "correlation", "peer"};

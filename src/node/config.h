@@ -48,8 +48,45 @@ struct TaxiiConfig {
   std::string api_root = "root";  // served at /taxii2/<api_root>/
 };
 
+// A named set of partner peers that an object can be restricted to with the
+// property "x_kizuna_sharing_groups": ["<group>", …].
+struct SharingGroup {
+  std::string name;
+  std::vector<std::string> members;  // peer names
+};
+
 struct SharingConfig {
   stix::Tlp default_tlp = stix::Tlp::kAmber;  // for objects that carry no TLP marking
+  // The highest TLP that users of an organization that is neither this
+  // node's own nor a peer's may read (RED never leaves the node).
+  stix::Tlp external_max_tlp = stix::Tlp::kGreen;
+  std::vector<SharingGroup> groups;
+};
+
+enum class PushMode {
+  kAuto,    // push unless the partner is a kizuna node that streams to us anyway
+  kAlways,  // also to kizuna nodes
+  kNever,
+};
+
+// A partner node ([[peer]] in kizuna.toml).
+struct PeerConfig {
+  std::string name;        // unique; also the default organization of its users here
+  std::string url;         // the partner's base URL: "https://cti.partner.example:8443"
+  std::string token;       // the API key this node uses at the partner; never logged
+  std::string public_key;  // the partner's Ed25519 key (base64); empty: no signatures
+  std::string org;         // our organization whose users act for this partner (default: name)
+  stix::Tlp max_tlp = stix::Tlp::kAmber;  // the highest TLP it may receive
+  std::vector<std::string> pull;          // its collections to pull; empty: all it lets us read
+  std::string into = "default";           // our collection that receives what we pull
+  std::vector<std::string> share = {"default"};  // our collections it may read / we push
+  PushMode push = PushMode::kAuto;
+  std::string push_to;   // its collection to push into; empty: the first writable one
+  bool reshare = false;  // may it receive CLEAR/GREEN objects that came from other peers
+  bool stream = true;    // subscribe to its live stream when it offers one
+  int poll_seconds = 30;
+  std::string ca_file;             // TLS: trust this CA bundle (relative to the node directory)
+  std::string pinned_cert_sha256;  // TLS: or accept exactly this certificate
 };
 
 struct CorrelationConfig {
@@ -67,6 +104,7 @@ struct NodeConfig {
   TaxiiConfig taxii;
   SharingConfig sharing;
   CorrelationConfig correlation;
+  std::vector<PeerConfig> peers;
   std::string log_level = "info";
 };
 
@@ -75,6 +113,14 @@ std::string DefaultConfigText(const std::string& name, const std::string& host, 
 
 Result<NodeConfig> LoadConfig(const std::string& path);
 Result<NodeConfig> ParseConfig(std::string_view toml_text, const std::string& source_name);
+
+// Adds a [[peer]] entry to the config file (mode 0600: it holds the peer's
+// token). Fails, changing nothing, when the result would not load (a
+// duplicate name, a bad value).
+Status AddPeerToConfigFile(const std::string& path, const PeerConfig& peer);
+// Removes the [[peer]] entry named `name`; kNotFound when there is none.
+Status RemovePeerFromConfigFile(const std::string& path, const std::string& name);
+std::string_view PushModeName(PushMode mode);
 
 // Parses "HOST:PORT" ("[::1]:8443" for IPv6).
 Status ParseListen(std::string_view text, std::string* host, uint16_t* port);

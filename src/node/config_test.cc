@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "common/encoding.h"
+
 namespace kizuna::node {
 namespace {
 
@@ -57,6 +63,116 @@ TEST(Config, ErrorsNameTheKey) {
         << c.toml << " -> " << config.status().message();
     EXPECT_EQ(config.status().message().find('\n'), std::string::npos) << "one line";
   }
+}
+
+const std::string kKey = Base64Encode(std::string(32, 'k'));
+
+std::string PeerBlock(const std::string& name, const std::string& extra = "") {
+  return "[[peer]]\nname = \"" + name + "\"\nurl = \"http://127.0.0.1:9001/\"\n" +
+         "token = \"kz_0123456789abcdef_secret\"\npublic_key = \"" + kKey + "\"\n" + extra;
+}
+
+TEST(Config, PeersAndSharingGroups) {
+  std::string toml =
+      "[sharing]\nexternal_max_tlp = \"amber\"\n"
+      "[[sharing.group]]\nname = \"asean\"\nmembers = [\"cert-b\"]\n" +
+      PeerBlock("cert-b",
+                "max_tlp = \"amber+strict\"\npull = [\"feed\"]\n"
+                "push = \"always\"\nreshare = true\norg = \"B\"\n") +
+      PeerBlock("cert-c");
+  auto config = ParseConfig(toml, "k");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  ASSERT_EQ(config->peers.size(), 2u);
+  const PeerConfig& b = config->peers[0];
+  EXPECT_EQ(b.url, "http://127.0.0.1:9001") << "the trailing slash is dropped";
+  EXPECT_EQ(b.max_tlp, stix::Tlp::kAmberStrict);
+  EXPECT_EQ(b.pull, std::vector<std::string>{"feed"});
+  EXPECT_EQ(b.push, PushMode::kAlways);
+  EXPECT_TRUE(b.reshare);
+  EXPECT_EQ(b.org, "B");
+  const PeerConfig& c = config->peers[1];
+  EXPECT_EQ(c.org, "cert-c") << "org defaults to the peer's name";
+  EXPECT_EQ(c.max_tlp, stix::Tlp::kAmber);
+  EXPECT_EQ(c.push, PushMode::kAuto);
+  EXPECT_EQ(c.share, std::vector<std::string>{"default"});
+  EXPECT_EQ(c.into, "default");
+  EXPECT_EQ(config->sharing.external_max_tlp, stix::Tlp::kAmber);
+  ASSERT_EQ(config->sharing.groups.size(), 1u);
+  EXPECT_EQ(config->sharing.groups[0].members, std::vector<std::string>{"cert-b"});
+}
+
+TEST(Config, PeerErrorsNameTheKey) {
+  struct Case {
+    std::string toml;
+    const char* expected;
+  } cases[] = {
+      {PeerBlock("b", "max_tlp = \"red\"\n"), "peer[0].max_tlp"},
+      {PeerBlock("b", "colour = 1\n"), "peer[0].colour: unknown key"},
+      {PeerBlock("b") + PeerBlock("b"), "peer[1].name: 'b' is defined twice"},
+      {PeerBlock("b/c"), "peer[0].name"},
+      {PeerBlock("b", "push = \"sometimes\"\n"), "peer[0].push"},
+      {PeerBlock("b", "pinned_cert_sha256 = \"abc\"\n"), "peer[0].pinned_cert_sha256"},
+      {"[[peer]]\nname = \"b\"\nurl = \"ftp://x\"\ntoken = \"t\"\n", "peer[0].url"},
+      {"[[peer]]\nname = \"b\"\nurl = \"http://x\"\n", "peer[0].token"},
+      {"[[peer]]\nname = \"b\"\nurl = \"http://x\"\ntoken = \"t\"\npublic_key = \"abc\"\n",
+       "peer[0].public_key"},
+      {"peer = 3\n", "peer: expected [[peer]] tables"},
+      {"[[sharing.group]]\nname = \"g\"\nmembers = [\"nobody\"]\n",
+       "sharing.group[0].members: 'nobody' is not a peer"},
+      {"[sharing]\nexternal_max_tlp = \"red\"\n", "sharing.external_max_tlp"},
+  };
+  for (const auto& c : cases) {
+    auto config = ParseConfig(c.toml, "kizuna.toml");
+    ASSERT_FALSE(config.ok()) << c.toml;
+    EXPECT_NE(config.status().message().find(c.expected), std::string::npos)
+        << c.toml << " -> " << config.status().message();
+  }
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+TEST(Config, AddAndRemovePeersInTheFile) {
+  std::string path = testing::TempDir() + "/peers-kizuna.toml";
+  {
+    std::ofstream out(path);
+    out << DefaultConfigText("CERT-A", "127.0.0.1", 9000);
+  }
+  PeerConfig b;
+  b.name = "cert-b";
+  b.url = "http://127.0.0.1:9002";
+  b.token = "kz_0123456789abcdef_with\"quote";
+  b.public_key = kKey;
+  b.max_tlp = stix::Tlp::kGreen;
+  PeerConfig c = b;
+  c.name = "cert-c";
+  c.reshare = true;
+  ASSERT_TRUE(AddPeerToConfigFile(path, b).ok());
+  ASSERT_TRUE(AddPeerToConfigFile(path, c).ok());
+  auto duplicate = AddPeerToConfigFile(path, b);
+  EXPECT_FALSE(duplicate.ok());
+  EXPECT_NE(duplicate.message().find("defined twice"), std::string::npos);
+
+  auto config = LoadConfig(path);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  ASSERT_EQ(config->peers.size(), 2u);
+  EXPECT_EQ(config->peers[0].token, b.token) << "strings are escaped";
+  EXPECT_EQ(config->peers[0].max_tlp, stix::Tlp::kGreen);
+  EXPECT_TRUE(config->peers[1].reshare);
+  EXPECT_EQ(config->name, "CERT-A");
+
+  ASSERT_TRUE(RemovePeerFromConfigFile(path, "cert-b").ok());
+  EXPECT_EQ(RemovePeerFromConfigFile(path, "cert-b").code(), Code::kNotFound);
+  config = LoadConfig(path);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  ASSERT_EQ(config->peers.size(), 1u);
+  EXPECT_EQ(config->peers[0].name, "cert-c");
+  EXPECT_NE(ReadAll(path).find("# Partner nodes"), std::string::npos) << "comments are kept";
+  std::remove(path.c_str());
 }
 
 }  // namespace
