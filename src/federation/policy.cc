@@ -1,0 +1,140 @@
+#include "federation/policy.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+
+#include "stix/stix.h"
+
+namespace kizuna::federation {
+namespace json = boost::json;
+
+int TlpRank(stix::Tlp tlp) {
+  switch (tlp) {
+    case stix::Tlp::kNone:
+    case stix::Tlp::kClear:
+      return 0;
+    case stix::Tlp::kGreen:
+      return 1;
+    case stix::Tlp::kAmber:
+      return 2;
+    case stix::Tlp::kAmberStrict:
+      return 3;
+    case stix::Tlp::kRed:
+      return 4;
+  }
+  return 4;
+}
+
+std::vector<std::string> SharingGroupsOf(std::string_view object_json) {
+  std::vector<std::string> groups;
+  // Most objects name no group: skip the parse for them.
+  if (object_json.find(kSharingGroupsProperty) == std::string_view::npos) return groups;
+  boost::system::error_code ec;
+  json::value parsed = json::parse(object_json, ec);
+  if (ec || !parsed.is_object()) return groups;
+  const json::value* list = parsed.get_object().if_contains(kSharingGroupsProperty);
+  if (!list) return groups;
+  if (!list->is_array()) {
+    // A malformed restriction must still restrict: a group nobody is in.
+    groups.push_back("");
+    return groups;
+  }
+  for (const json::value& item : list->get_array()) {
+    groups.push_back(item.is_string() ? std::string(item.get_string()) : std::string());
+  }
+  if (groups.empty()) groups.push_back("");
+  return groups;
+}
+
+SharingPolicy::SharingPolicy(const node::NodeConfig& config)
+    : home_org_(config.name),
+      default_tlp_(config.sharing.default_tlp),
+      external_max_tlp_(config.sharing.external_max_tlp),
+      peers_(config.peers),
+      groups_(config.sharing.groups) {}
+
+const node::PeerConfig* SharingPolicy::PeerOfOrg(const std::string& org_name) const {
+  for (const node::PeerConfig& peer : peers_) {
+    if (peer.org == org_name) return &peer;
+  }
+  return nullptr;
+}
+
+Recipient SharingPolicy::ForUser(const store::User& user) const {
+  if (user.org_name == home_org_) {
+    Recipient home;
+    home.kind = Recipient::Kind::kHome;
+    home.name = user.org_name;
+    home.max_tlp = stix::Tlp::kRed;
+    return home;
+  }
+  // A peer's account is a partner node even if someone made it an admin:
+  // the boundary is the organization, not the role.
+  if (const node::PeerConfig* peer = PeerOfOrg(user.org_name)) return ForPeer(peer->name);
+  Recipient external;
+  external.kind =
+      user.role == store::Role::kAdmin ? Recipient::Kind::kHome : Recipient::Kind::kExternal;
+  external.name = user.org_name;
+  external.max_tlp = external.kind == Recipient::Kind::kHome ? stix::Tlp::kRed : external_max_tlp_;
+  return external;
+}
+
+Recipient SharingPolicy::ForPeer(const std::string& peer_name) const {
+  Recipient recipient;
+  recipient.name = peer_name;
+  recipient.max_tlp = stix::Tlp::kNone;  // an unknown peer gets nothing
+  for (const node::PeerConfig& peer : peers_) {
+    if (peer.name != peer_name) continue;
+    recipient.kind = Recipient::Kind::kPeer;
+    recipient.max_tlp = peer.max_tlp;
+    recipient.reshare = peer.reshare;
+    recipient.collections.insert(peer.share.begin(), peer.share.end());
+    for (const node::SharingGroup& group : groups_) {
+      if (std::find(group.members.begin(), group.members.end(), peer.name) != group.members.end()) {
+        recipient.groups.insert(group.name);
+      }
+    }
+  }
+  return recipient;
+}
+
+bool SharingPolicy::MayReadCollection(const Recipient& recipient,
+                                      const store::Collection& collection) const {
+  if (recipient.kind != Recipient::Kind::kPeer) return true;
+  return recipient.collections.count(collection.id) > 0 ||
+         (!collection.alias.empty() && recipient.collections.count(collection.alias) > 0);
+}
+
+bool SharingPolicy::MayRelease(const store::StoredObject& object, const Recipient& recipient,
+                               std::string* why) const {
+  auto refuse = [&](std::string reason) {
+    if (why) *why = std::move(reason);
+    return false;
+  };
+  if (recipient.kind == Recipient::Kind::kHome) return true;
+  if (recipient.max_tlp == stix::Tlp::kNone) return refuse("not a known recipient");
+  const stix::Tlp tlp = object.tlp == stix::Tlp::kNone ? default_tlp_ : object.tlp;
+  if (tlp == stix::Tlp::kRed) return refuse("TLP:RED never leaves the node");
+  if (TlpRank(tlp) > TlpRank(recipient.max_tlp)) {
+    return refuse("TLP:" + std::string(stix::TlpName(tlp)) +
+                  " is above the recipient's TLP:" + std::string(stix::TlpName(recipient.max_tlp)));
+  }
+  if (!object.origin.empty()) {
+    if (object.origin == recipient.name) return refuse("it came from this peer");
+    if (!recipient.reshare) return refuse("received from another peer; no re-sharing to this one");
+    if (TlpRank(tlp) > TlpRank(stix::Tlp::kGreen)) {
+      return refuse("received from another peer; only CLEAR and GREEN are passed on");
+    }
+  }
+  std::vector<std::string> groups = SharingGroupsOf(object.json);
+  if (!groups.empty()) {
+    bool member = false;
+    for (const std::string& group : groups) member = member || recipient.groups.count(group) > 0;
+    if (!member) return refuse("restricted to sharing groups the recipient is not in");
+  } else if (tlp == stix::Tlp::kAmberStrict) {
+    return refuse("TLP:AMBER+STRICT goes only to organizations a sharing group names");
+  }
+  return true;
+}
+
+}  // namespace kizuna::federation
