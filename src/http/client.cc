@@ -1,12 +1,20 @@
 // Client: a blocking HTTP/1.1 client on Boost.Beast.
 //
-// Each Send runs coroutines on the client's private io_context until they
-// finish, so that the per-operation timeouts of beast::tcp_stream apply to a
-// blocking call. Connections are kept per scheme://host:port and reused.
+// Each Send or Stream runs coroutines on the client's private io_context until
+// they finish, so that the per-operation timeouts of beast::tcp_stream apply to
+// a blocking call. Connections are kept per scheme://host:port and reused.
+//
+// Stream reads the body with a buffer_body parser, one read_some at a time,
+// and hands each piece to the callback. Abort() (from another thread) sets a
+// flag and posts a closure to the io_context that closes the socket of the
+// call in progress; the coroutines check the flag after every step, so an
+// abort that lands between two operations is not lost.
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <optional>
@@ -15,6 +23,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -240,6 +249,7 @@ struct Client::Impl {
     });
     auto addresses = co_await resolver.async_resolve(endpoint.host, endpoint.port, Await(ec));
     deadline.cancel();
+    if (aborted.load()) co_return Connected{AbortedStatus()};
     if (ec) {
       co_return Connected{
           Unavailable("cannot resolve " + endpoint.host + ": " +
@@ -248,6 +258,7 @@ struct Client::Impl {
     beast::tcp_stream& lowest = connection.Lowest();
     lowest.expires_after(timeout());
     co_await lowest.async_connect(addresses, Await(ec));
+    if (aborted.load()) co_return Connected{AbortedStatus()};
     if (ec) {
       co_return Connected{Unavailable("cannot connect to " + endpoint.Display() + ": " +
                                       (ec == beast::error::timeout ? "timed out" : ec.message()))};
@@ -356,14 +367,14 @@ struct Client::Impl {
     return connection;
   }
 
-  Result<Response> Send(std::string_view method, std::string_view url, const Headers& headers,
-                        std::string_view body) {
-    KIZUNA_ASSIGN_OR_RETURN(Endpoint endpoint, ParseUrl(url));
+  static Status AbortedStatus() { return Unavailable("http client: aborted"); }
+
+  // The request line and the caller's header fields; framing is left to the caller.
+  template <class Body>
+  static Status FillRequest(std::string_view method, const Endpoint& endpoint,
+                            const Headers& headers, bhttp::request<Body>& request) {
     if (!IsToken(method))
       return InvalidArgument("invalid HTTP method '" + std::string(method) + "'");
-    if (endpoint.tls) KIZUNA_RETURN_IF_ERROR(SetUpTls());
-
-    bhttp::request<bhttp::string_body> request;
     request.version(11);
     request.method_string(method);
     request.target(endpoint.target);
@@ -383,6 +394,16 @@ struct Client::Impl {
         request.insert(name, value);
       }
     }
+    return Status::Ok();
+  }
+
+  Result<Response> Send(std::string_view method, std::string_view url, const Headers& headers,
+                        std::string_view body) {
+    if (aborted.load()) return AbortedStatus();
+    KIZUNA_ASSIGN_OR_RETURN(Endpoint endpoint, ParseUrl(url));
+    bhttp::request<bhttp::string_body> request;
+    KIZUNA_RETURN_IF_ERROR(FillRequest(method, endpoint, headers, request));
+    if (endpoint.tls) KIZUNA_RETURN_IF_ERROR(SetUpTls());
     request.body() = std::string(body);
     request.prepare_payload();
     if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
@@ -395,7 +416,13 @@ struct Client::Impl {
       bool fresh = pooled == connections.end();
       if (fresh) pooled = connections.emplace(key, NewConnection(endpoint)).first;
       Connection& connection = *pooled->second;
+      active = &connection;
       Exchange exchange = RunToCompletion(ConnectAndTransfer(connection, fresh, endpoint, request));
+      active = nullptr;
+      if (aborted.load()) {
+        connections.erase(key);
+        return AbortedStatus();
+      }
       if (exchange.status.ok()) {
         if (!exchange.keep_alive) connections.erase(key);
         return std::move(exchange.response);
@@ -407,7 +434,166 @@ struct Client::Impl {
     }
   }
 
+  // Reads a streamed response: the head within timeout(), then the body piece by
+  // piece to on_data (2xx) or whole into the response (any other status).
+  template <class Stream>
+  asio::awaitable<Exchange> TransferStreaming(Stream& stream, Connection& connection,
+                                              const Endpoint& endpoint,
+                                              bhttp::request<bhttp::empty_body>& request,
+                                              const std::function<bool(std::string_view)>& on_data,
+                                              std::chrono::milliseconds idle_timeout) {
+    Exchange exchange;
+    error_code ec;
+    beast::tcp_stream& lowest = connection.Lowest();
+    lowest.expires_after(timeout());
+    co_await bhttp::async_write(stream, request, Await(ec));
+    if (aborted.load()) co_return Aborted();
+    if (ec) {
+      exchange.stale = IsResponseStale(ec);
+      exchange.status = Unavailable("cannot send request to " + endpoint.Display() + ": " +
+                                    (ec == beast::error::timeout ? "timed out" : ec.message()));
+      co_return exchange;
+    }
+    for (;;) {
+      bhttp::response_parser<bhttp::buffer_body> parser;
+      parser.header_limit(kMaxResponseHeaderBytes);
+      parser.body_limit(boost::none);  // a 2xx stream is unbounded; other bodies are checked below
+      lowest.expires_after(timeout());
+      co_await bhttp::async_read_header(stream, connection.buffer, parser, Await(ec));
+      if (aborted.load()) co_return Aborted();
+      if (ec) {
+        exchange.stale = !parser.got_some() && connection.buffer.size() == 0 && IsResponseStale(ec);
+        exchange.status = Unavailable("cannot read response from " + endpoint.Display() + ": " +
+                                      (ec == beast::error::timeout ? "timed out" : ec.message()));
+        co_return exchange;
+      }
+      const auto& header = parser.get();
+      const int status = static_cast<int>(header.result_int());
+      // Interim answers (100 Continue, 103 Early Hints) precede the real one.
+      if (status >= 100 && status < 200) continue;
+      exchange.response.status = status;
+      for (const auto& field : header) {
+        exchange.response.headers.Add(std::string(field.name_string()), std::string(field.value()));
+      }
+      const bool deliver = status >= 200 && status < 300;
+      std::array<char, 16 * 1024> piece;
+      while (!parser.is_done()) {
+        parser.get().body().data = piece.data();
+        parser.get().body().size = piece.size();
+        lowest.expires_after(deliver ? idle_timeout : timeout());
+        co_await bhttp::async_read_some(stream, connection.buffer, parser, Await(ec));
+        if (ec == bhttp::error::need_buffer) ec = {};
+        if (aborted.load()) co_return Aborted();
+        if (ec) {
+          exchange.response = {};
+          if (ec == beast::error::timeout && deliver) {
+            exchange.status = Unavailable("no data from " + endpoint.Display() + " for " +
+                                          std::to_string(idle_timeout.count()) + " ms");
+          } else {
+            exchange.status =
+                Unavailable("cannot read response from " + endpoint.Display() + ": " +
+                            (ec == beast::error::timeout ? "timed out" : ec.message()));
+          }
+          co_return exchange;
+        }
+        const size_t n = piece.size() - parser.get().body().size;
+        if (n == 0) continue;
+        if (!deliver) {
+          if (exchange.response.body.size() + n > options.max_response_bytes) {
+            exchange.response = {};
+            exchange.status = TooLarge("response from " + endpoint.Display() + " is larger than " +
+                                       std::to_string(options.max_response_bytes) + " bytes");
+            co_return exchange;
+          }
+          exchange.response.body.append(piece.data(), n);
+        } else if (!on_data(std::string_view(piece.data(), n))) {
+          exchange.keep_alive = false;  // the rest of the body is still on the wire
+          co_return exchange;
+        }
+      }
+      exchange.keep_alive = header.keep_alive() && !parser.need_eof();
+      co_return exchange;
+    }
+  }
+
+  static Exchange Aborted() {
+    Exchange exchange;
+    exchange.status = AbortedStatus();
+    return exchange;
+  }
+
+  asio::awaitable<Exchange> ConnectAndStream(Connection& connection, bool fresh,
+                                             const Endpoint& endpoint,
+                                             bhttp::request<bhttp::empty_body>& request,
+                                             const std::function<bool(std::string_view)>& on_data,
+                                             std::chrono::milliseconds idle_timeout) {
+    if (fresh) {
+      Connected connected = co_await Connect(connection, endpoint);
+      if (!connected.status.ok()) {
+        Exchange failed;
+        failed.status = connected.status;
+        co_return failed;
+      }
+    }
+    if (connection.tls) {
+      co_return co_await TransferStreaming(*connection.tls, connection, endpoint, request, on_data,
+                                           idle_timeout);
+    }
+    co_return co_await TransferStreaming(*connection.plain, connection, endpoint, request, on_data,
+                                         idle_timeout);
+  }
+
+  Result<Response> Stream(std::string_view method, std::string_view url, const Headers& headers,
+                          const std::function<bool(std::string_view)>& on_data,
+                          int idle_timeout_ms) {
+    if (aborted.load()) return AbortedStatus();
+    if (!on_data) return InvalidArgument("http client: Stream needs a data callback");
+    KIZUNA_ASSIGN_OR_RETURN(Endpoint endpoint, ParseUrl(url));
+    bhttp::request<bhttp::empty_body> request;
+    KIZUNA_RETURN_IF_ERROR(FillRequest(method, endpoint, headers, request));
+    if (endpoint.tls) KIZUNA_RETURN_IF_ERROR(SetUpTls());
+    if (method == "POST" || method == "PUT" || method == "PATCH") request.content_length(0);
+    const auto idle_timeout = std::chrono::milliseconds(std::max(1, idle_timeout_ms));
+
+    const std::string key = endpoint.Key();
+    for (int attempt = 0;; ++attempt) {
+      auto pooled = connections.find(key);
+      bool fresh = pooled == connections.end();
+      if (fresh) pooled = connections.emplace(key, NewConnection(endpoint)).first;
+      Connection& connection = *pooled->second;
+      active = &connection;
+      Exchange exchange = RunToCompletion(
+          ConnectAndStream(connection, fresh, endpoint, request, on_data, idle_timeout));
+      active = nullptr;
+      if (aborted.load()) {
+        connections.erase(key);
+        return AbortedStatus();
+      }
+      if (exchange.status.ok()) {
+        if (!exchange.keep_alive) connections.erase(key);
+        return std::move(exchange.response);
+      }
+      connections.erase(key);
+      // A kept-alive connection the server closed meanwhile: once more, fresh.
+      if (!fresh && exchange.stale && attempt == 0) continue;
+      return exchange.status;
+    }
+  }
+
+  // Called from any thread.
+  void Abort() {
+    aborted.store(true);
+    // Runs on the thread inside Send/Stream (or is dropped with the io_context).
+    asio::post(io_context, [this] {
+      if (active) active->Lowest().close();
+    });
+  }
+
   ClientOptions options;
+  std::atomic<bool> aborted{false};
+  // The connection of the Send/Stream in progress; only touched by the thread
+  // that calls them (and by Abort's closure, which that thread runs).
+  Connection* active = nullptr;
   // Declared before the connections, so that it outlives their sockets.
   asio::io_context io_context{1};
   std::unique_ptr<ssl::context> tls_context;  // created on the first https request
@@ -426,5 +612,20 @@ Result<Response> Client::Send(std::string_view method, std::string_view url, con
     return Internal(std::string("http client: ") + e.what());
   }
 }
+
+Result<Response> Client::Stream(std::string_view method, std::string_view url,
+                                const Headers& headers,
+                                const std::function<bool(std::string_view)>& on_data,
+                                int idle_timeout_ms) {
+  try {
+    return impl_->Stream(method, url, headers, on_data, idle_timeout_ms);
+  } catch (const std::exception& e) {
+    return Internal(std::string("http client: ") + e.what());
+  }
+}
+
+void Client::Abort() { impl_->Abort(); }
+
+bool Client::aborted() const { return impl_->aborted.load(); }
 
 }  // namespace kizuna::http

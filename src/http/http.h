@@ -5,9 +5,11 @@
 // outside server.cc and client.cc, so that the build stays fast.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -49,10 +51,36 @@ struct Request {
   bool HasQuery(std::string_view key) const;
 };
 
+// A response body produced over time (Server-Sent Events). The server sends the head
+// (chunked transfer encoding), then calls Next() on the session's I/O thread — it must not
+// block for long (short store reads are fine).
+//
+// Next() is called from one thread at a time (the session's strand), never concurrently
+// for the same stream; the server holds the last reference it owns until the stream ends,
+// the client disconnects or the server stops, then drops it (the destructor runs on an
+// I/O thread or in Server::Stop). After nullopt, Next() is not called again.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  // The next bytes to send: "" when nothing is ready now (the server asks again after
+  // Response::stream_poll_interval), nullopt when the body is complete.
+  virtual std::optional<std::string> Next() = 0;
+};
+
 struct Response {
   int status = 200;
   Headers headers;
   std::string body;
+  // When set, `body` is ignored and the body is whatever `stream` produces, sent
+  // with chunked transfer encoding (HTTP/1.0 clients: raw bytes, then close).
+  // The stream ends when Next() returns nullopt (the connection then stays
+  // alive as usual), when the client disconnects or a write fails or times out
+  // (read_timeout_seconds per chunk), or when the server stops (the connection
+  // is then closed without the final chunk). The read timeout does not apply
+  // while a stream is open. Ignored for 204/304 answers and HEAD requests.
+  std::shared_ptr<BodyStream> stream;
+  // How long the server waits before calling Next() again after it returned "".
+  std::chrono::milliseconds stream_poll_interval{20};
 };
 
 // Called concurrently from the server's I/O threads, so it must be
@@ -103,7 +131,7 @@ struct ClientOptions {
 };
 
 // A blocking HTTP/1.1 client that keeps one connection per scheme://host:port
-// alive between calls. Not thread-safe: use one per thread.
+// alive between calls. Not thread-safe: use one per thread (except Abort()).
 class Client {
  public:
   explicit Client(ClientOptions options = {});
@@ -115,6 +143,34 @@ class Client {
   // TLS errors are a non-ok Status; any HTTP status is a Response.
   Result<Response> Send(std::string_view method, std::string_view url, const Headers& headers = {},
                         std::string_view body = {});
+
+  // Sends a request and hands the response body to on_data as it arrives, until the body
+  // ends, on_data returns false, Abort() is called, or idle_timeout_ms pass without any
+  // bytes. Returns the response head (status and headers; body empty). A non-2xx answer's
+  // body is read whole into Response::body instead of going to on_data.
+  //
+  // For chunked answers on_data gets the decoded chunk data (not chunk boundaries:
+  // bytes may arrive split or merged arbitrarily). timeout_ms covers connect, TLS
+  // handshake, sending the request and receiving the head; idle_timeout_ms each wait
+  // for body bytes after that. The body of a 2xx answer has no size limit (on_data
+  // sees it piecewise); a non-2xx body is bounded by max_response_bytes.
+  // Errors: an idle timeout, a broken or cut connection (also a stream the server
+  // ended without its final chunk) are kUnavailable; Abort() gives kUnavailable with
+  // "aborted" in the message. An exception from on_data is returned as kInternal.
+  // on_data runs on the calling thread. When the body ended completely the
+  // connection may be kept alive for the next call; otherwise it is closed.
+  Result<Response> Stream(std::string_view method, std::string_view url, const Headers& headers,
+                          const std::function<bool(std::string_view)>& on_data,
+                          int idle_timeout_ms = 60000);
+
+  // Thread-safe (the one method that may be called from another thread): ends a
+  // Stream() or Send() in progress on another thread — it returns promptly with a
+  // kUnavailable status saying "aborted" (at worst after timeout_ms while a name
+  // is being resolved) — and makes every later Send() and Stream() fail the same
+  // way at once. An aborted Client stays aborted: make a new one to go on.
+  // Must not race with the Client's destruction.
+  void Abort();
+  bool aborted() const;
 
  private:
   struct Impl;

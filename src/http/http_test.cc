@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -26,6 +27,7 @@
 #include <gtest/gtest.h>
 
 #include "common/encoding.h"
+#include "http/sse.h"
 #include "http/target.h"
 
 namespace kizuna::http {
@@ -33,6 +35,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::Pair;
 using ::testing::StartsWith;
 using Params = std::vector<std::pair<std::string, std::string>>;
@@ -702,6 +705,514 @@ TEST(TlsStart, MissingOrInvalidFilesFail) {
   options.tls_cert_file = files.cert_file();
   options.tls_key_file.clear();
   EXPECT_FALSE(Server::Start(options, [](const Request&) { return Text(200, "ok"); }).ok());
+}
+
+// --- Streaming responses (Server-Sent Events) ----------------------------------
+
+// A BodyStream driven by a function; counts its calls and reports its destruction.
+class FunctionStream final : public BodyStream {
+ public:
+  struct Probe {
+    std::atomic<int> calls{0};
+    std::atomic<bool> destroyed{false};
+  };
+  FunctionStream(std::function<std::optional<std::string>(int call)> next,
+                 std::shared_ptr<Probe> probe)
+      : next_(std::move(next)), probe_(std::move(probe)) {}
+  ~FunctionStream() override { probe_->destroyed = true; }
+  std::optional<std::string> Next() override { return next_(probe_->calls++); }
+
+ private:
+  std::function<std::optional<std::string>(int)> next_;
+  std::shared_ptr<Probe> probe_;
+};
+
+Response StreamResponse(std::function<std::optional<std::string>(int)> next,
+                        std::shared_ptr<FunctionStream::Probe> probe,
+                        std::chrono::milliseconds poll_interval = std::chrono::milliseconds(5)) {
+  Response response;
+  response.headers.Set("Content-Type", "text/event-stream");
+  response.headers.Set("Cache-Control", "no-cache");
+  response.stream = std::make_shared<FunctionStream>(std::move(next), std::move(probe));
+  response.stream_poll_interval = poll_interval;
+  return response;
+}
+
+std::string SseData(const std::string& data, const std::string& id = {}) {
+  SseEvent event;
+  event.id = id;
+  event.data = data;
+  return FormatSseEvent(event).value();
+}
+
+bool WaitFor(const std::function<bool()>& condition,
+             std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+using Clock = std::chrono::steady_clock;
+
+TEST(Stream, DeliversEventsIncrementallyThenKeepsTheConnectionAlive) {
+  // The stream sends event 1, then nothing until the client has seen it, then
+  // events 2..4 and ends: the client cannot see event 1 only at the end.
+  std::atomic<bool> client_saw_first{false};
+  std::mutex mutex;
+  std::set<uint16_t> client_ports;
+  auto server = MustStart({}, [&](const Request& request) {
+    {
+      std::lock_guard lock(mutex);
+      client_ports.insert(request.remote_port);
+    }
+    if (request.path != "/events") return Text(200, "plain " + request.path);
+    auto sent = std::make_shared<int>(0);
+    return StreamResponse(
+        [&, sent](int) -> std::optional<std::string> {
+          if (*sent == 0) return SseData("event 1", std::to_string(++*sent));
+          if (!client_saw_first) return "";
+          if (*sent == 4) return std::nullopt;
+          ++*sent;
+          return SseData("event " + std::to_string(*sent), std::to_string(*sent));
+        },
+        std::make_shared<FunctionStream::Probe>());
+  });
+  ASSERT_TRUE(server);
+
+  Client client;
+  SseParser parser;
+  std::vector<SseEvent> events;
+  int callbacks = 0;
+  Headers headers;
+  headers.Set("Accept", "text/event-stream");
+  auto head =
+      client.Stream("GET", BaseUrl(*server) + "/events", headers, [&](std::string_view bytes) {
+        ++callbacks;
+        EXPECT_TRUE(parser.Feed(bytes, &events).ok());
+        if (!events.empty()) client_saw_first = true;
+        return true;
+      });
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->body, "");
+  EXPECT_EQ(head->headers.Get("content-type"), "text/event-stream");
+  EXPECT_EQ(head->headers.Get("transfer-encoding"), "chunked");
+  EXPECT_FALSE(head->headers.Has("content-length"));
+  EXPECT_EQ(head->headers.Get("server"), "kizuna");
+  ASSERT_EQ(events.size(), 4u);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(events[i].data, "event " + std::to_string(i + 1));
+    EXPECT_EQ(events[i].id, std::to_string(i + 1));
+  }
+  EXPECT_GE(callbacks, 2);
+  EXPECT_EQ(parser.last_event_id(), "4");
+
+  // The same connection serves normal requests after the stream, and another stream.
+  auto plain = client.Send("GET", BaseUrl(*server) + "/after");
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(plain->body, "plain /after");
+  std::string second;
+  auto again = client.Stream("GET", BaseUrl(*server) + "/events", {}, [&](std::string_view bytes) {
+    second += bytes;
+    return true;
+  });
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_THAT(second, HasSubstr("data: event 4"));
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(client_ports.size(), 1u);
+}
+
+TEST(Stream, ChunkedOnTheWireAndPipelinedRequestAfterwards) {
+  auto server = MustStart({}, [](const Request& request) {
+    if (request.path != "/events") return Text(200, "next");
+    return StreamResponse(
+        [](int call) -> std::optional<std::string> {
+          if (call < 3) return call == 1 ? "" : "data: x\n\n";
+          return std::nullopt;
+        },
+        std::make_shared<FunctionStream::Probe>());
+  });
+  ASSERT_TRUE(server);
+  RawSocket raw(server->port());
+  ASSERT_TRUE(raw.connected());
+  // Both requests at once: the second waits in the socket until the stream is over.
+  ASSERT_TRUE(
+      raw.Send("GET /events HTTP/1.1\r\nHost: x\r\n\r\nGET /n HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string got = raw.ReadUntil("\r\n\r\nnext");
+  EXPECT_THAT(got, HasSubstr("Transfer-Encoding: chunked\r\n"));
+  EXPECT_THAT(got,
+              HasSubstr("\r\n\r\n9\r\ndata: x\n\n\r\n9\r\ndata: x\n\n\r\n0\r\n\r\nHTTP/1.1 200"));
+}
+
+TEST(Stream, Http10GetsRawBytesThenClose) {
+  auto server = MustStart({}, [](const Request&) {
+    return StreamResponse(
+        [](int call) -> std::optional<std::string> {
+          if (call < 2) return "data: " + std::to_string(call) + "\n\n";
+          return std::nullopt;
+        },
+        std::make_shared<FunctionStream::Probe>());
+  });
+  ASSERT_TRUE(server);
+  RawSocket raw(server->port());
+  ASSERT_TRUE(raw.Send("GET /events HTTP/1.0\r\n\r\n"));
+  bool closed = false;
+  std::string got = raw.ReadUntilClosed(&closed);
+  EXPECT_TRUE(closed);
+  EXPECT_THAT(got, StartsWith("HTTP/1.0 200"));
+  EXPECT_THAT(got, Not(HasSubstr("chunked")));
+  EXPECT_THAT(got, Not(HasSubstr("Content-Length")));
+  EXPECT_THAT(got, HasSubstr("\r\n\r\ndata: 0\n\ndata: 1\n\n"));
+  EXPECT_EQ(got.substr(got.size() - 9), "data: 1\n\n");
+}
+
+TEST(Stream, AbortFromAnotherThreadEndsStreamPromptly) {
+  auto probe = std::make_shared<FunctionStream::Probe>();
+  auto server = MustStart({}, [&](const Request&) {
+    // One event, then nothing for ever.
+    return StreamResponse(
+        [](int call) -> std::optional<std::string> { return call == 0 ? "data: hi\n\n" : ""; },
+        probe);
+  });
+  ASSERT_TRUE(server);
+  Client client;
+  std::atomic<bool> got_data{false};
+  Result<Response> result = Internal("not run");
+  Clock::time_point returned;
+  std::thread reader([&] {
+    result = client.Stream(
+        "GET", BaseUrl(*server) + "/events", {},
+        [&](std::string_view) {
+          got_data = true;
+          return true;
+        },
+        /*idle_timeout_ms=*/60000);
+    returned = Clock::now();
+  });
+  ASSERT_TRUE(WaitFor([&] { return got_data.load(); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // now blocked in a read
+  auto aborted_at = Clock::now();
+  client.Abort();
+  reader.join();
+  EXPECT_LT(returned - aborted_at, std::chrono::seconds(1));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), Code::kUnavailable);
+  EXPECT_THAT(result.status().message(), HasSubstr("aborted"));
+  EXPECT_TRUE(client.aborted());
+  // An aborted client stays aborted.
+  auto later = client.Send("GET", BaseUrl(*server) + "/");
+  ASSERT_FALSE(later.ok());
+  EXPECT_THAT(later.status().message(), HasSubstr("aborted"));
+  EXPECT_FALSE(
+      client.Stream("GET", BaseUrl(*server) + "/", {}, [](std::string_view) { return true; }).ok());
+  // The server noticed the closed connection and dropped its stream.
+  EXPECT_TRUE(WaitFor([&] { return probe->destroyed.load(); }));
+}
+
+TEST(Stream, AbortBeforeTheHeadArrives) {
+  auto server = MustStart({}, [](const Request&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a slow handler
+    return Text(200, "late");
+  });
+  ASSERT_TRUE(server);
+  Client client;
+  Result<Response> result = Internal("not run");
+  std::thread reader([&] {
+    result =
+        client.Stream("GET", BaseUrl(*server) + "/", {}, [](std::string_view) { return true; });
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto start = Clock::now();
+  client.Abort();
+  reader.join();
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(1000));
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(result.status().message(), HasSubstr("aborted"));
+}
+
+TEST(Stream, AbortRacingWithTheStartOfStreamIsNotLost) {
+  auto server = MustStart({}, [](const Request&) {
+    return StreamResponse([](int) -> std::optional<std::string> { return ""; },
+                          std::make_shared<FunctionStream::Probe>());
+  });
+  ASSERT_TRUE(server);
+  for (int i = 0; i < 20; ++i) {
+    Client client;
+    Result<Response> result = Internal("not run");
+    std::thread reader([&] {
+      result = client.Stream(
+          "GET", BaseUrl(*server) + "/", {}, [](std::string_view) { return true; }, 60000);
+    });
+    std::this_thread::sleep_for(std::chrono::microseconds(i * 300));
+    client.Abort();
+    reader.join();
+    ASSERT_FALSE(result.ok()) << i;
+    EXPECT_THAT(result.status().message(), HasSubstr("aborted")) << i;
+  }
+}
+
+TEST(Stream, ServerStopWithOpenStreamsReturns) {
+  auto probe = std::make_shared<FunctionStream::Probe>();
+  auto server = MustStart({}, [&](const Request&) {
+    // A long poll interval: Stop must cut the wait, not sit it out.
+    return StreamResponse(
+        [](int call) -> std::optional<std::string> { return call == 0 ? "data: hi\n\n" : ""; },
+        probe, std::chrono::hours(1));
+  });
+  ASSERT_TRUE(server);
+  Client client;
+  std::atomic<bool> got_data{false};
+  Result<Response> result = Internal("not run");
+  std::thread reader([&] {
+    result = client.Stream("GET", BaseUrl(*server) + "/events", {}, [&](std::string_view) {
+      got_data = true;
+      return true;
+    });
+  });
+  ASSERT_TRUE(WaitFor([&] { return got_data.load(); }));
+  auto start = Clock::now();
+  server->Stop();
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(2));
+  reader.join();
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(2));
+  // Cut without the final chunk: the client knows the stream is incomplete.
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), Code::kUnavailable);
+  EXPECT_TRUE(probe->destroyed);
+}
+
+TEST(Stream, IdleTimeoutFires) {
+  auto server = MustStart({}, [](const Request& request) {
+    if (request.path == "/plain") return Text(200, "plain");
+    return StreamResponse(
+        [](int call) -> std::optional<std::string> { return call == 0 ? "data: hi\n\n" : ""; },
+        std::make_shared<FunctionStream::Probe>());
+  });
+  ASSERT_TRUE(server);
+  Client client;
+  std::string received;
+  auto start = Clock::now();
+  auto result = client.Stream(
+      "GET", BaseUrl(*server) + "/events", {},
+      [&](std::string_view bytes) {
+        received += bytes;
+        return true;
+      },
+      /*idle_timeout_ms=*/300);
+  auto elapsed = Clock::now() - start;
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), Code::kUnavailable);
+  EXPECT_THAT(result.status().message(), HasSubstr("no data"));
+  EXPECT_EQ(received, "data: hi\n\n");
+  EXPECT_GE(elapsed, std::chrono::milliseconds(290));
+  EXPECT_LT(elapsed, std::chrono::seconds(3));
+  // Not aborted: the client goes on (on a new connection).
+  auto again = client.Send("GET", BaseUrl(*server) + "/plain");
+  EXPECT_TRUE(again.ok()) << again.status().ToString();
+}
+
+TEST(Stream, ReadTimeoutDoesNotCutALongStream) {
+  ServerOptions options;
+  options.read_timeout_seconds = 1;
+  auto server = MustStart(options, [](const Request&) {
+    auto start = std::make_shared<Clock::time_point>(Clock::now());
+    return StreamResponse(
+        [start](int call) -> std::optional<std::string> {
+          if (Clock::now() - *start > std::chrono::milliseconds(2500)) return std::nullopt;
+          return call % 50 == 0 ? "data: tick\n\n" : "";
+        },
+        std::make_shared<FunctionStream::Probe>(), std::chrono::milliseconds(10));
+  });
+  ASSERT_TRUE(server);
+  Client client;
+  int ticks = 0;
+  auto result = client.Stream("GET", BaseUrl(*server) + "/", {}, [&](std::string_view bytes) {
+    for (size_t at = 0; (at = bytes.find("tick", at)) != std::string_view::npos; ++at) ++ticks;
+    return true;
+  });
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_GE(ticks, 3);
+}
+
+TEST(Stream, ClientDisconnectEndsTheServersIdleStream) {
+  auto probe = std::make_shared<FunctionStream::Probe>();
+  auto server = MustStart({}, [&](const Request&) {
+    // Never anything to send: only the peer watch can notice the client leaving.
+    return StreamResponse([](int) -> std::optional<std::string> { return ""; }, probe,
+                          std::chrono::milliseconds(5));
+  });
+  ASSERT_TRUE(server);
+  {
+    RawSocket raw(server->port());
+    ASSERT_TRUE(raw.Send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n"));
+    EXPECT_THAT(raw.ReadUntil("\r\n\r\n"), StartsWith("HTTP/1.1 200"));
+    ASSERT_TRUE(WaitFor([&] { return probe->calls > 3; }));
+  }  // closed
+  ASSERT_TRUE(WaitFor([&] { return probe->destroyed.load(); }));
+  int calls = probe->calls;
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(probe->calls, calls);
+}
+
+TEST(Stream, ClientThatStopsReadingEndsTheServersBusyStream) {
+  auto probe = std::make_shared<FunctionStream::Probe>();
+  auto server = MustStart({}, [&](const Request& request) {
+    if (request.path == "/plain") return Text(200, "plain");
+    return StreamResponse(
+        [](int call) -> std::optional<std::string> {
+          return "data: " + std::to_string(call) + "\n\n";
+        },
+        probe, std::chrono::milliseconds(1));
+  });
+  ASSERT_TRUE(server);
+  Client client;
+  int pieces = 0;
+  auto head = client.Stream("GET", BaseUrl(*server) + "/events", {}, [&](std::string_view) {
+    return ++pieces < 3;  // enough
+  });
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(pieces, 3);
+  ASSERT_TRUE(WaitFor([&] { return probe->destroyed.load(); }));
+  int calls = probe->calls;
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(probe->calls, calls);
+  // The client made a new connection for what follows.
+  EXPECT_TRUE(client.Send("GET", BaseUrl(*server) + "/plain").ok());
+}
+
+TEST(Stream, ErrorAnswerBodyIsReadWhole) {
+  auto server = MustStart({}, [](const Request& request) {
+    if (request.path == "/big") return Text(500, std::string(5000, 'e'));
+    return ErrorResponse(404, "No such stream");
+  });
+  ASSERT_TRUE(server);
+  ClientOptions options;
+  options.max_response_bytes = 1000;
+  Client client(options);
+  bool called = false;
+  auto on_data = [&](std::string_view) {
+    called = true;
+    return true;
+  };
+  auto got = client.Stream("GET", BaseUrl(*server) + "/missing", {}, on_data);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->status, 404);
+  EXPECT_THAT(got->body, HasSubstr("No such stream"));
+  EXPECT_FALSE(called);
+  auto big = client.Stream("GET", BaseUrl(*server) + "/big", {}, on_data);
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().code(), Code::kTooLarge);
+  EXPECT_FALSE(called);
+}
+
+TEST(Stream, NextThatThrowsCutsTheConnection) {
+  auto server = MustStart({}, [](const Request& request) {
+    if (request.path == "/plain") return Text(200, "plain");
+    return StreamResponse(
+        [](int call) -> std::optional<std::string> {
+          if (call == 0) return "data: one\n\n";
+          throw std::runtime_error("store went away");
+        },
+        std::make_shared<FunctionStream::Probe>());
+  });
+  ASSERT_TRUE(server);
+  Client client;
+  std::string received;
+  auto result = client.Stream("GET", BaseUrl(*server) + "/", {}, [&](std::string_view bytes) {
+    received += bytes;
+    return true;
+  });
+  EXPECT_FALSE(result.ok());
+  EXPECT_EQ(received, "data: one\n\n");
+  auto again = client.Send("GET", BaseUrl(*server) + "/plain");  // the server goes on
+  EXPECT_TRUE(again.ok()) << again.status().ToString();
+}
+
+TEST(Stream, NoBodyStatusesAndHeadIgnoreTheStream) {
+  auto probe = std::make_shared<FunctionStream::Probe>();
+  auto server = MustStart({}, [&](const Request& request) {
+    Response response =
+        StreamResponse([](int) -> std::optional<std::string> { return "data: x\n\n"; }, probe);
+    if (request.path == "/204") response.status = 204;
+    return response;
+  });
+  ASSERT_TRUE(server);
+  Client client;
+  auto no_content = client.Send("GET", BaseUrl(*server) + "/204");
+  ASSERT_TRUE(no_content.ok()) << no_content.status().ToString();
+  EXPECT_EQ(no_content->status, 204);
+  auto head = client.Send("HEAD", BaseUrl(*server) + "/");
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  EXPECT_EQ(head->body, "");
+  EXPECT_EQ(probe->calls, 0);
+}
+
+TEST(Stream, OverTlsWithPin) {
+  TlsFiles files;
+  ServerOptions server_options;
+  server_options.tls_cert_file = files.cert_file();
+  server_options.tls_key_file = files.key_file();
+  auto server = MustStart(server_options, [](const Request& request) {
+    if (request.path != "/events") return Text(200, request.tls ? "secure" : "plain");
+    return StreamResponse(
+        [](int call) -> std::optional<std::string> {
+          if (call >= 6) return std::nullopt;
+          return call % 2 ? "" : SseData("tls " + std::to_string(call / 2));
+        },
+        std::make_shared<FunctionStream::Probe>());
+  });
+  ASSERT_TRUE(server);
+  ClientOptions options;
+  options.pinned_cert_sha256 = files.sha256();
+  Client client(options);
+  SseParser parser;
+  std::vector<SseEvent> events;
+  auto head =
+      client.Stream("GET", BaseUrl(*server, "https") + "/events", {}, [&](std::string_view bytes) {
+        EXPECT_TRUE(parser.Feed(bytes, &events).ok());
+        return true;
+      });
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[2].data, "tls 2");
+  auto after = client.Send("GET", BaseUrl(*server, "https") + "/x");
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->body, "secure");
+
+  // Abort works over TLS too.
+  std::atomic<bool> got_data{false};
+  auto endless = MustStart(server_options, [](const Request&) {
+    return StreamResponse(
+        [](int call) -> std::optional<std::string> { return call == 0 ? "data: a\n\n" : ""; },
+        std::make_shared<FunctionStream::Probe>());
+  });
+  ASSERT_TRUE(endless);
+  Client second(options);
+  Result<Response> result = Internal("not run");
+  std::thread reader([&] {
+    result = second.Stream("GET", BaseUrl(*endless, "https") + "/", {}, [&](std::string_view) {
+      got_data = true;
+      return true;
+    });
+  });
+  ASSERT_TRUE(WaitFor([&] { return got_data.load(); }));
+  auto start = Clock::now();
+  second.Abort();
+  reader.join();
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(1));
+  EXPECT_THAT(result.status().message(), HasSubstr("aborted"));
+  // A wrong pin fails like Send does.
+  ClientOptions wrong;
+  wrong.pinned_cert_sha256 = std::string(64, '0');
+  Client bad(wrong);
+  auto refused = bad.Stream("GET", BaseUrl(*server, "https") + "/events", {},
+                            [](std::string_view) { return true; });
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("pinned"));
 }
 
 }  // namespace

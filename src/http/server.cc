@@ -6,10 +6,19 @@
 // called on the I/O thread that runs the session.
 //
 // A Session is split into ReadRequest (framing, limits, target parsing),
-// CallHandler (the pure function) and WriteResponse, so that a streaming
-// response (Server-Sent Events) can later be added as another kind of answer
-// without touching the reading side.
+// CallHandler (the pure function) and WriteResponse or, when the handler's
+// Response carries a BodyStream (Server-Sent Events), WriteStream: the head
+// with chunked encoding, then a loop that calls BodyStream::Next() on the
+// session's strand, writes what it returns as a chunk, or waits the poll
+// interval on a steady_timer when nothing is ready. While a stream is open no
+// read is pending, so the read timeout does not apply; a wait for readability
+// on the raw socket (PeerWatch) notices a client that disconnects, so that an
+// idle stream does not call Next() forever. Stop() closes the socket and
+// cancels the poll timer, which ends the loop.
 #include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <array>
 #include <atomic>
@@ -29,6 +38,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -143,8 +153,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   auto executor() { return Lowest().get_executor(); }
 
   void Close() override {
-    asio::post(Lowest().get_executor(),
-               [self = this->shared_from_this()] { self->Lowest().close(); });
+    asio::post(Lowest().get_executor(), [self = this->shared_from_this()] {
+      self->Lowest().close();
+      self->stream_timer_.cancel();  // wakes a stream waiting for its next poll
+    });
   }
 
   // The coroutine that owns the session until the connection ends.
@@ -189,7 +201,16 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       Response response = incoming.kind == Incoming::Kind::kRequest ? CallHandler(incoming.request)
                                                                     : std::move(incoming.answer);
       bool keep_alive = incoming.keep_alive && !core_->stopping();
-      if (!co_await WriteResponse(std::move(response), incoming.version, keep_alive)) co_return;
+      CheckStatus(response);
+      if (response.stream &&
+          (response.status == 204 || response.status == 304 || incoming.request.method == "HEAD")) {
+        response.stream.reset();  // no body to stream
+      }
+      bool written =
+          response.stream
+              ? co_await WriteStream(std::move(response), incoming.version, keep_alive)
+              : co_await WriteResponse(std::move(response), incoming.version, keep_alive);
+      if (!written) co_return;
       if (!keep_alive) {
         co_await CloseGracefully();
         co_return;
@@ -310,18 +331,20 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                          "The server failed while handling this request.");
   }
 
-  // False when the connection broke.
-  asio::awaitable<bool> WriteResponse(Response response, unsigned version, bool& keep_alive) {
-    int status = response.status;
-    if (status < 200 || status > 599) {
-      spdlog::error("http: handler returned invalid status {}", status);
-      response =
-          ErrorResponse(500, "Internal server error", "The handler returned no valid status.");
-      status = 500;
-    }
-    bhttp::response<bhttp::string_body> message;
+  // Replaces a response whose status is not a final HTTP status by a 500.
+  static void CheckStatus(Response& response) {
+    if (response.status >= 200 && response.status <= 599) return;
+    spdlog::error("http: handler returned invalid status {}", response.status);
+    response = ErrorResponse(500, "Internal server error", "The handler returned no valid status.");
+  }
+
+  // The head of `response` (status and the handler's safe fields) into
+  // `message`; framing fields are left to the caller.
+  template <class Body>
+  static void FillHead(const Response& response, unsigned version, bool& keep_alive,
+                       bhttp::response<Body>& message) {
     message.version(version);
-    message.result(static_cast<unsigned>(status));
+    message.result(static_cast<unsigned>(response.status));
     for (const auto& [name, value] : response.headers.fields()) {
       if (!IsSafeField(name, value)) continue;
       // Framing is the server's business.
@@ -337,6 +360,13 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (message.find(bhttp::field::server) == message.end()) {
       message.set(bhttp::field::server, "kizuna");
     }
+  }
+
+  // False when the connection broke.
+  asio::awaitable<bool> WriteResponse(Response response, unsigned version, bool& keep_alive) {
+    const int status = response.status;
+    bhttp::response<bhttp::string_body> message;
+    FillHead(response, version, keep_alive, message);
     if (status == 204 || status == 304) response.body.clear();
     message.body() = std::move(response.body);
     message.keep_alive(keep_alive);
@@ -346,6 +376,116 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     Lowest().expires_after(core_->read_timeout());
     co_await bhttp::async_write(stream_, message, Await(ec));
     co_return !ec;
+  }
+
+  // Whether the client of a stream is still there. Shared between the stream
+  // loop and the pending wait (both on the strand).
+  struct PeerWatch {
+    bool active = true;  // false once the stream is over: the wait's outcome no longer matters
+    bool gone = false;   // the client closed or reset the connection
+  };
+
+  // Waits until the socket is readable without reading (the bytes, if any,
+  // stay for ReadRequest or TLS). End of stream or an error mark the peer
+  // gone and wake the stream loop; bytes that arrive (a pipelined request, a
+  // TLS record) end the watching, and a failed write is then what notices a
+  // client that left.
+  void WatchPeer(std::shared_ptr<PeerWatch> watch) {
+    Lowest().socket().async_wait(
+        tcp::socket::wait_read,
+        [self = this->shared_from_this(), watch = std::move(watch)](error_code ec) mutable {
+          if (!watch->active) return;
+          if (ec) {
+            if (ec != asio::error::operation_aborted) watch->gone = true;
+          } else {
+            char byte;
+            ssize_t n =
+                ::recv(self->Lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+              self->WatchPeer(std::move(watch));  // spurious wake-up
+              return;
+            }
+            if (n > 0) return;  // bytes are waiting: stop watching
+            watch->gone = true;
+          }
+          if (watch->gone) self->stream_timer_.cancel();
+        });
+  }
+
+  enum class StreamEnd { kComplete, kCut };
+
+  // Calls Next() until the body is complete, writing each piece (as a chunk
+  // when `chunked`). kCut: the client left, a write failed, Next() threw or the
+  // server is stopping.
+  asio::awaitable<StreamEnd> PumpStream(BodyStream& body, std::chrono::milliseconds poll_interval,
+                                        bool chunked, PeerWatch& watch) {
+    error_code ec;
+    for (;;) {
+      if (core_->stopping() || watch.gone || !Lowest().socket().is_open())
+        co_return StreamEnd::kCut;
+      std::optional<std::string> next;
+      try {
+        next = body.Next();
+      } catch (const std::exception& e) {
+        spdlog::error("http: response stream to {} failed", remote_address_);
+        spdlog::debug("http: response stream exception: {}", e.what());
+        co_return StreamEnd::kCut;
+      } catch (...) {
+        spdlog::error("http: response stream to {} failed", remote_address_);
+        co_return StreamEnd::kCut;
+      }
+      if (!next) co_return StreamEnd::kComplete;
+      if (next->empty()) {
+        // Woken early (with operation_aborted) by Close() or by the peer watch.
+        stream_timer_.expires_after(poll_interval);
+        co_await stream_timer_.async_wait(Await(ec));
+        continue;
+      }
+      Lowest().expires_after(core_->read_timeout());
+      if (chunked) {
+        co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(*next)), Await(ec));
+      } else {
+        co_await asio::async_write(stream_, asio::buffer(*next), Await(ec));
+      }
+      if (ec) co_return StreamEnd::kCut;
+    }
+  }
+
+  // Writes a streamed response: the head, then the body from response.stream.
+  // False when the connection must be closed at once (client gone, server
+  // stopping, write failed).
+  asio::awaitable<bool> WriteStream(Response response, unsigned version, bool& keep_alive) {
+    std::shared_ptr<BodyStream> body = std::move(response.stream);
+    const auto poll_interval =
+        std::max(response.stream_poll_interval, std::chrono::milliseconds(1));
+    bhttp::response<bhttp::empty_body> message;
+    FillHead(response, version, keep_alive, message);
+    // HTTP/1.0 has no chunked encoding: the body ends when the connection does.
+    const bool chunked = version >= 11;
+    if (!chunked) keep_alive = false;
+    message.keep_alive(keep_alive);
+    message.chunked(chunked);
+
+    error_code ec;
+    bhttp::response_serializer<bhttp::empty_body> serializer(message);
+    Lowest().expires_after(core_->read_timeout());
+    co_await bhttp::async_write_header(stream_, serializer, Await(ec));
+    if (ec) co_return false;
+
+    auto watch = std::make_shared<PeerWatch>();
+    WatchPeer(watch);
+    StreamEnd end = co_await PumpStream(*body, poll_interval, chunked, *watch);
+    watch->active = false;
+    // Nothing else is pending on the socket now: this cancels only the watch.
+    Lowest().socket().cancel(ec);
+    body.reset();  // the stream's resources go with its end
+    if (end == StreamEnd::kCut) co_return false;
+    if (chunked) {
+      Lowest().expires_after(core_->read_timeout());
+      co_await asio::async_write(stream_, bhttp::make_chunk_last(), Await(ec));
+      if (ec) co_return false;
+    }
+    co_return true;
   }
 
   // Says goodbye without resetting the connection: TLS close_notify, then
@@ -373,6 +513,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   const std::string remote_address_;
   const uint16_t remote_port_;
   Stream stream_;
+  // The wait between polls of a response stream; Close() cancels it.
+  asio::steady_timer stream_timer_{beast::get_lowest_layer(stream_).get_executor()};
   beast::flat_buffer buffer_;  // bytes read past the current request (pipelining)
   static constexpr size_t kBodyReadChunk = 64 * 1024;
 };
