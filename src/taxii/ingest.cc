@@ -37,7 +37,8 @@ Result<store::StatusRecord> IngestObjects(store::Store& store, const std::string
           {stix::StringProperty(*object, "id"), version, info.status().message()});
       continue;
     }
-    store::NewObject entry{std::move(info).value(), boost::json::serialize(*object)};
+    store::NewObject entry{std::move(info).value(), boost::json::serialize(*object),
+                           options.origin};
     if (entry.info.tlp == stix::Tlp::kNone) entry.info.tlp = options.default_tlp;
     valid.push_back(std::move(entry));
   }

@@ -20,6 +20,8 @@ struct IngestOptions {
   stix::Tlp default_tlp = stix::Tlp::kAmber;
   // Full check of STIX patterns (the node installs pattern::CheckStixPattern).
   stix::StixPatternChecker pattern_checker = nullptr;
+  // The partner peer delivering these objects, recorded as their origin.
+  std::string origin;
 };
 
 // Ingests `objects` (a JSON array of STIX objects) into `collection_id` on

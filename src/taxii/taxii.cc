@@ -158,6 +158,17 @@ void AddDateAddedHeaders(Response& response, const std::vector<store::StoredObje
   response.headers.Set("X-TAXII-Date-Added-Last", TaxiiTimestamp(objects.back().date_added_us));
 }
 
+// Drops the versions a reader may not receive. Returns the date_added of the
+// last version scanned (what `next` continues after), 0 when none was.
+int64_t Admit(const ReadScope& scope, store::ObjectPage& page) {
+  if (page.objects.empty()) return 0;
+  const int64_t last_scanned = page.objects.back().date_added_us;
+  if (scope.admits) {
+    std::erase_if(page.objects, [&](const store::StoredObject& o) { return !scope.admits(o); });
+  }
+  return last_scanned;
+}
+
 Response StoreError(const Status& status) {
   switch (status.code()) {
     case Code::kNotFound:
@@ -295,7 +306,9 @@ http::Response TaxiiService::Handle(const http::Request& request, const store::U
   }
   auto granted = RightsOf(user, collection->id);
   if (!granted.ok()) return StoreError(granted.status());
-  const store::Grant rights = *granted;
+  store::Grant rights = *granted;
+  const ReadScope scope = ScopeOf(user, *collection);
+  if (!scope.may_read_collection) rights.can_read = false;
   if (!rights.can_read && !rights.can_write) {
     // Do not reveal more than the spec requires; the collection exists but is not yours.
     return ErrorResponse(403, "Forbidden", "you have no access to this collection");
@@ -312,13 +325,13 @@ http::Response TaxiiService::Handle(const http::Request& request, const store::U
   if (segments[4] == "manifest" && segments.size() == 5) {
     if (!is_get) return method_not_allowed();
     if (auto denied = need_read()) return *denied;
-    return Manifest(request, *collection, *media_type);
+    return Manifest(request, *collection, *media_type, scope);
   }
   if (segments[4] != "objects") return ErrorResponse(404, "Not found", "no such endpoint: " + path);
   if (segments.size() == 5) {
     if (is_get) {
       if (auto denied = need_read()) return *denied;
-      return GetObjects(request, *collection, nullptr, *media_type);
+      return GetObjects(request, *collection, nullptr, *media_type, scope);
     }
     if (request.method == "POST") {
       if (!rights.can_write)
@@ -333,7 +346,7 @@ http::Response TaxiiService::Handle(const http::Request& request, const store::U
   if (segments.size() == 6) {
     if (is_get) {
       if (auto denied = need_read()) return *denied;
-      return GetObjects(request, *collection, &object_id, *media_type);
+      return GetObjects(request, *collection, &object_id, *media_type, scope);
     }
     if (request.method == "DELETE") {
       if (!rights.can_read || !rights.can_write) {
@@ -346,7 +359,7 @@ http::Response TaxiiService::Handle(const http::Request& request, const store::U
   if (segments.size() == 7 && segments[6] == "versions") {
     if (!is_get) return method_not_allowed();
     if (auto denied = need_read()) return *denied;
-    return Versions(request, *collection, object_id, *media_type);
+    return Versions(request, *collection, object_id, *media_type, scope);
   }
   return ErrorResponse(404, "Not found", "no such endpoint: " + path);
 }
@@ -385,12 +398,19 @@ http::Response TaxiiService::Collections(const store::User& user, const std::str
   for (const auto& c : *collections) {
     auto rights = RightsOf(user, c.id);
     if (!rights.ok()) return StoreError(rights.status());
+    if (!ScopeOf(user, c).may_read_collection) rights->can_read = false;
     if (rights->can_read || rights->can_write) list.emplace_back(CollectionJson(c, *rights));
   }
   if (list.empty()) return JsonResponse(200, "{}", media_type);
   json::object out;
   out["collections"] = std::move(list);
   return JsonResponse(200, json::serialize(out), media_type);
+}
+
+ReadScope TaxiiService::ScopeOf(const store::User& user,
+                                const store::Collection& collection) const {
+  if (!options_.read_policy) return {};
+  return options_.read_policy(user, collection);
 }
 
 Result<store::Grant> TaxiiService::RightsOf(const store::User& user,
@@ -406,10 +426,11 @@ Result<store::Grant> TaxiiService::RightsOf(const store::User& user,
 
 http::Response TaxiiService::GetObjects(const http::Request& request,
                                         const store::Collection& collection,
-                                        const std::string* object_id,
-                                        const std::string& media_type) {
+                                        const std::string* object_id, const std::string& media_type,
+                                        const ReadScope& scope) {
   store::ObjectQuery query;
   if (auto error = ParseFilters(request, options_, object_id == nullptr, &query)) return *error;
+  query.include_origin = static_cast<bool>(scope.admits);
   if (object_id) {
     query.ids = {*object_id};
     // 404 when the collection holds no version of this object at all.
@@ -427,6 +448,12 @@ http::Response TaxiiService::GetObjects(const http::Request& request,
   }
   auto page = store_.QueryObjects(collection.id, query);
   if (!page.ok()) return StoreError(page.status());
+  const int64_t last_scanned = Admit(scope, *page);
+  if (object_id && page->objects.empty() && !page->more && last_scanned != 0) {
+    // Every version is withheld from this reader: as if there were none.
+    return ErrorResponse(404, "Object not found",
+                         "no object '" + *object_id + "' in collection " + collection.id);
+  }
   Response response;
   response.headers.Set("Content-Type", media_type);
   if (page->objects.empty() && !page->more) {
@@ -439,8 +466,8 @@ http::Response TaxiiService::GetObjects(const http::Request& request,
   body.reserve(total);
   body += "{\"more\":";
   body += page->more ? "true" : "false";
-  if (page->more && !page->objects.empty()) {
-    body += ",\"next\":\"" + EncodeNext(page->objects.back().date_added_us) + "\"";
+  if (page->more && last_scanned != 0) {
+    body += ",\"next\":\"" + EncodeNext(last_scanned) + "\"";
   }
   body += ",\"objects\":[";
   for (size_t i = 0; i < page->objects.size(); ++i) {
@@ -479,7 +506,9 @@ http::Response TaxiiService::AddObjects(const http::Request& request, const stor
                          std::to_string(objects.size()) + " objects in one request; the limit is " +
                              std::to_string(options_.ingest.max_objects_per_request));
   }
-  auto status = IngestObjects(store_, collection.id, objects, user.id, options_.ingest);
+  IngestOptions ingest = options_.ingest;
+  if (options_.origin_of) ingest.origin = options_.origin_of(user);
+  auto status = IngestObjects(store_, collection.id, objects, user.id, ingest);
   if (!status.ok()) return StoreError(status.status());
   Status saved = store_.SaveStatus(*status);
   if (!saved.ok()) return StoreError(saved);
@@ -507,7 +536,8 @@ http::Response TaxiiService::DeleteObject(const http::Request& request,
 
 http::Response TaxiiService::Versions(const http::Request& request,
                                       const store::Collection& collection,
-                                      const std::string& object_id, const std::string& media_type) {
+                                      const std::string& object_id, const std::string& media_type,
+                                      const ReadScope& scope) {
   store::ObjectQuery query;
   if (auto error = ParseFilters(request, options_, false, &query)) return *error;
   for (const auto& [key, value] : request.query) {
@@ -517,17 +547,19 @@ http::Response TaxiiService::Versions(const http::Request& request,
   }
   query.ids = {object_id};
   query.version_all = true;
-  query.include_json = false;
+  query.include_json = static_cast<bool>(scope.admits);
+  query.include_origin = static_cast<bool>(scope.admits);
   auto page = store_.QueryObjects(collection.id, query);
   if (!page.ok()) return StoreError(page.status());
-  if (page->objects.empty() && !query.added_after_us && !query.after_date_added_us) {
+  const int64_t last_scanned = Admit(scope, *page);
+  if (page->objects.empty() && !page->more && !query.added_after_us && !query.after_date_added_us) {
     return ErrorResponse(404, "Object not found",
                          "no object '" + object_id + "' in collection " + collection.id);
   }
   if (page->objects.empty() && !page->more) return JsonResponse(200, "{}", media_type);
   json::object out;
   out["more"] = page->more;
-  if (page->more) out["next"] = EncodeNext(page->objects.back().date_added_us);
+  if (page->more) out["next"] = EncodeNext(last_scanned);
   json::array versions;
   for (const auto& o : page->objects) versions.emplace_back(TaxiiTimestamp(o.version_us));
   out["versions"] = std::move(versions);
@@ -538,16 +570,18 @@ http::Response TaxiiService::Versions(const http::Request& request,
 
 http::Response TaxiiService::Manifest(const http::Request& request,
                                       const store::Collection& collection,
-                                      const std::string& media_type) {
+                                      const std::string& media_type, const ReadScope& scope) {
   store::ObjectQuery query;
   if (auto error = ParseFilters(request, options_, true, &query)) return *error;
-  query.include_json = false;
+  query.include_json = static_cast<bool>(scope.admits);
+  query.include_origin = static_cast<bool>(scope.admits);
   auto page = store_.QueryObjects(collection.id, query);
   if (!page.ok()) return StoreError(page.status());
+  const int64_t last_scanned = Admit(scope, *page);
   if (page->objects.empty() && !page->more) return JsonResponse(200, "{}", media_type);
   json::object out;
   out["more"] = page->more;
-  if (page->more) out["next"] = EncodeNext(page->objects.back().date_added_us);
+  if (page->more) out["next"] = EncodeNext(last_scanned);
   json::array list;
   for (const auto& o : page->objects) {
     json::object entry;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -20,6 +21,16 @@ namespace kizuna::taxii {
 
 inline constexpr const char* kTaxiiMediaType = "application/taxii+json;version=2.1";
 
+// What one reader may see of one collection: the node's sharing policy at
+// the TAXII boundary (federation/policy.h decides; the daemon wires it).
+struct ReadScope {
+  bool may_read_collection = true;
+  // Empty: every version. Otherwise true for the versions the reader may
+  // receive; it is given their json and origin.
+  std::function<bool(const store::StoredObject&)> admits;
+};
+using ReadPolicy = std::function<ReadScope(const store::User&, const store::Collection&)>;
+
 struct TaxiiOptions {
   std::string api_root = "root";  // served at /taxii2/<api_root>/
   std::string title = "kizuna";
@@ -30,6 +41,10 @@ struct TaxiiOptions {
   uint64_t max_page_size = 1000;
   uint64_t default_page_size = 1000;
   IngestOptions ingest;
+  ReadPolicy read_policy;  // empty: grants alone decide
+  // The partner peer a user's writes come from (recorded as their origin);
+  // empty function or empty answer: none.
+  std::function<std::string(const store::User&)> origin_of;
 };
 
 class TaxiiService {
@@ -44,18 +59,21 @@ class TaxiiService {
   http::Response Discovery(const http::Request& request);
   http::Response ApiRoot();
   http::Response Collections(const store::User& user, const std::string& media_type);
+  ReadScope ScopeOf(const store::User& user, const store::Collection& collection) const;
   // What `user` may do with a collection: admins everything, others their grants.
   Result<store::Grant> RightsOf(const store::User& user, const std::string& collection_id);
   http::Response GetObjects(const http::Request& request, const store::Collection& collection,
-                            const std::string* object_id, const std::string& media_type);
+                            const std::string* object_id, const std::string& media_type,
+                            const ReadScope& scope);
   http::Response AddObjects(const http::Request& request, const store::User& user,
                             const store::Collection& collection);
   http::Response DeleteObject(const http::Request& request, const store::Collection& collection,
                               const std::string& object_id);
   http::Response Versions(const http::Request& request, const store::Collection& collection,
-                          const std::string& object_id, const std::string& media_type);
+                          const std::string& object_id, const std::string& media_type,
+                          const ReadScope& scope);
   http::Response Manifest(const http::Request& request, const store::Collection& collection,
-                          const std::string& media_type);
+                          const std::string& media_type, const ReadScope& scope);
   http::Response GetStatus(const store::User& user, const std::string& status_id,
                            const std::string& media_type);
 
