@@ -54,7 +54,7 @@ Result<std::string> SightingRecorder::EnsureCollection() {
                         {"identity_class", "organization"}};
   auto info = stix::ValidateObject(identity);
   if (info.ok()) {
-    store::NewObject object{*info, json::serialize(identity)};
+    store::NewObject object{*info, json::serialize(identity), ""};
     object.info.tlp = stix::Tlp::kClear;
     KIZUNA_RETURN_IF_ERROR(store_.AddObjects(made.id, {object}).status());
   }
@@ -115,7 +115,7 @@ Result<std::vector<std::string>> SightingRecorder::Record(
     }
     KIZUNA_ASSIGN_OR_RETURN(stix::ObjectInfo info, stix::ValidateObject(sighting));
     info.tlp = input.tlp;
-    objects.push_back({std::move(info), json::serialize(sighting)});
+    objects.push_back({std::move(info), json::serialize(sighting), ""});
   }
   if (!objects.empty()) KIZUNA_RETURN_IF_ERROR(store_.AddObjects(collection_id, objects).status());
   return ids;

@@ -3,9 +3,17 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <charconv>
 #include <chrono>
+#include <climits>
 #include <cstdio>
+#include <filesystem>
+#include <thread>
 
+#include "common/encoding.h"
+#include "common/time.h"
+#include "federation/signing.h"
 #include "pattern/pattern.h"
 
 namespace kizuna::daemon {
@@ -50,14 +58,166 @@ Result<std::shared_ptr<const correlation::WarningLists>> LoadWarningLists(const 
   return std::shared_ptr<const correlation::WarningLists>(std::move(lists));
 }
 
+namespace {
+
+federation::FederationContext ContextFor(node::Node& node, federation::AuditLog& audit,
+                                         federation::ChangeNotifier& notifier) {
+  federation::FederationContext context;
+  context.node = &node;
+  context.audit = &audit;
+  context.notifier = &notifier;
+  context.ingest = TaxiiOptionsFrom(node.config()).ingest;
+  return context;
+}
+
+// Splits "/api/v1/collections/{id}/stream" into the collection; nullopt otherwise.
+std::optional<std::string> StreamCollection(std::string_view path) {
+  constexpr std::string_view kPrefix = "/api/v1/collections/";
+  constexpr std::string_view kSuffix = "/stream";
+  if (path.rfind(kPrefix, 0) != 0 || path.size() <= kPrefix.size() + kSuffix.size() ||
+      path.substr(path.size() - kSuffix.size()) != kSuffix) {
+    return std::nullopt;
+  }
+  std::string_view id = path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
+  if (id.empty() || id.find('/') != std::string_view::npos) return std::nullopt;
+  return std::string(id);
+}
+
+}  // namespace
+
 Router::Router(node::Node& node, std::shared_ptr<const correlation::WarningLists> warninglists)
     : node_(node),
+      audit_(node.dir() + "/audit.log"),
+      federation_(ContextFor(node, audit_, notifier_)),
       authenticator_(node.store()),
       correlator_(node.store(), CorrelatorOptionsFrom(node.config()), std::move(warninglists)),
       sightings_(node.store(), node.identity().identity_id, node.identity().name,
                  SightingOptionsFrom(node.config())),
-      taxii_(node.store(), TaxiiOptionsFrom(node.config())),
+      taxii_(node.store(),
+             [this] {
+               taxii::TaxiiOptions options = TaxiiOptionsFrom(node_.config());
+               options.read_policy = [this](const store::User& user,
+                                            const store::Collection& collection) {
+                 return ScopeFor(user, collection);
+               };
+               options.origin_of = [this](const store::User& user) { return PeerOf(user); };
+               return options;
+             }()),
       api_(node.store(), node.identity(), &correlator_, &sightings_) {}
+
+std::string Router::PeerOf(const store::User& user) {
+  const node::PeerConfig* peer = federation_.policy()->PeerOfOrg(user.org_name);
+  return peer ? peer->name : "";
+}
+
+taxii::ReadScope Router::ScopeFor(const store::User& user, const store::Collection& collection) {
+  std::shared_ptr<const federation::SharingPolicy> policy = federation_.policy();
+  federation::Recipient recipient = policy->ForUser(user);
+  taxii::ReadScope scope;
+  scope.may_read_collection = policy->MayReadCollection(recipient, collection);
+  if (recipient.kind == federation::Recipient::Kind::kHome) return scope;
+  scope.admits = [policy, recipient](const store::StoredObject& object) {
+    return policy->MayRelease(object, recipient);
+  };
+  if (recipient.kind == federation::Recipient::Kind::kPeer) {
+    scope.on_release = [this, name = recipient.name](
+                           const store::Collection& c,
+                           const std::vector<store::StoredObject>& objects) {
+      std::vector<federation::AuditEntry> entries;
+      entries.reserve(objects.size());
+      for (const store::StoredObject& o : objects) {
+        entries.push_back({o.id, taxii::TaxiiTimestamp(o.version_us), "sent"});
+      }
+      audit_.Record("sent", name, "read", c.id, entries);
+    };
+  }
+  return scope;
+}
+
+http::Response Router::Stream(const http::Request& request, const store::User& user,
+                              const std::string& collection_name) {
+  if (request.method != "GET") {
+    return http::ErrorResponse(405, "Method not allowed", "the live stream is read with GET");
+  }
+  auto collection = node_.store().GetCollection(collection_name);
+  if (!collection.ok()) {
+    return http::ErrorResponse(404, "Collection not found",
+                               "no collection '" + collection_name + "'");
+  }
+  bool may_read = user.role == store::Role::kAdmin;
+  if (!may_read) {
+    auto rights = node_.store().RightsOf(user, collection->id);
+    if (!rights.ok()) {
+      return http::ErrorResponse(500, "Internal error", rights.status().message());
+    }
+    may_read = rights->can_read;
+  }
+  taxii::ReadScope scope = ScopeFor(user, *collection);
+  if (!may_read || !scope.may_read_collection) {
+    return http::ErrorResponse(403, "Forbidden", "you may not read this collection");
+  }
+  federation::StreamOptions options;
+  options.collection_id = collection->id;
+  std::string_view last_id = request.headers.Get("Last-Event-ID");
+  if (last_id.empty()) last_id = request.Query("last_event_id");
+  if (!last_id.empty()) {
+    int64_t after = 0;
+    auto [ptr, ec] = std::from_chars(last_id.data(), last_id.data() + last_id.size(), after);
+    if (ec != std::errc() || ptr != last_id.data() + last_id.size() || after < 0) {
+      return http::ErrorResponse(400, "Invalid Last-Event-ID",
+                                 "Last-Event-ID is the id of the last event received (a number)");
+    }
+    options.after_seq = after;
+  } else {
+    // A new subscriber starts with what arrives from now on: sequence
+    // numbers are the store's microsecond clock, which only moves forward.
+    options.after_seq = SystemClock::Instance().NowMicros();
+  }
+  options.admits = scope.admits;
+  federation::Recipient recipient = federation_.policy()->ForUser(user);
+  if (recipient.kind == federation::Recipient::Kind::kPeer) {
+    options.on_release = [this, name = recipient.name,
+                          id = collection->id](const std::vector<store::StoredObject>& objects) {
+      std::vector<federation::AuditEntry> entries;
+      entries.reserve(objects.size());
+      for (const store::StoredObject& o : objects) {
+        entries.push_back({o.id, taxii::TaxiiTimestamp(o.version_us), "sent"});
+      }
+      audit_.Record("sent", name, "stream", id, entries);
+    };
+  }
+  options.sign = [this](std::string_view data) { return Base64Encode(node_.Sign(data)); };
+  options.notifier = &notifier_;
+  return federation::StreamResponse(node_.store(), std::move(options));
+}
+
+http::Response Router::Dispatch(const http::Request& request, const store::User& user) {
+  if (auto collection = StreamCollection(request.path)) return Stream(request, user, *collection);
+  const bool is_taxii = request.path.rfind("/taxii2/", 0) == 0 || request.path == "/taxii2";
+  const std::string peer = PeerOf(user);
+  if (is_taxii && request.method == "POST" && !peer.empty()) {
+    // What a partner writes must carry its signature (when we registered its key).
+    const node::PeerConfig* config = federation_.policy()->PeerOfOrg(user.org_name);
+    Status signed_ok =
+        federation::CheckSigned(config ? config->public_key : "", request.headers, request.body);
+    if (!signed_ok.ok()) {
+      spdlog::warn("peer {}: refused a write: {}", peer, signed_ok.message());
+      audit_.Record("received", peer, "push", request.path,
+                    {{"", "", "rejected: " + signed_ok.message()}});
+      return http::ErrorResponse(403, "Signature rejected", signed_ok.message());
+    }
+  }
+  http::Response response = is_taxii ? taxii_.Handle(request, user) : api_.Handle(request, user);
+  if (is_taxii && request.method == "POST" && response.status == 202) {
+    notifier_.Notify();
+    federation_.Wake();
+  }
+  if (response.status == 200 && !response.body.empty() &&
+      (!peer.empty() || request.headers.Has(federation::kWantSignatureHeader))) {
+    response.headers.Set(federation::kSignatureHeader, Base64Encode(node_.Sign(response.body)));
+  }
+  return response;
+}
 
 http::Response Router::Handle(const http::Request& request) {
   const auto started = std::chrono::steady_clock::now();
@@ -81,7 +241,7 @@ http::Response Router::Handle(const http::Request& request) {
       }
     } else {
       who = user->org_name + "/" + user->name;
-      response = is_taxii ? taxii_.Handle(request, *user) : api_.Handle(request, *user);
+      response = Dispatch(request, *user);
     }
   }
   const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -140,9 +300,36 @@ Status Serve(const std::string& dir) {
       config.name.c_str(), tls ? "https" : "http", host.c_str(), server->port());
   std::fflush(stdout);
   spdlog::info("serving {} on {}:{}", config.name, host, server->port());
+
+  // Federation: start the peers, and follow kizuna.toml so that `kizuna peer
+  // add/remove` (or an edit) applies without a restart.
+  router.federation().Reload(config);
+  std::atomic<bool> stopping{false};
+  std::thread config_watcher([&] {
+    const std::string path = node->dir() + "/kizuna.toml";
+    std::error_code ec;
+    auto seen = std::filesystem::last_write_time(path, ec);
+    while (!stopping.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      auto now = std::filesystem::last_write_time(path, ec);
+      if (ec || now == seen) continue;
+      seen = now;
+      auto reloaded = node::LoadConfig(path);
+      if (!reloaded.ok()) {
+        spdlog::error("kizuna.toml changed but does not load, keeping the running peers: {}",
+                      reloaded.status().message());
+        continue;
+      }
+      spdlog::info("kizuna.toml changed: {} peer(s) configured", reloaded->peers.size());
+      router.federation().Reload(*reloaded);
+    }
+  });
   int received = 0;
   sigwait(&signals, &received);
   spdlog::info("signal {} received, stopping", received);
+  stopping = true;
+  config_watcher.join();
+  router.federation().Stop();
   server->Stop();
   return Status::Ok();
 }

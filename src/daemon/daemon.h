@@ -9,6 +9,9 @@
 #include "auth/auth.h"
 #include "correlation/correlator.h"
 #include "correlation/sightings.h"
+#include "federation/audit.h"
+#include "federation/federation.h"
+#include "federation/stream.h"
 #include "http/http.h"
 #include "node/node.h"
 #include "taxii/taxii.h"
@@ -16,15 +19,28 @@
 namespace kizuna::daemon {
 
 // Authenticates every request, then dispatches: /taxii2/ → TAXII 2.1,
-// /api/v1/ → REST API. Thread-safe.
+// /api/v1/collections/{id}/stream → the live stream, /api/v1/ → REST API.
+// Applies the sharing policy to every read, verifies partners' signatures on
+// what they write and signs what partners read. Thread-safe.
 class Router {
  public:
   explicit Router(node::Node& node, std::shared_ptr<const correlation::WarningLists> warninglists);
   http::Response Handle(const http::Request& request);
   correlation::Correlator& correlator() { return correlator_; }
+  federation::Federation& federation() { return federation_; }
 
  private:
+  http::Response Dispatch(const http::Request& request, const store::User& user);
+  http::Response Stream(const http::Request& request, const store::User& user,
+                        const std::string& collection);
+  taxii::ReadScope ScopeFor(const store::User& user, const store::Collection& collection);
+  // The peer a user acts for ("" when none).
+  std::string PeerOf(const store::User& user);
+
   node::Node& node_;
+  federation::ChangeNotifier notifier_;
+  federation::AuditLog audit_;
+  federation::Federation federation_;
   auth::Authenticator authenticator_;
   correlation::Correlator correlator_;
   correlation::SightingRecorder sightings_;

@@ -1,0 +1,85 @@
+// Federation: the node's partner peers ([[peer]] in kizuna.toml) kept in sync
+// both ways. For each peer a worker
+//   - pulls the partner's collections over TAXII 2.1 with a persisted
+//     added_after cursor and the server's `next` paging,
+//   - subscribes to the partner's live stream when it is a kizuna node
+//     (updates in well under a second; polling every poll_seconds otherwise),
+//   - pushes to the partner's writable collection what the sharing policy
+//     allows (to plain TAXII servers; kizuna partners pull from us),
+//     checking the TAXII status resource until it is complete,
+// verifying the partner's signatures, recording every object in the audit
+// log, retrying with backoff and resuming from its cursors after restarts.
+// Thread-safe; Reload applies a changed kizuna.toml without a restart.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "federation/audit.h"
+#include "federation/policy.h"
+#include "federation/stream.h"
+#include "node/node.h"
+#include "taxii/ingest.h"
+
+namespace kizuna::federation {
+
+struct PeerStatus {
+  std::string name;
+  std::string url;
+  // "starting", "streaming", "polling", "retrying" (after an error), "stopped"
+  std::string state = "starting";
+  bool partner_is_kizuna = false;
+  int64_t last_contact_us = 0;                  // the last answer of any kind from the partner
+  int64_t last_sync_us = 0;                     // the last time we had everything it offered
+  std::map<std::string, int64_t> pull_cursors;  // its collection id -> date_added µs
+  int64_t push_cursor = 0;                      // our change sequence pushed up to
+  uint64_t received = 0;                        // versions we stored from it
+  uint64_t sent = 0;                            // versions it accepted from our pushes
+  uint64_t rejected = 0;  // versions or pages we refused (invalid, bad signature)
+  std::string last_error;
+};
+
+std::string PeerStatusToJson(const PeerStatus& status);
+// The persisted status of a peer (written by the running node), for
+// `kizuna peer list` in another process.
+Result<std::optional<PeerStatus>> LoadPeerStatus(store::Store& store, const std::string& name);
+
+struct FederationContext {
+  node::Node* node = nullptr;
+  AuditLog* audit = nullptr;
+  ChangeNotifier* notifier = nullptr;
+  taxii::IngestOptions ingest;
+};
+
+class Federation {
+ public:
+  explicit Federation(FederationContext context);
+  ~Federation();
+  Federation(const Federation&) = delete;
+  Federation& operator=(const Federation&) = delete;
+
+  // Starts, restarts and stops peer workers so that they match `config`
+  // (workers of unchanged peers keep running), and swaps in its policy.
+  void Reload(const node::NodeConfig& config);
+  void Stop();
+
+  std::shared_ptr<const SharingPolicy> policy() const;
+  std::vector<PeerStatus> Statuses() const;
+  // Wakes every worker (for a change made in this process).
+  void Wake();
+
+  class PeerWorker;
+
+ private:
+  FederationContext context_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<const SharingPolicy> policy_;
+  std::map<std::string, std::unique_ptr<PeerWorker>> workers_;
+};
+
+}  // namespace kizuna::federation
