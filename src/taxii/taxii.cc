@@ -476,6 +476,7 @@ http::Response TaxiiService::GetObjects(const http::Request& request,
   }
   body += "]}";
   AddDateAddedHeaders(response, page->objects);
+  if (scope.on_release && !page->objects.empty()) scope.on_release(collection, page->objects);
   return response;
 }
 

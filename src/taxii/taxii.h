@@ -28,6 +28,9 @@ struct ReadScope {
   // Empty: every version. Otherwise true for the versions the reader may
   // receive; it is given their json and origin.
   std::function<bool(const store::StoredObject&)> admits;
+  // Called with the object versions a GET of objects hands out (the audit
+  // log of what left the node); empty: not recorded.
+  std::function<void(const store::Collection&, const std::vector<store::StoredObject>&)> on_release;
 };
 using ReadPolicy = std::function<ReadScope(const store::User&, const store::Collection&)>;
 
