@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <future>
+#include <span>
 #include <thread>
 
 #include "stix/stix.h"
@@ -207,12 +208,55 @@ std::string_view StixTypeOf(ObservableKind kind) {
   }
 }
 
+namespace {
+
+// An indicator's (collection number, newest version there) pairs. Almost
+// always one: that one is kept inline, so that tracking a million indicators
+// costs no allocation each; a second collection moves them to the heap.
+class CollectionVersions {
+ public:
+  using Entry = std::pair<uint32_t, int64_t>;
+  std::span<Entry> entries() {
+    return heap_.empty() ? std::span<Entry>(&one_, count_) : std::span<Entry>(heap_);
+  }
+  std::span<const Entry> entries() const {
+    return heap_.empty() ? std::span<const Entry>(&one_, count_) : std::span<const Entry>(heap_);
+  }
+  bool empty() const { return heap_.empty() && count_ == 0; }
+  void Add(uint32_t collection, int64_t version) {
+    if (empty()) {
+      one_ = {collection, version};
+      count_ = 1;
+      return;
+    }
+    if (heap_.empty()) heap_.push_back(one_);
+    heap_.emplace_back(collection, version);
+  }
+  void EraseAt(size_t i) {
+    if (heap_.empty()) {
+      count_ = 0;
+      return;
+    }
+    heap_.erase(heap_.begin() + static_cast<ptrdiff_t>(i));
+    if (heap_.size() == 1) {
+      one_ = heap_.front();
+      count_ = 1;
+      std::vector<Entry>().swap(heap_);
+    }
+  }
+
+ private:
+  Entry one_{};
+  uint32_t count_ = 0;  // 0 or 1: whether one_ is set (when heap_ is empty)
+  std::vector<Entry> heap_;
+};
+
+}  // namespace
+
 struct Correlator::Tracked {
-  // (collection number, newest version there); almost always one entry, so a
-  // small vector of numbers rather than a map of collection id strings.
-  std::vector<std::pair<uint32_t, int64_t>> versions;
-  std::pair<uint32_t, int64_t>* Find(uint32_t collection) {
-    for (auto& v : versions) {
+  CollectionVersions versions;
+  CollectionVersions::Entry* Find(uint32_t collection) {
+    for (auto& v : versions.entries()) {
       if (v.first == collection) return &v;
     }
     return nullptr;
@@ -281,7 +325,6 @@ Status Correlator::Refresh() {
     }
     prepare_range(0, std::min(changes.size(), share));
     for (auto& t : threads) t.join();
-
     {
       std::unique_lock lock(mu_);
       for (size_t i = 0; i < changes.size(); ++i) {
@@ -323,7 +366,7 @@ Status Correlator::Apply(const store::Change& change, Prepared* prepared) {
   if (auto* here = tracked.Find(collection)) {
     here->second = std::max(here->second, change.object.version_us);
   } else {
-    tracked.versions.emplace_back(collection, change.object.version_us);
+    tracked.versions.Add(collection, change.object.version_us);
   }
   if (change.object.version_us <= tracked.placed_version) return Status::Ok();
   if (prepared == nullptr) {
@@ -339,24 +382,25 @@ Status Correlator::Reindex(const std::string& id) {
   std::string best_json;
   int64_t best_version = -1;
   stix::Tlp best_tlp = stix::Tlp::kNone;
-  for (auto it = tracked.versions.begin(); it != tracked.versions.end();) {
+  for (size_t i = 0; i < tracked.versions.entries().size();) {
+    auto& [collection, version] = tracked.versions.entries()[i];
     store::ObjectQuery query;
     query.ids = {id};
     query.version_last = true;
     query.limit = 1;
-    auto page = store_.QueryObjects(collections_[it->first], query);
+    auto page = store_.QueryObjects(collections_[collection], query);
     if (!page.ok() || page->objects.empty()) {
-      it = tracked.versions.erase(it);
+      tracked.versions.EraseAt(i);
       continue;
     }
     const store::StoredObject& object = page->objects.front();
-    it->second = object.version_us;
+    version = object.version_us;
     if (object.version_us > best_version) {
       best_version = object.version_us;
       best_json = object.json;
       best_tlp = object.tlp;
     }
-    ++it;
+    ++i;
   }
   if (best_version < 0) {
     Forget(id);
@@ -506,7 +550,7 @@ std::vector<std::string> Correlator::Readable(const std::string& id,
   std::vector<std::string> out;
   const Tracked* tracked = tracked_.Find(internal::IdKeyOf(id));
   if (tracked == nullptr) return out;
-  for (const auto& [collection, version] : tracked->versions) {
+  for (const auto& [collection, version] : tracked->versions.entries()) {
     const std::string& collection_id = collections_[collection];
     if (!readable || readable(collection_id)) out.push_back(collection_id);
   }

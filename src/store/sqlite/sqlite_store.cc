@@ -451,6 +451,7 @@ class SqliteStore final : public Store {
           if (query.include_origin) change.object.origin = stmt.ColumnText(9);
         }
       }
+      const size_t added = changes.size();
       {
         std::string sql =
             "SELECT seq, collection_id, object_id, type, version_us FROM deletions WHERE seq > ?";
@@ -470,8 +471,12 @@ class SqliteStore final : public Store {
           change.object.version_us = stmt.ColumnInt(4);
         }
       }
-      std::sort(changes.begin(), changes.end(),
-                [](const Change& a, const Change& b) { return a.seq < b.seq; });
+      // Objects come in seq order, then deletions in seq order: only a
+      // batch with both needs sorting.
+      if (changes.size() > added) {
+        std::sort(changes.begin(), changes.end(),
+                  [](const Change& a, const Change& b) { return a.seq < b.seq; });
+      }
       if (limit > 0 && changes.size() > static_cast<size_t>(limit)) changes.resize(limit);
       return changes;
     });
