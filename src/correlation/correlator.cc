@@ -134,6 +134,56 @@ std::optional<ObservableKind> KindOfStixType(std::string_view type, std::string_
   return std::nullopt;
 }
 
+// The comparison of a pattern written in the plainest form,
+// "[<type>:<property> = '<value>']" (or ISSUBSET for an address), on a
+// property the index holds, found without building the AST: almost every
+// shared indicator looks like that, and the pattern parser is most of the
+// cost of loading one. Anything else (other spacing, escapes, OR, ...) gives
+// nullopt and goes through the parser, which accepts everything accepted
+// here and reduces it to the same entry.
+std::optional<IndexEntry> PlainComparison(std::string_view text) {
+  static constexpr std::pair<std::string_view, ObservableKind> kPaths[] = {
+      {"ipv4-addr:value", ObservableKind::kIpv4},
+      {"ipv6-addr:value", ObservableKind::kIpv6},
+      {"domain-name:value", ObservableKind::kDomain},
+      {"url:value", ObservableKind::kUrl},
+      {"email-addr:value", ObservableKind::kEmail},
+      {"file:hashes.MD5", ObservableKind::kMd5},
+      {"file:hashes.'MD5'", ObservableKind::kMd5},
+      {"file:hashes.'SHA-1'", ObservableKind::kSha1},
+      {"file:hashes.'SHA-256'", ObservableKind::kSha256},
+      {"file:hashes.'SHA-512'", ObservableKind::kSha512},
+  };
+  if (text.size() < 2 || text.front() != '[' || !text.ends_with("']")) return std::nullopt;
+  text = text.substr(1, text.size() - 3);  // <path> <op> '<value>
+  const size_t space = text.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  const std::string_view path = text.substr(0, space);
+  std::optional<ObservableKind> kind;
+  for (const auto& [known, known_kind] : kPaths) {
+    if (path == known) kind = known_kind;
+  }
+  if (!kind) return std::nullopt;
+  text.remove_prefix(space + 1);
+  bool subset = false;
+  if (text.starts_with("= '")) {
+    text.remove_prefix(3);
+  } else if (text.starts_with("ISSUBSET '")) {
+    text.remove_prefix(10);
+    subset = true;
+  } else {
+    return std::nullopt;
+  }
+  // The literal as the lexer reads it: no quote, no escape.
+  if (text.find_first_of("'\\") != std::string_view::npos) return std::nullopt;
+  if (subset) {
+    if (*kind != ObservableKind::kIpv4 && *kind != ObservableKind::kIpv6) return std::nullopt;
+    auto prefix = pattern::ParseIpPrefix(text);
+    if (!prefix || prefix->v6 != (*kind == ObservableKind::kIpv6)) return std::nullopt;
+  }
+  return IndexEntry{*kind, std::string(text), false};
+}
+
 }  // namespace
 
 namespace internal {
@@ -465,6 +515,16 @@ Correlator::Prepared Correlator::Prepare(const std::string& id, std::string_view
     return prepared;
   }
   prepared.pattern_text = stix::StringProperty(object, "pattern");
+  const bool subdomains = [&] {
+    auto it = object.find("x_kizuna_match_subdomains");
+    return it != object.end() && it->value().is_bool() && it->value().get_bool();
+  }();
+  if (auto plain = PlainComparison(prepared.pattern_text)) {
+    plain->match_subdomains = subdomains && plain->kind == ObservableKind::kDomain;
+    prepared.entries.push_back(std::move(*plain));
+    prepared.kind = Prepared::Kind::kIndex;
+    return prepared;
+  }
   auto parsed = pattern::ParsePattern(prepared.pattern_text);
   if (!parsed.ok()) {
     prepared.kind = Prepared::Kind::kError;
@@ -472,10 +532,6 @@ Correlator::Prepared Correlator::Prepare(const std::string& id, std::string_view
     return prepared;
   }
   prepared.kind = Prepared::Kind::kPattern;
-  const bool subdomains = [&] {
-    auto it = object.find("x_kizuna_match_subdomains");
-    return it != object.end() && it->value().is_bool() && it->value().get_bool();
-  }();
   if (auto simple = pattern::ReduceToSimpleComparisons(*parsed)) {
     bool all_known = true;
     for (const auto& comparison : *simple) {
