@@ -1,6 +1,10 @@
 #include "tests/e2e/harness.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -11,8 +15,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
+
+#include "common/encoding.h"
 
 namespace kizuna::e2e {
 namespace {
@@ -160,6 +167,70 @@ void NodeProcess::Kill() {
   pid_ = -1;
 }
 
+void NodeProcess::PinPort() {
+  std::string config = ReadFile(dir() + "/kizuna.toml");
+  size_t at = config.find("127.0.0.1:0\"");
+  if (at == std::string::npos || base_url_.empty()) return;
+  std::string port = base_url_.substr(base_url_.rfind(':') + 1);
+  config.replace(at, std::string("127.0.0.1:0").size(), "127.0.0.1:" + port);
+  WriteFile(dir() + "/kizuna.toml", config);
+}
+
+void NodeProcess::UseTls(const std::string& cert_file, const std::string& key_file) {
+  std::string config = ReadFile(dir() + "/kizuna.toml");
+  for (auto [key, value] :
+       {std::pair{"tls_cert = \"\"", cert_file}, std::pair{"tls_key = \"\"", key_file}}) {
+    size_t at = config.find(key);
+    if (at == std::string::npos)
+      throw std::runtime_error("kizuna.toml has no empty " + std::string(key));
+    config.replace(at, std::string(key).size(),
+                   std::string(key).substr(0, std::string(key).size() - 2) + "\"" + value + "\"");
+  }
+  WriteFile(dir() + "/kizuna.toml", config);
+  http::ClientOptions options;
+  options.ca_file = cert_file;
+  client_ = std::make_unique<http::Client>(options);
+}
+
+TestCertificate MakeTestCertificate(const std::string& dir) {
+  TestCertificate out;
+  out.cert_file = dir + "/test-cert.pem";
+  out.key_file = dir + "/test-key.pem";
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), X509_free);
+  X509_set_version(cert.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600 * 24);
+  X509_set_pubkey(cert.get(), key.get());
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+  X509_set_issuer_name(cert.get(), name);
+  X509V3_CTX context;
+  X509V3_set_ctx_nodb(&context);
+  X509V3_set_ctx(&context, cert.get(), cert.get(), nullptr, nullptr, 0);
+  for (auto [nid, value] : {std::pair{NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost"},
+                            std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
+    X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &context, nid, value);
+    X509_add_ext(cert.get(), extension, -1);
+    X509_EXTENSION_free(extension);
+  }
+  X509_sign(cert.get(), key.get(), EVP_sha256());
+  FILE* file = fopen(out.cert_file.c_str(), "w");
+  PEM_write_X509(file, cert.get());
+  fclose(file);
+  file = fopen(out.key_file.c_str(), "w");
+  PEM_write_PrivateKey(file, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  fclose(file);
+  int length = i2d_X509(cert.get(), nullptr);
+  std::string der(static_cast<size_t>(length), '\0');
+  auto* der_out = reinterpret_cast<unsigned char*>(der.data());
+  i2d_X509(cert.get(), &der_out);
+  out.sha256 = HexEncode(Sha256(der));
+  return out;
+}
+
 std::string NodeProcess::ServerLog() const { return ReadFile(dir() + "/serve.log"); }
 
 http::Response NodeProcess::Request(const std::string& method, const std::string& path,
@@ -180,7 +251,7 @@ http::Response NodeProcess::Request(const std::string& method, const std::string
       h.Set(name, value);
     }
   }
-  auto response = client_.Send(method, Url(path), h, body);
+  auto response = client_->Send(method, Url(path), h, body);
   if (!response.ok()) {
     http::Response failed;
     failed.status = -1;

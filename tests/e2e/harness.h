@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,14 @@ struct CommandResult {
 CommandResult RunKizuna(const std::vector<std::string>& args, const std::string& input = "");
 
 std::string ReadFile(const std::string& path);
+
+// A self-signed certificate (and its key) for 127.0.0.1 and localhost.
+struct TestCertificate {
+  std::string cert_file;
+  std::string key_file;
+  std::string sha256;  // hex SHA-256 of the DER certificate (what a pin names)
+};
+TestCertificate MakeTestCertificate(const std::string& dir);
 void WriteFile(const std::string& path, const std::string& content);
 
 // A node directory with a running `kizuna serve`.
@@ -66,6 +75,12 @@ class NodeProcess {
   http::Response Post(const std::string& path, const std::string& body) {
     return Request("POST", path, admin_key_, body);
   }
+  // Makes the next Start() listen on the port this run got (a restart at
+  // the same URL, as partners know it).
+  void PinPort();
+  // Serves HTTPS with these PEM files from the next Start() on (and makes
+  // Request() trust that certificate).
+  void UseTls(const std::string& cert_file, const std::string& key_file);
   // Creates a member user and returns its API key.
   std::string AddUser(const std::string& org, const std::string& name,
                       const std::string& role = "member");
@@ -75,7 +90,7 @@ class NodeProcess {
   std::string admin_key_;
   std::string base_url_;
   pid_t pid_ = -1;
-  http::Client client_;
+  std::unique_ptr<http::Client> client_ = std::make_unique<http::Client>();
 };
 
 }  // namespace kizuna::e2e

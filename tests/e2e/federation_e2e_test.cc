@@ -1,0 +1,585 @@
+// Federation end to end: real `kizuna serve` processes on loopback that
+// federate through [[peer]] entries, and in-test TAXII servers standing in
+// for a plain (non-kizuna) partner, a tampering middlebox and a partner that
+// sends garbage.
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "common/encoding.h"
+#include "federation/signing.h"
+#include "node/config.h"
+#include "stix/stix.h"
+#include "tests/e2e/harness.h"
+
+namespace kizuna::e2e {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using stix::Tlp;
+
+constexpr const char* kObjects = "/taxii2/root/collections/default/objects/";
+
+bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout = 20s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return done();
+}
+
+std::string PublicKeyOf(const NodeProcess& node) {
+  CommandResult r = RunKizuna({"identity", node.dir()});
+  if (r.exit_code != 0) throw std::runtime_error("kizuna identity failed: " + r.err);
+  return std::string(json::parse(r.out).as_object().at("public_key").as_string());
+}
+
+std::string Uuid(int n) {
+  char text[64];
+  std::snprintf(text, sizeof text, "00000000-0000-4000-8000-%012d", n);
+  return text;
+}
+
+// An indicator; tlp kNone leaves it unmarked. `extra` is appended inside the object.
+std::string Indicator(int n, Tlp tlp, const std::string& extra = "",
+                      const std::string& modified = "2026-11-23T00:00:00.000Z") {
+  std::string marking;
+  if (tlp != Tlp::kNone) {
+    marking = ",\"object_marking_refs\":[\"" + std::string(stix::TlpMarkingId(tlp)) + "\"]";
+  }
+  return "{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"indicator--" + Uuid(n) +
+         "\",\"created\":\"2026-11-23T00:00:00.000Z\",\"modified\":\"" + modified +
+         "\",\"pattern\":\"[ipv4-addr:value = '203.0.113." + std::to_string(n % 250) +
+         "']\",\"pattern_type\":\"stix\",\"valid_from\":\"2026-11-23T00:00:00Z\"" + marking +
+         extra + "}";
+}
+
+std::string TrimmedFile(const std::string& path) {
+  std::string text = ReadFile(path);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  return text;
+}
+
+std::string IndicatorId(int n) { return "indicator--" + Uuid(n); }
+
+std::string Envelope(const std::vector<std::string>& objects) {
+  std::string body = "{\"objects\":[";
+  for (size_t i = 0; i < objects.size(); ++i) body += (i ? "," : "") + objects[i];
+  return body + "]}";
+}
+
+void Post(NodeProcess& node, const std::vector<std::string>& objects) {
+  http::Response r = node.Post(kObjects, Envelope(objects));
+  ASSERT_EQ(r.status, 202) << r.body;
+  json::object status = json::parse(r.body).as_object();
+  ASSERT_EQ(status.at("failure_count").as_int64(), 0) << r.body;
+}
+
+// Every stored version in a node's default collection, id -> count of versions.
+std::map<std::string, int> Versions(NodeProcess& node, const std::string& key = "") {
+  std::map<std::string, int> versions;
+  std::string next;
+  for (int pages = 0; pages < 1000; ++pages) {
+    std::string path = std::string(kObjects) + "?match[version]=all&limit=1000";
+    if (!next.empty()) path += "&next=" + next;
+    http::Response r = node.Request("GET", path, key.empty() ? node.admin_key() : key);
+    if (r.status != 200 || r.body == "{}") break;
+    json::object page = json::parse(r.body).as_object();
+    if (page.contains("objects")) {
+      for (const auto& o : page.at("objects").as_array()) {
+        ++versions[std::string(o.as_object().at("id").as_string())];
+      }
+    }
+    if (!page.at("more").as_bool()) break;
+    next = std::string(page.at("next").as_string());
+  }
+  return versions;
+}
+
+bool Has(NodeProcess& node, int n) { return Versions(node).count(IndicatorId(n)) > 0; }
+
+node::PeerConfig PeerEntry(const std::string& name, const std::string& url,
+                           const std::string& token, const std::string& public_key) {
+  node::PeerConfig peer;
+  peer.name = name;
+  peer.url = url;
+  peer.token = token;
+  peer.public_key = public_key;
+  return peer;
+}
+
+void AddPeer(NodeProcess& node, const node::PeerConfig& peer) {
+  Status added = node::AddPeerToConfigFile(node.dir() + "/kizuna.toml", peer);
+  ASSERT_TRUE(added.ok()) << added.ToString();
+}
+
+// Makes `a` (known to `b` as a_name) and `b` (known to `a` as b_name) peers of
+// each other, both ways, as two teams would with `kizuna user add` and
+// `kizuna peer add`. `tune` adjusts each side's entry (a's entry for b first).
+void Federate(NodeProcess& a, const std::string& a_name, NodeProcess& b, const std::string& b_name,
+              const std::function<void(node::PeerConfig&)>& tune_a = {},
+              const std::function<void(node::PeerConfig&)>& tune_b = {}) {
+  std::string a_key_at_b = b.AddUser(a_name, "node");
+  std::string b_key_at_a = a.AddUser(b_name, "node");
+  node::PeerConfig for_a = PeerEntry(b_name, b.base_url(), a_key_at_b, PublicKeyOf(b));
+  node::PeerConfig for_b = PeerEntry(a_name, a.base_url(), b_key_at_a, PublicKeyOf(a));
+  if (tune_a) tune_a(for_a);
+  if (tune_b) tune_b(for_b);
+  AddPeer(a, for_a);
+  AddPeer(b, for_b);
+}
+
+std::string AuditLog(const NodeProcess& node) { return ReadFile(node.dir() + "/audit.log"); }
+
+size_t CountOf(const std::string& text, const std::string& needle) {
+  size_t count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+json::object PeerStatus(NodeProcess& node, const std::string& peer) {
+  CommandResult r = RunKizuna({"peer", "list", node.dir(), "--json"});
+  if (r.exit_code == 0) {
+    boost::system::error_code ec;
+    json::value list = json::parse(r.out, ec);
+    if (!ec && list.is_array()) {
+      for (const auto& p : list.as_array()) {
+        if (p.is_object() && p.as_object().contains("name") &&
+            p.as_object().at("name").as_string() == peer) {
+          return p.as_object();
+        }
+      }
+    }
+  }
+  return {};
+}
+
+// ---------------------------------------------------------------------------
+
+TEST(Federation, TwoNodesShareBothWaysOverTheLiveStreamAndNothingEchoes) {
+  NodeProcess a("CERT-A"), b("CERT-B");
+  std::string error;
+  ASSERT_TRUE(a.Start(&error)) << error;
+  ASSERT_TRUE(b.Start(&error)) << error;
+  Federate(a, "cert-a", b, "cert-b");
+
+  Post(a, {Indicator(1, Tlp::kGreen)});
+  ASSERT_TRUE(WaitUntil([&] { return Has(b, 1); })) << b.ServerLog();
+  Post(b, {Indicator(2, Tlp::kAmber)});
+  ASSERT_TRUE(WaitUntil([&] { return Has(a, 2); })) << a.ServerLog();
+
+  // Live: once subscribed, a new object arrives well within a second.
+  const auto posted = std::chrono::steady_clock::now();
+  Post(a, {Indicator(3, Tlp::kClear)});
+  ASSERT_TRUE(WaitUntil([&] { return Has(b, 3); }));
+  EXPECT_LT(std::chrono::steady_clock::now() - posted, 2s);
+
+  // New versions travel too; (id, modified) keeps every delivery idempotent.
+  Post(a, {Indicator(1, Tlp::kGreen, "", "2026-11-23T01:00:00.000Z")});
+  ASSERT_TRUE(WaitUntil([&] { return Versions(b)[IndicatorId(1)] == 2; }));
+  std::this_thread::sleep_for(1s);
+  auto on_a = Versions(a);
+  auto on_b = Versions(b);
+  EXPECT_EQ(on_a, on_b);
+  EXPECT_EQ(on_a[IndicatorId(1)], 2);
+  EXPECT_EQ(on_a[IndicatorId(2)], 1);
+
+  // Provenance: b records that cert-a delivered what a made, and never
+  // sends it back; both audit logs tell what crossed.
+  std::string audit_a = AuditLog(a);
+  std::string audit_b = AuditLog(b);
+  EXPECT_NE(audit_b.find("\"direction\":\"received\",\"peer\":\"cert-a\""), std::string::npos);
+  EXPECT_NE(audit_a.find("\"direction\":\"sent\",\"peer\":\"cert-b\""), std::string::npos);
+  for (int n : {1, 3}) {
+    std::string own = "\"id\":\"" + IndicatorId(n) + "\"";
+    for (size_t at = audit_a.find(own); at != std::string::npos; at = audit_a.find(own, at + 1)) {
+      size_t line = audit_a.rfind('\n', at);
+      std::string entry = audit_a.substr(line == std::string::npos ? 0 : line + 1, at - line);
+      EXPECT_EQ(entry.find("\"direction\":\"received\""), std::string::npos)
+          << "a received its own object back: " << entry;
+    }
+  }
+}
+
+TEST(Federation, TlpAndSharingGroupsAtTheBoundaryForEveryLevel) {
+  NodeProcess a("CERT-A"), b("CERT-B"), c("CERT-C");
+  std::string error;
+  for (NodeProcess* n : {&a, &b, &c}) ASSERT_TRUE(n->Start(&error)) << error;
+  // b may get up to AMBER+STRICT and is in group "asean"; c up to GREEN.
+  Federate(a, "cert-a", b, "cert-b", [](node::PeerConfig& p) { p.max_tlp = Tlp::kAmberStrict; });
+  Federate(a, "cert-a", c, "cert-c", [](node::PeerConfig& p) { p.max_tlp = Tlp::kGreen; });
+  WriteFile(a.dir() + "/kizuna.toml",
+            ReadFile(a.dir() + "/kizuna.toml") +
+                "\n[[sharing.group]]\nname = \"asean\"\nmembers = [\"cert-b\"]\n");
+  ASSERT_TRUE(node::LoadConfig(a.dir() + "/kizuna.toml").ok());
+  // Policy applies to what is sent from now on: let the node pick it up first.
+  std::this_thread::sleep_for(700ms);
+
+  const std::string asean = ",\"x_kizuna_sharing_groups\":[\"asean\"]";
+  Post(a, {
+              Indicator(10, Tlp::kClear), Indicator(11, Tlp::kGreen), Indicator(12, Tlp::kAmber),
+              Indicator(13, Tlp::kAmberStrict),         // no group names anyone: stays
+              Indicator(14, Tlp::kAmberStrict, asean),  // to b only
+              Indicator(15, Tlp::kRed),                 // never leaves
+              Indicator(16, Tlp::kNone),                // default AMBER
+              Indicator(17, Tlp::kGreen, asean),        // b only
+              Indicator(18, Tlp::kRed, asean),          // never leaves
+          });
+  // A sentinel posted last: when it has arrived, everything before it has.
+  Post(a, {Indicator(19, Tlp::kClear)});
+  ASSERT_TRUE(WaitUntil([&] { return Has(b, 19) && Has(c, 19); }))
+      << a.ServerLog() << b.ServerLog() << c.ServerLog();
+  std::this_thread::sleep_for(500ms);
+
+  auto ids = [](std::map<std::string, int> versions) {
+    std::set<std::string> out;
+    for (const auto& [id, count] : versions) out.insert(id);
+    return out;
+  };
+  auto expected = [](std::initializer_list<int> ns) {
+    std::set<std::string> out;
+    for (int n : ns) out.insert(IndicatorId(n));
+    return out;
+  };
+  EXPECT_EQ(ids(Versions(b)), expected({10, 11, 12, 14, 16, 17, 19}));
+  EXPECT_EQ(ids(Versions(c)), expected({10, 11, 19}));
+
+  // The same rules hold for a partner reading a's TAXII directly, and for a
+  // user of an organization that is no peer (external: up to GREEN).
+  std::string b_key_at_a;
+  {
+    auto loaded = node::LoadConfig(b.dir() + "/kizuna.toml");
+    ASSERT_TRUE(loaded.ok());
+    b_key_at_a = loaded->peers[0].token;
+  }
+  EXPECT_EQ(ids(Versions(a, b_key_at_a)), expected({10, 11, 12, 14, 16, 17, 19}));
+  std::string isp = a.AddUser("ISP-X", "abuse");
+  EXPECT_EQ(ids(Versions(a, isp)), expected({10, 11, 19}));
+  http::Response red = a.Request("GET", std::string(kObjects) + IndicatorId(15) + "/", isp);
+  EXPECT_EQ(red.status, 404) << "a withheld object does not reveal itself";
+  EXPECT_EQ(ids(Versions(a)).size(), 10u) << "the home team sees everything";
+}
+
+TEST(Federation, SignaturesAreRequiredAndTamperingIsRefused) {
+  NodeProcess a("CERT-A"), b("CERT-B");
+  std::string error;
+  ASSERT_TRUE(a.Start(&error)) << error;
+  ASSERT_TRUE(b.Start(&error)) << error;
+  // b knows a as a peer with a's key; a's writes to b must be signed.
+  std::string a_key_at_b = b.AddUser("cert-a", "node");
+  AddPeer(b, PeerEntry("cert-a", a.base_url(), a.AddUser("cert-b", "node"), PublicKeyOf(a)));
+  std::this_thread::sleep_for(600ms);  // b reloads its config
+
+  const std::string body = Envelope({Indicator(30, Tlp::kGreen)});
+  http::Response unsigned_post = b.Request("POST", kObjects, a_key_at_b, body);
+  EXPECT_EQ(unsigned_post.status, 403) << unsigned_post.body;
+
+  // Sign with a's own secret key (what a's node does when it pushes).
+  std::string secret = *Base64Decode(TrimmedFile(a.dir() + "/identity.key"));
+  ASSERT_EQ(secret.size(), 64u);
+  auto sign = [&](const std::string& message) {
+    unsigned char signature[crypto_sign_BYTES];
+    crypto_sign_detached(signature, nullptr, reinterpret_cast<const unsigned char*>(message.data()),
+                         message.size(), reinterpret_cast<const unsigned char*>(secret.data()));
+    return Base64Encode(std::string_view(reinterpret_cast<char*>(signature), sizeof signature));
+  };
+  const std::string tampered = Envelope({Indicator(31, Tlp::kGreen)});
+  http::Response forged = b.Request("POST", kObjects, a_key_at_b, tampered,
+                                    {{federation::kSignatureHeader, sign(body)}});
+  EXPECT_EQ(forged.status, 403) << "a signature of another body";
+  EXPECT_NE(forged.body.find("signature"), std::string::npos);
+  http::Response good =
+      b.Request("POST", kObjects, a_key_at_b, body, {{federation::kSignatureHeader, sign(body)}});
+  EXPECT_EQ(good.status, 202) << good.body;
+  EXPECT_TRUE(Has(b, 30));
+  EXPECT_FALSE(Has(b, 31));
+  EXPECT_NE(AuditLog(b).find("rejected: "), std::string::npos);
+}
+
+// A middlebox between a and its partner b that rewrites the indicator in
+// every page but passes b's signature on.
+TEST(Federation, APageAlteredInTransitIsRefusedAndStoresNothing) {
+  NodeProcess a("CERT-A"), b("CERT-B");
+  std::string error;
+  ASSERT_TRUE(a.Start(&error)) << error;
+  ASSERT_TRUE(b.Start(&error)) << error;
+  Post(b, {Indicator(40, Tlp::kGreen)});
+  std::string b_url = b.base_url();
+  std::atomic<int> tampered{0};
+  std::string proxy_url;
+  auto proxy = http::Server::Start({}, [&](const http::Request& request) {
+    http::Client client;
+    http::Headers headers;
+    for (const auto& [name, value] : request.headers.fields()) {
+      if (strcasecmp(name.c_str(), "Host") != 0) headers.Add(name, value);
+    }
+    auto answer = client.Send(request.method, b_url + request.target, headers, request.body);
+    if (!answer.ok()) return http::ErrorResponse(502, "Bad gateway", answer.status().message());
+    http::Response out = std::move(answer).value();
+    // Keep a talking to the middlebox (discovery names b's own URL).
+    for (size_t at = out.body.find(b_url); at != std::string::npos; at = out.body.find(b_url, at)) {
+      out.body.replace(at, b_url.size(), proxy_url);
+    }
+    size_t at = out.body.find("203.0.113.40");
+    if (at != std::string::npos) {
+      out.body.replace(at, 12, "198.51.100.9");
+      ++tampered;
+    }
+    return out;
+  });
+  ASSERT_TRUE(proxy.ok()) << proxy.status().ToString();
+  proxy_url = "http://127.0.0.1:" + std::to_string((*proxy)->port());
+  std::string a_key_at_b = b.AddUser("cert-a", "node");
+  node::PeerConfig peer = PeerEntry("cert-b", proxy_url, a_key_at_b, PublicKeyOf(b));
+  peer.stream = false;
+  peer.poll_seconds = 1;
+  AddPeer(a, peer);
+  ASSERT_TRUE(WaitUntil([&] { return tampered.load() >= 2; })) << ReadFile(a.dir() + "/serve.out");
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(Has(a, 40)) << "the altered indicator was stored";
+  EXPECT_NE(ReadFile(a.dir() + "/serve.out").find("signature does not match"), std::string::npos);
+  // `kizuna peer list` shows the refusal.
+  ASSERT_TRUE(WaitUntil([&] {
+    json::object peer = PeerStatus(a, "cert-b");
+    return peer.contains("status") && peer.at("status").is_object() &&
+           peer.at("status").as_object().at("rejected").to_number<int64_t>() > 0;
+  }));
+  json::object status = PeerStatus(a, "cert-b").at("status").as_object();
+  EXPECT_NE(std::string(status.at("last_error").as_string()).find("signature"), std::string::npos);
+  (*proxy)->Stop();
+}
+
+TEST(Federation, APeerKilledMidSyncIsRetriedAndResumedWithNothingLostOrRepeated) {
+  NodeProcess a("CERT-A"), b("CERT-B");
+  std::string error;
+  ASSERT_TRUE(a.Start(&error)) << error;
+  ASSERT_TRUE(b.Start(&error)) << error;
+  b.PinPort();
+  // 6,000 objects at b, in 3 posts.
+  for (int batch = 0; batch < 3; ++batch) {
+    std::vector<std::string> objects;
+    for (int i = 0; i < 2000; ++i)
+      objects.push_back(Indicator(1000 + batch * 2000 + i, Tlp::kGreen));
+    Post(b, objects);
+  }
+  Federate(a, "cert-a", b, "cert-b", [](node::PeerConfig& p) { p.poll_seconds = 1; });
+  // Kill the receiving node in the middle of its pull, then start it again.
+  ASSERT_TRUE(WaitUntil([&] { return !Versions(a).empty(); }, 30s));
+  a.Kill();
+  ASSERT_TRUE(a.Start(&error)) << error;
+  // Now kill the partner, add to it while it is down, and bring it back.
+  b.Kill();
+  {
+    std::vector<std::string> objects;
+    for (int i = 0; i < 50; ++i) objects.push_back(Indicator(9000 + i, Tlp::kGreen));
+    std::string envelope = Envelope(objects);
+    WriteFile(b.dir() + "/more.json",
+              "{\"type\":\"bundle\",\"id\":\"bundle--" + Uuid(77) + "\"," + envelope.substr(1));
+  }
+  CommandResult imported = RunKizuna({"import", b.dir(), b.dir() + "/more.json"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  std::this_thread::sleep_for(1500ms);  // a retries against a dead partner meanwhile
+  ASSERT_TRUE(b.Start(&error)) << error;
+  ASSERT_TRUE(WaitUntil([&] { return Versions(a).size() == 6050; }, 60s))
+      << Versions(a).size() << "\n"
+      << a.ServerLog();
+  for (const auto& [id, count] : Versions(a)) ASSERT_EQ(count, 1) << id << " stored twice";
+}
+
+TEST(Federation, AMeshOfThreeConvergesWithoutDuplicatesOrLoops) {
+  NodeProcess a("CERT-A"), b("CERT-B"), c("CERT-C");
+  std::string error;
+  for (NodeProcess* n : {&a, &b, &c}) ASSERT_TRUE(n->Start(&error)) << error;
+  auto reshare = [](node::PeerConfig& p) { p.reshare = true; };
+  Federate(a, "cert-a", b, "cert-b", reshare, reshare);
+  Federate(b, "cert-b", c, "cert-c", reshare, reshare);
+  Federate(a, "cert-a", c, "cert-c", reshare, reshare);
+
+  Post(a, {Indicator(50, Tlp::kGreen), Indicator(51, Tlp::kAmber)});
+  Post(b, {Indicator(52, Tlp::kClear)});
+  Post(c, {Indicator(53, Tlp::kGreen), Indicator(50, Tlp::kGreen)});  // 50 also made at c
+  Post(c, {Indicator(54, Tlp::kGreen, "", "2026-11-24T00:00:00.000Z")});
+  Post(a, {Indicator(54, Tlp::kGreen)});  // an older version of 54
+  auto converged = [&] {
+    auto va = Versions(a);
+    return va.size() == 5 && va == Versions(b) && va == Versions(c);
+  };
+  ASSERT_TRUE(WaitUntil(converged, 30s)) << a.ServerLog() << b.ServerLog() << c.ServerLog();
+  auto versions = Versions(a);
+  EXPECT_EQ(versions[IndicatorId(54)], 2);
+  EXPECT_EQ(versions[IndicatorId(50)], 1);
+  // No loops: once converged, nothing more crosses.
+  std::this_thread::sleep_for(1500ms);
+  size_t lines = CountOf(AuditLog(a) + AuditLog(b) + AuditLog(c), "\n");
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_EQ(CountOf(AuditLog(a) + AuditLog(b) + AuditLog(c), "\n"), lines);
+  EXPECT_TRUE(converged());
+}
+
+// A plain TAXII 2.1 server (not kizuna) as the partner: it serves one
+// collection whose pages hold garbage, and accepts pushes.
+class PlainTaxiiPartner {
+ public:
+  PlainTaxiiPartner() {
+    auto started = http::Server::Start({}, [this](const http::Request& r) { return Handle(r); });
+    if (!started.ok()) throw std::runtime_error(started.status().ToString());
+    server_ = std::move(started).value();
+    url_ = "http://127.0.0.1:" + std::to_string(server_->port());
+  }
+  ~PlainTaxiiPartner() { server_->Stop(); }
+  const std::string& url() const { return url_; }
+
+  std::vector<std::pair<std::string, std::string>> pushes() {  // (body, signature)
+    std::lock_guard lock(mutex_);
+    return pushes_;
+  }
+  int garbage_pages_served() const { return garbage_served_.load(); }
+
+ private:
+  static http::Response Json(int status, const std::string& body) {
+    http::Response r;
+    r.status = status;
+    r.headers.Set("Content-Type", "application/taxii+json;version=2.1");
+    r.body = body;
+    return r;
+  }
+
+  http::Response Handle(const http::Request& r) {
+    if (r.headers.Get("Authorization") != "Bearer partner-token") {
+      return http::ErrorResponse(401, "Unauthorized");
+    }
+    const std::string collection = "/api1/collections/" + kCollection + "/";
+    if (r.path == "/taxii2/") {
+      return Json(200, "{\"title\":\"plain\",\"api_roots\":[\"" + url_ + "/api1/\"]}");
+    }
+    if (r.path == "/api1/collections/") {
+      return Json(200, "{\"collections\":[{\"id\":\"" + kCollection +
+                           "\",\"title\":\"feed\",\"can_read\":true,\"can_write\":true}]}");
+    }
+    if (r.path == collection + "objects/" && r.method == "GET") {
+      if (r.Query("next") == "page2") {
+        ++garbage_served_;
+        return Json(200, "this is not JSON {");
+      }
+      // One good object, one that is not STIX, one with a bad pattern.
+      std::string bad_pattern = Indicator(61, Tlp::kGreen);
+      bad_pattern.replace(bad_pattern.find("[ipv4"), 5, "[[[[[");
+      http::Response page =
+          Json(200, "{\"more\":true,\"next\":\"page2\",\"objects\":[" + Indicator(60, Tlp::kGreen) +
+                        ",{\"type\":\"indicator\",\"id\":\"garbage\"}," + bad_pattern + "]}");
+      page.headers.Set("X-TAXII-Date-Added-First", "2026-11-23T00:00:00.000001Z");
+      page.headers.Set("X-TAXII-Date-Added-Last", "2026-11-23T00:00:00.000003Z");
+      return page;
+    }
+    if (r.path == collection + "objects/" && r.method == "POST") {
+      std::lock_guard lock(mutex_);
+      pushes_.emplace_back(r.body, std::string(r.headers.Get(federation::kSignatureHeader)));
+      return Json(202,
+                  "{\"id\":\"status-1\",\"status\":\"pending\",\"total_count\":1,"
+                  "\"success_count\":0,\"failure_count\":0,\"pending_count\":1}");
+    }
+    if (r.path == "/api1/status/status-1/") {
+      return Json(200,
+                  "{\"id\":\"status-1\",\"status\":\"complete\",\"total_count\":1,"
+                  "\"success_count\":1,\"failure_count\":0,\"pending_count\":0}");
+    }
+    return http::ErrorResponse(404, "Not found");
+  }
+
+  inline static const std::string kCollection = "91a7b528-80eb-42ed-a74d-c6fbd5a26116";
+  std::unique_ptr<http::Server> server_;
+  std::string url_;
+  std::mutex mutex_;
+  std::vector<std::pair<std::string, std::string>> pushes_;
+  std::atomic<int> garbage_served_{0};
+};
+
+TEST(Federation, APlainTaxiiPartnerGetsPushesAndItsGarbageIsRefused) {
+  PlainTaxiiPartner partner;
+  NodeProcess a("CERT-A");
+  std::string error;
+  ASSERT_TRUE(a.Start(&error)) << error;
+  Post(a, {Indicator(70, Tlp::kGreen), Indicator(71, Tlp::kRed), Indicator(72, Tlp::kAmber)});
+  node::PeerConfig peer = PeerEntry("plain", partner.url(), "partner-token", "");
+  peer.max_tlp = Tlp::kGreen;
+  peer.poll_seconds = 1;
+  AddPeer(a, peer);
+
+  ASSERT_TRUE(WaitUntil([&] { return !partner.pushes().empty() && Has(a, 60); })) << a.ServerLog();
+  ASSERT_TRUE(WaitUntil([&] { return partner.garbage_pages_served() >= 1; }));
+  // The good object is stored; the garbage is not, and the node goes on.
+  auto versions = Versions(a);
+  EXPECT_TRUE(versions.count(IndicatorId(60)));
+  EXPECT_FALSE(versions.count(IndicatorId(61)));
+  EXPECT_FALSE(versions.count("garbage"));
+  EXPECT_EQ(a.Get("/taxii2/").status, 200) << "the node is still serving";
+  std::string audit = AuditLog(a);
+  EXPECT_NE(audit.find("\"peer\":\"plain\""), std::string::npos);
+  EXPECT_NE(audit.find("rejected: "), std::string::npos);
+
+  // What was pushed: GREEN only (RED never leaves, AMBER is above the peer's
+  // limit), the object it delivered is not echoed, signed with a's key.
+  std::string all_pushed;
+  for (const auto& [body, signature] : partner.pushes()) {
+    all_pushed += body;
+    EXPECT_TRUE(federation::VerifySignature(PublicKeyOf(a), body, signature));
+  }
+  EXPECT_NE(all_pushed.find(IndicatorId(70)), std::string::npos);
+  EXPECT_EQ(all_pushed.find(IndicatorId(71)), std::string::npos);
+  EXPECT_EQ(all_pushed.find(IndicatorId(72)), std::string::npos);
+  EXPECT_EQ(all_pushed.find(IndicatorId(60)), std::string::npos) << "echoed back to its sender";
+  // Posting more at a is pushed promptly, not at the next poll.
+  Post(a, {Indicator(73, Tlp::kClear)});
+  ASSERT_TRUE(WaitUntil([&] {
+    std::string pushed;
+    for (const auto& [body, signature] : partner.pushes()) pushed += body;
+    return pushed.find(IndicatorId(73)) != std::string::npos;
+  }));
+}
+
+TEST(Federation, NodesTalkTlsWithAPinnedOrTrustedCertificateOnly) {
+  NodeProcess a("CERT-A"), b("CERT-B");
+  TestCertificate cert = MakeTestCertificate(b.dir());
+  b.UseTls(cert.cert_file, cert.key_file);
+  std::string error;
+  ASSERT_TRUE(a.Start(&error)) << error;
+  ASSERT_TRUE(b.Start(&error)) << error;
+  ASSERT_EQ(b.base_url().rfind("https://", 0), 0u) << b.base_url();
+  Post(b, {Indicator(80, Tlp::kGreen)});
+  std::string a_key_at_b = b.AddUser("cert-a", "node");
+  std::string a_key_at_b2 = b.AddUser("cert-a", "node2");
+  // A wrong pin: refused.
+  node::PeerConfig wrong = PeerEntry("cert-b", b.base_url(), a_key_at_b, PublicKeyOf(b));
+  wrong.pinned_cert_sha256 = std::string(64, 'a');
+  wrong.poll_seconds = 1;
+  AddPeer(a, wrong);
+  std::this_thread::sleep_for(2s);
+  EXPECT_FALSE(Has(a, 80));
+  // The right pin: synced.
+  ASSERT_TRUE(node::RemovePeerFromConfigFile(a.dir() + "/kizuna.toml", "cert-b").ok());
+  node::PeerConfig pinned = wrong;
+  pinned.pinned_cert_sha256 = cert.sha256;
+  AddPeer(a, pinned);
+  ASSERT_TRUE(WaitUntil([&] { return Has(a, 80); })) << a.ServerLog();
+  // A trusted CA file works as well (here the self-signed certificate is its own CA).
+  ASSERT_TRUE(node::RemovePeerFromConfigFile(a.dir() + "/kizuna.toml", "cert-b").ok());
+  Post(b, {Indicator(81, Tlp::kGreen)});
+  node::PeerConfig trusted = PeerEntry("cert-b", b.base_url(), a_key_at_b2, PublicKeyOf(b));
+  trusted.ca_file = cert.cert_file;
+  AddPeer(a, trusted);
+  ASSERT_TRUE(WaitUntil([&] { return Has(a, 81); })) << a.ServerLog();
+}
+
+}  // namespace
+}  // namespace kizuna::e2e
