@@ -173,7 +173,21 @@ http::Response Router::Stream(const http::Request& request, const store::User& u
     // numbers are the store's microsecond clock, which only moves forward.
     options.after_seq = SystemClock::Instance().NowMicros();
   }
-  options.admits = scope.admits;
+  // A stream lives long: it follows the policy as kizuna.toml changes, not
+  // the one in force when it opened.
+  struct CurrentRecipient {
+    std::shared_ptr<const federation::SharingPolicy> policy;
+    federation::Recipient recipient;
+  };
+  auto current = std::make_shared<CurrentRecipient>();
+  options.admits = [this, user, current](const store::StoredObject& object) {
+    std::shared_ptr<const federation::SharingPolicy> policy = federation_.policy();
+    if (policy != current->policy) {
+      current->recipient = policy->ForUser(user);
+      current->policy = std::move(policy);
+    }
+    return current->policy->MayRelease(object, current->recipient);
+  };
   federation::Recipient recipient = federation_.policy()->ForUser(user);
   if (recipient.kind == federation::Recipient::Kind::kPeer) {
     options.on_release = [this, name = recipient.name,
@@ -252,6 +266,11 @@ http::Response Router::Handle(const http::Request& request) {
 }
 
 Status Serve(const std::string& dir) {
+  // Taken before the config is read, so that a change made while the node
+  // starts (a `kizuna peer add` right after the URL is printed) is not missed.
+  std::error_code mtime_error;
+  const auto config_mtime =
+      std::filesystem::last_write_time(dir + "/kizuna.toml", mtime_error);
   KIZUNA_ASSIGN_OR_RETURN(std::unique_ptr<node::Node> node, node::Node::Open(dir));
   const node::NodeConfig& config = node->config();
   spdlog::set_level(spdlog::level::from_str(config.log_level));
@@ -308,7 +327,7 @@ Status Serve(const std::string& dir) {
   std::thread config_watcher([&] {
     const std::string path = node->dir() + "/kizuna.toml";
     std::error_code ec;
-    auto seen = std::filesystem::last_write_time(path, ec);
+    auto seen = config_mtime;
     while (!stopping.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
       auto now = std::filesystem::last_write_time(path, ec);
