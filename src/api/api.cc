@@ -202,6 +202,10 @@ http::Response ApiService::Handle(const http::Request& request, const store::Use
     }
     return Json(200, json::object{{"organizations", std::move(list)}});
   }
+  if (!seg.empty() && seg[0] == "peers") {
+    if (!admin) return forbidden();
+    return Peers(request, seg);
+  }
   if (!seg.empty() && seg[0] == "collections") {
     if (!admin) return forbidden();
     if (seg.size() == 1 && method == "GET") {
@@ -283,6 +287,54 @@ http::Response ApiService::Handle(const http::Request& request, const store::Use
     return ErrorResponse(404, "Not found", "no such endpoint: " + request.path);
   }
   return ErrorResponse(404, "Not found", "no such endpoint: " + request.path);
+}
+
+http::Response ApiService::Peers(const http::Request& request,
+                                 const std::vector<std::string>& seg) {
+  const std::string& method = request.method;
+  if (seg.size() > 2) return ErrorResponse(404, "Not found", "no such endpoint: " + request.path);
+  if (peers_.config_path.empty()) {
+    return ErrorResponse(503, "Unavailable", "this server does not administer federation peers");
+  }
+  if (seg.size() == 1 && method == "GET") {
+    auto config = node::LoadConfig(peers_.config_path);
+    if (!config.ok()) {
+      return ErrorResponse(500, "Configuration unreadable",
+                           "kizuna.toml does not load: " + config.status().message());
+    }
+    std::map<std::string, std::string> statuses;
+    if (peers_.statuses) statuses = peers_.statuses();
+    json::array list;
+    for (const node::PeerConfig& peer : config->peers) {
+      auto it = statuses.find(peer.name);
+      list.emplace_back(json::parse(PeerJson(peer, it == statuses.end() ? "" : it->second)));
+    }
+    return Json(200, json::object{{"peers", std::move(list)}});
+  }
+  if (seg.size() == 1 && method == "POST") {
+    auto peer = PeerFromJson(request.body);
+    if (!peer.ok()) return ErrorResponse(400, "Invalid peer", peer.status().message());
+    Status added = AddPeer(peers_.config_path, *peer, &store_);
+    if (!added.ok()) {
+      if (added.code() == Code::kInvalidArgument) {
+        return ErrorResponse(400, "Invalid peer", added.message());
+      }
+      return FromStatus(added);
+    }
+    // The running node follows kizuna.toml and starts the peer within a second.
+    return Json(201, json::parse(PeerJson(*peer, "")));
+  }
+  if (seg.size() == 2 && method == "DELETE") {
+    Status removed = node::RemovePeerFromConfigFile(peers_.config_path, seg[1]);
+    if (!removed.ok()) {
+      if (removed.code() == Code::kNotFound) {
+        return ErrorResponse(404, "Not found", "no peer named '" + seg[1] + "'");
+      }
+      return FromStatus(removed);
+    }
+    return Json(200, json::object{{"name", seg[1]}, {"removed", true}});
+  }
+  return ErrorResponse(405, "Method not allowed", method + " is not allowed on " + request.path);
 }
 
 http::Response ApiService::Match(const http::Request& request, const store::User& user) {

@@ -1,9 +1,10 @@
 // kizuna's own REST API under /api/v1/: who am I, the node's identity, and
-// the administration of users, API keys, organizations, collections and
-// grants (admins only, except a user's own keys). Pure handlers over the
+// the administration of users, API keys, organizations, collections,
+// grants and federation peers (admins only, except a user's own keys). Pure handlers over the
 // store, like the TAXII service; the router authenticates first. Thread-safe.
 #pragma once
 
+#include "api/peers.h"
 #include "correlation/correlator.h"
 #include "correlation/sightings.h"
 #include "http/http.h"
@@ -15,24 +16,29 @@ namespace kizuna::api {
 class ApiService {
  public:
   // `correlator` and `sightings` may be null: /api/v1/match then answers 503.
+  // Without `peers.config_path`, /api/v1/peers answers 503.
   ApiService(store::Store& store, node::NodeIdentity identity,
              correlation::Correlator* correlator = nullptr,
-             correlation::SightingRecorder* sightings = nullptr)
+             correlation::SightingRecorder* sightings = nullptr, PeerAdmin peers = {})
       : store_(store),
         identity_(std::move(identity)),
         correlator_(correlator),
-        sightings_(sightings) {}
+        sightings_(sightings),
+        peers_(std::move(peers)) {}
 
   // Serves every path under /api/v1/.
   http::Response Handle(const http::Request& request, const store::User& user);
 
  private:
   http::Response Match(const http::Request& request, const store::User& user);
+  // /api/v1/peers and /api/v1/peers/{name} (seg: "peers", …); admins only.
+  http::Response Peers(const http::Request& request, const std::vector<std::string>& seg);
 
   store::Store& store_;
   const node::NodeIdentity identity_;
   correlation::Correlator* correlator_;
   correlation::SightingRecorder* sightings_;
+  const PeerAdmin peers_;
 };
 
 }  // namespace kizuna::api

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "auth/auth.h"
+#include "cli/commands.h"
 #include "common/uuid.h"
 #include "correlation/correlator.h"
 #include "correlation/sightings.h"
@@ -20,9 +21,6 @@
 #include "taxii/ingest.h"
 
 namespace kizuna::cli {
-namespace {
-
-namespace json = boost::json;
 
 int Fail(const Status& status) {
   // One line, whatever a parser quoted into the message.
@@ -33,6 +31,10 @@ int Fail(const Status& status) {
   std::fprintf(stderr, "kizuna: %s\n", message.c_str());
   return status.code() == Code::kInvalidArgument ? 2 : 1;
 }
+
+namespace {
+
+namespace json = boost::json;
 
 Result<std::unique_ptr<node::Node>> OpenNode(const std::string& dir) {
   return node::Node::Open(dir);
@@ -496,6 +498,9 @@ int Main(int argc, char** argv) {
   coll_grant->add_flag("--write", write, "may write");
   coll_grant->callback(
       [&] { code = CollectionGrant(dir, collection, org, user_name, read, write); });
+
+  AddPeerCommand(app, &code);
+  AddDemoCommand(app, &code);
 
   try {
     app.parse(argc, argv);

@@ -103,7 +103,14 @@ Router::Router(node::Node& node, std::shared_ptr<const correlation::WarningLists
                options.origin_of = [this](const store::User& user) { return PeerOf(user); };
                return options;
              }()),
-      api_(node.store(), node.identity(), &correlator_, &sightings_) {}
+      api_(node.store(), node.identity(), &correlator_, &sightings_,
+           api::PeerAdmin{node.dir() + "/kizuna.toml", [this] {
+                            std::map<std::string, std::string> statuses;
+                            for (const federation::PeerStatus& status : federation_.Statuses()) {
+                              statuses[status.name] = federation::PeerStatusToJson(status);
+                            }
+                            return statuses;
+                          }}) {}
 
 std::string Router::PeerOf(const store::User& user) {
   const node::PeerConfig* peer = federation_.policy()->PeerOfOrg(user.org_name);
