@@ -493,10 +493,11 @@ class Federation::PeerWorker {
     }
     const std::string base = api_root + "collections/" + collection.id +
                              "/objects/?limit=" + std::to_string(kPullPageSize);
-    const std::string added_after =
+    // The filter of this round of paging, repeated on every page.
+    std::string added_after =
         cursor == 0 ? "" : "&added_after=" + PercentEncode(FormatTimestamp(cursor));
     std::string next;
-    for (int pages = 0; !stopping(); ++pages) {
+    while (!stopping()) {
       std::string url = base + added_after;
       if (!next.empty()) url += "&next=" + PercentEncode(next);
       auto response = client.Send("GET", url, BaseHeaders());
@@ -528,15 +529,13 @@ class Federation::PeerWorker {
       if (objects && !objects->get_array().empty()) {
         KIZUNA_RETURN_IF_ERROR(Ingest(objects->get_array(), collection.id, "pull"));
       }
-      std::string_view last = response->headers.Get("X-TAXII-Date-Added-Last");
-      if (!last.empty()) {
+      bool advanced = false;
+      if (std::string_view last = response->headers.Get("X-TAXII-Date-Added-Last"); !last.empty()) {
         auto last_us = ParseTimestamp(last);
         if (last_us.ok() && *last_us > cursor) {
           cursor = *last_us;
+          advanced = true;
           SetPullCursor(collection.id, cursor);
-          if (!next.empty() || pages == 0) {
-            // persisted above; keep paging with the original filter
-          }
         }
       }
       bool more = false;
@@ -544,13 +543,13 @@ class Federation::PeerWorker {
         more = v->get_bool();
       }
       if (!more) break;
-      std::string token(stix::StringProperty(envelope, "next"));
-      if (token.empty()) {
-        // A server that says "more" without a `next`: continue after what we have.
-        if (!objects || objects->get_array().empty()) break;
-        return PullCollection(client, collection);
+      next = stix::StringProperty(envelope, "next");
+      if (next.empty()) {
+        // "more" without a `next` (some servers): a new round after what we
+        // have, if we got anywhere; otherwise try again at the next poll.
+        if (!advanced) break;
+        added_after = "&added_after=" + PercentEncode(FormatTimestamp(cursor));
       }
-      next = std::move(token);
     }
     std::lock_guard lock(mutex_);
     status_.last_sync_us = NowUs();
