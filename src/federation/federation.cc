@@ -269,7 +269,12 @@ class Federation::PeerWorker {
 
   http::Headers BaseHeaders() const {
     http::Headers headers;
-    headers.Set("Authorization", "Bearer " + config_.token);
+    // A kizuna API key (or any bearer token), or "user:password" for TAXII
+    // servers that take HTTP Basic (medallion, many others).
+    const bool basic =
+        config_.token.find(':') != std::string::npos && config_.token.rfind("kz_", 0) != 0;
+    headers.Set("Authorization",
+                basic ? "Basic " + Base64Encode(config_.token) : "Bearer " + config_.token);
     headers.Set("Accept", taxii::kTaxiiMediaType);
     headers.Set(kWantSignatureHeader, "1");
     return headers;

@@ -71,9 +71,10 @@ enum class PushMode {
 
 // A partner node ([[peer]] in kizuna.toml).
 struct PeerConfig {
-  std::string name;        // unique; also the default organization of its users here
-  std::string url;         // the partner's base URL: "https://cti.partner.example:8443"
-  std::string token;       // the API key this node uses at the partner; never logged
+  std::string name;   // unique; also the default organization of its users here
+  std::string url;    // the partner's base URL: "https://cti.partner.example:8443"
+  std::string token;  // the API key this node uses at the partner ("user:password": HTTP Basic);
+                      // never logged
   std::string public_key;  // the partner's Ed25519 key (base64); empty: no signatures
   std::string org;         // our organization whose users act for this partner (default: name)
   stix::Tlp max_tlp = stix::Tlp::kAmber;  // the highest TLP it may receive
