@@ -170,6 +170,14 @@ Status AddPeer(const std::string& config_path, const node::PeerConfig& peer, sto
     }
   }
   KIZUNA_ASSIGN_OR_RETURN(node::NodeConfig config, node::LoadConfig(config_path));
+  // The partner's users must not be this node's own team: they would read
+  // everything (RED included) and this node's writes would be taken as the
+  // partner's.
+  if ((peer.org.empty() ? peer.name : peer.org) == config.name) {
+    return InvalidArgument(std::string(peer.org.empty() ? "name" : "org") + ": '" + config.name +
+                           "' is this node's own organization; the partner's users need one of "
+                           "their own (set org)");
+  }
   for (const node::PeerConfig& existing : config.peers) {
     if (existing.name == peer.name) {
       return AlreadyExists("a peer named '" + peer.name + "' already exists (remove it first)");

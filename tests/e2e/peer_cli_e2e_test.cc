@@ -186,6 +186,8 @@ TEST_F(PeerCli, BadInputLeavesTheConfigUnchanged) {
       {Add("P", {"--share", "nope"}), "no collection"},
       {Add("P", {"--pin-sha256", "abc"}), "--pin-sha256"},
       {Add("bad name!"), "NAME"},
+      {Add("CERT-Home"), "own organization"},  // this node's own name
+      {Add("P", {"--org", "CERT-Home"}), "own organization"},
       {{"peer", "add", dir_, "P", "--url", "http://127.0.0.1:1", "--public-key", partner_key_},
        "--token"},
       {{"peer", "add", tmp_.path() + "/nowhere", "P", "--url", "http://127.0.0.1:1", "--token", "k",
