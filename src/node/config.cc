@@ -223,6 +223,14 @@ void ParsePeers(const toml::table& root, std::vector<PeerConfig>* peers, Status*
 }
 
 void CheckGroupMembers(const NodeConfig& config, Status* error) {
+  for (size_t i = 0; i < config.peers.size(); ++i) {
+    // The home organization sees everything: a partner must never be it.
+    if (config.peers[i].org == config.name && error->ok()) {
+      *error = InvalidArgument(fmt::format(
+          "peer[{}].org: '{}' is this node's own organization (name); give the peer its own", i,
+          config.name));
+    }
+  }
   std::set<std::string> peers;
   for (const PeerConfig& peer : config.peers) peers.insert(peer.name);
   for (size_t i = 0; i < config.sharing.groups.size(); ++i) {

@@ -120,6 +120,7 @@ TEST(Config, PeerErrorsNameTheKey) {
       {"[[sharing.group]]\nname = \"g\"\nmembers = [\"nobody\"]\n",
        "sharing.group[0].members: 'nobody' is not a peer"},
       {"[sharing]\nexternal_max_tlp = \"red\"\n", "sharing.external_max_tlp"},
+      {"name = \"cert-b\"\n" + PeerBlock("cert-b"), "peer[0].org: 'cert-b' is this node's own"},
   };
   for (const auto& c : cases) {
     auto config = ParseConfig(c.toml, "kizuna.toml");
