@@ -15,6 +15,7 @@
 
 #include "common/encoding.h"
 #include "federation/signing.h"
+#include "http/sse.h"
 #include "node/config.h"
 #include "stix/stix.h"
 #include "tests/e2e/harness.h"
@@ -195,6 +196,10 @@ TEST(Federation, TwoNodesShareBothWaysOverTheLiveStreamAndNothingEchoes) {
   EXPECT_EQ(on_a[IndicatorId(1)], 2);
   EXPECT_EQ(on_a[IndicatorId(2)], 1);
 
+  // Objects arrive exactly as made (created_by_ref and all).
+  const std::string one = std::string(kObjects) + IndicatorId(2) + "/";
+  EXPECT_EQ(a.Get(one).body, b.Get(one).body);
+
   // Provenance: b records that cert-a delivered what a made, and never
   // sends it back; both audit logs tell what crossed.
   std::string audit_a = AuditLog(a);
@@ -236,6 +241,13 @@ TEST(Federation, TlpAndSharingGroupsAtTheBoundaryForEveryLevel) {
               Indicator(17, Tlp::kGreen, asean),        // b only
               Indicator(18, Tlp::kRed, asean),          // never leaves
           });
+  // TLP 1.0 markings count as their TLP 2.0 levels.
+  auto tlp1 = [](int n, Tlp tlp) {
+    std::string object = Indicator(n, Tlp::kNone);
+    object.pop_back();
+    return object + ",\"object_marking_refs\":[\"" + std::string(stix::Tlp1MarkingId(tlp)) + "\"]}";
+  };
+  Post(a, {tlp1(20, Tlp::kClear), tlp1(21, Tlp::kAmber), tlp1(22, Tlp::kRed)});
   // A sentinel posted last: when it has arrived, everything before it has.
   Post(a, {Indicator(19, Tlp::kClear)});
   ASSERT_TRUE(WaitUntil([&] { return Has(b, 19) && Has(c, 19); }))
@@ -252,8 +264,8 @@ TEST(Federation, TlpAndSharingGroupsAtTheBoundaryForEveryLevel) {
     for (int n : ns) out.insert(IndicatorId(n));
     return out;
   };
-  EXPECT_EQ(ids(Versions(b)), expected({10, 11, 12, 14, 16, 17, 19}));
-  EXPECT_EQ(ids(Versions(c)), expected({10, 11, 19}));
+  EXPECT_EQ(ids(Versions(b)), expected({10, 11, 12, 14, 16, 17, 19, 20, 21}));
+  EXPECT_EQ(ids(Versions(c)), expected({10, 11, 19, 20}));
 
   // The same rules hold for a partner reading a's TAXII directly, and for a
   // user of an organization that is no peer (external: up to GREEN).
@@ -263,12 +275,12 @@ TEST(Federation, TlpAndSharingGroupsAtTheBoundaryForEveryLevel) {
     ASSERT_TRUE(loaded.ok());
     b_key_at_a = loaded->peers[0].token;
   }
-  EXPECT_EQ(ids(Versions(a, b_key_at_a)), expected({10, 11, 12, 14, 16, 17, 19}));
+  EXPECT_EQ(ids(Versions(a, b_key_at_a)), expected({10, 11, 12, 14, 16, 17, 19, 20, 21}));
   std::string isp = a.AddUser("ISP-X", "abuse");
-  EXPECT_EQ(ids(Versions(a, isp)), expected({10, 11, 19}));
+  EXPECT_EQ(ids(Versions(a, isp)), expected({10, 11, 19, 20}));
   http::Response red = a.Request("GET", std::string(kObjects) + IndicatorId(15) + "/", isp);
   EXPECT_EQ(red.status, 404) << "a withheld object does not reveal itself";
-  EXPECT_EQ(ids(Versions(a)).size(), 10u) << "the home team sees everything";
+  EXPECT_EQ(ids(Versions(a)).size(), 13u) << "the home team sees everything";
 }
 
 TEST(Federation, SignaturesAreRequiredAndTamperingIsRefused) {
@@ -305,6 +317,79 @@ TEST(Federation, SignaturesAreRequiredAndTamperingIsRefused) {
   EXPECT_TRUE(Has(b, 30));
   EXPECT_FALSE(Has(b, 31));
   EXPECT_NE(AuditLog(b).find("rejected: "), std::string::npos);
+}
+
+// The live stream endpoint itself, as any SSE client sees it.
+TEST(Federation, TheLiveStreamIsAuthorizedFilteredAndResumable) {
+  NodeProcess a("CERT-A");
+  std::string error;
+  ASSERT_TRUE(a.Start(&error)) << error;
+  Post(a, {Indicator(90, Tlp::kGreen), Indicator(91, Tlp::kRed)});
+  const std::string url = a.Url("/api/v1/collections/default/stream");
+  // Reads `count` events (or gives up after 10 s) with the given key and Last-Event-ID.
+  auto read_events = [&](const std::string& key, const std::string& last_id, size_t count,
+                         int* status) {
+    std::vector<http::SseEvent> events;
+    http::SseParser parser;
+    http::Client client;
+    http::Headers headers;
+    if (!key.empty()) headers.Set("Authorization", "Bearer " + key);
+    if (!last_id.empty()) headers.Set("Last-Event-ID", last_id);
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    auto head = client.Stream(
+        "GET", url, headers,
+        [&](std::string_view bytes) {
+          EXPECT_TRUE(parser.Feed(bytes, &events).ok());
+          return events.size() < count && std::chrono::steady_clock::now() < deadline;
+        },
+        2000);
+    *status = head.ok() ? head->status : -1;
+    return events;
+  };
+  int status = 0;
+  read_events("", "0", 1, &status);
+  EXPECT_EQ(status, 401);
+  std::string outsider = a.AddUser("ISP-X", "abuse");
+  ASSERT_EQ(a.Post("/api/v1/collections", R"({"title":"internal","alias":"internal"})").status,
+            201);
+  {
+    http::Client client;
+    http::Headers headers;
+    headers.Set("Authorization", "Bearer " + outsider);
+    auto denied = client.Send("GET", a.Url("/api/v1/collections/internal/stream"), headers);
+    ASSERT_TRUE(denied.ok());
+    EXPECT_EQ(denied->status, 403) << "no grant on that collection";
+  }
+
+  // From the start (Last-Event-ID 0): the home team sees both, the outsider
+  // (external: up to GREEN) only the GREEN one; every event is signed.
+  std::vector<http::SseEvent> home = read_events(a.admin_key(), "0", 1, &status);
+  ASSERT_EQ(status, 200);
+  ASSERT_GE(home.size(), 1u);
+  EXPECT_EQ(home[0].event, "objects");
+  EXPECT_NE(home[0].data.find(IndicatorId(90)), std::string::npos);
+  EXPECT_NE(home[0].data.find(IndicatorId(91)), std::string::npos);
+  ASSERT_NE(home[0].Field("signature"), nullptr);
+  EXPECT_TRUE(
+      federation::VerifySignature(PublicKeyOf(a), home[0].data, *home[0].Field("signature")));
+  std::vector<http::SseEvent> outside = read_events(outsider, "0", 1, &status);
+  ASSERT_GE(outside.size(), 1u);
+  EXPECT_NE(outside[0].data.find(IndicatorId(90)), std::string::npos);
+  EXPECT_EQ(outside[0].data.find(IndicatorId(91)), std::string::npos) << "RED leaked to the stream";
+
+  // Resuming after the last event id gives only what came later.
+  std::thread later([&] {
+    std::this_thread::sleep_for(300ms);
+    Post(a, {Indicator(92, Tlp::kGreen)});
+  });
+  std::vector<http::SseEvent> resumed = read_events(a.admin_key(), home.back().id, 1, &status);
+  later.join();
+  ASSERT_EQ(resumed.size(), 1u);
+  EXPECT_NE(resumed[0].data.find(IndicatorId(92)), std::string::npos);
+  EXPECT_EQ(resumed[0].data.find(IndicatorId(90)), std::string::npos);
+  EXPECT_GT(std::stoll(resumed[0].id), std::stoll(home.back().id));
+  read_events(a.admin_key(), "not-a-number", 1, &status);
+  EXPECT_EQ(status, 400);
 }
 
 // A middlebox between a and its partner b that rewrites the indicator in
