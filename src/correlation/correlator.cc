@@ -8,6 +8,7 @@
 #include <span>
 #include <thread>
 
+#include "correlation/fast_pattern.h"
 #include "stix/stix.h"
 
 namespace kizuna::correlation {
@@ -134,6 +135,10 @@ std::optional<ObservableKind> KindOfStixType(std::string_view type, std::string_
   return std::nullopt;
 }
 
+}  // namespace
+
+namespace internal {
+
 // The comparison of a pattern written in the plainest form,
 // "[<type>:<property> = '<value>']" (or ISSUBSET for an address), on a
 // property the index holds, found without building the AST: almost every
@@ -154,6 +159,8 @@ std::optional<IndexEntry> PlainComparison(std::string_view text) {
       {"file:hashes.'SHA-256'", ObservableKind::kSha256},
       {"file:hashes.'SHA-512'", ObservableKind::kSha512},
   };
+  // The parser refuses a pattern over its size limit; so must this.
+  if (text.size() > pattern::kMaxPatternBytes) return std::nullopt;
   if (text.size() < 2 || text.front() != '[' || !text.ends_with("']")) return std::nullopt;
   text = text.substr(1, text.size() - 3);  // <path> <op> '<value>
   const size_t space = text.find(' ');
@@ -183,10 +190,6 @@ std::optional<IndexEntry> PlainComparison(std::string_view text) {
   }
   return IndexEntry{*kind, std::string(text), false};
 }
-
-}  // namespace
-
-namespace internal {
 
 IdKey IdKeyOf(std::string_view id) {
   IdKey key;
@@ -519,7 +522,7 @@ Correlator::Prepared Correlator::Prepare(const std::string& id, std::string_view
     auto it = object.find("x_kizuna_match_subdomains");
     return it != object.end() && it->value().is_bool() && it->value().get_bool();
   }();
-  if (auto plain = PlainComparison(prepared.pattern_text)) {
+  if (auto plain = internal::PlainComparison(prepared.pattern_text)) {
     plain->match_subdomains = subdomains && plain->kind == ObservableKind::kDomain;
     prepared.entries.push_back(std::move(*plain));
     prepared.kind = Prepared::Kind::kIndex;
