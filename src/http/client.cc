@@ -410,6 +410,16 @@ struct Client::Impl {
       request.content_length(body.size());
     }
 
+    return OnPooledConnection(endpoint, [&](Connection& connection, bool fresh) {
+      return ConnectAndTransfer(connection, fresh, endpoint, request);
+    });
+  }
+
+  // Runs one exchange on the pooled connection to `endpoint` (a new one when
+  // there is none), retrying once on a fresh connection when a kept-alive
+  // one turns out to have been closed by the server meanwhile.
+  template <typename StartExchange>
+  Result<Response> OnPooledConnection(const Endpoint& endpoint, StartExchange start) {
     const std::string key = endpoint.Key();
     for (int attempt = 0;; ++attempt) {
       auto pooled = connections.find(key);
@@ -417,7 +427,7 @@ struct Client::Impl {
       if (fresh) pooled = connections.emplace(key, NewConnection(endpoint)).first;
       Connection& connection = *pooled->second;
       active = &connection;
-      Exchange exchange = RunToCompletion(ConnectAndTransfer(connection, fresh, endpoint, request));
+      Exchange exchange = RunToCompletion(start(connection, fresh));
       active = nullptr;
       if (aborted.load()) {
         connections.erase(key);
@@ -428,7 +438,6 @@ struct Client::Impl {
         return std::move(exchange.response);
       }
       connections.erase(key);
-      // A kept-alive connection the server closed meanwhile: once more, fresh.
       if (!fresh && exchange.stale && attempt == 0) continue;
       return exchange.status;
     }
@@ -555,29 +564,9 @@ struct Client::Impl {
     if (method == "POST" || method == "PUT" || method == "PATCH") request.content_length(0);
     const auto idle_timeout = std::chrono::milliseconds(std::max(1, idle_timeout_ms));
 
-    const std::string key = endpoint.Key();
-    for (int attempt = 0;; ++attempt) {
-      auto pooled = connections.find(key);
-      bool fresh = pooled == connections.end();
-      if (fresh) pooled = connections.emplace(key, NewConnection(endpoint)).first;
-      Connection& connection = *pooled->second;
-      active = &connection;
-      Exchange exchange = RunToCompletion(
-          ConnectAndStream(connection, fresh, endpoint, request, on_data, idle_timeout));
-      active = nullptr;
-      if (aborted.load()) {
-        connections.erase(key);
-        return AbortedStatus();
-      }
-      if (exchange.status.ok()) {
-        if (!exchange.keep_alive) connections.erase(key);
-        return std::move(exchange.response);
-      }
-      connections.erase(key);
-      // A kept-alive connection the server closed meanwhile: once more, fresh.
-      if (!fresh && exchange.stale && attempt == 0) continue;
-      return exchange.status;
-    }
+    return OnPooledConnection(endpoint, [&](Connection& connection, bool fresh) {
+      return ConnectAndStream(connection, fresh, endpoint, request, on_data, idle_timeout);
+    });
   }
 
   // Called from any thread.

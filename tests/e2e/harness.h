@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "http/http.h"
+#include "tests/support/test_certificate.h"
 
 namespace kizuna::e2e {
 
@@ -38,13 +39,8 @@ CommandResult RunKizuna(const std::vector<std::string>& args, const std::string&
 
 std::string ReadFile(const std::string& path);
 
-// A self-signed certificate (and its key) for 127.0.0.1 and localhost.
-struct TestCertificate {
-  std::string cert_file;
-  std::string key_file;
-  std::string sha256;  // hex SHA-256 of the DER certificate (what a pin names)
-};
-TestCertificate MakeTestCertificate(const std::string& dir);
+using kizuna::test_support::MakeTestCertificate;
+using kizuna::test_support::TestCertificate;
 void WriteFile(const std::string& path, const std::string& content);
 
 // A node directory with a running `kizuna serve`.
