@@ -300,18 +300,32 @@ class Federation::PeerWorker {
     SaveStatus(true);
   }
 
-  // Persists the status for `kizuna peer list` (at most once a second unless forced).
+  // Persists the status for `kizuna peer list` (at most once a second unless
+  // forced; a skipped save is made up by FlushStatus from the main loop).
   void SaveStatus(bool force) {
     std::string text;
     {
       std::lock_guard lock(mutex_);
       const int64_t now = NowUs();
-      if (!force && now - last_status_save_us_ < 1000000) return;
+      if (!force && now - last_status_save_us_ < 1000000) {
+        status_dirty_ = true;
+        return;
+      }
       last_status_save_us_ = now;
+      status_dirty_ = false;
       text = PeerStatusToJson(status_);
     }
     Status saved = context_.node->store().SetMeta(MetaKey(config_.name, "status"), text);
     if (!saved.ok()) spdlog::warn("peer {}: saving status: {}", config_.name, saved.message());
+  }
+
+  void FlushStatus() {
+    bool due;
+    {
+      std::lock_guard lock(mutex_);
+      due = status_dirty_ && NowUs() - last_status_save_us_ >= 1000000;
+    }
+    if (due) SaveStatus(true);
   }
 
   int64_t PullCursor(const std::string& collection) {
@@ -712,7 +726,13 @@ class Federation::PeerWorker {
     http::SseParser parser;
     Status failure;
     auto on_data = [&](std::string_view bytes) {
-      Contact();
+      {
+        // An open stream (events, or the keep-alive every 15 s) means we
+        // have everything the partner has: in sync as of now.
+        std::lock_guard lock(mutex_);
+        status_.last_contact_us = status_.last_sync_us = NowUs();
+      }
+      SaveStatus(false);
       std::vector<http::SseEvent> events;
       Status fed = parser.Feed(bytes, &events);
       if (!fed.ok()) {
@@ -831,6 +851,7 @@ class Federation::PeerWorker {
           backoff = std::min<std::chrono::milliseconds>(backoff * 2, kMaxBackoff);
         }
       }
+      FlushStatus();
       WaitFor(100ms);
     }
   }
@@ -846,6 +867,7 @@ class Federation::PeerWorker {
   std::set<http::Client*> clients_;
   PeerStatus status_;
   int64_t last_status_save_us_ = 0;
+  bool status_dirty_ = false;           // a change not persisted yet
   std::set<std::string> streaming_;     // collections a stream thread owns
   std::set<std::string> unstreamable_;  // collections the partner streams not
   std::vector<std::thread> stream_threads_;
