@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "generated an invalid indicator: %s\n", info.status().message().c_str());
       return 1;
     }
-    batch.push_back({*info, boost::json::serialize(o)});
+    batch.push_back({*info, boost::json::serialize(o), ""});
     if (batch.size() == 10000 || i + 1 == n) {
       auto added = store.AddObjects(collection.id, batch);
       if (!added.ok()) {
