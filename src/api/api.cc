@@ -415,6 +415,34 @@ http::Response ApiService::Match(const http::Request& request, const store::User
       for (auto& r : *matched) results.push_back(std::move(r));
     }
   }
+  // Indicators above what this user may receive (TLP, sharing groups) are
+  // not disclosed by a match either.
+  if (auto admits = release_filter_ ? release_filter_(user) : nullptr) {
+    std::map<std::pair<std::string, int64_t>, bool> decided;
+    auto visible = [&](const correlation::IndicatorMatch& match) {
+      auto key = std::make_pair(match.indicator.id, match.indicator.modified_us);
+      auto it = decided.find(key);
+      if (it != decided.end()) return it->second;
+      bool allowed = false;
+      for (const std::string& collection : match.collections) {
+        store::ObjectQuery query;
+        query.ids = {match.indicator.id};
+        query.version_all = true;
+        query.include_origin = true;
+        auto page = store_.QueryObjects(collection, query);
+        if (!page.ok()) continue;
+        for (const store::StoredObject& object : page->objects) {
+          if (object.version_us == match.indicator.modified_us && admits(object)) allowed = true;
+        }
+        if (allowed) break;
+      }
+      decided[key] = allowed;
+      return allowed;
+    };
+    for (auto& r : results) {
+      std::erase_if(r.matches, [&](const correlation::IndicatorMatch& m) { return !visible(m); });
+    }
+  }
   json::object out;
   json::array list;
   correlation::SightingTally tally;

@@ -4,6 +4,8 @@
 // store, like the TAXII service; the router authenticates first. Thread-safe.
 #pragma once
 
+#include <functional>
+
 #include "api/peers.h"
 #include "correlation/correlator.h"
 #include "correlation/sightings.h"
@@ -29,6 +31,13 @@ class ApiService {
   // Serves every path under /api/v1/.
   http::Response Handle(const http::Request& request, const store::User& user);
 
+  // The sharing policy for match answers: for a user, which stored indicator
+  // versions it may learn about (empty function: all it can read). Without
+  // one, collection grants alone decide.
+  using ReleaseFilter =
+      std::function<std::function<bool(const store::StoredObject&)>(const store::User&)>;
+  void SetReleaseFilter(ReleaseFilter filter) { release_filter_ = std::move(filter); }
+
  private:
   http::Response Match(const http::Request& request, const store::User& user);
   // /api/v1/peers and /api/v1/peers/{name} (seg: "peers", …); admins only.
@@ -39,6 +48,7 @@ class ApiService {
   correlation::Correlator* correlator_;
   correlation::SightingRecorder* sightings_;
   const PeerAdmin peers_;
+  ReleaseFilter release_filter_;
 };
 
 }  // namespace kizuna::api

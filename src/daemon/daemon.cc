@@ -110,7 +110,17 @@ Router::Router(node::Node& node, std::shared_ptr<const correlation::WarningLists
                               statuses[status.name] = federation::PeerStatusToJson(status);
                             }
                             return statuses;
-                          }}) {}
+                          }}) {
+  api_.SetReleaseFilter(
+      [this](const store::User& user) -> std::function<bool(const store::StoredObject&)> {
+        std::shared_ptr<const federation::SharingPolicy> policy = federation_.policy();
+        federation::Recipient recipient = policy->ForUser(user);
+        if (recipient.kind == federation::Recipient::Kind::kHome) return nullptr;
+        return [policy, recipient](const store::StoredObject& object) {
+          return policy->MayRelease(object, recipient);
+        };
+      });
+}
 
 std::string Router::PeerOf(const store::User& user) {
   const node::PeerConfig* peer = federation_.policy()->PeerOfOrg(user.org_name);
@@ -276,8 +286,7 @@ Status Serve(const std::string& dir) {
   // Taken before the config is read, so that a change made while the node
   // starts (a `kizuna peer add` right after the URL is printed) is not missed.
   std::error_code mtime_error;
-  const auto config_mtime =
-      std::filesystem::last_write_time(dir + "/kizuna.toml", mtime_error);
+  const auto config_mtime = std::filesystem::last_write_time(dir + "/kizuna.toml", mtime_error);
   KIZUNA_ASSIGN_OR_RETURN(std::unique_ptr<node::Node> node, node::Node::Open(dir));
   const node::NodeConfig& config = node->config();
   spdlog::set_level(spdlog::level::from_str(config.log_level));

@@ -174,6 +174,24 @@ TEST_F(MatchE2E, OnlyWhatTheCallerMayReadIsShown) {
   EXPECT_EQ(node_.Request("POST", "/api/v1/match", "", "1.2.3.4").status, 401);
 }
 
+// A match must not disclose an indicator the caller may not receive: the
+// sharing policy (TLP, here for a user of another organization) applies.
+TEST_F(MatchE2E, MatchesFollowTheSharingPolicy) {
+  auto marked = [](const std::string& tail, const char* marking) {
+    std::string object = Indicator(tail, "[ipv4-addr:value = '45.78.2.2']");
+    size_t at = object.find("marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb");
+    return object.replace(
+        at, std::string("marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb").size(),
+        marking);
+  };
+  Add({Indicator("000000000040", "[ipv4-addr:value = '45.78.2.2']"),                        // GREEN
+       marked("000000000041", "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"),  // AMBER
+       marked("000000000042", "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1")});  // RED
+  std::string key = node_.AddUser("ISP-X", "abuse");  // external: up to GREEN by default
+  EXPECT_EQ(Matches("45.78.2.2").size(), 3u) << "the home team sees everything";
+  EXPECT_EQ(Matches("45.78.2.2", key), std::set<std::string>{Id("000000000040")});
+}
+
 TEST_F(MatchE2E, SightingsAreRecordedPerIndicatorAndPeriod) {
   Add({Indicator("000000000040", "[ipv4-addr:value = '45.79.1.1']")});
   for (int i = 0; i < 2; ++i) {
