@@ -569,6 +569,16 @@ TEST(StixValidate, StatementAndTlp2Markings) {
       << result.status().message();
 }
 
+// A RED granular marking on one property makes the whole object RED for
+// every sharing decision (found in review: the description leaked).
+TEST(StixValidate, GranularTlpMarkingsRestrictTheWholeObject) {
+  const std::string indicator =
+      R"({"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2016-04-06T20:03:48.000Z","modified":"2016-04-06T20:03:48.000Z","pattern":"[ipv4-addr:value = '198.51.100.1']","pattern_type":"stix","valid_from":"2016-01-01T00:00:00Z","description":"source: a human informant","object_marking_refs":["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"],"granular_markings":[{"selectors":["description"],"marking_ref":"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"}]})";
+  auto info = ValidateObject(Obj(indicator));
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(info->tlp, Tlp::kRed);
+}
+
 TEST(StixValidate, CustomContent) {
   const std::string custom_type =
       R"({"type":"x-mitre-tactic","spec_version":"2.1","id":"x-mitre-tactic--69da72d2-f550-41c5-ab9e-e8255707f28a","created":"2020-05-21T17:43:26.506Z","modified":"2020-05-21T17:43:26.506Z","name":"Evasion","x_mitre_shortname":"evasion-ics"})";

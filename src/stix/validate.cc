@@ -1180,6 +1180,18 @@ ObjectInfo DescribeObject(const object& object) {
       }
     }
   }
+  // A TLP on part of the object (a granular marking) restricts the whole
+  // object: kizuna shares objects, not parts of them.
+  if (const value* granular = object.if_contains("granular_markings");
+      granular != nullptr && granular->is_array()) {
+    for (const auto& marking : granular->get_array()) {
+      const auto* m = marking.if_object();
+      const value* ref = m ? m->if_contains("marking_ref") : nullptr;
+      if (ref != nullptr && ref->is_string()) {
+        info.tlp = MostRestrictiveTlp(info.tlp, TlpOfMarkingId(ref->get_string()));
+      }
+    }
+  }
   info.is_marking_definition = info.type == "marking-definition";
   return info;
 }
