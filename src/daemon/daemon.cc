@@ -217,6 +217,18 @@ http::Response Router::Stream(const http::Request& request, const store::User& u
       audit_.Record("sent", name, "stream", id, entries);
     };
   }
+  options.still_allowed = [this, authorization = std::string(request.headers.Get("Authorization")),
+                           collection = *collection] {
+    auto current = authenticator_.Authenticate(authorization);
+    if (!current.ok()) return false;
+    bool may_read = current->role == store::Role::kAdmin;
+    if (!may_read) {
+      auto rights = node_.store().RightsOf(*current, collection.id);
+      may_read = rights.ok() && rights->can_read;
+    }
+    std::shared_ptr<const federation::SharingPolicy> policy = federation_.policy();
+    return may_read && policy->MayReadCollection(policy->ForUser(*current), collection);
+  };
   options.sign = [this](std::string_view data) { return Base64Encode(node_.Sign(data)); };
   options.notifier = &notifier_;
   return federation::StreamResponse(node_.store(), std::move(options));

@@ -21,8 +21,13 @@ class CollectionStream final : public http::BodyStream {
     if (!started_) {
       started_ = true;
       last_sent_ = now;
+      last_authorized_ = now;
       // Flushes the head at once and tells EventSource clients how soon to come back.
       return "retry: 1000\n" + http::FormatSseComment("kizuna stream of " + options_.collection_id);
+    }
+    if (options_.still_allowed && now - last_authorized_ >= std::chrono::seconds(1)) {
+      last_authorized_ = now;
+      if (!options_.still_allowed()) return std::nullopt;
     }
     const uint64_t generation = options_.notifier ? options_.notifier->generation() : 0;
     const bool due = generation != seen_generation_ || backlog_ ||
@@ -100,6 +105,7 @@ class CollectionStream final : public http::BodyStream {
   uint64_t seen_generation_ = 0;
   SteadyClock::time_point last_poll_{};
   SteadyClock::time_point last_sent_{};
+  SteadyClock::time_point last_authorized_{};
 };
 
 }  // namespace

@@ -43,6 +43,9 @@ struct StreamOptions {
   std::function<bool(const store::StoredObject&)> admits;
   // Called with each event's versions as it is handed out (the audit log).
   std::function<void(const std::vector<store::StoredObject>&)> on_release;
+  // Asked about once a second: false ends the stream (a revoked key, a
+  // disabled account, a grant or a peer's `share` taken away).
+  std::function<bool()> still_allowed;
   // Signs an event's data (the node's key).
   std::function<std::string(std::string_view)> sign;
   const ChangeNotifier* notifier = nullptr;

@@ -390,6 +390,17 @@ TEST(Federation, TheLiveStreamIsAuthorizedFilteredAndResumable) {
   EXPECT_GT(std::stoll(resumed[0].id), std::stoll(home.back().id));
   read_events(a.admin_key(), "not-a-number", 1, &status);
   EXPECT_EQ(status, 400);
+
+  // An open stream ends when its account is disabled (not only new requests fail).
+  std::thread disable([&] {
+    std::this_thread::sleep_for(500ms);
+    RunKizuna({"user", "disable", a.dir(), "--org", "ISP-X", "--name", "abuse"});
+  });
+  const auto opened = std::chrono::steady_clock::now();
+  read_events(outsider, "", 1000, &status);  // from now on: nothing new comes
+  disable.join();
+  EXPECT_EQ(status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - opened, 6s) << "the stream outlived the account";
 }
 
 // A middlebox between a and its partner b that rewrites the indicator in
