@@ -238,6 +238,12 @@ http::Response Router::Dispatch(const http::Request& request, const store::User&
   if (auto collection = StreamCollection(request.path)) return Stream(request, user, *collection);
   const bool is_taxii = request.path.rfind("/taxii2/", 0) == 0 || request.path == "/taxii2";
   const std::string peer = PeerOf(user);
+  if (is_taxii && request.method == "DELETE" && !peer.empty()) {
+    // Deletions do not federate; a partner's account has no business with them.
+    audit_.Record("received", peer, "delete", request.path,
+                  {{"", "", "rejected: a partner may not delete"}});
+    return http::ErrorResponse(403, "Forbidden", "a partner node's account may not delete objects");
+  }
   if (is_taxii && request.method == "POST" && !peer.empty()) {
     // What a partner writes must carry its signature (when we registered its key).
     const node::PeerConfig* config = federation_.policy()->PeerOfOrg(user.org_name);

@@ -352,6 +352,22 @@ http::Response TaxiiService::Handle(const http::Request& request, const store::U
       if (!rights.can_read || !rights.can_write) {
         return ErrorResponse(403, "Forbidden", "deleting needs read and write access");
       }
+      if (scope.admits) {
+        // Only objects the reader may see entirely: a withheld version is
+        // neither deleted nor revealed.
+        store::ObjectQuery all;
+        all.ids = {object_id};
+        all.version_all = true;
+        all.include_origin = true;
+        auto versions = store_.QueryObjects(collection->id, all);
+        if (!versions.ok()) return StoreError(versions.status());
+        for (const store::StoredObject& version : versions->objects) {
+          if (!scope.admits(version)) {
+            return ErrorResponse(404, "Object not found",
+                                 "no object '" + object_id + "' in collection " + collection->id);
+          }
+        }
+      }
       return DeleteObject(request, *collection, object_id);
     }
     return method_not_allowed();
@@ -437,10 +453,12 @@ http::Response TaxiiService::GetObjects(const http::Request& request,
     store::ObjectQuery any;
     any.ids = {*object_id};
     any.version_all = true;
-    any.limit = 1;
-    any.include_json = false;
+    any.include_json = static_cast<bool>(scope.admits);
+    any.include_origin = static_cast<bool>(scope.admits);
+    any.limit = scope.admits ? 0 : 1;
     auto exists = store_.QueryObjects(collection.id, any);
     if (!exists.ok()) return StoreError(exists.status());
+    Admit(scope, *exists);
     if (exists->objects.empty()) {
       return ErrorResponse(404, "Object not found",
                            "no object '" + *object_id + "' in collection " + collection.id);

@@ -134,6 +134,20 @@ TEST(ReadScope, WithheldVersionsNeverShowAndPagingStaysExact) {
   EXPECT_EQ(get(objects_url + "indicator--00000000-0000-4000-8000-000000000000/versions/").status,
             404);
   EXPECT_EQ(get(objects_url + "indicator--00000000-0000-4000-8000-000000000001/").status, 200);
+  // No existence oracle: a version filter on a withheld object is a 404 too.
+  EXPECT_EQ(get(objects_url + "indicator--00000000-0000-4000-8000-000000000000/"
+                              "?match[version]=1990-01-01T00:00:00Z")
+                .status,
+            404);
+  // A withheld object can neither be deleted nor be told apart from none.
+  {
+    http::Request del;
+    del.method = "DELETE";
+    del.path = objects_url + "indicator--00000000-0000-4000-8000-000000000000/";
+    del.target = del.path;
+    EXPECT_EQ(service.Handle(del, partner).status, 404);
+    EXPECT_EQ(store.CountObjects("c0000000-0000-4000-8000-000000000001").value(), 9);
+  }
   http::Response manifest = get("/taxii2/root/collections/default/manifest/");
   EXPECT_EQ(manifest.body.find("000000000000\""), std::string::npos) << manifest.body;
   EXPECT_NE(manifest.body.find("000000000001\""), std::string::npos) << manifest.body;

@@ -316,6 +316,10 @@ TEST(Federation, SignaturesAreRequiredAndTamperingIsRefused) {
   EXPECT_EQ(good.status, 202) << good.body;
   EXPECT_TRUE(Has(b, 30));
   EXPECT_FALSE(Has(b, 31));
+  http::Response deleted =
+      b.Request("DELETE", std::string(kObjects) + IndicatorId(30) + "/", a_key_at_b);
+  EXPECT_EQ(deleted.status, 403) << "a partner's account may not delete";
+  EXPECT_TRUE(Has(b, 30));
   EXPECT_NE(AuditLog(b).find("rejected: "), std::string::npos);
 }
 
