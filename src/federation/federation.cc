@@ -27,6 +27,11 @@ constexpr size_t kPullPageSize = 1000;
 constexpr size_t kPushBatch = 500;
 constexpr auto kMaxBackoff = 15s;
 constexpr int kStreamIdleTimeoutMs = 45000;
+// Bounds on what one partner can make us do (memory, threads, disk).
+constexpr size_t kMaxResponseBytes = 64 * 1024 * 1024;
+constexpr int kMaxPagesPerRound = 200;     // then the next round resumes from the cursor
+constexpr size_t kMaxStreamsPerPeer = 16;  // further collections are polled
+constexpr int64_t kMaxCursorAheadUs = 86400LL * 1000000;  // a cursor past now+1 day is bogus
 
 int64_t NowUs() { return SystemClock::Instance().NowMicros(); }
 
@@ -74,7 +79,20 @@ std::string Describe(const http::Response& response) {
       }
     }
   }
+  // Partner text: bounded, one line, no control characters.
+  if (what.size() > 300) what = what.substr(0, 300) + "...";
+  for (char& c : what) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
   return what;
+}
+
+// "scheme://host:port" of a URL.
+std::string OriginOf(std::string_view url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  size_t path = url.find('/', scheme + 3);
+  return std::string(url.substr(0, path));
 }
 
 bool SamePeer(const node::PeerConfig& a, const node::PeerConfig& b) {
@@ -238,6 +256,7 @@ class Federation::PeerWorker {
       }
       options.pinned_cert_sha256 = worker.config_.pinned_cert_sha256;
       options.timeout_ms = 30000;
+      options.max_response_bytes = kMaxResponseBytes;
       client_ = std::make_unique<http::Client>(options);
       std::lock_guard lock(worker_.mutex_);
       if (worker_.stopping_) client_->Abort();
@@ -369,6 +388,11 @@ class Federation::PeerWorker {
       root = config_.url + (root.front() == '/' ? "" : "/") + root;
     }
     if (root.back() != '/') root += '/';
+    // Discovery is not signed: it may not send us (and our token) elsewhere.
+    if (OriginOf(root) != OriginOf(config_.url)) {
+      return PermissionDenied("the partner's discovery names an API root on another server (" +
+                              OriginOf(root).substr(0, 200) + "); refused");
+    }
     {
       std::lock_guard lock(mutex_);
       api_root_ = root;
@@ -473,8 +497,11 @@ class Federation::PeerWorker {
     if (!status.ok()) return status.status();
     std::vector<AuditEntry> entries;
     entries.reserve(objects.size());
+    uint64_t added = 0;
     for (const store::StatusDetail& d : status->successes) {
-      entries.push_back({d.id, d.version, "received"});
+      // A repeated delivery is audited as such and not counted as received.
+      entries.push_back({d.id, d.version, d.message.empty() ? "received" : "already-present"});
+      if (d.message.empty()) ++added;
     }
     for (const store::StatusDetail& d : status->failures) {
       entries.push_back({d.id, d.version, "rejected: " + d.message});
@@ -484,15 +511,16 @@ class Federation::PeerWorker {
     }
     {
       std::lock_guard lock(mutex_);
-      status_.received += status->successes.size();
+      status_.received += added;
       status_.rejected += status->failures.size();
+      last_ingest_added_ = added;
     }
     if (!status->failures.empty()) {
       spdlog::warn("peer {}: refused {} invalid object(s) from {}; first: {} ({})", config_.name,
                    status->failures.size(), channel, status->failures[0].id,
                    status->failures[0].message);
     }
-    if (!status->successes.empty() && context_.notifier) context_.notifier->Notify();
+    if (added > 0 && context_.notifier) context_.notifier->Notify();
     return Status::Ok();
   }
 
@@ -516,7 +544,8 @@ class Federation::PeerWorker {
     std::string added_after =
         cursor == 0 ? "" : "&added_after=" + PercentEncode(FormatTimestamp(cursor));
     std::string next;
-    while (!stopping()) {
+    for (int pages = 0; !stopping(); ++pages) {
+      if (pages == kMaxPagesPerRound) return Status::Ok();  // the rest in the next round
       std::string url = base + added_after;
       if (!next.empty()) url += "&next=" + PercentEncode(next);
       auto response = client.Send("GET", url, BaseHeaders());
@@ -545,13 +574,16 @@ class Federation::PeerWorker {
         return InvalidArgument("pulling collection " + collection.id +
                                ": 'objects' is not a list; page refused");
       }
+      bool nothing_new = true;
       if (objects && !objects->get_array().empty()) {
         KIZUNA_RETURN_IF_ERROR(Ingest(objects->get_array(), collection.id, "pull"));
+        std::lock_guard lock(mutex_);
+        nothing_new = last_ingest_added_ == 0;
       }
       bool advanced = false;
       if (std::string_view last = response->headers.Get("X-TAXII-Date-Added-Last"); !last.empty()) {
         auto last_us = ParseTimestamp(last);
-        if (last_us.ok() && *last_us > cursor) {
+        if (last_us.ok() && *last_us > cursor && *last_us < NowUs() + kMaxCursorAheadUs) {
           cursor = *last_us;
           advanced = true;
           SetPullCursor(collection.id, cursor);
@@ -562,6 +594,9 @@ class Federation::PeerWorker {
         more = v->get_bool();
       }
       if (!more) break;
+      // A partner repeating itself (nothing new, the cursor standing still)
+      // gets no more requests this round.
+      if (nothing_new && !advanced) break;
       next = stix::StringProperty(envelope, "next");
       if (next.empty()) {
         // "more" without a `next` (some servers): a new round after what we
@@ -758,7 +793,8 @@ class Federation::PeerWorker {
         int64_t seq = 0;
         auto [ptr, ec] = std::from_chars(event.id.data(), event.id.data() + event.id.size(), seq);
         if (!objects || !objects->is_array() || ec != std::errc() ||
-            ptr != event.id.data() + event.id.size()) {
+            ptr != event.id.data() + event.id.size() || seq < 0 ||
+            seq > NowUs() + kMaxCursorAheadUs) {
           Reject();
           failure = InvalidArgument("a live stream event is not what kizuna sends; refused");
           return false;
@@ -803,10 +839,16 @@ class Federation::PeerWorker {
       if (kizuna && config_.stream) {
         std::lock_guard lock(mutex_);
         if (streaming_.count(collection.id)) continue;
-        if (!unstreamable_.count(collection.id) && !stopping_) {
-          streaming_.insert(collection.id);
-          stream_threads_.emplace_back([this, collection] { StreamLoop(collection); });
-          continue;
+        if (!unstreamable_.count(collection.id) && !stopping_ &&
+            stream_threads_.size() < kMaxStreamsPerPeer) {
+          try {
+            stream_threads_.emplace_back([this, collection] { StreamLoop(collection); });
+            streaming_.insert(collection.id);
+            continue;
+          } catch (const std::system_error& e) {
+            spdlog::warn("peer {}: cannot start a stream thread ({}); polling {}", config_.name,
+                         e.what(), collection.id);
+          }
         }
       }
       polling = true;
@@ -868,6 +910,7 @@ class Federation::PeerWorker {
   PeerStatus status_;
   int64_t last_status_save_us_ = 0;
   bool status_dirty_ = false;           // a change not persisted yet
+  uint64_t last_ingest_added_ = 0;      // new versions in the last Ingest
   std::set<std::string> streaming_;     // collections a stream thread owns
   std::set<std::string> unstreamable_;  // collections the partner streams not
   std::vector<std::thread> stream_threads_;
@@ -894,7 +937,7 @@ std::shared_ptr<const SharingPolicy> Federation::policy() const {
 
 void Federation::Reload(const node::NodeConfig& config) {
   std::vector<std::unique_ptr<PeerWorker>> retired;
-  std::vector<PeerWorker*> started;
+  std::vector<node::PeerConfig> to_start;
   {
     std::lock_guard lock(mutex_);
     policy_ = std::make_shared<SharingPolicy>(config);
@@ -907,9 +950,7 @@ void Federation::Reload(const node::NodeConfig& config) {
         retired.push_back(std::move(it->second));
         workers_.erase(it);
       }
-      auto worker = std::make_unique<PeerWorker>(context_, peer, [this] { return policy(); });
-      started.push_back(worker.get());
-      workers_[peer.name] = std::move(worker);
+      to_start.push_back(peer);
     }
     for (auto it = workers_.begin(); it != workers_.end();) {
       if (wanted.count(it->first)) {
@@ -920,14 +961,24 @@ void Federation::Reload(const node::NodeConfig& config) {
       }
     }
   }
-  // Outside the lock: a stopping worker may still ask for the policy.
+  // Outside the lock (a stopping worker may still ask for the policy), and
+  // before the replacements exist: a new worker starts from the cursors and
+  // counts its predecessor saved when it stopped.
   for (auto& worker : retired) {
     spdlog::info("peer {}: stopped", worker->config().name);
     worker->Stop();
   }
-  for (PeerWorker* worker : started) {
-    spdlog::info("peer {}: syncing with {}", worker->config().name, worker->config().url);
-    worker->Start();
+  retired.clear();
+  for (const node::PeerConfig& peer : to_start) {
+    auto worker = std::make_unique<PeerWorker>(context_, peer, [this] { return policy(); });
+    PeerWorker* started = worker.get();
+    {
+      std::lock_guard lock(mutex_);
+      if (workers_.count(peer.name)) continue;  // a concurrent Reload got there first
+      workers_[peer.name] = std::move(worker);
+    }
+    spdlog::info("peer {}: syncing with {}", peer.name, peer.url);
+    started->Start();
   }
 }
 

@@ -648,6 +648,63 @@ TEST(Federation, APlainTaxiiPartnerGetsPushesAndItsGarbageIsRefused) {
   }));
 }
 
+// Partners that misbehave on purpose: one whose discovery points at another
+// server (it would get our token), one that repeats the same page forever.
+TEST(Federation, AMisbehavingPartnerCannotRedirectOrFloodUs) {
+  std::atomic<int> pages{0};
+  std::atomic<int> elsewhere_hits{0};
+  auto elsewhere = http::Server::Start({}, [&](const http::Request&) {
+    ++elsewhere_hits;
+    return http::ErrorResponse(404, "Not found");
+  });
+  ASSERT_TRUE(elsewhere.ok());
+  const std::string elsewhere_url = "http://127.0.0.1:" + std::to_string((*elsewhere)->port());
+  std::string url;
+  auto partner = http::Server::Start({}, [&](const http::Request& r) {
+    http::Response out;
+    out.headers.Set("Content-Type", "application/taxii+json;version=2.1");
+    if (r.path == "/taxii2/") {
+      // Redirecting discovery for the peer named "redirect", honest for "repeat".
+      bool redirect = r.headers.Get("Authorization") == "Bearer redirect";
+      out.body = "{\"api_roots\":[\"" + (redirect ? elsewhere_url : url) + "/api1/\"]}";
+    } else if (r.path == "/api1/collections/") {
+      out.body =
+          R"({"collections":[{"id":"91a7b528-80eb-42ed-a74d-c6fbd5a26116","title":"feed","can_read":true,"can_write":false}]})";
+    } else if (r.path == "/api1/collections/91a7b528-80eb-42ed-a74d-c6fbd5a26116/objects/") {
+      ++pages;
+      out.body =
+          "{\"more\":true,\"next\":\"again\",\"objects\":[" + Indicator(95, Tlp::kGreen) + "]}";
+      out.headers.Set("X-TAXII-Date-Added-Last", "2026-11-23T00:00:00.000001Z");
+    } else {
+      return http::ErrorResponse(404, "Not found");
+    }
+    return out;
+  });
+  ASSERT_TRUE(partner.ok());
+  url = "http://127.0.0.1:" + std::to_string((*partner)->port());
+  NodeProcess a("CERT-A");
+  std::string error;
+  ASSERT_TRUE(a.Start(&error)) << error;
+  node::PeerConfig redirect = PeerEntry("redirect", url, "redirect", "");
+  redirect.poll_seconds = 1;
+  node::PeerConfig repeat = PeerEntry("repeat", url, "repeat", "");
+  repeat.poll_seconds = 1;
+  AddPeer(a, redirect);
+  AddPeer(a, repeat);
+  ASSERT_TRUE(WaitUntil([&] { return Has(a, 95); }));
+  std::this_thread::sleep_for(3s);
+  EXPECT_EQ(elsewhere_hits.load(), 0) << "followed discovery to another server";
+  EXPECT_NE(ReadFile(a.dir() + "/serve.out").find("another server"), std::string::npos);
+  // Once per poll round, not a flood: a few rounds in ~3 s, each stopping
+  // when a page brings nothing new.
+  EXPECT_LE(pages.load(), 12) << "pages requested";
+  std::string audit = AuditLog(a);
+  EXPECT_EQ(CountOf(audit, "\"outcome\":\"received\""), 1u);
+  EXPECT_LE(CountOf(audit, "already-present"), 12u);
+  (*partner)->Stop();
+  (*elsewhere)->Stop();
+}
+
 TEST(Federation, NodesTalkTlsWithAPinnedOrTrustedCertificateOnly) {
   NodeProcess a("CERT-A"), b("CERT-B");
   TestCertificate cert = MakeTestCertificate(b.dir());
