@@ -635,7 +635,8 @@ TEST(StixValidate, DescribeObjectFillsInfo) {
   EXPECT_EQ(info->created_us, 1459973028000000);
   EXPECT_EQ(info->modified_us, 1459973028000000);
   EXPECT_FALSE(info->revoked);
-  EXPECT_EQ(info->tlp, Tlp::kGreen);
+  // GREEN on the object, AMBER (TLP 1.0) on its name: the object is AMBER.
+  EXPECT_EQ(info->tlp, Tlp::kAmber);
   EXPECT_FALSE(info->is_marking_definition);
 
   json::object o = Obj(ValidSamples().at("indicator"));
