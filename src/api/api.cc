@@ -432,7 +432,9 @@ http::Response ApiService::Match(const http::Request& request, const store::User
         auto page = store_.QueryObjects(collection, query);
         if (!page.ok()) continue;
         for (const store::StoredObject& object : page->objects) {
-          if (object.version_us == match.indicator.modified_us && admits(object)) allowed = true;
+          if (object.version_us == match.indicator.modified_us && admits(collection, object)) {
+            allowed = true;
+          }
         }
         if (allowed) break;
       }

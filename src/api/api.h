@@ -32,10 +32,10 @@ class ApiService {
   http::Response Handle(const http::Request& request, const store::User& user);
 
   // The sharing policy for match answers: for a user, which stored indicator
-  // versions it may learn about (empty function: all it can read). Without
-  // one, collection grants alone decide.
-  using ReleaseFilter =
-      std::function<std::function<bool(const store::StoredObject&)>(const store::User&)>;
+  // versions (in which collection) it may learn about (empty function: all
+  // it can read). Without one, collection grants alone decide.
+  using ReleaseFilter = std::function<std::function<bool(
+      const std::string& collection_id, const store::StoredObject&)>(const store::User&)>;
   void SetReleaseFilter(ReleaseFilter filter) { release_filter_ = std::move(filter); }
 
  private:

@@ -111,15 +111,21 @@ Router::Router(node::Node& node, std::shared_ptr<const correlation::WarningLists
                             }
                             return statuses;
                           }}) {
-  api_.SetReleaseFilter(
-      [this](const store::User& user) -> std::function<bool(const store::StoredObject&)> {
-        std::shared_ptr<const federation::SharingPolicy> policy = federation_.policy();
-        federation::Recipient recipient = policy->ForUser(user);
-        if (recipient.kind == federation::Recipient::Kind::kHome) return nullptr;
-        return [policy, recipient](const store::StoredObject& object) {
-          return policy->MayRelease(object, recipient);
-        };
-      });
+  api_.SetReleaseFilter([this](const store::User& user)
+                            -> std::function<bool(const std::string&, const store::StoredObject&)> {
+    std::shared_ptr<const federation::SharingPolicy> policy = federation_.policy();
+    federation::Recipient recipient = policy->ForUser(user);
+    if (recipient.kind == federation::Recipient::Kind::kHome) return nullptr;
+    return [this, policy, recipient](const std::string& collection_id,
+                                     const store::StoredObject& object) {
+      // A peer learns only of what is in the collections shared with it.
+      if (recipient.kind == federation::Recipient::Kind::kPeer) {
+        auto collection = node_.store().GetCollection(collection_id);
+        if (!collection.ok() || !policy->MayReadCollection(recipient, *collection)) return false;
+      }
+      return policy->MayRelease(object, recipient);
+    };
+  });
 }
 
 std::string Router::PeerOf(const store::User& user) {

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 #include <set>
+#include <thread>
 
 #include "tests/e2e/harness.h"
 
@@ -190,6 +191,32 @@ TEST_F(MatchE2E, MatchesFollowTheSharingPolicy) {
   std::string key = node_.AddUser("ISP-X", "abuse");  // external: up to GREEN by default
   EXPECT_EQ(Matches("45.78.2.2").size(), 3u) << "the home team sees everything";
   EXPECT_EQ(Matches("45.78.2.2", key), std::set<std::string>{Id("000000000040")});
+}
+
+// A partner node's account learns of matches only in the collections shared
+// with it (`share`), whatever its grants.
+TEST_F(MatchE2E, APeerSeesMatchesOnlyInCollectionsSharedWithIt) {
+  ASSERT_EQ(
+      RunKizuna({"collection", "add", node_.dir(), "--title", "internal", "--alias", "internal"})
+          .exit_code,
+      0);
+  ASSERT_EQ(node_
+                .Post("/taxii2/root/collections/internal/objects/",
+                      Envelope({Indicator("000000000050", "[ipv4-addr:value = '45.78.3.3']")}))
+                .status,
+            202);
+  Add({Indicator("000000000051", "[ipv4-addr:value = '45.78.3.3']")});
+  std::string key = node_.AddUser("cert-p", "node");
+  ASSERT_EQ(RunKizuna({"collection", "grant", node_.dir(), "internal", "--org", "cert-p", "--read"})
+                .exit_code,
+            0);
+  auto added = RunKizuna({"peer", "add", node_.dir(), "cert-p", "--url", "http://127.0.0.1:9",
+                          "--token", "kz_0000000000000000_x", "--public-key",
+                          "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // the node reloads its config
+  EXPECT_EQ(Matches("45.78.3.3", key), std::set<std::string>{Id("000000000051")});
+  EXPECT_EQ(Matches("45.78.3.3").size(), 2u);
 }
 
 TEST_F(MatchE2E, SightingsAreRecordedPerIndicatorAndPeriod) {
