@@ -146,15 +146,31 @@ taxii::ReadScope Router::ScopeFor(const store::User& user, const store::Collecti
     scope.on_release = [this, name = recipient.name](
                            const store::Collection& c,
                            const std::vector<store::StoredObject>& objects) {
-      std::vector<federation::AuditEntry> entries;
-      entries.reserve(objects.size());
-      for (const store::StoredObject& o : objects) {
-        entries.push_back({o.id, taxii::TaxiiTimestamp(o.version_us), "sent"});
-      }
-      audit_.Record("sent", name, "read", c.id, entries);
+      AuditSent(name, "read", c.id, objects);
     };
   }
   return scope;
+}
+
+void Router::AuditSent(const std::string& peer, std::string_view channel,
+                       const std::string& collection_id,
+                       const std::vector<store::StoredObject>& objects) {
+  std::vector<federation::AuditEntry> entries;
+  entries.reserve(objects.size());
+  for (const store::StoredObject& o : objects) {
+    entries.push_back({o.id, taxii::TaxiiTimestamp(o.version_us), "sent"});
+  }
+  audit_.Record("sent", peer, channel, collection_id, entries);
+}
+
+Result<bool> Router::MayRead(const store::User& user, const store::Collection& collection) {
+  bool granted = user.role == store::Role::kAdmin;
+  if (!granted) {
+    KIZUNA_ASSIGN_OR_RETURN(store::Grant rights, node_.store().RightsOf(user, collection.id));
+    granted = rights.can_read;
+  }
+  std::shared_ptr<const federation::SharingPolicy> policy = federation_.policy();
+  return granted && policy->MayReadCollection(policy->ForUser(user), collection);
 }
 
 http::Response Router::Stream(const http::Request& request, const store::User& user,
@@ -167,18 +183,10 @@ http::Response Router::Stream(const http::Request& request, const store::User& u
     return http::ErrorResponse(404, "Collection not found",
                                "no collection '" + collection_name + "'");
   }
-  bool may_read = user.role == store::Role::kAdmin;
-  if (!may_read) {
-    auto rights = node_.store().RightsOf(user, collection->id);
-    if (!rights.ok()) {
-      return http::ErrorResponse(500, "Internal error", rights.status().message());
-    }
-    may_read = rights->can_read;
-  }
-  taxii::ReadScope scope = ScopeFor(user, *collection);
-  if (!may_read || !scope.may_read_collection) {
-    return http::ErrorResponse(403, "Forbidden", "you may not read this collection");
-  }
+  auto may_read = MayRead(user, *collection);
+  if (!may_read.ok())
+    return http::ErrorResponse(500, "Internal error", may_read.status().message());
+  if (!*may_read) return http::ErrorResponse(403, "Forbidden", "you may not read this collection");
   federation::StreamOptions options;
   options.collection_id = collection->id;
   std::string_view last_id = request.headers.Get("Last-Event-ID");
@@ -215,25 +223,15 @@ http::Response Router::Stream(const http::Request& request, const store::User& u
   if (recipient.kind == federation::Recipient::Kind::kPeer) {
     options.on_release = [this, name = recipient.name,
                           id = collection->id](const std::vector<store::StoredObject>& objects) {
-      std::vector<federation::AuditEntry> entries;
-      entries.reserve(objects.size());
-      for (const store::StoredObject& o : objects) {
-        entries.push_back({o.id, taxii::TaxiiTimestamp(o.version_us), "sent"});
-      }
-      audit_.Record("sent", name, "stream", id, entries);
+      AuditSent(name, "stream", id, objects);
     };
   }
   options.still_allowed = [this, authorization = std::string(request.headers.Get("Authorization")),
                            collection = *collection] {
     auto current = authenticator_.Authenticate(authorization);
     if (!current.ok()) return false;
-    bool may_read = current->role == store::Role::kAdmin;
-    if (!may_read) {
-      auto rights = node_.store().RightsOf(*current, collection.id);
-      may_read = rights.ok() && rights->can_read;
-    }
-    std::shared_ptr<const federation::SharingPolicy> policy = federation_.policy();
-    return may_read && policy->MayReadCollection(policy->ForUser(*current), collection);
+    auto may_read = MayRead(*current, collection);
+    return may_read.ok() && *may_read;
   };
   options.sign = [this](std::string_view data) { return Base64Encode(node_.Sign(data)); };
   options.notifier = &notifier_;
@@ -243,7 +241,11 @@ http::Response Router::Stream(const http::Request& request, const store::User& u
 http::Response Router::Dispatch(const http::Request& request, const store::User& user) {
   if (auto collection = StreamCollection(request.path)) return Stream(request, user, *collection);
   const bool is_taxii = request.path.rfind("/taxii2/", 0) == 0 || request.path == "/taxii2";
-  const std::string peer = PeerOf(user);
+  // Held for the whole request: peer_config points into it, and kizuna.toml
+  // may be reloaded meanwhile.
+  const std::shared_ptr<const federation::SharingPolicy> policy = federation_.policy();
+  const node::PeerConfig* peer_config = policy->PeerOfOrg(user.org_name);
+  const std::string peer = peer_config ? peer_config->name : "";
   if (is_taxii && request.method == "DELETE" && !peer.empty()) {
     // Deletions do not federate; a partner's account has no business with them.
     audit_.Record("received", peer, "delete", request.path,
@@ -252,9 +254,8 @@ http::Response Router::Dispatch(const http::Request& request, const store::User&
   }
   if (is_taxii && request.method == "POST" && !peer.empty()) {
     // What a partner writes must carry its signature (when we registered its key).
-    const node::PeerConfig* config = federation_.policy()->PeerOfOrg(user.org_name);
     Status signed_ok =
-        federation::CheckSigned(config ? config->public_key : "", request.headers, request.body);
+        federation::CheckSigned(peer_config->public_key, request.headers, request.body);
     if (!signed_ok.ok()) {
       spdlog::warn("peer {}: refused a write: {}", peer, signed_ok.message());
       audit_.Record("received", peer, "push", request.path,

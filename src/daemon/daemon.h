@@ -36,6 +36,11 @@ class Router {
   taxii::ReadScope ScopeFor(const store::User& user, const store::Collection& collection);
   // The peer a user acts for ("" when none).
   std::string PeerOf(const store::User& user);
+  // Whether a user may read a collection: its grants (admins: all) and, for a
+  // partner, the collections shared with it.
+  Result<bool> MayRead(const store::User& user, const store::Collection& collection);
+  void AuditSent(const std::string& peer, std::string_view channel,
+                 const std::string& collection_id, const std::vector<store::StoredObject>& objects);
 
   node::Node& node_;
   federation::ChangeNotifier notifier_;

@@ -294,6 +294,22 @@ struct Client::Impl {
         Unavailable("TLS handshake with " + endpoint.Display() + " failed: " + reason)};
   }
 
+  // Sends the request within timeout(); false (with exchange's status set)
+  // when that failed.
+  template <class Stream, class Request>
+  asio::awaitable<bool> WriteRequest(Stream& stream, Connection& connection,
+                                     const Endpoint& endpoint, Request& request,
+                                     Exchange& exchange) {
+    error_code ec;
+    connection.Lowest().expires_after(timeout());
+    co_await bhttp::async_write(stream, request, Await(ec));
+    if (!ec) co_return true;
+    exchange.stale = IsResponseStale(ec);
+    exchange.status = Unavailable("cannot send request to " + endpoint.Display() + ": " +
+                                  (ec == beast::error::timeout ? "timed out" : ec.message()));
+    co_return false;
+  }
+
   template <class Stream>
   asio::awaitable<Exchange> Transfer(Stream& stream, Connection& connection,
                                      const Endpoint& endpoint,
@@ -301,14 +317,7 @@ struct Client::Impl {
     Exchange exchange;
     error_code ec;
     beast::tcp_stream& lowest = connection.Lowest();
-    lowest.expires_after(timeout());
-    co_await bhttp::async_write(stream, request, Await(ec));
-    if (ec) {
-      exchange.stale = IsResponseStale(ec);
-      exchange.status = Unavailable("cannot send request to " + endpoint.Display() + ": " +
-                                    (ec == beast::error::timeout ? "timed out" : ec.message()));
-      co_return exchange;
-    }
+    if (!co_await WriteRequest(stream, connection, endpoint, request, exchange)) co_return exchange;
     for (;;) {
       bhttp::response_parser<bhttp::string_body> parser;
       parser.header_limit(kMaxResponseHeaderBytes);
@@ -454,15 +463,9 @@ struct Client::Impl {
     Exchange exchange;
     error_code ec;
     beast::tcp_stream& lowest = connection.Lowest();
-    lowest.expires_after(timeout());
-    co_await bhttp::async_write(stream, request, Await(ec));
+    const bool written = co_await WriteRequest(stream, connection, endpoint, request, exchange);
     if (aborted.load()) co_return Aborted();
-    if (ec) {
-      exchange.stale = IsResponseStale(ec);
-      exchange.status = Unavailable("cannot send request to " + endpoint.Display() + ": " +
-                                    (ec == beast::error::timeout ? "timed out" : ec.message()));
-      co_return exchange;
-    }
+    if (!written) co_return exchange;
     for (;;) {
       bhttp::response_parser<bhttp::buffer_body> parser;
       parser.header_limit(kMaxResponseHeaderBytes);
