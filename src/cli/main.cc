@@ -17,6 +17,7 @@
 #include "correlation/sightings.h"
 #include "daemon/daemon.h"
 #include "node/node.h"
+#include "sharing/policy.h"
 #include "stix/stix.h"
 #include "taxii/ingest.h"
 
@@ -152,11 +153,15 @@ int Export(const std::string& dir, const std::string& collection_name, const std
   query.version_all = all_versions;
   query.limit = 1000;
   size_t written = 0, withheld = 0;
+  // An export file leaves the node: the sharing decision, with the TLP
+  // ceiling the operator chose (unmarked objects take sharing.default_tlp).
+  const sharing::SharingPolicy policy((*node)->config());
+  const sharing::Recipient recipient = policy.ForExport(*max_tlp);
   while (true) {
     auto page = store.QueryObjects(collection->id, query);
     if (!page.ok()) return Fail(page.status());
     for (const auto& object : page->objects) {
-      if (static_cast<int>(object.tlp) > static_cast<int>(*max_tlp)) {
+      if (!policy.MayRelease(object, recipient)) {
         ++withheld;
         continue;
       }

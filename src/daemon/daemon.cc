@@ -30,7 +30,6 @@ taxii::TaxiiOptions TaxiiOptionsFrom(const node::NodeConfig& config) {
   options.default_page_size = config.limits.default_page_size;
   options.ingest.max_objects_per_request = config.limits.max_objects_per_request;
   options.ingest.max_json_depth = config.limits.max_json_depth;
-  options.ingest.default_tlp = config.sharing.default_tlp;
   options.ingest.pattern_checker = &pattern::CheckStixPattern;
   return options;
 }
@@ -113,13 +112,13 @@ Router::Router(node::Node& node, std::shared_ptr<const correlation::WarningLists
                           }}) {
   api_.SetReleaseFilter([this](const store::User& user)
                             -> std::function<bool(const std::string&, const store::StoredObject&)> {
-    std::shared_ptr<const federation::SharingPolicy> policy = federation_.policy();
-    federation::Recipient recipient = policy->ForUser(user);
-    if (recipient.kind == federation::Recipient::Kind::kHome) return nullptr;
+    std::shared_ptr<const sharing::SharingPolicy> policy = federation_.policy();
+    sharing::Recipient recipient = policy->ForUser(user);
+    if (recipient.kind == sharing::Recipient::Kind::kHome) return nullptr;
     return [this, policy, recipient](const std::string& collection_id,
                                      const store::StoredObject& object) {
       // A peer learns only of what is in the collections shared with it.
-      if (recipient.kind == federation::Recipient::Kind::kPeer) {
+      if (recipient.kind == sharing::Recipient::Kind::kPeer) {
         auto collection = node_.store().GetCollection(collection_id);
         if (!collection.ok() || !policy->MayReadCollection(recipient, *collection)) return false;
       }
@@ -134,15 +133,15 @@ std::string Router::PeerOf(const store::User& user) {
 }
 
 taxii::ReadScope Router::ScopeFor(const store::User& user, const store::Collection& collection) {
-  std::shared_ptr<const federation::SharingPolicy> policy = federation_.policy();
-  federation::Recipient recipient = policy->ForUser(user);
+  std::shared_ptr<const sharing::SharingPolicy> policy = federation_.policy();
+  sharing::Recipient recipient = policy->ForUser(user);
   taxii::ReadScope scope;
   scope.may_read_collection = policy->MayReadCollection(recipient, collection);
-  if (recipient.kind == federation::Recipient::Kind::kHome) return scope;
+  if (recipient.kind == sharing::Recipient::Kind::kHome) return scope;
   scope.admits = [policy, recipient](const store::StoredObject& object) {
     return policy->MayRelease(object, recipient);
   };
-  if (recipient.kind == federation::Recipient::Kind::kPeer) {
+  if (recipient.kind == sharing::Recipient::Kind::kPeer) {
     scope.on_release = [this, name = recipient.name](
                            const store::Collection& c,
                            const std::vector<store::StoredObject>& objects) {
@@ -169,7 +168,7 @@ Result<bool> Router::MayRead(const store::User& user, const store::Collection& c
     KIZUNA_ASSIGN_OR_RETURN(store::Grant rights, node_.store().RightsOf(user, collection.id));
     granted = rights.can_read;
   }
-  std::shared_ptr<const federation::SharingPolicy> policy = federation_.policy();
+  std::shared_ptr<const sharing::SharingPolicy> policy = federation_.policy();
   return granted && policy->MayReadCollection(policy->ForUser(user), collection);
 }
 
@@ -207,31 +206,38 @@ http::Response Router::Stream(const http::Request& request, const store::User& u
   // A stream lives long: it follows the policy as kizuna.toml changes, not
   // the one in force when it opened.
   struct CurrentRecipient {
-    std::shared_ptr<const federation::SharingPolicy> policy;
-    federation::Recipient recipient;
+    std::shared_ptr<const sharing::SharingPolicy> policy;
+    sharing::Recipient recipient;
   };
   auto current = std::make_shared<CurrentRecipient>();
   options.admits = [this, user, current](const store::StoredObject& object) {
-    std::shared_ptr<const federation::SharingPolicy> policy = federation_.policy();
+    std::shared_ptr<const sharing::SharingPolicy> policy = federation_.policy();
     if (policy != current->policy) {
       current->recipient = policy->ForUser(user);
       current->policy = std::move(policy);
     }
     return current->policy->MayRelease(object, current->recipient);
   };
-  federation::Recipient recipient = federation_.policy()->ForUser(user);
-  if (recipient.kind == federation::Recipient::Kind::kPeer) {
+  const std::shared_ptr<const sharing::SharingPolicy> policy = federation_.policy();
+  const sharing::Recipient recipient = policy->ForUser(user);
+  if (recipient.kind == sharing::Recipient::Kind::kPeer) {
     options.on_release = [this, name = recipient.name,
                           id = collection->id](const std::vector<store::StoredObject>& objects) {
       AuditSent(name, "stream", id, objects);
     };
   }
+  // The stream goes on while its reader's rights stay as they were when it
+  // opened: when they change the stream ends, and a kizuna partner (told the
+  // entitlement in the first event) pulls again from the beginning.
+  options.entitlement = policy->Entitlement(recipient);
   options.still_allowed = [this, authorization = std::string(request.headers.Get("Authorization")),
-                           collection = *collection] {
+                           collection = *collection, opened = options.entitlement] {
     auto current = authenticator_.Authenticate(authorization);
     if (!current.ok()) return false;
     auto may_read = MayRead(*current, collection);
-    return may_read.ok() && *may_read;
+    if (!may_read.ok() || !*may_read) return false;
+    std::shared_ptr<const sharing::SharingPolicy> now = federation_.policy();
+    return now->Entitlement(now->ForUser(*current)) == opened;
   };
   options.sign = [this](std::string_view data) { return Base64Encode(node_.Sign(data)); };
   options.notifier = &notifier_;
@@ -239,13 +245,22 @@ http::Response Router::Stream(const http::Request& request, const store::User& u
 }
 
 http::Response Router::Dispatch(const http::Request& request, const store::User& user) {
-  if (auto collection = StreamCollection(request.path)) return Stream(request, user, *collection);
   const bool is_taxii = request.path.rfind("/taxii2/", 0) == 0 || request.path == "/taxii2";
   // Held for the whole request: peer_config points into it, and kizuna.toml
   // may be reloaded meanwhile.
-  const std::shared_ptr<const federation::SharingPolicy> policy = federation_.policy();
+  const std::shared_ptr<const sharing::SharingPolicy> policy = federation_.policy();
   const node::PeerConfig* peer_config = policy->PeerOfOrg(user.org_name);
   const std::string peer = peer_config ? peer_config->name : "";
+  const sharing::Recipient recipient = policy->ForUser(user);
+  if (request.headers.Has(federation::kFederationHeader) &&
+      recipient.kind == sharing::Recipient::Kind::kExternal) {
+    // A partner's node syncing before we configured it: serving it as an
+    // outside organization would move its cursors past what it is owed.
+    return http::ErrorResponse(403, federation::kNotPartnerYet,
+                               "this node has no [[peer]] entry for organization '" +
+                                   user.org_name + "' yet; it syncs once its operator adds one");
+  }
+  if (auto collection = StreamCollection(request.path)) return Stream(request, user, *collection);
   if (is_taxii && request.method == "DELETE" && !peer.empty()) {
     // Deletions do not federate; a partner's account has no business with them.
     audit_.Record("received", peer, "delete", request.path,
@@ -267,6 +282,9 @@ http::Response Router::Dispatch(const http::Request& request, const store::User&
   if (is_taxii && request.method == "POST" && response.status == 202) {
     notifier_.Notify();
     federation_.Wake();
+  }
+  if (is_taxii && response.status == 200 && recipient.kind != sharing::Recipient::Kind::kHome) {
+    response.headers.Set(sharing::kEntitlementHeader, policy->Entitlement(recipient));
   }
   if (response.status == 200 && !response.body.empty() &&
       (!peer.empty() || request.headers.Has(federation::kWantSignatureHeader))) {

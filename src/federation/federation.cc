@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "common/encoding.h"
 #include "common/time.h"
@@ -87,6 +88,12 @@ std::string Describe(const http::Response& response) {
   return what;
 }
 
+// The partner answered that it has not configured us as its peer yet.
+bool IsNotPartnerYet(const Status& status) {
+  return status.code() == Code::kFailedPrecondition &&
+         status.message().rfind(kNotPartnerYet, 0) == 0;
+}
+
 // "scheme://host:port" of a URL.
 std::string OriginOf(std::string_view url) {
   size_t scheme = url.find("://");
@@ -126,6 +133,11 @@ std::string PeerStatusToJson(const PeerStatus& status) {
     cursors[collection] = cursor == 0 ? json::value(nullptr) : json::value(FormatTimestamp(cursor));
   }
   out["pull_cursors"] = std::move(cursors);
+  json::object entitlements;
+  for (const auto& [collection, entitlement] : status.pull_entitlements) {
+    entitlements[collection] = entitlement;
+  }
+  out["entitlements"] = std::move(entitlements);
   out["push_cursor"] = status.push_cursor;
   out["received"] = status.received;
   out["sent"] = status.sent;
@@ -172,6 +184,13 @@ Result<std::optional<PeerStatus>> LoadPeerStatus(store::Store& store, const std:
       status.pull_cursors[std::string(collection)] = us;
     }
   }
+  if (const json::value* v = o.if_contains("entitlements"); v && v->is_object()) {
+    for (const auto& [collection, entitlement] : v->get_object()) {
+      if (entitlement.is_string()) {
+        status.pull_entitlements[std::string(collection)] = std::string(entitlement.get_string());
+      }
+    }
+  }
   status.push_cursor = static_cast<int64_t>(number("push_cursor"));
   status.received = number("received");
   status.sent = number("sent");
@@ -185,7 +204,7 @@ Result<std::optional<PeerStatus>> LoadPeerStatus(store::Store& store, const std:
 class Federation::PeerWorker {
  public:
   PeerWorker(const FederationContext& context, node::PeerConfig config,
-             std::function<std::shared_ptr<const SharingPolicy>()> policy)
+             std::function<std::shared_ptr<const sharing::SharingPolicy>()> policy)
       : context_(context), config_(std::move(config)), policy_(std::move(policy)) {
     status_.name = config_.name;
     status_.url = config_.url;
@@ -196,9 +215,16 @@ class Federation::PeerWorker {
       status_.rejected = (*saved)->rejected;
       status_.last_sync_us = (*saved)->last_sync_us;
       status_.pull_cursors = (*saved)->pull_cursors;
+      status_.pull_entitlements = (*saved)->pull_entitlements;
     }
     if (auto push = store.GetMeta(MetaKey(config_.name, "push")); push.ok() && *push) {
-      status_.push_cursor = std::atoll((*push)->c_str());
+      // "<cursor>" or "<cursor> <entitlement>": the cursor holds only under
+      // the rights it was taken with.
+      std::string_view text = **push;
+      status_.push_cursor = std::atoll(std::string(text.substr(0, text.find(' '))).c_str());
+      if (size_t space = text.find(' '); space != std::string_view::npos) {
+        push_entitlement_ = std::string(text.substr(space + 1));
+      }
     }
   }
 
@@ -278,6 +304,21 @@ class Federation::PeerWorker {
     return stopping_;
   }
 
+  // Asks the main loop for a full cycle (discovery included) at once.
+  void Rediscover() {
+    {
+      std::lock_guard lock(mutex_);
+      rediscover_ = true;
+      woken_ = true;
+    }
+    wake_.notify_all();
+  }
+
+  bool TakeRediscover() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(rediscover_, false);
+  }
+
   // Sleeps up to `duration`; true when woken by Stop or Wake.
   bool WaitFor(std::chrono::milliseconds duration) {
     std::unique_lock lock(mutex_);
@@ -296,6 +337,7 @@ class Federation::PeerWorker {
                 basic ? "Basic " + Base64Encode(config_.token) : "Bearer " + config_.token);
     headers.Set("Accept", taxii::kTaxiiMediaType);
     headers.Set(kWantSignatureHeader, "1");
+    headers.Set(kFederationHeader, "1");
     return headers;
   }
 
@@ -313,7 +355,7 @@ class Federation::PeerWorker {
     {
       std::lock_guard lock(mutex_);
       status_.last_error = error.message();
-      status_.state = "retrying";
+      status_.state = IsNotPartnerYet(error) ? "waiting" : "retrying";
     }
     spdlog::warn("peer {}: {}", config_.name, error.message());
     SaveStatus(true);
@@ -361,12 +403,49 @@ class Federation::PeerWorker {
     SaveStatus(false);
   }
 
+  // Rights that grow reach back: the partner tells us, with every page and
+  // at the start of every stream, the entitlement it serves us under. When it
+  // is not the one our cursor was taken with, what it withheld then may be
+  // due now: the cursor starts over (repeats are stored as already present).
+  // True when the cursor was reset.
+  bool EntitlementChanged(const std::string& collection, std::string_view entitlement) {
+    if (entitlement.empty() || entitlement.size() > 64) return false;
+    bool reset;
+    {
+      std::lock_guard lock(mutex_);
+      std::string& known = status_.pull_entitlements[collection];
+      if (known == entitlement) return false;
+      int64_t& cursor = status_.pull_cursors[collection];
+      reset = cursor != 0;
+      if (reset) {
+        spdlog::info("peer {}: our rights on {} changed; pulling it again from the beginning",
+                     config_.name, collection);
+      }
+      known = std::string(entitlement);
+      cursor = 0;
+    }
+    SaveStatus(true);  // the cursor and its entitlement in one write
+    return reset;
+  }
+
+  std::string PullEntitlement(const std::string& collection) {
+    std::lock_guard lock(mutex_);
+    auto it = status_.pull_entitlements.find(collection);
+    return it == status_.pull_entitlements.end() ? "" : it->second;
+  }
+
   // ---- discovery
 
   Status Discover(http::Client& client) {
     auto discovery = client.Send("GET", config_.url + "/taxii2/", BaseHeaders());
     if (!discovery.ok()) return discovery.status();
     Contact();
+    if (discovery->status == 403 &&
+        Describe(*discovery).find(kNotPartnerYet) != std::string::npos) {
+      return FailedPrecondition(std::string(kNotPartnerYet) + ": " + config_.url +
+                                " has not configured this node as its peer yet (" +
+                                Describe(*discovery) + ")");
+    }
     if (discovery->status != 200) {
       return Unavailable("TAXII discovery at " + config_.url + "/taxii2/ answered " +
                          Describe(*discovery));
@@ -567,6 +646,13 @@ class Federation::PeerWorker {
         return InvalidArgument("pulling collection " + collection.id +
                                ": the answer is not a TAXII envelope; page refused");
       }
+      if (EntitlementChanged(collection.id, response->headers.Get(sharing::kEntitlementHeader))) {
+        Rediscover();
+        cursor = 0;
+        added_after.clear();
+        next.clear();
+        continue;  // this page was chosen under the old rights
+      }
       const json::object& envelope = parsed->get_object();
       const json::value* objects = envelope.if_contains("objects");
       if (objects && !objects->is_array()) {
@@ -615,8 +701,8 @@ class Federation::PeerWorker {
   Status PushPending(http::Client& client) {
     if (!push_enabled_ || push_url_.empty()) return Status::Ok();
     store::Store& store = context_.node->store();
-    std::shared_ptr<const SharingPolicy> policy = policy_();
-    const Recipient recipient = policy->ForPeer(config_.name);
+    std::shared_ptr<const sharing::SharingPolicy> policy = policy_();
+    const sharing::Recipient recipient = policy->ForPeer(config_.name);
     std::set<std::string> shared;
     {
       auto collections = store.ListCollections();
@@ -626,8 +712,18 @@ class Federation::PeerWorker {
       }
     }
     int64_t cursor;
+    const std::string entitlement = policy->Entitlement(recipient);
     {
       std::lock_guard lock(mutex_);
+      if (entitlement != push_entitlement_) {
+        // What we withheld under other rights may be due now: from the start.
+        if (status_.push_cursor != 0) {
+          spdlog::info("peer {}: its rights changed; pushing again from the beginning",
+                       config_.name);
+        }
+        status_.push_cursor = 0;
+        push_entitlement_ = entitlement;
+      }
       cursor = status_.push_cursor;
     }
     while (!stopping()) {
@@ -651,7 +747,8 @@ class Federation::PeerWorker {
       body += "]}";
       if (!entries.empty()) KIZUNA_RETURN_IF_ERROR(PushBatch(client, body, &entries));
       cursor = changes.back().seq;
-      KIZUNA_RETURN_IF_ERROR(store.SetMeta(MetaKey(config_.name, "push"), std::to_string(cursor)));
+      KIZUNA_RETURN_IF_ERROR(
+          store.SetMeta(MetaKey(config_.name, "push"), std::to_string(cursor) + " " + entitlement));
       {
         std::lock_guard lock(mutex_);
         status_.push_cursor = cursor;
@@ -760,6 +857,7 @@ class Federation::PeerWorker {
     headers.Set("Last-Event-ID", std::to_string(PullCursor(collection.id)));
     http::SseParser parser;
     Status failure;
+    bool rights_changed = false;
     auto on_data = [&](std::string_view bytes) {
       {
         // An open stream (events, or the keep-alive every 15 s) means we
@@ -775,6 +873,17 @@ class Federation::PeerWorker {
         return false;
       }
       for (const http::SseEvent& event : events) {
+        if (event.event == sharing::kEntitlementEvent) {
+          if (event.data != PullEntitlement(collection.id)) {
+            // Our rights changed since the pull: pull again (from the
+            // beginning) before following the stream.
+            failure = Unavailable("our rights changed");
+            rights_changed = true;
+            Rediscover();  // other collections may be open to us now
+            return false;
+          }
+          continue;
+        }
         if (event.event != kStreamEvent) continue;
         const std::string* signature = event.Field("signature");
         if (!config_.public_key.empty() &&
@@ -813,6 +922,7 @@ class Federation::PeerWorker {
     auto response =
         client.Stream("GET", config_.url + "/api/v1/collections/" + collection.id + "/stream",
                       headers, on_data, kStreamIdleTimeoutMs);
+    if (rights_changed) return Status::Ok();  // the caller pulls again, then streams
     if (!failure.ok()) return failure;
     if (!response.ok()) return stopping() ? Status::Ok() : response.status();
     if (response->status == 404 || response->status == 405) {
@@ -874,7 +984,8 @@ class Federation::PeerWorker {
       const auto now = std::chrono::steady_clock::now();
       Status result;
       bool ran = false;
-      if (now >= next_cycle) {
+      if (TakeRediscover() || now >= next_cycle) {
+        next_cycle = std::min(next_cycle, now);
         result = Cycle(*client);
         ran = true;
       } else if (push_enabled_ && context_.notifier &&
@@ -889,8 +1000,13 @@ class Federation::PeerWorker {
           if (now >= next_cycle) next_cycle = now + std::chrono::seconds(config_.poll_seconds);
         } else if (!stopping()) {
           SetError(result);
-          next_cycle = std::chrono::steady_clock::now() + backoff;
-          backoff = std::min<std::chrono::milliseconds>(backoff * 2, kMaxBackoff);
+          if (IsNotPartnerYet(result)) {
+            // Its operator may add us any moment: ask again soon, cheaply.
+            next_cycle = std::chrono::steady_clock::now() + 1000ms;
+          } else {
+            next_cycle = std::chrono::steady_clock::now() + backoff;
+            backoff = std::min<std::chrono::milliseconds>(backoff * 2, kMaxBackoff);
+          }
         }
       }
       FlushStatus();
@@ -900,12 +1016,13 @@ class Federation::PeerWorker {
 
   const FederationContext context_;
   const node::PeerConfig config_;
-  const std::function<std::shared_ptr<const SharingPolicy>()> policy_;
+  const std::function<std::shared_ptr<const sharing::SharingPolicy>()> policy_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
   bool woken_ = false;
+  bool rediscover_ = false;
   std::set<http::Client*> clients_;
   PeerStatus status_;
   int64_t last_status_save_us_ = 0;
@@ -921,16 +1038,18 @@ class Federation::PeerWorker {
   std::vector<RemoteCollection> remote_;
   std::atomic<bool> push_enabled_{false};
   std::string push_url_;
+  std::string push_entitlement_;  // guarded by mutex_
 };
 
 // ---------------------------------------------------------------------------
 
 Federation::Federation(FederationContext context)
-    : context_(context), policy_(std::make_shared<SharingPolicy>(context.node->config())) {}
+    : context_(context),
+      policy_(std::make_shared<sharing::SharingPolicy>(context.node->config())) {}
 
 Federation::~Federation() { Stop(); }
 
-std::shared_ptr<const SharingPolicy> Federation::policy() const {
+std::shared_ptr<const sharing::SharingPolicy> Federation::policy() const {
   std::lock_guard lock(mutex_);
   return policy_;
 }
@@ -940,7 +1059,7 @@ void Federation::Reload(const node::NodeConfig& config) {
   std::vector<node::PeerConfig> to_start;
   {
     std::lock_guard lock(mutex_);
-    policy_ = std::make_shared<SharingPolicy>(config);
+    policy_ = std::make_shared<sharing::SharingPolicy>(config);
     std::set<std::string> wanted;
     for (const node::PeerConfig& peer : config.peers) {
       wanted.insert(peer.name);

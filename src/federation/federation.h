@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "federation/audit.h"
-#include "federation/policy.h"
 #include "federation/stream.h"
 #include "node/node.h"
+#include "sharing/policy.h"
 #include "taxii/ingest.h"
 
 namespace kizuna::federation {
@@ -31,16 +31,20 @@ namespace kizuna::federation {
 struct PeerStatus {
   std::string name;
   std::string url;
-  // "starting", "streaming", "polling", "retrying" (after an error), "stopped"
+  // "starting", "streaming", "polling", "retrying" (after an error),
+  // "waiting" (the partner has not configured us as its peer yet), "stopped"
   std::string state = "starting";
   bool partner_is_kizuna = false;
   int64_t last_contact_us = 0;                  // the last answer of any kind from the partner
   int64_t last_sync_us = 0;                     // the last time we had everything it offered
   std::map<std::string, int64_t> pull_cursors;  // its collection id -> date_added µs
-  int64_t push_cursor = 0;                      // our change sequence pushed up to
-  uint64_t received = 0;                        // versions we stored from it
-  uint64_t sent = 0;                            // versions it accepted from our pushes
-  uint64_t rejected = 0;  // versions or pages we refused (invalid, bad signature)
+  // Its collection id -> the entitlement the partner reported when the
+  // cursor was taken (sharing/policy.h); a new one restarts from the beginning.
+  std::map<std::string, std::string> pull_entitlements;
+  int64_t push_cursor = 0;  // our change sequence pushed up to
+  uint64_t received = 0;    // versions we stored from it
+  uint64_t sent = 0;        // versions it accepted from our pushes
+  uint64_t rejected = 0;    // versions or pages we refused (invalid, bad signature)
   std::string last_error;
 };
 
@@ -68,7 +72,7 @@ class Federation {
   void Reload(const node::NodeConfig& config);
   void Stop();
 
-  std::shared_ptr<const SharingPolicy> policy() const;
+  std::shared_ptr<const sharing::SharingPolicy> policy() const;
   std::vector<PeerStatus> Statuses() const;
   // Wakes every worker (for a change made in this process).
   void Wake();
@@ -78,7 +82,7 @@ class Federation {
  private:
   FederationContext context_;
   mutable std::mutex mutex_;
-  std::shared_ptr<const SharingPolicy> policy_;
+  std::shared_ptr<const sharing::SharingPolicy> policy_;
   std::map<std::string, std::unique_ptr<PeerWorker>> workers_;
 };
 

@@ -16,6 +16,11 @@ namespace kizuna::federation {
 inline constexpr const char* kSignatureHeader = "X-Kizuna-Signature";
 // A request header by which a kizuna node asks for signed answers.
 inline constexpr const char* kWantSignatureHeader = "X-Kizuna-Want-Signature";
+// A request header by which a kizuna node's peer worker says it syncs as a
+// partner: a node that has no [[peer]] for the caller's organization answers
+// 403 "not a partner yet" instead of serving it as an outside organization.
+inline constexpr const char* kFederationHeader = "X-Kizuna-Federation";
+inline constexpr const char* kNotPartnerYet = "Not a partner yet";
 
 // True when `signature_base64` is a valid signature of `body` by the Ed25519
 // public key `public_key_base64`.

@@ -4,6 +4,7 @@
 
 #include "common/encoding.h"
 #include "http/sse.h"
+#include "sharing/policy.h"
 #include "spdlog/spdlog.h"
 
 namespace kizuna::federation {
@@ -23,7 +24,15 @@ class CollectionStream final : public http::BodyStream {
       last_sent_ = now;
       last_authorized_ = now;
       // Flushes the head at once and tells EventSource clients how soon to come back.
-      return "retry: 1000\n" + http::FormatSseComment("kizuna stream of " + options_.collection_id);
+      std::string head =
+          "retry: 1000\n" + http::FormatSseComment("kizuna stream of " + options_.collection_id);
+      if (!options_.entitlement.empty()) {
+        http::SseEvent event;
+        event.event = sharing::kEntitlementEvent;
+        event.data = options_.entitlement;
+        if (auto text = http::FormatSseEvent(event); text.ok()) head += *text;
+      }
+      return head;
     }
     if (options_.still_allowed && now - last_authorized_ >= std::chrono::seconds(1)) {
       last_authorized_ = now;

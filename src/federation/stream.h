@@ -6,6 +6,7 @@
 // reconnecting client sends back as Last-Event-ID (the same number is the
 // TAXII added_after cursor, so polling and streaming share one cursor).
 //
+// First event: "event: entitlement", "data: <token>" (see sharing/policy.h).
 // Event: "id: <µs>", "event: objects", "signature: <base64 Ed25519 of data>",
 // "data: {\"collection\": \"<id>\", \"objects\": [ … ]}". A comment line every
 // 15 s keeps idle connections open.
@@ -46,6 +47,9 @@ struct StreamOptions {
   // Asked about once a second: false ends the stream (a revoked key, a
   // disabled account, a grant or a peer's `share` taken away).
   std::function<bool()> still_allowed;
+  // The reader's sharing entitlement, sent as the first event so that a
+  // partner can tell whether its rights changed since its last pull.
+  std::string entitlement;
   // Signs an event's data (the node's key).
   std::function<std::string(std::string_view)> sign;
   const ChangeNotifier* notifier = nullptr;

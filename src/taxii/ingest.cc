@@ -39,7 +39,8 @@ Result<store::StatusRecord> IngestObjects(store::Store& store, const std::string
     }
     store::NewObject entry{std::move(info).value(), boost::json::serialize(*object),
                            options.origin};
-    if (entry.info.tlp == stix::Tlp::kNone) entry.info.tlp = options.default_tlp;
+    // An unmarked object is stored unmarked: sharing.default_tlp applies
+    // when it is read or sent, so tightening the default protects it too.
     valid.push_back(std::move(entry));
   }
   if (!valid.empty()) {

@@ -17,7 +17,6 @@ namespace kizuna::taxii {
 struct IngestOptions {
   uint64_t max_objects_per_request = 10000;
   int max_json_depth = 64;
-  stix::Tlp default_tlp = stix::Tlp::kAmber;
   // Full check of STIX patterns (the node installs pattern::CheckStixPattern).
   stix::StixPatternChecker pattern_checker = nullptr;
   // The partner peer delivering these objects, recorded as their origin.

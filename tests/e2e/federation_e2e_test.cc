@@ -18,6 +18,7 @@
 #include "http/sse.h"
 #include "node/config.h"
 #include "stix/stix.h"
+#include "tests/e2e/federation_support.h"
 #include "tests/e2e/harness.h"
 
 namespace kizuna::e2e {
@@ -26,146 +27,6 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using stix::Tlp;
-
-constexpr const char* kObjects = "/taxii2/root/collections/default/objects/";
-
-bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return done();
-}
-
-std::string PublicKeyOf(const NodeProcess& node) {
-  CommandResult r = RunKizuna({"identity", node.dir()});
-  if (r.exit_code != 0) throw std::runtime_error("kizuna identity failed: " + r.err);
-  return std::string(json::parse(r.out).as_object().at("public_key").as_string());
-}
-
-std::string Uuid(int n) {
-  char text[64];
-  std::snprintf(text, sizeof text, "00000000-0000-4000-8000-%012d", n);
-  return text;
-}
-
-// An indicator; tlp kNone leaves it unmarked. `extra` is appended inside the object.
-std::string Indicator(int n, Tlp tlp, const std::string& extra = "",
-                      const std::string& modified = "2026-11-23T00:00:00.000Z") {
-  std::string marking;
-  if (tlp != Tlp::kNone) {
-    marking = ",\"object_marking_refs\":[\"" + std::string(stix::TlpMarkingId(tlp)) + "\"]";
-  }
-  return "{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"indicator--" + Uuid(n) +
-         "\",\"created\":\"2026-11-23T00:00:00.000Z\",\"modified\":\"" + modified +
-         "\",\"pattern\":\"[ipv4-addr:value = '203.0.113." + std::to_string(n % 250) +
-         "']\",\"pattern_type\":\"stix\",\"valid_from\":\"2026-11-23T00:00:00Z\"" + marking +
-         extra + "}";
-}
-
-std::string TrimmedFile(const std::string& path) {
-  std::string text = ReadFile(path);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
-  return text;
-}
-
-std::string IndicatorId(int n) { return "indicator--" + Uuid(n); }
-
-std::string Envelope(const std::vector<std::string>& objects) {
-  std::string body = "{\"objects\":[";
-  for (size_t i = 0; i < objects.size(); ++i) body += (i ? "," : "") + objects[i];
-  return body + "]}";
-}
-
-void Post(NodeProcess& node, const std::vector<std::string>& objects) {
-  http::Response r = node.Post(kObjects, Envelope(objects));
-  ASSERT_EQ(r.status, 202) << r.body;
-  json::object status = json::parse(r.body).as_object();
-  ASSERT_EQ(status.at("failure_count").as_int64(), 0) << r.body;
-}
-
-// Every stored version in a node's default collection, id -> count of versions.
-std::map<std::string, int> Versions(NodeProcess& node, const std::string& key = "") {
-  std::map<std::string, int> versions;
-  std::string next;
-  for (int pages = 0; pages < 1000; ++pages) {
-    std::string path = std::string(kObjects) + "?match[version]=all&limit=1000";
-    if (!next.empty()) path += "&next=" + next;
-    http::Response r = node.Request("GET", path, key.empty() ? node.admin_key() : key);
-    if (r.status != 200 || r.body == "{}") break;
-    json::object page = json::parse(r.body).as_object();
-    if (page.contains("objects")) {
-      for (const auto& o : page.at("objects").as_array()) {
-        ++versions[std::string(o.as_object().at("id").as_string())];
-      }
-    }
-    if (!page.at("more").as_bool()) break;
-    next = std::string(page.at("next").as_string());
-  }
-  return versions;
-}
-
-bool Has(NodeProcess& node, int n) { return Versions(node).count(IndicatorId(n)) > 0; }
-
-node::PeerConfig PeerEntry(const std::string& name, const std::string& url,
-                           const std::string& token, const std::string& public_key) {
-  node::PeerConfig peer;
-  peer.name = name;
-  peer.url = url;
-  peer.token = token;
-  peer.public_key = public_key;
-  return peer;
-}
-
-void AddPeer(NodeProcess& node, const node::PeerConfig& peer) {
-  Status added = node::AddPeerToConfigFile(node.dir() + "/kizuna.toml", peer);
-  ASSERT_TRUE(added.ok()) << added.ToString();
-}
-
-// Makes `a` (known to `b` as a_name) and `b` (known to `a` as b_name) peers of
-// each other, both ways, as two teams would with `kizuna user add` and
-// `kizuna peer add`. `tune` adjusts each side's entry (a's entry for b first).
-void Federate(NodeProcess& a, const std::string& a_name, NodeProcess& b, const std::string& b_name,
-              const std::function<void(node::PeerConfig&)>& tune_a = {},
-              const std::function<void(node::PeerConfig&)>& tune_b = {}) {
-  std::string a_key_at_b = b.AddUser(a_name, "node");
-  std::string b_key_at_a = a.AddUser(b_name, "node");
-  node::PeerConfig for_a = PeerEntry(b_name, b.base_url(), a_key_at_b, PublicKeyOf(b));
-  node::PeerConfig for_b = PeerEntry(a_name, a.base_url(), b_key_at_a, PublicKeyOf(a));
-  if (tune_a) tune_a(for_a);
-  if (tune_b) tune_b(for_b);
-  AddPeer(a, for_a);
-  AddPeer(b, for_b);
-}
-
-std::string AuditLog(const NodeProcess& node) { return ReadFile(node.dir() + "/audit.log"); }
-
-size_t CountOf(const std::string& text, const std::string& needle) {
-  size_t count = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
-    ++count;
-  }
-  return count;
-}
-
-json::object PeerStatus(NodeProcess& node, const std::string& peer) {
-  CommandResult r = RunKizuna({"peer", "list", node.dir(), "--json"});
-  if (r.exit_code == 0) {
-    boost::system::error_code ec;
-    json::value list = json::parse(r.out, ec);
-    if (!ec && list.is_array()) {
-      for (const auto& p : list.as_array()) {
-        if (p.is_object() && p.as_object().contains("name") &&
-            p.as_object().at("name").as_string() == peer) {
-          return p.as_object();
-        }
-      }
-    }
-  }
-  return {};
-}
-
 // ---------------------------------------------------------------------------
 
 TEST(Federation, TwoNodesShareBothWaysOverTheLiveStreamAndNothingEchoes) {
@@ -343,7 +204,17 @@ TEST(Federation, TheLiveStreamIsAuthorizedFilteredAndResumable) {
     auto head = client.Stream(
         "GET", url, headers,
         [&](std::string_view bytes) {
-          EXPECT_TRUE(parser.Feed(bytes, &events).ok());
+          std::vector<http::SseEvent> fed;
+          EXPECT_TRUE(parser.Feed(bytes, &fed).ok());
+          for (http::SseEvent& event : fed) {
+            // The stream opens by telling the reader its entitlement.
+            if (event.event == "entitlement") {
+              EXPECT_TRUE(events.empty()) << "the entitlement comes first";
+              EXPECT_FALSE(event.data.empty());
+              continue;
+            }
+            events.push_back(std::move(event));
+          }
           return events.size() < count && std::chrono::steady_clock::now() < deadline;
         },
         2000);
@@ -441,6 +312,7 @@ TEST(Federation, APageAlteredInTransitIsRefusedAndStoresNothing) {
   ASSERT_TRUE(proxy.ok()) << proxy.status().ToString();
   proxy_url = "http://127.0.0.1:" + std::to_string((*proxy)->port());
   std::string a_key_at_b = b.AddUser("cert-a", "node");
+  AddPeerBack(b, "cert-a", a, "cert-b");  // b serves a as its partner
   node::PeerConfig peer = PeerEntry("cert-b", proxy_url, a_key_at_b, PublicKeyOf(b));
   peer.stream = false;
   peer.poll_seconds = 1;
@@ -716,6 +588,7 @@ TEST(Federation, NodesTalkTlsWithAPinnedOrTrustedCertificateOnly) {
   Post(b, {Indicator(80, Tlp::kGreen)});
   std::string a_key_at_b = b.AddUser("cert-a", "node");
   std::string a_key_at_b2 = b.AddUser("cert-a", "node2");
+  AddPeerBack(b, "cert-a", a, "cert-b");  // b serves a as its partner
   // A wrong pin: refused.
   node::PeerConfig wrong = PeerEntry("cert-b", b.base_url(), a_key_at_b, PublicKeyOf(b));
   wrong.pinned_cert_sha256 = std::string(64, 'a');

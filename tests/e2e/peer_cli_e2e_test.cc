@@ -244,6 +244,10 @@ TEST(PeerCliRunning, ARunningNodePicksUpAPeerAndListShowsItsState) {
   auto r = RunKizuna({"peer", "add", home.dir(), "CERT-Partner", "--url", partner.base_url(),
                       "--token", key_at_partner, "--public-key", PublicKeyOf(partner.dir())});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The partner's half: it serves us only once it has us as its peer.
+  r = RunKizuna({"peer", "add", partner.dir(), "CERT-Home", "--url", home.base_url(), "--token",
+                 home.AddUser("CERT-Partner", "sync"), "--public-key", PublicKeyOf(home.dir())});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
 
   const std::string indicator =
       R"({"objects":[{"type":"indicator","spec_version":"2.1","id":"indicator--6a1f3c43-8a4b-4c5e-9a8e-2b0c4a1d7e01","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '198.51.100.7']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z","object_marking_refs":["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]}]})";

@@ -1,9 +1,19 @@
-// The sharing policy: the one decision, made at every boundary, of whether a
-// stored object version may go to a given recipient — a partner node reading
-// or streaming from us, a partner we push to, a user of another organization.
-// TLP 2.0/1.0 levels, per-peer highest TLP, sharing groups, AMBER+STRICT,
-// re-sharing of what other partners sent, and never back to the sender.
-// Immutable once built; the daemon swaps in a new one when kizuna.toml changes.
+// The sharing decision: the one answer, asked on every path by which data
+// leaves the node, to "may this stored object version go to this recipient".
+// A recipient is this node's own team, a partner node (reading, streaming or
+// pushed to), a user of another organization, an operator's export file, or
+// the public; later capabilities (e-mail alerts) add theirs here. Rules: TLP
+// 2.0/1.0 levels, the recipient's highest TLP, sharing groups, AMBER+STRICT,
+// re-sharing of what other partners sent, never back to the sender, and the
+// default TLP for unmarked objects decided when they are read or sent (so a
+// tightened default protects what is already stored).
+//
+// Entitlement(recipient) names everything that decides what a recipient may
+// receive; when it changes, what was withheld before may now be due, so a
+// reader's cursor must start over (rights that grow reach back).
+//
+// Immutable once built and so thread-safe; the daemon swaps in a new one when
+// kizuna.toml changes and callers hold the shared_ptr for a whole request.
 #pragma once
 
 #include <memory>
@@ -16,7 +26,13 @@
 #include "stix/stix.h"
 #include "store/store.h"
 
-namespace kizuna::federation {
+namespace kizuna::sharing {
+
+// The response header (and the live stream's first event) that tells a
+// reader its Entitlement: a kizuna partner that sees it change pulls again
+// from the beginning, so what a narrower policy withheld is not lost.
+inline constexpr const char* kEntitlementHeader = "X-Kizuna-Entitlement";
+inline constexpr const char* kEntitlementEvent = "entitlement";
 
 // The object property that restricts an object to sharing groups.
 inline constexpr std::string_view kSharingGroupsProperty = "x_kizuna_sharing_groups";
@@ -26,6 +42,8 @@ struct Recipient {
     kHome,      // this node's own team (and admins): everything
     kPeer,      // a configured partner node
     kExternal,  // a user of another organization that is not a peer
+    kExport,    // an operator's export file: the TLP ceiling alone (max_tlp)
+    kPublic,    // anyone (published advisories, open feeds): TLP:CLEAR only
   };
   Kind kind = Kind::kExternal;
   std::string name;  // the peer's name (kPeer) or the organization's
@@ -43,6 +61,10 @@ class SharingPolicy {
   Recipient ForUser(const store::User& user) const;
   // The recipient for a configured peer; kExternal with nothing when unknown.
   Recipient ForPeer(const std::string& peer_name) const;
+  // An export file the operator writes: up to `max_tlp`, RED only if asked.
+  Recipient ForExport(stix::Tlp max_tlp) const;
+  // The public.
+  Recipient ForPublic() const;
   // The peer whose users belong to `org_name`, or nullptr.
   const node::PeerConfig* PeerOfOrg(const std::string& org_name) const;
 
@@ -54,7 +76,16 @@ class SharingPolicy {
   bool MayRelease(const store::StoredObject& object, const Recipient& recipient,
                   std::string* why = nullptr) const;
 
+  // The TLP an object is treated as: its marking, or the default when it has none.
+  stix::Tlp EffectiveTlp(stix::Tlp marked) const {
+    return marked == stix::Tlp::kNone ? default_tlp_ : marked;
+  }
   stix::Tlp default_tlp() const { return default_tlp_; }
+
+  // A short stable token for everything that decides what `recipient` may
+  // receive (its kind, highest TLP, collections, groups, reshare, and the
+  // default TLP). Equal tokens: the same objects are released.
+  std::string Entitlement(const Recipient& recipient) const;
 
  private:
   std::string home_org_;
@@ -70,4 +101,4 @@ std::vector<std::string> SharingGroupsOf(std::string_view object_json);
 // TLP levels in order of restriction (CLEAR < GREEN < AMBER < AMBER+STRICT < RED).
 int TlpRank(stix::Tlp tlp);
 
-}  // namespace kizuna::federation
+}  // namespace kizuna::sharing

@@ -1,11 +1,12 @@
-#include "federation/policy.h"
+#include "sharing/policy.h"
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cstdio>
 
 #include "stix/stix.h"
 
-namespace kizuna::federation {
+namespace kizuna::sharing {
 namespace json = boost::json;
 
 int TlpRank(stix::Tlp tlp) {
@@ -79,6 +80,41 @@ Recipient SharingPolicy::ForUser(const store::User& user) const {
   return external;
 }
 
+Recipient SharingPolicy::ForExport(stix::Tlp max_tlp) const {
+  Recipient recipient;
+  recipient.kind = Recipient::Kind::kExport;
+  recipient.name = "export";
+  recipient.max_tlp = max_tlp;
+  return recipient;
+}
+
+Recipient SharingPolicy::ForPublic() const {
+  Recipient recipient;
+  recipient.kind = Recipient::Kind::kPublic;
+  recipient.name = "public";
+  recipient.max_tlp = stix::Tlp::kClear;
+  return recipient;
+}
+
+std::string SharingPolicy::Entitlement(const Recipient& recipient) const {
+  std::string facts = std::to_string(static_cast<int>(recipient.kind));
+  facts += '|';
+  facts += stix::TlpName(recipient.max_tlp);
+  facts += recipient.reshare ? "|reshare|" : "|-|";
+  facts += stix::TlpName(default_tlp_);
+  for (const std::string& c : recipient.collections) facts += "|c:" + c;
+  for (const std::string& g : recipient.groups) facts += "|g:" + g;
+  // FNV-1a: stable across processes and versions (std::hash is neither).
+  uint64_t hash = 1469598103934665603ULL;
+  for (unsigned char ch : facts) {
+    hash ^= ch;
+    hash *= 1099511628211ULL;
+  }
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+  return text;
+}
+
 Recipient SharingPolicy::ForPeer(const std::string& peer_name) const {
   Recipient recipient;
   recipient.name = peer_name;
@@ -113,7 +149,15 @@ bool SharingPolicy::MayRelease(const store::StoredObject& object, const Recipien
   };
   if (recipient.kind == Recipient::Kind::kHome) return true;
   if (recipient.max_tlp == stix::Tlp::kNone) return refuse("not a known recipient");
-  const stix::Tlp tlp = object.tlp == stix::Tlp::kNone ? default_tlp_ : object.tlp;
+  const stix::Tlp tlp = EffectiveTlp(object.tlp);
+  if (recipient.kind == Recipient::Kind::kExport) {
+    // The operator's own file: a TLP ceiling, RED included when asked for.
+    if (TlpRank(tlp) > TlpRank(recipient.max_tlp)) {
+      return refuse("TLP:" + std::string(stix::TlpName(tlp)) +
+                    " is above the export's TLP:" + std::string(stix::TlpName(recipient.max_tlp)));
+    }
+    return true;
+  }
   if (tlp == stix::Tlp::kRed) return refuse("TLP:RED never leaves the node");
   if (TlpRank(tlp) > TlpRank(recipient.max_tlp)) {
     return refuse("TLP:" + std::string(stix::TlpName(tlp)) +
@@ -137,4 +181,4 @@ bool SharingPolicy::MayRelease(const store::StoredObject& object, const Recipien
   return true;
 }
 
-}  // namespace kizuna::federation
+}  // namespace kizuna::sharing

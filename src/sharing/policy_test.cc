@@ -1,8 +1,8 @@
-#include "federation/policy.h"
+#include "sharing/policy.h"
 
 #include <gtest/gtest.h>
 
-namespace kizuna::federation {
+namespace kizuna::sharing {
 namespace {
 
 using stix::Tlp;
@@ -140,4 +140,4 @@ TEST(SharingPolicy, PeersReadOnlyTheCollectionsSharedWithThem) {
 }
 
 }  // namespace
-}  // namespace kizuna::federation
+}  // namespace kizuna::sharing
