@@ -199,6 +199,9 @@ class Store {
   // Changes (added and deleted versions, every collection) after
   // query.after_seq, in sequence order, at most query.limit.
   virtual Result<std::vector<Change>> ListChanges(const ChangeQuery& query) = 0;
+  // The sequence number of the newest change (0 for an empty store): where a
+  // follower that wants only what comes next starts.
+  virtual Result<int64_t> LastChangeSeq() = 0;
 
   // ---- TAXII status resources
   virtual Status SaveStatus(const StatusRecord& status) = 0;

@@ -514,6 +514,10 @@ TEST_P(StoreConformanceTest, ChangeFeedOrdersAddsAndDeletesAcrossCollections) {
   EXPECT_EQ(deleted.object.id, IndicatorId(1));
   EXPECT_EQ(deleted.object.version_us, kT0 + kSecond);
   EXPECT_EQ(deleted.collection_id, kColl);
+  // The newest change is the deletion (a follower starting "from now" starts there).
+  auto last_seq = store_->LastChangeSeq();
+  ASSERT_TRUE(last_seq.ok());
+  EXPECT_EQ(*last_seq, deleted.seq);
 
   // Resuming after a seq sees only later changes; type filters apply to both kinds.
   auto later = store_->ListChanges(ChangeQuery{.after_seq = (*all)[0].seq, .types = {}});
@@ -532,6 +536,7 @@ TEST_P(StoreConformanceTest, ChangeFeedOrdersAddsAndDeletesAcrossCollections) {
   ASSERT_TRUE(newest.ok());
   ASSERT_EQ(newest->size(), 1u);
   EXPECT_EQ(newest->front().object.id, IndicatorId(2));
+  EXPECT_EQ(*store_->LastChangeSeq(), newest->front().seq);
 
   // Deleting a collection records the deletion of everything in it.
   ASSERT_TRUE(store_->DeleteCollection(kOtherColl).ok());

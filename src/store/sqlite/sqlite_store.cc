@@ -404,6 +404,16 @@ class SqliteStore final : public Store {
     });
   }
 
+  Result<int64_t> LastChangeSeq() override {
+    return Read([](Connection& c) -> Result<int64_t> {
+      KIZUNA_ASSIGN_OR_RETURN(
+          Statement stmt, c.Prepare("SELECT max(coalesce((SELECT max(date_added_us) FROM objects), "
+                                    "0), coalesce((SELECT max(seq) FROM deletions), 0))"));
+      KIZUNA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      return row ? stmt.ColumnInt(0) : 0;
+    });
+  }
+
   Result<std::vector<Change>> ListChanges(const ChangeQuery& query) override {
     if (query.types.size() > kMaxFilterValues) {
       return InvalidArgument("a change query may filter on at most " +
