@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs kizuna's build and test dependencies (Debian 12 packages only).
 # Safe to re-run: does nothing when everything is already installed.
+# Usage: scripts/install-deps.sh [--fuzz]   (--fuzz: also clang and the
+# libFuzzer/sanitizer runtimes that scripts/fuzz.sh needs)
 set -euo pipefail
 
 PACKAGES=(
@@ -12,6 +14,12 @@ PACKAGES=(
   libpsl-dev publicsuffix grepcidr libre2-dev
   curl ca-certificates
 )
+for arg in "$@"; do
+  case "$arg" in
+    --fuzz) PACKAGES+=(clang-14 libclang-rt-14-dev llvm-14) ;;
+    *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${PACKAGES[@]}"; do

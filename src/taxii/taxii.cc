@@ -1,12 +1,11 @@
 #include "taxii/taxii.h"
 
 #include <boost/json.hpp>
-#include <charconv>
 
-#include "common/encoding.h"
 #include "common/time.h"
 #include "common/uuid.h"
 #include "stix/stix.h"
+#include "taxii/query.h"
 
 namespace kizuna::taxii {
 namespace {
@@ -74,82 +73,14 @@ Response JsonResponse(int status, std::string body, const std::string& media_typ
   return response;
 }
 
-std::string EncodeNext(int64_t date_added_us) {
-  return Base64UrlEncode("da:" + std::to_string(date_added_us));
-}
-
-std::optional<int64_t> DecodeNext(std::string_view token) {
-  auto raw = Base64UrlDecode(token);
-  if (!raw || raw->rfind("da:", 0) != 0) return std::nullopt;
-  int64_t value = 0;
-  const char* begin = raw->data() + 3;
-  const char* end = raw->data() + raw->size();
-  auto [ptr, ec] = std::from_chars(begin, end, value);
-  if (ec != std::errc() || ptr != end || value < 0) return std::nullopt;
-  return value;
-}
-
-// Parses the TAXII query parameters shared by the object-listing endpoints
+// The query parameters shared by the object-listing endpoints (query.h),
 // into `query`. Returns a 400 response on bad input.
 std::optional<Response> ParseFilters(const http::Request& request, const TaxiiOptions& options,
                                      bool allow_id_and_type, store::ObjectQuery* query) {
-  query->limit = options.default_page_size;
-  for (const auto& [key, value] : request.query) {
-    if (key == "added_after") {
-      auto ts = ParseTimestamp(value);
-      if (!ts.ok()) return ErrorResponse(400, "Invalid added_after", ts.status().message());
-      query->added_after_us = *ts;
-    } else if (key == "limit") {
-      uint64_t limit = 0;
-      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
-      if (ec != std::errc() || ptr != value.data() + value.size() || limit == 0) {
-        return ErrorResponse(400, "Invalid limit", "limit must be a positive integer");
-      }
-      query->limit = std::min<uint64_t>(limit, options.max_page_size);
-    } else if (key == "next") {
-      auto cursor = DecodeNext(value);
-      if (!cursor)
-        return ErrorResponse(400, "Invalid next", "the next token is not one this server issued");
-      query->after_date_added_us = *cursor;
-    } else if (key == "match[id]" && allow_id_and_type) {
-      for (auto part : Split(value, ',')) query->ids.emplace_back(Trim(part));
-    } else if (key == "match[type]" && allow_id_and_type) {
-      for (auto part : Split(value, ',')) query->types.emplace_back(Trim(part));
-    } else if (key == "match[spec_version]") {
-      for (auto part : Split(value, ',')) {
-        std::string_view v = Trim(part);
-        if (v != "2.0" && v != "2.1") {
-          return ErrorResponse(400, "Invalid match[spec_version]",
-                               "spec_version must be 2.0 or 2.1, got '" + std::string(v) + "'");
-        }
-        query->spec_versions.emplace_back(v);
-      }
-    } else if (key == "match[version]") {
-      for (auto part : Split(value, ',')) {
-        std::string_view v = Trim(part);
-        if (v == "first") {
-          query->version_first = true;
-        } else if (v == "last") {
-          query->version_last = true;
-        } else if (v == "all") {
-          query->version_all = true;
-        } else {
-          auto ts = ParseTimestamp(v);
-          if (!ts.ok()) {
-            return ErrorResponse(
-                400, "Invalid match[version]",
-                "expected first, last, all or a timestamp: " + ts.status().message());
-          }
-          query->versions.push_back(*ts);
-        }
-      }
-    } else if (key.rfind("match[", 0) == 0) {
-      return ErrorResponse(400, "Unsupported filter",
-                           "the filter '" + key + "' is not supported on this endpoint");
-    }
-    // Unknown non-filter parameters are ignored, as the specification asks.
-  }
-  return std::nullopt;
+  auto error = ParseQuery(request.query, options.default_page_size, options.max_page_size,
+                          allow_id_and_type, query);
+  if (!error) return std::nullopt;
+  return ErrorResponse(400, error->title, error->description);
 }
 
 void AddDateAddedHeaders(Response& response, const std::vector<store::StoredObject>& objects) {

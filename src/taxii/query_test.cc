@@ -1,0 +1,78 @@
+#include "taxii/query.h"
+
+#include <gtest/gtest.h>
+
+#include "common/encoding.h"
+
+namespace kizuna::taxii {
+namespace {
+
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+TEST(Query, ParsesEveryFilter) {
+  store::ObjectQuery query;
+  auto error = ParseQuery({{"match[type]", "indicator, malware"},
+                           {"match[id]", "indicator--1"},
+                           {"match[spec_version]", "2.1"},
+                           {"match[version]", "first,2024-03-01T12:00:00.5Z"},
+                           {"added_after", "2024-01-01T00:00:00Z"},
+                           {"limit", "5000"},
+                           {"next", EncodeNext(42)},
+                           {"unknown", "ignored"}},
+                          100, 1000, true, &query);
+  ASSERT_FALSE(error.has_value()) << error->description;
+  EXPECT_EQ(query.types, (std::vector<std::string>{"indicator", "malware"}));
+  EXPECT_EQ(query.ids, (std::vector<std::string>{"indicator--1"}));
+  EXPECT_EQ(query.spec_versions, (std::vector<std::string>{"2.1"}));
+  EXPECT_TRUE(query.version_first);
+  EXPECT_EQ(query.versions, (std::vector<int64_t>{1709294400500000}));
+  EXPECT_EQ(query.added_after_us, 1704067200000000);
+  EXPECT_EQ(query.limit, 1000u);  // capped at max_page_size
+  EXPECT_EQ(query.after_date_added_us, 42);
+}
+
+TEST(Query, DefaultPageSize) {
+  store::ObjectQuery query;
+  EXPECT_FALSE(ParseQuery({}, 100, 1000, true, &query).has_value());
+  EXPECT_EQ(query.limit, 100u);
+}
+
+TEST(Query, RefusesBadParameters) {
+  const std::pair<Params, std::string> cases[] = {
+      {{{"limit", "0"}}, "Invalid limit"},
+      {{{"limit", "-1"}}, "Invalid limit"},
+      {{{"limit", "10x"}}, "Invalid limit"},
+      {{{"added_after", "yesterday"}}, "Invalid added_after"},
+      {{{"next", "bm90IG91cnM"}}, "Invalid next"},
+      {{{"match[spec_version]", "2.1,3.0"}}, "Invalid match[spec_version]"},
+      {{{"match[version]", "newest"}}, "Invalid match[version]"},
+      {{{"match[foo]", "x"}}, "Unsupported filter"},
+  };
+  for (const auto& [params, title] : cases) {
+    store::ObjectQuery query;
+    auto error = ParseQuery(params, 100, 1000, true, &query);
+    ASSERT_TRUE(error.has_value()) << params[0].first << "=" << params[0].second;
+    EXPECT_EQ(error->title, title);
+  }
+}
+
+TEST(Query, IdAndTypeOnlyWhereAllowed) {
+  store::ObjectQuery query;
+  auto error = ParseQuery({{"match[type]", "indicator"}}, 100, 1000, false, &query);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->title, "Unsupported filter");
+}
+
+TEST(Query, NextTokensRoundTrip) {
+  for (int64_t date_added : {int64_t{0}, int64_t{1704067200123456}, INT64_MAX}) {
+    EXPECT_EQ(DecodeNext(EncodeNext(date_added)), date_added);
+  }
+  EXPECT_FALSE(DecodeNext("").has_value());
+  EXPECT_FALSE(DecodeNext("ZGE6").has_value());                    // "da:"
+  EXPECT_FALSE(DecodeNext(Base64UrlEncode("da:-1")).has_value());  // negative
+  EXPECT_FALSE(DecodeNext(Base64UrlEncode("xx:1")).has_value());
+  EXPECT_FALSE(DecodeNext(EncodeNext(1) + "=").has_value());  // padding is not ours
+}
+
+}  // namespace
+}  // namespace kizuna::taxii
