@@ -117,6 +117,11 @@ void ChangeBus::Notify() {
   (void)!::write(event_fd_, &one, sizeof one);
 }
 
+bool ChangeBus::stopping() const {
+  std::lock_guard lock(mutex_);
+  return stopping_;
+}
+
 int64_t ChangeBus::head() const {
   std::lock_guard lock(mutex_);
   return head_;

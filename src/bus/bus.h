@@ -104,6 +104,8 @@ class ChangeBus {
 
   std::unique_ptr<Subscription> Subscribe(SubscriptionOptions options);
 
+  // Whether Stop() was called.
+  bool stopping() const;
   // The newest change the bus has published.
   int64_t head() const;
   // How many times the follower read the store (one read serves every subscriber).

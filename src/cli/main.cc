@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "auth/auth.h"
+#include "bus/bus.h"
 #include "cli/commands.h"
 #include "common/uuid.h"
 #include "correlation/correlator.h"
@@ -111,6 +112,7 @@ int Import(const std::string& dir, const std::vector<std::string>& files,
         batch.push_back((*objects)[i]);
       auto status = taxii::IngestObjects(store, collection->id, batch, user_id, options);
       if (!status.ok()) return Fail(status.status());
+      bus::NotifyNode(dir);  // a node serving DIR streams and indexes it at once
       for (const auto& s : status->successes) (s.message.empty() ? added : present)++;
       for (const auto& f : status->failures) {
         ++rejected;
@@ -255,6 +257,7 @@ int Match(const std::string& dir, bool all, bool record_sightings) {
   if (record_sightings && !tally.empty()) {
     auto recorded = sightings.Record(tally.Inputs());
     if (!recorded.ok()) return Fail(recorded.status());
+    bus::NotifyNode(dir);
     std::fprintf(stderr, "recorded %zu sightings\n", recorded->size());
   }
   std::fprintf(stderr, "%zu inputs, %zu matched, %zu not understood\n", inputs, matched, errors);

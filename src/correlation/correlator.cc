@@ -334,6 +334,72 @@ Correlator::Correlator(store::Store& store, CorrelatorOptions options,
 
 Correlator::~Correlator() = default;
 
+int64_t Correlator::cursor() const {
+  std::shared_lock lock(mu_);
+  return cursor_;
+}
+
+bool Correlator::WaitUntilApplied(int64_t seq, std::chrono::milliseconds timeout) const {
+  std::shared_lock lock(mu_);
+  return applied_.wait_for(lock, timeout, [&] { return cursor_ >= seq; });
+}
+
+Status Correlator::Apply(const std::vector<store::Change>& changes) {
+  std::lock_guard refresh(refresh_mu_);
+  std::vector<store::Change> indicators;
+  int64_t last = 0;
+  {
+    std::shared_lock lock(mu_);
+    for (const store::Change& change : changes) {
+      if (change.seq <= cursor_) continue;
+      last = change.seq;
+      if (change.object.type == "indicator") indicators.push_back(change);
+    }
+  }
+  if (last == 0) return Status::Ok();
+  ApplyBatch(indicators);
+  std::unique_lock lock(mu_);
+  cursor_ = std::max(cursor_, last);
+  applied_.notify_all();
+  return Status::Ok();
+}
+
+void Correlator::ApplyBatch(const std::vector<store::Change>& changes) {
+  // Parsing indicators and their patterns needs no shared state: do it on
+  // every core, then place the results in order under the lock.
+  std::vector<Prepared> prepared(changes.size());
+  auto prepare_range = [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      const store::Change& change = changes[i];
+      if (change.kind == store::Change::Kind::kAdded) {
+        prepared[i] = Prepare(change.object.id, change.object.json, change.object.tlp);
+      }
+    }
+  };
+  const size_t workers =
+      changes.size() < 2000 ? 1 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+  std::vector<std::thread> threads;
+  const size_t share = (changes.size() + workers - 1) / workers;
+  for (size_t w = 1; w < workers; ++w) {
+    threads.emplace_back(prepare_range, std::min(changes.size(), w * share),
+                         std::min(changes.size(), (w + 1) * share));
+  }
+  prepare_range(0, std::min(changes.size(), share));
+  for (auto& t : threads) t.join();
+  std::unique_lock lock(mu_);
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const store::Change& change = changes[i];
+    Status applied =
+        Apply(change, change.kind == store::Change::Kind::kAdded ? &prepared[i] : nullptr);
+    if (!applied.ok()) {
+      // One bad stored indicator must not stop the feed.
+      spdlog::warn("correlation: {} skipped: {}", change.object.id, applied.message());
+    }
+    cursor_ = std::max(cursor_, change.seq);
+  }
+  applied_.notify_all();
+}
+
 Status Correlator::Refresh() {
   std::lock_guard refresh(refresh_mu_);
   constexpr size_t kBatch = 50000;
@@ -357,40 +423,7 @@ Status Correlator::Refresh() {
     std::future<Result<std::vector<store::Change>>> next;
     if (full) next = std::async(std::launch::async, fetch, changes.back().seq);
 
-    // Parsing indicators and their patterns needs no shared state: do it on
-    // every core, then place the results in order under the lock.
-    std::vector<Prepared> prepared(changes.size());
-    auto prepare_range = [&](size_t begin, size_t end) {
-      for (size_t i = begin; i < end; ++i) {
-        const store::Change& change = changes[i];
-        if (change.kind == store::Change::Kind::kAdded) {
-          prepared[i] = Prepare(change.object.id, change.object.json, change.object.tlp);
-        }
-      }
-    };
-    const size_t workers =
-        changes.size() < 2000 ? 1 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
-    std::vector<std::thread> threads;
-    const size_t share = (changes.size() + workers - 1) / workers;
-    for (size_t w = 1; w < workers; ++w) {
-      threads.emplace_back(prepare_range, std::min(changes.size(), w * share),
-                           std::min(changes.size(), (w + 1) * share));
-    }
-    prepare_range(0, std::min(changes.size(), share));
-    for (auto& t : threads) t.join();
-    {
-      std::unique_lock lock(mu_);
-      for (size_t i = 0; i < changes.size(); ++i) {
-        const store::Change& change = changes[i];
-        Status applied =
-            Apply(change, change.kind == store::Change::Kind::kAdded ? &prepared[i] : nullptr);
-        if (!applied.ok()) {
-          // One bad stored indicator must not stop the feed.
-          spdlog::warn("correlation: {} skipped: {}", change.object.id, applied.message());
-        }
-        cursor_ = change.seq;
-      }
-    }
+    ApplyBatch(changes);
     if (!full) return Status::Ok();
     current = next.get();
   }

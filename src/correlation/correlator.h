@@ -7,11 +7,16 @@
 // the bounded pattern engine. Matches are filtered by what the caller may
 // read: an indicator is shown only with the collections the caller can read.
 //
-// Thread-safety: every method may be called from any thread. Refresh is
-// serialized; matching runs concurrently with other matches.
+// In a running node a follower of the change bus hands it every change as it
+// is stored (Apply); Refresh reads the feed itself (the first load, the CLI).
+//
+// Thread-safety: every method may be called from any thread. Refresh and
+// Apply are serialized; matching runs concurrently with other matches.
 #pragma once
 
 #include <boost/json/fwd.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -179,6 +184,15 @@ class Correlator {
   // that what was stored before the request is what it is matched against.
   Status Refresh();
 
+  // Applies changes in sequence order as a follower of the change bus hands
+  // them over (every type: others only move the cursor). Changes at or before
+  // the cursor are skipped, so Refresh and a follower may both run.
+  Status Apply(const std::vector<store::Change>& changes);
+  // The last change applied.
+  int64_t cursor() const;
+  // Waits until every change up to `seq` is applied; false after `timeout`.
+  bool WaitUntilApplied(int64_t seq, std::chrono::milliseconds timeout) const;
+
   // One observable as text ("198.51.100.7", "hxxp://evil[.]com/x", a hash),
   // its kind detected; or with `stix_type` given ("ipv4-addr", "domain-name",
   // "url", "email-addr", "file" (for hashes: then `value` is the hex digest),
@@ -220,6 +234,8 @@ class Correlator {
   static Prepared Prepare(const std::string& id, std::string_view json, stix::Tlp tlp);
   Status Place(Tracked& tracked, const std::string& id, Prepared&& prepared);
   Status Apply(const store::Change& change, Prepared* prepared);
+  // Prepares (on every core) and places a batch of indicator changes; moves the cursor.
+  void ApplyBatch(const std::vector<store::Change>& changes);
   void Forget(const std::string& id);
   std::vector<std::string> Readable(const std::string& id, const CollectionFilter& readable) const;
   // Index lookup (and, with_patterns, the pattern indicators evaluated against
@@ -235,8 +251,9 @@ class Correlator {
   const Clock& clock_;
   IndicatorIndex index_;
 
-  std::mutex refresh_mu_;         // one Refresh at a time
-  mutable std::shared_mutex mu_;  // guards everything below
+  std::mutex refresh_mu_;                        // one Refresh or Apply at a time
+  mutable std::condition_variable_any applied_;  // cursor_ moved (with mu_)
+  mutable std::shared_mutex mu_;                 // guards everything below
   int64_t cursor_ = 0;
   internal::IdTable<Tracked> tracked_;                                 // by indicator id
   std::map<std::string, std::unique_ptr<PatternIndicator>> patterns_;  // by indicator id

@@ -60,11 +60,11 @@ Result<std::shared_ptr<const correlation::WarningLists>> LoadWarningLists(const 
 namespace {
 
 federation::FederationContext ContextFor(node::Node& node, federation::AuditLog& audit,
-                                         federation::ChangeNotifier& notifier) {
+                                         bus::ChangeBus& bus) {
   federation::FederationContext context;
   context.node = &node;
   context.audit = &audit;
-  context.notifier = &notifier;
+  context.bus = &bus;
   context.ingest = TaxiiOptionsFrom(node.config()).ingest;
   return context;
 }
@@ -86,8 +86,14 @@ std::optional<std::string> StreamCollection(std::string_view path) {
 
 Router::Router(node::Node& node, std::shared_ptr<const correlation::WarningLists> warninglists)
     : node_(node),
+      bus_(node.store(),
+           [&] {
+             bus::BusOptions options;
+             options.wake_socket = bus::WakeSocketPath(node.dir());
+             return options;
+           }()),
       audit_(node.dir() + "/audit.log"),
-      federation_(ContextFor(node, audit_, notifier_)),
+      federation_(ContextFor(node, audit_, bus_)),
       authenticator_(node.store()),
       correlator_(node.store(), CorrelatorOptionsFrom(node.config()), std::move(warninglists)),
       sightings_(node.store(), node.identity().identity_id, node.identity().name,
@@ -125,6 +131,48 @@ Router::Router(node::Node& node, std::shared_ptr<const correlation::WarningLists
       return policy->MayRelease(object, recipient);
     };
   });
+}
+
+Router::~Router() { Stop(); }
+
+Status Router::Start() {
+  KIZUNA_RETURN_IF_ERROR(bus_.Start());
+  // The index is built from the store first (fast: every core), then follows the bus.
+  if (Status loaded = correlator_.Refresh(); !loaded.ok()) {
+    spdlog::warn("correlation index: {}", loaded.message());
+  }
+  bus::SubscriptionOptions options;
+  options.name = "correlation index";
+  options.after_seq = correlator_.cursor();
+  options.batch_limit = 50000;
+  index_subscription_ = bus_.Subscribe(std::move(options));
+  index_follower_ = std::thread([this] { FollowIntoIndex(); });
+  return Status::Ok();
+}
+
+void Router::Stop() {
+  federation_.Stop();
+  bus_.Stop();  // ends the follower's wait
+  if (index_follower_.joinable()) index_follower_.join();
+  index_subscription_.reset();
+}
+
+void Router::FollowIntoIndex() {
+  while (true) {
+    auto changes = index_subscription_->Next(std::chrono::seconds(1));
+    if (!changes.ok()) {
+      spdlog::warn("correlation index: {}", changes.status().message());
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      continue;
+    }
+    if (changes->empty()) {
+      if (bus_.stopping()) return;
+      continue;
+    }
+    if (Status applied = correlator_.Apply(*changes); !applied.ok()) {
+      spdlog::warn("correlation index: {}", applied.message());
+    }
+  }
 }
 
 std::string Router::PeerOf(const store::User& user) {
@@ -240,8 +288,8 @@ http::Response Router::Stream(const http::Request& request, const store::User& u
     return now->Entitlement(now->ForUser(*current)) == opened;
   };
   options.sign = [this](std::string_view data) { return Base64Encode(node_.Sign(data)); };
-  options.notifier = &notifier_;
-  return federation::StreamResponse(node_.store(), std::move(options));
+  options.bus = &bus_;
+  return federation::StreamResponse(std::move(options));
 }
 
 http::Response Router::Dispatch(const http::Request& request, const store::User& user) {
@@ -279,10 +327,8 @@ http::Response Router::Dispatch(const http::Request& request, const store::User&
     }
   }
   http::Response response = is_taxii ? taxii_.Handle(request, user) : api_.Handle(request, user);
-  if (is_taxii && request.method == "POST" && response.status == 202) {
-    notifier_.Notify();
-    federation_.Wake();
-  }
+  if (is_taxii && request.method == "POST" && response.status == 202) bus_.Notify();
+  if (is_taxii && request.method == "DELETE" && response.status == 200) bus_.Notify();
   if (is_taxii && response.status == 200 && recipient.kind != sharing::Recipient::Kind::kHome) {
     response.headers.Set(sharing::kEntitlementHeader, policy->Entitlement(recipient));
   }
@@ -341,10 +387,8 @@ Status Serve(const std::string& dir) {
   }
   KIZUNA_ASSIGN_OR_RETURN(auto warninglists, LoadWarningLists(*node));
   Router router(*node, warninglists);
-  // Build the correlation index before serving, so the first match is fast.
-  if (Status loaded = router.correlator().Refresh(); !loaded.ok()) {
-    spdlog::warn("correlation index: {}", loaded.message());
-  }
+  // The correlation index is built before serving, so the first match is fast.
+  KIZUNA_RETURN_IF_ERROR(router.Start());
   auto stats = router.correlator().GetStats();
   spdlog::info("correlation: {} indicators indexed, {} evaluated by pattern", stats.indexed,
                stats.by_pattern);
@@ -407,8 +451,8 @@ Status Serve(const std::string& dir) {
   spdlog::info("signal {} received, stopping", received);
   stopping = true;
   config_watcher.join();
-  router.federation().Stop();
   server->Stop();
+  router.Stop();
   return Status::Ok();
 }
 

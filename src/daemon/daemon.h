@@ -4,9 +4,11 @@
 #pragma once
 
 #include <memory>
+#include <thread>
 
 #include "api/api.h"
 #include "auth/auth.h"
+#include "bus/bus.h"
 #include "correlation/correlator.h"
 #include "correlation/sightings.h"
 #include "federation/audit.h"
@@ -26,8 +28,15 @@ class Router {
  public:
   explicit Router(node::Node& node, std::shared_ptr<const correlation::WarningLists> warninglists);
   http::Response Handle(const http::Request& request);
+  ~Router();
   correlation::Correlator& correlator() { return correlator_; }
   federation::Federation& federation() { return federation_; }
+  bus::ChangeBus& bus() { return bus_; }
+
+  // Starts the change bus and the index's follower of it (after the
+  // correlator's first Refresh), and the federation.
+  Status Start();
+  void Stop();
 
  private:
   http::Response Dispatch(const http::Request& request, const store::User& user);
@@ -42,8 +51,11 @@ class Router {
   void AuditSent(const std::string& peer, std::string_view channel,
                  const std::string& collection_id, const std::vector<store::StoredObject>& objects);
 
+  // Applies what the bus hands over to the correlation index.
+  void FollowIntoIndex();
+
   node::Node& node_;
-  federation::ChangeNotifier notifier_;
+  bus::ChangeBus bus_;  // first in, last out: the others subscribe to it
   federation::AuditLog audit_;
   federation::Federation federation_;
   auth::Authenticator authenticator_;
@@ -51,6 +63,8 @@ class Router {
   correlation::SightingRecorder sightings_;
   taxii::TaxiiService taxii_;
   api::ApiService api_;
+  std::unique_ptr<bus::Subscription> index_subscription_;
+  std::thread index_follower_;
 };
 
 // The warning lists a node's config names, with the built-in ones.

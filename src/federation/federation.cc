@@ -599,7 +599,7 @@ class Federation::PeerWorker {
                    status->failures.size(), channel, status->failures[0].id,
                    status->failures[0].message);
     }
-    if (added > 0 && context_.notifier) context_.notifier->Notify();
+    if (added > 0 && context_.bus) context_.bus->Notify();
     return Status::Ok();
   }
 
@@ -699,7 +699,7 @@ class Federation::PeerWorker {
   // ---- pushing
 
   Status PushPending(http::Client& client) {
-    if (!push_enabled_ || push_url_.empty()) return Status::Ok();
+    if (!push_enabled_ || push_url_.empty() || !context_.bus) return Status::Ok();
     store::Store& store = context_.node->store();
     std::shared_ptr<const sharing::SharingPolicy> policy = policy_();
     const sharing::Recipient recipient = policy->ForPeer(config_.name);
@@ -713,6 +713,7 @@ class Federation::PeerWorker {
     }
     int64_t cursor;
     const std::string entitlement = policy->Entitlement(recipient);
+    bool restart = !push_subscription_;
     {
       std::lock_guard lock(mutex_);
       if (entitlement != push_entitlement_) {
@@ -723,15 +724,21 @@ class Federation::PeerWorker {
         }
         status_.push_cursor = 0;
         push_entitlement_ = entitlement;
+        restart = true;
       }
       cursor = status_.push_cursor;
     }
+    if (restart) {
+      bus::SubscriptionOptions options;
+      options.name = "push to " + config_.name;
+      options.after_seq = cursor;
+      options.batch_limit = kPushBatch;
+      options.on_ready = [this] { PushReady(); };
+      push_subscription_.reset();
+      push_subscription_ = context_.bus->Subscribe(std::move(options));
+    }
     while (!stopping()) {
-      store::ChangeQuery query;
-      query.after_seq = cursor;
-      query.limit = kPushBatch;
-      query.include_origin = true;
-      KIZUNA_ASSIGN_OR_RETURN(std::vector<store::Change> changes, store.ListChanges(query));
+      KIZUNA_ASSIGN_OR_RETURN(std::vector<store::Change> changes, push_subscription_->Next());
       if (changes.empty()) break;
       std::string body = "{\"objects\":[";
       std::vector<AuditEntry> entries;
@@ -745,7 +752,12 @@ class Federation::PeerWorker {
         entries.push_back({change.object.id, taxii::TaxiiTimestamp(change.object.version_us), ""});
       }
       body += "]}";
-      if (!entries.empty()) KIZUNA_RETURN_IF_ERROR(PushBatch(client, body, &entries));
+      if (!entries.empty()) {
+        if (Status pushed = PushBatch(client, body, &entries); !pushed.ok()) {
+          push_subscription_->Seek(cursor);  // the batch again on the next try
+          return pushed;
+        }
+      }
       cursor = changes.back().seq;
       KIZUNA_RETURN_IF_ERROR(
           store.SetMeta(MetaKey(config_.name, "push"), std::to_string(cursor) + " " + entitlement));
@@ -759,6 +771,21 @@ class Federation::PeerWorker {
       SaveStatus(false);
     }
     return Status::Ok();
+  }
+
+  // The bus has changes past the push cursor (called on the bus's thread).
+  void PushReady() {
+    {
+      std::lock_guard lock(mutex_);
+      push_ready_ = true;
+      woken_ = true;
+    }
+    wake_.notify_all();
+  }
+
+  bool TakePushReady() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(push_ready_, false);
   }
 
   // POSTs one envelope and follows its status resource until it is complete.
@@ -977,7 +1004,6 @@ class Federation::PeerWorker {
 
   void Run() {
     auto backoff = 1000ms;
-    uint64_t seen_generation = context_.notifier ? context_.notifier->generation() : 0;
     auto next_cycle = std::chrono::steady_clock::now();
     ClientLease client(*this);
     while (!stopping()) {
@@ -988,9 +1014,7 @@ class Federation::PeerWorker {
         next_cycle = std::min(next_cycle, now);
         result = Cycle(*client);
         ran = true;
-      } else if (push_enabled_ && context_.notifier &&
-                 context_.notifier->generation() != seen_generation) {
-        seen_generation = context_.notifier->generation();
+      } else if (push_enabled_ && TakePushReady()) {
         result = PushPending(*client);
         ran = true;
       }
@@ -1023,6 +1047,7 @@ class Federation::PeerWorker {
   bool stopping_ = false;
   bool woken_ = false;
   bool rediscover_ = false;
+  bool push_ready_ = false;
   std::set<http::Client*> clients_;
   PeerStatus status_;
   int64_t last_status_save_us_ = 0;
@@ -1039,6 +1064,8 @@ class Federation::PeerWorker {
   std::atomic<bool> push_enabled_{false};
   std::string push_url_;
   std::string push_entitlement_;  // guarded by mutex_
+  // Main thread only; declared last so it unsubscribes before the rest goes.
+  std::unique_ptr<bus::Subscription> push_subscription_;
 };
 
 // ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "bus/bus.h"
 #include "federation/audit.h"
 #include "federation/stream.h"
 #include "node/node.h"
@@ -56,7 +57,8 @@ Result<std::optional<PeerStatus>> LoadPeerStatus(store::Store& store, const std:
 struct FederationContext {
   node::Node* node = nullptr;
   AuditLog* audit = nullptr;
-  ChangeNotifier* notifier = nullptr;
+  // Woken by what this node stores from partners; feeds the pushes.
+  bus::ChangeBus* bus = nullptr;
   taxii::IngestOptions ingest;
 };
 

@@ -1,6 +1,7 @@
 #include "federation/stream.h"
 
 #include <chrono>
+#include <mutex>
 
 #include "common/encoding.h"
 #include "http/sse.h"
@@ -14,8 +15,17 @@ using SteadyClock = std::chrono::steady_clock;
 
 class CollectionStream final : public http::BodyStream {
  public:
-  CollectionStream(store::Store& store, StreamOptions options)
-      : store_(store), options_(std::move(options)), cursor_(options_.after_seq) {}
+  explicit CollectionStream(StreamOptions options)
+      : options_(std::move(options)), waker_(std::make_shared<Waker>()) {
+    bus::SubscriptionOptions subscription;
+    subscription.name = "stream of " + options_.collection_id;
+    subscription.after_seq = options_.after_seq;
+    subscription.batch_limit = options_.max_objects_per_event;
+    subscription.on_ready = [waker = waker_] { waker->Wake(); };
+    subscription_ = options_.bus->Subscribe(std::move(subscription));
+  }
+
+  void SetWaker(std::function<void()> wake) override { waker_->Set(std::move(wake)); }
 
   std::optional<std::string> Next() override {
     const auto now = SteadyClock::now();
@@ -38,18 +48,11 @@ class CollectionStream final : public http::BodyStream {
       last_authorized_ = now;
       if (!options_.still_allowed()) return std::nullopt;
     }
-    const uint64_t generation = options_.notifier ? options_.notifier->generation() : 0;
-    const bool due = generation != seen_generation_ || backlog_ ||
-                     now - last_poll_ >= std::chrono::milliseconds(options_.store_poll_ms);
-    if (due) {
-      seen_generation_ = generation;
-      last_poll_ = now;
-      auto event = Poll();
-      if (!event) return std::nullopt;  // the store failed: end; the client resumes
-      if (!event->empty()) {
-        last_sent_ = now;
-        return event;
-      }
+    auto event = Poll();
+    if (!event) return std::nullopt;  // the store failed: end; the client resumes
+    if (!event->empty()) {
+      last_sent_ = now;
+      return event;
     }
     if (now - last_sent_ >= std::chrono::milliseconds(options_.keepalive_ms)) {
       last_sent_ = now;
@@ -59,23 +62,42 @@ class CollectionStream final : public http::BodyStream {
   }
 
  private:
+  // The server's wake function, set and cleared from the I/O thread and
+  // called from the bus's thread.
+  class Waker {
+   public:
+    void Set(std::function<void()> wake) {
+      std::lock_guard lock(mutex_);
+      wake_ = std::move(wake);
+    }
+    void Wake() {
+      std::lock_guard lock(mutex_);
+      if (wake_) wake_();
+    }
+
+   private:
+    std::mutex mutex_;
+    std::function<void()> wake_;
+  };
+
   // The next event ("" when nothing new is visible), nullopt on a store error.
   std::optional<std::string> Poll() {
-    store::ChangeQuery query;
-    query.after_seq = cursor_;
-    query.limit = options_.max_objects_per_event;
-    query.include_origin = true;
-    auto changes = store_.ListChanges(query);
-    if (!changes.ok()) {
-      spdlog::warn("stream: reading changes failed: {}", changes.status().ToString());
-      return std::nullopt;
-    }
-    backlog_ = changes->size() == query.limit;
+    // Whatever the bus has past our cursor, at once (never waits); past a
+    // full batch of other collections' changes, the next batch.
+    Result<std::vector<store::Change>> changes = std::vector<store::Change>();
+    do {
+      changes = subscription_->Next();
+      if (!changes.ok()) {
+        spdlog::warn("stream: reading changes failed: {}", changes.status().ToString());
+        return std::nullopt;
+      }
+      if (changes->empty()) return std::string();
+    } while (!Concerns(*changes) && changes->size() == options_.max_objects_per_event);
     std::string objects;
     size_t count = 0;
     std::vector<store::StoredObject> released;
+    const int64_t cursor = changes->back().seq;
     for (const store::Change& change : *changes) {
-      cursor_ = change.seq;
       if (change.kind != store::Change::Kind::kAdded ||
           change.collection_id != options_.collection_id) {
         continue;
@@ -92,7 +114,7 @@ class CollectionStream final : public http::BodyStream {
     if (count == 0) return std::string();
     if (options_.on_release) options_.on_release(released);
     http::SseEvent event;
-    event.id = std::to_string(cursor_);
+    event.id = std::to_string(cursor);
     event.event = kStreamEvent;
     event.data =
         "{\"collection\":\"" + options_.collection_id + "\",\"objects\":[" + objects + "]}";
@@ -106,27 +128,37 @@ class CollectionStream final : public http::BodyStream {
     return std::move(text).value();
   }
 
-  store::Store& store_;
+  // Whether any change is a new version in our collection.
+  bool Concerns(const std::vector<store::Change>& changes) const {
+    for (const store::Change& change : changes) {
+      if (change.kind == store::Change::Kind::kAdded &&
+          change.collection_id == options_.collection_id) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   const StreamOptions options_;
-  int64_t cursor_;
+  std::shared_ptr<Waker> waker_;
+  std::unique_ptr<bus::Subscription> subscription_;
   bool started_ = false;
-  bool backlog_ = false;
-  uint64_t seen_generation_ = 0;
-  SteadyClock::time_point last_poll_{};
   SteadyClock::time_point last_sent_{};
   SteadyClock::time_point last_authorized_{};
 };
 
 }  // namespace
 
-http::Response StreamResponse(store::Store& store, StreamOptions options) {
+http::Response StreamResponse(StreamOptions options) {
   http::Response response;
   response.status = 200;
   response.headers.Set("Content-Type", "text/event-stream");
   response.headers.Set("Cache-Control", "no-store");
   response.headers.Set("X-Accel-Buffering", "no");
-  response.stream = std::make_shared<CollectionStream>(store, std::move(options));
-  response.stream_poll_interval = std::chrono::milliseconds(10);
+  response.stream = std::make_shared<CollectionStream>(std::move(options));
+  // The bus wakes the stream when something arrives; the interval paces only
+  // the once-a-second re-authorization and the keep-alive.
+  response.stream_poll_interval = std::chrono::milliseconds(250);
   return response;
 }
 

@@ -7,35 +7,26 @@
 // TAXII added_after cursor, so polling and streaming share one cursor).
 //
 // First event: "event: entitlement", "data: <token>" (see sharing/policy.h).
+// New versions arrive through the change bus: a write wakes the stream at
+// once (no polling), and N open streams cost one store read per change.
+//
 // Event: "id: <µs>", "event: objects", "signature: <base64 Ed25519 of data>",
 // "data: {\"collection\": \"<id>\", \"objects\": [ … ]}". A comment line every
 // 15 s keeps idle connections open.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 
+#include "bus/bus.h"
 #include "http/http.h"
 #include "store/store.h"
 
 namespace kizuna::federation {
 
 inline constexpr const char* kStreamEvent = "objects";
-
-// Tells streams and pushers in this process that the store changed, so they
-// look at once instead of at their next periodic poll (which still catches
-// changes made by other processes, e.g. `kizuna import`).
-class ChangeNotifier {
- public:
-  void Notify() { generation_.fetch_add(1, std::memory_order_release); }
-  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
-
- private:
-  std::atomic<uint64_t> generation_{0};
-};
 
 struct StreamOptions {
   std::string collection_id;
@@ -52,13 +43,14 @@ struct StreamOptions {
   std::string entitlement;
   // Signs an event's data (the node's key).
   std::function<std::string(std::string_view)> sign;
-  const ChangeNotifier* notifier = nullptr;
+  // Where the stream's changes come from: a subscription of its own, from
+  // after_seq (required).
+  bus::ChangeBus* bus = nullptr;
   size_t max_objects_per_event = 500;
-  int store_poll_ms = 250;   // how often the store is read without a notification
   int keepalive_ms = 15000;  // comment line interval
 };
 
 // The text/event-stream response.
-http::Response StreamResponse(store::Store& store, StreamOptions options);
+http::Response StreamResponse(StreamOptions options);
 
 }  // namespace kizuna::federation

@@ -65,6 +65,10 @@ class BodyStream {
   // The next bytes to send: "" when nothing is ready now (the server asks again after
   // Response::stream_poll_interval), nullopt when the body is complete.
   virtual std::optional<std::string> Next() = 0;
+  // Called by the server before the first Next() with a function that makes
+  // it call Next() soon instead of after the poll interval. The stream may
+  // call it from any thread, until it is destroyed.
+  virtual void SetWaker(std::function<void()> wake) { (void)wake; }
 };
 
 struct Response {

@@ -474,7 +474,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
     auto watch = std::make_shared<PeerWatch>();
     WatchPeer(watch);
+    // New data wakes the pump at once; the poll interval is only the fallback.
+    body->SetWaker([weak = this->weak_from_this()] {
+      if (auto self = weak.lock()) {
+        asio::post(self->Lowest().get_executor(), [self] { self->stream_timer_.cancel(); });
+      }
+    });
     StreamEnd end = co_await PumpStream(*body, poll_interval, chunked, *watch);
+    body->SetWaker(nullptr);
     watch->active = false;
     // Nothing else is pending on the socket now: this cancels only the watch.
     Lowest().socket().cancel(ec);
