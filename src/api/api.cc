@@ -1,8 +1,10 @@
 #include "api/api.h"
 
 #include <boost/json.hpp>
+#include <cassert>
 #include <charconv>
 #include <map>
+#include <optional>
 
 #include "auth/auth.h"
 #include "common/uuid.h"
@@ -56,18 +58,6 @@ std::optional<int64_t> ParseId(std::string_view text) {
   return value;
 }
 
-std::vector<std::string> Segments(std::string_view path) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < path.size()) {
-    size_t slash = path.find('/', start);
-    if (slash == std::string_view::npos) slash = path.size();
-    if (slash > start) out.emplace_back(path.substr(start, slash - start));
-    start = slash + 1;
-  }
-  return out;
-}
-
 // Reads a JSON object body; a 400 response when it is not one.
 std::optional<Response> ParseBody(const http::Request& request, json::object* out) {
   auto parsed = stix::ParseJson(request.body, 32);
@@ -84,219 +74,172 @@ std::optional<bool> BoolOf(const json::object& o, std::string_view key) {
   return it->value().get_bool();
 }
 
-}  // namespace
+bool IsAdmin(const store::User& user) { return user.role == store::Role::kAdmin; }
 
-http::Response ApiService::Handle(const http::Request& request, const store::User& user) {
-  auto seg = Segments(request.path);  // "api", "v1", …
-  if (seg.size() < 2 || seg[0] != "api" || seg[1] != "v1") {
-    return ErrorResponse(404, "Not found", "no such endpoint: " + request.path);
-  }
-  seg.erase(seg.begin(), seg.begin() + 2);
-  const std::string& method = request.method;
-  const bool admin = user.role == store::Role::kAdmin;
-  auto forbidden = [] { return ErrorResponse(403, "Forbidden", "this needs the admin role"); };
-  auto not_allowed = [&] {
-    return ErrorResponse(405, "Method not allowed", method + " is not allowed on " + request.path);
-  };
+Response Forbidden() { return ErrorResponse(403, "Forbidden", "this needs the admin role"); }
 
-  if (seg.size() == 1 && seg[0] == "whoami") {
-    if (method != "GET") return not_allowed();
-    return Json(200, UserJson(user));
-  }
-  if (seg.size() == 1 && seg[0] == "match") {
-    if (method != "POST") return not_allowed();
-    return Match(request, user);
-  }
-  if (seg.size() == 2 && seg[0] == "correlation" && seg[1] == "stats") {
-    if (method != "GET") return not_allowed();
-    if (!admin) return forbidden();
-    if (!correlator_) return ErrorResponse(503, "Unavailable", "correlation is not running");
-    (void)correlator_->Refresh();
-    auto stats = correlator_->GetStats();
-    return Json(200, json::object{{"indexed", stats.indexed},
-                                  {"by_pattern", stats.by_pattern},
-                                  {"unsupported_pattern_types", stats.unsupported},
-                                  {"index_entries", stats.index.entries},
-                                  {"index_memory_bytes", stats.index.memory_bytes},
-                                  {"change_cursor", stats.cursor}});
-  }
-  if (seg.size() == 1 && seg[0] == "node") {
-    if (method != "GET") return not_allowed();
-    return Json(200, json::parse(node::IdentityJson(identity_)));
-  }
-  if (!seg.empty() && seg[0] == "users") {
-    if (seg.size() == 1 && method == "GET") {
-      if (!admin) return forbidden();
-      auto users = store_.ListUsers();
-      if (!users.ok()) return FromStatus(users.status());
-      json::array list;
-      for (const auto& u : *users) list.emplace_back(UserJson(u));
-      return Json(200, json::object{{"users", std::move(list)}});
-    }
-    if (seg.size() == 1 && method == "POST") {
-      if (!admin) return forbidden();
-      json::object body;
-      if (auto error = ParseBody(request, &body)) return *error;
-      std::string role_text = stix::StringProperty(body, "role");
-      auto role = node::ParseRole(role_text.empty() ? "member" : role_text);
-      if (!role.ok()) return FromStatus(role.status());
-      auto created = node::AddUser(store_, stix::StringProperty(body, "organization"),
-                                   stix::StringProperty(body, "name"), *role);
-      if (!created.ok()) return FromStatus(created.status());
-      json::object out = UserJson(created->user);
-      out["api_key"] = created->api_key;
-      return Json(201, out);
-    }
-    if (seg.size() >= 2) {
-      auto id = ParseId(seg[1]);
-      if (!id) return ErrorResponse(404, "Not found", "no user '" + seg[1] + "'");
-      if (!admin && *id != user.id) return forbidden();
-      auto target = store_.GetUser(*id);
-      if (!target.ok()) return FromStatus(target.status());
-      if (seg.size() == 2 && method == "GET") return Json(200, UserJson(*target));
-      if (seg.size() == 3 && seg[2] == "keys" && method == "GET") {
-        auto keys = store_.ListApiKeys(*id);
-        if (!keys.ok()) return FromStatus(keys.status());
-        json::array list;
-        for (const auto& k : *keys) {
-          list.emplace_back(json::object{{"key_id", k.key_id},
-                                         {"label", k.label},
-                                         {"revoked", k.revoked},
-                                         {"created_us", k.created_us}});
-        }
-        return Json(200, json::object{{"keys", std::move(list)}});
-      }
-      if (seg.size() == 3 && seg[2] == "keys" && method == "POST") {
-        auto issued = auth::IssueApiKey(store_, *id, "created through the API");
-        if (!issued.ok()) return FromStatus(issued.status());
-        return Json(201,
-                    json::object{{"key_id", issued->record.key_id}, {"api_key", issued->token}});
-      }
-      if (seg.size() == 3 && (seg[2] == "disable" || seg[2] == "enable") && method == "POST") {
-        if (!admin) return forbidden();
-        Status st = store_.SetUserDisabled(*id, seg[2] == "disable");
-        if (!st.ok()) return FromStatus(st);
-        auto updated = store_.GetUser(*id);
-        if (!updated.ok()) return FromStatus(updated.status());
-        return Json(200, UserJson(*updated));
-      }
-    }
-    return ErrorResponse(404, "Not found", "no such endpoint: " + request.path);
-  }
-  if (seg.size() == 2 && seg[0] == "keys" && method == "DELETE") {
-    auto key = store_.GetApiKey(seg[1]);
-    if (!key.ok()) return FromStatus(key.status());
-    if (!admin && key->user_id != user.id) return forbidden();
-    Status st = store_.RevokeApiKey(seg[1]);
-    if (!st.ok()) return FromStatus(st);
-    return Json(200, json::object{{"key_id", seg[1]}, {"revoked", true}});
-  }
-  if (seg.size() == 1 && seg[0] == "organizations") {
-    if (method != "GET") return not_allowed();
-    if (!admin) return forbidden();
-    auto orgs = store_.ListOrganizations();
-    if (!orgs.ok()) return FromStatus(orgs.status());
-    json::array list;
-    for (const auto& o : *orgs) {
-      list.emplace_back(json::object{{"id", o.id}, {"name", o.name}, {"identity", o.identity_id}});
-    }
-    return Json(200, json::object{{"organizations", std::move(list)}});
-  }
-  if (!seg.empty() && seg[0] == "peers") {
-    if (!admin) return forbidden();
-    return Peers(request, seg);
-  }
-  if (!seg.empty() && seg[0] == "collections") {
-    if (!admin) return forbidden();
-    if (seg.size() == 1 && method == "GET") {
-      auto collections = store_.ListCollections();
-      if (!collections.ok()) return FromStatus(collections.status());
-      json::array list;
-      for (const auto& c : *collections) {
-        auto count = store_.CountObjects(c.id);
-        list.emplace_back(json::object{{"id", c.id},
-                                       {"title", c.title},
-                                       {"description", c.description},
-                                       {"alias", c.alias},
-                                       {"objects", count.ok() ? *count : 0}});
-      }
-      return Json(200, json::object{{"collections", std::move(list)}});
-    }
-    if (seg.size() == 1 && method == "POST") {
-      json::object body;
-      if (auto error = ParseBody(request, &body)) return *error;
-      store::Collection collection;
-      collection.id = NewUuid4();
-      collection.title = stix::StringProperty(body, "title");
-      collection.description = stix::StringProperty(body, "description");
-      collection.alias = stix::StringProperty(body, "alias");
-      if (collection.title.empty())
-        return ErrorResponse(400, "Bad request", "a collection needs a title");
-      Status st = store_.CreateCollection(collection);
-      if (!st.ok()) return FromStatus(st);
-      return Json(201, json::object{{"id", collection.id},
-                                    {"title", collection.title},
-                                    {"alias", collection.alias}});
-    }
-    if (seg.size() == 2 && method == "DELETE") {
-      auto collection = store_.GetCollection(seg[1]);
-      if (!collection.ok()) return FromStatus(collection.status());
-      Status st = store_.DeleteCollection(collection->id);
-      if (!st.ok()) return FromStatus(st);
-      return Json(200, json::object{{"id", collection->id}, {"deleted", true}});
-    }
-    if (seg.size() == 3 && seg[2] == "grants") {
-      auto collection = store_.GetCollection(seg[1]);
-      if (!collection.ok()) return FromStatus(collection.status());
-      if (method == "GET") {
-        auto grants = store_.ListGrants(collection->id);
-        if (!grants.ok()) return FromStatus(grants.status());
-        json::array list;
-        for (const auto& g : *grants) {
-          json::object o{{"can_read", g.can_read}, {"can_write", g.can_write}};
-          if (g.user_id) o["user_id"] = *g.user_id;
-          if (g.org_id) o["organization_id"] = *g.org_id;
-          list.emplace_back(std::move(o));
-        }
-        return Json(200, json::object{{"grants", std::move(list)}});
-      }
-      if (method == "PUT" || method == "POST") {
-        json::object body;
-        if (auto error = ParseBody(request, &body)) return *error;
-        store::Grant grant;
-        grant.collection_id = collection->id;
-        if (auto it = body.find("user_id"); it != body.end() && it->value().is_int64()) {
-          grant.user_id = it->value().get_int64();
-        } else if (std::string org = stix::StringProperty(body, "organization"); !org.empty()) {
-          auto organization = store_.EnsureOrganization(org);
-          if (!organization.ok()) return FromStatus(organization.status());
-          grant.org_id = organization->id;
-        } else {
-          return ErrorResponse(400, "Bad request", "a grant needs user_id or organization");
-        }
-        grant.can_read = BoolOf(body, "can_read").value_or(false);
-        grant.can_write = BoolOf(body, "can_write").value_or(false);
-        Status st = store_.SetGrant(grant);
-        if (!st.ok()) return FromStatus(st);
-        return Json(200, json::object{{"collection", collection->id},
-                                      {"can_read", grant.can_read},
-                                      {"can_write", grant.can_write}});
-      }
-      return not_allowed();
-    }
-    return ErrorResponse(404, "Not found", "no such endpoint: " + request.path);
-  }
-  return ErrorResponse(404, "Not found", "no such endpoint: " + request.path);
+Response PeersUnavailable() {
+  return ErrorResponse(503, "Unavailable", "this server does not administer federation peers");
 }
 
-http::Response ApiService::Peers(const http::Request& request,
-                                 const std::vector<std::string>& seg) {
-  const std::string& method = request.method;
-  if (seg.size() > 2) return ErrorResponse(404, "Not found", "no such endpoint: " + request.path);
-  if (peers_.config_path.empty()) {
-    return ErrorResponse(503, "Unavailable", "this server does not administer federation peers");
+}  // namespace
+
+ApiService::ApiService(store::Store& store, node::NodeIdentity identity,
+                       correlation::Correlator* correlator,
+                       correlation::SightingRecorder* sightings, PeerAdmin peers)
+    : store_(store),
+      identity_(std::move(identity)),
+      correlator_(correlator),
+      sightings_(sightings),
+      peers_(std::move(peers)) {
+  AddRoutes(routes_);
+  assert(routes_.status().ok() && "ApiService registers each route once");
+}
+
+http::Response ApiService::Handle(const http::Request& request, const store::User& user) {
+  return routes_.Dispatch(request, user);
+}
+
+void ApiService::AddRoutes(platform::RouteTable& routes) {
+  using platform::PathParams;
+  using Request = http::Request;
+  using User = store::User;
+
+  routes.Add("GET", "/api/v1/whoami", [](const Request&, const User& user, const PathParams&) {
+    return Json(200, UserJson(user));
+  });
+  routes.Add("POST", "/api/v1/match",
+             [this](const Request& request, const User& user, const PathParams&) {
+               return Match(request, user);
+             });
+  routes.Add("GET", "/api/v1/correlation/stats",
+             [this](const Request&, const User& user, const PathParams&) {
+               if (!IsAdmin(user)) return Forbidden();
+               if (!correlator_) {
+                 return ErrorResponse(503, "Unavailable", "correlation is not running");
+               }
+               (void)correlator_->Refresh();
+               auto stats = correlator_->GetStats();
+               return Json(200, json::object{{"indexed", stats.indexed},
+                                             {"by_pattern", stats.by_pattern},
+                                             {"unsupported_pattern_types", stats.unsupported},
+                                             {"index_entries", stats.index.entries},
+                                             {"index_memory_bytes", stats.index.memory_bytes},
+                                             {"change_cursor", stats.cursor}});
+             });
+  routes.Add("GET", "/api/v1/node", [this](const Request&, const User&, const PathParams&) {
+    return Json(200, json::parse(node::IdentityJson(identity_)));
+  });
+
+  // ---- users and their API keys
+  routes.Add("GET", "/api/v1/users", [this](const Request&, const User& user, const PathParams&) {
+    if (!IsAdmin(user)) return Forbidden();
+    auto users = store_.ListUsers();
+    if (!users.ok()) return FromStatus(users.status());
+    json::array list;
+    for (const auto& u : *users) list.emplace_back(UserJson(u));
+    return Json(200, json::object{{"users", std::move(list)}});
+  });
+  routes.Add("POST", "/api/v1/users",
+             [this](const Request& request, const User& user, const PathParams&) {
+               if (!IsAdmin(user)) return Forbidden();
+               json::object body;
+               if (auto error = ParseBody(request, &body)) return *error;
+               std::string role_text = stix::StringProperty(body, "role");
+               auto role = node::ParseRole(role_text.empty() ? "member" : role_text);
+               if (!role.ok()) return FromStatus(role.status());
+               auto created = node::AddUser(store_, stix::StringProperty(body, "organization"),
+                                            stix::StringProperty(body, "name"), *role);
+               if (!created.ok()) return FromStatus(created.status());
+               json::object out = UserJson(created->user);
+               out["api_key"] = created->api_key;
+               return Json(201, out);
+             });
+  // The user named by {id}, when the caller is an admin or that user; the
+  // error response otherwise.
+  auto target_user = [this](const User& user, const PathParams& params,
+                            store::User* target) -> std::optional<Response> {
+    const std::string& text = params.Get("id");
+    auto id = ParseId(text);
+    if (!id) return ErrorResponse(404, "Not found", "no user '" + text + "'");
+    if (!IsAdmin(user) && *id != user.id) return Forbidden();
+    auto found = store_.GetUser(*id);
+    if (!found.ok()) return FromStatus(found.status());
+    *target = std::move(*found);
+    return std::nullopt;
+  };
+  routes.Add("GET", "/api/v1/users/{id}",
+             [target_user](const Request&, const User& user, const PathParams& params) {
+               store::User target;
+               if (auto error = target_user(user, params, &target)) return *error;
+               return Json(200, UserJson(target));
+             });
+  routes.Add("GET", "/api/v1/users/{id}/keys",
+             [this, target_user](const Request&, const User& user, const PathParams& params) {
+               store::User target;
+               if (auto error = target_user(user, params, &target)) return *error;
+               auto keys = store_.ListApiKeys(target.id);
+               if (!keys.ok()) return FromStatus(keys.status());
+               json::array list;
+               for (const auto& k : *keys) {
+                 list.emplace_back(json::object{{"key_id", k.key_id},
+                                                {"label", k.label},
+                                                {"revoked", k.revoked},
+                                                {"created_us", k.created_us}});
+               }
+               return Json(200, json::object{{"keys", std::move(list)}});
+             });
+  routes.Add("POST", "/api/v1/users/{id}/keys",
+             [this, target_user](const Request&, const User& user, const PathParams& params) {
+               store::User target;
+               if (auto error = target_user(user, params, &target)) return *error;
+               auto issued = auth::IssueApiKey(store_, target.id, "created through the API");
+               if (!issued.ok()) return FromStatus(issued.status());
+               return Json(201, json::object{{"key_id", issued->record.key_id},
+                                             {"api_key", issued->token}});
+             });
+  for (const bool disable : {true, false}) {
+    routes.Add(
+        "POST", disable ? "/api/v1/users/{id}/disable" : "/api/v1/users/{id}/enable",
+        [this, target_user, disable](const Request&, const User& user, const PathParams& params) {
+          store::User target;
+          if (auto error = target_user(user, params, &target)) return *error;
+          if (!IsAdmin(user)) return Forbidden();
+          Status st = store_.SetUserDisabled(target.id, disable);
+          if (!st.ok()) return FromStatus(st);
+          auto updated = store_.GetUser(target.id);
+          if (!updated.ok()) return FromStatus(updated.status());
+          return Json(200, UserJson(*updated));
+        });
   }
-  if (seg.size() == 1 && method == "GET") {
+  routes.Add("DELETE", "/api/v1/keys/{key_id}",
+             [this](const Request&, const User& user, const PathParams& params) {
+               const std::string& key_id = params.Get("key_id");
+               auto key = store_.GetApiKey(key_id);
+               if (!key.ok()) return FromStatus(key.status());
+               if (!IsAdmin(user) && key->user_id != user.id) return Forbidden();
+               Status st = store_.RevokeApiKey(key_id);
+               if (!st.ok()) return FromStatus(st);
+               return Json(200, json::object{{"key_id", key_id}, {"revoked", true}});
+             });
+
+  routes.Add("GET", "/api/v1/organizations",
+             [this](const Request&, const User& user, const PathParams&) {
+               if (!IsAdmin(user)) return Forbidden();
+               auto orgs = store_.ListOrganizations();
+               if (!orgs.ok()) return FromStatus(orgs.status());
+               json::array list;
+               for (const auto& o : *orgs) {
+                 list.emplace_back(
+                     json::object{{"id", o.id}, {"name", o.name}, {"identity", o.identity_id}});
+               }
+               return Json(200, json::object{{"organizations", std::move(list)}});
+             });
+
+  // ---- federation peers (kizuna.toml); admins only
+  routes.Add("GET", "/api/v1/peers", [this](const Request&, const User& user, const PathParams&) {
+    if (!IsAdmin(user)) return Forbidden();
+    if (peers_.config_path.empty()) return PeersUnavailable();
     auto config = node::LoadConfig(peers_.config_path);
     if (!config.ok()) {
       return ErrorResponse(500, "Configuration unreadable",
@@ -310,31 +253,125 @@ http::Response ApiService::Peers(const http::Request& request,
       list.emplace_back(json::parse(PeerJson(peer, it == statuses.end() ? "" : it->second)));
     }
     return Json(200, json::object{{"peers", std::move(list)}});
-  }
-  if (seg.size() == 1 && method == "POST") {
-    auto peer = PeerFromJson(request.body);
-    if (!peer.ok()) return ErrorResponse(400, "Invalid peer", peer.status().message());
-    Status added = AddPeer(peers_.config_path, *peer, &store_);
-    if (!added.ok()) {
-      if (added.code() == Code::kInvalidArgument) {
-        return ErrorResponse(400, "Invalid peer", added.message());
-      }
-      return FromStatus(added);
+  });
+  routes.Add("POST", "/api/v1/peers",
+             [this](const Request& request, const User& user, const PathParams&) {
+               if (!IsAdmin(user)) return Forbidden();
+               if (peers_.config_path.empty()) return PeersUnavailable();
+               auto peer = PeerFromJson(request.body);
+               if (!peer.ok()) return ErrorResponse(400, "Invalid peer", peer.status().message());
+               Status added = AddPeer(peers_.config_path, *peer, &store_);
+               if (!added.ok()) {
+                 if (added.code() == Code::kInvalidArgument) {
+                   return ErrorResponse(400, "Invalid peer", added.message());
+                 }
+                 return FromStatus(added);
+               }
+               // The running node follows kizuna.toml and starts the peer within a second.
+               return Json(201, json::parse(PeerJson(*peer, "")));
+             });
+  routes.Add("DELETE", "/api/v1/peers/{name}",
+             [this](const Request&, const User& user, const PathParams& params) {
+               if (!IsAdmin(user)) return Forbidden();
+               if (peers_.config_path.empty()) return PeersUnavailable();
+               const std::string& name = params.Get("name");
+               Status removed = node::RemovePeerFromConfigFile(peers_.config_path, name);
+               if (!removed.ok()) {
+                 if (removed.code() == Code::kNotFound) {
+                   return ErrorResponse(404, "Not found", "no peer named '" + name + "'");
+                 }
+                 return FromStatus(removed);
+               }
+               return Json(200, json::object{{"name", name}, {"removed", true}});
+             });
+
+  // ---- collections and their grants; admins only
+  routes.Add("GET", "/api/v1/collections",
+             [this](const Request&, const User& user, const PathParams&) {
+               if (!IsAdmin(user)) return Forbidden();
+               auto collections = store_.ListCollections();
+               if (!collections.ok()) return FromStatus(collections.status());
+               json::array list;
+               for (const auto& c : *collections) {
+                 auto count = store_.CountObjects(c.id);
+                 list.emplace_back(json::object{{"id", c.id},
+                                                {"title", c.title},
+                                                {"description", c.description},
+                                                {"alias", c.alias},
+                                                {"objects", count.ok() ? *count : 0}});
+               }
+               return Json(200, json::object{{"collections", std::move(list)}});
+             });
+  routes.Add("POST", "/api/v1/collections",
+             [this](const Request& request, const User& user, const PathParams&) {
+               if (!IsAdmin(user)) return Forbidden();
+               json::object body;
+               if (auto error = ParseBody(request, &body)) return *error;
+               store::Collection collection;
+               collection.id = NewUuid4();
+               collection.title = stix::StringProperty(body, "title");
+               collection.description = stix::StringProperty(body, "description");
+               collection.alias = stix::StringProperty(body, "alias");
+               if (collection.title.empty())
+                 return ErrorResponse(400, "Bad request", "a collection needs a title");
+               Status st = store_.CreateCollection(collection);
+               if (!st.ok()) return FromStatus(st);
+               return Json(201, json::object{{"id", collection.id},
+                                             {"title", collection.title},
+                                             {"alias", collection.alias}});
+             });
+  routes.Add("DELETE", "/api/v1/collections/{id}",
+             [this](const Request&, const User& user, const PathParams& params) {
+               if (!IsAdmin(user)) return Forbidden();
+               auto collection = store_.GetCollection(params.Get("id"));
+               if (!collection.ok()) return FromStatus(collection.status());
+               Status st = store_.DeleteCollection(collection->id);
+               if (!st.ok()) return FromStatus(st);
+               return Json(200, json::object{{"id", collection->id}, {"deleted", true}});
+             });
+  routes.Add("GET", "/api/v1/collections/{id}/grants",
+             [this](const Request&, const User& user, const PathParams& params) {
+               if (!IsAdmin(user)) return Forbidden();
+               auto collection = store_.GetCollection(params.Get("id"));
+               if (!collection.ok()) return FromStatus(collection.status());
+               auto grants = store_.ListGrants(collection->id);
+               if (!grants.ok()) return FromStatus(grants.status());
+               json::array list;
+               for (const auto& g : *grants) {
+                 json::object o{{"can_read", g.can_read}, {"can_write", g.can_write}};
+                 if (g.user_id) o["user_id"] = *g.user_id;
+                 if (g.org_id) o["organization_id"] = *g.org_id;
+                 list.emplace_back(std::move(o));
+               }
+               return Json(200, json::object{{"grants", std::move(list)}});
+             });
+  auto set_grant = [this](const Request& request, const User& user, const PathParams& params) {
+    if (!IsAdmin(user)) return Forbidden();
+    auto collection = store_.GetCollection(params.Get("id"));
+    if (!collection.ok()) return FromStatus(collection.status());
+    json::object body;
+    if (auto error = ParseBody(request, &body)) return *error;
+    store::Grant grant;
+    grant.collection_id = collection->id;
+    if (auto it = body.find("user_id"); it != body.end() && it->value().is_int64()) {
+      grant.user_id = it->value().get_int64();
+    } else if (std::string org = stix::StringProperty(body, "organization"); !org.empty()) {
+      auto organization = store_.EnsureOrganization(org);
+      if (!organization.ok()) return FromStatus(organization.status());
+      grant.org_id = organization->id;
+    } else {
+      return ErrorResponse(400, "Bad request", "a grant needs user_id or organization");
     }
-    // The running node follows kizuna.toml and starts the peer within a second.
-    return Json(201, json::parse(PeerJson(*peer, "")));
-  }
-  if (seg.size() == 2 && method == "DELETE") {
-    Status removed = node::RemovePeerFromConfigFile(peers_.config_path, seg[1]);
-    if (!removed.ok()) {
-      if (removed.code() == Code::kNotFound) {
-        return ErrorResponse(404, "Not found", "no peer named '" + seg[1] + "'");
-      }
-      return FromStatus(removed);
-    }
-    return Json(200, json::object{{"name", seg[1]}, {"removed", true}});
-  }
-  return ErrorResponse(405, "Method not allowed", method + " is not allowed on " + request.path);
+    grant.can_read = BoolOf(body, "can_read").value_or(false);
+    grant.can_write = BoolOf(body, "can_write").value_or(false);
+    Status st = store_.SetGrant(grant);
+    if (!st.ok()) return FromStatus(st);
+    return Json(200, json::object{{"collection", collection->id},
+                                  {"can_read", grant.can_read},
+                                  {"can_write", grant.can_write}});
+  };
+  routes.Add("PUT", "/api/v1/collections/{id}/grants", set_grant);
+  routes.Add("POST", "/api/v1/collections/{id}/grants", set_grant);
 }
 
 http::Response ApiService::Match(const http::Request& request, const store::User& user) {

@@ -1,7 +1,10 @@
 // kizuna's own REST API under /api/v1/: who am I, the node's identity, and
 // the administration of users, API keys, organizations, collections,
 // grants and federation peers (admins only, except a user's own keys). Pure handlers over the
-// store, like the TAXII service; the router authenticates first. Thread-safe.
+// store, like the TAXII service; the router authenticates first. The
+// endpoints are routes on a platform::RouteTable (AddRoutes), so the daemon
+// can serve them from the node's one table beside the modules' routes.
+// Thread-safe once constructed (and SetReleaseFilter called).
 #pragma once
 
 #include <functional>
@@ -11,6 +14,7 @@
 #include "correlation/sightings.h"
 #include "http/http.h"
 #include "node/node.h"
+#include "platform/route_table.h"
 #include "store/store.h"
 
 namespace kizuna::api {
@@ -18,30 +22,42 @@ namespace kizuna::api {
 class ApiService {
  public:
   // `correlator` and `sightings` may be null: /api/v1/match then answers 503.
-  // Without `peers.config_path`, /api/v1/peers answers 503.
+  // Without `peers.config_path`, /api/v1/peers answers 503. `store`,
+  // `correlator` and `sightings` are not owned and must outlive the service.
   ApiService(store::Store& store, node::NodeIdentity identity,
              correlation::Correlator* correlator = nullptr,
-             correlation::SightingRecorder* sightings = nullptr, PeerAdmin peers = {})
-      : store_(store),
-        identity_(std::move(identity)),
-        correlator_(correlator),
-        sightings_(sightings),
-        peers_(std::move(peers)) {}
+             correlation::SightingRecorder* sightings = nullptr, PeerAdmin peers = {});
+  // The routes refer to this object: it stays where it was built.
+  ApiService(const ApiService&) = delete;
+  ApiService& operator=(const ApiService&) = delete;
 
-  // Serves every path under /api/v1/.
+  // Serves every path under /api/v1/ that this service knows, through its
+  // own route table (AddRoutes): 404 for an unknown path, 405 (with
+  // `Allow`) for a known path with another method.
   http::Response Handle(const http::Request& request, const store::User& user);
+
+  // Registers this service's endpoints on `routes` (a node's platform table):
+  //   GET  /api/v1/whoami, /api/v1/node, /api/v1/correlation/stats (admin)
+  //   POST /api/v1/match
+  //   GET, POST /api/v1/users (admin); GET /api/v1/users/{id};
+  //   GET, POST /api/v1/users/{id}/keys; POST /api/v1/users/{id}/disable|enable
+  //   DELETE /api/v1/keys/{key_id}; GET /api/v1/organizations (admin)
+  //   GET, POST /api/v1/peers; DELETE /api/v1/peers/{name} (admin)
+  //   GET, POST /api/v1/collections; DELETE /api/v1/collections/{id};
+  //   GET, PUT, POST /api/v1/collections/{id}/grants (admin)
+  // The handlers refer to this service, which must outlive `routes`' use.
+  void AddRoutes(platform::RouteTable& routes);
 
   // The sharing policy for match answers: for a user, which stored indicator
   // versions (in which collection) it may learn about (empty function: all
-  // it can read). Without one, collection grants alone decide.
+  // it can read). Without one, collection grants alone decide. Set it before
+  // the service serves requests.
   using ReleaseFilter = std::function<std::function<bool(
       const std::string& collection_id, const store::StoredObject&)>(const store::User&)>;
   void SetReleaseFilter(ReleaseFilter filter) { release_filter_ = std::move(filter); }
 
  private:
   http::Response Match(const http::Request& request, const store::User& user);
-  // /api/v1/peers and /api/v1/peers/{name} (seg: "peers", …); admins only.
-  http::Response Peers(const http::Request& request, const std::vector<std::string>& seg);
 
   store::Store& store_;
   const node::NodeIdentity identity_;
@@ -49,6 +65,7 @@ class ApiService {
   correlation::SightingRecorder* sightings_;
   const PeerAdmin peers_;
   ReleaseFilter release_filter_;
+  platform::RouteTable routes_;  // what Handle serves; built by the constructor
 };
 
 }  // namespace kizuna::api

@@ -1,0 +1,88 @@
+#include "platform/module.h"
+
+#include <algorithm>
+#include <set>
+
+namespace kizuna::platform {
+namespace {
+
+bool ValidModuleName(std::string_view name) {
+  if (name.empty()) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+  });
+}
+
+Status InModule(std::string_view module, const Status& status) {
+  return Status(status.code(), "module " + std::string(module) + ": " + status.message());
+}
+
+}  // namespace
+
+Platform::Platform(store::Store& store, PlatformOptions options)
+    : scheduler_(store, options.clock ? *options.clock : SystemClock::Instance()),
+      run_jobs_(options.run_jobs) {}
+
+Platform::~Platform() { Stop(); }
+
+Status Platform::Start() {
+  if (start_called_) return FailedPrecondition("the platform was already started");
+  start_called_ = true;
+
+  std::set<std::string, std::less<>> names;
+  for (const auto& module : modules_) {
+    std::string_view name = module->name();
+    if (!ValidModuleName(name)) {
+      return InvalidArgument("module '" + std::string(name) +
+                             "': a module name is lower-case letters, digits, '_', '-', '.'");
+    }
+    if (!names.emplace(name).second) {
+      return AlreadyExists("two modules are named '" + std::string(name) + "'");
+    }
+  }
+
+  for (const auto& module : modules_) {
+    module->AddRoutes(routes_);
+    // The table keeps its first error; it is this module's if it appeared now.
+    if (!routes_.status().ok()) return InModule(module->name(), routes_.status());
+  }
+
+  for (const auto& module : modules_) {
+    for (Job& job : module->Jobs()) {
+      if (job.module.empty()) job.module = std::string(module->name());
+      if (job.module != module->name()) {
+        return InModule(module->name(), InvalidArgument("job " + job.module + "/" + job.name +
+                                                        " names another module"));
+      }
+      if (Status added = scheduler_.Add(std::move(job)); !added.ok()) {
+        return InModule(module->name(), added);
+      }
+    }
+  }
+
+  for (const auto& module : modules_) {
+    Status started = module->Start();
+    if (!started.ok()) {
+      Stop();
+      return InModule(module->name(), Status(started.code(), "cannot start: " + started.message()));
+    }
+    ++started_;
+  }
+
+  if (run_jobs_) scheduler_.Start();
+  return Status::Ok();
+}
+
+void Platform::Stop() {
+  scheduler_.Stop();
+  while (started_ > 0) {
+    --started_;
+    modules_[started_]->Stop();
+  }
+}
+
+void Platform::AddCommands(CLI::App& app, int* exit_code) {
+  for (const auto& module : modules_) module->AddCommands(app, exit_code);
+}
+
+}  // namespace kizuna::platform
