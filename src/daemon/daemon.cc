@@ -13,6 +13,7 @@
 
 #include "common/encoding.h"
 #include "common/time.h"
+#include "federation/boundary.h"
 #include "federation/signing.h"
 #include "pattern/pattern.h"
 
@@ -300,40 +301,23 @@ http::Response Router::Dispatch(const http::Request& request, const store::User&
   const node::PeerConfig* peer_config = policy->PeerOfOrg(user.org_name);
   const std::string peer = peer_config ? peer_config->name : "";
   const sharing::Recipient recipient = policy->ForUser(user);
-  if (request.headers.Has(federation::kFederationHeader) &&
-      recipient.kind == sharing::Recipient::Kind::kExternal) {
-    // A partner's node syncing before we configured it: serving it as an
-    // outside organization would move its cursors past what it is owed.
-    return http::ErrorResponse(403, federation::kNotPartnerYet,
-                               "this node has no [[peer]] entry for organization '" +
-                                   user.org_name + "' yet; it syncs once its operator adds one");
+  if (auto refusal =
+          federation::CheckInbound(request, is_taxii, recipient, peer_config, user.org_name)) {
+    if (!refusal->audit_channel.empty()) {
+      spdlog::warn("peer {}: refused a request: {}", peer, refusal->description);
+      audit_.Record("received", peer, refusal->audit_channel, request.path,
+                    {{"", "", refusal->audit_outcome}});
+    }
+    return http::ErrorResponse(refusal->status, refusal->title, refusal->description);
   }
   if (auto collection = StreamCollection(request.path)) return Stream(request, user, *collection);
-  if (is_taxii && request.method == "DELETE" && !peer.empty()) {
-    // Deletions do not federate; a partner's account has no business with them.
-    audit_.Record("received", peer, "delete", request.path,
-                  {{"", "", "rejected: a partner may not delete"}});
-    return http::ErrorResponse(403, "Forbidden", "a partner node's account may not delete objects");
-  }
-  if (is_taxii && request.method == "POST" && !peer.empty()) {
-    // What a partner writes must carry its signature (when we registered its key).
-    Status signed_ok =
-        federation::CheckSigned(peer_config->public_key, request.headers, request.body);
-    if (!signed_ok.ok()) {
-      spdlog::warn("peer {}: refused a write: {}", peer, signed_ok.message());
-      audit_.Record("received", peer, "push", request.path,
-                    {{"", "", "rejected: " + signed_ok.message()}});
-      return http::ErrorResponse(403, "Signature rejected", signed_ok.message());
-    }
-  }
   http::Response response = is_taxii ? taxii_.Handle(request, user) : api_.Handle(request, user);
   if (is_taxii && request.method == "POST" && response.status == 202) bus_.Notify();
   if (is_taxii && request.method == "DELETE" && response.status == 200) bus_.Notify();
   if (is_taxii && response.status == 200 && recipient.kind != sharing::Recipient::Kind::kHome) {
     response.headers.Set(sharing::kEntitlementHeader, policy->Entitlement(recipient));
   }
-  if (response.status == 200 && !response.body.empty() &&
-      (!peer.empty() || request.headers.Has(federation::kWantSignatureHeader))) {
+  if (federation::MustSign(request, response, peer_config)) {
     response.headers.Set(federation::kSignatureHeader, Base64Encode(node_.Sign(response.body)));
   }
   return response;

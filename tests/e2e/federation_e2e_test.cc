@@ -383,9 +383,10 @@ TEST(Federation, AMeshOfThreeConvergesWithoutDuplicatesOrLoops) {
   Post(c, {Indicator(53, Tlp::kGreen), Indicator(50, Tlp::kGreen)});  // 50 also made at c
   Post(c, {Indicator(54, Tlp::kGreen, "", "2026-11-24T00:00:00.000Z")});
   Post(a, {Indicator(54, Tlp::kGreen)});  // an older version of 54
+  // Six versions of five objects (54 has two), the same ones everywhere.
   auto converged = [&] {
-    auto va = Versions(a);
-    return va.size() == 5 && va == Versions(b) && va == Versions(c);
+    auto va = VersionSet(a);
+    return va.size() == 6 && va == VersionSet(b) && va == VersionSet(c);
   };
   ASSERT_TRUE(WaitUntil(converged, 30s)) << a.ServerLog() << b.ServerLog() << c.ServerLog();
   auto versions = Versions(a);

@@ -87,6 +87,29 @@ std::map<std::string, int> Versions(NodeProcess& node, const std::string& key) {
   return versions;
 }
 
+std::set<std::string> VersionSet(NodeProcess& node) {
+  std::set<std::string> versions;
+  std::string next;
+  for (int pages = 0; pages < 1000; ++pages) {
+    std::string path = std::string(kObjects) + "?match[version]=all&limit=1000";
+    if (!next.empty()) path += "&next=" + next;
+    http::Response r = node.Request("GET", path, node.admin_key());
+    if (r.status != 200 || r.body == "{}") break;
+    json::object page = json::parse(r.body).as_object();
+    if (page.contains("objects")) {
+      for (const auto& o : page.at("objects").as_array()) {
+        const json::object& object = o.as_object();
+        std::string modified =
+            object.contains("modified") ? std::string(object.at("modified").as_string()) : "";
+        versions.insert(std::string(object.at("id").as_string()) + "@" + modified);
+      }
+    }
+    if (!page.at("more").as_bool()) break;
+    next = std::string(page.at("next").as_string());
+  }
+  return versions;
+}
+
 bool Has(NodeProcess& node, int n) { return Versions(node).count(IndicatorId(n)) > 0; }
 
 node::PeerConfig PeerEntry(const std::string& name, const std::string& url,

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ void Post(NodeProcess& node, const std::vector<std::string>& objects);
 // as `key` (default: the admin) sees them.
 std::map<std::string, int> Versions(NodeProcess& node, const std::string& key = "");
 bool Has(NodeProcess& node, int n);
+// Every stored version in a node's default collection as "id@modified" (two
+// nodes that hold the same versions have equal sets; counts alone can match
+// while the versions differ).
+std::set<std::string> VersionSet(NodeProcess& node);
 
 node::PeerConfig PeerEntry(const std::string& name, const std::string& url,
                            const std::string& token, const std::string& public_key);
