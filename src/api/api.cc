@@ -118,7 +118,6 @@ void ApiService::AddRoutes(platform::RouteTable& routes) {
                if (!correlator_) {
                  return ErrorResponse(503, "Unavailable", "correlation is not running");
                }
-               (void)correlator_->Refresh();
                auto stats = correlator_->GetStats();
                return Json(200, json::object{{"indexed", stats.indexed},
                                              {"by_pattern", stats.by_pattern},
@@ -128,7 +127,13 @@ void ApiService::AddRoutes(platform::RouteTable& routes) {
                                              {"change_cursor", stats.cursor}});
              });
   routes.Add("GET", "/api/v1/node", [this](const Request&, const User&, const PathParams&) {
-    return Json(200, json::parse(node::IdentityJson(identity_)));
+    json::value info = json::parse(node::IdentityJson(identity_));
+    if (config_state_) {
+      ConfigState state = config_state_();
+      info.as_object()["config"] =
+          json::object{{"generation", state.generation}, {"digest", state.digest}};
+    }
+    return Json(200, info);
   });
 
   // ---- users and their API keys
@@ -376,10 +381,15 @@ void ApiService::AddRoutes(platform::RouteTable& routes) {
 
 http::Response ApiService::Match(const http::Request& request, const store::User& user) {
   if (!correlator_) return ErrorResponse(503, "Unavailable", "correlation is not running");
-  // Everything stored before this request (by any process) is matched against.
-  if (Status refreshed = correlator_->Refresh(); !refreshed.ok()) {
-    return ErrorResponse(503, "Unavailable",
-                         "the correlation index cannot read the store: " + refreshed.message());
+  // Everything stored before this request (by any process) is matched
+  // against: the index follows the change bus, and normally has it already;
+  // without a follower (or when it lags) the request catches the index up.
+  auto newest = store_.LastChangeSeq();
+  if (!newest.ok() || !correlator_->WaitUntilApplied(*newest, std::chrono::seconds(2))) {
+    if (Status refreshed = correlator_->Refresh(); !refreshed.ok()) {
+      return ErrorResponse(503, "Unavailable",
+                           "the correlation index cannot read the store: " + refreshed.message());
+    }
   }
   constexpr size_t kMaxObservables = 10000;
   // What this user may read, decided once per collection per request.

@@ -56,6 +56,16 @@ class ApiService {
       const std::string& collection_id, const store::StoredObject&)>(const store::User&)>;
   void SetReleaseFilter(ReleaseFilter filter) { release_filter_ = std::move(filter); }
 
+  // The configuration the running node applies: how many times it loaded
+  // kizuna.toml, and the digest of the text it loaded last (node::ConfigDigest).
+  // Shown by GET /api/v1/node as "config": {"generation", "digest"}, so that
+  // whoever edits kizuna.toml can wait for the node to apply it.
+  struct ConfigState {
+    uint64_t generation = 0;
+    std::string digest;
+  };
+  void SetConfigState(std::function<ConfigState()> state) { config_state_ = std::move(state); }
+
  private:
   http::Response Match(const http::Request& request, const store::User& user);
 
@@ -65,6 +75,7 @@ class ApiService {
   correlation::SightingRecorder* sightings_;
   const PeerAdmin peers_;
   ReleaseFilter release_filter_;
+  std::function<ConfigState()> config_state_;
   platform::RouteTable routes_;  // what Handle serves; built by the constructor
 };
 

@@ -117,6 +117,10 @@ Router::Router(node::Node& node, std::shared_ptr<const correlation::WarningLists
                             }
                             return statuses;
                           }}) {
+  api_.SetConfigState([this] {
+    std::lock_guard lock(config_mutex_);
+    return config_state_;
+  });
   api_.SetReleaseFilter([this](const store::User& user)
                             -> std::function<bool(const std::string&, const store::StoredObject&)> {
     std::shared_ptr<const sharing::SharingPolicy> policy = federation_.policy();
@@ -135,6 +139,13 @@ Router::Router(node::Node& node, std::shared_ptr<const correlation::WarningLists
 }
 
 Router::~Router() { Stop(); }
+
+void Router::ApplyConfig(const node::NodeConfig& config) {
+  federation_.Reload(config);
+  std::lock_guard lock(config_mutex_);
+  ++config_state_.generation;
+  config_state_.digest = config.digest;
+}
 
 Status Router::Start() {
   KIZUNA_RETURN_IF_ERROR(bus_.Start());
@@ -409,7 +420,7 @@ Status Serve(const std::string& dir) {
 
   // Federation: start the peers, and follow kizuna.toml so that `kizuna peer
   // add/remove` (or an edit) applies without a restart.
-  router.federation().Reload(config);
+  router.ApplyConfig(config);
   std::atomic<bool> stopping{false};
   std::thread config_watcher([&] {
     const std::string path = node->dir() + "/kizuna.toml";
@@ -427,7 +438,7 @@ Status Serve(const std::string& dir) {
         continue;
       }
       spdlog::info("kizuna.toml changed: {} peer(s) configured", reloaded->peers.size());
-      router.federation().Reload(*reloaded);
+      router.ApplyConfig(*reloaded);
     }
   });
   int received = 0;

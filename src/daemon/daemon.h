@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "api/api.h"
@@ -37,6 +38,9 @@ class Router {
   // correlator's first Refresh), and the federation.
   Status Start();
   void Stop();
+  // Applies a (re)loaded kizuna.toml: the federation's peers and policy; then
+  // GET /api/v1/node reports its digest and a new generation.
+  void ApplyConfig(const node::NodeConfig& config);
 
  private:
   http::Response Dispatch(const http::Request& request, const store::User& user);
@@ -64,6 +68,8 @@ class Router {
   taxii::TaxiiService taxii_;
   api::ApiService api_;
   std::unique_ptr<bus::Subscription> index_subscription_;
+  mutable std::mutex config_mutex_;
+  api::ApiService::ConfigState config_state_;
   std::thread index_follower_;
 };
 

@@ -9,6 +9,7 @@
 
 #include <toml++/toml.h>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -654,12 +655,25 @@ Result<NodeConfig> ParseConfig(std::string_view text, const std::string& source)
   return config;
 }
 
+std::string ConfigDigest(std::string_view text) {
+  uint64_t hash = 1469598103934665603ULL;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ULL;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  return hex;
+}
+
 Result<NodeConfig> LoadConfig(const std::string& path) {
   std::ifstream in(path);
   if (!in) return IoError("cannot read " + path);
   std::stringstream buffer;
   buffer << in.rdbuf();
-  return ParseConfig(buffer.str(), path);
+  KIZUNA_ASSIGN_OR_RETURN(NodeConfig config, ParseConfig(buffer.str(), path));
+  config.digest = ConfigDigest(buffer.str());
+  return config;
 }
 
 }  // namespace kizuna::node

@@ -107,7 +107,14 @@ struct NodeConfig {
   CorrelationConfig correlation;
   std::vector<PeerConfig> peers;
   std::string log_level = "info";
+  // ConfigDigest of the text this config was loaded from (LoadConfig): a
+  // running node reports the digest of the config it runs with, so that a
+  // caller that edited kizuna.toml can tell when the node has picked it up.
+  std::string digest;
 };
+
+// A short stable digest of a config file's bytes (FNV-1a, hex).
+std::string ConfigDigest(std::string_view text);
 
 // The commented kizuna.toml that `kizuna init` writes, with every default.
 std::string DefaultConfigText(const std::string& name, const std::string& host, uint16_t port);
