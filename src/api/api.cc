@@ -101,13 +101,15 @@ http::Response ApiService::Handle(const http::Request& request, const store::Use
 }
 
 void ApiService::AddRoutes(platform::RouteTable& routes) {
+  AddCoreRoutes(routes);
+  AddMatchingRoutes(routes);
+  AddPeerRoutes(routes);
+}
+
+void ApiService::AddMatchingRoutes(platform::RouteTable& routes) {
   using platform::PathParams;
   using Request = http::Request;
   using User = store::User;
-
-  routes.Add("GET", "/api/v1/whoami", [](const Request&, const User& user, const PathParams&) {
-    return Json(200, UserJson(user));
-  });
   routes.Add("POST", "/api/v1/match",
              [this](const Request& request, const User& user, const PathParams&) {
                return Match(request, user);
@@ -126,6 +128,70 @@ void ApiService::AddRoutes(platform::RouteTable& routes) {
                                              {"index_memory_bytes", stats.index.memory_bytes},
                                              {"change_cursor", stats.cursor}});
              });
+}
+
+void ApiService::AddPeerRoutes(platform::RouteTable& routes) {
+  using platform::PathParams;
+  using Request = http::Request;
+  using User = store::User;
+  // ---- federation peers (kizuna.toml); admins only
+  routes.Add("GET", "/api/v1/peers", [this](const Request&, const User& user, const PathParams&) {
+    if (!IsAdmin(user)) return Forbidden();
+    if (peers_.config_path.empty()) return PeersUnavailable();
+    auto config = node::LoadConfig(peers_.config_path);
+    if (!config.ok()) {
+      return ErrorResponse(500, "Configuration unreadable",
+                           "kizuna.toml does not load: " + config.status().message());
+    }
+    std::map<std::string, std::string> statuses;
+    if (peers_.statuses) statuses = peers_.statuses();
+    json::array list;
+    for (const node::PeerConfig& peer : config->peers) {
+      auto it = statuses.find(peer.name);
+      list.emplace_back(json::parse(PeerJson(peer, it == statuses.end() ? "" : it->second)));
+    }
+    return Json(200, json::object{{"peers", std::move(list)}});
+  });
+  routes.Add("POST", "/api/v1/peers",
+             [this](const Request& request, const User& user, const PathParams&) {
+               if (!IsAdmin(user)) return Forbidden();
+               if (peers_.config_path.empty()) return PeersUnavailable();
+               auto peer = PeerFromJson(request.body);
+               if (!peer.ok()) return ErrorResponse(400, "Invalid peer", peer.status().message());
+               Status added = AddPeer(peers_.config_path, *peer, &store_);
+               if (!added.ok()) {
+                 if (added.code() == Code::kInvalidArgument) {
+                   return ErrorResponse(400, "Invalid peer", added.message());
+                 }
+                 return FromStatus(added);
+               }
+               // The running node follows kizuna.toml and starts the peer within a second.
+               return Json(201, json::parse(PeerJson(*peer, "")));
+             });
+  routes.Add("DELETE", "/api/v1/peers/{name}",
+             [this](const Request&, const User& user, const PathParams& params) {
+               if (!IsAdmin(user)) return Forbidden();
+               if (peers_.config_path.empty()) return PeersUnavailable();
+               const std::string& name = params.Get("name");
+               Status removed = node::RemovePeerFromConfigFile(peers_.config_path, name);
+               if (!removed.ok()) {
+                 if (removed.code() == Code::kNotFound) {
+                   return ErrorResponse(404, "Not found", "no peer named '" + name + "'");
+                 }
+                 return FromStatus(removed);
+               }
+               return Json(200, json::object{{"name", name}, {"removed", true}});
+             });
+}
+
+void ApiService::AddCoreRoutes(platform::RouteTable& routes) {
+  using platform::PathParams;
+  using Request = http::Request;
+  using User = store::User;
+
+  routes.Add("GET", "/api/v1/whoami", [](const Request&, const User& user, const PathParams&) {
+    return Json(200, UserJson(user));
+  });
   routes.Add("GET", "/api/v1/node", [this](const Request&, const User&, const PathParams&) {
     json::value info = json::parse(node::IdentityJson(identity_));
     if (config_state_) {
@@ -239,55 +305,6 @@ void ApiService::AddRoutes(platform::RouteTable& routes) {
                      json::object{{"id", o.id}, {"name", o.name}, {"identity", o.identity_id}});
                }
                return Json(200, json::object{{"organizations", std::move(list)}});
-             });
-
-  // ---- federation peers (kizuna.toml); admins only
-  routes.Add("GET", "/api/v1/peers", [this](const Request&, const User& user, const PathParams&) {
-    if (!IsAdmin(user)) return Forbidden();
-    if (peers_.config_path.empty()) return PeersUnavailable();
-    auto config = node::LoadConfig(peers_.config_path);
-    if (!config.ok()) {
-      return ErrorResponse(500, "Configuration unreadable",
-                           "kizuna.toml does not load: " + config.status().message());
-    }
-    std::map<std::string, std::string> statuses;
-    if (peers_.statuses) statuses = peers_.statuses();
-    json::array list;
-    for (const node::PeerConfig& peer : config->peers) {
-      auto it = statuses.find(peer.name);
-      list.emplace_back(json::parse(PeerJson(peer, it == statuses.end() ? "" : it->second)));
-    }
-    return Json(200, json::object{{"peers", std::move(list)}});
-  });
-  routes.Add("POST", "/api/v1/peers",
-             [this](const Request& request, const User& user, const PathParams&) {
-               if (!IsAdmin(user)) return Forbidden();
-               if (peers_.config_path.empty()) return PeersUnavailable();
-               auto peer = PeerFromJson(request.body);
-               if (!peer.ok()) return ErrorResponse(400, "Invalid peer", peer.status().message());
-               Status added = AddPeer(peers_.config_path, *peer, &store_);
-               if (!added.ok()) {
-                 if (added.code() == Code::kInvalidArgument) {
-                   return ErrorResponse(400, "Invalid peer", added.message());
-                 }
-                 return FromStatus(added);
-               }
-               // The running node follows kizuna.toml and starts the peer within a second.
-               return Json(201, json::parse(PeerJson(*peer, "")));
-             });
-  routes.Add("DELETE", "/api/v1/peers/{name}",
-             [this](const Request&, const User& user, const PathParams& params) {
-               if (!IsAdmin(user)) return Forbidden();
-               if (peers_.config_path.empty()) return PeersUnavailable();
-               const std::string& name = params.Get("name");
-               Status removed = node::RemovePeerFromConfigFile(peers_.config_path, name);
-               if (!removed.ok()) {
-                 if (removed.code() == Code::kNotFound) {
-                   return ErrorResponse(404, "Not found", "no peer named '" + name + "'");
-                 }
-                 return FromStatus(removed);
-               }
-               return Json(200, json::object{{"name", name}, {"removed", true}});
              });
 
   // ---- collections and their grants; admins only

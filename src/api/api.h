@@ -47,6 +47,12 @@ class ApiService {
   //   GET, PUT, POST /api/v1/collections/{id}/grants (admin)
   // The handlers refer to this service, which must outlive `routes`' use.
   void AddRoutes(platform::RouteTable& routes);
+  // The same, by capability: the core API (whoami, node, users, keys,
+  // organizations, collections, grants), matching (match, correlation
+  // stats) and federation peers.
+  void AddCoreRoutes(platform::RouteTable& routes);
+  void AddMatchingRoutes(platform::RouteTable& routes);
+  void AddPeerRoutes(platform::RouteTable& routes);
 
   // The sharing policy for match answers: for a user, which stored indicator
   // versions (in which collection) it may learn about (empty function: all

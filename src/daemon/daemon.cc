@@ -11,11 +11,13 @@
 #include <filesystem>
 #include <thread>
 
+#include "api/modules.h"
 #include "common/encoding.h"
 #include "common/time.h"
 #include "federation/boundary.h"
 #include "federation/signing.h"
 #include "pattern/pattern.h"
+#include "taxii/module.h"
 
 namespace kizuna::daemon {
 
@@ -70,19 +72,6 @@ federation::FederationContext ContextFor(node::Node& node, federation::AuditLog&
   return context;
 }
 
-// Splits "/api/v1/collections/{id}/stream" into the collection; nullopt otherwise.
-std::optional<std::string> StreamCollection(std::string_view path) {
-  constexpr std::string_view kPrefix = "/api/v1/collections/";
-  constexpr std::string_view kSuffix = "/stream";
-  if (path.rfind(kPrefix, 0) != 0 || path.size() <= kPrefix.size() + kSuffix.size() ||
-      path.substr(path.size() - kSuffix.size()) != kSuffix) {
-    return std::nullopt;
-  }
-  std::string_view id = path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
-  if (id.empty() || id.find('/') != std::string_view::npos) return std::nullopt;
-  return std::string(id);
-}
-
 }  // namespace
 
 Router::Router(node::Node& node, std::shared_ptr<const correlation::WarningLists> warninglists)
@@ -117,6 +106,17 @@ Router::Router(node::Node& node, std::shared_ptr<const correlation::WarningLists
                             }
                             return statuses;
                           }}) {
+  // The node's modules, one line each; a new capability adds its own here.
+  platform_.Add(std::make_unique<api::CoreModule>(api_));
+  platform_.Add(std::make_unique<taxii::TaxiiModule>(taxii_));
+  platform_.Add(std::make_unique<api::MatchingModule>(api_, correlator_, bus_));
+  platform_.Add(std::make_unique<api::PeersModule>(
+      api_,
+      [this](const http::Request& request, const store::User& user,
+             const platform::PathParams& params) {
+        return Stream(request, user, params.Get("id"));
+      },
+      [this] { federation_.Stop(); }));
   api_.SetConfigState([this] {
     std::lock_guard lock(config_mutex_);
     return config_state_;
@@ -149,42 +149,12 @@ void Router::ApplyConfig(const node::NodeConfig& config) {
 
 Status Router::Start() {
   KIZUNA_RETURN_IF_ERROR(bus_.Start());
-  // The index is built from the store first (fast: every core), then follows the bus.
-  if (Status loaded = correlator_.Refresh(); !loaded.ok()) {
-    spdlog::warn("correlation index: {}", loaded.message());
-  }
-  bus::SubscriptionOptions options;
-  options.name = "correlation index";
-  options.after_seq = correlator_.cursor();
-  options.batch_limit = 50000;
-  index_subscription_ = bus_.Subscribe(std::move(options));
-  index_follower_ = std::thread([this] { FollowIntoIndex(); });
-  return Status::Ok();
+  return platform_.Start();
 }
 
 void Router::Stop() {
-  federation_.Stop();
-  bus_.Stop();  // ends the follower's wait
-  if (index_follower_.joinable()) index_follower_.join();
-  index_subscription_.reset();
-}
-
-void Router::FollowIntoIndex() {
-  while (true) {
-    auto changes = index_subscription_->Next(std::chrono::seconds(1));
-    if (!changes.ok()) {
-      spdlog::warn("correlation index: {}", changes.status().message());
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-      continue;
-    }
-    if (changes->empty()) {
-      if (bus_.stopping()) return;
-      continue;
-    }
-    if (Status applied = correlator_.Apply(*changes); !applied.ok()) {
-      spdlog::warn("correlation index: {}", applied.message());
-    }
-  }
+  platform_.Stop();
+  bus_.Stop();
 }
 
 std::string Router::PeerOf(const store::User& user) {
@@ -321,8 +291,7 @@ http::Response Router::Dispatch(const http::Request& request, const store::User&
     }
     return http::ErrorResponse(refusal->status, refusal->title, refusal->description);
   }
-  if (auto collection = StreamCollection(request.path)) return Stream(request, user, *collection);
-  http::Response response = is_taxii ? taxii_.Handle(request, user) : api_.Handle(request, user);
+  http::Response response = platform_.Dispatch(request, user);
   if (is_taxii && request.method == "POST" && response.status == 202) bus_.Notify();
   if (is_taxii && request.method == "DELETE" && response.status == 200) bus_.Notify();
   if (is_taxii && response.status == 200 && recipient.kind != sharing::Recipient::Kind::kHome) {
@@ -384,9 +353,6 @@ Status Serve(const std::string& dir) {
   Router router(*node, warninglists);
   // The correlation index is built before serving, so the first match is fast.
   KIZUNA_RETURN_IF_ERROR(router.Start());
-  auto stats = router.correlator().GetStats();
-  spdlog::info("correlation: {} indicators indexed, {} evaluated by pattern", stats.indexed,
-               stats.by_pattern);
   http::ServerOptions options;
   options.host = config.server.host;
   options.port = config.server.port;

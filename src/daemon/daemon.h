@@ -17,6 +17,7 @@
 #include "federation/stream.h"
 #include "http/http.h"
 #include "node/node.h"
+#include "platform/module.h"
 #include "taxii/taxii.h"
 
 namespace kizuna::daemon {
@@ -34,8 +35,8 @@ class Router {
   federation::Federation& federation() { return federation_; }
   bus::ChangeBus& bus() { return bus_; }
 
-  // Starts the change bus and the index's follower of it (after the
-  // correlator's first Refresh), and the federation.
+  // Starts the change bus, then the modules (the correlation index is
+  // built from the store before this returns).
   Status Start();
   void Stop();
   // Applies a (re)loaded kizuna.toml: the federation's peers and policy; then
@@ -55,9 +56,6 @@ class Router {
   void AuditSent(const std::string& peer, std::string_view channel,
                  const std::string& collection_id, const std::vector<store::StoredObject>& objects);
 
-  // Applies what the bus hands over to the correlation index.
-  void FollowIntoIndex();
-
   node::Node& node_;
   bus::ChangeBus bus_;  // first in, last out: the others subscribe to it
   federation::AuditLog audit_;
@@ -67,10 +65,10 @@ class Router {
   correlation::SightingRecorder sightings_;
   taxii::TaxiiService taxii_;
   api::ApiService api_;
-  std::unique_ptr<bus::Subscription> index_subscription_;
   mutable std::mutex config_mutex_;
   api::ApiService::ConfigState config_state_;
-  std::thread index_follower_;
+  // The node's capabilities as modules (routes, jobs, start/stop), in order.
+  platform::Platform platform_{node_.store()};
 };
 
 // The warning lists a node's config names, with the built-in ones.

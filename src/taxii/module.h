@@ -1,0 +1,27 @@
+// TAXII 2.1 as a platform module: every path under /taxii2/ goes to the
+// TaxiiService (which answers the standard's own 404/405/406s). The daemon
+// applies the node's boundary rules and signatures around it.
+#pragma once
+
+#include "platform/module.h"
+#include "taxii/taxii.h"
+
+namespace kizuna::taxii {
+
+class TaxiiModule final : public platform::Module {
+ public:
+  explicit TaxiiModule(TaxiiService& taxii) : taxii_(taxii) {}
+  std::string_view name() const override { return "taxii"; }
+  void AddRoutes(platform::RouteTable& routes) override {
+    auto handle = [this](const http::Request& request, const store::User& user,
+                         const platform::PathParams&) { return taxii_.Handle(request, user); };
+    for (const char* method : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}) {
+      routes.Add(method, "/taxii2/{path...}", handle);
+    }
+  }
+
+ private:
+  TaxiiService& taxii_;
+};
+
+}  // namespace kizuna::taxii
