@@ -80,6 +80,37 @@ Recipient SharingPolicy::ForUser(const store::User& user) const {
   return external;
 }
 
+Recipient SharingPolicy::ForGroup(const std::string& group) const {
+  Recipient recipient;
+  recipient.kind = Recipient::Kind::kGroup;
+  recipient.name = group;
+  recipient.max_tlp = stix::Tlp::kNone;  // no members: nothing
+  bool first = true;
+  for (const node::SharingGroup& g : groups_) {
+    if (g.name != group) continue;
+    for (const std::string& member : g.members) {
+      Recipient peer = ForPeer(member);
+      if (peer.kind != Recipient::Kind::kPeer) continue;
+      recipient.members.insert(member);
+      if (first || TlpRank(peer.max_tlp) < TlpRank(recipient.max_tlp)) {
+        recipient.max_tlp = peer.max_tlp;
+      }
+      recipient.reshare = first ? peer.reshare : recipient.reshare && peer.reshare;
+      first = false;
+    }
+  }
+  if (!recipient.members.empty()) recipient.groups.insert(group);
+  return recipient;
+}
+
+Recipient SharingPolicy::ForEmail(const std::string& address, stix::Tlp max_tlp) const {
+  Recipient recipient;
+  recipient.kind = Recipient::Kind::kEmail;
+  recipient.name = address;
+  recipient.max_tlp = TlpRank(max_tlp) > TlpRank(stix::Tlp::kAmber) ? stix::Tlp::kAmber : max_tlp;
+  return recipient;
+}
+
 Recipient SharingPolicy::ForExport(stix::Tlp max_tlp) const {
   Recipient recipient;
   recipient.kind = Recipient::Kind::kExport;
@@ -104,6 +135,7 @@ std::string SharingPolicy::Entitlement(const Recipient& recipient) const {
   facts += stix::TlpName(default_tlp_);
   for (const std::string& c : recipient.collections) facts += "|c:" + c;
   for (const std::string& g : recipient.groups) facts += "|g:" + g;
+  for (const std::string& m : recipient.members) facts += "|m:" + m;
   // FNV-1a: stable across processes and versions (std::hash is neither).
   uint64_t hash = 1469598103934665603ULL;
   for (unsigned char ch : facts) {
@@ -164,7 +196,9 @@ bool SharingPolicy::MayRelease(const store::StoredObject& object, const Recipien
                   " is above the recipient's TLP:" + std::string(stix::TlpName(recipient.max_tlp)));
   }
   if (!object.origin.empty()) {
-    if (object.origin == recipient.name) return refuse("it came from this peer");
+    if (object.origin == recipient.name || recipient.members.count(object.origin)) {
+      return refuse("it came from this peer");
+    }
     if (!recipient.reshare) return refuse("received from another peer; no re-sharing to this one");
     if (TlpRank(tlp) > TlpRank(stix::Tlp::kGreen)) {
       return refuse("received from another peer; only CLEAR and GREEN are passed on");

@@ -42,6 +42,8 @@ struct Recipient {
     kHome,      // this node's own team (and admins): everything
     kPeer,      // a configured partner node
     kExternal,  // a user of another organization that is not a peer
+    kGroup,     // every member of a sharing group at once (a message to the group)
+    kEmail,     // a person reached by e-mail (alerting): at most AMBER
     kExport,    // an operator's export file: the TLP ceiling alone (max_tlp)
     kPublic,    // anyone (published advisories, open feeds): TLP:CLEAR only
   };
@@ -51,6 +53,7 @@ struct Recipient {
   bool reshare = false;
   std::set<std::string> groups;       // sharing groups it belongs to
   std::set<std::string> collections;  // kPeer: our collections it may read (ids or aliases)
+  std::set<std::string> members;      // kGroup: its member peers (never sent back to them)
 };
 
 class SharingPolicy {
@@ -61,6 +64,13 @@ class SharingPolicy {
   Recipient ForUser(const store::User& user) const;
   // The recipient for a configured peer; kExternal with nothing when unknown.
   Recipient ForPeer(const std::string& peer_name) const;
+  // All members of a sharing group at once: what each of them may receive
+  // (the lowest highest-TLP of its members, re-sharing only if all may),
+  // never what one of them sent. A group without members receives nothing.
+  Recipient ForGroup(const std::string& group) const;
+  // A person reached by e-mail: up to `max_tlp`, never above AMBER (AMBER+
+  // STRICT and RED do not go by e-mail), nothing restricted to sharing groups.
+  Recipient ForEmail(const std::string& address, stix::Tlp max_tlp) const;
   // An export file the operator writes: up to `max_tlp`, RED only if asked.
   Recipient ForExport(stix::Tlp max_tlp) const;
   // The public.

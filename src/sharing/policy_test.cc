@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 namespace kizuna::sharing {
 namespace {
 
@@ -137,6 +139,122 @@ TEST(SharingPolicy, PeersReadOnlyTheCollectionsSharedWithThem) {
   EXPECT_TRUE(policy.MayReadCollection(policy.ForPeer("cert-d"), exercise));
   EXPECT_FALSE(policy.MayReadCollection(policy.ForPeer("cert-d"), internal));
   EXPECT_TRUE(policy.MayReadCollection(policy.ForUser(UserOf("CERT-A")), internal));
+}
+
+// One table over the recipients every path uses: the object's TLP (unmarked
+// = the default), where it came from, the sharing groups it names; and the
+// recipient (home, a peer, an outside organization, a sharing group, an
+// e-mail recipient, the public, an export file).
+TEST(SharingPolicy, TheDecisionForEveryKindOfRecipient) {
+  node::NodeConfig config = Config();
+  SharingPolicy policy(config);
+  const std::string asean = R"(,"x_kizuna_sharing_groups":["asean"])";
+  struct Case {
+    const char* what;
+    Tlp tlp;
+    std::string origin;
+    std::string extra;
+    Recipient recipient;
+    bool allowed;
+  };
+  const Recipient home = policy.ForUser(UserOf("CERT-A"));
+  const Recipient b = policy.ForPeer("cert-b");           // AMBER, asean
+  const Recipient c = policy.ForPeer("cert-c");           // GREEN, reshare
+  const Recipient d = policy.ForPeer("cert-d");           // AMBER+STRICT, asean
+  const Recipient isp = policy.ForUser(UserOf("ISP-X"));  // outside: GREEN
+  const Recipient group = policy.ForGroup("asean");       // b and d: AMBER
+  const Recipient nobody = policy.ForGroup("none-such");
+  const Recipient mail_amber = policy.ForEmail("abuse@isp.example", Tlp::kRed);
+  const Recipient mail_green = policy.ForEmail("soc@bank.example", Tlp::kGreen);
+  const Recipient open = policy.ForPublic();
+  const Recipient backup = policy.ForExport(Tlp::kRed);
+  const Recipient amber_file = policy.ForExport(Tlp::kAmber);
+  const Case cases[] = {
+      {"home sees RED", Tlp::kRed, "", "", home, true},
+      {"home sees other partners' AMBER", Tlp::kAmber, "cert-b", "", home, true},
+      {"peer: AMBER to an AMBER peer", Tlp::kAmber, "", "", b, true},
+      {"peer: unmarked counts as the default AMBER", Tlp::kNone, "", "", b, true},
+      {"peer: unmarked AMBER above a GREEN peer", Tlp::kNone, "", "", c, false},
+      {"peer: RED never leaves", Tlp::kRed, "", "", d, false},
+      {"peer: STRICT without a group", Tlp::kAmberStrict, "", "", d, false},
+      {"peer: STRICT to a group member", Tlp::kAmberStrict, "", asean, d, true},
+      {"peer: group object to a non-member", Tlp::kGreen, "", asean, c, false},
+      {"peer: not back to the sender", Tlp::kGreen, "cert-c", "", c, false},
+      {"peer: GREEN re-shared to a reshare peer", Tlp::kGreen, "cert-b", "", c, true},
+      {"peer: no re-sharing without the rule", Tlp::kGreen, "cert-c", "", b, false},
+      {"outside: GREEN", Tlp::kGreen, "", "", isp, true},
+      {"outside: AMBER", Tlp::kAmber, "", "", isp, false},
+      {"outside: unmarked (AMBER)", Tlp::kNone, "", "", isp, false},
+      {"outside: group object", Tlp::kClear, "", asean, isp, false},
+      {"group: AMBER to its AMBER members", Tlp::kAmber, "", asean, group, true},
+      {"group: STRICT above its lowest member", Tlp::kAmberStrict, "", asean, group, false},
+      {"group: not back to a member", Tlp::kGreen, "cert-b", asean, group, false},
+      {"group: another group's object", Tlp::kGreen, "", R"(,"x_kizuna_sharing_groups":["g2"])",
+       group, false},
+      {"group without members gets nothing", Tlp::kClear, "", "", nobody, false},
+      {"e-mail: AMBER at most, even if asked for RED", Tlp::kAmber, "", "", mail_amber, true},
+      {"e-mail: never STRICT", Tlp::kAmberStrict, "", asean, mail_amber, false},
+      {"e-mail: never RED", Tlp::kRed, "", "", mail_amber, false},
+      {"e-mail: a GREEN recipient and unmarked AMBER", Tlp::kNone, "", "", mail_green, false},
+      {"e-mail: no group objects", Tlp::kGreen, "", asean, mail_amber, false},
+      {"public: CLEAR", Tlp::kClear, "", "", open, true},
+      {"public: GREEN", Tlp::kGreen, "", "", open, false},
+      {"public: a partner's CLEAR is not ours to publish", Tlp::kClear, "cert-b", "", open, false},
+      {"export: a backup takes RED", Tlp::kRed, "", "", backup, true},
+      {"export: an AMBER file", Tlp::kAmber, "cert-b", "", amber_file, true},
+      {"export: STRICT above an AMBER file", Tlp::kAmberStrict, "", "", amber_file, false},
+      {"export: unmarked at the default", Tlp::kNone, "", "", amber_file, true},
+  };
+  for (const Case& c : cases) {
+    std::string why;
+    EXPECT_EQ(policy.MayRelease(Object(c.tlp, c.origin, c.extra), c.recipient, &why), c.allowed)
+        << c.what << (why.empty() ? "" : ": " + why);
+  }
+  // The default is read when the decision is made: loosened to GREEN, the
+  // unmarked object goes where GREEN goes.
+  config.sharing.default_tlp = Tlp::kGreen;
+  SharingPolicy looser(config);
+  EXPECT_TRUE(looser.MayRelease(Object(Tlp::kNone), looser.ForUser(UserOf("ISP-X"))));
+  EXPECT_TRUE(looser.MayRelease(Object(Tlp::kNone), looser.ForPeer("cert-c")));
+  config.sharing.default_tlp = Tlp::kRed;
+  SharingPolicy tightest(config);
+  EXPECT_FALSE(tightest.MayRelease(Object(Tlp::kNone), tightest.ForPeer("cert-b")));
+  EXPECT_TRUE(tightest.MayRelease(Object(Tlp::kNone), tightest.ForUser(UserOf("CERT-A"))));
+}
+
+// The entitlement changes whenever what a recipient may receive could
+// change, and only then.
+TEST(SharingPolicy, TheEntitlementNamesEverythingThatDecides) {
+  node::NodeConfig config = Config();
+  const std::string before =
+      SharingPolicy(config).Entitlement(SharingPolicy(config).ForPeer("cert-c"));
+  EXPECT_EQ(before, SharingPolicy(config).Entitlement(SharingPolicy(config).ForPeer("cert-c")))
+      << "stable";
+  EXPECT_EQ(before.size(), 16u);
+  auto entitlement_of_c_after = [&](const std::function<void(node::NodeConfig&)>& change) {
+    node::NodeConfig changed = Config();
+    change(changed);
+    SharingPolicy policy(changed);
+    return policy.Entitlement(policy.ForPeer("cert-c"));
+  };
+  EXPECT_NE(before,
+            entitlement_of_c_after([](node::NodeConfig& c) { c.peers[1].max_tlp = Tlp::kAmber; }));
+  EXPECT_NE(before,
+            entitlement_of_c_after([](node::NodeConfig& c) { c.peers[1].reshare = false; }));
+  EXPECT_NE(before, entitlement_of_c_after(
+                        [](node::NodeConfig& c) { c.peers[1].share.push_back("more"); }));
+  EXPECT_NE(before, entitlement_of_c_after([](node::NodeConfig& c) {
+              c.sharing.groups[0].members.push_back("cert-c");
+            }));
+  EXPECT_NE(before, entitlement_of_c_after(
+                        [](node::NodeConfig& c) { c.sharing.default_tlp = Tlp::kGreen; }));
+  // Another peer's settings do not concern cert-c.
+  EXPECT_EQ(before,
+            entitlement_of_c_after([](node::NodeConfig& c) { c.peers[0].max_tlp = Tlp::kGreen; }));
+  // Not a peer yet, then a peer: a different entitlement.
+  SharingPolicy policy(config);
+  EXPECT_NE(policy.Entitlement(policy.ForUser(UserOf("cert-x"))),
+            policy.Entitlement(policy.ForPeer("cert-c")));
 }
 
 }  // namespace
