@@ -213,5 +213,22 @@ TEST_F(RightsReachBack, RaisingThePushedPartnersTlpPushesWhatWasWithheld) {
   for (const auto& [id, count] : Versions(b_)) EXPECT_EQ(count, 1) << id;
 }
 
+TEST_F(RightsReachBack, LooseningTheDefaultTlpSendsUnmarkedObjectsWithheldBefore) {
+  ConfigureReader();
+  ConfigureProducer([](node::PeerConfig& p) { p.max_tlp = Tlp::kGreen; });
+  Post(a_, {Indicator(61, Tlp::kNone), Indicator(60, Tlp::kGreen)});  // 61: default AMBER
+  AwaitSentinel(b_, 60, a_);
+  ASSERT_TRUE(WaitUntil([&] { return PeerState(b_, "cert-a") == "streaming"; }, 30s));
+  EXPECT_FALSE(Has(b_, 61));
+
+  std::string config = ReadFile(a_.dir() + "/kizuna.toml");
+  size_t at = config.find("default_tlp = \"amber\"");
+  ASSERT_NE(at, std::string::npos);
+  config.replace(at, std::string("default_tlp = \"amber\"").size(), "default_tlp = \"green\"");
+  WriteFile(a_.dir() + "/kizuna.toml", config);
+  ASSERT_TRUE(WaitUntil([&] { return Has(b_, 61); }, 30s)) << a_.ServerLog() << b_.ServerLog();
+  for (const auto& [id, count] : Versions(b_)) EXPECT_EQ(count, 1) << id;
+}
+
 }  // namespace
 }  // namespace kizuna::e2e
