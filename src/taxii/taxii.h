@@ -22,7 +22,7 @@ namespace kizuna::taxii {
 inline constexpr const char* kTaxiiMediaType = "application/taxii+json;version=2.1";
 
 // What one reader may see of one collection: the node's sharing policy at
-// the TAXII boundary (federation/policy.h decides; the daemon wires it).
+// the TAXII boundary (sharing/policy.h decides; the daemon wires it).
 struct ReadScope {
   bool may_read_collection = true;
   // Empty: every version. Otherwise true for the versions the reader may
