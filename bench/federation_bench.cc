@@ -7,7 +7,9 @@
 //   polling   the same A → C where C polls (stream = false, poll_seconds = 1)
 //   pull      a new peer D pulls --objects indicators from A: seconds from
 //             `peer add` until the last one is stored at D
-// The ratio printed is polling p50 / stream p50.
+// The ratio printed is polling p50 / stream p50. Each follower and A have
+// [[peer]] entries for each other (a node serves only partners it knows);
+// A's entries are quiet: no stream, polled once a day, no pushes.
 //
 //   federation_bench [--samples 200] [--objects 100000]
 #include <algorithm>
@@ -58,6 +60,7 @@ void Die(const std::string& message) {
 }
 
 // `receiver` pulls from `sender` (one way), as `kizuna peer add` would set up.
+// The sender must have made the receiver its partner first (ServePartner).
 void Follow(NodeProcess& receiver, const std::string& receiver_name, NodeProcess& sender,
             const std::string& sender_name, bool stream) {
   std::string key = sender.AddUser(receiver_name, "node");
@@ -70,6 +73,38 @@ void Follow(NodeProcess& receiver, const std::string& receiver_name, NodeProcess
   peer.poll_seconds = 1;
   auto added = kizuna::node::AddPeerToConfigFile(receiver.dir() + "/kizuna.toml", peer);
   if (!added.ok()) Die(added.ToString());
+}
+
+// The other half: a node serves a partner's federation worker only when it
+// has a [[peer]] entry for the partner's organization (403 "Not a partner
+// yet" otherwise), so `sender` gets one for `receiver` (named receiver_name,
+// with an account of its own at the receiver, as AddPeerBack in
+// tests/e2e/federation_support.cc). It is kept quiet, so as not to disturb
+// what is measured: no stream, polled once a day, no pushes. Returns once the
+// sender has read its kizuna.toml again.
+void ServePartner(NodeProcess& sender, const std::string& sender_name, NodeProcess& receiver,
+                  const std::string& receiver_name) {
+  kizuna::node::PeerConfig peer;
+  peer.name = receiver_name;
+  peer.url = receiver.base_url();
+  peer.token = receiver.AddUser(sender_name, "node-back");
+  peer.public_key = PublicKeyOf(receiver);
+  peer.stream = false;
+  peer.poll_seconds = 86400;
+  peer.push = kizuna::node::PushMode::kNever;
+  const std::string path = sender.dir() + "/kizuna.toml";
+  auto added = kizuna::node::AddPeerToConfigFile(path, peer);
+  if (!added.ok()) Die(added.ToString());
+  auto config = kizuna::node::LoadConfig(path);
+  if (!config.ok()) Die(config.status().ToString());
+  // The node looks at kizuna.toml every 250 ms and logs each reload.
+  const std::string reloaded =
+      "kizuna.toml changed: " + std::to_string(config->peers.size()) + " peer(s) configured";
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (kizuna::e2e::ReadFile(sender.dir() + "/serve.out").find(reloaded) == std::string::npos) {
+    if (Clock::now() > deadline) Die("the sender did not reload kizuna.toml within 10 s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 // B's date_added of an object, waiting until it is there (0 on timeout).
@@ -134,7 +169,9 @@ int main(int argc, char** argv) {
   for (NodeProcess* node : {&a, &b, &c, &d}) {
     if (!node->Start(&error)) Die(error);
   }
+  ServePartner(a, "cert-a", b, "cert-b");
   Follow(b, "cert-b", a, "cert-a", /*stream=*/true);
+  ServePartner(a, "cert-a", c, "cert-c");
   Follow(c, "cert-c", a, "cert-a", /*stream=*/false);
   // Warm up: both followers connected before timing.
   auto warm = a.Post(kObjects, "{\"objects\":[" + Indicator(IdOf(9, 0), 0) + "]}");
@@ -162,6 +199,7 @@ int main(int argc, char** argv) {
     auto posted = a.Post(kObjects, body);
     if (posted.status != 202) Die("loading A: POST answered " + std::to_string(posted.status));
   }
+  ServePartner(a, "cert-a", d, "cert-d");  // before the clock starts, as the other side's setup
   const auto pull_start = Clock::now();
   Follow(d, "cert-d", a, "cert-a", /*stream=*/true);
   if (!ArrivalAt(d, IdOf(3, objects - 1), std::chrono::seconds(300))) {

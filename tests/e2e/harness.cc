@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -27,13 +28,18 @@ std::string Trimmed(std::string s) {
 
 std::vector<char*> Argv(const std::vector<std::string>& args) {
   std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(KIZUNA_BINARY));
+  argv.push_back(const_cast<char*>(KizunaBinary()));
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   return argv;
 }
 
 }  // namespace
+
+const char* KizunaBinary() {
+  const char* path = std::getenv("KIZUNA_BINARY_OVERRIDE");
+  return path && *path ? path : KIZUNA_BINARY;
+}
 
 TempDir::TempDir() {
   char tmpl[] = "/tmp/kizuna-e2e-XXXXXX";
@@ -79,7 +85,7 @@ CommandResult RunKizuna(const std::vector<std::string>& args, const std::string&
     dup2(out, 1);
     dup2(err, 2);
     auto argv = Argv(args);
-    execv(KIZUNA_BINARY, argv.data());
+    execv(argv[0], argv.data());
     _exit(127);
   }
   int status = 0;
@@ -113,7 +119,7 @@ bool NodeProcess::Start(std::string* error) {
     dup2(err, 2);
     const std::vector<std::string> args = {"serve", dir()};
     auto argv = Argv(args);
-    execv(KIZUNA_BINARY, argv.data());
+    execv(argv[0], argv.data());
     _exit(127);
   }
   // Wait for the "serving at http://127.0.0.1:PORT/" line.

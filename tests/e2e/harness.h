@@ -34,6 +34,11 @@ struct CommandResult {
   std::string LastLine() const;
 };
 
+// The kizuna binary that RunKizuna and NodeProcess run: $KIZUNA_BINARY_OVERRIDE
+// when set and not empty (a benchmark run against another build), else the one
+// built beside the tests.
+const char* KizunaBinary();
+
 // Runs `kizuna args…` to completion with `input` on stdin.
 CommandResult RunKizuna(const std::vector<std::string>& args, const std::string& input = "");
 
