@@ -42,9 +42,4 @@ void MatchingModule::Follow() {
   }
 }
 
-void PeersModule::AddRoutes(platform::RouteTable& routes) {
-  api_.AddPeerRoutes(routes);
-  routes.Add("GET", "/api/v1/collections/{id}/stream", stream_);
-}
-
 }  // namespace kizuna::api

@@ -3,9 +3,7 @@
 //             and grants (paths that predate the platform: /api/v1/users, …)
 //   matching  POST /api/v1/match and /api/v1/correlation/stats; keeps the
 //             correlation index in step with the change bus on its own thread
-//   peers     /api/v1/peers and the live stream of a collection
-//             (/api/v1/collections/{id}/stream), whose handler the daemon
-//             supplies (it needs the node's sharing and audit wiring)
+// (The peers module, with the federation, is federation/module.h.)
 // Each holds references to services the daemon owns and that outlive it.
 // Thread-safety: as platform::Module.
 #pragma once
@@ -51,24 +49,6 @@ class MatchingModule final : public platform::Module {
   std::unique_ptr<bus::Subscription> subscription_;
   std::atomic<bool> stopping_{false};
   std::thread follower_;
-};
-
-class PeersModule final : public platform::Module {
- public:
-  using StreamHandler = platform::RouteHandler;
-  // `stop_federation` stops the peer workers (the daemon owns them).
-  PeersModule(ApiService& api, StreamHandler stream, std::function<void()> stop_federation)
-      : api_(api), stream_(std::move(stream)), stop_federation_(std::move(stop_federation)) {}
-  std::string_view name() const override { return "peers"; }
-  void AddRoutes(platform::RouteTable& routes) override;
-  void Stop() override {
-    if (stop_federation_) stop_federation_();
-  }
-
- private:
-  ApiService& api_;
-  StreamHandler stream_;
-  std::function<void()> stop_federation_;
 };
 
 }  // namespace kizuna::api

@@ -1,7 +1,7 @@
-// Subcommands of `kizuna` that live outside main.cc: `peer …` (federation
-// partners in kizuna.toml, their status and the audit log) and `demo`
-// (three federated nodes on loopback). Each Add…Command registers its
-// subcommand on the app; its callback stores the exit code in *code.
+// Subcommands of `kizuna` that live outside main.cc: `demo` (three federated
+// nodes on loopback). A capability's own subcommands come from its platform
+// module (e.g. `peer …` from federation/module.h), see daemon::CommandModules. Each Add…Command
+// registers its subcommand on the app; its callback stores the exit code in *code.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -14,7 +14,6 @@ namespace kizuna::cli {
 // (2 for bad input, 1 otherwise).
 int Fail(const Status& status);
 
-void AddPeerCommand(CLI::App& app, int* code);
 void AddDemoCommand(CLI::App& app, int* code);
 
 }  // namespace kizuna::cli

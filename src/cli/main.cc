@@ -24,15 +24,7 @@
 
 namespace kizuna::cli {
 
-int Fail(const Status& status) {
-  // One line, whatever a parser quoted into the message.
-  std::string message = status.message();
-  for (char& c : message) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  std::fprintf(stderr, "kizuna: %s\n", message.c_str());
-  return status.code() == Code::kInvalidArgument ? 2 : 1;
-}
+int Fail(const Status& status) { return ReportFailure(status); }
 
 namespace {
 
@@ -507,7 +499,9 @@ int Main(int argc, char** argv) {
   coll_grant->callback(
       [&] { code = CollectionGrant(dir, collection, org, user_name, read, write); });
 
-  AddPeerCommand(app, &code);
+  // Capabilities register their own subcommands (their platform modules).
+  const auto command_modules = daemon::CommandModules();
+  for (const auto& module : command_modules) module->AddCommands(app, &code);
   AddDemoCommand(app, &code);
 
   try {

@@ -1,5 +1,7 @@
 #include "common/status.h"
 
+#include <cstdio>
+
 namespace kizuna {
 
 const char* CodeName(Code code) {
@@ -35,6 +37,16 @@ const char* CodeName(Code code) {
 std::string Status::ToString() const {
   if (ok()) return "ok";
   return message_;
+}
+
+int ReportFailure(const Status& status) {
+  // One line, whatever a parser quoted into the message.
+  std::string message = status.message();
+  for (char& c : message) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  std::fprintf(stderr, "kizuna: %s\n", message.c_str());
+  return status.code() == Code::kInvalidArgument ? 2 : 1;
 }
 
 }  // namespace kizuna

@@ -87,6 +87,11 @@ class [[nodiscard]] Result {
   std::variant<T, Status> v_;
 };
 
+// Prints `status` as one line on stderr ("kizuna: …", line breaks in the
+// message made spaces) and returns the command's exit code: 2 for bad input,
+// 1 otherwise.
+int ReportFailure(const Status& status);
+
 }  // namespace kizuna
 
 // Returns early from the enclosing function when `expr` (a Status) is not ok.

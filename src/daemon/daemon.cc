@@ -15,6 +15,7 @@
 #include "common/encoding.h"
 #include "common/time.h"
 #include "federation/boundary.h"
+#include "federation/module.h"
 #include "federation/signing.h"
 #include "pattern/pattern.h"
 #include "taxii/module.h"
@@ -110,8 +111,8 @@ Router::Router(node::Node& node, std::shared_ptr<const correlation::WarningLists
   platform_.Add(std::make_unique<api::CoreModule>(api_));
   platform_.Add(std::make_unique<taxii::TaxiiModule>(taxii_));
   platform_.Add(std::make_unique<api::MatchingModule>(api_, correlator_, bus_));
-  platform_.Add(std::make_unique<api::PeersModule>(
-      api_,
+  platform_.Add(std::make_unique<federation::PeersModule>(
+      &api_,
       [this](const http::Request& request, const store::User& user,
              const platform::PathParams& params) {
         return Stream(request, user, params.Get("id"));
@@ -333,6 +334,14 @@ http::Response Router::Handle(const http::Request& request) {
                           .count();
   spdlog::debug("{} {} {} {} {}us", request.method, request.path, response.status, who, micros);
   return response;
+}
+
+std::vector<std::unique_ptr<platform::Module>> CommandModules() {
+  // The modules that bring `kizuna` subcommands of their own, built without
+  // a running node; a new capability adds its line here too.
+  std::vector<std::unique_ptr<platform::Module>> modules;
+  modules.push_back(std::make_unique<federation::PeersModule>());
+  return modules;
 }
 
 Status Serve(const std::string& dir) {

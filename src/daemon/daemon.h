@@ -78,6 +78,10 @@ correlation::SightingOptions SightingOptionsFrom(const node::NodeConfig& config)
 
 taxii::TaxiiOptions TaxiiOptionsFrom(const node::NodeConfig& config);
 
+// The node's modules as the CLI needs them, to register their subcommands
+// (platform::Module::AddCommands).
+std::vector<std::unique_ptr<platform::Module>> CommandModules();
+
 // Runs `kizuna serve DIR` until a termination signal. Prints the URL on stdout.
 Status Serve(const std::string& dir);
 

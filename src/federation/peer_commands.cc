@@ -5,16 +5,21 @@
 #include <cstdio>
 #include <memory>
 
+#include "federation/peer_commands.h"
+
+#include <CLI/CLI.hpp>
+
 #include "api/peers.h"
-#include "cli/commands.h"
 #include "common/time.h"
 #include "federation/audit.h"
 #include "federation/federation.h"
 #include "node/node.h"
 #include "stix/stix.h"
 
-namespace kizuna::cli {
+namespace kizuna::federation {
 namespace {
+
+int Fail(const Status& status) { return ReportFailure(status); }
 
 namespace json = boost::json;
 
@@ -131,9 +136,9 @@ int PeerList(const PeerArgs& args) {
   auto node = node::Node::Open(args.dir);
   if (!node.ok()) return Fail(node.status());
   const auto& peers = (*node)->config().peers;
-  std::vector<std::optional<federation::PeerStatus>> statuses;
+  std::vector<std::optional<PeerStatus>> statuses;
   for (const node::PeerConfig& peer : peers) {
-    auto status = federation::LoadPeerStatus((*node)->store(), peer.name);
+    auto status = LoadPeerStatus((*node)->store(), peer.name);
     if (!status.ok()) return Fail(status.status());
     statuses.push_back(*status);
   }
@@ -141,7 +146,7 @@ int PeerList(const PeerArgs& args) {
     std::string out = "[";
     for (size_t i = 0; i < peers.size(); ++i) {
       if (i) out += ",";
-      out += api::PeerJson(peers[i], statuses[i] ? federation::PeerStatusToJson(*statuses[i]) : "");
+      out += api::PeerJson(peers[i], statuses[i] ? PeerStatusToJson(*statuses[i]) : "");
     }
     std::printf("%s]\n", out.c_str());
     return 0;
@@ -175,7 +180,7 @@ int PeerAudit(const PeerArgs& args) {
   // Only a node directory has an audit log worth reading; say so otherwise.
   auto config = node::LoadConfig(ConfigPath(args.dir));
   if (!config.ok()) return Fail(config.status());
-  auto lines = federation::ReadAuditLog(args.dir + "/audit.log", args.audit_peer, args.last);
+  auto lines = ReadAuditLog(args.dir + "/audit.log", args.audit_peer, args.last);
   if (!lines.ok()) return Fail(lines.status());
   for (const std::string& line : *lines) std::printf("%s\n", line.c_str());
   return 0;
@@ -183,7 +188,7 @@ int PeerAudit(const PeerArgs& args) {
 
 }  // namespace
 
-void AddPeerCommand(CLI::App& app, int* code) {
+void AddPeerCommands(CLI::App& app, int* code) {
   auto args = std::make_shared<PeerArgs>();
   auto* peer = app.add_subcommand("peer", "Federate with partner nodes ([[peer]] in kizuna.toml)");
   peer->require_subcommand(1);
@@ -248,4 +253,4 @@ void AddPeerCommand(CLI::App& app, int* code) {
   audit->callback([args, code] { *code = PeerAudit(*args); });
 }
 
-}  // namespace kizuna::cli
+}  // namespace kizuna::federation
