@@ -619,9 +619,11 @@ TEST(JobScheduler, BackgroundThreadRunsDueJobsAndStopsPromptly) {
     std::unique_lock lock(mutex);
     ASSERT_TRUE(ran.wait_for(lock, std::chrono::seconds(10), [&] { return runs == 2; }));
   }
+  // Stop wakes the thread, which sleeps for an hour: a bound far below that
+  // (a hang detector, not a speed claim).
   auto before = std::chrono::steady_clock::now();
   scheduler.Stop();
-  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(1));
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(30));
   scheduler.Stop();  // idempotent
   std::lock_guard lock(mutex);
   EXPECT_EQ(runs, 2);

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -887,22 +886,8 @@ TEST(StixFuzz, MutatedJsonNeverCrashes) {
   EXPECT_GT(parsed_objects, 1000);
 }
 
-TEST(StixPerformance, TypicalIndicatorValidatesFast) {
-  json::object indicator = Obj(ValidSamples().at("indicator"));
-  constexpr int kRounds = 20000;
-  auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < kRounds; ++i) {
-    auto info = ValidateObject(indicator);
-    ASSERT_TRUE(info.ok());
-  }
-  double micros =
-      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() /
-      kRounds;
-  std::printf("ValidateObject(indicator): %.2f us\n", micros);
-#if !defined(__SANITIZE_ADDRESS__)
-  EXPECT_LT(micros, 10.0);
-#endif
-}
+// How fast ValidateObject is (microseconds per typical indicator) is
+// measured by bench/validation_bench.cc, not asserted here.
 
 }  // namespace
 }  // namespace kizuna::stix

@@ -41,16 +41,19 @@ TEST(Federation, TwoNodesShareBothWaysOverTheLiveStreamAndNothingEchoes) {
   Post(b, {Indicator(2, Tlp::kAmber)});
   ASSERT_TRUE(WaitUntil([&] { return Has(a, 2); })) << a.ServerLog();
 
-  // Live: once subscribed, a new object arrives well within a second.
-  const auto posted = std::chrono::steady_clock::now();
+  // Live: once subscribed, a new object arrives (how fast is measured by
+  // bench/federation_bench's stream case, not asserted here).
   Post(a, {Indicator(3, Tlp::kClear)});
-  ASSERT_TRUE(WaitUntil([&] { return Has(b, 3); }));
-  EXPECT_LT(std::chrono::steady_clock::now() - posted, 2s);
+  ASSERT_TRUE(WaitUntil([&] { return Has(b, 3); })) << b.ServerLog();
 
   // New versions travel too; (id, modified) keeps every delivery idempotent.
   Post(a, {Indicator(1, Tlp::kGreen, "", "2026-11-23T01:00:00.000Z")});
   ASSERT_TRUE(WaitUntil([&] { return Versions(b)[IndicatorId(1)] == 2; }));
-  std::this_thread::sleep_for(1s);
+  // A sentinel from b after b stored the new version: b's stream to a is in
+  // store order, so once a has it, a has also been offered whatever b would
+  // echo of version 2 (nothing, as the audit log checks below).
+  Post(b, {Indicator(4, Tlp::kClear)});
+  ASSERT_TRUE(WaitUntil([&] { return Has(a, 4); })) << a.ServerLog();
   auto on_a = Versions(a);
   auto on_b = Versions(b);
   EXPECT_EQ(on_a, on_b);
@@ -89,8 +92,8 @@ TEST(Federation, TlpAndSharingGroupsAtTheBoundaryForEveryLevel) {
             ReadFile(a.dir() + "/kizuna.toml") +
                 "\n[[sharing.group]]\nname = \"asean\"\nmembers = [\"cert-b\"]\n");
   ASSERT_TRUE(node::LoadConfig(a.dir() + "/kizuna.toml").ok());
-  // Policy applies to what is sent from now on: let the node pick it up first.
-  std::this_thread::sleep_for(700ms);
+  // Policy applies to what is sent from now on: the node picks it up first.
+  ASSERT_TRUE(a.WaitForConfig()) << a.ServerLog();
 
   const std::string asean = ",\"x_kizuna_sharing_groups\":[\"asean\"]";
   Post(a, {
@@ -109,11 +112,11 @@ TEST(Federation, TlpAndSharingGroupsAtTheBoundaryForEveryLevel) {
     return object + ",\"object_marking_refs\":[\"" + std::string(stix::Tlp1MarkingId(tlp)) + "\"]}";
   };
   Post(a, {tlp1(20, Tlp::kClear), tlp1(21, Tlp::kAmber), tlp1(22, Tlp::kRed)});
-  // A sentinel posted last: when it has arrived, everything before it has.
+  // A sentinel posted last: the stream is in store order, so when it has
+  // arrived, everything before it has been sent or withheld.
   Post(a, {Indicator(19, Tlp::kClear)});
   ASSERT_TRUE(WaitUntil([&] { return Has(b, 19) && Has(c, 19); }))
       << a.ServerLog() << b.ServerLog() << c.ServerLog();
-  std::this_thread::sleep_for(500ms);
 
   auto ids = [](std::map<std::string, int> versions) {
     std::set<std::string> out;
@@ -152,7 +155,7 @@ TEST(Federation, SignaturesAreRequiredAndTamperingIsRefused) {
   // b knows a as a peer with a's key; a's writes to b must be signed.
   std::string a_key_at_b = b.AddUser("cert-a", "node");
   AddPeer(b, PeerEntry("cert-a", a.base_url(), a.AddUser("cert-b", "node"), PublicKeyOf(a)));
-  std::this_thread::sleep_for(600ms);  // b reloads its config
+  ASSERT_TRUE(b.WaitForConfig()) << b.ServerLog();
 
   const std::string body = Envelope({Indicator(30, Tlp::kGreen)});
   http::Response unsigned_post = b.Request("POST", kObjects, a_key_at_b, body);
@@ -191,16 +194,21 @@ TEST(Federation, TheLiveStreamIsAuthorizedFilteredAndResumable) {
   ASSERT_TRUE(a.Start(&error)) << error;
   Post(a, {Indicator(90, Tlp::kGreen), Indicator(91, Tlp::kRed)});
   const std::string url = a.Url("/api/v1/collections/default/stream");
-  // Reads `count` events (or gives up after 10 s) with the given key and Last-Event-ID.
+  // Reads `count` events with the given key and Last-Event-ID. It gives up
+  // (and says so in *gave_up) after 30 s, or after 10 s without a byte (then
+  // *status is -1); the node sends a keep-alive only every 15 s. `opened`
+  // runs once the stream has told its entitlement (it is open).
   auto read_events = [&](const std::string& key, const std::string& last_id, size_t count,
-                         int* status) {
+                         int* status, bool* gave_up = nullptr,
+                         const std::function<void()>& opened = {}) {
     std::vector<http::SseEvent> events;
     http::SseParser parser;
     http::Client client;
     http::Headers headers;
     if (!key.empty()) headers.Set("Authorization", "Bearer " + key);
     if (!last_id.empty()) headers.Set("Last-Event-ID", last_id);
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    if (gave_up) *gave_up = false;
     auto head = client.Stream(
         "GET", url, headers,
         [&](std::string_view bytes) {
@@ -211,13 +219,18 @@ TEST(Federation, TheLiveStreamIsAuthorizedFilteredAndResumable) {
             if (event.event == "entitlement") {
               EXPECT_TRUE(events.empty()) << "the entitlement comes first";
               EXPECT_FALSE(event.data.empty());
+              if (opened) opened();
               continue;
             }
             events.push_back(std::move(event));
           }
-          return events.size() < count && std::chrono::steady_clock::now() < deadline;
+          if (std::chrono::steady_clock::now() >= deadline) {
+            if (gave_up) *gave_up = true;
+            return false;
+          }
+          return events.size() < count;
         },
-        2000);
+        10000);
     *status = head.ok() ? head->status : -1;
     return events;
   };
@@ -252,12 +265,15 @@ TEST(Federation, TheLiveStreamIsAuthorizedFilteredAndResumable) {
   EXPECT_NE(outside[0].data.find(IndicatorId(90)), std::string::npos);
   EXPECT_EQ(outside[0].data.find(IndicatorId(91)), std::string::npos) << "RED leaked to the stream";
 
-  // Resuming after the last event id gives only what came later.
+  // Resuming after the last event id gives only what came later (here: what
+  // is posted while the stream is open).
+  std::atomic<bool> resumed_open{false};
   std::thread later([&] {
-    std::this_thread::sleep_for(300ms);
+    ASSERT_TRUE(WaitUntil([&] { return resumed_open.load(); }, 30s));
     Post(a, {Indicator(92, Tlp::kGreen)});
   });
-  std::vector<http::SseEvent> resumed = read_events(a.admin_key(), home.back().id, 1, &status);
+  std::vector<http::SseEvent> resumed =
+      read_events(a.admin_key(), home.back().id, 1, &status, nullptr, [&] { resumed_open = true; });
   later.join();
   ASSERT_EQ(resumed.size(), 1u);
   EXPECT_NE(resumed[0].data.find(IndicatorId(92)), std::string::npos);
@@ -266,16 +282,20 @@ TEST(Federation, TheLiveStreamIsAuthorizedFilteredAndResumable) {
   read_events(a.admin_key(), "not-a-number", 1, &status);
   EXPECT_EQ(status, 400);
 
-  // An open stream ends when its account is disabled (not only new requests fail).
+  // An open stream ends when its account is disabled (not only new requests
+  // fail): the node ends it (200, and the body complete) rather than the
+  // reader giving up or timing out (the node re-authorizes once a second).
+  std::atomic<bool> open{false};
   std::thread disable([&] {
-    std::this_thread::sleep_for(500ms);
-    RunKizuna({"user", "disable", a.dir(), "--org", "ISP-X", "--name", "abuse"});
+    ASSERT_TRUE(WaitUntil([&] { return open.load(); }, 30s));
+    CommandResult r = RunKizuna({"user", "disable", a.dir(), "--org", "ISP-X", "--name", "abuse"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
   });
-  const auto opened = std::chrono::steady_clock::now();
-  read_events(outsider, "", 1000, &status);  // from now on: nothing new comes
+  bool gave_up = false;
+  read_events(outsider, "", 1000, &status, &gave_up, [&] { open = true; });  // nothing new comes
   disable.join();
-  EXPECT_EQ(status, 200);
-  EXPECT_LT(std::chrono::steady_clock::now() - opened, 6s) << "the stream outlived the account";
+  EXPECT_EQ(status, 200) << "the stream outlived the account (-1: 10 s without an end)";
+  EXPECT_FALSE(gave_up) << "the stream outlived the account (30 s)";
 }
 
 // A middlebox between a and its partner b that rewrites the indicator in
@@ -318,15 +338,17 @@ TEST(Federation, APageAlteredInTransitIsRefusedAndStoresNothing) {
   peer.poll_seconds = 1;
   AddPeer(a, peer);
   ASSERT_TRUE(WaitUntil([&] { return tampered.load() >= 2; })) << ReadFile(a.dir() + "/serve.out");
-  std::this_thread::sleep_for(300ms);
-  EXPECT_FALSE(Has(a, 40)) << "the altered indicator was stored";
-  EXPECT_NE(ReadFile(a.dir() + "/serve.out").find("signature does not match"), std::string::npos);
-  // `kizuna peer list` shows the refusal.
+  // a refused the page (its log and `kizuna peer list` say so) ...
+  EXPECT_TRUE(WaitUntil([&] {
+    return ReadFile(a.dir() + "/serve.out").find("signature does not match") != std::string::npos;
+  })) << ReadFile(a.dir() + "/serve.out");
   ASSERT_TRUE(WaitUntil([&] {
     json::object peer = PeerStatus(a, "cert-b");
     return peer.contains("status") && peer.at("status").is_object() &&
            peer.at("status").as_object().at("rejected").to_number<int64_t>() > 0;
   }));
+  // ... and stored nothing of it.
+  EXPECT_FALSE(Has(a, 40)) << "the altered indicator was stored";
   json::object status = PeerStatus(a, "cert-b").at("status").as_object();
   EXPECT_NE(std::string(status.at("last_error").as_string()).find("signature"), std::string::npos);
   (*proxy)->Stop();
@@ -361,7 +383,17 @@ TEST(Federation, APeerKilledMidSyncIsRetriedAndResumedWithNothingLostOrRepeated)
   }
   CommandResult imported = RunKizuna({"import", b.dir(), b.dir() + "/more.json"});
   ASSERT_EQ(imported.exit_code, 0) << imported.err;
-  std::this_thread::sleep_for(1500ms);  // a retries against a dead partner meanwhile
+  // a has found its partner dead (and retries) before it comes back.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        json::object peer = PeerStatus(a, "cert-b");
+        if (!peer.contains("status") || !peer.at("status").is_object()) return false;
+        const json::object& status = peer.at("status").as_object();
+        return status.contains("last_error") && status.at("last_error").is_string() &&
+               status.at("last_error").as_string().find("cannot connect") != std::string::npos;
+      },
+      30s))
+      << json::serialize(PeerStatus(a, "cert-b")) << a.ServerLog();
   ASSERT_TRUE(b.Start(&error)) << error;
   ASSERT_TRUE(WaitUntil([&] { return Versions(a).size() == 6050; }, 60s))
       << Versions(a).size() << "\n"
@@ -392,11 +424,27 @@ TEST(Federation, AMeshOfThreeConvergesWithoutDuplicatesOrLoops) {
   auto versions = Versions(a);
   EXPECT_EQ(versions[IndicatorId(54)], 2);
   EXPECT_EQ(versions[IndicatorId(50)], 1);
-  // No loops: once converged, nothing more crosses.
-  std::this_thread::sleep_for(1500ms);
-  size_t lines = CountOf(AuditLog(a) + AuditLog(b) + AuditLog(c), "\n");
-  std::this_thread::sleep_for(2500ms);
-  EXPECT_EQ(CountOf(AuditLog(a) + AuditLog(b) + AuditLog(c), "\n"), lines);
+  // No loops: once converged, nothing more crosses. What was in flight at
+  // convergence settles first (the audit logs stay unchanged for 1 s); then
+  // a quiet window, long enough for a loop (a stream hop takes milliseconds)
+  // to go round many times, must add nothing. Deliberately a fixed wait: it
+  // shows that nothing happens.
+  auto audit_lines = [&] { return CountOf(AuditLog(a) + AuditLog(b) + AuditLog(c), "\n"); };
+  size_t lines = audit_lines();
+  auto quiet_since = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        size_t now = audit_lines();
+        if (now != lines) {
+          lines = now;
+          quiet_since = std::chrono::steady_clock::now();
+        }
+        return std::chrono::steady_clock::now() - quiet_since >= 1s;
+      },
+      30s))
+      << "the audit logs keep growing: a loop";
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(audit_lines(), lines);
   EXPECT_TRUE(converged());
 }
 
@@ -562,18 +610,28 @@ TEST(Federation, AMisbehavingPartnerCannotRedirectOrFloodUs) {
   redirect.poll_seconds = 1;
   node::PeerConfig repeat = PeerEntry("repeat", url, "repeat", "");
   repeat.poll_seconds = 1;
+  const auto added = std::chrono::steady_clock::now();
   AddPeer(a, redirect);
   AddPeer(a, repeat);
   ASSERT_TRUE(WaitUntil([&] { return Has(a, 95); }));
-  std::this_thread::sleep_for(3s);
+  // The redirecting discovery is refused round after round (the log says so
+  // each time), and the other server never hears from us.
+  ASSERT_TRUE(WaitUntil(
+      [&] { return CountOf(ReadFile(a.dir() + "/serve.out"), "another server") >= 2; }, 30s))
+      << ReadFile(a.dir() + "/serve.out");
   EXPECT_EQ(elsewhere_hits.load(), 0) << "followed discovery to another server";
-  EXPECT_NE(ReadFile(a.dir() + "/serve.out").find("another server"), std::string::npos);
-  // Once per poll round, not a flood: a few rounds in ~3 s, each stopping
-  // when a page brings nothing new.
-  EXPECT_LE(pages.load(), 12) << "pages requested";
+  // Once per poll round (poll_seconds = 1), not a flood: each round stops
+  // when a page brings nothing new, so at most 2 pages per round, and at most
+  // one round begins per second (a slow machine only makes fewer). A few
+  // more rounds go by first, deliberately, to show that they stay that small.
+  std::this_thread::sleep_for(2s);
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - added)
+          .count();
+  EXPECT_LE(pages.load(), 2 * (seconds + 2)) << "pages requested in " << seconds << " s";
   std::string audit = AuditLog(a);
   EXPECT_EQ(CountOf(audit, "\"outcome\":\"received\""), 1u);
-  EXPECT_LE(CountOf(audit, "already-present"), 12u);
+  EXPECT_LE(CountOf(audit, "already-present"), static_cast<size_t>(pages.load()));
   (*partner)->Stop();
   (*elsewhere)->Stop();
 }
@@ -595,7 +653,16 @@ TEST(Federation, NodesTalkTlsWithAPinnedOrTrustedCertificateOnly) {
   wrong.pinned_cert_sha256 = std::string(64, 'a');
   wrong.poll_seconds = 1;
   AddPeer(a, wrong);
-  std::this_thread::sleep_for(2s);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        json::object peer = PeerStatus(a, "cert-b");
+        if (!peer.contains("status") || !peer.at("status").is_object()) return false;
+        const json::object& status = peer.at("status").as_object();
+        return status.contains("last_error") && status.at("last_error").is_string() &&
+               status.at("last_error").as_string().find("pinned") != std::string::npos;
+      },
+      30s))
+      << json::serialize(PeerStatus(a, "cert-b")) << a.ServerLog();
   EXPECT_FALSE(Has(a, 80));
   // The right pin: synced.
   ASSERT_TRUE(node::RemovePeerFromConfigFile(a.dir() + "/kizuna.toml", "cert-b").ok());

@@ -1,25 +1,36 @@
 #include "tests/e2e/harness.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <boost/json.hpp>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "common/encoding.h"
+#include "node/config.h"
 
 namespace kizuna::e2e {
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 std::string Trimmed(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
@@ -32,6 +43,68 @@ std::vector<char*> Argv(const std::vector<std::string>& args) {
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   return argv;
+}
+
+// In a forked child before exec: its own process group (so that a timeout
+// kills whatever it started too), and SIGKILL when the thread that forked it
+// dies (a test killed by ctest's TIMEOUT leaves no process behind).
+void BoundChild(pid_t parent) {
+  setpgid(0, 0);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(127);  // the parent died before prctl
+}
+
+// Waits up to `timeout` for the child `pid` to end and returns its wait
+// status; nullopt if it is still running then.
+std::optional<int> WaitForExit(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  // A pidfd becomes readable when the process ends: no polling delay.
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  std::optional<int> result;
+  for (;;) {
+    int status = 0;
+    const pid_t waited = waitpid(pid, &status, WNOHANG);
+    if (waited == pid) {
+      result = status;
+      break;
+    }
+    if (waited < 0 && errno != EINTR) {  // not our child (any more): nothing to wait for
+      result = 0;
+      break;
+    }
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) break;
+    if (pidfd >= 0) {
+      pollfd fd{pidfd, POLLIN, 0};
+      poll(&fd, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+    } else {
+      std::this_thread::sleep_for(std::min(left, std::chrono::milliseconds(5)));
+    }
+  }
+  if (pidfd >= 0) close(pidfd);
+  return result;
+}
+
+// SIGKILL to the child's process group, and reaps it.
+void KillAndReap(pid_t pid) {
+  kill(-pid, SIGKILL);
+  kill(pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+int ExitCodeOf(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+std::string CommandLine(const std::vector<std::string>& args) {
+  std::string line = "kizuna";
+  for (const auto& a : args) line += " " + a;
+  return line;
 }
 
 }  // namespace
@@ -71,13 +144,16 @@ void WriteFile(const std::string& path, const std::string& content) {
   out << content;
 }
 
-CommandResult RunKizuna(const std::vector<std::string>& args, const std::string& input) {
+CommandResult RunKizuna(const std::vector<std::string>& args, const std::string& input,
+                        std::chrono::milliseconds timeout) {
   TempDir io;
   const std::string in_path = io.path() + "/in", out_path = io.path() + "/out",
                     err_path = io.path() + "/err";
   WriteFile(in_path, input);
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid == 0) {
+    BoundChild(parent);
     int in = open(in_path.c_str(), O_RDONLY);
     int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -88,12 +164,25 @@ CommandResult RunKizuna(const std::vector<std::string>& args, const std::string&
     execv(argv[0], argv.data());
     _exit(127);
   }
-  int status = 0;
-  waitpid(pid, &status, 0);
+  if (pid < 0) throw std::runtime_error("fork failed: " + std::string(std::strerror(errno)));
+  setpgid(pid, pid);  // as the child does: whichever runs first
   CommandResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::optional<int> status = WaitForExit(pid, timeout);
+  if (!status) {
+    KillAndReap(pid);
+    result.timed_out = true;
+    result.exit_code = 128 + SIGKILL;
+  } else {
+    result.exit_code = ExitCodeOf(*status);
+  }
   result.out = ReadFile(out_path);
   result.err = ReadFile(err_path);
+  if (result.timed_out) {
+    result.err += "\n[e2e harness] `" + CommandLine(args) + "` did not finish within " +
+                  std::to_string(timeout.count()) + " ms and was killed\n";
+    std::fprintf(stderr, "[e2e harness] `%s` timed out after %lld ms: killed\n",
+                 CommandLine(args).c_str(), static_cast<long long>(timeout.count()));
+  }
   return result;
 }
 
@@ -109,8 +198,10 @@ bool NodeProcess::Start(std::string* error) {
   const std::string out_path = dir() + "/serve.out", err_path = dir() + "/serve.log";
   // Remove the previous run's output first, so that its URL is not mistaken for the new one.
   unlink(out_path.c_str());
+  const pid_t parent = getpid();
   pid_ = fork();
   if (pid_ == 0) {
+    BoundChild(parent);
     int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     int null = open("/dev/null", O_RDONLY);
@@ -122,9 +213,14 @@ bool NodeProcess::Start(std::string* error) {
     execv(argv[0], argv.data());
     _exit(127);
   }
+  if (pid_ < 0) {
+    if (error) *error = "fork failed: " + std::string(std::strerror(errno));
+    return false;
+  }
+  setpgid(pid_, pid_);
   // Wait for the "serving at http://127.0.0.1:PORT/" line.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
+  const auto deadline = Clock::now() + kStartTimeout;
+  while (Clock::now() < deadline) {
     std::string out = ReadFile(out_path);
     size_t at = out.find("serving at ");
     if (at != std::string::npos) {
@@ -142,31 +238,51 @@ bool NodeProcess::Start(std::string* error) {
     }
     usleep(20000);
   }
-  if (error) *error = "kizuna serve did not start within 30 s";
+  if (error) {
+    *error = "kizuna serve did not print its URL within " + std::to_string(kStartTimeout.count()) +
+             " s (killed): " + ReadFile(err_path);
+  }
   Kill();
   return false;
 }
 
-void NodeProcess::Stop() {
-  if (pid_ <= 0) return;
+bool NodeProcess::Stop() {
+  if (pid_ <= 0) return true;
   kill(pid_, SIGTERM);
-  int status = 0;
-  for (int i = 0; i < 500; ++i) {
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return;
-    }
-    usleep(10000);
+  if (WaitForExit(pid_, kStopTimeout)) {
+    pid_ = -1;
+    return true;
   }
+  std::fprintf(stderr,
+               "[e2e harness] kizuna serve %s did not stop within %lld s of SIGTERM: killed\n",
+               dir().c_str(), static_cast<long long>(kStopTimeout.count()));
   Kill();
+  return false;
 }
 
 void NodeProcess::Kill() {
   if (pid_ <= 0) return;
-  kill(pid_, SIGKILL);
-  int status = 0;
-  waitpid(pid_, &status, 0);
+  KillAndReap(pid_);
   pid_ = -1;
+}
+
+bool NodeProcess::WaitForConfig(std::chrono::milliseconds timeout) {
+  const std::string want = node::ConfigDigest(ReadFile(dir() + "/kizuna.toml"));
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    if (!running()) return false;
+    http::Response r = Get("/api/v1/node");
+    if (r.status == 200) {
+      boost::system::error_code ec;
+      boost::json::value info = boost::json::parse(r.body, ec);
+      if (!ec && info.is_object()) {
+        const boost::json::value* digest = info.find_pointer("/config/digest", ec);
+        if (digest && digest->is_string() && digest->as_string() == want) return true;
+      }
+    }
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 void NodeProcess::PinPort() {

@@ -1,10 +1,17 @@
 // Test harness for end-to-end tests: runs the real `kizuna` binary, starts
 // real `kizuna serve` processes on loopback (port 0, the node prints the
 // port it got), and talks HTTP to them with kizuna's own client.
+//
+// Every child process has a bound: a command is killed after its timeout, a
+// node that does not print its URL or does not stop on SIGTERM is killed,
+// and each child dies with the thread that started it (PR_SET_PDEATHSIG), so
+// that a test killed by ctest's TIMEOUT leaves no node behind. Start nodes
+// and run commands from a thread that outlives them (the test's own).
 #pragma once
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,9 +34,10 @@ class TempDir {
 };
 
 struct CommandResult {
-  int exit_code = -1;
+  int exit_code = -1;  // 128 + signal when a signal ended it
   std::string out;
-  std::string err;
+  std::string err;         // ends with a line saying so when the command timed out
+  bool timed_out = false;  // killed (SIGKILL) after the timeout
   // The last non-empty line of stdout.
   std::string LastLine() const;
 };
@@ -39,8 +47,12 @@ struct CommandResult {
 // built beside the tests.
 const char* KizunaBinary();
 
-// Runs `kizuna args…` to completion with `input` on stdin.
-CommandResult RunKizuna(const std::vector<std::string>& args, const std::string& input = "");
+inline constexpr std::chrono::seconds kCommandTimeout{120};
+
+// Runs `kizuna args…` to completion with `input` on stdin; after `timeout`
+// it is killed (with its process group) and the result says so.
+CommandResult RunKizuna(const std::vector<std::string>& args, const std::string& input = "",
+                        std::chrono::milliseconds timeout = kCommandTimeout);
 
 std::string ReadFile(const std::string& path);
 
@@ -55,11 +67,24 @@ class NodeProcess {
   explicit NodeProcess(const std::string& name = "CERT-Test");
   ~NodeProcess();
 
-  // Starts `kizuna serve`; returns false (and fills error) if it did not come up.
+  // Starts `kizuna serve`; returns false (and fills error) if it did not
+  // print its URL within kStartTimeout (it is killed then).
   bool Start(std::string* error = nullptr);
-  void Stop();  // SIGTERM and wait
+  // SIGTERM, and SIGKILL if it has not exited within kStopTimeout; false
+  // (and a line on stderr) when it had to be killed.
+  bool Stop();
   void Kill();  // SIGKILL and wait
   bool running() const { return pid_ > 0; }
+
+  // Waits until the running node reports (GET /api/v1/node, "config":
+  // {"digest"}) that it applies the kizuna.toml now in its directory:
+  // node::ConfigDigest of the file's text. True once it does, false after
+  // `timeout` (e.g. the file does not load: the node keeps the old one).
+  // Call it after editing kizuna.toml instead of sleeping.
+  bool WaitForConfig(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+  static constexpr std::chrono::seconds kStartTimeout{60};
+  static constexpr std::chrono::seconds kStopTimeout{30};
 
   const std::string& dir() const { return dir_.path(); }
   const std::string& admin_key() const { return admin_key_; }

@@ -5,7 +5,6 @@
 
 #include <boost/json.hpp>
 #include <set>
-#include <thread>
 
 #include "tests/e2e/harness.h"
 
@@ -214,7 +213,7 @@ TEST_F(MatchE2E, APeerSeesMatchesOnlyInCollectionsSharedWithIt) {
                           "--token", "kz_0000000000000000_x", "--public-key",
                           "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="});
   ASSERT_EQ(added.exit_code, 0) << added.err;
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // the node reloads its config
+  ASSERT_TRUE(node_.WaitForConfig()) << node_.ServerLog();  // the node has the peer now
   EXPECT_EQ(Matches("45.78.3.3", key), std::set<std::string>{Id("000000000051")});
   EXPECT_EQ(Matches("45.78.3.3").size(), 2u);
 }

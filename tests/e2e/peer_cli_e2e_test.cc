@@ -248,6 +248,9 @@ TEST(PeerCliRunning, ARunningNodePicksUpAPeerAndListShowsItsState) {
   r = RunKizuna({"peer", "add", partner.dir(), "CERT-Home", "--url", home.base_url(), "--token",
                  home.AddUser("CERT-Partner", "sync"), "--public-key", PublicKeyOf(home.dir())});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  // `peer add` says the running node applies it "within a second": both have.
+  ASSERT_TRUE(home.WaitForConfig()) << home.ServerLog();
+  ASSERT_TRUE(partner.WaitForConfig()) << partner.ServerLog();
 
   const std::string indicator =
       R"({"objects":[{"type":"indicator","spec_version":"2.1","id":"indicator--6a1f3c43-8a4b-4c5e-9a8e-2b0c4a1d7e01","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '198.51.100.7']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z","object_marking_refs":["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]}]})";
@@ -264,7 +267,7 @@ TEST(PeerCliRunning, ARunningNodePicksUpAPeerAndListShowsItsState) {
         status = v.as_array()[0].at("status").as_object();
         return status.at("received").to_number<int64_t>() >= 1;
       },
-      20);
+      30);
   ASSERT_TRUE(synced) << json::serialize(status) << home.ServerLog();
   std::string state(status.at("state").as_string());
   EXPECT_TRUE(state == "streaming" || state == "polling") << state;
@@ -341,6 +344,7 @@ TEST(PeerApi, AdminsListAddAndRemovePeersMembersMayNot) {
   EXPECT_EQ(r.status, 409) << r.body;
 
   // The running node picks the new peer up: its live status appears.
+  ASSERT_TRUE(home.WaitForConfig()) << home.ServerLog();
   json::value listed;
   bool live = WaitFor(
       [&] {
@@ -351,7 +355,7 @@ TEST(PeerApi, AdminsListAddAndRemovePeersMembersMayNot) {
         const json::array& peers = listed.at("peers").as_array();
         return peers.size() == 1 && peers[0].at("status").is_object();
       },
-      5);
+      30);
   ASSERT_TRUE(live) << json::serialize(listed) << home.ServerLog();
   const json::value& peer = listed.at("peers").as_array()[0];
   EXPECT_EQ(peer.at("name"), "CERT-Partner");
