@@ -9,6 +9,8 @@
 #include <climits>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "api/modules.h"
@@ -345,10 +347,9 @@ std::vector<std::unique_ptr<platform::Module>> CommandModules() {
 }
 
 Status Serve(const std::string& dir) {
-  // Taken before the config is read, so that a change made while the node
-  // starts (a `kizuna peer add` right after the URL is printed) is not missed.
-  std::error_code mtime_error;
-  const auto config_mtime = std::filesystem::last_write_time(dir + "/kizuna.toml", mtime_error);
+  // A change made while the node starts (a `kizuna peer add` right after the
+  // URL is printed) is not missed: the watcher below compares the file's
+  // content with the digest of the text the node loaded.
   KIZUNA_ASSIGN_OR_RETURN(std::unique_ptr<node::Node> node, node::Node::Open(dir));
   const node::NodeConfig& config = node->config();
   spdlog::set_level(spdlog::level::from_str(config.log_level));
@@ -399,19 +400,25 @@ Status Serve(const std::string& dir) {
   std::atomic<bool> stopping{false};
   std::thread config_watcher([&] {
     const std::string path = node->dir() + "/kizuna.toml";
-    std::error_code ec;
-    auto seen = config_mtime;
+    // By content, not modification time: two writes within one timestamp
+    // tick (a remove then an add) must not leave the second unapplied.
+    std::string applied = config.digest, refused;
     while (!stopping.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
-      auto now = std::filesystem::last_write_time(path, ec);
-      if (ec || now == seen) continue;
-      seen = now;
-      auto reloaded = node::LoadConfig(path);
+      std::ifstream in(path, std::ios::binary);
+      if (!in) continue;
+      std::stringstream text;
+      text << in.rdbuf();
+      const std::string digest = node::ConfigDigest(text.str());
+      if (digest == applied || digest == refused) continue;
+      auto reloaded = node::ParseConfig(text.str(), path);
       if (!reloaded.ok()) {
+        refused = digest;  // said once, not every 250 ms
         spdlog::error("kizuna.toml changed but does not load, keeping the running peers: {}",
                       reloaded.status().message());
         continue;
       }
+      reloaded->digest = applied = digest;
       spdlog::info("kizuna.toml changed: {} peer(s) configured", reloaded->peers.size());
       router.ApplyConfig(*reloaded);
     }

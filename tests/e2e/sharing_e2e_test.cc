@@ -37,7 +37,7 @@ std::string StreamedFromStart(NodeProcess& node, const std::string& key) {
   headers.Set("Last-Event-ID", "0");
   http::SseParser parser;
   std::string objects;
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
   auto head = client.Stream(
       "GET", node.Url("/api/v1/collections/default/stream"), headers,
       [&](std::string_view bytes) {
@@ -48,7 +48,7 @@ std::string StreamedFromStart(NodeProcess& node, const std::string& key) {
         }
         return objects.empty() && std::chrono::steady_clock::now() < deadline;
       },
-      2000);
+      20000);
   EXPECT_TRUE(head.ok() && head->status == 200);
   return objects;
 }
