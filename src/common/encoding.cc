@@ -1,5 +1,7 @@
 #include "common/encoding.h"
 
+#include <cstdio>
+
 #include <sodium.h>
 
 #include <cstdlib>
@@ -78,6 +80,17 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   InitSodium();
   return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string Fnv1aHex(std::string_view bytes) {
+  uint64_t hash = 1469598103934665603ULL;
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 1099511628211ULL;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  return hex;
 }
 
 }  // namespace kizuna

@@ -19,5 +19,8 @@ std::string Sha256(std::string_view bytes);
 // `n` random bytes from the OS CSPRNG.
 std::string RandomBytes(size_t n);
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
+// A 64-bit FNV-1a hash of `bytes` as 16 hex digits: stable across processes
+// and versions (std::hash is neither); for change detection, not security.
+std::string Fnv1aHex(std::string_view bytes);
 
 }  // namespace kizuna

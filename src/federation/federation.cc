@@ -304,15 +304,18 @@ class Federation::PeerWorker {
     return stopping_;
   }
 
-  // Asks the main loop for a full cycle (discovery included) at once.
-  void Rediscover() {
+  // Sets `flag` for the main loop and wakes it.
+  void Signal(bool PeerWorker::*flag) {
     {
       std::lock_guard lock(mutex_);
-      rediscover_ = true;
+      this->*flag = true;
       woken_ = true;
     }
     wake_.notify_all();
   }
+
+  // Asks the main loop for a full cycle (discovery included) at once.
+  void Rediscover() { Signal(&PeerWorker::rediscover_); }
 
   bool TakeRediscover() {
     std::lock_guard lock(mutex_);
@@ -774,14 +777,7 @@ class Federation::PeerWorker {
   }
 
   // The bus has changes past the push cursor (called on the bus's thread).
-  void PushReady() {
-    {
-      std::lock_guard lock(mutex_);
-      push_ready_ = true;
-      woken_ = true;
-    }
-    wake_.notify_all();
-  }
+  void PushReady() { Signal(&PeerWorker::push_ready_); }
 
   bool TakePushReady() {
     std::lock_guard lock(mutex_);

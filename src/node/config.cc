@@ -655,16 +655,7 @@ Result<NodeConfig> ParseConfig(std::string_view text, const std::string& source)
   return config;
 }
 
-std::string ConfigDigest(std::string_view text) {
-  uint64_t hash = 1469598103934665603ULL;
-  for (unsigned char c : text) {
-    hash ^= c;
-    hash *= 1099511628211ULL;
-  }
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
-  return hex;
-}
+std::string ConfigDigest(std::string_view text) { return Fnv1aHex(text); }
 
 Result<NodeConfig> LoadConfig(const std::string& path) {
   std::ifstream in(path);

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <cstdio>
 
+#include "common/encoding.h"
 #include "stix/stix.h"
 
 namespace kizuna::sharing {
@@ -136,15 +137,7 @@ std::string SharingPolicy::Entitlement(const Recipient& recipient) const {
   for (const std::string& c : recipient.collections) facts += "|c:" + c;
   for (const std::string& g : recipient.groups) facts += "|g:" + g;
   for (const std::string& m : recipient.members) facts += "|m:" + m;
-  // FNV-1a: stable across processes and versions (std::hash is neither).
-  uint64_t hash = 1469598103934665603ULL;
-  for (unsigned char ch : facts) {
-    hash ^= ch;
-    hash *= 1099511628211ULL;
-  }
-  char text[17];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
-  return text;
+  return Fnv1aHex(facts);
 }
 
 Recipient SharingPolicy::ForPeer(const std::string& peer_name) const {

@@ -7,8 +7,6 @@
 #include "common/time.h"
 
 namespace kizuna::taxii {
-namespace {
-
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -26,8 +24,6 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
   }
   return parts;
 }
-
-}  // namespace
 
 std::string EncodeNext(int64_t date_added_us) {
   return Base64UrlEncode("da:" + std::to_string(date_added_us));

@@ -42,4 +42,9 @@ std::string EncodeNext(int64_t date_added_us);
 // base64url of "da:" and a decimal that fits in int64 and is not negative.
 std::optional<int64_t> DecodeNext(std::string_view token);
 
+// Text helpers shared by the query parser and the TAXII handlers: spaces
+// and tabs trimmed at both ends; a split on `sep` that keeps empty parts.
+std::string_view Trim(std::string_view s);
+std::vector<std::string_view> Split(std::string_view s, char sep);
+
 }  // namespace kizuna::taxii
