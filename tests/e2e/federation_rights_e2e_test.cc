@@ -46,18 +46,6 @@ void AwaitSentinel(NodeProcess& reader, int n, NodeProcess& producer) {
       << producer.ServerLog() << reader.ServerLog();
 }
 
-// The peer's persisted status ({} before the node saved one).
-json::object StatusOf(NodeProcess& node, const std::string& peer) {
-  json::object entry = PeerStatus(node, peer);
-  if (!entry.contains("status") || !entry.at("status").is_object()) return {};
-  return entry.at("status").as_object();
-}
-
-std::string PeerState(NodeProcess& node, const std::string& peer) {
-  json::object status = StatusOf(node, peer);
-  return status.contains("state") ? std::string(status.at("state").as_string()) : "";
-}
-
 // Each test: a (the producer) and b (the reader), b configured first.
 class RightsReachBack : public ::testing::Test {
  protected:

@@ -176,4 +176,25 @@ json::object PeerStatus(NodeProcess& node, const std::string& peer) {
   return {};
 }
 
+json::object StatusOf(NodeProcess& node, const std::string& peer) {
+  json::object entry = PeerStatus(node, peer);
+  if (!entry.contains("status") || !entry.at("status").is_object()) return {};
+  return entry.at("status").as_object();
+}
+
+namespace {
+std::string StringField(const json::object& object, const char* key) {
+  const json::value* value = object.if_contains(key);
+  return value && value->is_string() ? std::string(value->as_string()) : "";
+}
+}  // namespace
+
+std::string PeerState(NodeProcess& node, const std::string& peer) {
+  return StringField(StatusOf(node, peer), "state");
+}
+
+std::string PeerLastError(NodeProcess& node, const std::string& peer) {
+  return StringField(StatusOf(node, peer), "last_error");
+}
+
 }  // namespace kizuna::e2e

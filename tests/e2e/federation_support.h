@@ -63,5 +63,10 @@ std::string AuditLog(const NodeProcess& node);
 size_t CountOf(const std::string& text, const std::string& needle);
 // A peer's entry in `kizuna peer list DIR --json` ({} when absent).
 boost::json::object PeerStatus(NodeProcess& node, const std::string& peer);
+// Its persisted "status" object ({} before the node saved one), and the
+// status's "state" and "last_error" ("" when absent).
+boost::json::object StatusOf(NodeProcess& node, const std::string& peer);
+std::string PeerState(NodeProcess& node, const std::string& peer);
+std::string PeerLastError(NodeProcess& node, const std::string& peer);
 
 }  // namespace kizuna::e2e
