@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_objects.h"
 #include "common/time.h"
 #include "node/config.h"
 #include "tests/e2e/harness.h"
@@ -33,21 +34,9 @@ namespace json = boost::json;
 
 constexpr const char* kObjects = "/taxii2/root/collections/default/objects/";
 
-std::string IdOf(int run, int n) {
-  char text[80];
-  std::snprintf(text, sizeof text, "indicator--%08d-0000-4000-8000-%012d", run, n);
-  return text;
-}
+std::string IdOf(int run, int n) { return kizuna::bench::IndicatorId(run, n); }
 
-std::string Indicator(const std::string& id, int n) {
-  return "{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"" + id +
-         "\",\"created\":\"2026-11-23T00:00:00.000Z\",\"modified\":\"2026-11-23T00:00:00.000Z\","
-         "\"pattern\":\"[ipv4-addr:value = '10." +
-         std::to_string((n >> 16) & 255) + "." + std::to_string((n >> 8) & 255) + "." +
-         std::to_string(n & 255) +
-         "']\",\"pattern_type\":\"stix\",\"valid_from\":\"2026-11-23T00:00:00Z\","
-         "\"object_marking_refs\":[\"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb\"]}";
-}
+std::string Indicator(const std::string& id, int n) { return kizuna::bench::Indicator(id, n); }
 
 std::string PublicKeyOf(const NodeProcess& node) {
   auto r = kizuna::e2e::RunKizuna({"identity", node.dir()});

@@ -54,6 +54,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_objects.h"
 #include "common/time.h"
 #include "http/http.h"
 #include "http/sse.h"
@@ -102,22 +103,10 @@ class Node : public NodeProcess {
   }
 };
 
-// indicator--RRRRRRRR-0000-4000-8000-NNNNNNNNNNNN: run R, sample N.
-std::string IdOf(int run, int n) {
-  char text[80];
-  std::snprintf(text, sizeof text, "indicator--%08d-0000-4000-8000-%012d", run, n);
-  return text;
-}
+std::string IdOf(int run, int n) { return kizuna::bench::IndicatorId(run, n); }
 
 std::string Indicator(int run, int n) {
-  const int k = run * 100000 + n;
-  return "{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"" + IdOf(run, n) +
-         "\",\"created\":\"2026-11-23T00:00:00.000Z\",\"modified\":\"2026-11-23T00:00:00.000Z\","
-         "\"pattern\":\"[ipv4-addr:value = '10." +
-         std::to_string((k >> 16) & 255) + "." + std::to_string((k >> 8) & 255) + "." +
-         std::to_string(k & 255) +
-         "']\",\"pattern_type\":\"stix\",\"valid_from\":\"2026-11-23T00:00:00Z\","
-         "\"object_marking_refs\":[\"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb\"]}";
+  return kizuna::bench::Indicator(IdOf(run, n), run * 100000 + n);
 }
 
 // A random pause of 0..jitter_ms before a timed POST.
