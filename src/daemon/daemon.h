@@ -31,9 +31,6 @@ class Router {
   explicit Router(node::Node& node, std::shared_ptr<const correlation::WarningLists> warninglists);
   http::Response Handle(const http::Request& request);
   ~Router();
-  correlation::Correlator& correlator() { return correlator_; }
-  federation::Federation& federation() { return federation_; }
-  bus::ChangeBus& bus() { return bus_; }
 
   // Starts the change bus, then the modules (the correlation index is
   // built from the store before this returns).

@@ -258,14 +258,6 @@ class Federation::PeerWorker {
     SaveStatus(true);
   }
 
-  void Wake() {
-    {
-      std::lock_guard lock(mutex_);
-      woken_ = true;
-    }
-    wake_.notify_all();
-  }
-
   PeerStatus status() const {
     std::lock_guard lock(mutex_);
     return status_;
@@ -322,7 +314,7 @@ class Federation::PeerWorker {
     return std::exchange(rediscover_, false);
   }
 
-  // Sleeps up to `duration`; true when woken by Stop or Wake.
+  // Sleeps up to `duration`; true when woken by Stop, PushReady or Rediscover.
   bool WaitFor(std::chrono::milliseconds duration) {
     std::unique_lock lock(mutex_);
     bool woken = wake_.wait_for(lock, duration, [&] { return stopping_ || woken_; });
@@ -1138,11 +1130,6 @@ std::vector<PeerStatus> Federation::Statuses() const {
   std::vector<PeerStatus> out;
   for (const auto& [name, worker] : workers_) out.push_back(worker->status());
   return out;
-}
-
-void Federation::Wake() {
-  std::lock_guard lock(mutex_);
-  for (auto& [name, worker] : workers_) worker->Wake();
 }
 
 }  // namespace kizuna::federation

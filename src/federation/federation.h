@@ -76,8 +76,6 @@ class Federation {
 
   std::shared_ptr<const sharing::SharingPolicy> policy() const;
   std::vector<PeerStatus> Statuses() const;
-  // Wakes every worker (for a change made in this process).
-  void Wake();
 
   class PeerWorker;
 
