@@ -90,7 +90,7 @@ void ServePartner(NodeProcess& sender, const std::string& sender_name, NodeProce
   const std::string reloaded =
       "kizuna.toml changed: " + std::to_string(config->peers.size()) + " peer(s) configured";
   const auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (kizuna::e2e::ReadFile(sender.dir() + "/serve.out").find(reloaded) == std::string::npos) {
+  while (sender.ServerLog().find(reloaded) == std::string::npos) {
     if (Clock::now() > deadline) Die("the sender did not reload kizuna.toml within 10 s");
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

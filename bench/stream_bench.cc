@@ -341,7 +341,7 @@ void AddPeer(NodeProcess& node, const kizuna::node::PeerConfig& peer) {
   const std::string line =
       "kizuna.toml changed: " + std::to_string(config->peers.size()) + " peer(s) configured";
   const auto deadline = Clock::now() + 10s;
-  while (kizuna::e2e::ReadFile(node.dir() + "/serve.out").find(line) == std::string::npos) {
+  while (node.ServerLog().find(line) == std::string::npos) {
     if (Clock::now() > deadline) Die("the node did not reload kizuna.toml within 10 s");
     std::this_thread::sleep_for(20ms);
   }

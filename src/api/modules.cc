@@ -5,17 +5,17 @@
 namespace kizuna::api {
 
 Status MatchingModule::Start() {
-  if (Status loaded = correlator_.Refresh(); !loaded.ok()) {
+  if (Status loaded = services_->correlator->Refresh(); !loaded.ok()) {
     spdlog::warn("correlation index: {}", loaded.message());
   }
-  auto stats = correlator_.GetStats();
+  auto stats = services_->correlator->GetStats();
   spdlog::info("correlation: {} indicators indexed, {} evaluated by pattern", stats.indexed,
                stats.by_pattern);
   bus::SubscriptionOptions options;
   options.name = "correlation index";
-  options.after_seq = correlator_.cursor();
+  options.after_seq = services_->correlator->cursor();
   options.batch_limit = 50000;
-  subscription_ = bus_.Subscribe(std::move(options));
+  subscription_ = services_->bus->Subscribe(std::move(options));
   stopping_ = false;
   follower_ = std::thread([this] { Follow(); });
   return Status::Ok();
@@ -36,7 +36,7 @@ void MatchingModule::Follow() {
       continue;
     }
     if (changes->empty()) continue;
-    if (Status applied = correlator_.Apply(*changes); !applied.ok()) {
+    if (Status applied = services_->correlator->Apply(*changes); !applied.ok()) {
       spdlog::warn("correlation index: {}", applied.message());
     }
   }

@@ -4,7 +4,8 @@
 //   matching  POST /api/v1/match and /api/v1/correlation/stats; keeps the
 //             correlation index in step with the change bus on its own thread
 // (The peers module, with the federation, is federation/module.h.)
-// Each holds references to services the daemon owns and that outlive it.
+// Each is built from the node's services (platform/services.h); built
+// without them (nullptr: the CLI) it is never started.
 // Thread-safety: as platform::Module.
 #pragma once
 
@@ -16,26 +17,28 @@
 #include "bus/bus.h"
 #include "correlation/correlator.h"
 #include "platform/module.h"
+#include "platform/services.h"
 
 namespace kizuna::api {
 
 class CoreModule final : public platform::Module {
  public:
-  explicit CoreModule(ApiService& api) : api_(api) {}
+  explicit CoreModule(const platform::NodeServices* services) : services_(services) {}
   std::string_view name() const override { return "core"; }
-  void AddRoutes(platform::RouteTable& routes) override { api_.AddCoreRoutes(routes); }
+  void AddRoutes(platform::RouteTable& routes) override { services_->api->AddCoreRoutes(routes); }
 
  private:
-  ApiService& api_;
+  const platform::NodeServices* services_;
 };
 
 class MatchingModule final : public platform::Module {
  public:
-  MatchingModule(ApiService& api, correlation::Correlator& correlator, bus::ChangeBus& bus)
-      : api_(api), correlator_(correlator), bus_(bus) {}
+  explicit MatchingModule(const platform::NodeServices* services) : services_(services) {}
   ~MatchingModule() override { Stop(); }
   std::string_view name() const override { return "matching"; }
-  void AddRoutes(platform::RouteTable& routes) override { api_.AddMatchingRoutes(routes); }
+  void AddRoutes(platform::RouteTable& routes) override {
+    services_->api->AddMatchingRoutes(routes);
+  }
   // Builds the index from the store (every core), then follows the bus.
   Status Start() override;
   void Stop() override;
@@ -43,9 +46,7 @@ class MatchingModule final : public platform::Module {
  private:
   void Follow();
 
-  ApiService& api_;
-  correlation::Correlator& correlator_;
-  bus::ChangeBus& bus_;
+  const platform::NodeServices* services_;
   std::unique_ptr<bus::Subscription> subscription_;
   std::atomic<bool> stopping_{false};
   std::thread follower_;

@@ -1,6 +1,6 @@
 // Subcommands of `kizuna` that live outside main.cc: `demo` (three federated
 // nodes on loopback). A capability's own subcommands come from its platform
-// module (e.g. `peer …` from federation/module.h), see daemon::CommandModules. Each Add…Command
+// module (e.g. `peer …` from federation/module.h), see daemon::NodeModules. Each Add…Command
 // registers its subcommand on the app; its callback stores the exit code in *code.
 #pragma once
 

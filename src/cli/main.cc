@@ -2,6 +2,9 @@
 // Errors are one line on stderr and a non-zero exit; never a stack dump.
 #include <unistd.h>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
@@ -31,7 +34,10 @@ namespace {
 namespace json = boost::json;
 
 Result<std::unique_ptr<node::Node>> OpenNode(const std::string& dir) {
-  return node::Node::Open(dir);
+  KIZUNA_ASSIGN_OR_RETURN(std::unique_ptr<node::Node> node, node::Node::Open(dir));
+  // The CLI refuses a config the node would not start with.
+  KIZUNA_RETURN_IF_ERROR(daemon::CheckModuleConfig(node->config(), dir + "/kizuna.toml"));
+  return node;
 }
 
 Result<store::Collection> FindCollection(store::Store& store, const std::string& name) {
@@ -500,7 +506,7 @@ int Main(int argc, char** argv) {
       [&] { code = CollectionGrant(dir, collection, org, user_name, read, write); });
 
   // Capabilities register their own subcommands (their platform modules).
-  const auto command_modules = daemon::CommandModules();
+  const auto command_modules = daemon::NodeModules(nullptr);
   for (const auto& module : command_modules) module->AddCommands(app, &code);
   AddDemoCommand(app, &code);
 
@@ -517,4 +523,9 @@ int Main(int argc, char** argv) {
 
 }  // namespace kizuna::cli
 
-int main(int argc, char** argv) { return kizuna::cli::Main(argc, argv); }
+int main(int argc, char** argv) {
+  // Logs go to stderr: stdout is the commands' output (JSON lines, API keys,
+  // the URL `serve` prints), which scripts read.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("kizuna"));
+  return kizuna::cli::Main(argc, argv);
+}

@@ -109,17 +109,19 @@ Router::Router(node::Node& node, std::shared_ptr<const correlation::WarningLists
                             }
                             return statuses;
                           }}) {
-  // The node's modules, one line each; a new capability adds its own here.
-  platform_.Add(std::make_unique<api::CoreModule>(api_));
-  platform_.Add(std::make_unique<taxii::TaxiiModule>(taxii_));
-  platform_.Add(std::make_unique<api::MatchingModule>(api_, correlator_, bus_));
-  platform_.Add(std::make_unique<federation::PeersModule>(
-      &api_,
-      [this](const http::Request& request, const store::User& user,
-             const platform::PathParams& params) {
-        return Stream(request, user, params.Get("id"));
-      },
-      [this] { federation_.Stop(); }));
+  services_.node = &node_;
+  services_.store = &node_.store();
+  services_.bus = &bus_;
+  services_.policy = [this] { return federation_.policy(); };
+  services_.api = &api_;
+  services_.taxii = &taxii_;
+  services_.correlator = &correlator_;
+  services_.stream = [this](const http::Request& request, const store::User& user,
+                            const platform::PathParams& params) {
+    return Stream(request, user, params.Get("id"));
+  };
+  services_.stop_federation = [this] { federation_.Stop(); };
+  for (auto& module : NodeModules(&services_)) platform_.Add(std::move(module));
   api_.SetConfigState([this] {
     std::lock_guard lock(config_mutex_);
     return config_state_;
@@ -151,6 +153,7 @@ void Router::ApplyConfig(const node::NodeConfig& config) {
 }
 
 Status Router::Start() {
+  KIZUNA_RETURN_IF_ERROR(platform_.Configure(node_.config(), node_.dir() + "/kizuna.toml"));
   KIZUNA_RETURN_IF_ERROR(bus_.Start());
   return platform_.Start();
 }
@@ -338,12 +341,18 @@ http::Response Router::Handle(const http::Request& request) {
   return response;
 }
 
-std::vector<std::unique_ptr<platform::Module>> CommandModules() {
-  // The modules that bring `kizuna` subcommands of their own, built without
-  // a running node; a new capability adds its line here too.
+std::vector<std::unique_ptr<platform::Module>> NodeModules(const platform::NodeServices* services) {
+  // The node's capabilities, in start order: a new one adds its line here.
   std::vector<std::unique_ptr<platform::Module>> modules;
-  modules.push_back(std::make_unique<federation::PeersModule>());
+  modules.push_back(std::make_unique<api::CoreModule>(services));
+  modules.push_back(std::make_unique<taxii::TaxiiModule>(services));
+  modules.push_back(std::make_unique<api::MatchingModule>(services));
+  modules.push_back(std::make_unique<federation::PeersModule>(services));
   return modules;
+}
+
+Status CheckModuleConfig(const node::NodeConfig& config, std::string_view source) {
+  return platform::ConfigureModules(NodeModules(nullptr), config, source);
 }
 
 Status Serve(const std::string& dir) {
@@ -412,13 +421,21 @@ Status Serve(const std::string& dir) {
       const std::string digest = node::ConfigDigest(text.str());
       if (digest == applied || digest == refused) continue;
       auto reloaded = node::ParseConfig(text.str(), path);
+      if (reloaded.ok()) {
+        if (Status checked = CheckModuleConfig(*reloaded, path); !checked.ok()) {
+          reloaded = checked;
+        }
+      }
       if (!reloaded.ok()) {
         refused = digest;  // said once, not every 250 ms
-        spdlog::error("kizuna.toml changed but does not load, keeping the running peers: {}",
+        spdlog::error("kizuna.toml changed but does not load, keeping the running config: {}",
                       reloaded.status().message());
         continue;
       }
       reloaded->digest = applied = digest;
+      if (reloaded->sections != config.sections) {
+        spdlog::warn("kizuna.toml: a module's section changed; it applies when the node restarts");
+      }
       spdlog::info("kizuna.toml changed: {} peer(s) configured", reloaded->peers.size());
       router.ApplyConfig(*reloaded);
     }

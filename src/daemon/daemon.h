@@ -18,6 +18,7 @@
 #include "http/http.h"
 #include "node/node.h"
 #include "platform/module.h"
+#include "platform/services.h"
 #include "taxii/taxii.h"
 
 namespace kizuna::daemon {
@@ -64,6 +65,7 @@ class Router {
   api::ApiService api_;
   mutable std::mutex config_mutex_;
   api::ApiService::ConfigState config_state_;
+  platform::NodeServices services_;  // what the modules are built with
   // The node's capabilities as modules (routes, jobs, start/stop), in order.
   platform::Platform platform_{node_.store()};
 };
@@ -75,9 +77,14 @@ correlation::SightingOptions SightingOptionsFrom(const node::NodeConfig& config)
 
 taxii::TaxiiOptions TaxiiOptionsFrom(const node::NodeConfig& config);
 
-// The node's modules as the CLI needs them, to register their subcommands
-// (platform::Module::AddCommands).
-std::vector<std::unique_ptr<platform::Module>> CommandModules();
+// The node's modules, in start order: the one list a capability is added to.
+// Built with the running node's services by the Router; with nullptr by the
+// CLI, which asks them for their subcommands and to check their sections.
+std::vector<std::unique_ptr<platform::Module>> NodeModules(const platform::NodeServices* services);
+
+// Whether each module accepts its section of `config` and every section is
+// some module's (platform::ConfigureModules); `source` names the file.
+Status CheckModuleConfig(const node::NodeConfig& config, std::string_view source);
 
 // Runs `kizuna serve DIR` until a termination signal. Prints the URL on stdout.
 Status Serve(const std::string& dir);

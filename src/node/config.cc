@@ -1,6 +1,7 @@
 #include "node/config.h"
 
 #include "common/encoding.h"
+#include "node/config_section_impl.h"
 
 #include <fmt/format.h>
 
@@ -17,88 +18,6 @@
 
 namespace kizuna::node {
 namespace {
-
-// Reads typed values out of one toml table, remembering the first error and
-// which keys were consumed so that unknown (misspelt) keys can be reported.
-class TableReader {
- public:
-  TableReader(const toml::table& table, std::string prefix, Status* error)
-      : table_(table), prefix_(std::move(prefix)), error_(error) {}
-
-  void String(const char* key, std::string* out) {
-    seen_.insert(key);
-    const toml::node* n = table_.get(key);
-    if (!n) return;
-    if (auto v = n->value<std::string>()) {
-      *out = *v;
-    } else {
-      Fail(key, "expected a string");
-    }
-  }
-  template <typename Int>
-  void Integer(const char* key, Int* out, int64_t min, int64_t max) {
-    seen_.insert(key);
-    const toml::node* n = table_.get(key);
-    if (!n) return;
-    auto v = n->value<int64_t>();
-    if (!n->is_integer() || !v) return Fail(key, "expected an integer");
-    if (*v < min || *v > max) {
-      return Fail(key, fmt::format("must be between {} and {}, got {}", min, max, *v));
-    }
-    *out = static_cast<Int>(*v);
-  }
-  void Bool(const char* key, bool* out) {
-    seen_.insert(key);
-    const toml::node* n = table_.get(key);
-    if (!n) return;
-    if (auto v = n->value<bool>(); v && n->is_boolean()) {
-      *out = *v;
-    } else {
-      Fail(key, "expected true or false");
-    }
-  }
-  void StringList(const char* key, std::vector<std::string>* out) {
-    seen_.insert(key);
-    const toml::node* n = table_.get(key);
-    if (!n) return;
-    const toml::array* array = n->as_array();
-    if (!array) return Fail(key, "expected a list of strings");
-    out->clear();
-    for (const auto& item : *array) {
-      auto v = item.value<std::string>();
-      if (!item.is_string() || !v) return Fail(key, "expected a list of strings");
-      out->push_back(*v);
-    }
-  }
-  // A key read by other code (a nested table or array).
-  void Seen(const char* key) { seen_.insert(key); }
-  void Tlp(const char* key, stix::Tlp* out, bool allow_red) {
-    std::string text;
-    String(key, &text);
-    if (text.empty()) return;
-    auto parsed = stix::ParseTlp(text);
-    if (!parsed.ok() || *parsed == stix::Tlp::kNone || (!allow_red && *parsed == stix::Tlp::kRed)) {
-      return Fail(key, allow_red ? "must be clear, green, amber, amber+strict or red"
-                                 : "must be clear, green, amber or amber+strict (red never "
-                                   "leaves the node)");
-    }
-    *out = *parsed;
-  }
-  void Fail(const std::string& key, const std::string& message) {
-    if (error_->ok()) *error_ = InvalidArgument(prefix_ + key + ": " + message);
-  }
-  void RejectUnknown() {
-    for (const auto& [key, value] : table_) {
-      if (!seen_.count(std::string(key.str()))) Fail(std::string(key.str()), "unknown key");
-    }
-  }
-
- private:
-  const toml::table& table_;
-  std::string prefix_;
-  Status* error_;
-  std::set<std::string> seen_;
-};
 
 // Config errors are shown as one line; a parser may quote the offending
 // characters (a newline, a control byte) verbatim.
@@ -130,31 +49,9 @@ bool IsPeerName(std::string_view name) {
   return true;
 }
 
-// An array of tables under `key` ([[key]]), or nullptr when absent.
-const toml::array* TablesOf(const toml::table& parent, const char* key, const std::string& prefix,
-                            Status* error) {
-  const toml::node* n = parent.get(key);
-  if (!n) return nullptr;
-  const toml::array* array = n->as_array();
-  bool ok = array != nullptr;
-  if (ok) {
-    for (const auto& item : *array) ok = ok && item.is_table();
-  }
-  if (!ok) {
-    if (error->ok()) {
-      *error = InvalidArgument(prefix + key + ": expected [[" + prefix + key + "]] tables");
-    }
-    return nullptr;
-  }
-  return array;
-}
-
-void ParseGroups(const toml::table& sharing, std::vector<SharingGroup>* groups, Status* error) {
-  const toml::array* array = TablesOf(sharing, "group", "sharing.", error);
-  if (!array) return;
+void ParseGroups(ConfigSection& sharing, std::vector<SharingGroup>* groups) {
   std::set<std::string> names;
-  for (size_t i = 0; i < array->size(); ++i) {
-    TableReader r(*array->get(i)->as_table(), fmt::format("sharing.group[{}].", i), error);
+  for (ConfigSection& r : sharing.Tables("group")) {
     SharingGroup group;
     r.String("name", &group.name);
     r.StringList("members", &group.members);
@@ -165,12 +62,9 @@ void ParseGroups(const toml::table& sharing, std::vector<SharingGroup>* groups, 
   }
 }
 
-void ParsePeers(const toml::table& root, std::vector<PeerConfig>* peers, Status* error) {
-  const toml::array* array = TablesOf(root, "peer", "", error);
-  if (!array) return;
+void ParsePeers(ConfigSection& root, std::vector<PeerConfig>* peers) {
   std::set<std::string> names;
-  for (size_t i = 0; i < array->size(); ++i) {
-    TableReader r(*array->get(i)->as_table(), fmt::format("peer[{}].", i), error);
+  for (ConfigSection& r : root.Tables("peer")) {
     PeerConfig peer;
     r.String("name", &peer.name);
     r.String("url", &peer.url);
@@ -520,24 +414,20 @@ Result<NodeConfig> ParseConfig(std::string_view text, const std::string& source)
                                                e.source().begin.column, e.description())));
   }
   NodeConfig config;
-  Status error;
-  auto section = [&](const char* name) -> const toml::table* {
+  auto error = std::make_shared<Status>();
+  // A node section: a table, or absent (every key at its default).
+  auto section = [&](const char* name) {
     const toml::node* n = root.get(name);
-    if (!n) return nullptr;
-    if (!n->is_table()) {
-      if (error.ok())
-        error = InvalidArgument(std::string(name) + ": expected a [" + name + "] table");
-      return nullptr;
+    if (n && !n->is_table() && error->ok()) {
+      *error = InvalidArgument(std::string(name) + ": expected a [" + name + "] table");
     }
-    return n->as_table();
+    return ReadTable(n ? n->as_table() : nullptr, name, std::string(name) + ".", error);
   };
 
-  TableReader top(root, "", &error);
+  ConfigSection top = ReadTable(&root, "", "", error);
   top.String("name", &config.name);
-  static const toml::table kEmpty;
   {
-    const toml::table* t = section("server");
-    TableReader r(t ? *t : kEmpty, "server.", &error);
+    ConfigSection r = section("server");
     std::string listen;
     r.String("listen", &listen);
     if (!listen.empty()) {
@@ -557,8 +447,7 @@ Result<NodeConfig> ParseConfig(std::string_view text, const std::string& source)
     }
   }
   {
-    const toml::table* t = section("limits");
-    TableReader r(t ? *t : kEmpty, "limits.", &error);
+    ConfigSection r = section("limits");
     r.Integer("max_body_bytes", &config.limits.max_body_bytes, 1024, int64_t{1} << 40);
     r.Integer("max_objects_per_request", &config.limits.max_objects_per_request, 1, 10000000);
     r.Integer("max_page_size", &config.limits.max_page_size, 1, 1000000);
@@ -570,8 +459,7 @@ Result<NodeConfig> ParseConfig(std::string_view text, const std::string& source)
     }
   }
   {
-    const toml::table* t = section("store");
-    TableReader r(t ? *t : kEmpty, "store.", &error);
+    ConfigSection r = section("store");
     r.String("backend", &config.store.backend);
     r.String("path", &config.store.path);
     r.String("synchronous", &config.store.synchronous);
@@ -582,8 +470,7 @@ Result<NodeConfig> ParseConfig(std::string_view text, const std::string& source)
     }
   }
   {
-    const toml::table* t = section("taxii");
-    TableReader r(t ? *t : kEmpty, "taxii.", &error);
+    ConfigSection r = section("taxii");
     r.String("title", &config.taxii.title);
     r.String("description", &config.taxii.description);
     r.String("contact", &config.taxii.contact);
@@ -597,8 +484,7 @@ Result<NodeConfig> ParseConfig(std::string_view text, const std::string& source)
     if (!ok) r.Fail("api_root", "must be 1-64 letters, digits, '-' or '_'");
   }
   {
-    const toml::table* t = section("sharing");
-    TableReader r(t ? *t : kEmpty, "sharing.", &error);
+    ConfigSection r = section("sharing");
     std::string tlp;
     r.String("default_tlp", &tlp);
     if (!tlp.empty()) {
@@ -621,11 +507,10 @@ Result<NodeConfig> ParseConfig(std::string_view text, const std::string& source)
     }
     r.Seen("group");
     r.RejectUnknown();
-    if (t) ParseGroups(*t, &config.sharing.groups, &error);
+    ParseGroups(r, &config.sharing.groups);
   }
   {
-    const toml::table* t = section("correlation");
-    TableReader r(t ? *t : kEmpty, "correlation.", &error);
+    ConfigSection r = section("correlation");
     r.Integer("max_results", &config.correlation.max_results, 1, 100000);
     r.StringList("warninglists", &config.correlation.warninglists);
     r.Bool("exclude_warninglisted", &config.correlation.exclude_warninglisted);
@@ -634,24 +519,31 @@ Result<NodeConfig> ParseConfig(std::string_view text, const std::string& source)
     r.RejectUnknown();
   }
   {
-    const toml::table* t = section("log");
-    TableReader r(t ? *t : kEmpty, "log.", &error);
+    ConfigSection r = section("log");
     r.String("level", &config.log_level);
     r.RejectUnknown();
     static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
     if (!kLevels.count(config.log_level))
       r.Fail("level", "must be trace, debug, info, warn or error");
   }
-  ParsePeers(root, &config.peers, &error);
-  if (error.ok()) CheckGroupMembers(config, &error);
+  ParsePeers(top, &config.peers);
   for (const auto& [key, value] : root) {
-    static const std::set<std::string> kKnown = {
+    static const std::set<std::string, std::less<>> kNodeKeys = {
         "name", "server", "limits", "store", "taxii", "sharing", "log", "correlation", "peer"};
-    if (!kKnown.count(std::string(key.str())) && error.ok()) {
-      error = InvalidArgument(std::string(key.str()) + ": unknown key");
+    if (kNodeKeys.count(key.str())) continue;
+    // Another table is a module's section, kept for its module to read
+    // (platform::Module::Configure); the platform refuses one that no
+    // module of the node claims.
+    if (const toml::table* table = value.as_table()) {
+      std::ostringstream text;
+      text << toml::toml_formatter(*table);
+      config.sections[std::string(key.str())] = text.str();
+    } else {
+      top.Fail(key.str(), "unknown key");
     }
   }
-  if (!error.ok()) return InvalidArgument(OneLine(source + ": " + error.message()));
+  if (error->ok()) CheckGroupMembers(config, error.get());
+  if (!error->ok()) return InvalidArgument(OneLine(source + ": " + error->message()));
   return config;
 }
 

@@ -1,10 +1,13 @@
 // A node's configuration: DIR/kizuna.toml. `kizuna init` writes the
 // commented default (DefaultConfigText); LoadConfig reads it back and reports
 // the first problem as one line naming the key ("kizuna.toml: server.listen:
-// expected HOST:PORT, got 'x'"). Plain value type; not thread-safe to mutate.
+// expected HOST:PORT, got 'x'"). The node's own sections are typed structs
+// here; a capability module's section is kept as TOML for the module to read
+// (NodeConfig::sections). Plain value type; not thread-safe to mutate.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -107,6 +110,10 @@ struct NodeConfig {
   CorrelationConfig correlation;
   std::vector<PeerConfig> peers;
   std::string log_level = "info";
+  // The sections of the node's capability modules ([telescope], …), by name,
+  // as TOML text: each module reads its own (platform::Module::Configure,
+  // through node::ConfigSection::Parse).
+  std::map<std::string, std::string> sections;
   // ConfigDigest of the text this config was loaded from (LoadConfig): a
   // running node reports the digest of the config it runs with, so that a
   // caller that edited kizuna.toml can tell when the node has picked it up.

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/encoding.h"
+#include "node/config_section.h"
 
 namespace kizuna::node {
 namespace {
@@ -51,6 +52,7 @@ TEST(Config, ErrorsNameTheKey) {
       {"[log]\nlevel = \"loud\"\n", "log.level"},
       {"server = 5\n", "server"},
       {"nonsense = 1\n", "nonsense: unknown key"},
+      {"[[nonsense]]\nx = 1\n", "nonsense: unknown key"},
       {"[server\n", "kizuna.toml:"},
       // Found by config_fuzzer: toml++ quotes the bad bytes, newline included.
       {"allow_plain_http = fals\nx = 1\n", "kizuna.toml:1:"},
@@ -63,6 +65,32 @@ TEST(Config, ErrorsNameTheKey) {
         << c.toml << " -> " << config.status().message();
     EXPECT_EQ(config.status().message().find('\n'), std::string::npos) << "one line";
   }
+}
+
+TEST(Config, OtherTablesAreKeptForTheirModules) {
+  auto config = ParseConfig(
+      "name = \"x\"\n[telescope]\ninterval = 60\n[[telescope.sensor]]\nname = \"tokyo\"\n"
+      "[alerts]\n",
+      "kizuna.toml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  ASSERT_EQ(config->sections.size(), 2u);
+  auto telescope = ConfigSection::Parse("telescope", config->sections.at("telescope"));
+  ASSERT_TRUE(telescope.ok()) << telescope.status().ToString();
+  EXPECT_TRUE(telescope->present());
+  int interval = 0;
+  telescope->Integer("interval", &interval, 1, 3600);
+  std::vector<ConfigSection> sensors = telescope->Tables("sensor");
+  ASSERT_EQ(sensors.size(), 1u);
+  std::string name;
+  sensors[0].String("name", &name);
+  EXPECT_EQ(interval, 60);
+  EXPECT_EQ(name, "tokyo");
+  telescope->RejectUnknown();
+  EXPECT_TRUE(telescope->status().ok()) << telescope->status().ToString();
+  auto alerts = ConfigSection::Parse("alerts", config->sections.at("alerts"));
+  ASSERT_TRUE(alerts.ok());
+  EXPECT_TRUE(alerts->present());
+  EXPECT_FALSE(ConfigSection("absent").present());
 }
 
 const std::string kKey = Base64Encode(std::string(32, 'k'));

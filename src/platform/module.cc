@@ -19,6 +19,40 @@ Status InModule(std::string_view module, const Status& status) {
 
 }  // namespace
 
+Status ConfigureModules(const std::vector<std::unique_ptr<Module>>& modules,
+                        const node::NodeConfig& config, std::string_view source) {
+  auto fail = [&](const Status& status) {
+    return Status(status.code(), std::string(source) + ": " + status.message());
+  };
+  std::set<std::string, std::less<>> claimed;
+  for (const auto& module : modules) {
+    const std::string name(module->name());
+    claimed.insert(name);
+    auto text = config.sections.find(name);
+    Result<node::ConfigSection> section = node::ConfigSection(name);
+    if (text != config.sections.end()) section = node::ConfigSection::Parse(name, text->second);
+    if (!section.ok()) return fail(section.status());
+    Status configured = module->Configure(*section);
+    if (configured.ok()) {
+      section->RejectUnknown();
+      configured = section->status();
+    }
+    if (!configured.ok()) return fail(configured);
+  }
+  for (const auto& [name, text] : config.sections) {
+    if (claimed.count(name)) continue;
+    std::string known;
+    for (const std::string& module : claimed) known += (known.empty() ? "" : ", ") + module;
+    return fail(
+        InvalidArgument("[" + name + "]: unknown section (the node's modules are: " + known + ")"));
+  }
+  return Status::Ok();
+}
+
+Status Platform::Configure(const node::NodeConfig& config, std::string_view source) {
+  return ConfigureModules(modules_, config, source);
+}
+
 Platform::Platform(store::Store& store, PlatformOptions options)
     : scheduler_(store, options.clock ? *options.clock : SystemClock::Instance()),
       run_jobs_(options.run_jobs) {}

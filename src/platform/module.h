@@ -12,12 +12,15 @@
 //     '_', '-', '.') and unique on the node. The core API that predates the
 //     platform keeps its paths (/api/v1/users, /api/v1/collections, …), and
 //     TAXII keeps /taxii2/ (the standard fixes it).
-//   - Its config is its own section of kizuna.toml, read when the daemon
-//     constructs it (the constructor takes what the module needs).
+//   - Its config is its own section of kizuna.toml, [<name()>], which it
+//     reads in Configure (the node's own sections — server, store, taxii,
+//     sharing, correlation, peer… — predate the platform and stay typed in
+//     node/config.h). A section no module is named after is refused, so a
+//     misspelt one is an error, not silently ignored.
 //   - Its jobs are named within the module; their schedule persists in the
 //     store (see jobs.h).
 //
-// Thread-safety: a Module's AddRoutes, AddCommands, Jobs, Start and Stop are
+// Thread-safety: a Module's Configure, AddRoutes, AddCommands, Jobs, Start and Stop are
 // called from one thread, in that order of phases; its route handlers and
 // job functions then run concurrently on the server's and the scheduler's
 // threads and must be thread-safe. The Platform is set up (Add, Start, Stop)
@@ -35,6 +38,8 @@
 #include "common/status.h"
 #include "common/time.h"
 #include "http/http.h"
+#include "node/config.h"
+#include "node/config_section.h"
 #include "platform/jobs.h"
 #include "platform/route_table.h"
 #include "store/store.h"
@@ -56,6 +61,17 @@ class Module {
   // The module's name: its URL segment (/api/v1/<name>/), its config section,
   // the prefix of its jobs' keys. Constant.
   virtual std::string_view name() const = 0;
+
+  // Reads the module's section of kizuna.toml (absent: section.present() is
+  // false and every key keeps its default). Called once before AddRoutes;
+  // may also be called on a module that is never started, to check a config
+  // (so it must only read). Return an error for a bad value (section.Fail
+  // records one, naming the key); a key no reader read is refused after it
+  // returns, as misspelt.
+  virtual Status Configure(node::ConfigSection& section) {
+    (void)section;
+    return Status::Ok();
+  }
 
   // Registers the module's REST routes (under /api/v1/<name()>/). The
   // handlers may capture `this`: the module outlives the table's use.
@@ -109,6 +125,10 @@ class Platform {
     return added;
   }
 
+  // Hands every module its section of `config` (ConfigureModules). Call
+  // before Start; a platform never configured starts with none.
+  Status Configure(const node::NodeConfig& config, std::string_view source);
+
   // Collects the routes of every module (in order) into routes(), then their
   // jobs into the scheduler, then starts the modules in order, then the
   // scheduler's thread. Any error — a bad or duplicate route or job, two
@@ -144,5 +164,12 @@ class Platform {
   bool start_called_ = false;
   size_t started_ = 0;  // modules_[0, started_) are running
 };
+
+// Calls each module's Configure with its section of `config` and checks
+// that every section of config.sections is some module's. The first error
+// is one line naming `source` (the file) and the key: "kizuna.toml:
+// telescope.interval: must be between 1 and 3600, got 0".
+Status ConfigureModules(const std::vector<std::unique_ptr<Module>>& modules,
+                        const node::NodeConfig& config, std::string_view source);
 
 }  // namespace kizuna::platform

@@ -405,6 +405,126 @@ TEST(Platform, CommandsWithoutStart) {
   EXPECT_EQ(log, (std::vector<std::string>{"command beta"}));
 }
 
+// ---------------------------------------------------------------- config sections
+
+// A capability with a section of its own, as a telescope would have:
+//   [sensorish]
+//   interval_seconds = 60
+//   prefixes = ["192.0.2.0/24"]
+//   [[sensorish.sensor]]
+//   name = "tokyo"
+class SectionModule : public Module {
+ public:
+  std::string_view name() const override { return "sensorish"; }
+  Status Configure(node::ConfigSection& section) override {
+    present = section.present();
+    section.Integer("interval_seconds", &interval_seconds, 1, 3600);
+    section.StringList("prefixes", &prefixes);
+    for (node::ConfigSection& sensor : section.Tables("sensor")) {
+      std::string sensor_name;
+      sensor.String("name", &sensor_name);
+      if (sensor_name.empty()) sensor.Fail("name", "a sensor needs a name");
+      sensor.RejectUnknown();
+      sensors.push_back(sensor_name);
+    }
+    return section.status();
+  }
+  Status Start() override {
+    started = true;
+    return Status::Ok();
+  }
+
+  bool present = false;
+  bool started = false;
+  int interval_seconds = 60;
+  std::vector<std::string> prefixes;
+  std::vector<std::string> sensors;
+};
+
+Result<node::NodeConfig> ConfigWith(const std::string& sections) {
+  return node::ParseConfig("name = \"cert-x\"\n" + sections, "kizuna.toml");
+}
+
+TEST(Platform, ModuleReadsItsOwnSection) {
+  auto config = ConfigWith(
+      "[sensorish]\ninterval_seconds = 300\nprefixes = [\"192.0.2.0/24\", \"2001:db8::/32\"]\n"
+      "[[sensorish.sensor]]\nname = \"tokyo\"\n[[sensorish.sensor]]\nname = \"madrid\"\n"
+      "[server]\nthreads = 2\n");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->server.threads, 2);  // the node's own sections are still typed
+  ASSERT_EQ(config->sections.count("sensorish"), 1u);
+
+  auto store = OpenStore("platform-section");
+  ASSERT_TRUE(store);
+  Platform platform(*store, {.run_jobs = false});
+  SectionModule& module = platform.Add(std::make_unique<SectionModule>());
+  ASSERT_TRUE(platform.Configure(*config, "kizuna.toml").ok());
+  EXPECT_TRUE(module.present);
+  EXPECT_EQ(module.interval_seconds, 300);
+  EXPECT_EQ(module.prefixes, (std::vector<std::string>{"192.0.2.0/24", "2001:db8::/32"}));
+  EXPECT_EQ(module.sensors, (std::vector<std::string>{"tokyo", "madrid"}));
+  ASSERT_TRUE(platform.Start().ok());
+  EXPECT_TRUE(module.started);
+}
+
+TEST(Platform, AbsentSectionLeavesTheDefaults) {
+  auto config = ConfigWith("");
+  ASSERT_TRUE(config.ok());
+  EXPECT_TRUE(config->sections.empty());
+  std::vector<std::unique_ptr<Module>> modules;
+  modules.push_back(std::make_unique<SectionModule>());
+  ASSERT_TRUE(ConfigureModules(modules, *config, "kizuna.toml").ok());
+  auto& module = static_cast<SectionModule&>(*modules[0]);
+  EXPECT_FALSE(module.present);
+  EXPECT_EQ(module.interval_seconds, 60);
+  EXPECT_TRUE(module.sensors.empty());
+}
+
+TEST(Platform, BadSectionsAreOneClearError) {
+  struct Case {
+    std::string toml;
+    std::string expected;
+  } cases[] = {
+      {"[sensorish]\ninterval_seconds = 0\n",
+       "kizuna.toml: sensorish.interval_seconds: must be between 1 and 3600, got 0"},
+      {"[sensorish]\ninterval_seconds = \"1m\"\n",
+       "kizuna.toml: sensorish.interval_seconds: expected an integer"},
+      {"[sensorish]\nintervall_seconds = 30\n",
+       "kizuna.toml: sensorish.intervall_seconds: unknown key"},
+      {"[sensorish]\nprefixes = [1, 2]\n",
+       "kizuna.toml: sensorish.prefixes: expected a list of strings"},
+      {"[sensorish]\nsensor = 5\n",
+       "kizuna.toml: sensorish.sensor: expected [[sensorish.sensor]] tables"},
+      {"[[sensorish.sensor]]\nname = \"\"\n",
+       "kizuna.toml: sensorish.sensor[0].name: a sensor needs a name"},
+      {"[[sensorish.sensor]]\nname = \"a\"\nport = 1\n",
+       "kizuna.toml: sensorish.sensor[1].port: unknown key"},
+      // A section no module is named after: a typo is an error, not ignored.
+      {"[sensorsh]\ninterval_seconds = 30\n",
+       "kizuna.toml: [sensorsh]: unknown section (the node's modules are: quiet, sensorish)"},
+      // A module that reads no section refuses keys in one.
+      {"[quiet]\nlevel = 3\n", "kizuna.toml: quiet.level: unknown key"},
+  };
+  // The [[…sensor]] case with index 1 has one good sensor before it.
+  cases[6].toml = "[[sensorish.sensor]]\nname = \"ok\"\n" + cases[6].toml;
+  class QuietModule : public Module {
+    std::string_view name() const override { return "quiet"; }
+  };
+  for (const Case& c : cases) {
+    auto config = ConfigWith(c.toml);
+    ASSERT_TRUE(config.ok()) << c.toml << " -> " << config.status().ToString();
+    auto store = OpenStore("platform-bad-section");
+    ASSERT_TRUE(store);
+    Platform platform(*store, {.run_jobs = false});
+    platform.Add(std::make_unique<QuietModule>());
+    SectionModule& module = platform.Add(std::make_unique<SectionModule>());
+    Status configured = platform.Configure(*config, "kizuna.toml");
+    EXPECT_EQ(configured.code(), Code::kInvalidArgument) << c.toml;
+    EXPECT_EQ(configured.message(), c.expected) << c.toml;
+    EXPECT_FALSE(module.started);
+  }
+}
+
 // ---------------------------------------------------------------- JobScheduler
 
 // A job that counts its runs and fails while `*fail` is set.

@@ -4,24 +4,27 @@
 #pragma once
 
 #include "platform/module.h"
+#include "platform/services.h"
 #include "taxii/taxii.h"
 
 namespace kizuna::taxii {
 
 class TaxiiModule final : public platform::Module {
  public:
-  explicit TaxiiModule(TaxiiService& taxii) : taxii_(taxii) {}
+  explicit TaxiiModule(const platform::NodeServices* services) : services_(services) {}
   std::string_view name() const override { return "taxii"; }
   void AddRoutes(platform::RouteTable& routes) override {
     auto handle = [this](const http::Request& request, const store::User& user,
-                         const platform::PathParams&) { return taxii_.Handle(request, user); };
+                         const platform::PathParams&) {
+      return services_->taxii->Handle(request, user);
+    };
     for (const char* method : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}) {
       routes.Add(method, "/taxii2/{path...}", handle);
     }
   }
 
  private:
-  TaxiiService& taxii_;
+  const platform::NodeServices* services_;
 };
 
 }  // namespace kizuna::taxii

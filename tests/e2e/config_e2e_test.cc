@@ -2,7 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
+
+#include "node/config.h"
 
 #include "tests/e2e/harness.h"
 
@@ -98,6 +102,65 @@ TEST(NodeConfig, MissingCertificateIsOneClearLine) {
   auto r = RunKizuna({"serve", node.dir()});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("missing"), std::string::npos) << r.err;
+}
+
+// A capability module reads its own section of kizuna.toml; a bad value, a
+// misspelt key or a section no module is named after stops the node with
+// one line naming the key, and every CLI command refuses the config too.
+TEST(NodeConfig, BadModuleSectionIsOneClearLine) {
+  NodeProcess node("CERT-Sections");
+  const std::string path = node.dir() + "/kizuna.toml";
+  const std::string good = ReadFile(path);
+  struct Case {
+    std::string section;
+    std::string expected;
+  } cases[] = {
+      {"[matching]\nbogus = 1\n", "kizuna.toml: matching.bogus: unknown key"},
+      {"[matchng]\n",
+       "kizuna.toml: [matchng]: unknown section (the node's modules are: core, "
+       "matching, peers, taxii)"},
+  };
+  for (const Case& c : cases) {
+    WriteFile(path, good + "\n" + c.section);
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"serve", node.dir()}, {"user", "list", node.dir()}}) {
+      auto r = RunKizuna(args, "", std::chrono::seconds(30));
+      EXPECT_FALSE(r.timed_out) << args[0];
+      EXPECT_NE(r.exit_code, 0) << args[0];
+      EXPECT_NE(r.err.find(c.expected), std::string::npos) << args[0] << ": " << r.err;
+      std::string err = r.err;
+      while (!err.empty() && err.back() == '\n') err.pop_back();
+      EXPECT_EQ(err.find('\n'), std::string::npos) << "one line: " << r.err;
+    }
+  }
+  WriteFile(path, good);
+  std::string error;
+  ASSERT_TRUE(node.Start(&error)) << error;
+}
+
+// A running node keeps its config when the edited file has a bad module
+// section, and applies the file once it is fixed.
+TEST(NodeConfig, RunningNodeRefusesABadModuleSection) {
+  NodeProcess node("CERT-Reload");
+  std::string error;
+  ASSERT_TRUE(node.Start(&error)) << error;
+  const std::string path = node.dir() + "/kizuna.toml";
+  const std::string good = ReadFile(path);
+  WriteFile(path, good + "\n[telescop]\nsensors = 3\n");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (node.ServerLog().find("[telescop]: unknown section") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_NE(node.ServerLog().find("[telescop]: unknown section"), std::string::npos)
+      << node.ServerLog();
+  auto r = node.Get("/api/v1/node");
+  ASSERT_EQ(r.status, 200);
+  const auto config = boost::json::parse(r.body).at("config");
+  EXPECT_NE(config.at("digest").as_string(), node::ConfigDigest(ReadFile(path)));
+  EXPECT_EQ(config.at("generation").to_number<int>(), 1);
+  WriteFile(path, good + "\n# fixed\n");
+  EXPECT_TRUE(node.WaitForConfig());
 }
 
 }  // namespace

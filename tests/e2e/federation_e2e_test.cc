@@ -337,11 +337,11 @@ TEST(Federation, APageAlteredInTransitIsRefusedAndStoresNothing) {
   peer.stream = false;
   peer.poll_seconds = 1;
   AddPeer(a, peer);
-  ASSERT_TRUE(WaitUntil([&] { return tampered.load() >= 2; })) << ReadFile(a.dir() + "/serve.out");
+  ASSERT_TRUE(WaitUntil([&] { return tampered.load() >= 2; })) << a.ServerLog();
   // a refused the page (its log and `kizuna peer list` say so) ...
   EXPECT_TRUE(WaitUntil([&] {
-    return ReadFile(a.dir() + "/serve.out").find("signature does not match") != std::string::npos;
-  })) << ReadFile(a.dir() + "/serve.out");
+    return a.ServerLog().find("signature does not match") != std::string::npos;
+  })) << a.ServerLog();
   ASSERT_TRUE(WaitUntil([&] {
     json::object peer = PeerStatus(a, "cert-b");
     return peer.contains("status") && peer.at("status").is_object() &&
@@ -621,9 +621,8 @@ TEST(Federation, AMisbehavingPartnerCannotRedirectOrFloodUs) {
   ASSERT_TRUE(WaitUntil([&] { return Has(a, 95); }));
   // The redirecting discovery is refused round after round (the log says so
   // each time), and the other server never hears from us.
-  ASSERT_TRUE(WaitUntil(
-      [&] { return CountOf(ReadFile(a.dir() + "/serve.out"), "another server") >= 2; }, 30s))
-      << ReadFile(a.dir() + "/serve.out");
+  ASSERT_TRUE(WaitUntil([&] { return CountOf(a.ServerLog(), "another server") >= 2; }, 30s))
+      << a.ServerLog();
   EXPECT_EQ(elsewhere_hits.load(), 0) << "followed discovery to another server";
   // Once per poll round (poll_seconds = 1), not a flood: each round stops
   // when a page brings nothing new, so at most 2 pages per round, and at most
