@@ -22,20 +22,22 @@ namespace {
 constexpr uint64_t kDefaultPageSize = 100;
 constexpr uint64_t kMaxPageSize = 1000;
 
+constexpr std::string_view kNodeKey = "fuzz node key";
+
 // A decoded token must continue after the same date_added once re-encoded.
 void CheckToken(std::string_view token) {
-  auto cursor = kizuna::taxii::DecodeNext(token);
+  auto cursor = kizuna::taxii::DecodeNext(token, kNodeKey);
   if (!cursor) return;
   if (*cursor < 0) __builtin_trap();
-  const std::string again = kizuna::taxii::EncodeNext(*cursor);
-  if (kizuna::taxii::DecodeNext(again) != cursor) __builtin_trap();
+  const std::string again = kizuna::taxii::EncodeNext(*cursor, kNodeKey);
+  if (kizuna::taxii::DecodeNext(again, kNodeKey) != cursor) __builtin_trap();
 }
 
 void CheckQuery(const std::vector<std::pair<std::string, std::string>>& params,
                 bool allow_id_and_type) {
   kizuna::store::ObjectQuery query;
-  auto error =
-      kizuna::taxii::ParseQuery(params, kDefaultPageSize, kMaxPageSize, allow_id_and_type, &query);
+  auto error = kizuna::taxii::ParseQuery(params, kDefaultPageSize, kMaxPageSize, allow_id_and_type,
+                                         &query, kNodeKey);
   if (error) {
     if (error->title.empty()) __builtin_trap();
     return;

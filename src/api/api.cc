@@ -211,21 +211,21 @@ void ApiService::AddCoreRoutes(platform::RouteTable& routes) {
     for (const auto& u : *users) list.emplace_back(UserJson(u));
     return Json(200, json::object{{"users", std::move(list)}});
   });
-  routes.Add("POST", "/api/v1/users",
-             [this](const Request& request, const User& user, const PathParams&) {
-               if (!IsAdmin(user)) return Forbidden();
-               json::object body;
-               if (auto error = ParseBody(request, &body)) return *error;
-               std::string role_text = stix::StringProperty(body, "role");
-               auto role = node::ParseRole(role_text.empty() ? "member" : role_text);
-               if (!role.ok()) return FromStatus(role.status());
-               auto created = node::AddUser(store_, stix::StringProperty(body, "organization"),
-                                            stix::StringProperty(body, "name"), *role);
-               if (!created.ok()) return FromStatus(created.status());
-               json::object out = UserJson(created->user);
-               out["api_key"] = created->api_key;
-               return Json(201, out);
-             });
+  routes.Add(
+      "POST", "/api/v1/users", [this](const Request& request, const User& user, const PathParams&) {
+        if (!IsAdmin(user)) return Forbidden();
+        json::object body;
+        if (auto error = ParseBody(request, &body)) return *error;
+        std::string role_text = stix::StringProperty(body, "role");
+        auto role = node::ParseRole(role_text.empty() ? "member" : role_text);
+        if (!role.ok()) return FromStatus(role.status());
+        auto created = node::AddUser(store_, stix::StringProperty(body, "organization"),
+                                     stix::StringProperty(body, "name"), *role, identity_.name);
+        if (!created.ok()) return FromStatus(created.status());
+        json::object out = UserJson(created->user);
+        out["api_key"] = created->api_key;
+        return Json(201, out);
+      });
   // The user named by {id}, when the caller is an admin or that user; the
   // error response otherwise.
   auto target_user = [this](const User& user, const PathParams& params,
@@ -519,7 +519,22 @@ http::Response ApiService::Match(const http::Request& request, const store::User
   out["results"] = std::move(list);
   if (record_sightings && !tally.empty()) {
     if (!sightings_) return ErrorResponse(503, "Unavailable", "sightings are not recorded here");
-    auto ids = sightings_->Record(tally.Inputs());
+    // A sighting is the observing organization's: the home team's, or an
+    // outside organization's own (never passed off as the home team's).
+    std::optional<correlation::SightingRecorder::Observer> observer;
+    if (user.org_name != identity_.name && !IsAdmin(user)) {
+      auto organizations = store_.ListOrganizations();
+      if (!organizations.ok()) return FromStatus(organizations.status());
+      observer.emplace();
+      observer->origin = store::OrgOrigin(user.org_name);
+      for (const store::Organization& organization : *organizations) {
+        if (organization.id == user.org_id) observer->identity_id = organization.identity_id;
+      }
+      if (observer->identity_id.empty()) {
+        return ErrorResponse(500, "Internal error", "the organization has no identity");
+      }
+    }
+    auto ids = sightings_->Record(tally.Inputs(), observer ? &*observer : nullptr);
     if (!ids.ok()) return FromStatus(ids.status());
     json::array recorded;
     for (const auto& id : *ids) recorded.emplace_back(id);

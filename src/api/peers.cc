@@ -35,6 +35,7 @@ std::string PeerJson(const node::PeerConfig& peer, std::string_view status_json)
   out["org"] = peer.org.empty() ? peer.name : peer.org;
   out["max_tlp"] = std::string(stix::TlpName(peer.max_tlp));
   out["public_key"] = peer.public_key;
+  out["unsigned"] = peer.unsigned_partner;
   out["pull"] = StringArray(peer.pull);
   out["into"] = peer.into;
   out["share"] = StringArray(peer.share);
@@ -92,14 +93,15 @@ Result<node::PeerConfig> PeerFromJson(std::string_view body) {
     *out = v->get_bool();
   };
   static const std::set<std::string, std::less<>> kKeys = {
-      "name",   "url",          "token",   "public_key",
-      "org",    "max_tlp",      "pull",    "into",
-      "share",  "push",         "push_to", "reshare",
-      "stream", "poll_seconds", "ca_file", "pinned_cert_sha256"};
+      "name",    "url",          "token",   "public_key",
+      "org",     "max_tlp",      "pull",    "into",
+      "share",   "push",         "push_to", "reshare",
+      "stream",  "poll_seconds", "ca_file", "pinned_cert_sha256",
+      "unsigned"};
   for (const auto& [key, value] : o) {
     if (!kKeys.count(std::string_view(key))) fail(key, "unknown key");
   }
-  for (const char* key : {"name", "url", "token", "public_key"}) {
+  for (const char* key : {"name", "url", "token"}) {
     if (!o.contains(key)) fail(key, "required");
   }
   string("name", &peer.name);
@@ -132,6 +134,7 @@ Result<node::PeerConfig> PeerFromJson(std::string_view body) {
   string("push_to", &peer.push_to);
   boolean("reshare", &peer.reshare);
   boolean("stream", &peer.stream);
+  boolean("unsigned", &peer.unsigned_partner);
   if (const json::value* v = o.if_contains("poll_seconds")) {
     if (!v->is_int64() && !v->is_uint64()) {
       fail("poll_seconds", "expected a whole number of seconds");
@@ -153,9 +156,10 @@ Result<node::PeerConfig> PeerFromJson(std::string_view body) {
 }
 
 Status AddPeer(const std::string& config_path, const node::PeerConfig& peer, store::Store* store) {
-  if (peer.public_key.empty()) {
+  if (peer.public_key.empty() && !peer.unsigned_partner) {
     return InvalidArgument(
-        "public_key: the partner's Ed25519 key is required (`kizuna identity` on its node)");
+        "public_key: the partner's Ed25519 key is required (`kizuna identity` on its node); "
+        "for a plain TAXII server that signs nothing, mark it unsigned");
   }
   if (store) {
     std::vector<std::pair<const char*, std::string>> collections = {{"into", peer.into}};

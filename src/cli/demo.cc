@@ -124,9 +124,9 @@ Status CreateNodes(std::vector<DemoNode>& nodes) {
     for (size_t j = 0; j < nodes.size(); ++j) {
       if (i == j) continue;
       // Node j's user for node i: its organization is the name j gives peer i.
-      KIZUNA_ASSIGN_OR_RETURN(
-          node::NewUser user,
-          node::AddUser(opened[j]->store(), nodes[i].name, "federation", store::Role::kMember));
+      KIZUNA_ASSIGN_OR_RETURN(node::NewUser user,
+                              node::AddUser(opened[j]->store(), nodes[i].name, "federation",
+                                            store::Role::kMember, opened[j]->config().name));
       node::PeerConfig peer;
       peer.name = nodes[j].name;
       peer.url = nodes[j].url;

@@ -268,7 +268,7 @@ int UserAdd(const std::string& dir, const std::string& org, const std::string& n
   if (!role.ok()) return Fail(role.status());
   auto node = OpenNode(dir);
   if (!node.ok()) return Fail(node.status());
-  auto created = node::AddUser((*node)->store(), org, name, *role);
+  auto created = node::AddUser((*node)->store(), org, name, *role, (*node)->config().name);
   if (!created.ok()) return Fail(created.status());
   std::printf("created user %s/%s (id %lld, role %s)\n%s\n", org.c_str(), name.c_str(),
               static_cast<long long>(created->user.id), std::string(node::RoleName(*role)).c_str(),

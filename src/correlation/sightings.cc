@@ -25,11 +25,13 @@ SightingRecorder::SightingRecorder(store::Store& store, std::string identity_id,
       options_(std::move(options)),
       clock_(clock) {}
 
-std::string SightingRecorder::SightingId(const std::string& indicator_id, int64_t when_us) const {
+std::string SightingRecorder::SightingId(const std::string& indicator_id, int64_t when_us,
+                                         const std::string& observer_identity) const {
   const int64_t period = options_.period_seconds * 1000000;
   const int64_t start = when_us - when_us % period;
+  const std::string& who = observer_identity.empty() ? identity_id_ : observer_identity;
   return "sighting--" +
-         Uuid5(kSightingNamespace, indicator_id + "|" + identity_id_ + "|" + std::to_string(start));
+         Uuid5(kSightingNamespace, indicator_id + "|" + who + "|" + std::to_string(start));
 }
 
 Result<std::string> SightingRecorder::EnsureCollection() {
@@ -62,14 +64,16 @@ Result<std::string> SightingRecorder::EnsureCollection() {
 }
 
 Result<std::vector<std::string>> SightingRecorder::Record(
-    const std::vector<SightingInput>& sightings) {
+    const std::vector<SightingInput>& sightings, const Observer* observer) {
+  const std::string& who = observer ? observer->identity_id : identity_id_;
+  const std::string origin = observer ? observer->origin : "";
   std::lock_guard lock(mu_);
   KIZUNA_ASSIGN_OR_RETURN(std::string collection_id, EnsureCollection());
   const int64_t now = clock_.NowMicros();
   std::vector<store::NewObject> objects;
   std::vector<std::string> ids;
   for (const auto& input : sightings) {
-    const std::string id = SightingId(input.indicator_id, now);
+    const std::string id = SightingId(input.indicator_id, now, who);
     ids.push_back(id);
     int64_t count = input.count;
     int64_t first_seen = now;
@@ -104,18 +108,18 @@ Result<std::vector<std::string>> SightingRecorder::Record(
                           {"id", id},
                           {"created", Ms(created)},
                           {"modified", Ms(modified)},
-                          {"created_by_ref", identity_id_},
+                          {"created_by_ref", who},
                           {"sighting_of_ref", input.indicator_id},
                           {"count", count},
                           {"first_seen", Ms(first_seen)},
                           {"last_seen", Ms(std::max(now, first_seen))},
-                          {"where_sighted_refs", json::array{json::value(identity_id_)}}};
+                          {"where_sighted_refs", json::array{json::value(who)}}};
     if (input.tlp != stix::Tlp::kNone) {
       sighting["object_marking_refs"] = json::array{json::value(stix::TlpMarkingId(input.tlp))};
     }
     KIZUNA_ASSIGN_OR_RETURN(stix::ObjectInfo info, stix::ValidateObject(sighting));
     info.tlp = input.tlp;
-    objects.push_back({std::move(info), json::serialize(sighting), ""});
+    objects.push_back({std::move(info), json::serialize(sighting), origin});
   }
   if (!objects.empty()) KIZUNA_RETURN_IF_ERROR(store_.AddObjects(collection_id, objects).status());
   return ids;

@@ -39,11 +39,21 @@ class SightingRecorder {
   SightingRecorder(store::Store& store, std::string identity_id, std::string identity_name,
                    SightingOptions options = {}, const Clock& clock = SystemClock::Instance());
 
-  // Records (or counts up) one sighting per input; returns the sighting ids.
-  Result<std::vector<std::string>> Record(const std::vector<SightingInput>& sightings);
+  // Who saw it: this node's team (the default), or a local user's outside
+  // organization, whose sightings are its own (its identity, its origin).
+  struct Observer {
+    std::string identity_id;
+    std::string origin;  // store::NewObject::origin: "" or "org:<name>"
+  };
 
-  // The deterministic id of the sighting of `indicator_id` in the period holding `when_us`.
-  std::string SightingId(const std::string& indicator_id, int64_t when_us) const;
+  // Records (or counts up) one sighting per input; returns the sighting ids.
+  Result<std::vector<std::string>> Record(const std::vector<SightingInput>& sightings,
+                                          const Observer* observer = nullptr);
+
+  // The deterministic id of the sighting of `indicator_id` in the period
+  // holding `when_us`, by `observer_identity` (default: this node).
+  std::string SightingId(const std::string& indicator_id, int64_t when_us,
+                         const std::string& observer_identity = "") const;
 
  private:
   Result<std::string> EnsureCollection();

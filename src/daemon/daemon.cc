@@ -98,7 +98,8 @@ Router::Router(node::Node& node, std::shared_ptr<const correlation::WarningLists
                                             const store::Collection& collection) {
                  return ScopeFor(user, collection);
                };
-               options.origin_of = [this](const store::User& user) { return PeerOf(user); };
+               options.writer_of = [this](const store::User& user) { return WriterOf(user); };
+               options.next_token_key = node_.DeriveKey("taxii next token");
                return options;
              }()),
       api_(node.store(), node.identity(), &correlator_, &sightings_,
@@ -163,9 +164,36 @@ void Router::Stop() {
   bus_.Stop();
 }
 
-std::string Router::PeerOf(const store::User& user) {
-  const node::PeerConfig* peer = federation_.policy()->PeerOfOrg(user.org_name);
-  return peer ? peer->name : "";
+taxii::Writer Router::WriterOf(const store::User& user) {
+  std::shared_ptr<const sharing::SharingPolicy> policy = federation_.policy();
+  const sharing::Recipient recipient = policy->ForUser(user);
+  taxii::Writer writer;
+  writer.name = user.org_name + "/" + user.name;
+  writer.admin = user.role == store::Role::kAdmin;
+  auto identities = taxii::HomeIdentities(node_.store(), node_.identity().identity_id);
+  if (identities.ok()) writer.home_identities = std::move(*identities);
+  switch (recipient.kind) {
+    case sharing::Recipient::Kind::kHome:
+      writer.kind = taxii::Writer::Kind::kHome;
+      break;
+    case sharing::Recipient::Kind::kPeer:
+      writer.kind = taxii::Writer::Kind::kPeer;
+      writer.origin = recipient.name;
+      writer.identity = federation_.PeerIdentity(recipient.name);
+      break;
+    default: {
+      writer.kind = taxii::Writer::Kind::kOrganization;
+      writer.origin = store::OrgOrigin(user.org_name);
+      auto organizations = node_.store().ListOrganizations();
+      if (organizations.ok()) {
+        for (const store::Organization& organization : *organizations) {
+          if (organization.id == user.org_id) writer.identity = organization.identity_id;
+        }
+      }
+      break;
+    }
+  }
+  return writer;
 }
 
 taxii::ReadScope Router::ScopeFor(const store::User& user, const store::Collection& collection) {
@@ -178,6 +206,10 @@ taxii::ReadScope Router::ScopeFor(const store::User& user, const store::Collecti
     return policy->MayRelease(object, recipient);
   };
   if (recipient.kind == sharing::Recipient::Kind::kPeer) {
+    const node::PeerConfig* peer = policy->PeerOfOrg(user.org_name);
+    scope.partner_may_write =
+        peer && (peer->into == collection.id ||
+                 (!collection.alias.empty() && peer->into == collection.alias));
     scope.on_release = [this, name = recipient.name](
                            const store::Collection& c,
                            const std::vector<store::StoredObject>& objects) {

@@ -46,8 +46,8 @@ class Router {
   http::Response Stream(const http::Request& request, const store::User& user,
                         const std::string& collection);
   taxii::ReadScope ScopeFor(const store::User& user, const store::Collection& collection);
-  // The peer a user acts for ("" when none).
-  std::string PeerOf(const store::User& user);
+  // Who a user writes as: the home team, an outside organization or a partner.
+  taxii::Writer WriterOf(const store::User& user);
   // Whether a user may read a collection: its grants (admins: all) and, for a
   // partner, the collections shared with it.
   Result<bool> MayRead(const store::User& user, const store::Collection& collection);

@@ -118,6 +118,7 @@ std::string PeerStatusToJson(const PeerStatus& status) {
   out["url"] = status.url;
   out["state"] = status.state;
   out["partner_is_kizuna"] = status.partner_is_kizuna;
+  out["partner_identity"] = status.partner_identity;
   auto time_or_null = [](int64_t us) -> json::value {
     if (us == 0) return nullptr;
     return json::value(FormatTimestamp(us, 3));
@@ -169,6 +170,9 @@ Result<std::optional<PeerStatus>> LoadPeerStatus(store::Store& store, const std:
   };
   status.url = str("url");
   status.state = str("state");
+  if (const json::value* v = o.if_contains("partner_identity"); v && v->is_string()) {
+    status.partner_identity = v->get_string();
+  }
   if (const json::value* v = o.if_contains("partner_is_kizuna"); v && v->is_bool()) {
     status.partner_is_kizuna = v->get_bool();
   }
@@ -509,10 +513,13 @@ class Federation::PeerWorker {
     // A kizuna partner proves it holds the key we registered for it.
     auto node_info = client.Send("GET", config_.url + "/api/v1/node", BaseHeaders());
     bool is_kizuna = false;
+    std::string partner_identity;
     if (node_info.ok() && node_info->status == 200) {
       auto info = stix::ParseJson(node_info->body, 16);
       if (info.ok() && info->is_object() && info->get_object().contains("identity")) {
         is_kizuna = true;
+        partner_identity = stix::StringProperty(info->get_object(), "identity");
+        if (partner_identity.rfind("identity--", 0) != 0) partner_identity.clear();
         std::string key(stix::StringProperty(info->get_object(), "public_key"));
         if (!config_.public_key.empty() && key != config_.public_key) {
           return PermissionDenied("the partner's node key is not the public_key registered for " +
@@ -523,6 +530,7 @@ class Federation::PeerWorker {
     {
       std::lock_guard lock(mutex_);
       status_.partner_is_kizuna = is_kizuna;
+      status_.partner_identity = partner_identity;
     }
     push_enabled_ = config_.push == node::PushMode::kAlways ||
                     (config_.push == node::PushMode::kAuto && !is_kizuna);
@@ -566,7 +574,15 @@ class Federation::PeerWorker {
                                 "' (into) does not exist");
     }
     taxii::IngestOptions options = context_.ingest;
-    options.origin = config_.name;
+    options.writer.kind = taxii::Writer::Kind::kPeer;
+    options.writer.origin = config_.name;
+    options.writer.name = "peer " + config_.name;
+    {
+      std::lock_guard lock(mutex_);
+      options.writer.identity = status_.partner_identity;
+    }
+    KIZUNA_ASSIGN_OR_RETURN(options.writer.home_identities,
+                            taxii::HomeIdentities(store, context_.node->identity().identity_id));
     auto status = taxii::IngestObjects(store, into->id, objects, 0, options);
     if (!status.ok()) return status.status();
     std::vector<AuditEntry> entries;
@@ -581,7 +597,10 @@ class Federation::PeerWorker {
       entries.push_back({d.id, d.version, "rejected: " + d.message});
     }
     if (context_.audit) {
-      context_.audit->Record("received", config_.name, channel, remote_collection, entries);
+      // What an unsigned partner sent carries no proof of origin: the audit says so.
+      const std::string how =
+          config_.unsigned_partner ? std::string(channel) + " (unsigned)" : std::string(channel);
+      context_.audit->Record("received", config_.name, how, remote_collection, entries);
     }
     {
       std::lock_guard lock(mutex_);
@@ -1130,6 +1149,12 @@ std::vector<PeerStatus> Federation::Statuses() const {
   std::vector<PeerStatus> out;
   for (const auto& [name, worker] : workers_) out.push_back(worker->status());
   return out;
+}
+
+std::string Federation::PeerIdentity(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  auto it = workers_.find(name);
+  return it == workers_.end() ? "" : it->second->status().partner_identity;
 }
 
 }  // namespace kizuna::federation

@@ -36,6 +36,9 @@ struct PeerStatus {
   // "waiting" (the partner has not configured us as its peer yet), "stopped"
   std::string state = "starting";
   bool partner_is_kizuna = false;
+  // A kizuna partner's STIX identity (its /api/v1/node): the producer it is
+  // of what it creates; "" until known.
+  std::string partner_identity;
   int64_t last_contact_us = 0;                  // the last answer of any kind from the partner
   int64_t last_sync_us = 0;                     // the last time we had everything it offered
   std::map<std::string, int64_t> pull_cursors;  // its collection id -> date_added µs
@@ -76,6 +79,8 @@ class Federation {
 
   std::shared_ptr<const sharing::SharingPolicy> policy() const;
   std::vector<PeerStatus> Statuses() const;
+  // A running peer's partner identity (PeerStatus::partner_identity); "" when unknown.
+  std::string PeerIdentity(const std::string& name) const;
 
   class PeerWorker;
 

@@ -203,9 +203,14 @@ void AddPeerCommands(CLI::App& app, int* code) {
   add->add_option("--token", args->peer.token,
                   "the API key the partner issued for this node (stored in kizuna.toml, 0600)")
       ->required();
-  add->add_option("--public-key", args->peer.public_key,
-                  "the partner's Ed25519 public key, base64 (`kizuna identity` on its node)")
-      ->required();
+  auto* key = add->add_option("--public-key", args->peer.public_key,
+                              "the partner's Ed25519 public key, base64 (`kizuna identity` on "
+                              "its node)");
+  auto* unsigned_flag =
+      add->add_flag("--unsigned", args->peer.unsigned_partner,
+                    "a plain TAXII server that signs nothing: take what it sends unsigned "
+                    "(audited as such)");
+  key->excludes(unsigned_flag);
   add->add_option("--max-tlp", args->max_tlp,
                   "the highest TLP it may receive: clear, green, amber, amber+strict")
       ->capture_default_str();

@@ -70,6 +70,7 @@ void ParsePeers(ConfigSection& root, std::vector<PeerConfig>* peers) {
     r.String("url", &peer.url);
     r.String("token", &peer.token);
     r.String("public_key", &peer.public_key);
+    r.Bool("unsigned", &peer.unsigned_partner);
     r.String("org", &peer.org);
     r.Tlp("max_tlp", &peer.max_tlp, /*allow_red=*/false);
     r.StringList("pull", &peer.pull);
@@ -94,6 +95,11 @@ void ParsePeers(ConfigSection& root, std::vector<PeerConfig>* peers) {
     if (!peer.public_key.empty()) {
       auto key = Base64Decode(peer.public_key);
       if (!key || key->size() != 32) r.Fail("public_key", "expected a base64 Ed25519 key");
+      if (peer.unsigned_partner) r.Fail("unsigned", "a partner with a public_key signs");
+    } else if (!peer.unsigned_partner) {
+      r.Fail("public_key",
+             "the partner's Ed25519 key is required (`kizuna identity` on its node); for a "
+             "plain TAXII server that signs nothing set unsigned = true");
     }
     if (peer.org.empty()) peer.org = peer.name;
     if (peer.into.empty()) r.Fail("into", "must name one of this node's collections");
@@ -167,6 +173,7 @@ std::string PeerToml(const PeerConfig& peer) {
   out += "url = " + TomlString(peer.url) + "\n";
   out += "token = " + TomlString(peer.token) + "\n";
   out += "public_key = " + TomlString(peer.public_key) + "\n";
+  if (peer.unsigned_partner) out += "unsigned = true\n";
   if (!peer.org.empty() && peer.org != peer.name) out += "org = " + TomlString(peer.org) + "\n";
   out += "max_tlp = " + TomlString(stix::TlpName(peer.max_tlp)) + "\n";
   if (!peer.pull.empty()) out += "pull = " + TomlStringList(peer.pull) + "\n";

@@ -78,8 +78,11 @@ struct PeerConfig {
   std::string url;    // the partner's base URL: "https://cti.partner.example:8443"
   std::string token;  // the API key this node uses at the partner ("user:password": HTTP Basic);
                       // never logged
-  std::string public_key;  // the partner's Ed25519 key (base64); empty: no signatures
-  std::string org;         // our organization whose users act for this partner (default: name)
+  std::string public_key;  // the partner's Ed25519 key (base64); empty only when unsigned_partner
+  // A plain TAXII server that signs nothing ("unsigned = true"): what it
+  // sends is taken without a signature and audited as unsigned.
+  bool unsigned_partner = false;
+  std::string org;  // our organization whose users act for this partner (default: name)
   stix::Tlp max_tlp = stix::Tlp::kAmber;  // the highest TLP it may receive
   std::vector<std::string> pull;          // its collections to pull; empty: all it lets us read
   std::string into = "default";           // our collection that receives what we pull

@@ -129,6 +129,15 @@ TEST(Config, PeersAndSharingGroups) {
   EXPECT_EQ(config->sharing.groups[0].members, std::vector<std::string>{"cert-b"});
 }
 
+TEST(Config, AnUnsignedPartnerIsSaidSo) {
+  auto config = ParseConfig(
+      "[[peer]]\nname = \"medallion\"\nurl = \"http://x\"\ntoken = \"u:p\"\nunsigned = true\n",
+      "k");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_TRUE(config->peers[0].unsigned_partner);
+  EXPECT_TRUE(config->peers[0].public_key.empty());
+}
+
 TEST(Config, PeerErrorsNameTheKey) {
   struct Case {
     std::string toml;
@@ -144,6 +153,9 @@ TEST(Config, PeerErrorsNameTheKey) {
       {"[[peer]]\nname = \"b\"\nurl = \"http://x\"\n", "peer[0].token"},
       {"[[peer]]\nname = \"b\"\nurl = \"http://x\"\ntoken = \"t\"\npublic_key = \"abc\"\n",
        "peer[0].public_key"},
+      {"[[peer]]\nname = \"b\"\nurl = \"http://x\"\ntoken = \"t\"\n",
+       "peer[0].public_key: the partner's Ed25519 key is required"},
+      {PeerBlock("b", "unsigned = true\n"), "peer[0].unsigned: a partner with a public_key signs"},
       {"peer = 3\n", "peer: expected [[peer]] tables"},
       {"[[sharing.group]]\nname = \"g\"\nmembers = [\"nobody\"]\n",
        "sharing.group[0].members: 'nobody' is not a peer"},

@@ -72,7 +72,7 @@ std::string_view RoleName(store::Role role) {
 }
 
 Result<NewUser> AddUser(store::Store& store, const std::string& org, const std::string& name,
-                        store::Role role) {
+                        store::Role role, const std::string& home_org) {
   if (org.empty() || org.size() > 200)
     return InvalidArgument("the organization name must be 1-200 characters");
   if (name.empty() || name.size() > 200)
@@ -85,7 +85,8 @@ Result<NewUser> AddUser(store::Store& store, const std::string& org, const std::
       store::Grant grant;
       grant.collection_id = collection->id;
       grant.user_id = user.id;
-      grant.can_read = grant.can_write = true;
+      grant.can_read = true;
+      grant.can_write = org == home_org;
       KIZUNA_RETURN_IF_ERROR(store.SetGrant(grant));
     }
   }
@@ -129,8 +130,8 @@ Result<InitResult> InitNode(const std::string& dir, const InitOptions& options) 
   KIZUNA_RETURN_IF_ERROR(store->CreateCollection(collection));
   result.default_collection_id = collection.id;
 
-  KIZUNA_ASSIGN_OR_RETURN(NewUser admin,
-                          AddUser(*store, options.name, "admin", store::Role::kAdmin));
+  KIZUNA_ASSIGN_OR_RETURN(
+      NewUser admin, AddUser(*store, options.name, "admin", store::Role::kAdmin, options.name));
   store::Grant grant;
   grant.collection_id = collection.id;
   grant.user_id = admin.user.id;
@@ -175,6 +176,15 @@ Result<std::unique_ptr<Node>> Node::Open(const std::string& dir) {
   if (!identity_id) return FailedPrecondition(dir + ": the store has no node identity");
   node->identity_.identity_id = *identity_id;
   return node;
+}
+
+std::string Node::DeriveKey(std::string_view purpose) const {
+  std::string key(32, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(key.data()), key.size(),
+                     reinterpret_cast<const unsigned char*>(purpose.data()), purpose.size(),
+                     reinterpret_cast<const unsigned char*>(secret_key_.data()),
+                     crypto_generichash_KEYBYTES);
+  return key;
 }
 
 std::string Node::Sign(std::string_view message) const {

@@ -49,6 +49,9 @@ class Node {
   const NodeIdentity& identity() const { return identity_; }
   // Signs `message` with the node's key (detached Ed25519 signature, raw bytes).
   std::string Sign(std::string_view message) const;
+  // A 32-byte secret for one purpose ("taxii next token"), derived from the
+  // node's key: stable across restarts, different per purpose. Never logged.
+  std::string DeriveKey(std::string_view purpose) const;
   // Resolves a path from the config relative to the node directory.
   std::string Resolve(const std::string& path) const;
 
@@ -68,11 +71,15 @@ struct NewUser {
   std::string api_key;  // shown once
 };
 
-// Creates a user (and its organization if new) with an API key. Members get
-// read and write on the default collection, so that two nodes can federate
-// with nothing but `kizuna user add` and `kizuna peer add`.
+// Creates a user (and its organization if new) with an API key. Least
+// privilege: a member of the home team (`home_org`, the node's name) gets
+// read and write on the default collection, a member of any other
+// organization read only (within sharing.external_max_tlp) until an admin
+// grants more. A partner node's account writes into its peer's `into`
+// collection by the peer config, not by a grant, so two nodes still
+// federate with nothing but `kizuna user add` and `kizuna peer add`.
 Result<NewUser> AddUser(store::Store& store, const std::string& org, const std::string& name,
-                        store::Role role);
+                        store::Role role, const std::string& home_org);
 
 Result<store::Role> ParseRole(std::string_view text);
 std::string_view RoleName(store::Role role);

@@ -174,6 +174,11 @@ bool SharingPolicy::MayRelease(const store::StoredObject& object, const Recipien
   };
   if (recipient.kind == Recipient::Kind::kHome) return true;
   if (recipient.max_tlp == stix::Tlp::kNone) return refuse("not a known recipient");
+  // An outside organization reads back what it wrote here.
+  if (recipient.kind == Recipient::Kind::kExternal &&
+      object.origin == store::OrgOrigin(recipient.name)) {
+    return true;
+  }
   const stix::Tlp tlp = EffectiveTlp(object.tlp);
   if (recipient.kind == Recipient::Kind::kExport) {
     // The operator's own file: a TLP ceiling, RED included when asked for.
@@ -188,6 +193,8 @@ bool SharingPolicy::MayRelease(const store::StoredObject& object, const Recipien
     return refuse("TLP:" + std::string(stix::TlpName(tlp)) +
                   " is above the recipient's TLP:" + std::string(stix::TlpName(recipient.max_tlp)));
   }
+  // What another producer made (a partner's, or a local outside
+  // organization's) is passed on only as re-sharing allows, never as ours.
   if (!object.origin.empty()) {
     if (object.origin == recipient.name || recipient.members.count(object.origin)) {
       return refuse("it came from this peer");

@@ -4,7 +4,8 @@
 // pushed to), a user of another organization, an operator's export file, or
 // the public; later capabilities (e-mail alerts) add theirs here. Rules: TLP
 // 2.0/1.0 levels, the recipient's highest TLP, sharing groups, AMBER+STRICT,
-// re-sharing of what other partners sent, never back to the sender, and the
+// re-sharing of what other partners (or local users of outside
+// organizations) produced, never back to the sender, and the
 // default TLP for unmarked objects decided when they are read or sent (so a
 // tightened default protects what is already stored).
 //

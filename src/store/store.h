@@ -37,11 +37,17 @@ struct Collection {
 struct NewObject {
   stix::ObjectInfo info;
   std::string json;
-  // The partner peer that delivered this version (federation); empty when it
-  // was created here. Kept with the version; a later delivery of the same
-  // version does not change it.
+  // Who produced this version, when not the home team: the partner peer
+  // that delivered it (federation: the peer's name), or "org:<name>" for a
+  // local user of another organization (store::OrgOrigin). Empty: the home
+  // team. Kept with the version; a later delivery of the same version does
+  // not change it.
   std::string origin;
 };
+
+// The origin of what a local user of an organization other than the home
+// team writes ("org:<name>"; a peer's name never holds ':').
+inline std::string OrgOrigin(std::string_view org_name) { return "org:" + std::string(org_name); }
 
 enum class AddOutcome {
   kAdded,           // a new version was stored
@@ -194,6 +200,10 @@ class Store {
   // Returns how many were deleted (0 when nothing matched).
   virtual Result<int64_t> DeleteObject(const std::string& collection_id, const std::string& id,
                                        const ObjectQuery& query) = 0;
+  // Versions of one object in every collection (json and origin included),
+  // oldest date_added first, at most `limit`: the first one made
+  // the object exist on this node and names its producer.
+  virtual Result<std::vector<StoredObject>> ObjectHistory(const std::string& id, size_t limit) = 0;
   // The number of stored versions (rows), all objects and versions included.
   virtual Result<int64_t> CountObjects(const std::string& collection_id) = 0;
   // Changes (added and deleted versions, every collection) after

@@ -3,6 +3,8 @@
 // gives unmarked objects the node's default TLP for access decisions (the
 // object itself is stored unchanged), stores the valid ones in one
 // transaction and reports each object's outcome as a TAXII status record.
+// Only an object's producer adds versions of it (taxii/producers.h); a
+// refused version is a failure naming the reason.
 #pragma once
 
 #include <boost/json/fwd.hpp>
@@ -11,6 +13,7 @@
 
 #include "stix/stix.h"
 #include "store/store.h"
+#include "taxii/producers.h"
 
 namespace kizuna::taxii {
 
@@ -19,8 +22,13 @@ struct IngestOptions {
   int max_json_depth = 64;
   // Full check of STIX patterns (the node installs pattern::CheckStixPattern).
   stix::StixPatternChecker pattern_checker = nullptr;
-  // The partner peer delivering these objects, recorded as their origin.
-  std::string origin;
+  // Who writes: its origin is stored with each version, and it may add
+  // versions only of objects it produced (taxii/producers.h). Default: the
+  // home team (the operator's `kizuna import`).
+  Writer writer;
+  // What the writer may see: a refused version of an object it may not see
+  // is answered as accepted (and not stored), so a POST does not reveal it.
+  Visibility visible;
 };
 
 // Ingests `objects` (a JSON array of STIX objects) into `collection_id` on

@@ -1,7 +1,11 @@
 #include "taxii/query.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
+#include <climits>
+
+#include <sodium.h>
 
 #include "common/encoding.h"
 #include "common/time.h"
@@ -25,24 +29,54 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
   return parts;
 }
 
-std::string EncodeNext(int64_t date_added_us) {
-  return Base64UrlEncode("da:" + std::to_string(date_added_us));
+namespace {
+
+// The secretbox key for `next` tokens, derived from the node's key.
+std::array<unsigned char, crypto_secretbox_KEYBYTES> TokenKey(std::string_view node_key) {
+  static constexpr std::string_view kPurpose = "kizuna taxii next token v1";
+  std::array<unsigned char, crypto_secretbox_KEYBYTES> key{};
+  crypto_generichash(key.data(), key.size(),
+                     reinterpret_cast<const unsigned char*>(kPurpose.data()), kPurpose.size(),
+                     reinterpret_cast<const unsigned char*>(node_key.data()),
+                     std::min<size_t>(node_key.size(), crypto_generichash_KEYBYTES_MAX));
+  return key;
 }
 
-std::optional<int64_t> DecodeNext(std::string_view token) {
+}  // namespace
+
+std::string EncodeNext(int64_t date_added_us, std::string_view node_key) {
+  [[maybe_unused]] static const int initialized = sodium_init();
+  const auto key = TokenKey(node_key);
+  unsigned char plain[8];
+  for (int i = 0; i < 8; ++i) plain[i] = static_cast<unsigned char>(date_added_us >> (8 * i));
+  std::string token(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + sizeof plain, '\0');
+  auto* out = reinterpret_cast<unsigned char*>(token.data());
+  randombytes_buf(out, crypto_secretbox_NONCEBYTES);
+  crypto_secretbox_easy(out + crypto_secretbox_NONCEBYTES, plain, sizeof plain, out, key.data());
+  return Base64UrlEncode(token);
+}
+
+std::optional<int64_t> DecodeNext(std::string_view token, std::string_view node_key) {
   auto raw = Base64UrlDecode(token);
-  if (!raw || raw->rfind("da:", 0) != 0) return std::nullopt;
-  int64_t value = 0;
-  const char* begin = raw->data() + 3;
-  const char* end = raw->data() + raw->size();
-  auto [ptr, ec] = std::from_chars(begin, end, value);
-  if (ec != std::errc() || ptr != end || value < 0) return std::nullopt;
-  return value;
+  constexpr size_t kSize = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + 8;
+  if (!raw || raw->size() != kSize) return std::nullopt;
+  const auto key = TokenKey(node_key);
+  const auto* in = reinterpret_cast<const unsigned char*>(raw->data());
+  unsigned char plain[8];
+  if (crypto_secretbox_open_easy(plain, in + crypto_secretbox_NONCEBYTES,
+                                 kSize - crypto_secretbox_NONCEBYTES, in, key.data()) != 0) {
+    return std::nullopt;
+  }
+  uint64_t value = 0;
+  for (int i = 0; i < 8; ++i) value |= static_cast<uint64_t>(plain[i]) << (8 * i);
+  if (value > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
+  return static_cast<int64_t>(value);
 }
 
 std::optional<QueryError> ParseQuery(const std::vector<std::pair<std::string, std::string>>& params,
                                      uint64_t default_page_size, uint64_t max_page_size,
-                                     bool allow_id_and_type, store::ObjectQuery* query) {
+                                     bool allow_id_and_type, store::ObjectQuery* query,
+                                     std::string_view next_key) {
   query->limit = default_page_size;
   for (const auto& [key, value] : params) {
     if (key == "added_after") {
@@ -57,7 +91,7 @@ std::optional<QueryError> ParseQuery(const std::vector<std::pair<std::string, st
       }
       query->limit = std::min<uint64_t>(limit, max_page_size);
     } else if (key == "next") {
-      auto cursor = DecodeNext(value);
+      auto cursor = DecodeNext(value, next_key);
       if (!cursor) {
         return QueryError{"Invalid next", "the next token is not one this server issued"};
       }

@@ -34,13 +34,16 @@ struct QueryError {
 // asks. Returns the first problem, nullopt when the query is good.
 std::optional<QueryError> ParseQuery(const std::vector<std::pair<std::string, std::string>>& params,
                                      uint64_t default_page_size, uint64_t max_page_size,
-                                     bool allow_id_and_type, store::ObjectQuery* query);
+                                     bool allow_id_and_type, store::ObjectQuery* query,
+                                     std::string_view next_key);
 
-// The `next` token that continues after `date_added_us` (>= 0).
-std::string EncodeNext(int64_t date_added_us);
-// The date_added a token continues after; nullopt unless the token is the
-// base64url of "da:" and a decimal that fits in int64 and is not negative.
-std::optional<int64_t> DecodeNext(std::string_view token);
+// The `next` token that continues after `date_added_us` (>= 0): opaque to the
+// client (authenticated encryption under a key derived from `node_key`, with
+// a random nonce), so it reveals no date and cannot be forged.
+std::string EncodeNext(int64_t date_added_us, std::string_view node_key);
+// The date_added a token continues after; nullopt unless EncodeNext made it
+// with the same key.
+std::optional<int64_t> DecodeNext(std::string_view token, std::string_view node_key);
 
 // Text helpers shared by the query parser and the TAXII handlers: spaces
 // and tabs trimmed at both ends; a split on `sep` that keeps empty parts.

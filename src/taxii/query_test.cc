@@ -9,6 +9,8 @@ namespace {
 
 using Params = std::vector<std::pair<std::string, std::string>>;
 
+constexpr std::string_view kKey = "node key for tests";
+
 TEST(Query, ParsesEveryFilter) {
   store::ObjectQuery query;
   auto error = ParseQuery({{"match[type]", "indicator, malware"},
@@ -17,9 +19,9 @@ TEST(Query, ParsesEveryFilter) {
                            {"match[version]", "first,2024-03-01T12:00:00.5Z"},
                            {"added_after", "2024-01-01T00:00:00Z"},
                            {"limit", "5000"},
-                           {"next", EncodeNext(42)},
+                           {"next", EncodeNext(42, kKey)},
                            {"unknown", "ignored"}},
-                          100, 1000, true, &query);
+                          100, 1000, true, &query, kKey);
   ASSERT_FALSE(error.has_value()) << error->description;
   EXPECT_EQ(query.types, (std::vector<std::string>{"indicator", "malware"}));
   EXPECT_EQ(query.ids, (std::vector<std::string>{"indicator--1"}));
@@ -33,7 +35,7 @@ TEST(Query, ParsesEveryFilter) {
 
 TEST(Query, DefaultPageSize) {
   store::ObjectQuery query;
-  EXPECT_FALSE(ParseQuery({}, 100, 1000, true, &query).has_value());
+  EXPECT_FALSE(ParseQuery({}, 100, 1000, true, &query, kKey).has_value());
   EXPECT_EQ(query.limit, 100u);
 }
 
@@ -50,7 +52,7 @@ TEST(Query, RefusesBadParameters) {
   };
   for (const auto& [params, title] : cases) {
     store::ObjectQuery query;
-    auto error = ParseQuery(params, 100, 1000, true, &query);
+    auto error = ParseQuery(params, 100, 1000, true, &query, kKey);
     ASSERT_TRUE(error.has_value()) << params[0].first << "=" << params[0].second;
     EXPECT_EQ(error->title, title);
   }
@@ -58,20 +60,34 @@ TEST(Query, RefusesBadParameters) {
 
 TEST(Query, IdAndTypeOnlyWhereAllowed) {
   store::ObjectQuery query;
-  auto error = ParseQuery({{"match[type]", "indicator"}}, 100, 1000, false, &query);
+  auto error = ParseQuery({{"match[type]", "indicator"}}, 100, 1000, false, &query, kKey);
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->title, "Unsupported filter");
 }
 
 TEST(Query, NextTokensRoundTrip) {
   for (int64_t date_added : {int64_t{0}, int64_t{1704067200123456}, INT64_MAX}) {
-    EXPECT_EQ(DecodeNext(EncodeNext(date_added)), date_added);
+    EXPECT_EQ(DecodeNext(EncodeNext(date_added, kKey), kKey), date_added);
   }
-  EXPECT_FALSE(DecodeNext("").has_value());
-  EXPECT_FALSE(DecodeNext("ZGE6").has_value());                    // "da:"
-  EXPECT_FALSE(DecodeNext(Base64UrlEncode("da:-1")).has_value());  // negative
-  EXPECT_FALSE(DecodeNext(Base64UrlEncode("xx:1")).has_value());
-  EXPECT_FALSE(DecodeNext(EncodeNext(1) + "=").has_value());  // padding is not ours
+  EXPECT_FALSE(DecodeNext("", kKey).has_value());
+  EXPECT_FALSE(DecodeNext("ZGE6", kKey).has_value());
+  EXPECT_FALSE(DecodeNext(Base64UrlEncode("da:1"), kKey).has_value());  // the old readable form
+  EXPECT_FALSE(DecodeNext(EncodeNext(1, kKey) + "=", kKey).has_value());
+}
+
+TEST(Query, NextTokensAreOpaqueAndBoundToTheNode) {
+  const std::string token = EncodeNext(1704067200123456, kKey);
+  // No date to read: two tokens for the same position differ, and neither
+  // holds its digits.
+  EXPECT_NE(token, EncodeNext(1704067200123456, kKey));
+  auto raw = Base64UrlDecode(token);
+  ASSERT_TRUE(raw.has_value());
+  EXPECT_EQ(raw->find("1704067200"), std::string::npos);
+  // Another node's token, or a flipped bit, is refused.
+  EXPECT_FALSE(DecodeNext(token, "another node").has_value());
+  std::string flipped = *raw;
+  flipped[flipped.size() - 1] ^= 1;
+  EXPECT_FALSE(DecodeNext(Base64UrlEncode(flipped), kKey).has_value());
 }
 
 }  // namespace

@@ -1,5 +1,9 @@
 #include "taxii/taxii.h"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 #include "common/time.h"
@@ -60,7 +64,7 @@ Response JsonResponse(int status, std::string body, const std::string& media_typ
 std::optional<Response> ParseFilters(const http::Request& request, const TaxiiOptions& options,
                                      bool allow_id_and_type, store::ObjectQuery* query) {
   auto error = ParseQuery(request.query, options.default_page_size, options.max_page_size,
-                          allow_id_and_type, query);
+                          allow_id_and_type, query, options.next_token_key);
   if (!error) return std::nullopt;
   return ErrorResponse(400, error->title, error->description);
 }
@@ -71,15 +75,11 @@ void AddDateAddedHeaders(Response& response, const std::vector<store::StoredObje
   response.headers.Set("X-TAXII-Date-Added-Last", TaxiiTimestamp(objects.back().date_added_us));
 }
 
-// Drops the versions a reader may not receive. Returns the date_added of the
-// last version scanned (what `next` continues after), 0 when none was.
-int64_t Admit(const ReadScope& scope, store::ObjectPage& page) {
-  if (page.objects.empty()) return 0;
-  const int64_t last_scanned = page.objects.back().date_added_us;
-  if (scope.admits) {
-    std::erase_if(page.objects, [&](const store::StoredObject& o) { return !scope.admits(o); });
-  }
-  return last_scanned;
+// The answer for an object the reader has no version of, or may see none of:
+// the same bytes either way.
+Response ObjectNotFound(const std::string& object_id, const store::Collection& collection) {
+  return ErrorResponse(404, "Object not found",
+                       "no object '" + object_id + "' in collection " + collection.id);
 }
 
 Response StoreError(const Status& status) {
@@ -210,11 +210,12 @@ http::Response TaxiiService::Handle(const http::Request& request, const store::U
     if (!is_get) return method_not_allowed();
     return Collections(user, *media_type);
   }
+  auto collection_not_found = [&] {
+    return ErrorResponse(404, "Collection not found", "no collection '" + segments[3] + "'");
+  };
   auto collection = store_.GetCollection(segments[3]);
   if (!collection.ok()) {
-    if (collection.status().code() == Code::kNotFound) {
-      return ErrorResponse(404, "Collection not found", "no collection '" + segments[3] + "'");
-    }
+    if (collection.status().code() == Code::kNotFound) return collection_not_found();
     return StoreError(collection.status());
   }
   auto granted = RightsOf(user, collection->id);
@@ -222,9 +223,10 @@ http::Response TaxiiService::Handle(const http::Request& request, const store::U
   store::Grant rights = *granted;
   const ReadScope scope = ScopeOf(user, *collection);
   if (!scope.may_read_collection) rights.can_read = false;
+  if (scope.partner_may_write) rights.can_write = true;
   if (!rights.can_read && !rights.can_write) {
-    // Do not reveal more than the spec requires; the collection exists but is not yours.
-    return ErrorResponse(403, "Forbidden", "you have no access to this collection");
+    // A collection the user has no access to is answered like a missing one.
+    return collection_not_found();
   }
   if (segments.size() == 4) {
     if (!is_get) return method_not_allowed();
@@ -249,7 +251,7 @@ http::Response TaxiiService::Handle(const http::Request& request, const store::U
     if (request.method == "POST") {
       if (!rights.can_write)
         return ErrorResponse(403, "Forbidden", "you may not write to this collection");
-      Response r = AddObjects(request, user, *collection);
+      Response r = AddObjects(request, user, *collection, scope);
       if (r.status == 202) r.headers.Set("Content-Type", std::string(kTaxiiMediaType));
       return r;
     }
@@ -265,23 +267,7 @@ http::Response TaxiiService::Handle(const http::Request& request, const store::U
       if (!rights.can_read || !rights.can_write) {
         return ErrorResponse(403, "Forbidden", "deleting needs read and write access");
       }
-      if (scope.admits) {
-        // Only objects the reader may see entirely: a withheld version is
-        // neither deleted nor revealed.
-        store::ObjectQuery all;
-        all.ids = {object_id};
-        all.version_all = true;
-        all.include_origin = true;
-        auto versions = store_.QueryObjects(collection->id, all);
-        if (!versions.ok()) return StoreError(versions.status());
-        for (const store::StoredObject& version : versions->objects) {
-          if (!scope.admits(version)) {
-            return ErrorResponse(404, "Object not found",
-                                 "no object '" + object_id + "' in collection " + collection->id);
-          }
-        }
-      }
-      return DeleteObject(request, *collection, object_id);
+      return DeleteObject(request, user, *collection, object_id, scope);
     }
     return method_not_allowed();
   }
@@ -327,7 +313,9 @@ http::Response TaxiiService::Collections(const store::User& user, const std::str
   for (const auto& c : *collections) {
     auto rights = RightsOf(user, c.id);
     if (!rights.ok()) return StoreError(rights.status());
-    if (!ScopeOf(user, c).may_read_collection) rights->can_read = false;
+    const ReadScope scope = ScopeOf(user, c);
+    if (!scope.may_read_collection) rights->can_read = false;
+    if (scope.partner_may_write) rights->can_write = true;
     if (rights->can_read || rights->can_write) list.emplace_back(CollectionJson(c, *rights));
   }
   if (list.empty()) return JsonResponse(200, "{}", media_type);
@@ -353,41 +341,55 @@ Result<store::Grant> TaxiiService::RightsOf(const store::User& user,
   return store_.RightsOf(user, collection_id);
 }
 
+Result<store::ObjectPage> TaxiiService::ReadVisible(const std::string& collection_id,
+                                                    store::ObjectQuery query,
+                                                    const ReadScope& scope) {
+  if (!scope.admits) return store_.QueryObjects(collection_id, query);
+  const bool want_json = query.include_json;
+  const size_t want = query.limit;  // 0: all
+  // The sharing decision needs each version's json (sharing groups) and origin.
+  query.include_json = query.include_origin = true;
+  store::ObjectPage out;
+  while (true) {
+    KIZUNA_ASSIGN_OR_RETURN(store::ObjectPage page, store_.QueryObjects(collection_id, query));
+    for (store::StoredObject& object : page.objects) {
+      if (!scope.admits(object)) continue;
+      if (want != 0 && out.objects.size() == want) {
+        out.more = true;
+        return out;
+      }
+      if (!want_json) object.json.clear();
+      out.objects.push_back(std::move(object));
+    }
+    if (!page.more || page.objects.empty()) return out;
+    query.after_date_added_us = page.objects.back().date_added_us;
+  }
+}
+
 http::Response TaxiiService::GetObjects(const http::Request& request,
                                         const store::Collection& collection,
                                         const std::string* object_id, const std::string& media_type,
                                         const ReadScope& scope) {
   store::ObjectQuery query;
   if (auto error = ParseFilters(request, options_, object_id == nullptr, &query)) return *error;
-  query.include_origin = static_cast<bool>(scope.admits);
   if (object_id) {
     query.ids = {*object_id};
-    // 404 when the collection holds no version of this object at all.
+    // 404 when the collection holds no version of this object the reader
+    // may see.
     store::ObjectQuery any;
     any.ids = {*object_id};
     any.version_all = true;
-    any.include_json = static_cast<bool>(scope.admits);
-    any.include_origin = static_cast<bool>(scope.admits);
-    any.limit = scope.admits ? 0 : 1;
-    auto exists = store_.QueryObjects(collection.id, any);
+    any.include_json = false;
+    any.limit = 1;
+    auto exists = ReadVisible(collection.id, any, scope);
     if (!exists.ok()) return StoreError(exists.status());
-    Admit(scope, *exists);
-    if (exists->objects.empty()) {
-      return ErrorResponse(404, "Object not found",
-                           "no object '" + *object_id + "' in collection " + collection.id);
-    }
+    if (exists->objects.empty()) return ObjectNotFound(*object_id, collection);
   }
-  auto page = store_.QueryObjects(collection.id, query);
+  auto page = ReadVisible(collection.id, query, scope);
   if (!page.ok()) return StoreError(page.status());
-  const int64_t last_scanned = Admit(scope, *page);
-  if (object_id && page->objects.empty() && !page->more && last_scanned != 0) {
-    // Every version is withheld from this reader: as if there were none.
-    return ErrorResponse(404, "Object not found",
-                         "no object '" + *object_id + "' in collection " + collection.id);
-  }
   Response response;
   response.headers.Set("Content-Type", media_type);
-  if (page->objects.empty() && !page->more) {
+  if (page->objects.empty()) {
     response.body = "{}";
     return response;
   }
@@ -397,8 +399,9 @@ http::Response TaxiiService::GetObjects(const http::Request& request,
   body.reserve(total);
   body += "{\"more\":";
   body += page->more ? "true" : "false";
-  if (page->more && last_scanned != 0) {
-    body += ",\"next\":\"" + EncodeNext(last_scanned) + "\"";
+  if (page->more) {
+    body += ",\"next\":\"" +
+            EncodeNext(page->objects.back().date_added_us, options_.next_token_key) + "\"";
   }
   body += ",\"objects\":[";
   for (size_t i = 0; i < page->objects.size(); ++i) {
@@ -407,12 +410,21 @@ http::Response TaxiiService::GetObjects(const http::Request& request,
   }
   body += "]}";
   AddDateAddedHeaders(response, page->objects);
-  if (scope.on_release && !page->objects.empty()) scope.on_release(collection, page->objects);
+  if (scope.on_release) scope.on_release(collection, page->objects);
   return response;
 }
 
+Writer TaxiiService::WriterOf(const store::User& user) const {
+  if (options_.writer_of) return options_.writer_of(user);
+  Writer writer;
+  writer.admin = user.role == store::Role::kAdmin;
+  writer.name = user.org_name + "/" + user.name;
+  return writer;
+}
+
 http::Response TaxiiService::AddObjects(const http::Request& request, const store::User& user,
-                                        const store::Collection& collection) {
+                                        const store::Collection& collection,
+                                        const ReadScope& scope) {
   if (!IsAcceptableContentType(request.headers.Get("Content-Type"))) {
     return ErrorResponse(415, "Unsupported media type",
                          "send Content-Type: application/taxii+json;version=2.1");
@@ -439,7 +451,8 @@ http::Response TaxiiService::AddObjects(const http::Request& request, const stor
                              std::to_string(options_.ingest.max_objects_per_request));
   }
   IngestOptions ingest = options_.ingest;
-  if (options_.origin_of) ingest.origin = options_.origin_of(user);
+  ingest.writer = WriterOf(user);
+  ingest.visible = scope.admits;
   auto status = IngestObjects(store_, collection.id, objects, user.id, ingest);
   if (!status.ok()) return StoreError(status.status());
   Status saved = store_.SaveStatus(*status);
@@ -447,20 +460,39 @@ http::Response TaxiiService::AddObjects(const http::Request& request, const stor
   return JsonResponse(202, StatusToJson(*status), kTaxiiMediaType);
 }
 
-http::Response TaxiiService::DeleteObject(const http::Request& request,
+http::Response TaxiiService::DeleteObject(const http::Request& request, const store::User& user,
                                           const store::Collection& collection,
-                                          const std::string& object_id) {
+                                          const std::string& object_id, const ReadScope& scope) {
   store::ObjectQuery query;
   if (auto error = ParseFilters(request, options_, false, &query)) return *error;
+  // Only an object the reader may see entirely: a withheld version is
+  // neither deleted nor revealed.
+  store::ObjectQuery all;
+  all.ids = {object_id};
+  all.version_all = true;
+  all.include_origin = all.include_json = static_cast<bool>(scope.admits);
+  auto versions = store_.QueryObjects(collection.id, all);
+  if (!versions.ok()) return StoreError(versions.status());
+  if (versions->objects.empty() ||
+      (scope.admits &&
+       !std::all_of(versions->objects.begin(), versions->objects.end(), scope.admits))) {
+    return ObjectNotFound(object_id, collection);
+  }
+  const Writer writer = WriterOf(user);
+  auto verdict = CheckDelete(store_, writer, object_id);
+  if (!verdict.ok()) return StoreError(verdict.status());
+  if (verdict->kind != ProducerVerdict::Kind::kAllow) {
+    return ErrorResponse(403, "Forbidden", verdict->why);
+  }
+  if (!verdict->admin_override.empty()) {
+    spdlog::warn("admin {} deletes {} from collection {}, {}", writer.name, object_id,
+                 collection.id, verdict->admin_override);
+  }
   // Without match[version] the specification's default filter (last) applies,
   // as for every other endpoint: one DELETE removes the latest version.
   auto deleted = store_.DeleteObject(collection.id, object_id, query);
   if (!deleted.ok()) return StoreError(deleted.status());
-  if (*deleted == 0) {
-    return ErrorResponse(
-        404, "Object not found",
-        "no matching version of '" + object_id + "' in collection " + collection.id);
-  }
+  if (*deleted == 0) return ObjectNotFound(object_id, collection);
   Response response;
   response.status = 200;
   return response;
@@ -479,19 +511,18 @@ http::Response TaxiiService::Versions(const http::Request& request,
   }
   query.ids = {object_id};
   query.version_all = true;
-  query.include_json = static_cast<bool>(scope.admits);
-  query.include_origin = static_cast<bool>(scope.admits);
-  auto page = store_.QueryObjects(collection.id, query);
+  query.include_json = false;
+  auto page = ReadVisible(collection.id, query, scope);
   if (!page.ok()) return StoreError(page.status());
-  const int64_t last_scanned = Admit(scope, *page);
-  if (page->objects.empty() && !page->more && !query.added_after_us && !query.after_date_added_us) {
-    return ErrorResponse(404, "Object not found",
-                         "no object '" + object_id + "' in collection " + collection.id);
+  if (page->objects.empty() && !query.added_after_us && !query.after_date_added_us) {
+    return ObjectNotFound(object_id, collection);
   }
-  if (page->objects.empty() && !page->more) return JsonResponse(200, "{}", media_type);
+  if (page->objects.empty()) return JsonResponse(200, "{}", media_type);
   json::object out;
   out["more"] = page->more;
-  if (page->more) out["next"] = EncodeNext(last_scanned);
+  if (page->more) {
+    out["next"] = EncodeNext(page->objects.back().date_added_us, options_.next_token_key);
+  }
   json::array versions;
   for (const auto& o : page->objects) versions.emplace_back(TaxiiTimestamp(o.version_us));
   out["versions"] = std::move(versions);
@@ -505,15 +536,15 @@ http::Response TaxiiService::Manifest(const http::Request& request,
                                       const std::string& media_type, const ReadScope& scope) {
   store::ObjectQuery query;
   if (auto error = ParseFilters(request, options_, true, &query)) return *error;
-  query.include_json = static_cast<bool>(scope.admits);
-  query.include_origin = static_cast<bool>(scope.admits);
-  auto page = store_.QueryObjects(collection.id, query);
+  query.include_json = false;
+  auto page = ReadVisible(collection.id, query, scope);
   if (!page.ok()) return StoreError(page.status());
-  const int64_t last_scanned = Admit(scope, *page);
-  if (page->objects.empty() && !page->more) return JsonResponse(200, "{}", media_type);
+  if (page->objects.empty()) return JsonResponse(200, "{}", media_type);
   json::object out;
   out["more"] = page->more;
-  if (page->more) out["next"] = EncodeNext(last_scanned);
+  if (page->more) {
+    out["next"] = EncodeNext(page->objects.back().date_added_us, options_.next_token_key);
+  }
   json::array list;
   for (const auto& o : page->objects) {
     json::object entry;

@@ -25,6 +25,9 @@ inline constexpr const char* kTaxiiMediaType = "application/taxii+json;version=2
 // the TAXII boundary (sharing/policy.h decides; the daemon wires it).
 struct ReadScope {
   bool may_read_collection = true;
+  // The node's config lets this reader write here without a grant: a
+  // partner, into the collection that receives what comes from it.
+  bool partner_may_write = false;
   // Empty: every version. Otherwise true for the versions the reader may
   // receive; it is given their json and origin.
   std::function<bool(const store::StoredObject&)> admits;
@@ -45,9 +48,11 @@ struct TaxiiOptions {
   uint64_t default_page_size = 1000;
   IngestOptions ingest;
   ReadPolicy read_policy;  // empty: grants alone decide
-  // The partner peer a user's writes come from (recorded as their origin);
-  // empty function or empty answer: none.
-  std::function<std::string(const store::User&)> origin_of;
+  // Who a user writes as (taxii/producers.h): its origin and what it may
+  // change. Empty function: everyone writes as the home team.
+  std::function<Writer(const store::User&)> writer_of;
+  // The key `next` tokens are sealed with (derived from the node's key).
+  std::string next_token_key;
 };
 
 class TaxiiService {
@@ -69,9 +74,15 @@ class TaxiiService {
                             const std::string* object_id, const std::string& media_type,
                             const ReadScope& scope);
   http::Response AddObjects(const http::Request& request, const store::User& user,
-                            const store::Collection& collection);
-  http::Response DeleteObject(const http::Request& request, const store::Collection& collection,
-                              const std::string& object_id);
+                            const store::Collection& collection, const ReadScope& scope);
+  http::Response DeleteObject(const http::Request& request, const store::User& user,
+                              const store::Collection& collection, const std::string& object_id,
+                              const ReadScope& scope);
+  // A page of what the reader may see: versions it may not see are skipped
+  // as if absent, so a page's size, `more` and `next` tell nothing of them.
+  Result<store::ObjectPage> ReadVisible(const std::string& collection_id, store::ObjectQuery query,
+                                        const ReadScope& scope);
+  Writer WriterOf(const store::User& user) const;
   http::Response Versions(const http::Request& request, const store::Collection& collection,
                           const std::string& object_id, const std::string& media_type,
                           const ReadScope& scope);

@@ -407,7 +407,7 @@ TEST(Federation, AMeshOfThreeConvergesWithoutDuplicatesOrLoops) {
   Post(b, {Indicator(52, Tlp::kClear)});
   Post(c, {Indicator(53, Tlp::kGreen), Indicator(50, Tlp::kGreen)});  // 50 also made at c
   Post(c, {Indicator(54, Tlp::kGreen, "", "2026-11-24T00:00:00.000Z")});
-  Post(a, {Indicator(54, Tlp::kGreen)});  // an older version of 54
+  Post(c, {Indicator(54, Tlp::kGreen)});  // an older version of 54, by its producer
   // Six versions of five objects (54 has two), the same ones everywhere.
   auto converged_at = [&](size_t count) {
     auto va = VersionSet(a);

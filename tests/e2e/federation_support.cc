@@ -119,6 +119,7 @@ node::PeerConfig PeerEntry(const std::string& name, const std::string& url,
   peer.url = url;
   peer.token = token;
   peer.public_key = public_key;
+  peer.unsigned_partner = public_key.empty();  // a plain TAXII server in the test
   return peer;
 }
 

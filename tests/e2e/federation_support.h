@@ -43,6 +43,7 @@ bool Has(NodeProcess& node, int n);
 // while the versions differ).
 std::set<std::string> VersionSet(NodeProcess& node);
 
+// A [[peer]] entry; an empty public_key makes it an unsigned partner.
 node::PeerConfig PeerEntry(const std::string& name, const std::string& url,
                            const std::string& token, const std::string& public_key);
 void AddPeer(NodeProcess& node, const node::PeerConfig& peer);

@@ -190,6 +190,11 @@ TEST_F(PeerCli, BadInputLeavesTheConfigUnchanged) {
       {Add("P", {"--org", "CERT-Home"}), "own organization"},
       {{"peer", "add", dir_, "P", "--url", "http://127.0.0.1:1", "--public-key", partner_key_},
        "--token"},
+      // A partner without a key is an unsigned one only when said so.
+      {{"peer", "add", dir_, "P", "--url", "http://127.0.0.1:1", "--token", "k"}, "unsigned"},
+      {{"peer", "add", dir_, "P", "--url", "http://127.0.0.1:1", "--token", "k", "--public-key",
+        partner_key_, "--unsigned"},
+       "excludes"},
       {{"peer", "add", tmp_.path() + "/nowhere", "P", "--url", "http://127.0.0.1:1", "--token", "k",
         "--public-key", partner_key_},
        "nowhere"},
@@ -206,6 +211,16 @@ TEST_F(PeerCli, BadInputLeavesTheConfigUnchanged) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_EQ(Lines(r.err), 1) << r.err;
   EXPECT_EQ(Config(), before);
+}
+
+TEST_F(PeerCli, AnUnsignedPartnerIsAddedOnlyWhenMarkedSo) {
+  auto r = RunKizuna({"peer", "add", dir_, "medallion", "--url", "http://127.0.0.1:1", "--token",
+                      "user:password", "--unsigned"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(Config().find("unsigned = true"), std::string::npos) << Config();
+  r = RunKizuna({"peer", "list", dir_, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"unsigned\":true"), std::string::npos) << r.out;
 }
 
 TEST_F(PeerCli, AuditPrintsTheLogFilteredByPeerAndCount) {

@@ -368,11 +368,18 @@ TEST_F(TaxiiE2E, ReadAndWriteRightsAreEnforced) {
   std::string c = NewCollection("private");
   std::string objects = kRoot + "collections/" + c + "/objects/";
   std::string key = node_->AddUser("CERT-Partner", "carol");
-  // No grant on the new collection: not listed, and 403 on access.
+  // No grant on the new collection: not listed, and answered like a missing
+  // one (404, the same body).
   json::value list = Parse(node_->Request("GET", kRoot + "collections/", key).body);
   for (const auto& coll : list.at("collections").as_array())
     EXPECT_NE(coll.at("id").as_string(), c);
-  EXPECT_EQ(node_->Request("GET", objects, key).status, 403);
+  auto hidden = node_->Request("GET", objects, key);
+  auto missing = node_->Request("GET", kRoot + "collections/no-such-collection/objects/", key);
+  EXPECT_EQ(hidden.status, 404);
+  EXPECT_EQ(missing.status, 404);
+  std::string body = hidden.body;
+  body.replace(body.find(c), c.size(), "no-such-collection");
+  EXPECT_EQ(body, missing.body);
   // Read-only grant: reads work, writes are forbidden.
   auto g = RunKizuna({"collection", "grant", node_->dir(), c, "--org", "CERT-Partner", "--read"});
   ASSERT_EQ(g.exit_code, 0) << g.err;

@@ -140,7 +140,14 @@ CREATE TRIGGER origins_follow_objects AFTER DELETE ON objects BEGIN
 END;
 )sql";
 
-constexpr std::array<std::string_view, 3> kMigrations = {kSchemaV1, kSchemaV2, kSchemaV3};
+// Version 4: an object's versions across collections, for the producer check
+// (only the producer of an object adds versions of it, in any collection).
+constexpr std::string_view kSchemaV4 = R"sql(
+CREATE INDEX objects_by_id ON objects (object_id, date_added_us);
+)sql";
+
+constexpr std::array<std::string_view, 4> kMigrations = {kSchemaV1, kSchemaV2, kSchemaV3,
+                                                         kSchemaV4};
 
 Result<int64_t> UserVersion(Connection& connection) {
   KIZUNA_ASSIGN_OR_RETURN(Statement stmt, connection.Prepare("PRAGMA user_version"));

@@ -365,6 +365,35 @@ class SqliteStore final : public Store {
     });
   }
 
+  Result<std::vector<StoredObject>> ObjectHistory(const std::string& id, size_t limit) override {
+    return Read([&](Connection& c) -> Result<std::vector<StoredObject>> {
+      KIZUNA_ASSIGN_OR_RETURN(
+          Statement stmt,
+          c.Prepare(std::string("SELECT date_added_us, object_id, type, spec_version, version_us, "
+                                "tlp, created_by_ref") +
+                    kOriginColumn +
+                    ", json FROM objects INDEXED BY objects_by_id WHERE object_id = ? "
+                    "ORDER BY date_added_us LIMIT ?"));
+      stmt.Bind(1, id).Bind(2, static_cast<int64_t>(limit));
+      std::vector<StoredObject> versions;
+      while (true) {
+        KIZUNA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+        if (!row) break;
+        StoredObject& object = versions.emplace_back();
+        object.date_added_us = stmt.ColumnInt(0);
+        object.id = stmt.ColumnText(1);
+        object.type = stmt.ColumnText(2);
+        object.spec_version = stmt.ColumnText(3);
+        object.version_us = stmt.ColumnInt(4);
+        object.tlp = static_cast<stix::Tlp>(stmt.ColumnInt(5));
+        object.created_by_ref = stmt.ColumnText(6);
+        object.origin = stmt.ColumnText(7);
+        object.json = stmt.ColumnText(8);
+      }
+      return versions;
+    });
+  }
+
   Result<int64_t> DeleteObject(const std::string& collection_id, const std::string& id,
                                const ObjectQuery& query) override {
     return Write([&](Connection& c) -> Result<int64_t> {
