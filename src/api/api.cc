@@ -232,7 +232,7 @@ void ApiService::AddCoreRoutes(platform::RouteTable& routes) {
                             store::User* target) -> std::optional<Response> {
     const std::string& text = params.Get("id");
     auto id = ParseId(text);
-    if (!id) return ErrorResponse(404, "Not found", "no user '" + text + "'");
+    if (!id) return ErrorResponse(404, "Not found", "no such user");
     if (!IsAdmin(user) && *id != user.id) return Forbidden();
     auto found = store_.GetUser(*id);
     if (!found.ok()) return FromStatus(found.status());
@@ -283,15 +283,21 @@ void ApiService::AddCoreRoutes(platform::RouteTable& routes) {
           return Json(200, UserJson(*updated));
         });
   }
+  // A key the caller may not manage answers exactly like a missing one (the
+  // same 404 and body), so key ids cannot be probed; the id is not echoed.
   routes.Add("DELETE", "/api/v1/keys/{key_id}",
              [this](const Request&, const User& user, const PathParams& params) {
                const std::string& key_id = params.Get("key_id");
+               const Response missing = ErrorResponse(404, "Not found", "no such API key");
                auto key = store_.GetApiKey(key_id);
-               if (!key.ok()) return FromStatus(key.status());
-               if (!IsAdmin(user) && key->user_id != user.id) return Forbidden();
-               Status st = store_.RevokeApiKey(key_id);
+               if (!key.ok()) {
+                 return key.status().code() == Code::kNotFound ? missing : FromStatus(key.status());
+               }
+               if (!IsAdmin(user) && key->user_id != user.id) return missing;
+               Status st = store_.RevokeApiKey(key->key_id);
+               if (st.code() == Code::kNotFound) return missing;
                if (!st.ok()) return FromStatus(st);
-               return Json(200, json::object{{"key_id", key_id}, {"revoked", true}});
+               return Json(200, json::object{{"key_id", key->key_id}, {"revoked", true}});
              });
 
   routes.Add("GET", "/api/v1/organizations",

@@ -87,7 +87,15 @@ Router::Router(node::Node& node, std::shared_ptr<const correlation::WarningLists
            }()),
       audit_(node.dir() + "/audit.log"),
       federation_(ContextFor(node, audit_, bus_)),
-      authenticator_(node.store()),
+      authenticator_(node.store(),
+                     [&] {
+                       auth::FailureLimits limits;
+                       const node::LimitsConfig& config = node.config().limits;
+                       limits.per_address = config.auth_failures_per_address;
+                       limits.per_key_id = config.auth_failures_per_key_id;
+                       limits.window_us = int64_t{config.auth_failure_window_seconds} * 1'000'000;
+                       return limits;
+                     }()),
       correlator_(node.store(), CorrelatorOptionsFrom(node.config()), std::move(warninglists)),
       sightings_(node.store(), node.identity().identity_id, node.identity().name,
                  SightingOptionsFrom(node.config())),
@@ -348,22 +356,29 @@ http::Response Router::Handle(const http::Request& request) {
   const bool is_taxii = request.path.rfind("/taxii2/", 0) == 0 || request.path == "/taxii2";
   const bool is_api = request.path.rfind("/api/v1/", 0) == 0;
   if (!is_taxii && !is_api) {
-    response = http::ErrorResponse(404, "Not found",
-                                   "no such endpoint: " + request.path +
-                                       " (TAXII 2.1 is at /taxii2/, the REST API at /api/v1/)");
+    // The path is not echoed: error bodies never carry request bytes.
+    response = http::ErrorResponse(
+        404, "Not found", "no such endpoint (TAXII 2.1 is at /taxii2/, the REST API at /api/v1/)");
   } else {
-    auto user = authenticator_.Authenticate(request.headers.Get("Authorization"));
-    if (!user.ok()) {
-      if (user.status().code() == Code::kUnauthenticated) {
-        response = http::ErrorResponse(401, "Unauthorized", user.status().message());
-        response.headers.Set("WWW-Authenticate", "Basic realm=\"kizuna\"");
-      } else {
-        response = http::ErrorResponse(500, "Internal error",
-                                       "authentication failed: " + user.status().message());
+    auth::AuthOutcome outcome = authenticator_.AuthenticateRequest(
+        request.headers.Get("Authorization"), request.remote_address);
+    if (outcome.user.ok()) {
+      who = outcome.user->org_name + "/" + outcome.user->name;
+      response = Dispatch(request, *outcome.user);
+    } else if (outcome.limited) {
+      // No detail: which limit (address or key id) is not the client's business.
+      spdlog::debug("auth from {}: 429: {}", request.remote_address, outcome.log_reason);
+      response = http::ErrorResponse(429, "Too many requests", auth::kTooManyFailuresMessage);
+      response.headers.Set("Retry-After", std::to_string(outcome.retry_after_seconds));
+    } else if (outcome.user.status().code() == Code::kUnauthenticated) {
+      if (!outcome.log_reason.empty() && outcome.log_reason != "no credentials") {
+        spdlog::info("auth from {}: 401: {}", request.remote_address, outcome.log_reason);
       }
+      response = http::ErrorResponse(401, "Unauthorized", outcome.user.status().message());
+      response.headers.Set("WWW-Authenticate", "Basic realm=\"kizuna\"");
     } else {
-      who = user->org_name + "/" + user->name;
-      response = Dispatch(request, *user);
+      spdlog::error("auth from {}: {}", request.remote_address, outcome.user.status().ToString());
+      response = http::ErrorResponse(500, "Internal error", "authentication failed");
     }
   }
   const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(

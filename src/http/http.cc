@@ -95,11 +95,52 @@ bool Request::HasQuery(std::string_view key) const {
   return false;
 }
 
+std::string ValidUtf8(std::string_view text) {
+  constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x80) {
+      out.push_back(text[i++]);
+      continue;
+    }
+    size_t length = 0;
+    uint32_t min = 0;
+    uint32_t code = 0;
+    if (byte >= 0xC2 && byte <= 0xDF) {
+      length = 2, min = 0x80, code = byte & 0x1F;
+    } else if (byte >= 0xE0 && byte <= 0xEF) {
+      length = 3, min = 0x800, code = byte & 0x0F;
+    } else if (byte >= 0xF0 && byte <= 0xF4) {
+      length = 4, min = 0x10000, code = byte & 0x07;
+    }
+    bool valid = length > 0 && i + length <= text.size();
+    for (size_t k = 1; valid && k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xC0) != 0x80) valid = false;
+      code = (code << 6) | (next & 0x3F);
+    }
+    valid = valid && code >= min && code <= 0x10FFFF && !(code >= 0xD800 && code <= 0xDFFF);
+    if (valid) {
+      out.append(text.substr(i, length));
+      i += length;
+    } else {
+      out.append(kReplacement);
+      ++i;
+    }
+  }
+  return out;
+}
+
 Response ErrorResponse(int status, std::string_view title, std::string_view description) {
   // TAXII 2.1 section 3.6.1 error message; http_status is a string there.
   boost::json::object error;
-  error["title"] = title.empty() ? ReasonPhrase(status) : title;
-  if (!description.empty()) error["description"] = description;
+  // Descriptions may quote what a client sent: never its raw bytes, always
+  // valid UTF-8 (JSON-escaped by the serializer).
+  error["title"] = title.empty() ? std::string(ReasonPhrase(status)) : ValidUtf8(title);
+  if (!description.empty()) error["description"] = ValidUtf8(description);
   error["http_status"] = std::to_string(status);
   Response response;
   response.status = status;

@@ -94,8 +94,15 @@ using Handler = std::function<Response(const Request&)>;
 
 // A JSON error body in the TAXII 2.1 error-message shape, with content type
 // application/taxii+json;version=2.1. Used by the server for errors it
-// raises itself (413, 400 on malformed HTTP, 408) and by handlers.
+// raises itself (413, 400 on malformed HTTP, 408) and by handlers. Title and
+// description are made valid UTF-8 (ValidUtf8) before they are serialized, so
+// an error that quotes a client's input never carries its raw bytes.
 Response ErrorResponse(int status, std::string_view title, std::string_view description = {});
+
+// `text` with every byte that is not part of a well-formed UTF-8 sequence
+// (overlong forms, surrogates and code points past U+10FFFF included)
+// replaced by U+FFFD.
+std::string ValidUtf8(std::string_view text);
 
 struct ServerOptions {
   std::string host = "127.0.0.1";

@@ -176,6 +176,22 @@ TEST(ErrorResponse, TaxiiErrorShape) {
   EXPECT_THAT(ErrorResponse(400, "quote \" here").body, HasSubstr(R"(quote \" here)"));
 }
 
+TEST(ErrorResponse, NeverCarriesInvalidUtf8) {
+  const std::string replacement = "\xEF\xBF\xBD";
+  EXPECT_EQ(ValidUtf8("plain é 日本 \xF0\x9F\x98\x80"), "plain é 日本 \xF0\x9F\x98\x80");
+  EXPECT_EQ(ValidUtf8("a\xFF"
+                      "b"),
+            "a" + replacement + "b");
+  EXPECT_EQ(ValidUtf8("\xC0\xAF"), replacement + replacement);                    // overlong '/'
+  EXPECT_EQ(ValidUtf8("\xED\xA0\x80"), replacement + replacement + replacement);  // surrogate
+  EXPECT_EQ(ValidUtf8("cut \xE6\x97"), "cut " + replacement + replacement);
+  Response response = ErrorResponse(404, "Not found",
+                                    "no such thing: \xFE\x80"
+                                    "x");
+  EXPECT_EQ(response.body.find('\xFE'), std::string::npos);
+  EXPECT_THAT(response.body, HasSubstr("no such thing: " + replacement + replacement + "x"));
+}
+
 TEST(ParseTarget, DecodesPathAndQuery) {
   struct Case {
     std::string target;

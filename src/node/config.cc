@@ -346,6 +346,14 @@ max_page_size = 1000
 default_page_size = 1000
 # Deepest JSON nesting accepted.
 max_json_depth = 64
+# Failed authentications (unknown, wrong, revoked keys, disabled users) within
+# auth_failure_window_seconds: past auth_failures_per_address, an address gets
+# 429 for every attempt (clients behind one NAT share it); past
+# auth_failures_per_key_id, a key id's failures get 429 (its right secret still
+# works). Read when the node starts.
+auth_failures_per_address = 30
+auth_failures_per_key_id = 10
+auth_failure_window_seconds = 60
 
 [store]
 # "sqlite" (embedded). PostgreSQL comes with its own issue.
@@ -460,6 +468,9 @@ Result<NodeConfig> ParseConfig(std::string_view text, const std::string& source)
     r.Integer("max_page_size", &config.limits.max_page_size, 1, 1000000);
     r.Integer("default_page_size", &config.limits.default_page_size, 1, 1000000);
     r.Integer("max_json_depth", &config.limits.max_json_depth, 4, 10000);
+    r.Integer("auth_failures_per_address", &config.limits.auth_failures_per_address, 1, 1000000);
+    r.Integer("auth_failures_per_key_id", &config.limits.auth_failures_per_key_id, 1, 1000000);
+    r.Integer("auth_failure_window_seconds", &config.limits.auth_failure_window_seconds, 1, 86400);
     r.RejectUnknown();
     if (config.limits.default_page_size > config.limits.max_page_size) {
       r.Fail("default_page_size", "must not exceed max_page_size");

@@ -36,6 +36,11 @@ struct LimitsConfig {
   uint64_t max_page_size = 1000;      // the most objects one GET returns
   uint64_t default_page_size = 1000;  // when the client sends no limit
   int max_json_depth = 64;
+  // Failed authentications within the window after which an address gets
+  // 429 for every attempt, and a key id 429 for its failures (auth/auth.h).
+  int auth_failures_per_address = 30;
+  int auth_failures_per_key_id = 10;
+  int auth_failure_window_seconds = 60;
 };
 
 struct StoreConfig {

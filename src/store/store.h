@@ -157,7 +157,7 @@ struct User {
 struct ApiKey {
   std::string key_id;  // public part, unique
   int64_t user_id = 0;
-  std::string secret_hash;  // Argon2id encoded hash of the secret part
+  std::string secret_hash;  // auth's tagged hash of the secret part (auth/auth.h)
   int64_t created_us = 0;
   bool revoked = false;
   std::string label;
@@ -229,6 +229,11 @@ class Store {
   virtual Result<ApiKey> GetApiKey(const std::string& key_id) = 0;
   virtual Result<std::vector<ApiKey>> ListApiKeys(int64_t user_id) = 0;
   virtual Status RevokeApiKey(const std::string& key_id) = 0;
+  // Replaces a key's secret_hash with `new_hash` only if it is still
+  // `old_hash` (an upgrade of its hash format; a concurrent change wins).
+  // Returns whether it replaced it.
+  virtual Result<bool> ReplaceApiKeyHash(const std::string& key_id, const std::string& old_hash,
+                                         const std::string& new_hash) = 0;
   // Replaces the grant for (collection, principal); a grant of neither read
   // nor write removes it. kNotFound for an unknown collection or principal.
   virtual Status SetGrant(const Grant& grant) = 0;
@@ -241,6 +246,9 @@ class Store {
   // ---- node metadata (small key/value strings)
   virtual Result<std::optional<std::string>> GetMeta(const std::string& key) = 0;
   virtual Status SetMeta(const std::string& key, const std::string& value) = 0;
+  // Sets `key` to `value` unless it has a value already, atomically (also
+  // across processes); returns the value it has afterwards.
+  virtual Result<std::string> GetOrSetMeta(const std::string& key, const std::string& value) = 0;
 };
 
 }  // namespace kizuna::store

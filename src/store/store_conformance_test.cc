@@ -671,6 +671,12 @@ TEST_P(StoreConformanceTest, ApiKeys) {
   EXPECT_EQ((*keys)[0].key_id, "k1");
   EXPECT_TRUE((*keys)[0].revoked);
   EXPECT_TRUE(store_->ListApiKeys(9999)->empty());
+
+  // A hash is replaced only while it is still the one expected.
+  EXPECT_FALSE(*store_->ReplaceApiKeyHash("k2", "$argon2id$stale", "hmac-sha256$new"));
+  EXPECT_TRUE(*store_->ReplaceApiKeyHash("k2", "$argon2id$other", "hmac-sha256$new"));
+  EXPECT_EQ(store_->GetApiKey("k2")->secret_hash, "hmac-sha256$new");
+  EXPECT_FALSE(*store_->ReplaceApiKeyHash("nope", "h", "h2"));
 }
 
 TEST_P(StoreConformanceTest, GrantsAreTheUnionOfUserAndOrganization) {
@@ -739,6 +745,10 @@ TEST_P(StoreConformanceTest, Meta) {
   EXPECT_EQ(store_->GetMeta("node.name")->value_or(""), "kizuna-fr");
   ASSERT_TRUE(store_->GetMeta("empty")->has_value());
   EXPECT_EQ(**store_->GetMeta("empty"), "");
+  // GetOrSetMeta keeps the first value.
+  EXPECT_EQ(*store_->GetOrSetMeta("secret", "first"), "first");
+  EXPECT_EQ(*store_->GetOrSetMeta("secret", "second"), "first");
+  EXPECT_EQ(*store_->GetOrSetMeta("node.name", "x"), "kizuna-fr");
 }
 
 // Two handles on one store (like the CLI and the server): interleaved writes

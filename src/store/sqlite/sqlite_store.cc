@@ -793,6 +793,18 @@ class SqliteStore final : public Store {
     });
   }
 
+  Result<bool> ReplaceApiKeyHash(const std::string& key_id, const std::string& old_hash,
+                                 const std::string& new_hash) override {
+    return Write([&](Connection& c) -> Result<bool> {
+      KIZUNA_ASSIGN_OR_RETURN(
+          Statement stmt,
+          c.Prepare("UPDATE api_keys SET secret_hash = ? WHERE key_id = ? AND secret_hash = ?"));
+      stmt.Bind(1, new_hash).Bind(2, key_id).Bind(3, old_hash);
+      KIZUNA_RETURN_IF_ERROR(stmt.Run());
+      return c.Changes() > 0;
+    });
+  }
+
   Status SetGrant(const Grant& grant) override {
     if (grant.user_id.has_value() == grant.org_id.has_value()) {
       return InvalidArgument("a grant is for exactly one of a user or an organization");
@@ -893,6 +905,23 @@ class SqliteStore final : public Store {
                                         "ON CONFLICT (key) DO UPDATE SET value = ?2"));
       stmt.Bind(1, key).Bind(2, value);
       return stmt.Run();
+    });
+  }
+
+  Result<std::string> GetOrSetMeta(const std::string& key, const std::string& value) override {
+    return Write([&](Connection& c) -> Result<std::string> {
+      {
+        KIZUNA_ASSIGN_OR_RETURN(
+            Statement insert,
+            c.Prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"));
+        insert.Bind(1, key).Bind(2, value);
+        KIZUNA_RETURN_IF_ERROR(insert.Run());
+      }
+      KIZUNA_ASSIGN_OR_RETURN(Statement stmt, c.Prepare("SELECT value FROM meta WHERE key = ?"));
+      stmt.Bind(1, key);
+      KIZUNA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return Internal("meta key '" + key + "' vanished");
+      return stmt.ColumnText(0);
     });
   }
 
