@@ -17,6 +17,17 @@ namespace json = boost::json;
 using http::ErrorResponse;
 using http::Response;
 
+// How many STIX objects an observed_data value holds (a bundle's objects, an
+// array's items, or one object): what its matching work is counted by.
+size_t StixObjectCount(const json::value& value) {
+  if (const auto* array = value.if_array()) return array->size();
+  if (const auto* object = value.if_object()) {
+    auto it = object->find("objects");
+    if (it != object->end() && it->value().is_array()) return it->value().get_array().size();
+  }
+  return 1;
+}
+
 Response Json(int status, const json::value& value) {
   Response response;
   response.status = status;
@@ -110,10 +121,12 @@ void ApiService::AddMatchingRoutes(platform::RouteTable& routes) {
   using platform::PathParams;
   using Request = http::Request;
   using User = store::User;
+  // Heavy (the server's worker pool) and rate-limited per user.
   routes.Add("POST", "/api/v1/match",
              [this](const Request& request, const User& user, const PathParams&) {
                return Match(request, user);
-             });
+             },
+             {.heavy = true, .rate_limited = true});
   routes.Add("GET", "/api/v1/correlation/stats",
              [this](const Request&, const User& user, const PathParams&) {
                if (!IsAdmin(user)) return Forbidden();
@@ -426,70 +439,13 @@ http::Response ApiService::Match(const http::Request& request, const store::User
     rights[collection_id] = can;
     return can;
   };
-  std::vector<correlation::ObservableResult> results;
-  bool record_sightings = request.Query("sighting") == "true";
-  std::string_view content_type = request.headers.Get("Content-Type");
-  if (content_type.rfind("text/plain", 0) == 0) {
-    size_t start = 0, lines = 0;
-    const std::string& body = request.body;
-    while (start < body.size()) {
-      size_t end = body.find('\n', start);
-      if (end == std::string::npos) end = body.size();
-      std::string_view line(body.data() + start, end - start);
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
-      while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
-      start = end + 1;
-      if (line.empty() || line.front() == '#') continue;
-      if (++lines > kMaxObservables) {
-        return ErrorResponse(413, "Too many observables",
-                             "at most " + std::to_string(kMaxObservables) + " per request");
-      }
-      results.push_back(correlator_->MatchText(line, readable));
-    }
-  } else {
-    json::object body;
-    if (auto error = ParseBody(request, &body)) return *error;
-    if (auto flag = BoolOf(body, "sighting")) record_sightings = *flag;
-    auto list = body.find("observables");
-    auto observed = body.find("observed_data");
-    if (list == body.end() && observed == body.end()) {
-      return ErrorResponse(400, "Bad request",
-                           "send {\"observables\": [...]} or {\"observed_data\": ...}, or "
-                           "text/plain lines");
-    }
-    if (list != body.end()) {
-      if (!list->value().is_array()) {
-        return ErrorResponse(400, "Bad request", "'observables' must be a list");
-      }
-      const json::array& items = list->value().get_array();
-      if (items.size() > kMaxObservables) {
-        return ErrorResponse(413, "Too many observables",
-                             "at most " + std::to_string(kMaxObservables) + " per request");
-      }
-      for (const auto& item : items) {
-        if (item.is_string()) {
-          results.push_back(correlator_->MatchText(item.get_string(), readable));
-        } else if (const auto* o = item.if_object()) {
-          results.push_back(correlator_->MatchText(stix::StringProperty(*o, "value"), readable,
-                                                   stix::StringProperty(*o, "type")));
-        } else {
-          correlation::ObservableResult bad;
-          bad.error = "an observable is a string or {\"type\", \"value\"}";
-          results.push_back(std::move(bad));
-        }
-      }
-    }
-    if (observed != body.end()) {
-      auto matched = correlator_->MatchObservedData(observed->value(), readable);
-      if (!matched.ok()) return ErrorResponse(400, "Bad observed-data", matched.status().message());
-      for (auto& r : *matched) results.push_back(std::move(r));
-    }
-  }
   // Indicators above what this user may receive (TLP, sharing groups) are
-  // not disclosed by a match either.
+  // not disclosed by a match either, nor counted in `truncated`: the
+  // correlator skips them before it counts max_results.
+  correlation::MatchFilter visible;
+  std::map<std::pair<std::string, int64_t>, bool> decided;
   if (auto admits = release_filter_ ? release_filter_(user) : nullptr) {
-    std::map<std::pair<std::string, int64_t>, bool> decided;
-    auto visible = [&](const correlation::IndicatorMatch& match) {
+    visible = [this, &decided, admits](const correlation::IndicatorMatch& match) {
       auto key = std::make_pair(match.indicator.id, match.indicator.modified_us);
       auto it = decided.find(key);
       if (it != decided.end()) return it->second;
@@ -511,8 +467,87 @@ http::Response ApiService::Match(const http::Request& request, const store::User
       decided[key] = allowed;
       return allowed;
     };
-    for (auto& r : results) {
-      std::erase_if(r.matches, [&](const correlation::IndicatorMatch& m) { return !visible(m); });
+  }
+  // The work a request may cost is bounded before any is done: every
+  // observable is evaluated against every pattern the index cannot hold.
+  auto too_much_work = [&](size_t observables) -> std::optional<http::Response> {
+    const uint64_t work = static_cast<uint64_t>(observables) * correlator_->pattern_count();
+    if (work <= max_match_work_) return std::nullopt;
+    return ErrorResponse(413, "Too much matching work",
+                         "matching " + std::to_string(observables) +
+                             " observables against this node's patterns that the index cannot "
+                             "hold (LIKE, MATCHES, …) would cost more than the " +
+                             std::to_string(max_match_work_) +
+                             " pattern evaluations (observables × patterns) a request may "
+                             "(limits.max_match_work); send fewer observables per request");
+  };
+  std::vector<correlation::ObservableResult> results;
+  bool record_sightings = request.Query("sighting") == "true";
+  std::string_view content_type = request.headers.Get("Content-Type");
+  if (content_type.rfind("text/plain", 0) == 0) {
+    std::vector<std::string_view> lines;
+    size_t start = 0;
+    const std::string& body = request.body;
+    while (start < body.size()) {
+      size_t end = body.find('\n', start);
+      if (end == std::string::npos) end = body.size();
+      std::string_view line(body.data() + start, end - start);
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+      while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+      start = end + 1;
+      if (line.empty() || line.front() == '#') continue;
+      if (lines.size() >= kMaxObservables) {
+        return ErrorResponse(413, "Too many observables",
+                             "at most " + std::to_string(kMaxObservables) + " per request");
+      }
+      lines.push_back(line);
+    }
+    if (auto refused = too_much_work(lines.size())) return *refused;
+    for (std::string_view line : lines) {
+      results.push_back(correlator_->MatchText(line, readable, {}, visible));
+    }
+  } else {
+    json::object body;
+    if (auto error = ParseBody(request, &body)) return *error;
+    if (auto flag = BoolOf(body, "sighting")) record_sightings = *flag;
+    auto list = body.find("observables");
+    auto observed = body.find("observed_data");
+    if (list == body.end() && observed == body.end()) {
+      return ErrorResponse(400, "Bad request",
+                           "send {\"observables\": [...]} or {\"observed_data\": ...}, or "
+                           "text/plain lines");
+    }
+    size_t count = 0;
+    if (list != body.end()) {
+      if (!list->value().is_array()) {
+        return ErrorResponse(400, "Bad request", "'observables' must be a list");
+      }
+      count = list->value().get_array().size();
+      if (count > kMaxObservables) {
+        return ErrorResponse(413, "Too many observables",
+                             "at most " + std::to_string(kMaxObservables) + " per request");
+      }
+    }
+    if (observed != body.end()) count += StixObjectCount(observed->value());
+    if (auto refused = too_much_work(count)) return *refused;
+    if (list != body.end()) {
+      for (const auto& item : list->value().get_array()) {
+        if (item.is_string()) {
+          results.push_back(correlator_->MatchText(item.get_string(), readable, {}, visible));
+        } else if (const auto* o = item.if_object()) {
+          results.push_back(correlator_->MatchText(stix::StringProperty(*o, "value"), readable,
+                                                   stix::StringProperty(*o, "type"), visible));
+        } else {
+          correlation::ObservableResult bad;
+          bad.error = "an observable is a string or {\"type\", \"value\"}";
+          results.push_back(std::move(bad));
+        }
+      }
+    }
+    if (observed != body.end()) {
+      auto matched = correlator_->MatchObservedData(observed->value(), readable, visible);
+      if (!matched.ok()) return ErrorResponse(400, "Bad observed-data", matched.status().message());
+      for (auto& r : *matched) results.push_back(std::move(r));
     }
   }
   json::object out;

@@ -72,6 +72,12 @@ class ApiService {
   };
   void SetConfigState(std::function<ConfigState()> state) { config_state_ = std::move(state); }
 
+  // The most pattern evaluations (observables × the patterns the index
+  // cannot hold) one POST /api/v1/match may cost; a request that would cost
+  // more is refused with 413 before any matching. Default 1,000,000 (the
+  // node's [limits] max_match_work). Set it before the service serves.
+  void SetMaxMatchWork(uint64_t work) { max_match_work_ = work; }
+
  private:
   http::Response Match(const http::Request& request, const store::User& user);
 
@@ -82,6 +88,7 @@ class ApiService {
   const PeerAdmin peers_;
   ReleaseFilter release_filter_;
   std::function<ConfigState()> config_state_;
+  uint64_t max_match_work_ = 1000000;
   platform::RouteTable routes_;  // what Handle serves; built by the constructor
 };
 

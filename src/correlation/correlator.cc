@@ -329,7 +329,7 @@ Correlator::Correlator(store::Store& store, CorrelatorOptions options,
       options_(std::move(options)),
       warninglists_(std::move(warninglists)),
       clock_(clock),
-      index_(clock, IndexOptions{.max_results = options_.max_results + 1,
+      index_(clock, IndexOptions{.max_results = options_.max_results * 100 + 1,
                                  .max_entries_per_indicator = 10000}) {}
 
 Correlator::~Correlator() = default;
@@ -650,7 +650,8 @@ std::vector<std::string> Correlator::Readable(const std::string& id,
 }
 
 void Correlator::AddPatternMatches(const std::vector<pattern::Observation>& observations,
-                                   const CollectionFilter& readable, ObservableResult* result) {
+                                   const CollectionFilter& readable, const MatchFilter& visible,
+                                   ObservableResult* result) {
   const int64_t now = clock_.NowMicros();
   for (const auto& [id, entry] : patterns_) {
     if (entry->meta.valid_until_us <= now) continue;
@@ -658,16 +659,19 @@ void Correlator::AddPatternMatches(const std::vector<pattern::Observation>& obse
     if (collections.empty()) continue;
     pattern::MatchResult match = pattern::Match(entry->pattern, observations, options_.eval_limits);
     if (!match.matched) continue;
+    IndicatorMatch found{entry->meta, std::move(collections), true};
+    if (visible && !visible(found)) continue;
     if (result->matches.size() >= options_.max_results) {
       result->truncated = true;
       return;
     }
-    result->matches.push_back({entry->meta, std::move(collections), true});
+    result->matches.push_back(std::move(found));
   }
 }
 
 ObservableResult Correlator::Lookup(ObservableKind kind, std::string value,
-                                    const CollectionFilter& readable, bool with_patterns) {
+                                    const CollectionFilter& readable, const MatchFilter& visible,
+                                    bool with_patterns) {
   ObservableResult result;
   result.type = std::string(StixTypeOf(kind));
   result.value = std::move(value);
@@ -680,11 +684,13 @@ ObservableResult Correlator::Lookup(ObservableKind kind, std::string value,
     if (!meta) continue;
     auto collections = Readable(meta->id, readable);
     if (collections.empty()) continue;
+    IndicatorMatch match{std::move(*meta), std::move(collections), false};
+    if (visible && !visible(match)) continue;
     if (result.matches.size() >= options_.max_results) {
       result.truncated = true;
       break;
     }
-    result.matches.push_back({std::move(*meta), std::move(collections), false});
+    result.matches.push_back(std::move(match));
   }
   result.truncated = result.truncated || found.truncated;
   if (with_patterns && !patterns_.empty() && !result.truncated) {
@@ -692,13 +698,13 @@ ObservableResult Correlator::Lookup(ObservableKind kind, std::string value,
     observation.first_observed_us = observation.last_observed_us = clock_.NowMicros();
     observation.objects.emplace_back(ScoFor(kind, result.value));
     observation.object_keys.emplace_back("0");
-    AddPatternMatches({observation}, readable, &result);
+    AddPatternMatches({observation}, readable, visible, &result);
   }
   return result;
 }
 
 ObservableResult Correlator::MatchText(std::string_view text, const CollectionFilter& readable,
-                                       std::string_view stix_type) {
+                                       std::string_view stix_type, const MatchFilter& visible) {
   if (stix_type.empty()) {
     auto detected = DetectObservable(text);
     if (!detected) {
@@ -707,7 +713,7 @@ ObservableResult Correlator::MatchText(std::string_view text, const CollectionFi
       result.error = "not an observable kizuna recognizes (IP, CIDR, domain, URL, e-mail, hash)";
       return result;
     }
-    return Lookup(detected->kind, detected->value, readable, /*with_patterns=*/true);
+    return Lookup(detected->kind, detected->value, readable, visible, /*with_patterns=*/true);
   }
   std::string refanged = Refang(text);
   auto kind = KindOfStixType(stix_type, refanged);
@@ -729,12 +735,12 @@ ObservableResult Correlator::MatchText(std::string_view text, const CollectionFi
     return result;
   }
   // Hashes: look up by the text form, not the raw digest bytes.
-  return Lookup(*kind, DigestLength(*kind) > 0 ? refanged : *normal, readable,
+  return Lookup(*kind, DigestLength(*kind) > 0 ? refanged : *normal, readable, visible,
                 /*with_patterns=*/true);
 }
 
 Result<std::vector<ObservableResult>> Correlator::MatchObservedData(
-    const json::value& stix, const CollectionFilter& readable) {
+    const json::value& stix, const CollectionFilter& readable, const MatchFilter& visible) {
   json::array objects;
   if (const auto* object = stix.if_object()) {
     auto it = object->find("objects");
@@ -760,7 +766,7 @@ Result<std::vector<ObservableResult>> Correlator::MatchObservedData(
     }
     // Index lookups only: patterns are evaluated once over all observations below.
     for (auto& [kind, value] : values) {
-      results.push_back(Lookup(kind, std::move(value), readable, /*with_patterns=*/false));
+      results.push_back(Lookup(kind, std::move(value), readable, visible, /*with_patterns=*/false));
     }
   }
   ObservableResult by_pattern;
@@ -771,10 +777,15 @@ Result<std::vector<ObservableResult>> Correlator::MatchObservedData(
   }
   {
     std::shared_lock lock(mu_);
-    AddPatternMatches(observations, readable, &by_pattern);
+    AddPatternMatches(observations, readable, visible, &by_pattern);
   }
   if (!by_pattern.matches.empty()) results.push_back(std::move(by_pattern));
   return results;
+}
+
+size_t Correlator::pattern_count() const {
+  std::shared_lock lock(mu_);
+  return patterns_.size();
 }
 
 Correlator::Stats Correlator::GetStats() const {

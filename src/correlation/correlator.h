@@ -170,6 +170,13 @@ struct ObservableResult {
 
 // Decides whether the caller may read a collection.
 using CollectionFilter = std::function<bool(const std::string& collection_id)>;
+// Decides whether the caller may learn of a match (the sharing policy: TLP,
+// sharing groups), beyond the collections it can read. A match it may not
+// see is skipped before max_results is counted, so `truncated` says only
+// that more *visible* indicators matched. (The index itself stops after
+// 100 × max_results candidates per value; past that, truncated is set
+// whatever their visibility.)
+using MatchFilter = std::function<bool(const IndicatorMatch&)>;
 
 class Correlator {
  public:
@@ -198,13 +205,18 @@ class Correlator {
   // "url", "email-addr", "file" (for hashes: then `value` is the hex digest),
   // "mac-addr", …), taken as that type.
   ObservableResult MatchText(std::string_view text, const CollectionFilter& readable,
-                             std::string_view stix_type = {});
+                             std::string_view stix_type = {}, const MatchFilter& visible = nullptr);
 
   // Every SCO of STIX observed-data (or of a bundle/array holding
   // observed-data and SCOs) looked up in the index, plus the patterns the
   // index cannot hold evaluated against the observations.
   Result<std::vector<ObservableResult>> MatchObservedData(const boost::json::value& stix,
-                                                          const CollectionFilter& readable);
+                                                          const CollectionFilter& readable,
+                                                          const MatchFilter& visible = nullptr);
+
+  // How many indicators are evaluated by pattern (those the index cannot
+  // hold): what one observable costs beyond an index lookup. Cheap.
+  size_t pattern_count() const;
 
   struct Stats {
     size_t indexed = 0;      // indicators in the index
@@ -241,9 +253,10 @@ class Correlator {
   // Index lookup (and, with_patterns, the pattern indicators evaluated against
   // an observation holding just this value).
   ObservableResult Lookup(ObservableKind kind, std::string value, const CollectionFilter& readable,
-                          bool with_patterns);
+                          const MatchFilter& visible, bool with_patterns);
   void AddPatternMatches(const std::vector<pattern::Observation>& observations,
-                         const CollectionFilter& readable, ObservableResult* result);
+                         const CollectionFilter& readable, const MatchFilter& visible,
+                         ObservableResult* result);
 
   store::Store& store_;
   const CorrelatorOptions options_;

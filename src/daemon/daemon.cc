@@ -40,6 +40,25 @@ taxii::TaxiiOptions TaxiiOptionsFrom(const node::NodeConfig& config) {
   return options;
 }
 
+platform::PlatformOptions PlatformOptionsFrom(const node::NodeConfig& config) {
+  platform::PlatformOptions options;
+  options.heavy_rate_limit.rate_per_second = config.limits.heavy_requests_per_second;
+  options.heavy_rate_limit.burst = config.limits.heavy_burst;
+  return options;
+}
+
+http::ServerOptions ServerOptionsFrom(const node::NodeConfig& config) {
+  http::ServerOptions options;
+  options.host = config.server.host;
+  options.port = config.server.port;
+  options.threads = config.server.threads;
+  options.max_body_bytes = config.limits.max_body_bytes;
+  options.read_timeout_seconds = config.server.read_timeout_seconds;
+  options.worker_threads = config.limits.worker_threads;
+  options.worker_queue = static_cast<size_t>(config.limits.worker_queue);
+  return options;
+}
+
 correlation::CorrelatorOptions CorrelatorOptionsFrom(const node::NodeConfig& config) {
   correlation::CorrelatorOptions options;
   options.max_results = config.correlation.max_results;
@@ -131,6 +150,7 @@ Router::Router(node::Node& node, std::shared_ptr<const correlation::WarningLists
   };
   services_.stop_federation = [this] { federation_.Stop(); };
   for (auto& module : NodeModules(&services_)) platform_.Add(std::move(module));
+  api_.SetMaxMatchWork(node.config().limits.max_match_work);
   api_.SetConfigState([this] {
     std::lock_guard lock(config_mutex_);
     return config_state_;
@@ -419,12 +439,9 @@ Status Serve(const std::string& dir) {
   Router router(*node, warninglists);
   // The correlation index is built before serving, so the first match is fast.
   KIZUNA_RETURN_IF_ERROR(router.Start());
-  http::ServerOptions options;
-  options.host = config.server.host;
-  options.port = config.server.port;
-  options.threads = config.server.threads;
-  options.max_body_bytes = config.limits.max_body_bytes;
-  options.read_timeout_seconds = config.server.read_timeout_seconds;
+  http::ServerOptions options = ServerOptionsFrom(config);
+  // Heavy requests (matching, imports) run on the server's worker pool.
+  options.heavy = [&router](const http::Request& r) { return router.IsHeavy(r); };
   if (tls) {
     options.tls_cert_file = node->Resolve(config.server.tls_cert);
     options.tls_key_file = node->Resolve(config.server.tls_key);

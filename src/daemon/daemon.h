@@ -23,6 +23,12 @@
 
 namespace kizuna::daemon {
 
+// The per-identity rate limit on heavy routes ([limits] heavy_*).
+platform::PlatformOptions PlatformOptionsFrom(const node::NodeConfig& config);
+// The HTTP server's options ([server], [limits]), without the handler's
+// `heavy` predicate and TLS files.
+http::ServerOptions ServerOptionsFrom(const node::NodeConfig& config);
+
 // Authenticates every request, then dispatches: /taxii2/ → TAXII 2.1,
 // /api/v1/collections/{id}/stream → the live stream, /api/v1/ → REST API.
 // Applies the sharing policy to every read, verifies partners' signatures on
@@ -31,6 +37,9 @@ class Router {
  public:
   explicit Router(node::Node& node, std::shared_ptr<const correlation::WarningLists> warninglists);
   http::Response Handle(const http::Request& request);
+  // Whether the request goes to a heavy route (matching, a TAXII POST): the
+  // HTTP server then runs Handle on its worker pool. Cheap, no store work.
+  bool IsHeavy(const http::Request& request) const { return platform_.IsHeavy(request); }
   ~Router();
 
   // Starts the change bus, then the modules (the correlation index is
@@ -67,7 +76,7 @@ class Router {
   api::ApiService::ConfigState config_state_;
   platform::NodeServices services_;  // what the modules are built with
   // The node's capabilities as modules (routes, jobs, start/stop), in order.
-  platform::Platform platform_{node_.store()};
+  platform::Platform platform_{node_.store(), PlatformOptionsFrom(node_.config())};
 };
 
 // The warning lists a node's config names, with the built-in ones.

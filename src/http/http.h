@@ -87,7 +87,8 @@ struct Response {
   std::chrono::milliseconds stream_poll_interval{20};
 };
 
-// Called concurrently from the server's I/O threads, so it must be
+// Called concurrently from the server's I/O threads (and, for requests
+// ServerOptions::heavy picks, its worker threads), so it must be
 // thread-safe. It may block (database work); an exception it throws becomes
 // a 500 answer with a generic message.
 using Handler = std::function<Response(const Request&)>;
@@ -116,10 +117,25 @@ struct ServerOptions {
   // TLS: both set -> HTTPS only.
   std::string tls_cert_file;
   std::string tls_key_file;
+
+  // Heavy requests run on a bounded worker pool of their own, so that the
+  // I/O threads keep serving the others while it is busy. `heavy` decides
+  // from the request alone, on an I/O thread, so it must be cheap (a route
+  // lookup) and thread-safe. Null: every request runs on the I/O threads and
+  // there is no pool.
+  std::function<bool(const Request&)> heavy;
+  int worker_threads = 2;
+  // Heavy requests that may wait for a worker; one more is answered 503
+  // "Server busy" with `Retry-After: busy_retry_after_seconds` at once.
+  size_t worker_queue = 32;
+  int busy_retry_after_seconds = 1;
 };
 
 // A running HTTP/1.1 server (keep-alive, TLS optional). Thread-safe; Stop()
-// or the destructor closes the listener and waits for the I/O threads.
+// or the destructor closes the listener and every connection, lets the
+// worker pool finish (a heavy request still queued is then answered 503
+// without calling the handler; one running finishes), and waits for the
+// I/O threads.
 class Server {
  public:
   virtual ~Server() = default;

@@ -15,6 +15,12 @@
 // on the raw socket (PeerWatch) notices a client that disconnects, so that an
 // idle stream does not call Next() forever. Stop() closes the socket and
 // cancels the poll timer, which ends the loop.
+//
+// Heavy requests (ServerOptions::heavy) do not run on the I/O thread: the
+// session hands the handler call to the server's WorkerPool (CallOnPool)
+// and suspends; the worker posts the response back to the session's strand,
+// which resumes and writes it. Meanwhile the I/O thread serves other
+// connections. A full pool queue is answered 503 with Retry-After at once.
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
@@ -29,10 +35,14 @@
 #include <unordered_map>
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -43,6 +53,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "common/worker_pool.h"
 #include "http/http.h"
 #include "http/target.h"
 
@@ -96,10 +107,23 @@ class SessionBase {
 class ServerCore {
  public:
   ServerCore(ServerOptions options, Handler handler)
-      : options_(std::move(options)), handler_(std::move(handler)) {}
+      : options_(std::move(options)), handler_(std::move(handler)) {
+    if (options_.heavy) {
+      pool_ = std::make_unique<WorkerPool>(
+          WorkerPoolOptions{.threads = std::max(1, options_.worker_threads),
+                            .queue_capacity = options_.worker_queue});
+    }
+  }
 
   const ServerOptions& options() const { return options_; }
   const Handler& handler() const { return handler_; }
+  // Null when no request is heavy.
+  WorkerPool* pool() const { return pool_.get(); }
+  bool IsHeavy(const Request& request) const { return pool_ != nullptr && options_.heavy(request); }
+  // Refuses new heavy requests and waits for the ones queued or running.
+  void StopPool() {
+    if (pool_) pool_->Stop();
+  }
   std::chrono::seconds read_timeout() const {
     return std::chrono::seconds(std::max(1, options_.read_timeout_seconds));
   }
@@ -132,6 +156,7 @@ class ServerCore {
  private:
   const ServerOptions options_;
   const Handler handler_;
+  std::unique_ptr<WorkerPool> pool_;  // set in the constructor; null: no heavy requests
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;
   std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions_;  // guarded by mutex_
@@ -198,8 +223,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     for (;;) {
       Incoming incoming = co_await ReadRequest();
       if (incoming.kind == Incoming::Kind::kClosed) co_return;
-      Response response = incoming.kind == Incoming::Kind::kRequest ? CallHandler(incoming.request)
-                                                                    : std::move(incoming.answer);
+      Response response;
+      if (incoming.kind != Incoming::Kind::kRequest) {
+        response = std::move(incoming.answer);
+      } else if (core_->IsHeavy(incoming.request)) {
+        response = co_await CallOnPool(incoming.request, asio::use_awaitable);
+      } else {
+        response = CallHandler(incoming.request);
+      }
       bool keep_alive = incoming.keep_alive && !core_->stopping();
       CheckStatus(response);
       if (response.stream &&
@@ -316,9 +347,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     co_return incoming;
   }
 
-  Response CallHandler(const Request& request) const {
+  Response CallHandler(const Request& request) const { return CallHandlerOf(*core_, request); }
+
+  static Response CallHandlerOf(const ServerCore& core, const Request& request) {
     try {
-      return core_->handler()(request);
+      return core.handler()(request);
     } catch (const std::exception& e) {
       // The message may quote request data (keys, bodies): keep it out of
       // the error log and the answer.
@@ -329,6 +362,48 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
     return ErrorResponse(500, "Internal server error",
                          "The server failed while handling this request.");
+  }
+
+  // The answer to a heavy request when the pool's queue is full or the
+  // server is stopping.
+  Response Busy() const {
+    const int seconds = std::max(1, core_->options().busy_retry_after_seconds);
+    Response response = ErrorResponse(
+        503, "Server busy",
+        "The server is busy with other heavy requests (matching, imports); retry in " +
+            std::to_string(seconds) + " s.");
+    response.headers.Set("Retry-After", std::to_string(seconds));
+    return response;
+  }
+
+  // Calls the handler on the worker pool and completes, on the session's
+  // strand, with its response (or Busy() when the pool refuses the task).
+  // `request` lives in the suspended coroutine's frame, which the pending
+  // completion keeps alive until the worker is done with it.
+  template <class CompletionToken>
+  auto CallOnPool(const Request& request, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(Response)>(
+        [this, &request](auto completion) {
+          using Completion = decltype(completion);
+          // Tracked: the I/O threads keep running until the answer is delivered.
+          auto target = asio::prefer(asio::get_associated_executor(completion, executor()),
+                                     asio::execution::outstanding_work.tracked);
+          auto pending = std::make_shared<Completion>(std::move(completion));
+          auto deliver = [target, pending](Response response) {
+            asio::post(target, [pending, response = std::move(response)]() mutable {
+              (*pending)(std::move(response));
+            });
+          };
+          ServerCore* core = core_;
+          const Request* call = &request;
+          Response busy = Busy();
+          if (!core->pool()->TrySubmit([core, call, deliver, busy] {
+                deliver(core->stopping() ? busy : CallHandlerOf(*core, *call));
+              })) {
+            deliver(std::move(busy));
+          }
+        },
+        token);
   }
 
   // Replaces a response whose status is not a final HTTP status by a 500.
@@ -618,6 +693,8 @@ class BeastServer final : public Server {
       acceptor_.close(ignored);
     });
     core_.CloseAll();
+    // Before the I/O threads: the workers' answers are delivered through them.
+    core_.StopPool();
     for (std::thread& thread : threads_) {
       if (thread.joinable()) thread.join();
     }

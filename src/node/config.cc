@@ -354,6 +354,19 @@ max_json_depth = 64
 auth_failures_per_address = 30
 auth_failures_per_key_id = 10
 auth_failure_window_seconds = 60
+# Heavy requests (POST /api/v1/match, TAXII POST) run on this many worker
+# threads, apart from the I/O threads, so that they cannot stall cheap ones;
+# worker_queue more may wait, beyond that they get 503 with Retry-After.
+worker_threads = 2
+worker_queue = 32
+# Most pattern evaluations one /api/v1/match request may cost: observables x
+# patterns the index cannot hold (LIKE, MATCHES, …). More gets 413.
+max_match_work = 1000000
+# Per user on /api/v1/match: a token bucket refilled at this many requests
+# per second, holding up to heavy_burst; beyond, 429 with Retry-After.
+# 0 turns the limit off.
+heavy_requests_per_second = 5
+heavy_burst = 20
 
 [store]
 # "sqlite" (embedded). PostgreSQL comes with its own issue.
@@ -471,6 +484,11 @@ Result<NodeConfig> ParseConfig(std::string_view text, const std::string& source)
     r.Integer("auth_failures_per_address", &config.limits.auth_failures_per_address, 1, 1000000);
     r.Integer("auth_failures_per_key_id", &config.limits.auth_failures_per_key_id, 1, 1000000);
     r.Integer("auth_failure_window_seconds", &config.limits.auth_failure_window_seconds, 1, 86400);
+    r.Integer("worker_threads", &config.limits.worker_threads, 1, 256);
+    r.Integer("worker_queue", &config.limits.worker_queue, 0, 100000);
+    r.Integer("max_match_work", &config.limits.max_match_work, 1, int64_t{1} << 50);
+    r.Integer("heavy_requests_per_second", &config.limits.heavy_requests_per_second, 0, 1000000);
+    r.Integer("heavy_burst", &config.limits.heavy_burst, 1, 1000000);
     r.RejectUnknown();
     if (config.limits.default_page_size > config.limits.max_page_size) {
       r.Fail("default_page_size", "must not exceed max_page_size");

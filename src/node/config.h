@@ -41,6 +41,19 @@ struct LimitsConfig {
   int auth_failures_per_address = 30;
   int auth_failures_per_key_id = 10;
   int auth_failure_window_seconds = 60;
+  // Heavy requests (POST /api/v1/match, TAXII POST) run on a pool of this
+  // many threads, apart from the I/O threads; this many more may wait for
+  // it, beyond that 503 with Retry-After.
+  int worker_threads = 2;
+  int worker_queue = 32;
+  // Most pattern evaluations (observables × non-indexable patterns) one
+  // match request may cost; more is refused with 413.
+  uint64_t max_match_work = 1000000;
+  // Per authenticated user on rate-limited routes (POST /api/v1/match): a
+  // token bucket refilled at this rate, holding up to heavy_burst; beyond,
+  // 429 with Retry-After. 0 requests per second: no limit.
+  int heavy_requests_per_second = 5;
+  int heavy_burst = 20;
 };
 
 struct StoreConfig {

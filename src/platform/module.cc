@@ -55,7 +55,26 @@ Status Platform::Configure(const node::NodeConfig& config, std::string_view sour
 
 Platform::Platform(store::Store& store, PlatformOptions options)
     : scheduler_(store, options.clock ? *options.clock : SystemClock::Instance()),
+      heavy_limiter_(options.heavy_rate_limit,
+                     options.clock ? *options.clock : SystemClock::Instance()),
       run_jobs_(options.run_jobs) {}
+
+http::Response Platform::Dispatch(const http::Request& request, const store::User& user) const {
+  if (heavy_limiter_.enabled() && routes_.IsRateLimited(request)) {
+    RateLimiter::Decision decision = heavy_limiter_.Acquire(std::to_string(user.id));
+    if (!decision.allowed) {
+      const std::string seconds = std::to_string(decision.retry_after_seconds);
+      http::Response response = http::ErrorResponse(
+          429, "Too many requests",
+          "this account sent more heavy requests (matching, imports) than the node allows "
+          "(limits.heavy_requests_per_second, limits.heavy_burst); retry in " +
+              seconds + " s");
+      response.headers.Set("Retry-After", seconds);
+      return response;
+    }
+  }
+  return routes_.Dispatch(request, user);
+}
 
 Platform::~Platform() { Stop(); }
 

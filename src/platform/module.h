@@ -24,8 +24,8 @@
 // called from one thread, in that order of phases; its route handlers and
 // job functions then run concurrently on the server's and the scheduler's
 // threads and must be thread-safe. The Platform is set up (Add, Start, Stop)
-// from one thread; routes() and Dispatch may be used from any thread once
-// Start has returned ok.
+// from one thread; routes(), Dispatch and IsHeavy may be used from any
+// thread once Start has returned ok.
 // Ownership: the Platform owns its modules and destroys them in reverse
 // order of addition, after Stop(). It does not own the store or the clock.
 #pragma once
@@ -35,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/rate_limiter.h"
 #include "common/status.h"
 #include "common/time.h"
 #include "http/http.h"
@@ -106,6 +107,10 @@ struct PlatformOptions {
   // Whether Start() starts the scheduler's thread. Default true; tests turn it
   // off and call scheduler().RunDue().
   bool run_jobs = true;
+  // The per-identity limit on rate-limited routes (RouteOptions::
+  // rate_limited, e.g. matching): a token bucket per authenticated user, on
+  // `clock`. rate_per_second 0 (the default here): none.
+  RateLimiterOptions heavy_rate_limit{.rate_per_second = 0};
 };
 
 // The modules of one node, in order.
@@ -146,10 +151,13 @@ class Platform {
 
   // Every module's routes; complete once Start() returned ok.
   const RouteTable& routes() const { return routes_; }
-  // routes().Dispatch(request, user).
-  http::Response Dispatch(const http::Request& request, const store::User& user) const {
-    return routes_.Dispatch(request, user);
-  }
+  // routes().Dispatch(request, user), after the per-identity rate limit on
+  // rate-limited routes: a user whose bucket is empty gets 429 "Too many requests"
+  // with Retry-After (seconds), and the handler does not run.
+  http::Response Dispatch(const http::Request& request, const store::User& user) const;
+  // routes().IsHeavy(request): whether the server should run it on its
+  // worker pool.
+  bool IsHeavy(const http::Request& request) const { return routes_.IsHeavy(request); }
 
   JobScheduler& scheduler() { return scheduler_; }
   const std::vector<std::unique_ptr<Module>>& modules() const { return modules_; }
@@ -160,6 +168,7 @@ class Platform {
   std::vector<std::unique_ptr<Module>> modules_;
   RouteTable routes_;
   JobScheduler scheduler_;
+  mutable RateLimiter heavy_limiter_;  // thread-safe
   const bool run_jobs_;
   bool start_called_ = false;
   size_t started_ = 0;  // modules_[0, started_) are running

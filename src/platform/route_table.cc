@@ -44,7 +44,8 @@ void PathParams::Add(std::string name, std::string value) {
   values_.emplace_back(std::move(name), std::move(value));
 }
 
-void RouteTable::Add(std::string method, std::string_view pattern, RouteHandler handler) {
+void RouteTable::Add(std::string method, std::string_view pattern, RouteHandler handler,
+                     RouteOptions options) {
   auto fail = [&](Status error) {
     if (status_.ok()) status_ = std::move(error);
   };
@@ -58,6 +59,7 @@ void RouteTable::Add(std::string method, std::string_view pattern, RouteHandler 
   route.method = std::move(method);
   route.pattern = std::string(pattern);
   route.handler = std::move(handler);
+  route.options = options;
   std::vector<std::string_view> names;
   const std::vector<std::string_view> parts = SplitPath(pattern);
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -149,16 +151,35 @@ bool RouteTable::MoreSpecific(const Route& a, const Route& b) {
   return a.segments.size() > b.segments.size();
 }
 
-http::Response RouteTable::Dispatch(const http::Request& request, const store::User& user) const {
-  const std::vector<std::string_view> path = SplitPath(request.path);
+const RouteTable::Route* RouteTable::Find(const http::Request& request,
+                                          const std::vector<std::string_view>& path,
+                                          bool* path_known) const {
   const Route* best = nullptr;
-  bool path_known = false;
   for (const Route& route : routes_) {
     if (!Matches(route, path, nullptr)) continue;
-    path_known = true;
+    *path_known = true;
     if (route.method != request.method) continue;
     if (!best || MoreSpecific(route, *best)) best = &route;
   }
+  return best;
+}
+
+bool RouteTable::IsHeavy(const http::Request& request) const {
+  bool path_known = false;
+  const Route* best = Find(request, SplitPath(request.path), &path_known);
+  return best != nullptr && best->options.heavy;
+}
+
+bool RouteTable::IsRateLimited(const http::Request& request) const {
+  bool path_known = false;
+  const Route* best = Find(request, SplitPath(request.path), &path_known);
+  return best != nullptr && best->options.rate_limited;
+}
+
+http::Response RouteTable::Dispatch(const http::Request& request, const store::User& user) const {
+  const std::vector<std::string_view> path = SplitPath(request.path);
+  bool path_known = false;
+  const Route* best = Find(request, path, &path_known);
   if (!best) {
     if (!path_known) return NoSuchEndpoint(request);
     std::string allow;

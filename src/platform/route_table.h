@@ -62,6 +62,16 @@ class PathParams {
   std::vector<std::pair<std::string, std::string>> values_;
 };
 
+// How a route is served.
+struct RouteOptions {
+  // Expensive work (matching, imports): the daemon's HTTP server runs it on
+  // its bounded worker pool instead of an I/O thread (IsHeavy).
+  bool heavy = false;
+  // The Platform applies the per-identity rate limit ([limits]
+  // heavy_requests_per_second, heavy_burst) to it (IsRateLimited).
+  bool rate_limited = false;
+};
+
 // Serves one endpoint. Called concurrently from the server's I/O threads, so
 // it must be thread-safe; it may block (store work).
 using RouteHandler =
@@ -79,7 +89,8 @@ class RouteTable {
   // HEAD is not implied by GET) on `pattern` (see above). A bad pattern, an
   // empty method, a null handler or a duplicate is recorded in status() and
   // the route is not added.
-  void Add(std::string method, std::string_view pattern, RouteHandler handler);
+  void Add(std::string method, std::string_view pattern, RouteHandler handler,
+           RouteOptions options = {});
 
   // Ok, or the first registration error (kInvalidArgument for a bad
   // registration, kAlreadyExists for a duplicate), naming method and pattern.
@@ -91,6 +102,12 @@ class RouteTable {
   // <path>" with `Allow: <methods>` (sorted, comma-separated). Both are
   // http::ErrorResponse bodies.
   http::Response Dispatch(const http::Request& request, const store::User& user) const;
+
+  // Whether the route Dispatch would pick for this request is heavy
+  // (RouteOptions::heavy); false when none would. Cheap: no handler runs.
+  bool IsHeavy(const http::Request& request) const;
+  // The same for RouteOptions::rate_limited.
+  bool IsRateLimited(const http::Request& request) const;
 
   // Whether any registered pattern matches `path`, whatever the method.
   bool Handles(std::string_view path) const;
@@ -114,7 +131,12 @@ class RouteTable {
     std::string pattern;  // as registered
     std::vector<Segment> segments;
     RouteHandler handler;
+    RouteOptions options;
   };
+
+  // The best route for method and path (see the header comment), or null.
+  const Route* Find(const http::Request& request, const std::vector<std::string_view>& path,
+                    bool* path_known) const;
 
   // Whether `route` matches `path`; fills `params` (when given) on a match.
   static bool Matches(const Route& route, const std::vector<std::string_view>& path,

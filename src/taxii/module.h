@@ -19,7 +19,12 @@ class TaxiiModule final : public platform::Module {
       return services_->taxii->Handle(request, user);
     };
     for (const char* method : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}) {
-      routes.Add(method, "/taxii2/{path...}", handle);
+      // A POST (an import: validation of up to limits.max_objects_per_request
+      // objects and the store's write) runs on the server's worker pool, so
+      // that large imports cannot hold the I/O threads. Not rate-limited:
+      // partners push in bursts, and the size limits bound each request.
+      routes.Add(method, "/taxii2/{path...}", handle,
+                 {.heavy = std::string_view(method) == "POST"});
     }
   }
 

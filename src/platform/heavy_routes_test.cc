@@ -1,0 +1,114 @@
+// Heavy and rate-limited routes: RouteTable::IsHeavy / IsRateLimited, and
+// the per-user token bucket Platform::Dispatch applies (429 + Retry-After).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "platform/module.h"
+#include "platform/route_table.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace kizuna::platform {
+namespace {
+
+http::Request MakeRequest(std::string method, std::string path) {
+  http::Request request;
+  request.method = std::move(method);
+  request.path = request.target = std::move(path);
+  return request;
+}
+
+RouteHandler Ok(std::string tag) {
+  return [tag](const http::Request&, const store::User&, const PathParams&) {
+    http::Response response;
+    response.body = tag;
+    return response;
+  };
+}
+
+class FakeClock : public Clock {
+ public:
+  int64_t NowMicros() const override { return now_.load(); }
+  void AdvanceSeconds(int64_t s) { now_ += s * 1000 * 1000; }
+
+ private:
+  std::atomic<int64_t> now_{1'700'000'000'000'000};
+};
+
+TEST(RouteTable, HeavyAndRateLimitedFollowTheChosenRoute) {
+  RouteTable routes;
+  routes.Add("POST", "/api/v1/match", Ok("match"), {.heavy = true, .rate_limited = true});
+  routes.Add("GET", "/api/v1/match", Ok("help"));
+  routes.Add("POST", "/taxii2/{path...}", Ok("taxii"), {.heavy = true});
+  routes.Add("GET", "/taxii2/{path...}", Ok("taxii"));
+  routes.Add("POST", "/taxii2/cheap", Ok("cheap"));  // more specific, not heavy
+  ASSERT_TRUE(routes.status().ok()) << routes.status().ToString();
+  EXPECT_TRUE(routes.IsHeavy(MakeRequest("POST", "/api/v1/match")));
+  EXPECT_TRUE(routes.IsRateLimited(MakeRequest("POST", "/api/v1/match/")));
+  EXPECT_FALSE(routes.IsHeavy(MakeRequest("GET", "/api/v1/match")));
+  EXPECT_TRUE(routes.IsHeavy(MakeRequest("POST", "/taxii2/root/collections/x/objects/")));
+  EXPECT_FALSE(routes.IsRateLimited(MakeRequest("POST", "/taxii2/root/collections/x/objects/")));
+  EXPECT_FALSE(routes.IsHeavy(MakeRequest("GET", "/taxii2/")));
+  EXPECT_FALSE(routes.IsHeavy(MakeRequest("POST", "/taxii2/cheap")));
+  EXPECT_FALSE(routes.IsHeavy(MakeRequest("POST", "/nowhere")));
+  EXPECT_FALSE(routes.IsHeavy(MakeRequest("DELETE", "/api/v1/match")));  // a 405
+}
+
+class MatchModule final : public Module {
+ public:
+  std::string_view name() const override { return "matching"; }
+  void AddRoutes(RouteTable& routes) override {
+    routes.Add("POST", "/api/v1/match", Ok("match"), {.heavy = true, .rate_limited = true});
+    routes.Add("GET", "/api/v1/whoami", Ok("me"));
+  }
+};
+
+TEST(Platform, RateLimitsEachUserOnRateLimitedRoutes) {
+  std::string path = testing::TempDir() + "/heavy-routes-test.db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  auto store = store::OpenSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  FakeClock clock;
+  Platform platform(**store, {.clock = &clock,
+                              .run_jobs = false,
+                              .heavy_rate_limit = {.rate_per_second = 0.5, .burst = 2}});
+  platform.Add(std::make_unique<MatchModule>());
+  ASSERT_TRUE(platform.Start().ok());
+  store::User alice, bob;
+  alice.id = 1;
+  bob.id = 2;
+  const http::Request match = MakeRequest("POST", "/api/v1/match");
+  EXPECT_EQ(platform.Dispatch(match, alice).body, "match");
+  EXPECT_EQ(platform.Dispatch(match, alice).body, "match");
+  http::Response refused = platform.Dispatch(match, alice);
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_EQ(refused.headers.Get("Retry-After"), "2");
+  EXPECT_NE(refused.body.find("heavy_requests_per_second"), std::string::npos) << refused.body;
+  // Other users, and other routes, are not held back.
+  EXPECT_EQ(platform.Dispatch(match, bob).status, 200);
+  EXPECT_EQ(platform.Dispatch(MakeRequest("GET", "/api/v1/whoami"), alice).status, 200);
+  EXPECT_TRUE(platform.IsHeavy(match));
+  clock.AdvanceSeconds(2);
+  EXPECT_EQ(platform.Dispatch(match, alice).status, 200);
+  platform.Stop();
+}
+
+TEST(Platform, NoRateLimitByDefault) {
+  std::string path = testing::TempDir() + "/heavy-routes-default.db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  auto store = store::OpenSqliteStore(path);
+  ASSERT_TRUE(store.ok());
+  Platform platform(**store, {.run_jobs = false});
+  platform.Add(std::make_unique<MatchModule>());
+  ASSERT_TRUE(platform.Start().ok());
+  store::User user;
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(platform.Dispatch(MakeRequest("POST", "/api/v1/match"), user).status, 200);
+  }
+}
+
+}  // namespace
+}  // namespace kizuna::platform

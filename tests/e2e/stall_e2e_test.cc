@@ -1,0 +1,239 @@
+// No one can stall the node (issue 9), over real `kizuna serve` processes:
+// heavy requests (POST /api/v1/match) run on the server's worker pool, so
+// that a member flooding matching against ~1,000 non-indexable patterns,
+// and others sending wrong API-key secrets, do not keep another user's
+// cheap GET /taxii2/ from being answered; a match request that would cost
+// more than limits.max_match_work gets 413; a user past its
+// heavy_requests_per_second gets 429 with Retry-After; and `truncated`
+// counts only the matches the caller may see. No latency is asserted here
+// (bench/stall_bench.cc measures it): only "answered 200, not timed out".
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/e2e/harness.h"
+
+namespace kizuna::e2e {
+namespace {
+
+namespace json = boost::json;
+
+const std::string kObjects = "/taxii2/root/collections/default/objects/";
+const char* kGreen = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+const char* kRed = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1";
+
+std::string Indicator(int n, const std::string& pattern, const char* tlp = kGreen) {
+  char tail[13];
+  std::snprintf(tail, sizeof(tail), "%012d", n);
+  json::object o{{"type", "indicator"},
+                 {"spec_version", "2.1"},
+                 {"id", std::string("indicator--00000000-0000-4000-8000-") + tail},
+                 {"created", "2024-01-01T00:00:00.000Z"},
+                 {"modified", "2024-01-01T00:00:00.000Z"},
+                 {"name", "stall " + std::to_string(n)},
+                 {"pattern", pattern},
+                 {"pattern_type", "stix"},
+                 {"valid_from", "2024-01-01T00:00:00Z"},
+                 {"object_marking_refs", json::array{tlp}}};
+  return json::serialize(o);
+}
+
+// `count` indicators the index cannot hold: LIKE and MATCHES on domain names.
+std::string ExpensiveEnvelope(int count) {
+  std::string out = R"({"objects":[)";
+  for (int i = 0; i < count; ++i) {
+    std::string pattern =
+        i % 2 ? "[domain-name:value LIKE '%.evil-" + std::to_string(i) + "%.example']"
+              : "[domain-name:value MATCHES '^[a-z]+[0-9]*\\\\.bad-" + std::to_string(i) +
+                    "\\\\.(example|test)$']";
+    out += (i ? "," : "") + Indicator(i + 1, pattern);
+  }
+  return out + "]}";
+}
+
+// A match request body of `count` domain names (none of which match).
+std::string Observables(int count) {
+  json::array list;
+  for (int i = 0; i < count; ++i) {
+    list.emplace_back("host-" + std::to_string(i) + ".quiet.example.org");
+  }
+  return json::serialize(json::object{{"observables", std::move(list)}});
+}
+
+// Replaces `key = old` by `key = value` in the node's kizuna.toml (before Start).
+void SetConfig(NodeProcess& node, const std::string& line, const std::string& replacement) {
+  std::string path = node.dir() + "/kizuna.toml";
+  std::string text = ReadFile(path);
+  size_t at = text.find("\n" + line + "\n");
+  ASSERT_NE(at, std::string::npos) << line;
+  text.replace(at + 1, line.size(), replacement);
+  WriteFile(path, text);
+}
+
+http::Response Match(NodeProcess& node, const std::string& key, const std::string& body) {
+  return node.Request("POST", "/api/v1/match", key, body, {{"Content-Type", "application/json"}});
+}
+
+TEST(StallE2E, FloodOfMatchingAndWrongSecretsLeavesOthersAnswered) {
+  NodeProcess node("CERT-Stall");
+  // The worst case for the pool: no per-user rate limit.
+  SetConfig(node, "heavy_requests_per_second = 5", "heavy_requests_per_second = 0");
+  std::string error;
+  ASSERT_TRUE(node.Start(&error)) << error;
+  auto loaded = node.Post(kObjects, ExpensiveEnvelope(1000));
+  ASSERT_EQ(loaded.status, 202) << loaded.body;
+  ASSERT_EQ(json::parse(loaded.body).at("success_count").to_number<int>(), 1000) << loaded.body;
+  const std::string flooder = node.AddUser("CERT-Stall", "mallory");
+  const std::string victim = node.AddUser("partner-org", "carol");
+  // A real key id with a wrong secret of the same length.
+  const size_t cut = flooder.rfind('_');
+  ASSERT_NE(cut, std::string::npos);
+  const std::string wrong = flooder.substr(0, cut + 1) + std::string(flooder.size() - cut - 1, 'A');
+
+  // One match costs 1,000 observables × 1,000 patterns: the default limit.
+  const std::string body = Observables(1000);
+  ASSERT_EQ(Match(node, flooder, body).status, 200);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> matched{0}, busy{0}, unauthorized{0}, unexpected{0};
+  std::vector<std::thread> flood;
+  for (int t = 0; t < 4; ++t) {
+    flood.emplace_back([&] {
+      http::Client client;
+      http::Headers headers;
+      headers.Set("Authorization", "Bearer " + flooder);
+      headers.Set("Content-Type", "application/json");
+      while (!stop) {
+        auto r = client.Send("POST", node.Url("/api/v1/match"), headers, body);
+        if (!r.ok()) continue;
+        if (r->status == 200)
+          ++matched;
+        else if (r->status == 503)
+          ++busy;
+        else
+          ++unexpected;
+      }
+    });
+  }
+  for (int t = 0; t < 2; ++t) {
+    flood.emplace_back([&, t] {
+      http::Client client;
+      http::Headers headers;
+      headers.Set("Authorization", "Bearer " + wrong);
+      headers.Set("Content-Type", "application/json");
+      while (!stop) {
+        // One thread on a heavy route, one on a cheap one.
+        auto r = t == 0 ? client.Send("POST", node.Url("/api/v1/match"), headers, body)
+                        : client.Send("GET", node.Url("/taxii2/"), headers);
+        if (!r.ok()) continue;
+        if (r->status == 401)
+          ++unauthorized;
+        else if (r->status != 503)
+          ++unexpected;
+      }
+    });
+  }
+  // Let the flood fill the pool, then another user's cheap requests.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (matched + busy < 4 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  http::ClientOptions patient;
+  patient.timeout_ms = 20000;
+  http::Client probe(patient);
+  http::Headers headers;
+  headers.Set("Authorization", "Bearer " + victim);
+  headers.Set("Accept", "application/taxii+json;version=2.1");
+  for (int i = 0; i < 20; ++i) {
+    auto r = probe.Send("GET", node.Url("/taxii2/"), headers);
+    ASSERT_TRUE(r.ok()) << "GET /taxii2/ during the flood: " << r.status().ToString();
+    EXPECT_EQ(r->status, 200) << r->body;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  stop = true;
+  for (std::thread& thread : flood) thread.join();
+  EXPECT_GT(matched.load(), 0);
+  EXPECT_GT(unauthorized.load(), 0);
+  EXPECT_EQ(unexpected.load(), 0);
+}
+
+TEST(StallE2E, MatchWorkOverTheLimitIs413NamingTheLimit) {
+  NodeProcess node("CERT-Stall");
+  SetConfig(node, "max_match_work = 1000000", "max_match_work = 1000");
+  std::string error;
+  ASSERT_TRUE(node.Start(&error)) << error;
+  ASSERT_EQ(node.Post(kObjects, ExpensiveEnvelope(10)).status, 202);
+  // 100 observables × 10 patterns is the limit; one more is over it.
+  auto within = Match(node, node.admin_key(), Observables(100));
+  EXPECT_EQ(within.status, 200) << within.body;
+  auto over = Match(node, node.admin_key(), Observables(101));
+  EXPECT_EQ(over.status, 413) << over.body;
+  EXPECT_NE(over.body.find("max_match_work"), std::string::npos) << over.body;
+  EXPECT_NE(over.body.find("1000 pattern evaluations"), std::string::npos) << over.body;
+  // The same for text/plain lines.
+  std::string lines;
+  for (int i = 0; i < 101; ++i) lines += "host-" + std::to_string(i) + ".example.org\n";
+  auto text = node.Request("POST", "/api/v1/match", node.admin_key(), lines,
+                           {{"Content-Type", "text/plain"}});
+  EXPECT_EQ(text.status, 413) << text.body;
+}
+
+TEST(StallE2E, AUserPastItsRateGets429WithRetryAfterOthersDoNot) {
+  NodeProcess node("CERT-Stall");
+  SetConfig(node, "heavy_requests_per_second = 5", "heavy_requests_per_second = 1");
+  SetConfig(node, "heavy_burst = 20", "heavy_burst = 3");
+  std::string error;
+  ASSERT_TRUE(node.Start(&error)) << error;
+  const std::string alice = node.AddUser("CERT-Stall", "alice");
+  const std::string bob = node.AddUser("CERT-Stall", "bob");
+  const std::string body = Observables(1);
+  int ok = 0;
+  http::Response refused;
+  for (int i = 0; i < 10 && refused.status != 429; ++i) {
+    http::Response r = Match(node, alice, body);
+    if (r.status == 200)
+      ++ok;
+    else
+      refused = r;
+  }
+  EXPECT_GE(ok, 3);
+  ASSERT_EQ(refused.status, 429) << refused.body;
+  EXPECT_FALSE(refused.headers.Get("Retry-After").empty());
+  EXPECT_NE(refused.body.find("heavy_requests_per_second"), std::string::npos) << refused.body;
+  // Another user has a bucket of its own; cheap routes are not limited.
+  EXPECT_EQ(Match(node, bob, body).status, 200);
+  EXPECT_EQ(node.Request("GET", "/taxii2/", alice).status, 200);
+}
+
+TEST(StallE2E, TruncatedCountsOnlyWhatTheCallerMaySee) {
+  NodeProcess node("CERT-Stall");
+  SetConfig(node, "max_results = 100", "max_results = 1");
+  std::string error;
+  ASSERT_TRUE(node.Start(&error)) << error;
+  // Two indicators on one value: RED (never leaves the home team), GREEN.
+  std::string envelope = R"({"objects":[)" +
+                         Indicator(901, "[ipv4-addr:value = '198.51.100.9']", kRed) + "," +
+                         Indicator(902, "[ipv4-addr:value = '198.51.100.9']", kGreen) + "]}";
+  ASSERT_EQ(node.Post(kObjects, envelope).status, 202);
+  const std::string outsider = node.AddUser("outside-org", "eve");
+  auto seen = Match(node, outsider, R"({"observables":["198.51.100.9"]})");
+  ASSERT_EQ(seen.status, 200) << seen.body;
+  const json::object result = json::parse(seen.body).at("results").at(0).as_object();
+  ASSERT_EQ(result.at("matches").as_array().size(), 1u) << seen.body;
+  EXPECT_EQ(result.at("matches").at(0).at("indicator"),
+            "indicator--00000000-0000-4000-8000-000000000902");
+  EXPECT_FALSE(result.contains("truncated")) << "the hidden RED match must not show: " << seen.body;
+  // The home team sees both, so its answer is truncated at one.
+  auto home = Match(node, node.admin_key(), R"({"observables":["198.51.100.9"]})");
+  ASSERT_EQ(home.status, 200);
+  EXPECT_TRUE(json::parse(home.body).at("results").at(0).as_object().contains("truncated"))
+      << home.body;
+}
+
+}  // namespace
+}  // namespace kizuna::e2e
