@@ -77,8 +77,7 @@ TEST(RouteTable, UnknownPathIs404) {
   for (std::string path : {"/api/v1/nothing", "/api/v1/users", "/api/v1/users/1/keys", "/", ""}) {
     http::Response response = routes.Dispatch(MakeRequest("GET", path), user);
     EXPECT_EQ(response.status, 404) << path;
-    EXPECT_NE(response.body.find("\"no such endpoint: " + path + "\""), std::string::npos)
-        << response.body;
+    EXPECT_NE(response.body.find("\"no such endpoint\""), std::string::npos) << response.body;
     EXPECT_FALSE(routes.Handles(path)) << path;
   }
   EXPECT_TRUE(routes.Handles("/api/v1/users/1"));
@@ -93,8 +92,7 @@ TEST(RouteTable, WrongMethodIs405WithAllow) {
   http::Response response = routes.Dispatch(MakeRequest("PUT", "/api/v1/users"), user);
   EXPECT_EQ(response.status, 405);
   EXPECT_EQ(response.headers.Get("Allow"), "GET, POST");
-  EXPECT_NE(response.body.find("PUT is not allowed on /api/v1/users"), std::string::npos)
-      << response.body;
+  EXPECT_NE(response.body.find("not allowed on this endpoint"), std::string::npos) << response.body;
   EXPECT_EQ(response.headers.Get("Content-Type"), "application/taxii+json;version=2.1");
   // HEAD is not implied by GET.
   EXPECT_EQ(routes.Dispatch(MakeRequest("HEAD", "/api/v1/users"), user).status, 405);

@@ -181,14 +181,14 @@ http::Response RouteTable::Dispatch(const http::Request& request, const store::U
   bool path_known = false;
   const Route* best = Find(request, path, &path_known);
   if (!best) {
-    if (!path_known) return NoSuchEndpoint(request);
+    if (!path_known) return NoSuchEndpoint();
     std::string allow;
     for (const std::string& method : AllowedMethods(request.path)) {
       if (!allow.empty()) allow += ", ";
       allow += method;
     }
     http::Response response = http::ErrorResponse(
-        405, "Method not allowed", request.method + " is not allowed on " + request.path);
+        405, "Method not allowed", "the method is not allowed on this endpoint (see Allow)");
     response.headers.Set("Allow", allow);
     return response;
   }
@@ -221,8 +221,9 @@ std::vector<std::string> RouteTable::Describe() const {
   return out;
 }
 
-http::Response NoSuchEndpoint(const http::Request& request) {
-  return http::ErrorResponse(404, "Not found", "no such endpoint: " + request.path);
+http::Response NoSuchEndpoint() {
+  // The request's bytes are not echoed back.
+  return http::ErrorResponse(404, "Not found", "no such endpoint");
 }
 
 }  // namespace kizuna::platform

@@ -150,6 +150,6 @@ class RouteTable {
 
 // The standard "no such endpoint" answer (404) the table gives, for callers
 // that route by prefix before reaching a table.
-http::Response NoSuchEndpoint(const http::Request& request);
+http::Response NoSuchEndpoint();
 
 }  // namespace kizuna::platform

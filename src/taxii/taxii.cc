@@ -167,7 +167,7 @@ http::Response TaxiiService::Handle(const http::Request& request, const store::U
   // Every TAXII URL ends in '/'.
   const std::string& path = request.path;
   if (path.empty() || path.back() != '/') {
-    return ErrorResponse(404, "Not found", "TAXII URLs end in '/': " + path);
+    return ErrorResponse(404, "Not found", "TAXII URLs end in '/'");
   }
   std::vector<std::string> segments;
   for (auto part : Split(std::string_view(path).substr(1, path.size() - 2), '/')) {
@@ -182,7 +182,7 @@ http::Response TaxiiService::Handle(const http::Request& request, const store::U
   const bool is_get = request.method == "GET";
   auto method_not_allowed = [&]() {
     Response r =
-        ErrorResponse(405, "Method not allowed", request.method + " is not allowed on " + path);
+        ErrorResponse(405, "Method not allowed", "the method is not allowed on this endpoint");
     return r;
   };
   if (segments.size() == 1) {
@@ -204,8 +204,7 @@ http::Response TaxiiService::Handle(const http::Request& request, const store::U
     if (!is_get) return method_not_allowed();
     return GetStatus(user, segments[3], *media_type);
   }
-  if (segments[2] != "collections")
-    return ErrorResponse(404, "Not found", "no such endpoint: " + path);
+  if (segments[2] != "collections") return ErrorResponse(404, "Not found", "no such endpoint");
   if (segments.size() == 3) {
     if (!is_get) return method_not_allowed();
     return Collections(user, *media_type);
@@ -242,7 +241,7 @@ http::Response TaxiiService::Handle(const http::Request& request, const store::U
     if (auto denied = need_read()) return *denied;
     return Manifest(request, *collection, *media_type, scope);
   }
-  if (segments[4] != "objects") return ErrorResponse(404, "Not found", "no such endpoint: " + path);
+  if (segments[4] != "objects") return ErrorResponse(404, "Not found", "no such endpoint");
   if (segments.size() == 5) {
     if (is_get) {
       if (auto denied = need_read()) return *denied;
@@ -276,7 +275,7 @@ http::Response TaxiiService::Handle(const http::Request& request, const store::U
     if (auto denied = need_read()) return *denied;
     return Versions(request, *collection, object_id, *media_type, scope);
   }
-  return ErrorResponse(404, "Not found", "no such endpoint: " + path);
+  return ErrorResponse(404, "Not found", "no such endpoint");
 }
 
 http::Response TaxiiService::Discovery(const http::Request& request) {
