@@ -129,6 +129,14 @@ TEST_F(OutsiderTest, WithAWriteGrantItStillChangesOnlyItsOwnObjects) {
       Envelope({Indicator(6, Tlp::kGreen, ",\"created_by_ref\":\"" + eve_identity + "\"",
                           "2026-11-25T00:00:00.000Z")})));
   EXPECT_EQ(status.at("failure_count").as_int64(), 1) << json::serialize(status);
+  // A node admin may (and the node logs it).
+  status = StatusOfPost(node.Post(
+      kVersions, Envelope({Indicator(6, Tlp::kGreen, ",\"created_by_ref\":\"" + eve_identity + "\"",
+                                     "2026-11-26T00:00:00.000Z")})));
+  EXPECT_EQ(status.at("success_count").as_int64(), 1) << json::serialize(status);
+  EXPECT_EQ(Latest(node, IndicatorId(6)).at("modified").as_string(), "2026-11-26T00:00:00.000Z");
+  EXPECT_NE(node.ServerLog().find("adds a version of " + IndicatorId(6)), std::string::npos)
+      << node.ServerLog();
   r = AsEve("DELETE", kVersions + IndicatorId(6) + "/?match[version]=all");
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_FALSE(Has(node, 6));
@@ -236,6 +244,38 @@ TEST(PartnerIntegrity, APartnerCannotChangeTheNodesOwnObjects) {
   EXPECT_TRUE(Has(a, 1));
 }
 
+// What an outside organization wrote on a is its own: a's partner, which may
+// not receive re-shared objects, never gets it as a's.
+TEST(PartnerIntegrity, AnOutsideOrganizationsObjectsAreNotSharedAsTheHomeTeams) {
+  NodeProcess a("CERT-A"), b("CERT-B");
+  std::string error;
+  ASSERT_TRUE(a.Start(&error)) << error;
+  ASSERT_TRUE(b.Start(&error)) << error;
+  Federate(a, "cert-a", b, "cert-b");
+  const std::string eve = a.AddUser("outside-org", "eve");
+  auto granted = RunKizuna(
+      {"collection", "grant", a.dir(), "default", "--org", "outside-org", "--read", "--write"});
+  ASSERT_EQ(granted.exit_code, 0) << granted.err;
+  auto status =
+      StatusOfPost(a.Request("POST", kVersions, eve, Envelope({Indicator(3, Tlp::kGreen)})));
+  ASSERT_EQ(status.at("success_count").as_int64(), 1) << json::serialize(status);
+  // The home team's object, written after eve's, reaches b; eve's does not.
+  Post(a, {Indicator(4, Tlp::kGreen)});
+  ASSERT_TRUE(WaitUntil([&] { return Has(b, 4); })) << a.ServerLog() << b.ServerLog();
+  EXPECT_FALSE(Has(b, 3));
+  // With re-sharing allowed it goes, as eve's (its created_by_ref), not a's.
+  const std::string path = a.dir() + "/kizuna.toml";
+  std::string config = ReadFile(path);
+  // The entry PeerToml wrote (the default text only mentions [[peer]] in comments).
+  const size_t entry = config.rfind("\n[[peer]]\n");
+  ASSERT_NE(entry, std::string::npos) << config;
+  config.replace(entry, 10, "\n[[peer]]\nreshare = true\n");
+  WriteFile(path, config);
+  ASSERT_TRUE(a.WaitForConfig());
+  ASSERT_TRUE(WaitUntil([&] { return Has(b, 3); })) << a.ServerLog() << b.ServerLog();
+  EXPECT_NE(Latest(b, IndicatorId(3)).at("created_by_ref").as_string(), Identity(a));
+}
+
 // A hostile partner's TAXII server serves a forged newer version of a's own
 // indicator, and an object claiming a's identity: a's pull stores neither.
 TEST(PartnerIntegrity, APulledForgeryOfTheNodesOwnObjectIsRefused) {
@@ -282,6 +322,7 @@ TEST(PartnerIntegrity, APulledForgeryOfTheNodesOwnObjectIsRefused) {
   EXPECT_FALSE(Has(a, 8));
   EXPECT_NE(AuditLog(a).find("rejected: produced on the receiving node"), std::string::npos)
       << AuditLog(a);
+  EXPECT_NE(AuditLog(a).find("(unsigned)"), std::string::npos) << AuditLog(a);
 }
 
 }  // namespace

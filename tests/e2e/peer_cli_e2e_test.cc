@@ -357,6 +357,14 @@ TEST(PeerApi, AdminsListAddAndRemovePeersMembersMayNot) {
   EXPECT_NE(ReadFile(home.dir() + "/kizuna.toml").find(kToken), std::string::npos);
   r = home.Request("POST", "/api/v1/peers", home.admin_key(), body, json_type);
   EXPECT_EQ(r.status, 409) << r.body;
+  // A partner without a key only when marked unsigned.
+  r = home.Request("POST", "/api/v1/peers", home.admin_key(),
+                   R"({"name":"plain","url":"http://127.0.0.1:1","token":"u:p","unsigned":true})",
+                   json_type);
+  EXPECT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(json::parse(r.body).at("unsigned"), true) << r.body;
+  r = home.Request("DELETE", "/api/v1/peers/plain", home.admin_key());
+  EXPECT_EQ(r.status, 200) << r.body;
 
   // The running node picks the new peer up: its live status appears.
   ASSERT_TRUE(home.WaitForConfig()) << home.ServerLog();
