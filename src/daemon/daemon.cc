@@ -273,15 +273,17 @@ http::Response Router::Stream(const http::Request& request, const store::User& u
   if (request.method != "GET") {
     return http::ErrorResponse(405, "Method not allowed", "the live stream is read with GET");
   }
-  auto collection = node_.store().GetCollection(collection_name);
-  if (!collection.ok()) {
+  // A collection the user may not read is answered like a missing one.
+  auto not_found = [&] {
     return http::ErrorResponse(404, "Collection not found",
                                "no collection '" + collection_name + "'");
-  }
+  };
+  auto collection = node_.store().GetCollection(collection_name);
+  if (!collection.ok()) return not_found();
   auto may_read = MayRead(user, *collection);
   if (!may_read.ok())
     return http::ErrorResponse(500, "Internal error", may_read.status().message());
-  if (!*may_read) return http::ErrorResponse(403, "Forbidden", "you may not read this collection");
+  if (!*may_read) return not_found();
   federation::StreamOptions options;
   options.collection_id = collection->id;
   std::string_view last_id = request.headers.Get("Last-Event-ID");

@@ -195,6 +195,10 @@ TEST_F(OutsiderTest, HiddenObjectsBehaveLikeMissingOnes) {
   auto nowhere = AsEve("GET", "/taxii2/root/collections/nowhere/");
   EXPECT_EQ(internal.status, 404);
   EXPECT_EQ(Replace(internal.body, "internal", "nowhere"), nowhere.body);
+  internal = AsEve("GET", "/api/v1/collections/internal/stream");
+  nowhere = AsEve("GET", "/api/v1/collections/nowhere/stream");
+  EXPECT_EQ(internal.status, 404);
+  EXPECT_EQ(Replace(internal.body, "internal", "nowhere"), nowhere.body);
 }
 
 TEST_F(OutsiderTest, NextTokensAreOpaque) {
