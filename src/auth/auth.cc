@@ -146,7 +146,8 @@ Authenticator::Stats Authenticator::stats() const {
   return stats;
 }
 
-AuthOutcome Authenticator::Verify(std::string_view header, bool use_limits, std::string* key_id) {
+AuthOutcome Authenticator::Verify(std::string_view header, bool use_limits, std::string* key_id,
+                                  bool address_limited) {
   AuthOutcome out;
   const auto fail = [&out](std::string_view message, std::string reason) {
     out.user = Unauthenticated(std::string(message));
@@ -201,7 +202,7 @@ AuthOutcome Authenticator::Verify(std::string_view header, bool use_limits, std:
     if (key->secret_hash.rfind("$argon2id$", 0) != 0) {
       return fail(kInvalidKeyMessage, "unrecognized stored hash for key id " + id);
     }
-    if (use_limits && limiter_.KeyRetryAfterUs(id) > 0) {
+    if (use_limits && (address_limited || limiter_.KeyRetryAfterUs(id) > 0)) {
       out.limited = true;
       return fail(kTooManyFailuresMessage, "key id " + id + " over its failure limit (legacy)");
     }
@@ -238,18 +239,22 @@ AuthOutcome Authenticator::AuthenticateRequest(std::string_view header,
     return std::max<int64_t>(1, (micros + 999'999) / 1'000'000);
   };
   if (Trim(header).empty()) return AuthOutcome{};  // asking for credentials costs nothing
-  if (int64_t wait = limiter_.AddressRetryAfterUs(remote_address); wait > 0) {
+  // An address over its limit still gets its right keys accepted (checking
+  // an HMAC costs less than refusing it would save, and a guesser on a
+  // shared address must not lock everyone behind it out); its failures get
+  // 429, and a legacy (Argon2id) key from it is not verified at all.
+  const int64_t address_wait = limiter_.AddressRetryAfterUs(remote_address);
+  std::string key_id;
+  AuthOutcome out = Verify(header, /*use_limits=*/true, &key_id, address_wait > 0);
+  if (out.user.ok() || out.user.status().code() != Code::kUnauthenticated) return out;
+  if (address_wait > 0) {
     ++limited_;
-    AuthOutcome out;
     out.user = Unauthenticated(std::string(kTooManyFailuresMessage));
     out.limited = true;
-    out.retry_after_seconds = seconds(wait);
-    out.log_reason = "address over its failure limit";
+    out.retry_after_seconds = seconds(address_wait);
+    out.log_reason = "address over its failure limit: " + out.log_reason;
     return out;
   }
-  std::string key_id;
-  AuthOutcome out = Verify(header, /*use_limits=*/true, &key_id);
-  if (out.user.ok() || out.user.status().code() != Code::kUnauthenticated) return out;
   if (out.limited) {  // a legacy key over its limit: not verified, nothing to count
     ++limited_;
     out.retry_after_seconds = seconds(limiter_.KeyRetryAfterUs(key_id));

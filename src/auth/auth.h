@@ -102,9 +102,11 @@ class Authenticator {
   // Authenticates a request's Authorization header ("Bearer …" or
   // "Basic …") from `remote_address`, with the failure limits:
   // - No header: 401 "authentication required", not counted.
-  // - An address with FailureLimits::per_address failures in the window gets
-  //   429 at once, nothing parsed or verified. (It applies to every
-  //   attempt from that address: clients behind one NAT or proxy share it.)
+  // - An address with FailureLimits::per_address failures in the window
+  //   gets 429 for every failed attempt (not counted further), but a right
+  //   HMAC-hashed key from it is still accepted: a guesser behind a shared
+  //   NAT, proxy or loopback cannot lock everyone else there out. A legacy
+  //   (Argon2id) key from a limited address is not verified at all (429).
   // - Otherwise the key is verified; every failure (malformed, unknown id,
   //   wrong secret, revoked, disabled) counts for the address and, when the
   //   token has a key id, for the key id, known or not alike. A failure for
@@ -139,7 +141,8 @@ class Authenticator {
  private:
   // Verifies a header; sets *key_id once the token has one. With
   // `use_limits`, a legacy key whose key id is over its limit is not verified.
-  AuthOutcome Verify(std::string_view header, bool use_limits, std::string* key_id);
+  AuthOutcome Verify(std::string_view header, bool use_limits, std::string* key_id,
+                     bool address_limited = false);
   Result<std::string> HmacKey();
 
   store::Store& store_;

@@ -262,7 +262,7 @@ TEST_F(AuthTest, UnknownKeyIdsAreCountedLikeKnownOnes) {
 
 // An address over its limit gets 429 for everything, the right key included,
 // without any verification; other addresses are not affected.
-TEST_F(AuthTest, AddressLimitStopsWorkBeforeVerification) {
+TEST_F(AuthTest, AddressLimitRefusesFailuresButNotTheRightKey) {
   IssuedKey issued = Issue();
   FailureLimits limits;
   limits.per_address = 4;
@@ -276,13 +276,21 @@ TEST_F(AuthTest, AddressLimitStopsWorkBeforeVerification) {
                  : "Bearer " + Wrong(issued.token);
     EXPECT_FALSE(authenticator.AuthenticateRequest(header, "192.0.2.66").limited) << i;
   }
-  const int64_t verifications = authenticator.stats().hmac_verifications;
-  AuthOutcome limited = authenticator.AuthenticateRequest("Bearer " + issued.token, "192.0.2.66");
+  // Past the limit a failure is 429 ...
+  AuthOutcome limited =
+      authenticator.AuthenticateRequest("Bearer " + Wrong(issued.token), "192.0.2.66");
   EXPECT_TRUE(limited.limited);
   EXPECT_FALSE(limited.user.ok());
   EXPECT_EQ(limited.retry_after_seconds, 60);
-  EXPECT_EQ(authenticator.stats().hmac_verifications, verifications);  // no work done
+  // ... but the right key from the same address is accepted: a guesser
+  // there does not lock everyone behind the address out.
+  EXPECT_TRUE(authenticator.AuthenticateRequest("Bearer " + issued.token, "192.0.2.66").user.ok());
   EXPECT_TRUE(authenticator.AuthenticateRequest("Bearer " + issued.token, "192.0.2.67").user.ok());
+  // A legacy key from the limited address costs no Argon2id.
+  const std::string legacy = AddLegacyKey("0f1e2d3c4b5a6978");
+  const int64_t argon2 = authenticator.stats().argon2_verifications;
+  EXPECT_TRUE(authenticator.AuthenticateRequest("Bearer " + legacy, "192.0.2.66").limited);
+  EXPECT_EQ(authenticator.stats().argon2_verifications, argon2);
   // No credentials at all: asked for them, not limited, not counted.
   EXPECT_FALSE(authenticator.AuthenticateRequest("", "192.0.2.66").limited);
   clock_.Advance(60'000'000);

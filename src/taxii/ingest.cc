@@ -12,11 +12,18 @@
 namespace kizuna::taxii {
 namespace {
 
+// Whether the writer may see the stored version of `info` (an SCO: its one
+// version in the collection).
 bool VisibleInCollection(store::Store& store, const std::string& collection_id,
-                         const std::string& id, const Visibility& visible) {
+                         const stix::ObjectInfo& info, const Visibility& visible) {
   store::ObjectQuery query;
-  query.ids = {id};
-  query.version_all = true;
+  query.ids = {info.id};
+  const int64_t version = info.modified_us != 0 ? info.modified_us : info.created_us;
+  if (version != 0) {
+    query.versions = {version};
+  } else {
+    query.version_all = true;
+  }
   query.include_origin = true;
   auto page = store.QueryObjects(collection_id, query);
   if (!page.ok()) return false;
@@ -55,6 +62,34 @@ Result<store::StatusRecord> IngestObjects(store::Store& store, const std::string
           {stix::StringProperty(*object, "id"), version, info.status().message()});
       continue;
     }
+    if (writer.kind != Writer::Kind::kHome && info->type == "sighting") {
+      // Nobody outside reports what the home team (or another of the
+      // node's organizations) saw.
+      std::string claimed;
+      if (const auto* refs = object->if_contains("where_sighted_refs"); refs && refs->is_array()) {
+        for (const auto& ref : refs->get_array()) {
+          if (!ref.is_string()) continue;
+          const std::string who(ref.get_string());
+          if (writer.home_identities.count(who) &&
+              (writer.kind == Writer::Kind::kPeer || who != writer.identity)) {
+            claimed = who;
+          }
+        }
+      }
+      if (!claimed.empty()) {
+        // (A sighting the node already holds comes back under the producer
+        // rules below: the node's own, echoed by a partner, is no claim.)
+        KIZUNA_ASSIGN_OR_RETURN(std::vector<store::StoredObject> known,
+                                store.ObjectHistory(info->id, 1));
+        if (!known.empty()) claimed.clear();
+      }
+      if (!claimed.empty()) {
+        status.failures.push_back({info->id, info->modified,
+                                   "where_sighted_refs names " + claimed +
+                                       ", an identity of the receiving node; report your own"});
+        continue;
+      }
+    }
     std::string text;
     if (writer.kind == Writer::Kind::kOrganization && info->created_by_ref.empty() &&
         !info->created.empty()) {
@@ -69,7 +104,7 @@ Result<store::StatusRecord> IngestObjects(store::Store& store, const std::string
     }
     const std::string version = !info->modified.empty() ? info->modified : info->created;
     KIZUNA_ASSIGN_OR_RETURN(ProducerVerdict verdict,
-                            CheckNewVersion(store, writer, *info, options.visible));
+                            CheckNewVersion(store, writer, collection_id, *info, options.visible));
     if (verdict.kind == ProducerVerdict::Kind::kRefuse) {
       status.failures.push_back({info->id, version, verdict.why});
       continue;
@@ -99,16 +134,13 @@ Result<store::StatusRecord> IngestObjects(store::Store& store, const std::string
       const stix::ObjectInfo& info = valid[i].info;
       std::string version = !info.modified.empty() ? info.modified : info.created;
       bool present = added.outcomes[i] == store::AddOutcome::kAlreadyPresent;
+      // A version already stored that the writer may not see is answered as
+      // if this request added it.
+      const bool hidden = present && options.visible &&
+                          !VisibleInCollection(store, collection_id, info, options.visible);
+      if (hidden) present = false;
       if (version.empty()) {
-        // An SCO: its one version in the collection is the stored one. One
-        // the writer may not see is answered as if this request added it.
-        if (present && options.visible &&
-            !VisibleInCollection(store, collection_id, info.id, options.visible)) {
-          present = false;
-          version = FormatTimestamp(status.request_timestamp_us, 6);
-        } else {
-          version = FormatTimestamp(added.date_added_us[i], 6);
-        }
+        version = FormatTimestamp(hidden ? status.request_timestamp_us : added.date_added_us[i], 6);
       }
       status.successes.push_back({info.id, version, present ? "already present" : ""});
     }

@@ -63,6 +63,7 @@ Result<std::set<std::string>> HomeIdentities(store::Store& store,
 }
 
 Result<ProducerVerdict> CheckNewVersion(store::Store& store, const Writer& writer,
+                                        const std::string& collection_id,
                                         const stix::ObjectInfo& info, const Visibility& visible) {
   ProducerVerdict verdict;
   auto refuse = [&](std::string why) {
@@ -77,16 +78,23 @@ Result<ProducerVerdict> CheckNewVersion(store::Store& store, const Writer& write
   if (writer.kind == Writer::Kind::kPeer && writer.home_identities.count(info.created_by_ref)) {
     return refuse("created_by_ref names an identity of the receiving node");
   }
+  const int64_t version = info.modified_us != 0 ? info.modified_us : info.created_us;
+  if (version == 0) return verdict;  // an SCO
+  {
+    // A version this collection already holds changes nothing, whoever
+    // sends it again (the same version elsewhere proves nothing: a copy
+    // with other content would be a forgery).
+    store::ObjectQuery same;
+    same.ids = {info.id};
+    same.versions = {version};
+    same.include_json = false;
+    same.limit = 1;
+    KIZUNA_ASSIGN_OR_RETURN(store::ObjectPage held, store.QueryObjects(collection_id, same));
+    if (!held.objects.empty()) return verdict;
+  }
   KIZUNA_ASSIGN_OR_RETURN(std::vector<store::StoredObject> history,
                           store.ObjectHistory(info.id, kHistoryLimit));
   if (history.empty()) return verdict;
-  // A version the node already holds changes nothing, whoever sends it again.
-  const int64_t version = info.modified_us != 0 ? info.modified_us : info.created_us;
-  if (version != 0 && std::any_of(history.begin(), history.end(), [&](const auto& stored) {
-        return stored.version_us == version;
-      })) {
-    return verdict;
-  }
   const store::StoredObject& first = history.front();
   if (!first.created_by_ref.empty() && info.created_by_ref != first.created_by_ref) {
     verdict = refuse("produced by " + first.created_by_ref +

@@ -64,8 +64,12 @@ struct ProducerVerdict {
 // for (Writer::home_identities).
 Result<std::set<std::string>> HomeIdentities(store::Store& store, const std::string& node_identity);
 
-// Whether `writer` may store this version of `info.id`.
+// Whether `writer` may store this version of `info.id` into `collection_id`.
+// An SCO (no created/modified: its id is derived from its content) has no
+// producer to protect and is always allowed; so is a version the
+// collection already holds (storing it changes nothing).
 Result<ProducerVerdict> CheckNewVersion(store::Store& store, const Writer& writer,
+                                        const std::string& collection_id,
                                         const stix::ObjectInfo& info, const Visibility& visible);
 
 // Whether `writer` may delete versions of `id` (visible to it: the caller

@@ -340,27 +340,49 @@ Result<store::Grant> TaxiiService::RightsOf(const store::User& user,
   return store_.RightsOf(user, collection_id);
 }
 
-Result<store::ObjectPage> TaxiiService::ReadVisible(const std::string& collection_id,
-                                                    store::ObjectQuery query,
-                                                    const ReadScope& scope) {
-  if (!scope.admits) return store_.QueryObjects(collection_id, query);
+Result<TaxiiService::VisiblePage> TaxiiService::ReadVisible(const std::string& collection_id,
+                                                            store::ObjectQuery query,
+                                                            const ReadScope& scope) {
+  VisiblePage out;
+  auto finish = [&] {
+    if (out.more && !out.objects.empty()) out.next_after_us = out.objects.back().date_added_us;
+    return out;
+  };
+  if (!scope.admits) {
+    KIZUNA_ASSIGN_OR_RETURN(store::ObjectPage page, store_.QueryObjects(collection_id, query));
+    out.objects = std::move(page.objects);
+    out.more = page.more;
+    return finish();
+  }
   const bool want_json = query.include_json;
   const size_t want = query.limit;  // 0: all
-  // The sharing decision needs each version's json (sharing groups) and origin.
+  // The sharing decision needs each version's json (sharing groups) and
+  // origin; read in batches, whatever the page size, so that many hidden
+  // versions cost few queries.
   query.include_json = query.include_origin = true;
-  store::ObjectPage out;
+  query.limit = want == 0 ? 0 : std::max<size_t>(want + 1, 1000);
+  size_t scanned = 0;
   while (true) {
     KIZUNA_ASSIGN_OR_RETURN(store::ObjectPage page, store_.QueryObjects(collection_id, query));
     for (store::StoredObject& object : page.objects) {
-      if (!scope.admits(object)) continue;
+      ++scanned;
+      if (!scope.admits(object)) {
+        if (scanned >= kMaxScannedPerPage) {
+          // Enough work for one request: the reader goes on from here.
+          out.more = true;
+          out.next_after_us = object.date_added_us;
+          return out;
+        }
+        continue;
+      }
       if (want != 0 && out.objects.size() == want) {
         out.more = true;
-        return out;
+        return finish();
       }
       if (!want_json) object.json.clear();
       out.objects.push_back(std::move(object));
     }
-    if (!page.more || page.objects.empty()) return out;
+    if (!page.more || page.objects.empty()) return finish();
     query.after_date_added_us = page.objects.back().date_added_us;
   }
 }
@@ -388,7 +410,7 @@ http::Response TaxiiService::GetObjects(const http::Request& request,
   if (!page.ok()) return StoreError(page.status());
   Response response;
   response.headers.Set("Content-Type", media_type);
-  if (page->objects.empty()) {
+  if (page->objects.empty() && !page->more) {
     response.body = "{}";
     return response;
   }
@@ -399,8 +421,7 @@ http::Response TaxiiService::GetObjects(const http::Request& request,
   body += "{\"more\":";
   body += page->more ? "true" : "false";
   if (page->more) {
-    body += ",\"next\":\"" +
-            EncodeNext(page->objects.back().date_added_us, options_.next_token_key) + "\"";
+    body += ",\"next\":\"" + EncodeNext(page->next_after_us, options_.next_token_key) + "\"";
   }
   body += ",\"objects\":[";
   for (size_t i = 0; i < page->objects.size(); ++i) {
@@ -513,14 +534,14 @@ http::Response TaxiiService::Versions(const http::Request& request,
   query.include_json = false;
   auto page = ReadVisible(collection.id, query, scope);
   if (!page.ok()) return StoreError(page.status());
-  if (page->objects.empty() && !query.added_after_us && !query.after_date_added_us) {
+  if (page->objects.empty() && !page->more && !query.added_after_us && !query.after_date_added_us) {
     return ObjectNotFound(object_id, collection);
   }
-  if (page->objects.empty()) return JsonResponse(200, "{}", media_type);
+  if (page->objects.empty() && !page->more) return JsonResponse(200, "{}", media_type);
   json::object out;
   out["more"] = page->more;
   if (page->more) {
-    out["next"] = EncodeNext(page->objects.back().date_added_us, options_.next_token_key);
+    out["next"] = EncodeNext(page->next_after_us, options_.next_token_key);
   }
   json::array versions;
   for (const auto& o : page->objects) versions.emplace_back(TaxiiTimestamp(o.version_us));
@@ -538,11 +559,11 @@ http::Response TaxiiService::Manifest(const http::Request& request,
   query.include_json = false;
   auto page = ReadVisible(collection.id, query, scope);
   if (!page.ok()) return StoreError(page.status());
-  if (page->objects.empty()) return JsonResponse(200, "{}", media_type);
+  if (page->objects.empty() && !page->more) return JsonResponse(200, "{}", media_type);
   json::object out;
   out["more"] = page->more;
   if (page->more) {
-    out["next"] = EncodeNext(page->objects.back().date_added_us, options_.next_token_key);
+    out["next"] = EncodeNext(page->next_after_us, options_.next_token_key);
   }
   json::array list;
   for (const auto& o : page->objects) {

@@ -80,8 +80,16 @@ class TaxiiService {
                               const ReadScope& scope);
   // A page of what the reader may see: versions it may not see are skipped
   // as if absent, so a page's size, `more` and `next` tell nothing of them.
-  Result<store::ObjectPage> ReadVisible(const std::string& collection_id, store::ObjectQuery query,
-                                        const ReadScope& scope);
+  // At most kMaxScannedPerPage stored versions are read for one page; past
+  // that the page ends early (more, with `next_after_us` where to go on).
+  struct VisiblePage {
+    std::vector<store::StoredObject> objects;
+    bool more = false;
+    int64_t next_after_us = 0;  // with more: the date_added the next page starts after
+  };
+  static constexpr size_t kMaxScannedPerPage = 50000;
+  Result<VisiblePage> ReadVisible(const std::string& collection_id, store::ObjectQuery query,
+                                  const ReadScope& scope);
   Writer WriterOf(const store::User& user) const;
   http::Response Versions(const http::Request& request, const store::Collection& collection,
                           const std::string& object_id, const std::string& media_type,

@@ -101,6 +101,37 @@ TEST_F(OutsiderTest, WithAWriteGrantItStillChangesOnlyItsOwnObjects) {
   EXPECT_NE(json::serialize(status).find("only its producer"), std::string::npos);
   EXPECT_FALSE(Latest(node, IndicatorId(1)).contains("revoked"));
 
+  // The same id and version with other content, in another collection: a
+  // forgery, refused.
+  ASSERT_EQ(node.Post("/api/v1/collections", R"({"title":"intel","alias":"intel"})").status, 201);
+  ASSERT_EQ(RunKizuna({"collection", "grant", node.dir(), "intel", "--org", "outside-org", "--read",
+                       "--write"})
+                .exit_code,
+            0);
+  status = StatusOfPost(AsEve("POST", "/taxii2/root/collections/intel/objects/",
+                              Envelope({Indicator(1, Tlp::kGreen, ",\"revoked\":true")})));
+  EXPECT_EQ(status.at("failure_count").as_int64(), 1) << json::serialize(status);
+
+  // A sighting that says the home team saw something: refused.
+  const std::string told =
+      R"({"type":"sighting","spec_version":"2.1","id":"sighting--6a1b3f0e-52a4-4d5e-9f0c-8a3b2e7d41c9","created":"2026-11-23T00:00:00.000Z","modified":"2026-11-23T00:00:00.000Z","sighting_of_ref":")" +
+      IndicatorId(1) + R"(","count":50,"where_sighted_refs":[")" + home + R"("]})";
+  status = StatusOfPost(AsEve("POST", kVersions, Envelope({told})));
+  EXPECT_EQ(status.at("failure_count").as_int64(), 1) << json::serialize(status);
+  EXPECT_NE(json::serialize(status).find("where_sighted_refs"), std::string::npos);
+
+  // An SCO has no producer: eve recording an address first does not keep
+  // the home team from recording it too.
+  const std::string address =
+      R"({"type":"ipv4-addr","spec_version":"2.1","id":"ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd","value":"198.51.100.3"})";
+  EXPECT_EQ(
+      StatusOfPost(AsEve("POST", "/taxii2/root/collections/intel/objects/", Envelope({address})))
+          .at("success_count")
+          .as_int64(),
+      1);
+  EXPECT_EQ(StatusOfPost(node.Post(kVersions, Envelope({address}))).at("failure_count").as_int64(),
+            0);
+
   // Pass its own indicator off as the home team's: refused.
   status = StatusOfPost(
       AsEve("POST", kVersions,
