@@ -95,16 +95,21 @@ TEST(StallE2E, FloodOfMatchingAndWrongSecretsLeavesOthersAnswered) {
   ASSERT_NE(cut, std::string::npos);
   const std::string wrong = flooder.substr(0, cut + 1) + std::string(flooder.size() - cut - 1, 'A');
 
-  // One match costs 1,000 observables × 1,000 patterns: the default limit.
-  const std::string body = Observables(1000);
+  // One match costs 250 observables × 1,000 patterns: a quarter of the
+  // default limit, enough to keep both workers busy (about a quarter second
+  // each in a release build, many seconds under the sanitizers, where a
+  // whole-limit match would outlast the flood).
+  const std::string body = Observables(250);
   ASSERT_EQ(Match(node, flooder, body).status, 200);
 
   std::atomic<bool> stop{false};
   std::atomic<int> matched{0}, busy{0}, unauthorized{0}, unexpected{0};
   std::vector<std::thread> flood;
+  http::ClientOptions slow;
+  slow.timeout_ms = 120000;
   for (int t = 0; t < 4; ++t) {
     flood.emplace_back([&] {
-      http::Client client;
+      http::Client client(slow);
       http::Headers headers;
       headers.Set("Authorization", "Bearer " + flooder);
       headers.Set("Content-Type", "application/json");
