@@ -12,7 +12,8 @@
 //           domain-name), one connection per thread, as fast as answered,
 //           and --bad-auth-threads threads send a real key id with a wrong
 //           secret (half on /api/v1/match, half on GET /taxii2/); the
-//           flooder's rate limit is off (heavy_requests_per_second = 0),
+//           flooder's rate limit is off (heavy_requests_per_second = 0 and
+//           heavy_in_flight_per_user = 0),
 //           the worst case for the worker pool
 // Printed: the latencies of both cases, and the flood's answers by status
 // (200, 503 busy, 401, other) and errors (timeouts).
@@ -164,6 +165,10 @@ int main(int argc, char** argv) {
     const std::string limit = "\nheavy_requests_per_second = 5\n";
     if (size_t at = text.find(limit); at != std::string::npos) {
       text.replace(at, limit.size(), "\nheavy_requests_per_second = 0\n");
+      const std::string cap = "\nheavy_in_flight_per_user = 1\n";
+      if (size_t c = text.find(cap); c != std::string::npos) {
+        text.replace(c, cap.size(), "\nheavy_in_flight_per_user = 0\n");
+      }
       kizuna::e2e::WriteFile(path, text);
     }
   }

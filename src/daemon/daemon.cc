@@ -44,6 +44,7 @@ platform::PlatformOptions PlatformOptionsFrom(const node::NodeConfig& config) {
   platform::PlatformOptions options;
   options.heavy_rate_limit.rate_per_second = config.limits.heavy_requests_per_second;
   options.heavy_rate_limit.burst = config.limits.heavy_burst;
+  options.heavy_in_flight_per_user = config.limits.heavy_in_flight_per_user;
   return options;
 }
 

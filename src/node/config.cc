@@ -367,6 +367,9 @@ max_match_work = 1000000
 # 0 turns the limit off.
 heavy_requests_per_second = 5
 heavy_burst = 20
+# Per user on /api/v1/match: requests running at once (more get 429), so that
+# a member within its rate cannot hold every worker.
+heavy_in_flight_per_user = 1
 
 [store]
 # "sqlite" (embedded). PostgreSQL comes with its own issue.
@@ -489,6 +492,7 @@ Result<NodeConfig> ParseConfig(std::string_view text, const std::string& source)
     r.Integer("max_match_work", &config.limits.max_match_work, 1, int64_t{1} << 50);
     r.Integer("heavy_requests_per_second", &config.limits.heavy_requests_per_second, 0, 1000000);
     r.Integer("heavy_burst", &config.limits.heavy_burst, 1, 1000000);
+    r.Integer("heavy_in_flight_per_user", &config.limits.heavy_in_flight_per_user, 0, 1024);
     r.RejectUnknown();
     if (config.limits.default_page_size > config.limits.max_page_size) {
       r.Fail("default_page_size", "must not exceed max_page_size");

@@ -54,6 +54,9 @@ struct LimitsConfig {
   // 429 with Retry-After. 0 requests per second: no limit.
   int heavy_requests_per_second = 5;
   int heavy_burst = 20;
+  // Per authenticated user: rate-limited requests running at once; more get
+  // 429 (a member within its rate cannot hold every worker).
+  int heavy_in_flight_per_user = 1;
 };
 
 struct StoreConfig {

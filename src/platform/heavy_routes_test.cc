@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "platform/module.h"
 #include "platform/route_table.h"
@@ -92,6 +95,66 @@ TEST(Platform, RateLimitsEachUserOnRateLimitedRoutes) {
   EXPECT_EQ(platform.Dispatch(MakeRequest("GET", "/api/v1/whoami"), alice).status, 200);
   EXPECT_TRUE(platform.IsHeavy(match));
   clock.AdvanceSeconds(2);
+  EXPECT_EQ(platform.Dispatch(match, alice).status, 200);
+  platform.Stop();
+}
+
+// A member cannot hold every worker with requests its rate allows: past
+// heavy_in_flight_per_user running at once, 429; other users go on.
+TEST(Platform, CapsEachUsersHeavyRequestsInFlight) {
+  std::string path = testing::TempDir() + "/heavy-in-flight-test.db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  auto store = store::OpenSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  std::mutex mutex;
+  std::condition_variable changed;
+  int running = 0;
+  bool release = false;
+  class SlowMatch final : public Module {
+   public:
+    explicit SlowMatch(RouteHandler handler) : handler_(std::move(handler)) {}
+    std::string_view name() const override { return "matching"; }
+    void AddRoutes(RouteTable& routes) override {
+      routes.Add("POST", "/api/v1/match", handler_, {.heavy = true, .rate_limited = true});
+    }
+
+   private:
+    RouteHandler handler_;
+  };
+  Platform platform(**store, {.run_jobs = false, .heavy_in_flight_per_user = 1});
+  platform.Add(
+      std::make_unique<SlowMatch>([&](const http::Request&, const store::User&, const PathParams&) {
+        std::unique_lock lock(mutex);
+        ++running;
+        changed.notify_all();
+        changed.wait(lock, [&] { return release; });
+        --running;
+        return http::Response{};
+      }));
+  ASSERT_TRUE(platform.Start().ok());
+  store::User alice, bob;
+  alice.id = 1;
+  bob.id = 2;
+  const http::Request match = MakeRequest("POST", "/api/v1/match");
+  std::thread first([&] { EXPECT_EQ(platform.Dispatch(match, alice).status, 200); });
+  {
+    std::unique_lock lock(mutex);
+    changed.wait(lock, [&] { return running == 1; });
+  }
+  http::Response refused = platform.Dispatch(match, alice);
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_EQ(refused.headers.Get("Retry-After"), "1");
+  EXPECT_NE(refused.body.find("heavy_in_flight_per_user"), std::string::npos) << refused.body;
+  std::thread second([&] { EXPECT_EQ(platform.Dispatch(match, bob).status, 200); });
+  {
+    std::unique_lock lock(mutex);
+    changed.wait(lock, [&] { return running == 2; });
+    release = true;
+    changed.notify_all();
+  }
+  first.join();
+  second.join();
+  // Answered: alice may send the next one.
   EXPECT_EQ(platform.Dispatch(match, alice).status, 200);
   platform.Stop();
 }

@@ -57,6 +57,7 @@ Platform::Platform(store::Store& store, PlatformOptions options)
     : scheduler_(store, options.clock ? *options.clock : SystemClock::Instance()),
       heavy_limiter_(options.heavy_rate_limit,
                      options.clock ? *options.clock : SystemClock::Instance()),
+      heavy_in_flight_per_user_(options.heavy_in_flight_per_user),
       run_jobs_(options.run_jobs) {}
 
 http::Response Platform::Dispatch(const http::Request& request, const store::User& user) const {
@@ -72,6 +73,32 @@ http::Response Platform::Dispatch(const http::Request& request, const store::Use
       response.headers.Set("Retry-After", seconds);
       return response;
     }
+  }
+  if (heavy_in_flight_per_user_ > 0 && routes_.IsRateLimited(request)) {
+    {
+      std::lock_guard lock(in_flight_mutex_);
+      int& running = in_flight_[user.id];
+      if (running >= heavy_in_flight_per_user_) {
+        if (running == 0) in_flight_.erase(user.id);
+        http::Response response = http::ErrorResponse(
+            429, "Too many requests",
+            "this account already has as many heavy requests running as the node allows "
+            "(limits.heavy_in_flight_per_user); retry when one is answered");
+        response.headers.Set("Retry-After", "1");
+        return response;
+      }
+      ++running;
+    }
+    struct Done {
+      const Platform* platform;
+      int64_t user;
+      ~Done() {
+        std::lock_guard lock(platform->in_flight_mutex_);
+        auto it = platform->in_flight_.find(user);
+        if (it != platform->in_flight_.end() && --it->second <= 0) platform->in_flight_.erase(it);
+      }
+    } done{this, user.id};
+    return routes_.Dispatch(request, user);
   }
   return routes_.Dispatch(request, user);
 }

@@ -30,7 +30,9 @@
 // order of addition, after Stop(). It does not own the store or the clock.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -111,6 +113,10 @@ struct PlatformOptions {
   // rate_limited, e.g. matching): a token bucket per authenticated user, on
   // `clock`. rate_per_second 0 (the default here): none.
   RateLimiterOptions heavy_rate_limit{.rate_per_second = 0};
+  // At most this many rate-limited requests of one user run at once (a
+  // member cannot hold every worker with requests its rate allows); more
+  // get 429. 0 (the default here): no cap.
+  int heavy_in_flight_per_user = 0;
 };
 
 // The modules of one node, in order.
@@ -169,6 +175,9 @@ class Platform {
   RouteTable routes_;
   JobScheduler scheduler_;
   mutable RateLimiter heavy_limiter_;  // thread-safe
+  const int heavy_in_flight_per_user_;
+  mutable std::mutex in_flight_mutex_;
+  mutable std::map<int64_t, int> in_flight_;  // user id -> running rate-limited requests
   const bool run_jobs_;
   bool start_called_ = false;
   size_t started_ = 0;  // modules_[0, started_) are running

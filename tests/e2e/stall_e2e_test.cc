@@ -83,6 +83,7 @@ TEST(StallE2E, FloodOfMatchingAndWrongSecretsLeavesOthersAnswered) {
   NodeProcess node("CERT-Stall");
   // The worst case for the pool: no per-user rate limit.
   SetConfig(node, "heavy_requests_per_second = 5", "heavy_requests_per_second = 0");
+  SetConfig(node, "heavy_in_flight_per_user = 1", "heavy_in_flight_per_user = 0");
   std::string error;
   ASSERT_TRUE(node.Start(&error)) << error;
   auto loaded = node.Post(kObjects, ExpensiveEnvelope(1000));
@@ -187,6 +188,41 @@ TEST(StallE2E, MatchWorkOverTheLimitIs413NamingTheLimit) {
   auto text = node.Request("POST", "/api/v1/match", node.admin_key(), lines,
                            {{"Content-Type", "text/plain"}});
   EXPECT_EQ(text.status, 413) << text.body;
+}
+
+// One member cannot hold both workers: its second concurrent match is 429
+// while its first runs; another member's match runs on the other worker.
+TEST(StallE2E, OneUsersConcurrentMatchesAreCapped) {
+  NodeProcess node("CERT-Stall");
+  std::string error;
+  ASSERT_TRUE(node.Start(&error)) << error;
+  auto loaded = node.Post(kObjects, ExpensiveEnvelope(1000));
+  ASSERT_EQ(loaded.status, 202) << loaded.body;
+  const std::string alice = node.AddUser("CERT-Stall", "alice");
+  const std::string bob = node.AddUser("CERT-Stall", "bob");
+  const std::string body = Observables(1000);
+  std::atomic<int> answered{0}, capped{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&] {
+      http::ClientOptions slow;
+      slow.timeout_ms = 300000;
+      http::Client client(slow);
+      http::Headers headers;
+      headers.Set("Authorization", "Bearer " + alice);
+      headers.Set("Content-Type", "application/json");
+      auto r = client.Send("POST", node.Url("/api/v1/match"), headers, body);
+      if (!r.ok()) return;
+      if (r->status == 200) ++answered;
+      if (r->status == 429 && r->body.find("heavy_in_flight_per_user") != std::string::npos) {
+        ++capped;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_GE(answered.load(), 1);
+  EXPECT_GE(capped.load(), 1) << "three at once from one account, one may run";
+  EXPECT_EQ(Match(node, bob, Observables(1)).status, 200);
 }
 
 TEST(StallE2E, AUserPastItsRateGets429WithRetryAfterOthersDoNot) {
