@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/eventually.h"
+
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -23,16 +25,7 @@ class Gate {
   std::atomic<bool> opened_{false};
 };
 
-// Waits (bounded) until `condition` holds.
-template <typename F>
-bool Eventually(F condition) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
+using test_support::Eventually;
 
 TEST(WorkerPool, RunsTasks) {
   WorkerPool pool({.threads = 2, .queue_capacity = 8});

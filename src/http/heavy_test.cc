@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/eventually.h"
+
 #include "http/http.h"
 
 namespace kizuna::http {
@@ -29,15 +31,7 @@ class Gate {
   std::atomic<bool> opened_{false};
 };
 
-template <typename F>
-bool Eventually(F condition) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
+using test_support::Eventually;
 
 struct Fixture {
   Gate gate;
@@ -149,10 +143,9 @@ TEST(HeavyRequests, StopWithRequestsRunningAndQueuedEndsCleanly) {
   ASSERT_TRUE(f.server);
   std::vector<std::future<Result<Response>>> pending;
   for (int i = 0; i < 4; ++i) pending.push_back(f.SendHeavy());
-  ASSERT_TRUE(Eventually([&] { return f.heavy_started == 1; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the others queue
+  ASSERT_TRUE(Eventually([&] { return f.heavy_started == 1 && f.server->heavy_queued() == 3; }));
   std::thread stopper([&] { f.server->Stop(); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(Eventually([&] { return f.server->stopping(); }));
   f.gate.Open();  // the running one finishes; the queued ones never run the handler
   stopper.join();
   EXPECT_EQ(f.heavy_done, 1);

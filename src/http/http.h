@@ -143,6 +143,10 @@ class Server {
   static Result<std::unique_ptr<Server>> Start(const ServerOptions& options, Handler handler);
   virtual uint16_t port() const = 0;
   virtual void Stop() = 0;
+  // Heavy requests waiting for a worker, and whether Stop() has begun:
+  // state tests wait on instead of sleeping.
+  virtual size_t heavy_queued() const = 0;
+  virtual bool stopping() const = 0;
 };
 
 struct ClientOptions {

@@ -941,9 +941,8 @@ TEST(Stream, AbortFromAnotherThreadEndsStreamPromptly) {
     returned = Clock::now();
   });
   ASSERT_TRUE(WaitFor([&] { return got_data.load(); }));
-  // Most likely blocked in a read by now (AbortRacingWithTheStartOfStream
-  // covers the other moments).
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Aborted while it reads on or waits for the next event (whichever moment
+  // this is; AbortRacingWithTheStartOfStream covers the start).
   auto aborted_at = Clock::now();
   client.Abort();
   reader.join();

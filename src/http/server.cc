@@ -683,6 +683,8 @@ class BeastServer final : public Server {
   }
 
   uint16_t port() const override { return port_; }
+  size_t heavy_queued() const override { return core_.pool() ? core_.pool()->queued() : 0; }
+  bool stopping() const override { return core_.stopping(); }
 
   void Stop() override {
     std::lock_guard lock(stop_mutex_);
