@@ -199,8 +199,11 @@ taxii::Writer Router::WriterOf(const store::User& user) {
   taxii::Writer writer;
   writer.name = user.org_name + "/" + user.name;
   writer.admin = user.role == store::Role::kAdmin;
-  auto identities = taxii::HomeIdentities(node_.store(), node_.identity().identity_id);
-  if (identities.ok()) writer.home_identities = std::move(*identities);
+  // One read of the organizations: the node's identities, and the writer's own.
+  auto organizations = node_.store().ListOrganizations();
+  if (organizations.ok()) {
+    writer.home_identities = taxii::HomeIdentities(node_.identity().identity_id, *organizations);
+  }
   switch (recipient.kind) {
     case sharing::Recipient::Kind::kHome:
       writer.kind = taxii::Writer::Kind::kHome;
@@ -210,17 +213,15 @@ taxii::Writer Router::WriterOf(const store::User& user) {
       writer.origin = recipient.name;
       writer.identity = federation_.PeerIdentity(recipient.name);
       break;
-    default: {
+    default:
       writer.kind = taxii::Writer::Kind::kOrganization;
       writer.origin = store::OrgOrigin(user.org_name);
-      auto organizations = node_.store().ListOrganizations();
       if (organizations.ok()) {
         for (const store::Organization& organization : *organizations) {
           if (organization.id == user.org_id) writer.identity = organization.identity_id;
         }
       }
       break;
-    }
   }
   return writer;
 }

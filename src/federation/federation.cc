@@ -581,8 +581,10 @@ class Federation::PeerWorker {
       std::lock_guard lock(mutex_);
       options.writer.identity = status_.partner_identity;
     }
-    KIZUNA_ASSIGN_OR_RETURN(options.writer.home_identities,
-                            taxii::HomeIdentities(store, context_.node->identity().identity_id));
+    KIZUNA_ASSIGN_OR_RETURN(std::vector<store::Organization> organizations,
+                            store.ListOrganizations());
+    options.writer.home_identities =
+        taxii::HomeIdentities(context_.node->identity().identity_id, organizations);
     auto status = taxii::IngestObjects(store, into->id, objects, 0, options);
     if (!status.ok()) return status.status();
     std::vector<AuditEntry> entries;

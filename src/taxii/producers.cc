@@ -51,11 +51,9 @@ ProducerVerdict Judge(const Writer& writer, const store::StoredObject& first) {
 
 }  // namespace
 
-Result<std::set<std::string>> HomeIdentities(store::Store& store,
-                                             const std::string& node_identity) {
+std::set<std::string> HomeIdentities(const std::string& node_identity,
+                                     const std::vector<store::Organization>& organizations) {
   std::set<std::string> identities = {node_identity};
-  KIZUNA_ASSIGN_OR_RETURN(std::vector<store::Organization> organizations,
-                          store.ListOrganizations());
   for (const store::Organization& organization : organizations) {
     if (!organization.identity_id.empty()) identities.insert(organization.identity_id);
   }

@@ -19,6 +19,7 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "stix/stix.h"
@@ -62,7 +63,8 @@ struct ProducerVerdict {
 
 // The identities of this node and of every organization it keeps accounts
 // for (Writer::home_identities).
-Result<std::set<std::string>> HomeIdentities(store::Store& store, const std::string& node_identity);
+std::set<std::string> HomeIdentities(const std::string& node_identity,
+                                     const std::vector<store::Organization>& organizations);
 
 // Whether `writer` may store this version of `info.id` into `collection_id`.
 // An SCO (no created/modified: its id is derived from its content) has no
