@@ -43,6 +43,12 @@ struct NewObject {
   // team. Kept with the version; a later delivery of the same version does
   // not change it.
   std::string origin;
+  // An SCO (neither modified nor created) the collection already holds is
+  // normally kAlreadyPresent; with this set it is stored as one more
+  // version (its date_added is its version): the writer may see none of the
+  // copies already there, and a copy of its own is what it would have got
+  // had they not existed.
+  bool another_copy = false;
 };
 
 // The origin of what a local user of an organization other than the home
@@ -71,6 +77,10 @@ struct StoredObject {
   std::string created_by_ref;
   std::string json;    // empty when ObjectQuery::include_json is false
   std::string origin;  // NewObject::origin; read only with include_origin
+  // Whether this is the object's oldest / newest version in its collection
+  // (filled by QueryObjects).
+  bool is_first = false;
+  bool is_last = false;
 };
 
 // A TAXII 2.1 object query. Within a field values are ORed; fields are ANDed.
@@ -188,7 +198,8 @@ class Store {
   // increasing across the whole store (so within each collection too) and
   // never reused, even across restarts. Idempotent per (collection, id, version).
   // An object with neither modified nor created (an SCO) has one version per
-  // collection: adding it again is kAlreadyPresent. The object methods below
+  // collection: adding it again is kAlreadyPresent (unless
+  // NewObject::another_copy). The object methods below
   // fail with kNotFound when the collection does not exist.
   virtual Result<AddResult> AddObjects(const std::string& collection_id,
                                        const std::vector<NewObject>& objects) = 0;

@@ -262,6 +262,16 @@ TEST_P(StoreConformanceTest, VersionIsModifiedElseCreatedElseDateAdded) {
   AddResult again = Add({sco});
   EXPECT_THAT(again.outcomes, ElementsAre(AddOutcome::kAlreadyPresent));
   EXPECT_EQ(again.date_added_us[0], added.date_added_us[1]);
+  // Unless the writer asks for another copy: then it is one more version.
+  sco.another_copy = true;
+  AddResult copy = Add({sco});
+  EXPECT_THAT(copy.outcomes, ElementsAre(AddOutcome::kAdded));
+  ObjectQuery copies = AllVersions();
+  copies.ids = {sco.info.id};
+  EXPECT_THAT(Versions(Query(copies)), ElementsAre(added.date_added_us[1], copy.date_added_us[0]));
+  // A versioned object ignores it: the same version stays one version.
+  created_only.another_copy = true;
+  EXPECT_THAT(Add({created_only}).outcomes, ElementsAre(AddOutcome::kAlreadyPresent));
 }
 
 TEST_P(StoreConformanceTest, VersionSelectors) {
@@ -291,6 +301,11 @@ TEST_P(StoreConformanceTest, VersionSelectors) {
   query = AllVersions();
   query.ids = {id};
   EXPECT_THAT(Versions(Query(query)), ElementsAre(kT0 + 2 * kSecond, kT0, kT0 + 4 * kSecond));
+  // Each version says whether it is the first or the last.
+  std::vector<std::pair<bool, bool>> flags;
+  for (const StoredObject& o : Query(query).objects) flags.emplace_back(o.is_first, o.is_last);
+  EXPECT_THAT(flags,
+              ElementsAre(std::pair(false, false), std::pair(true, false), std::pair(false, true)));
   // "all" wins over the others.
   query.version_first = true;
   query.versions = {kT0};

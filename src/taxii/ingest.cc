@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <optional>
 
 #include "common/time.h"
 #include "common/uuid.h"
@@ -12,22 +13,39 @@
 namespace kizuna::taxii {
 namespace {
 
-// Whether the writer may see the stored version of `info` (an SCO: its one
-// version in the collection).
+// Whether the writer may see the stored version of `info` (a versioned
+// object the collection already holds in this version).
 bool VisibleInCollection(store::Store& store, const std::string& collection_id,
                          const stix::ObjectInfo& info, const Visibility& visible) {
   store::ObjectQuery query;
   query.ids = {info.id};
-  const int64_t version = info.modified_us != 0 ? info.modified_us : info.created_us;
-  if (version != 0) {
-    query.versions = {version};
-  } else {
-    query.version_all = true;
-  }
+  query.versions = {info.modified_us != 0 ? info.modified_us : info.created_us};
   query.include_origin = true;
   auto page = store.QueryObjects(collection_id, query);
   if (!page.ok()) return false;
   return std::any_of(page->objects.begin(), page->objects.end(), visible);
+}
+
+// The copies of an SCO (no version of its own: its id is derived from its
+// content) that a collection holds, as one writer sees them.
+struct ScoCopies {
+  bool any = false;
+  std::optional<int64_t> visible_date_added;  // of the newest copy the writer may see
+};
+
+Result<ScoCopies> CopiesOf(store::Store& store, const std::string& collection_id,
+                           const std::string& id, const Visibility& visible) {
+  store::ObjectQuery query;
+  query.ids = {id};
+  query.version_all = true;
+  query.include_origin = true;
+  KIZUNA_ASSIGN_OR_RETURN(store::ObjectPage page, store.QueryObjects(collection_id, query));
+  ScoCopies copies;
+  copies.any = !page.objects.empty();
+  for (const store::StoredObject& copy : page.objects) {
+    if (visible(copy)) copies.visible_date_added = copy.date_added_us;
+  }
+  return copies;
 }
 
 }  // namespace
@@ -44,6 +62,8 @@ Result<store::StatusRecord> IngestObjects(store::Store& store, const std::string
   const Writer& writer = options.writer;
   std::vector<store::NewObject> valid;
   valid.reserve(objects.size());
+  // Per valid SCO: the date_added of the newest copy the writer may see.
+  std::vector<std::optional<int64_t>> visible_copies;
   stix::ValidationOptions validation;
   validation.max_depth = options.max_json_depth;
   validation.stix_pattern_checker = options.pattern_checker;
@@ -126,7 +146,18 @@ Result<store::StatusRecord> IngestObjects(store::Store& store, const std::string
     }
     // An unmarked object is stored unmarked: sharing.default_tlp applies
     // when it is read or sent, so tightening the default protects it too.
-    valid.push_back({std::move(info).value(), std::move(text), writer.origin});
+    store::NewObject& added = valid.emplace_back(
+        store::NewObject{std::move(info).value(), std::move(text), writer.origin});
+    std::optional<int64_t> visible_copy;
+    if (options.visible && version.empty()) {
+      // Copies the writer may not see do not exist for it: it gets a copy
+      // of its own, as it would have without them.
+      KIZUNA_ASSIGN_OR_RETURN(ScoCopies copies,
+                              CopiesOf(store, collection_id, added.info.id, options.visible));
+      added.another_copy = copies.any && !copies.visible_date_added;
+      visible_copy = copies.visible_date_added;
+    }
+    visible_copies.push_back(visible_copy);
   }
   if (!valid.empty()) {
     KIZUNA_ASSIGN_OR_RETURN(store::AddResult added, store.AddObjects(collection_id, valid));
@@ -134,15 +165,18 @@ Result<store::StatusRecord> IngestObjects(store::Store& store, const std::string
       const stix::ObjectInfo& info = valid[i].info;
       std::string version = !info.modified.empty() ? info.modified : info.created;
       bool present = added.outcomes[i] == store::AddOutcome::kAlreadyPresent;
-      // A version already stored that the writer may not see is answered as
-      // if this request added it.
-      const bool hidden = present && options.visible &&
-                          !VisibleInCollection(store, collection_id, info, options.visible);
-      if (hidden) present = false;
-      if (version.empty()) {
-        version = FormatTimestamp(hidden ? status.request_timestamp_us : added.date_added_us[i], 6);
+      int64_t date_added = added.date_added_us[i];
+      if (present && version.empty() && visible_copies[i]) {
+        date_added = *visible_copies[i];
+      } else if (present && !version.empty() && options.visible &&
+                 !VisibleInCollection(store, collection_id, info, options.visible)) {
+        // A version already stored that the writer may not see is answered
+        // as if this request added it.
+        present = false;
       }
-      status.successes.push_back({info.id, version, present ? "already present" : ""});
+      status.successes.push_back({info.id,
+                                  version.empty() ? FormatTimestamp(date_added, 6) : version,
+                                  present ? "already present" : ""});
     }
   }
   return status;

@@ -2,8 +2,8 @@
 // manifest, versions, delete) — match[id], match[type], match[spec_version],
 // match[version], added_after, limit, next — and the `next` paging tokens.
 //
-// A `next` token is the base64url (no padding) of "da:<date_added in
-// microseconds>": the last date_added a page scanned, so paging is stateless.
+// A `next` token seals the last date_added a page scanned (EncodeNext), so
+// paging is stateless and the token tells the client nothing.
 //
 // Pure functions of their arguments, thread-safe, no I/O. taxii.cc turns a
 // QueryError into a 400 answer.

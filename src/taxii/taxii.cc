@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <unordered_map>
 
 #include <boost/json.hpp>
 
@@ -10,6 +11,7 @@
 #include "common/uuid.h"
 #include "stix/stix.h"
 #include "taxii/query.h"
+#include "taxii/visible_versions.h"
 
 namespace kizuna::taxii {
 namespace {
@@ -356,17 +358,38 @@ Result<TaxiiService::VisiblePage> TaxiiService::ReadVisible(const std::string& c
   }
   const bool want_json = query.include_json;
   const size_t want = query.limit;  // 0: all
+  // match[version] first/last choose among the versions this reader may
+  // see (taxii/visible_versions.h): read them all, select after deciding.
+  const store::ObjectQuery selection = query;
+  const bool by_extremes = SelectsByExtremes(query);
+  if (by_extremes) {
+    query.version_all = true;
+    query.version_first = query.version_last = false;
+    query.versions.clear();
+  }
   // The sharing decision needs each version's json (sharing groups) and
   // origin; read in batches, whatever the page size, so that many hidden
   // versions cost few queries.
   query.include_json = query.include_origin = true;
   query.limit = want == 0 ? 0 : std::max<size_t>(want + 1, 1000);
   size_t scanned = 0;
+  std::vector<bool> admitted;
   while (true) {
     KIZUNA_ASSIGN_OR_RETURN(store::ObjectPage page, store_.QueryObjects(collection_id, query));
-    for (store::StoredObject& object : page.objects) {
+    admitted.assign(page.objects.size(), false);
+    for (size_t i = 0; i < page.objects.size(); ++i) admitted[i] = scope.admits(page.objects[i]);
+    std::unordered_map<std::string, VersionBounds> bounds;
+    if (by_extremes) {
+      KIZUNA_ASSIGN_OR_RETURN(
+          bounds, VisibleBounds(store_, collection_id, page.objects, admitted, scope.admits));
+    }
+    for (size_t i = 0; i < page.objects.size(); ++i) {
+      store::StoredObject& object = page.objects[i];
       ++scanned;
-      if (!scope.admits(object)) {
+      const bool shown =
+          admitted[i] &&
+          (!by_extremes || SelectsVersion(selection, object.version_us, bounds[object.id]));
+      if (!shown) {
         if (scanned >= kMaxScannedPerPage) {
           // Enough work for one request: the reader goes on from here.
           out.more = true;
@@ -485,19 +508,32 @@ http::Response TaxiiService::DeleteObject(const http::Request& request, const st
                                           const std::string& object_id, const ReadScope& scope) {
   store::ObjectQuery query;
   if (auto error = ParseFilters(request, options_, false, &query)) return *error;
-  // Only an object the reader may see entirely: a withheld version is
-  // neither deleted nor revealed.
+  // Only versions the reader may see are judged, selected and deleted: a
+  // withheld version is neither deleted nor revealed, and match[version]
+  // first/last mean the oldest/newest visible one (visible_versions.h).
   store::ObjectQuery all;
   all.ids = {object_id};
   all.version_all = true;
   all.include_origin = all.include_json = static_cast<bool>(scope.admits);
   auto versions = store_.QueryObjects(collection.id, all);
   if (!versions.ok()) return StoreError(versions.status());
-  if (versions->objects.empty() ||
-      (scope.admits &&
-       !std::all_of(versions->objects.begin(), versions->objects.end(), scope.admits))) {
-    return ObjectNotFound(object_id, collection);
+  std::vector<store::StoredObject> visible;
+  for (store::StoredObject& version : versions->objects) {
+    if (!scope.admits || scope.admits(version)) visible.push_back(std::move(version));
   }
+  if (visible.empty()) return ObjectNotFound(object_id, collection);
+  VersionBounds bounds;
+  for (const store::StoredObject& version : visible) bounds.Add(version.version_us);
+  store::ObjectQuery chosen;  // the selected versions, by value
+  for (const store::StoredObject& version : visible) {
+    const bool spec_ok = query.spec_versions.empty() ||
+                         std::find(query.spec_versions.begin(), query.spec_versions.end(),
+                                   version.spec_version) != query.spec_versions.end();
+    if (spec_ok && SelectsVersion(query, version.version_us, bounds)) {
+      chosen.versions.push_back(version.version_us);
+    }
+  }
+  if (chosen.versions.empty()) return ObjectNotFound(object_id, collection);
   const Writer writer = WriterOf(user);
   auto verdict = CheckDelete(store_, writer, object_id);
   if (!verdict.ok()) return StoreError(verdict.status());
@@ -510,7 +546,7 @@ http::Response TaxiiService::DeleteObject(const http::Request& request, const st
   }
   // Without match[version] the specification's default filter (last) applies,
   // as for every other endpoint: one DELETE removes the latest version.
-  auto deleted = store_.DeleteObject(collection.id, object_id, query);
+  auto deleted = store_.DeleteObject(collection.id, object_id, chosen);
   if (!deleted.ok()) return StoreError(deleted.status());
   if (*deleted == 0) return ObjectNotFound(object_id, collection);
   Response response;

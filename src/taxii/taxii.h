@@ -79,7 +79,9 @@ class TaxiiService {
                               const store::Collection& collection, const std::string& object_id,
                               const ReadScope& scope);
   // A page of what the reader may see: versions it may not see are skipped
-  // as if absent, so a page's size, `more` and `next` tell nothing of them.
+  // as if absent, so a page's size, `more` and `next` tell nothing of them,
+  // and match[version] first/last choose among the visible versions
+  // (visible_versions.h).
   // At most kMaxScannedPerPage stored versions are read for one page; past
   // that the page ends early (more, with `next_after_us` where to go on).
   struct VisiblePage {

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "store/sqlite/sqlite_store.h"
+#include "taxii/visible_versions.h"
 
 namespace kizuna::taxii {
 namespace {
@@ -153,6 +154,35 @@ TEST(ReadScope, WithheldVersionsNeverShowAndPagingStaysExact) {
   EXPECT_NE(manifest.body.find("000000000001\""), std::string::npos) << manifest.body;
   opened->reset();
   std::filesystem::remove(path);
+}
+
+// match[version] chooses among the visible versions (their bounds).
+TEST(VisibleVersions, FirstAndLastAreTheVisibleBounds) {
+  VersionBounds bounds;
+  for (int64_t v : {20, 10, 30}) bounds.Add(v);
+  store::ObjectQuery none;  // the default: last
+  EXPECT_TRUE(SelectsByExtremes(none));
+  EXPECT_TRUE(SelectsVersion(none, 30, bounds));
+  EXPECT_FALSE(SelectsVersion(none, 20, bounds));
+  store::ObjectQuery first;
+  first.version_first = true;
+  EXPECT_TRUE(SelectsVersion(first, 10, bounds));
+  EXPECT_FALSE(SelectsVersion(first, 30, bounds));
+  store::ObjectQuery explicit_and_last;
+  explicit_and_last.version_last = true;
+  explicit_and_last.versions = {20};
+  EXPECT_TRUE(SelectsVersion(explicit_and_last, 20, bounds));
+  EXPECT_TRUE(SelectsVersion(explicit_and_last, 30, bounds));
+  EXPECT_FALSE(SelectsVersion(explicit_and_last, 10, bounds));
+  store::ObjectQuery only_explicit;
+  only_explicit.versions = {20};
+  EXPECT_FALSE(SelectsByExtremes(only_explicit));
+  EXPECT_FALSE(SelectsVersion(only_explicit, 30, bounds));
+  store::ObjectQuery all;
+  all.version_all = true;
+  all.version_first = true;
+  EXPECT_FALSE(SelectsByExtremes(all));
+  EXPECT_TRUE(SelectsVersion(all, 20, bounds));
 }
 
 }  // namespace

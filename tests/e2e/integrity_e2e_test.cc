@@ -232,6 +232,89 @@ TEST_F(OutsiderTest, HiddenObjectsBehaveLikeMissingOnes) {
   EXPECT_EQ(Replace(internal.body, "internal", "nowhere"), nowhere.body);
 }
 
+// match[version] first and last mean the oldest and newest version eve may
+// see: a newer RED version neither hides the GREEN one nor shows that it
+// exists, and her DELETE removes only what she sees.
+TEST_F(OutsiderTest, FirstAndLastAreAmongTheVersionsItMaySee) {
+  Post(node, {Indicator(7, Tlp::kGreen), Indicator(7, Tlp::kRed, "", "2026-11-24T00:00:00.000Z")});
+  const std::string id = IndicatorId(7), older = "2026-11-23T00:00:00.000Z";
+  auto modified_in = [&](const std::string& path) {
+    auto r = AsEve("GET", path);
+    EXPECT_EQ(r.status, 200) << path << " " << r.body;
+    std::vector<std::string> out;
+    if (r.status != 200) return out;
+    json::object page = json::parse(r.body).as_object();
+    if (!page.contains("objects")) return out;
+    for (const auto& o : page.at("objects").as_array()) {
+      const json::object& object = o.as_object();
+      out.emplace_back(object.contains("modified") ? object.at("modified").as_string()
+                                                   : object.at("version").as_string());
+    }
+    return out;
+  };
+  using Modified = std::vector<std::string>;
+  EXPECT_EQ(modified_in(kVersions + id + "/"), Modified{older});
+  EXPECT_EQ(modified_in(kVersions + "?match[id]=" + id), Modified{older});
+  EXPECT_EQ(modified_in(kVersions + "?match[id]=" + id + "&match[version]=last"), Modified{older});
+  EXPECT_EQ(modified_in(kVersions + "?match[id]=" + id + "&match[version]=first,last"),
+            Modified{older});
+  EXPECT_EQ(modified_in(kVersions + "?match[id]=" + id + "&match[version]=all"), Modified{older});
+  EXPECT_EQ(modified_in("/taxii2/root/collections/default/manifest/?match[id]=" + id),
+            Modified{older});
+  // The admin still sees the RED version as the latest.
+  EXPECT_EQ(Latest(node, id).at("modified").as_string(), "2026-11-24T00:00:00.000Z");
+
+  // Her own object with a RED version a node admin added: her DELETE takes
+  // the newest version she sees and leaves the one she does not.
+  ASSERT_EQ(RunKizuna({"collection", "grant", node.dir(), "default", "--org", "outside-org",
+                       "--read", "--write"})
+                .exit_code,
+            0);
+  ASSERT_EQ(StatusOfPost(AsEve("POST", kVersions, Envelope({Indicator(10, Tlp::kGreen)})))
+                .at("success_count")
+                .as_int64(),
+            1);
+  const std::string own(Latest(node, IndicatorId(10)).at("created_by_ref").as_string());
+  Post(node, {Indicator(10, Tlp::kRed, ",\"created_by_ref\":\"" + own + "\"",
+                        "2026-11-25T00:00:00.000Z")});
+  auto r = AsEve("DELETE", kVersions + IndicatorId(10) + "/");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(AsEve("GET", kVersions + IndicatorId(10) + "/").status, 404);
+  EXPECT_EQ(Latest(node, IndicatorId(10)).at("modified").as_string(), "2026-11-25T00:00:00.000Z");
+  EXPECT_EQ(Versions(node)[IndicatorId(10)], 1);
+}
+
+// An SCO's id follows from its content, so a copy eve may not see must not
+// tell her that the node holds it: she gets a copy of her own, as she would
+// have without it.
+TEST_F(OutsiderTest, AnSCOItMayNotSeeIsStoredAsItsOwnCopy) {
+  ASSERT_EQ(RunKizuna({"collection", "grant", node.dir(), "default", "--org", "outside-org",
+                       "--read", "--write"})
+                .exit_code,
+            0);
+  const std::string id = "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd";
+  const std::string address =
+      R"({"type":"ipv4-addr","spec_version":"2.1","id":")" + id + R"(","value":"198.51.100.3")";
+  Post(node,
+       {address +
+        R"(,"object_marking_refs":["marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"]})"});
+  EXPECT_EQ(AsEve("GET", kVersions + id + "/").status, 404);
+  json::object first = StatusOfPost(AsEve("POST", kVersions, Envelope({address + "}"})));
+  ASSERT_EQ(first.at("success_count").as_int64(), 1) << json::serialize(first);
+  EXPECT_EQ(json::serialize(first).find("already present"), std::string::npos)
+      << json::serialize(first);
+  auto mine = AsEve("GET", kVersions + id + "/");
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  EXPECT_EQ(mine.body.find("marking-definition--e828b379"), std::string::npos) << mine.body;
+  // Sent again, it is her copy that is already present, with its own version.
+  json::object again = StatusOfPost(AsEve("POST", kVersions, Envelope({address + "}"})));
+  const json::object& success = again.at("successes").at(0).as_object();
+  EXPECT_EQ(success.at("message").as_string(), "already present") << json::serialize(again);
+  EXPECT_EQ(success.at("version"), first.at("successes").at(0).at("version"));
+  // The home team holds both copies.
+  EXPECT_EQ(Versions(node)[id], 2);
+}
+
 TEST_F(OutsiderTest, NextTokensAreOpaque) {
   Post(node, {Indicator(3, Tlp::kGreen), Indicator(4, Tlp::kGreen)});
   auto r = AsEve("GET", kVersions + "?limit=1");

@@ -279,7 +279,8 @@ class SqliteStore final : public Store {
       for (const NewObject& object : objects) {
         KIZUNA_ASSIGN_OR_RETURN(StoredVersions stored,
                                 ProbeVersions(c, collection_pk, object.info));
-        if (stored.existing_date_added.has_value()) {
+        if (stored.existing_date_added.has_value() &&
+            !(object.another_copy && VersionOf(object.info) == 0)) {
           result.outcomes.push_back(AddOutcome::kAlreadyPresent);
           result.date_added_us.push_back(*stored.existing_date_added);
           continue;
@@ -310,7 +311,8 @@ class SqliteStore final : public Store {
     return Read([&](Connection& c) -> Result<ObjectPage> {
       KIZUNA_ASSIGN_OR_RETURN(int64_t collection_pk, CollectionPk(c, collection_id));
       std::string sql =
-          "SELECT date_added_us, object_id, type, spec_version, version_us, tlp, created_by_ref";
+          "SELECT date_added_us, object_id, type, spec_version, version_us, tlp, created_by_ref, "
+          "is_first, is_last";
       sql += query.include_origin ? kOriginColumn : ", ''";
       if (query.include_json) sql += ", json";
       sql += " FROM objects";
@@ -358,8 +360,10 @@ class SqliteStore final : public Store {
         object.version_us = stmt.ColumnInt(4);
         object.tlp = static_cast<stix::Tlp>(stmt.ColumnInt(5));
         object.created_by_ref = stmt.ColumnText(6);
-        if (query.include_origin) object.origin = stmt.ColumnText(7);
-        if (query.include_json) object.json = stmt.ColumnText(8);
+        object.is_first = stmt.ColumnInt(7) != 0;
+        object.is_last = stmt.ColumnInt(8) != 0;
+        if (query.include_origin) object.origin = stmt.ColumnText(9);
+        if (query.include_json) object.json = stmt.ColumnText(10);
       }
       return page;
     });
