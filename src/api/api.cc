@@ -127,6 +127,10 @@ void ApiService::AddMatchingRoutes(platform::RouteTable& routes) {
                return Match(request, user);
              },
              {.heavy = true, .rate_limited = true});
+  routes.Add("GET", "/api/v1/indicators/{id}/sightings",
+             [this](const Request&, const User& user, const PathParams& params) {
+               return IndicatorSightings(user, params.Get("id"));
+             });
   routes.Add("GET", "/api/v1/correlation/stats",
              [this](const Request&, const User& user, const PathParams&) {
                if (!IsAdmin(user)) return Forbidden();
@@ -415,6 +419,56 @@ void ApiService::AddCoreRoutes(platform::RouteTable& routes) {
   routes.Add("POST", "/api/v1/collections/{id}/grants", set_grant);
 }
 
+correlation::CollectionFilter ApiService::ReadableBy(const store::User& user,
+                                                     std::map<std::string, bool>& rights) const {
+  return [this, &user, &rights](const std::string& collection_id) {
+    if (user.role == store::Role::kAdmin) return true;
+    auto it = rights.find(collection_id);
+    if (it != rights.end()) return it->second;
+    auto grant = store_.RightsOf(user, collection_id);
+    bool can = grant.ok() && grant->can_read;
+    rights[collection_id] = can;
+    return can;
+  };
+}
+
+correlation::SightingFilter ApiService::SightingsVisibleTo(
+    const store::User& user, const correlation::CollectionFilter& readable) const {
+  auto admits = release_filter_ ? release_filter_(user) : nullptr;
+  return [readable, admits](const std::string& collection_id, const store::StoredObject& sighting) {
+    return readable(collection_id) && (!admits || admits(collection_id, sighting));
+  };
+}
+
+http::Response ApiService::IndicatorSightings(const store::User& user,
+                                              const std::string& indicator_id) {
+  if (!correlator_) return ErrorResponse(503, "Unavailable", "correlation is not running");
+  std::map<std::string, bool> rights;
+  correlation::CollectionFilter readable = ReadableBy(user, rights);
+  auto admits = release_filter_ ? release_filter_(user) : nullptr;
+  // Only an indicator the caller may see: any other answers as a missing one.
+  auto collections = store_.ListCollections();
+  if (!collections.ok()) return FromStatus(collections.status());
+  bool seen = false;
+  for (const store::Collection& collection : *collections) {
+    if (seen || !readable(collection.id)) continue;
+    store::ObjectQuery query;
+    query.ids = {indicator_id};
+    query.version_all = true;
+    query.include_origin = true;
+    auto page = store_.QueryObjects(collection.id, query);
+    if (!page.ok()) continue;
+    for (const store::StoredObject& object : page->objects) {
+      seen = seen || (object.type == "indicator" && (!admits || admits(collection.id, object)));
+    }
+  }
+  if (!seen) return ErrorResponse(404, "Not found", "no indicator " + indicator_id);
+  return Json(200,
+              json::object{{"indicator", indicator_id},
+                           {"sighted_by", correlation::SightedByToJson(correlator_->SightedByOf(
+                                              indicator_id, SightingsVisibleTo(user, readable)))}});
+}
+
 http::Response ApiService::Match(const http::Request& request, const store::User& user) {
   if (!correlator_) return ErrorResponse(503, "Unavailable", "correlation is not running");
   // Everything stored before this request (by any process) is matched
@@ -430,15 +484,7 @@ http::Response ApiService::Match(const http::Request& request, const store::User
   constexpr size_t kMaxObservables = 10000;
   // What this user may read, decided once per collection per request.
   std::map<std::string, bool> rights;
-  correlation::CollectionFilter readable = [&](const std::string& collection_id) {
-    if (user.role == store::Role::kAdmin) return true;
-    auto it = rights.find(collection_id);
-    if (it != rights.end()) return it->second;
-    auto grant = store_.RightsOf(user, collection_id);
-    bool can = grant.ok() && grant->can_read;
-    rights[collection_id] = can;
-    return can;
-  };
+  correlation::CollectionFilter readable = ReadableBy(user, rights);
   // Indicators above what this user may receive (TLP, sharing groups) are
   // not disclosed by a match either, nor counted in `truncated`: the
   // correlator skips them before it counts max_results.
@@ -549,6 +595,10 @@ http::Response ApiService::Match(const http::Request& request, const store::User
       if (!matched.ok()) return ErrorResponse(400, "Bad observed-data", matched.status().message());
       for (auto& r : *matched) results.push_back(std::move(r));
     }
+  }
+  const correlation::SightingFilter sightings_visible = SightingsVisibleTo(user, readable);
+  for (correlation::ObservableResult& result : results) {
+    correlator_->AddSightedBy(result, sightings_visible);
   }
   json::object out;
   json::array list;

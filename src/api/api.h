@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 
 #include "api/peers.h"
 #include "correlation/correlator.h"
@@ -38,7 +39,7 @@ class ApiService {
 
   // Registers this service's endpoints on `routes` (a node's platform table):
   //   GET  /api/v1/whoami, /api/v1/node, /api/v1/correlation/stats (admin)
-  //   POST /api/v1/match
+  //   POST /api/v1/match; GET /api/v1/indicators/{id}/sightings
   //   GET, POST /api/v1/users (admin); GET /api/v1/users/{id};
   //   GET, POST /api/v1/users/{id}/keys; POST /api/v1/users/{id}/disable|enable
   //   DELETE /api/v1/keys/{key_id}; GET /api/v1/organizations (admin)
@@ -80,6 +81,16 @@ class ApiService {
 
  private:
   http::Response Match(const http::Request& request, const store::User& user);
+  // GET /api/v1/indicators/{id}/sightings: who sighted it, as the caller may see.
+  http::Response IndicatorSightings(const store::User& user, const std::string& indicator_id);
+  // The collections `user` may read (decisions cached in `rights`, which
+  // must outlive the filter).
+  correlation::CollectionFilter ReadableBy(const store::User& user,
+                                           std::map<std::string, bool>& rights) const;
+  // The sightings `user` may learn of: in collections it reads, and
+  // released to it by the sharing policy.
+  correlation::SightingFilter SightingsVisibleTo(
+      const store::User& user, const correlation::CollectionFilter& readable) const;
 
   store::Store& store_;
   const node::NodeIdentity identity_;

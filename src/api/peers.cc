@@ -42,6 +42,7 @@ std::string PeerJson(const node::PeerConfig& peer, std::string_view status_json)
   out["push"] = std::string(node::PushModeName(peer.push));
   out["push_to"] = peer.push_to;
   out["reshare"] = peer.reshare;
+  out["sightings"] = node::SightingShareName(peer.sightings);
   out["stream"] = peer.stream;
   out["poll_seconds"] = peer.poll_seconds;
   out["ca_file"] = peer.ca_file;
@@ -93,11 +94,11 @@ Result<node::PeerConfig> PeerFromJson(std::string_view body) {
     *out = v->get_bool();
   };
   static const std::set<std::string, std::less<>> kKeys = {
-      "name",    "url",          "token",   "public_key",
-      "org",     "max_tlp",      "pull",    "into",
-      "share",   "push",         "push_to", "reshare",
-      "stream",  "poll_seconds", "ca_file", "pinned_cert_sha256",
-      "unsigned"};
+      "name",     "url",          "token",   "public_key",
+      "org",      "max_tlp",      "pull",    "into",
+      "share",    "push",         "push_to", "reshare",
+      "stream",   "poll_seconds", "ca_file", "pinned_cert_sha256",
+      "unsigned", "sightings"};
   for (const auto& [key, value] : o) {
     if (!kKeys.count(std::string_view(key))) fail(key, "unknown key");
   }
@@ -133,6 +134,13 @@ Result<node::PeerConfig> PeerFromJson(std::string_view body) {
   }
   string("push_to", &peer.push_to);
   boolean("reshare", &peer.reshare);
+  text.clear();
+  string("sightings", &text);
+  if (text == "received") {
+    peer.sightings = node::SightingShare::kReceived;
+  } else if (!text.empty() && text != "producer") {
+    fail("sightings", "must be producer or received");
+  }
   boolean("stream", &peer.stream);
   boolean("unsigned", &peer.unsigned_partner);
   if (const json::value* v = o.if_contains("poll_seconds")) {

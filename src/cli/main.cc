@@ -200,9 +200,10 @@ int Match(const std::string& dir, bool all, bool record_sightings) {
   const correlation::CollectionFilter everything = nullptr;
   size_t inputs = 0, matched = 0, errors = 0;
   correlation::SightingTally tally;
-  auto emit = [&](const correlation::ObservableResult& result) {
+  auto emit = [&](correlation::ObservableResult result) {
     if (!result.error.empty()) ++errors;
     if (!result.matches.empty()) ++matched;
+    correlator.AddSightedBy(result, nullptr);
     tally.Count(result);
     if (all || !result.matches.empty()) {
       std::printf("%s\n", json::serialize(correlation::ResultToJson(result)).c_str());
@@ -240,7 +241,7 @@ int Match(const std::string& dir, bool all, bool record_sightings) {
         emit(bad);
         continue;
       }
-      for (const auto& r : *results) emit(r);
+      for (auto& r : *results) emit(std::move(r));
       continue;
     }
     auto value = object->find("value");

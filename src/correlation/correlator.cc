@@ -330,7 +330,8 @@ Correlator::Correlator(store::Store& store, CorrelatorOptions options,
       warninglists_(std::move(warninglists)),
       clock_(clock),
       index_(clock, IndexOptions{.max_results = options_.max_results * 100 + 1,
-                                 .max_entries_per_indicator = 10000}) {}
+                                 .max_entries_per_indicator = 10000}),
+      sighting_book_(store) {}
 
 Correlator::~Correlator() = default;
 
@@ -357,6 +358,7 @@ Status Correlator::Apply(const std::vector<store::Change>& changes) {
     }
   }
   if (last == 0) return Status::Ok();
+  sighting_book_.Apply(changes);
   ApplyBatch(indicators);
   std::unique_lock lock(mu_);
   cursor_ = std::max(cursor_, last);
@@ -371,7 +373,7 @@ void Correlator::ApplyBatch(const std::vector<store::Change>& changes) {
   auto prepare_range = [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
       const store::Change& change = changes[i];
-      if (change.kind == store::Change::Kind::kAdded) {
+      if (change.kind == store::Change::Kind::kAdded && change.object.type == "indicator") {
         prepared[i] = Prepare(change.object.id, change.object.json, change.object.tlp);
       }
     }
@@ -389,6 +391,10 @@ void Correlator::ApplyBatch(const std::vector<store::Change>& changes) {
   std::unique_lock lock(mu_);
   for (size_t i = 0; i < changes.size(); ++i) {
     const store::Change& change = changes[i];
+    if (change.object.type != "indicator") {  // (sightings: the SightingBook)
+      cursor_ = std::max(cursor_, change.seq);
+      continue;
+    }
     Status applied =
         Apply(change, change.kind == store::Change::Kind::kAdded ? &prepared[i] : nullptr);
     if (!applied.ok()) {
@@ -404,8 +410,10 @@ Status Correlator::Refresh() {
   std::lock_guard refresh(refresh_mu_);
   constexpr size_t kBatch = 50000;
   auto fetch = [this](int64_t after) {
-    return store_.ListChanges(
-        store::ChangeQuery{.after_seq = after, .types = {"indicator"}, .limit = kBatch});
+    return store_.ListChanges(store::ChangeQuery{.after_seq = after,
+                                                 .types = {"indicator", "sighting", "identity"},
+                                                 .limit = kBatch,
+                                                 .include_origin = true});
   };
   int64_t after;
   {
@@ -423,6 +431,7 @@ Status Correlator::Refresh() {
     std::future<Result<std::vector<store::Change>>> next;
     if (full) next = std::async(std::launch::async, fetch, changes.back().seq);
 
+    sighting_book_.Apply(changes);
     ApplyBatch(changes);
     if (!full) return Status::Ok();
     current = next.get();
@@ -816,6 +825,26 @@ std::vector<SightingInput> SightingTally::Inputs() const {
   return inputs;
 }
 
+void Correlator::AddSightedBy(ObservableResult& result, const SightingFilter& visible) const {
+  for (IndicatorMatch& match : result.matches) {
+    match.sighted_by = sighting_book_.Of(match.indicator.id, visible);
+  }
+}
+
+json::array SightedByToJson(const std::vector<SightedBy>& sighted_by) {
+  json::array out;
+  for (const SightedBy& by : sighted_by) {
+    json::object o{{"identity", by.observer},
+                   {"count", by.count},
+                   {"sightings", by.sightings},
+                   {"first_seen", FormatTimestamp(by.first_seen_us, 3)},
+                   {"last_seen", FormatTimestamp(by.last_seen_us, 3)}};
+    if (!by.name.empty()) o["name"] = by.name;
+    out.emplace_back(std::move(o));
+  }
+  return out;
+}
+
 json::object ResultToJson(const ObservableResult& result) {
   json::object out;
   if (!result.error.empty()) {
@@ -845,6 +874,7 @@ json::object ResultToJson(const ObservableResult& result) {
     for (const auto& c : m.collections) collections.emplace_back(c);
     o["collections"] = std::move(collections);
     if (m.by_pattern) o["by_pattern"] = true;
+    if (!m.sighted_by.empty()) o["sighted_by"] = SightedByToJson(m.sighted_by);
     matches.emplace_back(std::move(o));
   }
   out["matches"] = std::move(matches);

@@ -30,6 +30,7 @@
 #include "common/status.h"
 #include "common/time.h"
 #include "correlation/indicator_index.h"
+#include "correlation/sighting_book.h"
 #include "correlation/sightings.h"
 #include "correlation/warninglists.h"
 #include "pattern/pattern.h"
@@ -157,6 +158,9 @@ struct IndicatorMatch {
   IndicatorMeta indicator;               // id, name, labels, TLP, producer, confidence, …
   std::vector<std::string> collections;  // where the caller can read it
   bool by_pattern = false;               // found by evaluating the pattern, not by the index
+  // Who sighted it (Correlator::AddSightedBy fills it): every observer's
+  // sightings the caller may see.
+  std::vector<SightedBy> sighted_by;
 };
 
 struct ObservableResult {
@@ -214,6 +218,14 @@ class Correlator {
                                                           const CollectionFilter& readable,
                                                           const MatchFilter& visible = nullptr);
 
+  // Fills every match's sighted_by from the sightings the caller may see.
+  void AddSightedBy(ObservableResult& result, const SightingFilter& visible) const;
+  // Who has sighted an indicator (sightings the caller may see).
+  std::vector<SightedBy> SightedByOf(const std::string& indicator_id,
+                                     const SightingFilter& visible) const {
+    return sighting_book_.Of(indicator_id, visible);
+  }
+
   // How many indicators are evaluated by pattern (those the index cannot
   // hold): what one observable costs beyond an index lookup. Cheap.
   size_t pattern_count() const;
@@ -263,6 +275,7 @@ class Correlator {
   std::shared_ptr<const WarningLists> warninglists_;
   const Clock& clock_;
   IndicatorIndex index_;
+  SightingBook sighting_book_;  // thread-safe itself; fed under refresh_mu_
 
   std::mutex refresh_mu_;                        // one Refresh or Apply at a time
   mutable std::condition_variable_any applied_;  // cursor_ moved (with mu_)
@@ -289,6 +302,10 @@ class SightingTally {
  private:
   std::map<std::string, SightingInput> seen_;  // by indicator id, in id order
 };
+
+// Who sighted an indicator, as JSON: [{identity, name, count, sightings,
+// first_seen, last_seen}].
+boost::json::array SightedByToJson(const std::vector<SightedBy>& sighted_by);
 
 // The observable result as JSON (the match API's and `kizuna match`'s output).
 boost::json::object ResultToJson(const ObservableResult& result);

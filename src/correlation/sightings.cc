@@ -34,33 +34,42 @@ std::string SightingRecorder::SightingId(const std::string& indicator_id, int64_
          Uuid5(kSightingNamespace, indicator_id + "|" + who + "|" + std::to_string(start));
 }
 
-Result<std::string> SightingRecorder::EnsureCollection() {
-  auto existing = store_.GetCollection(options_.collection_alias);
-  if (existing.ok()) return existing->id;
+Result<store::Collection> EnsureSightingsCollection(store::Store& store, const std::string& alias,
+                                                    const std::string& identity_id,
+                                                    const std::string& identity_name) {
+  auto existing = store.GetCollection(alias);
+  if (existing.ok()) return existing;
   if (existing.status().code() != Code::kNotFound) return existing.status();
   store::Collection collection;
   collection.id = NewUuid4();
   collection.title = "Sightings";
-  collection.description = "Sightings of shared indicators recorded by " + identity_name_;
-  collection.alias = options_.collection_alias;
-  Status created = store_.CreateCollection(collection);
+  collection.description = "Sightings of shared indicators recorded by " + identity_name;
+  collection.alias = alias;
+  Status created = store.CreateCollection(collection);
   if (!created.ok() && created.code() != Code::kAlreadyExists) return created;
-  KIZUNA_ASSIGN_OR_RETURN(store::Collection made, store_.GetCollection(options_.collection_alias));
+  KIZUNA_ASSIGN_OR_RETURN(store::Collection made, store.GetCollection(alias));
   // The identity the sightings point at travels with them.
   json::object identity{{"type", "identity"},
                         {"spec_version", "2.1"},
-                        {"id", identity_id_},
+                        {"id", identity_id},
                         {"created", "2020-01-01T00:00:00.000Z"},
                         {"modified", "2020-01-01T00:00:00.000Z"},
-                        {"name", identity_name_},
+                        {"name", identity_name},
                         {"identity_class", "organization"}};
   auto info = stix::ValidateObject(identity);
   if (info.ok()) {
     store::NewObject object{*info, json::serialize(identity), ""};
     object.info.tlp = stix::Tlp::kClear;
-    KIZUNA_RETURN_IF_ERROR(store_.AddObjects(made.id, {object}).status());
+    KIZUNA_RETURN_IF_ERROR(store.AddObjects(made.id, {object}).status());
   }
-  return made.id;
+  return made;
+}
+
+Result<std::string> SightingRecorder::EnsureCollection() {
+  KIZUNA_ASSIGN_OR_RETURN(
+      store::Collection collection,
+      EnsureSightingsCollection(store_, options_.collection_alias, identity_id_, identity_name_));
+  return collection.id;
 }
 
 Result<std::vector<std::string>> SightingRecorder::Record(

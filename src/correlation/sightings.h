@@ -4,7 +4,9 @@
 // later matches in the same period add a new version with a higher count
 // instead of a new object, so a busy indicator does not flood partners.
 // Sightings carry the indicator's TLP marking and are stored in their own
-// collection, from which federation shares them back to the producer.
+// collection, from which federation shares each with the producer of the
+// indicator sighted (sharing/policy.h), and where partners' sightings of
+// our indicators arrive.
 //
 // Thread-safety: Record may be called from any thread (one writer at a time
 // inside; two processes recording the same sighting at once may lose one
@@ -32,6 +34,13 @@ struct SightingInput {
   stix::Tlp tlp = stix::Tlp::kNone;
   int64_t count = 1;
 };
+
+// The collection that holds sightings (by its alias), created when missing
+// with the node's identity object in it (the identity its sightings name
+// travels with them). Safe against a concurrent creator.
+Result<store::Collection> EnsureSightingsCollection(store::Store& store, const std::string& alias,
+                                                    const std::string& identity_id,
+                                                    const std::string& identity_name);
 
 class SightingRecorder {
  public:

@@ -70,6 +70,7 @@ correlation::CorrelatorOptions CorrelatorOptionsFrom(const node::NodeConfig& con
 correlation::SightingOptions SightingOptionsFrom(const node::NodeConfig& config) {
   correlation::SightingOptions options;
   options.period_seconds = config.correlation.sighting_period_seconds;
+  options.collection_alias = sharing::kSightingsAlias;
   return options;
 }
 
@@ -184,6 +185,12 @@ void Router::ApplyConfig(const node::NodeConfig& config) {
 
 Status Router::Start() {
   KIZUNA_RETURN_IF_ERROR(platform_.Configure(node_.config(), node_.dir() + "/kizuna.toml"));
+  // Partners find the sightings collection from the start: what they
+  // produced and we sighted reaches them through it.
+  KIZUNA_RETURN_IF_ERROR(
+      correlation::EnsureSightingsCollection(node_.store(), sharing::kSightingsAlias,
+                                             node_.identity().identity_id, node_.identity().name)
+          .status());
   KIZUNA_RETURN_IF_ERROR(bus_.Start());
   return platform_.Start();
 }
@@ -240,6 +247,7 @@ taxii::ReadScope Router::ScopeFor(const store::User& user, const store::Collecti
     scope.partner_may_write =
         peer && (peer->into == collection.id ||
                  (!collection.alias.empty() && peer->into == collection.alias));
+    scope.partner_may_read = peer && collection.alias == sharing::kSightingsAlias;
     scope.on_release = [this, name = recipient.name](
                            const store::Collection& c,
                            const std::vector<store::StoredObject>& objects) {
@@ -261,13 +269,13 @@ void Router::AuditSent(const std::string& peer, std::string_view channel,
 }
 
 Result<bool> Router::MayRead(const store::User& user, const store::Collection& collection) {
-  bool granted = user.role == store::Role::kAdmin;
+  const taxii::ReadScope scope = ScopeFor(user, collection);
+  bool granted = user.role == store::Role::kAdmin || scope.partner_may_read;
   if (!granted) {
     KIZUNA_ASSIGN_OR_RETURN(store::Grant rights, node_.store().RightsOf(user, collection.id));
     granted = rights.can_read;
   }
-  std::shared_ptr<const sharing::SharingPolicy> policy = federation_.policy();
-  return granted && policy->MayReadCollection(policy->ForUser(user), collection);
+  return granted && scope.may_read_collection;
 }
 
 http::Response Router::Stream(const http::Request& request, const store::User& user,

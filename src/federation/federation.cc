@@ -12,6 +12,7 @@
 
 #include "common/encoding.h"
 #include "common/time.h"
+#include "correlation/sightings.h"
 #include "federation/signing.h"
 #include "http/sse.h"
 #include "spdlog/spdlog.h"
@@ -551,7 +552,9 @@ class Federation::PeerWorker {
     std::vector<RemoteCollection> out;
     for (const RemoteCollection& c : remote_) {
       if (!c.can_read) continue;
-      if (!config_.pull.empty() &&
+      // Its sightings of what we produced come through its sightings
+      // collection, whatever else we pull.
+      if (!config_.pull.empty() && c.alias != sharing::kSightingsAlias &&
           std::none_of(config_.pull.begin(), config_.pull.end(),
                        [&](const std::string& name) { return Names(c, name); })) {
         continue;
@@ -565,14 +568,42 @@ class Federation::PeerWorker {
 
   // Stores what the partner sent (each object validated; invalid ones are
   // refused one by one) and records it in the audit log.
-  Status Ingest(const json::array& objects, const std::string& remote_collection,
+  Status Ingest(const json::array& objects, const RemoteCollection& remote,
                 std::string_view channel) {
     store::Store& store = context_.node->store();
+    {
+      std::lock_guard lock(mutex_);
+      last_ingest_added_ = 0;
+    }
+    // A partner's sightings (of what we produced) join ours in the
+    // sightings collection, with the rest of its sightings collection (its
+    // identity, which names the observer); everything else goes `into`.
+    const bool from_sightings = remote.alias == sharing::kSightingsAlias;
+    json::array sightings, others;
+    for (const json::value& object : objects) {
+      const json::object* o = object.if_object();
+      const bool sighting = from_sightings || (o && stix::StringProperty(*o, "type") == "sighting");
+      (sighting ? sightings : others).push_back(object);
+    }
+    if (!sightings.empty()) {
+      KIZUNA_ASSIGN_OR_RETURN(store::Collection ours, correlation::EnsureSightingsCollection(
+                                                          store, sharing::kSightingsAlias,
+                                                          context_.node->identity().identity_id,
+                                                          context_.node->identity().name));
+      KIZUNA_RETURN_IF_ERROR(IngestInto(ours, sightings, remote.id, channel));
+    }
+    if (others.empty()) return Status::Ok();
     auto into = store.GetCollection(config_.into);
     if (!into.ok()) {
       return FailedPrecondition("peer " + config_.name + ": our collection '" + config_.into +
                                 "' (into) does not exist");
     }
+    return IngestInto(*into, others, remote.id, channel);
+  }
+
+  Status IngestInto(const store::Collection& into, const json::array& objects,
+                    const std::string& remote_collection, std::string_view channel) {
+    store::Store& store = context_.node->store();
     taxii::IngestOptions options = context_.ingest;
     options.writer.kind = taxii::Writer::Kind::kPeer;
     options.writer.origin = config_.name;
@@ -585,7 +616,7 @@ class Federation::PeerWorker {
                             store.ListOrganizations());
     options.writer.home_identities =
         taxii::HomeIdentities(context_.node->identity().identity_id, organizations);
-    auto status = taxii::IngestObjects(store, into->id, objects, 0, options);
+    auto status = taxii::IngestObjects(store, into.id, objects, 0, options);
     if (!status.ok()) return status.status();
     std::vector<AuditEntry> entries;
     entries.reserve(objects.size());
@@ -608,7 +639,7 @@ class Federation::PeerWorker {
       std::lock_guard lock(mutex_);
       status_.received += added;
       status_.rejected += status->failures.size();
-      last_ingest_added_ = added;
+      last_ingest_added_ += added;
     }
     if (!status->failures.empty()) {
       spdlog::warn("peer {}: refused {} invalid object(s) from {}; first: {} ({})", config_.name,
@@ -678,7 +709,7 @@ class Federation::PeerWorker {
       }
       bool nothing_new = true;
       if (objects && !objects->get_array().empty()) {
-        KIZUNA_RETURN_IF_ERROR(Ingest(objects->get_array(), collection.id, "pull"));
+        KIZUNA_RETURN_IF_ERROR(Ingest(objects->get_array(), collection, "pull"));
         std::lock_guard lock(mutex_);
         nothing_new = last_ingest_added_ == 0;
       }
@@ -944,7 +975,7 @@ class Federation::PeerWorker {
           failure = InvalidArgument("a live stream event is not what kizuna sends; refused");
           return false;
         }
-        Status ingested = Ingest(objects->get_array(), collection.id, "stream");
+        Status ingested = Ingest(objects->get_array(), collection, "stream");
         if (!ingested.ok()) {
           failure = ingested;
           return false;
@@ -1061,7 +1092,7 @@ class Federation::PeerWorker {
   PeerStatus status_;
   int64_t last_status_save_us_ = 0;
   bool status_dirty_ = false;           // a change not persisted yet
-  uint64_t last_ingest_added_ = 0;      // new versions in the last Ingest
+  uint64_t last_ingest_added_ = 0;      // new versions in the last Ingest (all its collections)
   std::set<std::string> streaming_;     // collections a stream thread owns
   std::set<std::string> unstreamable_;  // collections the partner streams not
   std::vector<std::thread> stream_threads_;
@@ -1079,9 +1110,24 @@ class Federation::PeerWorker {
 
 // ---------------------------------------------------------------------------
 
+namespace {
+
+// The sharing decision on a sighting needs the first version of what was
+// sighted (its producer): read from the store when asked.
+sharing::FirstVersionLookup FirstVersionIn(store::Store& store) {
+  return [&store](const std::string& id) -> std::optional<store::StoredObject> {
+    auto history = store.ObjectHistory(id, 1);
+    if (!history.ok() || history->empty()) return std::nullopt;
+    return std::move(history->front());
+  };
+}
+
+}  // namespace
+
 Federation::Federation(FederationContext context)
     : context_(context),
-      policy_(std::make_shared<sharing::SharingPolicy>(context.node->config())) {}
+      policy_(std::make_shared<sharing::SharingPolicy>(context.node->config(),
+                                                       FirstVersionIn(context.node->store()))) {}
 
 Federation::~Federation() { Stop(); }
 
@@ -1095,7 +1141,8 @@ void Federation::Reload(const node::NodeConfig& config) {
   std::vector<node::PeerConfig> to_start;
   {
     std::lock_guard lock(mutex_);
-    policy_ = std::make_shared<sharing::SharingPolicy>(config);
+    policy_ =
+        std::make_shared<sharing::SharingPolicy>(config, FirstVersionIn(context_.node->store()));
     std::set<std::string> wanted;
     for (const node::PeerConfig& peer : config.peers) {
       wanted.insert(peer.name);

@@ -26,7 +26,7 @@ namespace json = boost::json;
 struct PeerArgs {
   std::string dir, name;
   node::PeerConfig peer;
-  std::string max_tlp = "amber", push = "auto";
+  std::string max_tlp = "amber", push = "auto", sightings = "producer";
   bool no_stream = false;
   bool json = false;
   std::string audit_peer;
@@ -55,6 +55,14 @@ int PeerAdd(PeerArgs& args) {
     peer.push = node::PushMode::kNever;
   } else {
     return Fail(InvalidArgument("--push: expected auto, always or never, got '" + args.push + "'"));
+  }
+  if (args.sightings == "producer") {
+    peer.sightings = node::SightingShare::kProducer;
+  } else if (args.sightings == "received") {
+    peer.sightings = node::SightingShare::kReceived;
+  } else {
+    return Fail(InvalidArgument("--sightings: expected producer or received, got '" +
+                                args.sightings + "'"));
   }
   peer.stream = !args.no_stream;
   if (peer.share.empty()) peer.share = {node::kDefaultCollectionAlias};
@@ -229,6 +237,10 @@ void AddPeerCommands(CLI::App& app, int* code) {
                   "its collection we push into (default: the first writable one)");
   add->add_flag("--reshare", args->peer.reshare,
                 "it may receive CLEAR/GREEN objects that came from other peers");
+  add->add_option("--sightings", args->sightings,
+                  "our sightings it gets: of the indicators it produced (producer), or of every "
+                  "indicator it may receive from us (received)")
+      ->capture_default_str();
   add->add_flag("--no-stream", args->no_stream, "poll it, even if it offers a live stream");
   add->add_option("--poll-seconds", args->peer.poll_seconds, "seconds between polls")
       ->capture_default_str()

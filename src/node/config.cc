@@ -80,6 +80,8 @@ void ParsePeers(ConfigSection& root, std::vector<PeerConfig>* peers) {
     r.String("push", &push);
     r.String("push_to", &peer.push_to);
     r.Bool("reshare", &peer.reshare);
+    std::string sightings;
+    r.String("sightings", &sightings);
     r.Bool("stream", &peer.stream);
     r.Integer("poll_seconds", &peer.poll_seconds, 1, 86400);
     r.String("ca_file", &peer.ca_file);
@@ -111,6 +113,13 @@ void ParsePeers(ConfigSection& root, std::vector<PeerConfig>* peers) {
       peer.push = PushMode::kNever;
     } else {
       r.Fail("push", "must be auto, always or never");
+    }
+    if (sightings == "" || sightings == "producer") {
+      peer.sightings = SightingShare::kProducer;
+    } else if (sightings == "received") {
+      peer.sightings = SightingShare::kReceived;
+    } else {
+      r.Fail("sightings", "must be producer or received");
     }
     if (!peer.pinned_cert_sha256.empty()) {
       bool hex = peer.pinned_cert_sha256.size() == 64;
@@ -184,6 +193,9 @@ std::string PeerToml(const PeerConfig& peer) {
   if (peer.push != PushMode::kAuto) out += "push = " + TomlString(PushModeName(peer.push)) + "\n";
   if (!peer.push_to.empty()) out += "push_to = " + TomlString(peer.push_to) + "\n";
   if (peer.reshare) out += "reshare = true\n";
+  if (peer.sightings != SightingShare::kProducer) {
+    out += "sightings = " + TomlString(SightingShareName(peer.sightings)) + "\n";
+  }
   if (!peer.stream) out += "stream = false\n";
   if (peer.poll_seconds != 30) out += fmt::format("poll_seconds = {}\n", peer.poll_seconds);
   if (!peer.ca_file.empty()) out += "ca_file = " + TomlString(peer.ca_file) + "\n";
@@ -225,6 +237,10 @@ Status ReplaceFile(const std::string& path, const std::string& text) {
 }
 
 }  // namespace
+
+std::string_view SightingShareName(SightingShare share) {
+  return share == SightingShare::kReceived ? "received" : "producer";
+}
 
 std::string_view PushModeName(PushMode mode) {
   switch (mode) {
@@ -413,6 +429,8 @@ external_max_tlp = "green"
 # push = "auto"                   # auto (only to non-kizuna servers), always, never
 # push_to = ""                    # its collection to push to; empty: first writable
 # reshare = false                 # pass on CLEAR/GREEN objects from other peers
+# sightings = "producer"          # our sightings it gets: of indicators it produced,
+#                                 # or "received": of every indicator it may get from us
 # stream = true                   # live stream when offered, else poll
 # poll_seconds = 30
 # ca_file = ""                    # TLS: CA bundle, or:

@@ -94,6 +94,9 @@ enum class PushMode {
 };
 
 // A partner node ([[peer]] in kizuna.toml).
+enum class SightingShare { kProducer, kReceived };
+std::string_view SightingShareName(SightingShare share);
+
 struct PeerConfig {
   std::string name;   // unique; also the default organization of its users here
   std::string url;    // the partner's base URL: "https://cti.partner.example:8443"
@@ -111,7 +114,10 @@ struct PeerConfig {
   PushMode push = PushMode::kAuto;
   std::string push_to;   // its collection to push into; empty: the first writable one
   bool reshare = false;  // may it receive CLEAR/GREEN objects that came from other peers
-  bool stream = true;    // subscribe to its live stream when it offers one
+  // Our sightings it receives: of the indicators it produced (kProducer),
+  // or of every indicator it may receive from us (kReceived, as MISP does).
+  SightingShare sightings = SightingShare::kProducer;
+  bool stream = true;  // subscribe to its live stream when it offers one
   int poll_seconds = 30;
   std::string ca_file;             // TLS: trust this CA bundle (relative to the node directory)
   std::string pinned_cert_sha256;  // TLS: or accept exactly this certificate

@@ -48,12 +48,13 @@ std::vector<std::string> SharingGroupsOf(std::string_view object_json) {
   return groups;
 }
 
-SharingPolicy::SharingPolicy(const node::NodeConfig& config)
+SharingPolicy::SharingPolicy(const node::NodeConfig& config, FirstVersionLookup first_version_of)
     : home_org_(config.name),
       default_tlp_(config.sharing.default_tlp),
       external_max_tlp_(config.sharing.external_max_tlp),
       peers_(config.peers),
-      groups_(config.sharing.groups) {}
+      groups_(config.sharing.groups),
+      first_version_of_(std::move(first_version_of)) {}
 
 const node::PeerConfig* SharingPolicy::PeerOfOrg(const std::string& org_name) const {
   for (const node::PeerConfig& peer : peers_) {
@@ -134,6 +135,7 @@ std::string SharingPolicy::Entitlement(const Recipient& recipient) const {
   facts += stix::TlpName(recipient.max_tlp);
   facts += recipient.reshare ? "|reshare|" : "|-|";
   facts += stix::TlpName(default_tlp_);
+  if (recipient.sightings_of_received) facts += "|sightings:received";
   for (const std::string& c : recipient.collections) facts += "|c:" + c;
   for (const std::string& g : recipient.groups) facts += "|g:" + g;
   for (const std::string& m : recipient.members) facts += "|m:" + m;
@@ -149,6 +151,7 @@ Recipient SharingPolicy::ForPeer(const std::string& peer_name) const {
     recipient.kind = Recipient::Kind::kPeer;
     recipient.max_tlp = peer.max_tlp;
     recipient.reshare = peer.reshare;
+    recipient.sightings_of_received = peer.sightings == node::SightingShare::kReceived;
     recipient.collections.insert(peer.share.begin(), peer.share.end());
     for (const node::SharingGroup& group : groups_) {
       if (std::find(group.members.begin(), group.members.end(), peer.name) != group.members.end()) {
@@ -162,6 +165,7 @@ Recipient SharingPolicy::ForPeer(const std::string& peer_name) const {
 bool SharingPolicy::MayReadCollection(const Recipient& recipient,
                                       const store::Collection& collection) const {
   if (recipient.kind != Recipient::Kind::kPeer) return true;
+  if (collection.alias == kSightingsAlias) return true;
   return recipient.collections.count(collection.id) > 0 ||
          (!collection.alias.empty() && recipient.collections.count(collection.alias) > 0);
 }
@@ -193,6 +197,11 @@ bool SharingPolicy::MayRelease(const store::StoredObject& object, const Recipien
     return refuse("TLP:" + std::string(stix::TlpName(tlp)) +
                   " is above the recipient's TLP:" + std::string(stix::TlpName(recipient.max_tlp)));
   }
+  if (object.type == "sighting" &&
+      (recipient.kind == Recipient::Kind::kPeer || recipient.kind == Recipient::Kind::kGroup) &&
+      !SightingDue(object, recipient)) {
+    return refuse("a sighting goes only to the producer of what was sighted");
+  }
   // What another producer made (a partner's, or a local outside
   // organization's) is passed on only as re-sharing allows, never as ours.
   if (!object.origin.empty()) {
@@ -213,6 +222,20 @@ bool SharingPolicy::MayRelease(const store::StoredObject& object, const Recipien
     return refuse("TLP:AMBER+STRICT goes only to organizations a sharing group names");
   }
   return true;
+}
+
+bool SharingPolicy::SightingDue(const store::StoredObject& sighting,
+                                const Recipient& recipient) const {
+  if (!first_version_of_ || recipient.kind != Recipient::Kind::kPeer) return false;
+  boost::system::error_code ec;
+  json::value parsed = json::parse(sighting.json, ec);
+  if (ec || !parsed.is_object()) return false;
+  const std::string sighted = stix::StringProperty(parsed.get_object(), "sighting_of_ref");
+  if (sighted.empty()) return false;
+  std::optional<store::StoredObject> first = first_version_of_(sighted);
+  if (!first) return false;
+  if (first->origin == recipient.name) return true;
+  return recipient.sightings_of_received && MayRelease(*first, recipient);
 }
 
 }  // namespace kizuna::sharing

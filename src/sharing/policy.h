@@ -9,6 +9,14 @@
 // default TLP for unmarked objects decided when they are read or sent (so a
 // tightened default protects what is already stored).
 //
+// Sightings go to the producer of what was sighted: a partner receives our
+// sighting of an indicator only when that partner delivered the
+// indicator's first version here (its producer), or, with its peer option
+// sightings = "received", when it may receive the indicator from us; never
+// a sighting of our own indicators, never to anyone else. The sightings
+// collection is readable by every partner for that (its other content, the
+// node's identity, follows the usual rules).
+//
 // Entitlement(recipient) names everything that decides what a recipient may
 // receive; when it changes, what was withheld before may now be due, so a
 // reader's cursor must start over (rights that grow reach back).
@@ -17,7 +25,9 @@
 // kizuna.toml changes and callers hold the shared_ptr for a whole request.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -34,6 +44,9 @@ namespace kizuna::sharing {
 // from the beginning, so what a narrower policy withheld is not lost.
 inline constexpr const char* kEntitlementHeader = "X-Kizuna-Entitlement";
 inline constexpr const char* kEntitlementEvent = "entitlement";
+
+// The alias of the collection that holds the node's sightings.
+inline constexpr const char* kSightingsAlias = "sightings";
 
 // The object property that restricts an object to sharing groups.
 inline constexpr std::string_view kSharingGroupsProperty = "x_kizuna_sharing_groups";
@@ -55,11 +68,20 @@ struct Recipient {
   std::set<std::string> groups;       // sharing groups it belongs to
   std::set<std::string> collections;  // kPeer: our collections it may read (ids or aliases)
   std::set<std::string> members;      // kGroup: its member peers (never sent back to them)
+  // kPeer: our sightings of every indicator it may receive, not only of its own.
+  bool sightings_of_received = false;
 };
+
+// The first version this node stored of an object (its producer's origin,
+// json and TLP), or nullopt when it holds none: what the decision on a
+// sighting needs of the indicator sighted.
+using FirstVersionLookup =
+    std::function<std::optional<store::StoredObject>(const std::string& object_id)>;
 
 class SharingPolicy {
  public:
-  explicit SharingPolicy(const node::NodeConfig& config);
+  // Without `first_version_of` no sighting goes to any partner.
+  explicit SharingPolicy(const node::NodeConfig& config, FirstVersionLookup first_version_of = {});
 
   // The recipient a user of this node stands for, by its organization.
   Recipient ForUser(const store::User& user) const;
@@ -99,11 +121,15 @@ class SharingPolicy {
   std::string Entitlement(const Recipient& recipient) const;
 
  private:
+  // Whether our sighting is due to `recipient` (see the top of this file).
+  bool SightingDue(const store::StoredObject& sighting, const Recipient& recipient) const;
+
   std::string home_org_;
   stix::Tlp default_tlp_;
   stix::Tlp external_max_tlp_;
   std::vector<node::PeerConfig> peers_;
   std::vector<node::SharingGroup> groups_;
+  FirstVersionLookup first_version_of_;
 };
 
 // The sharing groups an object names (its x_kizuna_sharing_groups).

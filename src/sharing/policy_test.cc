@@ -257,5 +257,53 @@ TEST(SharingPolicy, TheEntitlementNamesEverythingThatDecides) {
             policy.Entitlement(policy.ForPeer("cert-c")));
 }
 
+// Our sighting goes to the producer of what was sighted, and only there;
+// with sightings = "received" also to a partner that may receive the
+// indicator; the sightings collection is open to partners for that.
+TEST(SharingPolicy, SightingsGoToTheProducerOfWhatWasSighted) {
+  const std::string from_b = "indicator--00000000-0000-4000-8000-0000000000b1";
+  const std::string ours = "indicator--00000000-0000-4000-8000-0000000000a1";
+  const std::string red_of_b = "indicator--00000000-0000-4000-8000-0000000000b2";
+  auto first_version_of = [&](const std::string& id) -> std::optional<store::StoredObject> {
+    if (id == from_b) return Object(Tlp::kGreen, "cert-b");
+    if (id == ours) return Object(Tlp::kGreen);
+    if (id == red_of_b) return Object(Tlp::kAmber, "cert-b");
+    return std::nullopt;
+  };
+  auto sighting = [](const std::string& of, Tlp tlp) {
+    store::StoredObject object;
+    object.id = "sighting--00000000-0000-4000-8000-000000000001";
+    object.type = "sighting";
+    object.tlp = tlp;
+    object.json = R"({"type":"sighting","sighting_of_ref":")" + of + "\"}";
+    return object;
+  };
+  node::NodeConfig config = Config();
+  SharingPolicy policy(config, first_version_of);
+  const Recipient b = policy.ForPeer("cert-b"), c = policy.ForPeer("cert-c");
+  std::string why;
+  EXPECT_TRUE(policy.MayRelease(sighting(from_b, Tlp::kGreen), b, &why)) << why;
+  EXPECT_FALSE(policy.MayRelease(sighting(from_b, Tlp::kGreen), c, &why));
+  EXPECT_EQ(why, "a sighting goes only to the producer of what was sighted");
+  EXPECT_FALSE(policy.MayRelease(sighting(ours, Tlp::kGreen), b)) << "ours stay home";
+  EXPECT_FALSE(policy.MayRelease(sighting(red_of_b, Tlp::kRed), b)) << "RED never leaves";
+  EXPECT_FALSE(policy.MayRelease(sighting("indicator--unknown", Tlp::kGreen), b));
+  EXPECT_TRUE(policy.MayRelease(sighting(ours, Tlp::kGreen), policy.ForUser(UserOf("CERT-A"))));
+  EXPECT_FALSE(SharingPolicy(config).MayRelease(sighting(from_b, Tlp::kGreen), b))
+      << "without a lookup no sighting leaves";
+  store::Collection sightings{.id = "s", .title = "Sightings", .alias = kSightingsAlias};
+  EXPECT_TRUE(policy.MayReadCollection(c, sightings));
+
+  // "received": c (reshare, up to GREEN) gets sightings of what it may receive.
+  config.peers[1].sightings = node::SightingShare::kReceived;
+  SharingPolicy received(config, first_version_of);
+  const Recipient c2 = received.ForPeer("cert-c");
+  EXPECT_NE(received.Entitlement(c2), policy.Entitlement(c));
+  EXPECT_TRUE(received.MayRelease(sighting(ours, Tlp::kGreen), c2, &why)) << why;
+  EXPECT_TRUE(received.MayRelease(sighting(from_b, Tlp::kGreen), c2, &why)) << why;
+  EXPECT_FALSE(received.MayRelease(sighting(red_of_b, Tlp::kGreen), c2))
+      << "c may not receive b's AMBER indicator, so not its sighting either";
+}
+
 }  // namespace
 }  // namespace kizuna::sharing

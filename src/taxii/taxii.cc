@@ -223,6 +223,7 @@ http::Response TaxiiService::Handle(const http::Request& request, const store::U
   if (!granted.ok()) return StoreError(granted.status());
   store::Grant rights = *granted;
   const ReadScope scope = ScopeOf(user, *collection);
+  if (scope.partner_may_read) rights.can_read = true;
   if (!scope.may_read_collection) rights.can_read = false;
   if (scope.partner_may_write) rights.can_write = true;
   if (!rights.can_read && !rights.can_write) {
@@ -315,6 +316,7 @@ http::Response TaxiiService::Collections(const store::User& user, const std::str
     auto rights = RightsOf(user, c.id);
     if (!rights.ok()) return StoreError(rights.status());
     const ReadScope scope = ScopeOf(user, c);
+    if (scope.partner_may_read) rights->can_read = true;
     if (!scope.may_read_collection) rights->can_read = false;
     if (scope.partner_may_write) rights->can_write = true;
     if (rights->can_read || rights->can_write) list.emplace_back(CollectionJson(c, *rights));

@@ -28,6 +28,9 @@ struct ReadScope {
   // The node's config lets this reader write here without a grant: a
   // partner, into the collection that receives what comes from it.
   bool partner_may_write = false;
+  // Likewise for reading: a partner, the sightings collection (where it is
+  // given only the sightings due to it, sharing/policy.h).
+  bool partner_may_read = false;
   // Empty: every version. Otherwise true for the versions the reader may
   // receive; it is given their json and origin.
   std::function<bool(const store::StoredObject&)> admits;
