@@ -840,6 +840,10 @@ json::array SightedByToJson(const std::vector<SightedBy>& sighted_by) {
                    {"first_seen", FormatTimestamp(by.first_seen_us, 3)},
                    {"last_seen", FormatTimestamp(by.last_seen_us, 3)}};
     if (!by.name.empty()) o["name"] = by.name;
+    json::array via;
+    for (const std::string& origin : by.via)
+      via.emplace_back(origin.empty() ? "this node" : origin);
+    o["via"] = std::move(via);
     out.emplace_back(std::move(o));
   }
   return out;

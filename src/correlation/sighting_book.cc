@@ -139,6 +139,9 @@ std::vector<SightedBy> SightingBook::Of(const std::string& indicator_id,
       by.first_seen_us = entry->first_seen_us;
       by.last_seen_us = entry->last_seen_us;
     }
+    if (std::find(by.via.begin(), by.via.end(), entry->origin) == by.via.end()) {
+      by.via.push_back(entry->origin);
+    }
     by.count += entry->count;
     by.first_seen_us = std::min(by.first_seen_us, entry->first_seen_us);
     by.last_seen_us = std::max(by.last_seen_us, entry->last_seen_us);

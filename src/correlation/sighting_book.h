@@ -30,6 +30,10 @@ struct SightedBy {
   int64_t first_seen_us = 0;
   int64_t last_seen_us = 0;
   size_t sightings = 0;  // sighting objects
+  // Who delivered them: "" (recorded on this node), a partner's name, or
+  // "org:<name>". A partner that reports another observer's sightings says
+  // so only by this: the observer's identity alone is a claim.
+  std::vector<std::string> via;
 };
 
 // Whether the caller may learn of one stored sighting (collection id, the

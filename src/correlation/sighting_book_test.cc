@@ -81,6 +81,7 @@ TEST_F(SightingBookTest, SumsTheNewestVersionOfEachSightingPerObserver) {
   EXPECT_EQ(by[0].name, "CERT Alice");
   EXPECT_EQ(by[0].count, 7);
   EXPECT_EQ(by[0].sightings, 2u);
+  EXPECT_EQ(by[0].via, std::vector<std::string>{""});
   EXPECT_EQ(by[0].first_seen_us, At("2026-11-01T00:00:00Z"));
   EXPECT_EQ(by[0].last_seen_us, At("2026-11-02T03:00:00Z"));
   EXPECT_EQ(by[1].observer, kBob);

@@ -85,6 +85,7 @@ TEST(Sightings, ReachTheProducerAndNoOneElse) {
   json::object by_b = SightedBy(a, indicator)[b_identity];
   EXPECT_EQ(by_b.at("count").as_int64(), 1);
   EXPECT_EQ(by_b.at("name").as_string(), "CERT-B");
+  EXPECT_EQ(by_b.at("via"), json::array{"cert-b"});
   EXPECT_TRUE(by_b.contains("first_seen") && by_b.contains("last_seen"));
 
   // It keeps seeing it: new versions of the same sighting, counted once each.
