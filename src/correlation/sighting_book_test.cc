@@ -35,7 +35,9 @@ store::Change Sighting(int64_t seq, const std::string& id, const std::string& ob
 class SightingBookTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = testing::TempDir() + "/sighting-book-test.db";
+    // ctest runs each test in its own process, in parallel: one file each.
+    path_ = testing::TempDir() + "/sighting-book-" +
+            testing::UnitTest::GetInstance()->current_test_info()->name() + ".db";
     std::filesystem::remove(path_);
     auto opened = store::OpenSqliteStore(path_);
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
