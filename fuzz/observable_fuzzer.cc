@@ -3,15 +3,9 @@
 // of each kind (NormalizeValue). The first byte picks the kind for
 // NormalizeValue; the rest is the text. Bad values are an error, never a
 // crash. Checked: what DetectObservable returns is a normal form of its kind
-// (hashes: lower-case hex that decodes), a normal form normalizes to itself
-// (hashes aside, whose normal form is raw bytes), and a domain's registrable
-// domain is a suffix of it.
-//
-// Not checked, because it does not hold today (fuzz/README.md): normalizing
-// twice can still change a domain, e-mail address or registry key with
-// several trailing dots, backslashes or whitespace ("a.." -> "a." -> "a"),
-// or a URL whose authority has several colons ("http://x:80:/" ->
-// "http://x:80/" -> "http://x/").
+// (hashes: lower-case hex that decodes; URLs too), a normal form normalizes
+// to itself for every kind (hashes aside, whose normal form is raw bytes),
+// and a domain's registrable domain is a suffix of it.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -25,18 +19,9 @@ using kizuna::correlation::ObservableKind;
 
 bool IsDigestKind(ObservableKind kind) { return kizuna::correlation::DigestLength(kind) != 0; }
 
-// The kinds whose normal form is a fixed point of NormalizeValue.
-bool IsIdempotent(ObservableKind kind) {
-  switch (kind) {
-    case ObservableKind::kDomain:
-    case ObservableKind::kUrl:
-    case ObservableKind::kEmail:
-    case ObservableKind::kWindowsRegistryKey:
-      return false;
-    default:
-      return !IsDigestKind(kind);
-  }
-}
+// The kinds whose normal form is a fixed point of NormalizeValue: all but
+// the hashes.
+bool IsIdempotent(ObservableKind kind) { return !IsDigestKind(kind); }
 
 }  // namespace
 
@@ -53,8 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!kizuna::correlation::DecodeDigest(detected->kind, detected->value).ok()) {
         __builtin_trap();
       }
-    } else if (detected->kind != ObservableKind::kUrl) {
-      // Detection accepts only well-formed domains and e-mail domains.
+    } else {
       auto again = kizuna::correlation::NormalizeValue(detected->kind, detected->value);
       if (!again.ok() || *again != detected->value) __builtin_trap();
     }

@@ -11,7 +11,7 @@ PACKAGES=(
   libssl-dev openssl libsqlite3-dev sqlite3 libsodium-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libpsl-dev publicsuffix grepcidr libre2-dev
+  libpsl-dev libidn2-dev publicsuffix grepcidr libre2-dev
   curl ca-certificates
 )
 for arg in "$@"; do

@@ -686,6 +686,12 @@ bool IndicatorIndex::Reader::MatchDomain(std::string_view domain, MatchResult* o
   size_t n = domain.size();
   for (size_t i = 0; i < n; ++i) {
     char c = domain[i];
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      // An internationalized name as written ("bücher.example"): entries
+      // are held in the ASCII form, so look that up (the slow path).
+      auto ascii = NormalizeDomain(domain);
+      return ascii.ok() && !ascii->starts_with("*.") && MatchDomain(*ascii, out);
+    }
     buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
   }
   // One right-to-left pass: the hash of each suffix that starts a label.

@@ -15,6 +15,11 @@
 //               not public suffixes (libpsl, ICANN and private sections): a
 //               subdomain entry on a public suffix ("co.uk", "github.io") is
 //               downgraded to exact at Add, so it can never match a.co.uk.
+//               Any TLD is indexed; one the list does not know is a public
+//               suffix by its "*" rule ("*.corp" is downgraded,
+//               "*.intranet.corp" is not). Entries and lookups are in
+//               NormalizeDomain form, so an internationalized name matches
+//               in its Unicode and its punycode spelling.
 //   URLs        by NormalizeUrl form; e-mail by NormalizeEmail form.
 //   hashes      MD5, SHA-1, SHA-256, SHA-512, SHA3-256 as raw bytes (any hex case).
 //   others      mac-addr, file name, mutex, registry key, user agent, ASN, ...

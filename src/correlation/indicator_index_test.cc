@@ -147,6 +147,44 @@ TEST_F(IndexTest, DomainsExactSubdomainsAndPublicSuffixes) {
   for (const Case& c : cases) EXPECT_EQ(index_.MatchDomain(c.domain).refs, c.refs) << c.domain;
 }
 
+TEST_F(IndexTest, NamesUnderAnyTldAndInEitherIdnForm) {
+  uint32_t corp = Add(1, {E(ObservableKind::kDomain, "intranet.corp")});
+  uint32_t sub = Add(2, {E(ObservableKind::kDomain, "*.lab.kizunatest")});
+  uint32_t tld = Add(3, {E(ObservableKind::kDomain, "corp", true)});  // downgraded: a TLD
+  uint32_t puny = Add(4, {E(ObservableKind::kDomain, "xn--bcher-kva.example")});
+  uint32_t unicode = Add(5, {E(ObservableKind::kDomain, "München.kizunatest")});
+  uint32_t mail = Add(6, {E(ObservableKind::kEmail, "CEO@Bücher.example")});
+  uint32_t url = Add(7, {E(ObservableKind::kUrl, "http://bücher.example/a")});
+  EXPECT_EQ(index_.Stats().suffix_downgrades, 1u);
+  struct Case {
+    const char* domain;
+    Refs refs;
+  };
+  const Case cases[] = {
+      {"intranet.corp", {corp}},
+      {"HOST.Corp.", {}},
+      {"INTRANET.Corp.", {corp}},
+      {"www.intranet.corp", {}},
+      {"lab.kizunatest", {sub}},
+      {"a.b.lab.kizunatest", {sub}},
+      {"other.kizunatest", {}},
+      {"corp", {tld}},
+      {"x.corp", {}},
+      {"xn--bcher-kva.example", {puny}},
+      {"bücher.example", {puny}},
+      {"BÜCHER.Example.", {puny}},
+      {"bücher。example", {puny}},
+      {"xn--mnchen-3ya.kizunatest", {unicode}},
+      {"münchen.kizunatest", {unicode}},
+      {"\xFF.example", {}},
+  };
+  for (const Case& c : cases) EXPECT_EQ(index_.MatchDomain(c.domain).refs, c.refs) << c.domain;
+  EXPECT_EQ(index_.MatchEmail("ceo@xn--bcher-kva.example").refs, (Refs{mail}));
+  EXPECT_EQ(index_.Match(ObservableKind::kEmail, "Ceo@bücher.EXAMPLE").refs, (Refs{mail}));
+  EXPECT_EQ(index_.MatchUrl("http://xn--bcher-kva.example/a").refs, (Refs{url}));
+  EXPECT_EQ(index_.MatchUrl("HTTP://BÜCHER.example:80/a").refs, (Refs{url}));
+}
+
 TEST_F(IndexTest, UrlsNormalized) {
   uint32_t u = Add(1, {E(ObservableKind::kUrl, "HTTP://Evil.com:80/a/./b/../c#x")});
   for (const char* q :

@@ -1,10 +1,12 @@
 #include "correlation/observable.h"
 
 #include <arpa/inet.h>
+#include <idn2.h>
 #include <libpsl.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -18,6 +20,15 @@ std::string ToLower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = Lower(c);
   return out;
+}
+
+bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsControl(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+bool IsNonAscii(char c) { return static_cast<unsigned char>(c) >= 0x80; }
+bool HasNonAscii(std::string_view s) { return std::any_of(s.begin(), s.end(), IsNonAscii); }
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), IsDigit);
 }
 
 bool IEquals(std::string_view a, std::string_view b) {
@@ -56,7 +67,10 @@ bool IsUnreserved(char c) {
 }
 
 // Decodes %XX of unreserved characters and upper-cases the hex of the rest
-// (RFC 3986 6.2.2.1-2); a '%' not followed by two hex digits stays as it is.
+// (RFC 3986 6.2.2.1-2). A '%' not followed by two hex digits is written
+// "%25": left bare it could pair with what decoding puts after it ("%%36%31"
+// would give "%61", and normalizing again "a"), and the normal form must be
+// its own normal form.
 std::string NormalizePercent(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -78,7 +92,11 @@ std::string NormalizePercent(std::string_view s) {
         continue;
       }
     }
-    out.push_back(s[i]);
+    if (s[i] == '%') {
+      out.append("%25");
+    } else {
+      out.push_back(s[i]);
+    }
   }
   return out;
 }
@@ -130,6 +148,78 @@ struct PslDeleter {
 const psl_ctx_t* Psl() {
   static const std::unique_ptr<psl_ctx_t, PslDeleter> latest(psl_latest(nullptr));
   return latest ? latest.get() : psl_builtin();
+}
+
+// What libidn2 returns is malloc'd.
+struct FreeDeleter {
+  void operator()(uint8_t* p) const { std::free(p); }
+};
+
+// One label with non-ASCII characters to its A-label ("Bücher" ->
+// "xn--bcher-kva") by UTS #46: mapped (case-folded, NFC, fullwidth forms
+// narrowed), then IDNA2008 nontransitional, as browsers and registries do
+// ("faß" stays "faß", not "fass"). A label IDNA2008 refuses but IDNA2003
+// allowed (symbols, emoji) gets the transitional conversion instead, so that
+// such names already registered still have one normal form. The result must
+// be a plain LDH label (letters, digits, '-', and '_' as DNS allows): a
+// mapping that yields '.', '/' or ':' ("⒈", "℀") is refused.
+std::optional<std::string> LabelToAscii(std::string_view label) {
+  // libidn2 reads up to a NUL: a label with one would lose its tail.
+  if (std::any_of(label.begin(), label.end(), IsControl)) return std::nullopt;
+  const std::string z(label);
+  for (int flags : {IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL, IDN2_NFC_INPUT | IDN2_TRANSITIONAL}) {
+    uint8_t* out = nullptr;
+    if (idn2_lookup_u8(reinterpret_cast<const uint8_t*>(z.c_str()), &out, flags) != IDN2_OK) {
+      continue;
+    }
+    std::unique_ptr<uint8_t, FreeDeleter> owned(out);
+    std::string ascii(reinterpret_cast<const char*>(out));
+    bool ldh = !ascii.empty() && std::all_of(ascii.begin(), ascii.end(), [](char c) {
+      return IsAlpha(c) || IsDigit(c) || c == '-' || c == '_';
+    });
+    if (ldh) return ToLower(ascii);
+  }
+  return std::nullopt;
+}
+
+// A name with non-ASCII characters to its ASCII form: split at '.' and at
+// the full stops UTS #46 maps to '.' (U+3002 ideographic, U+FF0E fullwidth,
+// U+FF61 halfwidth ideographic), ASCII labels lower-cased, the others
+// converted by LabelToAscii. nullopt when a label does not convert.
+std::optional<std::string> NameToAscii(std::string_view name) {
+  static constexpr std::string_view kDots[] = {"\xE3\x80\x82", "\xEF\xBC\x8E", "\xEF\xBD\xA1"};
+  std::string out;
+  out.reserve(name.size() + 16);
+  size_t start = 0;
+  for (size_t i = 0; i <= name.size();) {
+    size_t dot_len = 0;
+    if (i < name.size()) {
+      if (name[i] == '.') {
+        dot_len = 1;
+      } else {
+        for (std::string_view dot : kDots) {
+          if (name.substr(i).starts_with(dot)) dot_len = dot.size();
+        }
+      }
+      if (dot_len == 0) {
+        ++i;
+        continue;
+      }
+    }
+    std::string_view label = name.substr(start, i - start);
+    if (HasNonAscii(label)) {
+      auto ascii = LabelToAscii(label);
+      if (!ascii) return std::nullopt;
+      out += *ascii;
+    } else {
+      out += ToLower(label);
+    }
+    if (i == name.size()) break;
+    out.push_back('.');
+    i += dot_len;
+    start = i;
+  }
+  return out;
 }
 
 }  // namespace
@@ -284,26 +374,51 @@ std::string FormatIpv4(uint32_t a) {
          std::to_string((a >> 8) & 255) + "." + std::to_string(a & 255);
 }
 
+namespace {
+// Characters no domain name holds (the rest of the authority, whitespace,
+// controls).
+bool BadDomainChar(char c) {
+  return IsControl(c) || c == ' ' || c == '/' || c == '@' || c == ':' || c == '<' || c == '>';
+}
+}  // namespace
+
 Result<std::string> NormalizeDomain(std::string_view domain) {
-  std::string d = ToLower(Trim(domain));
+  std::string_view t = Trim(domain);
+  // One pass: refuse controls and characters no name holds, lower-case, and
+  // see whether the name is internationalized. (Converted labels are LDH,
+  // so what IDNA returns needs no second look.)
+  std::string d(t.size(), '\0');
+  bool non_ascii = false;
+  for (size_t i = 0; i < t.size(); ++i) {
+    char c = t[i];
+    if (BadDomainChar(c)) {
+      return InvalidArgument("bad character in domain '" + std::string(t.substr(0, 256)) + "'");
+    }
+    non_ascii = non_ascii || IsNonAscii(c);
+    d[i] = Lower(c);
+  }
+  if (non_ascii) {
+    auto ascii = NameToAscii(t);
+    if (!ascii) {
+      return InvalidArgument("not a valid internationalized domain name: '" +
+                             std::string(t.substr(0, 256)) + "'");
+    }
+    d = std::move(*ascii);
+  }
   if (!d.empty() && d.back() == '.') d.pop_back();
   if (d.empty() || d.size() > 253) return InvalidArgument("bad domain length: '" + d + "'");
   std::string_view rest = d;
   if (rest.starts_with("*.")) rest.remove_prefix(2);
-  if (rest.empty() || rest.front() == '.' || rest.find("..") != std::string_view::npos) {
+  if (rest.empty() || rest.front() == '.' || rest.back() == '.' ||
+      rest.find("..") != std::string_view::npos) {
     return InvalidArgument("empty label in domain '" + d + "'");
-  }
-  for (char c : rest) {
-    if (c == ' ' || c == '/' || c == '@' || c == ':' || c == '\t') {
-      return InvalidArgument("bad character in domain '" + d + "'");
-    }
   }
   return d;
 }
 
 Result<std::string> NormalizeUrl(std::string_view url) {
   std::string_view u = Trim(url);
-  if (size_t hash = u.find('#'); hash != std::string_view::npos) u = u.substr(0, hash);
+  if (size_t hash = u.find('#'); hash != std::string_view::npos) u = Trim(u.substr(0, hash));
   if (u.empty()) return InvalidArgument("empty URL");
   std::string scheme = "http";
   size_t sep = u.find("://");
@@ -326,9 +441,11 @@ Result<std::string> NormalizeUrl(std::string_view url) {
         (slash == std::string_view::npos || colon < slash) &&
         std::isalpha(static_cast<unsigned char>(u[0])) &&
         ParseIpv4(u.substr(0, colon)) == std::nullopt) {
-      std::string_view after = u.substr(colon + 1);
-      bool port = !after.empty() && std::isdigit(static_cast<unsigned char>(after[0]));
-      if (!port) return ToLower(u.substr(0, colon)) + ":" + NormalizePercent(after);
+      // A digit after the colon makes it "host:port", judged after decoding
+      // ("x:%34" is "x:4"), as the next normalization would judge it.
+      std::string after = NormalizePercent(u.substr(colon + 1));
+      bool port = !after.empty() && IsDigit(after[0]);
+      if (!port) return ToLower(u.substr(0, colon)) + ":" + after;
     }
   }
   size_t authority_end = u.find_first_of("/?");
@@ -355,7 +472,18 @@ Result<std::string> NormalizeUrl(std::string_view url) {
   }
   if (host.empty()) return InvalidArgument("URL without a host: '" + std::string(url) + "'");
   std::string h = ToLower(NormalizePercent(host));
-  if (h.size() > 1 && h.back() == '.') h.pop_back();
+  if (h.front() != '[') {
+    // "x:80:" would read as host "x:80" now and as "x" port 80 next time.
+    if (h.find(':') != std::string::npos) {
+      return InvalidArgument("bad authority in URL '" + std::string(url) + "'");
+    }
+    // An internationalized host in its ASCII form, as NormalizeDomain writes
+    // it; one IDNA refuses stays as written.
+    if (HasNonAscii(h)) {
+      if (auto ascii = NameToAscii(h)) h = std::move(*ascii);
+    }
+    while (h.size() > 1 && h.back() == '.') h.pop_back();
+  }
   if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return InvalidArgument("bad port in URL '" + std::string(url) + "'");
   }
@@ -379,16 +507,23 @@ Result<std::string> NormalizeUrl(std::string_view url) {
 }
 
 Result<std::string> NormalizeEmail(std::string_view email) {
-  std::string e = ToLower(Trim(email));
+  std::string_view e = Trim(email);
   size_t at = e.rfind('@');
-  if (at == std::string::npos || at == 0 || at + 1 == e.size()) {
-    return InvalidArgument("not an e-mail address: '" + e + "'");
+  if (at == std::string_view::npos || at == 0 || at + 1 == e.size()) {
+    return InvalidArgument("not an e-mail address: '" + std::string(e.substr(0, 256)) + "'");
   }
-  if (e.find_first_of(" \t<>") != std::string::npos) {
-    return InvalidArgument("bad character in e-mail address '" + e + "'");
+  std::string local = ToLower(e.substr(0, at));
+  for (char c : local) {
+    if (IsControl(c) || c == ' ' || c == '<' || c == '>') {
+      return InvalidArgument("bad character in e-mail address '" + std::string(e.substr(0, 256)) +
+                             "'");
+    }
   }
-  if (e.back() == '.') e.pop_back();
-  return e;
+  auto domain = NormalizeDomain(e.substr(at + 1));
+  if (!domain.ok() || domain->starts_with("*.")) {
+    return InvalidArgument("bad domain in e-mail address '" + std::string(e.substr(0, 256)) + "'");
+  }
+  return local + "@" + *domain;
 }
 
 Result<std::string> DecodeDigest(ObservableKind kind, std::string_view hex) {
@@ -458,7 +593,12 @@ Result<std::string> NormalizeValue(ObservableKind kind, std::string_view value) 
       for (const auto& [abbrev, full] : kHives) {
         if (k.starts_with(abbrev)) k = std::string(full) + k.substr(abbrev.size());
       }
-      while (!k.empty() && k.back() == '\\') k.pop_back();
+      // Trailing separators and whitespace in any order ("key\\ \\"), so
+      // that the result is its own normal form.
+      while (!k.empty() && (k.back() == '\\' || k.back() == ' ' || k.back() == '\t' ||
+                            k.back() == '\r' || k.back() == '\n')) {
+        k.pop_back();
+      }
       if (k.empty()) return InvalidArgument("empty registry key");
       return k;
     }
@@ -514,21 +654,76 @@ std::string Refang(std::string_view text) {
 }
 
 namespace {
-bool LooksLikeDomain(std::string_view d) {
-  if (d.size() < 3 || d.size() > 253 || d.find('.') == std::string_view::npos) return false;
-  size_t label_len = 0;
-  for (char c : d) {
-    if (c == '.') {
-      if (label_len == 0) return false;
-      label_len = 0;
-      continue;
-    }
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
-              static_cast<unsigned char>(c) >= 0x80;
-    if (!ok || ++label_len > 63) return false;
-  }
-  return label_len > 0 && HasKnownTld(d);
+
+// Common file extensions, mostly of executables, documents and archives seen
+// in incident reports. A last label on this list makes a plain-text name a
+// file name unless the public suffix list names it as a TLD: some are
+// delegated TLDs since the 2012 round (.zip, .mov, .app, .one, .java, .dot,
+// .cab, .pid), and those stay names, as MISP's TLD check keeps them. Lower
+// case, sorted (checked at compile time).
+constexpr std::string_view kFileExtensions[] = {
+    "ace",  "apk",  "app",   "appx", "arj",    "asc",  "asp",  "aspx",    "avi",  "bak",    "bat",
+    "bin",  "bmp",  "cab",   "cer",  "cfg",    "cgi",  "chm",  "class",   "cmd",  "conf",   "cpl",
+    "cpp",  "crt",  "crx",   "cs",   "css",    "csv",  "dat",  "db",      "deb",  "der",    "dll",
+    "dmg",  "dmp",  "doc",   "docm", "docx",   "dot",  "dotm", "dotx",    "drv",  "eml",    "eot",
+    "evtx", "exe",  "flv",   "gif",  "go",     "gz",   "heic", "hlp",     "hpp",  "hta",    "htm",
+    "html", "ico",  "ics",   "img",  "inf",    "ini",  "iqy",  "iso",     "jar",  "java",   "jpeg",
+    "jpg",  "js",   "jse",   "json", "jsp",    "key",  "lnk",  "lock",    "log",  "lua",    "lzh",
+    "m4a",  "mht",  "mhtml", "mkv",  "mov",    "mp3",  "mp4",  "msc",     "msg",  "msi",    "msix",
+    "msp",  "mst",  "msu",   "ocx",  "odp",    "ods",  "odt",  "ogg",     "old",  "one",    "ost",
+    "otf",  "out",  "ova",   "pcap", "pcapng", "pdb",  "pdf",  "pem",     "pfx",  "php",    "pid",
+    "pif",  "pkg",  "png",   "pps",  "ppsx",   "ppt",  "pptm", "pptx",    "psd",  "pst",    "pyc",
+    "rar",  "rb",   "reg",   "rpm",  "rtf",    "scr",  "sig",  "slk",     "sql",  "sqlite", "svg",
+    "swp",  "sys",  "tar",   "tgz",  "tif",    "tiff", "tmp",  "torrent", "tsv",  "ttf",    "txt",
+    "url",  "vbe",  "vbs",   "vcf",  "vhd",    "vhdx", "vmdk", "wav",     "webm", "webp",   "whl",
+    "wmv",  "woff", "wsf",   "wsh",  "xhtml",  "xla",  "xlam", "xll",     "xls",  "xlsb",   "xlsm",
+    "xlsx", "xlt",  "xltm",  "xltx", "xml",    "xpi",  "xz",   "yaml",    "yml",  "zip",
+};
+
+static_assert(std::is_sorted(std::begin(kFileExtensions), std::end(kFileExtensions)));
+
+bool IsFileExtension(std::string_view label) {
+  return std::binary_search(std::begin(kFileExtensions), std::end(kFileExtensions), label);
 }
+
+// The last label of a name in plain text: 2-63 letters, or an A-label
+// ("xn--" and letters, digits, hyphens). A file extension counts only when
+// the public suffix list names it as a TLD.
+bool PlausibleTld(std::string_view tld) {
+  if (tld.size() < 2 || tld.size() > 63) return false;
+  if (tld.starts_with("xn--")) {
+    return tld.size() > 4 && tld.back() != '-' &&
+           std::all_of(tld.begin() + 4, tld.end(),
+                       [](char c) { return IsAlpha(c) || IsDigit(c) || c == '-'; });
+  }
+  if (!std::all_of(tld.begin(), tld.end(), IsAlpha)) return false;
+  return !IsFileExtension(tld) || HasKnownTld(tld);
+}
+
+// `d` is a NormalizeDomain result (lower-case ASCII, no trailing dot). The
+// rule observable.h documents under DetectObservable.
+bool LooksLikeDomain(std::string_view d) {
+  if (d.size() < 4 || d.size() > 253) return false;
+  size_t start = 0;
+  bool version_like = true;  // every label before the last is a number
+  while (true) {
+    size_t dot = d.find('.', start);
+    std::string_view label = d.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (label.empty() || label.size() > 63) return false;
+    if (dot == std::string_view::npos) {
+      if (start == 0 || !PlausibleTld(label)) return false;
+      // "1.0.alpha", "2.1.rc": a version string, unless the TLD is real
+      // ("1.2.com" is a name).
+      return !version_like || HasKnownTld(label);
+    }
+    for (char c : label) {
+      if (!IsAlpha(c) && !IsDigit(c) && c != '-' && c != '_') return false;
+    }
+    version_like = version_like && AllDigits(label);
+    start = dot + 1;
+  }
+}
+
 }  // namespace
 
 std::optional<DetectedObservable> DetectObservable(std::string_view line) {
@@ -577,15 +772,15 @@ std::optional<DetectedObservable> DetectObservable(std::string_view line) {
     }
   }
   if (size_t at = t.rfind('@'); at != std::string_view::npos) {
-    if (at == 0 || !LooksLikeDomain(ToLower(t.substr(at + 1)))) return std::nullopt;
     auto e = NormalizeEmail(t);
-    if (!e.ok()) return std::nullopt;
-    return DetectedObservable{ObservableKind::kEmail, *e};
+    if (!e.ok() || !LooksLikeDomain(std::string_view(*e).substr(e->rfind('@') + 1))) {
+      return std::nullopt;
+    }
+    return DetectedObservable{ObservableKind::kEmail, std::move(*e)};
   }
-  std::string d = ToLower(t);
-  if (!d.empty() && d.back() == '.') d.pop_back();
-  if (LooksLikeDomain(d)) return DetectedObservable{ObservableKind::kDomain, d};
-  return std::nullopt;
+  auto d = NormalizeDomain(t);
+  if (!d.ok() || !LooksLikeDomain(*d)) return std::nullopt;
+  return DetectedObservable{ObservableKind::kDomain, std::move(*d)};
 }
 
 bool IsPublicSuffix(std::string_view domain) {

@@ -6,6 +6,7 @@
 //
 // Everything here is a pure function and thread-safe, except that the first
 // call that needs the public suffix list loads it (once, thread-safely).
+// Internationalized names are converted with libidn2 (thread-safe, no state).
 #pragma once
 
 #include <array>
@@ -83,21 +84,44 @@ std::string FormatIpv4(uint32_t address);
 // --- Normal forms ------------------------------------------------------------
 
 // Lower-cases, removes one trailing dot, checks the length (1..253) and that
-// no label is empty. A leading "*." is kept (the index reads it as "this
-// domain and its subdomains").
+// no label is empty and no character is a control, space, '/', '@', ':',
+// '<' or '>'. A leading "*." is kept (the index reads it as "this domain and
+// its subdomains"). Any top-level domain is accepted: "host.corp",
+// "x.kizunatest" and "a.123" are domain names as far as a typed value or an
+// indicator is concerned.
+//
+// Internationalized names have one normal form, the ASCII one (A-labels):
+// a label with non-ASCII characters is converted by UTS #46 / IDNA2008
+// nontransitional processing (libidn2), so "Bücher.example",
+// "bücher。example" and "xn--bcher-kva.example" all normalize to
+// "xn--bcher-kva.example" and an indicator on either form matches the other.
+// ASCII labels, "xn--" ones included, are only lower-cased. A non-ASCII
+// label that does not convert (invalid UTF-8, characters IDNA disallows
+// even transitionally) is an error.
+//
+// The result is its own normal form: NormalizeDomain(*NormalizeDomain(x))
+// == *NormalizeDomain(x). The same holds for every NormalizeValue kind but
+// the hashes (whose normal form is raw bytes).
 Result<std::string> NormalizeDomain(std::string_view domain);
 
 // RFC 3986 section 6 normalization plus what feeds need: lower-case scheme
 // and host, host's trailing dot removed, default port removed (http 80,
 // https 443, ftp 21, ws 80, wss 443), percent-escapes of unreserved
-// characters decoded and the others' hex upper-cased, "." and ".." segments
+// characters decoded and the others' hex upper-cased, a '%' that starts no
+// escape written "%25" ("/100%" -> "/100%25"), "." and ".." segments
 // resolved, an empty path written "/", the fragment dropped. A URL without a
 // scheme ("evil.com/x") is read as "http://evil.com/x". The query is kept
-// as it is apart from percent-escape normalization.
+// as it is apart from percent-escape normalization. An internationalized
+// host is written in its ASCII form, as NormalizeDomain does (one IDNA
+// refuses is kept as written); a host with a ':' outside brackets is an
+// error ("http://x:80:/").
 Result<std::string> NormalizeUrl(std::string_view url);
 
 // "Local@Domain" -> "local@domain". The local part is case-folded too: every
-// major provider treats it case-insensitively and feeds mix cases freely.
+// major provider treats it case-insensitively and feeds mix cases freely
+// (ASCII letters only; an internationalized local part is kept as written).
+// The domain part is normalized by NormalizeDomain ("a@Bücher.example." ->
+// "a@xn--bcher-kva.example"), so any TLD is accepted.
 Result<std::string> NormalizeEmail(std::string_view email);
 
 // Hex digest of the right length for `kind` (any case) -> raw digest bytes.
@@ -126,9 +150,34 @@ struct DetectedObservable {
 
 // Classifies one line of text (one observable per line, as in IOC lists)
 // after trimming and refanging: URL (has "://"), hash (32/40/64/128 hex
-// digits), IPv4 or IPv4 CIDR, IPv6 or IPv6 CIDR, e-mail, domain (at least
-// two labels and a top-level domain the public suffix list knows, so that
-// "invoice.pdf" is not taken for a domain). nullopt when none fits.
+// digits), IPv4 or IPv4 CIDR, IPv6 or IPv6 CIDR, e-mail, domain. nullopt
+// when none fits. Values are in their normal form (internationalized names
+// as A-labels, see NormalizeDomain).
+//
+// A domain, or the part of an e-mail address after the last '@', is a name
+// whatever its top-level domain, so that the names CSIRTs handle every day
+// are recognised: private-use (.internal, .local, .corp, .lan, .home.arpa),
+// the reserved names of RFC 2606/6761 (.test, .example, .invalid,
+// .localhost), TLDs newer than the installed public suffix list, and
+// internationalized names. It must be, after NormalizeDomain:
+//   - at least two labels, at most 253 characters; each label 1-63 letters,
+//     digits, '-' or '_';
+//   - a last label of 2-63 letters, or an A-label ("xn--" then letters,
+//     digits, hyphens). No TLD has digits: "1.2.3", "v2.0.1", "1.2.3.256",
+//     "host.c0m" stay unrecognised (a valid IPv4 address is an address);
+//   - not a file name: a last label on a built-in list of common file
+//     extensions ("invoice.pdf.exe", "report.docx", "setup.msi") counts only
+//     when the public suffix list names it as a TLD, so "archive.zip" and
+//     "clip.mov" are names, as they are delegated;
+//   - not a version string: when every label before the last is a number
+//     ("1.0.alpha", "2.1.rc"), the last label must be a TLD the list names
+//     ("1.2.com" is a name; "v2.beta" is one too, as "v2" may be a host).
+// Why this and not the TLD list alone: MISP's freetext import recognises a
+// domain only under a TLD on its IANA list (plus .onion), which turns
+// "intranet.corp" into a file name; for a CSIRT matching internal logs a
+// private-use name missed is worse than a dotted word ("os.path") looked up
+// for nothing. The public suffix list is consulted only for the two cases
+// above, so detection costs no list lookup for most names.
 std::optional<DetectedObservable> DetectObservable(std::string_view line);
 
 // --- Public suffix list ------------------------------------------------------

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace kizuna::correlation {
 namespace {
 
@@ -31,8 +34,10 @@ TEST(NormalizeUrl, Table) {
       {"http://[2001:DB8::1]:80/x", "http://[2001:db8::1]/x"},
       {"evil.com/x", "http://evil.com/x"},
       {"  http://evil.com/x  ", "http://evil.com/x"},
-      {"http://evil.com/A/B", "http://evil.com/A/B"},  // paths are case-sensitive
-      {"http://evil.com/100%", "http://evil.com/100%"},
+      {"http://evil.com/A/B", "http://evil.com/A/B"},      // paths are case-sensitive
+      {"http://evil.com/100%", "http://evil.com/100%25"},  // a bare '%' starts no escape
+      {"http://evil.com/100%25", "http://evil.com/100%25"},
+      {"http://evil.com/%%36%31", "http://evil.com/%2561"},  // not "%61", then "a"
   };
   for (const Case& c : cases) {
     auto got = NormalizeUrl(c.in);
@@ -92,7 +97,7 @@ TEST(DetectObservable, Table) {
        "da39a3ee5e6b4b0d3255bfef95601890afd80709", false},
       {"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", ObservableKind::kSha256,
        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", false},
-      {"invoice.pdf", std::nullopt, "", false},  // .pdf is no TLD
+      {"invoice.pdf", std::nullopt, "", false},  // .pdf is a file extension, no TLD
       {"malware.exe", std::nullopt, "", false},
       {"hello world", std::nullopt, "", false},
       {"localhost", std::nullopt, "", false},
@@ -116,6 +121,263 @@ TEST(DetectObservable, Table) {
   auto got = DetectObservable(sha512);
   ASSERT_TRUE(got);
   EXPECT_EQ(got->kind, ObservableKind::kSha512);
+}
+
+// Plain-text detection of names, a table per class. Each row: the line, the
+// kind expected, the value expected.
+struct NameCase {
+  const char* in;
+  ObservableKind kind;
+  const char* value;
+};
+
+void ExpectDetected(const std::vector<NameCase>& cases) {
+  for (const NameCase& c : cases) {
+    auto got = DetectObservable(c.in);
+    ASSERT_TRUE(got.has_value()) << c.in;
+    EXPECT_EQ(got->kind, c.kind) << c.in;
+    EXPECT_EQ(got->value, c.value) << c.in;
+    EXPECT_FALSE(got->is_network) << c.in;
+  }
+}
+
+TEST(DetectNames, ReservedNames) {  // RFC 2606, RFC 6761
+  ExpectDetected({
+      {"www.example", ObservableKind::kDomain, "www.example"},
+      {"host.test", ObservableKind::kDomain, "host.test"},
+      {"a.b.invalid", ObservableKind::kDomain, "a.b.invalid"},
+      {"app.localhost", ObservableKind::kDomain, "app.localhost"},
+      {"WWW.Example.COM", ObservableKind::kDomain, "www.example.com"},
+  });
+}
+
+TEST(DetectNames, PrivateUseNames) {
+  ExpectDetected({
+      {"intranet.corp", ObservableKind::kDomain, "intranet.corp"},
+      {"HOST.Corp.", ObservableKind::kDomain, "host.corp"},
+      {"db7.internal", ObservableKind::kDomain, "db7.internal"},
+      {"printer.local", ObservableKind::kDomain, "printer.local"},
+      {"nas.home.arpa", ObservableKind::kDomain, "nas.home.arpa"},
+      {"router.lan", ObservableKind::kDomain, "router.lan"},
+      {"fs01.ad.home", ObservableKind::kDomain, "fs01.ad.home"},
+      {"_ldap._tcp.dc.corp", ObservableKind::kDomain, "_ldap._tcp.dc.corp"},
+  });
+}
+
+TEST(DetectNames, TopLevelDomainsTheListDoesNotKnow) {
+  // Syntactically valid TLDs that no public suffix list has (yet).
+  ExpectDetected({
+      {"host.kizunatest", ObservableKind::kDomain, "host.kizunatest"},
+      {"c2.evil.kizunatest", ObservableKind::kDomain, "c2.evil.kizunatest"},
+      {"x.xn--kizuna-test", ObservableKind::kDomain, "x.xn--kizuna-test"},
+      {"a.qz", ObservableKind::kDomain, "a.qz"},
+      {"v2.beta", ObservableKind::kDomain, "v2.beta"},  // "v2" may be a host
+      {"2.1.rc.kizunatest", ObservableKind::kDomain, "2.1.rc.kizunatest"},
+  });
+  const std::string longest = "a." + std::string(63, 'q');  // a 63-letter TLD
+  auto got = DetectObservable(longest);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->value, longest);
+}
+
+TEST(DetectNames, DelegatedTldsThatLookLikeFileExtensions) {
+  // .zip and .mov are delegated: names, as in MISP.
+  ExpectDetected({
+      {"archive.zip", ObservableKind::kDomain, "archive.zip"},
+      {"clip.mov", ObservableKind::kDomain, "clip.mov"},
+      {"github.com", ObservableKind::kDomain, "github.com"},
+      {"1.2.com", ObservableKind::kDomain, "1.2.com"},  // numbers, but a real TLD
+  });
+}
+
+TEST(DetectNames, InternationalizedNamesHaveOneForm) {
+  // Unicode in any case, with ideographic or fullwidth full stops, and the
+  // punycode form: all detected as the same A-label name.
+  struct Case {
+    std::vector<std::string> spellings;
+    const char* ascii;
+  };
+  const Case cases[] = {
+      {{"bücher.example", "BÜCHER.Example.", "bücher。example", "ｂücher．example",
+        "xn--bcher-kva.example", "XN--BCHER-KVA.EXAMPLE"},
+       "xn--bcher-kva.example"},
+      {{"münchen.kizunatest", "xn--mnchen-3ya.kizunatest"}, "xn--mnchen-3ya.kizunatest"},
+      {{"пример.испытание", "xn--e1afmkfd.xn--80akhbyknj4f"}, "xn--e1afmkfd.xn--80akhbyknj4f"},
+      {{"例え.テスト", "xn--r8jz45g.xn--zckzah"}, "xn--r8jz45g.xn--zckzah"},
+      {{"straße.de", "xn--strae-oqa.de"}, "xn--strae-oqa.de"},  // IDNA2008: ß stays
+      {{"españa.corp", "xn--espaa-rta.corp"}, "xn--espaa-rta.corp"},
+  };
+  for (const Case& c : cases) {
+    for (const std::string& spelling : c.spellings) {
+      auto got = DetectObservable(spelling);
+      ASSERT_TRUE(got.has_value()) << spelling;
+      EXPECT_EQ(got->kind, ObservableKind::kDomain) << spelling;
+      EXPECT_EQ(got->value, c.ascii) << spelling;
+      auto normal = NormalizeDomain(spelling);
+      ASSERT_TRUE(normal.ok()) << spelling << ": " << normal.status().ToString();
+      EXPECT_EQ(*normal, c.ascii) << spelling;
+    }
+  }
+  // Emoji are not IDNA2008, but names with them are registered (under .ws,
+  // for one): the transitional (UTS #46) form, as browsers resolve them.
+  auto emoji = DetectObservable("\xF0\x9F\x98\x80.ws");
+  ASSERT_TRUE(emoji.has_value());
+  EXPECT_EQ(emoji->value, "xn--e28h.ws");
+}
+
+TEST(DetectNames, EmailAddressesUnderAnyTld) {
+  ExpectDetected({
+      {"alice@intranet.corp", ObservableKind::kEmail, "alice@intranet.corp"},
+      {"Bob@Host.TEST.", ObservableKind::kEmail, "bob@host.test"},
+      {"carol@bücher.example", ObservableKind::kEmail, "carol@xn--bcher-kva.example"},
+      {"carol@xn--bcher-kva.example", ObservableKind::kEmail, "carol@xn--bcher-kva.example"},
+      {"dave[at]db[.]internal", ObservableKind::kEmail, "dave@db.internal"},
+      {"<eve@mail.kizunatest>", ObservableKind::kEmail, "eve@mail.kizunatest"},
+      {"root@nas.home.arpa", ObservableKind::kEmail, "root@nas.home.arpa"},
+  });
+}
+
+TEST(DetectNames, RefangedForms) {
+  ExpectDetected({
+      {"intranet[.]corp", ObservableKind::kDomain, "intranet.corp"},
+      {"db(dot)internal", ObservableKind::kDomain, "db.internal"},
+      {"c2{.}evil\\.kizunatest", ObservableKind::kDomain, "c2.evil.kizunatest"},
+      {"hxxp://intranet[.]corp/login", ObservableKind::kUrl, "http://intranet.corp/login"},
+      {"hxxps://bücher[.]example/a", ObservableKind::kUrl, "https://xn--bcher-kva.example/a"},
+      {"bücher[.]example", ObservableKind::kDomain, "xn--bcher-kva.example"},
+      {"admin[at]host[.]test", ObservableKind::kEmail, "admin@host.test"},
+      {"10.0.0[.]1", ObservableKind::kIpv4, "10.0.0.1"},
+  });
+}
+
+TEST(DetectNames, WhatIsClearlyNotANameStaysUnrecognised) {
+  const std::string long_label(64, 'a');
+  const std::string too_long = std::string(250, 'a') + ".corp";
+  const std::vector<std::string> near_misses = {
+      // file names: an extension that is no delegated TLD
+      "invoice.pdf.exe", "report.docx", "setup.msi", "readme.txt", "photo.jpeg", "archive.rar",
+      "payload.dll", "macro.xlsm", "Invoice.PDF.EXE", "résumé.pdf", "main.go",
+      // version strings and numbers
+      "1.2.3", "v2.0.1", "1.0.alpha", "2.1.rc", "3.14", "12345", "1.2.3.256", "10.0.0.1.5",
+      "0.9.1-beta",
+      // not a TLD: digits, one letter, hyphens, empty
+      "host.c0rp", "host.c", "host.corp-", "host.-corp", "host.xn--", "host.xn---", "host.",
+      ".corp", "a..corp", "corp", "localhost", "bücher",
+      // not a label
+      long_label + ".corp", too_long, "a b.corp", "a/b.corp", "a*b.corp", "*.evil.corp", "a@b@",
+      "@host.corp", "bad@invoice.pdf", "x@1.2.3", "x@corp",
+      // invalid UTF-8; characters UTS #46 maps to separators or spaces
+      "\xFF\xFE.corp",
+      "a\xE2\x92\x88"
+      "b.corp",
+      "a\xC2\xA0"
+      "b.corp",
+      "\xE2\x84\x80.corp"};
+  for (const std::string& line : near_misses) {
+    auto got = DetectObservable(line);
+    EXPECT_FALSE(got.has_value()) << line << " -> " << (got ? got->value : "");
+  }
+}
+
+TEST(NormalizeDomain, TypedValuesAreNeverRefusedForTheirTld) {
+  // A typed domain-name or an indicator's value: any TLD, even one plain
+  // text would not take for a name.
+  for (const char* d : {"host.corp", "x.kizunatest", "a.123", "report.docx", "1.2.3", "localhost",
+                        "printer.local", "a.b.c.d.e.f.g", "x.y-", "_dmarc.example"}) {
+    auto got = NormalizeDomain(d);
+    ASSERT_TRUE(got.ok()) << d << ": " << got.status().ToString();
+    EXPECT_EQ(*got, d);
+    EXPECT_TRUE(NormalizeValue(ObservableKind::kDomain, d).ok()) << d;
+  }
+  EXPECT_EQ(*NormalizeDomain("*.Bücher.example"), "*.xn--bcher-kva.example");
+  EXPECT_EQ(*NormalizeEmail("A@Bücher.Example."), "a@xn--bcher-kva.example");
+  const std::string too_long(254, 'a');
+  for (std::string_view bad : {"", ".", "a..", "a..b", ".a", "a b", "a\tb", "a/b", "a:b", "a@b",
+                               "<a.b>", "a\x01.b", "\xFF.corp", "a\xE2\x84\x80.corp"}) {
+    EXPECT_FALSE(NormalizeDomain(bad).ok()) << bad;
+  }
+  EXPECT_FALSE(NormalizeDomain(too_long).ok());
+}
+
+// Every NormalizeValue result is its own normal form. The corpus: the
+// inputs of the tests above and values that took two passes before.
+TEST(NormalizeValue, IsIdempotent) {
+  const std::vector<std::pair<ObservableKind, std::string>> corpus = {
+      {ObservableKind::kDomain, "a.."},
+      {ObservableKind::kDomain, "a.\r"},
+      {ObservableKind::kDomain, "Evil.COM."},
+      {ObservableKind::kDomain, "*.Bücher.example"},
+      {ObservableKind::kDomain, "bücher。example。"},
+      {ObservableKind::kDomain, "xn--bcher-kva.example"},
+      {ObservableKind::kDomain, "HOST.Corp."},
+      {ObservableKind::kDomain, "\xF0\x9F\x98\x80.com"},
+      {ObservableKind::kEmail, "a@b.."},
+      {ObservableKind::kEmail, "Bad@Evil.COM."},
+      {ObservableKind::kEmail, "x@Bücher.example"},
+      {ObservableKind::kEmail, "\"a b\"@c"},
+      {ObservableKind::kUrl, "http://x:80:/"},
+      {ObservableKind::kUrl, "http://x../a"},
+      {ObservableKind::kUrl, "http://x%2e%2e/a"},
+      {ObservableKind::kUrl, "http://x/a #frag"},
+      {ObservableKind::kUrl, "http://x/a?q= #frag"},
+      {ObservableKind::kUrl, "http://x/%%36%31?%%36%31"},
+      {ObservableKind::kUrl, "mon%%6aiin/on%%63Exampl%"},  // found by observable_fuzzer
+      {ObservableKind::kUrl,
+       "mon%~\xA5"
+       "6aiin:%34j"},  // found by observable_fuzzer
+      {ObservableKind::kUrl, "urn:%34x"},
+      {ObservableKind::kUrl, std::string("http://b\xC3\xBC\0evil.example/", 24)},
+      {ObservableKind::kUrl, "http://Bücher.example:80/%7e/./a/../b"},
+      {ObservableKind::kUrl,
+       "http://a\xEF\xBC\x9A"
+       "80/"},  // fullwidth colon
+      {ObservableKind::kUrl, "HTTP://User:Pw@Evil.com:0080/a/b/..?q=%41#f"},
+      {ObservableKind::kUrl, "evil.com/x"},
+      {ObservableKind::kUrl, "mailto:A%41@b"},
+      {ObservableKind::kUrl, "http://[2001:DB8::1]:80/x"},
+      {ObservableKind::kWindowsRegistryKey, "HKLM\\Software\\Run\\ \\"},
+      {ObservableKind::kWindowsRegistryKey, "hkcu\\x\\\\\t"},
+      {ObservableKind::kWindowsRegistryKey, "HKLM\\"},
+      {ObservableKind::kIpv4, "10.1.2.3/8"},
+      {ObservableKind::kIpv6, "2001:DB8::1/128"},
+      {ObservableKind::kMacAddr, "AA-BB-CC-DD-EE-FF"},
+      {ObservableKind::kAsn, "AS0064500"},
+      {ObservableKind::kMutex, " Global\\M "},
+      {ObservableKind::kSsdeep, " 3:AB:CD "},
+      {ObservableKind::kX509Serial, " 0A:1B "},
+  };
+  std::vector<std::pair<ObservableKind, std::string>> all = corpus;
+  // Everything the detection tests feed in, as the kind it is detected as.
+  for (const char* line :
+       {"Evil.Example.COM", "evil[.]co[.]uk", "hxxp://evil[.]com:80/a/../b", "Bad[at]Evil[.]com",
+        "intranet.corp", "HOST.Corp.", "bücher。example", "ｂücher．example",
+        "carol@bücher.example", "hxxps://bücher[.]example/a", "2001:DB8::1", "10.1.2.3/8"}) {
+    auto detected = DetectObservable(line);
+    ASSERT_TRUE(detected.has_value()) << line;
+    all.emplace_back(detected->kind, line);
+    all.emplace_back(detected->kind, detected->value);
+  }
+  size_t normalized = 0;
+  for (const auto& [kind, value] : all) {
+    auto once = NormalizeValue(kind, value);
+    if (!once.ok()) continue;
+    ++normalized;
+    auto twice = NormalizeValue(kind, *once);
+    ASSERT_TRUE(twice.ok()) << value << " -> " << *once << ": " << twice.status().ToString();
+    EXPECT_EQ(*twice, *once) << ObservableKindName(kind) << " '" << value << "'";
+  }
+  EXPECT_GT(normalized, all.size() * 3 / 4);
+  // What the fixes refuse rather than settle in two passes.
+  EXPECT_FALSE(NormalizeValue(ObservableKind::kDomain, "a..").ok());
+  EXPECT_FALSE(NormalizeValue(ObservableKind::kEmail, "a@b..").ok());
+  EXPECT_FALSE(NormalizeValue(ObservableKind::kUrl, "http://x:80:/").ok());
+  EXPECT_EQ(*NormalizeValue(ObservableKind::kUrl, "http://x../a"), "http://x/a");
+  EXPECT_EQ(*NormalizeValue(ObservableKind::kUrl, "http://x/a #frag"), "http://x/a");
+  EXPECT_EQ(*NormalizeValue(ObservableKind::kWindowsRegistryKey, "HKLM\\Run\\ \\"),
+            "hkey_local_machine\\run");
+  // A host IDNA cannot convert is kept whole, never cut at a NUL.
+  const std::string nul_host("http://b\xC3\xBC\0evil.example/", 24);
+  EXPECT_EQ(*NormalizeValue(ObservableKind::kUrl, nul_host), nul_host);
 }
 
 TEST(ParseIpv4, StrictDottedQuad) {

@@ -2,6 +2,7 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <fstream>
 #include <sstream>
@@ -46,7 +47,17 @@ void WarningLists::AddList(const std::string& name, const std::string& type,
     std::string_view v = raw;
     if (type == "hostname") {
       while (!v.empty() && v.front() == '.') v.remove_prefix(1);
-      entries.push_back({ObservableKind::kDomain, std::string(v), true});
+      auto d = NormalizeDomain(v);
+      if (!d.ok()) continue;
+      if (d->starts_with("*.")) d->erase(0, 2);
+      if (IsPublicSuffix(*d)) {
+        auto it = std::lower_bound(suffix_lists_.begin(), suffix_lists_.end(), *d,
+                                   [](const auto& e, const std::string& s) { return e.first < s; });
+        if (it == suffix_lists_.end() || it->first != *d) it = suffix_lists_.insert(it, {*d, {}});
+        if (it->second.empty() || it->second.back() != name) it->second.push_back(name);
+        continue;
+      }
+      entries.push_back({ObservableKind::kDomain, std::move(*d), true});
       continue;
     }
     if (type == "cidr") {
@@ -87,6 +98,9 @@ void WarningLists::AddBuiltins() {
            "2001:4860:4860::8888/128", "2001:4860:4860::8844/128", "2606:4700:4700::1111/128"});
   AddList("Example domains (RFC 2606)", "hostname",
           {"example.com", "example.net", "example.org", "example", "test", "invalid", "localhost"});
+  AddList("Private-use names (RFC 6762, RFC 8375, .internal; not globally unique)", "hostname",
+          {"local", "internal", "home.arpa", "corp", "home", "lan", "localdomain", "intranet",
+           "private"});
   AddList("Most visited domains", "hostname",
           {"google.com", "youtube.com", "facebook.com", "wikipedia.org", "microsoft.com",
            "apple.com", "amazon.com", "instagram.com", "linkedin.com", "windowsupdate.com",
@@ -130,6 +144,41 @@ std::vector<std::string> WarningLists::Check(ObservableKind kind, std::string_vi
   MatchResult result = index_->Match(kind, value);
   for (uint32_t ref : result.refs) {
     if (auto meta = index_->Get(ref)) hits.push_back(meta->name);
+  }
+  if (kind == ObservableKind::kDomain && !suffix_lists_.empty()) {
+    // The name itself and each parent, against the public-suffix entries.
+    // Lower-cased on the stack; a non-ASCII name is normalized first.
+    std::string normal;
+    char buf[256];
+    std::string_view d = value;
+    if (!d.empty() && d.back() == '.') d.remove_suffix(1);
+    bool ascii = d.size() < sizeof(buf) && std::none_of(d.begin(), d.end(), [](char c) {
+                   return static_cast<unsigned char>(c) >= 0x80;
+                 });
+    if (ascii) {
+      for (size_t i = 0; i < d.size(); ++i) {
+        buf[i] = (d[i] >= 'A' && d[i] <= 'Z') ? static_cast<char>(d[i] + 32) : d[i];
+      }
+      d = std::string_view(buf, d.size());
+    } else if (auto n = NormalizeDomain(value); n.ok()) {
+      normal = std::move(*n);
+      d = normal;
+    } else {
+      d = {};
+    }
+    if (d.starts_with("*.")) d.remove_prefix(2);
+    while (!d.empty()) {
+      auto it = std::lower_bound(
+          suffix_lists_.begin(), suffix_lists_.end(), d,
+          [](const auto& e, std::string_view s) { return std::string_view(e.first) < s; });
+      if (it != suffix_lists_.end() && it->first == d) {
+        for (const auto& name : it->second) {
+          if (std::find(hits.begin(), hits.end(), name) == hits.end()) hits.push_back(name);
+        }
+      }
+      size_t dot = d.find('.');
+      d = dot == std::string_view::npos ? std::string_view() : d.substr(dot + 1);
+    }
   }
   for (const auto& list : text_lists_) {
     bool hit = false;

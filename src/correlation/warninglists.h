@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -25,8 +26,12 @@ class WarningLists {
   ~WarningLists();
 
   // RFC 1918/6598 private, loopback, link-local, documentation (RFC 5737,
-  // RFC 3849), multicast, public DNS resolvers, RFC 2606 example domains,
-  // and a few of the most visited domains.
+  // RFC 3849), multicast, public DNS resolvers, the reserved names of RFC
+  // 2606/6761 (example.com, .example, .test, .invalid, .localhost), the
+  // private-use names (.local, .internal, .home.arpa, and .corp, .home,
+  // .lan, .localdomain, .intranet, .private that networks use undelegated:
+  // a name under them means a different host on every network, like an
+  // RFC 1918 address), and a few of the most visited domains.
   void AddBuiltins();
   // One MISP warninglist file. Entries that are not valid for the list's
   // type are skipped, not fatal (MISP lists carry some); a file that is not
@@ -35,7 +40,9 @@ class WarningLists {
   Status LoadMispJson(std::string_view json, const std::string& source);
 
   // The names of the lists that hold `value` (of `kind`, in its normal form
-  // or as the user wrote it).
+  // or as the user wrote it). A hostname list holds its entries and every
+  // name under them, also when an entry is a TLD or another public suffix
+  // ("test", "corp", "co.uk").
   std::vector<std::string> Check(ObservableKind kind, std::string_view value) const;
   size_t list_count() const { return names_.size(); }
 
@@ -47,6 +54,11 @@ class WarningLists {
   // CIDR, hostname and string lists reuse the indicator index: each list is
   // one "indicator", so a check is one index lookup per kind.
   std::unique_ptr<IndicatorIndex> index_;
+  // Hostname entries that are public suffixes, which the index would only
+  // match exactly (it downgrades subdomain entries on them): (suffix in
+  // NormalizeDomain form, the names of the lists holding it), sorted by
+  // suffix. A handful of entries: a sorted vector, looked up without copies.
+  std::vector<std::pair<std::string, std::vector<std::string>>> suffix_lists_;
   std::vector<std::string> names_;                     // by index ref order of Add
   std::vector<std::unique_ptr<TextList>> text_lists_;  // substring and regex lists
 };

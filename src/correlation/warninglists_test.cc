@@ -27,6 +27,45 @@ TEST(WarningLists, BuiltinsFlagPrivateDocumentationResolversAndExampleDomains) {
   EXPECT_THAT(lists.Check(ObservableKind::kDomain, "evil-microsoft.com"), IsEmpty());
 }
 
+TEST(WarningLists, BuiltinsFlagReservedAndPrivateUseNamesUnderTheirTld) {
+  WarningLists lists;
+  lists.AddBuiltins();
+  for (const char* reserved : {"www.example", "host.test", "a.b.invalid", "app.localhost",
+                               "HOST.TEST.", "test", "bücher.example"}) {
+    EXPECT_THAT(lists.Check(ObservableKind::kDomain, reserved),
+                ElementsAre(::testing::HasSubstr("RFC 2606")))
+        << reserved;
+  }
+  for (const char* private_use : {"printer.local", "db.internal", "nas.home.arpa", "intranet.corp",
+                                  "Router.LAN", "xn--bcher-kva.corp", "bücher.corp"}) {
+    EXPECT_THAT(lists.Check(ObservableKind::kDomain, private_use),
+                ElementsAre(::testing::HasSubstr("Private-use")))
+        << private_use;
+  }
+  for (const char* other : {"evil.com", "corp.evil.com", "test.evil.com", "localhost.evil.net",
+                            "host.kizunatest", "arpa", "example.evil"}) {
+    EXPECT_THAT(lists.Check(ObservableKind::kDomain, other), IsEmpty()) << other;
+  }
+}
+
+TEST(WarningLists, HostnameEntriesOnPublicSuffixesCoverEveryNameUnderThem) {
+  WarningLists lists;
+  ASSERT_TRUE(lists
+                  .LoadMispJson(R"({"name":"suffixes","type":"hostname",
+                                    "list":["lan",".co.uk","Shop.kizunatest."]})",
+                                "a")
+                  .ok());
+  ASSERT_TRUE(
+      lists.LoadMispJson(R"({"name":"more","type":"hostname","list":["lan","x.lan"]})", "b").ok());
+  EXPECT_THAT(lists.Check(ObservableKind::kDomain, "a.b.lan"), ElementsAre("suffixes", "more"));
+  EXPECT_THAT(lists.Check(ObservableKind::kDomain, "y.x.lan"), ElementsAre("more", "suffixes"));
+  EXPECT_THAT(lists.Check(ObservableKind::kDomain, "evil.co.uk"), ElementsAre("suffixes"));
+  EXPECT_THAT(lists.Check(ObservableKind::kDomain, "a.shop.kizunatest"), ElementsAre("suffixes"));
+  EXPECT_THAT(lists.Check(ObservableKind::kDomain, "other.kizunatest"), IsEmpty());
+  EXPECT_THAT(lists.Check(ObservableKind::kDomain, "lan.com"), IsEmpty());
+  EXPECT_THAT(lists.Check(ObservableKind::kIpv4, "1.2.3.4"), IsEmpty());
+}
+
 TEST(WarningLists, LoadsEveryMispListType) {
   WarningLists lists;
   ASSERT_TRUE(

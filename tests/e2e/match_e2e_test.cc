@@ -275,6 +275,55 @@ TEST_F(MatchE2E, ObservedDataIsMatchedAgainstIndexAndPatterns) {
   EXPECT_EQ(ids, (std::set<std::string>{Id("000000000050"), Id("000000000051")}));
 }
 
+// Issue 10: names under any TLD (private-use, reserved, unlisted) and
+// internationalized names in either spelling are recognised in plain text
+// and matched against indicators on them.
+TEST_F(MatchE2E, NamesUnderAnyTldAndInEitherIdnFormMatch) {
+  Add({Indicator("000000000080", "[domain-name:value = 'intranet.corp']"),
+       Indicator("000000000081", "[domain-name:value = 'xn--bcher-kva.example']"),
+       Indicator("000000000082", "[domain-name:value = 'münchen.kizunatest']"),
+       Indicator("000000000083", "[email-addr:value = 'ceo@intranet.corp']"),
+       Indicator("000000000084", "[domain-name:value = 'host.kizunatest']")});
+  const std::set<std::string> corp{Id("000000000080")};
+  const std::set<std::string> buecher{Id("000000000081")};
+  const std::set<std::string> muenchen{Id("000000000082")};
+  EXPECT_EQ(Matches("intranet.corp"), corp);
+  EXPECT_EQ(Matches("INTRANET.Corp."), corp);
+  EXPECT_EQ(Matches("intranet[.]corp"), corp);
+  EXPECT_EQ(Matches("xn--bcher-kva.example"), buecher);
+  EXPECT_EQ(Matches("bücher.example"), buecher);
+  EXPECT_EQ(Matches("BÜCHER.Example."), buecher);
+  EXPECT_EQ(Matches("münchen.kizunatest"), muenchen);
+  EXPECT_EQ(Matches("xn--mnchen-3ya.kizunatest"), muenchen);
+  EXPECT_EQ(Matches("CEO@Intranet.Corp"), std::set<std::string>{Id("000000000083")});
+
+  // The answer: the ASCII form, the private-use warning, and errors only for
+  // what is no name; a typed value is never refused for its TLD.
+  json::object body{
+      {"observables",
+       json::array{"bücher.example", "intranet.corp", "invoice.pdf.exe", "1.2.3",
+                   json::object{{"type", "domain-name"}, {"value", "HOST.kizunatest"}},
+                   json::object{{"type", "domain-name"}, {"value", "report.docx"}}}}};
+  auto r = node_.Request("POST", "/api/v1/match", node_.admin_key(), json::serialize(body),
+                         {{"Content-Type", "application/json"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json::value parsed = json::parse(r.body);
+  const json::array& results = parsed.at("results").as_array();
+  ASSERT_EQ(results.size(), 6u) << r.body;
+  EXPECT_EQ(results[0].at("type"), "domain-name");
+  EXPECT_EQ(results[0].at("value"), "xn--bcher-kva.example");
+  EXPECT_EQ(results[0].at("matched"), true);
+  EXPECT_NE(results[1].at("warnings").at(0).as_string().find("Private-use"), std::string::npos)
+      << r.body;
+  EXPECT_TRUE(results[2].as_object().contains("error")) << r.body;
+  EXPECT_TRUE(results[3].as_object().contains("error")) << r.body;
+  EXPECT_FALSE(results[4].as_object().contains("error")) << r.body;
+  EXPECT_EQ(results[4].at("value"), "host.kizunatest");
+  EXPECT_EQ(results[4].at("matches").at(0).at("indicator").as_string(), Id("000000000084"));
+  EXPECT_FALSE(results[5].as_object().contains("error")) << r.body;
+  EXPECT_EQ(results[5].at("matched"), false);
+}
+
 TEST_F(MatchE2E, BadPatternsAreRejectedOnIngestWithThePosition) {
   auto r = node_.Post(kObjects,
                       Envelope({Indicator("000000000060", "[ipv4-addr:value = '1.2.3.4' AND]")}));
@@ -329,6 +378,48 @@ TEST(MatchCli, StreamsStdinToJsonLinesWithWarningListsFromTheConfig) {
   r = RunKizuna({"match", node.dir()}, "45.81.2.2\n");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("warninglists"), std::string::npos) << r.err;
+}
+
+// `kizuna match` over plain text: names under private-use and unlisted TLDs
+// and internationalized names in either form, with the warning lists.
+TEST(MatchCli, RecognisesNamesUnderAnyTldAndInEitherIdnForm) {
+  NodeProcess node("CERT-MatchNames");
+  TempDir tmp;
+  WriteFile(tmp.path() + "/feed.json",
+            R"({"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000003","objects":[)" +
+                Indicator("000000000090", "[domain-name:value = 'intranet.corp']") + "," +
+                Indicator("000000000091", "[domain-name:value = 'xn--bcher-kva.example']") + "," +
+                Indicator("000000000092", "[email-addr:value = 'it@nas.home.arpa']") + "]}");
+  ASSERT_EQ(RunKizuna({"import", node.dir(), tmp.path() + "/feed.json"}).exit_code, 0);
+  auto r = RunKizuna({"match", node.dir(), "--all"},
+                     "intranet.corp\nHOST.Corp.\nbücher.example\nhxxp://intranet[.]corp/x\n"
+                     "IT[at]nas[.]home[.]arpa\nhost.kizunatest\ninvoice.pdf.exe\nv2.0.1\n"
+                     "{\"type\":\"domain-name\",\"value\":\"BÜCHER.example\"}\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<json::value> lines;
+  for (size_t start = 0; start < r.out.size();) {
+    size_t end = r.out.find('\n', start);
+    lines.push_back(json::parse(r.out.substr(start, end - start)));
+    start = end + 1;
+  }
+  ASSERT_EQ(lines.size(), 9u) << r.out;
+  auto matched = [&](size_t i) { return lines[i].at("matched") == true; };
+  auto Id = [](const std::string& tail) { return "indicator--00000000-0000-4000-8000-" + tail; };
+  EXPECT_TRUE(matched(0)) << r.out;
+  EXPECT_EQ(lines[0].at("matches").at(0).at("indicator").as_string(), Id("000000000090"));
+  EXPECT_EQ(lines[1].at("value"), "host.corp");
+  EXPECT_FALSE(matched(1));
+  EXPECT_EQ(lines[2].at("value"), "xn--bcher-kva.example");
+  EXPECT_EQ(lines[2].at("matches").at(0).at("indicator").as_string(), Id("000000000091"));
+  EXPECT_EQ(lines[3].at("type"), "url");
+  EXPECT_EQ(lines[4].at("value"), "it@nas.home.arpa");
+  EXPECT_EQ(lines[4].at("matches").at(0).at("indicator").as_string(), Id("000000000092"));
+  EXPECT_EQ(lines[5].at("value"), "host.kizunatest");
+  EXPECT_TRUE(lines[6].as_object().contains("error"));
+  EXPECT_TRUE(lines[7].as_object().contains("error"));
+  EXPECT_EQ(lines[8].at("matches").at(0).at("indicator").as_string(), Id("000000000091"));
+  EXPECT_NE(lines[0].at("warnings").at(0).as_string().find("Private-use"), std::string::npos);
+  EXPECT_NE(r.err.find("9 inputs, 4 matched, 2 not understood"), std::string::npos) << r.err;
 }
 
 }  // namespace
