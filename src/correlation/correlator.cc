@@ -668,7 +668,7 @@ void Correlator::AddPatternMatches(const std::vector<pattern::Observation>& obse
     if (collections.empty()) continue;
     pattern::MatchResult match = pattern::Match(entry->pattern, observations, options_.eval_limits);
     if (!match.matched) continue;
-    IndicatorMatch found{entry->meta, std::move(collections), true};
+    IndicatorMatch found{entry->meta, std::move(collections), true, {}};
     if (visible && !visible(found)) continue;
     if (result->matches.size() >= options_.max_results) {
       result->truncated = true;
@@ -693,7 +693,7 @@ ObservableResult Correlator::Lookup(ObservableKind kind, std::string value,
     if (!meta) continue;
     auto collections = Readable(meta->id, readable);
     if (collections.empty()) continue;
-    IndicatorMatch match{std::move(*meta), std::move(collections), false};
+    IndicatorMatch match{std::move(*meta), std::move(collections), false, {}};
     if (visible && !visible(match)) continue;
     if (result.matches.size() >= options_.max_results) {
       result.truncated = true;
