@@ -121,12 +121,13 @@ void ApiService::AddMatchingRoutes(platform::RouteTable& routes) {
   using platform::PathParams;
   using Request = http::Request;
   using User = store::User;
-  // Heavy (the server's worker pool) and rate-limited per user.
+  // On the server's work lane (apart from the I/O threads and from imports)
+  // and rate-limited per user.
   routes.Add("POST", "/api/v1/match",
              [this](const Request& request, const User& user, const PathParams&) {
                return Match(request, user);
              },
-             {.heavy = true, .rate_limited = true});
+             {.lane = platform::Lane::kWork, .rate_limited = true});
   routes.Add("GET", "/api/v1/indicators/{id}/sightings",
              [this](const Request&, const User& user, const PathParams& params) {
                return IndicatorSightings(user, params.Get("id"));
@@ -209,12 +210,26 @@ void ApiService::AddCoreRoutes(platform::RouteTable& routes) {
   routes.Add("GET", "/api/v1/whoami", [](const Request&, const User& user, const PathParams&) {
     return Json(200, UserJson(user));
   });
-  routes.Add("GET", "/api/v1/node", [this](const Request&, const User&, const PathParams&) {
+  routes.Add("GET", "/api/v1/node", [this](const Request&, const User& user, const PathParams&) {
     json::value info = json::parse(node::IdentityJson(identity_));
     if (config_state_) {
       ConfigState state = config_state_();
       info.as_object()["config"] =
           json::object{{"generation", state.generation}, {"digest", state.digest}};
+    }
+    // Admins only: how busy the node is is not every member's business.
+    std::vector<http::LaneStats> work;
+    if (work_lanes_ && IsAdmin(user)) work = work_lanes_();
+    if (!work.empty()) {
+      json::array lanes;
+      for (const http::LaneStats& lane : work) {
+        lanes.emplace_back(json::object{{"name", lane.name},
+                                        {"threads", lane.threads},
+                                        {"queue", lane.queue},
+                                        {"queued", lane.queued},
+                                        {"running", lane.running}});
+      }
+      info.as_object()["work"] = std::move(lanes);
     }
     return Json(200, info);
   });

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <map>
+#include <vector>
 
 #include "api/peers.h"
 #include "correlation/correlator.h"
@@ -73,6 +74,15 @@ class ApiService {
   };
   void SetConfigState(std::function<ConfigState()> state) { config_state_ = std::move(state); }
 
+  // The HTTP server's worker lanes as they are now (http::Server::Lanes).
+  // Shown to admins by GET /api/v1/node as "work": [{"name", "threads",
+  // "queue", "queued", "running"}, …], so that an operator sees whether
+  // matching or imports are waiting or refused. The function must be
+  // thread-safe; set it before the service serves.
+  void SetWorkLanes(std::function<std::vector<http::LaneStats>()> lanes) {
+    work_lanes_ = std::move(lanes);
+  }
+
   // The most pattern evaluations (observables × the patterns the index
   // cannot hold) one POST /api/v1/match may cost; a request that would cost
   // more is refused with 413 before any matching. Default 1,000,000 (the
@@ -99,6 +109,7 @@ class ApiService {
   const PeerAdmin peers_;
   ReleaseFilter release_filter_;
   std::function<ConfigState()> config_state_;
+  std::function<std::vector<http::LaneStats>()> work_lanes_;
   uint64_t max_match_work_ = 1000000;
   platform::RouteTable routes_;  // what Handle serves; built by the constructor
 };

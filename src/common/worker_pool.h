@@ -1,6 +1,7 @@
 // WorkerPool: a fixed set of threads running tasks from a bounded queue. The
-// HTTP server runs heavy requests (matching, imports) on one, so that its I/O
-// threads keep serving cheap requests while the pool is busy.
+// HTTP server has one per worker lane (matching, imports), so that its I/O
+// threads keep serving cheap requests while a pool is busy, and a busy lane
+// does not hold up another.
 //
 // TrySubmit never blocks and never queues more than `queue_capacity` tasks
 // beyond the ones running: when the queue is full (or the pool is stopping)
@@ -8,7 +9,7 @@
 // Retry-After) instead of piling work up without bound.
 //
 // Defaults: 2 threads, 32 queued tasks (the node's [limits] worker_threads
-// and worker_queue).
+// and worker_queue; its import lane: import_threads 1, import_queue 32).
 //
 // Thread-safety: every method may be called from any thread, also from a
 // task (except Stop, which would wait for itself).

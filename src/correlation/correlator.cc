@@ -678,6 +678,23 @@ void Correlator::AddPatternMatches(const std::vector<pattern::Observation>& obse
   }
 }
 
+void Correlator::AddIndexMatches(const MatchResult& found, const CollectionFilter& readable,
+                                 const MatchFilter& visible, ObservableResult* result) const {
+  for (uint32_t ref : found.refs) {
+    auto meta = index_.Get(ref);
+    if (!meta) continue;
+    auto collections = Readable(meta->id, readable);
+    if (collections.empty()) continue;
+    IndicatorMatch match{std::move(*meta), std::move(collections), false, {}};
+    if (visible && !visible(match)) continue;
+    if (result->matches.size() >= options_.max_results) {
+      result->truncated = true;
+      return;
+    }
+    result->matches.push_back(std::move(match));
+  }
+}
+
 ObservableResult Correlator::Lookup(ObservableKind kind, std::string value,
                                     const CollectionFilter& readable, const MatchFilter& visible,
                                     bool with_patterns) {
@@ -687,21 +704,22 @@ ObservableResult Correlator::Lookup(ObservableKind kind, std::string value,
   if (warninglists_) result.warnings = warninglists_->Check(kind, result.value);
   if (options_.exclude_warninglisted && !result.warnings.empty()) return result;
   std::shared_lock lock(mu_);
-  MatchResult found = index_.Match(kind, result.value);
-  for (uint32_t ref : found.refs) {
-    auto meta = index_.Get(ref);
-    if (!meta) continue;
-    auto collections = Readable(meta->id, readable);
-    if (collections.empty()) continue;
-    IndicatorMatch match{std::move(*meta), std::move(collections), false, {}};
-    if (visible && !visible(match)) continue;
-    if (result.matches.size() >= options_.max_results) {
-      result.truncated = true;
-      break;
-    }
-    result.matches.push_back(std::move(match));
+  // The index's own cap (100 × max_results + 1 candidates) keeps a lookup
+  // bounded, but it counts indicators before we know which ones the caller
+  // may see.
+  MatchResult found;
+  index_.Read().Match(kind, result.value, &found);
+  AddIndexMatches(found, readable, visible, &result);
+  if (found.truncated && !result.truncated) {
+    // The cap cut the candidates off before max_results of them were
+    // visible: the rest may hold visible ones, and hidden ones must not
+    // show as `truncated` (an existence oracle). So look again without a
+    // cap and count only what the caller may see.
+    found.limit = MatchResult::kNoLimit;
+    index_.Read().Match(kind, result.value, &found);
+    result.matches.clear();
+    AddIndexMatches(found, readable, visible, &result);
   }
-  result.truncated = result.truncated || found.truncated;
   if (with_patterns && !patterns_.empty() && !result.truncated) {
     pattern::Observation observation;
     observation.first_observed_us = observation.last_observed_us = clock_.NowMicros();

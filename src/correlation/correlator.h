@@ -177,9 +177,11 @@ using CollectionFilter = std::function<bool(const std::string& collection_id)>;
 // Decides whether the caller may learn of a match (the sharing policy: TLP,
 // sharing groups), beyond the collections it can read. A match it may not
 // see is skipped before max_results is counted, so `truncated` says only
-// that more *visible* indicators matched. (The index itself stops after
-// 100 × max_results candidates per value; past that, truncated is set
-// whatever their visibility.)
+// that more *visible* indicators matched, and hidden ones never crowd out
+// visible ones. (A lookup first asks the index for at most 100 ×
+// max_results + 1 candidates per value; when those hold fewer than
+// max_results visible ones it asks again for all of them, so a value that
+// many hidden indicators share costs that second, uncapped lookup.)
 using MatchFilter = std::function<bool(const IndicatorMatch&)>;
 
 class Correlator {
@@ -266,6 +268,10 @@ class Correlator {
   // an observation holding just this value).
   ObservableResult Lookup(ObservableKind kind, std::string value, const CollectionFilter& readable,
                           const MatchFilter& visible, bool with_patterns);
+  // The refs of an index lookup the caller may see, as matches, up to
+  // max_results (then `truncated`). Call with mu_ held.
+  void AddIndexMatches(const MatchResult& found, const CollectionFilter& readable,
+                       const MatchFilter& visible, ObservableResult* result) const;
   void AddPatternMatches(const std::vector<pattern::Observation>& observations,
                          const CollectionFilter& readable, const MatchFilter& visible,
                          ObservableResult* result);

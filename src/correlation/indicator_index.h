@@ -71,6 +71,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/status.h"
@@ -138,21 +139,43 @@ struct IndicatorMeta {
 };
 
 struct IndexOptions {
-  // At most this many refs per lookup; MatchResult::truncated says more matched.
+  // At most this many refs per lookup (unless the lookup's MatchResult::limit
+  // says otherwise); MatchResult::truncated says more matched.
   size_t max_results = 100;
   // At most this many entries per indicator (Add fails with kTooLarge beyond).
   size_t max_entries_per_indicator = 10000;
 };
 
-// A lookup's answer. Reuse one across lookups: Match* clears it and keeps
-// its capacity, so steady-state lookups do not allocate.
-struct MatchResult {
+// A lookup's answer. Reuse one across lookups: Match* clears it (all but
+// `limit`) and keeps its capacity, so steady-state lookups do not allocate.
+class MatchResult {
+ public:
+  // A `limit` that collects every matching indicator.
+  static constexpr size_t kNoLimit = std::numeric_limits<size_t>::max();
+
+  // The most refs a lookup collects: 0 (the default) is the index's
+  // IndexOptions::max_results, kNoLimit all of them (a caller that filters
+  // the refs afterwards and must not miss any). Set it before the lookup;
+  // Clear() keeps it.
+  size_t limit = 0;
   std::vector<uint32_t> refs;  // distinct refs; IPs: most specific prefix first
-  bool truncated = false;      // more indicators matched than max_results
+  bool truncated = false;      // more indicators matched than the limit
+
   void Clear() {
     refs.clear();
     truncated = false;
+    if (!seen_.empty()) seen_.clear();
   }
+
+ private:
+  friend class IndicatorIndex;
+  // Past this many refs a lookup stops comparing each new ref with every
+  // one it holds and remembers them in `seen_` instead (linear beats a hash
+  // set for the few refs of a usual hit; a lookup without a limit may
+  // collect many thousands).
+  static constexpr size_t kLinearDedup = 32;
+  size_t cap_ = 0;                     // `limit` resolved for the lookup in progress
+  std::unordered_set<uint32_t> seen_;  // refs, once there are kLinearDedup of them
 };
 
 struct IndexStats {
@@ -215,7 +238,10 @@ class IndicatorIndex {
    private:
     friend class IndicatorIndex;
     explicit Reader(const IndicatorIndex& index);
+    // Clears `out` and resolves its limit for the lookup that follows.
+    void Begin(MatchResult* out) const;
     bool Emit(uint32_t ref, MatchResult* out) const;
+    bool EmitMany(uint32_t ref, MatchResult* out) const;  // Emit past kLinearDedup refs
     void PrefetchIpv4(uint32_t address) const;
     bool MatchValue(ObservableKind kind, std::string_view normal, MatchResult* out) const;
 

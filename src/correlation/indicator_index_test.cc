@@ -326,6 +326,68 @@ TEST(IndexCap, ResultsCappedWithTruncatedFlag) {
   EXPECT_FALSE(r.truncated);
 }
 
+// A lookup may choose its own cap (MatchResult::limit): a lower one, or
+// none (what the correlator asks when its caller may see few of the refs).
+TEST(IndexCap, ALookupChoosesItsLimit) {
+  FakeClock clock;
+  IndicatorIndex index(clock, IndexOptions{.max_results = 3});
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(index.Add(Meta(i), std::vector{E(ObservableKind::kIpv4, "10.0.0.0/8")}).ok());
+  }
+  auto reader = index.Read();
+  const uint32_t address = *ParseIpv4("10.1.1.1");
+  MatchResult r;
+  r.limit = 2;
+  ASSERT_TRUE(reader.MatchIpv4(address, &r));
+  EXPECT_EQ(r.refs.size(), 2u);
+  EXPECT_TRUE(r.truncated);
+  r.limit = MatchResult::kNoLimit;
+  ASSERT_TRUE(reader.MatchIpv4(address, &r));
+  EXPECT_EQ(r.refs.size(), 100u);
+  EXPECT_FALSE(r.truncated);
+  std::sort(r.refs.begin(), r.refs.end());
+  EXPECT_EQ(std::adjacent_find(r.refs.begin(), r.refs.end()), r.refs.end()) << "distinct";
+  // The limit stays for the next lookup on the same result (Clear keeps it).
+  ASSERT_TRUE(reader.Match(ObservableKind::kIpv4, "10.2.3.4", &r));
+  EXPECT_EQ(r.refs.size(), 100u);
+  r.limit = 0;  // the index's max_results
+  ASSERT_TRUE(reader.MatchIpv4(address, &r));
+  EXPECT_EQ(r.refs.size(), 3u);
+  EXPECT_TRUE(r.truncated);
+}
+
+// Many refs on one value, each indicator reached several ways (its entries
+// repeat, and networks of several lengths cover the address): every ref
+// once, also past the few a lookup compares one by one.
+TEST(IndexCap, ManyRefsAreDistinct) {
+  FakeClock clock;
+  IndicatorIndex index(clock, IndexOptions{.max_results = 1000});
+  for (int i = 0; i < 300; ++i) {
+    std::vector<IndexEntry> entries = {E(ObservableKind::kIpv4, "10.0.0.0/8"),
+                                       E(ObservableKind::kIpv4, "10.1.0.0/16"),
+                                       E(ObservableKind::kIpv4, "10.1.1.1")};
+    if (i % 2) entries.push_back(E(ObservableKind::kIpv4, "10.1.1.1"));
+    ASSERT_TRUE(index.Add(Meta(i), entries).ok());
+  }
+  MatchResult r = index.MatchIpv4(*ParseIpv4("10.1.1.1"));
+  EXPECT_EQ(r.refs.size(), 300u);
+  EXPECT_FALSE(r.truncated);
+  std::vector<uint32_t> sorted = r.refs;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end());
+  // Capped in the middle of the many: exactly the cap, truncated.
+  auto reader = index.Read();
+  r.limit = 150;
+  ASSERT_TRUE(reader.MatchIpv4(*ParseIpv4("10.1.1.1"), &r));
+  EXPECT_EQ(r.refs.size(), 150u);
+  EXPECT_TRUE(r.truncated);
+  // Reused: what the last lookup collected does not count as seen in the next.
+  r.limit = 0;
+  ASSERT_TRUE(reader.MatchIpv4(*ParseIpv4("10.200.0.1"), &r));
+  EXPECT_EQ(r.refs.size(), 300u) << "only the /8s cover it";
+  EXPECT_FALSE(r.truncated);
+}
+
 TEST_F(IndexTest, MetadataRoundTrip) {
   IndicatorMeta m = Meta(7, 42);
   m.labels = {"malicious-activity", "c2"};

@@ -55,9 +55,26 @@ http::ServerOptions ServerOptionsFrom(const node::NodeConfig& config) {
   options.threads = config.server.threads;
   options.max_body_bytes = config.limits.max_body_bytes;
   options.read_timeout_seconds = config.server.read_timeout_seconds;
-  options.worker_threads = config.limits.worker_threads;
-  options.worker_queue = static_cast<size_t>(config.limits.worker_queue);
+  options.lanes.resize(2);
+  options.lanes[kWorkLane] = {.name = "work",
+                              .threads = config.limits.worker_threads,
+                              .queue = static_cast<size_t>(config.limits.worker_queue)};
+  options.lanes[kImportLane] = {.name = "import",
+                                .threads = config.limits.import_threads,
+                                .queue = static_cast<size_t>(config.limits.import_queue)};
   return options;
+}
+
+int ServerLane(platform::Lane lane) {
+  switch (lane) {
+    case platform::Lane::kWork:
+      return kWorkLane;
+    case platform::Lane::kImport:
+      return kImportLane;
+    case platform::Lane::kIo:
+      break;
+  }
+  return -1;
 }
 
 correlation::CorrelatorOptions CorrelatorOptionsFrom(const node::NodeConfig& config) {
@@ -157,6 +174,14 @@ Router::Router(node::Node& node, std::shared_ptr<const correlation::WarningLists
     std::lock_guard lock(config_mutex_);
     return config_state_;
   });
+  api_.SetWorkLanes([this] {
+    std::function<std::vector<http::LaneStats>()> lanes;
+    {
+      std::lock_guard lock(config_mutex_);
+      lanes = work_lanes_;
+    }
+    return lanes ? lanes() : std::vector<http::LaneStats>{};
+  });
   api_.SetReleaseFilter([this](const store::User& user)
                             -> std::function<bool(const std::string&, const store::StoredObject&)> {
     std::shared_ptr<const sharing::SharingPolicy> policy = federation_.policy();
@@ -181,6 +206,11 @@ void Router::ApplyConfig(const node::NodeConfig& config) {
   std::lock_guard lock(config_mutex_);
   ++config_state_.generation;
   config_state_.digest = config.digest;
+}
+
+void Router::SetWorkLanes(std::function<std::vector<http::LaneStats>()> lanes) {
+  std::lock_guard lock(config_mutex_);
+  work_lanes_ = std::move(lanes);
 }
 
 Status Router::Start() {
@@ -452,8 +482,8 @@ Status Serve(const std::string& dir) {
   // The correlation index is built before serving, so the first match is fast.
   KIZUNA_RETURN_IF_ERROR(router.Start());
   http::ServerOptions options = ServerOptionsFrom(config);
-  // Heavy requests (matching, imports) run on the server's worker pool.
-  options.heavy = [&router](const http::Request& r) { return router.IsHeavy(r); };
+  // Matching and imports run on the server's worker lanes, each its own pool.
+  options.lane_of = [&router](const http::Request& r) { return ServerLane(router.LaneOf(r)); };
   if (tls) {
     options.tls_cert_file = node->Resolve(config.server.tls_cert);
     options.tls_key_file = node->Resolve(config.server.tls_key);
@@ -473,6 +503,7 @@ Status Serve(const std::string& dir) {
   std::string host = config.server.host.find(':') != std::string::npos
                          ? "[" + config.server.host + "]"
                          : config.server.host;
+  router.SetWorkLanes([server = server.get()] { return server->Lanes(); });
   std::printf(
       "kizuna node '%s' serving at %s://%s:%u/\n  TAXII 2.1: /taxii2/   REST API: /api/v1/\n",
       config.name.c_str(), tls ? "https" : "http", host.c_str(), server->port());
@@ -522,6 +553,7 @@ Status Serve(const std::string& dir) {
   stopping = true;
   config_watcher.join();
   server->Stop();
+  router.SetWorkLanes(nullptr);  // the server goes before the router
   router.Stop();
   return Status::Ok();
 }

@@ -3,9 +3,11 @@
 // HTTP server until SIGINT/SIGTERM. The only place that knows every component.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "api/api.h"
 #include "auth/auth.h"
@@ -25,9 +27,16 @@ namespace kizuna::daemon {
 
 // The per-identity rate limit on heavy routes ([limits] heavy_*).
 platform::PlatformOptions PlatformOptionsFrom(const node::NodeConfig& config);
-// The HTTP server's options ([server], [limits]), without the handler's
-// `heavy` predicate and TLS files.
+// The HTTP server's options ([server], [limits]): its worker lanes are
+// kWorkLane ([limits] worker_threads, worker_queue) and kImportLane
+// (import_threads, import_queue); without `lane_of` (ServerLaneOf of the
+// router) and the TLS files.
 http::ServerOptions ServerOptionsFrom(const node::NodeConfig& config);
+inline constexpr int kWorkLane = 0;
+inline constexpr int kImportLane = 1;
+// The server lane of a route's platform::Lane: -1 (the I/O thread),
+// kWorkLane or kImportLane.
+int ServerLane(platform::Lane lane);
 
 // Authenticates every request, then dispatches: /taxii2/ → TAXII 2.1,
 // /api/v1/collections/{id}/stream → the live stream, /api/v1/ → REST API.
@@ -37,9 +46,13 @@ class Router {
  public:
   explicit Router(node::Node& node, std::shared_ptr<const correlation::WarningLists> warninglists);
   http::Response Handle(const http::Request& request);
-  // Whether the request goes to a heavy route (matching, a TAXII POST): the
-  // HTTP server then runs Handle on its worker pool. Cheap, no store work.
-  bool IsHeavy(const http::Request& request) const { return platform_.IsHeavy(request); }
+  // The lane of the route the request goes to (matching: kWork, a TAXII
+  // POST: kImport, the rest kIo): the HTTP server runs Handle there
+  // (ServerLane). Cheap, no store work.
+  platform::Lane LaneOf(const http::Request& request) const { return platform_.LaneOf(request); }
+  // What GET /api/v1/node reports to admins as "work": the running server's
+  // lanes (http::Server::Lanes). Set once the server runs; thread-safe.
+  void SetWorkLanes(std::function<std::vector<http::LaneStats>()> lanes);
   ~Router();
 
   // Starts the change bus, then the modules (the correlation index is
@@ -74,7 +87,8 @@ class Router {
   api::ApiService api_;
   mutable std::mutex config_mutex_;
   api::ApiService::ConfigState config_state_;
-  platform::NodeServices services_;  // what the modules are built with
+  std::function<std::vector<http::LaneStats>()> work_lanes_;  // guarded by config_mutex_
+  platform::NodeServices services_;                           // what the modules are built with
   // The node's capabilities as modules (routes, jobs, start/stop), in order.
   platform::Platform platform_{node_.store(), PlatformOptionsFrom(node_.config())};
 };

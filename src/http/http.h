@@ -88,7 +88,7 @@ struct Response {
 };
 
 // Called concurrently from the server's I/O threads (and, for requests
-// ServerOptions::heavy picks, its worker threads), so it must be
+// ServerOptions::lane_of puts on a lane, its lanes' worker threads), so it must be
 // thread-safe. It may block (database work); an exception it throws becomes
 // a 500 answer with a generic message.
 using Handler = std::function<Response(const Request&)>;
@@ -105,6 +105,26 @@ Response ErrorResponse(int status, std::string_view title, std::string_view desc
 // replaced by U+FFFD.
 std::string ValidUtf8(std::string_view text);
 
+// One worker lane of the server (ServerOptions::lanes): its own pool of
+// `threads` (at least 1) with room for `queue` requests waiting beyond the
+// running ones; one more is answered 503 "Server busy" with Retry-After at
+// once, never queued without bound. `name` is for operators ("work",
+// "import": Server::Lanes, logs, the 503's description).
+struct WorkerLane {
+  std::string name;
+  int threads = 2;
+  size_t queue = 32;
+};
+
+// What a lane is doing now (Server::Lanes).
+struct LaneStats {
+  std::string name;
+  int threads = 0;
+  size_t queue = 0;    // capacity: requests that may wait
+  size_t queued = 0;   // requests waiting for a worker
+  size_t running = 0;  // requests a worker is handling
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0: pick a free port (see Server::port())
@@ -118,22 +138,24 @@ struct ServerOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
 
-  // Heavy requests run on a bounded worker pool of their own, so that the
-  // I/O threads keep serving the others while it is busy. `heavy` decides
-  // from the request alone, on an I/O thread, so it must be cheap (a route
-  // lookup) and thread-safe. Null: every request runs on the I/O threads and
-  // there is no pool.
-  std::function<bool(const Request&)> heavy;
-  int worker_threads = 2;
-  // Heavy requests that may wait for a worker; one more is answered 503
-  // "Server busy" with `Retry-After: busy_retry_after_seconds` at once.
-  size_t worker_queue = 32;
+  // Worker lanes: requests that `lane_of` assigns to a lane run on that
+  // lane's bounded worker pool instead of an I/O thread, so that the I/O
+  // threads keep serving the others while it is busy, and a busy lane does
+  // not hold up another (the daemon: matching on "work", imports on
+  // "import"). `lane_of` decides from the request alone, on an I/O thread,
+  // so it must be cheap (a route lookup) and thread-safe; it returns an
+  // index into `lanes`, or -1 (as for any index out of range) to run the
+  // request on the I/O thread. Null `lane_of` or no lanes: every request
+  // runs on the I/O threads and there are no pools.
+  std::vector<WorkerLane> lanes;
+  std::function<int(const Request&)> lane_of;
+  // Sent as `Retry-After` with a lane's 503 "Server busy" (at least 1).
   int busy_retry_after_seconds = 1;
 };
 
 // A running HTTP/1.1 server (keep-alive, TLS optional). Thread-safe; Stop()
 // or the destructor closes the listener and every connection, lets the
-// worker pool finish (a heavy request still queued is then answered 503
+// lanes' worker pools finish (a request still queued is then answered 503
 // without calling the handler; one running finishes), and waits for the
 // I/O threads.
 class Server {
@@ -143,9 +165,15 @@ class Server {
   static Result<std::unique_ptr<Server>> Start(const ServerOptions& options, Handler handler);
   virtual uint16_t port() const = 0;
   virtual void Stop() = 0;
-  // Heavy requests waiting for a worker, and whether Stop() has begun:
-  // state tests wait on instead of sleeping.
-  virtual size_t heavy_queued() const = 0;
+  // Each lane of ServerOptions::lanes, in order: its size and how many
+  // requests wait and run on it now (a snapshot; each count is exact when
+  // read, the two may be a task apart). What operators see (GET
+  // /api/v1/node) and tests wait on instead of sleeping.
+  virtual std::vector<LaneStats> Lanes() const = 0;
+  // Requests waiting on lane `lane` (an index into ServerOptions::lanes);
+  // 0 for an index out of range.
+  virtual size_t queued(size_t lane) const = 0;
+  // Whether Stop() has begun.
   virtual bool stopping() const = 0;
 };
 

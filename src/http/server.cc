@@ -16,11 +16,13 @@
 // idle stream does not call Next() forever. Stop() closes the socket and
 // cancels the poll timer, which ends the loop.
 //
-// Heavy requests (ServerOptions::heavy) do not run on the I/O thread: the
-// session hands the handler call to the server's WorkerPool (CallOnPool)
-// and suspends; the worker posts the response back to the session's strand,
-// which resumes and writes it. Meanwhile the I/O thread serves other
-// connections. A full pool queue is answered 503 with Retry-After at once.
+// Requests on a worker lane (ServerOptions::lanes, lane_of) do not run on
+// the I/O thread: the session hands the handler call to that lane's
+// WorkerPool (CallOnLane) and suspends; the worker posts the response back
+// to the session's strand, which resumes and writes it. Meanwhile the I/O
+// thread serves other connections. Each lane has its own pool, so a full
+// one does not hold up the others; its full queue is answered 503 with
+// Retry-After at once.
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
@@ -108,21 +110,45 @@ class ServerCore {
  public:
   ServerCore(ServerOptions options, Handler handler)
       : options_(std::move(options)), handler_(std::move(handler)) {
-    if (options_.heavy) {
-      pool_ = std::make_unique<WorkerPool>(
-          WorkerPoolOptions{.threads = std::max(1, options_.worker_threads),
-                            .queue_capacity = options_.worker_queue});
+    if (options_.lane_of) {
+      for (const WorkerLane& lane : options_.lanes) {
+        pools_.push_back(std::make_unique<WorkerPool>(
+            WorkerPoolOptions{.threads = std::max(1, lane.threads), .queue_capacity = lane.queue}));
+      }
     }
   }
 
   const ServerOptions& options() const { return options_; }
   const Handler& handler() const { return handler_; }
-  // Null when no request is heavy.
-  WorkerPool* pool() const { return pool_.get(); }
-  bool IsHeavy(const Request& request) const { return pool_ != nullptr && options_.heavy(request); }
-  // Refuses new heavy requests and waits for the ones queued or running.
-  void StopPool() {
-    if (pool_) pool_->Stop();
+  // The lane `request` runs on, or -1: the I/O thread (also when there are
+  // no pools, or lane_of answers an index out of range).
+  int LaneOf(const Request& request) const {
+    if (pools_.empty()) return -1;
+    const int lane = options_.lane_of(request);
+    return lane >= 0 && static_cast<size_t>(lane) < pools_.size() ? lane : -1;
+  }
+  // The pool of a lane LaneOf returned.
+  WorkerPool& pool(int lane) const { return *pools_[static_cast<size_t>(lane)]; }
+  const std::string& lane_name(int lane) const {
+    return options_.lanes[static_cast<size_t>(lane)].name;
+  }
+  std::vector<LaneStats> Lanes() const {
+    std::vector<LaneStats> out;
+    for (size_t i = 0; i < options_.lanes.size(); ++i) {
+      const WorkerLane& lane = options_.lanes[i];
+      LaneStats stats{.name = lane.name, .threads = std::max(1, lane.threads), .queue = lane.queue};
+      if (i < pools_.size()) {
+        stats.queued = pools_[i]->queued();
+        stats.running = pools_[i]->running();
+      }
+      out.push_back(std::move(stats));
+    }
+    return out;
+  }
+  size_t queued(size_t lane) const { return lane < pools_.size() ? pools_[lane]->queued() : 0; }
+  // Refuses new requests on every lane and waits for the ones queued or running.
+  void StopPools() {
+    for (auto& pool : pools_) pool->Stop();
   }
   std::chrono::seconds read_timeout() const {
     return std::chrono::seconds(std::max(1, options_.read_timeout_seconds));
@@ -156,7 +182,8 @@ class ServerCore {
  private:
   const ServerOptions options_;
   const Handler handler_;
-  std::unique_ptr<WorkerPool> pool_;  // set in the constructor; null: no heavy requests
+  // One per lane, set in the constructor; empty when lane_of is null.
+  std::vector<std::unique_ptr<WorkerPool>> pools_;
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;
   std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions_;  // guarded by mutex_
@@ -226,8 +253,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       Response response;
       if (incoming.kind != Incoming::Kind::kRequest) {
         response = std::move(incoming.answer);
-      } else if (core_->IsHeavy(incoming.request)) {
-        response = co_await CallOnPool(incoming.request, asio::use_awaitable);
+      } else if (const int lane = core_->LaneOf(incoming.request); lane >= 0) {
+        response = co_await CallOnLane(lane, incoming.request, asio::use_awaitable);
       } else {
         response = CallHandler(incoming.request);
       }
@@ -364,26 +391,26 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                          "The server failed while handling this request.");
   }
 
-  // The answer to a heavy request when the pool's queue is full or the
+  // The answer to a request on `lane` when that lane's queue is full or the
   // server is stopping.
-  Response Busy() const {
+  Response Busy(int lane) const {
     const int seconds = std::max(1, core_->options().busy_retry_after_seconds);
     Response response = ErrorResponse(
         503, "Server busy",
-        "The server is busy with other heavy requests (matching, imports); retry in " +
-            std::to_string(seconds) + " s.");
+        "The server is busy with other requests of this kind (its '" + core_->lane_name(lane) +
+            "' workers and their queue are full); retry in " + std::to_string(seconds) + " s.");
     response.headers.Set("Retry-After", std::to_string(seconds));
     return response;
   }
 
-  // Calls the handler on the worker pool and completes, on the session's
-  // strand, with its response (or Busy() when the pool refuses the task).
-  // `request` lives in the suspended coroutine's frame, which the pending
-  // completion keeps alive until the worker is done with it.
+  // Calls the handler on the worker pool of `lane` and completes, on the
+  // session's strand, with its response (or Busy() when the pool refuses the
+  // task). `request` lives in the suspended coroutine's frame, which the
+  // pending completion keeps alive until the worker is done with it.
   template <class CompletionToken>
-  auto CallOnPool(const Request& request, CompletionToken&& token) {
+  auto CallOnLane(int lane, const Request& request, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(Response)>(
-        [this, &request](auto completion) {
+        [this, lane, &request](auto completion) {
           using Completion = decltype(completion);
           // Tracked: the I/O threads keep running until the answer is delivered.
           auto target = asio::prefer(asio::get_associated_executor(completion, executor()),
@@ -396,8 +423,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
           };
           ServerCore* core = core_;
           const Request* call = &request;
-          Response busy = Busy();
-          if (!core->pool()->TrySubmit([core, call, deliver, busy] {
+          Response busy = Busy(lane);
+          if (!core->pool(lane).TrySubmit([core, call, deliver, busy] {
                 deliver(core->stopping() ? busy : CallHandlerOf(*core, *call));
               })) {
             deliver(std::move(busy));
@@ -683,7 +710,8 @@ class BeastServer final : public Server {
   }
 
   uint16_t port() const override { return port_; }
-  size_t heavy_queued() const override { return core_.pool() ? core_.pool()->queued() : 0; }
+  std::vector<LaneStats> Lanes() const override { return core_.Lanes(); }
+  size_t queued(size_t lane) const override { return core_.queued(lane); }
   bool stopping() const override { return core_.stopping(); }
 
   void Stop() override {
@@ -696,7 +724,7 @@ class BeastServer final : public Server {
     });
     core_.CloseAll();
     // Before the I/O threads: the workers' answers are delivered through them.
-    core_.StopPool();
+    core_.StopPools();
     for (std::thread& thread : threads_) {
       if (thread.joinable()) thread.join();
     }

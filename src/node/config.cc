@@ -370,11 +370,16 @@ max_json_depth = 64
 auth_failures_per_address = 30
 auth_failures_per_key_id = 10
 auth_failure_window_seconds = 60
-# Heavy requests (POST /api/v1/match, TAXII POST) run on this many worker
-# threads, apart from the I/O threads, so that they cannot stall cheap ones;
-# worker_queue more may wait, beyond that they get 503 with Retry-After.
+# Matching (POST /api/v1/match) runs on this many worker threads, apart from
+# the I/O threads, so that it cannot stall cheap requests; worker_queue more
+# may wait, beyond that they get 503 with Retry-After.
 worker_threads = 2
 worker_queue = 32
+# Imports (TAXII POST: members' and partners' pushes) run on workers of their
+# own, sized the same way, so that matching that fills the workers above
+# cannot keep them waiting or refused.
+import_threads = 1
+import_queue = 32
 # Most pattern evaluations one /api/v1/match request may cost: observables x
 # patterns the index cannot hold (LIKE, MATCHES, …). More gets 413.
 max_match_work = 1000000
@@ -507,6 +512,8 @@ Result<NodeConfig> ParseConfig(std::string_view text, const std::string& source)
     r.Integer("auth_failure_window_seconds", &config.limits.auth_failure_window_seconds, 1, 86400);
     r.Integer("worker_threads", &config.limits.worker_threads, 1, 256);
     r.Integer("worker_queue", &config.limits.worker_queue, 0, 100000);
+    r.Integer("import_threads", &config.limits.import_threads, 1, 256);
+    r.Integer("import_queue", &config.limits.import_queue, 0, 100000);
     r.Integer("max_match_work", &config.limits.max_match_work, 1, int64_t{1} << 50);
     r.Integer("heavy_requests_per_second", &config.limits.heavy_requests_per_second, 0, 1000000);
     r.Integer("heavy_burst", &config.limits.heavy_burst, 1, 1000000);

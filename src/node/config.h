@@ -41,11 +41,16 @@ struct LimitsConfig {
   int auth_failures_per_address = 30;
   int auth_failures_per_key_id = 10;
   int auth_failure_window_seconds = 60;
-  // Heavy requests (POST /api/v1/match, TAXII POST) run on a pool of this
+  // Matching (POST /api/v1/match) runs on the "work" lane: a pool of this
   // many threads, apart from the I/O threads; this many more may wait for
   // it, beyond that 503 with Retry-After.
   int worker_threads = 2;
   int worker_queue = 32;
+  // Imports (TAXII POST: a member's or a partner's push) run on the
+  // "import" lane, a pool of their own sized the same way, so that matching
+  // that fills the work lane cannot keep them waiting or refused.
+  int import_threads = 1;
+  int import_queue = 32;
   // Most pattern evaluations (observables × non-indexable patterns) one
   // match request may cost; more is refused with 413.
   uint64_t max_match_work = 1000000;

@@ -21,9 +21,24 @@ TEST(Config, DefaultTextParsesToTheDefaults) {
   NodeConfig defaults;
   EXPECT_EQ(config->limits.max_body_bytes, defaults.limits.max_body_bytes);
   EXPECT_EQ(config->limits.max_page_size, defaults.limits.max_page_size);
+  EXPECT_EQ(config->limits.worker_threads, defaults.limits.worker_threads);
+  EXPECT_EQ(config->limits.worker_queue, defaults.limits.worker_queue);
+  EXPECT_EQ(config->limits.import_threads, 1);
+  EXPECT_EQ(config->limits.import_queue, 32);
   EXPECT_EQ(config->store.synchronous, "FULL");
   EXPECT_EQ(config->sharing.default_tlp, stix::Tlp::kAmber);
   EXPECT_EQ(config->taxii.api_root, "root");
+}
+
+TEST(Config, ImportLaneIsSizedApartFromTheWorkLane) {
+  auto config = ParseConfig(
+      "[limits]\nworker_threads = 1\nworker_queue = 2\nimport_threads = 4\nimport_queue = 0\n",
+      "kizuna.toml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->limits.worker_threads, 1);
+  EXPECT_EQ(config->limits.worker_queue, 2);
+  EXPECT_EQ(config->limits.import_threads, 4);
+  EXPECT_EQ(config->limits.import_queue, 0) << "0: an import waits for no other";
 }
 
 TEST(Config, IPv6Listen) {
@@ -45,6 +60,12 @@ TEST(Config, ErrorsNameTheKey) {
       {"[server]\nlisen = \"127.0.0.1:1\"\n", "server.lisen: unknown key"},
       {"[limits]\nmax_page_size = -5\n", "limits.max_page_size"},
       {"[limits]\nmax_page_size = 10\ndefault_page_size = 20\n", "limits.default_page_size"},
+      {"[limits]\nworker_threads = 0\n", "limits.worker_threads"},
+      {"[limits]\nimport_threads = 0\n", "limits.import_threads"},
+      {"[limits]\nimport_threads = 257\n", "limits.import_threads"},
+      {"[limits]\nimport_queue = -1\n", "limits.import_queue"},
+      {"[limits]\nimport_queue = 100001\n", "limits.import_queue"},
+      {"[limits]\nimport_queu = 4\n", "limits.import_queu: unknown key"},
       {"[store]\nbackend = \"oracle\"\n", "store.backend"},
       {"[sharing]\ndefault_tlp = \"purple\"\n", "sharing.default_tlp"},
       {"[taxii]\napi_root = \"a/b\"\n", "taxii.api_root"},

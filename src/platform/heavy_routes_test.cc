@@ -1,4 +1,5 @@
-// Heavy and rate-limited routes: RouteTable::IsHeavy / IsRateLimited, and
+// Routes on worker lanes and rate-limited routes: RouteTable::LaneOf /
+// IsRateLimited, and
 // the per-user token bucket Platform::Dispatch applies (429 + Retry-After).
 #include <gtest/gtest.h>
 
@@ -41,30 +42,31 @@ class FakeClock : public Clock {
   std::atomic<int64_t> now_{1'700'000'000'000'000};
 };
 
-TEST(RouteTable, HeavyAndRateLimitedFollowTheChosenRoute) {
+TEST(RouteTable, LaneAndRateLimitedFollowTheChosenRoute) {
   RouteTable routes;
-  routes.Add("POST", "/api/v1/match", Ok("match"), {.heavy = true, .rate_limited = true});
+  routes.Add("POST", "/api/v1/match", Ok("match"), {.lane = Lane::kWork, .rate_limited = true});
   routes.Add("GET", "/api/v1/match", Ok("help"));
-  routes.Add("POST", "/taxii2/{path...}", Ok("taxii"), {.heavy = true});
+  routes.Add("POST", "/taxii2/{path...}", Ok("taxii"), {.lane = Lane::kImport});
   routes.Add("GET", "/taxii2/{path...}", Ok("taxii"));
-  routes.Add("POST", "/taxii2/cheap", Ok("cheap"));  // more specific, not heavy
+  routes.Add("POST", "/taxii2/cheap", Ok("cheap"));  // more specific, on the I/O thread
   ASSERT_TRUE(routes.status().ok()) << routes.status().ToString();
-  EXPECT_TRUE(routes.IsHeavy(MakeRequest("POST", "/api/v1/match")));
+  EXPECT_EQ(routes.LaneOf(MakeRequest("POST", "/api/v1/match")), Lane::kWork);
   EXPECT_TRUE(routes.IsRateLimited(MakeRequest("POST", "/api/v1/match/")));
-  EXPECT_FALSE(routes.IsHeavy(MakeRequest("GET", "/api/v1/match")));
-  EXPECT_TRUE(routes.IsHeavy(MakeRequest("POST", "/taxii2/root/collections/x/objects/")));
+  EXPECT_EQ(routes.LaneOf(MakeRequest("GET", "/api/v1/match")), Lane::kIo);
+  EXPECT_EQ(routes.LaneOf(MakeRequest("POST", "/taxii2/root/collections/x/objects/")),
+            Lane::kImport);
   EXPECT_FALSE(routes.IsRateLimited(MakeRequest("POST", "/taxii2/root/collections/x/objects/")));
-  EXPECT_FALSE(routes.IsHeavy(MakeRequest("GET", "/taxii2/")));
-  EXPECT_FALSE(routes.IsHeavy(MakeRequest("POST", "/taxii2/cheap")));
-  EXPECT_FALSE(routes.IsHeavy(MakeRequest("POST", "/nowhere")));
-  EXPECT_FALSE(routes.IsHeavy(MakeRequest("DELETE", "/api/v1/match")));  // a 405
+  EXPECT_EQ(routes.LaneOf(MakeRequest("GET", "/taxii2/")), Lane::kIo);
+  EXPECT_EQ(routes.LaneOf(MakeRequest("POST", "/taxii2/cheap")), Lane::kIo);
+  EXPECT_EQ(routes.LaneOf(MakeRequest("POST", "/nowhere")), Lane::kIo);
+  EXPECT_EQ(routes.LaneOf(MakeRequest("DELETE", "/api/v1/match")), Lane::kIo);  // a 405
 }
 
 class MatchModule final : public Module {
  public:
   std::string_view name() const override { return "matching"; }
   void AddRoutes(RouteTable& routes) override {
-    routes.Add("POST", "/api/v1/match", Ok("match"), {.heavy = true, .rate_limited = true});
+    routes.Add("POST", "/api/v1/match", Ok("match"), {.lane = Lane::kWork, .rate_limited = true});
     routes.Add("GET", "/api/v1/whoami", Ok("me"));
   }
 };
@@ -93,7 +95,7 @@ TEST(Platform, RateLimitsEachUserOnRateLimitedRoutes) {
   // Other users, and other routes, are not held back.
   EXPECT_EQ(platform.Dispatch(match, bob).status, 200);
   EXPECT_EQ(platform.Dispatch(MakeRequest("GET", "/api/v1/whoami"), alice).status, 200);
-  EXPECT_TRUE(platform.IsHeavy(match));
+  EXPECT_EQ(platform.LaneOf(match), Lane::kWork);
   clock.AdvanceSeconds(2);
   EXPECT_EQ(platform.Dispatch(match, alice).status, 200);
   platform.Stop();
@@ -115,7 +117,7 @@ TEST(Platform, CapsEachUsersHeavyRequestsInFlight) {
     explicit SlowMatch(RouteHandler handler) : handler_(std::move(handler)) {}
     std::string_view name() const override { return "matching"; }
     void AddRoutes(RouteTable& routes) override {
-      routes.Add("POST", "/api/v1/match", handler_, {.heavy = true, .rate_limited = true});
+      routes.Add("POST", "/api/v1/match", handler_, {.lane = Lane::kWork, .rate_limited = true});
     }
 
    private:

@@ -24,7 +24,7 @@
 // called from one thread, in that order of phases; its route handlers and
 // job functions then run concurrently on the server's and the scheduler's
 // threads and must be thread-safe. The Platform is set up (Add, Start, Stop)
-// from one thread; routes(), Dispatch and IsHeavy may be used from any
+// from one thread; routes(), Dispatch and LaneOf may be used from any
 // thread once Start has returned ok.
 // Ownership: the Platform owns its modules and destroys them in reverse
 // order of addition, after Stop(). It does not own the store or the clock.
@@ -161,9 +161,9 @@ class Platform {
   // rate-limited routes: a user whose bucket is empty gets 429 "Too many requests"
   // with Retry-After (seconds), and the handler does not run.
   http::Response Dispatch(const http::Request& request, const store::User& user) const;
-  // routes().IsHeavy(request): whether the server should run it on its
-  // worker pool.
-  bool IsHeavy(const http::Request& request) const { return routes_.IsHeavy(request); }
+  // routes().LaneOf(request): where the server should run it (an I/O
+  // thread, or the worker lane for matching or for imports).
+  Lane LaneOf(const http::Request& request) const { return routes_.LaneOf(request); }
 
   JobScheduler& scheduler() { return scheduler_; }
   const std::vector<std::unique_ptr<Module>>& modules() const { return modules_; }

@@ -164,10 +164,10 @@ const RouteTable::Route* RouteTable::Find(const http::Request& request,
   return best;
 }
 
-bool RouteTable::IsHeavy(const http::Request& request) const {
+Lane RouteTable::LaneOf(const http::Request& request) const {
   bool path_known = false;
   const Route* best = Find(request, SplitPath(request.path), &path_known);
-  return best != nullptr && best->options.heavy;
+  return best != nullptr ? best->options.lane : Lane::kIo;
 }
 
 bool RouteTable::IsRateLimited(const http::Request& request) const {

@@ -62,11 +62,20 @@ class PathParams {
   std::vector<std::pair<std::string, std::string>> values_;
 };
 
+// Where the daemon's HTTP server runs a route's handler (RouteTable::LaneOf).
+// Each worker lane is a bounded pool of its own (http::ServerOptions::lanes),
+// so that a flood on one cannot keep the other's requests waiting or
+// refused.
+enum class Lane {
+  kIo,      // cheap: on the I/O thread that read the request (the default)
+  kWork,    // expensive reads (matching): [limits] worker_threads, worker_queue
+  kImport,  // writes of many objects (TAXII POST): [limits] import_threads, import_queue
+};
+
 // How a route is served.
 struct RouteOptions {
-  // Expensive work (matching, imports): the daemon's HTTP server runs it on
-  // its bounded worker pool instead of an I/O thread (IsHeavy).
-  bool heavy = false;
+  // Expensive work runs on a worker lane instead of an I/O thread.
+  Lane lane = Lane::kIo;
   // The Platform applies the per-identity rate limit ([limits]
   // heavy_requests_per_second, heavy_burst) to it (IsRateLimited).
   bool rate_limited = false;
@@ -103,9 +112,10 @@ class RouteTable {
   // http::ErrorResponse bodies.
   http::Response Dispatch(const http::Request& request, const store::User& user) const;
 
-  // Whether the route Dispatch would pick for this request is heavy
-  // (RouteOptions::heavy); false when none would. Cheap: no handler runs.
-  bool IsHeavy(const http::Request& request) const;
+  // The lane of the route Dispatch would pick for this request
+  // (RouteOptions::lane); kIo when none would (a 404 or 405 is cheap).
+  // Cheap: no handler runs.
+  Lane LaneOf(const http::Request& request) const;
   // The same for RouteOptions::rate_limited.
   bool IsRateLimited(const http::Request& request) const;
 

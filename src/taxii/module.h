@@ -20,11 +20,14 @@ class TaxiiModule final : public platform::Module {
     };
     for (const char* method : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}) {
       // A POST (an import: validation of up to limits.max_objects_per_request
-      // objects and the store's write) runs on the server's worker pool, so
-      // that large imports cannot hold the I/O threads. Not rate-limited:
-      // partners push in bursts, and the size limits bound each request.
+      // objects and the store's write) runs on the server's import lane, so
+      // that large imports cannot hold the I/O threads, and matching that
+      // fills the work lane cannot keep a partner's push waiting or
+      // refused. Not rate-limited: partners push in bursts, and the size
+      // limits bound each request.
       routes.Add(method, "/taxii2/{path...}", handle,
-                 {.heavy = std::string_view(method) == "POST"});
+                 {.lane = std::string_view(method) == "POST" ? platform::Lane::kImport
+                                                             : platform::Lane::kIo});
     }
   }
 

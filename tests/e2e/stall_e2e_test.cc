@@ -1,17 +1,20 @@
 // No one can stall the node (issue 9), over real `kizuna serve` processes:
-// heavy requests (POST /api/v1/match) run on the server's worker pool, so
-// that a member flooding matching against ~1,000 non-indexable patterns,
-// and others sending wrong API-key secrets, do not keep another user's
-// cheap GET /taxii2/ from being answered; a match request that would cost
-// more than limits.max_match_work gets 413; a user past its
-// heavy_requests_per_second gets 429 with Retry-After; and `truncated`
-// counts only the matches the caller may see. No latency is asserted here
-// (bench/stall_bench.cc measures it): only "answered 200, not timed out".
+// matching (POST /api/v1/match) runs on the server's work lane, so that a
+// member flooding matching against ~1,000 non-indexable patterns, and
+// others sending wrong API-key secrets, do not keep another user's cheap
+// GET /taxii2/ from being answered; imports (TAXII POST) run on a lane of
+// their own, so that members who fill the work lane do not keep an import
+// waiting or refused; a match request that would cost more than
+// limits.max_match_work gets 413; a user past its heavy_requests_per_second
+// gets 429 with Retry-After; and `truncated` counts only the matches the
+// caller may see. No latency is asserted here (bench/stall_bench.cc
+// measures it): only "answered, not timed out".
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <boost/json.hpp>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -165,6 +168,107 @@ TEST(StallE2E, FloodOfMatchingAndWrongSecretsLeavesOthersAnswered) {
   EXPECT_GT(matched.load(), 0);
   EXPECT_GT(unauthorized.load(), 0);
   EXPECT_EQ(unexpected.load(), 0);
+}
+
+// The work lane as GET /api/v1/node reports it to an admin ("work": the
+// server's lanes), or null when it is not there.
+std::optional<json::object> WorkLane(NodeProcess& node) {
+  http::Response r = node.Get("/api/v1/node");
+  if (r.status != 200) return std::nullopt;
+  json::value info = json::parse(r.body);
+  const json::value* lanes = info.as_object().if_contains("work");
+  if (!lanes || !lanes->is_array()) return std::nullopt;
+  for (const json::value& lane : lanes->as_array()) {
+    if (lane.at("name") == "work") return lane.as_object();
+  }
+  return std::nullopt;
+}
+
+// Several members, each within heavy_in_flight_per_user (1), fill the work
+// lane (one worker busy, its queue of two full, more refused with 503);
+// meanwhile another member's TAXII POST runs on the import lane: 202, and
+// the object is there. (With one pool for both, as before lanes, that POST
+// met the full queue and got 503.)
+TEST(StallE2E, MatchingThatFillsTheWorkLaneDoesNotHoldUpImports) {
+  NodeProcess node("CERT-Stall");
+  SetConfig(node, "worker_threads = 2", "worker_threads = 1");
+  SetConfig(node, "worker_queue = 32", "worker_queue = 2");
+  std::string error;
+  ASSERT_TRUE(node.Start(&error)) << error;
+  auto loaded = node.Post(kObjects, ExpensiveEnvelope(1000));
+  ASSERT_EQ(loaded.status, 202) << loaded.body;
+  std::vector<std::string> members;
+  for (int i = 0; i < 4; ++i) {
+    members.push_back(node.AddUser("CERT-Stall", "member-" + std::to_string(i)));
+  }
+  const std::string importer = node.AddUser("CERT-Stall", "importer");
+  // A quarter of max_match_work each, as in the flood above: long enough
+  // to keep the one worker busy, short enough under the sanitizers.
+  const std::string body = Observables(250);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> matched{0}, busy{0}, unexpected{0};
+  std::vector<std::thread> flood;
+  for (const std::string& key : members) {
+    flood.emplace_back([&, key] {
+      http::ClientOptions slow;
+      slow.timeout_ms = 300000;
+      http::Client client(slow);
+      http::Headers headers;
+      headers.Set("Authorization", "Bearer " + key);
+      headers.Set("Content-Type", "application/json");
+      while (!stop) {
+        auto r = client.Send("POST", node.Url("/api/v1/match"), headers, body);
+        if (!r.ok()) continue;
+        if (r->status == 200)
+          ++matched;
+        else if (r->status == 503 || r->status == 429)
+          ++busy;  // the lane is full (or, rarely, the member's rate is spent): again
+        else
+          ++unexpected;
+      }
+    });
+  }
+  auto join = [&] {
+    stop = true;
+    for (std::thread& thread : flood) thread.join();
+  };
+  auto count = [](const json::object& lane, const char* key) {
+    return lane.at(key).to_number<int64_t>();
+  };
+  // Wait until the node says the work lane is full: one running, two queued.
+  const bool full = test_support::Eventually(
+      [&] {
+        auto lane = WorkLane(node);
+        return lane && count(*lane, "threads") == 1 && count(*lane, "queue") == 2 &&
+               count(*lane, "running") == 1 && count(*lane, "queued") == 2;
+      },
+      std::chrono::seconds(120));
+  if (!full) join();
+  ASSERT_TRUE(full) << "the work lane never filled; it reports: "
+                    << (WorkLane(node) ? json::serialize(*WorkLane(node)) : "nothing");
+
+  const std::string id = "indicator--00000000-0000-4000-8000-000000000777";
+  auto imported =
+      node.Request("POST", kObjects, importer,
+                   R"({"objects":[)" + Indicator(777, "[ipv4-addr:value = '203.0.113.77']") + "]}");
+  // The work lane is still busy once the import is answered: it did not
+  // wait for matching to drain.
+  auto lane_after = WorkLane(node);
+  join();
+  ASSERT_EQ(imported.status, 202) << imported.body;
+  EXPECT_EQ(json::parse(imported.body).at("success_count"), 1) << imported.body;
+  auto read = node.Request("GET", kObjects + id + "/", importer);
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_NE(read.body.find(id), std::string::npos) << read.body;
+  ASSERT_TRUE(lane_after);
+  EXPECT_GE(count(*lane_after, "running") + count(*lane_after, "queued"), 1)
+      << json::serialize(*lane_after);
+  EXPECT_EQ(unexpected.load(), 0);
+  // The lanes are for admins: a member's GET /api/v1/node does not show them.
+  auto member_view = node.Request("GET", "/api/v1/node", importer);
+  ASSERT_EQ(member_view.status, 200);
+  EXPECT_FALSE(json::parse(member_view.body).as_object().contains("work")) << member_view.body;
 }
 
 TEST(StallE2E, MatchWorkOverTheLimitIs413NamingTheLimit) {
