@@ -291,7 +291,8 @@ TEST(SharingPolicy, SightingsGoToTheProducerOfWhatWasSighted) {
   EXPECT_TRUE(policy.MayRelease(sighting(ours, Tlp::kGreen), policy.ForUser(UserOf("CERT-A"))));
   EXPECT_FALSE(SharingPolicy(config).MayRelease(sighting(from_b, Tlp::kGreen), b))
       << "without a lookup no sighting leaves";
-  store::Collection sightings{.id = "s", .title = "Sightings", .alias = kSightingsAlias};
+  store::Collection sightings{
+      .id = "s", .title = "Sightings", .description = "", .alias = kSightingsAlias};
   EXPECT_TRUE(policy.MayReadCollection(c, sightings));
 
   // "received": c (reshare, up to GREEN) gets sightings of what it may receive.
