@@ -562,12 +562,6 @@ IndexStats IndicatorIndex::Stats() const {
 
 IndicatorIndex::Reader::Reader(const IndicatorIndex& index) : index_(index), lock_(index.mu_) {}
 
-void IndicatorIndex::Reader::Begin(MatchResult* out) const {
-  out->Clear();
-  // Resolved once per lookup, so that Emit compares the count once.
-  out->cap_ = out->limit != 0 ? out->limit : index_.options_.max_results;
-}
-
 bool IndicatorIndex::Reader::Emit(uint32_t ref, MatchResult* out) const {
   uint8_t flags = index_.ref_flags_[ref];
   if ((flags & 1) == 0) return true;
@@ -580,7 +574,9 @@ bool IndicatorIndex::Reader::Emit(uint32_t ref, MatchResult* out) const {
   for (uint32_t seen : out->refs) {
     if (seen == ref) return true;
   }
-  if (held >= out->cap_) {
+  // The limit is looked at only for a ref that matched (CapOf: the lookup's
+  // or the index's), so a lookup that finds nothing pays nothing for it.
+  if (held >= CapOf(*out)) {
     out->truncated = true;
     return false;
   }
@@ -591,9 +587,13 @@ bool IndicatorIndex::Reader::Emit(uint32_t ref, MatchResult* out) const {
 bool IndicatorIndex::Reader::EmitMany(uint32_t ref, MatchResult* out) const {
   // Many refs (a lookup with a high limit): a linear scan per ref would make
   // the lookup quadratic in the indicators on one value.
-  if (out->seen_.empty()) out->seen_.insert(out->refs.begin(), out->refs.end());
+  if (!out->seen_valid_) {
+    out->seen_.clear();
+    out->seen_.insert(out->refs.begin(), out->refs.end());
+    out->seen_valid_ = true;
+  }
   if (out->seen_.count(ref) != 0) return true;
-  if (out->refs.size() >= out->cap_) {
+  if (out->refs.size() >= CapOf(*out)) {
     out->truncated = true;
     return false;
   }
@@ -608,7 +608,7 @@ bool IndicatorIndex::Reader::MatchIpv4(uint32_t address, MatchResult* out) const
 
 bool IndicatorIndex::Reader::MatchIpv4Network(uint32_t address, int length,
                                               MatchResult* out) const {
-  Begin(out);
+  out->Clear();
   length = std::clamp(length, 0, 32);
   const V4Block& block = index_.v4_blocks_[address >> 16];
   auto emit = [&](uint32_t ref) { return Emit(ref, out); };
@@ -687,7 +687,7 @@ bool IndicatorIndex::Reader::MatchIpv6(const Ipv6Bytes& address, MatchResult* ou
 
 bool IndicatorIndex::Reader::MatchIpv6Network(const Ipv6Bytes& address, int length,
                                               MatchResult* out) const {
-  Begin(out);
+  out->Clear();
   auto emit = [&](uint32_t ref) { return Emit(ref, out); };
   for (uint8_t len : index_.v6_lengths_) {
     if (len > length) continue;
@@ -701,7 +701,7 @@ bool IndicatorIndex::Reader::MatchIpv6Network(const Ipv6Bytes& address, int leng
 }
 
 bool IndicatorIndex::Reader::MatchDomain(std::string_view domain, MatchResult* out) const {
-  Begin(out);
+  out->Clear();
   if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
   if (domain.empty() || domain.size() > 253) return false;
   char buf[256];
@@ -754,7 +754,7 @@ bool IndicatorIndex::Reader::MatchDomain(std::string_view domain, MatchResult* o
 
 bool IndicatorIndex::Reader::MatchValue(ObservableKind kind, std::string_view normal,
                                         MatchResult* out) const {
-  Begin(out);
+  out->Clear();
   uint8_t tag = static_cast<uint8_t>(kind);
   index_.values_.ForEach(ValueHash(tag, normal), tag, normal,
                          [&](uint32_t ref) { return Emit(ref, out); });

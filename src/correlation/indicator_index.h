@@ -147,7 +147,8 @@ struct IndexOptions {
 };
 
 // A lookup's answer. Reuse one across lookups: Match* clears it (all but
-// `limit`) and keeps its capacity, so steady-state lookups do not allocate.
+// `limit`) and keeps its capacity, so steady-state lookups do not allocate
+// (past 32 refs a lookup keeps a hash set of them, which does).
 class MatchResult {
  public:
   // A `limit` that collects every matching indicator.
@@ -164,7 +165,7 @@ class MatchResult {
   void Clear() {
     refs.clear();
     truncated = false;
-    if (!seen_.empty()) seen_.clear();
+    seen_valid_ = false;  // a store: every lookup starts here, most find nothing
   }
 
  private:
@@ -174,8 +175,10 @@ class MatchResult {
   // set for the few refs of a usual hit; a lookup without a limit may
   // collect many thousands).
   static constexpr size_t kLinearDedup = 32;
-  size_t cap_ = 0;                     // `limit` resolved for the lookup in progress
-  std::unordered_set<uint32_t> seen_;  // refs, once there are kLinearDedup of them
+  // The refs, once there are kLinearDedup of them; valid for this lookup
+  // only when seen_valid_ (else left from an earlier one, to be rebuilt).
+  std::unordered_set<uint32_t> seen_;
+  bool seen_valid_ = false;
 };
 
 struct IndexStats {
@@ -238,10 +241,12 @@ class IndicatorIndex {
    private:
     friend class IndicatorIndex;
     explicit Reader(const IndicatorIndex& index);
-    // Clears `out` and resolves its limit for the lookup that follows.
-    void Begin(MatchResult* out) const;
     bool Emit(uint32_t ref, MatchResult* out) const;
     bool EmitMany(uint32_t ref, MatchResult* out) const;  // Emit past kLinearDedup refs
+    // The most refs `out` may hold: its limit, or the index's max_results.
+    size_t CapOf(const MatchResult& out) const {
+      return out.limit != 0 ? out.limit : index_.options_.max_results;
+    }
     void PrefetchIpv4(uint32_t address) const;
     bool MatchValue(ObservableKind kind, std::string_view normal, MatchResult* out) const;
 
