@@ -6,12 +6,15 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <boost/json.hpp>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "auth/auth.h"
 #include "bus/bus.h"
@@ -19,6 +22,7 @@
 #include "common/uuid.h"
 #include "correlation/correlator.h"
 #include "correlation/sightings.h"
+#include "correlation/stream_matcher.h"
 #include "daemon/daemon.h"
 #include "node/node.h"
 #include "sharing/policy.h"
@@ -184,9 +188,20 @@ int Export(const std::string& dir, const std::string& collection_name, const std
 }
 
 // `kizuna match DIR`: observables on stdin (one per line: plain text, or
-// JSON of an observable, observed-data or a bundle), JSON lines of matches on
-// stdout. The CLI runs as the node's operator: every collection is readable.
-int Match(const std::string& dir, bool all, bool record_sightings) {
+// JSON of an observable, observed-data or a bundle; or picked out of a log
+// line with --field / --regex), JSON lines of matches on stdout in input
+// order (correlation::StreamMatcher). The CLI runs as the node's operator:
+// every collection is readable.
+struct MatchOptions {
+  bool all = false;
+  bool record_sightings = false;
+  int field = 0;
+  std::string regex;
+  bool progress = false;
+  size_t threads = 0;  // 0: one per core, at most 4
+};
+
+int Match(const std::string& dir, const MatchOptions& match) {
   auto node = OpenNode(dir);
   if (!node.ok()) return Fail(node.status());
   auto warninglists = daemon::LoadWarningLists(**node);
@@ -197,69 +212,47 @@ int Match(const std::string& dir, bool all, bool record_sightings) {
   correlation::SightingRecorder sightings((*node)->store(), (*node)->identity().identity_id,
                                           (*node)->identity().name,
                                           daemon::SightingOptionsFrom((*node)->config()));
-  const correlation::CollectionFilter everything = nullptr;
-  size_t inputs = 0, matched = 0, errors = 0;
-  correlation::SightingTally tally;
-  auto emit = [&](correlation::ObservableResult result) {
-    if (!result.error.empty()) ++errors;
-    if (!result.matches.empty()) ++matched;
-    correlator.AddSightedBy(result, nullptr);
-    tally.Count(result);
-    if (all || !result.matches.empty()) {
-      std::printf("%s\n", json::serialize(correlation::ResultToJson(result)).c_str());
-    }
+  correlation::StreamOptions options;
+  options.all = match.all;
+  options.tally = match.record_sightings;
+  options.field = match.field;
+  options.regex = match.regex;
+  options.threads = match.threads != 0
+                        ? match.threads
+                        : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+  auto matcher = correlation::StreamMatcher::Create(correlator, options);
+  if (!matcher.ok()) return Fail(matcher.status());
+  // Lines per second every two seconds on a terminal (or with --progress).
+  const bool progress = match.progress || isatty(STDERR_FILENO);
+  const auto started = std::chrono::steady_clock::now();
+  bool progress_shown = false;
+  auto report = [&](const correlation::StreamCounts& counts) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::fprintf(stderr, "%s%llu inputs, %llu matched, %.0f lines/s%s",
+                 isatty(STDERR_FILENO) ? "\r" : "", static_cast<unsigned long long>(counts.inputs),
+                 static_cast<unsigned long long>(counts.matched),
+                 seconds > 0 ? static_cast<double>(counts.inputs) / seconds : 0.0,
+                 isatty(STDERR_FILENO) ? "" : "\n");
+    progress_shown = true;
   };
-  std::string line;
-  while (std::getline(std::cin, line)) {
-    std::string_view text = line;
-    while (!text.empty() && (text.back() == '\r' || text.back() == ' ')) text.remove_suffix(1);
-    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-    if (text.empty() || text.front() == '#') continue;
-    ++inputs;
-    if (text.front() != '{' && text.front() != '[') {
-      emit(correlator.MatchText(text, everything));
-      continue;
-    }
-    auto parsed = stix::ParseJson(text, 64);
-    correlation::ObservableResult bad;
-    bad.value = std::string(text.substr(0, 256));
-    if (!parsed.ok()) {
-      bad.error = parsed.status().message();
-      emit(bad);
-      continue;
-    }
-    const json::object* object = parsed->if_object();
-    std::string type;
-    if (object) {
-      auto it = object->find("type");
-      if (it != object->end() && it->value().is_string()) type = it->value().get_string();
-    }
-    if (!object || type == "observed-data" || type == "bundle") {
-      auto results = correlator.MatchObservedData(*parsed, everything);
-      if (!results.ok()) {
-        bad.error = results.status().message();
-        emit(bad);
-        continue;
-      }
-      for (auto& r : *results) emit(std::move(r));
-      continue;
-    }
-    auto value = object->find("value");
-    if (value == object->end() || !value->value().is_string()) {
-      bad.error = "a JSON line is observed-data, a bundle, or {\"type\", \"value\"}";
-      emit(bad);
-      continue;
-    }
-    emit(correlator.MatchText(value->value().get_string(), everything, type));
-  }
   std::fflush(stdout);
-  if (record_sightings && !tally.empty()) {
+  Status ran = (*matcher)->RunFd(STDIN_FILENO, STDOUT_FILENO,
+                                 progress ? correlation::StreamMatcher::Progress(report) : nullptr);
+  if (progress_shown && isatty(STDERR_FILENO)) std::fputs("\n", stderr);
+  if (!ran.ok()) return Fail(ran);
+  const correlation::StreamCounts counts = (*matcher)->counts();
+  const correlation::SightingTally tally = (*matcher)->tally();
+  if (match.record_sightings && !tally.empty()) {
     auto recorded = sightings.Record(tally.Inputs());
     if (!recorded.ok()) return Fail(recorded.status());
     bus::NotifyNode(dir);
     std::fprintf(stderr, "recorded %zu sightings\n", recorded->size());
   }
-  std::fprintf(stderr, "%zu inputs, %zu matched, %zu not understood\n", inputs, matched, errors);
+  std::fprintf(stderr, "%llu inputs, %llu matched, %llu not understood\n",
+               static_cast<unsigned long long>(counts.inputs),
+               static_cast<unsigned long long>(counts.matched),
+               static_cast<unsigned long long>(counts.errors));
   return 0;
 }
 
@@ -441,13 +434,28 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   export_cmd->callback([&] { code = Export(dir, collection, output, all_versions, max_tlp); });
 
-  bool all = false, record_sightings = false;
   auto* match_cmd = app.add_subcommand(
       "match", "Match observables on stdin against the node's indicators; JSON lines out");
+  MatchOptions match_options;
   match_cmd->add_option("DIR", dir, "node directory")->required();
-  match_cmd->add_flag("--all", all, "print every input's result, not only matches");
-  match_cmd->add_flag("--sightings", record_sightings, "record a STIX sighting of each match");
-  match_cmd->callback([&] { code = Match(dir, all, record_sightings); });
+  match_cmd->add_flag("--all", match_options.all, "print every input's result, not only matches");
+  match_cmd->add_flag("--sightings", match_options.record_sightings,
+                      "record a STIX sighting of each match");
+  auto* field_opt = match_cmd
+                        ->add_option("--field", match_options.field,
+                                     "the observable is field N (1-based) of each line, fields "
+                                     "separated by spaces or tabs")
+                        ->check(CLI::PositiveNumber);
+  match_cmd
+      ->add_option("--regex", match_options.regex,
+                   "the observable is the first capture group of this RE2 regex in each line "
+                   "(the whole match without a group)")
+      ->excludes(field_opt);
+  match_cmd->add_flag("--progress", match_options.progress,
+                      "report lines/s on stderr every 2 s (always on a terminal)");
+  match_cmd->add_option("--threads", match_options.threads,
+                        "matching threads (default: one per core, at most 4)");
+  match_cmd->callback([&] { code = Match(dir, match_options); });
 
   std::string org, role = "member";
   auto* user = app.add_subcommand("user", "Manage users and API keys");

@@ -766,6 +766,13 @@ ObservableResult Correlator::MatchText(std::string_view text, const CollectionFi
                 /*with_patterns=*/true);
 }
 
+ObservableResult Correlator::MatchIpv4(std::string_view dotted_quad,
+                                       const CollectionFilter& readable,
+                                       const MatchFilter& visible) {
+  return Lookup(ObservableKind::kIpv4, std::string(dotted_quad), readable, visible,
+                /*with_patterns=*/true);
+}
+
 Result<std::vector<ObservableResult>> Correlator::MatchObservedData(
     const json::value& stix, const CollectionFilter& readable, const MatchFilter& visible) {
   json::array objects;
@@ -824,6 +831,62 @@ Correlator::Stats Correlator::GetStats() const {
   stats.cursor = cursor_;
   stats.index = index_.Stats();
   return stats;
+}
+
+void Correlator::ProbeIpv4(std::span<const uint32_t> addresses, std::vector<Ipv4Probe>* probes,
+                           std::vector<uint32_t>* refs) const {
+  const size_t first = probes->size();
+  std::vector<uint32_t> matched;
+  {
+    auto reader = index_.Read();
+    reader.MatchIpv4Batch(addresses, &matched);
+    MatchResult found;
+    for (uint32_t position : matched) {
+      reader.MatchIpv4(addresses[position], &found);
+      Ipv4Probe probe;
+      probe.position = position;
+      probe.truncated = found.truncated;
+      probe.refs_begin = static_cast<uint32_t>(refs->size());
+      refs->insert(refs->end(), found.refs.begin(), found.refs.end());
+      probe.refs_end = probe.lists_begin = probe.lists_end = static_cast<uint32_t>(refs->size());
+      probes->push_back(probe);
+    }
+  }
+  if (!warninglists_) return;
+  std::vector<WarningLists::Ipv4Listing> listed;
+  warninglists_->ListIpv4(addresses, &listed, refs);
+  if (listed.empty()) return;
+  // Merge the listings into the probes, keeping address order.
+  std::vector<Ipv4Probe> merged;
+  merged.reserve(probes->size() - first + listed.size());
+  size_t p = first, l = 0;
+  while (p < probes->size() || l < listed.size()) {
+    if (l == listed.size() || (p < probes->size() && (*probes)[p].position < listed[l].position)) {
+      merged.push_back((*probes)[p++]);
+      continue;
+    }
+    if (p < probes->size() && (*probes)[p].position == listed[l].position) {
+      merged.push_back((*probes)[p++]);
+    } else {
+      Ipv4Probe probe;
+      probe.position = listed[l].position;
+      probe.refs_begin = probe.refs_end = static_cast<uint32_t>(refs->size());
+      merged.push_back(probe);
+    }
+    merged.back().text_listed = listed[l].by_text;
+    merged.back().lists_begin = listed[l].refs_begin;
+    merged.back().lists_end = listed[l].refs_end;
+    ++l;
+  }
+  probes->resize(first);
+  probes->insert(probes->end(), merged.begin(), merged.end());
+}
+
+void SightingTally::Add(const SightingInput& input) {
+  auto [it, added] = seen_.try_emplace(input.indicator_id);
+  it->second.count = added ? input.count : it->second.count + input.count;
+  it->second.indicator_id = input.indicator_id;
+  it->second.tlp = input.tlp;
 }
 
 void SightingTally::Count(const ObservableResult& result) {

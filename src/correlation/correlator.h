@@ -23,6 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -213,12 +214,41 @@ class Correlator {
   ObservableResult MatchText(std::string_view text, const CollectionFilter& readable,
                              std::string_view stix_type = {}, const MatchFilter& visible = nullptr);
 
+  // MatchText of an IPv4 address written as a canonical dotted quad
+  // ("192.0.2.1": four octets 0..255 without leading zeros), without
+  // detecting its kind first: for scans (see ProbeIpv4).
+  ObservableResult MatchIpv4(std::string_view dotted_quad, const CollectionFilter& readable,
+                             const MatchFilter& visible = nullptr);
+
   // Every SCO of STIX observed-data (or of a bundle/array holding
   // observed-data and SCOs) looked up in the index, plus the patterns the
   // index cannot hold evaluated against the observations.
   Result<std::vector<ObservableResult>> MatchObservedData(const boost::json::value& stix,
                                                           const CollectionFilter& readable,
                                                           const MatchFilter& visible = nullptr);
+
+  // For scans of many IPv4 addresses (`kizuna match` over a log): the index
+  // and the warning lists looked up for a whole batch under one read lock
+  // each, with prefetching. For each address the index matches or a warning
+  // list holds, appends one probe (in address order) with the index's
+  // candidates and the lists holding it (refs into `refs`). What this
+  // promises, while pattern_count() is 0 and nothing is applied in between:
+  // MatchText of an unprobed address (its canonical dotted quad) is
+  // {ipv4-addr, value, no match, no warning}; the answer for a probed one
+  // depends on its candidates, its lists and the filters only, never on the
+  // address itself (so it can be reused for every address that has the
+  // same), unless `text_listed`.
+  struct Ipv4Probe {
+    uint32_t position = 0;     // into `addresses`
+    bool text_listed = false;  // on a substring/regex warning list: ask MatchText
+    bool truncated = false;    // the index's own cap (MatchResult::truncated)
+    uint32_t refs_begin = 0;   // the candidates: (*refs)[refs_begin, refs_end)
+    uint32_t refs_end = 0;
+    uint32_t lists_begin = 0;  // the warning lists: (*refs)[lists_begin, lists_end)
+    uint32_t lists_end = 0;
+  };
+  void ProbeIpv4(std::span<const uint32_t> addresses, std::vector<Ipv4Probe>* probes,
+                 std::vector<uint32_t>* refs) const;
 
   // Fills every match's sighted_by from the sightings the caller may see.
   void AddSightedBy(ObservableResult& result, const SightingFilter& visible) const;
@@ -302,6 +332,8 @@ std::string_view StixTypeOf(ObservableKind kind);
 class SightingTally {
  public:
   void Count(const ObservableResult& result);
+  // Adds `input.count` to the indicator's count (merging tallies kept apart).
+  void Add(const SightingInput& input);
   bool empty() const { return seen_.empty(); }
   std::vector<SightingInput> Inputs() const;
 

@@ -76,6 +76,16 @@ void WarningLists::AddList(const std::string& name, const std::string& type,
   for (auto& entry : entries) {
     if (NormalizeValue(entry.kind, entry.value).ok()) valid.push_back(std::move(entry));
   }
+  for (const auto& entry : valid) {
+    if (entry.kind != ObservableKind::kIpv4) continue;
+    auto prefix = ParseIpv4Prefix(entry.value);
+    if (!prefix.ok()) continue;
+    const uint32_t first = prefix->network >> 16;
+    const uint32_t count = prefix->length >= 16 ? 1 : 1u << (16 - prefix->length);
+    for (uint32_t block = first; block < first + count; ++block) {
+      ipv4_blocks_[block / 64] |= uint64_t{1} << (block % 64);
+    }
+  }
   IndicatorMeta meta;
   meta.id = "indicator--" + Uuid5(kStixScoNamespace, "kizuna-warninglist:" + name);
   meta.modified_us = 1;
@@ -189,6 +199,61 @@ std::vector<std::string> WarningLists::Check(ObservableKind kind, std::string_vi
     if (hit) hits.push_back(list->name);
   }
   return hits;
+}
+
+void WarningLists::ListIpv4(std::span<const uint32_t> addresses, std::vector<Ipv4Listing>* listed,
+                            std::vector<uint32_t>* refs) const {
+  // Only addresses in a /16 some entry touches can be on a list.
+  std::vector<uint32_t> candidates, positions, by_index;
+  for (uint32_t i = 0; i < addresses.size(); ++i) {
+    const uint32_t block = addresses[i] >> 16;
+    if ((ipv4_blocks_[block / 64] >> (block % 64)) & 1) {
+      candidates.push_back(addresses[i]);
+      positions.push_back(i);
+    }
+  }
+  if (!candidates.empty()) {
+    auto reader = index_->Read();
+    reader.MatchIpv4Batch(candidates, &by_index);
+    MatchResult found;
+    for (uint32_t& hit : by_index) {
+      const uint32_t position = positions[hit];
+      hit = position;
+      reader.MatchIpv4(addresses[position], &found);
+      Ipv4Listing listing;
+      listing.position = position;
+      listing.refs_begin = static_cast<uint32_t>(refs->size());
+      refs->insert(refs->end(), found.refs.begin(), found.refs.end());
+      listing.refs_end = static_cast<uint32_t>(refs->size());
+      listed->push_back(listing);
+    }
+  }
+  if (text_lists_.empty()) return;
+  // Substring and regex lists read the text: every address, merged in order.
+  std::vector<Ipv4Listing> merged;
+  const size_t first = listed->size() - by_index.size();
+  size_t next = first;
+  for (uint32_t i = 0; i < addresses.size(); ++i) {
+    const std::string text = FormatIpv4(addresses[i]);
+    bool hit = false;
+    for (const auto& list : text_lists_) {
+      for (const auto& s : list->substrings) hit = hit || text.find(s) != std::string::npos;
+      for (const auto& re : list->patterns) hit = hit || re2::RE2::PartialMatch(text, *re);
+    }
+    const bool indexed = next < listed->size() && (*listed)[next].position == i;
+    if (indexed) {
+      merged.push_back((*listed)[next++]);
+      merged.back().by_text = hit;
+    } else if (hit) {
+      Ipv4Listing listing;
+      listing.position = i;
+      listing.by_text = true;
+      listing.refs_begin = listing.refs_end = static_cast<uint32_t>(refs->size());
+      merged.push_back(listing);
+    }
+  }
+  listed->resize(first);
+  listed->insert(listed->end(), merged.begin(), merged.end());
 }
 
 }  // namespace kizuna::correlation

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,6 +45,18 @@ class WarningLists {
   // name under them, also when an entry is a TLD or another public suffix
   // ("test", "corp", "co.uk").
   std::vector<std::string> Check(ObservableKind kind, std::string_view value) const;
+  // For scans: the lists holding each of `addresses` (IPv4, host order),
+  // for those some list holds, in address order. The names Check(kIpv4,
+  // FormatIpv4(address)) gives are those of the refs (appended to `refs`,
+  // in Check's order), plus, when by_text, substring or regex lists'.
+  struct Ipv4Listing {
+    uint32_t position = 0;  // into `addresses`
+    bool by_text = false;   // a substring or regex list holds it too
+    uint32_t refs_begin = 0;
+    uint32_t refs_end = 0;
+  };
+  void ListIpv4(std::span<const uint32_t> addresses, std::vector<Ipv4Listing>* listed,
+                std::vector<uint32_t>* refs) const;
   size_t list_count() const { return names_.size(); }
 
  private:
@@ -61,6 +74,9 @@ class WarningLists {
   std::vector<std::pair<std::string, std::vector<std::string>>> suffix_lists_;
   std::vector<std::string> names_;                     // by index ref order of Add
   std::vector<std::unique_ptr<TextList>> text_lists_;  // substring and regex lists
+  // One bit per /16 that an IPv4 entry of a list covers or intersects: most
+  // addresses of a log are ruled out by it without an index lookup.
+  std::vector<uint64_t> ipv4_blocks_ = std::vector<uint64_t>(65536 / 64);
 };
 
 }  // namespace kizuna::correlation

@@ -114,6 +114,58 @@ TEST_F(MatchE2E, IndexedAndPatternIndicatorsMatch) {
   EXPECT_TRUE(results.at(1).as_object().contains("error"));
 }
 
+// POST /api/v1/match takes 100,000 observables a request, as text lines
+// (through the stream matcher) and as a JSON list; one more is 413.
+TEST_F(MatchE2E, TakesAHundredThousandObservablesARequest) {
+  Add({Indicator("000000000020", "[ipv4-addr:value ISSUBSET '45.82.0.0/16']"),
+       Indicator("000000000021", "[domain-name:value = 'evil-batch.net']")});
+  constexpr int kMax = 100000;
+  std::string text;
+  json::array list;
+  for (int i = 0; i < kMax; ++i) {
+    // Every 10th a hit, every 1,000th a domain, one line CRLF.
+    std::string value =
+        i % 1000 == 0 ? "evil-batch.net"
+        : i % 10 == 0 ? "45.82." + std::to_string(i % 256) + ".1"
+                      : "198.18." + std::to_string(i / 256 % 256) + "." + std::to_string(i % 256);
+    text += value + (i == 5 ? "\r\n" : "\n");
+    list.emplace_back(value);
+    if (i == 7) text += "# comments and blank lines are not observables\n\n";
+  }
+  auto check = [&](const http::Response& r) {
+    ASSERT_EQ(r.status, 200) << r.body.substr(0, 300);
+    json::value parsed = json::parse(r.body);
+    const json::array& results = parsed.at("results").as_array();
+    ASSERT_EQ(results.size(), static_cast<size_t>(kMax));
+    size_t matched = 0;
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (results[i].at("matched").as_bool()) ++matched;
+    }
+    EXPECT_EQ(matched, static_cast<size_t>(kMax / 10));
+    EXPECT_EQ(results[0].at("value"), "evil-batch.net");
+    EXPECT_EQ(results[10].at("value"), "45.82.10.1");
+    EXPECT_EQ(results[10].at("matches").at(0).at("indicator").as_string(), Id("000000000020"));
+    EXPECT_EQ(results[kMax - 1].at("value"), "198.18.134.159");
+    EXPECT_EQ(results[kMax - 1].at("matched"), false);
+  };
+  check(node_.Request("POST", "/api/v1/match", node_.admin_key(), text,
+                      {{"Content-Type", "text/plain"}}));
+  check(node_.Request("POST", "/api/v1/match", node_.admin_key(),
+                      json::serialize(json::object{{"observables", list}}),
+                      {{"Content-Type", "application/json"}}));
+
+  text += "45.82.0.1\n";
+  list.emplace_back("45.82.0.1");
+  auto r = node_.Request("POST", "/api/v1/match", node_.admin_key(), text,
+                         {{"Content-Type", "text/plain"}});
+  EXPECT_EQ(r.status, 413) << r.body.substr(0, 300);
+  EXPECT_NE(r.body.find("at most 100000"), std::string::npos) << r.body.substr(0, 300);
+  r = node_.Request("POST", "/api/v1/match", node_.admin_key(),
+                    json::serialize(json::object{{"observables", list}}),
+                    {{"Content-Type", "application/json"}});
+  EXPECT_EQ(r.status, 413) << r.body.substr(0, 300);
+}
+
 TEST_F(MatchE2E, FollowsNewVersionsRevocationExpiryAndDeletion) {
   Add({Indicator("000000000010", "[ipv4-addr:value = '45.77.1.1']")});
   EXPECT_EQ(Matches("45.77.1.1").size(), 1u);
@@ -420,6 +472,77 @@ TEST(MatchCli, RecognisesNamesUnderAnyTldAndInEitherIdnForm) {
   EXPECT_EQ(lines[8].at("matches").at(0).at("indicator").as_string(), Id("000000000091"));
   EXPECT_NE(lines[0].at("warnings").at(0).as_string().find("Private-use"), std::string::npos);
   EXPECT_NE(r.err.find("9 inputs, 4 matched, 2 not understood"), std::string::npos) << r.err;
+}
+
+// `kizuna match` over a log file: the observable picked out of each line
+// with --field or --regex, CRLF lines, comments; order kept over many lines.
+TEST(MatchCli, MatchesALogFileByFieldOrRegex) {
+  NodeProcess node("CERT-MatchLog");
+  TempDir tmp;
+  WriteFile(tmp.path() + "/feed.json",
+            R"({"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000003","objects":[)" +
+                Indicator("000000000080", "[ipv4-addr:value = '45.83.1.1']") + "," +
+                Indicator("000000000081", "[ipv4-addr:value ISSUBSET '45.83.2.0/24']") + "]}");
+  ASSERT_EQ(RunKizuna({"import", node.dir(), tmp.path() + "/feed.json"}).exit_code, 0);
+  auto values = [](const std::string& out) {
+    std::vector<std::string> found;
+    size_t start = 0;
+    while (start < out.size()) {
+      size_t end = out.find('\n', start);
+      json::object line = json::parse(out.substr(start, end - start)).as_object();
+      found.push_back(line.contains("value")
+                          ? std::string(line.at("value").as_string())
+                          : "error: " + std::string(line.at("error").as_string()));
+      start = end + 1;
+    }
+    return found;
+  };
+
+  const std::string firewall =
+      "2026-11-30T10:00:00Z fw1 DROP 45.83.1.1 443\r\n"
+      "2026-11-30T10:00:01Z fw1 ALLOW 192.0.2.10 80\r\n"
+      "# rotated 2026-11-30\n"
+      "2026-11-30T10:00:02Z\tfw1\tDROP\t45.83.2.77\t22\n"
+      "truncated line\n";
+  auto r = RunKizuna({"match", node.dir(), "--field", "4"}, firewall);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(values(r.out), (std::vector<std::string>{"45.83.1.1", "45.83.2.77"}));
+  EXPECT_NE(r.err.find("4 inputs, 2 matched, 1 not understood"), std::string::npos) << r.err;
+  r = RunKizuna({"match", node.dir(), "--field", "4", "--all"}, firewall);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(values(r.out), (std::vector<std::string>{"45.83.1.1", "192.0.2.10", "45.83.2.77",
+                                                     "error: no field 4 in the line"}));
+
+  const std::string syslog =
+      "Nov 30 10:00:00 gw kernel: DROP IN=eth0 SRC=45.83.2.5 DST=192.0.2.1 PROTO=TCP\n"
+      "Nov 30 10:00:01 gw sshd[42]: session opened for user root\n"
+      "Nov 30 10:00:02 gw kernel: DROP IN=eth0 SRC=45.83.1.1 DST=192.0.2.1 PROTO=UDP\r\n";
+  r = RunKizuna({"match", node.dir(), "--regex", R"(SRC=(\S+))"}, syslog);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(values(r.out), (std::vector<std::string>{"45.83.2.5", "45.83.1.1"}));
+  EXPECT_NE(r.err.find("3 inputs, 2 matched, 1 not understood"), std::string::npos) << r.err;
+
+  // Mistakes in the options are refused before any matching.
+  EXPECT_NE(RunKizuna({"match", node.dir(), "--regex", "(unclosed"}, syslog).exit_code, 0);
+  EXPECT_NE(RunKizuna({"match", node.dir(), "--field", "0"}, syslog).exit_code, 0);
+  EXPECT_NE(RunKizuna({"match", node.dir(), "--field", "2", "--regex", "(x)"}, syslog).exit_code,
+            0);
+
+  // Many lines on two threads: one answer a line, in input order.
+  std::string log;
+  std::vector<std::string> expected;
+  for (int i = 0; i < 60000; ++i) {
+    std::string address =
+        i % 3 == 0 ? "45.83.2." + std::to_string(i % 256)
+                   : "100." + std::to_string(i / 256 % 256) + "." + std::to_string(i % 256) + ".9";
+    log += "host" + std::to_string(i) + " " + address + "\n";
+    expected.push_back(address);
+  }
+  r = RunKizuna({"match", node.dir(), "--field", "2", "--all", "--threads", "2"}, log);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(values(r.out), expected);
+  EXPECT_NE(r.err.find("60000 inputs, 20000 matched, 0 not understood"), std::string::npos)
+      << r.err;
 }
 
 }  // namespace

@@ -1,0 +1,33 @@
+// JSON text of match results written straight into a buffer, without
+// building a boost::json DOM: what `kizuna match` and the match API send for
+// every observable, so this runs once per log line.
+//
+// AppendResultJson writes byte for byte what
+// boost::json::serialize(ResultToJson(result)) writes (same keys, same
+// order, same escaping: \" \\ \b \f \n \r \t, other control characters as
+// \u00XX, everything else as it is) for every result whose strings are valid
+// UTF-8. Where a string is not valid UTF-8 (say a value cut at 256 bytes in
+// the middle of a character) each invalid byte becomes U+FFFD, so the output
+// is always valid JSON; ResultToJson would pass the bytes through.
+//
+// Pure functions, thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "correlation/correlator.h"
+
+namespace kizuna::correlation {
+
+// True when `text` is well-formed UTF-8 (no overlong forms, no surrogates,
+// nothing above U+10FFFF).
+bool IsValidUtf8(std::string_view text);
+
+// Appends `text` as a JSON string, quotes included.
+void AppendJsonString(std::string_view text, std::string* out);
+
+// Appends the JSON object of one result (no newline).
+void AppendResultJson(const ObservableResult& result, std::string* out);
+
+}  // namespace kizuna::correlation
