@@ -445,7 +445,7 @@ int Main(int argc, char** argv) {
                         ->add_option("--field", match_options.field,
                                      "the observable is field N (1-based) of each line, fields "
                                      "separated by spaces or tabs")
-                        ->check(CLI::PositiveNumber);
+                        ->check(CLI::Range(1, 1 << 20));
   match_cmd
       ->add_option("--regex", match_options.regex,
                    "the observable is the first capture group of this RE2 regex in each line "

@@ -12,8 +12,8 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
-#include <unordered_map>
 
 #include "correlation/result_json.h"
 #include "stix/stix.h"
@@ -68,6 +68,16 @@ bool ParseCanonicalIpv4(std::string_view s, uint32_t* out) {
   }
   if (p != end) return false;
   *out = address;
+  return true;
+}
+
+// Key equality without a call to memcmp: keys are a few bytes (one ref
+// and a flag, almost always).
+inline bool SameKey(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
   return true;
 }
 
@@ -171,7 +181,7 @@ class StreamMatcher::AnswerCache {
       if (seen == 0) return nullptr;
       if (seen == hash) {
         const Answer* answer = slots_[i].answer.load(std::memory_order_acquire);
-        if (answer != nullptr && answer->key == key) return answer;
+        if (answer != nullptr && SameKey(answer->key, key)) return answer;
         if (answer == nullptr) return nullptr;  // being put in: not there yet
       }
     }
@@ -197,7 +207,7 @@ class StreamMatcher::AnswerCache {
       }
       if (seen == hash) {
         const Answer* other = slots_[i].answer.load(std::memory_order_acquire);
-        if (other == nullptr || other->key == answer->key) {
+        if (other == nullptr || SameKey(other->key, answer->key)) {
           count_.fetch_sub(1, std::memory_order_relaxed);
           return other;  // null while another thread puts the same key in
         }
@@ -502,7 +512,7 @@ void StreamMatcher::MatchLines(Worker& w, std::string_view data, std::string* ou
       const AnswerCache::Answer* answer = w.found[i];
       if (answer == nullptr) continue;
       w.MakeKey(w.probes[i]);
-      if (answer->key != w.key) {
+      if (!SameKey(answer->key, w.key)) {
         w.found[i] = nullptr;  // another key with the same hash: looked up when written
         continue;
       }
