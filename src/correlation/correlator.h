@@ -237,7 +237,8 @@ class Correlator {
   // {ipv4-addr, value, no match, no warning}; the answer for a probed one
   // depends on its candidates, its lists and the filters only, never on the
   // address itself (so it can be reused for every address that has the
-  // same), unless `text_listed`.
+  // same), unless `text_listed` or `truncated` (then Lookup looks again
+  // without the index's cap).
   struct Ipv4Probe {
     uint32_t position = 0;     // into `addresses`
     bool text_listed = false;  // on a substring/regex warning list: ask MatchText

@@ -74,7 +74,7 @@ void AppendStringArray(const std::vector<std::string>& values, std::string* out)
 }
 
 // SightedByToJson's objects: identity, count, sightings, first_seen,
-// last_seen, then name when known.
+// last_seen, name when known, via ("this node" for this node's own).
 void AppendSightedBy(const std::vector<SightedBy>& sighted_by, std::string* out) {
   out->push_back('[');
   for (size_t i = 0; i < sighted_by.size(); ++i) {
@@ -95,6 +95,12 @@ void AppendSightedBy(const std::vector<SightedBy>& sighted_by, std::string* out)
       out->append(",\"name\":");
       AppendJsonString(by.name, out);
     }
+    out->append(",\"via\":[");
+    for (size_t v = 0; v < by.via.size(); ++v) {
+      if (v) out->push_back(',');
+      AppendJsonString(by.via[v].empty() ? std::string_view("this node") : by.via[v], out);
+    }
+    out->push_back(']');
     out->push_back('}');
   }
   out->push_back(']');

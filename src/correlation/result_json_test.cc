@@ -69,13 +69,15 @@ std::vector<ObservableResult> Corpus() {
   m.indicator.valid_until_us = 1'800'000'000'123'456;
   m.collections.push_back("second");
   m.by_pattern = true;
-  SightedBy named{"identity--00000000-0000-4000-8000-0000000000a1",
-                  "CERT \"A\"",
-                  12,
-                  1'700'000'000'000'000,
-                  1'700'000'100'500'000,
-                  3};
-  SightedBy unnamed{"identity--00000000-0000-4000-8000-0000000000b1", "", 1, 0, 0, 1};
+  SightedBy named{.observer = "identity--00000000-0000-4000-8000-0000000000a1",
+                  .name = "CERT \"A\"",
+                  .count = 12,
+                  .first_seen_us = 1'700'000'000'000'000,
+                  .last_seen_us = 1'700'000'100'500'000,
+                  .sightings = 3,
+                  .via = {"", "partner-b", "org:CERT \"C\""}};
+  SightedBy unnamed{
+      .observer = "identity--00000000-0000-4000-8000-0000000000b1", .count = 1, .sightings = 1};
   m.sighted_by = {named, unnamed};
   full.matches.push_back(m);
   IndicatorMatch second = Match("indicator--00000000-0000-4000-8000-000000000003");

@@ -71,6 +71,14 @@ bool ParseCanonicalIpv4(std::string_view s, uint32_t* out) {
   return true;
 }
 
+// Whether the answer for a probed address can be another address's with the
+// same key. Not when a substring or regex warning list holds it (those read
+// the text), nor when the index cut its candidates off: then MatchText looks
+// again without a cap, and what it finds depends on the address.
+inline bool Reusable(const Correlator::Ipv4Probe& probe) {
+  return !probe.text_listed && !probe.truncated;
+}
+
 // Key equality without a call to memcmp: keys are a few bytes (one ref
 // and a flag, almost always).
 inline bool SameKey(std::string_view a, std::string_view b) {
@@ -498,13 +506,13 @@ void StreamMatcher::MatchLines(Worker& w, std::string_view data, std::string* ou
     w.hashes.resize(probes);
     w.found.assign(probes, nullptr);
     for (size_t i = 0; i < probes; ++i) {
-      if (w.probes[i].text_listed) continue;
+      if (!Reusable(w.probes[i])) continue;
       w.MakeKey(w.probes[i]);
       w.hashes[i] = AnswerCache::HashOf(w.key);
       w.answers->Prefetch(w.hashes[i]);
     }
     for (size_t i = 0; i < probes; ++i) {
-      if (w.probes[i].text_listed) continue;
+      if (!Reusable(w.probes[i])) continue;
       w.found[i] = w.answers->FirstWithHash(w.hashes[i]);
       if (w.found[i] != nullptr) __builtin_prefetch(w.found[i]);
     }
@@ -529,7 +537,7 @@ void StreamMatcher::MatchLines(Worker& w, std::string_view data, std::string* ou
           if (probe < w.probes.size() && w.probes[probe].position == position) {
             const size_t i = probe++;
             const Correlator::Ipv4Probe& p = w.probes[i];
-            if (p.text_listed) {
+            if (!Reusable(p)) {
               emit(correlator_.MatchIpv4(line.text, readable_, visible_));
             } else {
               candidates(line.text, p, w.found[i], w.hashes[i]);

@@ -403,6 +403,24 @@ TEST_F(StreamMatcherTest, ExcludedWarningListedValuesAreTheSlowPaths) {
   ExpectSame(SlowPath(*correlator, log, true), Fast(*correlator, log, {.all = true}));
 }
 
+TEST_F(StreamMatcherTest, AddressesTheIndexCutsOffAreTheSlowPaths) {
+  // More covering indicators than the index hands out (100 x max_results
+  // + 1): MatchText looks again without the cap, so no answer is reused.
+  std::vector<std::string> many;
+  for (int n = 100; n < 330; ++n) {
+    many.push_back(Indicator(n, "[ipv4-addr:value ISSUBSET '45.84.0.0/16']"));
+  }
+  Add(many);
+  auto correlator = NewCorrelator();
+  std::string log;
+  for (int i = 0; i < 300; ++i)
+    log += "45.84." + std::to_string(i % 7) + "." + std::to_string(i % 256) + "\n";
+  log += "45.81.2.2\n";
+  for (bool all : {false, true}) {
+    ExpectSame(SlowPath(*correlator, log, all), Fast(*correlator, log, {.all = all}));
+  }
+}
+
 TEST_F(StreamMatcherTest, MatchBufferWritesArrayItems) {
   auto correlator = NewCorrelator();
   const std::string log = Log(3000, 4);
