@@ -76,8 +76,11 @@ std::vector<ObservableResult> Corpus() {
                   .last_seen_us = 1'700'000'100'500'000,
                   .sightings = 3,
                   .via = {"", "partner-b", "org:CERT \"C\""}};
-  SightedBy unnamed{
-      .observer = "identity--00000000-0000-4000-8000-0000000000b1", .count = 1, .sightings = 1};
+  SightedBy unnamed{.observer = "identity--00000000-0000-4000-8000-0000000000b1",
+                    .name = "",
+                    .count = 1,
+                    .sightings = 1,
+                    .via = {}};
   m.sighted_by = {named, unnamed};
   full.matches.push_back(m);
   IndicatorMatch second = Match("indicator--00000000-0000-4000-8000-000000000003");
