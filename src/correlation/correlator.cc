@@ -882,6 +882,20 @@ void Correlator::ProbeIpv4(std::span<const uint32_t> addresses, std::vector<Ipv4
   probes->insert(probes->end(), merged.begin(), merged.end());
 }
 
+ObservableResult Correlator::MatchIpv4Candidates(std::string_view dotted_quad,
+                                                 std::span<const uint32_t> candidates,
+                                                 const CollectionFilter& readable,
+                                                 const MatchFilter& visible) const {
+  ObservableResult result;
+  result.type = std::string(StixTypeOf(ObservableKind::kIpv4));
+  result.value = std::string(dotted_quad);
+  MatchResult found;
+  found.refs.assign(candidates.begin(), candidates.end());
+  std::shared_lock lock(mu_);
+  AddIndexMatches(found, readable, visible, &result);
+  return result;
+}
+
 void SightingTally::Add(const SightingInput& input) {
   auto [it, added] = seen_.try_emplace(input.indicator_id);
   it->second.count = added ? input.count : it->second.count + input.count;

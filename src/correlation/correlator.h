@@ -250,6 +250,14 @@ class Correlator {
   };
   void ProbeIpv4(std::span<const uint32_t> addresses, std::vector<Ipv4Probe>* probes,
                  std::vector<uint32_t>* refs) const;
+  // MatchIpv4 of a probed address that is on no warning list and whose
+  // candidates were not cut off, while pattern_count() is 0: its candidates
+  // kept as Lookup keeps them (readable, visible, max_results), without
+  // looking the address up again.
+  ObservableResult MatchIpv4Candidates(std::string_view dotted_quad,
+                                       std::span<const uint32_t> candidates,
+                                       const CollectionFilter& readable,
+                                       const MatchFilter& visible = nullptr) const;
 
   // Fills every match's sighted_by from the sightings the caller may see.
   void AddSightedBy(ObservableResult& result, const SightingFilter& visible) const;

@@ -133,10 +133,39 @@ bool IsValidUtf8(std::string_view text) {
   return true;
 }
 
+namespace {
+
+// Whether no byte of `text` needs a look (the usual case: ids, names, labels).
+bool IsPlain(std::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, s + i, 8);
+    if (!IsPlainWord(word)) return false;
+  }
+  for (; i < n; ++i) {
+    if (kByteClass[s[i]] != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 void AppendJsonString(std::string_view text, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
+  if (IsPlain(text)) {  // one copy, quotes around
+    const size_t at = out->size();
+    out->resize(at + n + 2);
+    char* d = out->data() + at;
+    d[0] = '"';
+    if (n != 0) std::memcpy(d + 1, text.data(), n);
+    d[n + 1] = '"';
+    return;
+  }
   out->push_back('"');
   size_t plain = 0;  // start of the run of bytes copied as they are
   size_t i = 0;

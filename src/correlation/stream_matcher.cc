@@ -413,7 +413,15 @@ void StreamMatcher::MatchLines(Worker& w, std::string_view data, std::string* ou
       answer = w.answers->Find(w.key, hash);  // an earlier line of the batch may have put it in
     }
     if (answer == nullptr) {
-      ObservableResult result = correlator_.MatchIpv4(text, readable_, visible_);
+      // On no list: the candidates are the whole answer (Reusable: not cut off).
+      ObservableResult result =
+          probe.lists_begin == probe.lists_end
+              ? correlator_.MatchIpv4Candidates(
+                    text,
+                    std::span<const uint32_t>(w.refs.data() + probe.refs_begin,
+                                              probe.refs_end - probe.refs_begin),
+                    readable_, visible_)
+              : correlator_.MatchIpv4(text, readable_, visible_);
       correlator_.AddSightedBy(result, sightings_visible_);
       w.scratch.clear();
       AppendResultJson(result, &w.scratch);
