@@ -9,6 +9,7 @@
 // Thread-safety: as platform::Module.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -39,17 +40,24 @@ class MatchingModule final : public platform::Module {
   void AddRoutes(platform::RouteTable& routes) override {
     services_->api->AddMatchingRoutes(routes);
   }
-  // Builds the index from the store (every core), then follows the bus.
+  // Loads the index from the node's correlation snapshot and the store's
+  // changes since (or builds it from the store, on every core), then
+  // follows the bus, saving the snapshot every kSnapshotInterval while it
+  // changes and at Stop.
   Status Start() override;
   void Stop() override;
 
  private:
+  static constexpr std::chrono::minutes kSnapshotInterval{5};
   void Follow();
+  void SaveSnapshotIfChanged();
 
   const platform::NodeServices* services_;
   std::unique_ptr<bus::Subscription> subscription_;
   std::atomic<bool> stopping_{false};
   std::thread follower_;
+  std::string snapshot_path_;
+  int64_t saved_cursor_ = -1;  // the cursor of the last snapshot saved or loaded
 };
 
 }  // namespace kizuna::api

@@ -208,7 +208,32 @@ int Match(const std::string& dir, const MatchOptions& match) {
   if (!warninglists.ok()) return Fail(warninglists.status());
   correlation::Correlator correlator(
       (*node)->store(), daemon::CorrelatorOptionsFrom((*node)->config()), *warninglists);
+  // The index from the snapshot beside the store plus the changes since,
+  // or (no usable snapshot) from the whole store; then the snapshot is
+  // brought up to date while the input is matched.
+  const std::string snapshot = daemon::CorrelationSnapshotPath(**node);
+  const Status from_snapshot = correlator.LoadSnapshot(snapshot);
+  if (!from_snapshot.ok() && from_snapshot.code() != Code::kNotFound) {
+    std::fprintf(stderr, "kizuna: %s; building the index from the store\n",
+                 from_snapshot.message().c_str());
+  }
+  const int64_t snapshot_cursor = correlator.cursor();
   if (Status loaded = correlator.Refresh(); !loaded.ok()) return Fail(loaded);
+  std::thread save_snapshot;
+  if (!from_snapshot.ok() || correlator.cursor() != snapshot_cursor) {
+    save_snapshot = std::thread([&correlator, &snapshot] {
+      if (Status saved = correlator.SaveSnapshot(snapshot); !saved.ok()) {
+        std::fprintf(stderr, "kizuna: correlation snapshot not saved: %s\n",
+                     saved.message().c_str());
+      }
+    });
+  }
+  struct JoinAtExit {
+    std::thread& thread;
+    ~JoinAtExit() {
+      if (thread.joinable()) thread.join();
+    }
+  } join_save{save_snapshot};
   correlation::SightingRecorder sightings((*node)->store(), (*node)->identity().identity_id,
                                           (*node)->identity().name,
                                           daemon::SightingOptionsFrom((*node)->config()));

@@ -8,6 +8,7 @@
 #include <span>
 #include <thread>
 
+#include "correlation/correlator_internal.h"
 #include "correlation/fast_pattern.h"
 #include "stix/stix.h"
 
@@ -260,68 +261,6 @@ std::string_view StixTypeOf(ObservableKind kind) {
       return "file";
   }
 }
-
-namespace {
-
-// An indicator's (collection number, newest version there) pairs. Almost
-// always one: that one is kept inline, so that tracking a million indicators
-// costs no allocation each; a second collection moves them to the heap.
-class CollectionVersions {
- public:
-  using Entry = std::pair<uint32_t, int64_t>;
-  std::span<Entry> entries() {
-    return heap_.empty() ? std::span<Entry>(&one_, count_) : std::span<Entry>(heap_);
-  }
-  std::span<const Entry> entries() const {
-    return heap_.empty() ? std::span<const Entry>(&one_, count_) : std::span<const Entry>(heap_);
-  }
-  bool empty() const { return heap_.empty() && count_ == 0; }
-  void Add(uint32_t collection, int64_t version) {
-    if (empty()) {
-      one_ = {collection, version};
-      count_ = 1;
-      return;
-    }
-    if (heap_.empty()) heap_.push_back(one_);
-    heap_.emplace_back(collection, version);
-  }
-  void EraseAt(size_t i) {
-    if (heap_.empty()) {
-      count_ = 0;
-      return;
-    }
-    heap_.erase(heap_.begin() + static_cast<ptrdiff_t>(i));
-    if (heap_.size() == 1) {
-      one_ = heap_.front();
-      count_ = 1;
-      std::vector<Entry>().swap(heap_);
-    }
-  }
-
- private:
-  Entry one_{};
-  uint32_t count_ = 0;  // 0 or 1: whether one_ is set (when heap_ is empty)
-  std::vector<Entry> heap_;
-};
-
-}  // namespace
-
-struct Correlator::Tracked {
-  CollectionVersions versions;
-  CollectionVersions::Entry* Find(uint32_t collection) {
-    for (auto& v : versions.entries()) {
-      if (v.first == collection) return &v;
-    }
-    return nullptr;
-  }
-  int64_t placed_version = -1;  // the version indexed / evaluated
-  bool in_index = false;
-};
-
-struct Correlator::PatternIndicator {
-  IndicatorMeta meta;
-  pattern::Pattern pattern;
-};
 
 Correlator::Correlator(store::Store& store, CorrelatorOptions options,
                        std::shared_ptr<const WarningLists> warninglists, const Clock& clock)
@@ -642,6 +581,7 @@ Status Correlator::Place(Tracked& tracked, const std::string& id, Prepared&& pre
   auto entry = std::make_unique<PatternIndicator>();
   entry->meta = std::move(meta);
   entry->pattern = std::move(*prepared.pattern);
+  entry->text = std::move(prepared.pattern_text);
   patterns_[id] = std::move(entry);
   return Status::Ok();
 }

@@ -104,6 +104,24 @@ class IdTable {
     slots_[hole] = Slot{};
   }
   size_t size() const { return size_; }
+  size_t capacity() const { return slots_.size(); }
+  // Room for `n` keys in at least `capacity` slots without growing.
+  // (Inserting keys in another table's slot order, as a snapshot load
+  // does, into a table that still grows would pile them into a few long
+  // runs; into one of the same capacity it is a sequential pass.)
+  void Reserve(size_t n, size_t capacity = 0) {
+    size_t wanted = 1024;
+    while ((n + 1) * 4 > wanted * 3 || wanted < capacity) wanted *= 2;
+    if (wanted > slots_.size()) Rehash(wanted);
+    values_.reserve(n);
+  }
+  // Calls f(key, value) for every live entry.
+  template <typename F>
+  void ForEachEntry(F&& f) const {
+    for (const Slot& slot : slots_) {
+      if (slot.value != 0) f(slot.key, values_[slot.value - 1]);
+    }
+  }
   // Calls f(value) for every live value.
   template <typename F>
   void ForEach(F&& f) const {
@@ -120,8 +138,8 @@ class IdTable {
   size_t Home(const IdKey& key) const {
     return static_cast<size_t>(((key.hi ^ key.lo) * 0x9E3779B97F4A7C15ull) >> shift_);
   }
-  void Grow() {
-    size_t capacity = slots_.empty() ? 1024 : slots_.size() * 2;
+  void Grow() { Rehash(slots_.empty() ? 1024 : slots_.size() * 2); }
+  void Rehash(size_t capacity) {
     std::vector<Slot> old;
     old.swap(slots_);
     slots_.assign(capacity, Slot{});
@@ -204,6 +222,27 @@ class Correlator {
   Status Apply(const std::vector<store::Change>& changes);
   // The last change applied.
   int64_t cursor() const;
+
+  // Snapshots: everything the correlator holds (the index, what it tracks
+  // per indicator, the patterns it evaluates, the sighting book, the cursor)
+  // in one file beside the store, so that a process matches within
+  // milliseconds of starting instead of rebuilding the index from the store
+  // (`kizuna match`; `kizuna serve` at startup). A snapshot belongs to one
+  // store (its "store_id" meta value), one build and one set of options;
+  // after loading one, Refresh applies only the changes made since it was
+  // saved, so it may be any age.
+  //
+  // SaveSnapshot writes `path` atomically (a temporary file renamed over
+  // it, mode 0600) while matching goes on; Refresh and Apply wait for it.
+  Status SaveSnapshot(const std::string& path);
+  // On a correlator that has applied nothing yet. kNotFound: no file;
+  // kFailedPrecondition: another store's, build's or options', or ahead of
+  // the store (restored from a backup: the change it ends at is not the
+  // store's); kInvalidArgument: damaged (the checksum or the structure).
+  // Any error leaves the correlator empty, ready for a full Refresh.
+  Status LoadSnapshot(const std::string& path);
+  // The snapshot's file name in a node's directory.
+  static constexpr std::string_view kSnapshotFile = "correlation.snapshot";
   // Waits until every change up to `seq` is applied; false after `timeout`.
   bool WaitUntilApplied(int64_t seq, std::chrono::milliseconds timeout) const;
 
@@ -302,6 +341,8 @@ class Correlator {
   // Prepares (on every core) and places a batch of indicator changes; moves the cursor.
   void ApplyBatch(const std::vector<store::Change>& changes);
   void Forget(const std::string& id);
+  // A snapshot's tracking table section (nullopt: damaged).
+  static std::optional<internal::IdTable<Tracked>> LoadTracked(std::string_view bytes);
   std::vector<std::string> Readable(const std::string& id, const CollectionFilter& readable) const;
   // Index lookup (and, with_patterns, the pattern indicators evaluated against
   // an observation holding just this value).

@@ -16,6 +16,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "correlation/snapshot_io.h"
+
 namespace kizuna::correlation::internal {
 
 inline constexpr uint32_t kEmptyRef = 0xFFFFFFFFu;
@@ -164,6 +166,28 @@ class U32Multimap {
     for (const Slot& s : slots_) {
       if (s.ref != kEmptyRef) f(s.key, s.ref);
     }
+  }
+
+  // Snapshots (IndicatorIndex::SaveTo): the slots as they are. Load
+  // refuses a table that could not have been written by Save (capacity not
+  // a power of two, fuller than 3/4, a ref not below `ref_limit`).
+  void Save(SnapshotWriter& out) const { out.Array(slots_); }
+  bool Load(SnapshotReader& in, uint32_t ref_limit) {
+    std::vector<Slot> slots;
+    if (!in.Array(&slots)) return false;
+    if (!slots.empty() && (slots.size() < 16 || !std::has_single_bit(slots.size()))) return false;
+    size_t size = 0;
+    for (const Slot& s : slots) {
+      if (s.ref == kEmptyRef) continue;
+      if (s.ref >= ref_limit) return false;
+      ++size;
+    }
+    if (size * 4 > slots.size() * 3) return false;
+    slots_ = std::move(slots);
+    size_ = size;
+    mask_ = slots_.empty() ? 0 : slots_.size() - 1;
+    shift_ = slots_.empty() ? 64 : 64 - std::countr_zero(slots_.size());
+    return true;
   }
 
  private:
@@ -320,6 +344,45 @@ class StringMultimap {
     garbage_ = 0;
     return moved;
   }
+
+  // Snapshots (IndicatorIndex::SaveTo): slots and arena as they are. Load
+  // refuses a table that could not have been written by Save (see
+  // U32Multimap::Load; every slot's key must lie inside the arena).
+  void Save(SnapshotWriter& out) const {
+    out.Array(slots_);
+    out.String(arena_);
+    out.U64(garbage_);
+  }
+  bool Load(SnapshotReader& in, uint32_t ref_limit) {
+    std::vector<Slot> slots;
+    std::string arena;
+    uint64_t garbage;
+    if (!in.Array(&slots) || !in.String(&arena) || !in.U64(&garbage)) return false;
+    if (!slots.empty() && (slots.size() < 16 || !std::has_single_bit(slots.size()))) return false;
+    if (slots.size() > (size_t{1} << 32) || garbage > arena.size()) return false;
+    size_t size = 0;
+    for (const Slot& s : slots) {
+      if (s.ref == kEmptyRef) continue;
+      if (s.ref >= ref_limit || !KeyInside(arena, s.offset)) return false;
+      ++size;
+    }
+    if (size * 4 > slots.size() * 3) return false;
+    slots_ = std::move(slots);
+    arena_ = std::move(arena);
+    size_ = size;
+    garbage_ = garbage;
+    mask_ = slots_.empty() ? 0 : slots_.size() - 1;
+    shift_ = slots_.empty() ? 32 : 32 - std::countr_zero(slots_.size());
+    return true;
+  }
+  // Whether a [tag][length][bytes] key starts at `offset` and ends inside the arena.
+  static bool KeyInside(std::string_view arena, uint64_t offset) {
+    if (offset + 3 > arena.size()) return false;
+    uint16_t len;
+    std::memcpy(&len, arena.data() + offset + 1, 2);
+    return offset + 3 + len <= arena.size();
+  }
+  bool KeyInside(uint64_t offset) const { return KeyInside(arena_, offset); }
 
  private:
   size_t Home(uint32_t hash_hi) const { return shift_ >= 32 ? 0 : hash_hi >> shift_; }

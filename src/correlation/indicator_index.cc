@@ -5,6 +5,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "correlation/indicator_index_internal.h"
+
 namespace kizuna::correlation {
 
 using internal::HashBytes;
@@ -13,9 +15,8 @@ using internal::Mix64;
 
 namespace {
 
-enum class State : uint8_t { kFree = 0, kLive, kRevoked };
-enum class Table : uint8_t { kV4 = 0, kV6, kDomainExact, kDomainSub, kValue };
-
+using internal::State;
+using internal::Table;
 using internal::V4Block;
 constexpr uint32_t kShortBit = V4Block::kShortBit;
 constexpr uint64_t kDomainSeed = 0xcbf29ce484222325ull;
@@ -94,30 +95,6 @@ uint64_t UuidHash(const std::array<uint8_t, 16>& u) {
 
 }  // namespace
 
-// 56 bytes per indicator: the metadata the caller needs to act on a match,
-// with strings interned (feeds repeat names, label sets and producers).
-struct IndicatorIndex::Record {
-  std::array<uint8_t, 16> uuid;
-  int64_t modified_us;
-  int64_t valid_until_us;
-  uint32_t name;
-  uint32_t labels;
-  uint32_t producer;
-  uint32_t entries_begin;  // into entry_log_
-  uint16_t entries_count;
-  uint8_t tlp;
-  int8_t confidence;
-  State state;
-};
-
-// Enough to find an entry again in its table at removal: the IPv4 network
-// itself, or the arena offset of the key.
-struct IndicatorIndex::EntryRef {
-  Table table;
-  uint8_t length;  // IPv4 prefix length
-  uint32_t key;
-};
-
 // An entry after normalization, ready to insert (built outside the lock).
 struct IndicatorIndex::Normalized {
   Table table;
@@ -126,26 +103,6 @@ struct IndicatorIndex::Normalized {
   uint32_t network = 0;
   std::string bytes;
   uint64_t hash = 0;
-};
-
-class IndicatorIndex::Interner {
- public:
-  Interner() { Intern(""); }
-  uint32_t Intern(const std::string& s) {
-    auto [it, inserted] = ids_.try_emplace(s, static_cast<uint32_t>(by_id_.size()));
-    if (inserted) {
-      by_id_.push_back(&it->first);
-      bytes_ += s.capacity() + 64;  // node, hash bucket, pointer: an estimate
-    }
-    return it->second;
-  }
-  const std::string& Lookup(uint32_t id) const { return *by_id_[id]; }
-  size_t MemoryBytes() const { return bytes_ + by_id_.capacity() * sizeof(void*); }
-
- private:
-  std::unordered_map<std::string, uint32_t> ids_;
-  std::vector<const std::string*> by_id_;
-  size_t bytes_ = 0;
 };
 
 IndicatorIndex::IndicatorIndex(const Clock& clock, IndexOptions options)
@@ -540,6 +497,28 @@ std::optional<uint32_t> IndicatorIndex::FindRef(std::string_view id) const {
   uint32_t ref = IdFind(*uuid);
   if (ref == kEmptyRef) return std::nullopt;
   return ref;
+}
+
+uint64_t IndicatorIndex::LayoutFingerprint() {
+  // Tiny tables filled the way the index fills them: their bytes change
+  // with any change to a hash, a probe sequence or a slot layout.
+  internal::SnapshotWriter probe;
+  internal::U32Multimap v4;
+  internal::StringMultimap strings;
+  for (uint32_t i = 0; i < 40; ++i) {
+    v4.Insert(i * 0x01010101u, i);
+    const std::string name = "n" + std::to_string(i) + ".example";
+    strings.Insert(DomainHash(name), 0, name, i);
+    strings.Insert(ValueHash(static_cast<uint8_t>(i), name), static_cast<uint8_t>(i), name, i);
+    strings.Insert(V6Hash(static_cast<uint8_t>(i), name), static_cast<uint8_t>(i), name, i);
+  }
+  v4.Save(probe);
+  strings.Save(probe);
+  std::array<uint8_t, 16> uuid{};
+  uuid[3] = 7;
+  probe.U64(UuidHash(uuid));
+  probe.U64(sizeof(Record) * 1000000 + sizeof(EntryRef) * 1000 + sizeof(V4Block));
+  return internal::Checksum64(probe.bytes());
 }
 
 IndexStats IndicatorIndex::Stats() const {

@@ -78,6 +78,7 @@
 #include "common/time.h"
 #include "correlation/flat_tables.h"
 #include "correlation/observable.h"
+#include "correlation/snapshot_io.h"
 #include "stix/stix.h"
 
 namespace kizuna::correlation {
@@ -216,6 +217,18 @@ class IndicatorIndex {
   std::optional<uint32_t> FindRef(std::string_view id) const;
   IndexStats Stats() const;
 
+  // Snapshots (Correlator::SaveSnapshot): the whole index as bytes, and
+  // back. LoadFrom replaces the index's content only when the bytes hold a
+  // complete, consistent index (every ref, offset and count inside its
+  // table); otherwise it returns kInvalidArgument and leaves the index as it was.
+  void SaveTo(internal::SnapshotWriter& out) const;
+  Status LoadFrom(internal::SnapshotReader& in);
+  // Empties the index (as constructed).
+  void Clear();
+  // Changes whenever this build would lay out or hash the saved tables
+  // differently: part of what a snapshot must match to be loaded.
+  static uint64_t LayoutFingerprint();
+
   // Lookups under one shared lock. Each returns true when anything matched
   // and fills `out` (cleared first). Expired and revoked indicators never
   // appear.
@@ -280,6 +293,8 @@ class IndicatorIndex {
   void IdErase(uint32_t ref);
   void MaybeCompact();
   void MarkV4(uint32_t network, int length);  // sets the bits of v4_blocks_
+  // Takes every table of `other` (a loaded or fresh index); takes mu_.
+  void TakeFrom(IndicatorIndex& other);
 
   const Clock& clock_;
   const IndexOptions options_;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <idn2.h>
 #include <libpsl.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
@@ -149,6 +150,25 @@ const psl_ctx_t* Psl() {
   static const std::unique_ptr<psl_ctx_t, PslDeleter> latest(psl_latest(nullptr));
   return latest ? latest.get() : psl_builtin();
 }
+
+}  // namespace
+
+std::string NormalizationFingerprint() {
+  // psl_latest picks the newer of the built-in list and the system's file,
+  // so both (and the file's state) are part of what decides a suffix.
+  std::string fingerprint = "libpsl " + std::string(psl_get_version()) + " builtin " +
+                            std::to_string(static_cast<long long>(psl_builtin_file_time()));
+  struct stat file {};
+  if (const char* dist = psl_dist_filename(); dist != nullptr && stat(dist, &file) == 0) {
+    fingerprint += " " + std::string(dist) + " " +
+                   std::to_string(static_cast<long long>(file.st_mtime)) + " " +
+                   std::to_string(static_cast<long long>(file.st_size));
+  }
+  fingerprint += "; libidn2 " + std::string(idn2_check_version(nullptr));
+  return fingerprint;
+}
+
+namespace {
 
 // What libidn2 returns is malloc'd.
 struct FreeDeleter {

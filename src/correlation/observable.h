@@ -186,6 +186,11 @@ std::optional<DetectedObservable> DetectObservable(std::string_view line);
 // ("co.uk", "github.io"), or a single label (an unknown TLD counts as one,
 // per the list's "*" rule).
 bool IsPublicSuffix(std::string_view domain);
+
+// What the normal forms above depend on besides kizuna's code: the public
+// suffix list in use and the libidn2 version. A saved index is only valid
+// under the same (Correlator::LoadSnapshot compares it).
+std::string NormalizationFingerprint();
 // True when the last label of `domain` is a TLD the list names explicitly.
 bool HasKnownTld(std::string_view domain);
 // The registrable domain ("a.b.example.co.uk" -> "example.co.uk"), empty

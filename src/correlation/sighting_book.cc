@@ -153,4 +153,73 @@ std::vector<SightedBy> SightingBook::Of(const std::string& indicator_id,
   return out;
 }
 
+void SightingBook::SaveTo(internal::SnapshotWriter& out) const {
+  std::shared_lock lock(mu_);
+  out.U64(by_indicator_.size());
+  for (const auto& [indicator, entries] : by_indicator_) {
+    out.String(indicator);
+    out.U64(entries.size());
+    for (const Entry& e : entries) {
+      out.String(e.sighting_id);
+      out.String(e.collection_id);
+      out.I64(e.version_us);
+      out.U8(static_cast<uint8_t>(e.tlp));
+      out.String(e.origin);
+      out.String(e.observer);
+      out.I64(e.count);
+      out.I64(e.first_seen_us);
+      out.I64(e.last_seen_us);
+    }
+  }
+  out.U64(names_.size());
+  for (const auto& [identity, name] : names_) {
+    out.String(identity);
+    out.String(name);
+  }
+}
+
+void SightingBook::Clear() {
+  std::unique_lock lock(mu_);
+  by_indicator_.clear();
+  indicator_of_.clear();
+  names_.clear();
+}
+
+bool SightingBook::LoadFrom(internal::SnapshotReader& in) {
+  // Each string costs at least its 8-byte length, each entry more than 48.
+  std::unordered_map<std::string, std::vector<Entry>> by_indicator;
+  std::unordered_map<std::string, std::string> indicator_of;
+  std::unordered_map<std::string, std::string> names;
+  uint64_t indicators, count;
+  if (!in.Count(&indicators, 16)) return false;
+  for (uint64_t i = 0; i < indicators; ++i) {
+    std::string indicator;
+    if (!in.String(&indicator) || !in.Count(&count, 48)) return false;
+    std::vector<Entry>& entries = by_indicator[indicator];
+    entries.resize(count);
+    for (Entry& e : entries) {
+      uint8_t tlp;
+      if (!in.String(&e.sighting_id) || !in.String(&e.collection_id) || !in.I64(&e.version_us) ||
+          !in.U8(&tlp) || tlp > static_cast<uint8_t>(stix::Tlp::kRed) || !in.String(&e.origin) ||
+          !in.String(&e.observer) || !in.I64(&e.count) || !in.I64(&e.first_seen_us) ||
+          !in.I64(&e.last_seen_us)) {
+        return false;
+      }
+      e.tlp = static_cast<stix::Tlp>(tlp);
+      indicator_of[e.sighting_id] = indicator;
+    }
+  }
+  if (!in.Count(&count, 16)) return false;
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string identity, name;
+    if (!in.String(&identity) || !in.String(&name)) return false;
+    names[std::move(identity)] = std::move(name);
+  }
+  std::unique_lock lock(mu_);
+  by_indicator_.swap(by_indicator);
+  indicator_of_.swap(indicator_of);
+  names_.swap(names);
+  return true;
+}
+
 }  // namespace kizuna::correlation

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "correlation/snapshot_io.h"
 #include "store/store.h"
 
 namespace kizuna::correlation {
@@ -52,6 +53,13 @@ class SightingBook {
   // caller may see (null filter: all).
   std::vector<SightedBy> Of(const std::string& indicator_id,
                             const SightingFilter& visible = nullptr) const;
+
+  // Snapshots (Correlator::SaveSnapshot): everything the book holds, and
+  // back. LoadFrom replaces the book only when the bytes are complete
+  // (false otherwise, the book unchanged).
+  void SaveTo(internal::SnapshotWriter& out) const;
+  bool LoadFrom(internal::SnapshotReader& in);
+  void Clear();
 
  private:
   // The newest version of one sighting object in one collection.

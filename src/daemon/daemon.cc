@@ -91,6 +91,10 @@ correlation::SightingOptions SightingOptionsFrom(const node::NodeConfig& config)
   return options;
 }
 
+std::string CorrelationSnapshotPath(const node::Node& node) {
+  return node.dir() + "/" + std::string(correlation::Correlator::kSnapshotFile);
+}
+
 Result<std::shared_ptr<const correlation::WarningLists>> LoadWarningLists(const node::Node& node) {
   auto lists = std::make_shared<correlation::WarningLists>();
   lists->AddBuiltins();

@@ -96,6 +96,8 @@ class Router {
 // The warning lists a node's config names, with the built-in ones.
 Result<std::shared_ptr<const correlation::WarningLists>> LoadWarningLists(const node::Node& node);
 correlation::CorrelatorOptions CorrelatorOptionsFrom(const node::NodeConfig& config);
+// Where a node keeps its correlation snapshot (Correlator::SaveSnapshot).
+std::string CorrelationSnapshotPath(const node::Node& node);
 correlation::SightingOptions SightingOptionsFrom(const node::NodeConfig& config);
 
 taxii::TaxiiOptions TaxiiOptionsFrom(const node::NodeConfig& config);
