@@ -11,12 +11,16 @@
 // Cases, each a fresh process with the log on stdin and stdout to a file
 // (the page cache warm), alternated, the best of --runs:
 //   grepcidr          grepcidr -f networks < log > out      (matching lines out)
-//   kizuna            kizuna match DIR < log > out          (JSON lines of matches out;
-//                     process start, opening the store, building the index
-//                     from it, matching, output: everything)
+//   kizuna cold       kizuna match DIR < log > out          (JSON lines of matches out;
+//                     with no correlation snapshot: process start, opening
+//                     the store, building the index from the whole store,
+//                     matching, output, saving the snapshot: everything)
+//   kizuna            the same as it runs from then on: the index loaded
+//                     from the snapshot the last run saved, plus the
+//                     store's changes since (none here)
 //   kizuna 1 thread   the same with --threads 1
-//   startup           both with an empty log: what a run costs before its
-//                     first line (for kizuna mostly building the index)
+//   startup           grepcidr and kizuna (and kizuna cold) with an empty
+//                     log: what a run costs before its first line
 // Printed: wall and CPU seconds, lines/s end to end and after startup, the
 // ratios kizuna/grepcidr, the matching lines of both (they must agree),
 // kizuna's peak memory, and the CPU time per line after startup (steadier
@@ -50,6 +54,11 @@ struct Timing {
   double cpu = 0;     // user + system seconds of the process (all its threads)
   double rss_mb = 0;  // its peak resident memory
 };
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 // Runs argv with stdin from `in`, stdout to `out` and stderr to `err`.
 Timing Run(const std::vector<std::string>& args, const std::string& in, const std::string& out,
@@ -226,13 +235,21 @@ int main(int argc, char** argv) {
   const std::vector<std::string> kizuna_args = {kizuna, "match", node};
   std::vector<std::string> kizuna1_args = kizuna_args;
   kizuna1_args.insert(kizuna1_args.end(), {"--threads", "1"});
-  std::vector<double> gw, gc, kw, kc, k1w, k1c, gsw, ksw, gsc, ksc, krss, ksrss;
+  std::vector<double> gw, gc, kw, kc, k1w, k1c, gsw, ksw, gsc, ksc, krss, ksrss, cw, cc, csw;
+  const std::string snapshot = node + "/correlation.snapshot";
   const std::string out_grep = dir + "/out-grepcidr.txt", out_kizuna = dir + "/out-kizuna.jsonl";
   const std::string err = dir + "/stderr.txt";
   for (size_t run = 0; run < runs; ++run) {
     Timing t = Run(grep_args, log, out_grep, err);
     gw.push_back(t.wall);
     gc.push_back(t.cpu);
+    std::filesystem::remove(snapshot);
+    t = Run(kizuna_args, empty, dir + "/out-empty.txt", dir + "/stderr-empty.txt");
+    csw.push_back(t.wall);
+    std::filesystem::remove(snapshot);
+    t = Run(kizuna_args, log, dir + "/out-kizuna-cold.jsonl", dir + "/stderr-cold.txt");
+    cw.push_back(t.wall);
+    cc.push_back(t.cpu);
     t = Run(kizuna_args, log, out_kizuna, err);
     kw.push_back(t.wall);
     kc.push_back(t.cpu);
@@ -251,9 +268,11 @@ int main(int argc, char** argv) {
   const size_t grep_lines = CountLines(out_grep);
   const size_t kizuna_lines = CountLines(out_kizuna);
   const size_t kizuna1_lines = CountLines(dir + "/out-kizuna-1.jsonl");
+  const size_t cold_lines = CountLines(dir + "/out-kizuna-cold.jsonl");
 
   const double g = Best(gw), k = Best(kw), k1 = Best(k1w);
   const double gs = Best(gsw), ks = Best(ksw);
+  const double c = Best(cw), cs = Best(csw);
   auto rate = [&](double seconds) { return seconds > 0 ? lines / seconds / 1e6 : 0.0; };
   std::printf(
       "match_bench: %zu CIDR indicators (/16-/28) in the store, %zu IPv4 lines (10%% inside a "
@@ -263,6 +282,8 @@ int main(int argc, char** argv) {
               "startup s", "after startup");
   std::printf("%-18s %8.3f %8.3f %9.2f M/s %10.3f %11.2f M/s\n", "grepcidr", g, Best(gc), rate(g),
               gs, rate(g - gs));
+  std::printf("%-18s %8.3f %8.3f %9.2f M/s %10.3f %11.2f M/s\n", "kizuna cold", c, Best(cc),
+              rate(c), cs, rate(c - cs));
   std::printf("%-18s %8.3f %8.3f %9.2f M/s %10.3f %11.2f M/s\n", "kizuna", k, Best(kc), rate(k), ks,
               rate(k - ks));
   std::printf("%-18s %8.3f %8.3f %9.2f M/s %10.3f %11.2f M/s\n", "kizuna 1 thread", k1, Best(k1c),
@@ -271,10 +292,13 @@ int main(int argc, char** argv) {
       "ratio kizuna/grepcidr (lines/s): end to end %.2fx, after startup %.2fx (1 thread: "
       "%.2fx, %.2fx)\n",
       g / k, (g - gs) / (k - ks), g / k1, (g - gs) / (k1 - ks));
+  std::printf("ratio kizuna cold/grepcidr (lines/s): end to end %.2fx\n", g / c);
   std::printf(
-      "matched lines: grepcidr %zu, kizuna %zu, kizuna 1 thread %zu%s\n", grep_lines, kizuna_lines,
-      kizuna1_lines,
-      grep_lines == kizuna_lines && kizuna_lines == kizuna1_lines ? " (same)" : " (DIFFERENT)");
+      "matched lines: grepcidr %zu, kizuna %zu, kizuna 1 thread %zu, kizuna cold %zu%s\n",
+      grep_lines, kizuna_lines, kizuna1_lines, cold_lines,
+      grep_lines == kizuna_lines && kizuna_lines == kizuna1_lines && kizuna_lines == cold_lines
+          ? " (same)"
+          : " (DIFFERENT)");
   std::printf("output: grepcidr %.1f MB, kizuna %.1f MB of JSON lines\n",
               std::filesystem::file_size(out_grep) / 1e6,
               std::filesystem::file_size(out_kizuna) / 1e6);
@@ -285,6 +309,10 @@ int main(int argc, char** argv) {
       "cpu after startup: grepcidr %.0f ns/line, kizuna %.0f ns/line (all threads), "
       "ratio %.2fx\n",
       gcpu / lines * 1e9, kcpu / lines * 1e9, gcpu / kcpu);
+  const bool same_output = ReadAll(out_kizuna) == ReadAll(dir + "/out-kizuna-cold.jsonl") &&
+                           ReadAll(out_kizuna) == ReadAll(dir + "/out-kizuna-1.jsonl");
+  std::printf("kizuna output with and without the snapshot, 1 or 2 threads: %s\n",
+              same_output ? "byte for byte the same" : "DIFFERENT");
   if (!keep) std::filesystem::remove_all(dir);
-  return grep_lines == kizuna_lines ? 0 : 1;
+  return grep_lines == kizuna_lines && same_output ? 0 : 1;
 }

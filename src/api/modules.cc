@@ -20,8 +20,9 @@ Status MatchingModule::Start() {
     spdlog::warn("correlation index: {}", loaded.message());
   }
   auto stats = services_->correlator->GetStats();
-  spdlog::info("correlation: {} indicators indexed, {} evaluated by pattern", stats.indexed,
-               stats.by_pattern);
+  spdlog::info("correlation: {} indicators indexed, {} evaluated by pattern ({})", stats.indexed,
+               stats.by_pattern,
+               from_snapshot.ok() ? "from the snapshot and the changes since" : "from the store");
   bus::SubscriptionOptions options;
   options.name = "correlation index";
   options.after_seq = services_->correlator->cursor();

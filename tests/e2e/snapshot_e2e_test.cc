@@ -161,6 +161,8 @@ TEST_F(SnapshotE2E, ServeSavesItWhenItStopsAndStartsFromIt) {
       << "stored while the node was down: applied after the snapshot";
   EXPECT_EQ(node_.ServerLog().find("building it from the store"), std::string::npos)
       << node_.ServerLog();
+  EXPECT_NE(node_.ServerLog().find("from the snapshot and the changes since"), std::string::npos)
+      << node_.ServerLog();
 }
 
 }  // namespace
