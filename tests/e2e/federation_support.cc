@@ -53,12 +53,6 @@ std::string TrimmedFile(const std::string& path) {
 
 std::string IndicatorId(int n) { return "indicator--" + Uuid(n); }
 
-std::string Envelope(const std::vector<std::string>& objects) {
-  std::string body = "{\"objects\":[";
-  for (size_t i = 0; i < objects.size(); ++i) body += (i ? "," : "") + objects[i];
-  return body + "]}";
-}
-
 void Post(NodeProcess& node, const std::vector<std::string>& objects) {
   http::Response r = node.Post(kObjects, Envelope(objects));
   ASSERT_EQ(r.status, 202) << r.body;

@@ -31,7 +31,6 @@ std::string Indicator(int n, stix::Tlp tlp, const std::string& extra = "",
                       const std::string& modified = "2026-11-23T00:00:00.000Z");
 std::string IndicatorId(int n);
 std::string TrimmedFile(const std::string& path);
-std::string Envelope(const std::vector<std::string>& objects);
 // POSTs to the default collection as the admin; asserts every object was taken.
 void Post(NodeProcess& node, const std::vector<std::string>& objects);
 // Every stored version in a node's default collection, id -> count of versions,

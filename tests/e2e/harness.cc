@@ -139,6 +139,40 @@ std::string ReadFile(const std::string& path) {
   return buffer.str();
 }
 
+std::string Envelope(const std::vector<std::string>& objects) {
+  std::string out = R"({"objects":[)";
+  for (size_t i = 0; i < objects.size(); ++i) out += (i ? "," : "") + objects[i];
+  return out + "]}";
+}
+
+std::string Bundle(const std::vector<std::string>& objects) {
+  std::string out =
+      R"({"type":"bundle","id":"bundle--00000000-0000-4000-8000-00000000000a","objects":[)";
+  for (size_t i = 0; i < objects.size(); ++i) out += (i ? "," : "") + objects[i];
+  return out + "]}";
+}
+
+std::string PatternIndicator(const std::string& tail, const std::string& pattern,
+                             const std::string& extra, const std::string& modified) {
+  boost::json::object o{
+      {"type", "indicator"},
+      {"spec_version", "2.1"},
+      {"id", "indicator--00000000-0000-4000-8000-" + tail},
+      {"created", "2024-01-01T00:00:00.000Z"},
+      {"modified", modified},
+      {"name", "indicator " + tail},
+      {"labels", boost::json::array{"botnet"}},
+      {"confidence", 70},
+      {"pattern", pattern},
+      {"pattern_type", "stix"},
+      {"valid_from", "2024-01-01T00:00:00Z"},
+      {"object_marking_refs",
+       boost::json::array{"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"}}};
+  std::string text = boost::json::serialize(o);
+  if (!extra.empty()) text = text.substr(0, text.size() - 1) + "," + extra + "}";
+  return text;
+}
+
 void WriteFile(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << content;

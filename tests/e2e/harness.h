@@ -56,6 +56,17 @@ CommandResult RunKizuna(const std::vector<std::string>& args, const std::string&
 
 std::string ReadFile(const std::string& path);
 
+// STIX for tests: a TAXII envelope ({"objects": […]}) and a bundle of
+// objects given as JSON text, and an indicator
+// "indicator--00000000-0000-4000-8000-<tail>" with `pattern`, named
+// "indicator <tail>", labels ["botnet"], confidence 70, TLP:GREEN, version
+// `modified`; `extra` is more members ("\"revoked\":true").
+std::string Envelope(const std::vector<std::string>& objects);
+std::string Bundle(const std::vector<std::string>& objects);
+std::string PatternIndicator(const std::string& tail, const std::string& pattern,
+                             const std::string& extra = "",
+                             const std::string& modified = "2024-01-01T00:00:00.000Z");
+
 using kizuna::test_support::MakeTestCertificate;
 using kizuna::test_support::TestCertificate;
 void WriteFile(const std::string& path, const std::string& content);

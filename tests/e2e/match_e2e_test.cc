@@ -15,33 +15,6 @@ namespace json = boost::json;
 
 const std::string kObjects = "/taxii2/root/collections/default/objects/";
 
-std::string Indicator(const std::string& tail, const std::string& pattern,
-                      const std::string& extra = "",
-                      const std::string& modified = "2024-01-01T00:00:00.000Z") {
-  json::object o{{"type", "indicator"},
-                 {"spec_version", "2.1"},
-                 {"id", "indicator--00000000-0000-4000-8000-" + tail},
-                 {"created", "2024-01-01T00:00:00.000Z"},
-                 {"modified", modified},
-                 {"name", "indicator " + tail},
-                 {"labels", json::array{"botnet"}},
-                 {"confidence", 70},
-                 {"pattern", pattern},
-                 {"pattern_type", "stix"},
-                 {"valid_from", "2024-01-01T00:00:00Z"},
-                 {"object_marking_refs",
-                  json::array{"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"}}};
-  std::string text = json::serialize(o);
-  if (!extra.empty()) text = text.substr(0, text.size() - 1) + "," + extra + "}";
-  return text;
-}
-
-std::string Envelope(const std::vector<std::string>& objects) {
-  std::string out = R"({"objects":[)";
-  for (size_t i = 0; i < objects.size(); ++i) out += (i ? "," : "") + objects[i];
-  return out + "]}";
-}
-
 class MatchE2E : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -75,18 +48,18 @@ class MatchE2E : public ::testing::Test {
 };
 
 TEST_F(MatchE2E, IndexedAndPatternIndicatorsMatch) {
-  Add({Indicator("000000000001", "[ipv4-addr:value = '203.0.113.77']"),
-       Indicator("000000000002", "[ipv4-addr:value ISSUBSET '45.33.0.0/16']"),
-       Indicator("000000000003", "[domain-name:value = 'c2.evil-botnet.net']",
-                 R"("x_kizuna_match_subdomains":true)"),
-       Indicator("000000000004",
-                 "[file:hashes.'SHA-256' = "
-                 "'aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f']"),
-       Indicator("000000000005",
-                 "[url:value MATCHES '^http://[a-z]+\\\\.evil-botnet\\\\.net/gate']"),
-       Indicator("000000000006",
-                 "[email-addr:value = 'phish@evil-botnet.net'] OR "
-                 "[ipv6-addr:value ISSUBSET '2001:db8:bad::/48']")});
+  Add({PatternIndicator("000000000001", "[ipv4-addr:value = '203.0.113.77']"),
+       PatternIndicator("000000000002", "[ipv4-addr:value ISSUBSET '45.33.0.0/16']"),
+       PatternIndicator("000000000003", "[domain-name:value = 'c2.evil-botnet.net']",
+                        R"("x_kizuna_match_subdomains":true)"),
+       PatternIndicator("000000000004",
+                        "[file:hashes.'SHA-256' = "
+                        "'aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f']"),
+       PatternIndicator("000000000005",
+                        "[url:value MATCHES '^http://[a-z]+\\\\.evil-botnet\\\\.net/gate']"),
+       PatternIndicator("000000000006",
+                        "[email-addr:value = 'phish@evil-botnet.net'] OR "
+                        "[ipv6-addr:value ISSUBSET '2001:db8:bad::/48']")});
   EXPECT_EQ(Matches("203.0.113.77"), std::set<std::string>{Id("000000000001")});
   EXPECT_EQ(Matches("45.33.32.156"), std::set<std::string>{Id("000000000002")});
   EXPECT_EQ(Matches("a.b.c2.evil-botnet.net"), std::set<std::string>{Id("000000000003")});
@@ -117,8 +90,8 @@ TEST_F(MatchE2E, IndexedAndPatternIndicatorsMatch) {
 // POST /api/v1/match takes 100,000 observables a request, as text lines
 // (through the stream matcher) and as a JSON list; one more is 413.
 TEST_F(MatchE2E, TakesAHundredThousandObservablesARequest) {
-  Add({Indicator("000000000020", "[ipv4-addr:value ISSUBSET '45.82.0.0/16']"),
-       Indicator("000000000021", "[domain-name:value = 'evil-batch.net']")});
+  Add({PatternIndicator("000000000020", "[ipv4-addr:value ISSUBSET '45.82.0.0/16']"),
+       PatternIndicator("000000000021", "[domain-name:value = 'evil-batch.net']")});
   constexpr int kMax = 100000;
   std::string text;
   json::array list;
@@ -167,25 +140,25 @@ TEST_F(MatchE2E, TakesAHundredThousandObservablesARequest) {
 }
 
 TEST_F(MatchE2E, FollowsNewVersionsRevocationExpiryAndDeletion) {
-  Add({Indicator("000000000010", "[ipv4-addr:value = '45.77.1.1']")});
+  Add({PatternIndicator("000000000010", "[ipv4-addr:value = '45.77.1.1']")});
   EXPECT_EQ(Matches("45.77.1.1").size(), 1u);
   // A new version with another value replaces the old one at once.
-  Add({Indicator("000000000010", "[ipv4-addr:value = '45.77.2.2']", "",
-                 "2024-02-01T00:00:00.000Z")});
+  Add({PatternIndicator("000000000010", "[ipv4-addr:value = '45.77.2.2']", "",
+                        "2024-02-01T00:00:00.000Z")});
   EXPECT_TRUE(Matches("45.77.1.1").empty());
   EXPECT_EQ(Matches("45.77.2.2").size(), 1u);
   // Revoked: stops matching.
-  Add({Indicator("000000000010", "[ipv4-addr:value = '45.77.2.2']", R"("revoked":true)",
-                 "2024-03-01T00:00:00.000Z")});
+  Add({PatternIndicator("000000000010", "[ipv4-addr:value = '45.77.2.2']", R"("revoked":true)",
+                        "2024-03-01T00:00:00.000Z")});
   EXPECT_TRUE(Matches("45.77.2.2").empty());
   // Expired (valid_until in the past): never matches.
-  Add({Indicator("000000000011", "[ipv4-addr:value = '45.77.3.3']",
-                 R"("valid_until":"2024-06-01T00:00:00Z")")});
+  Add({PatternIndicator("000000000011", "[ipv4-addr:value = '45.77.3.3']",
+                        R"("valid_until":"2024-06-01T00:00:00Z")")});
   EXPECT_TRUE(Matches("45.77.3.3").empty());
   // Deleted through TAXII: stops matching; deleting the newest version brings the older back.
-  Add({Indicator("000000000012", "[ipv4-addr:value = '45.77.4.4']"),
-       Indicator("000000000012", "[ipv4-addr:value = '45.77.5.5']", "",
-                 "2024-02-01T00:00:00.000Z")});
+  Add({PatternIndicator("000000000012", "[ipv4-addr:value = '45.77.4.4']"),
+       PatternIndicator("000000000012", "[ipv4-addr:value = '45.77.5.5']", "",
+                        "2024-02-01T00:00:00.000Z")});
   EXPECT_EQ(Matches("45.77.5.5").size(), 1u);
   auto r = node_.Request("DELETE", kObjects + Id("000000000012") + "/", node_.admin_key());
   ASSERT_EQ(r.status, 200) << r.body;
@@ -199,10 +172,11 @@ TEST_F(MatchE2E, FollowsNewVersionsRevocationExpiryAndDeletion) {
 
 TEST_F(MatchE2E, SeesWhatAnotherProcessImports) {
   TempDir tmp;
-  WriteFile(tmp.path() + "/feed.json",
-            R"({"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000001","objects":[)" +
-                Indicator("000000000020", "[domain-name:value = 'imported.evil-botnet.net']") +
-                "]}");
+  WriteFile(
+      tmp.path() + "/feed.json",
+      R"({"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000001","objects":[)" +
+          PatternIndicator("000000000020", "[domain-name:value = 'imported.evil-botnet.net']") +
+          "]}");
   auto r = RunKizuna({"import", node_.dir(), tmp.path() + "/feed.json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Matches("imported.evil-botnet.net"), std::set<std::string>{Id("000000000020")});
@@ -212,8 +186,9 @@ TEST_F(MatchE2E, OnlyWhatTheCallerMayReadIsShown) {
   std::string c =
       RunKizuna({"collection", "add", node_.dir(), "--title", "closed", "--alias", "closed"})
           .LastLine();
-  auto r = node_.Post("/taxii2/root/collections/closed/objects/",
-                      Envelope({Indicator("000000000030", "[ipv4-addr:value = '45.78.1.1']")}));
+  auto r =
+      node_.Post("/taxii2/root/collections/closed/objects/",
+                 Envelope({PatternIndicator("000000000030", "[ipv4-addr:value = '45.78.1.1']")}));
   ASSERT_EQ(r.status, 202) << r.body;
   std::string key = node_.AddUser("CERT-Partner", "analyst");
   EXPECT_EQ(Matches("45.78.1.1").size(), 1u) << "the admin reads everything";
@@ -230,13 +205,13 @@ TEST_F(MatchE2E, OnlyWhatTheCallerMayReadIsShown) {
 // sharing policy (TLP, here for a user of another organization) applies.
 TEST_F(MatchE2E, MatchesFollowTheSharingPolicy) {
   auto marked = [](const std::string& tail, const char* marking) {
-    std::string object = Indicator(tail, "[ipv4-addr:value = '45.78.2.2']");
+    std::string object = PatternIndicator(tail, "[ipv4-addr:value = '45.78.2.2']");
     size_t at = object.find("marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb");
     return object.replace(
         at, std::string("marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb").size(),
         marking);
   };
-  Add({Indicator("000000000040", "[ipv4-addr:value = '45.78.2.2']"),                        // GREEN
+  Add({PatternIndicator("000000000040", "[ipv4-addr:value = '45.78.2.2']"),                 // GREEN
        marked("000000000041", "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"),  // AMBER
        marked("000000000042", "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1")});  // RED
   std::string key = node_.AddUser("ISP-X", "abuse");  // external: up to GREEN by default
@@ -251,12 +226,13 @@ TEST_F(MatchE2E, APeerSeesMatchesOnlyInCollectionsSharedWithIt) {
       RunKizuna({"collection", "add", node_.dir(), "--title", "internal", "--alias", "internal"})
           .exit_code,
       0);
-  ASSERT_EQ(node_
-                .Post("/taxii2/root/collections/internal/objects/",
-                      Envelope({Indicator("000000000050", "[ipv4-addr:value = '45.78.3.3']")}))
-                .status,
-            202);
-  Add({Indicator("000000000051", "[ipv4-addr:value = '45.78.3.3']")});
+  ASSERT_EQ(
+      node_
+          .Post("/taxii2/root/collections/internal/objects/",
+                Envelope({PatternIndicator("000000000050", "[ipv4-addr:value = '45.78.3.3']")}))
+          .status,
+      202);
+  Add({PatternIndicator("000000000051", "[ipv4-addr:value = '45.78.3.3']")});
   std::string key = node_.AddUser("cert-p", "node");
   ASSERT_EQ(RunKizuna({"collection", "grant", node_.dir(), "internal", "--org", "cert-p", "--read"})
                 .exit_code,
@@ -271,7 +247,7 @@ TEST_F(MatchE2E, APeerSeesMatchesOnlyInCollectionsSharedWithIt) {
 }
 
 TEST_F(MatchE2E, SightingsAreRecordedPerIndicatorAndPeriod) {
-  Add({Indicator("000000000040", "[ipv4-addr:value = '45.79.1.1']")});
+  Add({PatternIndicator("000000000040", "[ipv4-addr:value = '45.79.1.1']")});
   for (int i = 0; i < 2; ++i) {
     auto r = node_.Request("POST", "/api/v1/match", node_.admin_key(),
                            R"({"observables":["45.79.1.1","45.79.1.1"],"sighting":true})",
@@ -299,8 +275,8 @@ TEST_F(MatchE2E, SightingsAreRecordedPerIndicatorAndPeriod) {
 }
 
 TEST_F(MatchE2E, ObservedDataIsMatchedAgainstIndexAndPatterns) {
-  Add({Indicator("000000000050", "[ipv4-addr:value = '45.80.1.1']"),
-       Indicator(
+  Add({PatternIndicator("000000000050", "[ipv4-addr:value = '45.80.1.1']"),
+       PatternIndicator(
            "000000000051",
            "[network-traffic:dst_ref.value = '45.80.2.2' AND network-traffic:dst_port = 23]")});
   std::string bundle =
@@ -331,11 +307,11 @@ TEST_F(MatchE2E, ObservedDataIsMatchedAgainstIndexAndPatterns) {
 // internationalized names in either spelling are recognised in plain text
 // and matched against indicators on them.
 TEST_F(MatchE2E, NamesUnderAnyTldAndInEitherIdnFormMatch) {
-  Add({Indicator("000000000080", "[domain-name:value = 'intranet.corp']"),
-       Indicator("000000000081", "[domain-name:value = 'xn--bcher-kva.example']"),
-       Indicator("000000000082", "[domain-name:value = 'münchen.kizunatest']"),
-       Indicator("000000000083", "[email-addr:value = 'ceo@intranet.corp']"),
-       Indicator("000000000084", "[domain-name:value = 'host.kizunatest']")});
+  Add({PatternIndicator("000000000080", "[domain-name:value = 'intranet.corp']"),
+       PatternIndicator("000000000081", "[domain-name:value = 'xn--bcher-kva.example']"),
+       PatternIndicator("000000000082", "[domain-name:value = 'münchen.kizunatest']"),
+       PatternIndicator("000000000083", "[email-addr:value = 'ceo@intranet.corp']"),
+       PatternIndicator("000000000084", "[domain-name:value = 'host.kizunatest']")});
   const std::set<std::string> corp{Id("000000000080")};
   const std::set<std::string> buecher{Id("000000000081")};
   const std::set<std::string> muenchen{Id("000000000082")};
@@ -377,8 +353,8 @@ TEST_F(MatchE2E, NamesUnderAnyTldAndInEitherIdnFormMatch) {
 }
 
 TEST_F(MatchE2E, BadPatternsAreRejectedOnIngestWithThePosition) {
-  auto r = node_.Post(kObjects,
-                      Envelope({Indicator("000000000060", "[ipv4-addr:value = '1.2.3.4' AND]")}));
+  auto r = node_.Post(
+      kObjects, Envelope({PatternIndicator("000000000060", "[ipv4-addr:value = '1.2.3.4' AND]")}));
   ASSERT_EQ(r.status, 202) << r.body;
   json::value status = json::parse(r.body);
   ASSERT_EQ(status.at("failure_count").to_number<int>(), 1);
@@ -391,8 +367,8 @@ TEST(MatchCli, StreamsStdinToJsonLinesWithWarningListsFromTheConfig) {
   TempDir tmp;
   WriteFile(tmp.path() + "/feed.json",
             R"({"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000002","objects":[)" +
-                Indicator("000000000070", "[ipv4-addr:value = '45.81.1.1']") + "," +
-                Indicator("000000000071", "[ipv4-addr:value = '45.81.2.2']") + "]}");
+                PatternIndicator("000000000070", "[ipv4-addr:value = '45.81.1.1']") + "," +
+                PatternIndicator("000000000071", "[ipv4-addr:value = '45.81.2.2']") + "]}");
   ASSERT_EQ(RunKizuna({"import", node.dir(), tmp.path() + "/feed.json"}).exit_code, 0);
   auto r =
       RunKizuna({"match", node.dir()},
@@ -439,9 +415,10 @@ TEST(MatchCli, RecognisesNamesUnderAnyTldAndInEitherIdnForm) {
   TempDir tmp;
   WriteFile(tmp.path() + "/feed.json",
             R"({"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000003","objects":[)" +
-                Indicator("000000000090", "[domain-name:value = 'intranet.corp']") + "," +
-                Indicator("000000000091", "[domain-name:value = 'xn--bcher-kva.example']") + "," +
-                Indicator("000000000092", "[email-addr:value = 'it@nas.home.arpa']") + "]}");
+                PatternIndicator("000000000090", "[domain-name:value = 'intranet.corp']") + "," +
+                PatternIndicator("000000000091", "[domain-name:value = 'xn--bcher-kva.example']") +
+                "," + PatternIndicator("000000000092", "[email-addr:value = 'it@nas.home.arpa']") +
+                "]}");
   ASSERT_EQ(RunKizuna({"import", node.dir(), tmp.path() + "/feed.json"}).exit_code, 0);
   auto r = RunKizuna({"match", node.dir(), "--all"},
                      "intranet.corp\nHOST.Corp.\nbücher.example\nhxxp://intranet[.]corp/x\n"
@@ -481,8 +458,9 @@ TEST(MatchCli, MatchesALogFileByFieldOrRegex) {
   TempDir tmp;
   WriteFile(tmp.path() + "/feed.json",
             R"({"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000003","objects":[)" +
-                Indicator("000000000080", "[ipv4-addr:value = '45.83.1.1']") + "," +
-                Indicator("000000000081", "[ipv4-addr:value ISSUBSET '45.83.2.0/24']") + "]}");
+                PatternIndicator("000000000080", "[ipv4-addr:value = '45.83.1.1']") + "," +
+                PatternIndicator("000000000081", "[ipv4-addr:value ISSUBSET '45.83.2.0/24']") +
+                "]}");
   ASSERT_EQ(RunKizuna({"import", node.dir(), tmp.path() + "/feed.json"}).exit_code, 0);
   auto values = [](const std::string& out) {
     std::vector<std::string> found;

@@ -17,31 +17,6 @@ namespace {
 
 namespace json = boost::json;
 
-std::string Indicator(const std::string& tail, const std::string& pattern,
-                      const std::string& extra = "",
-                      const std::string& modified = "2024-01-01T00:00:00.000Z") {
-  json::object o{{"type", "indicator"},
-                 {"spec_version", "2.1"},
-                 {"id", "indicator--00000000-0000-4000-8000-" + tail},
-                 {"created", "2024-01-01T00:00:00.000Z"},
-                 {"modified", modified},
-                 {"name", "snapshot " + tail},
-                 {"labels", json::array{"botnet"}},
-                 {"pattern", pattern},
-                 {"pattern_type", "stix"},
-                 {"valid_from", "2024-01-01T00:00:00Z"}};
-  std::string text = json::serialize(o);
-  if (!extra.empty()) text = text.substr(0, text.size() - 1) + "," + extra + "}";
-  return text;
-}
-
-std::string Bundle(const std::vector<std::string>& objects) {
-  std::string out =
-      R"({"type":"bundle","id":"bundle--00000000-0000-4000-8000-00000000000a","objects":[)";
-  for (size_t i = 0; i < objects.size(); ++i) out += (i ? "," : "") + objects[i];
-  return out + "]}";
-}
-
 const std::string kInput =
     "45.90.1.1\n45.91.7.7\nc2.snapshot-evil.test\nhttp://www.snap.test/gate\n198.18.0.1\n";
 
@@ -73,16 +48,17 @@ class SnapshotE2E : public ::testing::Test {
 };
 
 TEST_F(SnapshotE2E, MatchStartsFromTheSnapshotAndAppliesWhatChanged) {
-  Import({Indicator("000000000001", "[ipv4-addr:value ISSUBSET '45.90.0.0/16']"),
-          Indicator("000000000002", "[domain-name:value = 'snapshot-evil.test']",
-                    R"("x_kizuna_match_subdomains":true)"),
-          Indicator("000000000003", "[url:value MATCHES '^http://[a-z]+\\\\.snap\\\\.test/']")});
+  Import({PatternIndicator("000000000001", "[ipv4-addr:value ISSUBSET '45.90.0.0/16']"),
+          PatternIndicator("000000000002", "[domain-name:value = 'snapshot-evil.test']",
+                           R"("x_kizuna_match_subdomains":true)"),
+          PatternIndicator("000000000003",
+                           "[url:value MATCHES '^http://[a-z]+\\\\.snap\\\\.test/']")});
   ASSERT_FALSE(std::filesystem::exists(Snapshot()));
   CommandResult first = Match();
   ASSERT_TRUE(std::filesystem::exists(Snapshot())) << "the first run saves it";
-  EXPECT_NE(first.out.find("snapshot 000000000001"), std::string::npos) << first.out;
-  EXPECT_NE(first.out.find("snapshot 000000000002"), std::string::npos) << first.out;
-  EXPECT_NE(first.out.find("snapshot 000000000003"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("indicator 000000000001"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("indicator 000000000002"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("indicator 000000000003"), std::string::npos) << first.out;
   const auto saved_at = std::filesystem::last_write_time(Snapshot());
 
   CommandResult second = Match();
@@ -92,20 +68,20 @@ TEST_F(SnapshotE2E, MatchStartsFromTheSnapshotAndAppliesWhatChanged) {
       << "nothing changed: the snapshot is not written again";
 
   // Another process changes the store: a new indicator, a revocation.
-  Import({Indicator("000000000004", "[ipv4-addr:value = '45.91.7.7']"),
-          Indicator("000000000001", "[ipv4-addr:value ISSUBSET '45.90.0.0/16']",
-                    R"("revoked":true)", "2024-02-01T00:00:00.000Z")});
+  Import({PatternIndicator("000000000004", "[ipv4-addr:value = '45.91.7.7']"),
+          PatternIndicator("000000000001", "[ipv4-addr:value ISSUBSET '45.90.0.0/16']",
+                           R"("revoked":true)", "2024-02-01T00:00:00.000Z")});
   CommandResult third = Match();
-  EXPECT_EQ(third.out.find("snapshot 000000000001"), std::string::npos) << third.out;
-  EXPECT_NE(third.out.find("snapshot 000000000004"), std::string::npos) << third.out;
+  EXPECT_EQ(third.out.find("indicator 000000000001"), std::string::npos) << third.out;
+  EXPECT_NE(third.out.find("indicator 000000000004"), std::string::npos) << third.out;
   EXPECT_EQ(third.out, MatchWithoutSnapshot());
   EXPECT_NE(std::filesystem::last_write_time(Snapshot()), saved_at) << "brought up to date";
 }
 
 TEST_F(SnapshotE2E, ADamagedOrForeignSnapshotIsReportedAndReplaced) {
-  Import({Indicator("000000000011", "[ipv4-addr:value ISSUBSET '45.90.0.0/16']")});
+  Import({PatternIndicator("000000000011", "[ipv4-addr:value ISSUBSET '45.90.0.0/16']")});
   const std::string expected = Match().out;
-  ASSERT_NE(expected.find("snapshot 000000000011"), std::string::npos) << expected;
+  ASSERT_NE(expected.find("indicator 000000000011"), std::string::npos) << expected;
 
   std::string bytes = ReadFile(Snapshot());
   bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x20);
@@ -121,8 +97,9 @@ TEST_F(SnapshotE2E, ADamagedOrForeignSnapshotIsReportedAndReplaced) {
 
   // Another node's snapshot (same content, another store).
   NodeProcess other("CERT-Other");
-  WriteFile(tmp_.path() + "/feed.json",
-            Bundle({Indicator("000000000011", "[ipv4-addr:value ISSUBSET '45.90.0.0/16']")}));
+  WriteFile(
+      tmp_.path() + "/feed.json",
+      Bundle({PatternIndicator("000000000011", "[ipv4-addr:value ISSUBSET '45.90.0.0/16']")}));
   ASSERT_EQ(RunKizuna({"import", other.dir(), tmp_.path() + "/feed.json"}).exit_code, 0);
   ASSERT_EQ(RunKizuna({"match", other.dir()}, "45.90.0.1\n").exit_code, 0);
   std::filesystem::copy_file(other.dir() + "/correlation.snapshot", Snapshot(),
@@ -135,20 +112,20 @@ TEST_F(SnapshotE2E, ADamagedOrForeignSnapshotIsReportedAndReplaced) {
 TEST_F(SnapshotE2E, ServeSavesItWhenItStopsAndStartsFromIt) {
   std::string error;
   ASSERT_TRUE(node_.Start(&error)) << error;
-  auto r =
-      node_.Post("/taxii2/root/collections/default/objects/",
-                 R"({"objects":[)" +
-                     Indicator("000000000021", "[ipv4-addr:value ISSUBSET '45.90.0.0/16']") + "]}");
+  auto r = node_.Post(
+      "/taxii2/root/collections/default/objects/",
+      R"({"objects":[)" +
+          PatternIndicator("000000000021", "[ipv4-addr:value ISSUBSET '45.90.0.0/16']") + "]}");
   ASSERT_EQ(r.status, 202) << r.body;
   ASSERT_TRUE(node_.Stop());
   ASSERT_TRUE(std::filesystem::exists(Snapshot()));
   // What the node saved is what the store holds: `kizuna match` uses it
   // without a word and finds the indicator the node took in.
   CommandResult matched = Match();
-  EXPECT_NE(matched.out.find("snapshot 000000000021"), std::string::npos) << matched.out;
+  EXPECT_NE(matched.out.find("indicator 000000000021"), std::string::npos) << matched.out;
   EXPECT_EQ(matched.err.find("snapshot"), std::string::npos) << matched.err;
 
-  Import({Indicator("000000000022", "[ipv4-addr:value = '45.91.7.7']")});
+  Import({PatternIndicator("000000000022", "[ipv4-addr:value = '45.91.7.7']")});
   ASSERT_TRUE(node_.Start(&error)) << error;
   auto match = [&](const std::string& value) {
     auto response = node_.Request("POST", "/api/v1/match", node_.admin_key(), value + "\n",
@@ -156,8 +133,8 @@ TEST_F(SnapshotE2E, ServeSavesItWhenItStopsAndStartsFromIt) {
     EXPECT_EQ(response.status, 200) << response.body;
     return response.body;
   };
-  EXPECT_NE(match("45.90.3.3").find("snapshot 000000000021"), std::string::npos);
-  EXPECT_NE(match("45.91.7.7").find("snapshot 000000000022"), std::string::npos)
+  EXPECT_NE(match("45.90.3.3").find("indicator 000000000021"), std::string::npos);
+  EXPECT_NE(match("45.91.7.7").find("indicator 000000000022"), std::string::npos)
       << "stored while the node was down: applied after the snapshot";
   EXPECT_EQ(node_.ServerLog().find("building it from the store"), std::string::npos)
       << node_.ServerLog();

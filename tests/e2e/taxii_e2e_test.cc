@@ -30,12 +30,6 @@ std::string Indicator(const std::string& uuid_tail, const std::string& modified,
          extra + "}";
 }
 
-std::string Envelope(const std::vector<std::string>& objects) {
-  std::string out = R"({"objects":[)";
-  for (size_t i = 0; i < objects.size(); ++i) out += (i ? "," : "") + objects[i];
-  return out + "]}";
-}
-
 class TaxiiE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
