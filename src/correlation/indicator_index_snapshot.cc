@@ -24,10 +24,9 @@ void IndicatorIndex::SaveTo(SnapshotWriter& out) const {
   out.Array(id_slots_);
   out.Array(entry_log_);
   out.U64(entry_log_garbage_);
+  // The /16 summaries (2 MiB) are not saved: they follow from the tables,
+  // and LoadFrom rebuilds them.
   for (const auto& table : v4_) table.Save(out);
-  out.Array(v4_blocks_);
-  out.U32(v4_short_lengths_);
-  out.U64(v4_removed_since_rebuild_);
   v6_.Save(out);
   out.Array(std::span<const uint32_t>(v6_length_count_));
   out.Array(v6_lengths_);
@@ -73,13 +72,19 @@ Status IndicatorIndex::LoadFrom(SnapshotReader& in) {
   for (auto& table : loaded.v4_) {
     if (!table.Load(in, ref_limit)) return damaged("IPv4 table");
   }
-  uint64_t v4_removed;
-  std::vector<uint32_t> v6_length_count;
-  if (!in.Array(&loaded.v4_blocks_) || loaded.v4_blocks_.size() != 65536 ||
-      !in.U32(&loaded.v4_short_lengths_) || !in.U64(&v4_removed)) {
-    return damaged("IPv4 blocks");
+  bool masked = true;
+  for (int length = 0; length <= 32; ++length) {
+    const uint32_t host_bits = length == 0 ? ~uint32_t{0} : ~(~uint32_t{0} << (32 - length));
+    loaded.v4_[length].ForEachSlot([&](uint32_t network, uint32_t) {
+      if ((network & host_bits) != 0) {
+        masked = false;
+        return;
+      }
+      loaded.MarkV4(network, length);
+    });
   }
-  loaded.v4_removed_since_rebuild_ = v4_removed;
+  if (!masked) return damaged("IPv4 network");
+  std::vector<uint32_t> v6_length_count;
   if (!loaded.v6_.Load(in, ref_limit) || !in.Array(&v6_length_count) ||
       v6_length_count.size() != loaded.v6_length_count_.size() || !in.Array(&loaded.v6_lengths_)) {
     return damaged("IPv6 table");
