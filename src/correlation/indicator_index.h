@@ -138,6 +138,38 @@ struct IndicatorMeta {
   bool revoked = false;
 };
 
+// What Get returns, as views into the index (no copies): for writing a match
+// out while a Reader is held (Reader::View). The strings stay valid as long
+// as that Reader.
+struct IndicatorView {
+  static constexpr size_t kIdLength = 47;  // "indicator--" and a UUID
+  std::array<uint8_t, 16> uuid{};
+  std::array<char, kIdLength> id_text{};  // Get's id: the UUID in lower case
+  int64_t modified_us = 0;
+  std::string_view name;
+  // The labels as the index keeps them: joined by '\x1f' (ForEachLabel
+  // splits them as Get does).
+  std::string_view joined_labels;
+  stix::Tlp tlp = stix::Tlp::kNone;
+  std::string_view producer;
+  int confidence = -1;
+  int64_t valid_until_us = kNoExpiry;
+  bool revoked = false;
+
+  std::string_view id() const { return {id_text.data(), id_text.size()}; }
+  // Calls f(std::string_view) for each label, in order.
+  template <typename F>
+  void ForEachLabel(F&& f) const {
+    if (joined_labels.empty()) return;
+    for (size_t start = 0;;) {
+      const size_t sep = joined_labels.find('\x1f', start);
+      f(joined_labels.substr(start, sep == std::string_view::npos ? sep : sep - start));
+      if (sep == std::string_view::npos) return;
+      start = sep + 1;
+    }
+  }
+};
+
 struct IndexOptions {
   // At most this many refs per lookup (unless the lookup's MatchResult::limit
   // says otherwise); MatchResult::truncated says more matched.
@@ -237,6 +269,14 @@ class IndicatorIndex {
     bool MatchEmail(std::string_view email, MatchResult* out) const;
     // Any kind; addresses may carry "/len" (then: networks covering it all).
     bool Match(ObservableKind kind, std::string_view value, MatchResult* out) const;
+
+    // Get(ref) without copying: false when `ref` holds no indicator.
+    bool View(uint32_t ref, IndicatorView* out) const;
+    // For batches: starts the cache miss View(ref) takes on the indicator's
+    // record, so that those of many refs overlap.
+    void PrefetchView(uint32_t ref) const;
+    // View(ref)'s uuid alone (no interned string is read).
+    bool UuidOf(uint32_t ref, std::array<uint8_t, 16>* uuid) const;
 
    private:
     friend class IndicatorIndex;

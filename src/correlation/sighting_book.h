@@ -52,6 +52,12 @@ class SightingBook {
   // caller may see (null filter: all).
   std::vector<SightedBy> Of(const std::string& indicator_id,
                             const SightingFilter& visible = nullptr) const;
+  // True when Of answers nothing for any indicator (no sighting held): lets
+  // a caller skip asking for each of many matches.
+  bool empty() const {
+    std::shared_lock lock(mu_);
+    return by_indicator_.empty();
+  }
 
  private:
   // The newest version of one sighting object in one collection.

@@ -11,7 +11,9 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 
@@ -149,9 +151,12 @@ struct StreamMatcher::Regex {
 // reached no more are kept (later ones are answered by MatchIpv4 each time).
 class StreamMatcher::AnswerCache {
  public:
+  // Lives in the cache's arena with its key and tail right behind it, so
+  // that putting one in allocates nothing (most of the time) and a hit
+  // reads one run of adjacent cache lines.
   struct Answer {
-    std::string key;
-    std::string tail;  // the result's JSON after `"value":"<address>",`
+    std::string_view key;
+    std::string_view tail;  // the result's JSON after `"value":"<address>",`
     bool matched = false;
     // For the tally (only filled when counting): the indicators, and how
     // many lines had this answer.
@@ -164,6 +169,11 @@ class StreamMatcher::AnswerCache {
     while (slots < capacity * 2) slots *= 2;
     slots_ = std::make_unique<Slot[]>(slots);
     mask_ = slots - 1;
+  }
+  ~AnswerCache() {
+    // Only these own memory (the others' vectors are empty): the arena's
+    // blocks go at once, without visiting every answer.
+    for (Answer* answer : with_indicators_) answer->~Answer();
   }
 
   static uint64_t HashOf(std::string_view key) {
@@ -195,9 +205,11 @@ class StreamMatcher::AnswerCache {
     }
   }
 
-  // The answer kept for its key (another thread's, if it came first); null
-  // when the cache is full.
-  const Answer* Insert(std::unique_ptr<Answer> answer, uint64_t hash) {
+  // Puts in the answer for `key` and returns it, or the one another thread
+  // put in first; null when the cache is full (or another thread is still
+  // putting the same key in).
+  const Answer* Insert(std::string_view key, std::string_view tail, bool matched,
+                       std::vector<SightingInput>* indicators, uint64_t hash) {
     if (count_.fetch_add(1, std::memory_order_relaxed) >= capacity_) {
       count_.fetch_sub(1, std::memory_order_relaxed);
       return nullptr;
@@ -205,17 +217,28 @@ class StreamMatcher::AnswerCache {
     for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
       uint64_t seen = slots_[i].hash.load(std::memory_order_acquire);
       if (seen == 0 && slots_[i].hash.compare_exchange_strong(seen, hash)) {
-        const Answer* kept = answer.get();
+        Answer* answer;
         {
           std::lock_guard lock(mu_);
-          owned_.push_back(std::move(answer));
+          char* at = Allocate(sizeof(Answer) + key.size() + tail.size());
+          answer = new (at) Answer;
+          char* bytes = at + sizeof(Answer);
+          std::memcpy(bytes, key.data(), key.size());
+          std::memcpy(bytes + key.size(), tail.data(), tail.size());
+          answer->key = std::string_view(bytes, key.size());
+          answer->tail = std::string_view(bytes + key.size(), tail.size());
+          answer->matched = matched;
+          if (indicators != nullptr && !indicators->empty()) {
+            answer->indicators = std::move(*indicators);
+            with_indicators_.push_back(answer);
+          }
         }
-        slots_[i].answer.store(kept, std::memory_order_release);
-        return kept;
+        slots_[i].answer.store(answer, std::memory_order_release);
+        return answer;
       }
       if (seen == hash) {
         const Answer* other = slots_[i].answer.load(std::memory_order_acquire);
-        if (other == nullptr || SameKey(other->key, answer->key)) {
+        if (other == nullptr || SameKey(other->key, key)) {
           count_.fetch_sub(1, std::memory_order_relaxed);
           return other;  // null while another thread puts the same key in
         }
@@ -226,7 +249,7 @@ class StreamMatcher::AnswerCache {
   // Adds every answer's lines to `tally`. Call when no thread is matching.
   void Fold(SightingTally* tally) {
     std::lock_guard lock(mu_);
-    for (const auto& answer : owned_) {
+    for (const Answer* answer : with_indicators_) {
       const int64_t lines = answer->lines.load();
       if (lines == 0) continue;
       for (SightingInput input : answer->indicators) {
@@ -241,12 +264,32 @@ class StreamMatcher::AnswerCache {
     std::atomic<uint64_t> hash{0};  // 0: empty
     std::atomic<const Answer*> answer{nullptr};
   };
+  static constexpr size_t kBlockBytes = 1 << 20;
+
+  // `bytes` from the arena, aligned for an Answer. Call with mu_ held.
+  char* Allocate(size_t bytes) {
+    bytes = (bytes + alignof(Answer) - 1) & ~(alignof(Answer) - 1);
+    if (bytes > left_) {
+      const size_t size = std::max(bytes, kBlockBytes);
+      blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
+      next_ = blocks_.back().get();
+      left_ = size;
+    }
+    char* at = next_;
+    next_ += bytes;
+    left_ -= bytes;
+    return at;
+  }
+
   const size_t capacity_;
   std::unique_ptr<Slot[]> slots_;
   size_t mask_ = 0;
   std::atomic<size_t> count_{0};
   std::mutex mu_;
-  std::vector<std::unique_ptr<Answer>> owned_;  // guarded by mu_
+  std::vector<std::unique_ptr<char[]>> blocks_;  // the arena; guarded by mu_
+  char* next_ = nullptr;                         // free bytes in the last block; mu_
+  size_t left_ = 0;                              // mu_
+  std::vector<Answer*> with_indicators_;         // answers with a tally to fold; mu_
 };
 
 // What one thread keeps while it matches: buffers reused across batches,
@@ -267,6 +310,8 @@ struct StreamMatcher::Worker {
   std::vector<const AnswerCache::Answer*> found;  // per probe: its answer, if known
   std::string key;
   std::string scratch;
+  std::vector<SightingInput> matched;  // the indicators of the answer in scratch
+  std::vector<uint32_t> unanswered;    // the candidates of a batch's first answers
   StreamCounts counts;
   SightingTally tally;
 
@@ -413,40 +458,61 @@ void StreamMatcher::MatchLines(Worker& w, std::string_view data, std::string* ou
       answer = w.answers->Find(w.key, hash);  // an earlier line of the batch may have put it in
     }
     if (answer == nullptr) {
-      // On no list: the candidates are the whole answer (Reusable: not cut off).
-      ObservableResult result =
-          probe.lists_begin == probe.lists_end
-              ? correlator_.MatchIpv4Candidates(
-                    text,
-                    std::span<const uint32_t>(w.refs.data() + probe.refs_begin,
-                                              probe.refs_end - probe.refs_begin),
-                    readable_, visible_)
-              : correlator_.MatchIpv4(text, readable_, visible_);
-      correlator_.AddSightedBy(result, sightings_visible_);
+      // The first address with these candidates and lists: its whole
+      // result's JSON into scratch, its indicators (for the tally) into
+      // w.matched.
       w.scratch.clear();
-      AppendResultJson(result, &w.scratch);
+      w.matched.clear();
+      bool matched, error;
+      const std::span<const uint32_t> refs(w.refs.data() + probe.refs_begin,
+                                           probe.refs_end - probe.refs_begin);
+      if (!visible_) {
+        // The candidates and lists are the whole answer (Reusable: not cut
+        // off, on no text list); without a `visible` filter (which is
+        // handed whole IndicatorMatches) it is written straight from the
+        // index.
+        const std::span<const uint32_t> lists(w.refs.data() + probe.lists_begin,
+                                              probe.lists_end - probe.lists_begin);
+        matched = correlator_.AppendIpv4CandidatesJson(text, refs, lists, readable_,
+                                                       sightings_visible_, &w.scratch,
+                                                       options_.tally ? &w.matched : nullptr) > 0;
+        error = false;
+      } else {
+        ObservableResult result =
+            probe.lists_begin == probe.lists_end
+                ? correlator_.MatchIpv4Candidates(text, refs, readable_, visible_)
+                : correlator_.MatchIpv4(text, readable_, visible_);
+        correlator_.AddSightedBy(result, sightings_visible_);
+        AppendResultJson(result, &w.scratch);
+        matched = !result.matches.empty();
+        error = !result.error.empty();
+        if (options_.tally) {
+          for (const IndicatorMatch& m : result.matches) {
+            w.matched.push_back({m.indicator.id, m.indicator.tlp, 0});
+          }
+        }
+      }
       const size_t head = kIpv4Prefix.size() + text.size() + 2;  // `…"value":"<text>",`
-      const bool reusable = result.error.empty() && w.scratch.size() > head &&
+      const bool reusable = !error && w.scratch.size() > head &&
                             w.scratch.starts_with(kIpv4Prefix) &&
                             w.scratch.compare(kIpv4Prefix.size(), text.size(), text) == 0 &&
                             w.scratch.compare(head - 2, 2, "\",") == 0;
       if (reusable) {
-        auto fresh = std::make_unique<AnswerCache::Answer>();
-        fresh->key = w.key;
-        fresh->tail = w.scratch.substr(head);
-        fresh->matched = !result.matches.empty();
-        if (options_.tally) {
-          for (const IndicatorMatch& m : result.matches) {
-            fresh->indicators.push_back({m.indicator.id, m.indicator.tlp, 0});
-          }
-        }
-        answer = w.answers->Insert(std::move(fresh), hash);
+        std::vector<SightingInput> indicators;
+        if (options_.tally) indicators = w.matched;  // (w.matched is still needed below)
+        answer = w.answers->Insert(w.key, std::string_view(w.scratch).substr(head), matched,
+                                   &indicators, hash);
       }
       if (answer == nullptr) {  // the cache is full (or never expected: not reusable)
-        if (options_.tally) w.tally.Count(result);
-        if (!result.error.empty()) ++w.counts.errors;
-        if (!result.matches.empty()) ++w.counts.matched;
-        if (options_.all || !result.matches.empty()) out->append(w.scratch).append(terminator);
+        if (options_.tally) {
+          for (SightingInput input : w.matched) {
+            input.count = 1;
+            w.tally.Add(input);
+          }
+        }
+        if (error) ++w.counts.errors;
+        if (matched) ++w.counts.matched;
+        if (options_.all || matched) out->append(w.scratch).append(terminator);
         return;
       }
     }
@@ -534,6 +600,17 @@ void StreamMatcher::MatchLines(Worker& w, std::string_view data, std::string* ou
       }
       const char* tail = answer->tail.data();
       for (size_t at = 0; at < answer->tail.size(); at += 64) __builtin_prefetch(tail + at);
+    }
+    // And what the first answers (AppendIpv4CandidatesJson) will read.
+    if (!visible_) {
+      w.unanswered.clear();
+      for (size_t i = 0; i < probes; ++i) {
+        const Correlator::Ipv4Probe& p = w.probes[i];
+        if (w.found[i] != nullptr || !Reusable(p)) continue;
+        w.unanswered.insert(w.unanswered.end(), w.refs.begin() + p.refs_begin,
+                            w.refs.begin() + p.refs_end);
+      }
+      correlator_.PrefetchCandidates(w.unanswered);
     }
     // Answer in order.
     size_t address = 0, probe = 0;

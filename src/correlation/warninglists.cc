@@ -201,6 +201,14 @@ std::vector<std::string> WarningLists::Check(ObservableKind kind, std::string_vi
   return hits;
 }
 
+std::string_view WarningLists::NameOf(uint32_t ref) const {
+  // The index holds interned names and never changes once loaded, so the
+  // view outlives the Reader.
+  IndicatorView view;
+  if (!index_->Read().View(ref, &view)) return {};
+  return view.name;
+}
+
 void WarningLists::ListIpv4(std::span<const uint32_t> addresses, std::vector<Ipv4Listing>* listed,
                             std::vector<uint32_t>* refs) const {
   // Only addresses in a /16 some entry touches can be on a list.
