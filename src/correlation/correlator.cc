@@ -838,22 +838,15 @@ Correlator::Stats Correlator::GetStats() const {
 void Correlator::ProbeIpv4(std::span<const uint32_t> addresses, std::vector<Ipv4Probe>* probes,
                            std::vector<uint32_t>* refs) const {
   const size_t first = probes->size();
-  std::vector<uint32_t> matched;
-  {
-    auto reader = index_.Read();
-    reader.MatchIpv4Batch(addresses, &matched);
-    MatchResult found;
-    for (uint32_t position : matched) {
-      reader.MatchIpv4(addresses[position], &found);
-      Ipv4Probe probe;
-      probe.position = position;
-      probe.truncated = found.truncated;
-      probe.refs_begin = static_cast<uint32_t>(refs->size());
-      refs->insert(refs->end(), found.refs.begin(), found.refs.end());
-      probe.refs_end = probe.lists_begin = probe.lists_end = static_cast<uint32_t>(refs->size());
-      probes->push_back(probe);
-    }
-  }
+  index_.Read().ForEachIpv4Match(addresses, [&](uint32_t position, const MatchResult& found) {
+    Ipv4Probe probe;
+    probe.position = position;
+    probe.truncated = found.truncated;
+    probe.refs_begin = static_cast<uint32_t>(refs->size());
+    refs->insert(refs->end(), found.refs.begin(), found.refs.end());
+    probe.refs_end = probe.lists_begin = probe.lists_end = static_cast<uint32_t>(refs->size());
+    probes->push_back(probe);
+  });
   if (!warninglists_) return;
   std::vector<WarningLists::Ipv4Listing> listed;
   warninglists_->ListIpv4(addresses, &listed, refs);

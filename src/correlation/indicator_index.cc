@@ -708,23 +708,8 @@ void IndicatorIndex::Reader::PrefetchIpv4(uint32_t address) const {
 
 void IndicatorIndex::Reader::MatchIpv4Batch(std::span<const uint32_t> addresses,
                                             std::vector<uint32_t>* matched) const {
-  // Two stages: the /16 block 16 addresses ahead, the table slots it points
-  // to 8 ahead (by then the block is usually in cache).
-  constexpr size_t kAhead = 8;
-  constexpr size_t kBlockAhead = 16;
-  MatchResult out;
-  out.refs.reserve(16);
-  for (size_t i = 0; i < std::min(kBlockAhead, addresses.size()); ++i) {
-    __builtin_prefetch(&index_.v4_blocks_[addresses[i] >> 16]);
-  }
-  for (size_t i = 0; i < std::min(kAhead, addresses.size()); ++i) PrefetchIpv4(addresses[i]);
-  for (size_t i = 0; i < addresses.size(); ++i) {
-    if (i + kBlockAhead < addresses.size()) {
-      __builtin_prefetch(&index_.v4_blocks_[addresses[i + kBlockAhead] >> 16]);
-    }
-    if (i + kAhead < addresses.size()) PrefetchIpv4(addresses[i + kAhead]);
-    if (MatchIpv4(addresses[i], &out)) matched->push_back(static_cast<uint32_t>(i));
-  }
+  ForEachIpv4Match(addresses,
+                   [&](uint32_t position, const MatchResult&) { matched->push_back(position); });
 }
 
 bool IndicatorIndex::Reader::MatchIpv6(const Ipv6Bytes& address, MatchResult* out) const {

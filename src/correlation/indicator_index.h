@@ -60,6 +60,7 @@
 // removed); Get(ref) returns the metadata.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -72,6 +73,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -261,6 +263,11 @@ class IndicatorIndex {
     // Prefetches the table slots a few addresses ahead, so the cache misses
     // of consecutive lookups overlap instead of queueing.
     void MatchIpv4Batch(std::span<const uint32_t> addresses, std::vector<uint32_t>* matched) const;
+    // MatchIpv4Batch that keeps the answers: calls f(position, const
+    // MatchResult&) for each address that matches, in order (so that a
+    // caller wanting the refs does not look those addresses up again).
+    template <typename F>
+    void ForEachIpv4Match(std::span<const uint32_t> addresses, F&& f) const;
     bool MatchIpv6(const Ipv6Bytes& address, MatchResult* out) const;
     bool MatchIpv6Network(const Ipv6Bytes& address, int length, MatchResult* out) const;
     bool MatchDomain(std::string_view domain, MatchResult* out) const;
@@ -351,5 +358,26 @@ class IndicatorIndex {
   size_t entries_ = 0;
   size_t suffix_downgrades_ = 0;
 };
+
+template <typename F>
+void IndicatorIndex::Reader::ForEachIpv4Match(std::span<const uint32_t> addresses, F&& f) const {
+  // Two stages: the /16 block 16 addresses ahead, the table slots it points
+  // to 8 ahead (by then the block is usually in cache).
+  constexpr size_t kAhead = 8;
+  constexpr size_t kBlockAhead = 16;
+  MatchResult out;
+  out.refs.reserve(16);
+  for (size_t i = 0; i < std::min(kBlockAhead, addresses.size()); ++i) {
+    __builtin_prefetch(&index_.v4_blocks_[addresses[i] >> 16]);
+  }
+  for (size_t i = 0; i < std::min(kAhead, addresses.size()); ++i) PrefetchIpv4(addresses[i]);
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    if (i + kBlockAhead < addresses.size()) {
+      __builtin_prefetch(&index_.v4_blocks_[addresses[i + kBlockAhead] >> 16]);
+    }
+    if (i + kAhead < addresses.size()) PrefetchIpv4(addresses[i + kAhead]);
+    if (MatchIpv4(addresses[i], &out)) f(static_cast<uint32_t>(i), std::as_const(out));
+  }
+}
 
 }  // namespace kizuna::correlation

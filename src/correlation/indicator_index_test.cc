@@ -567,6 +567,16 @@ TEST(IndexIpv4, AgreesWithBruteForce) {
     std::vector<uint32_t> batch;
     reader.MatchIpv4Batch(addresses, &batch);
     EXPECT_EQ(batch, matched);
+    // ForEachIpv4Match: the same positions, each with MatchIpv4's answer.
+    std::vector<uint32_t> visited;
+    MatchResult single;
+    reader.ForEachIpv4Match(addresses, [&](uint32_t position, const MatchResult& found) {
+      visited.push_back(position);
+      reader.MatchIpv4(addresses[position], &single);
+      EXPECT_EQ(found.refs, single.refs) << FormatIpv4(addresses[position]);
+      EXPECT_EQ(found.truncated, single.truncated);
+    });
+    EXPECT_EQ(visited, matched);
   };
 
   for (int i = 0; i < 6000; ++i) add(random_address(), 32);
