@@ -72,7 +72,11 @@ class IdTable {
     if (!slots_.empty()) __builtin_prefetch(&slots_[Home(key)]);
   }
   void PrefetchValue(const IdKey& key) const {
-    if (const V* found = Find(key)) __builtin_prefetch(found);
+    if (const V* found = Find(key)) {
+      // A value may straddle two cache lines (values_ is not line-aligned).
+      __builtin_prefetch(found);
+      __builtin_prefetch(reinterpret_cast<const char*>(found) + sizeof(V) - 1);
+    }
   }
   V& operator[](const IdKey& key) {
     if (V* found = Find(key)) return *found;

@@ -27,6 +27,8 @@ namespace json = boost::json;
 
 // Lines looked up in the index per batch (one read lock each).
 constexpr size_t kBatchLines = 4096;
+// First answers whose cache misses are started together.
+constexpr size_t kFirstAnswerGroup = 16;
 // A worker's output is written out (in order) once it passes this.
 constexpr size_t kFlushBytes = 4 << 20;
 // What an error result quotes of its input.
@@ -148,7 +150,7 @@ struct StreamMatcher::Regex {
 // (hash, answer) slots that readers probe without a lock (a hit costs one
 // cache miss for the slot, where a node-based map costs three), filled
 // with compare-and-swap. Answers never change once in; when `capacity` is
-// reached no more are kept (later ones are answered by MatchIpv4 each time).
+// reached no more are kept (later ones are answered afresh each time).
 class StreamMatcher::AnswerCache {
  public:
   // Lives in the cache's arena with its key and tail right behind it, so
@@ -182,6 +184,8 @@ class StreamMatcher::AnswerCache {
   }
 
   void Prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
+
+  bool full() const { return count_.load(std::memory_order_relaxed) >= capacity_; }
 
   // The answer in the first slot holding `hash`, without reading it (so
   // that its cache miss can be started before it is needed): check its key.
@@ -303,7 +307,8 @@ struct StreamMatcher::Worker {
 
   AnswerCache* answers = nullptr;  // the Run's
   std::vector<Line> lines;
-  std::vector<uint32_t> addresses;  // of the kIpv4 lines, in order
+  std::vector<uint32_t> addresses;              // of the kIpv4 lines, in order
+  std::vector<std::string_view> address_texts;  // their text
   std::vector<Correlator::Ipv4Probe> probes;
   std::vector<uint32_t> refs;
   std::vector<uint64_t> hashes;                   // per probe: of its key
@@ -311,7 +316,8 @@ struct StreamMatcher::Worker {
   std::string key;
   std::string scratch;
   std::vector<SightingInput> matched;  // the indicators of the answer in scratch
-  std::vector<uint32_t> unanswered;    // the candidates of a batch's first answers
+  std::vector<size_t> pending;         // the probes of a batch's first answers
+  std::vector<uint32_t> unanswered;    // and their candidates
   StreamCounts counts;
   SightingTally tally;
 
@@ -448,6 +454,52 @@ void StreamMatcher::MatchLines(Worker& w, std::string_view data, std::string* ou
     }
     emit(correlator_.MatchText(value->value().get_string(), readable_, type, visible_));
   };
+  // The first address with these candidates and lists (w.key): its whole
+  // result's JSON into w.scratch (and its indicators, for the tally, into
+  // w.matched), then into the cache. Returns the answer kept, or null when
+  // the cache is full (or the answer cannot be reused: never expected).
+  auto first_answer = [&](std::string_view text, const Correlator::Ipv4Probe& probe, uint64_t hash,
+                          bool* matched, bool* error) -> const AnswerCache::Answer* {
+    w.scratch.clear();
+    w.matched.clear();
+    const std::span<const uint32_t> refs(w.refs.data() + probe.refs_begin,
+                                         probe.refs_end - probe.refs_begin);
+    if (!visible_) {
+      // The candidates and lists are the whole answer (Reusable: not cut
+      // off, on no text list); without a `visible` filter (which is handed
+      // whole IndicatorMatches) it is written straight from the index.
+      const std::span<const uint32_t> lists(w.refs.data() + probe.lists_begin,
+                                            probe.lists_end - probe.lists_begin);
+      *matched = correlator_.AppendIpv4CandidatesJson(text, refs, lists, readable_,
+                                                      sightings_visible_, &w.scratch,
+                                                      options_.tally ? &w.matched : nullptr) > 0;
+      *error = false;
+    } else {
+      ObservableResult result =
+          probe.lists_begin == probe.lists_end
+              ? correlator_.MatchIpv4Candidates(text, refs, readable_, visible_)
+              : correlator_.MatchIpv4(text, readable_, visible_);
+      correlator_.AddSightedBy(result, sightings_visible_);
+      AppendResultJson(result, &w.scratch);
+      *matched = !result.matches.empty();
+      *error = !result.error.empty();
+      if (options_.tally) {
+        for (const IndicatorMatch& m : result.matches) {
+          w.matched.push_back({m.indicator.id, m.indicator.tlp, 0});
+        }
+      }
+    }
+    const size_t head = kIpv4Prefix.size() + text.size() + 2;  // `…"value":"<text>",`
+    const bool reusable = !*error && w.scratch.size() > head &&
+                          w.scratch.starts_with(kIpv4Prefix) &&
+                          w.scratch.compare(kIpv4Prefix.size(), text.size(), text) == 0 &&
+                          w.scratch.compare(head - 2, 2, "\",") == 0;
+    if (!reusable) return nullptr;
+    std::vector<SightingInput> indicators;
+    if (options_.tally) indicators = w.matched;  // (w.matched is still needed if not kept)
+    return w.answers->Insert(w.key, std::string_view(w.scratch).substr(head), *matched, &indicators,
+                             hash);
+  };
   // An address the index has candidates for, or a warning list holds: the
   // answer of the first address with the same candidates and lists, with
   // this value.
@@ -458,52 +510,9 @@ void StreamMatcher::MatchLines(Worker& w, std::string_view data, std::string* ou
       answer = w.answers->Find(w.key, hash);  // an earlier line of the batch may have put it in
     }
     if (answer == nullptr) {
-      // The first address with these candidates and lists: its whole
-      // result's JSON into scratch, its indicators (for the tally) into
-      // w.matched.
-      w.scratch.clear();
-      w.matched.clear();
       bool matched, error;
-      const std::span<const uint32_t> refs(w.refs.data() + probe.refs_begin,
-                                           probe.refs_end - probe.refs_begin);
-      if (!visible_) {
-        // The candidates and lists are the whole answer (Reusable: not cut
-        // off, on no text list); without a `visible` filter (which is
-        // handed whole IndicatorMatches) it is written straight from the
-        // index.
-        const std::span<const uint32_t> lists(w.refs.data() + probe.lists_begin,
-                                              probe.lists_end - probe.lists_begin);
-        matched = correlator_.AppendIpv4CandidatesJson(text, refs, lists, readable_,
-                                                       sightings_visible_, &w.scratch,
-                                                       options_.tally ? &w.matched : nullptr) > 0;
-        error = false;
-      } else {
-        ObservableResult result =
-            probe.lists_begin == probe.lists_end
-                ? correlator_.MatchIpv4Candidates(text, refs, readable_, visible_)
-                : correlator_.MatchIpv4(text, readable_, visible_);
-        correlator_.AddSightedBy(result, sightings_visible_);
-        AppendResultJson(result, &w.scratch);
-        matched = !result.matches.empty();
-        error = !result.error.empty();
-        if (options_.tally) {
-          for (const IndicatorMatch& m : result.matches) {
-            w.matched.push_back({m.indicator.id, m.indicator.tlp, 0});
-          }
-        }
-      }
-      const size_t head = kIpv4Prefix.size() + text.size() + 2;  // `…"value":"<text>",`
-      const bool reusable = !error && w.scratch.size() > head &&
-                            w.scratch.starts_with(kIpv4Prefix) &&
-                            w.scratch.compare(kIpv4Prefix.size(), text.size(), text) == 0 &&
-                            w.scratch.compare(head - 2, 2, "\",") == 0;
-      if (reusable) {
-        std::vector<SightingInput> indicators;
-        if (options_.tally) indicators = w.matched;  // (w.matched is still needed below)
-        answer = w.answers->Insert(w.key, std::string_view(w.scratch).substr(head), matched,
-                                   &indicators, hash);
-      }
-      if (answer == nullptr) {  // the cache is full (or never expected: not reusable)
+      answer = first_answer(text, probe, hash, &matched, &error);
+      if (answer == nullptr) {  // not kept: written from scratch
         if (options_.tally) {
           for (SightingInput input : w.matched) {
             input.count = 1;
@@ -528,6 +537,7 @@ void StreamMatcher::MatchLines(Worker& w, std::string_view data, std::string* ou
     // Split and classify a batch of lines.
     w.lines.clear();
     w.addresses.clear();
+    w.address_texts.clear();
     while (pos < data.size() && w.lines.size() < kBatchLines) {
       const char* start = data.data() + pos;
       const void* newline = std::memchr(start, '\n', data.size() - pos);
@@ -565,6 +575,7 @@ void StreamMatcher::MatchLines(Worker& w, std::string_view data, std::string* ou
       if (fast_ipv4 && ParseCanonicalIpv4(text, &address)) {
         w.lines.push_back({text, Kind::kIpv4});
         w.addresses.push_back(address);
+        w.address_texts.push_back(text);
       } else {
         w.lines.push_back({text, Kind::kOther});
       }
@@ -601,16 +612,38 @@ void StreamMatcher::MatchLines(Worker& w, std::string_view data, std::string* ou
       const char* tail = answer->tail.data();
       for (size_t at = 0; at < answer->tail.size(); at += 64) __builtin_prefetch(tail + at);
     }
-    // And what the first answers (AppendIpv4CandidatesJson) will read.
-    if (!visible_) {
-      w.unanswered.clear();
+    // The batch's first answers, before any line is written, a group at a
+    // time: the cache (and TLB) misses of a group started all at once
+    // (PrefetchCandidates), then its answers put in while what they read
+    // is still close (a whole batch's lines in between would push it out).
+    // Not with a `visible` filter (nothing to prefetch), nor once the cache
+    // is full (answers would be worked out twice).
+    if (!visible_ && !w.answers->full()) {
+      w.pending.clear();
       for (size_t i = 0; i < probes; ++i) {
-        const Correlator::Ipv4Probe& p = w.probes[i];
-        if (w.found[i] != nullptr || !Reusable(p)) continue;
-        w.unanswered.insert(w.unanswered.end(), w.refs.begin() + p.refs_begin,
-                            w.refs.begin() + p.refs_end);
+        if (w.found[i] == nullptr && Reusable(w.probes[i])) w.pending.push_back(i);
       }
-      correlator_.PrefetchCandidates(w.unanswered);
+      for (size_t begin = 0; begin < w.pending.size(); begin += kFirstAnswerGroup) {
+        const size_t end = std::min(w.pending.size(), begin + kFirstAnswerGroup);
+        w.unanswered.clear();
+        for (size_t k = begin; k < end; ++k) {
+          const Correlator::Ipv4Probe& p = w.probes[w.pending[k]];
+          w.unanswered.insert(w.unanswered.end(), w.refs.begin() + p.refs_begin,
+                              w.refs.begin() + p.refs_end);
+        }
+        correlator_.PrefetchCandidates(w.unanswered);
+        for (size_t k = begin; k < end; ++k) {
+          const size_t i = w.pending[k];
+          const Correlator::Ipv4Probe& p = w.probes[i];
+          w.MakeKey(p);
+          w.found[i] = w.answers->Find(w.key, w.hashes[i]);  // the same key earlier in the batch
+          if (w.found[i] == nullptr) {
+            bool matched, error;
+            w.found[i] =
+                first_answer(w.address_texts[p.position], p, w.hashes[i], &matched, &error);
+          }
+        }
+      }
     }
     // Answer in order.
     size_t address = 0, probe = 0;
