@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/json.hpp>
 #include <future>
 #include <span>
@@ -10,6 +11,7 @@
 
 #include "correlation/correlator_internal.h"
 #include "correlation/fast_pattern.h"
+#include "correlation/result_json.h"
 #include "stix/stix.h"
 
 namespace kizuna::correlation {
@@ -776,22 +778,15 @@ Correlator::Stats Correlator::GetStats() const {
 void Correlator::ProbeIpv4(std::span<const uint32_t> addresses, std::vector<Ipv4Probe>* probes,
                            std::vector<uint32_t>* refs) const {
   const size_t first = probes->size();
-  std::vector<uint32_t> matched;
-  {
-    auto reader = index_.Read();
-    reader.MatchIpv4Batch(addresses, &matched);
-    MatchResult found;
-    for (uint32_t position : matched) {
-      reader.MatchIpv4(addresses[position], &found);
-      Ipv4Probe probe;
-      probe.position = position;
-      probe.truncated = found.truncated;
-      probe.refs_begin = static_cast<uint32_t>(refs->size());
-      refs->insert(refs->end(), found.refs.begin(), found.refs.end());
-      probe.refs_end = probe.lists_begin = probe.lists_end = static_cast<uint32_t>(refs->size());
-      probes->push_back(probe);
-    }
-  }
+  index_.Read().ForEachIpv4Match(addresses, [&](uint32_t position, const MatchResult& found) {
+    Ipv4Probe probe;
+    probe.position = position;
+    probe.truncated = found.truncated;
+    probe.refs_begin = static_cast<uint32_t>(refs->size());
+    refs->insert(refs->end(), found.refs.begin(), found.refs.end());
+    probe.refs_end = probe.lists_begin = probe.lists_end = static_cast<uint32_t>(refs->size());
+    probes->push_back(probe);
+  });
   if (!warninglists_) return;
   std::vector<WarningLists::Ipv4Listing> listed;
   warninglists_->ListIpv4(addresses, &listed, refs);
@@ -834,6 +829,131 @@ ObservableResult Correlator::MatchIpv4Candidates(std::string_view dotted_quad,
   std::shared_lock lock(mu_);
   AddIndexMatches(found, readable, visible, &result);
   return result;
+}
+
+namespace {
+
+// IdKeyOf of the id "indicator--<uuid>", from the UUID's bytes.
+internal::IdKey IdKeyOfUuid(const std::array<uint8_t, 16>& uuid) {
+  internal::IdKey key;
+  for (int i = 0; i < 8; ++i) {
+    key.hi = (key.hi << 8) | uuid[i];
+    key.lo = (key.lo << 8) | uuid[8 + i];
+  }
+  return key;
+}
+
+}  // namespace
+
+void Correlator::PrefetchCandidates(std::span<const uint32_t> candidates) const {
+  if (candidates.empty()) return;
+  // In groups: enough refs that each stage's misses are under way before
+  // the next stage reads what they fetch.
+  constexpr size_t kGroup = 32;
+  std::array<internal::IdKey, kGroup> keys;
+  std::array<bool, kGroup> known;
+  std::shared_lock lock(mu_);
+  auto reader = index_.Read();
+  for (size_t begin = 0; begin < candidates.size(); begin += kGroup) {
+    const auto group = candidates.subspan(begin, std::min(kGroup, candidates.size() - begin));
+    for (uint32_t ref : group) reader.PrefetchView(ref);
+    for (size_t i = 0; i < group.size(); ++i) {
+      std::array<uint8_t, 16> uuid;
+      known[i] = reader.UuidOf(group[i], &uuid);
+      if (!known[i]) continue;
+      keys[i] = IdKeyOfUuid(uuid);
+      tracked_.PrefetchSlot(keys[i]);
+    }
+    for (size_t i = 0; i < group.size(); ++i) {
+      if (known[i]) tracked_.PrefetchValue(keys[i]);
+    }
+  }
+}
+
+size_t Correlator::AppendIpv4CandidatesJson(std::string_view dotted_quad,
+                                            std::span<const uint32_t> candidates,
+                                            std::span<const uint32_t> lists,
+                                            const CollectionFilter& readable,
+                                            const SightingFilter& sightings_visible,
+                                            std::string* out,
+                                            std::vector<SightingInput>* matched) const {
+  // AppendResultJson's frame for an ipv4-addr result; "matched" is set to
+  // true at the end if anything was written.
+  out->append(R"({"type":"ipv4-addr","value":)");
+  AppendJsonString(dotted_quad, out);
+  out->append(R"(,"matched":)");
+  const size_t matched_at = out->size();
+  out->append(R"(false,"matches":[)");
+  auto warnings = [&] {
+    if (lists.empty() || !warninglists_) return;
+    out->append(R"(,"warnings":[)");
+    for (size_t i = 0; i < lists.size(); ++i) {
+      if (i != 0) out->push_back(',');
+      AppendJsonString(warninglists_->NameOf(lists[i]), out);
+    }
+    out->push_back(']');
+  };
+  if (options_.exclude_warninglisted && !lists.empty() && warninglists_) {
+    out->push_back(']');  // Lookup: listed values get no matches
+    warnings();
+    out->push_back('}');
+    return 0;
+  }
+  const bool sightings = !sighting_book_.empty();
+  std::string id;  // Of's key, only when there are sightings to look up
+  std::vector<SightedBy> sighted_by;
+  // The readable collections of one indicator: almost always one.
+  std::array<std::string_view, 8> few;
+  std::vector<std::string_view> many;
+  size_t count = 0;
+  bool truncated = false;
+  {
+    std::shared_lock lock(mu_);
+    auto reader = index_.Read();
+    IndicatorView view;
+    for (uint32_t ref : candidates) {
+      if (!reader.View(ref, &view)) continue;
+      // Readable(view.id()) without building strings.
+      const Tracked* tracked = tracked_.Find(IdKeyOfUuid(view.uuid));
+      if (tracked == nullptr) continue;
+      size_t readable_count = 0;
+      many.clear();
+      for (const auto& [collection, version] : tracked->versions.entries()) {
+        const std::string& collection_id = collections_[collection];
+        if (readable && !readable(collection_id)) continue;
+        if (readable_count < few.size()) {
+          few[readable_count] = collection_id;
+        } else {
+          if (many.empty()) many.assign(few.begin(), few.end());
+          many.push_back(collection_id);
+        }
+        ++readable_count;
+      }
+      if (readable_count == 0) continue;
+      if (count >= options_.max_results) {
+        truncated = true;
+        break;
+      }
+      if (sightings) {
+        id.assign(view.id());
+        sighted_by = sighting_book_.Of(id, sightings_visible);
+      }
+      if (count != 0) out->push_back(',');
+      AppendIndexMatchJson(view,
+                           many.empty()
+                               ? std::span<const std::string_view>(few.data(), readable_count)
+                               : std::span<const std::string_view>(many),
+                           sighted_by, out);
+      if (matched) matched->push_back({std::string(view.id()), view.tlp, 0});
+      ++count;
+    }
+  }
+  out->push_back(']');
+  if (truncated) out->append(R"(,"truncated":true)");
+  warnings();
+  out->push_back('}');
+  if (count != 0) out->replace(matched_at, 5, "true");
+  return count;
 }
 
 void SightingTally::Add(const SightingInput& input) {

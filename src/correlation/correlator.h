@@ -66,6 +66,18 @@ class IdTable {
     }
   }
   const V* Find(const IdKey& key) const { return const_cast<IdTable*>(this)->Find(key); }
+  // For batches: start the cache misses of Find(key), first its slot, then
+  // (once that has arrived) its value, so that those of many keys overlap.
+  void PrefetchSlot(const IdKey& key) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[Home(key)]);
+  }
+  void PrefetchValue(const IdKey& key) const {
+    if (const V* found = Find(key)) {
+      // A value may straddle two cache lines (values_ is not line-aligned).
+      __builtin_prefetch(found);
+      __builtin_prefetch(reinterpret_cast<const char*>(found) + sizeof(V) - 1);
+    }
+  }
   V& operator[](const IdKey& key) {
     if (V* found = Find(key)) return *found;
     if ((size_ + 1) * 4 > slots_.size() * 3) Grow();
@@ -297,6 +309,30 @@ class Correlator {
                                        std::span<const uint32_t> candidates,
                                        const CollectionFilter& readable,
                                        const MatchFilter& visible = nullptr) const;
+
+  // What MatchIpv4 of a probed address (not `text_listed`, not
+  // `truncated`; without a `visible` filter) followed by
+  // AddSightedBy(sightings_visible) and AppendResultJson writes, byte for
+  // byte, appended to *out, from the probe's candidates and warning lists
+  // (`lists`, refs from ProbeIpv4): for the stream matcher's first answer
+  // to a set of candidates. Cheaper: each match is written straight from
+  // the index under one read lock (no IndicatorMeta copied, no collection
+  // ids built), and sightings are asked for only when the node holds any.
+  // Returns the number of matches; appends to *matched (when given) each
+  // match's indicator id and TLP (count 0). `readable` and
+  // `sightings_visible` are called with the correlator's and the index's
+  // read locks held.
+  size_t AppendIpv4CandidatesJson(std::string_view dotted_quad,
+                                  std::span<const uint32_t> candidates,
+                                  std::span<const uint32_t> lists, const CollectionFilter& readable,
+                                  const SightingFilter& sightings_visible, std::string* out,
+                                  std::vector<SightingInput>* matched = nullptr) const;
+
+  // Starts the cache misses AppendIpv4CandidatesJson takes for these
+  // candidates (the index's records, the correlator's entries), stage by
+  // stage over all of them, so that they overlap instead of queueing: for a
+  // batch of first answers, some time before they are written.
+  void PrefetchCandidates(std::span<const uint32_t> candidates) const;
 
   // Fills every match's sighted_by from the sightings the caller may see.
   void AddSightedBy(ObservableResult& result, const SightingFilter& visible) const;

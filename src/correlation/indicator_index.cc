@@ -86,6 +86,19 @@ std::string FormatIndicatorId(const std::array<uint8_t, 16>& u) {
   return s;
 }
 
+// FormatIndicatorId into a fixed buffer (IndicatorView's, no allocation).
+void FormatIndicatorIdTo(const std::array<uint8_t, 16>& u,
+                         std::array<char, IndicatorView::kIdLength>* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  constexpr std::string_view kPrefix = "indicator--";
+  char* d = std::copy(kPrefix.begin(), kPrefix.end(), out->data());
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) *d++ = '-';
+    *d++ = kHex[u[i] >> 4];
+    *d++ = kHex[u[i] & 15];
+  }
+}
+
 uint64_t UuidHash(const std::array<uint8_t, 16>& u) {
   uint64_t a, b;
   std::memcpy(&a, u.data(), 8);
@@ -490,6 +503,39 @@ std::optional<IndicatorMeta> IndicatorIndex::Get(uint32_t ref) const {
   return m;
 }
 
+bool IndicatorIndex::Reader::View(uint32_t ref, IndicatorView* out) const {
+  const auto& records = index_.records_;
+  if (ref >= records.size() || records[ref].state == State::kFree) return false;
+  const Record& r = records[ref];
+  out->uuid = r.uuid;
+  FormatIndicatorIdTo(r.uuid, &out->id_text);
+  out->modified_us = r.modified_us;
+  out->name = index_.interner_->Lookup(r.name);
+  out->joined_labels = index_.interner_->Lookup(r.labels);
+  out->tlp = static_cast<stix::Tlp>(r.tlp);
+  out->producer = index_.interner_->Lookup(r.producer);
+  out->confidence = r.confidence;
+  out->valid_until_us = r.valid_until_us;
+  out->revoked = r.state == State::kRevoked;
+  return true;
+}
+
+void IndicatorIndex::Reader::PrefetchView(uint32_t ref) const {
+  const auto& records = index_.records_;
+  if (ref >= records.size()) return;
+  // A record may straddle two cache lines.
+  const char* at = reinterpret_cast<const char*>(&records[ref]);
+  __builtin_prefetch(at);
+  __builtin_prefetch(at + sizeof(Record) - 1);
+}
+
+bool IndicatorIndex::Reader::UuidOf(uint32_t ref, std::array<uint8_t, 16>* uuid) const {
+  const auto& records = index_.records_;
+  if (ref >= records.size() || records[ref].state == State::kFree) return false;
+  *uuid = records[ref].uuid;
+  return true;
+}
+
 std::optional<uint32_t> IndicatorIndex::FindRef(std::string_view id) const {
   auto uuid = ParseIndicatorId(id);
   if (!uuid) return std::nullopt;
@@ -641,23 +687,8 @@ void IndicatorIndex::Reader::PrefetchIpv4(uint32_t address) const {
 
 void IndicatorIndex::Reader::MatchIpv4Batch(std::span<const uint32_t> addresses,
                                             std::vector<uint32_t>* matched) const {
-  // Two stages: the /16 block 16 addresses ahead, the table slots it points
-  // to 8 ahead (by then the block is usually in cache).
-  constexpr size_t kAhead = 8;
-  constexpr size_t kBlockAhead = 16;
-  MatchResult out;
-  out.refs.reserve(16);
-  for (size_t i = 0; i < std::min(kBlockAhead, addresses.size()); ++i) {
-    __builtin_prefetch(&index_.v4_blocks_[addresses[i] >> 16]);
-  }
-  for (size_t i = 0; i < std::min(kAhead, addresses.size()); ++i) PrefetchIpv4(addresses[i]);
-  for (size_t i = 0; i < addresses.size(); ++i) {
-    if (i + kBlockAhead < addresses.size()) {
-      __builtin_prefetch(&index_.v4_blocks_[addresses[i + kBlockAhead] >> 16]);
-    }
-    if (i + kAhead < addresses.size()) PrefetchIpv4(addresses[i + kAhead]);
-    if (MatchIpv4(addresses[i], &out)) matched->push_back(static_cast<uint32_t>(i));
-  }
+  ForEachIpv4Match(addresses,
+                   [&](uint32_t position, const MatchResult&) { matched->push_back(position); });
 }
 
 bool IndicatorIndex::Reader::MatchIpv6(const Ipv6Bytes& address, MatchResult* out) const {

@@ -60,6 +60,7 @@
 // removed); Get(ref) returns the metadata.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -72,6 +73,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -137,6 +139,38 @@ struct IndicatorMeta {
   int confidence = -1;   // 0..100; -1 when absent
   int64_t valid_until_us = kNoExpiry;
   bool revoked = false;
+};
+
+// What Get returns, as views into the index (no copies): for writing a match
+// out while a Reader is held (Reader::View). The strings stay valid as long
+// as that Reader.
+struct IndicatorView {
+  static constexpr size_t kIdLength = 47;  // "indicator--" and a UUID
+  std::array<uint8_t, 16> uuid{};
+  std::array<char, kIdLength> id_text{};  // Get's id: the UUID in lower case
+  int64_t modified_us = 0;
+  std::string_view name;
+  // The labels as the index keeps them: joined by '\x1f' (ForEachLabel
+  // splits them as Get does).
+  std::string_view joined_labels;
+  stix::Tlp tlp = stix::Tlp::kNone;
+  std::string_view producer;
+  int confidence = -1;
+  int64_t valid_until_us = kNoExpiry;
+  bool revoked = false;
+
+  std::string_view id() const { return {id_text.data(), id_text.size()}; }
+  // Calls f(std::string_view) for each label, in order.
+  template <typename F>
+  void ForEachLabel(F&& f) const {
+    if (joined_labels.empty()) return;
+    for (size_t start = 0;;) {
+      const size_t sep = joined_labels.find('\x1f', start);
+      f(joined_labels.substr(start, sep == std::string_view::npos ? sep : sep - start));
+      if (sep == std::string_view::npos) return;
+      start = sep + 1;
+    }
+  }
 };
 
 struct IndexOptions {
@@ -242,6 +276,11 @@ class IndicatorIndex {
     // Prefetches the table slots a few addresses ahead, so the cache misses
     // of consecutive lookups overlap instead of queueing.
     void MatchIpv4Batch(std::span<const uint32_t> addresses, std::vector<uint32_t>* matched) const;
+    // MatchIpv4Batch that keeps the answers: calls f(position, const
+    // MatchResult&) for each address that matches, in order (so that a
+    // caller wanting the refs does not look those addresses up again).
+    template <typename F>
+    void ForEachIpv4Match(std::span<const uint32_t> addresses, F&& f) const;
     bool MatchIpv6(const Ipv6Bytes& address, MatchResult* out) const;
     bool MatchIpv6Network(const Ipv6Bytes& address, int length, MatchResult* out) const;
     bool MatchDomain(std::string_view domain, MatchResult* out) const;
@@ -250,6 +289,14 @@ class IndicatorIndex {
     bool MatchEmail(std::string_view email, MatchResult* out) const;
     // Any kind; addresses may carry "/len" (then: networks covering it all).
     bool Match(ObservableKind kind, std::string_view value, MatchResult* out) const;
+
+    // Get(ref) without copying: false when `ref` holds no indicator.
+    bool View(uint32_t ref, IndicatorView* out) const;
+    // For batches: starts the cache miss View(ref) takes on the indicator's
+    // record, so that those of many refs overlap.
+    void PrefetchView(uint32_t ref) const;
+    // View(ref)'s uuid alone (no interned string is read).
+    bool UuidOf(uint32_t ref, std::array<uint8_t, 16>* uuid) const;
 
    private:
     friend class IndicatorIndex;
@@ -326,5 +373,26 @@ class IndicatorIndex {
   size_t entries_ = 0;
   size_t suffix_downgrades_ = 0;
 };
+
+template <typename F>
+void IndicatorIndex::Reader::ForEachIpv4Match(std::span<const uint32_t> addresses, F&& f) const {
+  // Two stages: the /16 block 16 addresses ahead, the table slots it points
+  // to 8 ahead (by then the block is usually in cache).
+  constexpr size_t kAhead = 8;
+  constexpr size_t kBlockAhead = 16;
+  MatchResult out;
+  out.refs.reserve(16);
+  for (size_t i = 0; i < std::min(kBlockAhead, addresses.size()); ++i) {
+    __builtin_prefetch(&index_.v4_blocks_[addresses[i] >> 16]);
+  }
+  for (size_t i = 0; i < std::min(kAhead, addresses.size()); ++i) PrefetchIpv4(addresses[i]);
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    if (i + kBlockAhead < addresses.size()) {
+      __builtin_prefetch(&index_.v4_blocks_[addresses[i + kBlockAhead] >> 16]);
+    }
+    if (i + kAhead < addresses.size()) PrefetchIpv4(addresses[i + kAhead]);
+    if (MatchIpv4(addresses[i], &out)) f(static_cast<uint32_t>(i), std::as_const(out));
+  }
+}
 
 }  // namespace kizuna::correlation

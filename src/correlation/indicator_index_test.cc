@@ -410,6 +410,62 @@ TEST_F(IndexTest, MetadataRoundTrip) {
   EXPECT_FALSE(index_.Get(12345).has_value());
 }
 
+// Reader::View is Get without the copies, for every kind of metadata.
+TEST_F(IndexTest, ViewIsGet) {
+  std::vector<IndicatorMeta> metas;
+  IndicatorMeta full = Meta(7, 42);
+  full.labels = {"malicious-activity", "c2", "", "\xe6\x97\xa5"};
+  full.tlp = stix::Tlp::kAmberStrict;
+  full.producer = "identity--11111111-1111-4111-8111-111111111111";
+  full.confidence = 0;
+  full.valid_until_us = 99;
+  metas.push_back(full);
+  IndicatorMeta bare = Meta(8);
+  bare.name.clear();
+  metas.push_back(bare);
+  IndicatorMeta one_label = Meta(9);
+  one_label.labels = {"scanner"};
+  one_label.confidence = 100;
+  metas.push_back(one_label);
+  IndicatorMeta upper = Meta(10);  // Get gives the id in lower case
+  upper.id = "indicator--ABCDEF00-0000-4000-8000-00000000000A";
+  metas.push_back(upper);
+  IndicatorMeta revoked = Meta(11);
+  revoked.revoked = true;
+  metas.push_back(revoked);
+  for (const IndicatorMeta& m : metas) {
+    auto ref = index_.Add(m, std::vector{E(ObservableKind::kIpv4, "1.2.3.4")});
+    ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+    auto got = index_.Get(*ref);
+    ASSERT_TRUE(got);
+    IndicatorView view;
+    std::vector<std::string> labels;
+    {
+      auto reader = index_.Read();
+      ASSERT_TRUE(reader.View(*ref, &view));
+      view.ForEachLabel([&](std::string_view label) { labels.emplace_back(label); });
+    }
+    SCOPED_TRACE(m.id);
+    EXPECT_EQ(view.id(), got->id);
+    EXPECT_EQ(view.modified_us, got->modified_us);
+    EXPECT_EQ(view.name, got->name);
+    EXPECT_EQ(labels, got->labels);
+    EXPECT_EQ(view.tlp, got->tlp);
+    EXPECT_EQ(view.producer, got->producer);
+    EXPECT_EQ(view.confidence, got->confidence);
+    EXPECT_EQ(view.valid_until_us, got->valid_until_us);
+    EXPECT_EQ(view.revoked, got->revoked);
+  }
+  EXPECT_EQ(index_.Get(*index_.FindRef(upper.id))->id,
+            "indicator--abcdef00-0000-4000-8000-00000000000a");
+  IndicatorView view;
+  EXPECT_FALSE(index_.Read().View(12345, &view));
+  const uint32_t removed = *index_.FindRef(bare.id);
+  ASSERT_TRUE(index_.Remove(bare.id).ok());
+  EXPECT_FALSE(index_.Get(removed).has_value());
+  EXPECT_FALSE(index_.Read().View(removed, &view));
+}
+
 // Many adds and removes: compaction of arenas, entry log and the /16 table
 // keeps the answers right.
 TEST_F(IndexTest, ChurnKeepsAnswersRight) {
@@ -511,6 +567,16 @@ TEST(IndexIpv4, AgreesWithBruteForce) {
     std::vector<uint32_t> batch;
     reader.MatchIpv4Batch(addresses, &batch);
     EXPECT_EQ(batch, matched);
+    // ForEachIpv4Match: the same positions, each with MatchIpv4's answer.
+    std::vector<uint32_t> visited;
+    MatchResult single;
+    reader.ForEachIpv4Match(addresses, [&](uint32_t position, const MatchResult& found) {
+      visited.push_back(position);
+      reader.MatchIpv4(addresses[position], &single);
+      EXPECT_EQ(found.refs, single.refs) << FormatIpv4(addresses[position]);
+      EXPECT_EQ(found.truncated, single.truncated);
+    });
+    EXPECT_EQ(visited, matched);
   };
 
   for (int i = 0; i < 6000; ++i) add(random_address(), 32);

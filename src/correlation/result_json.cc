@@ -106,6 +106,55 @@ void AppendSightedBy(const std::vector<SightedBy>& sighted_by, std::string* out)
   out->push_back(']');
 }
 
+// One item of "matches": what ResultToJson writes for an IndicatorMatch,
+// from its parts, so that an IndicatorMatch and the index's view of one
+// are written by the same code. `for_each_label(f)` and
+// `for_each_collection(f)` call f(std::string_view) for each, in order.
+template <typename Labels, typename Collections>
+void AppendMatch(std::string_view id, std::string_view name, const Labels& for_each_label,
+                 stix::Tlp tlp, std::string_view producer, int confidence, int64_t valid_until_us,
+                 const Collections& for_each_collection, bool by_pattern,
+                 const std::vector<SightedBy>& sighted_by, std::string* out) {
+  out->append("{\"indicator\":");
+  AppendJsonString(id, out);
+  if (!name.empty()) {
+    out->append(",\"name\":");
+    AppendJsonString(name, out);
+  }
+  out->append(",\"labels\":[");
+  bool first = true;
+  auto item = [&](std::string_view text) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(text, out);
+  };
+  for_each_label(item);
+  out->append("],\"tlp\":");
+  AppendJsonString(stix::TlpName(tlp), out);
+  if (!producer.empty()) {
+    out->append(",\"producer\":");
+    AppendJsonString(producer, out);
+  }
+  if (confidence >= 0) {
+    out->append(",\"confidence\":");
+    AppendInt(confidence, out);
+  }
+  if (valid_until_us != kNoExpiry) {
+    out->append(",\"valid_until\":");
+    AppendJsonString(FormatTimestamp(valid_until_us, 3), out);
+  }
+  out->append(",\"collections\":[");
+  first = true;
+  for_each_collection(item);
+  out->push_back(']');
+  if (by_pattern) out->append(",\"by_pattern\":true");
+  if (!sighted_by.empty()) {
+    out->append(",\"sighted_by\":");
+    AppendSightedBy(sighted_by, out);
+  }
+  out->push_back('}');
+}
+
 }  // namespace
 
 bool IsValidUtf8(std::string_view text) {
@@ -256,40 +305,14 @@ void AppendResultJson(const ObservableResult& result, std::string* out) {
   for (size_t i = 0; i < result.matches.size(); ++i) {
     const IndicatorMatch& m = result.matches[i];
     if (i) out->push_back(',');
-    out->push_back('{');
-    out->append("\"indicator\":");
-    AppendJsonString(m.indicator.id, out);
-    if (!m.indicator.name.empty()) {
-      out->append(",\"name\":");
-      AppendJsonString(m.indicator.name, out);
-    }
-    out->append(",\"labels\":");
-    AppendStringArray(m.indicator.labels, out);
-    out->append(",\"tlp\":");
-    AppendJsonString(stix::TlpName(m.indicator.tlp), out);
-    if (!m.indicator.producer.empty()) {
-      out->append(",\"producer\":");
-      AppendJsonString(m.indicator.producer, out);
-    }
-    if (m.indicator.confidence >= 0) {
-      out->append(",\"confidence\":");
-      AppendInt(m.indicator.confidence, out);
-    }
-    if (m.indicator.valid_until_us != kNoExpiry) {
-      out->append(",\"valid_until\":");
-      AppendJsonString(FormatTimestamp(m.indicator.valid_until_us, 3), out);
-    }
-    out->append(",\"collections\":");
-    AppendStringArray(m.collections, out);
-    if (m.by_pattern) {
-      out->append(",\"by_pattern\":");
-      out->append("true");
-    }
-    if (!m.sighted_by.empty()) {
-      out->append(",\"sighted_by\":");
-      AppendSightedBy(m.sighted_by, out);
-    }
-    out->push_back('}');
+    auto each = [](const std::vector<std::string>& strings) {
+      return [&strings](const auto& f) {
+        for (const std::string& s : strings) f(s);
+      };
+    };
+    AppendMatch(m.indicator.id, m.indicator.name, each(m.indicator.labels), m.indicator.tlp,
+                m.indicator.producer, m.indicator.confidence, m.indicator.valid_until_us,
+                each(m.collections), m.by_pattern, m.sighted_by, out);
   }
   out->push_back(']');
   if (result.truncated) {
@@ -301,6 +324,18 @@ void AppendResultJson(const ObservableResult& result, std::string* out) {
     AppendStringArray(result.warnings, out);
   }
   out->push_back('}');
+}
+
+void AppendIndexMatchJson(const IndicatorView& indicator,
+                          std::span<const std::string_view> collections,
+                          const std::vector<SightedBy>& sighted_by, std::string* out) {
+  AppendMatch(
+      indicator.id(), indicator.name, [&](const auto& f) { indicator.ForEachLabel(f); },
+      indicator.tlp, indicator.producer, indicator.confidence, indicator.valid_until_us,
+      [&](const auto& f) {
+        for (std::string_view c : collections) f(c);
+      },
+      /*by_pattern=*/false, sighted_by, out);
 }
 
 }  // namespace kizuna::correlation

@@ -13,8 +13,10 @@
 // Pure functions, thread-safe.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "correlation/correlator.h"
 
@@ -29,5 +31,13 @@ void AppendJsonString(std::string_view text, std::string* out);
 
 // Appends the JSON object of one result (no newline).
 void AppendResultJson(const ObservableResult& result, std::string* out);
+
+// Appends one item of a result's "matches", exactly as AppendResultJson
+// writes the IndicatorMatch of an index match (by_pattern false) whose
+// metadata is `indicator`'s, with these collections and sightings: for
+// answers written straight from the index, under its read lock.
+void AppendIndexMatchJson(const IndicatorView& indicator,
+                          std::span<const std::string_view> collections,
+                          const std::vector<SightedBy>& sighted_by, std::string* out);
 
 }  // namespace kizuna::correlation

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 namespace kizuna::correlation {
@@ -102,6 +103,56 @@ std::vector<ObservableResult> Corpus() {
 TEST(ResultJson, EqualsResultToJson) {
   for (const ObservableResult& result : Corpus()) {
     EXPECT_EQ(Ours(result), Reference(result));
+  }
+}
+
+// The index's view of an indicator, as Reader::View would give it.
+IndicatorView ViewOf(const IndicatorMeta& meta, std::string* joined_labels) {
+  IndicatorView view;
+  EXPECT_EQ(meta.id.size(), IndicatorView::kIdLength);
+  std::copy_n(meta.id.data(), IndicatorView::kIdLength, view.id_text.data());
+  view.modified_us = meta.modified_us;
+  view.name = meta.name;
+  joined_labels->clear();
+  for (size_t i = 0; i < meta.labels.size(); ++i) {
+    if (i) joined_labels->push_back('\x1f');
+    *joined_labels += meta.labels[i];
+  }
+  view.joined_labels = *joined_labels;
+  view.tlp = meta.tlp;
+  view.producer = meta.producer;
+  view.confidence = meta.confidence;
+  view.valid_until_us = meta.valid_until_us;
+  return view;
+}
+
+TEST(ResultJson, IndexMatchIsTheIndicatorMatch) {
+  std::vector<IndicatorMatch> matches;
+  for (const ObservableResult& result : Corpus()) {
+    for (IndicatorMatch m : result.matches) {
+      m.by_pattern = false;  // an index match
+      matches.push_back(m);
+      m.collections = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"};
+      m.indicator.labels = {"one"};
+      m.sighted_by.clear();
+      matches.push_back(m);
+    }
+  }
+  ASSERT_GE(matches.size(), 4u);
+  for (const IndicatorMatch& m : matches) {
+    ObservableResult result;
+    result.type = "ipv4-addr";
+    result.value = "192.0.2.1";
+    result.matches = {m, m};
+    std::string joined;
+    const IndicatorView view = ViewOf(m.indicator, &joined);
+    std::vector<std::string_view> collections(m.collections.begin(), m.collections.end());
+    std::string ours = R"({"type":"ipv4-addr","value":"192.0.2.1","matched":true,"matches":[)";
+    AppendIndexMatchJson(view, collections, m.sighted_by, &ours);
+    ours += ',';
+    AppendIndexMatchJson(view, collections, m.sighted_by, &ours);
+    ours += "]}";
+    EXPECT_EQ(ours, Reference(result));
   }
 }
 

@@ -53,6 +53,12 @@ class SightingBook {
   // caller may see (null filter: all).
   std::vector<SightedBy> Of(const std::string& indicator_id,
                             const SightingFilter& visible = nullptr) const;
+  // True when Of answers nothing for any indicator (no sighting held): lets
+  // a caller skip asking for each of many matches.
+  bool empty() const {
+    std::shared_lock lock(mu_);
+    return by_indicator_.empty();
+  }
 
   // Snapshots (Correlator::SaveSnapshot): everything the book holds, and
   // back. LoadFrom replaces the book only when the bytes are complete

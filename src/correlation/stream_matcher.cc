@@ -11,7 +11,9 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 
@@ -25,6 +27,8 @@ namespace json = boost::json;
 
 // Lines looked up in the index per batch (one read lock each).
 constexpr size_t kBatchLines = 4096;
+// First answers whose cache misses are started together.
+constexpr size_t kFirstAnswerGroup = 16;
 // A worker's output is written out (in order) once it passes this.
 constexpr size_t kFlushBytes = 4 << 20;
 // What an error result quotes of its input.
@@ -146,12 +150,15 @@ struct StreamMatcher::Regex {
 // (hash, answer) slots that readers probe without a lock (a hit costs one
 // cache miss for the slot, where a node-based map costs three), filled
 // with compare-and-swap. Answers never change once in; when `capacity` is
-// reached no more are kept (later ones are answered by MatchIpv4 each time).
+// reached no more are kept (later ones are answered afresh each time).
 class StreamMatcher::AnswerCache {
  public:
+  // Lives in the cache's arena with its key and tail right behind it, so
+  // that putting one in allocates nothing (most of the time) and a hit
+  // reads one run of adjacent cache lines.
   struct Answer {
-    std::string key;
-    std::string tail;  // the result's JSON after `"value":"<address>",`
+    std::string_view key;
+    std::string_view tail;  // the result's JSON after `"value":"<address>",`
     bool matched = false;
     // For the tally (only filled when counting): the indicators, and how
     // many lines had this answer.
@@ -165,6 +172,11 @@ class StreamMatcher::AnswerCache {
     slots_ = std::make_unique<Slot[]>(slots);
     mask_ = slots - 1;
   }
+  ~AnswerCache() {
+    // Only these own memory (the others' vectors are empty): the arena's
+    // blocks go at once, without visiting every answer.
+    for (Answer* answer : with_indicators_) answer->~Answer();
+  }
 
   static uint64_t HashOf(std::string_view key) {
     const uint64_t h = std::hash<std::string_view>{}(key);
@@ -172,6 +184,15 @@ class StreamMatcher::AnswerCache {
   }
 
   void Prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
+
+  bool full() const { return count_.load(std::memory_order_relaxed) >= capacity_; }
+
+  // Starts the cache misses of reading an answer's key: the Answer and
+  // the bytes right behind it (Insert's layout), which are in another line.
+  static void PrefetchAnswer(const Answer* answer) {
+    __builtin_prefetch(answer);
+    __builtin_prefetch(reinterpret_cast<const char*>(answer) + sizeof(Answer));
+  }
 
   // The answer in the first slot holding `hash`, without reading it (so
   // that its cache miss can be started before it is needed): check its key.
@@ -195,9 +216,11 @@ class StreamMatcher::AnswerCache {
     }
   }
 
-  // The answer kept for its key (another thread's, if it came first); null
-  // when the cache is full.
-  const Answer* Insert(std::unique_ptr<Answer> answer, uint64_t hash) {
+  // Puts in the answer for `key` and returns it, or the one another thread
+  // put in first; null when the cache is full (or another thread is still
+  // putting the same key in).
+  const Answer* Insert(std::string_view key, std::string_view tail, bool matched,
+                       std::vector<SightingInput>* indicators, uint64_t hash) {
     if (count_.fetch_add(1, std::memory_order_relaxed) >= capacity_) {
       count_.fetch_sub(1, std::memory_order_relaxed);
       return nullptr;
@@ -205,17 +228,28 @@ class StreamMatcher::AnswerCache {
     for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
       uint64_t seen = slots_[i].hash.load(std::memory_order_acquire);
       if (seen == 0 && slots_[i].hash.compare_exchange_strong(seen, hash)) {
-        const Answer* kept = answer.get();
+        Answer* answer;
         {
           std::lock_guard lock(mu_);
-          owned_.push_back(std::move(answer));
+          char* at = Allocate(sizeof(Answer) + key.size() + tail.size());
+          answer = new (at) Answer;
+          char* bytes = at + sizeof(Answer);
+          std::memcpy(bytes, key.data(), key.size());
+          std::memcpy(bytes + key.size(), tail.data(), tail.size());
+          answer->key = std::string_view(bytes, key.size());
+          answer->tail = std::string_view(bytes + key.size(), tail.size());
+          answer->matched = matched;
+          if (indicators != nullptr && !indicators->empty()) {
+            answer->indicators = std::move(*indicators);
+            with_indicators_.push_back(answer);
+          }
         }
-        slots_[i].answer.store(kept, std::memory_order_release);
-        return kept;
+        slots_[i].answer.store(answer, std::memory_order_release);
+        return answer;
       }
       if (seen == hash) {
         const Answer* other = slots_[i].answer.load(std::memory_order_acquire);
-        if (other == nullptr || SameKey(other->key, answer->key)) {
+        if (other == nullptr || SameKey(other->key, key)) {
           count_.fetch_sub(1, std::memory_order_relaxed);
           return other;  // null while another thread puts the same key in
         }
@@ -226,7 +260,7 @@ class StreamMatcher::AnswerCache {
   // Adds every answer's lines to `tally`. Call when no thread is matching.
   void Fold(SightingTally* tally) {
     std::lock_guard lock(mu_);
-    for (const auto& answer : owned_) {
+    for (const Answer* answer : with_indicators_) {
       const int64_t lines = answer->lines.load();
       if (lines == 0) continue;
       for (SightingInput input : answer->indicators) {
@@ -241,12 +275,39 @@ class StreamMatcher::AnswerCache {
     std::atomic<uint64_t> hash{0};  // 0: empty
     std::atomic<const Answer*> answer{nullptr};
   };
+  static constexpr size_t kBlockBytes = 1 << 20;
+  static constexpr size_t kWriteAhead = 1024;
+
+  // `bytes` from the arena, aligned for an Answer. Call with mu_ held.
+  char* Allocate(size_t bytes) {
+    bytes = (bytes + alignof(Answer) - 1) & ~(alignof(Answer) - 1);
+    if (bytes > left_) {
+      const size_t size = std::max(bytes, kBlockBytes);
+      blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
+      next_ = blocks_.back().get();
+      left_ = size;
+    }
+    char* at = next_;
+    next_ += bytes;
+    left_ -= bytes;
+    // Answers are written one after the other: ask for the lines the next
+    // ones will take now, so that writing them does not wait (at the
+    // unlock that follows) for lines read from memory.
+    for (size_t ahead = 0; ahead < std::min<size_t>(left_, kWriteAhead); ahead += 64) {
+      __builtin_prefetch(next_ + ahead, /*rw=*/1);
+    }
+    return at;
+  }
+
   const size_t capacity_;
   std::unique_ptr<Slot[]> slots_;
   size_t mask_ = 0;
   std::atomic<size_t> count_{0};
   std::mutex mu_;
-  std::vector<std::unique_ptr<Answer>> owned_;  // guarded by mu_
+  std::vector<std::unique_ptr<char[]>> blocks_;  // the arena; guarded by mu_
+  char* next_ = nullptr;                         // free bytes in the last block; mu_
+  size_t left_ = 0;                              // mu_
+  std::vector<Answer*> with_indicators_;         // answers with a tally to fold; mu_
 };
 
 // What one thread keeps while it matches: buffers reused across batches,
@@ -260,13 +321,17 @@ struct StreamMatcher::Worker {
 
   AnswerCache* answers = nullptr;  // the Run's
   std::vector<Line> lines;
-  std::vector<uint32_t> addresses;  // of the kIpv4 lines, in order
+  std::vector<uint32_t> addresses;              // of the kIpv4 lines, in order
+  std::vector<std::string_view> address_texts;  // their text
   std::vector<Correlator::Ipv4Probe> probes;
   std::vector<uint32_t> refs;
   std::vector<uint64_t> hashes;                   // per probe: of its key
   std::vector<const AnswerCache::Answer*> found;  // per probe: its answer, if known
   std::string key;
   std::string scratch;
+  std::vector<SightingInput> matched;  // the indicators of the answer in scratch
+  std::vector<size_t> pending;         // the probes of a batch's first answers
+  std::vector<uint32_t> unanswered;    // and their candidates
   StreamCounts counts;
   SightingTally tally;
 
@@ -403,6 +468,52 @@ void StreamMatcher::MatchLines(Worker& w, std::string_view data, std::string* ou
     }
     emit(correlator_.MatchText(value->value().get_string(), readable_, type, visible_));
   };
+  // The first address with these candidates and lists (w.key): its whole
+  // result's JSON into w.scratch (and its indicators, for the tally, into
+  // w.matched), then into the cache. Returns the answer kept, or null when
+  // the cache is full (or the answer cannot be reused: never expected).
+  auto first_answer = [&](std::string_view text, const Correlator::Ipv4Probe& probe, uint64_t hash,
+                          bool* matched, bool* error) -> const AnswerCache::Answer* {
+    w.scratch.clear();
+    w.matched.clear();
+    const std::span<const uint32_t> refs(w.refs.data() + probe.refs_begin,
+                                         probe.refs_end - probe.refs_begin);
+    if (!visible_) {
+      // The candidates and lists are the whole answer (Reusable: not cut
+      // off, on no text list); without a `visible` filter (which is handed
+      // whole IndicatorMatches) it is written straight from the index.
+      const std::span<const uint32_t> lists(w.refs.data() + probe.lists_begin,
+                                            probe.lists_end - probe.lists_begin);
+      *matched = correlator_.AppendIpv4CandidatesJson(text, refs, lists, readable_,
+                                                      sightings_visible_, &w.scratch,
+                                                      options_.tally ? &w.matched : nullptr) > 0;
+      *error = false;
+    } else {
+      ObservableResult result =
+          probe.lists_begin == probe.lists_end
+              ? correlator_.MatchIpv4Candidates(text, refs, readable_, visible_)
+              : correlator_.MatchIpv4(text, readable_, visible_);
+      correlator_.AddSightedBy(result, sightings_visible_);
+      AppendResultJson(result, &w.scratch);
+      *matched = !result.matches.empty();
+      *error = !result.error.empty();
+      if (options_.tally) {
+        for (const IndicatorMatch& m : result.matches) {
+          w.matched.push_back({m.indicator.id, m.indicator.tlp, 0});
+        }
+      }
+    }
+    const size_t head = kIpv4Prefix.size() + text.size() + 2;  // `…"value":"<text>",`
+    const bool reusable = !*error && w.scratch.size() > head &&
+                          w.scratch.starts_with(kIpv4Prefix) &&
+                          w.scratch.compare(kIpv4Prefix.size(), text.size(), text) == 0 &&
+                          w.scratch.compare(head - 2, 2, "\",") == 0;
+    if (!reusable) return nullptr;
+    std::vector<SightingInput> indicators;
+    if (options_.tally) indicators = w.matched;  // (w.matched is still needed if not kept)
+    return w.answers->Insert(w.key, std::string_view(w.scratch).substr(head), *matched, &indicators,
+                             hash);
+  };
   // An address the index has candidates for, or a warning list holds: the
   // answer of the first address with the same candidates and lists, with
   // this value.
@@ -413,40 +524,18 @@ void StreamMatcher::MatchLines(Worker& w, std::string_view data, std::string* ou
       answer = w.answers->Find(w.key, hash);  // an earlier line of the batch may have put it in
     }
     if (answer == nullptr) {
-      // On no list: the candidates are the whole answer (Reusable: not cut off).
-      ObservableResult result =
-          probe.lists_begin == probe.lists_end
-              ? correlator_.MatchIpv4Candidates(
-                    text,
-                    std::span<const uint32_t>(w.refs.data() + probe.refs_begin,
-                                              probe.refs_end - probe.refs_begin),
-                    readable_, visible_)
-              : correlator_.MatchIpv4(text, readable_, visible_);
-      correlator_.AddSightedBy(result, sightings_visible_);
-      w.scratch.clear();
-      AppendResultJson(result, &w.scratch);
-      const size_t head = kIpv4Prefix.size() + text.size() + 2;  // `…"value":"<text>",`
-      const bool reusable = result.error.empty() && w.scratch.size() > head &&
-                            w.scratch.starts_with(kIpv4Prefix) &&
-                            w.scratch.compare(kIpv4Prefix.size(), text.size(), text) == 0 &&
-                            w.scratch.compare(head - 2, 2, "\",") == 0;
-      if (reusable) {
-        auto fresh = std::make_unique<AnswerCache::Answer>();
-        fresh->key = w.key;
-        fresh->tail = w.scratch.substr(head);
-        fresh->matched = !result.matches.empty();
+      bool matched, error;
+      answer = first_answer(text, probe, hash, &matched, &error);
+      if (answer == nullptr) {  // not kept: written from scratch
         if (options_.tally) {
-          for (const IndicatorMatch& m : result.matches) {
-            fresh->indicators.push_back({m.indicator.id, m.indicator.tlp, 0});
+          for (SightingInput input : w.matched) {
+            input.count = 1;
+            w.tally.Add(input);
           }
         }
-        answer = w.answers->Insert(std::move(fresh), hash);
-      }
-      if (answer == nullptr) {  // the cache is full (or never expected: not reusable)
-        if (options_.tally) w.tally.Count(result);
-        if (!result.error.empty()) ++w.counts.errors;
-        if (!result.matches.empty()) ++w.counts.matched;
-        if (options_.all || !result.matches.empty()) out->append(w.scratch).append(terminator);
+        if (error) ++w.counts.errors;
+        if (matched) ++w.counts.matched;
+        if (options_.all || matched) out->append(w.scratch).append(terminator);
         return;
       }
     }
@@ -462,6 +551,7 @@ void StreamMatcher::MatchLines(Worker& w, std::string_view data, std::string* ou
     // Split and classify a batch of lines.
     w.lines.clear();
     w.addresses.clear();
+    w.address_texts.clear();
     while (pos < data.size() && w.lines.size() < kBatchLines) {
       const char* start = data.data() + pos;
       const void* newline = std::memchr(start, '\n', data.size() - pos);
@@ -499,6 +589,7 @@ void StreamMatcher::MatchLines(Worker& w, std::string_view data, std::string* ou
       if (fast_ipv4 && ParseCanonicalIpv4(text, &address)) {
         w.lines.push_back({text, Kind::kIpv4});
         w.addresses.push_back(address);
+        w.address_texts.push_back(text);
       } else {
         w.lines.push_back({text, Kind::kOther});
       }
@@ -522,7 +613,7 @@ void StreamMatcher::MatchLines(Worker& w, std::string_view data, std::string* ou
     for (size_t i = 0; i < probes; ++i) {
       if (!Reusable(w.probes[i])) continue;
       w.found[i] = w.answers->FirstWithHash(w.hashes[i]);
-      if (w.found[i] != nullptr) __builtin_prefetch(w.found[i]);
+      if (w.found[i] != nullptr) AnswerCache::PrefetchAnswer(w.found[i]);
     }
     for (size_t i = 0; i < probes; ++i) {
       const AnswerCache::Answer* answer = w.found[i];
@@ -534,6 +625,39 @@ void StreamMatcher::MatchLines(Worker& w, std::string_view data, std::string* ou
       }
       const char* tail = answer->tail.data();
       for (size_t at = 0; at < answer->tail.size(); at += 64) __builtin_prefetch(tail + at);
+    }
+    // The batch's first answers, before any line is written, a group at a
+    // time: the cache (and TLB) misses of a group started all at once
+    // (PrefetchCandidates), then its answers put in while what they read
+    // is still close (a whole batch's lines in between would push it out).
+    // Not with a `visible` filter (nothing to prefetch), nor once the cache
+    // is full (answers would be worked out twice).
+    if (!visible_ && !w.answers->full()) {
+      w.pending.clear();
+      for (size_t i = 0; i < probes; ++i) {
+        if (w.found[i] == nullptr && Reusable(w.probes[i])) w.pending.push_back(i);
+      }
+      for (size_t begin = 0; begin < w.pending.size(); begin += kFirstAnswerGroup) {
+        const size_t end = std::min(w.pending.size(), begin + kFirstAnswerGroup);
+        w.unanswered.clear();
+        for (size_t k = begin; k < end; ++k) {
+          const Correlator::Ipv4Probe& p = w.probes[w.pending[k]];
+          w.unanswered.insert(w.unanswered.end(), w.refs.begin() + p.refs_begin,
+                              w.refs.begin() + p.refs_end);
+        }
+        correlator_.PrefetchCandidates(w.unanswered);
+        for (size_t k = begin; k < end; ++k) {
+          const size_t i = w.pending[k];
+          const Correlator::Ipv4Probe& p = w.probes[i];
+          w.MakeKey(p);
+          w.found[i] = w.answers->Find(w.key, w.hashes[i]);  // the same key earlier in the batch
+          if (w.found[i] == nullptr) {
+            bool matched, error;
+            w.found[i] =
+                first_answer(w.address_texts[p.position], p, w.hashes[i], &matched, &error);
+          }
+        }
+      }
     }
     // Answer in order.
     size_t address = 0, probe = 0;

@@ -13,7 +13,11 @@
 //     lock each (Correlator::ProbeIpv4). An address nothing matches and no
 //     list holds gets its (no-match) answer written at once; any other gets
 //     the answer MatchText gave the first address with the same candidates
-//     and lists (a cache shared by the threads, bounded), its value put in;
+//     and lists (a cache shared by the threads, bounded), its value put in.
+//     That first answer is written straight from the index's records
+//     (Correlator::AppendIpv4CandidatesJson, its cache misses started for
+//     the whole batch at once) unless a `visible` filter, which is handed
+//     whole IndicatorMatches, asks for the slower way;
 //   - everything else (other kinds, JSON lines, addresses on substring or
 //     regex warning lists, and every line while the node has indicators
 //     only the pattern engine can evaluate) goes through MatchText /

@@ -191,7 +191,9 @@ class StreamMatcherTest : public ::testing::Test {
     std::filesystem::remove(path_);
   }
 
-  void Add(const std::vector<std::string>& objects) {
+  // Adds to `collection_id` (default: the fixture's collection).
+  void Add(const std::vector<std::string>& objects, std::string collection_id = "") {
+    if (collection_id.empty()) collection_id = collection_.id;
     std::vector<store::NewObject> batch;
     for (const std::string& text : objects) {
       json::object object = json::parse(text).as_object();
@@ -199,7 +201,7 @@ class StreamMatcherTest : public ::testing::Test {
       ASSERT_TRUE(info.ok()) << info.status().ToString() << "\n" << text;
       batch.push_back({*info, text, ""});
     }
-    auto added = store_->AddObjects(collection_.id, batch);
+    auto added = store_->AddObjects(collection_id, batch);
     ASSERT_TRUE(added.ok()) << added.status().ToString();
   }
 
@@ -418,6 +420,136 @@ TEST_F(StreamMatcherTest, AddressesTheIndexCutsOffAreTheSlowPaths) {
   log += "45.81.2.2\n";
   for (bool all : {false, true}) {
     ExpectSame(SlowPath(*correlator, log, all), Fast(*correlator, log, {.all = all}));
+  }
+}
+
+// A sighting of indicator `indicator` by `observer`, counted `count` times.
+std::string Sighting(int n, int indicator, const std::string& observer, int count) {
+  return R"({"type":"sighting","spec_version":"2.1","id":")" + Id("sighting", n) +
+         R"(","created":"2026-11-02T00:00:00.000Z","modified":"2026-11-02T00:00:00.000Z",)"
+         R"("sighting_of_ref":")" +
+         Id("indicator", indicator) + R"(","count":)" + std::to_string(count) +
+         R"(,"first_seen":"2026-11-02T00:00:00Z","last_seen":"2026-11-03T00:00:00Z",)"
+         R"("where_sighted_refs":[")" +
+         observer + R"("]})";
+}
+
+TEST_F(StreamMatcherTest, FiltersGiveMatchTextsAnswers) {
+  // The match API's filters (collections the caller reads, matches and
+  // sightings it may see) over indicators and sightings held in several
+  // collections: every answer is MatchText's with the same filters, those
+  // written straight from the index (no `visible` filter) and those built
+  // from IndicatorMatches alike.
+  store::Collection second{.id = "0b7c1a9e-2d3f-4e5a-8b6c-7d8e9f0a1b2c",
+                           .title = "second",
+                           .description = "",
+                           .alias = "",
+                           .media_types = {store::kStixMediaType}};
+  store::Collection third = second;
+  third.id = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d";
+  third.title = "third";
+  ASSERT_TRUE(store_->CreateCollection(second).ok());
+  ASSERT_TRUE(store_->CreateCollection(third).ok());
+  const std::string other_observer = "identity--00000000-0000-4000-8000-0000000000a2";
+  const std::string wide =
+      Indicator(40, "[ipv4-addr:value ISSUBSET '45.82.0.0/16']",
+                R"(,"name":"wide","labels":["a","b \"quoted\""],"confidence":50,)"
+                R"("created_by_ref":"identity--00000000-0000-4000-8000-0000000000b2",)"
+                R"("object_marking_refs":[")" +
+                    std::string(kGreen) + R"("])");
+  const std::string exact = Indicator(43, "[ipv4-addr:value = '45.82.1.2']", R"(,"name":"exact")");
+  Add({wide, exact});
+  Add({wide, Indicator(41, "[ipv4-addr:value ISSUBSET '45.82.1.0/24']", R"(,"labels":["x"])"),
+       exact, Sighting(2, 40, other_observer, 7),
+       // On a warning list (private addresses): the answer carries it.
+       Indicator(44, "[ipv4-addr:value ISSUBSET '10.9.0.0/16']", R"(,"name":"private")")},
+      second.id);
+  Add({Indicator(42, "[ipv4-addr:value ISSUBSET '45.82.1.0/25']"), exact,
+       Sighting(3, 43, other_observer, 2), Sighting(4, 40, kObserver, 1)},
+      third.id);
+  Add({Sighting(5, 43, kObserver, 3)});
+  auto correlator = NewCorrelator();  // max_results 2: 45.82.1.x has up to 4 candidates
+
+  std::string log;
+  std::mt19937_64 rng(9);
+  for (int i = 0; i < 3000; ++i) {
+    const uint64_t r = rng();
+    if (r % 3 == 0) {
+      log += "45.82." + std::to_string((r >> 8) % 3) + "." + std::to_string((r >> 16) % 256);
+    } else if (r % 7 == 1) {
+      log += "10.9.1." + std::to_string((r >> 16) % 256);
+    } else if (r % 3 == 1) {
+      log += "45.81." + std::to_string((r >> 8) % 10) + "." + std::to_string((r >> 16) % 256);
+    } else {
+      log += FormatIpv4(static_cast<uint32_t>(r >> 32));
+    }
+    log += '\n';
+  }
+
+  const std::map<std::string, CollectionFilter> readables = {
+      {"every collection", nullptr},
+      {"not the second", [&](const std::string& c) { return c != second.id; }},
+      {"only the third", [&](const std::string& c) { return c == third.id; }},
+      {"none", [](const std::string&) { return false; }},
+  };
+  const std::map<std::string, MatchFilter> visibles = {
+      {"every match", nullptr},
+      {"not 41", [](const IndicatorMatch& m) { return m.indicator.id != Id("indicator", 41); }},
+  };
+  const std::map<std::string, SightingFilter> sightings = {
+      {"every sighting", nullptr},
+      {"not in the third",
+       [&](const std::string& c, const store::StoredObject&) { return c != third.id; }},
+  };
+  for (const auto& [readable_name, readable] : readables) {
+    for (const auto& [visible_name, visible] : visibles) {
+      for (const auto& [sightings_name, sightings_visible] : sightings) {
+        for (bool all : {false, true}) {
+          SCOPED_TRACE(readable_name + ", " + visible_name + ", " + sightings_name +
+                       (all ? ", all" : ""));
+          std::string slow;
+          StreamCounts slow_counts;
+          SightingTally slow_tally;
+          std::istringstream in(log);
+          for (std::string line; std::getline(in, line);) {
+            ++slow_counts.inputs;
+            ObservableResult result = correlator->MatchText(line, readable, {}, visible);
+            correlator->AddSightedBy(result, sightings_visible);
+            slow_tally.Count(result);
+            if (!result.matches.empty()) ++slow_counts.matched;
+            if (all || !result.matches.empty())
+              slow += json::serialize(ResultToJson(result)) + "\n";
+          }
+          if (!readable && !visible && !sightings_visible) {
+            // Every part the filters act on is in the answers.
+            for (const std::string& part :
+                 {std::string("\"sighted_by\":"), std::string("\"truncated\":true"),
+                  R"(","collections":[")" + collection_.id + R"(",")" + second.id + R"(",")" +
+                      third.id + R"("])",
+                  std::string(R"("labels":["a","b \"quoted\""])"), other_observer,
+                  R"("collections":[")" + second.id + R"("]}],"warnings":["Private)"}) {
+              EXPECT_NE(slow.find(part), std::string::npos) << part;
+            }
+          }
+          auto matcher = StreamMatcher::Create(*correlator, {.all = all, .tally = true}, readable,
+                                               visible, sightings_visible);
+          ASSERT_TRUE(matcher.ok());
+          std::string fast;
+          (*matcher)->MatchBuffer(log, &fast);
+          EXPECT_EQ(fast, slow);
+          EXPECT_EQ((*matcher)->counts().inputs, slow_counts.inputs);
+          EXPECT_EQ((*matcher)->counts().matched, slow_counts.matched);
+          std::map<std::string, int64_t> fast_tally, expected_tally;
+          for (const auto& input : (*matcher)->tally().Inputs()) {
+            fast_tally[input.indicator_id] = input.count;
+          }
+          for (const auto& input : slow_tally.Inputs()) {
+            expected_tally[input.indicator_id] = input.count;
+          }
+          EXPECT_EQ(fast_tally, expected_tally);
+        }
+      }
+    }
   }
 }
 

@@ -201,10 +201,19 @@ std::vector<std::string> WarningLists::Check(ObservableKind kind, std::string_vi
   return hits;
 }
 
+std::string_view WarningLists::NameOf(uint32_t ref) const {
+  // The index holds interned names and never changes once loaded, so the
+  // view outlives the Reader.
+  IndicatorView view;
+  if (!index_->Read().View(ref, &view)) return {};
+  return view.name;
+}
+
 void WarningLists::ListIpv4(std::span<const uint32_t> addresses, std::vector<Ipv4Listing>* listed,
                             std::vector<uint32_t>* refs) const {
   // Only addresses in a /16 some entry touches can be on a list.
-  std::vector<uint32_t> candidates, positions, by_index;
+  std::vector<uint32_t> candidates, positions;
+  size_t by_index = 0;  // listings from the index
   for (uint32_t i = 0; i < addresses.size(); ++i) {
     const uint32_t block = addresses[i] >> 16;
     if ((ipv4_blocks_[block / 64] >> (block % 64)) & 1) {
@@ -213,25 +222,20 @@ void WarningLists::ListIpv4(std::span<const uint32_t> addresses, std::vector<Ipv
     }
   }
   if (!candidates.empty()) {
-    auto reader = index_->Read();
-    reader.MatchIpv4Batch(candidates, &by_index);
-    MatchResult found;
-    for (uint32_t& hit : by_index) {
-      const uint32_t position = positions[hit];
-      hit = position;
-      reader.MatchIpv4(addresses[position], &found);
+    index_->Read().ForEachIpv4Match(candidates, [&](uint32_t hit, const MatchResult& found) {
       Ipv4Listing listing;
-      listing.position = position;
+      listing.position = positions[hit];
       listing.refs_begin = static_cast<uint32_t>(refs->size());
       refs->insert(refs->end(), found.refs.begin(), found.refs.end());
       listing.refs_end = static_cast<uint32_t>(refs->size());
       listed->push_back(listing);
-    }
+      ++by_index;
+    });
   }
   if (text_lists_.empty()) return;
   // Substring and regex lists read the text: every address, merged in order.
   std::vector<Ipv4Listing> merged;
-  const size_t first = listed->size() - by_index.size();
+  const size_t first = listed->size() - by_index;
   size_t next = first;
   for (uint32_t i = 0; i < addresses.size(); ++i) {
     const std::string text = FormatIpv4(addresses[i]);

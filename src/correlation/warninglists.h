@@ -57,6 +57,9 @@ class WarningLists {
   };
   void ListIpv4(std::span<const uint32_t> addresses, std::vector<Ipv4Listing>* listed,
                 std::vector<uint32_t>* refs) const;
+  // The name of the list a ref of ListIpv4 stands for (what Check names
+  // it); valid as long as the lists.
+  std::string_view NameOf(uint32_t ref) const;
   size_t list_count() const { return names_.size(); }
 
  private:
