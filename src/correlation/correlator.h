@@ -377,8 +377,10 @@ class Correlator {
   // Prepares (on every core) and places a batch of indicator changes; moves the cursor.
   void ApplyBatch(const std::vector<store::Change>& changes);
   void Forget(const std::string& id);
-  // A snapshot's tracking table section (nullopt: damaged).
-  static std::optional<internal::IdTable<Tracked>> LoadTracked(std::string_view bytes);
+  // A snapshot's tracking table section, whose collection numbers are below
+  // `collections` (nullopt: damaged).
+  static std::optional<internal::IdTable<Tracked>> LoadTracked(std::string_view bytes,
+                                                               uint64_t collections);
   std::vector<std::string> Readable(const std::string& id, const CollectionFilter& readable) const;
   // Index lookup (and, with_patterns, the pattern indicators evaluated against
   // an observation holding just this value).

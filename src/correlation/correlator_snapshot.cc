@@ -29,7 +29,7 @@ namespace {
 
 constexpr std::string_view kMagic = "KZCORSNP";
 // Raise with any change to what is written or to a struct written as bytes.
-constexpr uint32_t kFormat = 1;
+constexpr uint32_t kFormat = 2;
 constexpr std::string_view kStoreIdKey = "store_id";
 
 // What else a snapshot depends on: how this build lays out and hashes the
@@ -183,6 +183,8 @@ Status Correlator::SaveSnapshot(const std::string& path) {
     payload.String(mark->id);
     payload.I64(mark->version_us);
     payload.U64(options_.max_results);
+    payload.U64(collections_.size());
+    for (const std::string& collection : collections_) payload.String(collection);
     // The index and the tracking table are sections of their own, so that a
     // load reads them on two threads.
     SnapshotWriter index;
@@ -204,8 +206,6 @@ Status Correlator::SaveSnapshot(const std::string& path) {
       }
     });
     payload.String(tracked.bytes());
-    payload.U64(collections_.size());
-    for (const std::string& collection : collections_) payload.String(collection);
     payload.U64(patterns_.size());
     for (const auto& [id, entry] : patterns_) {
       SaveMeta(payload, entry->meta);
@@ -262,8 +262,14 @@ Status Correlator::LoadSnapshot(const std::string& path) {
   int64_t seq, mark_version;
   uint64_t max_results;
   std::string_view index_bytes, tracked_bytes;
-  if (!in.String(&store_id) || !in.I64(&seq) || !in.String(&mark_id) || !in.I64(&mark_version) ||
-      !in.U64(&max_results) || !in.Bytes(&index_bytes) || !in.Bytes(&tracked_bytes)) {
+  uint64_t collection_count;
+  std::vector<std::string> collections;
+  bool parsed = in.String(&store_id) && in.I64(&seq) && in.String(&mark_id) &&
+                in.I64(&mark_version) && in.U64(&max_results) && in.Count(&collection_count, 8);
+  for (uint64_t i = 0; parsed && i < collection_count; ++i) {
+    parsed = in.String(&collections.emplace_back());
+  }
+  if (!parsed || !in.Bytes(&index_bytes) || !in.Bytes(&tracked_bytes)) {
     return checksum_ok.get() ? damaged("payload") : damaged("checksum");
   }
   auto current_id = store_.GetMeta(std::string(kStoreIdKey));
@@ -281,8 +287,9 @@ Status Correlator::LoadSnapshot(const std::string& path) {
     return FailedPrecondition("the correlator is not empty");
   }
   // The tracking table on another thread while this one loads the index.
-  auto tracked_loaded =
-      std::async(std::launch::async, [tracked_bytes] { return LoadTracked(tracked_bytes); });
+  auto tracked_loaded = std::async(std::launch::async, [tracked_bytes, collection_count] {
+    return LoadTracked(tracked_bytes, collection_count);
+  });
   SnapshotReader index_in(index_bytes);
   const Status index_loaded = index_.LoadFrom(index_in);
   std::optional<internal::IdTable<Tracked>> tracked = tracked_loaded.get();
@@ -304,20 +311,9 @@ Status Correlator::LoadSnapshot(const std::string& path) {
 
   std::unique_lock lock(mu_);
   tracked_ = std::move(*tracked);
+  for (const std::string& collection : collections) CollectionNumber(collection);
+  if (collections_.size() != collection_count) return fail(damaged("collections"));
   uint64_t count;
-  if (!in.Count(&count, 8)) return fail(damaged("collections"));
-  for (uint64_t i = 0; i < count; ++i) {
-    std::string collection;
-    if (!in.String(&collection)) return fail(damaged("collections"));
-    CollectionNumber(collection);
-  }
-  bool collections_known = true;
-  tracked_.ForEach([&](const Tracked& entry) {
-    for (const auto& [collection, version] : entry.versions.entries()) {
-      collections_known = collections_known && collection < collections_.size();
-    }
-  });
-  if (!collections_known || collections_.size() != count) return fail(damaged("collections"));
   if (!in.Count(&count, 64)) return fail(damaged("patterns"));
   for (uint64_t i = 0; i < count; ++i) {
     auto entry = std::make_unique<PatternIndicator>();
@@ -338,7 +334,7 @@ Status Correlator::LoadSnapshot(const std::string& path) {
 }
 
 std::optional<internal::IdTable<Correlator::Tracked>> Correlator::LoadTracked(
-    std::string_view bytes) {
+    std::string_view bytes, uint64_t collections) {
   SnapshotReader in(bytes);
   uint64_t count, capacity;
   if (!in.Count(&count, 33) || !in.U64(&capacity) || capacity > 4 * count + 4096) {
@@ -361,7 +357,9 @@ std::optional<internal::IdTable<Correlator::Tracked>> Correlator::LoadTracked(
     for (uint64_t v = 0; v < versions; ++v) {
       uint32_t collection;
       int64_t version;
-      if (!in.U32(&collection) || !in.I64(&version)) return std::nullopt;
+      if (!in.U32(&collection) || collection >= collections || !in.I64(&version)) {
+        return std::nullopt;
+      }
       tracked.versions.Add(collection, version);
     }
   }

@@ -553,7 +553,8 @@ uint64_t IndicatorIndex::LayoutFingerprint() {
   internal::StringMultimap strings;
   for (uint32_t i = 0; i < 40; ++i) {
     v4.Insert(i * 0x01010101u, i);
-    const std::string name = "n" + std::to_string(i) + ".example";
+    std::string name = std::to_string(i);  // (not "n" + …: a GCC 12 -Wrestrict false alarm)
+    name.append(".example");
     strings.Insert(DomainHash(name), 0, name, i);
     strings.Insert(ValueHash(static_cast<uint8_t>(i), name), static_cast<uint8_t>(i), name, i);
     strings.Insert(V6Hash(static_cast<uint8_t>(i), name), static_cast<uint8_t>(i), name, i);

@@ -1,6 +1,7 @@
 // IndicatorIndex::SaveTo / LoadFrom: the index's tables written as they are
 // in memory, so that loading costs a few copies instead of the normalization
 // and placing of every indicator (what Correlator::LoadSnapshot is for).
+#include <algorithm>
 #include <mutex>
 
 #include "correlation/indicator_index.h"
@@ -13,6 +14,7 @@ using internal::SnapshotReader;
 using internal::SnapshotWriter;
 using internal::State;
 using internal::Table;
+using internal::V4Block;
 
 void IndicatorIndex::SaveTo(SnapshotWriter& out) const {
   std::shared_lock lock(mu_);
@@ -24,9 +26,26 @@ void IndicatorIndex::SaveTo(SnapshotWriter& out) const {
   out.Array(id_slots_);
   out.Array(entry_log_);
   out.U64(entry_log_garbage_);
-  // The /16 summaries (2 MiB) are not saved: they follow from the tables,
-  // and LoadFrom rebuilds them.
   for (const auto& table : v4_) table.Save(out);
+  // The /16 summaries follow from the tables, but rebuilding them costs a
+  // cache miss per network (most of a load's time): saved, without the
+  // blocks nothing falls in (a small index's snapshot stays small).
+  std::vector<uint32_t> marked;
+  std::vector<V4Block> blocks;
+  for (uint32_t i = 0; i < v4_blocks_.size(); ++i) {
+    const V4Block& block = v4_blocks_[i];
+    if (block.lengths == 0 && block.sub == 0 &&
+        std::all_of(std::begin(block.exact), std::end(block.exact),
+                    [](uint32_t word) { return word == 0; })) {
+      continue;
+    }
+    marked.push_back(i);
+    blocks.push_back(block);
+  }
+  out.Array(marked);
+  out.Array(blocks);
+  out.U32(v4_short_lengths_);
+  out.U64(v4_removed_since_rebuild_);
   v6_.Save(out);
   out.Array(std::span<const uint32_t>(v6_length_count_));
   out.Array(v6_lengths_);
@@ -72,18 +91,29 @@ Status IndicatorIndex::LoadFrom(SnapshotReader& in) {
   for (auto& table : loaded.v4_) {
     if (!table.Load(in, ref_limit)) return damaged("IPv4 table");
   }
+  // (A rebuild of the summaries after removals would mark every network:
+  // host bits set would mark blocks past the table.)
   bool masked = true;
-  for (int length = 0; length <= 32; ++length) {
+  for (int length = 0; length < 32; ++length) {
     const uint32_t host_bits = length == 0 ? ~uint32_t{0} : ~(~uint32_t{0} << (32 - length));
-    loaded.v4_[length].ForEachSlot([&](uint32_t network, uint32_t) {
-      if ((network & host_bits) != 0) {
-        masked = false;
-        return;
-      }
-      loaded.MarkV4(network, length);
-    });
+    loaded.v4_[length].ForEachSlot(
+        [&](uint32_t network, uint32_t) { masked = masked && (network & host_bits) == 0; });
   }
   if (!masked) return damaged("IPv4 network");
+  std::vector<uint32_t> marked;
+  std::vector<V4Block> blocks;
+  uint64_t v4_removed;
+  if (!in.Array(&marked) || !in.Array(&blocks) || marked.size() != blocks.size() ||
+      !in.U32(&loaded.v4_short_lengths_) || !in.U64(&v4_removed)) {
+    return damaged("IPv4 blocks");
+  }
+  for (size_t i = 0; i < marked.size(); ++i) {
+    if (marked[i] >= loaded.v4_blocks_.size() || (i > 0 && marked[i] <= marked[i - 1])) {
+      return damaged("IPv4 blocks");
+    }
+    loaded.v4_blocks_[marked[i]] = blocks[i];
+  }
+  loaded.v4_removed_since_rebuild_ = v4_removed;
   std::vector<uint32_t> v6_length_count;
   if (!loaded.v6_.Load(in, ref_limit) || !in.Array(&v6_length_count) ||
       v6_length_count.size() != loaded.v6_length_count_.size() || !in.Array(&loaded.v6_lengths_)) {

@@ -57,6 +57,10 @@ class SnapshotWriter {
   std::string out_;
 };
 
+// Faults in the pages of a fresh buffer at once (one call instead of a
+// fault per page as it is first written); large buffers only.
+void PopulateForWriting(void* data, size_t bytes);
+
 class SnapshotReader {
  public:
   explicit SnapshotReader(std::string_view bytes) : in_(bytes) {}
@@ -85,6 +89,8 @@ class SnapshotReader {
     static_assert(std::is_trivially_copyable_v<T>);
     uint64_t n;
     if (!U64(&n) || n > in_.size() / sizeof(T)) return false;
+    items->reserve(n);
+    PopulateForWriting(items->data(), n * sizeof(T));
     items->resize(n);
     return Raw(items->data(), n * sizeof(T));
   }
