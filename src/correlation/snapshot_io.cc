@@ -1,25 +1,8 @@
 #include "correlation/snapshot_io.h"
 
-#include <sys/mman.h>
-
 #include "correlation/flat_tables.h"
 
 namespace kizuna::correlation::internal {
-
-void PopulateForWriting(void* data, size_t bytes) {
-#ifdef MADV_POPULATE_WRITE
-  constexpr uintptr_t kPage = 4096;
-  if (bytes < (uintptr_t{1} << 20)) return;
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + kPage - 1) & ~(kPage - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kPage - 1);
-  if (end > begin) {
-    (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
-  }
-#else
-  (void)data;
-  (void)bytes;
-#endif
-}
 
 uint64_t Checksum64(std::string_view bytes) {
   uint64_t lanes[4] = {0x9E3779B97F4A7C15ull, 0xC2B2AE3D27D4EB4Full, 0x165667B19E3779F9ull,

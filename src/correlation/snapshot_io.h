@@ -20,6 +20,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "common/memory.h"
+
 namespace kizuna::correlation::internal {
 
 // A fast 64-bit checksum (four independent multiply-xor lanes, so it runs
@@ -57,10 +59,6 @@ class SnapshotWriter {
   std::string out_;
 };
 
-// Faults in the pages of a fresh buffer at once (one call instead of a
-// fault per page as it is first written); large buffers only.
-void PopulateForWriting(void* data, size_t bytes);
-
 class SnapshotReader {
  public:
   explicit SnapshotReader(std::string_view bytes) : in_(bytes) {}
@@ -90,7 +88,7 @@ class SnapshotReader {
     uint64_t n;
     if (!U64(&n) || n > in_.size() / sizeof(T)) return false;
     items->reserve(n);
-    PopulateForWriting(items->data(), n * sizeof(T));
+    PrefaultForWriting(items->data(), n * sizeof(T));
     items->resize(n);
     return Raw(items->data(), n * sizeof(T));
   }

@@ -17,6 +17,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/memory.h"
 #include "correlation/result_json.h"
 #include "stix/stix.h"
 
@@ -284,6 +285,7 @@ class StreamMatcher::AnswerCache {
     if (bytes > left_) {
       const size_t size = std::max(bytes, kBlockBytes);
       blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
+      PrefaultForWriting(blocks_.back().get(), size);
       next_ = blocks_.back().get();
       left_ = size;
     }
