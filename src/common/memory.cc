@@ -6,6 +6,18 @@
 
 namespace kizuna {
 
+namespace internal {
+
+void* MapZeroedPages(size_t bytes) {
+  if (bytes == 0) return nullptr;
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+void UnmapPages(void* data, size_t bytes) { munmap(data, bytes); }
+
+}  // namespace internal
+
 void PrefaultForWriting(void* data, size_t bytes) {
 #ifdef MADV_POPULATE_WRITE
   constexpr uintptr_t kPage = 4096;

@@ -119,9 +119,7 @@ struct IndicatorIndex::Normalized {
 };
 
 IndicatorIndex::IndicatorIndex(const Clock& clock, IndexOptions options)
-    : clock_(clock), options_(options), interner_(std::make_unique<Interner>()) {
-  v4_blocks_.assign(65536, V4Block{});
-}
+    : clock_(clock), options_(options), interner_(std::make_unique<Interner>()) {}
 
 IndicatorIndex::~IndicatorIndex() = default;
 
@@ -575,12 +573,12 @@ IndexStats IndicatorIndex::Stats() const {
   s.tombstones = tombstones_;
   s.entries = entries_;
   s.suffix_downgrades = suffix_downgrades_;
-  size_t bytes =
-      sizeof(*this) + records_.capacity() * sizeof(Record) +
-      free_records_.capacity() * sizeof(uint32_t) + id_slots_.capacity() * sizeof(uint32_t) +
-      entry_log_.capacity() * sizeof(EntryRef) + v4_blocks_.capacity() * sizeof(V4Block) +
-      v6_.MemoryBytes() + v6_lengths_.capacity() + domain_exact_.MemoryBytes() +
-      domain_sub_.MemoryBytes() + values_.MemoryBytes() + interner_->MemoryBytes();
+  size_t bytes = sizeof(*this) + records_.capacity() * sizeof(Record) +
+                 free_records_.capacity() * sizeof(uint32_t) +
+                 id_slots_.capacity() * sizeof(uint32_t) +
+                 entry_log_.capacity() * sizeof(EntryRef) + v4_blocks_.size() * sizeof(V4Block) +
+                 v6_.MemoryBytes() + v6_lengths_.capacity() + domain_exact_.MemoryBytes() +
+                 domain_sub_.MemoryBytes() + values_.MemoryBytes() + interner_->MemoryBytes();
   for (const auto& t : v4_) bytes += t.MemoryBytes();
   s.memory_bytes = bytes;
   return s;

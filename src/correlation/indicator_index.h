@@ -76,6 +76,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/memory.h"
 #include "common/status.h"
 #include "common/time.h"
 #include "correlation/flat_tables.h"
@@ -359,8 +360,10 @@ class IndicatorIndex {
   size_t entry_log_garbage_ = 0;
 
   std::array<internal::U32Multimap, 33> v4_;  // by prefix length
-  std::vector<internal::V4Block> v4_blocks_;  // 65536, by the top 16 bits
-  uint32_t v4_short_lengths_ = 0;             // bit len for len < 16
+  // 65536, by the top 16 bits; zero pages until marked (a small index, like
+  // the warning lists', touches a few of its 2 MiB).
+  ZeroedArray<internal::V4Block> v4_blocks_{65536};
+  uint32_t v4_short_lengths_ = 0;  // bit len for len < 16
   size_t v4_removed_since_rebuild_ = 0;
   internal::StringMultimap v6_;  // tag = prefix length, bytes = masked network
   std::array<uint32_t, 129> v6_length_count_{};

@@ -107,6 +107,9 @@ Status IndicatorIndex::LoadFrom(SnapshotReader& in) {
       !in.U32(&loaded.v4_short_lengths_) || !in.U64(&v4_removed)) {
     return damaged("IPv4 blocks");
   }
+  if (marked.size() > 1024) {
+    PrefaultForWriting(loaded.v4_blocks_.data(), loaded.v4_blocks_.size() * sizeof(V4Block));
+  }
   for (size_t i = 0; i < marked.size(); ++i) {
     if (marked[i] >= loaded.v4_blocks_.size() || (i > 0 && marked[i] <= marked[i - 1])) {
       return damaged("IPv4 blocks");
