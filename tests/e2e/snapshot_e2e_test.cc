@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tests/e2e/harness.h"
+#include "tests/support/eventually.h"
 
 namespace kizuna::e2e {
 namespace {
@@ -112,6 +113,9 @@ TEST_F(SnapshotE2E, ADamagedOrForeignSnapshotIsReportedAndReplaced) {
 TEST_F(SnapshotE2E, ServeSavesItWhenItStopsAndStartsFromIt) {
   std::string error;
   ASSERT_TRUE(node_.Start(&error)) << error;
+  // Started without one: saved at once, while it runs.
+  EXPECT_TRUE(test_support::Eventually([&] { return std::filesystem::exists(Snapshot()); }))
+      << node_.ServerLog();
   auto r = node_.Post(
       "/taxii2/root/collections/default/objects/",
       R"({"objects":[)" +
