@@ -1,5 +1,7 @@
 #include "node/config_section.h"
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "node/config_section_impl.h"
@@ -58,8 +60,10 @@ bool ConfigSection::ReadInteger(const char* key, int64_t* out, int64_t min, int6
   impl_->seen.insert(key);
   const toml::node* n = impl_->table ? impl_->table->get(key) : nullptr;
   if (!n) return false;
-  auto v = n->value<int64_t>();
-  if (!n->is_integer() || !v) {
+  // Only an integer is asked for its value: toml++ converts a float to
+  // int64_t with a cast that is undefined past its range (2.2e101).
+  const std::optional<int64_t> v = n->is_integer() ? n->value<int64_t>() : std::nullopt;
+  if (!v) {
     Fail(key, "expected an integer");
     return false;
   }

@@ -78,6 +78,10 @@ TEST(Config, ErrorsNameTheKey) {
       // Found by config_fuzzer: toml++ quotes the bad bytes, newline included.
       {"allow_plain_http = fals\nx = 1\n", "kizuna.toml:1:"},
       {"[server]\nlis\x01ten = 1\n", "kizuna.toml:"},
+      // Found by config_fuzzer: a float far past int64 where an integer belongs
+      // (toml++'s conversion of it is undefined behaviour; UBSan stops there).
+      {"[limits]\nmax_page_size = 2.22222e+101\n", "limits.max_page_size: expected an integer"},
+      {"[server]\nthreads = 4.0\n", "server.threads: expected an integer"},
   };
   for (const auto& c : cases) {
     auto config = ParseConfig(c.toml, "kizuna.toml");
