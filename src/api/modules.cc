@@ -9,6 +9,7 @@ namespace kizuna::api {
 Status MatchingModule::Start() {
   // A restart reads the snapshot the last run saved and applies only what
   // was stored since, instead of rebuilding the index from the whole store.
+  snapshot_interval_ = std::chrono::seconds(services_->node->config().correlation.snapshot_seconds);
   snapshot_path_ =
       services_->node->dir() + "/" + std::string(correlation::Correlator::kSnapshotFile);
   const Status from_snapshot = services_->correlator->LoadSnapshot(snapshot_path_);
@@ -58,7 +59,7 @@ void MatchingModule::Follow() {
   SaveSnapshotIfChanged();
   auto last_save = std::chrono::steady_clock::now();
   while (!stopping_.load()) {
-    if (std::chrono::steady_clock::now() - last_save > kSnapshotInterval) {
+    if (std::chrono::steady_clock::now() - last_save > snapshot_interval_) {
       SaveSnapshotIfChanged();
       last_save = std::chrono::steady_clock::now();
     }

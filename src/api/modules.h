@@ -42,13 +42,12 @@ class MatchingModule final : public platform::Module {
   }
   // Loads the index from the node's correlation snapshot and the store's
   // changes since (or builds it from the store, on every core), then
-  // follows the bus, saving the snapshot every kSnapshotInterval while it
-  // changes and at Stop.
+  // follows the bus, saving the snapshot every correlation.snapshot_seconds
+  // while it changes and at Stop.
   Status Start() override;
   void Stop() override;
 
  private:
-  static constexpr std::chrono::minutes kSnapshotInterval{5};
   void Follow();
   void SaveSnapshotIfChanged();
 
@@ -58,6 +57,7 @@ class MatchingModule final : public platform::Module {
   std::thread follower_;
   std::string snapshot_path_;
   int64_t saved_cursor_ = -1;  // the cursor of the last snapshot saved or loaded
+  std::chrono::seconds snapshot_interval_{300};
 };
 
 }  // namespace kizuna::api

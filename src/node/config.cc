@@ -451,6 +451,9 @@ warninglists = []
 exclude_warninglisted = false
 # Sightings: one sighting object per indicator and this many seconds.
 sighting_period_seconds = 86400
+# A running node saves its correlation snapshot (DIR/correlation.snapshot)
+# this often while indicators change, and when it stops.
+snapshot_seconds = 300
 
 [log]
 # trace, debug, info, warn, error
@@ -581,6 +584,7 @@ Result<NodeConfig> ParseConfig(std::string_view text, const std::string& source)
     r.Bool("exclude_warninglisted", &config.correlation.exclude_warninglisted);
     r.Integer("sighting_period_seconds", &config.correlation.sighting_period_seconds, 60,
               int64_t{366} * 86400);
+    r.Integer("snapshot_seconds", &config.correlation.snapshot_seconds, 1, 86400);
     r.RejectUnknown();
   }
   {

@@ -133,6 +133,9 @@ struct CorrelationConfig {
   std::vector<std::string> warninglists;  // MISP warninglist files (relative to the node dir)
   bool exclude_warninglisted = false;
   int64_t sighting_period_seconds = 86400;
+  // How often a running node saves its correlation snapshot while the
+  // index changes (read at start).
+  int64_t snapshot_seconds = 300;
 };
 
 struct NodeConfig {

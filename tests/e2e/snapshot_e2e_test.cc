@@ -146,5 +146,24 @@ TEST_F(SnapshotE2E, ServeSavesItWhenItStopsAndStartsFromIt) {
       << node_.ServerLog();
 }
 
+// While it runs, a node saves the snapshot every correlation.snapshot_seconds
+// that the index changed (here 1 s), not only when it stops.
+TEST_F(SnapshotE2E, ServeSavesItWhileItRuns) {
+  std::string config = ReadFile(node_.dir() + "/kizuna.toml");
+  config.replace(config.find("snapshot_seconds = 300"), 22, "snapshot_seconds = 1");
+  WriteFile(node_.dir() + "/kizuna.toml", config);
+  std::string error;
+  ASSERT_TRUE(node_.Start(&error)) << error;
+  ASSERT_TRUE(test_support::Eventually([&] { return std::filesystem::exists(Snapshot()); }));
+  const std::string first = ReadFile(Snapshot());
+  auto r = node_.Post(
+      "/taxii2/root/collections/default/objects/",
+      R"({"objects":[)" +
+          PatternIndicator("000000000031", "[ipv4-addr:value ISSUBSET '45.92.0.0/16']") + "]}");
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_TRUE(test_support::Eventually([&] { return ReadFile(Snapshot()) != first; }))
+      << "not saved again while running";
+}
+
 }  // namespace
 }  // namespace kizuna::e2e
