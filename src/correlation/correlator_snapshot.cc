@@ -36,7 +36,9 @@ constexpr std::string_view kStoreIdKey = "store_id";
 // index's tables (a build that hashes differently would miss every key),
 // and the lists that decide normal forms.
 std::string BuildFingerprint() {
-  return std::to_string(IndicatorIndex::LayoutFingerprint()) + "; " + NormalizationFingerprint();
+  // The layout cannot change while the process runs: worked out once.
+  static const uint64_t layout = IndicatorIndex::LayoutFingerprint();
+  return std::to_string(layout) + "; " + NormalizationFingerprint();
 }
 
 Status WriteWhole(const std::string& path, std::string_view bytes) {

@@ -15,6 +15,17 @@ namespace json = boost::json;
 
 const std::string kObjects = "/taxii2/root/collections/default/objects/";
 
+// The JSON values of `out`, one a line (what `kizuna match` writes).
+std::vector<json::value> JsonLines(const std::string& out) {
+  std::vector<json::value> lines;
+  for (size_t start = 0; start < out.size();) {
+    size_t end = out.find('\n', start);
+    lines.push_back(json::parse(out.substr(start, end - start)));
+    start = end + 1;
+  }
+  return lines;
+}
+
 class MatchE2E : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -172,11 +183,9 @@ TEST_F(MatchE2E, FollowsNewVersionsRevocationExpiryAndDeletion) {
 
 TEST_F(MatchE2E, SeesWhatAnotherProcessImports) {
   TempDir tmp;
-  WriteFile(
-      tmp.path() + "/feed.json",
-      R"({"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000001","objects":[)" +
-          PatternIndicator("000000000020", "[domain-name:value = 'imported.evil-botnet.net']") +
-          "]}");
+  WriteFile(tmp.path() + "/feed.json",
+            Bundle({PatternIndicator("000000000020",
+                                     "[domain-name:value = 'imported.evil-botnet.net']")}));
   auto r = RunKizuna({"import", node_.dir(), tmp.path() + "/feed.json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Matches("imported.evil-botnet.net"), std::set<std::string>{Id("000000000020")});
@@ -366,22 +375,15 @@ TEST(MatchCli, StreamsStdinToJsonLinesWithWarningListsFromTheConfig) {
   NodeProcess node("CERT-MatchCli");
   TempDir tmp;
   WriteFile(tmp.path() + "/feed.json",
-            R"({"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000002","objects":[)" +
-                PatternIndicator("000000000070", "[ipv4-addr:value = '45.81.1.1']") + "," +
-                PatternIndicator("000000000071", "[ipv4-addr:value = '45.81.2.2']") + "]}");
+            Bundle({PatternIndicator("000000000070", "[ipv4-addr:value = '45.81.1.1']"),
+                    PatternIndicator("000000000071", "[ipv4-addr:value = '45.81.2.2']")}));
   ASSERT_EQ(RunKizuna({"import", node.dir(), tmp.path() + "/feed.json"}).exit_code, 0);
   auto r =
       RunKizuna({"match", node.dir()},
                 "45.81.1.1\n# "
                 "comment\n10.1.1.1\n{\"type\":\"ipv4-addr\",\"value\":\"45.81.2.2\"}\n{broken\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  std::vector<json::value> lines;
-  size_t start = 0;
-  while (start < r.out.size()) {
-    size_t end = r.out.find('\n', start);
-    lines.push_back(json::parse(r.out.substr(start, end - start)));
-    start = end + 1;
-  }
+  const std::vector<json::value> lines = JsonLines(r.out);
   ASSERT_EQ(lines.size(), 2u) << r.out;  // only matches without --all
   EXPECT_EQ(lines[0].at("value"), "45.81.1.1");
   EXPECT_EQ(lines[1].at("value"), "45.81.2.2");
@@ -413,24 +415,18 @@ TEST(MatchCli, StreamsStdinToJsonLinesWithWarningListsFromTheConfig) {
 TEST(MatchCli, RecognisesNamesUnderAnyTldAndInEitherIdnForm) {
   NodeProcess node("CERT-MatchNames");
   TempDir tmp;
-  WriteFile(tmp.path() + "/feed.json",
-            R"({"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000003","objects":[)" +
-                PatternIndicator("000000000090", "[domain-name:value = 'intranet.corp']") + "," +
-                PatternIndicator("000000000091", "[domain-name:value = 'xn--bcher-kva.example']") +
-                "," + PatternIndicator("000000000092", "[email-addr:value = 'it@nas.home.arpa']") +
-                "]}");
+  WriteFile(
+      tmp.path() + "/feed.json",
+      Bundle({PatternIndicator("000000000090", "[domain-name:value = 'intranet.corp']"),
+              PatternIndicator("000000000091", "[domain-name:value = 'xn--bcher-kva.example']"),
+              PatternIndicator("000000000092", "[email-addr:value = 'it@nas.home.arpa']")}));
   ASSERT_EQ(RunKizuna({"import", node.dir(), tmp.path() + "/feed.json"}).exit_code, 0);
   auto r = RunKizuna({"match", node.dir(), "--all"},
                      "intranet.corp\nHOST.Corp.\nbücher.example\nhxxp://intranet[.]corp/x\n"
                      "IT[at]nas[.]home[.]arpa\nhost.kizunatest\ninvoice.pdf.exe\nv2.0.1\n"
                      "{\"type\":\"domain-name\",\"value\":\"BÜCHER.example\"}\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  std::vector<json::value> lines;
-  for (size_t start = 0; start < r.out.size();) {
-    size_t end = r.out.find('\n', start);
-    lines.push_back(json::parse(r.out.substr(start, end - start)));
-    start = end + 1;
-  }
+  const std::vector<json::value> lines = JsonLines(r.out);
   ASSERT_EQ(lines.size(), 9u) << r.out;
   auto matched = [&](size_t i) { return lines[i].at("matched") == true; };
   auto Id = [](const std::string& tail) { return "indicator--00000000-0000-4000-8000-" + tail; };
@@ -456,11 +452,10 @@ TEST(MatchCli, RecognisesNamesUnderAnyTldAndInEitherIdnForm) {
 TEST(MatchCli, MatchesALogFileByFieldOrRegex) {
   NodeProcess node("CERT-MatchLog");
   TempDir tmp;
-  WriteFile(tmp.path() + "/feed.json",
-            R"({"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000003","objects":[)" +
-                PatternIndicator("000000000080", "[ipv4-addr:value = '45.83.1.1']") + "," +
-                PatternIndicator("000000000081", "[ipv4-addr:value ISSUBSET '45.83.2.0/24']") +
-                "]}");
+  WriteFile(
+      tmp.path() + "/feed.json",
+      Bundle({PatternIndicator("000000000080", "[ipv4-addr:value = '45.83.1.1']"),
+              PatternIndicator("000000000081", "[ipv4-addr:value ISSUBSET '45.83.2.0/24']")}));
   ASSERT_EQ(RunKizuna({"import", node.dir(), tmp.path() + "/feed.json"}).exit_code, 0);
   auto values = [](const std::string& out) {
     std::vector<std::string> found;
