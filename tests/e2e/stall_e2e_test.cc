@@ -47,6 +47,37 @@ std::string Indicator(int n, const std::string& pattern, const char* tlp = kGree
   return json::serialize(o);
 }
 
+// Tallies of a flood of match requests.
+struct FloodCounts {
+  std::atomic<int> matched{0}, busy{0}, unexpected{0};
+};
+
+// A thread that POSTs `body` to /api/v1/match as `key` until `stop`:
+// 200 counts as matched; 503 (and 429 when `busy_with_429`: the member's
+// rate is spent, rarely) as busy; any other status as unexpected.
+std::thread MatchFlood(NodeProcess& node, const std::string& key, const std::string& body,
+                       int timeout_ms, bool busy_with_429, const std::atomic<bool>& stop,
+                       FloodCounts& counts) {
+  return std::thread([&node, key, &body, timeout_ms, busy_with_429, &stop, &counts] {
+    http::ClientOptions slow;
+    slow.timeout_ms = timeout_ms;
+    http::Client client(slow);
+    http::Headers headers;
+    headers.Set("Authorization", "Bearer " + key);
+    headers.Set("Content-Type", "application/json");
+    while (!stop) {
+      auto r = client.Send("POST", node.Url("/api/v1/match"), headers, body);
+      if (!r.ok()) continue;
+      if (r->status == 200)
+        ++counts.matched;
+      else if (r->status == 503 || (busy_with_429 && r->status == 429))
+        ++counts.busy;
+      else
+        ++counts.unexpected;
+    }
+  });
+}
+
 // `count` indicators the index cannot hold: LIKE and MATCHES on domain names.
 std::string ExpensiveEnvelope(int count) {
   std::string out = R"({"objects":[)";
@@ -108,27 +139,11 @@ TEST(StallE2E, FloodOfMatchingAndWrongSecretsLeavesOthersAnswered) {
   ASSERT_EQ(Match(node, flooder, body).status, 200);
 
   std::atomic<bool> stop{false};
-  std::atomic<int> matched{0}, busy{0}, unauthorized{0}, unexpected{0};
+  FloodCounts counts;
+  std::atomic<int> unauthorized{0}, unexpected{0};
   std::vector<std::thread> flood;
-  http::ClientOptions slow;
-  slow.timeout_ms = 120000;
   for (int t = 0; t < 4; ++t) {
-    flood.emplace_back([&] {
-      http::Client client(slow);
-      http::Headers headers;
-      headers.Set("Authorization", "Bearer " + flooder);
-      headers.Set("Content-Type", "application/json");
-      while (!stop) {
-        auto r = client.Send("POST", node.Url("/api/v1/match"), headers, body);
-        if (!r.ok()) continue;
-        if (r->status == 200)
-          ++matched;
-        else if (r->status == 503)
-          ++busy;
-        else
-          ++unexpected;
-      }
-    });
+    flood.push_back(MatchFlood(node, flooder, body, 120000, false, stop, counts));
   }
   for (int t = 0; t < 2; ++t) {
     flood.emplace_back([&, t] {
@@ -151,7 +166,8 @@ TEST(StallE2E, FloodOfMatchingAndWrongSecretsLeavesOthersAnswered) {
   }
   // Let the flood fill the pool, then another user's cheap requests.
   // (If it never does, the probes below run anyway: they are what is asserted.)
-  test_support::Eventually([&] { return matched + busy >= 4; }, std::chrono::seconds(60));
+  test_support::Eventually([&] { return counts.matched + counts.busy >= 4; },
+                           std::chrono::seconds(60));
   http::ClientOptions patient;
   patient.timeout_ms = 20000;
   http::Client probe(patient);
@@ -165,9 +181,10 @@ TEST(StallE2E, FloodOfMatchingAndWrongSecretsLeavesOthersAnswered) {
   }
   stop = true;
   for (std::thread& thread : flood) thread.join();
-  EXPECT_GT(matched.load(), 0);
+  EXPECT_GT(counts.matched.load(), 0);
   EXPECT_GT(unauthorized.load(), 0);
   EXPECT_EQ(unexpected.load(), 0);
+  EXPECT_EQ(counts.unexpected.load(), 0);
 }
 
 // The work lane as GET /api/v1/node reports it to an admin ("work": the
@@ -207,27 +224,10 @@ TEST(StallE2E, MatchingThatFillsTheWorkLaneDoesNotHoldUpImports) {
   const std::string body = Observables(250);
 
   std::atomic<bool> stop{false};
-  std::atomic<int> matched{0}, busy{0}, unexpected{0};
+  FloodCounts counts;
   std::vector<std::thread> flood;
   for (const std::string& key : members) {
-    flood.emplace_back([&, key] {
-      http::ClientOptions slow;
-      slow.timeout_ms = 300000;
-      http::Client client(slow);
-      http::Headers headers;
-      headers.Set("Authorization", "Bearer " + key);
-      headers.Set("Content-Type", "application/json");
-      while (!stop) {
-        auto r = client.Send("POST", node.Url("/api/v1/match"), headers, body);
-        if (!r.ok()) continue;
-        if (r->status == 200)
-          ++matched;
-        else if (r->status == 503 || r->status == 429)
-          ++busy;  // the lane is full (or, rarely, the member's rate is spent): again
-        else
-          ++unexpected;
-      }
-    });
+    flood.push_back(MatchFlood(node, key, body, 300000, true, stop, counts));
   }
   auto join = [&] {
     stop = true;
@@ -264,7 +264,7 @@ TEST(StallE2E, MatchingThatFillsTheWorkLaneDoesNotHoldUpImports) {
   ASSERT_TRUE(lane_after);
   EXPECT_GE(count(*lane_after, "running") + count(*lane_after, "queued"), 1)
       << json::serialize(*lane_after);
-  EXPECT_EQ(unexpected.load(), 0);
+  EXPECT_EQ(counts.unexpected.load(), 0);
   // The lanes are for admins: a member's GET /api/v1/node does not show them.
   auto member_view = node.Request("GET", "/api/v1/node", importer);
   ASSERT_EQ(member_view.status, 200);
