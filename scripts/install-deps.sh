@@ -12,6 +12,7 @@ PACKAGES=(
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libpsl-dev libidn2-dev publicsuffix grepcidr libre2-dev
+  libpcap-dev libroaring-dev tcpdump tshark
   curl ca-certificates
 )
 for arg in "$@"; do

@@ -15,5 +15,7 @@ namespace kizuna::cli {
 int Fail(const Status& status);
 
 void AddDemoCommand(CLI::App& app, int* code);
+// `sensor report` and `sensor synth` (sensor.cc): darknet captures, no node.
+void AddSensorCommands(CLI::App& app, int* code);
 
 }  // namespace kizuna::cli

@@ -549,6 +549,7 @@ int Main(int argc, char** argv) {
   const auto command_modules = daemon::NodeModules(nullptr);
   for (const auto& module : command_modules) module->AddCommands(app, &code);
   AddDemoCommand(app, &code);
+  AddSensorCommands(app, &code);
 
   try {
     app.parse(argc, argv);

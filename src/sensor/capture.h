@@ -1,0 +1,49 @@
+// Reading packet captures: pcap and pcapng files through libpcap, one frame
+// at a time, with the link type mapped to ours and the timestamp in
+// microseconds. The libpcap handle stays inside (capture.cc).
+// A CaptureReader is used by one thread at a time; it owns its handle.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "sensor/packet.h"
+
+namespace kizuna::sensor {
+
+struct Frame {
+  const uint8_t* data = nullptr;  // valid until the next Next()
+  size_t caplen = 0;              // bytes captured
+  size_t length = 0;              // bytes on the wire
+  int64_t ts_us = 0;              // microseconds since the epoch
+};
+
+class CaptureReader {
+ public:
+  // Opens a pcap or pcapng file ("-": standard input). A file whose link
+  // type kizuna cannot decode opens, and every frame decodes as
+  // kUnsupportedLink.
+  static Result<std::unique_ptr<CaptureReader>> Open(const std::string& path);
+  ~CaptureReader();
+
+  LinkType link() const { return link_; }
+  // The next frame; false at the end of the file or on an error (then
+  // status() says which: a file cut short mid-record is an error).
+  bool Next(Frame* frame);
+  const Status& status() const { return status_; }
+  // Bytes read so far and the file's size (0 when unknown: a pipe).
+  uint64_t position() const;
+  uint64_t size() const { return size_; }
+
+ private:
+  struct Handle;
+  CaptureReader() = default;
+  std::unique_ptr<Handle> handle_;
+  LinkType link_ = LinkType::kEthernet;
+  uint64_t size_ = 0;
+  Status status_;
+};
+
+}  // namespace kizuna::sensor

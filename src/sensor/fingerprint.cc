@@ -1,0 +1,240 @@
+#include "sensor/fingerprint.h"
+
+#include <array>
+#include <boost/json.hpp>
+
+namespace kizuna::sensor {
+namespace {
+
+namespace json = boost::json;
+
+struct Field {
+  std::string_view name;
+  int bits;
+  uint32_t (*get)(const Packet&);
+};
+
+constexpr std::array kFields = {
+    Field{"protocol", 8, [](const Packet& p) -> uint32_t { return p.protocol; }},
+    Field{"ip_version", 8, [](const Packet& p) -> uint32_t { return p.ip_version; }},
+    Field{"ip_id", 16, [](const Packet& p) -> uint32_t { return p.ip_id; }},
+    Field{"ttl", 8, [](const Packet& p) -> uint32_t { return p.ttl; }},
+    Field{"src4", 32, [](const Packet& p) -> uint32_t { return p.src4; }},
+    Field{"dst4", 32, [](const Packet& p) -> uint32_t { return p.dst4; }},
+    Field{"src_port", 16, [](const Packet& p) -> uint32_t { return p.src_port; }},
+    Field{"dst_port", 16, [](const Packet& p) -> uint32_t { return p.dst_port; }},
+    Field{"tcp_flags", 8, [](const Packet& p) -> uint32_t { return p.tcp_flags; }},
+    Field{"tcp_seq", 32, [](const Packet& p) -> uint32_t { return p.tcp_seq; }},
+    Field{"tcp_ack", 32, [](const Packet& p) -> uint32_t { return p.tcp_ack; }},
+    Field{"tcp_window", 16, [](const Packet& p) -> uint32_t { return p.tcp_window; }},
+    Field{"tcp_options_length", 8,
+          [](const Packet& p) -> uint32_t { return p.tcp_options_length; }},
+    Field{"icmp_type", 8, [](const Packet& p) -> uint32_t { return p.icmp_type; }},
+    Field{"icmp_code", 8, [](const Packet& p) -> uint32_t { return p.icmp_code; }},
+};
+
+int FieldIndex(std::string_view name) {
+  for (size_t i = 0; i < kFields.size(); ++i) {
+    if (kFields[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+uint32_t Mask(int bits) { return bits >= 32 ? ~uint32_t{0} : (uint32_t{1} << bits) - 1; }
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return s;
+}
+
+// The fingerprints kizuna ships. Each "source" quotes the scanner's code the
+// rule was checked against.
+constexpr std::string_view kBuiltIn = R"json({
+  "version": "kizuna-fingerprints-1",
+  "fingerprints": [
+    {
+      "name": "mirai",
+      "description": "Mirai-family SYN scanner (and its variants on 23, 2323, 37215, 52869, ...): the TCP sequence number is the destination address",
+      "source": "jgamblin/Mirai-Source-Code 4889a6f mirai/bot/scanner.c:225 tcph->seq = iph->daddr; (xdecemberrr/911-source bot/huawei_scanner.c the same)",
+      "equal": [["protocol", 6], ["tcp_flags", 2], ["tcp_seq", "dst4"]]
+    },
+    {
+      "name": "zmap",
+      "description": "ZMap up to 4.0.x: IP identification 54321 on every probe (4.1.0 randomises it, commit b0190cc)",
+      "source": "zmap/zmap v4.0.0 src/probe_modules/packet.c make_ip_header: iph->ip_id = htons(54321);",
+      "equal": [["ip_version", 4], ["ip_id", 54321]]
+    },
+    {
+      "name": "masscan",
+      "description": "masscan SYN (every release since 2013): IP identification = destination address ^ destination port ^ sequence number, low 16 bits",
+      "source": "robertdavidgraham/masscan 2be4093 src/templ-pkt.c template_set_target_ipv4: ip_id = ip_them ^ port_them ^ seqno;",
+      "equal": [["protocol", 6], ["tcp_flags", 2], ["ip_id", "dst4 ^ dst_port ^ tcp_seq"]]
+    }
+  ]
+})json";
+
+}  // namespace
+
+std::string_view TrafficClassName(TrafficClass c) {
+  switch (c) {
+    case TrafficClass::kScan:
+      return "scan";
+    case TrafficClass::kBackscatter:
+      return "backscatter";
+    case TrafficClass::kUdp:
+      return "udp";
+    case TrafficClass::kIcmp:
+      return "icmp";
+    case TrafficClass::kOther:
+      return "other";
+  }
+  return "other";
+}
+
+TrafficClass Classify(const Packet& p) {
+  if (!p.has_transport) return TrafficClass::kOther;
+  switch (p.protocol) {
+    case kProtoTcp: {
+      const uint8_t f = p.tcp_flags;
+      if ((f & tcp::kRst) != 0) return TrafficClass::kBackscatter;
+      if ((f & tcp::kSyn) != 0) {
+        return (f & tcp::kAck) != 0 ? TrafficClass::kBackscatter : TrafficClass::kScan;
+      }
+      return TrafficClass::kOther;
+    }
+    case kProtoUdp:
+      return TrafficClass::kUdp;
+    case kProtoIcmp:
+      // Replies and errors answer something sent from (spoofed) here.
+      switch (p.icmp_type) {
+        case 0:   // echo reply
+        case 3:   // destination unreachable
+        case 4:   // source quench
+        case 5:   // redirect
+        case 11:  // time exceeded
+        case 12:  // parameter problem
+        case 14:  // timestamp reply
+        case 16:  // information reply
+        case 18:  // address mask reply
+          return TrafficClass::kBackscatter;
+        default:
+          return TrafficClass::kIcmp;
+      }
+    case kProtoIcmpv6:
+      // Types below 128 are errors; 129 is the echo reply.
+      return p.icmp_type < 128 || p.icmp_type == 129 ? TrafficClass::kBackscatter
+                                                     : TrafficClass::kIcmp;
+    default:
+      return TrafficClass::kOther;
+  }
+}
+
+Result<FingerprintSet> FingerprintSet::Parse(std::string_view text) {
+  auto bad = [](const std::string& what) { return InvalidArgument("fingerprints: " + what); };
+  boost::system::error_code ec;
+  json::value doc = json::parse(text, ec);
+  if (ec || !doc.is_object()) return bad("not a JSON object");
+  const json::object& root = doc.as_object();
+  FingerprintSet set;
+  if (const auto* v = root.if_contains("version"); v && v->is_string()) {
+    set.version_ = std::string(v->get_string());
+  } else {
+    return bad("\"version\" (a string) is missing");
+  }
+  const auto* list = root.if_contains("fingerprints");
+  if (!list || !list->is_array()) return bad("\"fingerprints\" (an array) is missing");
+  if (list->as_array().size() > 32) return bad("more than 32 rules");
+  for (const json::value& item : list->as_array()) {
+    const json::object* o = item.if_object();
+    if (!o) return bad("a rule is not an object");
+    Rule rule;
+    const auto* name = o->if_contains("name");
+    if (!name || !name->is_string() || name->get_string().empty() ||
+        name->get_string().size() > 64) {
+      return bad("a rule needs a \"name\" (1 to 64 characters)");
+    }
+    rule.name = std::string(name->get_string());
+    const auto* equal = o->if_contains("equal");
+    if (!equal || !equal->is_array() || equal->as_array().empty() ||
+        equal->as_array().size() > 16) {
+      return bad(rule.name + ": \"equal\" needs 1 to 16 [field, value] pairs");
+    }
+    for (const json::value& pair : equal->as_array()) {
+      const json::array* a = pair.if_array();
+      if (!a || a->size() != 2 || !(*a)[0].is_string()) {
+        return bad(rule.name + ": each equality is [field, number or expression]");
+      }
+      const int left = FieldIndex((*a)[0].get_string());
+      if (left < 0) return bad(rule.name + ": unknown field " + std::string((*a)[0].get_string()));
+      Equality eq{static_cast<uint8_t>(left), {}};
+      const json::value& right = (*a)[1];
+      if (right.is_int64() || right.is_uint64()) {
+        const uint64_t v =
+            right.is_int64() ? static_cast<uint64_t>(right.get_int64()) : right.get_uint64();
+        if ((right.is_int64() && right.get_int64() < 0) || v > Mask(kFields[left].bits)) {
+          return bad(rule.name + ": " + std::string(kFields[left].name) + " cannot equal " +
+                     std::to_string(v));
+        }
+        eq.xored.push_back({Term::kConstant, 0, static_cast<uint32_t>(v)});
+      } else if (right.is_string()) {
+        std::string_view expr = right.get_string();
+        while (true) {
+          const size_t caret = expr.find('^');
+          const std::string_view term = Trim(expr.substr(0, caret));
+          const int field = FieldIndex(term);
+          if (field < 0) {
+            return bad(rule.name + ": unknown field \"" + std::string(term) + "\" in \"" +
+                       std::string(right.get_string()) + "\"");
+          }
+          eq.xored.push_back({Term::kField, static_cast<uint8_t>(field), 0});
+          if (caret == std::string_view::npos) break;
+          expr.remove_prefix(caret + 1);
+        }
+        if (eq.xored.size() > 8) return bad(rule.name + ": more than 8 terms");
+      } else {
+        return bad(rule.name + ": the right side is a number or a string of fields joined by ^");
+      }
+      rule.equal.push_back(std::move(eq));
+    }
+    for (const Rule& other : set.rules_) {
+      if (other.name == rule.name) return bad("two rules named " + rule.name);
+    }
+    set.rules_.push_back(std::move(rule));
+  }
+  return set;
+}
+
+std::string_view FingerprintSet::BuiltInJson() { return kBuiltIn; }
+
+const FingerprintSet& FingerprintSet::BuiltIn() {
+  static const FingerprintSet set = [] {
+    auto parsed = Parse(kBuiltIn);
+    if (!parsed.ok()) std::abort();  // the shipped rules are tested
+    return std::move(parsed).value();
+  }();
+  return set;
+}
+
+uint32_t FingerprintSet::Match(const Packet& packet) const {
+  uint32_t matched = 0;
+  for (size_t r = 0; r < rules_.size(); ++r) {
+    bool all = true;
+    for (const Equality& eq : rules_[r].equal) {
+      const Field& left = kFields[eq.field];
+      uint32_t right = 0;
+      for (const Term& t : eq.xored) {
+        right ^= t.kind == Term::kConstant ? t.constant : kFields[t.field].get(packet);
+      }
+      const uint32_t mask = Mask(left.bits);
+      if ((left.get(packet) & mask) != (right & mask)) {
+        all = false;
+        break;
+      }
+    }
+    if (all) matched |= uint32_t{1} << r;
+  }
+  return matched;
+}
+
+}  // namespace kizuna::sensor
