@@ -1,0 +1,169 @@
+// Summaries: what each packet adds (per port, per source, per class and
+// fingerprint), and merging (two intervals or two sensors count a source
+// seen by both once).
+#include "sensor/summary.h"
+
+#include <gtest/gtest.h>
+
+namespace kizuna::sensor {
+namespace {
+
+constexpr int64_t kT0 = 1795305600LL * 1000000;  // 2026-11-22T00:00:00Z
+
+Packet Syn(uint32_t src, uint32_t dst, uint16_t port, uint32_t seq = 12345) {
+  Packet p;
+  p.ip_version = 4;
+  p.protocol = kProtoTcp;
+  p.has_transport = true;
+  p.src4 = src;
+  p.dst4 = dst;
+  p.ip_id = 7;
+  p.src_port = 40000;
+  p.dst_port = port;
+  p.tcp_flags = tcp::kSyn;
+  p.tcp_seq = seq;
+  return p;
+}
+
+Packet SynAck(uint32_t src, uint32_t dst) {
+  Packet p = Syn(src, dst, 51000);
+  p.src_port = 443;
+  p.tcp_flags = tcp::kSyn | tcp::kAck;
+  return p;
+}
+
+Packet Udp(uint32_t src, uint32_t dst, uint16_t port) {
+  Packet p;
+  p.ip_version = 4;
+  p.protocol = kProtoUdp;
+  p.has_transport = true;
+  p.src4 = src;
+  p.dst4 = dst;
+  p.dst_port = port;
+  return p;
+}
+
+Packet Syn6(uint8_t last, uint16_t port) {
+  Packet p;
+  p.ip_version = 6;
+  p.protocol = kProtoTcp;
+  p.has_transport = true;
+  p.src6 = {0x24, 0x00, 0xcb, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last};
+  p.dst6 = {0x20, 0x01, 0x0d, 0xb8, 0x6b, 0x7a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  p.dst_port = port;
+  p.tcp_flags = tcp::kSyn;
+  return p;
+}
+
+TEST(Summary, CountsPacketsAndDistinctSourcesPerPort) {
+  Summary s;
+  s.Add(Syn(0x01010101, 0xC6120001, 23), kT0);
+  s.Add(Syn(0x01010101, 0xC6120002, 23), kT0 + 1);
+  s.Add(Syn(0x02020202, 0xC6120003, 23), kT0 + 2);
+  s.Add(Syn(0x02020202, 0xC6120003, 22), kT0 + 3);
+  s.Add(Udp(0x03030303, 0xC6120004, 53), kT0 + 4);
+  s.Add(Syn6(9, 23), kT0 + 5);
+  EXPECT_EQ(s.packets(), 6u);
+  EXPECT_EQ(s.sources().size(), 4u);
+  const PortStats* telnet = s.Port(PortProto::kTcp, 23);
+  ASSERT_NE(telnet, nullptr);
+  EXPECT_EQ(telnet->packets, 4u);
+  EXPECT_EQ(telnet->sources.size(), 3u);  // two IPv4 and one IPv6
+  EXPECT_EQ(s.Port(PortProto::kUdp, 53)->packets, 1u);
+  EXPECT_EQ(s.Port(PortProto::kUdp, 23), nullptr);
+  // By packets, descending.
+  auto ports = s.Ports();
+  ASSERT_EQ(ports.size(), 3u);
+  EXPECT_EQ(ports[0].port, 23);
+  EXPECT_EQ(ports[0].proto, PortProto::kTcp);
+  EXPECT_EQ(s.first_us(), kT0);
+  EXPECT_EQ(s.last_us(), kT0 + 5);
+}
+
+TEST(Summary, KeepsEachSourcesProfile) {
+  Summary s;
+  const uint32_t source = 0x05060708;
+  s.Add(Syn(source, 0xC6120001, 23), kT0 + 10);
+  s.Add(Syn(source, 0xC6120002, 2323), kT0 + 5);  // out of order: first_us still the earliest
+  s.Add(SynAck(source, 0xC6120002), kT0 + 20);
+  s.Add(Udp(source, 0xC6120002, 123), kT0 + 30);
+  const SourceStats* stats = s.SourceV4(source);
+  ASSERT_NE(stats, nullptr);
+  EXPECT_EQ(stats->packets, 4u);
+  EXPECT_EQ(stats->first_us, kT0 + 5);
+  EXPECT_EQ(stats->last_us, kT0 + 30);
+  EXPECT_EQ(stats->syn, 2u);
+  EXPECT_EQ(stats->syn_ack, 1u);
+  EXPECT_EQ(stats->udp, 1u);
+  EXPECT_EQ(stats->ports.size(), 4u);  // 23, 2323, 51000 (tcp), 123 (udp)
+  EXPECT_EQ(stats->destinations.size(), 2u);
+  EXPECT_EQ(s.SourceV4(0x01020304), nullptr);
+}
+
+TEST(Summary, CountsSourcesPerClassAndFingerprint) {
+  Summary s;
+  const uint32_t bot = 0x0A0B0C0D, dst = 0x3ED24B4B;  // 62.210.75.75
+  s.Add(Syn(bot, dst, 23, /*seq=*/dst), kT0);         // Mirai: seq is the destination
+  s.Add(Syn(0x01010101, dst, 23), kT0);
+  s.Add(SynAck(0x02020202, dst), kT0);
+  s.Add(Udp(0x03030303, dst, 53), kT0);
+  EXPECT_EQ(s.class_sources(TrafficClass::kScan).size(), 2u);
+  EXPECT_EQ(s.class_sources(TrafficClass::kBackscatter).size(), 1u);
+  EXPECT_EQ(s.class_sources(TrafficClass::kUdp).size(), 1u);
+  EXPECT_EQ(s.class_sources(TrafficClass::kIcmp).size(), 0u);
+  ASSERT_EQ(s.fingerprints().name(0), "mirai");
+  EXPECT_EQ(s.fingerprint_sources(0).size(), 1u);
+  EXPECT_TRUE(s.fingerprint_sources(0).ContainsV4(bot));
+  EXPECT_EQ(s.SourceV4(bot)->fingerprints, 1u);
+}
+
+TEST(Summary, MergingCountsASourceSeenTwiceOnce) {
+  Summary morning, evening, whole;
+  for (uint32_t i = 0; i < 1000; ++i) {
+    const Packet p = Syn(0x0B000000 + i % 600, 0xC6120000 + i, i % 2 ? 23 : 80);
+    (i < 500 ? morning : evening).Add(p, kT0 + i);
+    whole.Add(p, kT0 + i);
+  }
+  morning.Add(Syn6(1, 23), kT0 + 2000);
+  evening.Add(Syn6(1, 23), kT0 + 2001);
+  whole.Add(Syn6(1, 23), kT0 + 2000);
+  whole.Add(Syn6(1, 23), kT0 + 2001);
+  Summary merged;
+  merged.Merge(morning);
+  merged.Merge(evening);
+  EXPECT_EQ(merged.packets(), whole.packets());
+  EXPECT_EQ(merged.sources().size(), whole.sources().size());
+  EXPECT_EQ(merged.sources().size(), 601u);
+  // 400 IPv4 sources and the IPv6 one were seen in both halves.
+  EXPECT_EQ(morning.sources().size() + evening.sources().size(), 1002u);
+  EXPECT_EQ(merged.Port(PortProto::kTcp, 23)->sources.size(),
+            whole.Port(PortProto::kTcp, 23)->sources.size());
+  EXPECT_EQ(merged.class_sources(TrafficClass::kScan).size(),
+            whole.class_sources(TrafficClass::kScan).size());
+  EXPECT_EQ(merged.first_us(), kT0);
+  EXPECT_EQ(merged.last_us(), kT0 + 2001);
+  const SourceStats* a = merged.SourceV4(0x0B000000 + 10);
+  const SourceStats* b = whole.SourceV4(0x0B000000 + 10);
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->packets, b->packets);
+  EXPECT_EQ(a->destinations.size(), b->destinations.size());
+  EXPECT_EQ(a->first_us, b->first_us);
+  EXPECT_EQ(a->last_us, b->last_us);
+}
+
+TEST(Summary, APacketWithoutAnIpHeaderIsNotCounted) {
+  Summary s;
+  s.Add(Packet{}, kT0);
+  EXPECT_EQ(s.packets(), 0u);
+  // A fragment counts its source but has no port.
+  Packet fragment = Syn(0x01010101, 0xC6120001, 0);
+  fragment.fragment = true;
+  fragment.has_transport = false;
+  s.Add(fragment, kT0);
+  EXPECT_EQ(s.packets(), 1u);
+  EXPECT_EQ(s.sources().size(), 1u);
+  EXPECT_TRUE(s.Ports().empty());
+}
+
+}  // namespace
+}  // namespace kizuna::sensor

@@ -1,0 +1,219 @@
+// The generator against the analyser: a synthetic capture's report must be
+// exactly what the generator put in (counted by the generator, independently
+// of decoding), for every link type and both file formats; and damaged or
+// foreign files give a clear error or a counted warning, never a crash.
+#include "sensor/synth.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "sensor/report.h"
+
+namespace kizuna::sensor {
+namespace {
+
+namespace json = boost::json;
+
+std::string TempPath(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("kizuna-synth-" + std::to_string(::getpid()) + "-" + name))
+      .string();
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+struct Generated {
+  std::string path;
+  SynthTruth truth;
+  ~Generated() { std::filesystem::remove(path); }
+};
+
+std::unique_ptr<Generated> Generate(SynthOptions options, const std::string& name) {
+  auto g = std::make_unique<Generated>();
+  g->path = TempPath(name);
+  Status written = WriteSynth(options, g->path, &g->truth);
+  EXPECT_TRUE(written.ok()) << written.ToString();
+  return g;
+}
+
+CaptureReport Analyse(const std::string& path) {
+  auto report = AnalyzeCapture(path, Darknet{});
+  EXPECT_TRUE(report.ok()) << report.status().ToString();
+  return report.ok() ? std::move(report).value() : CaptureReport{};
+}
+
+// The report's ports as (proto, port) -> [packets, sources].
+std::map<std::pair<std::string, int64_t>, std::pair<int64_t, int64_t>> PortsOf(
+    const json::value& doc) {
+  std::map<std::pair<std::string, int64_t>, std::pair<int64_t, int64_t>> out;
+  for (const json::value& p : doc.at("ports").as_array()) {
+    out[{std::string(p.at("proto").as_string()), p.at("port").to_number<int64_t>()}] = {
+        p.at("packets").to_number<int64_t>(), p.at("sources").to_number<int64_t>()};
+  }
+  return out;
+}
+
+void ExpectReportIsTheTruth(const CaptureReport& report, const SynthTruth& truth) {
+  const json::value got = json::parse(CaptureReportJson(report));
+  const json::value want = json::parse(truth.Json());
+  EXPECT_EQ(got.at("packets"), want.at("packets"));
+  EXPECT_EQ(got.at("sources"), want.at("sources"));
+  EXPECT_EQ(got.at("classes"), want.at("classes"));
+  EXPECT_EQ(got.at("fingerprints"), want.at("fingerprints"));
+  EXPECT_EQ(PortsOf(got), PortsOf(want));
+  EXPECT_EQ(report.frames, truth.packets);
+  EXPECT_EQ(report.decode[static_cast<size_t>(DecodeStatus::kOk)], truth.packets);
+  EXPECT_TRUE(report.file_error.empty()) << report.file_error;
+}
+
+TEST(Synth, TheReportCountsExactlyWhatWasGenerated) {
+  SynthOptions options;
+  options.packets = 200000;
+  options.seed = 11;
+  options.outbreak_sources = 3000;
+  auto g = Generate(options, "truth.pcap");
+  // Every kind of traffic is there, and the outbreak's sources too.
+  ASSERT_GT(g->truth.classes["backscatter"].size(), 0u);
+  ASSERT_GT(g->truth.classes["udp"].size(), 0u);
+  ASSERT_GT(g->truth.classes["icmp"].size(), 0u);
+  ASSERT_GT(g->truth.fingerprints["zmap"].size(), 0u);
+  ASSERT_GT(g->truth.fingerprints["masscan"].size(), 0u);
+  ASSERT_GT(g->truth.fingerprints["mirai"].size(), 2000u);  // bots + new outbreak sources
+  ASSERT_FALSE(g->truth.sources.v6.empty());
+  ExpectReportIsTheTruth(Analyse(g->path), g->truth);
+}
+
+TEST(Synth, EveryLinkTypeAndPcapngGiveTheSameReport) {
+  SynthOptions options;
+  options.packets = 30000;
+  options.seed = 5;
+  auto reference = Generate(options, "ref.pcap");
+  const std::string want = CaptureReportJson(Analyse(reference->path));
+  struct Variant {
+    const char* name;
+    LinkType link;
+    int vlan;
+    bool pcapng;
+  };
+  for (const Variant& v :
+       {Variant{"vlan", LinkType::kEthernet, 42, false}, Variant{"raw", LinkType::kRaw, -1, false},
+        Variant{"sll", LinkType::kLinuxSll, -1, false},
+        Variant{"sll2", LinkType::kLinuxSll2, -1, false},
+        Variant{"null", LinkType::kNull, -1, false},
+        Variant{"pcapng", LinkType::kEthernet, -1, true},
+        Variant{"pcapng-raw", LinkType::kRaw, -1, true}}) {
+    SynthOptions o = options;
+    o.link = v.link;
+    o.vlan = v.vlan;
+    o.pcapng = v.pcapng;
+    auto g = Generate(o, std::string(v.name) + ".cap");
+    EXPECT_EQ(CaptureReportJson(Analyse(g->path)), want) << v.name;
+    ExpectReportIsTheTruth(Analyse(g->path), g->truth);
+  }
+}
+
+TEST(Synth, IsDeterministicForASeed) {
+  SynthOptions options;
+  options.packets = 5000;
+  auto a = Generate(options, "a.pcap");
+  auto b = Generate(options, "b.pcap");
+  options.seed = 2;
+  auto c = Generate(options, "c.pcap");
+  EXPECT_EQ(ReadFile(a->path), ReadFile(b->path));
+  EXPECT_NE(ReadFile(a->path), ReadFile(c->path));
+}
+
+TEST(Synth, TheOutbreakStartsWhenAskedWithNewSources) {
+  SynthOptions options;
+  options.packets = 60000;
+  options.duration_s = 6 * 3600;
+  options.outbreak_at_s = 4 * 3600;
+  options.outbreak_sources = 4000;
+  auto g = Generate(options, "outbreak.pcap");
+  const int64_t at = options.start_us + int64_t{4} * 3600 * 1000000;
+  ASSERT_NE(g->truth.outbreak_start_us, 0);
+  EXPECT_GE(g->truth.outbreak_start_us, at);
+  EXPECT_LT(g->truth.outbreak_start_us, at + int64_t{60} * 1000000);  // within a minute
+  // Before the outbreak, only the 2,000 standing bots send Mirai probes.
+  SynthOptions before = options;
+  before.outbreak_at_s = 1000000;  // never
+  auto quiet = Generate(before, "quiet.pcap");
+  EXPECT_LE(quiet->truth.fingerprints["mirai"].size(), 2000u);
+  EXPECT_GT(g->truth.fingerprints["mirai"].size(),
+            quiet->truth.fingerprints["mirai"].size() + 3000);
+}
+
+TEST(Synth, RefusesWhatItCannotWrite) {
+  SynthOptions options;
+  options.packets = 10;
+  options.link = LinkType::kLinuxSll2;
+  options.darknet_length = 4;
+  EXPECT_EQ(WriteSynth(options, TempPath("x.pcap"), nullptr).code(), Code::kInvalidArgument);
+  options.darknet_length = 16;
+  options.outbreak_share = 1.5;
+  EXPECT_EQ(WriteSynth(options, TempPath("x.pcap"), nullptr).code(), Code::kInvalidArgument);
+  options.outbreak_share = 0.2;
+  EXPECT_FALSE(WriteSynth(options, "/nonexistent-dir/x.pcap", nullptr).ok());
+}
+
+TEST(Capture, ACaptureCutMidRecordCountsWhatCameBeforeAndSaysSo) {
+  SynthOptions options;
+  options.packets = 1000;
+  auto g = Generate(options, "cut.pcap");
+  std::string bytes = ReadFile(g->path);
+  bytes.resize(bytes.size() - 30);  // into the last record
+  const std::string cut = TempPath("cut2.pcap");
+  std::ofstream(cut, std::ios::binary) << bytes;
+  CaptureReport report = Analyse(cut);
+  std::filesystem::remove(cut);
+  EXPECT_FALSE(report.file_error.empty());
+  EXPECT_EQ(report.frames, 999u);
+  EXPECT_EQ(report.summary.packets(), 999u);
+  EXPECT_NE(CaptureReportJson(report).find("\"file_error\""), std::string::npos);
+}
+
+TEST(Capture, AFileThatIsNoCaptureIsAnError) {
+  const std::string path = TempPath("not.pcap");
+  std::ofstream(path) << "this is not a capture file\n";
+  auto report = AnalyzeCapture(path, Darknet{});
+  std::filesystem::remove(path);
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(report.status().message().find("pcap"), std::string::npos);
+  EXPECT_FALSE(AnalyzeCapture("/nonexistent.pcap", Darknet{}).ok());
+}
+
+TEST(Capture, OnlyTheDarknetIsCounted) {
+  SynthOptions options;
+  options.packets = 20000;
+  options.darknet = 0xC6120000;  // 198.18.0.0/16
+  auto g = Generate(options, "darknet.pcap");
+  auto half = Darknet::Parse({"198.18.0.0/17"});
+  ASSERT_TRUE(half.ok());
+  auto report = AnalyzeCapture(g->path, *half);
+  ASSERT_TRUE(report.ok());
+  const uint64_t v4 = g->truth.packets - report->outside;
+  // About half the IPv4 packets are in the lower /17; the IPv6 ones are outside.
+  EXPECT_EQ(report->summary.packets() + report->outside, g->truth.packets);
+  EXPECT_GT(report->summary.packets(), g->truth.packets * 4 / 10);
+  EXPECT_LT(report->summary.packets(), g->truth.packets * 6 / 10);
+  EXPECT_EQ(v4, report->summary.packets());
+  EXPECT_FALSE(Darknet::Parse({"198.18.0.0/33"}).ok());
+  EXPECT_FALSE(Darknet::Parse({"not-a-prefix"}).ok());
+  auto both = Darknet::Parse({"198.18.0.0/16", "2001:db8:6b7a::/48"});
+  ASSERT_TRUE(both.ok());
+  auto all = AnalyzeCapture(g->path, *both);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->outside, 0u);
+}
+
+}  // namespace
+}  // namespace kizuna::sensor
