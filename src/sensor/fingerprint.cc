@@ -57,7 +57,7 @@ constexpr std::string_view kBuiltIn = R"json({
       "name": "mirai",
       "description": "Mirai-family SYN scanner (and its variants on 23, 2323, 37215, 52869, ...): the TCP sequence number is the destination address",
       "source": "jgamblin/Mirai-Source-Code 4889a6f mirai/bot/scanner.c:225 tcph->seq = iph->daddr; (xdecemberrr/911-source bot/huawei_scanner.c the same)",
-      "equal": [["protocol", 6], ["tcp_flags", 2], ["tcp_seq", "dst4"]]
+      "equal": [["ip_version", 4], ["protocol", 6], ["tcp_flags", 2], ["tcp_seq", "dst4"]]
     },
     {
       "name": "zmap",
@@ -69,7 +69,7 @@ constexpr std::string_view kBuiltIn = R"json({
       "name": "masscan",
       "description": "masscan SYN (every release since 2013): IP identification = destination address ^ destination port ^ sequence number, low 16 bits",
       "source": "robertdavidgraham/masscan 2be4093 src/templ-pkt.c template_set_target_ipv4: ip_id = ip_them ^ port_them ^ seqno;",
-      "equal": [["protocol", 6], ["tcp_flags", 2], ["ip_id", "dst4 ^ dst_port ^ tcp_seq"]]
+      "equal": [["ip_version", 4], ["protocol", 6], ["tcp_flags", 2], ["ip_id", "dst4 ^ dst_port ^ tcp_seq"]]
     }
   ]
 })json";
@@ -174,7 +174,7 @@ Result<FingerprintSet> FingerprintSet::Parse(std::string_view text) {
             right.is_int64() ? static_cast<uint64_t>(right.get_int64()) : right.get_uint64();
         if ((right.is_int64() && right.get_int64() < 0) || v > Mask(kFields[left].bits)) {
           return bad(rule.name + ": " + std::string(kFields[left].name) + " cannot equal " +
-                     std::to_string(v));
+                     json::serialize(right));
         }
         eq.xored.push_back({Term::kConstant, 0, static_cast<uint32_t>(v)});
       } else if (right.is_string()) {

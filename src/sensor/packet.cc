@@ -157,9 +157,15 @@ DecodeStatus Decode(LinkType link, const uint8_t* data, size_t caplen, Packet* o
   size_t at;
   switch (link) {
     case LinkType::kRaw:
-    case LinkType::kIpv4:
-    case LinkType::kIpv6:
       return DecodeIp(data, caplen, out);
+    case LinkType::kIpv4:
+    case LinkType::kIpv6: {
+      // The link type says which version: a packet saying otherwise is damaged.
+      const DecodeStatus status = DecodeIp(data, caplen, out);
+      const uint8_t said = link == LinkType::kIpv4 ? 4 : 6;
+      if (out->ip_version != 0 && out->ip_version != said) return DecodeStatus::kMalformed;
+      return status;
+    }
     case LinkType::kNull:
     case LinkType::kLoop:
       // The address family is in the capturing host's byte order (NULL) or

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 
 namespace kizuna::sensor {
 
@@ -30,7 +31,7 @@ size_t Ipv6Hash::operator()(const Ipv6Address& a) const {
   return static_cast<size_t>((hi ^ (lo * 0x9E3779B97F4A7C15ull)) * 0xC2B2AE3D27D4EB4Full);
 }
 
-struct SourceSet::Bitmap {
+struct U32Set::Bitmap {
   Bitmap() : r(roaring_bitmap_create()) {}
   ~Bitmap() { roaring_bitmap_free(r); }
   Bitmap(const Bitmap&) = delete;
@@ -38,22 +39,91 @@ struct SourceSet::Bitmap {
   roaring_bitmap_t* r;
 };
 
-SourceSet::SourceSet() : v4_(std::make_unique<Bitmap>()) {}
-SourceSet::~SourceSet() = default;
-SourceSet::SourceSet(SourceSet&&) noexcept = default;
-SourceSet& SourceSet::operator=(SourceSet&&) noexcept = default;
+U32Set::U32Set() = default;
+U32Set::~U32Set() = default;
+U32Set::U32Set(U32Set&&) noexcept = default;
+U32Set& U32Set::operator=(U32Set&&) noexcept = default;
 
-void SourceSet::AddV4(uint32_t address) { roaring_bitmap_add(v4_->r, address); }
-
-void SourceSet::Merge(const SourceSet& other) {
-  roaring_bitmap_or_inplace(v4_->r, other.v4_->r);
-  v6_.insert(other.v6_.begin(), other.v6_.end());
+void U32Set::Promote() {
+  bitmap_ = std::make_unique<Bitmap>();
+  roaring_bitmap_free(bitmap_->r);
+  bitmap_->r = roaring_bitmap_of_ptr(small_.size(), small_.data());
+  std::vector<uint32_t>().swap(small_);
 }
 
-uint64_t SourceSet::size() const { return roaring_bitmap_get_cardinality(v4_->r) + v6_.size(); }
+void U32Set::Add(uint32_t value) {
+  if (bitmap_) {
+    roaring_bitmap_add(bitmap_->r, value);
+    return;
+  }
+  auto at = std::lower_bound(small_.begin(), small_.end(), value);
+  if (at != small_.end() && *at == value) return;
+  small_.insert(at, value);
+  if (small_.size() > kSmallMax) Promote();
+}
 
-bool SourceSet::ContainsV4(uint32_t address) const {
-  return roaring_bitmap_contains(v4_->r, address);
+void U32Set::AddSorted(std::span<const uint32_t> values) {
+  if (values.empty()) return;
+  if (!bitmap_) {
+    // A linear merge of two sorted runs (the new one may repeat values).
+    if (values.size() == 1) {
+      Add(values[0]);
+      return;
+    }
+    static thread_local std::vector<uint32_t> merged;
+    merged.clear();
+    merged.reserve(small_.size() + values.size());
+    std::set_union(small_.begin(), small_.end(), values.begin(), values.end(),
+                   std::back_inserter(merged));
+    merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
+    small_.assign(merged.begin(), merged.end());  // (small_ keeps its capacity: no malloc)
+    if (small_.size() > kSmallMax) Promote();
+    return;
+  }
+  // A short run goes in value by value; a long one costs a union, linear
+  // in the set. (CRoaring 0.2's in-place union inserts each new container
+  // key into the middle of its key array: quadratic for spread addresses.)
+  size_t distinct = 0;
+  for (size_t i = 0; i < values.size(); ++i) distinct += i == 0 || values[i] != values[i - 1];
+  if (distinct < 32) {
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (i == 0 || values[i] != values[i - 1]) roaring_bitmap_add(bitmap_->r, values[i]);
+    }
+    return;
+  }
+  roaring_bitmap_t* run = roaring_bitmap_of_ptr(values.size(), values.data());
+  Union(run);
+  roaring_bitmap_free(run);
+}
+
+void U32Set::Union(const void* other) {
+  roaring_bitmap_t* both =
+      roaring_bitmap_or(bitmap_->r, static_cast<const roaring_bitmap_t*>(other));
+  roaring_bitmap_free(bitmap_->r);
+  bitmap_->r = both;
+}
+
+void U32Set::Merge(const U32Set& other) {
+  if (!other.bitmap_) {
+    AddSorted(other.small_);
+    return;
+  }
+  if (!bitmap_) Promote();
+  Union(other.bitmap_->r);
+}
+
+uint64_t U32Set::size() const {
+  return bitmap_ ? roaring_bitmap_get_cardinality(bitmap_->r) : small_.size();
+}
+
+bool U32Set::Contains(uint32_t value) const {
+  if (bitmap_) return roaring_bitmap_contains(bitmap_->r, value);
+  return std::binary_search(small_.begin(), small_.end(), value);
+}
+
+void SourceSet::Merge(const SourceSet& other) {
+  v4_.Merge(other.v4_);
+  v6_.insert(other.v6_.begin(), other.v6_.end());
 }
 
 namespace {
@@ -86,6 +156,71 @@ uint32_t PortKey(PortProto proto, uint16_t port) {
   return uint32_t{static_cast<uint8_t>(proto)} << 16 | port;
 }
 
+// The SourceStats counter a packet adds to (the TCP-flag profile), 6: none.
+int ProfileOf(const Packet& p) {
+  if (!p.has_transport) return 6;
+  switch (p.protocol) {
+    case kProtoTcp: {
+      const uint8_t f = p.tcp_flags & (tcp::kSyn | tcp::kAck | tcp::kRst);
+      if (f == tcp::kSyn) return 0;
+      if (f == (tcp::kSyn | tcp::kAck)) return 1;
+      if ((f & tcp::kRst) != 0) return 2;
+      return 3;
+    }
+    case kProtoUdp:
+      return 4;
+    case kProtoIcmp:
+    case kProtoIcmpv6:
+      return 5;
+    default:
+      return 6;
+  }
+}
+
+void CountProfile(SourceStats& s, int profile, uint64_t n) {
+  switch (profile) {
+    case 0:
+      s.syn += n;
+      break;
+    case 1:
+      s.syn_ack += n;
+      break;
+    case 2:
+      s.rst += n;
+      break;
+    case 3:
+      s.other_tcp += n;
+      break;
+    case 4:
+      s.udp += n;
+      break;
+    case 5:
+      s.icmp += n;
+      break;
+  }
+}
+
+void Widen(SourceStats& s, int64_t first_us, int64_t last_us, bool fresh) {
+  if (fresh || first_us < s.first_us) s.first_us = first_us;
+  if (fresh || last_us > s.last_us) s.last_us = last_us;
+}
+
+// Stable LSD radix sort of `items` by a 32-bit key, 16 bits a pass (two
+// passes; one when every key is below 2^16). `scratch` is reused.
+template <typename T, typename Key>
+void RadixSort(std::vector<T>& items, std::vector<T>& scratch, Key key, bool high_pass) {
+  std::vector<uint32_t> count(65536 + 1);
+  scratch.resize(items.size());
+  for (int pass = 0; pass < (high_pass ? 2 : 1); ++pass) {
+    const int shift = pass * 16;
+    std::fill(count.begin(), count.end(), 0);
+    for (const T& item : items) ++count[((key(item) >> shift) & 0xFFFF) + 1];
+    for (size_t i = 1; i < count.size(); ++i) count[i] += count[i - 1];
+    for (const T& item : items) scratch[count[(key(item) >> shift) & 0xFFFF]++] = item;
+    items.swap(scratch);
+  }
+}
+
 }  // namespace
 
 Summary::Summary(const FingerprintSet& fingerprints)
@@ -95,68 +230,133 @@ Summary::Summary(const FingerprintSet& fingerprints)
 Summary::~Summary() = default;
 Summary::Summary(Summary&&) noexcept = default;
 
-SourceStats& Summary::SourceOf(const Packet& p) {
-  return p.ip_version == 4 ? by_source4_[p.src4] : by_source6_[p.src6];
-}
-
 void Summary::Add(const Packet& p, int64_t ts_us) {
   if (p.ip_version == 0) return;
   if (packets_ == 0 || ts_us < first_us_) first_us_ = ts_us;
   if (packets_ == 0 || ts_us > last_us_) last_us_ = ts_us;
   ++packets_;
-  sources_.Add(p);
   const TrafficClass traffic = Classify(p);
-  classes_[static_cast<int>(traffic)].Add(p);
   const uint32_t matched = fingerprints_.Match(p);
-  for (uint32_t m = matched; m != 0; m &= m - 1) fingerprint_sources_[__builtin_ctz(m)].Add(p);
-
   PortProto proto;
   uint16_t port;
-  const bool has_port = PortKeyOf(p, &proto, &port);
-  if (has_port) {
-    std::unique_ptr<PortStats>& stats = ports_[PortKey(proto, port)];
-    if (!stats) stats = std::make_unique<PortStats>();
-    ++stats->packets;
-    stats->sources.Add(p);
+  const uint32_t port_key = PortKeyOf(p, &proto, &port) ? PortKey(proto, port) : kNoPort;
+  const int profile = ProfileOf(p);
+  if (p.ip_version != 4) {
+    AddV6(p, ts_us, traffic, matched, port_key, profile);
+    return;
   }
+  if (pending_.capacity() == 0) pending_.reserve(kBatch);
+  pending_.push_back({p.src4, p.dst4, port_key, static_cast<uint8_t>(profile),
+                      static_cast<uint8_t>(traffic), static_cast<uint16_t>(matched), ts_us});
+  if (pending_.size() == kBatch) FoldSorted();
+}
 
-  SourceStats& source = SourceOf(p);
-  if (source.packets == 0 || ts_us < source.first_us) source.first_us = ts_us;
-  if (source.packets == 0 || ts_us > source.last_us) source.last_us = ts_us;
+// IPv6 traffic to a darknet is rare: counted straight away.
+void Summary::AddV6(const Packet& p, int64_t ts_us, TrafficClass traffic, uint32_t matched,
+                    uint32_t port_key, int profile) {
+  sources_.AddV6(p.src6);
+  classes_[static_cast<int>(traffic)].AddV6(p.src6);
+  for (uint32_t m = matched; m != 0; m &= m - 1) {
+    fingerprint_sources_[__builtin_ctz(m)].AddV6(p.src6);
+  }
+  if (port_key != kNoPort) {
+    PortStats& stats = PortAt(port_key);
+    ++stats.packets;
+    stats.sources.AddV6(p.src6);
+  }
+  SourceStats& source = by_source6_[p.src6];
+  Widen(source, ts_us, ts_us, source.packets == 0);
   ++source.packets;
   source.fingerprints |= matched;
-  if (has_port) source.ports.insert(PortKey(proto, port));
-  if (p.ip_version == 4) {
-    source.destinations.AddV4(p.dst4);
-  } else {
-    source.destinations.AddV6(p.dst6);
-  }
-  if (!p.has_transport) return;
-  switch (p.protocol) {
-    case kProtoTcp: {
-      const uint8_t f = p.tcp_flags & (tcp::kSyn | tcp::kAck | tcp::kRst);
-      if (f == tcp::kSyn) {
-        ++source.syn;
-      } else if (f == (tcp::kSyn | tcp::kAck)) {
-        ++source.syn_ack;
-      } else if ((f & tcp::kRst) != 0) {
-        ++source.rst;
-      } else {
-        ++source.other_tcp;
-      }
-      break;
+  CountProfile(source, profile, 1);
+  if (port_key != kNoPort) source.ports.Add(port_key);
+  source.destinations.AddV6(p.dst6);
+}
+
+PortStats& Summary::PortAt(uint32_t port_key) {
+  std::unique_ptr<PortStats>& stats = ports_[port_key];
+  if (!stats) stats = std::make_unique<PortStats>();
+  return *stats;
+}
+
+void Summary::Fold() const { const_cast<Summary*>(this)->FoldSorted(); }
+
+void Summary::FoldSorted() {
+  if (pending_.empty()) return;
+  std::vector<Record>& batch = pending_;
+  RadixSort(
+      batch, scratch_, [](const Record& r) { return r.src; }, true);
+
+  // Per source: one table lookup for its run of the batch.
+  std::vector<uint32_t> sources;
+  std::vector<std::vector<uint32_t>> by_class(kTrafficClasses);
+  std::vector<std::vector<uint32_t>> by_fingerprint(fingerprint_sources_.size());
+  std::vector<uint32_t> values;
+  for (size_t begin = 0; begin < batch.size();) {
+    const uint32_t src = batch[begin].src;
+    size_t end = begin + 1;
+    while (end < batch.size() && batch[end].src == src) ++end;
+    sources.push_back(src);
+    SourceStats& source = by_source4_[src];
+    const bool fresh = source.packets == 0;
+    int64_t first = batch[begin].ts_us, last = first;
+    uint32_t classes = 0, matched = 0;
+    for (size_t i = begin; i < end; ++i) {
+      const Record& r = batch[i];
+      first = std::min(first, r.ts_us);
+      last = std::max(last, r.ts_us);
+      classes |= 1u << r.traffic;
+      matched |= r.fingerprints;
+      CountProfile(source, r.profile, 1);
     }
-    case kProtoUdp:
-      ++source.udp;
-      break;
-    case kProtoIcmp:
-    case kProtoIcmpv6:
-      ++source.icmp;
-      break;
+    Widen(source, first, last, fresh);
+    source.packets += end - begin;
+    source.fingerprints |= matched;
+    for (uint32_t c = classes; c != 0; c &= c - 1) by_class[__builtin_ctz(c)].push_back(src);
+    for (uint32_t m = matched; m != 0; m &= m - 1) by_fingerprint[__builtin_ctz(m)].push_back(src);
+    values.clear();
+    for (size_t i = begin; i < end; ++i) values.push_back(batch[i].dst);
+    std::sort(values.begin(), values.end());
+    source.destinations.AddV4Sorted(values);
+    values.clear();
+    for (size_t i = begin; i < end; ++i) {
+      if (batch[i].port_key != kNoPort) values.push_back(batch[i].port_key);
+    }
+    std::sort(values.begin(), values.end());
+    source.ports.AddSorted(values);
+    begin = end;
   }
+  sources_.AddV4Sorted(sources);
+  for (int c = 0; c < kTrafficClasses; ++c) classes_[c].AddV4Sorted(by_class[c]);
+  for (size_t r = 0; r < by_fingerprint.size(); ++r) {
+    fingerprint_sources_[r].AddV4Sorted(by_fingerprint[r]);
+  }
+
+  // Per port: the batch by port (stable: sources stay ascending within one).
+  size_t kept = 0;
+  for (const Record& r : batch) {
+    if (r.port_key != kNoPort) batch[kept++] = r;
+  }
+  batch.resize(kept);
+  RadixSort(
+      batch, scratch_, [](const Record& r) { return r.port_key; }, true);
+  for (size_t begin = 0; begin < batch.size();) {
+    const uint32_t key = batch[begin].port_key;
+    size_t end = begin + 1;
+    while (end < batch.size() && batch[end].port_key == key) ++end;
+    PortStats& stats = PortAt(key);
+    stats.packets += end - begin;
+    values.clear();
+    for (size_t i = begin; i < end; ++i) values.push_back(batch[i].src);
+    stats.sources.AddV4Sorted(values);
+    begin = end;
+  }
+  pending_.clear();
 }
 
 void Summary::Merge(const Summary& other) {
+  other.Fold();
+  FoldSorted();
   if (other.packets_ == 0) return;
   if (packets_ == 0 || other.first_us_ < first_us_) first_us_ = other.first_us_;
   if (packets_ == 0 || other.last_us_ > last_us_) last_us_ = other.last_us_;
@@ -168,14 +368,12 @@ void Summary::Merge(const Summary& other) {
     fingerprint_sources_[r].Merge(other.fingerprint_sources_[r]);
   }
   for (const auto& [key, stats] : other.ports_) {
-    std::unique_ptr<PortStats>& mine = ports_[key];
-    if (!mine) mine = std::make_unique<PortStats>();
-    mine->packets += stats->packets;
-    mine->sources.Merge(stats->sources);
+    PortStats& mine = PortAt(key);
+    mine.packets += stats->packets;
+    mine.sources.Merge(stats->sources);
   }
   auto merge_source = [](SourceStats& mine, const SourceStats& theirs) {
-    if (mine.packets == 0 || theirs.first_us < mine.first_us) mine.first_us = theirs.first_us;
-    if (mine.packets == 0 || theirs.last_us > mine.last_us) mine.last_us = theirs.last_us;
+    Widen(mine, theirs.first_us, theirs.last_us, mine.packets == 0);
     mine.packets += theirs.packets;
     mine.syn += theirs.syn;
     mine.syn_ack += theirs.syn_ack;
@@ -184,14 +382,35 @@ void Summary::Merge(const Summary& other) {
     mine.udp += theirs.udp;
     mine.icmp += theirs.icmp;
     mine.fingerprints |= theirs.fingerprints;
-    mine.ports.insert(theirs.ports.begin(), theirs.ports.end());
+    mine.ports.Merge(theirs.ports);
     mine.destinations.Merge(theirs.destinations);
   };
   for (const auto& [address, stats] : other.by_source4_) merge_source(by_source4_[address], stats);
   for (const auto& [address, stats] : other.by_source6_) merge_source(by_source6_[address], stats);
 }
 
+const SourceSet& Summary::sources() const {
+  Fold();
+  return sources_;
+}
+
+const SourceSet& Summary::class_sources(TrafficClass c) const {
+  Fold();
+  return classes_[static_cast<int>(c)];
+}
+
+const SourceSet& Summary::fingerprint_sources(size_t rule) const {
+  Fold();
+  return fingerprint_sources_[rule];
+}
+
+size_t Summary::source_entries() const {
+  Fold();
+  return by_source4_.size() + by_source6_.size();
+}
+
 std::vector<Summary::PortEntry> Summary::Ports() const {
+  Fold();
   std::vector<PortEntry> out;
   out.reserve(ports_.size());
   for (const auto& [key, stats] : ports_) {
@@ -207,11 +426,13 @@ std::vector<Summary::PortEntry> Summary::Ports() const {
 }
 
 const PortStats* Summary::Port(PortProto proto, uint16_t port) const {
+  Fold();
   auto it = ports_.find(PortKey(proto, port));
   return it == ports_.end() ? nullptr : it->second.get();
 }
 
 const SourceStats* Summary::SourceV4(uint32_t address) const {
+  Fold();
   auto it = by_source4_.find(address);
   return it == by_source4_.end() ? nullptr : &it->second;
 }
