@@ -1,6 +1,9 @@
-// Reading packet captures: pcap and pcapng files through libpcap, one frame
-// at a time, with the link type mapped to ours and the timestamp in
-// microseconds. The libpcap handle stays inside (capture.cc).
+// Reading packet captures: pcap and pcapng files, one frame at a time, with
+// the link type mapped to ours and the timestamp in microseconds. A classic
+// pcap file (either byte order, micro- or nanosecond timestamps) is mapped
+// into memory and read in place, with no copy a frame (libpcap reads each
+// record with two freads); pcapng files and pipes go through libpcap. The
+// handles stay inside (capture.cc).
 // A CaptureReader is used by one thread at a time; it owns its handle.
 #pragma once
 
@@ -39,8 +42,12 @@ class CaptureReader {
 
  private:
   struct Handle;
+  struct Mapped;
   CaptureReader() = default;
-  std::unique_ptr<Handle> handle_;
+  static std::unique_ptr<Mapped> MapClassicPcap(const std::string& path, uint32_t* link);
+  bool NextMapped(Frame* frame);
+  std::unique_ptr<Handle> handle_;  // libpcap's, when the file is not mapped
+  std::unique_ptr<Mapped> mapped_;
   LinkType link_ = LinkType::kEthernet;
   uint64_t size_ = 0;
   Status status_;

@@ -8,29 +8,29 @@ namespace {
 
 namespace json = boost::json;
 
+// The fields a rule may name, with their widths. Match reads them in this
+// order.
 struct Field {
   std::string_view name;
   int bits;
-  uint32_t (*get)(const Packet&);
 };
 
 constexpr std::array kFields = {
-    Field{"protocol", 8, [](const Packet& p) -> uint32_t { return p.protocol; }},
-    Field{"ip_version", 8, [](const Packet& p) -> uint32_t { return p.ip_version; }},
-    Field{"ip_id", 16, [](const Packet& p) -> uint32_t { return p.ip_id; }},
-    Field{"ttl", 8, [](const Packet& p) -> uint32_t { return p.ttl; }},
-    Field{"src4", 32, [](const Packet& p) -> uint32_t { return p.src4; }},
-    Field{"dst4", 32, [](const Packet& p) -> uint32_t { return p.dst4; }},
-    Field{"src_port", 16, [](const Packet& p) -> uint32_t { return p.src_port; }},
-    Field{"dst_port", 16, [](const Packet& p) -> uint32_t { return p.dst_port; }},
-    Field{"tcp_flags", 8, [](const Packet& p) -> uint32_t { return p.tcp_flags; }},
-    Field{"tcp_seq", 32, [](const Packet& p) -> uint32_t { return p.tcp_seq; }},
-    Field{"tcp_ack", 32, [](const Packet& p) -> uint32_t { return p.tcp_ack; }},
-    Field{"tcp_window", 16, [](const Packet& p) -> uint32_t { return p.tcp_window; }},
-    Field{"tcp_options_length", 8,
-          [](const Packet& p) -> uint32_t { return p.tcp_options_length; }},
-    Field{"icmp_type", 8, [](const Packet& p) -> uint32_t { return p.icmp_type; }},
-    Field{"icmp_code", 8, [](const Packet& p) -> uint32_t { return p.icmp_code; }},
+    Field{"protocol", 8},
+    Field{"ip_version", 8},
+    Field{"ip_id", 16},
+    Field{"ttl", 8},
+    Field{"src4", 32},
+    Field{"dst4", 32},
+    Field{"src_port", 16},
+    Field{"dst_port", 16},
+    Field{"tcp_flags", 8},
+    Field{"tcp_seq", 32},
+    Field{"tcp_ack", 32},
+    Field{"tcp_window", 16},
+    Field{"tcp_options_length", 8},
+    Field{"icmp_type", 8},
+    Field{"icmp_code", 8},
 };
 
 int FieldIndex(std::string_view name) {
@@ -160,6 +160,7 @@ Result<FingerprintSet> FingerprintSet::Parse(std::string_view text) {
         equal->as_array().size() > 16) {
       return bad(rule.name + ": \"equal\" needs 1 to 16 [field, value] pairs");
     }
+    rule.begin = static_cast<uint32_t>(set.checks_.size());
     for (const json::value& pair : equal->as_array()) {
       const json::array* a = pair.if_array();
       if (!a || a->size() != 2 || !(*a)[0].is_string()) {
@@ -167,7 +168,7 @@ Result<FingerprintSet> FingerprintSet::Parse(std::string_view text) {
       }
       const int left = FieldIndex((*a)[0].get_string());
       if (left < 0) return bad(rule.name + ": unknown field " + std::string((*a)[0].get_string()));
-      Equality eq{static_cast<uint8_t>(left), {}};
+      Check check{static_cast<uint8_t>(left), 0, {}, 0, Mask(kFields[left].bits)};
       const json::value& right = (*a)[1];
       if (right.is_int64() || right.is_uint64()) {
         const uint64_t v =
@@ -176,7 +177,7 @@ Result<FingerprintSet> FingerprintSet::Parse(std::string_view text) {
           return bad(rule.name + ": " + std::string(kFields[left].name) + " cannot equal " +
                      json::serialize(right));
         }
-        eq.xored.push_back({Term::kConstant, 0, static_cast<uint32_t>(v)});
+        check.constant = static_cast<uint32_t>(v);
       } else if (right.is_string()) {
         std::string_view expr = right.get_string();
         while (true) {
@@ -187,16 +188,19 @@ Result<FingerprintSet> FingerprintSet::Parse(std::string_view text) {
             return bad(rule.name + ": unknown field \"" + std::string(term) + "\" in \"" +
                        std::string(right.get_string()) + "\"");
           }
-          eq.xored.push_back({Term::kField, static_cast<uint8_t>(field), 0});
+          if (check.term_count == check.terms.size()) {
+            return bad(rule.name + ": more than 8 terms");
+          }
+          check.terms[check.term_count++] = static_cast<uint8_t>(field);
           if (caret == std::string_view::npos) break;
           expr.remove_prefix(caret + 1);
         }
-        if (eq.xored.size() > 8) return bad(rule.name + ": more than 8 terms");
       } else {
         return bad(rule.name + ": the right side is a number or a string of fields joined by ^");
       }
-      rule.equal.push_back(std::move(eq));
+      set.checks_.push_back(check);
     }
+    rule.end = static_cast<uint32_t>(set.checks_.size());
     for (const Rule& other : set.rules_) {
       if (other.name == rule.name) return bad("two rules named " + rule.name);
     }
@@ -216,21 +220,21 @@ const FingerprintSet& FingerprintSet::BuiltIn() {
   return set;
 }
 
-uint32_t FingerprintSet::Match(const Packet& packet) const {
+uint32_t FingerprintSet::Match(const Packet& p) const {
+  if (rules_.empty()) return 0;
+  // Every field once, in kFields' order; then each check reads the array.
+  const std::array<uint32_t, kFields.size()> value = {
+      p.protocol,           p.ip_version, p.ip_id,     p.ttl,     p.src4,    p.dst4,
+      p.src_port,           p.dst_port,   p.tcp_flags, p.tcp_seq, p.tcp_ack, p.tcp_window,
+      p.tcp_options_length, p.icmp_type,  p.icmp_code};
   uint32_t matched = 0;
   for (size_t r = 0; r < rules_.size(); ++r) {
     bool all = true;
-    for (const Equality& eq : rules_[r].equal) {
-      const Field& left = kFields[eq.field];
-      uint32_t right = 0;
-      for (const Term& t : eq.xored) {
-        right ^= t.kind == Term::kConstant ? t.constant : kFields[t.field].get(packet);
-      }
-      const uint32_t mask = Mask(left.bits);
-      if ((left.get(packet) & mask) != (right & mask)) {
-        all = false;
-        break;
-      }
+    for (uint32_t c = rules_[r].begin; c < rules_[r].end && all; ++c) {
+      const Check& check = checks_[c];
+      uint32_t right = check.constant;
+      for (uint8_t t = 0; t < check.term_count; ++t) right ^= value[check.terms[t]];
+      all = ((value[check.left] ^ right) & check.mask) == 0;
     }
     if (all) matched |= uint32_t{1} << r;
   }

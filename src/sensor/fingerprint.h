@@ -19,6 +19,7 @@
 // A FingerprintSet is immutable once parsed: thread-safe to share.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -51,21 +52,21 @@ class FingerprintSet {
   uint32_t Match(const Packet& packet) const;
 
  private:
-  struct Term {
-    enum Kind : uint8_t { kField, kConstant } kind;
-    uint8_t field;  // kField: an index into the field table
+  // One equality, flattened: field[left] == constant ^ field[terms[0]] ^ ...
+  struct Check {
+    uint8_t left;
+    uint8_t term_count;
+    std::array<uint8_t, 8> terms;
     uint32_t constant;
-  };
-  struct Equality {
-    uint8_t field;            // the left side
-    std::vector<Term> xored;  // the right side: terms XORed together
+    uint32_t mask;  // the left field's width
   };
   struct Rule {
     std::string name;
-    std::vector<Equality> equal;
+    uint32_t begin = 0, end = 0;  // its checks in checks_
   };
   std::string version_;
   std::vector<Rule> rules_;
+  std::vector<Check> checks_;
 };
 
 }  // namespace kizuna::sensor

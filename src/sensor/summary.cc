@@ -39,7 +39,7 @@ struct U32Set::Bitmap {
   roaring_bitmap_t* r;
 };
 
-U32Set::U32Set() = default;
+U32Set::U32Set(size_t small_max) : small_max_(small_max) {}
 U32Set::~U32Set() = default;
 U32Set::U32Set(U32Set&&) noexcept = default;
 U32Set& U32Set::operator=(U32Set&&) noexcept = default;
@@ -59,7 +59,7 @@ void U32Set::Add(uint32_t value) {
   auto at = std::lower_bound(small_.begin(), small_.end(), value);
   if (at != small_.end() && *at == value) return;
   small_.insert(at, value);
-  if (small_.size() > kSmallMax) Promote();
+  if (small_.size() > small_max_) Promote();
 }
 
 void U32Set::AddSorted(std::span<const uint32_t> values) {
@@ -77,7 +77,7 @@ void U32Set::AddSorted(std::span<const uint32_t> values) {
                    std::back_inserter(merged));
     merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
     small_.assign(merged.begin(), merged.end());  // (small_ keeps its capacity: no malloc)
-    if (small_.size() > kSmallMax) Promote();
+    if (small_.size() > small_max_) Promote();
     return;
   }
   // A short run goes in value by value; a long one costs a union, linear
@@ -114,6 +114,20 @@ void U32Set::Merge(const U32Set& other) {
 
 uint64_t U32Set::size() const {
   return bitmap_ ? roaring_bitmap_get_cardinality(bitmap_->r) : small_.size();
+}
+
+void U32Set::ForEach(const std::function<void(uint32_t)>& f) const {
+  if (!bitmap_) {
+    for (uint32_t v : small_) f(v);
+    return;
+  }
+  roaring_iterate(
+      bitmap_->r,
+      [](uint32_t value, void* fn) {
+        (*static_cast<const std::function<void(uint32_t)>*>(fn))(value);
+        return true;
+      },
+      const_cast<std::function<void(uint32_t)>*>(&f));
 }
 
 bool U32Set::Contains(uint32_t value) const {
@@ -223,15 +237,13 @@ void RadixSort(std::vector<T>& items, std::vector<T>& scratch, Key key, bool hig
 
 }  // namespace
 
-Summary::Summary(const FingerprintSet& fingerprints)
-    : fingerprints_(fingerprints),
-      classes_(kTrafficClasses),
-      fingerprint_sources_(fingerprints.size()) {}
+Summary::Summary(const FingerprintSet& fingerprints) : fingerprints_(fingerprints) {}
 Summary::~Summary() = default;
 Summary::Summary(Summary&&) noexcept = default;
 
 void Summary::Add(const Packet& p, int64_t ts_us) {
   if (p.ip_version == 0) return;
+  derived_.reset();
   if (packets_ == 0 || ts_us < first_us_) first_us_ = ts_us;
   if (packets_ == 0 || ts_us > last_us_) last_us_ = ts_us;
   ++packets_;
@@ -246,37 +258,24 @@ void Summary::Add(const Packet& p, int64_t ts_us) {
     return;
   }
   if (pending_.capacity() == 0) pending_.reserve(kBatch);
-  pending_.push_back({p.src4, p.dst4, port_key, static_cast<uint8_t>(profile),
-                      static_cast<uint8_t>(traffic), static_cast<uint16_t>(matched), ts_us});
+  const uint32_t packed = (port_key & 0x7FFFF) | static_cast<uint32_t>(profile) << 19 |
+                          static_cast<uint32_t>(traffic) << 22;
+  pending_.push_back({p.src4, p.dst4, packed, matched, ts_us});
   if (pending_.size() == kBatch) FoldSorted();
 }
 
 // IPv6 traffic to a darknet is rare: counted straight away.
 void Summary::AddV6(const Packet& p, int64_t ts_us, TrafficClass traffic, uint32_t matched,
                     uint32_t port_key, int profile) {
-  sources_.AddV6(p.src6);
-  classes_[static_cast<int>(traffic)].AddV6(p.src6);
-  for (uint32_t m = matched; m != 0; m &= m - 1) {
-    fingerprint_sources_[__builtin_ctz(m)].AddV6(p.src6);
-  }
-  if (port_key != kNoPort) {
-    PortStats& stats = PortAt(port_key);
-    ++stats.packets;
-    stats.sources.AddV6(p.src6);
-  }
+  if (port_key != kNoPort) ++port_packets_[port_key];
   SourceStats& source = by_source6_[p.src6];
   Widen(source, ts_us, ts_us, source.packets == 0);
   ++source.packets;
   source.fingerprints |= matched;
+  source.classes |= static_cast<uint8_t>(1u << static_cast<int>(traffic));
   CountProfile(source, profile, 1);
   if (port_key != kNoPort) source.ports.Add(port_key);
   source.destinations.AddV6(p.dst6);
-}
-
-PortStats& Summary::PortAt(uint32_t port_key) {
-  std::unique_ptr<PortStats>& stats = ports_[port_key];
-  if (!stats) stats = std::make_unique<PortStats>();
-  return *stats;
 }
 
 void Summary::Fold() const { const_cast<Summary*>(this)->FoldSorted(); }
@@ -284,72 +283,61 @@ void Summary::Fold() const { const_cast<Summary*>(this)->FoldSorted(); }
 void Summary::FoldSorted() {
   if (pending_.empty()) return;
   std::vector<Record>& batch = pending_;
+  // By source, and by destination within a source (stable passes, the
+  // last key first), so that each source's destinations come sorted.
+  RadixSort(
+      batch, scratch_, [](const Record& r) { return r.dst; }, true);
   RadixSort(
       batch, scratch_, [](const Record& r) { return r.src; }, true);
 
+  // Packets per port: counted in a flat table for the batch, then added.
+  static thread_local std::vector<uint32_t> port_counts;
+  port_counts.assign(size_t{kPortProtos} << 16, 0);
   // Per source: one table lookup for its run of the batch.
-  std::vector<uint32_t> sources;
-  std::vector<std::vector<uint32_t>> by_class(kTrafficClasses);
-  std::vector<std::vector<uint32_t>> by_fingerprint(fingerprint_sources_.size());
   std::vector<uint32_t> values;
   for (size_t begin = 0; begin < batch.size();) {
     const uint32_t src = batch[begin].src;
     size_t end = begin + 1;
     while (end < batch.size() && batch[end].src == src) ++end;
-    sources.push_back(src);
     SourceStats& source = by_source4_[src];
     const bool fresh = source.packets == 0;
     int64_t first = batch[begin].ts_us, last = first;
     uint32_t classes = 0, matched = 0;
+    values.clear();
     for (size_t i = begin; i < end; ++i) {
       const Record& r = batch[i];
       first = std::min(first, r.ts_us);
       last = std::max(last, r.ts_us);
-      classes |= 1u << r.traffic;
+      classes |= 1u << r.traffic();
       matched |= r.fingerprints;
-      CountProfile(source, r.profile, 1);
+      CountProfile(source, r.profile(), 1);
+      values.push_back(r.dst);
     }
     Widen(source, first, last, fresh);
     source.packets += end - begin;
     source.fingerprints |= matched;
-    for (uint32_t c = classes; c != 0; c &= c - 1) by_class[__builtin_ctz(c)].push_back(src);
-    for (uint32_t m = matched; m != 0; m &= m - 1) by_fingerprint[__builtin_ctz(m)].push_back(src);
-    values.clear();
-    for (size_t i = begin; i < end; ++i) values.push_back(batch[i].dst);
-    std::sort(values.begin(), values.end());
+    source.classes |= static_cast<uint8_t>(classes);
     source.destinations.AddV4Sorted(values);
     values.clear();
     for (size_t i = begin; i < end; ++i) {
-      if (batch[i].port_key != kNoPort) values.push_back(batch[i].port_key);
+      const uint32_t key = batch[i].port_key();
+      if (key == kNoPort) continue;
+      ++port_counts[key];
+      values.push_back(key);
     }
-    std::sort(values.begin(), values.end());
+    // A source's ports in a batch are usually few: insertion sort then.
+    if (values.size() > 32) std::sort(values.begin(), values.end());
+    for (size_t i = 1; i < values.size() && values.size() <= 32; ++i) {
+      const uint32_t v = values[i];
+      size_t j = i;
+      for (; j > 0 && values[j - 1] > v; --j) values[j] = values[j - 1];
+      values[j] = v;
+    }
     source.ports.AddSorted(values);
     begin = end;
   }
-  sources_.AddV4Sorted(sources);
-  for (int c = 0; c < kTrafficClasses; ++c) classes_[c].AddV4Sorted(by_class[c]);
-  for (size_t r = 0; r < by_fingerprint.size(); ++r) {
-    fingerprint_sources_[r].AddV4Sorted(by_fingerprint[r]);
-  }
-
-  // Per port: the batch by port (stable: sources stay ascending within one).
-  size_t kept = 0;
-  for (const Record& r : batch) {
-    if (r.port_key != kNoPort) batch[kept++] = r;
-  }
-  batch.resize(kept);
-  RadixSort(
-      batch, scratch_, [](const Record& r) { return r.port_key; }, true);
-  for (size_t begin = 0; begin < batch.size();) {
-    const uint32_t key = batch[begin].port_key;
-    size_t end = begin + 1;
-    while (end < batch.size() && batch[end].port_key == key) ++end;
-    PortStats& stats = PortAt(key);
-    stats.packets += end - begin;
-    values.clear();
-    for (size_t i = begin; i < end; ++i) values.push_back(batch[i].src);
-    stats.sources.AddV4Sorted(values);
-    begin = end;
+  for (uint32_t key = 0; key < port_counts.size(); ++key) {
+    if (port_counts[key] != 0) port_packets_[key] += port_counts[key];
   }
   pending_.clear();
 }
@@ -358,20 +346,11 @@ void Summary::Merge(const Summary& other) {
   other.Fold();
   FoldSorted();
   if (other.packets_ == 0) return;
+  derived_.reset();
   if (packets_ == 0 || other.first_us_ < first_us_) first_us_ = other.first_us_;
   if (packets_ == 0 || other.last_us_ > last_us_) last_us_ = other.last_us_;
   packets_ += other.packets_;
-  sources_.Merge(other.sources_);
-  for (int c = 0; c < kTrafficClasses; ++c) classes_[c].Merge(other.classes_[c]);
-  for (size_t r = 0; r < fingerprint_sources_.size() && r < other.fingerprint_sources_.size();
-       ++r) {
-    fingerprint_sources_[r].Merge(other.fingerprint_sources_[r]);
-  }
-  for (const auto& [key, stats] : other.ports_) {
-    PortStats& mine = PortAt(key);
-    mine.packets += stats->packets;
-    mine.sources.Merge(stats->sources);
-  }
+  for (const auto& [key, packets] : other.port_packets_) port_packets_[key] += packets;
   auto merge_source = [](SourceStats& mine, const SourceStats& theirs) {
     Widen(mine, theirs.first_us, theirs.last_us, mine.packets == 0);
     mine.packets += theirs.packets;
@@ -382,6 +361,7 @@ void Summary::Merge(const Summary& other) {
     mine.udp += theirs.udp;
     mine.icmp += theirs.icmp;
     mine.fingerprints |= theirs.fingerprints;
+    mine.classes |= theirs.classes;
     mine.ports.Merge(theirs.ports);
     mine.destinations.Merge(theirs.destinations);
   };
@@ -389,19 +369,80 @@ void Summary::Merge(const Summary& other) {
   for (const auto& [address, stats] : other.by_source6_) merge_source(by_source6_[address], stats);
 }
 
-const SourceSet& Summary::sources() const {
+const Summary::Derived& Summary::derived() const {
   Fold();
-  return sources_;
+  if (derived_) return *derived_;
+  auto d = std::make_unique<Derived>();
+  d->classes.resize(kTrafficClasses);
+  d->fingerprints.resize(fingerprints_.size());
+  // IPv4: sorted addresses for each set, then one linear insert each.
+  std::vector<uint32_t> all;
+  all.reserve(by_source4_.size());
+  std::vector<std::vector<uint32_t>> classes(kTrafficClasses), matched(fingerprints_.size());
+  struct PortSource {
+    uint32_t port_key, address;
+  };
+  std::vector<PortSource> port_sources, scratch;
+  for (const auto& [address, stats] : by_source4_) {
+    all.push_back(address);
+    for (uint32_t c = stats.classes; c != 0; c &= c - 1)
+      classes[__builtin_ctz(c)].push_back(address);
+    for (uint32_t m = stats.fingerprints; m != 0; m &= m - 1) {
+      matched[__builtin_ctz(m)].push_back(address);
+    }
+    stats.ports.ForEach([&](uint32_t key) { port_sources.push_back({key, address}); });
+  }
+  // By port, sources ascending within each (two stable radix sorts).
+  RadixSort(
+      port_sources, scratch, [](const PortSource& p) { return p.address; }, true);
+  RadixSort(
+      port_sources, scratch, [](const PortSource& p) { return p.port_key; }, true);
+  auto add_sorted = [](SourceSet& set, std::vector<uint32_t>& addresses) {
+    std::sort(addresses.begin(), addresses.end());
+    set.AddV4Sorted(addresses);
+  };
+  add_sorted(d->sources, all);
+  for (int c = 0; c < kTrafficClasses; ++c) add_sorted(d->classes[c], classes[c]);
+  for (size_t r = 0; r < matched.size(); ++r) add_sorted(d->fingerprints[r], matched[r]);
+  auto port_at = [&](uint32_t key) -> PortStats& {
+    std::unique_ptr<PortStats>& stats = d->ports[key];
+    if (!stats) stats = std::make_unique<PortStats>();
+    return *stats;
+  };
+  std::vector<uint32_t> run;
+  for (size_t begin = 0; begin < port_sources.size();) {
+    size_t end = begin;
+    run.clear();
+    while (end < port_sources.size() &&
+           port_sources[end].port_key == port_sources[begin].port_key) {
+      run.push_back(port_sources[end++].address);
+    }
+    port_at(port_sources[begin].port_key).sources.AddV4Sorted(run);
+    begin = end;
+  }
+  for (const auto& [address, stats] : by_source6_) {
+    d->sources.AddV6(address);
+    for (uint32_t c = stats.classes; c != 0; c &= c - 1) {
+      d->classes[__builtin_ctz(c)].AddV6(address);
+    }
+    for (uint32_t m = stats.fingerprints; m != 0; m &= m - 1) {
+      d->fingerprints[__builtin_ctz(m)].AddV6(address);
+    }
+    stats.ports.ForEach([&](uint32_t key) { port_at(key).sources.AddV6(address); });
+  }
+  for (const auto& [key, packets] : port_packets_) port_at(key).packets = packets;
+  derived_ = std::move(d);
+  return *derived_;
 }
 
+const SourceSet& Summary::sources() const { return derived().sources; }
+
 const SourceSet& Summary::class_sources(TrafficClass c) const {
-  Fold();
-  return classes_[static_cast<int>(c)];
+  return derived().classes[static_cast<int>(c)];
 }
 
 const SourceSet& Summary::fingerprint_sources(size_t rule) const {
-  Fold();
-  return fingerprint_sources_[rule];
+  return derived().fingerprints[rule];
 }
 
 size_t Summary::source_entries() const {
@@ -410,10 +451,10 @@ size_t Summary::source_entries() const {
 }
 
 std::vector<Summary::PortEntry> Summary::Ports() const {
-  Fold();
+  const Derived& d = derived();
   std::vector<PortEntry> out;
-  out.reserve(ports_.size());
-  for (const auto& [key, stats] : ports_) {
+  out.reserve(d.ports.size());
+  for (const auto& [key, stats] : d.ports) {
     out.push_back(
         {static_cast<PortProto>(key >> 16), static_cast<uint16_t>(key & 0xFFFF), stats.get()});
   }
@@ -426,9 +467,9 @@ std::vector<Summary::PortEntry> Summary::Ports() const {
 }
 
 const PortStats* Summary::Port(PortProto proto, uint16_t port) const {
-  Fold();
-  auto it = ports_.find(PortKey(proto, port));
-  return it == ports_.end() ? nullptr : it->second.get();
+  const Derived& d = derived();
+  auto it = d.ports.find(PortKey(proto, port));
+  return it == d.ports.end() ? nullptr : it->second.get();
 }
 
 const SourceStats* Summary::SourceV4(uint32_t address) const {

@@ -8,18 +8,22 @@
 // sensors) counts a source seen by both once. Memory grows with the distinct
 // sources and ports seen, not with the packets.
 //
-// Why it is fast: Add only appends a 24-byte record; every 64Ki IPv4
-// packets the batch is sorted (radix) by source and by port, so that each
-// distinct source of the batch costs one table lookup and each set gets its
-// new members as a sorted run (merged linearly) instead of one random insert
-// per packet. The accessors fold the pending batch in first.
+// Why it is fast: Add only appends a 24-byte record; every 2^20 IPv4
+// packets the batch is sorted (radix) by source, so that each distinct
+// source of the batch costs one table lookup and its sets get their new
+// members as a sorted run (merged linearly) instead of one random insert per
+// packet. Only per-source state is kept while counting: the sets of sources
+// (all, per class, per fingerprint, per port) follow from it and are worked
+// out when first asked for. The accessors fold the pending batch in first.
 //
 // Not thread-safe (even the const accessors change the pending batch): one
 // summary per thread, merged afterwards.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -43,11 +47,14 @@ struct Ipv6Hash {
 
 // An exact set of 32-bit values: a sorted vector while small (4 bytes a
 // value, no allocation per value; spread addresses would cost CRoaring a
-// container each), a CRoaring bitmap once past kSmallMax values.
+// container each), a CRoaring bitmap once past `small_max` values (sooner
+// for values packed together, such as one source's destinations in the
+// darknet, which CRoaring keeps in a few dense containers).
 class U32Set {
  public:
-  static constexpr size_t kSmallMax = 16384;
-  U32Set();
+  static constexpr size_t kSmallMax = size_t{1} << 20;
+  static constexpr size_t kDenseSmallMax = 1024;
+  explicit U32Set(size_t small_max = kSmallMax);
   ~U32Set();
   U32Set(U32Set&&) noexcept;
   U32Set& operator=(U32Set&&) noexcept;
@@ -58,23 +65,29 @@ class U32Set {
   void Merge(const U32Set& other);
   uint64_t size() const;
   bool Contains(uint32_t value) const;
+  // Calls f(value) for every value, ascending.
+  void ForEach(const std::function<void(uint32_t)>& f) const;
 
  private:
   struct Bitmap;                  // CRoaring's, kept out of this header
   void Union(const void* other);  // a roaring_bitmap_t, into bitmap_
   void Promote();                 // small_ into a bitmap
-  std::vector<uint32_t> small_;   // sorted, unique; while bitmap_ is null
+  size_t small_max_;
+  std::vector<uint32_t> small_;  // sorted, unique; while bitmap_ is null
   std::unique_ptr<Bitmap> bitmap_;
 };
 
 // A set of source addresses, exact for both families.
 class SourceSet {
  public:
+  explicit SourceSet(size_t small_max = U32Set::kSmallMax) : v4_(small_max) {}
   void AddV4(uint32_t address) { v4_.Add(address); }
   void AddV4Sorted(std::span<const uint32_t> addresses) { v4_.AddSorted(addresses); }
   void AddV6(const Ipv6Address& address) { v6_.insert(address); }
   void Merge(const SourceSet& other);
   uint64_t size() const { return v4_.size() + v6_.size(); }
+  const U32Set& v4() const { return v4_; }
+  const std::unordered_set<Ipv6Address, Ipv6Hash>& v6() const { return v6_; }
   bool ContainsV4(uint32_t address) const { return v4_.Contains(address); }
   bool ContainsV6(const Ipv6Address& address) const { return v6_.contains(address); }
 
@@ -93,9 +106,10 @@ struct SourceStats {
   int64_t first_us = 0, last_us = 0;
   // TCP-flag profile: SYN, SYN-ACK, RST, other TCP; then UDP, ICMP.
   uint64_t syn = 0, syn_ack = 0, rst = 0, other_tcp = 0, udp = 0, icmp = 0;
-  uint32_t fingerprints = 0;  // a bit per FingerprintSet rule seen from it
-  U32Set ports;               // (PortProto << 16) | port
-  SourceSet destinations;
+  uint32_t fingerprints = 0;             // a bit per FingerprintSet rule seen from it
+  uint8_t classes = 0;                   // a bit per TrafficClass seen from it
+  U32Set ports{U32Set::kDenseSmallMax};  // (PortProto << 16) | port
+  SourceSet destinations{U32Set::kDenseSmallMax};
 };
 
 class Summary {
@@ -133,32 +147,44 @@ class Summary {
   // An IPv4 packet waiting in the batch.
   struct Record {
     uint32_t src, dst;
-    uint32_t port_key;  // (PortProto << 16) | port, or kNoPort
-    uint8_t profile;    // which SourceStats counter (0..5), or 6: none
-    uint8_t traffic;    // TrafficClass
-    uint16_t fingerprints;
+    // The port key (19 bits, kNoPort's low bits when none), the profile
+    // (which SourceStats counter, 0..5, or 6: none) and the TrafficClass.
+    uint32_t packed;
+    uint32_t fingerprints;
     int64_t ts_us;
+    uint32_t port_key() const {
+      const uint32_t key = packed & 0x7FFFF;
+      return key == 0x7FFFF ? kNoPort : key;
+    }
+    int profile() const { return static_cast<int>(packed >> 19 & 7); }
+    int traffic() const { return static_cast<int>(packed >> 22 & 7); }
   };
   static constexpr uint32_t kNoPort = 0xFFFFFFFF;
   static constexpr size_t kBatch = 1 << 20;
+
+  // The sets of sources, worked out from the per-source state.
+  struct Derived {
+    SourceSet sources;
+    std::vector<SourceSet> classes;
+    std::vector<SourceSet> fingerprints;
+    std::unordered_map<uint32_t, std::unique_ptr<PortStats>> ports;  // by port key
+  };
 
   void AddV6(const Packet& packet, int64_t ts_us, TrafficClass traffic, uint32_t matched,
              uint32_t port_key, int profile);
   void Fold() const;  // the pending batch into the tables
   void FoldSorted();
-  PortStats& PortAt(uint32_t port_key);
+  const Derived& derived() const;
 
   const FingerprintSet& fingerprints_;
   uint64_t packets_ = 0;
   int64_t first_us_ = 0, last_us_ = 0;
   // Everything below is only current after Fold(); pending_ is the batch.
   mutable std::vector<Record> pending_, scratch_;
-  SourceSet sources_;
-  std::vector<SourceSet> classes_;
-  std::vector<SourceSet> fingerprint_sources_;
-  std::unordered_map<uint32_t, std::unique_ptr<PortStats>> ports_;  // by port key
+  std::unordered_map<uint32_t, uint64_t> port_packets_;  // by port key
   std::unordered_map<uint32_t, SourceStats> by_source4_;
   std::unordered_map<Ipv6Address, SourceStats, Ipv6Hash> by_source6_;
+  mutable std::unique_ptr<Derived> derived_;  // null when the counts have changed since
 };
 
 }  // namespace kizuna::sensor

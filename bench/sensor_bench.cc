@@ -1,0 +1,180 @@
+// sensor_bench: aggregating a darknet capture, side by side with the tools
+// a CSIRT would otherwise reach for, on the same file in the same run.
+//
+// Cases (each a fresh process, its output to a file, best of --runs):
+//   kizuna            kizuna sensor report --pcap FILE --json   (decode, classify,
+//                     fingerprint, per-source and per-port aggregation, report)
+//   tcpdump -r        tcpdump -r FILE -w /dev/null              (only copies packets)
+//   tshark io,stat    tshark -q -n -M 1000000 -r FILE -z io,stat,60  (packets and bytes
+//                     per minute; -M resets its state every million packets, or its
+//                     memory grows with the file: 1.5 GB for 1,000,000 packets)
+// and kizuna again on a capture a quarter the size (the same traffic), so
+// that its peak memory on both shows whether memory grows with the file. The capture is made by
+// `kizuna sensor synth` (default 30,000,000 packets, about 2.2 GB) unless it
+// is already there.
+//
+// Prints packets per second of each, the ratios, and kizuna's peak memory.
+// Usage: sensor_bench [--packets N] [--runs N] [--dir DIR] [--no-tshark] [--kizuna PATH]
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Timing {
+  double wall = 0;    // seconds
+  double cpu = 0;     // user + system seconds
+  double rss_mb = 0;  // peak resident memory
+};
+
+// Runs argv with stdout to `out` and stderr to `err`.
+Timing Run(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const auto start = Clock::now();
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd_out = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd_err = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd_in = open("/dev/null", O_RDONLY);
+    if (fd_out < 0 || fd_err < 0 || fd_in < 0) _exit(127);
+    dup2(fd_in, 0);
+    dup2(fd_out, 1);
+    dup2(fd_err, 2);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  struct rusage usage {};
+  wait4(pid, &status, 0, &usage);
+  Timing t;
+  t.wall = std::chrono::duration<double>(Clock::now() - start).count();
+  t.cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+          (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  t.rss_mb = usage.ru_maxrss / 1024.0;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::fprintf(stderr, "%s exited with status %d (see %s)\n", args[0].c_str(), status,
+                 err.c_str());
+    std::exit(1);
+  }
+  return t;
+}
+
+double Best(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
+
+// The packets a report counted ("packets": N in its JSON).
+unsigned long long ReportedPackets(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return 0;
+  char buffer[256] = {};
+  const size_t n = std::fread(buffer, 1, sizeof buffer - 1, f);
+  std::fclose(f);
+  buffer[n] = 0;
+  const char* at = std::strstr(buffer, "\"packets\":");
+  return at ? std::strtoull(at + 10, nullptr, 10) : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  unsigned long long packets = 30000000;
+  size_t runs = 3;
+  std::string dir = "/tmp/kizuna-sensor-bench";
+  std::string kizuna = KIZUNA_BINARY;
+  bool tshark = true;
+  for (int i = 1; i < argc; ++i) {
+    auto value = [&] {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", argv[i]);
+        std::exit(2);
+      }
+      return std::string(argv[++i]);
+    };
+    if (!std::strcmp(argv[i], "--packets")) {
+      packets = std::stoull(value());
+    } else if (!std::strcmp(argv[i], "--runs")) {
+      runs = std::stoul(value());
+    } else if (!std::strcmp(argv[i], "--dir")) {
+      dir = value();
+    } else if (!std::strcmp(argv[i], "--no-tshark")) {
+      tshark = false;
+    } else if (!std::strcmp(argv[i], "--kizuna")) {
+      kizuna = value();
+    } else {
+      std::fprintf(stderr,
+                   "usage: sensor_bench [--packets N] [--runs N] [--dir DIR] [--no-tshark] "
+                   "[--kizuna PATH]\n");
+      return 2;
+    }
+  }
+  std::filesystem::create_directories(dir);
+  const std::string capture = dir + "/darknet-" + std::to_string(packets) + ".pcap";
+  const std::string quarter = dir + "/darknet-" + std::to_string(packets / 4) + ".pcap";
+  for (const auto& [path, n] : {std::pair{capture, packets}, std::pair{quarter, packets / 4}}) {
+    if (std::filesystem::exists(path)) continue;
+    std::fprintf(stderr, "writing %llu packets to %s\n", static_cast<unsigned long long>(n),
+                 path.c_str());
+    Run({kizuna, "sensor", "synth", "--out", path, "--packets", std::to_string(n), "--seed", "1",
+         "--duration", "604800", "--progress"},
+        "/dev/null", dir + "/synth.err");
+  }
+  const double bytes = static_cast<double>(std::filesystem::file_size(capture));
+
+  std::vector<double> kw, kc, kr, qr, tw, tc, sw, sc, sr;
+  for (size_t run = 0; run < runs; ++run) {
+    std::fprintf(stderr, "run %zu of %zu\n", run + 1, runs);
+    Timing t = Run({kizuna, "sensor", "report", "--pcap", capture, "--json"}, dir + "/report.json",
+                   dir + "/report.err");
+    kw.push_back(t.wall);
+    kc.push_back(t.cpu);
+    kr.push_back(t.rss_mb);
+    t = Run({kizuna, "sensor", "report", "--pcap", quarter, "--json"}, dir + "/quarter.json",
+            dir + "/quarter.err");
+    qr.push_back(t.rss_mb);
+    t = Run({"tcpdump", "-r", capture, "-w", "/dev/null"}, "/dev/null", dir + "/tcpdump.err");
+    tw.push_back(t.wall);
+    tc.push_back(t.cpu);
+    if (tshark && run == 0) {  // minutes a run: once
+      t = Run({"tshark", "-q", "-n", "-M", "1000000", "-r", capture, "-z", "io,stat,60"},
+              dir + "/tshark.txt", dir + "/tshark.err");
+      sw.push_back(t.wall);
+      sc.push_back(t.cpu);
+      sr.push_back(t.rss_mb);
+    }
+  }
+  const unsigned long long counted = ReportedPackets(dir + "/report.json");
+  if (counted != packets) {
+    std::fprintf(stderr, "kizuna counted %llu packets, the capture has %llu\n", counted, packets);
+    return 1;
+  }
+  const double n = static_cast<double>(packets);
+  const double k = Best(kw), tcp = Best(tw);
+  std::printf("sensor_bench: %llu packets (%.2f GB, kizuna sensor synth), best of %zu runs\n",
+              packets, bytes / 1e9, runs);
+  std::printf("%-16s %8s %8s %12s %10s\n", "case", "wall s", "cpu s", "packets/s", "peak MB");
+  std::printf("%-16s %8.2f %8.2f %10.2f M %10.0f\n", "kizuna report", k, Best(kc), n / k / 1e6,
+              Best(kr));
+  std::printf("%-16s %8.2f %8.2f %10.2f M %10s\n", "tcpdump -r", tcp, Best(tc), n / tcp / 1e6, "-");
+  if (!sw.empty()) {
+    std::printf("%-16s %8.2f %8.2f %10.2f M %10.0f\n", "tshark io,stat", Best(sw), Best(sc),
+                n / Best(sw) / 1e6, Best(sr));
+  }
+  std::printf("ratio kizuna/tcpdump (packets/s): %.2fx", tcp / k);
+  if (!sw.empty()) std::printf(", kizuna/tshark: %.2fx", Best(sw) / k);
+  std::printf("\nkizuna peak memory: %.0f MB on the whole file, %.0f MB on its first quarter\n",
+              Best(kr), Best(qr));
+  return 0;
+}
