@@ -165,5 +165,53 @@ TEST(Summary, APacketWithoutAnIpHeaderIsNotCounted) {
   EXPECT_TRUE(s.Ports().empty());
 }
 
+TEST(Summary, KeepsTheSourcesOfEveryRuleUpToTheLast) {
+  // 32 rules, each on one destination port: rule i matches port 1000 + i.
+  std::string json = R"({"version": "t", "fingerprints": [)";
+  for (int i = 0; i < 32; ++i) {
+    json += (i ? "," : "") + std::string(R"({"name": "r)") + std::to_string(i) +
+            R"(", "equal": [["dst_port", )" + std::to_string(1000 + i) + "]]}";
+  }
+  json += "]}";
+  auto rules = FingerprintSet::Parse(json);
+  ASSERT_TRUE(rules.ok()) << rules.status().ToString();
+  Summary s(*rules);
+  for (uint32_t i = 0; i < 32; ++i) s.Add(Syn(0x0A000000 + i, 0xC6120001, 1000 + i), kT0);
+  for (size_t r = 0; r < 32; ++r) {
+    EXPECT_EQ(s.fingerprint_sources(r).size(), 1u) << "rule " << r;
+    EXPECT_TRUE(s.fingerprint_sources(r).ContainsV4(0x0A000000 + r)) << "rule " << r;
+  }
+  EXPECT_EQ(s.SourceV4(0x0A000000 + 31)->fingerprints, 1u << 31);
+}
+
+TEST(Summary, CountsManyBatchesAsOne) {
+  // More packets than one batch holds, from sources seen in several
+  // batches: the same as counting them in two halves and merging.
+  Summary whole, first, second;
+  const uint32_t n = (1u << 20) + 200000;
+  for (uint32_t i = 0; i < n; ++i) {
+    const Packet p = Syn(0x0C000000 + (i * 2654435761u) % 50000, 0xC6120000 + (i & 0xFFFF),
+                         static_cast<uint16_t>(i % 7 == 0 ? 23 : 1 + i % 3000));
+    whole.Add(p, kT0 + i);
+    (i < n / 2 ? first : second).Add(p, kT0 + i);
+  }
+  first.Merge(second);
+  EXPECT_EQ(whole.packets(), n);
+  EXPECT_EQ(whole.sources().size(), 50000u);
+  EXPECT_EQ(first.sources().size(), whole.sources().size());
+  EXPECT_EQ(first.Port(PortProto::kTcp, 23)->sources.size(),
+            whole.Port(PortProto::kTcp, 23)->sources.size());
+  EXPECT_EQ(first.Port(PortProto::kTcp, 23)->packets, whole.Port(PortProto::kTcp, 23)->packets);
+  const SourceStats* a = whole.SourceV4(0x0C000000 + 77);
+  const SourceStats* b = first.SourceV4(0x0C000000 + 77);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(a->packets, b->packets);
+  EXPECT_EQ(a->destinations.size(), b->destinations.size());
+  EXPECT_EQ(a->ports.size(), b->ports.size());
+  EXPECT_EQ(a->first_us, b->first_us);
+  EXPECT_EQ(a->last_us, b->last_us);
+}
+
 }  // namespace
 }  // namespace kizuna::sensor

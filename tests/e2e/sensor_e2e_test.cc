@@ -1,0 +1,106 @@
+// `kizuna sensor synth` and `kizuna sensor report` as a user runs them (the
+// CLI contract of DESIGN.md): the report's JSON has the contract's shape and
+// counts exactly what the generator says it wrote, the table is for people,
+// and a file that is no capture is a clear error with exit status 2.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "tests/e2e/harness.h"
+
+namespace kizuna::e2e {
+namespace {
+
+namespace json = boost::json;
+
+class SensorCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("kizuna-sensor-e2e-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(SensorCli, TheJsonReportIsTheContractAndCountsWhatWasWritten) {
+  CommandResult synth =
+      RunKizuna({"sensor", "synth", "--out", Path("d.pcapng"), "--pcapng", "--packets", "50000",
+                 "--seed", "4", "--truth", Path("truth.json")});
+  ASSERT_EQ(synth.exit_code, 0) << synth.err;
+  EXPECT_NE(synth.err.find("wrote 50000 packets"), std::string::npos) << synth.err;
+  CommandResult report = RunKizuna({"sensor", "report", "--pcap", Path("d.pcapng"), "--json"});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  const json::value got = json::parse(report.out);
+  const json::value truth = json::parse(ReadFile(Path("truth.json")));
+  // The contract: packets, sources, ports (proto, port, packets, sources;
+  // by packets descending), classes and fingerprints counting sources.
+  EXPECT_EQ(got.at("packets"), 50000);
+  EXPECT_EQ(got.at("packets"), truth.at("packets"));
+  EXPECT_EQ(got.at("sources"), truth.at("sources"));
+  EXPECT_EQ(got.at("classes"), truth.at("classes"));
+  EXPECT_EQ(got.at("fingerprints"), truth.at("fingerprints"));
+  const json::array& ports = got.at("ports").as_array();
+  ASSERT_FALSE(ports.empty());
+  EXPECT_EQ(ports.size(), truth.at("ports").as_array().size());
+  int64_t previous = INT64_MAX;
+  for (const json::value& p : ports) {
+    const int64_t packets = p.at("packets").to_number<int64_t>();
+    EXPECT_LE(packets, previous);
+    previous = packets;
+    EXPECT_TRUE(p.at("proto").is_string());
+    EXPECT_TRUE(p.at("port").is_int64());
+    EXPECT_LE(p.at("sources").to_number<int64_t>(), packets);
+  }
+  EXPECT_EQ(ports.front().at("proto"), "tcp");
+  EXPECT_EQ(ports.front().at("port"), 23);  // the botnets' port leads
+  for (const char* c : {"scan", "backscatter", "udp", "icmp"}) {
+    EXPECT_GT(got.at("classes").at(c).to_number<int64_t>(), 0) << c;
+  }
+  for (const char* f : {"mirai", "zmap", "masscan"}) {
+    EXPECT_GT(got.at("fingerprints").at(f).to_number<int64_t>(), 0) << f;
+  }
+}
+
+TEST_F(SensorCli, TheTableIsForPeopleAndTheDarknetFilters) {
+  ASSERT_EQ(RunKizuna({"sensor", "synth", "--out", Path("d.pcap"), "--packets", "20000", "--link",
+                       "sll2", "--darknet", "203.0.113.0/24"})
+                .exit_code,
+            0);
+  CommandResult table = RunKizuna({"sensor", "report", "--pcap", Path("d.pcap"), "--top", "5"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("20000 packets from"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("sources by class: scan"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("sources by fingerprint: mirai"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("tcp       23"), std::string::npos) << table.out;
+  // Only the darknet's traffic: IPv4 to 203.0.113.0/24; the IPv6 is outside.
+  CommandResult filtered = RunKizuna(
+      {"sensor", "report", "--pcap", Path("d.pcap"), "--json", "--darknet", "203.0.113.0/24"});
+  ASSERT_EQ(filtered.exit_code, 0) << filtered.err;
+  const json::value doc = json::parse(filtered.out);
+  EXPECT_GT(doc.at("outside").to_number<int64_t>(), 0);
+  EXPECT_EQ(doc.at("packets").to_number<int64_t>() + doc.at("outside").to_number<int64_t>(), 20000);
+}
+
+TEST_F(SensorCli, AFileThatIsNoCaptureIsAClearError) {
+  std::ofstream(Path("notes.txt")) << "not a capture\n";
+  CommandResult r = RunKizuna({"sensor", "report", "--pcap", Path("notes.txt"), "--json"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("pcap"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  CommandResult missing = RunKizuna({"sensor", "report", "--pcap", Path("nope.pcap")});
+  EXPECT_NE(missing.exit_code, 0);
+  CommandResult bad =
+      RunKizuna({"sensor", "report", "--pcap", Path("nope.pcap"), "--darknet", "300.1.2.0/24"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("300.1.2.0/24"), std::string::npos) << bad.err;
+}
+
+}  // namespace
+}  // namespace kizuna::e2e
