@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -178,6 +179,84 @@ TEST(Capture, ACaptureCutMidRecordCountsWhatCameBeforeAndSaysSo) {
   EXPECT_EQ(report.frames, 999u);
   EXPECT_EQ(report.summary.packets(), 999u);
   EXPECT_NE(CaptureReportJson(report).find("\"file_error\""), std::string::npos);
+}
+
+// The pcap file `bytes` rewritten as a host of the other byte order would
+// have written it, or with nanosecond timestamps.
+std::string Rewritten(std::string bytes, bool swap, bool nanoseconds) {
+  auto get32 = [&](size_t at) {
+    uint32_t v;
+    std::memcpy(&v, bytes.data() + at, 4);
+    return v;
+  };
+  auto put32 = [&](size_t at, uint32_t v) {
+    if (swap) v = __builtin_bswap32(v);
+    std::memcpy(bytes.data() + at, &v, 4);
+  };
+  auto put16 = [&](size_t at, uint16_t v) {
+    if (swap) v = __builtin_bswap16(v);
+    std::memcpy(bytes.data() + at, &v, 2);
+  };
+  uint16_t major, minor;
+  std::memcpy(&major, bytes.data() + 4, 2);
+  std::memcpy(&minor, bytes.data() + 6, 2);
+  const uint32_t snaplen = get32(16), link = get32(20);
+  put32(0, nanoseconds ? 0xA1B23C4D : 0xA1B2C3D4);
+  put16(4, major);
+  put16(6, minor);
+  put32(8, 0);
+  put32(12, 0);
+  put32(16, snaplen);
+  put32(20, link);
+  for (size_t at = 24; at + 16 <= bytes.size();) {
+    const uint32_t sec = get32(at), frac = get32(at + 4), caplen = get32(at + 8),
+                   len = get32(at + 12);
+    put32(at, sec);
+    put32(at + 4, nanoseconds ? frac * 1000 + 999 : frac);
+    put32(at + 8, caplen);
+    put32(at + 12, len);
+    at += 16 + caplen;
+  }
+  return bytes;
+}
+
+TEST(Capture, EitherByteOrderAndNanosecondTimestampsReadTheSame) {
+  SynthOptions options;
+  options.packets = 20000;
+  auto g = Generate(options, "order.pcap");
+  const std::string want = CaptureReportJson(Analyse(g->path));
+  ASSERT_NE(want.find("\"first\":"), std::string::npos);
+  for (bool swap : {false, true}) {
+    for (bool nanoseconds : {false, true}) {
+      const std::string path = TempPath("rewritten.pcap");
+      std::ofstream(path, std::ios::binary) << Rewritten(ReadFile(g->path), swap, nanoseconds);
+      const std::string got = CaptureReportJson(Analyse(path));
+      std::filesystem::remove(path);
+      EXPECT_EQ(got, want) << "swapped " << swap << ", nanoseconds " << nanoseconds;
+    }
+  }
+}
+
+TEST(Capture, ARecordLongerThanTheFileStopsThereWithAWarning) {
+  SynthOptions options;
+  options.packets = 1000;
+  auto g = Generate(options, "long.pcap");
+  std::string bytes = ReadFile(g->path);
+  // The 501st record says it is 1 GB long.
+  size_t at = 24;
+  for (int i = 0; i < 500; ++i) {
+    uint32_t caplen;
+    std::memcpy(&caplen, bytes.data() + at + 8, 4);
+    at += 16 + caplen;
+  }
+  const uint32_t huge = 1u << 30;
+  std::memcpy(bytes.data() + at + 8, &huge, 4);
+  const std::string path = TempPath("long2.pcap");
+  std::ofstream(path, std::ios::binary) << bytes;
+  CaptureReport report = Analyse(path);
+  std::filesystem::remove(path);
+  EXPECT_EQ(report.frames, 500u);
+  EXPECT_NE(report.file_error.find("runs past"), std::string::npos) << report.file_error;
 }
 
 TEST(Capture, AFileThatIsNoCaptureIsAnError) {
