@@ -29,7 +29,9 @@ struct Darknet {
 struct CaptureReport {
   CaptureReport() = default;
   CaptureReport(CaptureReport&&) noexcept = default;
-  Summary summary;
+  // Without each source's destinations (the report does not show them):
+  // memory stays with the sources, however long the capture.
+  Summary summary{FingerprintSet::BuiltIn(), /*destinations=*/false};
   uint64_t frames = 0;
   // Frames by DecodeStatus (kOk included); decoded frames still count
   // when their transport header was cut off.

@@ -237,7 +237,8 @@ void RadixSort(std::vector<T>& items, std::vector<T>& scratch, Key key, bool hig
 
 }  // namespace
 
-Summary::Summary(const FingerprintSet& fingerprints) : fingerprints_(fingerprints) {}
+Summary::Summary(const FingerprintSet& fingerprints, bool destinations)
+    : fingerprints_(fingerprints), destinations_(destinations) {}
 Summary::~Summary() = default;
 Summary::Summary(Summary&&) noexcept = default;
 
@@ -275,7 +276,7 @@ void Summary::AddV6(const Packet& p, int64_t ts_us, TrafficClass traffic, uint32
   source.classes |= static_cast<uint8_t>(1u << static_cast<int>(traffic));
   CountProfile(source, profile, 1);
   if (port_key != kNoPort) source.ports.Add(port_key);
-  source.destinations.AddV6(p.dst6);
+  if (destinations_) source.destinations.AddV6(p.dst6);
 }
 
 void Summary::Fold() const { const_cast<Summary*>(this)->FoldSorted(); }
@@ -285,8 +286,9 @@ void Summary::FoldSorted() {
   std::vector<Record>& batch = pending_;
   // By source, and by destination within a source (stable passes, the
   // last key first), so that each source's destinations come sorted.
-  RadixSort(
-      batch, scratch_, [](const Record& r) { return r.dst; }, true);
+  if (destinations_)
+    RadixSort(
+        batch, scratch_, [](const Record& r) { return r.dst; }, true);
   RadixSort(
       batch, scratch_, [](const Record& r) { return r.src; }, true);
 
@@ -311,13 +313,13 @@ void Summary::FoldSorted() {
       classes |= 1u << r.traffic();
       matched |= r.fingerprints;
       CountProfile(source, r.profile(), 1);
-      values.push_back(r.dst);
+      if (destinations_) values.push_back(r.dst);
     }
     Widen(source, first, last, fresh);
     source.packets += end - begin;
     source.fingerprints |= matched;
     source.classes |= static_cast<uint8_t>(classes);
-    source.destinations.AddV4Sorted(values);
+    if (destinations_) source.destinations.AddV4Sorted(values);
     values.clear();
     for (size_t i = begin; i < end; ++i) {
       const uint32_t key = batch[i].port_key();

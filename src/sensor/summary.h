@@ -114,7 +114,13 @@ struct SourceStats {
 
 class Summary {
  public:
-  explicit Summary(const FingerprintSet& fingerprints = FingerprintSet::BuiltIn());
+  // `destinations`: whether each source's distinct destination addresses
+  // are kept (SourceStats::destinations). They are the one part that grows
+  // with the length of a capture rather than with its sources (every
+  // source may reach every darknet address): an interval's summary keeps
+  // them, a report over a whole file that does not show them need not.
+  explicit Summary(const FingerprintSet& fingerprints = FingerprintSet::BuiltIn(),
+                   bool destinations = true);
   ~Summary();
   Summary(Summary&&) noexcept;
 
@@ -177,6 +183,7 @@ class Summary {
   const Derived& derived() const;
 
   const FingerprintSet& fingerprints_;
+  const bool destinations_;
   uint64_t packets_ = 0;
   int64_t first_us_ = 0, last_us_ = 0;
   // Everything below is only current after Fold(); pending_ is the batch.

@@ -151,6 +151,23 @@ TEST(Summary, MergingCountsASourceSeenTwiceOnce) {
   EXPECT_EQ(a->last_us, b->last_us);
 }
 
+TEST(Summary, WithoutDestinationsCountsTheSameAndKeepsNone) {
+  Summary with, without(FingerprintSet::BuiltIn(), /*destinations=*/false);
+  for (uint32_t i = 0; i < 3000; ++i) {
+    const Packet p = Syn(0x0D000000 + i % 40, 0xC6120000 + i, static_cast<uint16_t>(20 + i % 9));
+    with.Add(p, kT0 + i);
+    without.Add(p, kT0 + i);
+  }
+  without.Add(Syn6(3, 23), kT0);
+  with.Add(Syn6(3, 23), kT0);
+  EXPECT_EQ(without.sources().size(), with.sources().size());
+  EXPECT_EQ(without.Port(PortProto::kTcp, 23)->sources.size(),
+            with.Port(PortProto::kTcp, 23)->sources.size());
+  EXPECT_EQ(without.SourceV4(0x0D000005)->ports.size(), with.SourceV4(0x0D000005)->ports.size());
+  EXPECT_EQ(with.SourceV4(0x0D000005)->destinations.size(), 75u);
+  EXPECT_EQ(without.SourceV4(0x0D000005)->destinations.size(), 0u);
+}
+
 TEST(Summary, APacketWithoutAnIpHeaderIsNotCounted) {
   Summary s;
   s.Add(Packet{}, kT0);
