@@ -174,7 +174,7 @@ int main(int argc, char** argv) {
   }
   std::printf("ratio kizuna/tcpdump (packets/s): %.2fx", tcp / k);
   if (!sw.empty()) std::printf(", kizuna/tshark: %.2fx", Best(sw) / k);
-  std::printf("\nkizuna peak memory: %.0f MB on the whole file, %.0f MB on its first quarter\n",
+  std::printf("\nkizuna peak memory: %.0f MB on this capture, %.0f MB on one a quarter its size\n",
               Best(kr), Best(qr));
   return 0;
 }
