@@ -14,35 +14,49 @@
 namespace kizuna::cli {
 namespace {
 
-// Progress on stderr every two seconds (when asked, or on a terminal).
+// Progress on stderr every two seconds (when asked, or on a terminal), and
+// where it ended when the work is done.
 class ProgressLine {
  public:
   ProgressLine(bool wanted, std::string what)
       : on_(wanted || isatty(STDERR_FILENO)), tty_(isatty(STDERR_FILENO)), what_(std::move(what)) {}
-  ~ProgressLine() {
-    if (shown_ && tty_) std::fputs("\n", stderr);
+  ~ProgressLine() { Finish(); }
+  // The last figures, and the line ended: call before anything else is printed.
+  void Finish() {
+    if (!on_ || finished_) return;
+    finished_ = true;
+    if (seen_) Print();
+    if (tty_ && seen_) std::fputs("\n", stderr);
   }
   void operator()(uint64_t done, uint64_t total) {
+    done_ = done;
+    total_ = total;
+    seen_ = true;
     if (!on_) return;
     const auto now = std::chrono::steady_clock::now();
-    if (now - last_ < std::chrono::seconds(2) && !(done == total && shown_)) return;
+    if (now - last_ < std::chrono::seconds(2)) return;
     last_ = now;
-    const double seconds = std::chrono::duration<double>(now - started_).count();
-    if (total != 0) {
-      std::fprintf(stderr, "%s%s %.0f%% (%.1f s)%s", tty_ ? "\r" : "", what_.c_str(),
-                   100.0 * static_cast<double>(done) / static_cast<double>(total), seconds,
-                   tty_ ? "" : "\n");
-    } else {
-      std::fprintf(stderr, "%s%s %llu (%.1f s)%s", tty_ ? "\r" : "", what_.c_str(),
-                   static_cast<unsigned long long>(done), seconds, tty_ ? "" : "\n");
-    }
-    shown_ = true;
+    Print();
   }
 
  private:
+  void Print() {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    if (total_ != 0) {
+      std::fprintf(stderr, "%s%s %.0f%% (%.1f s)%s", tty_ ? "\r" : "", what_.c_str(),
+                   100.0 * static_cast<double>(done_) / static_cast<double>(total_), seconds,
+                   tty_ ? "" : "\n");
+    } else {
+      std::fprintf(stderr, "%s%s %llu frames (%.1f s)%s", tty_ ? "\r" : "", what_.c_str(),
+                   static_cast<unsigned long long>(done_), seconds, tty_ ? "" : "\n");
+    }
+  }
+
   bool on_, tty_;
   std::string what_;
-  bool shown_ = false;
+  bool seen_ = false, finished_ = false;
+  uint64_t done_ = 0, total_ = 0;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_ = started_;
 };
@@ -60,6 +74,7 @@ int Report(const ReportArgs& args) {
   if (!darknet.ok()) return Fail(darknet.status());
   ProgressLine progress(args.progress, "read");
   auto report = sensor::AnalyzeCapture(args.pcap, *darknet, std::ref(progress));
+  progress.Finish();
   if (!report.ok()) return Fail(report.status());
   if (!report->file_error.empty()) {
     std::fprintf(stderr, "kizuna: warning: %s (what came before it is counted)\n",
@@ -100,10 +115,21 @@ int Synth(SynthArgs args) {
     }
   }
   if (!known) return Fail(InvalidArgument("--link: ethernet, raw, sll, sll2 or null"));
+  if (args.options.vlan > 4095) return Fail(InvalidArgument("--vlan: an 802.1Q id is 0 to 4095"));
+  if (args.options.vlan >= 0 && args.options.link != sensor::LinkType::kEthernet) {
+    return Fail(InvalidArgument("--vlan: only an Ethernet capture carries VLAN tags"));
+  }
+  if (args.options.outbreak_sources > 10000000) {
+    return Fail(InvalidArgument("--outbreak-sources: at most 10,000,000"));
+  }
+  if (*start < 0 || *start > int64_t{4102444800} * 1000000) {  // 1970 to 2100
+    return Fail(InvalidArgument("--start: between 1970 and 2100 (pcap keeps 32-bit seconds)"));
+  }
   sensor::SynthTruth truth;
   ProgressLine progress(args.progress, "packets");
   Status written = sensor::WriteSynth(args.options, args.out, args.truth.empty() ? nullptr : &truth,
                                       std::ref(progress));
+  progress.Finish();
   if (!written.ok()) return Fail(written);
   if (!args.truth.empty()) {
     std::ofstream file(args.truth, std::ios::trunc);

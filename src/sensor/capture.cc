@@ -2,25 +2,49 @@
 
 #include <fcntl.h>
 #include <pcap/pcap.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace kizuna::sensor {
 
-struct CaptureReader::Mapped {
-  ~Mapped() {
-    if (data != nullptr) ::munmap(const_cast<uint8_t*>(data), size);
+struct CaptureReader::Classic {
+  ~Classic() {
+    if (fd >= 0) ::close(fd);
   }
-  const uint8_t* data = nullptr;
-  size_t size = 0;
-  size_t at = 24;        // the next record
+  int fd = -1;
+  uint64_t file_size = 0;  // at open: a record running past it is damaged
+  uint64_t offset = 0;     // of buffer[0] in the file
+  std::vector<uint8_t> buffer;
+  size_t begin = 0, end = 0;  // the unread bytes of buffer
+  bool eof = false;
   bool swapped = false;  // written on a host of the other byte order
   bool nanoseconds = false;
   uint32_t snaplen = 0;
-  size_t released = 0;  // pages before this are dropped from the mapping
+
+  // Makes at least `n` unread bytes available (fewer only at the end of
+  // the file); false on a read error.
+  bool Want(size_t n) {
+    if (end - begin >= n || eof) return true;
+    // The unread tail to the front, the buffer grown for a long record.
+    std::memmove(buffer.data(), buffer.data() + begin, end - begin);
+    offset += begin;
+    end -= begin;
+    begin = 0;
+    if (buffer.size() < n) buffer.resize(n);
+    while (end < n && !eof) {
+      const ssize_t got = ::read(fd, buffer.data() + end, buffer.size() - end);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) return false;
+      if (got == 0) eof = true;
+      end += static_cast<size_t>(got);
+    }
+    return true;
+  }
 };
 
 struct CaptureReader::Handle {
@@ -60,62 +84,59 @@ LinkType LinkOf(int dlt) {
 
 uint32_t Swap32(uint32_t v) { return __builtin_bswap32(v); }
 
+constexpr size_t kClassicBlock = 8 << 20;
+constexpr uint32_t kMaxRecord = 64 << 20;  // bytes of one frame, at most
+
 }  // namespace
 
-// A classic pcap file, mapped: null when `path` is not one (pcapng, a pipe,
-// too short), so that libpcap reads it (and reports what is wrong with it).
-std::unique_ptr<CaptureReader::Mapped> CaptureReader::MapClassicPcap(const std::string& path,
-                                                                     uint32_t* link) {
+// A classic pcap file, opened for reading past its header: null when `path`
+// is not one (pcapng, a pipe, too short), so that libpcap reads it (and
+// reports what is wrong with it).
+std::unique_ptr<CaptureReader::Classic> CaptureReader::OpenClassicPcap(const std::string& path,
+                                                                       uint32_t* link) {
   if (path == "-") return nullptr;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return nullptr;
+  auto classic = std::make_unique<Classic>();
+  classic->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (classic->fd < 0) return nullptr;
   struct stat info {};
-  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) || info.st_size < 24) {
-    ::close(fd);
-    return nullptr;
-  }
   uint32_t header[6];
-  if (::pread(fd, header, sizeof header, 0) != static_cast<ssize_t>(sizeof header)) {
-    ::close(fd);
+  if (::fstat(classic->fd, &info) != 0 || !S_ISREG(info.st_mode) || info.st_size < 24 ||
+      ::pread(classic->fd, header, sizeof header, 0) != static_cast<ssize_t>(sizeof header)) {
     return nullptr;
   }
-  auto mapped = std::make_unique<Mapped>();
   switch (header[0]) {
     case 0xA1B2C3D4:
       break;
     case 0xA1B23C4D:
-      mapped->nanoseconds = true;
+      classic->nanoseconds = true;
       break;
     case 0xD4C3B2A1:
-      mapped->swapped = true;
+      classic->swapped = true;
       break;
     case 0x4D3CB2A1:
-      mapped->swapped = mapped->nanoseconds = true;
+      classic->swapped = classic->nanoseconds = true;
       break;
     default:
-      ::close(fd);
       return nullptr;
   }
-  const size_t size = static_cast<size_t>(info.st_size);
-  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (p == MAP_FAILED) return nullptr;
-  ::madvise(p, size, MADV_SEQUENTIAL);
-  mapped->data = static_cast<const uint8_t*>(p);
-  mapped->size = size;
-  mapped->snaplen = mapped->swapped ? Swap32(header[4]) : header[4];
+  ::posix_fadvise(classic->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  if (::lseek(classic->fd, 24, SEEK_SET) != 24) return nullptr;
+  classic->file_size = static_cast<uint64_t>(info.st_size);
+  classic->offset = 24;
+  classic->buffer.resize(kClassicBlock);
+  classic->snaplen = classic->swapped ? Swap32(header[4]) : header[4];
   // The low 16 bits are the link type (the upper ones say FCS lengths).
-  *link = (mapped->swapped ? Swap32(header[5]) : header[5]) & 0xFFFF;
-  return mapped;
+  *link = (classic->swapped ? Swap32(header[5]) : header[5]) & 0xFFFF;
+  return classic;
 }
 
 Result<std::unique_ptr<CaptureReader>> CaptureReader::Open(const std::string& path) {
   uint32_t link = 0;
-  if (auto mapped = MapClassicPcap(path, &link)) {
+  if (auto classic = OpenClassicPcap(path, &link)) {
     std::unique_ptr<CaptureReader> reader(new CaptureReader());
-    reader->mapped_ = std::move(mapped);
+    reader->size_ = classic->file_size;
+    reader->classic_ = std::move(classic);
     reader->link_ = LinkOf(static_cast<int>(link == 101 ? 12 : link));
-    reader->size_ = reader->mapped_->size;
     return reader;
   }
   char error[PCAP_ERRBUF_SIZE] = {};
@@ -137,47 +158,49 @@ Result<std::unique_ptr<CaptureReader>> CaptureReader::Open(const std::string& pa
 
 CaptureReader::~CaptureReader() = default;
 
-bool CaptureReader::NextMapped(Frame* frame) {
-  Mapped& m = *mapped_;
-  if (m.at == m.size) return false;
-  if (m.size - m.at < 16) {
-    status_ = InvalidArgument("the capture is damaged: a record header cut off at byte " +
-                              std::to_string(m.at));
-    m.at = m.size;
+bool CaptureReader::NextClassic(Frame* frame) {
+  Classic& c = *classic_;
+  auto damaged = [&](const std::string& what) {
+    status_ = InvalidArgument("the capture is damaged: " + what);
+    c.begin = c.end;
+    c.eof = true;
     return false;
+  };
+  if (!c.Want(16)) return damaged(std::string("reading failed: ") + std::strerror(errno));
+  if (c.end - c.begin == 0) return false;  // the end of the file
+  const uint64_t at = c.offset + c.begin;
+  if (c.end - c.begin < 16) {
+    return damaged("a record header cut off at byte " + std::to_string(at));
   }
   uint32_t record[4];
-  std::memcpy(record, m.data + m.at, 16);
-  if (m.swapped) {
+  std::memcpy(record, c.buffer.data() + c.begin, 16);
+  if (c.swapped) {
     for (uint32_t& field : record) field = Swap32(field);
   }
   const uint32_t caplen = record[2];
   // A damaged length would read past the end (or far beyond the snap length).
-  if (caplen > m.size - m.at - 16 || caplen > std::max<uint32_t>(m.snaplen, 262144)) {
-    status_ =
-        InvalidArgument("the capture is damaged: a record of " + std::to_string(caplen) +
-                        " bytes at byte " + std::to_string(m.at) + " runs past " +
-                        (caplen > m.size - m.at - 16 ? "the end of the file" : "the snap length"));
-    m.at = m.size;
-    return false;
+  const bool past_end = at + 16 + caplen > c.file_size;
+  if (past_end || caplen > std::max<uint32_t>(c.snaplen, 262144) || caplen > kMaxRecord) {
+    return damaged("a record of " + std::to_string(caplen) + " bytes at byte " +
+                   std::to_string(at) + " runs past " +
+                   (past_end ? "the end of the file" : "the snap length"));
   }
-  frame->data = m.data + m.at + 16;
+  if (!c.Want(16 + size_t{caplen})) {
+    return damaged(std::string("reading failed: ") + std::strerror(errno));
+  }
+  if (c.end - c.begin < 16 + size_t{caplen}) {
+    return damaged("the file ended inside the record at byte " + std::to_string(at));
+  }
+  frame->data = c.buffer.data() + c.begin + 16;
   frame->caplen = caplen;
   frame->length = record[3];
-  frame->ts_us = int64_t{record[0]} * 1000000 + (m.nanoseconds ? record[1] / 1000 : record[1]);
-  m.at += 16 + size_t{caplen};
-  // What was read leaves the mapping as it goes (the previous frame stays
-  // valid), so that memory stays flat however long the file.
-  constexpr size_t kRelease = 32 << 20;
-  if (m.at - m.released > 2 * kRelease) {
-    ::madvise(const_cast<uint8_t*>(m.data) + m.released, kRelease, MADV_DONTNEED);
-    m.released += kRelease;
-  }
+  frame->ts_us = int64_t{record[0]} * 1000000 + (c.nanoseconds ? record[1] / 1000 : record[1]);
+  c.begin += 16 + size_t{caplen};
   return true;
 }
 
 bool CaptureReader::Next(Frame* frame) {
-  if (mapped_) return NextMapped(frame);
+  if (classic_) return NextClassic(frame);
   struct pcap_pkthdr* header;
   const u_char* data;
   const int got = pcap_next_ex(handle_->pcap, &header, &data);
@@ -185,7 +208,10 @@ bool CaptureReader::Next(Frame* frame) {
     frame->data = data;
     frame->caplen = header->caplen;
     frame->length = header->len;
-    frame->ts_us = int64_t{header->ts.tv_sec} * 1000000 + header->ts.tv_usec;
+    // (A pcapng block may say any 64-bit time: kept to year 9999, so that
+    // the microseconds cannot overflow.)
+    const int64_t seconds = std::clamp<int64_t>(header->ts.tv_sec, 0, 253402300799);
+    frame->ts_us = seconds * 1000000 + header->ts.tv_usec;
     return true;
   }
   if (got == PCAP_ERROR) {
@@ -195,7 +221,7 @@ bool CaptureReader::Next(Frame* frame) {
 }
 
 uint64_t CaptureReader::position() const {
-  if (mapped_) return mapped_->at;
+  if (classic_) return classic_->offset + classic_->begin;
   FILE* file = pcap_file(handle_->pcap);
   if (file == nullptr) return 0;
   const long at = std::ftell(file);

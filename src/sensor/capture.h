@@ -1,9 +1,10 @@
 // Reading packet captures: pcap and pcapng files, one frame at a time, with
 // the link type mapped to ours and the timestamp in microseconds. A classic
-// pcap file (either byte order, micro- or nanosecond timestamps) is mapped
-// into memory and read in place, with no copy a frame (libpcap reads each
-// record with two freads); pcapng files and pipes go through libpcap. The
-// handles stay inside (capture.cc).
+// pcap file (either byte order, micro- or nanosecond timestamps) is read in
+// blocks of 8 MiB and its records taken in place (libpcap reads each record
+// with two freads; a mapping would crash on SIGBUS if the file shrank under
+// it, as rotating captures do); pcapng files and pipes go through libpcap.
+// The handles stay inside (capture.cc).
 // A CaptureReader is used by one thread at a time; it owns its handle.
 #pragma once
 
@@ -42,12 +43,12 @@ class CaptureReader {
 
  private:
   struct Handle;
-  struct Mapped;
+  struct Classic;
   CaptureReader() = default;
-  static std::unique_ptr<Mapped> MapClassicPcap(const std::string& path, uint32_t* link);
-  bool NextMapped(Frame* frame);
+  static std::unique_ptr<Classic> OpenClassicPcap(const std::string& path, uint32_t* link);
+  bool NextClassic(Frame* frame);
   std::unique_ptr<Handle> handle_;  // libpcap's, when the file is not mapped
-  std::unique_ptr<Mapped> mapped_;
+  std::unique_ptr<Classic> classic_;
   LinkType link_ = LinkType::kEthernet;
   uint64_t size_ = 0;
   Status status_;

@@ -57,7 +57,8 @@ DecodeStatus DecodeIpv4(const uint8_t* data, size_t caplen, Packet* out) {
   const size_t header = static_cast<size_t>(data[0] & 0x0F) * 4;
   if (header < 20) return DecodeStatus::kMalformed;
   const uint16_t total = Be16(data + 2);
-  if (total < header) return DecodeStatus::kMalformed;
+  // 0: segmentation offload captured before the NIC filled the length in.
+  if (total != 0 && total < header) return DecodeStatus::kMalformed;
   if (caplen < header) return DecodeStatus::kTruncated;
   out->ip_version = 4;
   out->ip_length = total;
@@ -71,7 +72,7 @@ DecodeStatus DecodeIpv4(const uint8_t* data, size_t caplen, Packet* out) {
     return DecodeStatus::kOk;
   }
   // Ethernet pads short frames: the payload ends where the IP length says.
-  const size_t end = caplen < total ? caplen : total;
+  const size_t end = total == 0 || caplen < total ? caplen : total;
   return DecodeTransport(data + header, end - header, out);
 }
 
@@ -141,14 +142,19 @@ std::string_view DecodeStatusName(DecodeStatus status) {
 
 DecodeStatus DecodeIp(const uint8_t* data, size_t caplen, Packet* out) {
   if (caplen < 1) return DecodeStatus::kTruncated;
+  DecodeStatus status;
   switch (data[0] >> 4) {
     case 4:
-      return DecodeIpv4(data, caplen, out);
+      status = DecodeIpv4(data, caplen, out);
+      break;
     case 6:
-      return DecodeIpv6(data, caplen, out);
+      status = DecodeIpv6(data, caplen, out);
+      break;
     default:
       return DecodeStatus::kMalformed;
   }
+  if (status == DecodeStatus::kTruncated && out->ip_version != 0) out->cut = true;
+  return status;
 }
 
 DecodeStatus Decode(LinkType link, const uint8_t* data, size_t caplen, Packet* out) {

@@ -59,6 +59,7 @@ struct Packet {
   uint8_t protocol = 0;        // the transport protocol (after IPv6 extension headers)
   bool has_transport = false;  // ports / flags / ICMP type below are set
   bool fragment = false;       // an IPv4 or IPv6 fragment other than the first
+  bool cut = false;            // the capture ends before the transport header (kTruncated)
   uint32_t src4 = 0, dst4 = 0;
   Ipv6Address src6{}, dst6{};
   uint16_t ip_id = 0;                   // IPv4 identification

@@ -615,7 +615,6 @@ TEST(Decode, Ipv4HeaderShorterThanItsMinimumIsMalformed) {
       {"IHL 4", Ipv4({.ihl = 4}, Tcp({}))},
       {"IHL 0", Ipv4({.ihl = 0}, Tcp({}))},
       {"total length 19", Ipv4({.total = 19}, Tcp({}))},
-      {"total length 0", Ipv4({.total = 0}, Tcp({}))},
       {"total length 23 with IHL 6", Ipv4({.ihl = 6, .total = 23}, Tcp({}))},
   };
   for (const Case& c : cases) {
@@ -626,6 +625,16 @@ TEST(Decode, Ipv4HeaderShorterThanItsMinimumIsMalformed) {
               DecodeStatus::kMalformed)
         << c.name;
   }
+}
+
+TEST(Decode, Ipv4TotalLengthZeroIsReadToTheCapturesEnd) {
+  // Segmentation offload: the packet was captured before the NIC filled the
+  // total length in (0); the captured bytes are the packet.
+  Packet p;
+  ASSERT_EQ(DecodeExact(LinkType::kRaw, Ipv4({.total = 0}, Tcp({})), &p), DecodeStatus::kOk);
+  EXPECT_TRUE(p.has_transport);
+  EXPECT_EQ(p.dst_port, 23);  // Tcp({})'s default
+  EXPECT_EQ(p.ip_length, 0);
 }
 
 TEST(Decode, SnapLengthShorterThanThePacketKeepsTheFixedHeaders) {

@@ -61,17 +61,22 @@ Result<CaptureReport> AnalyzeCapture(
     ++report.frames;
     const DecodeStatus status = Decode(link, frame.data, frame.caplen, &packet);
     ++report.decode[static_cast<size_t>(status)];
-    if (packet.ip_version != 0) {
+    // A malformed frame is only counted as such; a cut one still has its
+    // source (without a port).
+    if (packet.ip_version != 0 && status != DecodeStatus::kMalformed) {
       if (darknet.Contains(packet)) {
         report.summary.Add(packet, frame.ts_us);
       } else {
         ++report.outside;
       }
     }
-    if (progress && (report.frames & 0xFFFFF) == 0) progress(reader->position(), reader->size());
+    if (progress && (report.frames & 0xFFFFF) == 0) {
+      // From a pipe the size is unknown: frames so far, then.
+      progress(reader->size() != 0 ? reader->position() : report.frames, reader->size());
+    }
   }
   if (!reader->status().ok()) report.file_error = reader->status().message();
-  if (progress) progress(reader->size(), reader->size());
+  if (progress) progress(reader->size() != 0 ? reader->size() : report.frames, reader->size());
   return report;
 }
 

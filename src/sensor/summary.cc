@@ -1,8 +1,10 @@
 #include "sensor/summary.h"
 
 #include <roaring/roaring.h>
+#include <sodium.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <iterator>
 
@@ -24,11 +26,19 @@ std::string_view PortProtoName(PortProto proto) {
   return "other";
 }
 
+// Keyed (SipHash, a key per process): the addresses come from whoever sends
+// packets, and an unkeyed hash lets them pick a million that collide, making
+// every insert walk one chain.
 size_t Ipv6Hash::operator()(const Ipv6Address& a) const {
-  uint64_t hi, lo;
-  std::memcpy(&hi, a.data(), 8);
-  std::memcpy(&lo, a.data() + 8, 8);
-  return static_cast<size_t>((hi ^ (lo * 0x9E3779B97F4A7C15ull)) * 0xC2B2AE3D27D4EB4Full);
+  static const std::array<unsigned char, crypto_shorthash_KEYBYTES> key = [] {
+    std::array<unsigned char, crypto_shorthash_KEYBYTES> k;
+    if (sodium_init() < 0) std::abort();
+    randombytes_buf(k.data(), k.size());
+    return k;
+  }();
+  uint64_t h;
+  crypto_shorthash(reinterpret_cast<unsigned char*>(&h), a.data(), a.size(), key.data());
+  return static_cast<size_t>(h);
 }
 
 struct U32Set::Bitmap {
@@ -135,6 +145,24 @@ bool U32Set::Contains(uint32_t value) const {
   return std::binary_search(small_.begin(), small_.end(), value);
 }
 
+uint32_t SourceStats::fingerprints() const {
+  uint32_t bits = 0;
+  for (const auto& [rule, n] : fingerprint_packets) {
+    if (2 * n >= packets) bits |= uint32_t{1} << rule;
+  }
+  return bits;
+}
+
+void SourceStats::CountFingerprint(size_t rule, uint64_t n) {
+  for (auto& [r, count] : fingerprint_packets) {
+    if (r == rule) {
+      count += n;
+      return;
+    }
+  }
+  fingerprint_packets.emplace_back(static_cast<uint8_t>(rule), n);
+}
+
 void SourceSet::Merge(const SourceSet& other) {
   v4_.Merge(other.v4_);
   v6_.insert(other.v6_.begin(), other.v6_.end());
@@ -145,7 +173,7 @@ namespace {
 // The key of a packet's destination "port": TCP/UDP port, ICMP type, or the
 // protocol number; false when the packet has none (a fragment, a cut header).
 bool PortKeyOf(const Packet& p, PortProto* proto, uint16_t* port) {
-  if (p.fragment) return false;
+  if (p.fragment || p.cut) return false;
   switch (p.protocol) {
     case kProtoTcp:
     case kProtoUdp:
@@ -272,7 +300,7 @@ void Summary::AddV6(const Packet& p, int64_t ts_us, TrafficClass traffic, uint32
   SourceStats& source = by_source6_[p.src6];
   Widen(source, ts_us, ts_us, source.packets == 0);
   ++source.packets;
-  source.fingerprints |= matched;
+  for (uint32_t m = matched; m != 0; m &= m - 1) source.CountFingerprint(__builtin_ctz(m), 1);
   source.classes |= static_cast<uint8_t>(1u << static_cast<int>(traffic));
   CountProfile(source, profile, 1);
   if (port_key != kNoPort) source.ports.Add(port_key);
@@ -305,19 +333,27 @@ void Summary::FoldSorted() {
     const bool fresh = source.packets == 0;
     int64_t first = batch[begin].ts_us, last = first;
     uint32_t classes = 0, matched = 0;
+    std::array<uint64_t, 32> rule_packets{};
     values.clear();
     for (size_t i = begin; i < end; ++i) {
       const Record& r = batch[i];
       first = std::min(first, r.ts_us);
       last = std::max(last, r.ts_us);
       classes |= 1u << r.traffic();
-      matched |= r.fingerprints;
+      if (r.fingerprints != 0) {
+        matched |= r.fingerprints;
+        for (uint32_t m = r.fingerprints; m != 0; m &= m - 1) ++rule_packets[__builtin_ctz(m)];
+      }
       CountProfile(source, r.profile(), 1);
       if (destinations_) values.push_back(r.dst);
     }
     Widen(source, first, last, fresh);
     source.packets += end - begin;
-    source.fingerprints |= matched;
+    for (uint32_t m = matched; m != 0; m &= m - 1) {
+      const int rule = __builtin_ctz(m);
+      source.CountFingerprint(rule, rule_packets[rule]);
+      rule_packets[rule] = 0;
+    }
     source.classes |= static_cast<uint8_t>(classes);
     if (destinations_) source.destinations.AddV4Sorted(values);
     values.clear();
@@ -362,7 +398,7 @@ void Summary::Merge(const Summary& other) {
     mine.other_tcp += theirs.other_tcp;
     mine.udp += theirs.udp;
     mine.icmp += theirs.icmp;
-    mine.fingerprints |= theirs.fingerprints;
+    for (const auto& [rule, n] : theirs.fingerprint_packets) mine.CountFingerprint(rule, n);
     mine.classes |= theirs.classes;
     mine.ports.Merge(theirs.ports);
     mine.destinations.Merge(theirs.destinations);
@@ -376,6 +412,9 @@ const Summary::Derived& Summary::derived() const {
   if (derived_) return *derived_;
   auto d = std::make_unique<Derived>();
   d->classes.resize(kTrafficClasses);
+  // (Bits past this summary's rules, from merging another's, are dropped.)
+  const uint32_t rule_mask =
+      fingerprints_.size() >= 32 ? ~uint32_t{0} : (uint32_t{1} << fingerprints_.size()) - 1;
   d->fingerprints.resize(fingerprints_.size());
   // IPv4: sorted addresses for each set, then one linear insert each.
   std::vector<uint32_t> all;
@@ -389,7 +428,7 @@ const Summary::Derived& Summary::derived() const {
     all.push_back(address);
     for (uint32_t c = stats.classes; c != 0; c &= c - 1)
       classes[__builtin_ctz(c)].push_back(address);
-    for (uint32_t m = stats.fingerprints; m != 0; m &= m - 1) {
+    for (uint32_t m = stats.fingerprints() & rule_mask; m != 0; m &= m - 1) {
       matched[__builtin_ctz(m)].push_back(address);
     }
     stats.ports.ForEach([&](uint32_t key) { port_sources.push_back({key, address}); });
@@ -427,7 +466,7 @@ const Summary::Derived& Summary::derived() const {
     for (uint32_t c = stats.classes; c != 0; c &= c - 1) {
       d->classes[__builtin_ctz(c)].AddV6(address);
     }
-    for (uint32_t m = stats.fingerprints; m != 0; m &= m - 1) {
+    for (uint32_t m = stats.fingerprints() & rule_mask; m != 0; m &= m - 1) {
       d->fingerprints[__builtin_ctz(m)].AddV6(address);
     }
     stats.ports.ForEach([&](uint32_t key) { port_at(key).sources.AddV6(address); });
@@ -444,7 +483,9 @@ const SourceSet& Summary::class_sources(TrafficClass c) const {
 }
 
 const SourceSet& Summary::fingerprint_sources(size_t rule) const {
-  return derived().fingerprints[rule];
+  static const SourceSet kNone;
+  const Derived& d = derived();
+  return rule < d.fingerprints.size() ? d.fingerprints[rule] : kNone;
 }
 
 size_t Summary::source_entries() const {

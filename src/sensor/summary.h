@@ -106,7 +106,15 @@ struct SourceStats {
   int64_t first_us = 0, last_us = 0;
   // TCP-flag profile: SYN, SYN-ACK, RST, other TCP; then UDP, ICMP.
   uint64_t syn = 0, syn_ack = 0, rst = 0, other_tcp = 0, udp = 0, icmp = 0;
-  uint32_t fingerprints = 0;             // a bit per FingerprintSet rule seen from it
+  // Packets that matched each fingerprint rule, for the rules that matched
+  // any (rule, packets).
+  std::vector<std::pair<uint8_t, uint64_t>> fingerprint_packets;
+  // The rules that describe this source (a bit each): those matched by at
+  // least half its packets. A rule on a 16-bit field matches one packet in
+  // 65,536 by chance; a heavy source's chance matches do not make it a
+  // scanner, a scanner's probes all match.
+  uint32_t fingerprints() const;
+  void CountFingerprint(size_t rule, uint64_t packets);
   uint8_t classes = 0;                   // a bit per TrafficClass seen from it
   U32Set ports{U32Set::kDenseSmallMax};  // (PortProto << 16) | port
   SourceSet destinations{U32Set::kDenseSmallMax};

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <set>
+
 namespace kizuna::sensor {
 namespace {
 
@@ -114,7 +117,7 @@ TEST(Summary, CountsSourcesPerClassAndFingerprint) {
   ASSERT_EQ(s.fingerprints().name(0), "mirai");
   EXPECT_EQ(s.fingerprint_sources(0).size(), 1u);
   EXPECT_TRUE(s.fingerprint_sources(0).ContainsV4(bot));
-  EXPECT_EQ(s.SourceV4(bot)->fingerprints, 1u);
+  EXPECT_EQ(s.SourceV4(bot)->fingerprints(), 1u);
 }
 
 TEST(Summary, MergingCountsASourceSeenTwiceOnce) {
@@ -168,6 +171,20 @@ TEST(Summary, WithoutDestinationsCountsTheSameAndKeepsNone) {
   EXPECT_EQ(without.SourceV4(0x0D000005)->destinations.size(), 0u);
 }
 
+TEST(Ipv6Hash, AddressesChosenToCollideUnderAFixedHashDoNot) {
+  // Whoever sends the packets picks the addresses: with an unkeyed hash
+  // (hi ^ lo * C) they could make every one land in one bucket.
+  std::set<size_t> hashes;
+  for (uint64_t lo = 1; lo <= 2000; ++lo) {
+    const uint64_t hi = 0x20010db800000000ull ^ (lo * 0x9E3779B97F4A7C15ull);
+    Ipv6Address a;
+    std::memcpy(a.data(), &hi, 8);
+    std::memcpy(a.data() + 8, &lo, 8);
+    hashes.insert(Ipv6Hash{}(a));
+  }
+  EXPECT_GE(hashes.size(), 1990u);
+}
+
 TEST(Summary, APacketWithoutAnIpHeaderIsNotCounted) {
   Summary s;
   s.Add(Packet{}, kT0);
@@ -180,6 +197,36 @@ TEST(Summary, APacketWithoutAnIpHeaderIsNotCounted) {
   EXPECT_EQ(s.packets(), 1u);
   EXPECT_EQ(s.sources().size(), 1u);
   EXPECT_TRUE(s.Ports().empty());
+}
+
+TEST(Summary, AHeavySourcesChanceMatchesDoNotMakeItAScanner) {
+  // A bot sending 200,000 SYNs with random IP ids hits ZMap's 54321 and
+  // masscan's 16-bit check by chance a few times; a ZMap scanner's every
+  // probe carries 54321.
+  Summary s;
+  const uint32_t bot = 0x0E000001, zmap = 0x0E000002;
+  uint32_t chance = 0;
+  for (uint32_t i = 0; i < 200000; ++i) {
+    Packet p = Syn(bot, 0xC6120000 + (i & 0xFFFF), 23, /*seq=*/i * 7919);
+    p.ip_id = static_cast<uint16_t>(i * 40503u);
+    if (i % 50000 == 1) {
+      p.ip_id = 54321;
+      ++chance;
+    }
+    s.Add(p, kT0 + i);
+  }
+  for (uint32_t i = 0; i < 100; ++i) {
+    Packet p = Syn(zmap, 0xC6120000 + i, 443, i * 31);
+    p.ip_id = 54321;
+    s.Add(p, kT0 + i);
+  }
+  ASSERT_GT(chance, 0u);
+  ASSERT_EQ(s.fingerprints().name(1), "zmap");
+  EXPECT_EQ(s.SourceV4(bot)->fingerprints() & 2u, 0u);
+  EXPECT_EQ(s.SourceV4(zmap)->fingerprints(), 2u);
+  EXPECT_EQ(s.fingerprint_sources(1).size(), 1u);
+  EXPECT_TRUE(s.fingerprint_sources(1).ContainsV4(zmap));
+  EXPECT_EQ(s.fingerprint_sources(99).size(), 0u);  // no such rule
 }
 
 TEST(Summary, KeepsTheSourcesOfEveryRuleUpToTheLast) {
@@ -198,7 +245,7 @@ TEST(Summary, KeepsTheSourcesOfEveryRuleUpToTheLast) {
     EXPECT_EQ(s.fingerprint_sources(r).size(), 1u) << "rule " << r;
     EXPECT_TRUE(s.fingerprint_sources(r).ContainsV4(0x0A000000 + r)) << "rule " << r;
   }
-  EXPECT_EQ(s.SourceV4(0x0A000000 + 31)->fingerprints, 1u << 31);
+  EXPECT_EQ(s.SourceV4(0x0A000000 + 31)->fingerprints(), 1u << 31);
 }
 
 TEST(Summary, CountsManyBatchesAsOne) {

@@ -259,6 +259,64 @@ TEST(Capture, ARecordLongerThanTheFileStopsThereWithAWarning) {
   EXPECT_NE(report.file_error.find("runs past"), std::string::npos) << report.file_error;
 }
 
+// A classic pcap of raw-IP (101) or Ethernet (1) frames.
+std::string PcapOf(uint32_t link, const std::vector<std::vector<uint8_t>>& frames) {
+  std::string out;
+  auto put32 = [&](uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); };
+  put32(0xA1B2C3D4);
+  put32(0x00040002);  // version 2.4
+  put32(0);
+  put32(0);
+  put32(65535);
+  put32(link);
+  uint32_t second = 1795305600;
+  for (const auto& f : frames) {
+    put32(second++);
+    put32(0);
+    put32(static_cast<uint32_t>(f.size()));
+    put32(static_cast<uint32_t>(f.size()));
+    out.append(reinterpret_cast<const char*>(f.data()), f.size());
+  }
+  return out;
+}
+
+TEST(Capture, MalformedFramesAreOnlyCountedAsSuchAndCutOnesHaveNoPort) {
+  // A SYN from 192.0.2.1 to 198.18.0.1:23, raw IPv4.
+  const std::vector<uint8_t> syn = {0x45, 0, 0,   40, 0,    1,    0,    0,    64, 6,  0, 0, 192, 0,
+                                    2,    1, 198, 18, 0,    1,    0x9c, 0x40, 0,  23, 0, 0, 0,   1,
+                                    0,    0, 0,   0,  0x50, 0x02, 0x04, 0x00, 0,  0,  0, 0};
+  // IPv6 from 2001:db8::9 whose routing header the capture cuts off.
+  std::vector<uint8_t> cut6 = {0x60, 0, 0, 0, 0, 16, 43, 64};
+  for (int i = 0; i < 2; ++i) {
+    const std::vector<uint8_t> address = {
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, static_cast<uint8_t>(9 - i)};
+    cut6.insert(cut6.end(), address.begin(), address.end());
+  }
+  cut6.insert(cut6.end(), {6, 0});  // 2 of the routing header's 8 bytes
+  // An IPv6 header where the IPv4 version is expected is malformed: over
+  // Ethernet saying IPv4 (0x0800).
+  std::vector<uint8_t> mismatch = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00};
+  mismatch.insert(mismatch.end(), cut6.begin(), cut6.end() - 2);
+  mismatch[14 + 6] = 59;  // no next header
+  mismatch[14 + 5] = 0;
+  const std::string raw_path = TempPath("raw.pcap"), eth_path = TempPath("eth.pcap");
+  std::ofstream(raw_path, std::ios::binary) << PcapOf(101, {syn, cut6});
+  std::ofstream(eth_path, std::ios::binary) << PcapOf(1, {mismatch});
+  CaptureReport raw = Analyse(raw_path);
+  CaptureReport eth = Analyse(eth_path);
+  std::filesystem::remove(raw_path);
+  std::filesystem::remove(eth_path);
+  EXPECT_EQ(raw.frames, 2u);
+  EXPECT_EQ(raw.decode[static_cast<size_t>(DecodeStatus::kTruncated)], 1u);
+  EXPECT_EQ(raw.summary.packets(), 2u);  // the cut one's source counts
+  EXPECT_EQ(raw.summary.sources().size(), 2u);
+  ASSERT_EQ(raw.summary.Ports().size(), 1u);  // but it has no port ("other 0" before)
+  EXPECT_EQ(raw.summary.Ports()[0].port, 23);
+  EXPECT_EQ(eth.decode[static_cast<size_t>(DecodeStatus::kMalformed)], 1u);
+  EXPECT_EQ(eth.summary.packets(), 0u);
+  EXPECT_EQ(eth.summary.sources().size(), 0u);
+}
+
 TEST(Capture, AFileThatIsNoCaptureIsAnError) {
   const std::string path = TempPath("not.pcap");
   std::ofstream(path) << "this is not a capture file\n";

@@ -88,6 +88,33 @@ TEST_F(SensorCli, TheTableIsForPeopleAndTheDarknetFilters) {
   EXPECT_EQ(doc.at("packets").to_number<int64_t>() + doc.at("outside").to_number<int64_t>(), 20000);
 }
 
+TEST_F(SensorCli, ProgressGoesToStderrAndTheJsonStaysWhole) {
+  ASSERT_EQ(
+      RunKizuna({"sensor", "synth", "--out", Path("d.pcap"), "--packets", "3000", "--progress"})
+          .exit_code,
+      0);
+  CommandResult r =
+      RunKizuna({"sensor", "report", "--pcap", Path("d.pcap"), "--json", "--progress"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("read 100%"), std::string::npos) << r.err;
+  EXPECT_EQ(json::parse(r.out).at("packets"), 3000) << r.out;
+  // From a pipe (no size known): frames so far.
+  CommandResult piped = RunKizuna({"sensor", "report", "--pcap", "-", "--json", "--progress"},
+                                  ReadFile(Path("d.pcap")));
+  ASSERT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_NE(piped.err.find("read 3000 frames"), std::string::npos) << piped.err;
+  EXPECT_EQ(json::parse(piped.out).at("packets"), 3000) << piped.out;
+  // What synth refuses.
+  EXPECT_EQ(RunKizuna({"sensor", "synth", "--out", Path("v.pcap"), "--vlan", "5000"}).exit_code, 2);
+  EXPECT_EQ(RunKizuna({"sensor", "synth", "--out", Path("v.pcap"), "--vlan", "7", "--link", "raw"})
+                .exit_code,
+            2);
+  EXPECT_EQ(
+      RunKizuna({"sensor", "synth", "--out", Path("v.pcap"), "--start", "1960-01-01T00:00:00Z"})
+          .exit_code,
+      2);
+}
+
 TEST_F(SensorCli, AFileThatIsNoCaptureIsAClearError) {
   std::ofstream(Path("notes.txt")) << "not a capture\n";
   CommandResult r = RunKizuna({"sensor", "report", "--pcap", Path("notes.txt"), "--json"});
