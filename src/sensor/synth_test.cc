@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "sensor/capture.h"
 #include "sensor/report.h"
 
 namespace kizuna::sensor {
@@ -315,6 +316,25 @@ TEST(Capture, MalformedFramesAreOnlyCountedAsSuchAndCutOnesHaveNoPort) {
   EXPECT_EQ(eth.decode[static_cast<size_t>(DecodeStatus::kMalformed)], 1u);
   EXPECT_EQ(eth.summary.packets(), 0u);
   EXPECT_EQ(eth.summary.sources().size(), 0u);
+}
+
+TEST(Capture, AFileThatShrinksWhileItIsReadEndsWithAnError) {
+  // Rotating captures reuse names: the file may be cut while it is read.
+  SynthOptions options;
+  options.packets = 200000;  // about 14 MB: more than one read block
+  auto g = Generate(options, "shrink.pcap");
+  auto reader = CaptureReader::Open(g->path);
+  ASSERT_TRUE(reader.ok());
+  Frame frame;
+  uint64_t frames = 0;
+  for (; frames < 10; ++frames) ASSERT_TRUE((*reader)->Next(&frame));
+  std::filesystem::resize_file(g->path, 10'000'003);
+  while ((*reader)->Next(&frame)) ++frames;
+  EXPECT_LT(frames, 200000u);
+  EXPECT_GT(frames, 100000u);  // the first 10 MB were read
+  EXPECT_FALSE((*reader)->status().ok());
+  EXPECT_NE((*reader)->status().message().find("damaged"), std::string::npos)
+      << (*reader)->status().ToString();
 }
 
 TEST(Capture, AFileThatIsNoCaptureIsAnError) {
