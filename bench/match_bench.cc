@@ -28,10 +28,7 @@
 //
 //   match_bench [--indicators 100000] [--lines 1000000] [--runs 3]
 //               [--dir /tmp/kizuna-match-bench] [--keep] [--kizuna PATH]
-#include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,64 +42,29 @@
 #include <string>
 #include <vector>
 
+#include "timed_run.h"
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-struct Timing {
-  double wall = 0;    // seconds
-  double cpu = 0;     // user + system seconds of the process (all its threads)
-  double rss_mb = 0;  // its peak resident memory
-};
+using kizuna::bench::Best;
+using kizuna::bench::Timing;
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// Runs argv with stdin from `in`, stdout to `out` and stderr to `err`.
+// A timed run of `args` (bench::RunTimed; grepcidr exits 1 when nothing matched).
 Timing Run(const std::vector<std::string>& args, const std::string& in, const std::string& out,
            const std::string& err) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
   // The last run's output goes before the clock starts: dropping 87 MB of
   // page cache is not part of matching (nor of grepcidr's 4 MB).
   std::filesystem::remove(out);
   // Earlier runs' output is written back to disk first, so that no run is
   // held up writing back another's (10,000,000 lines write 870 MB a run).
   sync();
-  const auto start = Clock::now();
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd_in = open(in.c_str(), O_RDONLY);
-    int fd_out = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int fd_err = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd_in < 0 || fd_out < 0 || fd_err < 0) _exit(127);
-    dup2(fd_in, 0);
-    dup2(fd_out, 1);
-    dup2(fd_err, 2);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  struct rusage usage {};
-  wait4(pid, &status, 0, &usage);
-  Timing t;
-  t.wall = std::chrono::duration<double>(Clock::now() - start).count();
-  t.cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-          (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-  t.rss_mb = usage.ru_maxrss / 1024.0;
-  if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 1)) {
-    std::fprintf(stderr, "%s exited with status %d (see %s)\n", args[0].c_str(), status,
-                 err.c_str());
-    std::exit(1);
-  }
-  return t;
+  return kizuna::bench::RunTimed(args, in, out, err, /*max_exit_status=*/1);
 }
-
-// The best of the runs: the one least disturbed by other work on the machine.
-double Best(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
 
 size_t CountLines(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

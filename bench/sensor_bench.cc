@@ -15,9 +15,6 @@
 //
 // Prints packets per second of each, the ratios, and kizuna's peak memory.
 // Usage: sensor_bench [--packets N] [--runs N] [--dir DIR] [--no-tshark] [--kizuna PATH]
-#include <fcntl.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,51 +26,17 @@
 #include <string>
 #include <vector>
 
+#include "timed_run.h"
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using kizuna::bench::Best;
+using kizuna::bench::Timing;
 
-struct Timing {
-  double wall = 0;    // seconds
-  double cpu = 0;     // user + system seconds
-  double rss_mb = 0;  // peak resident memory
-};
-
-// Runs argv with stdout to `out` and stderr to `err`.
+// A timed run of `args` with nothing on stdin.
 Timing Run(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const auto start = Clock::now();
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd_out = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int fd_err = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int fd_in = open("/dev/null", O_RDONLY);
-    if (fd_out < 0 || fd_err < 0 || fd_in < 0) _exit(127);
-    dup2(fd_in, 0);
-    dup2(fd_out, 1);
-    dup2(fd_err, 2);
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  struct rusage usage {};
-  wait4(pid, &status, 0, &usage);
-  Timing t;
-  t.wall = std::chrono::duration<double>(Clock::now() - start).count();
-  t.cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-          (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-  t.rss_mb = usage.ru_maxrss / 1024.0;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::fprintf(stderr, "%s exited with status %d (see %s)\n", args[0].c_str(), status,
-                 err.c_str());
-    std::exit(1);
-  }
-  return t;
+  return kizuna::bench::RunTimed(args, "/dev/null", out, err);
 }
-
-double Best(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
 
 // The packets a report counted ("packets": N in its JSON).
 unsigned long long ReportedPackets(const std::string& path) {

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sensor/hex_frames_test_util.h"
 #include "sensor/packet.h"
 
 namespace kizuna::sensor {
@@ -78,24 +79,7 @@ Packet Icmp6(uint8_t type) {
   return p;
 }
 
-// "45 00 ..." as bytes; spaces are ignored.
-std::vector<uint8_t> FromHex(std::string_view hex) {
-  std::vector<uint8_t> out;
-  int high = -1;
-  for (char c : hex) {
-    if (c == ' ') continue;
-    const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    if (digit < 0) ADD_FAILURE() << "not a hex digit: " << c;
-    if (high < 0) {
-      high = digit;
-    } else {
-      out.push_back(static_cast<uint8_t>(high << 4 | digit));
-      high = -1;
-    }
-  }
-  if (high >= 0) ADD_FAILURE() << "odd number of hex digits";
-  return out;
-}
+using test_frames::FromHex;
 
 Packet Decoded(LinkType link, const std::vector<uint8_t>& frame) {
   Packet p;

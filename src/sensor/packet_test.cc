@@ -8,6 +8,7 @@
 // in a buffer of exactly its size so that ASan (KIZUNA_SANITIZE) catches
 // any read past `caplen`.
 #include "sensor/packet.h"
+#include "sensor/hex_frames_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -308,24 +309,7 @@ auto Fields(const Packet& p) {
                          p.icmp_type, p.icmp_code);
 }
 
-// "45 00 ..." as bytes; spaces are ignored.
-Bytes FromHex(std::string_view hex) {
-  Bytes out;
-  int high = -1;
-  for (char c : hex) {
-    if (c == ' ') continue;
-    const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    if (digit < 0) ADD_FAILURE() << "not a hex digit: " << c;
-    if (high < 0) {
-      high = digit;
-    } else {
-      out.push_back(static_cast<uint8_t>(high << 4 | digit));
-      high = -1;
-    }
-  }
-  if (high >= 0) ADD_FAILURE() << "odd number of hex digits";
-  return out;
-}
+using test_frames::FromHex;
 
 std::string Hex(const Bytes& b) {
   static const char kDigits[] = "0123456789abcdef";

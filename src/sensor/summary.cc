@@ -488,11 +488,6 @@ const SourceSet& Summary::fingerprint_sources(size_t rule) const {
   return rule < d.fingerprints.size() ? d.fingerprints[rule] : kNone;
 }
 
-size_t Summary::source_entries() const {
-  Fold();
-  return by_source4_.size() + by_source6_.size();
-}
-
 std::vector<Summary::PortEntry> Summary::Ports() const {
   const Derived& d = derived();
   std::vector<PortEntry> out;

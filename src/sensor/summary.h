@@ -86,10 +86,7 @@ class SourceSet {
   void AddV6(const Ipv6Address& address) { v6_.insert(address); }
   void Merge(const SourceSet& other);
   uint64_t size() const { return v4_.size() + v6_.size(); }
-  const U32Set& v4() const { return v4_; }
-  const std::unordered_set<Ipv6Address, Ipv6Hash>& v6() const { return v6_; }
   bool ContainsV4(uint32_t address) const { return v4_.Contains(address); }
-  bool ContainsV6(const Ipv6Address& address) const { return v6_.contains(address); }
 
  private:
   U32Set v4_;
@@ -155,7 +152,6 @@ class Summary {
   std::vector<PortEntry> Ports() const;
   const PortStats* Port(PortProto proto, uint16_t port) const;
   const SourceStats* SourceV4(uint32_t address) const;
-  size_t source_entries() const;
 
  private:
   // An IPv4 packet waiting in the batch.

@@ -467,9 +467,15 @@ Status WriteSynth(const SynthOptions& o, const std::string& path, SynthTruth* tr
     for (size_t i = 4; i < 16; ++i) a[i] = static_cast<uint8_t>(rng.Below(256));
   }
   const Ipv6Address darknet6 = {0x20, 0x01, 0x0d, 0xb8, 0x6b, 0x7a};
-  // Each bot keeps its window and source port, as Mirai's scanner does.
-  auto bot_window = [](uint32_t address) {
-    return static_cast<uint16_t>(address * 2654435761u >> 16);
+  // A Mirai probe from one of `pool`: 23/tcp, a tenth to 2323, the sequence
+  // number the destination; each bot keeps its window, as Mirai's scanner does.
+  auto mirai_probe = [&rng](Spec& s, const std::vector<uint32_t>& pool) {
+    s.src4 = pool[rng.Below(static_cast<uint32_t>(pool.size()))];
+    s.dst_port = rng.Below(10) == 0 ? 2323 : 23;
+    s.seq = s.dst4;
+    s.window = static_cast<uint16_t>(s.src4 * 2654435761u >> 16);
+    s.ttl = static_cast<uint8_t>(64 - rng.Below(20));
+    s.fingerprint = "mirai";
   };
 
   const double duration_us = static_cast<double>(o.duration_s) * 1e6;
@@ -498,12 +504,7 @@ Status WriteSynth(const SynthOptions& o, const std::string& path, SynthTruth* tr
     s.window = static_cast<uint16_t>(rng.Below(2) ? 29200 : 64240);
     const char* traffic = "scan";
     if (outbreak_on && rng.Unit() < o.outbreak_share) {
-      s.src4 = outbreak[rng.Below(static_cast<uint32_t>(outbreak.size()))];
-      s.dst_port = rng.Below(10) == 0 ? 2323 : 23;
-      s.seq = s.dst4;
-      s.window = bot_window(s.src4);
-      s.ttl = static_cast<uint8_t>(64 - rng.Below(20));
-      s.fingerprint = "mirai";
+      mirai_probe(s, outbreak);
       if (truth != nullptr && truth->outbreak_start_us == 0) truth->outbreak_start_us = ts_us;
     } else if (rng.Unit() < o.ipv6_share) {
       s.ip_version = 6;
@@ -572,12 +573,7 @@ Status WriteSynth(const SynthOptions& o, const std::string& path, SynthTruth* tr
         s.ip_id = MasscanId(s);
         s.fingerprint = "masscan";
       } else {  // Mirai bots before the outbreak
-        s.src4 = bots[rng.Below(static_cast<uint32_t>(bots.size()))];
-        s.dst_port = rng.Below(10) == 0 ? 2323 : 23;
-        s.seq = s.dst4;
-        s.window = bot_window(s.src4);
-        s.ttl = static_cast<uint8_t>(64 - rng.Below(20));
-        s.fingerprint = "mirai";
+        mirai_probe(s, bots);
       }
     }
     AvoidFingerprints(s);
