@@ -17,5 +17,7 @@ int Fail(const Status& status);
 void AddDemoCommand(CLI::App& app, int* code);
 // `sensor report` and `sensor synth` (sensor.cc): darknet captures, no node.
 void AddSensorCommands(CLI::App& app, int* code);
+// `kizuna sensor upload|run` (sensor_upload.cc), under the `sensor` command.
+void AddSensorUploadCommands(CLI::App* sensor, int* code);
 
 }  // namespace kizuna::cli

@@ -21,6 +21,7 @@
 #include "federation/signing.h"
 #include "pattern/pattern.h"
 #include "taxii/module.h"
+#include "telescope/module.h"
 
 namespace kizuna::daemon {
 
@@ -461,6 +462,7 @@ std::vector<std::unique_ptr<platform::Module>> NodeModules(const platform::NodeS
   modules.push_back(std::make_unique<taxii::TaxiiModule>(services));
   modules.push_back(std::make_unique<api::MatchingModule>(services));
   modules.push_back(std::make_unique<federation::PeersModule>(services));
+  modules.push_back(std::make_unique<telescope::TelescopeModule>(services));
   return modules;
 }
 

@@ -54,10 +54,8 @@ struct CaptureReader::Handle {
   pcap_t* pcap = nullptr;
 };
 
-namespace {
-
 // libpcap reports DLT_ values; DLT_RAW differs between systems.
-LinkType LinkOf(int dlt) {
+LinkType LinkTypeOfDlt(int dlt) {
   switch (dlt) {
     case DLT_NULL:
       return LinkType::kNull;
@@ -81,6 +79,8 @@ LinkType LinkOf(int dlt) {
       return static_cast<LinkType>(0xFFFFFFFFu);  // decodes as kUnsupportedLink
   }
 }
+
+namespace {
 
 uint32_t Swap32(uint32_t v) { return __builtin_bswap32(v); }
 
@@ -136,7 +136,7 @@ Result<std::unique_ptr<CaptureReader>> CaptureReader::Open(const std::string& pa
     std::unique_ptr<CaptureReader> reader(new CaptureReader());
     reader->size_ = classic->file_size;
     reader->classic_ = std::move(classic);
-    reader->link_ = LinkOf(static_cast<int>(link == 101 ? 12 : link));
+    reader->link_ = LinkTypeOfDlt(static_cast<int>(link == 101 ? 12 : link));
     return reader;
   }
   char error[PCAP_ERRBUF_SIZE] = {};
@@ -148,7 +148,7 @@ Result<std::unique_ptr<CaptureReader>> CaptureReader::Open(const std::string& pa
   std::unique_ptr<CaptureReader> reader(new CaptureReader());
   reader->handle_ = std::make_unique<Handle>();
   reader->handle_->pcap = pcap;
-  reader->link_ = LinkOf(pcap_datalink(pcap));
+  reader->link_ = LinkTypeOfDlt(pcap_datalink(pcap));
   struct stat info {};
   if (path != "-" && ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
     reader->size_ = static_cast<uint64_t>(info.st_size);

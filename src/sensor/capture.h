@@ -24,6 +24,10 @@ struct Frame {
   int64_t ts_us = 0;              // microseconds since the epoch
 };
 
+// libpcap's DLT_ value as the LinkType Decode takes (unknown ones decode
+// as kUnsupportedLink).
+LinkType LinkTypeOfDlt(int dlt);
+
 class CaptureReader {
  public:
   // Opens a pcap or pcapng file ("-": standard input). A file whose link

@@ -516,4 +516,12 @@ const SourceStats* Summary::SourceV4(uint32_t address) const {
   return it == by_source4_.end() ? nullptr : &it->second;
 }
 
+void Summary::ForEachSource(
+    const std::function<void(uint32_t v4, const SourceStats&)>& on_v4,
+    const std::function<void(const Ipv6Address& v6, const SourceStats&)>& on_v6) const {
+  Fold();
+  for (const auto& [address, stats] : by_source4_) on_v4(address, stats);
+  for (const auto& [address, stats] : by_source6_) on_v6(address, stats);
+}
+
 }  // namespace kizuna::sensor

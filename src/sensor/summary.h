@@ -87,6 +87,9 @@ class SourceSet {
   void Merge(const SourceSet& other);
   uint64_t size() const { return v4_.size() + v6_.size(); }
   bool ContainsV4(uint32_t address) const { return v4_.Contains(address); }
+  const U32Set& v4() const { return v4_; }
+  // The IPv6 members, in no particular order.
+  const std::unordered_set<Ipv6Address, Ipv6Hash>& v6() const { return v6_; }
 
  private:
   U32Set v4_;
@@ -152,6 +155,10 @@ class Summary {
   std::vector<PortEntry> Ports() const;
   const PortStats* Port(PortProto proto, uint16_t port) const;
   const SourceStats* SourceV4(uint32_t address) const;
+  // Every source's state (IPv4, then IPv6), in no particular order.
+  void ForEachSource(
+      const std::function<void(uint32_t v4, const SourceStats&)>& on_v4,
+      const std::function<void(const Ipv6Address& v6, const SourceStats&)>& on_v6) const;
 
  private:
   // An IPv4 packet waiting in the batch.

@@ -1,0 +1,252 @@
+#include "sensor/upload.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "common/encoding.h"
+#include "common/time.h"
+#include "http/http.h"
+
+namespace kizuna::sensor {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view kSpoolSuffix = ".batch.json";
+
+Status WriteDurably(const std::string& dir, const std::string& name, const std::string& body) {
+  const std::string tmp = dir + "/." + name + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return IoError("spool: cannot write " + tmp);
+  size_t done = 0;
+  while (done < body.size()) {
+    const ssize_t n = ::write(fd, body.data() + done, body.size() - done);
+    if (n <= 0) {
+      ::close(fd);
+      return IoError("spool: cannot write " + tmp);
+    }
+    done += static_cast<size_t>(n);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced) return IoError("spool: cannot sync " + tmp);
+  std::error_code ec;
+  fs::rename(tmp, dir + "/" + name, ec);
+  if (ec) return IoError("spool: cannot rename " + tmp + ": " + ec.message());
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> SpoolFiles(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() > kSpoolSuffix.size() && name.ends_with(kSpoolSuffix) && name[0] != '.') {
+      names.push_back(name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+SensorKeys SensorKeysFromToken(std::string_view token) {
+  const std::string seed = Sha256("kizuna-sensor-signing-v1:" + std::string(token));
+  SensorKeys keys;
+  keys.public_key.resize(crypto_sign_PUBLICKEYBYTES);
+  keys.secret_key.resize(crypto_sign_SECRETKEYBYTES);
+  crypto_sign_seed_keypair(reinterpret_cast<unsigned char*>(keys.public_key.data()),
+                           reinterpret_cast<unsigned char*>(keys.secret_key.data()),
+                           reinterpret_cast<const unsigned char*>(seed.data()));
+  return keys;
+}
+
+Uploader::Uploader(UploadOptions options)
+    : options_(std::move(options)), keys_(SensorKeysFromToken(options_.token)) {
+  while (!options_.node_url.empty() && options_.node_url.back() == '/')
+    options_.node_url.pop_back();
+  http::ClientOptions client;
+  client.ca_file = options_.ca_file;
+  client_ = std::make_unique<http::Client>(client);
+}
+
+Uploader::~Uploader() = default;
+
+Status Uploader::Resolve() {
+  if (!options_.spool_dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(options_.spool_dir, ec);
+    if (ec) return IoError("spool: cannot create " + options_.spool_dir + ": " + ec.message());
+  }
+  if (!options_.sensor.empty()) {
+    if (!ValidSensorName(options_.sensor)) {
+      return InvalidArgument("--sensor: 1 to 64 of A-Z a-z 0-9 . _ -");
+    }
+    return Status::Ok();
+  }
+  http::Headers headers;
+  headers.Set("Authorization", "Bearer " + options_.token);
+  auto response = client_->Send("GET", options_.node_url + "/api/v1/whoami", headers);
+  if (!response.ok())
+    return Unavailable("node " + options_.node_url + ": " + response.status().message());
+  if (response->status != 200) {
+    return Unauthenticated("node " + options_.node_url + " refused the token (HTTP " +
+                           std::to_string(response->status) + ")");
+  }
+  json::error_code ec;
+  json::value v = json::parse(response->body, ec);
+  const json::value* name = ec || !v.is_object() ? nullptr : v.get_object().if_contains("name");
+  if (name == nullptr || !name->is_string() ||
+      !std::string_view(name->get_string()).starts_with("sensor.")) {
+    return InvalidArgument("the token is not a sensor's (kizuna telescope sensor add)");
+  }
+  options_.sensor = std::string(name->get_string()).substr(7);
+  return Status::Ok();
+}
+
+Status Uploader::Post(const std::string& body) {
+  unsigned char signature[crypto_sign_BYTES];
+  crypto_sign_detached(signature, nullptr, reinterpret_cast<const unsigned char*>(body.data()),
+                       body.size(),
+                       reinterpret_cast<const unsigned char*>(keys_.secret_key.data()));
+  http::Headers headers;
+  headers.Set("Authorization", "Bearer " + options_.token);
+  headers.Set("Content-Type", "application/json");
+  headers.Set(
+      std::string(kSensorSignatureHeader),
+      Base64Encode(std::string_view(reinterpret_cast<const char*>(signature), sizeof signature)));
+  Status last = Status::Ok();
+  int wait_ms = options_.retry_ms;
+  for (int attempt = 0; attempt < std::max(1, options_.attempts); ++attempt) {
+    if (attempt > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+      wait_ms *= 2;
+    }
+    auto response =
+        client_->Send("POST", options_.node_url + "/api/v1/telescope/intervals", headers, body);
+    if (!response.ok()) {
+      last = Unavailable("node " + options_.node_url + ": " + response.status().message());
+      continue;
+    }
+    if (response->status == 200) {
+      json::error_code ec;
+      json::value v = json::parse(response->body, ec);
+      if (!ec && v.is_object()) {
+        const json::object& o = v.get_object();
+        if (const json::value* n = o.if_contains("objects_stored"); n && n->is_number()) {
+          stats_.objects_stored += n->to_number<uint64_t>();
+        }
+        if (const json::value* n = o.if_contains("objects_already_present"); n && n->is_number()) {
+          stats_.objects_already_present += n->to_number<uint64_t>();
+        }
+      }
+      ++stats_.batches;
+      return Status::Ok();
+    }
+    const std::string why = "node answered HTTP " + std::to_string(response->status) + ": " +
+                            response->body.substr(0, 300);
+    // A busy or restarting node is worth another try; a refusal is not.
+    if (response->status == 503 || response->status == 429 || response->status >= 500) {
+      last = Unavailable(why);
+      continue;
+    }
+    return InvalidArgument(why);
+  }
+  return last;
+}
+
+Status Uploader::Send(const std::vector<WireInterval>& intervals) {
+  if (intervals.empty()) return Status::Ok();
+  std::string body = "{\"intervals\":[";
+  for (size_t i = 0; i < intervals.size(); ++i) {
+    if (i != 0) body += ',';
+    body += EncodeWire(intervals[i]);
+  }
+  body += "]}";
+  stats_.intervals += intervals.size();
+  if (options_.spool_dir.empty()) return Post(body);
+  char name[64];
+  std::snprintf(name, sizeof name, "%020lld-%06llu%s",
+                static_cast<long long>(SystemClock::Instance().NowMicros()),
+                static_cast<unsigned long long>(sequence_++ % 1000000),
+                std::string(kSpoolSuffix).c_str());
+  KIZUNA_RETURN_IF_ERROR(WriteDurably(options_.spool_dir, name, body));
+  // Older batches go first. A node that is away gets them later: the batch
+  // is safe in the spool, so that is not a failure of Send.
+  Status flushed = Flush();
+  if (!flushed.ok() && flushed.code() == Code::kUnavailable) return Status::Ok();
+  return flushed;
+}
+
+Status Uploader::Flush() {
+  if (options_.spool_dir.empty()) return Status::Ok();
+  for (const std::string& name : SpoolFiles(options_.spool_dir)) {
+    const std::string path = options_.spool_dir + "/" + name;
+    std::ifstream in(path, std::ios::binary);
+    std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) return IoError("spool: cannot read " + path);
+    Status sent = Post(body);
+    if (!sent.ok()) {
+      stats_.spooled = SpoolFiles(options_.spool_dir).size();
+      if (sent.code() == Code::kInvalidArgument) {
+        // The node will never take it: keep it aside for a person, go on.
+        std::error_code ec;
+        fs::rename(path, path + ".refused", ec);
+        continue;
+      }
+      return sent;
+    }
+    std::error_code ec;
+    fs::remove(path, ec);
+  }
+  stats_.spooled = 0;
+  return Status::Ok();
+}
+
+size_t Uploader::spooled() const {
+  return options_.spool_dir.empty() ? 0 : SpoolFiles(options_.spool_dir).size();
+}
+
+Result<UploadCaptureResult> UploadCapture(
+    const std::string& path, const Darknet& darknet, int64_t interval_seconds, Uploader& uploader,
+    const std::function<void(uint64_t done, uint64_t total)>& progress) {
+  KIZUNA_ASSIGN_OR_RETURN(std::string identity, CaptureIdentity(path));
+  UploadCaptureResult result;
+  std::vector<WireInterval> batch;
+  Status send_status = Status::Ok();
+  const size_t batch_size = std::max<size_t>(1, uploader.batch_intervals());
+  Status split = SplitCapture(
+      path, darknet, interval_seconds,
+      [&](int64_t start_s, int piece, Summary& summary) -> Status {
+        batch.push_back(ToWire(summary, uploader.sensor(), start_s, interval_seconds,
+                               identity + "-" + std::to_string(piece)));
+        ++result.intervals;
+        if (batch.size() >= batch_size) {
+          KIZUNA_RETURN_IF_ERROR(uploader.Send(batch));
+          batch.clear();
+        }
+        return Status::Ok();
+      },
+      &result.split, progress);
+  KIZUNA_RETURN_IF_ERROR(split);
+  KIZUNA_RETURN_IF_ERROR(uploader.Send(batch));
+  return result;
+}
+
+}  // namespace kizuna::sensor

@@ -1,0 +1,83 @@
+// The telescope module: darknet sensors' summaries on the node (TSUBAME's
+// shared view). Sensors upload per-interval summaries (POST
+// /api/v1/telescope/intervals, signed with the sensor account's key); the
+// module stores each as two STIX objects in the `telescope` collection
+// (objects.h: aggregates and addresses under their own markings, so the
+// federation shares them like any other intel), follows the change bus for
+// its own and its partners' telescope objects (TelescopeData), answers the
+// views under /api/v1/telescope/, and looks for surges every interval
+// (surge.h), recording each as a STIX report.
+//
+// Config ([telescope] in kizuna.toml): collection (alias, "telescope"),
+// summary_tlp ("green"), sources_tlp ("amber"), and per sensor
+// [[telescope.sensor]] name, summary_tlp, sources_tlp.
+//
+// Thread-safety: as platform::Module; the handlers run concurrently.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "bus/bus.h"
+#include "platform/module.h"
+#include "platform/services.h"
+#include "stix/stix.h"
+#include "telescope/series.h"
+
+namespace kizuna::telescope {
+
+struct TelescopeConfig {
+  std::string collection = "telescope";
+  stix::Tlp summary_tlp = stix::Tlp::kGreen;
+  stix::Tlp sources_tlp = stix::Tlp::kAmber;
+  struct SensorMarkings {
+    stix::Tlp summary_tlp, sources_tlp;
+  };
+  std::map<std::string, SensorMarkings> sensors;
+  // Surge detection: how many of the busiest ports (over the last day) are
+  // checked, and the most recent intervals a new surge is looked for in.
+  int surge_ports = 200;
+};
+
+// Reads every telescope object of the store into `data`; *cursor is the
+// change seq it read up to (follow the bus after it).
+Status LoadTelescope(store::Store& store, TelescopeData* data, int64_t* cursor);
+
+class TelescopeModule final : public platform::Module {
+ public:
+  explicit TelescopeModule(const platform::NodeServices* services) : services_(services) {}
+  ~TelescopeModule() override { Stop(); }
+  std::string_view name() const override { return "telescope"; }
+  Status Configure(node::ConfigSection& section) override;
+  void AddRoutes(platform::RouteTable& routes) override;
+  void AddCommands(CLI::App& app, int* exit_code) override;
+  std::vector<platform::Job> Jobs() override;
+  Status Start() override;
+  void Stop() override;
+
+  const TelescopeData& data() const { return data_; }
+  const TelescopeConfig& config() const { return config_; }
+
+ private:
+  http::Response Upload(const http::Request& request, const store::User& user);
+  http::Response Get(const http::Request& request, const store::User& user, const std::string& view,
+                     const platform::PathParams& params);
+  Status EnsureCollection();
+  void Follow();
+  Status LookForSurges();
+
+  const platform::NodeServices* services_;
+  TelescopeConfig config_;
+  TelescopeData data_;
+  std::string collection_id_;
+  std::unique_ptr<bus::Subscription> subscription_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> started_{false};
+  std::thread follower_;
+};
+
+}  // namespace kizuna::telescope

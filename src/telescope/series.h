@@ -1,0 +1,149 @@
+// The node's telescope: every interval its own sensors uploaded and its
+// partners shared, held in memory by start time, and the views people ask
+// for — busiest ports and sources over a time range, one port's traffic
+// over time, totals per class and fingerprint — per sensor, per partner or
+// merged.
+//
+// Merging counts each source once across sensors and partners: while every
+// part is an exact set (our own sensors; a partner's sources object where
+// its marking let it reach us) the union is exact; as soon as one part is a
+// sketch (a partner's summary without addresses), the union is the merged
+// sketch's estimate (`exact` false; sensor/sketch.h states the error).
+//
+// What a reader may see is decided outside (the sharing decision), per
+// stored object: Select takes a predicate and uses, per interval, the
+// exact sources object when it may be seen, else the summary, else nothing.
+//
+// Thread-safety: Add/Remove and Select may be called from any thread (a
+// shared mutex); the views are functions over what Select returned.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "sensor/interval.h"
+#include "store/store.h"
+
+namespace kizuna::telescope {
+
+// One interval as a reader sees it.
+struct Slice {
+  std::string origin;  // "" for this node's own sensors, else the partner (peer name)
+  std::string producer;
+  std::shared_ptr<const sensor::WireInterval> interval;
+};
+
+class TelescopeData {
+ public:
+  // Takes in a stored telescope object (added to a collection; `origin` as
+  // the store has it). Objects of other types are ignored; a telescope
+  // object that does not parse is counted in rejected() and ignored.
+  void Add(const store::StoredObject& object);
+  // Forgets a deleted object.
+  void Remove(const std::string& id);
+
+  using Visible = std::function<bool(const store::StoredObject&)>;
+  struct Filter {
+    int64_t since_s = INT64_MIN, until_s = INT64_MAX;  // starts in [since, until)
+    std::string sensor;                                // "" every sensor
+    std::optional<std::string> origin;                 // unset: every origin
+  };
+  std::vector<Slice> Select(const Filter& filter, const Visible& visible) const;
+
+  // The newest interval start held (0 when empty).
+  int64_t newest_start() const;
+  uint64_t intervals() const;
+  uint64_t rejected() const;
+
+ private:
+  struct Entry {
+    std::string origin, producer;
+    int64_t start_s = 0;
+    std::string sensor;
+    std::optional<store::StoredObject> summary_meta, sources_meta;  // json dropped
+    std::shared_ptr<const sensor::WireInterval> summary, sources;
+  };
+  mutable std::shared_mutex mu_;
+  std::map<std::string, Entry> by_summary_id_;
+  std::map<std::string, std::string> summary_of_;  // object id -> summary id
+  std::multimap<int64_t, std::string> by_start_;   // start -> summary id
+  uint64_t rejected_ = 0;
+};
+
+// A set of sources being merged from several intervals.
+class SourceUnion {
+ public:
+  void Add(const sensor::WireSources& sources);
+  uint64_t size() const;
+  bool exact() const { return exact_; }
+
+ private:
+  bool exact_ = true;
+  int parts_ = 0;
+  uint64_t single_count_ = 0;  // the count when only one part was added
+  sensor::WireSources set_;
+  std::unique_ptr<sensor::DistinctSketch> sketch_;
+};
+
+struct PortTotal {
+  sensor::PortProto proto;
+  uint16_t port;
+  uint64_t packets = 0;
+  uint64_t sources = 0;
+  bool exact = true;
+};
+// Every port in `slices`, busiest (packets) first, at most `top`.
+std::vector<PortTotal> TopPorts(const std::vector<Slice>& slices, size_t top);
+
+struct PortPoint {
+  int64_t start_s;
+  uint64_t packets = 0;
+  uint64_t sources = 0;
+  bool exact = true;
+};
+// One port's traffic per `step_s` (a multiple of the intervals' length), in
+// time order; steps without traffic are left out.
+// The same for several ports at once (keys: PortKey), in one pass.
+uint32_t PortKey(sensor::PortProto proto, uint16_t port);
+std::map<uint32_t, std::vector<PortPoint>> SeriesByPort(const std::vector<Slice>& slices,
+                                                        const std::set<uint32_t>& keys,
+                                                        int64_t step_s);
+std::vector<PortPoint> PortSeries(const std::vector<Slice>& slices, sensor::PortProto proto,
+                                  uint16_t port, int64_t step_s);
+
+struct Totals {
+  uint64_t packets = 0, intervals = 0;
+  uint64_t sources = 0;
+  bool exact = true;
+  std::map<std::string, uint64_t> classes, fingerprints;  // distinct sources
+  int64_t first_us = 0, last_us = 0;
+};
+Totals Summarize(const std::vector<Slice>& slices);
+
+struct SourceTotal {
+  std::string address;
+  uint64_t packets = 0;
+  uint64_t intervals = 0;  // in how many intervals' top lists it was
+  int64_t first_us = 0, last_us = 0;
+  std::set<std::string> fingerprints, sensors;
+};
+// The busiest sources: from each interval's top list (the exact sources
+// objects only; a summary carries no address), summed.
+std::vector<SourceTotal> TopSources(const std::vector<Slice>& slices, size_t top);
+
+struct SensorInfo {
+  std::string origin, sensor;
+  uint64_t intervals = 0, packets = 0;
+  int64_t first_start_s = 0, last_start_s = 0;
+  bool exact = false;  // its addresses are here
+};
+std::vector<SensorInfo> Sensors(const std::vector<Slice>& slices);
+
+}  // namespace kizuna::telescope
