@@ -68,13 +68,17 @@ int Run(const RunArgs& args) {
   config->once = args.once;
   sensor::SensorRun run(std::move(*config));
   // SIGINT/SIGTERM end the run cleanly (what is open is sent or spooled).
+  // SIGUSR2 only wakes the waiter at the end; it is blocked in every thread
+  // (the waiter inherits the mask) before the waiter starts, or its default
+  // action would end the process.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   running = &run;
-  std::thread waiter([&signals] {
+  std::thread waiter([signals] {
     int signal = 0;
     sigwait(&signals, &signal);
     if (signal != SIGUSR2 && running != nullptr) running->Stop();
@@ -83,8 +87,6 @@ int Run(const RunArgs& args) {
       [](const std::string& line) { std::fprintf(stderr, "kizuna sensor: %s\n", line.c_str()); });
   running = nullptr;
   // Wake the waiter (it ignores this signal) and join it.
-  sigaddset(&signals, SIGUSR2);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   pthread_kill(waiter.native_handle(), SIGUSR2);
   waiter.join();
   if (!status.ok()) return Fail(status);

@@ -203,7 +203,14 @@ WireSources WireSources::AsSketch() const {
   WireSources out;
   out.exact = false;
   out.count = size();
-  out.sketch = Sketch().Serialize();
+  if (!exact) {
+    out.sketch = sketch;
+  } else {
+    std::vector<uint32_t> addresses;
+    addresses.reserve(v4.size());
+    v4.ForEach([&](uint32_t a) { addresses.push_back(a); });
+    out.sketch = DistinctSketch::SerializeOf(addresses, v6);
+  }
   return out;
 }
 
@@ -250,7 +257,9 @@ WireInterval ToWire(const Summary& summary, const std::string& sensor, int64_t s
   out.last_us = summary.last_us();
   out.fingerprint_rules = summary.fingerprints().version();
   out.sources = FromSet(summary.sources());
-  for (const Summary::PortEntry& entry : summary.Ports()) {
+  const std::vector<Summary::PortEntry> ports = summary.Ports();
+  out.ports.reserve(std::min(ports.size(), limits.max_ports));
+  for (const Summary::PortEntry& entry : ports) {
     if (out.ports.size() < limits.max_ports) {
       out.ports.push_back(
           {entry.proto, entry.port, entry.stats->packets, FromSet(entry.stats->sources)});
@@ -419,6 +428,8 @@ Result<WireInterval> DecodeWireObject(const json::object& o, bool exact_only) {
   if (ports->size() > kMaxPorts) return InvalidArgument("interval: too many ports");
   uint64_t port_packets = 0;
   std::vector<std::pair<int, int>> seen;
+  seen.reserve(ports->size());
+  w.ports.reserve(ports->size());
   for (const json::value& v : *ports) {
     if (!v.is_object()) return InvalidArgument("interval: ports: not an object");
     Fields pf(v.get_object(), "interval: ports: ");

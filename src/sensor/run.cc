@@ -162,7 +162,15 @@ Status SensorRun::FollowDirectory(const Darknet& darknet,
       if (flushed.ok()) log("spool sent");
     }
     if (config_.once) {
+      // What the node could not take now waits in the spool for the next
+      // run: a node that is away is no failure of the sensor (as in
+      // Uploader::Send); a refusal or a spool that cannot be read is.
       Status flushed = uploader_.Flush();
+      if (!flushed.ok() && flushed.code() == Code::kUnavailable) {
+        log("spool: " + std::to_string(uploader_.spooled()) + " batches wait for the node (" +
+            flushed.message() + ")");
+        return Status::Ok();
+      }
       return flushed;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(config_.poll_ms));

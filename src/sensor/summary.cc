@@ -249,8 +249,17 @@ void Widen(SourceStats& s, int64_t first_us, int64_t last_us, bool fresh) {
 
 // Stable LSD radix sort of `items` by a 32-bit key, 16 bits a pass (two
 // passes; one when every key is below 2^16). `scratch` is reused.
+// Below kSmallSort items a comparison sort is cheaper than the passes'
+// fixed cost (a one-minute interval's summary holds a few hundred).
+constexpr size_t kSmallSort = 4096;
+
 template <typename T, typename Key>
 void RadixSort(std::vector<T>& items, std::vector<T>& scratch, Key key, bool high_pass) {
+  if (items.size() < kSmallSort) {
+    std::stable_sort(items.begin(), items.end(),
+                     [&](const T& a, const T& b) { return key(a) < key(b); });
+    return;
+  }
   std::vector<uint32_t> count(65536 + 1);
   scratch.resize(items.size());
   for (int pass = 0; pass < (high_pass ? 2 : 1); ++pass) {
@@ -286,7 +295,8 @@ void Summary::Add(const Packet& p, int64_t ts_us) {
     AddV6(p, ts_us, traffic, matched, port_key, profile);
     return;
   }
-  if (pending_.capacity() == 0) pending_.reserve(kBatch);
+  // Grown as needed: many summaries (one a minute) stay small.
+  if (pending_.capacity() == 0) pending_.reserve(kSmallSort);
   const uint32_t packed = (port_key & 0x7FFFF) | static_cast<uint32_t>(profile) << 19 |
                           static_cast<uint32_t>(traffic) << 22;
   pending_.push_back({p.src4, p.dst4, packed, matched, ts_us});
@@ -320,9 +330,10 @@ void Summary::FoldSorted() {
   RadixSort(
       batch, scratch_, [](const Record& r) { return r.src; }, true);
 
-  // Packets per port: counted in a flat table for the batch, then added.
+  // Packets per port: counted in a flat table for a big batch, then added.
+  const bool small = batch.size() < kSmallSort;
   static thread_local std::vector<uint32_t> port_counts;
-  port_counts.assign(size_t{kPortProtos} << 16, 0);
+  if (!small) port_counts.assign(size_t{kPortProtos} << 16, 0);
   // Per source: one table lookup for its run of the batch.
   std::vector<uint32_t> values;
   for (size_t begin = 0; begin < batch.size();) {
@@ -360,7 +371,11 @@ void Summary::FoldSorted() {
     for (size_t i = begin; i < end; ++i) {
       const uint32_t key = batch[i].port_key();
       if (key == kNoPort) continue;
-      ++port_counts[key];
+      if (small) {
+        ++port_packets_[key];
+      } else {
+        ++port_counts[key];
+      }
       values.push_back(key);
     }
     // A source's ports in a batch are usually few: insertion sort then.
@@ -374,7 +389,7 @@ void Summary::FoldSorted() {
     source.ports.AddSorted(values);
     begin = end;
   }
-  for (uint32_t key = 0; key < port_counts.size(); ++key) {
+  for (uint32_t key = 0; !small && key < port_counts.size(); ++key) {
     if (port_counts[key] != 0) port_packets_[key] += port_counts[key];
   }
   pending_.clear();

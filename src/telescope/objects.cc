@@ -91,6 +91,7 @@ IntervalObjects MakeIntervalObjects(const sensor::WireInterval& interval,
   shared.last_us = interval.last_us;
   shared.fingerprint_rules = interval.fingerprint_rules;
   shared.sources = interval.sources.AsSketch();
+  shared.ports.reserve(interval.ports.size());
   for (const auto& p : interval.ports) {
     shared.ports.push_back({p.proto, p.port, p.packets, p.sources.AsSketch()});
   }

@@ -23,8 +23,16 @@ void TelescopeData::Add(const store::StoredObject& object) {
     ++rejected_;
     return;
   }
-  store::StoredObject meta = object;
-  meta.json.clear();
+  // What the sharing decision needs, without the JSON (parsed above).
+  store::StoredObject meta;
+  meta.id = object.id;
+  meta.type = object.type;
+  meta.spec_version = object.spec_version;
+  meta.version_us = object.version_us;
+  meta.date_added_us = object.date_added_us;
+  meta.tlp = object.tlp;
+  meta.created_by_ref = object.created_by_ref;
+  meta.origin = object.origin;
   Entry& entry = by_summary_id_[parsed->summary_id];
   if (entry.sensor.empty()) {
     entry.origin = object.origin;
@@ -33,12 +41,14 @@ void TelescopeData::Add(const store::StoredObject& object) {
     entry.sensor = parsed->interval.sensor;
     by_start_.emplace(entry.start_s, parsed->summary_id);
   }
-  auto interval = std::make_shared<const sensor::WireInterval>(std::move(parsed->interval));
   if (parsed->is_sources) {
-    entry.sources = std::move(interval);
+    entry.interval = std::make_shared<const StoredInterval>(StoredInterval::From(parsed->interval));
     entry.sources_meta = std::move(meta);
   } else {
-    entry.summary = std::move(interval);
+    if (!entry.sources_meta) {
+      entry.interval =
+          std::make_shared<const StoredInterval>(StoredInterval::From(parsed->interval));
+    }
     entry.summary_meta = std::move(meta);
   }
   summary_of_[object.id] = parsed->summary_id;
@@ -53,15 +63,13 @@ void TelescopeData::Remove(const std::string& id) {
   auto it = by_summary_id_.find(summary_id);
   if (it == by_summary_id_.end()) return;
   Entry& entry = it->second;
-  if (entry.sources_meta && entry.sources_meta->id == id) {
-    entry.sources.reset();
-    entry.sources_meta.reset();
+  if (entry.sources_meta && entry.sources_meta->id == id) entry.sources_meta.reset();
+  if (entry.summary_meta && entry.summary_meta->id == id) entry.summary_meta.reset();
+  if (!entry.sources_meta && entry.interval && entry.interval->exact) {
+    // The addresses went with their object; what the summary says stays.
+    entry.interval.reset();
   }
-  if (entry.summary_meta && entry.summary_meta->id == id) {
-    entry.summary.reset();
-    entry.summary_meta.reset();
-  }
-  if (!entry.sources && !entry.summary) {
+  if (!entry.sources_meta && !entry.summary_meta) {
     auto range = by_start_.equal_range(entry.start_s);
     for (auto s = range.first; s != range.second; ++s) {
       if (s->second == summary_id) {
@@ -81,10 +89,11 @@ std::vector<Slice> TelescopeData::Select(const Filter& filter, const Visible& vi
     const Entry& entry = by_summary_id_.at(it->second);
     if (!filter.sensor.empty() && entry.sensor != filter.sensor) continue;
     if (filter.origin && entry.origin != *filter.origin) continue;
-    if (entry.sources && visible(*entry.sources_meta)) {
-      out.push_back({entry.origin, entry.producer, entry.sources});
-    } else if (entry.summary && visible(*entry.summary_meta)) {
-      out.push_back({entry.origin, entry.producer, entry.summary});
+    if (!entry.interval) continue;
+    if (entry.sources_meta && visible(*entry.sources_meta)) {
+      out.push_back({entry.origin, entry.producer, entry.interval, true});
+    } else if (entry.summary_meta && visible(*entry.summary_meta)) {
+      out.push_back({entry.origin, entry.producer, entry.interval, false});
     }
   }
   return out;
@@ -105,27 +114,92 @@ uint64_t TelescopeData::rejected() const {
   return rejected_;
 }
 
-void SourceUnion::Add(const sensor::WireSources& sources) {
+void SourceUnion::Add(const StoredInterval& interval, const PooledSet& set) {
   ++parts_;
-  if (parts_ == 1) single_count_ = sources.size();
-  if (exact_ && sources.exact) {
-    set_.Merge(sources);
+  if (parts_ == 1) single_count_ = set.count;
+  if (exact_ && set.exact) {
+    v4_.AddSorted(interval.V4(set));
+    if (set.v6_size != 0) {
+      const auto v6 = interval.V6(set);
+      std::vector<sensor::Ipv6Address> merged;
+      merged.reserve(v6_.size() + v6.size());
+      std::set_union(v6_.begin(), v6_.end(), v6.begin(), v6.end(), std::back_inserter(merged));
+      v6_ = std::move(merged);
+    }
     return;
   }
   if (exact_) {
     // From here on the union is a sketch: what was exact joins it.
-    sketch_ = std::make_unique<sensor::DistinctSketch>(set_.Sketch());
-    set_ = sensor::WireSources();
+    sketch_ = std::make_unique<sensor::DistinctSketch>();
+    v4_.ForEach([&](uint32_t a) { sketch_->AddV4(a); });
+    for (const auto& a : v6_) sketch_->AddV6(a);
+    v4_ = sensor::U32Set();
+    v6_.clear();
     exact_ = false;
   }
-  sketch_->Merge(sources.Sketch());
+  if (set.exact) {
+    for (uint32_t a : interval.V4(set)) sketch_->AddV4(a);
+    for (const auto& a : interval.V6(set)) sketch_->AddV6(a);
+  } else if (auto parsed = sensor::DistinctSketch::Parse(interval.Sketch(set)); parsed.ok()) {
+    sketch_->Merge(*parsed);
+  }
 }
 
 uint64_t SourceUnion::size() const {
-  if (exact_) return set_.size();
+  if (exact_) return v4_.size() + v6_.size();
   // One part alone keeps its sender's exact count.
   if (parts_ == 1) return single_count_;
   return static_cast<uint64_t>(std::llround(sketch_->Estimate()));
+}
+
+namespace {
+
+PooledSet Pool(const sensor::WireSources& set, StoredInterval& into) {
+  PooledSet out;
+  out.exact = set.exact;
+  out.count = static_cast<uint32_t>(set.size());
+  if (!set.exact) {
+    out.sketch_begin = static_cast<uint32_t>(into.sketches.size());
+    out.sketch_size = static_cast<uint32_t>(set.sketch.size());
+    into.sketches += set.sketch;
+    return out;
+  }
+  out.v4_begin = static_cast<uint32_t>(into.v4.size());
+  set.v4.ForEach([&](uint32_t a) { into.v4.push_back(a); });
+  out.v4_size = static_cast<uint32_t>(into.v4.size() - out.v4_begin);
+  out.v6_begin = static_cast<uint32_t>(into.v6.size());
+  into.v6.insert(into.v6.end(), set.v6.begin(), set.v6.end());
+  out.v6_size = static_cast<uint32_t>(set.v6.size());
+  return out;
+}
+
+}  // namespace
+
+StoredInterval StoredInterval::From(const sensor::WireInterval& wire) {
+  StoredInterval out;
+  out.sensor = wire.sensor;
+  out.start_s = wire.start_s;
+  out.seconds = wire.seconds;
+  out.packets = wire.packets;
+  out.first_us = wire.first_us;
+  out.last_us = wire.last_us;
+  out.exact = wire.sources.exact;
+  out.sources = Pool(wire.sources, out);
+  out.ports.reserve(wire.ports.size());
+  for (const auto& p : wire.ports) {
+    out.ports.push_back({p.proto, p.port, p.packets, Pool(p.sources, out)});
+  }
+  for (const auto& [name, set] : wire.classes) out.classes.emplace_back(name, Pool(set, out));
+  for (const auto& [name, set] : wire.fingerprints) {
+    out.fingerprints.emplace_back(name, Pool(set, out));
+  }
+  const size_t kept = std::min(wire.top_sources.size(), kKeptTopSources);
+  out.top_sources.assign(wire.top_sources.begin(),
+                         wire.top_sources.begin() + static_cast<long>(kept));
+  out.v4.shrink_to_fit();
+  out.v6.shrink_to_fit();
+  out.sketches.shrink_to_fit();
+  return out;
 }
 
 uint32_t PortKey(sensor::PortProto proto, uint16_t port) {
@@ -142,7 +216,7 @@ std::vector<PortTotal> TopPorts(const std::vector<Slice>& slices, size_t top) {
     for (const auto& p : slice.interval->ports) {
       Acc& acc = ports[PortKey(p.proto, p.port)];
       acc.packets += p.packets;
-      acc.sources.Add(p.sources);
+      acc.sources.Add(*slice.interval, p.sources);
     }
   }
   std::vector<PortTotal> out;
@@ -166,14 +240,14 @@ std::map<uint32_t, std::vector<PortPoint>> SeriesByPort(const std::vector<Slice>
   };
   std::map<uint32_t, std::map<int64_t, Acc>> steps;
   for (const Slice& slice : slices) {
-    const sensor::WireInterval& w = *slice.interval;
+    const StoredInterval& w = *slice.interval;
     const int64_t at = w.start_s - ((w.start_s % step_s) + step_s) % step_s;
     for (const auto& p : w.ports) {
       const uint32_t key = PortKey(p.proto, p.port);
       if (!keys.contains(key)) continue;
       Acc& acc = steps[key][at];
       acc.packets += p.packets;
-      acc.sources.Add(p.sources);
+      acc.sources.Add(*slice.interval, p.sources);
     }
   }
   std::map<uint32_t, std::vector<PortPoint>> out;
@@ -199,12 +273,12 @@ Totals Summarize(const std::vector<Slice>& slices) {
   SourceUnion all;
   std::map<std::string, SourceUnion> classes, fingerprints;
   for (const Slice& slice : slices) {
-    const sensor::WireInterval& w = *slice.interval;
+    const StoredInterval& w = *slice.interval;
     out.packets += w.packets;
     ++out.intervals;
-    all.Add(w.sources);
-    for (const auto& [name, set] : w.classes) classes[name].Add(set);
-    for (const auto& [name, set] : w.fingerprints) fingerprints[name].Add(set);
+    all.Add(w, w.sources);
+    for (const auto& [name, set] : w.classes) classes[name].Add(w, set);
+    for (const auto& [name, set] : w.fingerprints) fingerprints[name].Add(w, set);
     if (w.packets != 0) {
       if (out.first_us == 0 || w.first_us < out.first_us) out.first_us = w.first_us;
       if (w.last_us > out.last_us) out.last_us = w.last_us;
@@ -220,6 +294,7 @@ Totals Summarize(const std::vector<Slice>& slices) {
 std::vector<SourceTotal> TopSources(const std::vector<Slice>& slices, size_t top) {
   std::map<std::string, SourceTotal> by_address;
   for (const Slice& slice : slices) {
+    if (!slice.addresses) continue;
     for (const auto& s : slice.interval->top_sources) {
       SourceTotal& t = by_address[s.address];
       t.address = s.address;
@@ -245,7 +320,7 @@ std::vector<SourceTotal> TopSources(const std::vector<Slice>& slices, size_t top
 std::vector<SensorInfo> Sensors(const std::vector<Slice>& slices) {
   std::map<std::pair<std::string, std::string>, SensorInfo> by_name;
   for (const Slice& slice : slices) {
-    const sensor::WireInterval& w = *slice.interval;
+    const StoredInterval& w = *slice.interval;
     SensorInfo& info = by_name[{slice.origin, w.sensor}];
     if (info.intervals == 0) {
       info.origin = slice.origin;
@@ -256,7 +331,7 @@ std::vector<SensorInfo> Sensors(const std::vector<Slice>& slices) {
     info.packets += w.packets;
     info.first_start_s = std::min(info.first_start_s, w.start_s);
     info.last_start_s = std::max(info.last_start_s, w.start_s);
-    info.exact = info.exact || w.sources.exact;
+    info.exact = info.exact || slice.addresses;
   }
   std::vector<SensorInfo> out;
   for (auto& [key, info] : by_name) out.push_back(std::move(info));

@@ -25,6 +25,7 @@
 #include <optional>
 #include <set>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -33,11 +34,61 @@
 
 namespace kizuna::telescope {
 
+// A set of sources inside a StoredInterval: a run of its address pools
+// (exact), or a sketch in its sketch pool and the sender's count.
+struct PooledSet {
+  bool exact = true;
+  uint32_t count = 0;
+  uint32_t v4_begin = 0, v4_size = 0;
+  uint32_t v6_begin = 0, v6_size = 0;
+  uint32_t sketch_begin = 0, sketch_size = 0;
+};
+
+// One interval as the node keeps it in memory: every set's addresses in one
+// pool per interval, so that a minute with hundreds of single-source ports
+// costs a few bytes a port, not an allocation per set.
+struct StoredInterval {
+  std::string sensor;
+  int64_t start_s = 0, seconds = 60;
+  uint64_t packets = 0;
+  int64_t first_us = 0, last_us = 0;
+  bool exact = true;  // its sets are addresses (a sources object), not sketches
+  PooledSet sources;
+  struct Port {
+    sensor::PortProto proto;
+    uint16_t port;
+    uint64_t packets;
+    PooledSet sources;
+  };
+  std::vector<Port> ports;
+  std::vector<std::pair<std::string, PooledSet>> classes, fingerprints;
+  // The busiest sources, at most kKeptTopSources of those sent.
+  static constexpr size_t kKeptTopSources = 25;
+  std::vector<sensor::WireInterval::Source> top_sources;
+  std::vector<uint32_t> v4;
+  std::vector<sensor::Ipv6Address> v6;
+  std::string sketches;
+
+  static StoredInterval From(const sensor::WireInterval& wire);
+  std::span<const uint32_t> V4(const PooledSet& set) const {
+    return {v4.data() + set.v4_begin, set.v4_size};
+  }
+  std::span<const sensor::Ipv6Address> V6(const PooledSet& set) const {
+    return {v6.data() + set.v6_begin, set.v6_size};
+  }
+  std::string_view Sketch(const PooledSet& set) const {
+    return std::string_view(sketches).substr(set.sketch_begin, set.sketch_size);
+  }
+};
+
 // One interval as a reader sees it.
 struct Slice {
   std::string origin;  // "" for this node's own sensors, else the partner (peer name)
   std::string producer;
-  std::shared_ptr<const sensor::WireInterval> interval;
+  std::shared_ptr<const StoredInterval> interval;
+  // Whether the reader may see this interval's addresses (its sources
+  // object): else only counts and sketches reach it.
+  bool addresses = false;
 };
 
 class TelescopeData {
@@ -68,7 +119,10 @@ class TelescopeData {
     int64_t start_s = 0;
     std::string sensor;
     std::optional<store::StoredObject> summary_meta, sources_meta;  // json dropped
-    std::shared_ptr<const sensor::WireInterval> summary, sources;
+    // The sources object's interval when it came, else the summary's: the
+    // exact one answers summary readers too (counts and sketches follow
+    // from the addresses).
+    std::shared_ptr<const StoredInterval> interval;
   };
   mutable std::shared_mutex mu_;
   std::map<std::string, Entry> by_summary_id_;
@@ -80,15 +134,19 @@ class TelescopeData {
 // A set of sources being merged from several intervals.
 class SourceUnion {
  public:
-  void Add(const sensor::WireSources& sources);
+  void Add(const StoredInterval& interval, const PooledSet& set);
   uint64_t size() const;
   bool exact() const { return exact_; }
+  // The union's addresses (exact() only).
+  const sensor::U32Set& v4() const { return v4_; }
+  const std::vector<sensor::Ipv6Address>& v6() const { return v6_; }
 
  private:
   bool exact_ = true;
   int parts_ = 0;
   uint64_t single_count_ = 0;  // the count when only one part was added
-  sensor::WireSources set_;
+  sensor::U32Set v4_;
+  std::vector<sensor::Ipv6Address> v6_;
   std::unique_ptr<sensor::DistinctSketch> sketch_;
 };
 
@@ -134,8 +192,8 @@ struct SourceTotal {
   int64_t first_us = 0, last_us = 0;
   std::set<std::string> fingerprints, sensors;
 };
-// The busiest sources: from each interval's top list (the exact sources
-// objects only; a summary carries no address), summed.
+// The busiest sources: from each interval's top list (where the reader may
+// see addresses; a summary carries none), summed.
 std::vector<SourceTotal> TopSources(const std::vector<Slice>& slices, size_t top);
 
 struct SensorInfo {

@@ -169,28 +169,30 @@ Status RecordSurges(store::Store& store, const node::Node& node, const Telescope
     TelescopeData::Filter during{s.start_s, s.start_s + kNewSourceIntervals * 60, "", std::nullopt};
     const uint32_t port_key = PortKey(f.proto, f.port);
     const auto exact_sources = [&](const TelescopeData::Filter& filter) {
-      sensor::WireSources set;
+      SourceUnion set;
       for (const Slice& slice : data.Select(filter, everything)) {
         for (const auto& p : slice.interval->ports) {
-          if (PortKey(p.proto, p.port) == port_key && p.sources.exact) set.Merge(p.sources);
+          if (PortKey(p.proto, p.port) == port_key && p.sources.exact) {
+            set.Add(*slice.interval, p.sources);
+          }
         }
       }
       return set;
     };
     const int64_t step = 60;
-    const sensor::WireSources seen_before = exact_sources(before);
-    const sensor::WireSources seen_during = exact_sources(during);
+    const SourceUnion seen_before = exact_sources(before);
+    const SourceUnion seen_during = exact_sources(during);
     json::array refs;
     std::vector<json::object> scos;
-    seen_during.v4.ForEach([&](uint32_t a) {
-      if (scos.size() >= kMaxNewSources || seen_before.v4.Contains(a)) return;
+    seen_during.v4().ForEach([&](uint32_t a) {
+      if (scos.size() >= kMaxNewSources || seen_before.v4().Contains(a)) return;
       json::object sco{{"type", "ipv4-addr"}, {"spec_version", "2.1"}, {"value", Ipv4Text(a)}};
       sco["id"] = stix::DeterministicScoId(sco);
       scos.push_back(std::move(sco));
     });
-    for (const sensor::Ipv6Address& a : seen_during.v6) {
+    for (const sensor::Ipv6Address& a : seen_during.v6()) {
       if (scos.size() >= kMaxNewSources ||
-          std::binary_search(seen_before.v6.begin(), seen_before.v6.end(), a)) {
+          std::binary_search(seen_before.v6().begin(), seen_before.v6().end(), a)) {
         continue;
       }
       json::object sco{

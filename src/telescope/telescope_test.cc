@@ -1,0 +1,346 @@
+// The telescope on the node, below HTTP: intervals as STIX objects (valid,
+// idempotent, no address in the shared summary), the merged views (exact
+// across our own sensors, estimated where a partner's sketch joins, only
+// what the reader may see), and surges found on generated traffic through
+// the whole path (capture → intervals → objects → views → detector).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <span>
+
+#include "node/node.h"
+#include "sensor/synth.h"
+#include "telescope/objects.h"
+#include "telescope/series.h"
+#include "telescope/surges.h"
+
+namespace kizuna::telescope {
+namespace {
+
+namespace json = boost::json;
+using sensor::WireInterval;
+
+constexpr std::string_view kHome = "identity--11111111-1111-4111-8111-111111111111";
+
+std::string TempPath(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("kizuna-telescope-" + std::to_string(::getpid()) + "-" + name))
+      .string();
+}
+
+// A synthetic capture cut into intervals, each handed to `take`.
+void ForEachInterval(const sensor::SynthOptions& options, const std::string& sensor,
+                     const std::function<void(WireInterval&&)>& take,
+                     sensor::SynthTruth* truth = nullptr) {
+  const std::string path = TempPath(sensor + ".pcap");
+  EXPECT_TRUE(sensor::WriteSynth(options, path, truth).ok());
+  sensor::SplitStats stats;
+  EXPECT_TRUE(sensor::SplitCapture(
+                  path, sensor::Darknet{}, 60,
+                  [&](int64_t start, int piece, sensor::Summary& summary) {
+                    take(sensor::ToWire(summary, sensor, start, 60, "f-" + std::to_string(piece)));
+                    return Status::Ok();
+                  },
+                  &stats)
+                  .ok());
+  std::filesystem::remove(path);
+}
+
+std::vector<WireInterval> Intervals(const sensor::SynthOptions& options, const std::string& sensor,
+                                    sensor::SynthTruth* truth = nullptr) {
+  std::vector<WireInterval> out;
+  ForEachInterval(
+      options, sensor, [&](WireInterval&& w) { out.push_back(std::move(w)); }, truth);
+  return out;
+}
+
+store::StoredObject Stored(const json::object& object, const std::string& origin) {
+  auto info = stix::ValidateObject(object);
+  EXPECT_TRUE(info.ok()) << info.status().ToString();
+  store::StoredObject stored;
+  stored.id = info->id;
+  stored.type = info->type;
+  stored.tlp = info->tlp;
+  stored.json = json::serialize(object);
+  stored.origin = origin;
+  return stored;
+}
+
+// Adds intervals as a producer's objects; `with_sources`: the sources
+// object too (what a reader allowed AMBER receives).
+void AddAll(TelescopeData& data, std::span<const WireInterval> intervals,
+            const std::string& producer, const std::string& origin, bool with_sources) {
+  for (const WireInterval& w : intervals) {
+    IntervalObjects made = MakeIntervalObjects(w, producer, stix::Tlp::kGreen, stix::Tlp::kAmber);
+    data.Add(Stored(made.summary, origin));
+    if (with_sources) data.Add(Stored(made.sources, origin));
+  }
+}
+
+const TelescopeData::Visible kAll = [](const store::StoredObject&) { return true; };
+
+sensor::SynthOptions Small(uint32_t seed) {
+  sensor::SynthOptions options;
+  options.packets = 40000;
+  options.duration_s = 3 * 3600;
+  options.outbreak_at_s = 1 << 30;  // none
+  options.seed = seed;
+  return options;
+}
+
+TEST(TelescopeObjects, AnIntervalIsTwoValidObjectsAndTheSummaryHoldsNoAddress) {
+  const std::vector<WireInterval> intervals = Intervals(Small(1), "tokyo-1");
+  ASSERT_FALSE(intervals.empty());
+  const WireInterval& w = intervals[intervals.size() / 2];
+  ASSERT_FALSE(w.top_sources.empty());
+  IntervalObjects made =
+      MakeIntervalObjects(w, std::string(kHome), stix::Tlp::kGreen, stix::Tlp::kAmber);
+  auto summary = stix::ValidateObject(made.summary);
+  auto sources = stix::ValidateObject(made.sources);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  ASSERT_TRUE(sources.ok()) << sources.status().ToString();
+  EXPECT_EQ(summary->tlp, stix::Tlp::kGreen);
+  EXPECT_EQ(sources->tlp, stix::Tlp::kAmber);
+  // The same interval again is the same objects (stored once).
+  IntervalObjects again =
+      MakeIntervalObjects(w, std::string(kHome), stix::Tlp::kGreen, stix::Tlp::kAmber);
+  EXPECT_EQ(json::serialize(again.summary), json::serialize(made.summary));
+  EXPECT_EQ(json::serialize(again.sources), json::serialize(made.sources));
+  // Another producer's sensor of the same name is another object.
+  IntervalObjects other = MakeIntervalObjects(w, "identity--22222222-2222-4222-8222-222222222222",
+                                              stix::Tlp::kGreen, stix::Tlp::kAmber);
+  EXPECT_NE(other.summary.at("id"), made.summary.at("id"));
+
+  const std::string shared = json::serialize(made.summary);
+  EXPECT_EQ(shared.find("\"v4\""), std::string::npos);
+  EXPECT_EQ(shared.find("\"v6\""), std::string::npos);
+  EXPECT_EQ(shared.find("top_sources"), std::string::npos);
+  for (const auto& s : w.top_sources) EXPECT_EQ(shared.find(s.address), std::string::npos);
+  EXPECT_NE(json::serialize(made.sources).find(w.top_sources[0].address), std::string::npos);
+
+  auto parsed = ParseIntervalObject(made.summary);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_FALSE(parsed->is_sources);
+  EXPECT_EQ(parsed->producer, kHome);
+  EXPECT_EQ(parsed->interval.sources.size(), w.sources.size());
+  EXPECT_FALSE(parsed->interval.sources.exact);
+  auto exact = ParseIntervalObject(made.sources);
+  ASSERT_TRUE(exact.ok()) << exact.status().ToString();
+  EXPECT_TRUE(exact->is_sources);
+  EXPECT_EQ(exact->summary_id, std::string(made.summary.at("id").as_string()));
+  EXPECT_EQ(sensor::EncodeWire(exact->interval), sensor::EncodeWire(w));
+}
+
+TEST(TelescopeData, OurSensorsMergeExactlyAndAPartnersSketchIsEstimated) {
+  sensor::SynthTruth truth_a, truth_b;
+  const auto a = Intervals(Small(1), "tokyo-1", &truth_a);
+  const auto b = Intervals(Small(2), "osaka-1", &truth_b);
+  std::set<uint32_t> union_v4(truth_a.sources.v4.begin(), truth_a.sources.v4.end());
+  union_v4.insert(truth_b.sources.v4.begin(), truth_b.sources.v4.end());
+  std::set<sensor::Ipv6Address> union_v6(truth_a.sources.v6.begin(), truth_a.sources.v6.end());
+  union_v6.insert(truth_b.sources.v6.begin(), truth_b.sources.v6.end());
+  const uint64_t expected = union_v4.size() + union_v6.size();
+
+  TelescopeData home;
+  AddAll(home, a, std::string(kHome), "", true);
+  AddAll(home, b, std::string(kHome), "", true);
+  Totals totals = Summarize(home.Select({}, kAll));
+  EXPECT_TRUE(totals.exact);
+  EXPECT_EQ(totals.packets, truth_a.packets + truth_b.packets);
+  EXPECT_EQ(totals.sources, expected);
+  // 23/tcp, merged exactly.
+  std::set<uint32_t> port23(truth_a.ports.at({"tcp", 23}).sources.v4.begin(),
+                            truth_a.ports.at({"tcp", 23}).sources.v4.end());
+  port23.insert(truth_b.ports.at({"tcp", 23}).sources.v4.begin(),
+                truth_b.ports.at({"tcp", 23}).sources.v4.end());
+  auto top = TopPorts(home.Select({}, kAll), 1000);
+  auto it = std::find_if(top.begin(), top.end(), [](const PortTotal& p) {
+    return p.proto == sensor::PortProto::kTcp && p.port == 23;
+  });
+  ASSERT_NE(it, top.end());
+  EXPECT_TRUE(it->exact);
+  EXPECT_EQ(it->sources, port23.size() + truth_a.ports.at({"tcp", 23}).sources.v6.size() +
+                             truth_b.ports.at({"tcp", 23}).sources.v6.size());
+
+  // Osaka is a partner's, and only its summary reached us.
+  TelescopeData merged;
+  AddAll(merged, a, std::string(kHome), "", true);
+  AddAll(merged, b, "identity--33333333-3333-4333-8333-333333333333", "partner-b", false);
+  totals = Summarize(merged.Select({}, kAll));
+  EXPECT_FALSE(totals.exact);
+  EXPECT_EQ(totals.packets, truth_a.packets + truth_b.packets);
+  EXPECT_NEAR(static_cast<double>(totals.sources), static_cast<double>(expected), expected * 0.049);
+  // A partner's addresses never appear where only its summary is.
+  for (const SourceTotal& s : TopSources(merged.Select({}, kAll), 1000)) {
+    EXPECT_EQ(s.sensors.count("partner-b/osaka-1"), 0u) << s.address;
+  }
+  auto sensors = Sensors(merged.Select({}, kAll));
+  ASSERT_EQ(sensors.size(), 2u);
+  EXPECT_EQ(sensors[1].origin, "partner-b");
+  EXPECT_FALSE(sensors[1].exact);
+  // One origin alone keeps the sender's exact counts.
+  TelescopeData::Filter only_b;
+  only_b.origin = "partner-b";
+  EXPECT_EQ(Summarize(merged.Select(only_b, kAll)).packets, truth_b.packets);
+
+  // What the reader may not see does not count.
+  const TelescopeData::Visible only_home = [](const store::StoredObject& o) {
+    return o.origin.empty();
+  };
+  EXPECT_EQ(Summarize(merged.Select({}, only_home)).packets, truth_a.packets);
+  EXPECT_TRUE(Summarize(merged.Select({}, only_home)).exact);
+}
+
+TEST(TelescopeData, AnObjectThatDoesNotParseIsCountedAndIgnoredAndADeletionForgets) {
+  const auto a = Intervals(Small(1), "tokyo-1");
+  TelescopeData data;
+  AddAll(data, std::span(&a[0], 1), std::string(kHome), "", true);
+  EXPECT_EQ(data.intervals(), 1u);
+  IntervalObjects made =
+      MakeIntervalObjects(a[1], std::string(kHome), stix::Tlp::kGreen, stix::Tlp::kAmber);
+  made.sources["packets"] = "many";
+  data.Add(Stored(made.sources, ""));
+  EXPECT_EQ(data.rejected(), 1u);
+  EXPECT_EQ(data.intervals(), 1u);
+  const std::string id = std::string(
+      MakeIntervalObjects(a[0], std::string(kHome), stix::Tlp::kGreen, stix::Tlp::kAmber)
+          .summary.at("id")
+          .as_string());
+  data.Remove(id);
+  EXPECT_EQ(data.intervals(), 1u);  // the sources object is still there
+  EXPECT_EQ(Summarize(data.Select({}, kAll)).packets, a[0].packets);
+  data.Remove(std::string(
+      MakeIntervalObjects(a[0], std::string(kHome), stix::Tlp::kGreen, stix::Tlp::kAmber)
+          .sources.at("id")
+          .as_string()));
+  EXPECT_EQ(data.intervals(), 0u);
+  EXPECT_TRUE(data.Select({}, kAll).empty());
+}
+
+sensor::SynthOptions Outbreak(int64_t at_s, uint32_t seed) {
+  sensor::SynthOptions options;
+  options.packets = 200000;
+  options.duration_s = 86400;
+  options.outbreak_at_s = at_s;
+  options.outbreak_sources = 3000;
+  options.seed = seed;
+  return options;
+}
+
+TEST(TelescopeSurges, AGeneratedOutbreakIsFoundWithinThreeIntervalsOfItsStart) {
+  sensor::SynthTruth truth;
+  const auto intervals = Intervals(Outbreak(16 * 3600, 5), "tokyo-1", &truth);
+  TelescopeData data;
+  AddAll(data, intervals, std::string(kHome), "", true);
+  const auto surges = FindSurges(data, {}, kAll, 200);
+  ASSERT_FALSE(surges.empty());
+  const int64_t start_s = truth.outbreak_start_us / 1000000;
+  bool found = false;
+  for (const FoundSurge& f : surges) {
+    // Everything found is the outbreak (23/tcp or 2323/tcp), nothing before it.
+    EXPECT_TRUE(f.proto == sensor::PortProto::kTcp && (f.port == 23 || f.port == 2323)) << f.port;
+    EXPECT_GE(f.surge.start_s, start_s - start_s % 60);
+    if (f.port == 23 && f.surge.metric == "sources") {
+      found = true;
+      EXPECT_LE(f.surge.start_s, start_s + 3 * 60);
+      EXPECT_GT(f.surge.observed, 2 * f.surge.baseline);
+      EXPECT_EQ(f.first_seen_by, "home");
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(TelescopeSurges, AWeekOfBackgroundWithItsDailyCycleIsNoSurge) {
+  sensor::SynthOptions options;
+  options.packets = 600'000;
+  options.duration_s = 7 * 86400;
+  options.outbreak_at_s = 8 * 86400;  // never
+  options.seed = 11;
+  // Streamed: a week of minutes is never all in the test's hands at once.
+  TelescopeData data;
+  uint64_t intervals = 0;
+  ForEachInterval(options, "tokyo-1", [&](WireInterval&& w) {
+    AddAll(data, std::span(&w, 1), std::string(kHome), "", true);
+    ++intervals;
+  });
+  EXPECT_GT(intervals, 9000u);
+  const auto surges = FindSurges(data, {}, kAll, 200);
+  for (const FoundSurge& f : surges) {
+    ADD_FAILURE() << "surge on " << f.port << " " << f.surge.metric << " at " << f.surge.start_s
+                  << ": " << f.surge.observed << " vs " << f.surge.baseline;
+  }
+}
+
+TEST(TelescopeSurges, ThePartnerWhoseSensorsSawItFirstIsNamed) {
+  // The same outbreak reaches the partner's darknet 20 minutes before ours.
+  TelescopeData data;
+  AddAll(data, Intervals(Outbreak(16 * 3600, 5), "tokyo-1"), std::string(kHome), "", true);
+  AddAll(data, Intervals(Outbreak(16 * 3600 - 20 * 60, 6), "seoul-1"),
+         "identity--44444444-4444-4444-8444-444444444444", "krcert", false);
+  const auto surges = FindSurges(data, {}, kAll, 200);
+  bool found = false;
+  for (const FoundSurge& f : surges) {
+    if (f.port != 23 || f.surge.metric != "sources") continue;
+    found = true;
+    EXPECT_EQ(f.first_seen_by, "krcert");
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(TelescopeSurges, ASurgeIsRecordedOnceAsAReportWithItsNewSources) {
+  const std::string dir = TempPath("node");
+  ASSERT_TRUE(node::InitNode(dir, {}).ok());
+  auto node = node::Node::Open(dir);
+  ASSERT_TRUE(node.ok()) << node.status().ToString();
+  store::Store& store = (*node)->store();
+  store::Collection collection;
+  collection.id = "6f0d7c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f";
+  collection.title = "Telescope";
+  ASSERT_TRUE(store.CreateCollection(collection).ok());
+
+  sensor::SynthTruth truth;
+  TelescopeData data;
+  AddAll(data, Intervals(Outbreak(16 * 3600, 5), "tokyo-1", &truth),
+         (*node)->identity().identity_id, "", true);
+  TelescopeConfig config;
+  ASSERT_TRUE(RecordSurges(store, **node, data, collection.id, config, nullptr).ok());
+  const int64_t stored = *store.CountObjects(collection.id);
+  ASSERT_TRUE(RecordSurges(store, **node, data, collection.id, config, nullptr).ok());
+  EXPECT_EQ(*store.CountObjects(collection.id), stored);  // nothing new the second time
+
+  store::ObjectQuery query;
+  query.types = {"report"};
+  auto reports = store.QueryObjects(collection.id, query);
+  ASSERT_TRUE(reports.ok());
+  bool port23 = false;
+  for (const store::StoredObject& r : reports->objects) {
+    json::object report = json::parse(r.json).as_object();
+    const json::object& facts = report.at("x_kizuna_surge").as_object();
+    if (facts.at("port").to_number<int>() != 23 || facts.at("metric") != "sources") continue;
+    port23 = true;
+    EXPECT_EQ(r.tlp, stix::Tlp::kGreen);
+    // The evidence: the outbreak's bots, new on 23/tcp, as AMBER observed-data.
+    const std::string observed_id(report.at("object_refs").as_array()[0].as_string());
+    store::ObjectQuery by_id;
+    by_id.ids = {observed_id};
+    auto observed = store.QueryObjects(collection.id, by_id);
+    ASSERT_TRUE(observed.ok());
+    ASSERT_EQ(observed->objects.size(), 1u);
+    EXPECT_EQ(observed->objects[0].tlp, stix::Tlp::kAmber);
+    json::object o = json::parse(observed->objects[0].json).as_object();
+    EXPECT_EQ(o.at("x_kizuna_observation"), "infected-host");
+    const auto& refs = o.at("object_refs").as_array();
+    EXPECT_GT(refs.size(), 50u);
+    const uint64_t bots = truth.fingerprints.at("mirai").size();
+    EXPECT_LE(refs.size(), bots);
+  }
+  EXPECT_TRUE(port23);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kizuna::telescope
