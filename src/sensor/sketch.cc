@@ -150,15 +150,20 @@ Result<DistinctSketch> DistinctSketch::Parse(std::string_view bytes) {
   const auto byte = [&](size_t i) { return static_cast<uint8_t>(bytes[i]); };
   if (bytes[1] == 'd') {
     if (bytes.size() != 2 + kRegisters) return InvalidArgument("sketch: dense size is wrong");
+    size_t used = 0;
     for (size_t i = 0; i < kRegisters; ++i) {
       if (byte(2 + i) > kMaxRank) return InvalidArgument("sketch: register out of range");
       sketch.registers_[i] = byte(2 + i);
+      used += byte(2 + i) != 0;
     }
+    // One form for one sketch: the sparse one while it is shorter.
+    if (used * 3 + 2 < kRegisters) return InvalidArgument("sketch: dense where sparse is shorter");
     return sketch;
   }
   if (bytes[1] != 's' || bytes.size() < 4) return InvalidArgument("sketch: unknown kind");
   const size_t used = size_t{byte(2)} << 8 | byte(3);
   if (bytes.size() != 4 + used * 3) return InvalidArgument("sketch: sparse size is wrong");
+  if (used * 3 + 2 >= kRegisters) return InvalidArgument("sketch: sparse where dense is shorter");
   long previous = -1;
   for (size_t e = 0; e < used; ++e) {
     const size_t at = 4 + e * 3;

@@ -446,7 +446,9 @@ const Summary::Derived& Summary::derived() const {
     for (uint32_t m = stats.fingerprints() & rule_mask; m != 0; m &= m - 1) {
       matched[__builtin_ctz(m)].push_back(address);
     }
-    stats.ports.ForEach([&](uint32_t key) { port_sources.push_back({key, address}); });
+    // (Copied: clang 14 lambdas cannot capture a structured binding.)
+    const uint32_t source = address;
+    stats.ports.ForEach([&](uint32_t key) { port_sources.push_back({key, source}); });
   }
   // By port, sources ascending within each (two stable radix sorts).
   RadixSort(
@@ -484,7 +486,8 @@ const Summary::Derived& Summary::derived() const {
     for (uint32_t m = stats.fingerprints() & rule_mask; m != 0; m &= m - 1) {
       d->fingerprints[__builtin_ctz(m)].AddV6(address);
     }
-    stats.ports.ForEach([&](uint32_t key) { port_at(key).sources.AddV6(address); });
+    const Ipv6Address& source = address;
+    stats.ports.ForEach([&](uint32_t key) { port_at(key).sources.AddV6(source); });
   }
   for (const auto& [key, packets] : port_packets_) port_at(key).packets = packets;
   derived_ = std::move(d);
