@@ -224,6 +224,38 @@ TEST(Interval, TheDecoderRefusesWhatIsWrongAndSaysWhat) {
   EXPECT_FALSE(DecodeWire("[]").ok());
 }
 
+TEST(Interval, OnlyTheBusiestPortsAndSourcesTravelTheRestAsCounts) {
+  Summary summary;
+  Packet p;
+  p.ip_version = 4;
+  p.protocol = kProtoTcp;
+  p.has_transport = true;
+  p.dst4 = 0xC6120001;
+  p.tcp_flags = tcp::kSyn;
+  // Port 1000+k gets k+1 packets from source k+1.
+  uint64_t total = 0;
+  for (uint32_t k = 0; k < 10; ++k) {
+    p.dst_port = static_cast<uint16_t>(1000 + k);
+    p.src4 = k + 1;
+    for (uint32_t n = 0; n <= k; ++n, ++total) summary.Add(p, 1795305600LL * 1000000 + n);
+  }
+  WireLimits limits;
+  limits.max_ports = 3;
+  limits.max_top_sources = 2;
+  const WireInterval w = ToWire(summary, "tokyo-1", 1795305600, 60, "x-0", limits);
+  ASSERT_EQ(w.ports.size(), 3u);
+  EXPECT_EQ(w.ports[0].port, 1009);
+  EXPECT_EQ(w.ports[2].port, 1007);
+  EXPECT_EQ(w.other_ports, 7u);
+  EXPECT_EQ(w.other_port_packets, total - 10 - 9 - 8);
+  ASSERT_EQ(w.top_sources.size(), 2u);
+  EXPECT_EQ(w.top_sources[0].address, "0.0.0.10");
+  EXPECT_EQ(w.top_sources[0].packets, 10u);
+  EXPECT_EQ(w.top_sources[1].address, "0.0.0.9");
+  EXPECT_EQ(w.sources.size(), 10u);  // every source still counts
+  EXPECT_TRUE(DecodeWire(EncodeWire(w)).ok());
+}
+
 TEST(Interval, ASetMayTravelAsASketchWhereAddressesMayNot) {
   WireInterval w = Sample();
   ASSERT_EQ(w.sources.size(), 51u);
