@@ -201,6 +201,12 @@ http::Response TelescopeModule::Upload(const http::Request& request, const store
           400, "Bad interval",
           "intervals[" + std::to_string(i) + "]: " + interval.status().message());
     }
+    if (interval->start_s > SystemClock::Instance().NowMicros() / 1000000 + 86400) {
+      return http::ErrorResponse(400, "Bad interval",
+                                 "intervals[" + std::to_string(i) +
+                                     "]: starts more than a day from now (is the sensor's clock "
+                                     "right?)");
+    }
     if (interval->sensor != account->name) {
       return http::ErrorResponse(403, "Forbidden",
                                  "intervals[" + std::to_string(i) + "]: sensor '" +

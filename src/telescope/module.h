@@ -72,7 +72,7 @@ class TelescopeModule final : public platform::Module {
 
   const platform::NodeServices* services_;
   TelescopeConfig config_;
-  TelescopeData data_;
+  TelescopeData data_{&SystemClock::Instance()};
   std::string collection_id_;
   std::unique_ptr<bus::Subscription> subscription_;
   std::atomic<bool> stopping_{false};

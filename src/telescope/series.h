@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "common/time.h"
 #include "sensor/interval.h"
 #include "store/store.h"
 
@@ -93,6 +94,11 @@ struct Slice {
 
 class TelescopeData {
  public:
+  // `clock` (not owned; null: no check) dates what is too far ahead: an
+  // interval that starts more than a day after its clock's now is rejected,
+  // so that a wrong sensor clock cannot move "the last 24 hours".
+  explicit TelescopeData(const Clock* clock = nullptr) : clock_(clock) {}
+
   // Takes in a stored telescope object (added to a collection; `origin` as
   // the store has it). Objects of other types are ignored; a telescope
   // object that does not parse is counted in rejected() and ignored.
@@ -129,6 +135,7 @@ class TelescopeData {
   std::map<std::string, std::string> summary_of_;  // object id -> summary id
   std::multimap<int64_t, std::string> by_start_;   // start -> summary id
   uint64_t rejected_ = 0;
+  const Clock* clock_;
 };
 
 // A set of sources being merged from several intervals.

@@ -201,6 +201,28 @@ TEST(TelescopeData, OurSensorsMergeExactlyAndAPartnersSketchIsEstimated) {
   EXPECT_TRUE(Summarize(merged.Select({}, only_home)).exact);
 }
 
+class FixedClock : public Clock {
+ public:
+  explicit FixedClock(int64_t us) : us_(us) {}
+  int64_t NowMicros() const override { return us_; }
+
+ private:
+  int64_t us_;
+};
+
+TEST(TelescopeData, AnIntervalMoreThanADayAheadOfTheClockIsRejected) {
+  const auto a = Intervals(Small(1), "tokyo-1");
+  const int64_t start = a[0].start_s;
+  FixedClock a_day_before(static_cast<int64_t>(start - 86400 - 60) * 1000000);
+  FixedClock an_hour_before(static_cast<int64_t>(start - 3600) * 1000000);
+  TelescopeData strict(&a_day_before), fine(&an_hour_before);
+  AddAll(strict, std::span(&a[0], 1), std::string(kHome), "", true);
+  AddAll(fine, std::span(&a[0], 1), std::string(kHome), "", true);
+  EXPECT_EQ(strict.intervals(), 0u);
+  EXPECT_EQ(strict.rejected(), 2u);
+  EXPECT_EQ(fine.intervals(), 1u);
+}
+
 TEST(TelescopeData, AnObjectThatDoesNotParseIsCountedAndIgnoredAndADeletionForgets) {
   const auto a = Intervals(Small(1), "tokyo-1");
   TelescopeData data;
