@@ -103,8 +103,18 @@ Status Uploader::Resolve() {
   http::Headers headers;
   headers.Set("Authorization", "Bearer " + options_.token);
   auto response = client_->Send("GET", options_.node_url + "/api/v1/whoami", headers);
-  if (!response.ok())
+  // The name the node gave before is kept in the spool: a sensor restarted
+  // while its node is away still knows who it is, and spools.
+  const std::string remembered = options_.spool_dir.empty() ? "" : options_.spool_dir + "/sensor";
+  if (!response.ok()) {
+    std::ifstream in(remembered);
+    std::string name;
+    if (!remembered.empty() && std::getline(in, name) && ValidSensorName(name)) {
+      options_.sensor = name;
+      return Status::Ok();
+    }
     return Unavailable("node " + options_.node_url + ": " + response.status().message());
+  }
   if (response->status != 200) {
     return Unauthenticated("node " + options_.node_url + " refused the token (HTTP " +
                            std::to_string(response->status) + ")");
@@ -117,6 +127,9 @@ Status Uploader::Resolve() {
     return InvalidArgument("the token is not a sensor's (kizuna telescope sensor add)");
   }
   options_.sensor = std::string(name->get_string()).substr(7);
+  if (!remembered.empty()) {
+    KIZUNA_RETURN_IF_ERROR(WriteDurably(options_.spool_dir, "sensor", options_.sensor + "\n"));
+  }
   return Status::Ok();
 }
 

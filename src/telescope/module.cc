@@ -249,8 +249,18 @@ http::Response TelescopeModule::Get(const http::Request& request, const store::U
     // collection, when its [[peer]] shares it), filtered there.
     return http::ErrorResponse(403, "Forbidden", "partners read the telescope collection");
   }
+  // Another organization's user reads as on TAXII: with a read grant on
+  // the telescope collection, our own sensors' objects only (partners'
+  // arrive in collections of their own), as far as the policy releases them.
+  const bool home = recipient.kind == sharing::Recipient::Kind::kHome;
+  if (!home) {
+    auto rights = services_->store->RightsOf(user, collection_id_);
+    if (!rights.ok() || !rights->can_read) {
+      return http::ErrorResponse(403, "Forbidden", "no read grant on the telescope collection");
+    }
+  }
   const TelescopeData::Visible visible = [&](const store::StoredObject& object) {
-    return policy->MayRelease(object, recipient);
+    return (home || object.origin.empty()) && policy->MayRelease(object, recipient);
   };
   TelescopeData::Filter filter;
   Status range =
