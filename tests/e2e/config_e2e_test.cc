@@ -119,7 +119,9 @@ TEST(NodeConfig, BadModuleSectionIsOneClearLine) {
       {"[matching]\nbogus = 1\n", "kizuna.toml: matching.bogus: unknown key"},
       {"[matchng]\n",
        "kizuna.toml: [matchng]: unknown section (the node's modules are: core, "
-       "matching, peers, taxii)"},
+       "matching, peers, taxii, telescope)"},
+      {"[telescope]\nsummary_tlp = \"purple\"\n", "kizuna.toml: telescope.summary_tlp:"},
+      {"[[telescope.sensor]]\nname = \"bad name\"\n", "kizuna.toml: telescope.sensor[0].name:"},
   };
   for (const Case& c : cases) {
     WriteFile(path, good + "\n" + c.section);
