@@ -82,7 +82,7 @@ struct WireInterval {
 
 struct WireLimits {
   size_t max_ports = 1000;
-  size_t max_top_sources = 100;
+  size_t max_top_sources = 25;
 };
 
 inline constexpr std::array<std::string_view, 6> kProfileNames = {"syn",       "syn_ack", "rst",

@@ -32,7 +32,7 @@ namespace kizuna::sensor {
 
 struct SynthOptions {
   uint64_t packets = 1'000'000;
-  int64_t start_us = 1795392000LL * 1000000;  // 2026-11-22T00:00:00Z
+  int64_t start_us = 1795392000LL * 1000000;  // 2026-11-23T00:00:00Z
   int64_t duration_s = 86400;                 // spread over this much time
   uint32_t darknet = 0xC6120000;              // 198.18.0.0
   int darknet_length = 16;                    // the darknet's IPv4 prefix length

@@ -408,6 +408,12 @@ TEST(Demo, PropagatesTheSampleDataAndRedStaysHome) {
     EXPECT_NE(r.out.find(team), std::string::npos) << team;
   }
   EXPECT_NE(r.out.find("/borealis/admin.key"), std::string::npos) << r.out;
+  // The telescope: the first node merges its partners' sensors and names
+  // whose darknet saw the outbreak first.
+  EXPECT_NE(r.out.find("of CERT-Borealis"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("of CERT-Cascadia"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("surge on 23/tcp"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("first seen by CERT-Borealis"), std::string::npos) << r.out;
   // The nodes were stopped: their ports are free again.
   PortHolder again(base);
   EXPECT_TRUE(again.ok());
