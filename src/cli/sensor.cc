@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/progress.h"
@@ -22,13 +23,21 @@ struct ReportArgs {
   std::vector<std::string> darknet;
   size_t top = 20;
   bool progress = false;
+  std::string fingerprints;
 };
 
 int Report(const ReportArgs& args) {
   auto darknet = sensor::Darknet::Parse(args.darknet);
   if (!darknet.ok()) return Fail(darknet.status());
+  std::optional<sensor::FingerprintSet> rules;
+  if (!args.fingerprints.empty()) {
+    auto loaded = sensor::LoadFingerprints(args.fingerprints);
+    if (!loaded.ok()) return Fail(loaded.status());
+    rules = std::move(*loaded);
+  }
   ProgressLine progress(args.progress, "read");
-  auto report = sensor::AnalyzeCapture(args.pcap, *darknet, std::ref(progress));
+  auto report = sensor::AnalyzeCapture(args.pcap, *darknet, std::ref(progress),
+                                       rules ? *rules : sensor::FingerprintSet::BuiltIn());
   progress.Finish();
   if (!report.ok()) return Fail(report.status());
   if (!report->file_error.empty()) {
@@ -110,6 +119,8 @@ void AddSensorCommands(CLI::App& app, int* code) {
   report->add_option("--darknet", report_args->darknet,
                      "count only traffic to this prefix (repeatable; default: all)");
   report->add_option("--top", report_args->top, "ports in the table")->capture_default_str();
+  report->add_option("--fingerprints", report_args->fingerprints,
+                     "scanner fingerprint rules (JSON) instead of the built-in ones");
   report->add_flag("--progress", report_args->progress,
                    "progress on stderr (always on a terminal)");
   report->callback([code, report_args] { *code = Report(*report_args); });

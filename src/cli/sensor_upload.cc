@@ -4,6 +4,7 @@
 // sensor/run.h.
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <thread>
 
 #include "cli/commands.h"
@@ -20,6 +21,7 @@ struct UploadArgs {
   std::vector<std::string> darknet;
   int64_t interval = 60;
   bool progress = false;
+  std::string fingerprints;
 };
 
 int Upload(UploadArgs args) {
@@ -28,11 +30,18 @@ int Upload(UploadArgs args) {
   if (args.interval <= 0 || 86400 % args.interval != 0) {
     return Fail(InvalidArgument("--interval: seconds dividing 86400"));
   }
+  std::optional<sensor::FingerprintSet> rules;
+  if (!args.fingerprints.empty()) {
+    auto loaded = sensor::LoadFingerprints(args.fingerprints);
+    if (!loaded.ok()) return Fail(loaded.status());
+    rules = std::move(*loaded);
+  }
   sensor::Uploader uploader(args.upload);
   if (Status resolved = uploader.Resolve(); !resolved.ok()) return Fail(resolved);
   ProgressLine progress(args.progress, "upload");
   auto result =
-      sensor::UploadCapture(args.pcap, *darknet, args.interval, uploader, std::ref(progress));
+      sensor::UploadCapture(args.pcap, *darknet, args.interval, uploader, std::ref(progress),
+                            rules ? *rules : sensor::FingerprintSet::BuiltIn());
   progress.Finish();
   if (!result.ok()) {
     return Fail(Status(result.status().code(),
@@ -118,6 +127,8 @@ void AddSensorUploadCommands(CLI::App* sensor, int* code) {
       ->capture_default_str();
   upload->add_option("--spool", upload_args->upload.spool_dir,
                      "keep batches here until the node has them (sent again next time)");
+  upload->add_option("--fingerprints", upload_args->fingerprints,
+                     "scanner fingerprint rules (JSON) instead of the built-in ones");
   upload->add_option("--ca-file", upload_args->upload.ca_file, "the node's CA certificate (PEM)");
   upload->add_flag("--progress", upload_args->progress,
                    "progress on stderr (always on a terminal)");

@@ -522,7 +522,8 @@ Result<WireInterval> DecodeWireObject(const json::object& o, bool exact_only) {
 Status SplitCapture(const std::string& path, const Darknet& darknet, int64_t seconds,
                     const std::function<Status(int64_t start_s, int piece, Summary& summary)>& emit,
                     SplitStats* stats,
-                    const std::function<void(uint64_t done, uint64_t total)>& progress) {
+                    const std::function<void(uint64_t done, uint64_t total)>& progress,
+                    const FingerprintSet& rules) {
   if (seconds <= 0 || 86400 % seconds != 0) {
     return InvalidArgument("interval seconds must divide 86400");
   }
@@ -560,7 +561,7 @@ Status SplitCapture(const std::string& path, const Darknet& darknet, int64_t sec
           Open o;
           auto done = next_piece.find(start);
           o.piece = done == next_piece.end() ? 0 : done->second;
-          o.summary = std::make_unique<Summary>();
+          o.summary = std::make_unique<Summary>(rules);
           it = open.emplace(start, std::move(o)).first;
         }
         it->second.summary->Add(packet, frame.ts_us);

@@ -124,7 +124,8 @@ struct SplitStats {
 Status SplitCapture(const std::string& path, const Darknet& darknet, int64_t seconds,
                     const std::function<Status(int64_t start_s, int piece, Summary& summary)>& emit,
                     SplitStats* stats,
-                    const std::function<void(uint64_t done, uint64_t total)>& progress = nullptr);
+                    const std::function<void(uint64_t done, uint64_t total)>& progress = nullptr,
+                    const FingerprintSet& rules = FingerprintSet::BuiltIn());
 
 // A capture file's identity for `part`: SHA-256 (hex, 32 characters) over its
 // size and its first and last MiB. A finished file keeps it; one still being

@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 
 #include "common/time.h"
 #include "sensor/capture.h"
@@ -49,11 +51,23 @@ bool Darknet::Contains(const Packet& p) const {
   return false;
 }
 
+Result<FingerprintSet> LoadFingerprints(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("fingerprints: cannot read " + path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.size() > (1 << 20)) return InvalidArgument("fingerprints: " + path + " is over 1 MiB");
+  auto rules = FingerprintSet::Parse(text);
+  if (!rules.ok())
+    return InvalidArgument("fingerprints: " + path + ": " + rules.status().message());
+  return rules;
+}
+
 Result<CaptureReport> AnalyzeCapture(
     const std::string& path, const Darknet& darknet,
-    const std::function<void(uint64_t done, uint64_t total)>& progress) {
+    const std::function<void(uint64_t done, uint64_t total)>& progress,
+    const FingerprintSet& rules) {
   KIZUNA_ASSIGN_OR_RETURN(std::unique_ptr<CaptureReader> reader, CaptureReader::Open(path));
-  CaptureReport report;
+  CaptureReport report(rules);
   Frame frame;
   Packet packet;
   const LinkType link = reader->link();

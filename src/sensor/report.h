@@ -26,12 +26,18 @@ struct Darknet {
   bool Contains(const Packet& packet) const;
 };
 
+// A scanner fingerprint rule set from a file (FingerprintSet::Parse's
+// JSON: a partner's corrected or extended rules); errors name the file.
+Result<FingerprintSet> LoadFingerprints(const std::string& path);
+
 struct CaptureReport {
-  CaptureReport() = default;
+  // `rules` must outlive the report.
+  explicit CaptureReport(const FingerprintSet& rules = FingerprintSet::BuiltIn())
+      : summary(rules, /*destinations=*/false) {}
   CaptureReport(CaptureReport&&) noexcept = default;
   // Without each source's destinations (the report does not show them):
   // memory stays with the sources, however long the capture.
-  Summary summary{FingerprintSet::BuiltIn(), /*destinations=*/false};
+  Summary summary;
   uint64_t frames = 0;
   // Frames by DecodeStatus (kOk included); decoded frames still count
   // when their transport header was cut off.
@@ -42,9 +48,12 @@ struct CaptureReport {
 
 // Reads `path` (pcap or pcapng). `progress` (if set) is called now and then
 // with bytes read and the file's size (0 when unknown).
+// `rules`: the scanner fingerprints (a partner's corrected set, or the
+// built-in one); it must outlive the report.
 Result<CaptureReport> AnalyzeCapture(
     const std::string& path, const Darknet& darknet,
-    const std::function<void(uint64_t done, uint64_t total)>& progress = nullptr);
+    const std::function<void(uint64_t done, uint64_t total)>& progress = nullptr,
+    const FingerprintSet& rules = FingerprintSet::BuiltIn());
 
 // {"packets", "sources", "ports": [...], "classes": {...}, "fingerprints":
 // {...}} as DESIGN.md has it, plus "undecoded" (frames by what stopped

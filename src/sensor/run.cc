@@ -68,6 +68,7 @@ Result<RunConfig> LoadRunConfig(const std::string& path) {
   section.String("watch", &config.watch);
   section.String("interface", &config.interface);
   section.String("spool", &spool);
+  section.String("fingerprints", &config.fingerprints);
   section.Integer("interval_seconds", &config.interval_seconds, 1, 86400);
   section.Integer("settle_seconds", &config.settle_seconds, 0, 86400);
   section.RejectUnknown();
@@ -91,6 +92,7 @@ Result<RunConfig> LoadRunConfig(const std::string& path) {
   }
   config.watch = resolve(config.watch);
   config.upload.ca_file = resolve(config.upload.ca_file);
+  config.fingerprints = resolve(config.fingerprints);
   config.upload.spool_dir = resolve(spool.empty() ? "spool" : spool);
   return config;
 }
@@ -99,6 +101,10 @@ SensorRun::SensorRun(RunConfig config) : config_(std::move(config)), uploader_(c
 
 Status SensorRun::Run(const std::function<void(const std::string&)>& log) {
   KIZUNA_ASSIGN_OR_RETURN(Darknet darknet, Darknet::Parse(config_.darknet));
+  if (!config_.fingerprints.empty()) {
+    KIZUNA_ASSIGN_OR_RETURN(FingerprintSet rules, LoadFingerprints(config_.fingerprints));
+    rules_ = std::make_unique<FingerprintSet>(std::move(rules));
+  }
   // The spool exists before the node is asked anything: a sensor started
   // while its node is down still captures (once it knows its name).
   Status resolved = uploader_.Resolve();
@@ -140,7 +146,8 @@ Status SensorRun::FollowDirectory(const Darknet& darknet,
       if (!identity.ok()) continue;
       const std::string key = *identity + " " + file.filename().string();
       if (done.contains(key)) continue;
-      auto sent = UploadCapture(file.string(), darknet, config_.interval_seconds, uploader_);
+      auto sent = UploadCapture(file.string(), darknet, config_.interval_seconds, uploader_,
+                                nullptr, rules());
       if (!sent.ok()) {
         // A damaged capture is reported and left; the node's refusal too.
         log(file.string() + ": " + sent.status().message());
@@ -231,7 +238,7 @@ Status SensorRun::CaptureLive(const Darknet& darknet,
     }
     const int64_t ts_s = ts_us / 1000000;
     auto& summary = open[ts_s - ts_s % seconds];
-    if (!summary) summary = std::make_unique<Summary>();
+    if (!summary) summary = std::make_unique<Summary>(rules());
     summary->Add(packet, ts_us);
   };
   while (!stopping_) {

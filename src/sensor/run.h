@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -36,12 +37,14 @@ struct RunConfig {
   int64_t interval_seconds = 60;
   int settle_seconds = 10;
   int poll_ms = 1000;
-  bool once = false;  // take what is there (every file, finished or not), send, and stop
+  std::string fingerprints;  // a rule set file (JSON); empty: the built-in rules
+  bool once = false;         // take what is there (every file, finished or not), send, and stop
 };
 
 // Reads the sensor's TOML config: node, token (or token_file), sensor,
 // darknet = [...], watch or interface, spool (default: beside the config,
-// "spool"), interval_seconds, settle_seconds, ca_file.
+// "spool"), interval_seconds, settle_seconds, ca_file, fingerprints (a rule
+// set file).
 Result<RunConfig> LoadRunConfig(const std::string& path);
 
 class SensorRun {
@@ -59,6 +62,8 @@ class SensorRun {
   Status CaptureLive(const Darknet& darknet, const std::function<void(const std::string&)>& log);
   RunConfig config_;
   Uploader uploader_;
+  std::unique_ptr<FingerprintSet> rules_;  // from config_.fingerprints, else null
+  const FingerprintSet& rules() const { return rules_ ? *rules_ : FingerprintSet::BuiltIn(); }
   std::atomic<bool> stopping_{false};
   uint64_t files_taken_ = 0;
 };

@@ -238,7 +238,8 @@ size_t Uploader::spooled() const {
 
 Result<UploadCaptureResult> UploadCapture(
     const std::string& path, const Darknet& darknet, int64_t interval_seconds, Uploader& uploader,
-    const std::function<void(uint64_t done, uint64_t total)>& progress) {
+    const std::function<void(uint64_t done, uint64_t total)>& progress,
+    const FingerprintSet& rules) {
   KIZUNA_ASSIGN_OR_RETURN(std::string identity, CaptureIdentity(path));
   UploadCaptureResult result;
   std::vector<WireInterval> batch;
@@ -256,7 +257,7 @@ Result<UploadCaptureResult> UploadCapture(
         }
         return Status::Ok();
       },
-      &result.split, progress);
+      &result.split, progress, rules);
   KIZUNA_RETURN_IF_ERROR(split);
   KIZUNA_RETURN_IF_ERROR(uploader.Send(batch));
   return result;

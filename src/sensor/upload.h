@@ -88,6 +88,7 @@ struct UploadCaptureResult {
 };
 Result<UploadCaptureResult> UploadCapture(
     const std::string& path, const Darknet& darknet, int64_t interval_seconds, Uploader& uploader,
-    const std::function<void(uint64_t done, uint64_t total)>& progress = nullptr);
+    const std::function<void(uint64_t done, uint64_t total)>& progress = nullptr,
+    const FingerprintSet& rules = FingerprintSet::BuiltIn());
 
 }  // namespace kizuna::sensor

@@ -129,5 +129,38 @@ TEST_F(SensorCli, AFileThatIsNoCaptureIsAClearError) {
   EXPECT_NE(bad.err.find("300.1.2.0/24"), std::string::npos) << bad.err;
 }
 
+// A partner's published rule set replaces the built-in one: its rules'
+// names and version are what the report counts by.
+TEST_F(SensorCli, APublishedFingerprintRuleSetIsUsedInsteadOfTheBuiltInOne) {
+  ASSERT_EQ(RunKizuna({"sensor", "synth", "--out", Path("d.pcap"), "--packets", "20000", "--seed",
+                       "5", "--truth", Path("truth.json")})
+                .exit_code,
+            0);
+  WriteFile(Path("rules.json"), R"({"version": "cert-b-fixes-2", "fingerprints": [
+    {"name": "zmap-up-to-4-0", "equal": [["ip_version", 4], ["ip_id", 54321]]},
+    {"name": "mirai-telnet", "equal": [["ip_version", 4], ["protocol", 6], ["tcp_flags", 2],
+                                       ["tcp_seq", "dst4"], ["dst_port", 23]]}]})");
+  CommandResult report = RunKizuna({"sensor", "report", "--pcap", Path("d.pcap"), "--json",
+                                    "--fingerprints", Path("rules.json")});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  const json::value got = json::parse(report.out);
+  const json::value truth = json::parse(ReadFile(Path("truth.json")));
+  EXPECT_EQ(got.at("fingerprint_rules"), "cert-b-fixes-2");
+  const json::object& fingerprints = got.at("fingerprints").as_object();
+  EXPECT_EQ(fingerprints.size(), 2u);
+  EXPECT_EQ(fingerprints.at("zmap-up-to-4-0"), truth.at("fingerprints").at("zmap"));
+  // Only the bots probing 23/tcp: fewer than every Mirai bot, but some.
+  EXPECT_GT(fingerprints.at("mirai-telnet").to_number<int64_t>(), 0);
+  EXPECT_LT(fingerprints.at("mirai-telnet").to_number<int64_t>(),
+            truth.at("fingerprints").at("mirai").to_number<int64_t>());
+
+  WriteFile(Path("bad.json"),
+            R"({"version": "x", "fingerprints": [{"name": "y", "equal": [["nope", 1]]}]})");
+  CommandResult bad =
+      RunKizuna({"sensor", "report", "--pcap", Path("d.pcap"), "--fingerprints", Path("bad.json")});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("fingerprints: " + Path("bad.json")), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace kizuna::e2e
