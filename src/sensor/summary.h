@@ -8,13 +8,16 @@
 // sensors) counts a source seen by both once. Memory grows with the distinct
 // sources and ports seen, not with the packets.
 //
-// Why it is fast: Add only appends a 24-byte record; every 2^20 IPv4
-// packets the batch is sorted (radix) by source, so that each distinct
-// source of the batch costs one table lookup and its sets get their new
-// members as a sorted run (merged linearly) instead of one random insert per
-// packet. Only per-source state is kept while counting: the sets of sources
-// (all, per class, per fingerprint, per port) follow from it and are worked
-// out when first asked for. The accessors fold the pending batch in first.
+// Why it is fast: Add finds an IPv4 source's dense id in a flat table and
+// adds to its counters for the batch in place (64 bytes a source); what
+// goes into sets (a port the source was not just seen on, a destination)
+// waits as an (id, value) pair. Every 2^20 IPv4 packets the batch is folded
+// in: the counters into each source's stats, the pairs sorted (radix) so
+// that each source's sets get their new members as a sorted run (merged
+// linearly) instead of one random insert per packet. Only per-source state
+// is kept while counting: the sets of sources (all, per class, per
+// fingerprint, per port) follow from it and are worked out when first
+// asked for. The accessors fold the pending batch in first.
 //
 // Not thread-safe (even the const accessors change the pending batch): one
 // summary per thread, merged afterwards.
@@ -154,23 +157,9 @@ class Summary {
   const SourceStats* SourceV4(uint32_t address) const;
 
  private:
-  // An IPv4 packet waiting in the batch.
-  struct Record {
-    uint32_t src, dst;
-    // The port key (19 bits, kNoPort's low bits when none), the profile
-    // (which SourceStats counter, 0..5, or 6: none) and the TrafficClass.
-    uint32_t packed;
-    uint32_t fingerprints;
-    int64_t ts_us;
-    uint32_t port_key() const {
-      const uint32_t key = packed & 0x7FFFF;
-      return key == 0x7FFFF ? kNoPort : key;
-    }
-    int profile() const { return static_cast<int>(packed >> 19 & 7); }
-    int traffic() const { return static_cast<int>(packed >> 22 & 7); }
-  };
   static constexpr uint32_t kNoPort = 0xFFFFFFFF;
-  static constexpr size_t kBatch = 1 << 20;
+  static constexpr size_t kBatch = 1 << 20;  // IPv4 packets folded in at a time
+  struct Batch;                              // the IPv4 sources of the batch (summary.cc)
 
   // The sets of sources, worked out from the per-source state.
   struct Derived {
@@ -190,8 +179,8 @@ class Summary {
   const bool destinations_;
   uint64_t packets_ = 0;
   int64_t first_us_ = 0, last_us_ = 0;
-  // Everything below is only current after Fold(); pending_ is the batch.
-  mutable std::vector<Record> pending_, scratch_;
+  // Everything below is only current after Fold(); batch_ holds the rest.
+  std::unique_ptr<Batch> batch_;
   std::unordered_map<uint32_t, uint64_t> port_packets_;  // by port key
   std::unordered_map<uint32_t, SourceStats> by_source4_;
   std::unordered_map<Ipv6Address, SourceStats, Ipv6Hash> by_source6_;
