@@ -80,22 +80,20 @@ void U32Set::AddSorted(std::span<const uint32_t> values) {
       return;
     }
     // Usually most of the run is there already (a source's usual ports):
-    // the new values first (a binary search each from the last one found
-    // while the run is short beside the set), then merged in from the back
-    // in place; nothing is copied when there are none.
+    // the new values first (each found by a galloping search from the last
+    // one: a few steps when values are close, log n when far), then merged
+    // in from the back in place; nothing is copied when there are none.
     static thread_local std::vector<uint32_t> fresh;
     fresh.clear();
-    const bool search = values.size() * 16 < small_.size();
-    auto at = small_.begin();
+    const uint32_t* at = small_.data();
+    const uint32_t* const last = small_.data() + small_.size();
     for (size_t i = 0; i < values.size(); ++i) {
       const uint32_t v = values[i];
       if (i != 0 && v == values[i - 1]) continue;
-      if (search) {
-        at = std::lower_bound(at, small_.end(), v);
-      } else {
-        while (at != small_.end() && *at < v) ++at;
-      }
-      if (at == small_.end() || *at != v) fresh.push_back(v);
+      size_t step = 1;
+      while (step <= static_cast<size_t>(last - at) && at[step - 1] < v) step *= 2;
+      at = std::lower_bound(at + step / 2, at + std::min(step, static_cast<size_t>(last - at)), v);
+      if (at == last || *at != v) fresh.push_back(v);
     }
     if (fresh.empty()) return;
     size_t old_size = small_.size(), out = old_size + fresh.size();
