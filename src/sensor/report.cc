@@ -1,11 +1,7 @@
 #include "sensor/report.h"
 
 #include <boost/json.hpp>
-#include <condition_variable>
 #include <cstdio>
-#include <deque>
-#include <mutex>
-#include <thread>
 
 #include "common/time.h"
 #include "sensor/capture.h"
@@ -53,139 +49,32 @@ bool Darknet::Contains(const Packet& p) const {
   return false;
 }
 
-namespace {
-
-// Frames are read and decoded on a second thread and handed to the one
-// that counts them in chunks, in order: the counting sees the same packets
-// in the same order as on one thread.
-struct DecodedFrame {
-  Packet packet;
-  int64_t ts_us;
-};
-struct Chunk {
-  std::vector<DecodedFrame> frames;  // to count, in order
-  bool progress = false;             // report (done, total) after counting them
-  uint64_t done = 0, total = 0;
-};
-constexpr size_t kChunkFrames = 512;
-constexpr size_t kChunks = 8;
-
-// Chunks go round between the reader (free -> full) and the counter.
-class ChunkRing {
- public:
-  ChunkRing() : chunks_(kChunks) {
-    for (Chunk& c : chunks_) {
-      c.frames.reserve(kChunkFrames);
-      free_.push_back(&c);
-    }
-  }
-  // Null once the ring is stopped.
-  Chunk* TakeFree() { return Take(free_); }
-  void PutFull(Chunk* c) { Put(full_, c); }
-  // Null after the last chunk once the reader is done (or stopped).
-  Chunk* TakeFull() { return Take(full_); }
-  void PutFree(Chunk* c) {
-    c->frames.clear();
-    c->progress = false;
-    Put(free_, c);
-  }
-  // No more chunks: the reader's end, or the counter giving up.
-  void Stop() {
-    std::lock_guard lock(mutex_);
-    stopped_ = true;
-    changed_.notify_all();
-  }
-
- private:
-  Chunk* Take(std::deque<Chunk*>& from) {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return !from.empty() || stopped_; });
-    if (from.empty()) return nullptr;
-    Chunk* c = from.front();
-    from.pop_front();
-    return c;
-  }
-  void Put(std::deque<Chunk*>& to, Chunk* c) {
-    std::lock_guard lock(mutex_);
-    to.push_back(c);
-    changed_.notify_all();
-  }
-  std::vector<Chunk> chunks_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<Chunk*> free_, full_;
-  bool stopped_ = false;
-};
-
-}  // namespace
-
 Result<CaptureReport> AnalyzeCapture(
     const std::string& path, const Darknet& darknet,
     const std::function<void(uint64_t done, uint64_t total)>& progress) {
   KIZUNA_ASSIGN_OR_RETURN(std::unique_ptr<CaptureReader> reader, CaptureReader::Open(path));
   CaptureReport report;
-  // The reader thread counts frames, decode results and packets outside
-  // the darknet in these; this thread counts the rest into the summary.
-  uint64_t frames = 0, outside = 0;
-  std::array<uint64_t, 5> decode{};
-  ChunkRing ring;
-  std::thread read([&] {
-    Frame frame;
-    const LinkType link = reader->link();
-    Chunk* chunk = ring.TakeFree();
-    while (chunk != nullptr && reader->Next(&frame)) {
-      ++frames;
-      if (chunk->frames.size() == chunk->frames.capacity()) {
-        ring.PutFull(chunk);
-        if ((chunk = ring.TakeFree()) == nullptr) return;
-      }
-      chunk->frames.emplace_back();
-      DecodedFrame& out = chunk->frames.back();
-      const DecodeStatus status = Decode(link, frame.data, frame.caplen, &out.packet);
-      ++decode[static_cast<size_t>(status)];
-      // A malformed frame is only counted as such; a cut one still has its
-      // source (without a port).
-      const Packet& packet = out.packet;
-      if (packet.ip_version != 0 && status != DecodeStatus::kMalformed &&
-          darknet.Contains(packet)) {
-        out.ts_us = frame.ts_us;
+  Frame frame;
+  Packet packet;
+  const LinkType link = reader->link();
+  while (reader->Next(&frame)) {
+    ++report.frames;
+    const DecodeStatus status = Decode(link, frame.data, frame.caplen, &packet);
+    ++report.decode[static_cast<size_t>(status)];
+    // A malformed frame is only counted as such; a cut one still has its
+    // source (without a port).
+    if (packet.ip_version != 0 && status != DecodeStatus::kMalformed) {
+      if (darknet.Contains(packet)) {
+        report.summary.Add(packet, frame.ts_us);
       } else {
-        if (packet.ip_version != 0 && status != DecodeStatus::kMalformed) ++outside;
-        chunk->frames.pop_back();
-      }
-      if (progress && (frames & 0xFFFFF) == 0) {
-        // From a pipe the size is unknown: frames so far, then.
-        chunk->progress = true;
-        chunk->done = reader->size() != 0 ? reader->position() : frames;
-        chunk->total = reader->size();
-        ring.PutFull(chunk);
-        chunk = ring.TakeFree();
+        ++report.outside;
       }
     }
-    if (chunk != nullptr) ring.PutFull(chunk);
-    ring.Stop();  // (the counter takes what is full first)
-  });
-  try {
-    while (Chunk* chunk = ring.TakeFull()) {
-      const size_t n = chunk->frames.size();
-      const DecodedFrame* frames_in = chunk->frames.data();
-      for (size_t i = 0; i < n; ++i) {
-        // (Written by the other thread: fetched ahead from its cache.)
-        __builtin_prefetch(frames_in + i + 4);
-        report.summary.Add(frames_in[i].packet, frames_in[i].ts_us);
-      }
-      if (chunk->progress) progress(chunk->done, chunk->total);
-      ring.PutFree(chunk);
+    if (progress && (report.frames & 0xFFFFF) == 0) {
+      // From a pipe the size is unknown: frames so far, then.
+      progress(reader->size() != 0 ? reader->position() : report.frames, reader->size());
     }
-  } catch (...) {
-    ring.Stop();
-    read.join();
-    throw;
   }
-  read.join();
-  report.frames = frames;
-  report.decode = decode;
-  report.outside = outside;
   if (!reader->status().ok()) report.file_error = reader->status().message();
   if (progress) progress(reader->size() != 0 ? reader->size() : report.frames, reader->size());
   return report;
