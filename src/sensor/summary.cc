@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <exception>
+#include <thread>
+#include <utility>
 
 namespace kizuna::sensor {
 
@@ -341,7 +344,6 @@ struct Summary::Batch {
     std::array<uint32_t, 4> ports_seen{kNoPort, kNoPort, kNoPort, kNoPort};
   };
   struct Part {
-    std::vector<Record> records;
     std::vector<uint64_t> slots = std::vector<uint64_t>(16, 0);  // src << 32 | (id + 1)
     int shift = 64 - 4;               // 64 - log2(slots.size()): the hash's bits below the part's
     std::vector<SourceStats*> stats;  // by id, in by_source4_
@@ -378,8 +380,14 @@ struct Summary::Batch {
   };
 
   const uint64_t multiplier = TableMultiplier();
-  std::array<Part, size_t{1} << kPartBits> parts;
-  size_t packets = 0;                  // IPv4 packets in this batch
+  static constexpr size_t kParts = size_t{1} << kPartBits;
+  std::array<Part, kParts> parts;
+  // The records by part: filled by Add, folded (on the background thread
+  // while `worker` runs; nothing else touches the tables then).
+  std::array<std::vector<Record>, kParts> filling, folding;
+  size_t packets = 0;  // IPv4 packets in `filling`
+  std::thread worker;
+  std::exception_ptr error;            // what the background fold threw
   std::vector<uint64_t> ports;         // id << 19 | port key, for the part being folded
   std::vector<uint64_t> destinations;  // id << 32 | destination, likewise
   std::vector<uint64_t> scratch;
@@ -388,13 +396,31 @@ struct Summary::Batch {
   std::vector<uint32_t> port_keys;  // the keys counted in this batch
 
   // A part's records into its sources' state, then its pairs into their sets.
-  void FoldPart(Part& part, std::unordered_map<uint32_t, SourceStats>& by_source4,
-                bool destinations);
+  void FoldPart(Part& part, std::vector<Record>& records,
+                std::unordered_map<uint32_t, SourceStats>& by_source4, bool destinations);
+  // Every part of `folding`; port counts left in port_counts for Collect.
+  void FoldAll(std::unordered_map<uint32_t, SourceStats>& by_source4, bool destinations) {
+    for (size_t i = 0; i < kParts; ++i) FoldPart(parts[i], folding[i], by_source4, destinations);
+  }
+  void Join() noexcept {
+    if (worker.joinable()) worker.join();
+  }
 };
+
+Summary::BatchPtr::BatchPtr(BatchPtr&& other) noexcept {
+  if (other) other->Join();
+  reset(other.release());
+}
+
+Summary::BatchPtr::~BatchPtr() {
+  if (*this) get()->Join();
+}
 
 Summary::Summary(const FingerprintSet& fingerprints, bool destinations)
     : fingerprints_(fingerprints), destinations_(destinations) {}
-Summary::~Summary() = default;
+Summary::~Summary() {
+  if (batch_) batch_->Join();  // (before the tables it folds into go)
+}
 Summary::Summary(Summary&&) noexcept = default;
 
 void Summary::Add(const Packet& p, int64_t ts_us) {
@@ -413,14 +439,13 @@ void Summary::Add(const Packet& p, int64_t ts_us) {
     AddV6(p, ts_us, traffic, matched, port_key, profile);
     return;
   }
-  if (!batch_) batch_ = std::make_unique<Batch>();
+  if (!batch_) batch_.reset(new Batch());
   Batch& b = *batch_;
   const uint32_t packed = (port_key & 0x7FFFF) | static_cast<uint32_t>(profile) << 19 |
                           static_cast<uint32_t>(traffic) << 22;
   const uint64_t hash = p.src4 * b.multiplier;
-  b.parts[hash >> (64 - Batch::kPartBits)].records.push_back(
-      {p.src4, p.dst4, packed, matched, ts_us});
-  if (++b.packets == kBatch) FoldSorted();
+  b.filling[hash >> (64 - Batch::kPartBits)].push_back({p.src4, p.dst4, packed, matched, ts_us});
+  if (++b.packets == kBatch) StartFold();
 }
 
 // IPv6 traffic to a darknet is rare: counted straight away.
@@ -439,23 +464,51 @@ void Summary::AddV6(const Packet& p, int64_t ts_us, TrafficClass traffic, uint32
 
 void Summary::Fold() const { const_cast<Summary*>(this)->FoldSorted(); }
 
-void Summary::FoldSorted() {
-  if (!batch_ || batch_->packets == 0) return;
+void Summary::Collect() {
+  if (!batch_) return;
   Batch& b = *batch_;
-  for (Batch::Part& part : b.parts) b.FoldPart(part, by_source4_, destinations_);
+  b.Join();
   for (const uint32_t key : b.port_keys) {
     port_packets_[key] += b.port_counts[key];
     b.port_counts[key] = 0;
   }
   b.port_keys.clear();
-  b.packets = 0;
+  if (b.error) std::rethrow_exception(std::exchange(b.error, nullptr));
 }
 
-void Summary::Batch::FoldPart(Part& part, std::unordered_map<uint32_t, SourceStats>& by_source4_,
+// Batches are folded in the order they filled: the previous one's fold is
+// waited for before the next one starts.
+void Summary::StartFold() {
+  Collect();
+  Batch& b = *batch_;
+  b.filling.swap(b.folding);
+  b.packets = 0;
+  b.worker = std::thread([&b, by_source4 = &by_source4_, destinations = destinations_] {
+    try {
+      b.FoldAll(*by_source4, destinations);
+    } catch (...) {
+      b.error = std::current_exception();
+    }
+  });
+}
+
+void Summary::FoldSorted() {
+  if (!batch_) return;
+  Collect();
+  Batch& b = *batch_;
+  if (b.packets == 0) return;
+  b.filling.swap(b.folding);
+  b.packets = 0;
+  b.FoldAll(by_source4_, destinations_);
+  Collect();
+}
+
+void Summary::Batch::FoldPart(Part& part, std::vector<Record>& records,
+                              std::unordered_map<uint32_t, SourceStats>& by_source4_,
                               bool destinations_) {
-  if (part.records.empty()) return;
+  if (records.empty()) return;
   Batch& b = *this;
-  for (const Record& r : part.records) {
+  for (const Record& r : records) {
     const uint32_t id = part.Id(r.src, r.src * b.multiplier, by_source4_);
     Hot& h = part.hot[id];
     if (h.packets++ == 0) {
@@ -494,7 +547,7 @@ void Summary::Batch::FoldPart(Part& part, std::unordered_map<uint32_t, SourceSta
     }
     if (destinations_) b.destinations.push_back(uint64_t{id} << 32 | r.dst);
   }
-  part.records.clear();
+  records.clear();
   // The counters: the same sums, minima and maxima whatever the order.
   for (const uint32_t id : part.touched) {
     Hot& h = part.hot[id];

@@ -19,6 +19,12 @@
 // fingerprint, per port) follow from it and are worked out when first
 // asked for. The accessors fold the pending batch in first.
 //
+// A full batch is folded in on a background thread of the summary's own
+// while the next one fills (Add never waits unless the one before is still
+// being folded; the accessors, Merge, a move and the destructor wait for
+// it). Batches are folded in the order they filled: the result is the same
+// as on one thread.
+//
 // Not thread-safe (even the const accessors change the pending batch): one
 // summary per thread, merged afterwards.
 #pragma once
@@ -159,7 +165,16 @@ class Summary {
  private:
   static constexpr uint32_t kNoPort = 0xFFFFFFFF;
   static constexpr size_t kBatch = 1 << 20;  // IPv4 packets folded in at a time
-  struct Batch;                              // the IPv4 sources of the batch (summary.cc)
+  // The IPv4 packets not yet folded in, and the fold's tables (summary.cc).
+  struct Batch;
+  // Owns the batch. A full batch is folded in on a background thread while
+  // the next one fills; moving this waits for that fold first, so that a
+  // Summary may be moved at any time.
+  struct BatchPtr : std::unique_ptr<Batch> {
+    BatchPtr() = default;
+    BatchPtr(BatchPtr&& other) noexcept;
+    ~BatchPtr();
+  };
 
   // The sets of sources, worked out from the per-source state.
   struct Derived {
@@ -173,6 +188,8 @@ class Summary {
              uint32_t port_key, int profile);
   void Fold() const;  // the pending batch into the tables
   void FoldSorted();
+  void StartFold();  // the full batch, on a background thread
+  void Collect();    // waits for the background fold; its port counts in
   const Derived& derived() const;
 
   const FingerprintSet& fingerprints_;
@@ -180,7 +197,7 @@ class Summary {
   uint64_t packets_ = 0;
   int64_t first_us_ = 0, last_us_ = 0;
   // Everything below is only current after Fold(); batch_ holds the rest.
-  std::unique_ptr<Batch> batch_;
+  BatchPtr batch_;
   std::unordered_map<uint32_t, uint64_t> port_packets_;  // by port key
   std::unordered_map<uint32_t, SourceStats> by_source4_;
   std::unordered_map<Ipv6Address, SourceStats, Ipv6Hash> by_source6_;
