@@ -8,16 +8,18 @@
 // sensors) counts a source seen by both once. Memory grows with the distinct
 // sources and ports seen, not with the packets.
 //
-// Why it is fast: Add finds an IPv4 source's dense id in a flat table and
-// adds to its counters for the batch in place (64 bytes a source); what
-// goes into sets (a port the source was not just seen on, a destination)
-// waits as an (id, value) pair. Every 2^20 IPv4 packets the batch is folded
-// in: the counters into each source's stats, the pairs sorted (radix) so
-// that each source's sets get their new members as a sorted run (merged
-// linearly) instead of one random insert per packet. Only per-source state
-// is kept while counting: the sets of sources (all, per class, per
-// fingerprint, per port) follow from it and are worked out when first
-// asked for. The accessors fold the pending batch in first.
+// Why it is fast: Add classifies and fingerprints an IPv4 packet and
+// appends a 24-byte record to the batch. Every 2^20 IPv4 packets the batch
+// is folded in: dealt out by a keyed hash of the source into 64 parts, each
+// folded with its own flat table of sources (a dense id each) and per-batch
+// counters, a 64th of all sources, so that they stay in cache; what goes
+// into sets (a port the source was not just seen on, a destination) waits
+// as an (id, value) pair, sorted (radix) so that each source's sets get
+// their new members as a sorted run (merged linearly) instead of one random
+// insert per packet. Only per-source state is kept while counting: the
+// sets of sources (all, per class, per fingerprint, per port) follow from
+// it and are worked out when first asked for. The accessors fold the
+// pending batch in first.
 //
 // A full batch is folded in on a background thread of the summary's own
 // while the next one fills (Add never waits unless the one before is still
