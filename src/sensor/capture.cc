@@ -84,7 +84,7 @@ namespace {
 
 uint32_t Swap32(uint32_t v) { return __builtin_bswap32(v); }
 
-constexpr size_t kClassicBlock = 8 << 20;
+constexpr size_t kClassicBlock = 256 << 10;
 constexpr uint32_t kMaxRecord = 64 << 20;  // bytes of one frame, at most
 
 }  // namespace

@@ -1,10 +1,11 @@
 // Reading packet captures: pcap and pcapng files, one frame at a time, with
 // the link type mapped to ours and the timestamp in microseconds. A classic
 // pcap file (either byte order, micro- or nanosecond timestamps) is read in
-// blocks of 8 MiB and its records taken in place (libpcap reads each record
-// with two freads; a mapping would crash on SIGBUS if the file shrank under
-// it, as rotating captures do); pcapng files and pipes go through libpcap.
-// The handles stay inside (capture.cc).
+// blocks of 256 KiB and its records taken in place (libpcap reads each
+// record with two freads; a mapping would crash on SIGBUS if the file shrank
+// under it, as rotating captures do; a block that small is still in cache
+// when its frames are decoded, 8 MiB were not); pcapng files and pipes go
+// through libpcap. The handles stay inside (capture.cc).
 // A CaptureReader is used by one thread at a time; it owns its handle.
 #pragma once
 

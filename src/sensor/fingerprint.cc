@@ -42,6 +42,34 @@ int FieldIndex(std::string_view name) {
 
 uint32_t Mask(int bits) { return bits >= 32 ? ~uint32_t{0} : (uint32_t{1} << bits) - 1; }
 
+// Where a narrow field sits in PackedFields' word (-1: not there).
+int PackedShift(int field) {
+  switch (field) {
+    case 0:  // protocol
+      return 0;
+    case 1:  // ip_version
+      return 8;
+    case 2:  // ip_id
+      return 16;
+    case 3:  // ttl
+      return 32;
+    case 8:  // tcp_flags
+      return 40;
+    case 13:  // icmp_type
+      return 48;
+    case 14:  // icmp_code
+      return 56;
+    default:
+      return -1;
+  }
+}
+
+uint64_t PackedFields(const Packet& p) {
+  return uint64_t{p.protocol} | uint64_t{p.ip_version} << 8 | uint64_t{p.ip_id} << 16 |
+         uint64_t{p.ttl} << 32 | uint64_t{p.tcp_flags} << 40 | uint64_t{p.icmp_type} << 48 |
+         uint64_t{p.icmp_code} << 56;
+}
+
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
@@ -198,6 +226,15 @@ Result<FingerprintSet> FingerprintSet::Parse(std::string_view text) {
       } else {
         return bad(rule.name + ": the right side is a number or a string of fields joined by ^");
       }
+      // A constant for a narrow field goes into the rule's masked compare
+      // (a second one for the same field stays a check).
+      const int packed = PackedShift(check.left);
+      if (check.term_count == 0 && packed >= 0 &&
+          (rule.want_mask & uint64_t{check.mask} << packed) == 0) {
+        rule.want |= uint64_t{check.constant} << packed;
+        rule.want_mask |= uint64_t{check.mask} << packed;
+        continue;
+      }
       set.checks_.push_back(check);
     }
     rule.end = static_cast<uint32_t>(set.checks_.size());
@@ -222,21 +259,29 @@ const FingerprintSet& FingerprintSet::BuiltIn() {
 
 uint32_t FingerprintSet::Match(const Packet& p) const {
   if (rules_.empty()) return 0;
+  const uint64_t packed = PackedFields(p);
+  uint32_t candidates = 0;
+  for (size_t r = 0; r < rules_.size(); ++r) {
+    candidates |= static_cast<uint32_t>(((packed ^ rules_[r].want) & rules_[r].want_mask) == 0)
+                  << r;
+  }
+  if (candidates == 0) return 0;
   // Every field once, in kFields' order; then each check reads the array.
   const std::array<uint32_t, kFields.size()> value = {
       p.protocol,           p.ip_version, p.ip_id,     p.ttl,     p.src4,    p.dst4,
       p.src_port,           p.dst_port,   p.tcp_flags, p.tcp_seq, p.tcp_ack, p.tcp_window,
       p.tcp_options_length, p.icmp_type,  p.icmp_code};
   uint32_t matched = 0;
-  for (size_t r = 0; r < rules_.size(); ++r) {
-    bool all = true;
-    for (uint32_t c = rules_[r].begin; c < rules_[r].end && all; ++c) {
+  for (uint32_t m = candidates; m != 0; m &= m - 1) {
+    const int r = __builtin_ctz(m);
+    uint32_t differ = 0;  // every check, without branching on each
+    for (uint32_t c = rules_[r].begin; c < rules_[r].end; ++c) {
       const Check& check = checks_[c];
       uint32_t right = check.constant;
       for (uint8_t t = 0; t < check.term_count; ++t) right ^= value[check.terms[t]];
-      all = ((value[check.left] ^ right) & check.mask) == 0;
+      differ |= (value[check.left] ^ right) & check.mask;
     }
-    if (all) matched |= uint32_t{1} << r;
+    matched |= static_cast<uint32_t>(differ == 0) << r;
   }
   return matched;
 }

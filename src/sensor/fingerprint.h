@@ -62,7 +62,12 @@ class FingerprintSet {
   };
   struct Rule {
     std::string name;
-    uint32_t begin = 0, end = 0;  // its checks in checks_
+    // Its equalities of a narrow field (protocol, ip_version, ip_id, ttl,
+    // tcp_flags, icmp_type, icmp_code) with a constant, as one masked
+    // compare of the fields packed into 64 bits: most packets fail one
+    // (not a SYN, another protocol) and need no more.
+    uint64_t want = 0, want_mask = 0;
+    uint32_t begin = 0, end = 0;  // its other checks in checks_
   };
   std::string version_;
   std::vector<Rule> rules_;

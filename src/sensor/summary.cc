@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <iterator>
+#include <exception>
+#include <thread>
+#include <utility>
 
 namespace kizuna::sensor {
 
@@ -80,13 +82,33 @@ void U32Set::AddSorted(std::span<const uint32_t> values) {
       Add(values[0]);
       return;
     }
-    static thread_local std::vector<uint32_t> merged;
-    merged.clear();
-    merged.reserve(small_.size() + values.size());
-    std::set_union(small_.begin(), small_.end(), values.begin(), values.end(),
-                   std::back_inserter(merged));
-    merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
-    small_.assign(merged.begin(), merged.end());  // (small_ keeps its capacity: no malloc)
+    // Usually most of the run is there already (a source's usual ports):
+    // the new values first (each found by a galloping search from the last
+    // one: a few steps when values are close, log n when far), then merged
+    // in from the back in place; nothing is copied when there are none.
+    static thread_local std::vector<uint32_t> fresh;
+    fresh.clear();
+    const uint32_t* at = small_.data();
+    const uint32_t* const last = small_.data() + small_.size();
+    for (size_t i = 0; i < values.size(); ++i) {
+      const uint32_t v = values[i];
+      if (i != 0 && v == values[i - 1]) continue;
+      size_t step = 1;
+      while (step <= static_cast<size_t>(last - at) && at[step - 1] < v) step *= 2;
+      at = std::lower_bound(at + step / 2, at + std::min(step, static_cast<size_t>(last - at)), v);
+      if (at == last || *at != v) fresh.push_back(v);
+    }
+    if (fresh.empty()) return;
+    size_t old_size = small_.size(), out = old_size + fresh.size();
+    if (out > small_.capacity()) small_.reserve(out);  // exactly: sets are many, mostly small
+    small_.resize(out);
+    for (size_t k = fresh.size(); k > 0;) {
+      if (old_size > 0 && small_[old_size - 1] > fresh[k - 1]) {
+        small_[--out] = small_[--old_size];
+      } else {
+        small_[--out] = fresh[--k];
+      }
+    }
     if (small_.size() > small_max_) Promote();
     return;
   }
@@ -170,6 +192,9 @@ void SourceSet::Merge(const SourceSet& other) {
 
 namespace {
 
+// Records reserved for a new summary's first batch; it grows to kBatch.
+constexpr size_t kFirstRecords = 4096;
+
 // The key of a packet's destination "port": TCP/UDP port, ICMP type, or the
 // protocol number; false when the packet has none (a fragment, a cut header).
 bool PortKeyOf(const Packet& p, PortProto* proto, uint16_t* port) {
@@ -247,36 +272,167 @@ void Widen(SourceStats& s, int64_t first_us, int64_t last_us, bool fresh) {
   if (fresh || last_us > s.last_us) s.last_us = last_us;
 }
 
-// Stable LSD radix sort of `items` by a 32-bit key, 16 bits a pass (two
-// passes; one when every key is below 2^16). `scratch` is reused.
-// Below kSmallSort items a comparison sort is cheaper than the passes'
-// fixed cost (a one-minute interval's summary holds a few hundred).
-constexpr size_t kSmallSort = 4096;
-
-template <typename T, typename Key>
-void RadixSort(std::vector<T>& items, std::vector<T>& scratch, Key key, bool high_pass) {
-  if (items.size() < kSmallSort) {
-    std::stable_sort(items.begin(), items.end(),
-                     [&](const T& a, const T& b) { return key(a) < key(b); });
+// Sorts 64-bit keys below 2^bits ascending: LSD radix, 11 or 12 bits a
+// pass (the counts stay in L1); std::sort for a few.
+void SortKeys(std::vector<uint64_t>& keys, std::vector<uint64_t>& scratch, int bits) {
+  if (keys.size() < 2048) {
+    std::sort(keys.begin(), keys.end());
     return;
   }
-  std::vector<uint32_t> count(65536 + 1);
-  scratch.resize(items.size());
-  for (int pass = 0; pass < (high_pass ? 2 : 1); ++pass) {
-    const int shift = pass * 16;
-    std::fill(count.begin(), count.end(), 0);
-    for (const T& item : items) ++count[((key(item) >> shift) & 0xFFFF) + 1];
-    for (size_t i = 1; i < count.size(); ++i) count[i] += count[i - 1];
-    for (const T& item : items) scratch[count[(key(item) >> shift) & 0xFFFF]++] = item;
-    items.swap(scratch);
+  const int passes = (bits + 11) / 12;
+  const int digit = (bits + passes - 1) / passes;
+  const uint64_t mask = (uint64_t{1} << digit) - 1;
+  std::array<uint32_t, 4097> count;
+  scratch.resize(keys.size());
+  for (int pass = 0; pass < passes; ++pass) {
+    const int shift = pass * digit;
+    std::fill(count.begin(), count.begin() + mask + 2, 0);
+    for (uint64_t k : keys) ++count[((k >> shift) & mask) + 1];
+    for (size_t i = 1; i <= mask + 1; ++i) count[i] += count[i - 1];
+    for (uint64_t k : keys) scratch[count[(k >> shift) & mask]++] = k;
+    keys.swap(scratch);
   }
+}
+
+int BitWidth(uint64_t v) { return v == 0 ? 0 : 64 - __builtin_clzll(v); }
+
+// A random odd multiplier per process for the flat source table: addresses
+// come from whoever sends packets, and a fixed hash would let them pick
+// ones that all land on one probe run.
+uint64_t TableMultiplier() {
+  static const uint64_t multiplier = [] {
+    if (sodium_init() < 0) std::abort();
+    uint64_t m;
+    randombytes_buf(&m, sizeof m);
+    return m | 1;
+  }();
+  return multiplier;
 }
 
 }  // namespace
 
+// The IPv4 packets added since the last fold. Add only appends a record,
+// in one run (appending to 64 runs at once, one per part, cost the adding
+// thread a second on the bench capture). The fold deals the records out to
+// 64 parts by a keyed hash of the source, then goes through one part at a
+// time, whose sources' state (a flat open-addressing table giving each
+// source a dense id, and the counters of its packets in this batch, 80
+// bytes a source) is a 64th of the whole: small enough to stay in cache,
+// where looking every packet's source up in one table of them all missed
+// it twice a packet. What goes into sets waits as (id, value) pairs, sorted
+// when the part is done. A source's id, stats pointer and recently seen
+// ports outlive the batch (by_source4_ never drops a source and keeps its
+// nodes in place).
+struct Summary::Batch {
+  static constexpr int kPartBits = 6;
+  static constexpr int kInlineRules = 4;  // counted here; later rules in SourceStats
+
+  struct Record {
+    uint32_t src, dst;
+    // The port key (19 bits, all ones when none), the profile (which
+    // SourceStats counter, 0..5, or 6: none) and the TrafficClass.
+    uint32_t packed;
+    uint32_t fingerprints;
+    int64_t ts_us;
+  };
+  struct Hot {
+    int64_t first_us = 0, last_us = 0;
+    uint32_t packets = 0;  // in this batch
+    std::array<uint32_t, 6> profile{};
+    uint8_t classes = 0;
+    uint8_t rules = 0;      // the inline rules matched in this batch
+    uint8_t new_rules = 0;  // fingerprint_packets entries appended in this batch
+    uint8_t next_seen = 0;  // the slot of ports_seen to replace next
+    std::array<uint32_t, kInlineRules> rule_packets{};
+    // Port keys already sent to this source's set (in this batch's pairs
+    // or an earlier one's): a port seen again costs no pair.
+    std::array<uint32_t, 4> ports_seen{kNoPort, kNoPort, kNoPort, kNoPort};
+  };
+  struct Part {
+    std::vector<uint64_t> slots = std::vector<uint64_t>(16, 0);  // src << 32 | (id + 1)
+    int shift = 64 - 4;               // 64 - log2(slots.size()): the hash's bits below the part's
+    std::vector<SourceStats*> stats;  // by id, in by_source4_
+    std::vector<Hot> hot;             // by id
+    std::vector<uint32_t> touched;    // the ids seen in this batch
+
+    uint32_t Id(uint32_t address, uint64_t hash, std::unordered_map<uint32_t, SourceStats>& table) {
+      const size_t mask = slots.size() - 1;
+      for (size_t i = (hash << kPartBits) >> shift;; i = (i + 1) & mask) {
+        const uint64_t slot = slots[i];
+        if (static_cast<uint32_t>(slot) == 0) {
+          const auto id = static_cast<uint32_t>(stats.size());
+          slots[i] = uint64_t{address} << 32 | (id + 1);
+          stats.push_back(&table[address]);
+          hot.emplace_back();
+          if (2 * stats.size() > slots.size()) Grow();
+          return id;
+        }
+        if (slot >> 32 == address) return static_cast<uint32_t>(slot) - 1;
+      }
+    }
+    void Grow() {
+      std::vector<uint64_t> old(slots.size() * 2, 0);
+      old.swap(slots);
+      --shift;
+      const size_t mask = slots.size() - 1;
+      for (const uint64_t slot : old) {
+        if (static_cast<uint32_t>(slot) == 0) continue;
+        size_t i = (((slot >> 32) * TableMultiplier()) << kPartBits) >> shift;
+        while (slots[i] != 0) i = (i + 1) & mask;
+        slots[i] = slot;
+      }
+    }
+  };
+
+  const uint64_t multiplier = TableMultiplier();
+  static constexpr size_t kParts = size_t{1} << kPartBits;
+  std::array<Part, kParts> parts;
+  // The records: filled by Add in one run (a single stream of writes),
+  // folded (on the background thread while `worker` runs; nothing else
+  // touches the tables then), which first deals them out by part.
+  std::vector<Record> filling, folding;
+  std::array<std::vector<Record>, kParts> by_part;
+  size_t packets = 0;  // IPv4 packets in `filling`
+  std::thread worker;
+  std::exception_ptr error;            // what the background fold threw
+  std::vector<uint64_t> ports;         // id << 19 | port key, for the part being folded
+  std::vector<uint64_t> destinations;  // id << 32 | destination, likewise
+  std::vector<uint64_t> scratch;
+  std::vector<uint32_t> values;
+  // Allocated at the first fold: a summary of one minute may never fold a
+  // full batch, and there is one a minute.
+  std::vector<uint32_t> port_counts;
+  std::vector<uint32_t> port_keys;  // the keys counted in this batch
+
+  // A part's records into its sources' state, then its pairs into their sets.
+  void FoldPart(Part& part, std::vector<Record>& records,
+                std::unordered_map<uint32_t, SourceStats>& by_source4, bool destinations);
+  // Every part of `folding`; port counts left in port_counts for Collect.
+  void FoldAll(std::unordered_map<uint32_t, SourceStats>& by_source4, bool destinations) {
+    if (port_counts.empty()) port_counts.assign(size_t{kPortProtos} << 16, 0);
+    for (const Record& r : folding) by_part[(r.src * multiplier) >> (64 - kPartBits)].push_back(r);
+    folding.clear();
+    for (size_t i = 0; i < kParts; ++i) FoldPart(parts[i], by_part[i], by_source4, destinations);
+  }
+  void Join() noexcept {
+    if (worker.joinable()) worker.join();
+  }
+};
+
+Summary::BatchPtr::BatchPtr(BatchPtr&& other) noexcept {
+  if (other) other->Join();
+  reset(other.release());
+}
+
+Summary::BatchPtr::~BatchPtr() {
+  if (*this) get()->Join();
+}
+
 Summary::Summary(const FingerprintSet& fingerprints, bool destinations)
     : fingerprints_(fingerprints), destinations_(destinations) {}
-Summary::~Summary() = default;
+Summary::~Summary() {
+  if (batch_) batch_->Join();  // (before the tables it folds into go)
+}
 Summary::Summary(Summary&&) noexcept = default;
 
 void Summary::Add(const Packet& p, int64_t ts_us) {
@@ -295,12 +451,14 @@ void Summary::Add(const Packet& p, int64_t ts_us) {
     AddV6(p, ts_us, traffic, matched, port_key, profile);
     return;
   }
-  // Grown as needed: many summaries (one a minute) stay small.
-  if (pending_.capacity() == 0) pending_.reserve(kSmallSort);
+  if (!batch_) batch_.reset(new Batch());
+  Batch& b = *batch_;
   const uint32_t packed = (port_key & 0x7FFFF) | static_cast<uint32_t>(profile) << 19 |
                           static_cast<uint32_t>(traffic) << 22;
-  pending_.push_back({p.src4, p.dst4, packed, matched, ts_us});
-  if (pending_.size() == kBatch) FoldSorted();
+  // Grown as needed: many summaries (one a minute) stay small.
+  if (b.filling.capacity() == 0) b.filling.reserve(kFirstRecords);
+  b.filling.push_back({p.src4, p.dst4, packed, matched, ts_us});
+  if (++b.packets == kBatch) StartFold();
 }
 
 // IPv6 traffic to a darknet is rare: counted straight away.
@@ -319,80 +477,150 @@ void Summary::AddV6(const Packet& p, int64_t ts_us, TrafficClass traffic, uint32
 
 void Summary::Fold() const { const_cast<Summary*>(this)->FoldSorted(); }
 
-void Summary::FoldSorted() {
-  if (pending_.empty()) return;
-  std::vector<Record>& batch = pending_;
-  // By source, and by destination within a source (stable passes, the
-  // last key first), so that each source's destinations come sorted.
-  if (destinations_)
-    RadixSort(
-        batch, scratch_, [](const Record& r) { return r.dst; }, true);
-  RadixSort(
-      batch, scratch_, [](const Record& r) { return r.src; }, true);
+void Summary::Collect() {
+  if (!batch_) return;
+  Batch& b = *batch_;
+  b.Join();
+  for (const uint32_t key : b.port_keys) {
+    port_packets_[key] += b.port_counts[key];
+    b.port_counts[key] = 0;
+  }
+  b.port_keys.clear();
+  if (b.error) std::rethrow_exception(std::exchange(b.error, nullptr));
+}
 
-  // Packets per port: counted in a flat table for a big batch, then added.
-  const bool small = batch.size() < kSmallSort;
-  static thread_local std::vector<uint32_t> port_counts;
-  if (!small) port_counts.assign(size_t{kPortProtos} << 16, 0);
-  // Per source: one table lookup for its run of the batch.
-  std::vector<uint32_t> values;
-  for (size_t begin = 0; begin < batch.size();) {
-    const uint32_t src = batch[begin].src;
-    size_t end = begin + 1;
-    while (end < batch.size() && batch[end].src == src) ++end;
-    SourceStats& source = by_source4_[src];
-    const bool fresh = source.packets == 0;
-    int64_t first = batch[begin].ts_us, last = first;
-    uint32_t classes = 0, matched = 0;
-    std::array<uint64_t, 32> rule_packets{};
-    values.clear();
-    for (size_t i = begin; i < end; ++i) {
-      const Record& r = batch[i];
-      first = std::min(first, r.ts_us);
-      last = std::max(last, r.ts_us);
-      classes |= 1u << r.traffic();
-      if (r.fingerprints != 0) {
-        matched |= r.fingerprints;
-        for (uint32_t m = r.fingerprints; m != 0; m &= m - 1) ++rule_packets[__builtin_ctz(m)];
-      }
-      CountProfile(source, r.profile(), 1);
-      if (destinations_) values.push_back(r.dst);
+// Batches are folded in the order they filled: the previous one's fold is
+// waited for before the next one starts.
+void Summary::StartFold() {
+  Collect();
+  Batch& b = *batch_;
+  b.filling.swap(b.folding);
+  b.packets = 0;
+  b.worker = std::thread([&b, by_source4 = &by_source4_, destinations = destinations_] {
+    try {
+      b.FoldAll(*by_source4, destinations);
+    } catch (...) {
+      b.error = std::current_exception();
     }
-    Widen(source, first, last, fresh);
-    source.packets += end - begin;
-    for (uint32_t m = matched; m != 0; m &= m - 1) {
+  });
+}
+
+void Summary::FoldSorted() {
+  if (!batch_) return;
+  Collect();
+  Batch& b = *batch_;
+  if (b.packets == 0) return;
+  b.filling.swap(b.folding);
+  b.packets = 0;
+  b.FoldAll(by_source4_, destinations_);
+  Collect();
+}
+
+void Summary::Batch::FoldPart(Part& part, std::vector<Record>& records,
+                              std::unordered_map<uint32_t, SourceStats>& by_source4_,
+                              bool destinations_) {
+  if (records.empty()) return;
+  Batch& b = *this;
+  // The part's tables into cache in one sweep (the other parts' folds
+  // pushed them out) rather than a miss at each source's first record.
+  auto sweep = [](const void* data, size_t bytes) {
+    for (size_t at = 0; at < bytes; at += 64) {
+      __builtin_prefetch(static_cast<const char*>(data) + at);
+    }
+  };
+  sweep(part.slots.data(), part.slots.size() * sizeof(uint64_t));
+  sweep(part.hot.data(), part.hot.size() * sizeof(Hot));
+  for (const Record& r : records) {
+    const uint32_t id = part.Id(r.src, r.src * b.multiplier, by_source4_);
+    Hot& h = part.hot[id];
+    if (h.packets++ == 0) {
+      part.touched.push_back(id);
+      h.first_us = h.last_us = r.ts_us;
+    } else {
+      h.first_us = std::min(h.first_us, r.ts_us);
+      h.last_us = std::max(h.last_us, r.ts_us);
+    }
+    const uint32_t profile = r.packed >> 19 & 7;
+    if (profile < 6) ++h.profile[profile];
+    h.classes |= static_cast<uint8_t>(1u << (r.packed >> 22 & 7));
+    if (r.fingerprints != 0) {
+      for (uint32_t m = r.fingerprints; m != 0; m &= m - 1) {
+        const int rule = __builtin_ctz(m);
+        if (rule < kInlineRules) {
+          h.rules |= static_cast<uint8_t>(1u << rule);
+          ++h.rule_packets[rule];
+        } else {
+          SourceStats& source = *part.stats[id];
+          const size_t before = source.fingerprint_packets.size();
+          source.CountFingerprint(rule, 1);
+          h.new_rules += static_cast<uint8_t>(source.fingerprint_packets.size() - before);
+        }
+      }
+    }
+    const uint32_t port_key = r.packed & 0x7FFFF;
+    if (port_key != 0x7FFFF) {
+      if (b.port_counts[port_key]++ == 0) b.port_keys.push_back(port_key);
+      auto& seen = h.ports_seen;
+      if (seen[0] != port_key && seen[1] != port_key && seen[2] != port_key &&
+          seen[3] != port_key) {
+        seen[h.next_seen++ & 3] = port_key;
+        b.ports.push_back(uint64_t{id} << 19 | port_key);
+      }
+    }
+    if (destinations_) b.destinations.push_back(uint64_t{id} << 32 | r.dst);
+  }
+  records.clear();
+  // The counters: the same sums, minima and maxima whatever the order.
+  for (const uint32_t id : part.touched) {
+    Hot& h = part.hot[id];
+    SourceStats& source = *part.stats[id];
+    Widen(source, h.first_us, h.last_us, source.packets == 0);
+    source.packets += h.packets;
+    for (int profile = 0; profile < 6; ++profile) {
+      if (h.profile[profile] != 0) CountProfile(source, profile, h.profile[profile]);
+    }
+    source.classes |= h.classes;
+    for (uint32_t m = h.rules; m != 0; m &= m - 1) {
       const int rule = __builtin_ctz(m);
-      source.CountFingerprint(rule, rule_packets[rule]);
-      rule_packets[rule] = 0;
+      const size_t before = source.fingerprint_packets.size();
+      source.CountFingerprint(rule, h.rule_packets[rule]);
+      h.new_rules += static_cast<uint8_t>(source.fingerprint_packets.size() - before);
     }
-    source.classes |= static_cast<uint8_t>(classes);
-    if (destinations_) source.destinations.AddV4Sorted(values);
-    values.clear();
-    for (size_t i = begin; i < end; ++i) {
-      const uint32_t key = batch[i].port_key();
-      if (key == kNoPort) continue;
-      if (small) {
-        ++port_packets_[key];
-      } else {
-        ++port_counts[key];
+    // Rules first matched in a batch are listed ascending (as the fold
+    // always listed them).
+    if (h.new_rules > 1) {
+      auto& list = source.fingerprint_packets;
+      std::sort(list.end() - h.new_rules, list.end());
+    }
+    const std::array<uint32_t, 4> seen = h.ports_seen;
+    const uint8_t next_seen = h.next_seen;
+    h = Hot{};
+    h.ports_seen = seen;
+    h.next_seen = next_seen;
+  }
+  part.touched.clear();
+  // The pairs, by source and value: each source's new members as one
+  // sorted run (AddSorted drops repeats).
+  const int id_bits = BitWidth(part.stats.size());
+  auto each_run = [&](std::vector<uint64_t>& pairs, int value_bits, auto add) {
+    SortKeys(pairs, b.scratch, value_bits + id_bits);
+    const uint64_t value_mask = (uint64_t{1} << value_bits) - 1;
+    for (size_t begin = 0; begin < pairs.size();) {
+      const uint64_t id = pairs[begin] >> value_bits;
+      size_t end = begin;
+      b.values.clear();
+      for (; end < pairs.size() && pairs[end] >> value_bits == id; ++end) {
+        const auto v = static_cast<uint32_t>(pairs[end] & value_mask);
+        if (b.values.empty() || b.values.back() != v) b.values.push_back(v);
       }
-      values.push_back(key);
+      add(*part.stats[id], b.values);
+      begin = end;
     }
-    // A source's ports in a batch are usually few: insertion sort then.
-    if (values.size() > 32) std::sort(values.begin(), values.end());
-    for (size_t i = 1; i < values.size() && values.size() <= 32; ++i) {
-      const uint32_t v = values[i];
-      size_t j = i;
-      for (; j > 0 && values[j - 1] > v; --j) values[j] = values[j - 1];
-      values[j] = v;
-    }
-    source.ports.AddSorted(values);
-    begin = end;
-  }
-  for (uint32_t key = 0; !small && key < port_counts.size(); ++key) {
-    if (port_counts[key] != 0) port_packets_[key] += port_counts[key];
-  }
-  pending_.clear();
+    pairs.clear();
+  };
+  each_run(b.ports, 19, [](SourceStats& s, std::vector<uint32_t>& v) { s.ports.AddSorted(v); });
+  each_run(b.destinations, 32,
+           [](SourceStats& s, std::vector<uint32_t>& v) { s.destinations.AddV4Sorted(v); });
 }
 
 void Summary::Merge(const Summary& other) {
@@ -431,51 +659,65 @@ const Summary::Derived& Summary::derived() const {
   const uint32_t rule_mask =
       fingerprints_.size() >= 32 ? ~uint32_t{0} : (uint32_t{1} << fingerprints_.size()) - 1;
   d->fingerprints.resize(fingerprints_.size());
-  // IPv4: sorted addresses for each set, then one linear insert each.
-  std::vector<uint32_t> all;
-  all.reserve(by_source4_.size());
-  std::vector<std::vector<uint32_t>> classes(kTrafficClasses), matched(fingerprints_.size());
-  struct PortSource {
-    uint32_t port_key, address;
-  };
-  std::vector<PortSource> port_sources, scratch;
-  for (const auto& [address, stats] : by_source4_) {
-    all.push_back(address);
-    for (uint32_t c = stats.classes; c != 0; c &= c - 1)
-      classes[__builtin_ctz(c)].push_back(address);
-    for (uint32_t m = stats.fingerprints() & rule_mask; m != 0; m &= m - 1) {
-      matched[__builtin_ctz(m)].push_back(address);
-    }
-    // (Copied: clang 14 lambdas cannot capture a structured binding.)
-    const uint32_t source = address;
-    stats.ports.ForEach([&](uint32_t key) { port_sources.push_back({key, source}); });
-  }
-  // By port, sources ascending within each (two stable radix sorts).
-  RadixSort(
-      port_sources, scratch, [](const PortSource& p) { return p.address; }, true);
-  RadixSort(
-      port_sources, scratch, [](const PortSource& p) { return p.port_key; }, true);
-  auto add_sorted = [](SourceSet& set, std::vector<uint32_t>& addresses) {
-    std::sort(addresses.begin(), addresses.end());
-    set.AddV4Sorted(addresses);
-  };
-  add_sorted(d->sources, all);
-  for (int c = 0; c < kTrafficClasses; ++c) add_sorted(d->classes[c], classes[c]);
-  for (size_t r = 0; r < matched.size(); ++r) add_sorted(d->fingerprints[r], matched[r]);
   auto port_at = [&](uint32_t key) -> PortStats& {
     std::unique_ptr<PortStats>& stats = d->ports[key];
     if (!stats) stats = std::make_unique<PortStats>();
     return *stats;
   };
+  // IPv4: the sources in address order, so that each set gets its
+  // addresses ascending (one linear insert each); the sources of each port
+  // by a counting sort on the port key (counted, then placed).
+  std::vector<std::pair<uint32_t, const SourceStats*>> order;
+  order.reserve(by_source4_.size());
+  for (const auto& [address, stats] : by_source4_) order.emplace_back(address, &stats);
+  std::sort(order.begin(), order.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<uint32_t> all;
+  all.reserve(order.size());
+  std::vector<std::vector<uint32_t>> classes(kTrafficClasses), matched(fingerprints_.size());
+  constexpr uint32_t kKeys = uint32_t{kPortProtos} << 16;  // PortKey's
+  std::vector<uint32_t> start(kKeys + 1, 0);
+  std::vector<std::pair<uint32_t, uint32_t>> odd;  // (key, address) for keys past kKeys
+  for (const auto& [address, stats] : order) {
+    all.push_back(address);
+    for (uint32_t c = stats->classes; c != 0; c &= c - 1) {
+      classes[__builtin_ctz(c)].push_back(address);
+    }
+    for (uint32_t m = stats->fingerprints() & rule_mask; m != 0; m &= m - 1) {
+      matched[__builtin_ctz(m)].push_back(address);
+    }
+    stats->ports.ForEach([&, address = address](uint32_t key) {
+      if (key < kKeys) {
+        ++start[key + 1];
+      } else {
+        odd.emplace_back(key, address);
+      }
+    });
+  }
+  for (uint32_t key = 0; key < kKeys; ++key) start[key + 1] += start[key];
+  std::vector<uint32_t> by_port(start[kKeys]);
+  std::vector<uint32_t> next(start.begin(), start.end() - 1);
+  for (const auto& [address, stats] : order) {
+    stats->ports.ForEach([&, address = address](uint32_t key) {
+      if (key < kKeys) by_port[next[key]++] = address;
+    });
+  }
+  d->sources.AddV4Sorted(all);
+  for (int c = 0; c < kTrafficClasses; ++c) d->classes[c].AddV4Sorted(classes[c]);
+  for (size_t r = 0; r < matched.size(); ++r) d->fingerprints[r].AddV4Sorted(matched[r]);
+  for (uint32_t key = 0; key < kKeys; ++key) {
+    if (start[key + 1] == start[key]) continue;
+    port_at(key).sources.AddV4Sorted(
+        std::span<const uint32_t>(by_port.data() + start[key], start[key + 1] - start[key]));
+  }
+  std::stable_sort(odd.begin(), odd.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<uint32_t> run;
-  for (size_t begin = 0; begin < port_sources.size();) {
+  for (size_t begin = 0; begin < odd.size();) {
     size_t end = begin;
     run.clear();
-    while (end < port_sources.size() &&
-           port_sources[end].port_key == port_sources[begin].port_key) {
-      run.push_back(port_sources[end++].address);
-    }
-    port_at(port_sources[begin].port_key).sources.AddV4Sorted(run);
+    while (end < odd.size() && odd[end].first == odd[begin].first) run.push_back(odd[end++].second);
+    port_at(odd[begin].first).sources.AddV4Sorted(run);
     begin = end;
   }
   for (const auto& [address, stats] : by_source6_) {
@@ -486,6 +728,7 @@ const Summary::Derived& Summary::derived() const {
     for (uint32_t m = stats.fingerprints() & rule_mask; m != 0; m &= m - 1) {
       d->fingerprints[__builtin_ctz(m)].AddV6(address);
     }
+    // (Copied: clang 14 lambdas cannot capture a structured binding.)
     const Ipv6Address& source = address;
     stats.ports.ForEach([&](uint32_t key) { port_at(key).sources.AddV6(source); });
   }

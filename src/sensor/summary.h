@@ -8,13 +8,24 @@
 // sensors) counts a source seen by both once. Memory grows with the distinct
 // sources and ports seen, not with the packets.
 //
-// Why it is fast: Add only appends a 24-byte record; every 2^20 IPv4
-// packets the batch is sorted (radix) by source, so that each distinct
-// source of the batch costs one table lookup and its sets get their new
-// members as a sorted run (merged linearly) instead of one random insert per
-// packet. Only per-source state is kept while counting: the sets of sources
-// (all, per class, per fingerprint, per port) follow from it and are worked
-// out when first asked for. The accessors fold the pending batch in first.
+// Why it is fast: Add classifies and fingerprints an IPv4 packet and
+// appends a 24-byte record to the batch. Every 2^20 IPv4 packets the batch
+// is folded in: dealt out by a keyed hash of the source into 64 parts, each
+// folded with its own flat table of sources (a dense id each) and per-batch
+// counters, a 64th of all sources, so that they stay in cache; what goes
+// into sets (a port the source was not just seen on, a destination) waits
+// as an (id, value) pair, sorted (radix) so that each source's sets get
+// their new members as a sorted run (merged linearly) instead of one random
+// insert per packet. Only per-source state is kept while counting: the
+// sets of sources (all, per class, per fingerprint, per port) follow from
+// it and are worked out when first asked for. The accessors fold the
+// pending batch in first.
+//
+// A full batch is folded in on a background thread of the summary's own
+// while the next one fills (Add never waits unless the one before is still
+// being folded; the accessors, Merge, a move and the destructor wait for
+// it). Batches are folded in the order they filled: the result is the same
+// as on one thread.
 //
 // Not thread-safe (even the const accessors change the pending batch): one
 // summary per thread, merged afterwards.
@@ -161,23 +172,18 @@ class Summary {
       const std::function<void(const Ipv6Address& v6, const SourceStats&)>& on_v6) const;
 
  private:
-  // An IPv4 packet waiting in the batch.
-  struct Record {
-    uint32_t src, dst;
-    // The port key (19 bits, kNoPort's low bits when none), the profile
-    // (which SourceStats counter, 0..5, or 6: none) and the TrafficClass.
-    uint32_t packed;
-    uint32_t fingerprints;
-    int64_t ts_us;
-    uint32_t port_key() const {
-      const uint32_t key = packed & 0x7FFFF;
-      return key == 0x7FFFF ? kNoPort : key;
-    }
-    int profile() const { return static_cast<int>(packed >> 19 & 7); }
-    int traffic() const { return static_cast<int>(packed >> 22 & 7); }
-  };
   static constexpr uint32_t kNoPort = 0xFFFFFFFF;
-  static constexpr size_t kBatch = 1 << 20;
+  static constexpr size_t kBatch = 1 << 20;  // IPv4 packets folded in at a time
+  // The IPv4 packets not yet folded in, and the fold's tables (summary.cc).
+  struct Batch;
+  // Owns the batch. A full batch is folded in on a background thread while
+  // the next one fills; moving this waits for that fold first, so that a
+  // Summary may be moved at any time.
+  struct BatchPtr : std::unique_ptr<Batch> {
+    BatchPtr() = default;
+    BatchPtr(BatchPtr&& other) noexcept;
+    ~BatchPtr();
+  };
 
   // The sets of sources, worked out from the per-source state.
   struct Derived {
@@ -191,14 +197,16 @@ class Summary {
              uint32_t port_key, int profile);
   void Fold() const;  // the pending batch into the tables
   void FoldSorted();
+  void StartFold();  // the full batch, on a background thread
+  void Collect();    // waits for the background fold; its port counts in
   const Derived& derived() const;
 
   const FingerprintSet& fingerprints_;
   const bool destinations_;
   uint64_t packets_ = 0;
   int64_t first_us_ = 0, last_us_ = 0;
-  // Everything below is only current after Fold(); pending_ is the batch.
-  mutable std::vector<Record> pending_, scratch_;
+  // Everything below is only current after Fold(); batch_ holds the rest.
+  BatchPtr batch_;
   std::unordered_map<uint32_t, uint64_t> port_packets_;  // by port key
   std::unordered_map<uint32_t, SourceStats> by_source4_;
   std::unordered_map<Ipv6Address, SourceStats, Ipv6Hash> by_source6_;

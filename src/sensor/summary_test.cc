@@ -277,5 +277,24 @@ TEST(Summary, CountsManyBatchesAsOne) {
   EXPECT_EQ(a->last_us, b->last_us);
 }
 
+TEST(Summary, MovedWhileABatchIsFoldedInItCountsTheSame) {
+  // A full batch is folded in on a thread of the summary's own: moving the
+  // summary (as returning a report does) right after waits for it.
+  Summary counted;
+  const uint32_t n = (1u << 20) + 10;
+  for (uint32_t i = 0; i < n; ++i) {
+    counted.Add(Syn(0x0E000000 + i % 1000, 0xC6120000 + i % 5000, 23), kT0 + i);
+    if (i % 100000 == 0) counted.Add(Syn6(static_cast<uint8_t>(i / 100000), 443), kT0 + i);
+  }
+  Summary moved(std::move(counted));
+  EXPECT_EQ(moved.packets(), n + 11);
+  EXPECT_EQ(moved.sources().size(), 1011u);
+  EXPECT_EQ(moved.Port(PortProto::kTcp, 23)->packets, n);
+  EXPECT_EQ(moved.Port(PortProto::kTcp, 443)->packets, 11u);
+  ASSERT_NE(moved.SourceV4(0x0E000000 + 5), nullptr);
+  EXPECT_EQ(moved.SourceV4(0x0E000000 + 5)->packets, n / 1000 + (n % 1000 > 5 ? 1 : 0));
+  EXPECT_EQ(moved.SourceV4(0x0E000000 + 5)->destinations.size(), 5u);
+}
+
 }  // namespace
 }  // namespace kizuna::sensor
