@@ -145,15 +145,21 @@ TEST(Interval, APacketLaterThanTwoIntervalsStartsAnotherPieceOfItsInterval) {
   EXPECT_EQ(cut.stats.intervals, 4u);
 }
 
-WireInterval Sample() {
-  Summary summary;
+// A TCP SYN to the darknet's 198.18.0.1.
+Packet DarknetSyn(uint16_t port) {
   Packet p;
   p.ip_version = 4;
   p.protocol = kProtoTcp;
   p.has_transport = true;
   p.dst4 = 0xC6120001;
-  p.dst_port = 23;
+  p.dst_port = port;
   p.tcp_flags = tcp::kSyn;
+  return p;
+}
+
+WireInterval Sample() {
+  Summary summary;
+  Packet p = DarknetSyn(23);
   for (uint32_t s = 0; s < 50; ++s) {
     p.src4 = 0x0A000000 + s * 7;
     summary.Add(p, 1795305600LL * 1000000 + s * 1000);
@@ -226,12 +232,7 @@ TEST(Interval, TheDecoderRefusesWhatIsWrongAndSaysWhat) {
 
 TEST(Interval, OnlyTheBusiestPortsAndSourcesTravelTheRestAsCounts) {
   Summary summary;
-  Packet p;
-  p.ip_version = 4;
-  p.protocol = kProtoTcp;
-  p.has_transport = true;
-  p.dst4 = 0xC6120001;
-  p.tcp_flags = tcp::kSyn;
+  Packet p = DarknetSyn(0);
   // Port 1000+k gets k+1 packets from source k+1.
   uint64_t total = 0;
   for (uint32_t k = 0; k < 10; ++k) {
