@@ -46,7 +46,10 @@ Result<std::unique_ptr<Loaded>> Load(const Args& args) {
   KIZUNA_RETURN_IF_ERROR(module.Configure(config));
   loaded->config = module.config();
   int64_t cursor = 0;
-  KIZUNA_RETURN_IF_ERROR(LoadTelescope(loaded->node->store(), &loaded->data, &cursor));
+  auto collection = loaded->node->store().GetCollection(loaded->config.collection);
+  const Admit admit = AdmitTelescopeObjects(collection.ok() ? collection->id : "",
+                                            loaded->node->identity().identity_id);
+  KIZUNA_RETURN_IF_ERROR(LoadTelescope(loaded->node->store(), admit, &loaded->data, &cursor));
   KIZUNA_RETURN_IF_ERROR(
       ParseRange(args.since, args.until, loaded->data.newest_start(), &loaded->filter));
   loaded->filter.sensor = args.sensor;

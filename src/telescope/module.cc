@@ -35,7 +35,21 @@ http::Response Json(int status, const json::value& value) {
 
 }  // namespace
 
-Status LoadTelescope(store::Store& store, TelescopeData* data, int64_t* cursor) {
+Admit AdmitTelescopeObjects(const std::string& telescope_collection_id,
+                            const std::string& own_identity) {
+  return [telescope_collection_id, own_identity](const store::Change& change) {
+    const store::StoredObject& o = change.object;
+    if (change.kind != store::Change::Kind::kAdded) return true;  // forgetting is harmless
+    if (o.origin.empty()) {
+      return change.collection_id == telescope_collection_id && o.created_by_ref == own_identity;
+    }
+    if (o.origin.starts_with("org:")) return false;
+    return o.created_by_ref != own_identity;
+  };
+}
+
+Status LoadTelescope(store::Store& store, const Admit& admit, TelescopeData* data,
+                     int64_t* cursor) {
   store::ChangeQuery query;
   query.types = {std::string(kSummaryType), std::string(kSourcesType)};
   query.include_origin = true;
@@ -45,6 +59,7 @@ Status LoadTelescope(store::Store& store, TelescopeData* data, int64_t* cursor) 
     KIZUNA_ASSIGN_OR_RETURN(std::vector<store::Change> changes, store.ListChanges(query));
     if (changes.empty()) break;
     for (const store::Change& change : changes) {
+      if (!admit(change)) continue;
       if (change.kind == store::Change::Kind::kAdded) {
         data->Add(change.object);
       } else {
@@ -107,7 +122,8 @@ Status TelescopeModule::EnsureCollection() {
 Status TelescopeModule::Start() {
   KIZUNA_RETURN_IF_ERROR(EnsureCollection());
   int64_t cursor = 0;
-  KIZUNA_RETURN_IF_ERROR(LoadTelescope(*services_->store, &data_, &cursor));
+  admit_ = AdmitTelescopeObjects(collection_id_, services_->node->identity().identity_id);
+  KIZUNA_RETURN_IF_ERROR(LoadTelescope(*services_->store, admit_, &data_, &cursor));
   spdlog::info("telescope: {} intervals loaded", data_.intervals());
   bus::SubscriptionOptions options;
   options.name = "telescope";
@@ -135,7 +151,7 @@ void TelescopeModule::Follow() {
       continue;
     }
     for (const store::Change& change : *changes) {
-      if (!IsTelescopeType(change.object.type)) continue;
+      if (!IsTelescopeType(change.object.type) || !admit_(change)) continue;
       if (change.kind == store::Change::Kind::kAdded) {
         data_.Add(change.object);
       } else {

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -43,9 +44,19 @@ struct TelescopeConfig {
   int surge_ports = 200;
 };
 
-// Reads every telescope object of the store into `data`; *cursor is the
-// change seq it read up to (follow the bus after it).
-Status LoadTelescope(store::Store& store, TelescopeData* data, int64_t* cursor);
+// Which stored telescope objects the views take: our own only from the
+// telescope collection and only ours (created_by_ref: our identity), a
+// partner's (origin: the peer) only when it does not claim to be ours, and
+// none written by a local user of another organization. So only a sensor's
+// signed upload (or an admin) makes home data, and no one's object stands in
+// for another's.
+using Admit = std::function<bool(const store::Change&)>;
+Admit AdmitTelescopeObjects(const std::string& telescope_collection_id,
+                            const std::string& own_identity);
+
+// Reads every telescope object of the store that `admit` takes into `data`;
+// *cursor is the change seq it read up to (follow the bus after it).
+Status LoadTelescope(store::Store& store, const Admit& admit, TelescopeData* data, int64_t* cursor);
 
 class TelescopeModule final : public platform::Module {
  public:
@@ -74,6 +85,7 @@ class TelescopeModule final : public platform::Module {
   TelescopeConfig config_;
   TelescopeData data_{&SystemClock::Instance()};
   std::string collection_id_;
+  Admit admit_;
   std::unique_ptr<bus::Subscription> subscription_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> started_{false};

@@ -49,6 +49,14 @@ void AddCommon(json::object& o, std::string_view type, const std::string& id,
 
 }  // namespace
 
+std::pair<std::string, std::string> IntervalIds(const std::string& producer_identity,
+                                                const sensor::WireInterval& interval) {
+  const std::string key = producer_identity + "|" + interval.sensor + "|" +
+                          std::to_string(interval.start_s) + "|" + interval.part;
+  return {std::string(kSummaryType) + "--" + Uuid5(kIdNamespace, key + "|summary"),
+          std::string(kSourcesType) + "--" + Uuid5(kIdNamespace, key + "|sources")};
+}
+
 bool IsTelescopeType(std::string_view type) { return type == kSummaryType || type == kSourcesType; }
 
 json::object ExtensionDefinition(const std::string& producer_identity) {
@@ -72,12 +80,7 @@ json::object ExtensionDefinition(const std::string& producer_identity) {
 IntervalObjects MakeIntervalObjects(const sensor::WireInterval& interval,
                                     const std::string& producer_identity, stix::Tlp summary_tlp,
                                     stix::Tlp sources_tlp) {
-  const std::string key = producer_identity + "|" + interval.sensor + "|" +
-                          std::to_string(interval.start_s) + "|" + interval.part;
-  const std::string summary_id =
-      std::string(kSummaryType) + "--" + Uuid5(kIdNamespace, key + "|summary");
-  const std::string sources_id =
-      std::string(kSourcesType) + "--" + Uuid5(kIdNamespace, key + "|sources");
+  const auto [summary_id, sources_id] = IntervalIds(producer_identity, interval);
   // Deterministic, so that the same interval is the same version.
   const std::string time = FormatTimestamp((interval.start_s + interval.seconds) * 1000000, 3);
 
@@ -135,6 +138,14 @@ Result<ParsedObject> ParseIntervalObject(const json::object& object) {
     out.producer = by->get_string();
   }
   KIZUNA_ASSIGN_OR_RETURN(out.interval, sensor::DecodeWireObject(object, out.is_sources));
+  // The ids follow from what the object says it is: an object cannot stand
+  // in for another producer's, sensor's or minute's interval.
+  const auto [summary_id, sources_id] = IntervalIds(out.producer, out.interval);
+  if (out.summary_id != summary_id ||
+      std::string_view(id->get_string()) != (out.is_sources ? sources_id : summary_id)) {
+    return InvalidArgument(
+        "telescope object: its id is not its producer's, sensor's, start's and part's");
+  }
   return out;
 }
 

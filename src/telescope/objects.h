@@ -40,6 +40,10 @@ struct IntervalObjects {
   boost::json::object summary;
   boost::json::object sources;
 };
+// The ids of an interval's summary and sources objects.
+std::pair<std::string, std::string> IntervalIds(const std::string& producer_identity,
+                                                const sensor::WireInterval& interval);
+
 // The two objects for `interval`, produced by `producer_identity` (the
 // node's identity id), marked `summary_tlp` and `sources_tlp`.
 IntervalObjects MakeIntervalObjects(const sensor::WireInterval& interval,

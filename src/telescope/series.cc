@@ -36,6 +36,11 @@ void TelescopeData::Add(const store::StoredObject& object) {
   meta.created_by_ref = object.created_by_ref;
   meta.origin = object.origin;
   Entry& entry = by_summary_id_[parsed->summary_id];
+  if (!entry.sensor.empty() &&
+      (entry.origin != object.origin || entry.producer != parsed->producer)) {
+    ++rejected_;  // another's object claiming this interval
+    return;
+  }
   if (entry.sensor.empty()) {
     entry.origin = object.origin;
     entry.producer = parsed->producer;

@@ -14,6 +14,7 @@
 
 #include "node/node.h"
 #include "sensor/synth.h"
+#include "telescope/module.h"
 #include "telescope/objects.h"
 #include "telescope/series.h"
 #include "telescope/surges.h"
@@ -252,6 +253,46 @@ TEST(TelescopeData, AnObjectThatDoesNotParseIsCountedAndIgnoredAndADeletionForge
           .as_string()));
   EXPECT_EQ(data.intervals(), 0u);
   EXPECT_TRUE(data.Select({}, kAll).empty());
+}
+
+TEST(TelescopeData, NoObjectStandsInForAnothersInterval) {
+  const auto a = Intervals(Small(1), "tokyo-1");
+  TelescopeData data;
+  AddAll(data, std::span(&a[0], 1), std::string(kHome), "", true);
+  const uint64_t packets = Summarize(data.Select({}, kAll)).packets;
+  // A partner's sources object pointing at our summary, with its own sets.
+  IntervalObjects ours =
+      MakeIntervalObjects(a[0], std::string(kHome), stix::Tlp::kGreen, stix::Tlp::kAmber);
+  IntervalObjects forged = MakeIntervalObjects(
+      a[1], "identity--55555555-5555-4555-8555-555555555555", stix::Tlp::kGreen, stix::Tlp::kAmber);
+  forged.sources["summary_ref"] = ours.summary.at("id");
+  EXPECT_FALSE(ParseIntervalObject(forged.sources).ok());
+  data.Add(Stored(forged.sources, "partner-b"));
+  // The same ids claimed by a partner that says it is us: refused too.
+  data.Add(Stored(ours.sources, "partner-b"));
+  EXPECT_EQ(data.rejected(), 2u);
+  EXPECT_EQ(Summarize(data.Select({}, kAll)).packets, packets);
+  for (const Slice& s : data.Select({}, kAll)) EXPECT_EQ(s.origin, "");
+}
+
+TEST(TelescopeAdmit, HomeDataOnlyFromTheTelescopeCollectionAndOnlyOurs) {
+  const std::string collection = "c-telescope", us = std::string(kHome);
+  const Admit admit = AdmitTelescopeObjects(collection, us);
+  const auto change = [](const std::string& in, const std::string& origin, const std::string& by) {
+    store::Change c;
+    c.collection_id = in;
+    c.object.type = std::string(kSummaryType);
+    c.object.origin = origin;
+    c.object.created_by_ref = by;
+    return c;
+  };
+  const std::string them = "identity--66666666-6666-4666-8666-666666666666";
+  EXPECT_TRUE(admit(change(collection, "", us)));
+  EXPECT_FALSE(admit(change("c-default", "", us)));          // a member's TAXII POST elsewhere
+  EXPECT_FALSE(admit(change(collection, "", them)));         // not ours
+  EXPECT_FALSE(admit(change(collection, "org:ISP", them)));  // another organization's user
+  EXPECT_TRUE(admit(change("c-into", "krcert", them)));      // a partner's
+  EXPECT_FALSE(admit(change("c-into", "krcert", us)));       // a partner claiming to be us
 }
 
 sensor::SynthOptions Outbreak(int64_t at_s, uint32_t seed) {
