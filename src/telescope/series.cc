@@ -97,10 +97,13 @@ std::vector<Slice> TelescopeData::Select(const Filter& filter, const Visible& vi
     if (!filter.sensor.empty() && entry.sensor != filter.sensor) continue;
     if (filter.origin && entry.origin != *filter.origin) continue;
     if (!entry.interval) continue;
+    const stix::Tlp summary_tlp = entry.summary_meta ? entry.summary_meta->tlp : stix::Tlp::kNone;
+    const stix::Tlp sources_tlp = entry.sources_meta ? entry.sources_meta->tlp : stix::Tlp::kNone;
     if (entry.sources_meta && visible(*entry.sources_meta)) {
-      out.push_back({entry.origin, entry.producer, entry.interval, true});
+      out.push_back({entry.origin, entry.producer, entry.interval, true, summary_tlp, sources_tlp});
     } else if (entry.summary_meta && visible(*entry.summary_meta)) {
-      out.push_back({entry.origin, entry.producer, entry.interval, false});
+      out.push_back(
+          {entry.origin, entry.producer, entry.interval, false, summary_tlp, sources_tlp});
     }
   }
   return out;

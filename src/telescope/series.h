@@ -90,6 +90,8 @@ struct Slice {
   // Whether the reader may see this interval's addresses (its sources
   // object): else only counts and sketches reach it.
   bool addresses = false;
+  // The markings of its objects (kNone: unmarked, or not here).
+  stix::Tlp summary_tlp = stix::Tlp::kNone, sources_tlp = stix::Tlp::kNone;
 };
 
 class TelescopeData {

@@ -168,20 +168,36 @@ Status RecordSurges(store::Store& store, const node::Node& node, const Telescope
     TelescopeData::Filter before{s.start_s - kDay, s.start_s, "", std::nullopt};
     TelescopeData::Filter during{s.start_s, s.start_s + kNewSourceIntervals * 60, "", std::nullopt};
     const uint32_t port_key = PortKey(f.proto, f.port);
-    const auto exact_sources = [&](const TelescopeData::Filter& filter) {
+    // What the evidence may say, and under which marking: addresses only
+    // from our own sensors (a partner's are the partner's to share), never
+    // from one marked RED, under the most restrictive marking they came
+    // with; the report's counts under the most restrictive marking of
+    // every summary they were computed from (partners' included).
+    stix::Tlp evidence_tlp = config.sources_tlp, report_tlp = config.summary_tlp;
+    const auto marking = [](stix::Tlp tlp) {
+      return tlp == stix::Tlp::kNone ? stix::Tlp::kAmber : tlp;  // the node's default
+    };
+    const auto exact_sources = [&](const TelescopeData::Filter& filter, bool evidence) {
       SourceUnion set;
       for (const Slice& slice : data.Select(filter, everything)) {
         for (const auto& p : slice.interval->ports) {
-          if (PortKey(p.proto, p.port) == port_key && p.sources.exact) {
-            set.Add(*slice.interval, p.sources);
+          if (PortKey(p.proto, p.port) != port_key) continue;
+          report_tlp = stix::MostRestrictiveTlp(report_tlp, marking(slice.summary_tlp));
+          if (!p.sources.exact || !slice.origin.empty() ||
+              marking(slice.sources_tlp) == stix::Tlp::kRed) {
+            continue;
           }
+          if (evidence) {
+            evidence_tlp = stix::MostRestrictiveTlp(evidence_tlp, marking(slice.sources_tlp));
+          }
+          set.Add(*slice.interval, p.sources);
         }
       }
       return set;
     };
     const int64_t step = 60;
-    const SourceUnion seen_before = exact_sources(before);
-    const SourceUnion seen_during = exact_sources(during);
+    const SourceUnion seen_before = exact_sources(before, false);
+    const SourceUnion seen_during = exact_sources(during, true);
     json::array refs;
     std::vector<json::object> scos;
     seen_during.v4().ForEach([&](uint32_t a) {
@@ -224,11 +240,9 @@ Status RecordSurges(store::Store& store, const node::Node& node, const Telescope
           {"object_refs", std::move(refs)},
           {"x_kizuna_observation", "infected-host"},
           {"x_kizuna_surge", surge_facts},
-          {"object_marking_refs",
-           json::array{json::string(stix::TlpMarkingId(config.sources_tlp))}}};
+          {"object_marking_refs", json::array{json::string(stix::TlpMarkingId(evidence_tlp))}}};
       for (json::object& sco : scos) {
-        sco["object_marking_refs"] =
-            json::array{json::string(stix::TlpMarkingId(config.sources_tlp))};
+        sco["object_marking_refs"] = json::array{json::string(stix::TlpMarkingId(evidence_tlp))};
         KIZUNA_RETURN_IF_ERROR(add(sco));
       }
       KIZUNA_RETURN_IF_ERROR(add(observed));
@@ -253,7 +267,7 @@ Status RecordSurges(store::Store& store, const node::Node& node, const Telescope
         {"published", time},
         {"labels", json::array{"telescope-surge"}},
         {"x_kizuna_surge", surge_facts},
-        {"object_marking_refs", json::array{json::string(stix::TlpMarkingId(config.summary_tlp))}}};
+        {"object_marking_refs", json::array{json::string(stix::TlpMarkingId(report_tlp))}}};
     // A report refers to at least one object: the evidence, or itself when
     // no new address was seen (a surge in packets from known sources).
     report["object_refs"] =

@@ -295,10 +295,11 @@ TEST(TelescopeAdmit, HomeDataOnlyFromTheTelescopeCollectionAndOnlyOurs) {
   EXPECT_FALSE(admit(change("c-into", "krcert", us)));       // a partner claiming to be us
 }
 
-sensor::SynthOptions Outbreak(int64_t at_s, uint32_t seed) {
+sensor::SynthOptions Outbreak(int64_t at_s, uint32_t seed, uint64_t packets = 200000,
+                              int64_t duration_s = 86400) {
   sensor::SynthOptions options;
-  options.packets = 200000;
-  options.duration_s = 86400;
+  options.packets = packets;
+  options.duration_s = duration_s;
   options.outbreak_at_s = at_s;
   options.outbreak_sources = 3000;
   options.seed = seed;
@@ -413,6 +414,75 @@ TEST(TelescopeSurges, ASurgeIsRecordedOnceAsAReportWithItsNewSources) {
     EXPECT_LE(refs.size(), bots);
   }
   EXPECT_TRUE(port23);
+  std::filesystem::remove_all(dir);
+}
+
+// Adds intervals as a producer's objects under the given markings.
+void AddMarked(TelescopeData& data, std::span<const WireInterval> intervals,
+               const std::string& producer, const std::string& origin, stix::Tlp summary_tlp,
+               stix::Tlp sources_tlp) {
+  for (const WireInterval& w : intervals) {
+    IntervalObjects made = MakeIntervalObjects(w, producer, summary_tlp, sources_tlp);
+    data.Add(Stored(made.summary, origin));
+    data.Add(Stored(made.sources, origin));
+  }
+}
+
+TEST(TelescopeSurges, TheEvidenceHoldsOnlyOurAddressesUnderTheirMarkings) {
+  const std::string dir = TempPath("node-marks");
+  ASSERT_TRUE(node::InitNode(dir, {}).ok());
+  auto node = node::Node::Open(dir);
+  ASSERT_TRUE(node.ok()) << node.status().ToString();
+  store::Store& store = (*node)->store();
+  store::Collection collection;
+  collection.id = "7a0d7c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f";
+  collection.title = "Telescope";
+  ASSERT_TRUE(store.CreateCollection(collection).ok());
+  const std::string us = (*node)->identity().identity_id;
+
+  // Ours: GREEN counts, AMBER addresses. A RED sensor of ours, and a
+  // partner (AMBER counts) whose addresses reached us: same outbreak.
+  sensor::SynthTruth ours_truth;
+  const auto ours = Intervals(Outbreak(4 * 3600, 5, 120000, 6 * 3600), "tokyo-1", &ours_truth);
+  const auto red = Intervals(Outbreak(4 * 3600, 7, 120000, 6 * 3600), "secret-1");
+  const auto partner = Intervals(Outbreak(4 * 3600, 6, 120000, 6 * 3600), "seoul-1");
+  TelescopeData data;
+  AddMarked(data, ours, us, "", stix::Tlp::kGreen, stix::Tlp::kAmber);
+  AddMarked(data, red, us, "", stix::Tlp::kGreen, stix::Tlp::kRed);
+  AddMarked(data, partner, "identity--44444444-4444-4444-8444-444444444444", "krcert",
+            stix::Tlp::kAmber, stix::Tlp::kAmber);
+  ASSERT_TRUE(RecordSurges(store, **node, data, collection.id, TelescopeConfig{}, nullptr).ok());
+
+  store::ObjectQuery query;
+  query.types = {"report", "observed-data", "ipv4-addr"};
+  auto stored = store.QueryObjects(collection.id, query);
+  ASSERT_TRUE(stored.ok());
+  std::set<std::string> addresses;
+  bool report = false, evidence = false;
+  for (const store::StoredObject& o : stored->objects) {
+    if (o.type == "report") {
+      report = true;
+      EXPECT_EQ(o.tlp, stix::Tlp::kAmber) << "counts from the partner's AMBER summaries";
+    } else if (o.type == "observed-data") {
+      evidence = true;
+      EXPECT_EQ(o.tlp, stix::Tlp::kAmber);
+    } else {
+      EXPECT_EQ(o.tlp, stix::Tlp::kAmber);
+      addresses.insert(std::string(json::parse(o.json).at("value").as_string()));
+    }
+  }
+  EXPECT_TRUE(report);
+  EXPECT_TRUE(evidence);
+  ASSERT_FALSE(addresses.empty());
+  const auto text = [](uint32_t a) {
+    return std::to_string(a >> 24) + "." + std::to_string(a >> 16 & 255) + "." +
+           std::to_string(a >> 8 & 255) + "." + std::to_string(a & 255);
+  };
+  std::set<std::string> ours_only;
+  for (uint32_t a : ours_truth.sources.v4) ours_only.insert(text(a));
+  for (const std::string& a : addresses) {
+    EXPECT_TRUE(ours_only.count(a)) << a << " is not one of our AMBER sensor's sources";
+  }
   std::filesystem::remove_all(dir);
 }
 
