@@ -8,6 +8,7 @@
 #include "http/http.h"
 #include "sensor/synth.h"
 #include "sensor/upload.h"
+#include "telescope/module.h"
 #include "telescope/sensors.h"
 
 namespace kizuna::cli {
@@ -27,6 +28,7 @@ Status PrepareDemoTelescope(std::vector<DemoTelescopeNode>& nodes,
     collection.title = "Telescope";
     collection.alias = "telescope";
     KIZUNA_RETURN_IF_ERROR(store.CreateCollection(collection));
+    KIZUNA_RETURN_IF_ERROR(telescope::GrantHomeRead(store, nodes[i].name, collection.id));
     for (size_t j = 0; j < nodes.size(); ++j) {
       if (i == j) continue;
       KIZUNA_ASSIGN_OR_RETURN(store::Organization org, store.EnsureOrganization(nodes[j].name));

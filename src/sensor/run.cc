@@ -1,6 +1,7 @@
 #include "sensor/run.h"
 
 #include <pcap/pcap.h>
+#include <poll.h>
 
 #include <chrono>
 #include <filesystem>
@@ -23,6 +24,7 @@ namespace {
 // Enough for Ethernet with VLAN tags, IPv6 extension headers and TCP.
 constexpr int kLiveSnaplen = 512;
 constexpr int kLiveBufferBytes = 64 << 20;
+constexpr int kLiveTimeoutMs = 200;
 
 bool IsCapture(const fs::path& path) {
   const std::string ext = path.extension().string();
@@ -110,7 +112,9 @@ Status SensorRun::Run(const std::function<void(const std::string&)>& log) {
   Status resolved = uploader_.Resolve();
   while (!resolved.ok() && resolved.code() == Code::kUnavailable && !stopping_ && !config_.once) {
     log("node unreachable (" + resolved.message() + "); trying again");
-    std::this_thread::sleep_for(std::chrono::milliseconds(config_.poll_ms * 5));
+    for (int waited = 0; waited < config_.poll_ms * 5 && !stopping_; waited += 100) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     resolved = uploader_.Resolve();
   }
   KIZUNA_RETURN_IF_ERROR(resolved);
@@ -199,7 +203,7 @@ Status SensorRun::CaptureLive(const Darknet& darknet,
   pcap_set_snaplen(pcap, kLiveSnaplen);
   pcap_set_buffer_size(pcap, kLiveBufferBytes);
   pcap_set_promisc(pcap, 1);
-  pcap_set_timeout(pcap, 200);
+  pcap_set_timeout(pcap, kLiveTimeoutMs);
   if (pcap_activate(pcap) < 0) {
     const std::string why = pcap_geterr(pcap);
     pcap_close(pcap);
@@ -241,30 +245,46 @@ Status SensorRun::CaptureLive(const Darknet& darknet,
     if (!summary) summary = std::make_unique<Summary>(rules());
     summary->Add(packet, ts_us);
   };
-  while (!stopping_) {
+  // Non-blocking reads after our own poll: a blocking read may wait for
+  // ever on a quiet interface (the kernel hands over a block of packets
+  // when it is full or its timeout expires, and an empty one never), and
+  // the stop must be seen.
+  if (pcap_setnonblock(pcap, 1, error) != 0) {
+    const std::string why = error;
+    pcap_close(pcap);
+    return IoError("interface " + config_.interface + ": " + why);
+  }
+  const int fd = pcap_get_selectable_fd(pcap);
+  const auto wait_for_packets = [&](int ms) {
+    pollfd ready{fd, POLLIN, 0};
+    ::poll(&ready, 1, ms);
+  };
+  // Every packet waiting now; false on a capture error.
+  const auto read_waiting = [&]() {
     pcap_pkthdr* header = nullptr;
     const u_char* data = nullptr;
-    const int got = pcap_next_ex(pcap, &header, &data);
+    int got = 0;
+    while ((got = pcap_next_ex(pcap, &header, &data)) == 1) take(header, data);
     if (got == PCAP_ERROR) {
       status = IoError("interface " + config_.interface + ": " + pcap_geterr(pcap));
-      break;
+      return false;
     }
-    if (got == 1) take(header, data);
+    return true;
+  };
+  while (!stopping_) {
+    wait_for_packets(kLiveTimeoutMs);
+    if (!read_waiting()) break;
     // An interval is sent two seconds after its end.
     const int64_t now_s = SystemClock::Instance().NowMicros() / 1000000;
     status = close_before(now_s - 2 - seconds + 1);
     if (!status.ok() && status.code() != Code::kUnavailable) break;
     status = Status::Ok();
   }
-  // What the kernel captured before the stop is still counted: read until
-  // a read times out (the kernel hands over a part-filled block only when
-  // its timeout expires), for at most a second of continuing traffic.
-  const auto drain_until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  pcap_pkthdr* header = nullptr;
-  const u_char* data = nullptr;
-  while (status.ok() && std::chrono::steady_clock::now() < drain_until &&
-         pcap_next_ex(pcap, &header, &data) == 1) {
-    take(header, data);
+  // What the kernel captured before the stop is still counted: a
+  // part-filled block is handed over when its timeout expires.
+  if (status.ok()) {
+    wait_for_packets(2 * kLiveTimeoutMs);
+    read_waiting();
   }
   if (pcap_stat counts{}; pcap_stats(pcap, &counts) == 0 && counts.ps_drop != 0) {
     log(std::to_string(counts.ps_drop) + " packets dropped by the kernel (the sensor fell behind)");

@@ -93,6 +93,16 @@ Status TelescopeModule::Configure(node::ConfigSection& section) {
   return section.status();
 }
 
+Status GrantHomeRead(store::Store& store, const std::string& home_org,
+                     const std::string& collection_id) {
+  KIZUNA_ASSIGN_OR_RETURN(store::Organization org, store.EnsureOrganization(home_org));
+  store::Grant grant;
+  grant.collection_id = collection_id;
+  grant.org_id = org.id;
+  grant.can_read = true;
+  return store.SetGrant(grant);
+}
+
 Status TelescopeModule::EnsureCollection() {
   store::Store& store = *services_->store;
   auto existing = store.GetCollection(config_.collection);
@@ -109,6 +119,7 @@ Status TelescopeModule::EnsureCollection() {
     if (!created.ok() && created.code() != Code::kAlreadyExists) return created;
     existing = store.GetCollection(config_.collection);
     if (!existing.ok()) return existing.status();
+    KIZUNA_RETURN_IF_ERROR(GrantHomeRead(store, services_->node->config().name, existing->id));
   }
   collection_id_ = existing->id;
   // The extension definition travels with the data, for partners' tools.
@@ -265,11 +276,12 @@ http::Response TelescopeModule::Get(const http::Request& request, const store::U
     // collection, when its [[peer]] shares it), filtered there.
     return http::ErrorResponse(403, "Forbidden", "partners read the telescope collection");
   }
-  // Another organization's user reads as on TAXII: with a read grant on
-  // the telescope collection, our own sensors' objects only (partners'
-  // arrive in collections of their own), as far as the policy releases them.
+  // As on TAXII: a read grant on the telescope collection (the home
+  // organization has one from the start); another organization's user then
+  // sees our own sensors' objects only (partners' arrive in collections of
+  // their own), as far as the policy releases them.
   const bool home = recipient.kind == sharing::Recipient::Kind::kHome;
-  if (!home) {
+  if (user.role != store::Role::kAdmin) {
     auto rights = services_->store->RightsOf(user, collection_id_);
     if (!rights.ok() || !rights->can_read) {
       return http::ErrorResponse(403, "Forbidden", "no read grant on the telescope collection");

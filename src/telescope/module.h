@@ -58,6 +58,11 @@ Admit AdmitTelescopeObjects(const std::string& telescope_collection_id,
 // *cursor is the change seq it read up to (follow the bus after it).
 Status LoadTelescope(store::Store& store, const Admit& admit, TelescopeData* data, int64_t* cursor);
 
+// The home organization's read grant on the telescope collection, given
+// when the collection is made (its members read the views and over TAXII).
+Status GrantHomeRead(store::Store& store, const std::string& home_org,
+                     const std::string& collection_id);
+
 class TelescopeModule final : public platform::Module {
  public:
   explicit TelescopeModule(const platform::NodeServices* services) : services_(services) {}

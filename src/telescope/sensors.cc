@@ -42,7 +42,9 @@ Result<NewSensor> AddSensorAccount(store::Store& store, const std::string& home_
   }
   KIZUNA_ASSIGN_OR_RETURN(std::optional<std::string> existing, store.GetMeta(AccountKey(name)));
   if (existing) return AlreadyExists("sensor '" + name + "' exists");
-  KIZUNA_ASSIGN_OR_RETURN(store::Organization org, store.EnsureOrganization(home_org));
+  // An organization of their own: not the home team's grants, not its
+  // reading rights (a stolen sensor token uploads, and reads nothing).
+  KIZUNA_ASSIGN_OR_RETURN(store::Organization org, store.EnsureOrganization(SensorOrg(home_org)));
   KIZUNA_ASSIGN_OR_RETURN(store::User user,
                           store.CreateUser("sensor." + name, org.id, store::Role::kMember));
   KIZUNA_ASSIGN_OR_RETURN(auth::IssuedKey key, auth::IssueApiKey(store, user.id, "sensor " + name));
@@ -62,6 +64,8 @@ Result<NewSensor> AddSensorAccount(store::Store& store, const std::string& home_
   KIZUNA_RETURN_IF_ERROR(store.SetMeta(kListKey, json::serialize(list)));
   return NewSensor{SensorAccount{name, user.id, keys.public_key}, key.token};
 }
+
+std::string SensorOrg(const std::string& home_org) { return home_org + " sensors"; }
 
 Result<SensorAccount> FindSensorByUser(store::Store& store, int64_t user_id) {
   KIZUNA_ASSIGN_OR_RETURN(std::optional<std::string> name, store.GetMeta(UserKey(user_id)));

@@ -1,8 +1,8 @@
 // Sensor accounts: a sensor uploads with an API key of its own, bound to
-// its name, which it may use for nothing else (no collection grants; the
-// telescope's read views refuse it). The token also derives the sensor's
-// Ed25519 signing key (module.h, SensorKeysFromToken); the node keeps only
-// the public half, in the store's meta table:
+// its name, which it may use for nothing else (an organization of its own
+// with no collection grants; the telescope's read views refuse it). The token also derives the
+// sensor's Ed25519 signing key (module.h, SensorKeysFromToken); the node keeps only the public
+// half, in the store's meta table:
 //   telescope:sensor:<name>       {"user_id": N, "public_key": base64}
 //   telescope:sensor-user:<id>    <name>
 //   telescope:sensors             ["name", …]
@@ -27,7 +27,9 @@ struct NewSensor {
   SensorAccount account;
   std::string token;  // shown once
 };
-// Creates the account "sensor.<name>" in the home organization.
+// The organization sensor accounts belong to: "<home> sensors".
+std::string SensorOrg(const std::string& home_org);
+// Creates the account "sensor.<name>" in SensorOrg(home_org).
 Result<NewSensor> AddSensorAccount(store::Store& store, const std::string& home_org,
                                    const std::string& name);
 // NotFound when `user_id` is no sensor's.
