@@ -445,6 +445,9 @@ Result<WireInterval> DecodeWireObject(const json::object& o, bool exact_only) {
     KIZUNA_ASSIGN_OR_RETURN(const json::object* set, pf.Object("sources"));
     KIZUNA_ASSIGN_OR_RETURN(p.sources,
                             DecodeSources(*set, "interval: ports: sources: ", exact_only));
+    if (p.packets > w.packets - std::min(w.packets, port_packets)) {
+      return InvalidArgument("interval: ports hold more packets than the interval");
+    }
     port_packets += p.packets;
     seen.emplace_back(static_cast<int>(p.proto), p.port);
     w.ports.push_back(std::move(p));

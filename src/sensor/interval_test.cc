@@ -199,9 +199,17 @@ TEST(Interval, TheDecoderRefusesWhatIsWrongAndSaysWhat) {
       {"sensor", [](json::object& o) { o["sensor"] = "bad name!"; }, "sensor"},
       {"port", [](json::object& o) { o["ports"].as_array()[0].as_object()["port"] = 70000; },
        "port out of range"},
-      {"twice", [](json::object& o) { o["ports"].as_array().push_back(o["ports"].as_array()[0]); },
+      {"twice",
+       [](json::object& o) {
+         json::value again = o["ports"].as_array()[0];
+         again.as_object()["packets"] = 0;
+         o["ports"].as_array().push_back(again);
+       },
        "listed twice"},
       {"packets", [](json::object& o) { o["packets"] = 1; }, "more packets than the interval"},
+      {"overflow",
+       [](json::object& o) { o["ports"].as_array()[0].as_object()["packets"] = UINT64_MAX; },
+       "more packets than the interval"},
       {"class", [](json::object& o) { o["classes"].as_object()["nope"] = json::object{}; },
        "unknown class"},
       {"first", [](json::object& o) { o["first"] = "2026-11-23T00:00:00Z"; },

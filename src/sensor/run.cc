@@ -153,10 +153,14 @@ Status SensorRun::FollowDirectory(const Darknet& darknet,
       auto sent = UploadCapture(file.string(), darknet, config_.interval_seconds, uploader_,
                                 nullptr, rules());
       if (!sent.ok()) {
-        // A damaged capture is reported and left; the node's refusal too.
         log(file.string() + ": " + sent.status().message());
-        if (sent.status().code() == Code::kUnavailable && config_.upload.spool_dir.empty()) {
-          return sent.status();
+        // A capture that cannot be read as one is left for good; anything
+        // else (the spool's disk, the node's setup) is tried again later,
+        // so the file is not marked as taken.
+        const Code code = sent.status().code();
+        if (code != Code::kInvalidArgument && code != Code::kNotFound) {
+          if (config_.once) return sent.status();
+          continue;
         }
       } else {
         log(file.filename().string() + ": " + std::to_string(sent->intervals) + " intervals, " +

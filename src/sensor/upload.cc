@@ -174,12 +174,15 @@ Status Uploader::Post(const std::string& body) {
     }
     const std::string why = "node answered HTTP " + std::to_string(response->status) + ": " +
                             response->body.substr(0, 300);
-    // A busy or restarting node is worth another try; a refusal is not.
+    // A busy or restarting node is worth another try; a batch the node
+    // found bad (400, 422) never will be; anything else (a wrong URL or
+    // token, a proxy) is the setup's fault, not the batch's: stop and keep it.
     if (response->status == 503 || response->status == 429 || response->status >= 500) {
       last = Unavailable(why);
       continue;
     }
-    return InvalidArgument(why);
+    if (response->status == 400 || response->status == 422) return InvalidArgument(why);
+    return FailedPrecondition(why);
   }
   return last;
 }

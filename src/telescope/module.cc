@@ -228,11 +228,10 @@ http::Response TelescopeModule::Upload(const http::Request& request, const store
           400, "Bad interval",
           "intervals[" + std::to_string(i) + "]: " + interval.status().message());
     }
-    if (interval->start_s > SystemClock::Instance().NowMicros() / 1000000 + 86400) {
+    if (interval->start_s > SystemClock::Instance().NowMicros() / 1000000 + kMostAheadSeconds) {
       return http::ErrorResponse(400, "Bad interval",
                                  "intervals[" + std::to_string(i) +
-                                     "]: starts more than a day from now (is the sensor's clock "
-                                     "right?)");
+                                     "]: starts in the future (is the sensor's clock right?)");
     }
     if (interval->sensor != account->name) {
       return http::ErrorResponse(403, "Forbidden",

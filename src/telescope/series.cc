@@ -18,8 +18,9 @@ void TelescopeData::Add(const store::StoredObject& object) {
   Result<ParsedObject> parsed =
       ec || !root.is_object() ? Result<ParsedObject>(InvalidArgument("telescope object: not JSON"))
                               : ParseIntervalObject(root.get_object());
-  const bool too_late = parsed.ok() && clock_ != nullptr &&
-                        parsed->interval.start_s > clock_->NowMicros() / 1000000 + 86400;
+  const bool too_late =
+      parsed.ok() && clock_ != nullptr &&
+      parsed->interval.start_s > clock_->NowMicros() / 1000000 + kMostAheadSeconds;
   std::unique_lock lock(mu_);
   if (!parsed.ok() || too_late) {
     ++rejected_;

@@ -94,11 +94,14 @@ struct Slice {
   stix::Tlp summary_tlp = stix::Tlp::kNone, sources_tlp = stix::Tlp::kNone;
 };
 
+// How far ahead of the node's clock an interval may start (clocks differ).
+inline constexpr int64_t kMostAheadSeconds = 300;
+
 class TelescopeData {
  public:
   // `clock` (not owned; null: no check) dates what is too far ahead: an
-  // interval that starts more than a day after its clock's now is rejected,
-  // so that a wrong sensor clock cannot move "the last 24 hours".
+  // interval that starts more than kMostAheadSeconds after its clock's now
+  // is rejected, so that a wrong clock cannot move "the last 24 hours".
   explicit TelescopeData(const Clock* clock = nullptr) : clock_(clock) {}
 
   // Takes in a stored telescope object (added to a collection; `origin` as

@@ -22,11 +22,8 @@ constexpr int64_t kDay = 86400;
 constexpr int kNewSourceIntervals = 3;
 constexpr size_t kMaxNewSources = 10000;
 
-int64_t StepOf(const std::vector<Slice>& slices) {
-  int64_t step = 60;
-  for (const Slice& s : slices) step = std::max(step, s.interval->seconds);
-  return step;
-}
+// Surges are looked for in one-minute intervals.
+constexpr int64_t kSurgeStep = 60;
 
 std::map<uint32_t, std::vector<Surge>> Detect(const std::vector<Slice>& slices,
                                               const std::set<uint32_t>& keys, int64_t step) {
@@ -63,7 +60,10 @@ std::string Ipv4Text(uint32_t v4) {
 std::vector<FoundSurge> FindSurges(const TelescopeData& data, TelescopeData::Filter filter,
                                    const TelescopeData::Visible& visible, int ports) {
   if (filter.since_s == INT64_MIN) filter.since_s = data.newest_start() - 8 * kDay;
+  // One-minute intervals only: an interval of another length (a partner's
+  // hourly ones) would set the series' step for everyone.
   std::vector<Slice> slices = data.Select(filter, visible);
+  std::erase_if(slices, [](const Slice& s) { return s.interval->seconds != kSurgeStep; });
   if (slices.empty()) return {};
   int64_t last = INT64_MIN;
   for (const Slice& s : slices) last = std::max(last, s.interval->start_s);
@@ -75,7 +75,7 @@ std::vector<FoundSurge> FindSurges(const TelescopeData& data, TelescopeData::Fil
   for (const PortTotal& p : TopPorts(last_day, static_cast<size_t>(ports))) {
     keys.insert(PortKey(p.proto, p.port));
   }
-  const int64_t step = StepOf(slices);
+  const int64_t step = kSurgeStep;
   const auto merged = Detect(slices, keys, step);
 
   // Who saw it first: each origin's own series, through the same detector.

@@ -216,12 +216,12 @@ class FixedClock : public Clock {
   int64_t us_;
 };
 
-TEST(TelescopeData, AnIntervalMoreThanADayAheadOfTheClockIsRejected) {
+TEST(TelescopeData, AnIntervalStartingMinutesAheadOfTheClockIsRejected) {
   const auto a = Intervals(Small(1), "tokyo-1");
   const int64_t start = a[0].start_s;
-  FixedClock a_day_before(static_cast<int64_t>(start - 86400 - 60) * 1000000);
-  FixedClock an_hour_before(static_cast<int64_t>(start - 3600) * 1000000);
-  TelescopeData strict(&a_day_before), fine(&an_hour_before);
+  FixedClock ten_minutes_before(static_cast<int64_t>(start - 600) * 1000000);
+  FixedClock a_minute_before(static_cast<int64_t>(start - 60) * 1000000);
+  TelescopeData strict(&ten_minutes_before), fine(&a_minute_before);
   AddAll(strict, std::span(&a[0], 1), std::string(kHome), "", true);
   AddAll(fine, std::span(&a[0], 1), std::string(kHome), "", true);
   EXPECT_EQ(strict.intervals(), 0u);
