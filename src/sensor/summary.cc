@@ -448,12 +448,34 @@ void Summary::Add(const Packet& p, int64_t ts_us) {
   if (packets_ == 0 || ts_us < first_us_) first_us_ = ts_us;
   if (packets_ == 0 || ts_us > last_us_) last_us_ = ts_us;
   ++packets_;
-  const TrafficClass traffic = Classify(p);
   const uint32_t matched = fingerprints_.Match(p);
-  PortProto proto;
-  uint16_t port;
-  const uint32_t port_key = PortKeyOf(p, &proto, &port) ? PortKey(proto, port) : kNoPort;
-  const int profile = ProfileOf(p);
+  TrafficClass traffic;
+  uint32_t port_key;
+  int profile;
+  if (p.protocol == kProtoTcp && p.has_transport && !p.fragment && !p.cut) {
+    // Most of a darknet's packets: Classify, PortKeyOf and ProfileOf in one.
+    const uint8_t f = p.tcp_flags & (tcp::kSyn | tcp::kAck | tcp::kRst);
+    if ((f & tcp::kRst) != 0) {
+      traffic = TrafficClass::kBackscatter;
+      profile = 2;
+    } else if (f == tcp::kSyn) {
+      traffic = TrafficClass::kScan;
+      profile = 0;
+    } else if (f == (tcp::kSyn | tcp::kAck)) {
+      traffic = TrafficClass::kBackscatter;
+      profile = 1;
+    } else {
+      traffic = TrafficClass::kOther;
+      profile = 3;
+    }
+    port_key = PortKey(PortProto::kTcp, p.dst_port);
+  } else {
+    traffic = Classify(p);
+    PortProto proto;
+    uint16_t port;
+    port_key = PortKeyOf(p, &proto, &port) ? PortKey(proto, port) : kNoPort;
+    profile = ProfileOf(p);
+  }
   if (p.ip_version != 4) {
     AddV6(p, ts_us, traffic, matched, port_key, profile);
     return;
