@@ -243,6 +243,7 @@ Result<FingerprintSet> FingerprintSet::Parse(std::string_view text) {
     }
     set.rules_.push_back(std::move(rule));
   }
+  set.Flatten();
   return set;
 }
 
@@ -257,22 +258,66 @@ const FingerprintSet& FingerprintSet::BuiltIn() {
   return set;
 }
 
+void FingerprintSet::Flatten() {
+  no_checks_ = 0;
+  prefilter_.clear();
+  for (size_t r = 0; r < rules_.size(); ++r) {
+    if (rules_[r].begin == rules_[r].end) no_checks_ |= uint32_t{1} << r;
+    prefilter_.push_back({rules_[r].want, rules_[r].want_mask});
+  }
+  flat_.clear();
+  constexpr uint8_t kZero = kFields.size();  // Match's value array ends with a 0
+  for (size_t r = 0; r < rules_.size(); ++r) {
+    for (uint32_t c = rules_[r].begin; c < rules_[r].end; ++c) {
+      const Check& check = checks_[c];
+      std::array<int, kFields.size()> count{};
+      ++count[check.left];
+      for (uint8_t t = 0; t < check.term_count; ++t) ++count[check.terms[t]];
+      FlatCheck flat{{kZero, kZero, kZero, kZero},
+                     static_cast<uint8_t>(r),
+                     check.constant & check.mask,
+                     check.mask};
+      size_t used = 0;
+      for (size_t f = 0; f < count.size(); ++f) {
+        if (count[f] % 2 == 0) continue;
+        if (used == flat.fields.size()) {
+          flat_.clear();
+          return;
+        }
+        flat.fields[used++] = static_cast<uint8_t>(f);
+      }
+      flat_.push_back(flat);
+    }
+  }
+}
+
 uint32_t FingerprintSet::Match(const Packet& p) const {
-  if (rules_.empty()) return 0;
   const uint64_t packed = PackedFields(p);
   uint32_t candidates = 0;
-  for (size_t r = 0; r < rules_.size(); ++r) {
-    candidates |= static_cast<uint32_t>(((packed ^ rules_[r].want) & rules_[r].want_mask) == 0)
-                  << r;
+  for (size_t r = 0; r < prefilter_.size(); ++r) {
+    candidates |=
+        static_cast<uint32_t>(((packed ^ prefilter_[r].want) & prefilter_[r].want_mask) == 0) << r;
   }
-  if (candidates == 0) return 0;
-  // Every field once, in kFields' order; then each check reads the array.
-  const std::array<uint32_t, kFields.size()> value = {
+  // A rule that is its masked compare alone matches now.
+  if ((candidates & ~no_checks_) == 0) return candidates;
+  // Every field once, in kFields' order (then a 0); each check reads the array.
+  const std::array<uint32_t, kFields.size() + 1> value = {
       p.protocol,           p.ip_version, p.ip_id,     p.ttl,     p.src4,    p.dst4,
       p.src_port,           p.dst_port,   p.tcp_flags, p.tcp_seq, p.tcp_ack, p.tcp_window,
-      p.tcp_options_length, p.icmp_type,  p.icmp_code};
-  uint32_t matched = 0;
-  for (uint32_t m = candidates; m != 0; m &= m - 1) {
+      p.tcp_options_length, p.icmp_type,  p.icmp_code, 0};
+  if (!flat_.empty()) {
+    // Every check in one pass (a rule that is no candidate fails anyway).
+    uint32_t failed = 0;
+    for (const FlatCheck& check : flat_) {
+      const uint32_t differ = (check.constant ^ value[check.fields[0]] ^ value[check.fields[1]] ^
+                               value[check.fields[2]] ^ value[check.fields[3]]) &
+                              check.mask;
+      failed |= static_cast<uint32_t>(differ != 0) << check.rule;
+    }
+    return candidates & ~failed;
+  }
+  uint32_t matched = candidates & no_checks_;
+  for (uint32_t m = candidates & ~no_checks_; m != 0; m &= m - 1) {
     const int r = __builtin_ctz(m);
     uint32_t differ = 0;  // every check, without branching on each
     for (uint32_t c = rules_[r].begin; c < rules_[r].end; ++c) {

@@ -69,9 +69,28 @@ class FingerprintSet {
     uint64_t want = 0, want_mask = 0;
     uint32_t begin = 0, end = 0;  // its other checks in checks_
   };
+  // A check as Match reads it when every check names at most 4 fields
+  // an odd number of times (left and terms alike: x ^ x is 0, and the
+  // mask distributes over ^): (constant ^ value[f0] ^ ... ^ value[f3]) &
+  // mask is 0, unused slots reading a field that is always 0.
+  struct FlatCheck {
+    std::array<uint8_t, 4> fields;
+    uint8_t rule;
+    uint32_t constant;
+    uint32_t mask;
+  };
+  struct Prefilter {
+    uint64_t want, want_mask;
+  };
+  void Flatten();
   std::string version_;
   std::vector<Rule> rules_;
   std::vector<Check> checks_;
+  // What Match reads, laid out for it: each rule's masked compare, and
+  // every check flattened (rule by rule; empty when one does not fit).
+  std::vector<Prefilter> prefilter_;
+  std::vector<FlatCheck> flat_;
+  uint32_t no_checks_ = 0;  // the rules that are their masked compare alone
 };
 
 }  // namespace kizuna::sensor

@@ -326,6 +326,8 @@ uint64_t TableMultiplier() {
 struct Summary::Batch {
   static constexpr int kPartBits = 6;
   static constexpr int kInlineRules = 4;  // counted here; later rules in SourceStats
+  static constexpr int kSeenBits = 4;
+  static constexpr size_t kSeenSlots = size_t{1} << kSeenBits;
 
   struct Record {
     uint32_t src, dst;
@@ -342,11 +344,16 @@ struct Summary::Batch {
     uint8_t classes = 0;
     uint8_t rules = 0;      // the inline rules matched in this batch
     uint8_t new_rules = 0;  // fingerprint_packets entries appended in this batch
-    uint8_t next_seen = 0;  // the slot of ports_seen to replace next
     std::array<uint32_t, kInlineRules> rule_packets{};
     // Port keys already sent to this source's set (in this batch's pairs
-    // or an earlier one's): a port seen again costs no pair.
-    std::array<uint32_t, 4> ports_seen{kNoPort, kNoPort, kNoPort, kNoPort};
+    // or an earlier one's), direct-mapped by a hash of the key: a port seen
+    // again costs no pair. (16 slots: a source cycling through a dozen
+    // usual ports mostly finds them here; 4 recent ones missed.)
+    std::array<uint32_t, kSeenSlots> ports_seen = [] {
+      std::array<uint32_t, kSeenSlots> none;
+      none.fill(kNoPort);
+      return none;
+    }();
   };
   struct Part {
     std::vector<uint64_t> slots = std::vector<uint64_t>(16, 0);  // src << 32 | (id + 1)
@@ -441,12 +448,34 @@ void Summary::Add(const Packet& p, int64_t ts_us) {
   if (packets_ == 0 || ts_us < first_us_) first_us_ = ts_us;
   if (packets_ == 0 || ts_us > last_us_) last_us_ = ts_us;
   ++packets_;
-  const TrafficClass traffic = Classify(p);
   const uint32_t matched = fingerprints_.Match(p);
-  PortProto proto;
-  uint16_t port;
-  const uint32_t port_key = PortKeyOf(p, &proto, &port) ? PortKey(proto, port) : kNoPort;
-  const int profile = ProfileOf(p);
+  TrafficClass traffic;
+  uint32_t port_key;
+  int profile;
+  if (p.protocol == kProtoTcp && p.has_transport && !p.fragment && !p.cut) {
+    // Most of a darknet's packets: Classify, PortKeyOf and ProfileOf in one.
+    const uint8_t f = p.tcp_flags & (tcp::kSyn | tcp::kAck | tcp::kRst);
+    if ((f & tcp::kRst) != 0) {
+      traffic = TrafficClass::kBackscatter;
+      profile = 2;
+    } else if (f == tcp::kSyn) {
+      traffic = TrafficClass::kScan;
+      profile = 0;
+    } else if (f == (tcp::kSyn | tcp::kAck)) {
+      traffic = TrafficClass::kBackscatter;
+      profile = 1;
+    } else {
+      traffic = TrafficClass::kOther;
+      profile = 3;
+    }
+    port_key = PortKey(PortProto::kTcp, p.dst_port);
+  } else {
+    traffic = Classify(p);
+    PortProto proto;
+    uint16_t port;
+    port_key = PortKeyOf(p, &proto, &port) ? PortKey(proto, port) : kNoPort;
+    profile = ProfileOf(p);
+  }
   if (p.ip_version != 4) {
     AddV6(p, ts_us, traffic, matched, port_key, profile);
     return;
@@ -560,10 +589,9 @@ void Summary::Batch::FoldPart(Part& part, std::vector<Record>& records,
     const uint32_t port_key = r.packed & 0x7FFFF;
     if (port_key != 0x7FFFF) {
       if (b.port_counts[port_key]++ == 0) b.port_keys.push_back(port_key);
-      auto& seen = h.ports_seen;
-      if (seen[0] != port_key && seen[1] != port_key && seen[2] != port_key &&
-          seen[3] != port_key) {
-        seen[h.next_seen++ & 3] = port_key;
+      uint32_t& seen = h.ports_seen[(port_key * 0x9E3779B1u) >> (32 - kSeenBits)];
+      if (seen != port_key) {
+        seen = port_key;
         b.ports.push_back(uint64_t{id} << 19 | port_key);
       }
     }
@@ -592,11 +620,9 @@ void Summary::Batch::FoldPart(Part& part, std::vector<Record>& records,
       auto& list = source.fingerprint_packets;
       std::sort(list.end() - h.new_rules, list.end());
     }
-    const std::array<uint32_t, 4> seen = h.ports_seen;
-    const uint8_t next_seen = h.next_seen;
+    const std::array<uint32_t, kSeenSlots> seen = h.ports_seen;
     h = Hot{};
     h.ports_seen = seen;
-    h.next_seen = next_seen;
   }
   part.touched.clear();
   // The pairs, by source and value: each source's new members as one
