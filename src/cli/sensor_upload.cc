@@ -4,6 +4,7 @@
 // sensor/run.h.
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <optional>
 #include <thread>
 
@@ -22,9 +23,17 @@ struct UploadArgs {
   int64_t interval = 60;
   bool progress = false;
   std::string fingerprints;
+  std::string token_file;
 };
 
 int Upload(UploadArgs args) {
+  if (!args.token_file.empty()) {
+    std::ifstream in(args.token_file);
+    if (!in || !std::getline(in, args.upload.token)) {
+      return Fail(NotFound("--token-file: cannot read " + args.token_file));
+    }
+  }
+  if (args.upload.token.empty()) return Fail(InvalidArgument("give --token or --token-file"));
   auto darknet = sensor::Darknet::Parse(args.darknet);
   if (!darknet.ok()) return Fail(darknet.status());
   if (args.interval <= 0 || 86400 % args.interval != 0) {
@@ -115,10 +124,12 @@ void AddSensorUploadCommands(CLI::App* sensor, int* code) {
       "upload", "Send a capture's per-interval summaries (timestamps from the packets) to a node");
   upload->add_option("--pcap", upload_args->pcap, "the capture (pcap or pcapng)")->required();
   upload->add_option("--node", upload_args->upload.node_url, "the node's URL")->required();
-  upload
-      ->add_option("--token", upload_args->upload.token,
-                   "the sensor's token (kizuna telescope sensor add)")
-      ->required();
+  auto* token = upload->add_option("--token", upload_args->upload.token,
+                                   "the sensor's token (kizuna telescope sensor add)");
+  auto* token_file = upload->add_option("--token-file", upload_args->token_file,
+                                        "a file holding the token (not seen in `ps`)");
+  token->excludes(token_file);
+  token_file->excludes(token);
   upload->add_option("--sensor", upload_args->upload.sensor,
                      "the sensor's name (default: the token's)");
   upload->add_option("--darknet", upload_args->darknet,

@@ -21,7 +21,9 @@ namespace {
 // What one interval may hold, for input from others: far more than one
 // minute of a /8 darknet, far less than what could exhaust the node.
 constexpr uint64_t kMaxSetSize = 16'000'000;
-constexpr size_t kMaxPorts = 5 * 65536;
+// Sensors send their 1,000 busiest ports (WireLimits); a partner's view
+// costs the node work per port and interval, so it is bounded near that.
+constexpr size_t kMaxPorts = 4096;
 constexpr size_t kMaxTopSources = 10'000;
 constexpr int64_t kMaxSeconds = 86400;
 

@@ -224,6 +224,19 @@ TEST(Interval, TheDecoderRefusesWhatIsWrongAndSaysWhat) {
        "missing"},
       {"version", [](json::object& o) { o["kizuna_telescope_interval"] = 2; },
        "unsupported version"},
+      {"ports",
+       [](json::object& o) {
+         json::array many;
+         for (int port = 0; port < 4097; ++port) {
+           many.push_back(json::object{
+               {"proto", "udp"},
+               {"port", port},
+               {"packets", 0},
+               {"sources", json::object{{"count", 0}, {"v4", ""}, {"v6", json::array{}}}}});
+         }
+         o["ports"] = std::move(many);
+       },
+       "too many ports"},
       {"missing", [](json::object& o) { o.erase("ports"); }, "ports"},
   };
   for (const Case& c : cases) {

@@ -3,6 +3,7 @@
 #include <pcap/pcap.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -26,9 +27,14 @@ constexpr int kLiveSnaplen = 512;
 constexpr int kLiveBufferBytes = 64 << 20;
 constexpr int kLiveTimeoutMs = 200;
 
+// pcap, pcapng, cap, and tcpdump -C's numbered files (x.pcap1, x.pcap01).
 bool IsCapture(const fs::path& path) {
-  const std::string ext = path.extension().string();
-  return ext == ".pcap" || ext == ".pcapng" || ext == ".cap";
+  std::string ext = path.extension().string();
+  if (ext.starts_with(".pcap") && ext != ".pcapng") {
+    ext = ext.substr(5);
+    return std::all_of(ext.begin(), ext.end(), [](char c) { return c >= '0' && c <= '9'; });
+  }
+  return ext == ".pcapng" || ext == ".cap";
 }
 
 std::string DoneListPath(const RunConfig& config) { return config.upload.spool_dir + "/done"; }
@@ -137,7 +143,12 @@ Status SensorRun::FollowDirectory(const Darknet& darknet,
       if (entry.is_regular_file() && IsCapture(entry.path())) files.push_back(entry.path());
     }
     if (ec) return IoError("watch: " + config_.watch + ": " + ec.message());
-    std::sort(files.begin(), files.end());
+    // Oldest first, by when they were last written (tcpdump -C's x.pcap10
+    // comes after x.pcap9), then by name.
+    std::vector<std::pair<fs::file_time_type, fs::path>> by_time;
+    for (const fs::path& f : files) by_time.emplace_back(fs::last_write_time(f, ec), f);
+    std::sort(by_time.begin(), by_time.end());
+    for (size_t i = 0; i < files.size(); ++i) files[i] = by_time[i].second;
     const auto now = fs::file_time_type::clock::now();
     for (size_t i = 0; i < files.size() && !stopping_; ++i) {
       const fs::path& file = files[i];

@@ -130,13 +130,11 @@ void SourceUnion::Add(const StoredInterval& interval, const PooledSet& set) {
   if (parts_ == 1) single_count_ = set.count;
   if (exact_ && set.exact) {
     v4_.AddSorted(interval.V4(set));
-    if (set.v6_size != 0) {
-      const auto v6 = interval.V6(set);
-      std::vector<sensor::Ipv6Address> merged;
-      merged.reserve(v6_.size() + v6.size());
-      std::set_union(v6_.begin(), v6_.end(), v6.begin(), v6.end(), std::back_inserter(merged));
-      v6_ = std::move(merged);
-    }
+    // Appended, and made unique once when asked (a union of many parts
+    // merged pairwise would copy the whole set at every part).
+    const auto v6 = interval.V6(set);
+    v6_.insert(v6_.end(), v6.begin(), v6.end());
+    v6_sorted_ = v6.empty() && v6_sorted_;
     return;
   }
   if (exact_) {
@@ -146,6 +144,7 @@ void SourceUnion::Add(const StoredInterval& interval, const PooledSet& set) {
     for (const auto& a : v6_) sketch_->AddV6(a);
     v4_ = sensor::U32Set();
     v6_.clear();
+    v6_sorted_ = true;
     exact_ = false;
   }
   if (set.exact) {
@@ -156,7 +155,20 @@ void SourceUnion::Add(const StoredInterval& interval, const PooledSet& set) {
   }
 }
 
+void SourceUnion::SortV6() const {
+  if (v6_sorted_) return;
+  std::sort(v6_.begin(), v6_.end());
+  v6_.erase(std::unique(v6_.begin(), v6_.end()), v6_.end());
+  v6_sorted_ = true;
+}
+
+const std::vector<sensor::Ipv6Address>& SourceUnion::v6() const {
+  SortV6();
+  return v6_;
+}
+
 uint64_t SourceUnion::size() const {
+  SortV6();
   if (exact_) return v4_.size() + v6_.size();
   // One part alone keeps its sender's exact count.
   if (parts_ == 1) return single_count_;

@@ -151,14 +151,16 @@ class SourceUnion {
   bool exact() const { return exact_; }
   // The union's addresses (exact() only).
   const sensor::U32Set& v4() const { return v4_; }
-  const std::vector<sensor::Ipv6Address>& v6() const { return v6_; }
+  const std::vector<sensor::Ipv6Address>& v6() const;  // sorted, unique
 
  private:
+  void SortV6() const;
   bool exact_ = true;
   int parts_ = 0;
   uint64_t single_count_ = 0;  // the count when only one part was added
   sensor::U32Set v4_;
-  std::vector<sensor::Ipv6Address> v6_;
+  mutable std::vector<sensor::Ipv6Address> v6_;
+  mutable bool v6_sorted_ = true;
   std::unique_ptr<sensor::DistinctSketch> sketch_;
 };
 

@@ -36,8 +36,14 @@ TEST(TelescopeAccess, MarkingsPerSensorAndAnotherOrganizationSeesCountsOnlyWithA
     CommandResult added = RunKizuna({"telescope", "sensor", "add", node.dir(), sensor, "--json"});
     ASSERT_EQ(added.exit_code, 0) << added.err;
     const std::string token(json::parse(added.out).at("token").as_string());
+    // One by --token, the other by --token-file (not seen in `ps`).
+    WriteFile(dir.path() + "/" + sensor + ".token", token + "\n");
     CommandResult up = RunKizuna(
-        {"sensor", "upload", "--pcap", pcap, "--node", node.base_url(), "--token", token});
+        sensor == "open-1" ? std::vector<std::string>{"sensor", "upload", "--pcap", pcap, "--node",
+                                                      node.base_url(), "--token", token}
+                           : std::vector<std::string>{"sensor", "upload", "--pcap", pcap, "--node",
+                                                      node.base_url(), "--token-file",
+                                                      dir.path() + "/" + sensor + ".token"});
     ASSERT_EQ(up.exit_code, 0) << up.err;
   }
 
@@ -132,7 +138,7 @@ TEST(TelescopeAccess, ASensorRestartedWhileItsNodeIsAwayRemembersItsNameAndSpool
   EXPECT_EQ(NodePackets(node), a);
 
   ASSERT_TRUE(node.Stop());
-  synth("b.pcap", "2");
+  synth("b.pcap1", "2");  // tcpdump -C names its files so
   CommandResult away = RunKizuna({"sensor", "run", dir.path() + "/sensor.toml", "--once"});
   ASSERT_EQ(away.exit_code, 0) << away.err;
   EXPECT_NE(away.err.find("wait for the node"), std::string::npos) << away.err;
@@ -140,7 +146,7 @@ TEST(TelescopeAccess, ASensorRestartedWhileItsNodeIsAwayRemembersItsNameAndSpool
   ASSERT_TRUE(node.Start()) << node.ServerLog();
   CommandResult back = RunKizuna({"sensor", "run", dir.path() + "/sensor.toml", "--once"});
   ASSERT_EQ(back.exit_code, 0) << back.err;
-  EXPECT_EQ(NodePackets(node), a + Packets(watch + "/b.pcap"));
+  EXPECT_EQ(NodePackets(node), a + Packets(watch + "/b.pcap1"));
 }
 
 }  // namespace
