@@ -366,16 +366,31 @@ TEST(TelescopeSurges, ThePartnerWhoseSensorsSawItFirstIsNamed) {
   EXPECT_TRUE(found);
 }
 
-TEST(TelescopeSurges, ASurgeIsRecordedOnceAsAReportWithItsNewSources) {
-  const std::string dir = TempPath("node");
-  ASSERT_TRUE(node::InitNode(dir, {}).ok());
-  auto node = node::Node::Open(dir);
-  ASSERT_TRUE(node.ok()) << node.status().ToString();
-  store::Store& store = (*node)->store();
+// A node directory with a telescope collection, for RecordSurges.
+struct TestNode {
+  std::string dir;
+  std::unique_ptr<node::Node> node;
   store::Collection collection;
-  collection.id = "6f0d7c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f";
-  collection.title = "Telescope";
-  ASSERT_TRUE(store.CreateCollection(collection).ok());
+  ~TestNode() { std::filesystem::remove_all(dir); }
+};
+
+void MakeTestNode(const std::string& name, const std::string& collection_id, TestNode* out) {
+  out->dir = TempPath(name);
+  ASSERT_TRUE(node::InitNode(out->dir, {}).ok());
+  auto opened = node::Node::Open(out->dir);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  out->node = std::move(*opened);
+  out->collection.id = collection_id;
+  out->collection.title = "Telescope";
+  ASSERT_TRUE(out->node->store().CreateCollection(out->collection).ok());
+}
+
+TEST(TelescopeSurges, ASurgeIsRecordedOnceAsAReportWithItsNewSources) {
+  TestNode test;
+  ASSERT_NO_FATAL_FAILURE(MakeTestNode("node", "6f0d7c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f", &test));
+  auto* node = &test.node;
+  store::Store& store = test.node->store();
+  const store::Collection& collection = test.collection;
 
   sensor::SynthTruth truth;
   TelescopeData data;
@@ -414,7 +429,6 @@ TEST(TelescopeSurges, ASurgeIsRecordedOnceAsAReportWithItsNewSources) {
     EXPECT_LE(refs.size(), bots);
   }
   EXPECT_TRUE(port23);
-  std::filesystem::remove_all(dir);
 }
 
 // Adds intervals as a producer's objects under the given markings.
@@ -429,15 +443,12 @@ void AddMarked(TelescopeData& data, std::span<const WireInterval> intervals,
 }
 
 TEST(TelescopeSurges, TheEvidenceHoldsOnlyOurAddressesUnderTheirMarkings) {
-  const std::string dir = TempPath("node-marks");
-  ASSERT_TRUE(node::InitNode(dir, {}).ok());
-  auto node = node::Node::Open(dir);
-  ASSERT_TRUE(node.ok()) << node.status().ToString();
-  store::Store& store = (*node)->store();
-  store::Collection collection;
-  collection.id = "7a0d7c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f";
-  collection.title = "Telescope";
-  ASSERT_TRUE(store.CreateCollection(collection).ok());
+  TestNode test;
+  ASSERT_NO_FATAL_FAILURE(
+      MakeTestNode("node-marks", "7a0d7c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f", &test));
+  auto* node = &test.node;
+  store::Store& store = test.node->store();
+  const store::Collection& collection = test.collection;
   const std::string us = (*node)->identity().identity_id;
 
   // Ours: GREEN counts, AMBER addresses. A RED sensor of ours, and a
@@ -483,7 +494,6 @@ TEST(TelescopeSurges, TheEvidenceHoldsOnlyOurAddressesUnderTheirMarkings) {
   for (const std::string& a : addresses) {
     EXPECT_TRUE(ours_only.count(a)) << a << " is not one of our AMBER sensor's sources";
   }
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
