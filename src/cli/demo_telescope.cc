@@ -85,7 +85,7 @@ bool ShowDemoTelescope(const std::vector<DemoTelescopeNode>& nodes, const std::s
 
   // The first node's merged view: every sensor, then the surge.
   http::ClientOptions client_options;
-  client_options.timeout_ms = 10000;
+  client_options.timeout_ms = 30000;
   http::Client client(client_options);
   const DemoTelescopeNode& home = nodes[0];
   http::Headers headers;
@@ -119,7 +119,20 @@ bool ShowDemoTelescope(const std::vector<DemoTelescopeNode>& nodes, const std::s
     }
     if (!nap(250)) return false;
   }
-  surges = get("/api/v1/telescope/surges");
+  // The surges are computed per request; a busy node may answer late, so
+  // they are asked for again until the deadline.
+  const auto has_outbreak = [](const std::optional<json::value>& found) {
+    if (!found || !found->is_array()) return false;
+    for (const json::value& s : found->as_array()) {
+      if (s.at("port") == 23 && s.at("metric") == "sources") return true;
+    }
+    return false;
+  };
+  for (;;) {
+    surges = get("/api/v1/telescope/surges");
+    if (!complete || has_outbreak(surges) || seconds() >= deadline_seconds) break;
+    if (!nap(250)) return false;
+  }
   std::printf("%s's merged view (after %.1f s):\n", home.name.c_str(), seconds());
   if (sensors && sensors->is_array()) {
     for (const json::value& s : sensors->as_array()) {

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <cmath>
 #include <mutex>
+#include <unordered_map>
 
 #include "telescope/objects.h"
 
@@ -125,26 +126,60 @@ uint64_t TelescopeData::rejected() const {
   return rejected_;
 }
 
-void SourceUnion::Add(const StoredInterval& interval, const PooledSet& set) {
-  ++parts_;
-  if (parts_ == 1) single_count_ = set.count;
+void SourceUnion::Add(const std::shared_ptr<const StoredInterval>& interval, const PooledSet& set) {
+  if (++parts_ == 1) {
+    first_ = interval;
+    first_set_ = set;
+    return;
+  }
+  FoldFirst();
+  Fold(*interval, set);
+}
+
+void SourceUnion::FoldFirst() const {
+  if (!first_) return;
+  const std::shared_ptr<const StoredInterval> interval = std::move(first_);
+  first_.reset();
+  Fold(*interval, first_set_);
+}
+
+namespace {
+
+// Sorts and deduplicates a run whose tail past `unique` was appended.
+template <typename T>
+void MakeUnique(std::vector<T>& values, size_t& unique) {
+  if (unique == values.size()) return;
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  unique = values.size();
+}
+
+// Past twice the distinct values seen and a million more, an appended run
+// is made unique: memory stays proportional to the union, not to its parts.
+template <typename T>
+void Append(std::vector<T>& values, size_t& unique, std::span<const T> part) {
+  values.insert(values.end(), part.begin(), part.end());
+  if (values.size() > 2 * unique + (size_t{1} << 20)) MakeUnique(values, unique);
+}
+
+}  // namespace
+
+void SourceUnion::Fold(const StoredInterval& interval, const PooledSet& set) const {
   if (exact_ && set.exact) {
-    v4_.AddSorted(interval.V4(set));
-    // Appended, and made unique once when asked (a union of many parts
-    // merged pairwise would copy the whole set at every part).
-    const auto v6 = interval.V6(set);
-    v6_.insert(v6_.end(), v6.begin(), v6.end());
-    v6_sorted_ = v6.empty() && v6_sorted_;
+    // Appended, and made unique once when asked (merging each part into a
+    // sorted set would move the set at every part: quadratic).
+    Append(v4_, v4_unique_, interval.V4(set));
+    Append(v6_, v6_unique_, interval.V6(set));
     return;
   }
   if (exact_) {
     // From here on the union is a sketch: what was exact joins it.
     sketch_ = std::make_unique<sensor::DistinctSketch>();
-    v4_.ForEach([&](uint32_t a) { sketch_->AddV4(a); });
+    for (uint32_t a : v4_) sketch_->AddV4(a);
     for (const auto& a : v6_) sketch_->AddV6(a);
-    v4_ = sensor::U32Set();
-    v6_.clear();
-    v6_sorted_ = true;
+    std::vector<uint32_t>().swap(v4_);
+    std::vector<sensor::Ipv6Address>().swap(v6_);
+    v4_unique_ = v6_unique_ = 0;
     exact_ = false;
   }
   if (set.exact) {
@@ -155,23 +190,29 @@ void SourceUnion::Add(const StoredInterval& interval, const PooledSet& set) {
   }
 }
 
-void SourceUnion::SortV6() const {
-  if (v6_sorted_) return;
-  std::sort(v6_.begin(), v6_.end());
-  v6_.erase(std::unique(v6_.begin(), v6_.end()), v6_.end());
-  v6_sorted_ = true;
+bool SourceUnion::exact() const { return first_ ? first_set_.exact : exact_; }
+
+void SourceUnion::Settle() const {
+  FoldFirst();
+  MakeUnique(v4_, v4_unique_);
+  MakeUnique(v6_, v6_unique_);
+}
+
+const std::vector<uint32_t>& SourceUnion::v4() const {
+  Settle();
+  return v4_;
 }
 
 const std::vector<sensor::Ipv6Address>& SourceUnion::v6() const {
-  SortV6();
+  Settle();
   return v6_;
 }
 
 uint64_t SourceUnion::size() const {
-  SortV6();
+  // One part alone has its sender's count (a sketch's exact one too).
+  if (parts_ == 1) return first_set_.count;
+  Settle();
   if (exact_) return v4_.size() + v6_.size();
-  // One part alone keeps its sender's exact count.
-  if (parts_ == 1) return single_count_;
   return static_cast<uint64_t>(std::llround(sketch_->Estimate()));
 }
 
@@ -229,28 +270,53 @@ uint32_t PortKey(sensor::PortProto proto, uint16_t port) {
   return static_cast<uint32_t>(proto) << 16 | port;
 }
 
-std::vector<PortTotal> TopPorts(const std::vector<Slice>& slices, size_t top) {
-  struct Acc {
-    uint64_t packets = 0;
-    SourceUnion sources;
+std::vector<uint32_t> BusiestPorts(const std::vector<Slice>& slices, size_t top) {
+  std::unordered_map<uint32_t, uint64_t> packets;
+  for (const Slice& slice : slices) {
+    for (const auto& p : slice.interval->ports) packets[PortKey(p.proto, p.port)] += p.packets;
+  }
+  std::vector<std::pair<uint32_t, uint64_t>> ranked(packets.begin(), packets.end());
+  // Busiest first; equal ones by port, so that the answer does not depend
+  // on the hash table's order.
+  const auto busier = [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
   };
-  std::map<uint32_t, Acc> ports;
+  if (ranked.size() > top) {
+    std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(top),
+                      ranked.end(), busier);
+    ranked.resize(top);
+  } else {
+    std::sort(ranked.begin(), ranked.end(), busier);
+  }
+  std::vector<uint32_t> out;
+  out.reserve(ranked.size());
+  for (const auto& [key, count] : ranked) out.push_back(key);
+  return out;
+}
+
+std::vector<PortTotal> TopPorts(const std::vector<Slice>& slices, size_t top) {
+  // The busiest ports first, then only their sources merged.
+  const std::vector<uint32_t> keys = BusiestPorts(slices, top);
+  std::unordered_map<uint32_t, size_t> index;
+  for (size_t i = 0; i < keys.size(); ++i) index.emplace(keys[i], i);
+  std::vector<PortTotal> out;
+  out.reserve(keys.size());
+  for (uint32_t key : keys) {
+    out.push_back({static_cast<sensor::PortProto>(key >> 16), static_cast<uint16_t>(key & 0xFFFF)});
+  }
+  std::vector<SourceUnion> sources(keys.size());
   for (const Slice& slice : slices) {
     for (const auto& p : slice.interval->ports) {
-      Acc& acc = ports[PortKey(p.proto, p.port)];
-      acc.packets += p.packets;
-      acc.sources.Add(*slice.interval, p.sources);
+      auto it = index.find(PortKey(p.proto, p.port));
+      if (it == index.end()) continue;
+      out[it->second].packets += p.packets;
+      sources[it->second].Add(slice.interval, p.sources);
     }
   }
-  std::vector<PortTotal> out;
-  out.reserve(ports.size());
-  for (const auto& [key, acc] : ports) {
-    out.push_back({static_cast<sensor::PortProto>(key >> 16), static_cast<uint16_t>(key & 0xFFFF),
-                   acc.packets, acc.sources.size(), acc.sources.exact()});
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i].sources = sources[i].size();
+    out[i].exact = sources[i].exact();
   }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const PortTotal& a, const PortTotal& b) { return a.packets > b.packets; });
-  if (out.size() > top) out.resize(top);
   return out;
 }
 
@@ -270,7 +336,7 @@ std::map<uint32_t, std::vector<PortPoint>> SeriesByPort(const std::vector<Slice>
       if (!keys.contains(key)) continue;
       Acc& acc = steps[key][at];
       acc.packets += p.packets;
-      acc.sources.Add(*slice.interval, p.sources);
+      acc.sources.Add(slice.interval, p.sources);
     }
   }
   std::map<uint32_t, std::vector<PortPoint>> out;
@@ -299,9 +365,9 @@ Totals Summarize(const std::vector<Slice>& slices) {
     const StoredInterval& w = *slice.interval;
     out.packets += w.packets;
     ++out.intervals;
-    all.Add(w, w.sources);
-    for (const auto& [name, set] : w.classes) classes[name].Add(w, set);
-    for (const auto& [name, set] : w.fingerprints) fingerprints[name].Add(w, set);
+    all.Add(slice.interval, w.sources);
+    for (const auto& [name, set] : w.classes) classes[name].Add(slice.interval, set);
+    for (const auto& [name, set] : w.fingerprints) fingerprints[name].Add(slice.interval, set);
     if (w.packets != 0) {
       if (out.first_us == 0 || w.first_us < out.first_us) out.first_us = w.first_us;
       if (w.last_us > out.last_us) out.last_us = w.last_us;

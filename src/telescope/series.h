@@ -143,25 +143,33 @@ class TelescopeData {
   const Clock* clock_;
 };
 
-// A set of sources being merged from several intervals.
+// A set of sources being merged from several intervals. The first part is
+// only referred to (most unions in a per-minute series have one part: one
+// sensor's minute) and copied when a second one comes or its addresses are
+// asked for; the union keeps that interval alive.
 class SourceUnion {
  public:
-  void Add(const StoredInterval& interval, const PooledSet& set);
+  void Add(const std::shared_ptr<const StoredInterval>& interval, const PooledSet& set);
   uint64_t size() const;
-  bool exact() const { return exact_; }
-  // The union's addresses (exact() only).
-  const sensor::U32Set& v4() const { return v4_; }
-  const std::vector<sensor::Ipv6Address>& v6() const;  // sorted, unique
+  bool exact() const;
+  // The union's addresses (exact() only), sorted and unique.
+  const std::vector<uint32_t>& v4() const;
+  const std::vector<sensor::Ipv6Address>& v6() const;
 
  private:
-  void SortV6() const;
-  bool exact_ = true;
+  void Fold(const StoredInterval& interval, const PooledSet& set) const;
+  void FoldFirst() const;
+  void Settle() const;  // every part folded, the addresses sorted and unique
   int parts_ = 0;
-  uint64_t single_count_ = 0;  // the count when only one part was added
-  sensor::U32Set v4_;
+  // The parts are folded lazily, from const readers too.
+  mutable std::shared_ptr<const StoredInterval> first_;  // set while only referred to
+  mutable PooledSet first_set_;
+  mutable bool exact_ = true;
+  // Appended parts; sorted and unique up to *_unique_ values.
+  mutable std::vector<uint32_t> v4_;
   mutable std::vector<sensor::Ipv6Address> v6_;
-  mutable bool v6_sorted_ = true;
-  std::unique_ptr<sensor::DistinctSketch> sketch_;
+  mutable size_t v4_unique_ = 0, v6_unique_ = 0;
+  mutable std::unique_ptr<sensor::DistinctSketch> sketch_;
 };
 
 struct PortTotal {
@@ -173,6 +181,8 @@ struct PortTotal {
 };
 // Every port in `slices`, busiest (packets) first, at most `top`.
 std::vector<PortTotal> TopPorts(const std::vector<Slice>& slices, size_t top);
+// The same ports' keys (PortKey) only: no sources are merged.
+std::vector<uint32_t> BusiestPorts(const std::vector<Slice>& slices, size_t top);
 
 struct PortPoint {
   int64_t start_s;

@@ -72,9 +72,7 @@ std::vector<FoundSurge> FindSurges(const TelescopeData& data, TelescopeData::Fil
     if (s.interval->start_s > last - kDay) last_day.push_back(s);
   }
   std::set<uint32_t> keys;
-  for (const PortTotal& p : TopPorts(last_day, static_cast<size_t>(ports))) {
-    keys.insert(PortKey(p.proto, p.port));
-  }
+  for (uint32_t key : BusiestPorts(last_day, static_cast<size_t>(ports))) keys.insert(key);
   const int64_t step = kSurgeStep;
   const auto merged = Detect(slices, keys, step);
 
@@ -190,7 +188,7 @@ Status RecordSurges(store::Store& store, const node::Node& node, const Telescope
           if (evidence) {
             evidence_tlp = stix::MostRestrictiveTlp(evidence_tlp, marking(slice.sources_tlp));
           }
-          set.Add(*slice.interval, p.sources);
+          set.Add(slice.interval, p.sources);
         }
       }
       return set;
@@ -200,12 +198,15 @@ Status RecordSurges(store::Store& store, const node::Node& node, const Telescope
     const SourceUnion seen_during = exact_sources(during, true);
     json::array refs;
     std::vector<json::object> scos;
-    seen_during.v4().ForEach([&](uint32_t a) {
-      if (scos.size() >= kMaxNewSources || seen_before.v4().Contains(a)) return;
+    for (uint32_t a : seen_during.v4()) {
+      if (scos.size() >= kMaxNewSources ||
+          std::binary_search(seen_before.v4().begin(), seen_before.v4().end(), a)) {
+        continue;
+      }
       json::object sco{{"type", "ipv4-addr"}, {"spec_version", "2.1"}, {"value", Ipv4Text(a)}};
       sco["id"] = stix::DeterministicScoId(sco);
       scos.push_back(std::move(sco));
-    });
+    }
     for (const sensor::Ipv6Address& a : seen_during.v6()) {
       if (scos.size() >= kMaxNewSources ||
           std::binary_search(seen_before.v6().begin(), seen_before.v6().end(), a)) {

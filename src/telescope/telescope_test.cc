@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <random>
 #include <span>
 
 #include "node/node.h"
@@ -205,6 +206,68 @@ TEST(TelescopeData, OurSensorsMergeExactlyAndAPartnersSketchIsEstimated) {
   };
   EXPECT_EQ(Summarize(merged.Select({}, only_home)).packets, truth_a.packets);
   EXPECT_TRUE(Summarize(merged.Select({}, only_home)).exact);
+}
+
+// An interval whose only set is `v4` (and `v6`), or its sketch.
+std::shared_ptr<const StoredInterval> IntervalOf(const std::vector<uint32_t>& v4,
+                                                 const std::vector<sensor::Ipv6Address>& v6,
+                                                 bool exact) {
+  WireInterval wire;
+  wire.sensor = "s";
+  for (uint32_t a : v4) wire.sources.v4.Add(a);
+  wire.sources.v6 = v6;
+  if (!exact) wire.sources = wire.sources.AsSketch();
+  return std::make_shared<const StoredInterval>(StoredInterval::From(wire));
+}
+
+TEST(SourceUnion, ManyPartsMergeExactlyAndOnePartKeepsItsOwnCount) {
+  // 60 parts of 60,000 addresses out of 4 million: 3.6 million appended,
+  // past the point where the appended parts are made unique on the way.
+  std::mt19937 random(7);
+  std::set<uint32_t> expected_v4;
+  std::set<sensor::Ipv6Address> expected_v6;
+  SourceUnion merged;
+  for (int part = 0; part < 60; ++part) {
+    std::vector<uint32_t> v4(60000);
+    for (uint32_t& a : v4) a = 0x0A000000 + random() % 4000000;
+    std::sort(v4.begin(), v4.end());
+    v4.erase(std::unique(v4.begin(), v4.end()), v4.end());
+    std::vector<sensor::Ipv6Address> v6(3);
+    for (auto& a : v6) {
+      a = {};
+      a[0] = 0x20;
+      a[15] = static_cast<uint8_t>(random() % 50);
+    }
+    std::sort(v6.begin(), v6.end());
+    v6.erase(std::unique(v6.begin(), v6.end()), v6.end());
+    expected_v4.insert(v4.begin(), v4.end());
+    expected_v6.insert(v6.begin(), v6.end());
+    const auto interval = IntervalOf(v4, v6, true);
+    merged.Add(interval, interval->sources);
+    if (part == 0) {
+      EXPECT_EQ(merged.size(), v4.size() + v6.size());
+      EXPECT_EQ(merged.v4(), v4);
+      EXPECT_EQ(merged.v6(), v6);
+    }
+  }
+  EXPECT_TRUE(merged.exact());
+  EXPECT_EQ(merged.size(), expected_v4.size() + expected_v6.size());
+  EXPECT_EQ(merged.v4(), std::vector<uint32_t>(expected_v4.begin(), expected_v4.end()));
+  EXPECT_EQ(merged.v6(), std::vector<sensor::Ipv6Address>(expected_v6.begin(), expected_v6.end()));
+
+  // A sketch alone keeps its sender's exact count; with an exact part the
+  // union is an estimate.
+  std::vector<uint32_t> some(5000), others(5000);
+  for (uint32_t i = 0; i < 5000; ++i) some[i] = 0x0B000000 + 2 * i, others[i] = some[i] + 1;
+  const auto sketched = IntervalOf(some, {}, false);
+  SourceUnion estimated;
+  estimated.Add(sketched, sketched->sources);
+  EXPECT_FALSE(estimated.exact());
+  EXPECT_EQ(estimated.size(), 5000u);
+  const auto exact = IntervalOf(others, {}, true);
+  estimated.Add(exact, exact->sources);
+  EXPECT_FALSE(estimated.exact());
+  EXPECT_NEAR(static_cast<double>(estimated.size()), 10000.0, 10000 * 0.049);
 }
 
 class FixedClock : public Clock {
