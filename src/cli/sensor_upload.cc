@@ -151,7 +151,8 @@ void AddSensorUploadCommands(CLI::App* sensor, int* code) {
       "Run a sensor: follow a directory of rotating captures or capture live, upload "
       "every interval");
   run->add_option("CONFIG", run_args->config, "the sensor's config (TOML)")->required();
-  run->add_flag("--once", run_args->once, "take the captures that are there, send them, and stop");
+  run->add_flag("--once", run_args->once,
+                "take the finished captures that are there, send them, and stop");
   run->callback([code, run_args] { *code = Run(*run_args); });
 }
 

@@ -153,10 +153,12 @@ Status SensorRun::FollowDirectory(const Darknet& darknet,
     for (size_t i = 0; i < files.size() && !stopping_; ++i) {
       const fs::path& file = files[i];
       // Finished: a newer capture beside it, or quiet for settle_seconds.
+      // --once too: a capture taken while it grows would be marked done
+      // with its last minutes missing (the parts sent would not change).
       const bool newer_exists = i + 1 < files.size();
       const auto modified = fs::last_write_time(file, ec);
       const bool settled = !ec && now - modified > std::chrono::seconds(config_.settle_seconds);
-      if (!config_.once && !newer_exists && !settled) continue;
+      if (!newer_exists && !settled) continue;
       auto identity = CaptureIdentity(file.string());
       if (!identity.ok()) continue;
       const std::string key = *identity + " " + file.filename().string();
@@ -179,6 +181,10 @@ Status SensorRun::FollowDirectory(const Darknet& darknet,
             (sent->split.file_error.empty() ? "" : " (" + sent->split.file_error + ")") +
             (uploader_.spooled() != 0
                  ? ", " + std::to_string(uploader_.spooled()) + " batches spooled"
+                 : "") +
+            (uploader_.stats().refused != 0
+                 ? ", " + std::to_string(uploader_.stats().refused) +
+                       " batches refused by the node so far (kept as spool/*.refused)"
                  : ""));
       }
       KIZUNA_RETURN_IF_ERROR(AppendDone(done_path, key));

@@ -38,7 +38,7 @@ struct RunConfig {
   int settle_seconds = 10;
   int poll_ms = 1000;
   std::string fingerprints;  // a rule set file (JSON); empty: the built-in rules
-  bool once = false;         // take what is there (every file, finished or not), send, and stop
+  bool once = false;         // take the finished captures that are there, send, and stop
 };
 
 // Reads the sensor's TOML config: node, token (or token_file), sensor,

@@ -11,6 +11,10 @@
 #include <fstream>
 #include <thread>
 
+#include <boost/asio/ip/address.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
 #include "common/encoding.h"
 #include "common/time.h"
 #include "http/http.h"
@@ -64,6 +68,26 @@ std::vector<std::string> SpoolFiles(const std::string& dir) {
   return names;
 }
 
+// https://, or http:// to this machine only (a test, a node beside the
+// sensor): elsewhere the token would cross the network in the clear.
+Status CheckNodeUrl(const std::string& url) {
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed || parsed->host().empty()) {
+    return InvalidArgument("node: '" + url + "' is not an https:// URL");
+  }
+  if (parsed->scheme_id() == boost::urls::scheme::https) return Status::Ok();
+  if (parsed->scheme_id() == boost::urls::scheme::http) {
+    const std::string host = parsed->host_address();
+    boost::system::error_code ec;
+    const boost::asio::ip::address address = boost::asio::ip::make_address(host, ec);
+    if ((!ec && address.is_loopback()) || host == "localhost") return Status::Ok();
+    return InvalidArgument("node: " + url +
+                           ": plain http:// only to this machine (127.0.0.1, ::1); the sensor's "
+                           "token would cross the network in the clear: use https://");
+  }
+  return InvalidArgument("node: '" + url + "' is not an https:// URL");
+}
+
 }  // namespace
 
 SensorKeys SensorKeysFromToken(std::string_view token) {
@@ -89,6 +113,7 @@ Uploader::Uploader(UploadOptions options)
 Uploader::~Uploader() = default;
 
 Status Uploader::Resolve() {
+  KIZUNA_RETURN_IF_ERROR(CheckNodeUrl(options_.node_url));
   if (!options_.spool_dir.empty()) {
     std::error_code ec;
     fs::create_directories(options_.spool_dir, ec);
@@ -181,21 +206,36 @@ Status Uploader::Post(const std::string& body) {
       last = Unavailable(why);
       continue;
     }
-    if (response->status == 400 || response->status == 422) return InvalidArgument(why);
+    // 413: too large for the node (its limits.max_body_bytes), which will
+    // not change by itself either.
+    if (response->status == 400 || response->status == 413 || response->status == 422) {
+      return InvalidArgument(why);
+    }
     return FailedPrecondition(why);
   }
   return last;
 }
 
 Status Uploader::Send(const std::vector<WireInterval>& intervals) {
-  if (intervals.empty()) return Status::Ok();
-  std::string body = "{\"intervals\":[";
-  for (size_t i = 0; i < intervals.size(); ++i) {
-    if (i != 0) body += ',';
-    body += EncodeWire(intervals[i]);
+  // Cut by size too: a minute of a large outbreak holds many addresses.
+  std::string body;
+  for (const WireInterval& interval : intervals) {
+    const std::string encoded = EncodeWire(interval);
+    if (!body.empty() && body.size() + encoded.size() + 2 > options_.batch_bytes) {
+      body += "]}";
+      KIZUNA_RETURN_IF_ERROR(SendBody(body));
+      body.clear();
+    }
+    body += body.empty() ? "{\"intervals\":[" : ",";
+    body += encoded;
+    ++stats_.intervals;
   }
+  if (body.empty()) return Status::Ok();
   body += "]}";
-  stats_.intervals += intervals.size();
+  return SendBody(body);
+}
+
+Status Uploader::SendBody(const std::string& body) {
   if (options_.spool_dir.empty()) return Post(body);
   char name[64];
   std::snprintf(name, sizeof name, "%020lld-%06llu%s",
@@ -224,6 +264,7 @@ Status Uploader::Flush() {
         // The node will never take it: keep it aside for a person, go on.
         std::error_code ec;
         fs::rename(path, path + ".refused", ec);
+        ++stats_.refused;
         continue;
       }
       return sent;

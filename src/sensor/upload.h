@@ -46,6 +46,9 @@ struct UploadOptions {
   std::string spool_dir;  // empty: no spool (a failed batch is an error)
   std::string ca_file;    // TLS: the node's CA (PEM); empty: the system's
   size_t batch_intervals = 60;
+  // A batch is cut before it passes this many bytes (the node takes 64 MiB
+  // by default: limits.max_body_bytes); an interval larger goes alone.
+  size_t batch_bytes = size_t{8} << 20;
   // Tries per batch before Send gives up (with a spool: leaves it there).
   int attempts = 3;
   int retry_ms = 500;  // the first wait between tries, doubling
@@ -54,13 +57,16 @@ struct UploadOptions {
 struct UploadStats {
   uint64_t intervals = 0, batches = 0, objects_stored = 0, objects_already_present = 0;
   uint64_t spooled = 0;  // batches left in the spool for later
+  uint64_t refused = 0;  // batches the node will never take, set aside as *.refused
 };
 
 class Uploader {
  public:
   explicit Uploader(UploadOptions options);
   ~Uploader();
-  // Asks the node which sensor the token belongs to, when not given.
+  // Checks the node's URL (https://, or http:// to a loopback address only:
+  // the token travels in the clear otherwise) and asks the node which sensor
+  // the token belongs to, when not given.
   Status Resolve();
   const std::string& sensor() const { return options_.sensor; }
   size_t batch_intervals() const { return options_.batch_intervals; }
@@ -73,6 +79,7 @@ class Uploader {
 
  private:
   Status Post(const std::string& body);
+  Status SendBody(const std::string& body);
   UploadOptions options_;
   SensorKeys keys_;
   std::unique_ptr<http::Client> client_;

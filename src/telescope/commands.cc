@@ -45,6 +45,7 @@ Result<std::unique_ptr<Loaded>> Load(const Args& args) {
                                                   : std::string_view(section->second)));
   KIZUNA_RETURN_IF_ERROR(module.Configure(config));
   loaded->config = module.config();
+  loaded->data.SetRetention(loaded->config.retention());
   int64_t cursor = 0;
   auto collection = loaded->node->store().GetCollection(loaded->config.collection);
   const Admit admit = AdmitTelescopeObjects(collection.ok() ? collection->id : "",

@@ -80,6 +80,8 @@ Status TelescopeModule::Configure(node::ConfigSection& section) {
   section.Tlp("summary_tlp", &config_.summary_tlp, /*allow_red=*/true);
   section.Tlp("sources_tlp", &config_.sources_tlp, /*allow_red=*/true);
   section.Integer("surge_ports", &config_.surge_ports, 1, 65536 * 5);
+  section.Integer("keep_days", &config_.keep_days, 1, 366);
+  section.Integer("memory_mib_per_origin", &config_.memory_mib_per_origin, 16, 1 << 20);
   for (node::ConfigSection& s : section.Tables("sensor")) {
     std::string name;
     s.String("name", &name);
@@ -90,6 +92,7 @@ Status TelescopeModule::Configure(node::ConfigSection& section) {
     s.RejectUnknown();
     config_.sensors[name] = markings;
   }
+  data_.SetRetention(config_.retention());
   return section.status();
 }
 
@@ -135,7 +138,10 @@ Status TelescopeModule::Start() {
   int64_t cursor = 0;
   admit_ = AdmitTelescopeObjects(collection_id_, services_->node->identity().identity_id);
   KIZUNA_RETURN_IF_ERROR(LoadTelescope(*services_->store, admit_, &data_, &cursor));
-  spdlog::info("telescope: {} intervals loaded", data_.intervals());
+  spdlog::info(
+      "telescope: {} intervals loaded ({} MiB in memory, {} older than {} days or past "
+      "their origin's memory not kept)",
+      data_.intervals(), data_.memory_bytes() >> 20, data_.let_go(), config_.keep_days);
   bus::SubscriptionOptions options;
   options.name = "telescope";
   options.after_seq = cursor;
@@ -290,8 +296,8 @@ http::Response TelescopeModule::Get(const http::Request& request, const store::U
     return (home || object.origin.empty()) && policy->MayRelease(object, recipient);
   };
   TelescopeData::Filter filter;
-  Status range =
-      ParseRange(request.Query("since"), request.Query("until"), data_.newest_start(), &filter);
+  Status range = ParseRange(request.Query("since"), request.Query("until"),
+                            data_.newest_start(visible), &filter);
   if (!range.ok()) return http::ErrorResponse(400, "Bad request", range.message());
   filter.sensor = std::string(request.Query("sensor"));
   if (request.HasQuery("origin")) {

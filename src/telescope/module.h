@@ -42,6 +42,12 @@ struct TelescopeConfig {
   // Surge detection: how many of the busiest ports (over the last day) are
   // checked, and the most recent intervals a new surge is looked for in.
   int surge_ports = 200;
+  // What is kept in memory for the views (series.h Retention).
+  int keep_days = 8;
+  int memory_mib_per_origin = 1024;
+  Retention retention() const {
+    return Retention{int64_t{keep_days} * 86400, uint64_t(memory_mib_per_origin) << 20};
+  }
 };
 
 // Which stored telescope objects the views take: our own only from the

@@ -27,6 +27,10 @@ void TelescopeData::Add(const store::StoredObject& object) {
     ++rejected_;
     return;
   }
+  if (parsed->interval.start_s < HorizonLocked()) {
+    ++let_go_;
+    return;
+  }
   // What the sharing decision needs, without the JSON (parsed above).
   store::StoredObject meta;
   meta.id = object.id;
@@ -37,18 +41,19 @@ void TelescopeData::Add(const store::StoredObject& object) {
   meta.tlp = object.tlp;
   meta.created_by_ref = object.created_by_ref;
   meta.origin = object.origin;
-  Entry& entry = by_summary_id_[parsed->summary_id];
-  if (!entry.sensor.empty() &&
-      (entry.origin != object.origin || entry.producer != parsed->producer)) {
+  auto [it, fresh] = by_summary_id_.try_emplace(parsed->summary_id);
+  Entry& entry = it->second;
+  if (!fresh && (entry.origin != object.origin || entry.producer != parsed->producer)) {
     ++rejected_;  // another's object claiming this interval
     return;
   }
-  if (entry.sensor.empty()) {
+  if (fresh) {
     entry.origin = object.origin;
     entry.producer = parsed->producer;
     entry.start_s = parsed->interval.start_s;
     entry.sensor = parsed->interval.sensor;
     by_start_.emplace(entry.start_s, parsed->summary_id);
+    origins_[entry.origin].by_start.emplace(entry.start_s, parsed->summary_id);
   }
   if (parsed->is_sources) {
     entry.interval = std::make_shared<const StoredInterval>(StoredInterval::From(parsed->interval));
@@ -61,6 +66,63 @@ void TelescopeData::Add(const store::StoredObject& object) {
     entry.summary_meta = std::move(meta);
   }
   summary_of_[object.id] = parsed->summary_id;
+  RecountLocked(entry);
+
+  // Past the window (it may have moved with this interval), or past the
+  // origin's memory: the oldest go first.
+  const int64_t horizon = HorizonLocked();
+  while (!by_start_.empty() && by_start_.begin()->first < horizon) {
+    EraseLocked(by_summary_id_.find(by_start_.begin()->second));
+    ++let_go_;
+  }
+  auto use = origins_.find(object.origin);
+  while (use != origins_.end() && use->second.bytes > retention_.origin_bytes) {
+    const std::string oldest = use->second.by_start.begin()->second;
+    const bool last = use->second.by_start.size() == 1;
+    EraseLocked(by_summary_id_.find(oldest));
+    ++let_go_;
+    if (last) break;  // the origin's entry went with it
+  }
+}
+
+int64_t TelescopeData::HorizonLocked() const {
+  if (by_start_.empty()) return INT64_MIN;
+  return by_start_.rbegin()->first - retention_.keep_seconds;
+}
+
+void TelescopeData::RecountLocked(Entry& entry) {
+  const uint64_t bytes =
+      1024 + (entry.interval ? entry.interval->MemoryBytes() : 0);  // with the kept metadata
+  OriginUse& use = origins_[entry.origin];
+  use.bytes = use.bytes - entry.bytes + bytes;
+  memory_bytes_ = memory_bytes_ - entry.bytes + bytes;
+  entry.bytes = bytes;
+}
+
+void TelescopeData::EraseLocked(EntryIt it) {
+  Entry& entry = it->second;
+  auto range = by_start_.equal_range(entry.start_s);
+  for (auto s = range.first; s != range.second; ++s) {
+    if (s->second == it->first) {
+      by_start_.erase(s);
+      break;
+    }
+  }
+  if (entry.summary_meta) summary_of_.erase(entry.summary_meta->id);
+  if (entry.sources_meta) summary_of_.erase(entry.sources_meta->id);
+  auto use = origins_.find(entry.origin);
+  if (use != origins_.end()) {
+    use->second.bytes -= entry.bytes;
+    use->second.by_start.erase({entry.start_s, it->first});
+    if (use->second.by_start.empty()) origins_.erase(use);
+  }
+  memory_bytes_ -= entry.bytes;
+  by_summary_id_.erase(it);
+}
+
+void TelescopeData::SetRetention(Retention retention) {
+  std::unique_lock lock(mu_);
+  retention_ = retention;
 }
 
 void TelescopeData::Remove(const std::string& id) {
@@ -74,20 +136,32 @@ void TelescopeData::Remove(const std::string& id) {
   Entry& entry = it->second;
   if (entry.sources_meta && entry.sources_meta->id == id) entry.sources_meta.reset();
   if (entry.summary_meta && entry.summary_meta->id == id) entry.summary_meta.reset();
-  if (!entry.sources_meta && entry.interval && entry.interval->exact) {
-    // The addresses went with their object; what the summary says stays.
-    entry.interval.reset();
-  }
   if (!entry.sources_meta && !entry.summary_meta) {
-    auto range = by_start_.equal_range(entry.start_s);
-    for (auto s = range.first; s != range.second; ++s) {
-      if (s->second == summary_id) {
-        by_start_.erase(s);
-        break;
-      }
-    }
-    by_summary_id_.erase(it);
+    EraseLocked(it);
+    return;
   }
+  if (!entry.sources_meta && entry.interval && entry.interval->exact) {
+    // The addresses went with their object; what the summary says stays
+    // (its counts and sketches follow from them).
+    entry.interval = std::make_shared<const StoredInterval>(entry.interval->Sketched());
+    RecountLocked(entry);
+  }
+}
+
+bool TelescopeData::VisibleSlice(const Entry& entry, const Visible& visible, Slice* slice) const {
+  if (!entry.interval) return false;
+  const stix::Tlp summary_tlp = entry.summary_meta ? entry.summary_meta->tlp : stix::Tlp::kNone;
+  const stix::Tlp sources_tlp = entry.sources_meta ? entry.sources_meta->tlp : stix::Tlp::kNone;
+  bool addresses;
+  if (entry.sources_meta && visible(*entry.sources_meta)) {
+    addresses = true;
+  } else if (entry.summary_meta && visible(*entry.summary_meta)) {
+    addresses = false;
+  } else {
+    return false;
+  }
+  *slice = {entry.origin, entry.producer, entry.interval, addresses, summary_tlp, sources_tlp};
+  return true;
 }
 
 std::vector<Slice> TelescopeData::Select(const Filter& filter, const Visible& visible) const {
@@ -98,17 +172,29 @@ std::vector<Slice> TelescopeData::Select(const Filter& filter, const Visible& vi
     const Entry& entry = by_summary_id_.at(it->second);
     if (!filter.sensor.empty() && entry.sensor != filter.sensor) continue;
     if (filter.origin && entry.origin != *filter.origin) continue;
-    if (!entry.interval) continue;
-    const stix::Tlp summary_tlp = entry.summary_meta ? entry.summary_meta->tlp : stix::Tlp::kNone;
-    const stix::Tlp sources_tlp = entry.sources_meta ? entry.sources_meta->tlp : stix::Tlp::kNone;
-    if (entry.sources_meta && visible(*entry.sources_meta)) {
-      out.push_back({entry.origin, entry.producer, entry.interval, true, summary_tlp, sources_tlp});
-    } else if (entry.summary_meta && visible(*entry.summary_meta)) {
-      out.push_back(
-          {entry.origin, entry.producer, entry.interval, false, summary_tlp, sources_tlp});
-    }
+    Slice slice;
+    if (VisibleSlice(entry, visible, &slice)) out.push_back(std::move(slice));
   }
   return out;
+}
+
+int64_t TelescopeData::newest_start(const Visible& visible) const {
+  std::shared_lock lock(mu_);
+  Slice slice;
+  for (auto it = by_start_.rbegin(); it != by_start_.rend(); ++it) {
+    if (VisibleSlice(by_summary_id_.at(it->second), visible, &slice)) return it->first;
+  }
+  return 0;
+}
+
+uint64_t TelescopeData::let_go() const {
+  std::shared_lock lock(mu_);
+  return let_go_;
+}
+
+uint64_t TelescopeData::memory_bytes() const {
+  std::shared_lock lock(mu_);
+  return memory_bytes_;
 }
 
 int64_t TelescopeData::newest_start() const {
@@ -264,6 +350,49 @@ StoredInterval StoredInterval::From(const sensor::WireInterval& wire) {
   out.v6.shrink_to_fit();
   out.sketches.shrink_to_fit();
   return out;
+}
+
+StoredInterval StoredInterval::Sketched() const {
+  StoredInterval out;
+  out.sensor = sensor;
+  out.start_s = start_s;
+  out.seconds = seconds;
+  out.packets = packets;
+  out.first_us = first_us;
+  out.last_us = last_us;
+  out.exact = false;
+  const auto sketch = [&](const PooledSet& set) {
+    PooledSet to;
+    to.exact = false;
+    to.count = set.count;
+    const std::string bytes = set.exact ? sensor::DistinctSketch::SerializeOf(V4(set), V6(set))
+                                        : std::string(Sketch(set));
+    to.sketch_begin = static_cast<uint32_t>(out.sketches.size());
+    to.sketch_size = static_cast<uint32_t>(bytes.size());
+    out.sketches += bytes;
+    return to;
+  };
+  out.sources = sketch(sources);
+  out.ports.reserve(ports.size());
+  for (const Port& p : ports) out.ports.push_back({p.proto, p.port, p.packets, sketch(p.sources)});
+  for (const auto& [name, set] : classes) out.classes.emplace_back(name, sketch(set));
+  for (const auto& [name, set] : fingerprints) out.fingerprints.emplace_back(name, sketch(set));
+  out.sketches.shrink_to_fit();
+  return out;
+}
+
+uint64_t StoredInterval::MemoryBytes() const {
+  uint64_t bytes = sizeof(StoredInterval) + sensor.capacity() + ports.capacity() * sizeof(Port) +
+                   v4.capacity() * sizeof(uint32_t) + v6.capacity() * sizeof(sensor::Ipv6Address) +
+                   sketches.capacity();
+  for (const auto& named : {&classes, &fingerprints}) {
+    for (const auto& [name, set] : *named) bytes += sizeof(PooledSet) + 32 + name.capacity();
+  }
+  for (const auto& s : top_sources) {
+    bytes += sizeof(s) + s.address.capacity();
+    for (const std::string& f : s.fingerprints) bytes += sizeof(f) + f.capacity();
+  }
+  return bytes;
 }
 
 uint32_t PortKey(sensor::PortProto proto, uint16_t port) {

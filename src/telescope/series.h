@@ -71,6 +71,11 @@ struct StoredInterval {
   std::string sketches;
 
   static StoredInterval From(const sensor::WireInterval& wire);
+  // The same interval as its summary says it: counts and sketches, no
+  // address (what is left when an exact interval's sources object goes).
+  StoredInterval Sketched() const;
+  // About what it takes in memory.
+  uint64_t MemoryBytes() const;
   std::span<const uint32_t> V4(const PooledSet& set) const {
     return {v4.data() + set.v4_begin, set.v4_size};
   }
@@ -97,12 +102,23 @@ struct Slice {
 // How far ahead of the node's clock an interval may start (clocks differ).
 inline constexpr int64_t kMostAheadSeconds = 300;
 
+// What the node keeps in memory: a window of time back from the newest
+// interval (which the clock bounds: kMostAheadSeconds), and at most so much
+// memory per origin (home, each partner), so that no partner's volume
+// crowds out the others' or the node's. What falls out stays in the store (and TAXII); the views
+// cover what is kept.
+struct Retention {
+  int64_t keep_seconds = 8 * 86400;  // a week and its day before: the surge baseline
+  uint64_t origin_bytes = uint64_t{1} << 30;
+};
+
 class TelescopeData {
  public:
   // `clock` (not owned; null: no check) dates what is too far ahead: an
   // interval that starts more than kMostAheadSeconds after its clock's now
   // is rejected, so that a wrong clock cannot move "the last 24 hours".
-  explicit TelescopeData(const Clock* clock = nullptr) : clock_(clock) {}
+  explicit TelescopeData(const Clock* clock = nullptr, Retention retention = {})
+      : clock_(clock), retention_(retention) {}
 
   // Takes in a stored telescope object (added to a collection; `origin` as
   // the store has it). Objects of other types are ignored; a telescope
@@ -119,10 +135,18 @@ class TelescopeData {
   };
   std::vector<Slice> Select(const Filter& filter, const Visible& visible) const;
 
+  // Before the first Add.
+  void SetRetention(Retention retention);
   // The newest interval start held (0 when empty).
   int64_t newest_start() const;
+  // The newest start among what `visible` lets a reader see (0: none), so
+  // that "the last hour" of a reader is not set by what it cannot see.
+  int64_t newest_start(const Visible& visible) const;
   uint64_t intervals() const;
   uint64_t rejected() const;
+  // Intervals let go: older than the window, or past their origin's memory.
+  uint64_t let_go() const;
+  uint64_t memory_bytes() const;
 
  private:
   struct Entry {
@@ -134,13 +158,25 @@ class TelescopeData {
     // exact one answers summary readers too (counts and sketches follow
     // from the addresses).
     std::shared_ptr<const StoredInterval> interval;
+    uint64_t bytes = 0;  // counted in its origin's use
   };
+  struct OriginUse {
+    uint64_t bytes = 0;
+    std::set<std::pair<int64_t, std::string>> by_start;  // start, summary id
+  };
+  using EntryIt = std::map<std::string, Entry>::iterator;
+  int64_t HorizonLocked() const;  // the window's first start
+  void EraseLocked(EntryIt it);
+  void RecountLocked(Entry& entry);
+  bool VisibleSlice(const Entry& entry, const Visible& visible, Slice* slice) const;
   mutable std::shared_mutex mu_;
   std::map<std::string, Entry> by_summary_id_;
   std::map<std::string, std::string> summary_of_;  // object id -> summary id
   std::multimap<int64_t, std::string> by_start_;   // start -> summary id
-  uint64_t rejected_ = 0;
+  std::map<std::string, OriginUse> origins_;
+  uint64_t rejected_ = 0, let_go_ = 0, memory_bytes_ = 0;
   const Clock* clock_;
+  Retention retention_;
 };
 
 // A set of sources being merged from several intervals. The first part is

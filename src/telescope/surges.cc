@@ -59,7 +59,7 @@ std::string Ipv4Text(uint32_t v4) {
 
 std::vector<FoundSurge> FindSurges(const TelescopeData& data, TelescopeData::Filter filter,
                                    const TelescopeData::Visible& visible, int ports) {
-  if (filter.since_s == INT64_MIN) filter.since_s = data.newest_start() - 8 * kDay;
+  if (filter.since_s == INT64_MIN) filter.since_s = data.newest_start(visible) - 8 * kDay;
   // One-minute intervals only: an interval of another length (a partner's
   // hourly ones) would set the series' step for everyone.
   std::vector<Slice> slices = data.Select(filter, visible);
@@ -161,6 +161,15 @@ Status RecordSurges(store::Store& store, const node::Node& node, const Telescope
     const std::string time = FormatTimestamp(s.start_s * 1000000, 3);
     const std::string observed_id = "observed-data--" + Uuid5(kSurgeNamespace, key + "|hosts");
     const std::string report_id = "report--" + Uuid5(kSurgeNamespace, key + "|report");
+    // A surge is recorded once (its objects never change: a version is
+    // its start), so one already in the collection costs a lookup, not a
+    // day of the port's addresses merged again.
+    store::ObjectQuery recorded;
+    recorded.ids = {report_id};
+    recorded.limit = 1;
+    recorded.include_json = false;
+    KIZUNA_ASSIGN_OR_RETURN(store::ObjectPage page, store.QueryObjects(collection_id, recorded));
+    if (!page.objects.empty()) continue;
 
     // The new sources: on the port in the surge's first intervals, not in the day before.
     TelescopeData::Filter before{s.start_s - kDay, s.start_s, "", std::nullopt};

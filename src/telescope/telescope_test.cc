@@ -318,6 +318,96 @@ TEST(TelescopeData, AnObjectThatDoesNotParseIsCountedAndIgnoredAndADeletionForge
   EXPECT_TRUE(data.Select({}, kAll).empty());
 }
 
+TEST(TelescopeData, DeletingTheSourcesObjectLeavesWhatTheSummarySays) {
+  sensor::SynthTruth truth;
+  const auto a = Intervals(Small(1), "tokyo-1", &truth);
+  TelescopeData data;
+  AddAll(data, a, std::string(kHome), "", true);
+  const Totals before = Summarize(data.Select({}, kAll));
+  EXPECT_TRUE(before.exact);
+  ASSERT_FALSE(TopSources(data.Select({}, kAll), 10).empty());
+  for (const WireInterval& w : a) {
+    data.Remove(
+        std::string(MakeIntervalObjects(w, std::string(kHome), stix::Tlp::kGreen, stix::Tlp::kAmber)
+                        .sources.at("id")
+                        .as_string()));
+  }
+  // Every interval is still there, as counts and sketches: no address.
+  EXPECT_EQ(data.intervals(), a.size());
+  const std::vector<Slice> slices = data.Select({}, kAll);
+  ASSERT_EQ(slices.size(), a.size());
+  for (const Slice& slice : slices) {
+    EXPECT_FALSE(slice.interval->exact);
+    EXPECT_TRUE(slice.interval->v4.empty());
+    EXPECT_TRUE(slice.interval->top_sources.empty());
+  }
+  const Totals after = Summarize(slices);
+  EXPECT_FALSE(after.exact);
+  EXPECT_EQ(after.packets, before.packets);
+  EXPECT_NEAR(static_cast<double>(after.sources), static_cast<double>(before.sources),
+              before.sources * 0.049);
+  EXPECT_TRUE(TopSources(slices, 10).empty());
+  // One interval alone still has the sender's exact count.
+  EXPECT_EQ(Summarize(std::vector<Slice>{slices[0]}).sources, a[0].sources.size());
+}
+
+TEST(TelescopeData, KeepsAWindowBackFromTheNewestAndABudgetPerOrigin) {
+  // Three hours of one-minute intervals, kept for an hour.
+  const auto a = Intervals(Small(1), "tokyo-1");
+  ASSERT_GT(a.size(), 150u);
+  TelescopeData data(nullptr, Retention{3600, uint64_t{1} << 30});
+  AddAll(data, a, std::string(kHome), "", true);
+  const int64_t newest = a.back().start_s;
+  EXPECT_EQ(data.newest_start(), newest);
+  for (const Slice& slice : data.Select({}, kAll)) {
+    EXPECT_GE(slice.interval->start_s, newest - 3600);
+  }
+  const uint64_t kept = data.intervals();
+  EXPECT_LE(kept, 61u);
+  EXPECT_GE(kept, 55u);
+  EXPECT_EQ(data.let_go(), a.size() - kept);
+  // An interval older than the window is not taken in.
+  AddAll(data, std::span(&a[0], 1), std::string(kHome), "", true);
+  EXPECT_EQ(data.intervals(), kept);
+
+  // A partner's intervals beyond its memory push out its own oldest, not
+  // the node's.
+  const auto b = Intervals(Small(2), "osaka-1");
+  TelescopeData whole(nullptr, Retention{86400, uint64_t{1} << 30});
+  AddAll(whole, a, std::string(kHome), "", true);
+  const uint64_t home_bytes = whole.memory_bytes();
+  TelescopeData budget(nullptr, Retention{86400, home_bytes});
+  AddAll(budget, a, std::string(kHome), "", true);
+  const uint64_t home_intervals = budget.intervals();
+  EXPECT_EQ(home_intervals, a.size());
+  AddAll(budget, b, "identity--33333333-3333-4333-8333-333333333333", "partner-b", true);
+  TelescopeData::Filter home_only, partner_only;
+  home_only.origin = "";
+  partner_only.origin = "partner-b";
+  EXPECT_EQ(budget.Select(home_only, kAll).size(), home_intervals);
+  const std::vector<Slice> partner = budget.Select(partner_only, kAll);
+  EXPECT_LT(partner.size(), b.size());
+  ASSERT_FALSE(partner.empty());
+  EXPECT_EQ(partner.back().interval->start_s, b.back().start_s);  // the newest stay
+  uint64_t partner_bytes = 0;
+  for (const Slice& slice : partner) partner_bytes += 1024 + slice.interval->MemoryBytes();
+  EXPECT_LE(partner_bytes, home_bytes);
+}
+
+TEST(TelescopeData, TheNewestIntervalAReaderSeesSetsItsWindow) {
+  const auto a = Intervals(Small(1), "tokyo-1");
+  const auto b = Intervals(Small(2), "osaka-1");
+  TelescopeData data;
+  AddAll(data, std::span(a.data(), 30), std::string(kHome), "", true);
+  AddAll(data, b, "identity--33333333-3333-4333-8333-333333333333", "partner-b", false);
+  const TelescopeData::Visible only_home = [](const store::StoredObject& o) {
+    return o.origin.empty();
+  };
+  EXPECT_EQ(data.newest_start(), std::max(a[29].start_s, b.back().start_s));
+  EXPECT_EQ(data.newest_start(only_home), a[29].start_s);
+  EXPECT_EQ(data.newest_start([](const store::StoredObject&) { return false; }), 0);
+}
+
 TEST(TelescopeData, NoObjectStandsInForAnothersInterval) {
   const auto a = Intervals(Small(1), "tokyo-1");
   TelescopeData data;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <filesystem>
 
 #include "stix/stix.h"
@@ -125,6 +126,13 @@ TEST(TelescopeAccess, ASensorRestartedWhileItsNodeIsAwayRemembersItsNameAndSpool
             "node = \"" + node.base_url() + "\"\ntoken = \"" +
                 std::string(json::parse(added.out).at("token").as_string()) + "\"\nwatch = \"" +
                 watch + "\"\n");
+  // A capture is taken once it is finished: quiet for settle_seconds (10
+  // by default), here made so by dating it a minute back.
+  const auto finish = [&](const std::string& name) {
+    std::filesystem::last_write_time(
+        watch + "/" + name,
+        std::filesystem::file_time_type::clock::now() - std::chrono::minutes(1));
+  };
   const auto synth = [&](const std::string& name, const std::string& seed) {
     ASSERT_EQ(RunKizuna({"sensor", "synth", "--out", watch + "/" + name, "--packets", "5000",
                          "--duration", "1800", "--seed", seed, "--outbreak-at", "100000"})
@@ -132,6 +140,7 @@ TEST(TelescopeAccess, ASensorRestartedWhileItsNodeIsAwayRemembersItsNameAndSpool
               0);
   };
   synth("a.pcap", "1");
+  finish("a.pcap");
   CommandResult first = RunKizuna({"sensor", "run", dir.path() + "/sensor.toml", "--once"});
   ASSERT_EQ(first.exit_code, 0) << first.err;
   const uint64_t a = Packets(watch + "/a.pcap");
@@ -139,6 +148,7 @@ TEST(TelescopeAccess, ASensorRestartedWhileItsNodeIsAwayRemembersItsNameAndSpool
 
   ASSERT_TRUE(node.Stop());
   synth("b.pcap1", "2");  // tcpdump -C names its files so
+  finish("b.pcap1");
   CommandResult away = RunKizuna({"sensor", "run", dir.path() + "/sensor.toml", "--once"});
   ASSERT_EQ(away.exit_code, 0) << away.err;
   EXPECT_NE(away.err.find("wait for the node"), std::string::npos) << away.err;
@@ -146,7 +156,19 @@ TEST(TelescopeAccess, ASensorRestartedWhileItsNodeIsAwayRemembersItsNameAndSpool
   ASSERT_TRUE(node.Start()) << node.ServerLog();
   CommandResult back = RunKizuna({"sensor", "run", dir.path() + "/sensor.toml", "--once"});
   ASSERT_EQ(back.exit_code, 0) << back.err;
-  EXPECT_EQ(NodePackets(node), a + Packets(watch + "/b.pcap1"));
+  const uint64_t b = Packets(watch + "/b.pcap1");
+  EXPECT_EQ(NodePackets(node), a + b);
+
+  // A capture still being written (the newest, just modified) waits, even
+  // with --once: taken now, its last minutes would never be sent.
+  synth("c.pcap2", "3");
+  CommandResult growing = RunKizuna({"sensor", "run", dir.path() + "/sensor.toml", "--once"});
+  ASSERT_EQ(growing.exit_code, 0) << growing.err;
+  EXPECT_EQ(NodePackets(node), a + b);
+  finish("c.pcap2");
+  CommandResult finished = RunKizuna({"sensor", "run", dir.path() + "/sensor.toml", "--once"});
+  ASSERT_EQ(finished.exit_code, 0) << finished.err;
+  EXPECT_EQ(NodePackets(node), a + b + Packets(watch + "/c.pcap2"));
 }
 
 }  // namespace
