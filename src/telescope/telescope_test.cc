@@ -13,6 +13,7 @@
 #include <random>
 #include <span>
 
+#include "node/config_section.h"
 #include "node/node.h"
 #include "sensor/synth.h"
 #include "telescope/module.h"
@@ -406,6 +407,29 @@ TEST(TelescopeData, TheNewestIntervalAReaderSeesSetsItsWindow) {
   EXPECT_EQ(data.newest_start(), std::max(a[29].start_s, b.back().start_s));
   EXPECT_EQ(data.newest_start(only_home), a[29].start_s);
   EXPECT_EQ(data.newest_start([](const store::StoredObject&) { return false; }), 0);
+}
+
+TEST(TelescopeConfig, TheWindowAndTheMemoryPerOriginAreConfigured) {
+  const auto configure = [](std::string_view text) -> Result<Retention> {
+    KIZUNA_ASSIGN_OR_RETURN(node::ConfigSection section,
+                            node::ConfigSection::Parse("telescope", text));
+    TelescopeModule module(nullptr);
+    KIZUNA_RETURN_IF_ERROR(module.Configure(section));
+    return module.config().retention();
+  };
+  auto defaults = configure("");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->keep_seconds, 8 * 86400);
+  EXPECT_EQ(defaults->origin_bytes, uint64_t{1024} << 20);
+  auto set = configure("keep_days = 31\nmemory_mib_per_origin = 4096\n");
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->keep_seconds, 31 * 86400);
+  EXPECT_EQ(set->origin_bytes, uint64_t{4096} << 20);
+  for (const char* bad : {"keep_days = 0\n", "keep_days = 400\n", "memory_mib_per_origin = 1\n",
+                          "keep_days = \"8\"\n"}) {
+    auto refused = configure(bad);
+    EXPECT_FALSE(refused.ok()) << bad;
+  }
 }
 
 TEST(TelescopeData, NoObjectStandsInForAnothersInterval) {
