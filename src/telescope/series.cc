@@ -6,6 +6,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "sharing/policy.h"
 #include "telescope/objects.h"
 
 namespace kizuna::telescope {
@@ -41,6 +42,10 @@ void TelescopeData::Add(const store::StoredObject& object) {
   meta.tlp = object.tlp;
   meta.created_by_ref = object.created_by_ref;
   meta.origin = object.origin;
+  // The one property of the JSON the sharing decision reads.
+  if (const json::value* groups = root.as_object().if_contains(sharing::kSharingGroupsProperty)) {
+    meta.json = json::serialize(json::object{{sharing::kSharingGroupsProperty, *groups}});
+  }
   auto [it, fresh] = by_summary_id_.try_emplace(parsed->summary_id);
   Entry& entry = it->second;
   if (!fresh && (entry.origin != object.origin || entry.producer != parsed->producer)) {

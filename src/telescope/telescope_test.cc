@@ -16,6 +16,7 @@
 #include "node/config_section.h"
 #include "node/node.h"
 #include "sensor/synth.h"
+#include "sharing/policy.h"
 #include "telescope/module.h"
 #include "telescope/objects.h"
 #include "telescope/series.h"
@@ -430,6 +431,23 @@ TEST(TelescopeConfig, TheWindowAndTheMemoryPerOriginAreConfigured) {
     auto refused = configure(bad);
     EXPECT_FALSE(refused.ok()) << bad;
   }
+}
+
+TEST(TelescopeData, TheSharingGroupsOfAnObjectReachTheSharingDecision) {
+  const auto a = Intervals(Small(1), "tokyo-1");
+  IntervalObjects made =
+      MakeIntervalObjects(a[0], std::string(kHome), stix::Tlp::kGreen, stix::Tlp::kAmber);
+  made.summary[sharing::kSharingGroupsProperty] = json::array{"asean-certs"};
+  TelescopeData data;
+  data.Add(Stored(made.summary, ""));
+  const auto in_group = [](const std::string& group) -> TelescopeData::Visible {
+    return [group](const store::StoredObject& o) {
+      const std::vector<std::string> groups = sharing::SharingGroupsOf(o.json);
+      return std::find(groups.begin(), groups.end(), group) != groups.end();
+    };
+  };
+  EXPECT_EQ(data.Select({}, in_group("asean-certs")).size(), 1u);
+  EXPECT_TRUE(data.Select({}, in_group("other")).empty());
 }
 
 TEST(TelescopeData, NoObjectStandsInForAnothersInterval) {
