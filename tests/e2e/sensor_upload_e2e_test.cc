@@ -36,6 +36,15 @@ uint64_t ReportPackets(const std::string& pcap) {
   return json::parse(r.out).at("packets").to_number<uint64_t>();
 }
 
+// A capture of background traffic only (no outbreak), written by synth.
+void Synth(const std::string& path, int packets, int duration_s, int seed = 1) {
+  ASSERT_EQ(RunKizuna({"sensor", "synth", "--out", path, "--packets", std::to_string(packets),
+                       "--duration", std::to_string(duration_s), "--seed", std::to_string(seed),
+                       "--outbreak-at", "100000"})
+                .exit_code,
+            0);
+}
+
 size_t FilesEndingIn(const std::string& dir, const std::string& suffix) {
   size_t n = 0;
   for (const auto& entry : fs::directory_iterator(dir)) {
@@ -56,10 +65,7 @@ TEST(SensorUpload, BatchesAreCutBySizeAndOneTheNodeFindsTooLargeIsSetAside) {
   const std::string token = AddSensor(node, "kobe-1");
   TempDir dir;
   const std::string pcap = dir.path() + "/a.pcap";
-  ASSERT_EQ(RunKizuna({"sensor", "synth", "--out", pcap, "--packets", "60000", "--duration", "3600",
-                       "--outbreak-at", "100000"})
-                .exit_code,
-            0);
+  Synth(pcap, 60000, 3600);
   const std::string spool = dir.path() + "/spool";
 
   // Cut at 64 KiB: many batches, every one taken, the totals exact.
@@ -86,10 +92,7 @@ TEST(SensorUpload, BatchesAreCutBySizeAndOneTheNodeFindsTooLargeIsSetAside) {
   // set aside as *.refused, and the sensor goes on (nothing left to block
   // the spool); without a spool the upload fails and says why.
   const std::string other = dir.path() + "/b.pcap";
-  ASSERT_EQ(RunKizuna({"sensor", "synth", "--out", other, "--packets", "60000", "--duration",
-                       "3600", "--seed", "9", "--outbreak-at", "100000"})
-                .exit_code,
-            0);
+  Synth(other, 60000, 3600, 9);
   options.batch_bytes = 4 << 20;
   {
     sensor::Uploader uploader(options);
@@ -116,10 +119,7 @@ TEST(SensorUpload, PlainHttpOnlyToThisMachine) {
   const std::string token = AddSensor(node, "nara-2");
   TempDir dir;
   const std::string pcap = dir.path() + "/a.pcap";
-  ASSERT_EQ(RunKizuna({"sensor", "synth", "--out", pcap, "--packets", "3000", "--duration", "600",
-                       "--outbreak-at", "100000"})
-                .exit_code,
-            0);
+  Synth(pcap, 3000, 600);
   // Off the machine, plain http:// is refused before anything is sent (the
   // address is TEST-NET: nothing answers there anyway).
   for (const char* url : {"http://192.0.2.10:8443", "http://node.example:8443", "ftp://192.0.2.10",
