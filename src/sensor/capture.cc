@@ -25,6 +25,24 @@ struct CaptureReader::Classic {
   bool swapped = false;  // written on a host of the other byte order
   bool nanoseconds = false;
   uint32_t snaplen = 0;
+  uint32_t max_caplen = 0;  // longer records are damaged: max(snaplen, 262144), kMaxRecord at most
+
+  // The 16-byte record header at `begin` (which the caller made sure is
+  // there), in host byte order: seconds, fraction, caplen, length.
+  void RecordHeader(uint32_t record[4]) const {
+    std::memcpy(record, buffer.data() + begin, 16);
+    if (swapped) {
+      for (int i = 0; i < 4; ++i) record[i] = __builtin_bswap32(record[i]);
+    }
+  }
+  // Hands out the record at `begin` (whole in the buffer) and moves past it.
+  void Take(const uint32_t record[4], Frame* frame) {
+    frame->data = buffer.data() + begin + 16;
+    frame->caplen = record[2];
+    frame->length = record[3];
+    frame->ts_us = int64_t{record[0]} * 1000000 + (nanoseconds ? record[1] / 1000 : record[1]);
+    begin += 16 + size_t{record[2]};
+  }
 
   // Makes at least `n` unread bytes available (fewer only at the end of
   // the file); false on a read error.
@@ -125,6 +143,7 @@ std::unique_ptr<CaptureReader::Classic> CaptureReader::OpenClassicPcap(const std
   classic->offset = 24;
   classic->buffer.resize(kClassicBlock);
   classic->snaplen = classic->swapped ? Swap32(header[4]) : header[4];
+  classic->max_caplen = std::min(std::max<uint32_t>(classic->snaplen, 262144), kMaxRecord);
   // The low 16 bits are the link type (the upper ones say FCS lengths).
   *link = (classic->swapped ? Swap32(header[5]) : header[5]) & 0xFFFF;
   return classic;
@@ -160,6 +179,23 @@ CaptureReader::~CaptureReader() = default;
 
 bool CaptureReader::NextClassic(Frame* frame) {
   Classic& c = *classic_;
+  // Most records are whole in the buffer and pass the checks below: taken
+  // at once (Want would have nothing to do).
+  if (c.end - c.begin >= 16) {
+    uint32_t record[4];
+    c.RecordHeader(record);
+    const uint32_t caplen = record[2];
+    if (caplen <= c.max_caplen && c.end - c.begin - 16 >= caplen &&
+        c.offset + c.begin + 16 + caplen <= c.file_size) {
+      c.Take(record, frame);
+      return true;
+    }
+  }
+  return NextClassicChecked(frame);
+}
+
+bool CaptureReader::NextClassicChecked(Frame* frame) {
+  Classic& c = *classic_;
   auto damaged = [&](const std::string& what) {
     status_ = InvalidArgument("the capture is damaged: " + what);
     c.begin = c.end;
@@ -173,14 +209,11 @@ bool CaptureReader::NextClassic(Frame* frame) {
     return damaged("a record header cut off at byte " + std::to_string(at));
   }
   uint32_t record[4];
-  std::memcpy(record, c.buffer.data() + c.begin, 16);
-  if (c.swapped) {
-    for (uint32_t& field : record) field = Swap32(field);
-  }
+  c.RecordHeader(record);
   const uint32_t caplen = record[2];
   // A damaged length would read past the end (or far beyond the snap length).
   const bool past_end = at + 16 + caplen > c.file_size;
-  if (past_end || caplen > std::max<uint32_t>(c.snaplen, 262144) || caplen > kMaxRecord) {
+  if (past_end || caplen > c.max_caplen) {
     return damaged("a record of " + std::to_string(caplen) + " bytes at byte " +
                    std::to_string(at) + " runs past " +
                    (past_end ? "the end of the file" : "the snap length"));
@@ -191,11 +224,7 @@ bool CaptureReader::NextClassic(Frame* frame) {
   if (c.end - c.begin < 16 + size_t{caplen}) {
     return damaged("the file ended inside the record at byte " + std::to_string(at));
   }
-  frame->data = c.buffer.data() + c.begin + 16;
-  frame->caplen = caplen;
-  frame->length = record[3];
-  frame->ts_us = int64_t{record[0]} * 1000000 + (c.nanoseconds ? record[1] / 1000 : record[1]);
-  c.begin += 16 + size_t{caplen};
+  c.Take(record, frame);
   return true;
 }
 

@@ -51,8 +51,9 @@ class CaptureReader {
   struct Classic;
   CaptureReader() = default;
   static std::unique_ptr<Classic> OpenClassicPcap(const std::string& path, uint32_t* link);
-  bool NextClassic(Frame* frame);
-  std::unique_ptr<Handle> handle_;  // libpcap's, when the file is not mapped
+  bool NextClassic(Frame* frame);         // a record whole in the buffer at once, else:
+  bool NextClassicChecked(Frame* frame);  // reads on as needed, reports damage
+  std::unique_ptr<Handle> handle_;        // libpcap's, when the file is not mapped
   std::unique_ptr<Classic> classic_;
   LinkType link_ = LinkType::kEthernet;
   uint64_t size_ = 0;

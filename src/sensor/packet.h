@@ -77,6 +77,10 @@ struct Packet {
 // before the fault (ip_version is 0 when no IP header was read).
 DecodeStatus Decode(LinkType link, const uint8_t* data, size_t caplen, Packet* out);
 
+// Decode without its fast path (Ethernet carrying IPv4): the same status and
+// fields for every input. For tests, which check that they agree.
+DecodeStatus DecodeGeneral(LinkType link, const uint8_t* data, size_t caplen, Packet* out);
+
 // Decodes an IP packet (IPv4 or IPv6 by its version nibble).
 DecodeStatus DecodeIp(const uint8_t* data, size_t caplen, Packet* out);
 

@@ -327,6 +327,19 @@ DecodeStatus DecodeExact(LinkType link, const Bytes& frame, Packet* out) {
   return Decode(link, copy.data(), copy.size(), out);
 }
 
+// Decode (with its fast path) and DecodeGeneral agree on `frame` (in a
+// buffer of exactly its size): the same status, fields and cut flag.
+void ExpectSameAsGeneral(LinkType link, const Bytes& frame, const std::string& name) {
+  const Bytes copy(frame);
+  Packet fast, general;
+  fast.src4 = general.src4 = 0x01020304;  // both must reset what they are given
+  const DecodeStatus fast_status = Decode(link, copy.data(), copy.size(), &fast);
+  const DecodeStatus general_status = DecodeGeneral(link, copy.data(), copy.size(), &general);
+  ASSERT_EQ(fast_status, general_status) << name << ": " << Hex(frame);
+  ASSERT_EQ(Fields(fast), Fields(general)) << name << ": " << Hex(frame);
+  ASSERT_EQ(fast.cut, general.cut) << name << ": " << Hex(frame);
+}
+
 // The SYN every link type carries below, and what decoding it must give.
 Bytes SynIpv4() { return Ipv4({}, Tcp({.data_offset = 6})); }
 Bytes SynIpv6() { return Ipv6({}, Tcp({.data_offset = 6})); }
@@ -973,6 +986,7 @@ TEST(Decode, EveryPrefixIsTruncatedUntilTheHeadersAreComplete) {
     for (size_t n = 0; n < s.frame.size(); ++n) {
       // Its own buffer of exactly n bytes: ASan reports any read past it.
       const Bytes prefix(s.frame.begin(), s.frame.begin() + static_cast<std::ptrdiff_t>(n));
+      ExpectSameAsGeneral(s.link, prefix, s.name);
       Packet p;
       const DecodeStatus status = Decode(s.link, prefix.data(), prefix.size(), &p);
       if (n < s.needed) {
@@ -983,6 +997,58 @@ TEST(Decode, EveryPrefixIsTruncatedUntilTheHeadersAreComplete) {
         ASSERT_EQ(status, whole_status) << s.name << ", " << n << " bytes: " << Hex(prefix);
         ASSERT_EQ(Fields(p), Fields(whole)) << s.name << ", " << n << " bytes";
       }
+    }
+  }
+}
+
+// Decode's fast path (Ethernet without a tag, carrying IPv4) against the
+// general path, on every prefix of frames built to reach each of its
+// branches: IP header lengths, total lengths below, at and past the
+// capture (0: offloaded), fragments, each transport and a TCP data offset
+// below its minimum, a version nibble that disagrees with the EtherType,
+// Ethernet padding.
+TEST(Decode, FastPathAgreesWithTheGeneralPath) {
+  std::vector<std::pair<std::string, Bytes>> frames;
+  const Bytes syn = Tcp({.data_offset = 6});
+  for (uint8_t ihl : {0, 4, 5, 6, 15}) {
+    for (std::optional<uint16_t> total :
+         {std::optional<uint16_t>(), std::optional<uint16_t>(0), std::optional<uint16_t>(19),
+          std::optional<uint16_t>(20), std::optional<uint16_t>(39), std::optional<uint16_t>(40),
+          std::optional<uint16_t>(44), std::optional<uint16_t>(1500)}) {
+      for (uint16_t flags_offset : {0, 0x4000, 0x2000, 185, 0x1FFF}) {
+        frames.emplace_back(
+            "ihl " + std::to_string(ihl) + " total " +
+                (total ? std::to_string(*total) : std::string("exact")) + " fragment " +
+                std::to_string(flags_offset),
+            Cat({Ethernet(kEtherIpv4),
+                 Ipv4({.ihl = ihl, .total = total, .flags_offset = flags_offset}, syn)}));
+      }
+    }
+  }
+  for (uint8_t data_offset : {0, 4, 5, 15}) {
+    frames.emplace_back("tcp data offset " + std::to_string(data_offset),
+                        Cat({Ethernet(kEtherIpv4), Ipv4({}, Tcp({.data_offset = data_offset}))}));
+  }
+  frames.emplace_back(
+      "udp", Cat({Ethernet(kEtherIpv4), Ipv4({.protocol = kProtoUdp}, Udp(53, 53, Bytes(4, 7)))}));
+  frames.emplace_back("icmp",
+                      Cat({Ethernet(kEtherIpv4), Ipv4({.protocol = kProtoIcmp}, Icmp(3, 1))}));
+  frames.emplace_back("icmpv6 number in ipv4",
+                      Cat({Ethernet(kEtherIpv4), Ipv4({.protocol = kProtoIcmpv6}, Icmp(1, 0))}));
+  frames.emplace_back("gre",
+                      Cat({Ethernet(kEtherIpv4), Ipv4({.protocol = kProtoGre}, {0, 0, 8, 0})}));
+  frames.emplace_back("ipv6 under the ipv4 ethertype", Cat({Ethernet(kEtherIpv4), SynIpv6()}));
+  frames.emplace_back("version 5", Cat({Ethernet(kEtherIpv4), Ipv4({.version = 5}, syn)}));
+  frames.emplace_back("ipv4 under the ipv6 ethertype", Cat({Ethernet(kEtherIpv6), SynIpv4()}));
+  frames.emplace_back("tagged", Cat({Ethernet(kEtherIpv4, {kEtherVlan}), SynIpv4()}));
+  // A 40-byte IPv4 packet padded to Ethernet's 60-byte minimum with bytes
+  // that would be read as TCP options if the IP length were ignored.
+  frames.emplace_back("padded", Cat({Ethernet(kEtherIpv4), Ipv4({}, Tcp({})), Bytes(6, 0x99)}));
+  for (const auto& [name, frame] : frames) {
+    for (size_t n = 0; n <= frame.size(); ++n) {
+      ExpectSameAsGeneral(LinkType::kEthernet,
+                          Bytes(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(n)),
+                          name + ", " + std::to_string(n) + " bytes");
     }
   }
 }
@@ -1093,6 +1159,7 @@ TEST(Decode, RandomBytesNeverCrash) {
       const std::string wrong = Inconsistency(link, status, p);
       ASSERT_EQ(wrong, "") << "link " << static_cast<uint32_t>(link) << ", status "
                            << DecodeStatusName(status) << ": " << Hex(frame);
+      ExpectSameAsGeneral(link, frame, "random");
     }
   }
   // The nudged frames reach the transport decoders: the test is not only

@@ -71,6 +71,7 @@ Result<CaptureReport> AnalyzeCapture(
   Frame frame;
   Packet packet;
   const LinkType link = reader->link();
+  const bool everything = darknet.empty();  // (Contains would say so of every packet)
   while (reader->Next(&frame)) {
     ++report.frames;
     const DecodeStatus status = Decode(link, frame.data, frame.caplen, &packet);
@@ -78,7 +79,7 @@ Result<CaptureReport> AnalyzeCapture(
     // A malformed frame is only counted as such; a cut one still has its
     // source (without a port).
     if (packet.ip_version != 0 && status != DecodeStatus::kMalformed) {
-      if (darknet.Contains(packet)) {
+      if (everything || darknet.Contains(packet)) {
         report.summary.Add(packet, frame.ts_us);
       } else {
         ++report.outside;

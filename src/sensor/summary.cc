@@ -329,13 +329,36 @@ struct Summary::Batch {
   static constexpr int kSeenBits = 4;
   static constexpr size_t kSeenSlots = size_t{1} << kSeenBits;
 
+  // The first fingerprint rules, whose bits a Record carries.
+  static constexpr int kRecordRules = 7;
+  // 16 bytes: the records are written, dealt out and read again, and the
+  // fold's time goes with their size.
   struct Record {
-    uint32_t src, dst;
-    // The port key (19 bits, all ones when none), the profile (which
-    // SourceStats counter, 0..5, or 6: none) and the TrafficClass.
+    uint32_t src;
+    // The port key (19 bits, all ones when none), the profile (3 bits:
+    // which SourceStats counter, 0..5, or 6: none), the TrafficClass (3
+    // bits) and the first kRecordRules fingerprint rules matched (7 bits).
     uint32_t packed;
-    uint32_t fingerprints;
     int64_t ts_us;
+  };
+  // Records in columns: what every packet has, and what only some
+  // summaries need, one entry a record when they do and empty otherwise:
+  // the destinations (a summary that keeps them) and the rules past
+  // kRecordRules matched (a rule set that has them).
+  struct Records {
+    std::vector<Record> records;
+    std::vector<uint32_t> dsts;
+    std::vector<uint32_t> more_rules;  // matched >> kRecordRules
+    void clear() {
+      records.clear();
+      dsts.clear();
+      more_rules.clear();
+    }
+    void swap(Records& other) {
+      records.swap(other.records);
+      dsts.swap(other.dsts);
+      more_rules.swap(other.more_rules);
+    }
   };
   struct Hot {
     int64_t first_us = 0, last_us = 0;
@@ -397,8 +420,8 @@ struct Summary::Batch {
   // The records: filled by Add in one run (a single stream of writes),
   // folded (on the background thread while `worker` runs; nothing else
   // touches the tables then), which first deals them out by part.
-  std::vector<Record> filling, folding;
-  std::array<std::vector<Record>, kParts> by_part;
+  Records filling, folding;
+  std::array<Records, kParts> by_part;
   size_t packets = 0;  // IPv4 packets in `filling`
   std::thread worker;
   std::exception_ptr error;            // what the background fold threw
@@ -412,12 +435,20 @@ struct Summary::Batch {
   std::vector<uint32_t> port_keys;  // the keys counted in this batch
 
   // A part's records into its sources' state, then its pairs into their sets.
-  void FoldPart(Part& part, std::vector<Record>& records,
-                std::unordered_map<uint32_t, SourceStats>& by_source4, bool destinations);
+  void FoldPart(Part& part, Records& records, std::unordered_map<uint32_t, SourceStats>& by_source4,
+                bool destinations);
   // Every part of `folding`; port counts left in port_counts for Collect.
   void FoldAll(std::unordered_map<uint32_t, SourceStats>& by_source4, bool destinations) {
     if (port_counts.empty()) port_counts.assign(size_t{kPortProtos} << 16, 0);
-    for (const Record& r : folding) by_part[(r.src * multiplier) >> (64 - kPartBits)].push_back(r);
+    const Record* const records = folding.records.data();
+    const uint32_t* const dsts = folding.dsts.empty() ? nullptr : folding.dsts.data();
+    const uint32_t* const more = folding.more_rules.empty() ? nullptr : folding.more_rules.data();
+    for (size_t k = 0, n = folding.records.size(); k < n; ++k) {
+      Records& part = by_part[(records[k].src * multiplier) >> (64 - kPartBits)];
+      part.records.push_back(records[k]);
+      if (dsts != nullptr) part.dsts.push_back(dsts[k]);
+      if (more != nullptr) part.more_rules.push_back(more[k]);
+    }
     folding.clear();
     for (size_t i = 0; i < kParts; ++i) FoldPart(parts[i], by_part[i], by_source4, destinations);
   }
@@ -482,11 +513,17 @@ void Summary::Add(const Packet& p, int64_t ts_us) {
   }
   if (!batch_) batch_.reset(new Batch());
   Batch& b = *batch_;
+  constexpr uint32_t kRecordRuleMask = (uint32_t{1} << Batch::kRecordRules) - 1;
   const uint32_t packed = (port_key & 0x7FFFF) | static_cast<uint32_t>(profile) << 19 |
-                          static_cast<uint32_t>(traffic) << 22;
+                          static_cast<uint32_t>(traffic) << 22 |
+                          (matched & kRecordRuleMask) << (32 - Batch::kRecordRules);
   // Grown as needed: many summaries (one a minute) stay small.
-  if (b.filling.capacity() == 0) b.filling.reserve(kFirstRecords);
-  b.filling.push_back({p.src4, p.dst4, packed, matched, ts_us});
+  if (b.filling.records.capacity() == 0) b.filling.records.reserve(kFirstRecords);
+  b.filling.records.push_back({p.src4, packed, ts_us});
+  if (destinations_) b.filling.dsts.push_back(p.dst4);
+  if (fingerprints_.size() > Batch::kRecordRules) {
+    b.filling.more_rules.push_back(matched >> Batch::kRecordRules);
+  }
   if (++b.packets == kBatch) StartFold();
 }
 
@@ -545,10 +582,10 @@ void Summary::FoldSorted() {
   Collect();
 }
 
-void Summary::Batch::FoldPart(Part& part, std::vector<Record>& records,
+void Summary::Batch::FoldPart(Part& part, Records& records,
                               std::unordered_map<uint32_t, SourceStats>& by_source4_,
                               bool destinations_) {
-  if (records.empty()) return;
+  if (records.records.empty()) return;
   Batch& b = *this;
   // The part's tables into cache in one sweep (the other parts' folds
   // pushed them out) rather than a miss at each source's first record.
@@ -559,7 +596,11 @@ void Summary::Batch::FoldPart(Part& part, std::vector<Record>& records,
   };
   sweep(part.slots.data(), part.slots.size() * sizeof(uint64_t));
   sweep(part.hot.data(), part.hot.size() * sizeof(Hot));
-  for (const Record& r : records) {
+  const Record* const record = records.records.data();
+  const uint32_t* const dsts = records.dsts.data();
+  const uint32_t* const more = records.more_rules.empty() ? nullptr : records.more_rules.data();
+  for (size_t k = 0, n = records.records.size(); k < n; ++k) {
+    const Record& r = record[k];
     const uint32_t id = part.Id(r.src, r.src * b.multiplier, by_source4_);
     Hot& h = part.hot[id];
     if (h.packets++ == 0) {
@@ -572,8 +613,10 @@ void Summary::Batch::FoldPart(Part& part, std::vector<Record>& records,
     const uint32_t profile = r.packed >> 19 & 7;
     if (profile < 6) ++h.profile[profile];
     h.classes |= static_cast<uint8_t>(1u << (r.packed >> 22 & 7));
-    if (r.fingerprints != 0) {
-      for (uint32_t m = r.fingerprints; m != 0; m &= m - 1) {
+    const uint32_t fingerprints =
+        r.packed >> (32 - kRecordRules) | (more != nullptr ? more[k] << kRecordRules : 0);
+    if (fingerprints != 0) {
+      for (uint32_t m = fingerprints; m != 0; m &= m - 1) {
         const int rule = __builtin_ctz(m);
         if (rule < kInlineRules) {
           h.rules |= static_cast<uint8_t>(1u << rule);
@@ -595,7 +638,7 @@ void Summary::Batch::FoldPart(Part& part, std::vector<Record>& records,
         b.ports.push_back(uint64_t{id} << 19 | port_key);
       }
     }
-    if (destinations_) b.destinations.push_back(uint64_t{id} << 32 | r.dst);
+    if (destinations_) b.destinations.push_back(uint64_t{id} << 32 | dsts[k]);
   }
   records.clear();
   // The counters: the same sums, minima and maxima whatever the order.

@@ -9,7 +9,8 @@
 // sources and ports seen, not with the packets.
 //
 // Why it is fast: Add classifies and fingerprints an IPv4 packet and
-// appends a 24-byte record to the batch. Every 2^20 IPv4 packets the batch
+// appends a 16-byte record to the batch (and its destination, when they
+// are kept, in a column of its own). Every 2^20 IPv4 packets the batch
 // is folded in: dealt out by a keyed hash of the source into 64 parts, each
 // folded with its own flat table of sources (a dense id each) and per-batch
 // counters, a 64th of all sources, so that they stay in cache; what goes

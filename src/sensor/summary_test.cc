@@ -248,6 +248,42 @@ TEST(Summary, KeepsTheSourcesOfEveryRuleUpToTheLast) {
   EXPECT_EQ(s.SourceV4(0x0A000000 + 31)->fingerprints(), 1u << 31);
 }
 
+TEST(Summary, RulesPastTheFirstSevenAreCountedThroughAFullBatch) {
+  // A batch's record carries the first seven rules' bits; later ones go in
+  // a column of their own. Ten rules matching the same packets, over more
+  // than a batch (folded on the background thread), with and without
+  // destinations: every rule counts every packet.
+  std::string json = R"({"version": "t", "fingerprints": [)";
+  for (int i = 0; i < 10; ++i) {
+    json += (i ? "," : "") + std::string(R"({"name": "r)") + std::to_string(i) +
+            R"(", "equal": [["dst_port", 23], ["tcp_flags", 2]]})";
+  }
+  json += "]}";
+  auto rules = FingerprintSet::Parse(json);
+  ASSERT_TRUE(rules.ok()) << rules.status().ToString();
+  for (bool destinations : {false, true}) {
+    Summary s(*rules, destinations);
+    const uint32_t n = (1u << 20) + 1000;
+    for (uint32_t i = 0; i < n; ++i) {
+      s.Add(Syn(0x0A000000 + i % 100, 0xC6120000 + i % 300, 23), kT0 + i);
+      if (i % 10000 == 0) s.Add(Syn(0x0B000000, 0xC6120001, 80), kT0 + i);
+    }
+    for (size_t r = 0; r < 10; ++r) {
+      EXPECT_EQ(s.fingerprint_sources(r).size(), 100u) << "rule " << r;
+      EXPECT_FALSE(s.fingerprint_sources(r).ContainsV4(0x0B000000)) << "rule " << r;
+    }
+    const SourceStats* source = s.SourceV4(0x0A000000 + 7);
+    ASSERT_NE(source, nullptr);
+    EXPECT_EQ(source->fingerprints(), (1u << 10) - 1);
+    ASSERT_EQ(source->fingerprint_packets.size(), 10u);
+    for (size_t r = 0; r < 10; ++r) {
+      EXPECT_EQ(source->fingerprint_packets[r].first, r);
+      EXPECT_EQ(source->fingerprint_packets[r].second, source->packets) << "rule " << r;
+    }
+    EXPECT_EQ(source->destinations.size(), destinations ? 3u : 0u);
+  }
+}
+
 TEST(Summary, CountsManyBatchesAsOne) {
   // More packets than one batch holds, from sources seen in several
   // batches: the same as counting them in two halves and merging.
