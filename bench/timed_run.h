@@ -4,6 +4,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,10 +25,12 @@ struct Timing {
 };
 
 // Runs `args` (args[0] found on PATH unless it has a slash) with stdin from
-// `in`, stdout to `out` and stderr to `err`. A command that cannot start or
-// ends with a status above `max_exit_status` ends the bench, naming `err`.
+// `in`, stdout to `out` and stderr to `err`; with `pin_cpu` >= 0 on that one
+// CPU only (all its threads). A command that cannot start or ends with a
+// status above `max_exit_status` ends the bench, naming `err`.
 inline Timing RunTimed(const std::vector<std::string>& args, const std::string& in,
-                       const std::string& out, const std::string& err, int max_exit_status = 0) {
+                       const std::string& out, const std::string& err, int max_exit_status = 0,
+                       int pin_cpu = -1) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -38,6 +41,12 @@ inline Timing RunTimed(const std::vector<std::string>& args, const std::string& 
     const int fd_out = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     const int fd_err = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd_in < 0 || fd_out < 0 || fd_err < 0) _exit(127);
+    if (pin_cpu >= 0) {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(pin_cpu, &one);
+      if (sched_setaffinity(0, sizeof one, &one) != 0) _exit(126);
+    }
     dup2(fd_in, 0);
     dup2(fd_out, 1);
     dup2(fd_err, 2);
