@@ -7,7 +7,7 @@
 //   UploadIsExactAndASecondUploadCountsNothing   totals equal the report
 //   UploadsAreSignedAndBoundToTheirSensor       who may upload and read what
 //   SpoolSurvivesRestartsOfSensorAndNode         nothing lost, nothing twice
-//   SurgeFoundAtTheOutbreakAndRecordedAsStix     surges and their STIX report
+//   SurgeFoundAtTheOutbreakAndRecordedAsStix     surges, their STIX report, the stream
 //   GreenPartnerSharesCountsButNoAddresses       federation at TLP:GREEN
 //   AmberPartnerSharesExactSetsAndAddresses      federation at TLP:AMBER
 #include <gtest/gtest.h>
@@ -28,6 +28,7 @@
 
 #include "common/encoding.h"
 #include "common/time.h"
+#include "http/sse.h"
 #include "node/config.h"
 #include "node/node.h"
 #include "platform/jobs.h"
@@ -549,6 +550,30 @@ TEST(TelescopeE2e, SpoolSurvivesRestartsOfSensorAndNode) {
   EXPECT_TRUE(TopCli(node) == cli) << Brief(TopCli(node));
 }
 
+// Whether `id` comes in an objects event of a collection's live stream,
+// read from its start as the admin.
+bool OnTheStream(NodeProcess& node, const std::string& collection, const std::string& id) {
+  http::Client client;
+  http::Headers headers;
+  headers.Set("Authorization", "Bearer " + node.admin_key());
+  headers.Set("Last-Event-ID", "0");
+  http::SseParser parser;
+  bool seen = false;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  auto head = client.Stream(
+      "GET", node.Url("/api/v1/collections/" + collection + "/stream"), headers,
+      [&](std::string_view bytes) {
+        std::vector<http::SseEvent> events;
+        if (!parser.Feed(bytes, &events).ok()) return false;
+        for (const http::SseEvent& event : events) {
+          seen = seen || (event.event == "objects" && event.data.find(id) != std::string::npos);
+        }
+        return !seen && std::chrono::steady_clock::now() < deadline;
+      },
+      20000);
+  return head.ok() && head->status == 200 && seen;
+}
+
 TEST(TelescopeE2e, SurgeFoundAtTheOutbreakAndRecordedAsStix) {
   TempDir work;
   const int64_t outbreak_at_s = 2 * 3600;  // after the detector's first hour
@@ -640,6 +665,8 @@ TEST(TelescopeE2e, SurgeFoundAtTheOutbreakAndRecordedAsStix) {
   EXPECT_GT(observed->at("number_observed").to_number<int64_t>(), 0);
   EXPECT_EQ(observed->at("object_marking_refs"),
             json::array({json::string(stix::TlpMarkingId(stix::Tlp::kAmber))}));
+  // And the surge is an event on the collection's live stream.
+  EXPECT_TRUE(OnTheStream(node, collection, std::string(report->at("id").as_string())));
 }
 
 // Two teams, each with a sensor, partners sharing their telescope
