@@ -81,9 +81,10 @@ Status CheckNodeUrl(const std::string& url) {
     boost::system::error_code ec;
     const boost::asio::ip::address address = boost::asio::ip::make_address(host, ec);
     if ((!ec && address.is_loopback()) || host == "localhost") return Status::Ok();
-    return InvalidArgument("node: " + url +
-                           ": plain http:// only to this machine (127.0.0.1, ::1); the sensor's "
-                           "token would cross the network in the clear: use https://");
+    return InvalidArgument(
+        "node: " + url +
+        ": plain http:// only to this machine (127.0.0.1, localhost); the sensor's "
+        "token would cross the network in the clear: use https://");
   }
   return InvalidArgument("node: '" + url + "' is not an https:// URL");
 }
@@ -158,7 +159,7 @@ Status Uploader::Resolve() {
   return Status::Ok();
 }
 
-Status Uploader::Post(const std::string& body) {
+Status Uploader::Post(const std::string& body, int attempts) {
   unsigned char signature[crypto_sign_BYTES];
   crypto_sign_detached(signature, nullptr, reinterpret_cast<const unsigned char*>(body.data()),
                        body.size(),
@@ -171,7 +172,7 @@ Status Uploader::Post(const std::string& body) {
       Base64Encode(std::string_view(reinterpret_cast<const char*>(signature), sizeof signature)));
   Status last = Status::Ok();
   int wait_ms = options_.retry_ms;
-  for (int attempt = 0; attempt < std::max(1, options_.attempts); ++attempt) {
+  for (int attempt = 0; attempt < std::max(1, attempts); ++attempt) {
     if (attempt > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
       wait_ms *= 2;
@@ -236,7 +237,12 @@ Status Uploader::Send(const std::vector<WireInterval>& intervals) {
 }
 
 Status Uploader::SendBody(const std::string& body) {
-  if (options_.spool_dir.empty()) return Post(body);
+  if (options_.spool_dir.empty()) {
+    std::vector<std::string> refused;
+    KIZUNA_RETURN_IF_ERROR(PostInParts(body, &refused));
+    stats_.refused += refused.size();
+    return refused.empty() ? Status::Ok() : InvalidArgument(last_refusal_);
+  }
   char name[64];
   std::snprintf(name, sizeof name, "%020lld-%06llu%s",
                 static_cast<long long>(SystemClock::Instance().NowMicros()),
@@ -250,6 +256,62 @@ Status Uploader::SendBody(const std::string& body) {
   return flushed;
 }
 
+namespace {
+
+// A batch's intervals in two halves (none when it holds one, or does not
+// parse: it was made here, so only a damaged spool file would not).
+std::vector<std::string> SplitBatch(const std::string& body) {
+  json::error_code ec;
+  json::value root = json::parse(body, ec);
+  const json::value* list =
+      ec || !root.is_object() ? nullptr : root.get_object().if_contains("intervals");
+  if (list == nullptr || !list->is_array() || list->get_array().size() < 2) return {};
+  const json::array& all = list->get_array();
+  const auto middle = all.begin() + static_cast<std::ptrdiff_t>(all.size() / 2);
+  return {json::serialize(json::object{{"intervals", json::array(all.begin(), middle)}}),
+          json::serialize(json::object{{"intervals", json::array(middle, all.end())}})};
+}
+
+// A batch this large that cannot be sent to a node that answers is taken
+// for too large: the node answers 413 at once and closes after reading a
+// little more, so the sender sees a broken connection, not the 413.
+constexpr size_t kTooLargeWhenCutAbove = size_t{1} << 20;
+
+}  // namespace
+
+bool Uploader::NodeAnswers() {
+  http::Headers headers;
+  headers.Set("Authorization", "Bearer " + options_.token);
+  auto response = client_->Send("GET", options_.node_url + "/api/v1/whoami", headers);
+  return response.ok() && response->status == 200;
+}
+
+Status Uploader::PostInParts(const std::string& body, std::vector<std::string>* refused,
+                             bool cut_off) {
+  Status sent = Post(body, cut_off ? 1 : options_.attempts);
+  if (sent.ok()) return sent;
+  const bool maybe_too_large =
+      sent.code() == Code::kUnavailable && body.size() > kTooLargeWhenCutAbove && NodeAnswers();
+  // 400, 413 and 422 (one bad interval, or too many bytes) and a large
+  // batch cut off by a node that answers are tried in halves; anything else
+  // (the node away, a wrong URL or token) stops here.
+  if (sent.code() != Code::kInvalidArgument && !maybe_too_large) return sent;
+  std::vector<std::string> halves = SplitBatch(body);
+  if (halves.empty()) {
+    last_refusal_ =
+        maybe_too_large
+            ? "the node answers but did not take one interval of " + std::to_string(body.size()) +
+                  " bytes (larger than it or a proxy before it takes?): " + sent.message()
+            : sent.message();
+    refused->push_back(body);
+    return Status::Ok();
+  }
+  for (const std::string& half : halves) {
+    KIZUNA_RETURN_IF_ERROR(PostInParts(half, refused, maybe_too_large));
+  }
+  return Status::Ok();
+}
+
 Status Uploader::Flush() {
   if (options_.spool_dir.empty()) return Status::Ok();
   for (const std::string& name : SpoolFiles(options_.spool_dir)) {
@@ -257,18 +319,21 @@ Status Uploader::Flush() {
     std::ifstream in(path, std::ios::binary);
     std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (!in.good() && !in.eof()) return IoError("spool: cannot read " + path);
-    Status sent = Post(body);
+    // Parts the node took before a failure are sent again with the rest
+    // next time: it stores each interval once.
+    std::vector<std::string> refused;
+    Status sent = PostInParts(body, &refused);
     if (!sent.ok()) {
       stats_.spooled = SpoolFiles(options_.spool_dir).size();
-      if (sent.code() == Code::kInvalidArgument) {
-        // The node will never take it: keep it aside for a person, go on.
-        std::error_code ec;
-        fs::rename(path, path + ".refused", ec);
-        ++stats_.refused;
-        continue;
-      }
       return sent;
     }
+    // What the node will never take is kept aside for a person.
+    for (size_t i = 0; i < refused.size(); ++i) {
+      KIZUNA_RETURN_IF_ERROR(WriteDurably(
+          options_.spool_dir,
+          name + (refused.size() == 1 ? "" : "." + std::to_string(i)) + ".refused", refused[i]));
+    }
+    stats_.refused += refused.size();
     std::error_code ec;
     fs::remove(path, ec);
   }

@@ -78,8 +78,16 @@ class Uploader {
   const UploadStats& stats() const { return stats_; }
 
  private:
-  Status Post(const std::string& body);
+  Status Post(const std::string& body, int attempts);
   Status SendBody(const std::string& body);
+  // Post, and a batch the node answers for but does not take whole sent
+  // again in halves, down to single intervals: what the node refuses alone
+  // goes to `refused`. Ok when every part was taken or refused.
+  // (`cut_off`: its whole was cut off; one try each, not options_.attempts.)
+  Status PostInParts(const std::string& body, std::vector<std::string>* refused,
+                     bool cut_off = false);
+  bool NodeAnswers();
+  std::string last_refusal_;
   UploadOptions options_;
   SensorKeys keys_;
   std::unique_ptr<http::Client> client_;

@@ -28,7 +28,9 @@ struct Args {
 struct Loaded {
   std::unique_ptr<node::Node> node;
   TelescopeConfig config;
-  TelescopeData data;
+  // With the clock, as the node: an interval dated far ahead would move
+  // the window (and empty the views) here too.
+  TelescopeData data{&SystemClock::Instance()};
   TelescopeData::Filter filter;
 };
 

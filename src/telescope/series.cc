@@ -29,7 +29,7 @@ void TelescopeData::Add(const store::StoredObject& object) {
     return;
   }
   if (parsed->interval.start_s < HorizonLocked()) {
-    ++let_go_;
+    if (!parsed->is_sources) ++let_go_;  // an interval, counted by its summary
     return;
   }
   // What the sharing decision needs, without the JSON (parsed above).

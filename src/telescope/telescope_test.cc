@@ -371,6 +371,15 @@ TEST(TelescopeData, KeepsAWindowBackFromTheNewestAndABudgetPerOrigin) {
   // An interval older than the window is not taken in.
   AddAll(data, std::span(&a[0], 1), std::string(kHome), "", true);
   EXPECT_EQ(data.intervals(), kept);
+  // Deleting what is kept gives back all its memory.
+  for (const WireInterval& w : a) {
+    IntervalObjects made =
+        MakeIntervalObjects(w, std::string(kHome), stix::Tlp::kGreen, stix::Tlp::kAmber);
+    data.Remove(std::string(made.sources.at("id").as_string()));
+    data.Remove(std::string(made.summary.at("id").as_string()));
+  }
+  EXPECT_EQ(data.intervals(), 0u);
+  EXPECT_EQ(data.memory_bytes(), 0u);
 
   // A partner's intervals beyond its memory push out its own oldest, not
   // the node's.

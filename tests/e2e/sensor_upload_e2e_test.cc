@@ -1,6 +1,6 @@
-// How a sensor's upload meets a real node's limits: batches cut by size so
-// that a minute of a large outbreak fits the node's largest body, one the
-// node refuses as too large set aside (not retried forever, not blocking
+// How a sensor's upload meets a real node's limits: batches cut by size, a
+// batch too large for the node sent again in halves until the parts fit,
+// a single minute too large set aside (not retried forever, not blocking
 // the next), and the token never sent over plain HTTP off the machine.
 #include <gtest/gtest.h>
 
@@ -88,27 +88,45 @@ TEST(SensorUpload, BatchesAreCutBySizeAndOneTheNodeFindsTooLargeIsSetAside) {
   const uint64_t packets = ReportPackets(pcap);
   EXPECT_EQ(NodePackets(node), packets);
 
-  // Cut at 4 MiB, past what the node takes: the batch is refused with 413,
-  // set aside as *.refused, and the sensor goes on (nothing left to block
-  // the spool); without a spool the upload fails and says why.
-  const std::string other = dir.path() + "/b.pcap";
-  Synth(other, 60000, 3600, 9);
-  options.batch_bytes = 4 << 20;
+  // One batch far past what the node takes (cut at 64 MiB: the whole
+  // capture): the node answers 413 and closes mid-body; the sensor sends it
+  // again in halves until each part fits, and everything arrives.
+  const std::string large = dir.path() + "/b.pcap";
+  Synth(large, 600000, 2 * 86400, 9);  // two days: 2,880 small minutes
+  options.batch_bytes = 64 << 20;
   {
     sensor::Uploader uploader(options);
     ASSERT_TRUE(uploader.Resolve().ok());
-    auto sent = sensor::UploadCapture(other, {}, 60, uploader);
+    auto sent = sensor::UploadCapture(large, {}, 60, uploader);
     ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+    EXPECT_GT(uploader.stats().batches, 8u);  // parts of at most 256 KiB
+    EXPECT_EQ(uploader.stats().refused, 0u);
+    EXPECT_EQ(uploader.spooled(), 0u);
+  }
+  const uint64_t both = packets + ReportPackets(large);
+  EXPECT_EQ(NodePackets(node), both);
+
+  // A single minute larger than the node takes is set aside as *.refused
+  // and the sensor goes on (nothing left to block the spool); without a
+  // spool the upload fails and says why.
+  const std::string minute = dir.path() + "/c.pcap";
+  Synth(minute, 300000, 50, 10);
+  {
+    sensor::Uploader uploader(options);
+    ASSERT_TRUE(uploader.Resolve().ok());
+    auto sent = sensor::UploadCapture(minute, {}, 60, uploader);
+    ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+    EXPECT_EQ(sent->intervals, 1u);
     EXPECT_EQ(uploader.stats().batches, 0u);
-    EXPECT_EQ(uploader.stats().refused, 1u);  // the whole capture, one batch
+    EXPECT_EQ(uploader.stats().refused, 1u);
     EXPECT_EQ(uploader.spooled(), 0u);
   }
   EXPECT_EQ(FilesEndingIn(spool, ".refused"), 1u);
-  EXPECT_EQ(NodePackets(node), packets);
+  EXPECT_EQ(NodePackets(node), both);
   options.spool_dir.clear();
   sensor::Uploader direct(options);
   ASSERT_TRUE(direct.Resolve().ok());
-  auto failed = sensor::UploadCapture(other, {}, 60, direct);
+  auto failed = sensor::UploadCapture(minute, {}, 60, direct);
   ASSERT_FALSE(failed.ok());
   EXPECT_NE(failed.status().message().find("413"), std::string::npos) << failed.status().message();
 }
