@@ -58,7 +58,7 @@ void TelescopeData::Add(const store::StoredObject& object) {
     entry.start_s = parsed->interval.start_s;
     entry.sensor = parsed->interval.sensor;
     by_start_.emplace(entry.start_s, parsed->summary_id);
-    origins_[entry.origin].by_start.emplace(entry.start_s, parsed->summary_id);
+    budgets_[BudgetOf(entry)].by_start.emplace(entry.start_s, parsed->summary_id);
   }
   if (parsed->is_sources) {
     entry.interval = std::make_shared<const StoredInterval>(StoredInterval::From(parsed->interval));
@@ -80,14 +80,20 @@ void TelescopeData::Add(const store::StoredObject& object) {
     EraseLocked(by_summary_id_.find(by_start_.begin()->second));
     ++let_go_;
   }
-  auto use = origins_.find(object.origin);
-  while (use != origins_.end() && use->second.bytes > retention_.origin_bytes) {
+  auto use = budgets_.find(BudgetOf(entry));
+  while (use != budgets_.end() && use->second.bytes > retention_.origin_bytes) {
     const std::string oldest = use->second.by_start.begin()->second;
     const bool last = use->second.by_start.size() == 1;
     EraseLocked(by_summary_id_.find(oldest));
     ++let_go_;
     if (last) break;  // the origin's entry went with it
   }
+}
+
+TelescopeData::BudgetKey TelescopeData::BudgetOf(const Entry& entry) {
+  // Ours per sensor (one sensor gone wrong does not push out the others'),
+  // a partner's as one (it cannot make up sensors for more memory).
+  return {entry.origin, entry.origin.empty() ? entry.sensor : std::string()};
 }
 
 int64_t TelescopeData::HorizonLocked() const {
@@ -98,7 +104,7 @@ int64_t TelescopeData::HorizonLocked() const {
 void TelescopeData::RecountLocked(Entry& entry) {
   const uint64_t bytes =
       1024 + (entry.interval ? entry.interval->MemoryBytes() : 0);  // with the kept metadata
-  OriginUse& use = origins_[entry.origin];
+  OriginUse& use = budgets_[BudgetOf(entry)];
   use.bytes = use.bytes - entry.bytes + bytes;
   memory_bytes_ = memory_bytes_ - entry.bytes + bytes;
   entry.bytes = bytes;
@@ -115,11 +121,11 @@ void TelescopeData::EraseLocked(EntryIt it) {
   }
   if (entry.summary_meta) summary_of_.erase(entry.summary_meta->id);
   if (entry.sources_meta) summary_of_.erase(entry.sources_meta->id);
-  auto use = origins_.find(entry.origin);
-  if (use != origins_.end()) {
+  auto use = budgets_.find(BudgetOf(entry));
+  if (use != budgets_.end()) {
     use->second.bytes -= entry.bytes;
     use->second.by_start.erase({entry.start_s, it->first});
-    if (use->second.by_start.empty()) origins_.erase(use);
+    if (use->second.by_start.empty()) budgets_.erase(use);
   }
   memory_bytes_ -= entry.bytes;
   by_summary_id_.erase(it);

@@ -104,9 +104,9 @@ inline constexpr int64_t kMostAheadSeconds = 300;
 
 // What the node keeps in memory: a window of time back from the newest
 // interval (which the clock bounds: kMostAheadSeconds), and at most so much
-// memory per origin (home, each partner), so that no partner's volume
-// crowds out the others' or the node's. What falls out stays in the store (and TAXII); the views
-// cover what is kept.
+// memory for each of our sensors and each partner, so that no partner's
+// volume (nor one sensor of ours gone wrong) crowds out the others'. What falls out stays in the
+// store (and TAXII); the views cover what is kept.
 struct Retention {
   int64_t keep_seconds = 8 * 86400;  // a week and its day before: the surge baseline
   uint64_t origin_bytes = uint64_t{1} << 30;
@@ -171,9 +171,11 @@ class TelescopeData {
   bool VisibleSlice(const Entry& entry, const Visible& visible, Slice* slice) const;
   mutable std::shared_mutex mu_;
   std::map<std::string, Entry> by_summary_id_;
-  std::map<std::string, std::string> summary_of_;  // object id -> summary id
-  std::multimap<int64_t, std::string> by_start_;   // start -> summary id
-  std::map<std::string, OriginUse> origins_;
+  std::map<std::string, std::string> summary_of_;         // object id -> summary id
+  std::multimap<int64_t, std::string> by_start_;          // start -> summary id
+  using BudgetKey = std::pair<std::string, std::string>;  // origin, our sensor
+  static BudgetKey BudgetOf(const Entry& entry);
+  std::map<BudgetKey, OriginUse> budgets_;
   uint64_t rejected_ = 0, let_go_ = 0, memory_bytes_ = 0;
   const Clock* clock_;
   Retention retention_;

@@ -353,7 +353,7 @@ TEST(TelescopeData, DeletingTheSourcesObjectLeavesWhatTheSummarySays) {
   EXPECT_EQ(Summarize(std::vector<Slice>{slices[0]}).sources, a[0].sources.size());
 }
 
-TEST(TelescopeData, KeepsAWindowBackFromTheNewestAndABudgetPerOrigin) {
+TEST(TelescopeData, KeepsAWindowBackFromTheNewestAndABudgetPerPartnerAndSensor) {
   // Three hours of one-minute intervals, kept for an hour.
   const auto a = Intervals(Small(1), "tokyo-1");
   ASSERT_GT(a.size(), 150u);
@@ -403,6 +403,18 @@ TEST(TelescopeData, KeepsAWindowBackFromTheNewestAndABudgetPerOrigin) {
   uint64_t partner_bytes = 0;
   for (const Slice& slice : partner) partner_bytes += 1024 + slice.interval->MemoryBytes();
   EXPECT_LE(partner_bytes, home_bytes);
+
+  // The same for our own sensors: one sending more than its memory pushes
+  // out its own oldest, not another sensor's.
+  TelescopeData::Filter tokyo, osaka;
+  tokyo.sensor = "tokyo-1";
+  osaka.sensor = "osaka-1";
+  tokyo.origin = osaka.origin = "";
+  AddAll(budget, b, std::string(kHome), "", true);
+  EXPECT_EQ(budget.Select(tokyo, kAll).size(), home_intervals);
+  const size_t kept_osaka = budget.Select(osaka, kAll).size();
+  EXPECT_EQ(kept_osaka, partner.size());  // the same intervals, the same budget
+  EXPECT_EQ(budget.Select(partner_only, kAll).size(), partner.size());
 }
 
 TEST(TelescopeData, TheNewestIntervalAReaderSeesSetsItsWindow) {
