@@ -259,7 +259,23 @@ http::Response TelescopeModule::Upload(const http::Request& request, const store
   auto added = store.AddObjects(collection_id_, objects);
   if (!added.ok()) return http::ErrorResponse(500, "Internal error", added.status().message());
   uint64_t stored = 0;
-  for (store::AddOutcome outcome : added->outcomes) stored += outcome == store::AddOutcome::kAdded;
+  for (size_t i = 0; i < objects.size(); ++i) {
+    if (added->outcomes[i] != store::AddOutcome::kAdded) continue;
+    ++stored;
+    // In the views before the answer (the bus brings the same again, which
+    // changes nothing): a sensor, or a person, that reads after its upload
+    // sees it.
+    const stix::ObjectInfo& info = objects[i].info;
+    store::StoredObject taken;
+    taken.id = info.id;
+    taken.type = info.type;
+    taken.spec_version = info.spec_version;
+    taken.version_us = info.modified_us;
+    taken.tlp = info.tlp;
+    taken.created_by_ref = info.created_by_ref;
+    taken.json = objects[i].json;
+    data_.Add(taken);
+  }
   if (stored != 0) services_->bus->Notify();
   // Durable before the answer: the sensor forgets what it sent only now.
   return Json(200, json::object{{"intervals", intervals->size()},
