@@ -15,6 +15,21 @@ namespace json = boost::json;
 
 void TelescopeData::Add(const store::StoredObject& object) {
   if (!IsTelescopeType(object.type)) return;
+  {
+    // This version is held already (an upload puts its objects in before
+    // the bus brings them): not parsed again.
+    std::shared_lock lock(mu_);
+    if (auto of = summary_of_.find(object.id); of != summary_of_.end()) {
+      const Entry& entry = by_summary_id_.at(of->second);
+      const auto& held = entry.sources_meta && entry.sources_meta->id == object.id
+                             ? entry.sources_meta
+                             : entry.summary_meta;
+      if (held && held->id == object.id && held->version_us == object.version_us &&
+          held->origin == object.origin) {
+        return;
+      }
+    }
+  }
   json::error_code ec;
   json::value root = json::parse(object.json, ec);
   Result<ParsedObject> parsed =
