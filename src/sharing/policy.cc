@@ -113,6 +113,24 @@ Recipient SharingPolicy::ForEmail(const std::string& address, stix::Tlp max_tlp)
   return recipient;
 }
 
+Recipient SharingPolicy::ForAffectedParty(const std::string& name, stix::Tlp max_tlp,
+                                          const std::string& peer) const {
+  Recipient recipient;
+  recipient.kind = Recipient::Kind::kAffectedParty;
+  recipient.name = peer.empty() ? name : peer;
+  recipient.max_tlp = TlpRank(max_tlp) > TlpRank(stix::Tlp::kAmber) ? stix::Tlp::kAmber : max_tlp;
+  if (!peer.empty()) {
+    // Reached through a partner's node: never above what that peer may receive.
+    const Recipient partner = ForPeer(peer);
+    if (partner.kind != Recipient::Kind::kPeer) {
+      recipient.max_tlp = stix::Tlp::kNone;
+    } else if (TlpRank(partner.max_tlp) < TlpRank(recipient.max_tlp)) {
+      recipient.max_tlp = partner.max_tlp;
+    }
+  }
+  return recipient;
+}
+
 Recipient SharingPolicy::ForExport(stix::Tlp max_tlp) const {
   Recipient recipient;
   recipient.kind = Recipient::Kind::kExport;
@@ -203,8 +221,11 @@ bool SharingPolicy::MayRelease(const store::StoredObject& object, const Recipien
     return refuse("a sighting goes only to the producer of what was sighted");
   }
   // What another producer made (a partner's, or a local outside
-  // organization's) is passed on only as re-sharing allows, never as ours.
-  if (!object.origin.empty()) {
+  // organization's) is passed on only as re-sharing allows, never as ours;
+  // an affected party is told what concerns it up to AMBER (checked above).
+  if (!object.origin.empty() && recipient.kind == Recipient::Kind::kAffectedParty) {
+    if (object.origin == recipient.name) return refuse("it came from this peer");
+  } else if (!object.origin.empty()) {
     if (object.origin == recipient.name || recipient.members.count(object.origin)) {
       return refuse("it came from this peer");
     }

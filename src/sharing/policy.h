@@ -58,8 +58,13 @@ struct Recipient {
     kExternal,  // a user of another organization that is not a peer
     kGroup,     // every member of a sharing group at once (a message to the group)
     kEmail,     // a person reached by e-mail (alerting): at most AMBER
-    kExport,    // an operator's export file: the TLP ceiling alone (max_tlp)
-    kPublic,    // anyone (published advisories, open feeds): TLP:CLEAR only
+    // The owner of the network an alert is about (its ISP, network owner or
+    // national CSIRT, by e-mail, feed or node): at most AMBER; what partners
+    // observed reaches it up to AMBER, since TLP:AMBER is for telling the
+    // affected party on a need-to-know basis.
+    kAffectedParty,
+    kExport,  // an operator's export file: the TLP ceiling alone (max_tlp)
+    kPublic,  // anyone (published advisories, open feeds): TLP:CLEAR only
   };
   Kind kind = Kind::kExternal;
   std::string name;  // the peer's name (kPeer) or the organization's
@@ -94,6 +99,11 @@ class SharingPolicy {
   // A person reached by e-mail: up to `max_tlp`, never above AMBER (AMBER+
   // STRICT and RED do not go by e-mail), nothing restricted to sharing groups.
   Recipient ForEmail(const std::string& address, stix::Tlp max_tlp) const;
+  // The affected party of an alert (alerting's recipients): up to
+  // `max_tlp`, never above AMBER; `peer` names the [[peer]] it is reached
+  // through ("" for e-mail or a feed), never given back what it sent.
+  Recipient ForAffectedParty(const std::string& name, stix::Tlp max_tlp,
+                             const std::string& peer = "") const;
   // An export file the operator writes: up to `max_tlp`, RED only if asked.
   Recipient ForExport(stix::Tlp max_tlp) const;
   // The public.

@@ -1,0 +1,242 @@
+#include "alerts/alerts_db.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace kizuna::alerts {
+
+namespace {
+
+// Version 1. New columns or tables go in further steps below, never by
+// editing this one: a node's file must open with every later build.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE IF NOT EXISTS recipients(
+  name TEXT PRIMARY KEY,
+  config TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events(
+  id INTEGER PRIMARY KEY,
+  recipient TEXT NOT NULL,
+  received INTEGER NOT NULL,
+  day INTEGER NOT NULL,
+  ip TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  protocol TEXT NOT NULL,
+  taxonomy TEXT NOT NULL,
+  type TEXT NOT NULL,
+  identifier TEXT NOT NULL,
+  family TEXT NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  asn INTEGER NOT NULL,
+  as_name TEXT NOT NULL,
+  country TEXT NOT NULL,
+  prefix TEXT NOT NULL,
+  hostname TEXT NOT NULL,
+  source TEXT NOT NULL,
+  origin TEXT NOT NULL,
+  tlp TEXT NOT NULL,
+  confidence INTEGER NOT NULL,
+  route TEXT NOT NULL,
+  geo_version TEXT NOT NULL,
+  evidence TEXT NOT NULL,
+  report INTEGER
+);
+CREATE INDEX IF NOT EXISTS events_pending ON events(recipient, received) WHERE report IS NULL;
+CREATE INDEX IF NOT EXISTS events_by_report ON events(report) WHERE report > 0;
+CREATE TABLE IF NOT EXISTS findings(
+  recipient TEXT NOT NULL,
+  ip TEXT NOT NULL,
+  type TEXT NOT NULL,
+  identifier TEXT NOT NULL,
+  last_reported INTEGER NOT NULL,
+  PRIMARY KEY(recipient, ip, type, identifier)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reports(
+  rowid INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  recipient TEXT NOT NULL,
+  period_start INTEGER NOT NULL,
+  cutoff INTEGER NOT NULL,
+  created INTEGER NOT NULL,
+  format TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  tlp TEXT NOT NULL,
+  events INTEGER NOT NULL,
+  suppressed INTEGER NOT NULL,
+  withheld INTEGER NOT NULL,
+  filename TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  body_file TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  sent INTEGER NOT NULL DEFAULT 0,
+  acknowledged INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS reports_by_recipient ON reports(recipient, cutoff);
+CREATE INDEX IF NOT EXISTS reports_due ON reports(state, next_attempt);
+CREATE TABLE IF NOT EXISTS report_log(
+  report INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS report_log_by_report ON report_log(report, at);
+)sql";
+
+constexpr const char* kReportColumns =
+    "rowid, id, recipient, period_start, cutoff, created, format, channel, tlp, events, "
+    "suppressed, withheld, filename, content_type, state, attempts, next_attempt, last_error, "
+    "sent, acknowledged, body_file";
+
+}  // namespace
+
+std::string AlertsDb::PathIn(const std::string& node_dir) {
+  return (std::filesystem::path(node_dir) / "alerts.db").string();
+}
+
+Result<std::unique_ptr<AlertsDb>> AlertsDb::Open(const std::string& node_dir) {
+  KIZUNA_ASSIGN_OR_RETURN(
+      std::unique_ptr<store::sqlite::Connection> connection,
+      store::sqlite::Connection::Open(PathIn(node_dir), "NORMAL", /*busy_timeout_ms=*/10000,
+                                      /*cache_kib=*/16384));
+  KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Transaction tx,
+                          store::sqlite::Transaction::Begin(*connection, true));
+  KIZUNA_RETURN_IF_ERROR(connection->Exec(kSchemaV1));
+  KIZUNA_RETURN_IF_ERROR(tx.Commit());
+  return std::unique_ptr<AlertsDb>(new AlertsDb(node_dir, std::move(connection)));
+}
+
+Status AlertsDb::PutRecipient(const Recipient& recipient) {
+  KIZUNA_RETURN_IF_ERROR(ValidateRecipient(recipient));
+  auto lock = Lock();
+  KIZUNA_ASSIGN_OR_RETURN(
+      store::sqlite::Statement statement,
+      connection_->Prepare("INSERT INTO recipients(name, config) VALUES(?1, ?2) "
+                           "ON CONFLICT(name) DO UPDATE SET config = excluded.config"));
+  statement.Bind(1, recipient.name).Bind(2, RecipientToJson(recipient));
+  return statement.Run();
+}
+
+Status AlertsDb::RemoveRecipient(const std::string& name) {
+  auto lock = Lock();
+  KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement statement,
+                          connection_->Prepare("DELETE FROM recipients WHERE name = ?1"));
+  statement.Bind(1, name);
+  KIZUNA_RETURN_IF_ERROR(statement.Run());
+  if (connection_->Changes() == 0) return NotFound("no recipient named " + name);
+  return Status::Ok();
+}
+
+Result<std::vector<Recipient>> AlertsDb::Recipients() {
+  auto lock = Lock();
+  KIZUNA_ASSIGN_OR_RETURN(
+      store::sqlite::Statement statement,
+      connection_->Prepare("SELECT name, config FROM recipients ORDER BY name"));
+  std::vector<Recipient> out;
+  for (;;) {
+    KIZUNA_ASSIGN_OR_RETURN(bool row, statement.Step());
+    if (!row) break;
+    auto recipient = RecipientFromJson(statement.ColumnText(1));
+    if (!recipient.ok()) {
+      return Internal("alerts.db: recipient " + statement.ColumnText(0) +
+                      " is unreadable: " + recipient.status().message());
+    }
+    out.push_back(std::move(*recipient));
+  }
+  return out;
+}
+
+Result<std::vector<ReportRow>> AlertsDb::ReadReports(const std::string& where,
+                                                     const std::string& arg, int limit,
+                                                     bool with_body) {
+  std::string sql = std::string("SELECT ") + kReportColumns + "" + " FROM reports" +
+                    (where.empty() ? "" : " WHERE " + where) +
+                    " ORDER BY cutoff DESC, rowid DESC LIMIT ?2";
+  KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement statement, connection_->Prepare(sql));
+  if (!where.empty()) statement.Bind(1, arg);
+  statement.Bind(2, int64_t{limit});
+  std::vector<ReportRow> out;
+  for (;;) {
+    KIZUNA_ASSIGN_OR_RETURN(bool row, statement.Step());
+    if (!row) break;
+    ReportRow r;
+    r.rowid = statement.ColumnInt(0);
+    r.id = statement.ColumnText(1);
+    r.recipient = statement.ColumnText(2);
+    r.period_start_us = statement.ColumnInt(3);
+    r.cutoff_us = statement.ColumnInt(4);
+    r.created_us = statement.ColumnInt(5);
+    r.format = statement.ColumnText(6);
+    r.channel = statement.ColumnText(7);
+    r.tlp = statement.ColumnText(8);
+    r.events = statement.ColumnInt(9);
+    r.suppressed = statement.ColumnInt(10);
+    r.withheld = statement.ColumnInt(11);
+    r.filename = statement.ColumnText(12);
+    r.content_type = statement.ColumnText(13);
+    r.state = statement.ColumnText(14);
+    r.attempts = statement.ColumnInt(15);
+    r.next_attempt_us = statement.ColumnInt(16);
+    r.last_error = statement.ColumnText(17);
+    r.sent_us = statement.ColumnInt(18);
+    r.acknowledged_us = statement.ColumnInt(19);
+    r.body_file = statement.ColumnText(20);
+    if (with_body) {
+      std::ifstream file(std::filesystem::path(node_dir_) / "alerts" / "reports" / r.body_file,
+                         std::ios::binary);
+      if (!file) return IoError("report " + r.id + ": its body " + r.body_file + " is missing");
+      std::ostringstream text;
+      text << file.rdbuf();
+      r.body = text.str();
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<std::vector<ReportRow>> AlertsDb::Reports(const std::string& recipient, int limit,
+                                                 bool with_body) {
+  auto lock = Lock();
+  return ReadReports(recipient.empty() ? "" : "recipient = ?1", recipient, limit, with_body);
+}
+
+Result<ReportRow> AlertsDb::Report(const std::string& id, bool with_body) {
+  auto lock = Lock();
+  KIZUNA_ASSIGN_OR_RETURN(std::vector<ReportRow> rows, ReadReports("id = ?1", id, 1, with_body));
+  if (rows.empty()) return NotFound("no report " + id);
+  return std::move(rows.front());
+}
+
+Result<std::vector<LogEntry>> AlertsDb::ReportLog(const std::string& id) {
+  auto lock = Lock();
+  KIZUNA_ASSIGN_OR_RETURN(
+      store::sqlite::Statement statement,
+      connection_->Prepare("SELECT l.at, l.state, l.detail FROM report_log l JOIN reports r ON "
+                           "r.rowid = l.report WHERE r.id = ?1 ORDER BY l.at, l.rowid"));
+  statement.Bind(1, id);
+  std::vector<LogEntry> out;
+  for (;;) {
+    KIZUNA_ASSIGN_OR_RETURN(bool row, statement.Step());
+    if (!row) break;
+    out.push_back(
+        LogEntry{statement.ColumnInt(0), statement.ColumnText(1), statement.ColumnText(2)});
+  }
+  return out;
+}
+
+Status AlertsDb::AppendLog(int64_t report_rowid, int64_t at_us, std::string_view state,
+                           std::string_view detail) {
+  KIZUNA_ASSIGN_OR_RETURN(
+      store::sqlite::Statement statement,
+      connection_->Prepare(
+          "INSERT INTO report_log(report, at, state, detail) VALUES(?1,?2,?3,?4)"));
+  statement.Bind(1, report_rowid).Bind(2, at_us).Bind(3, state).Bind(4, detail);
+  return statement.Run();
+}
+
+}  // namespace kizuna::alerts

@@ -1,0 +1,427 @@
+#include "alerts/module.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "alerts/pipeline.h"
+#include "alerts/reports.h"
+#include "alerts/status.h"
+#include "common/time.h"
+#include "node/node.h"
+#include "sharing/policy.h"
+
+namespace kizuna::alerts {
+
+namespace json = boost::json;
+
+namespace {
+
+http::Response Json(int status, const json::value& value) {
+  http::Response response;
+  response.status = status;
+  response.headers.Set("Content-Type", "application/json");
+  response.body = json::serialize(value);
+  return response;
+}
+
+http::Response Internal500(const kizuna::Status& status) {
+  spdlog::warn("alerts: {}", status.message());
+  return http::ErrorResponse(500, "Internal error", status.message());
+}
+
+bool IsHome(const sharing::SharingPolicy& policy, const store::User& user) {
+  return policy.ForUser(user).kind == sharing::Recipient::Kind::kHome;
+}
+
+bool IsHomeAdmin(const sharing::SharingPolicy& policy, const store::User& user) {
+  return IsHome(policy, user) && user.role == store::Role::kAdmin;
+}
+
+// At most this many events in one feed answer.
+constexpr int64_t kMaxFeedEvents = 10000;
+
+}  // namespace
+
+std::shared_ptr<const geo::GeoDb> GeoCache::Get() {
+  // The layer files' sizes and times tell a new load (it replaces them by
+  // rename).
+  std::string stamp;
+  std::error_code ec;
+  for (const char* name : {"asn.kgeo", "country.kgeo"}) {
+    const std::filesystem::path path = std::filesystem::path(node_dir_) / "geo" / name;
+    auto time = std::filesystem::last_write_time(path, ec);
+    if (ec) continue;
+    stamp += std::string(name) + ":" + std::to_string(time.time_since_epoch().count()) + ":" +
+             std::to_string(std::filesystem::file_size(path, ec)) + ";";
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (db_ == nullptr || stamp != stamp_) {
+    auto opened = geo::GeoDb::Open(node_dir_);
+    if (!opened.ok()) {
+      spdlog::warn("alerts: geo data unreadable, enriching without it: {}",
+                   opened.status().message());
+      db_ = geo::GeoDb::Empty();
+    } else {
+      db_ = *opened;
+    }
+    stamp_ = stamp;
+  }
+  return db_;
+}
+
+Result<AlertsConfig> LoadAlertsConfig(const node::NodeConfig& node_config) {
+  AlertsModule module(nullptr);
+  auto section = node_config.sections.find("alerts");
+  KIZUNA_ASSIGN_OR_RETURN(
+      node::ConfigSection config,
+      node::ConfigSection::Parse("alerts", section == node_config.sections.end()
+                                               ? std::string_view()
+                                               : std::string_view(section->second)));
+  KIZUNA_RETURN_IF_ERROR(module.Configure(config));
+  AlertsConfig out = module.config();
+  if (!out.smtp_password_file.empty()) {
+    std::ifstream file(out.smtp_password_file);
+    if (!file) return InvalidArgument("alerts.smtp_password_file: cannot read it");
+    std::getline(file, out.mail.smtp.password);
+  }
+  return out;
+}
+
+kizuna::Status AlertsModule::Configure(node::ConfigSection& section) {
+  section.Tlp("ingest_tlp", &config_.ingest_tlp, /*allow_red=*/true);
+  MailSettings& mail = config_.mail;
+  section.String("smtp_url", &mail.smtp.url);
+  section.String("smtp_from", &mail.from);
+  section.String("smtp_username", &mail.smtp.username);
+  section.String("smtp_password_file", &config_.smtp_password_file);
+  section.Bool("smtp_starttls", &mail.smtp.starttls);
+  section.Bool("smtp_allow_plain_remote", &mail.smtp.allow_plain_remote);
+  section.String("smtp_ca_file", &mail.smtp.ca_file);
+  section.String("pgp_key", &config_.pgp_key);
+  section.String("gnupg_home", &config_.gnupg_home);
+  section.Integer("max_attempts", &config_.max_attempts, 1, 1000);
+  section.Integer("retry_minutes", &config_.retry_minutes, 1, 24 * 60);
+  mail.configured = !mail.smtp.url.empty();
+  if (mail.configured) {
+    if (mail.from.empty()) section.Fail("smtp_from", "needed with smtp_url");
+    kizuna::Status checked = mail::CheckConfig(mail.smtp);
+    if (!checked.ok()) section.Fail("smtp_url", checked.message());
+  }
+  if (!config_.pgp_key.empty()) {
+    mail.signer = mail::Signer{config_.gnupg_home, config_.pgp_key, ""};
+  }
+  section.RejectUnknown();
+  return section.status();
+}
+
+kizuna::Status AlertsModule::Start() {
+  const std::string& dir = services_->node->dir();
+  KIZUNA_ASSIGN_OR_RETURN(db_, AlertsDb::Open(dir));
+  geo_ = std::make_unique<GeoCache>(dir);
+  if (!config_.smtp_password_file.empty()) {
+    std::ifstream file(config_.smtp_password_file);
+    if (!file) return InvalidArgument("alerts.smtp_password_file: cannot read it");
+    std::getline(file, config_.mail.smtp.password);
+  }
+  return kizuna::Status::Ok();
+}
+
+std::vector<platform::Job> AlertsModule::Jobs() {
+  return {{.name = "deliver",
+           .period = std::chrono::minutes(1),
+           .run = [this] { return RunDeliveries(); },
+           .retry_after = std::chrono::minutes(1)}};
+}
+
+kizuna::Status AlertsModule::RunDeliveries() {
+  auto policy = services_->policy();
+  KIZUNA_ASSIGN_OR_RETURN(std::vector<Recipient> recipients, db_->Recipients());
+  RouteTable routes(std::move(recipients));
+  const int64_t now = SystemClock::Instance().NowMicros();
+  BuildOptions build;
+  build.now_us = now;
+  build.policy = policy.get();
+  build.producer = services_->node->config().name;
+  build.producer_identity = services_->node->identity().identity_id;
+  KIZUNA_ASSIGN_OR_RETURN(std::vector<BuiltReport> built, BuildDueReports(*db_, routes, build));
+  for (const BuiltReport& b : built) {
+    spdlog::info("alerts: report {} for {}: {} events ({} suppressed, {} withheld)", b.id,
+                 b.recipient, b.events, b.suppressed, b.withheld);
+  }
+  DeliveryOptions deliver = DeliveryOptionsFor(config_, *services_->node, policy.get(), now);
+  KIZUNA_ASSIGN_OR_RETURN(DeliveryStats stats, DeliverDue(*db_, routes, deliver));
+  if (stats.sent + stats.retrying + stats.gave_up > 0) {
+    spdlog::info("alerts: {} reports sent, {} to retry, {} given up", stats.sent, stats.retrying,
+                 stats.gave_up);
+  }
+  return kizuna::Status::Ok();
+}
+
+void AlertsModule::AddRoutes(platform::RouteTable& routes) {
+  using platform::PathParams;
+  routes.Add(
+      "POST", "/api/v1/alerts/observations",
+      [this](const http::Request& r, const store::User& u, const PathParams&) {
+        return PostObservations(r, u);
+      },
+      platform::RouteOptions{.lane = platform::Lane::kImport});
+  routes.Add("GET", "/api/v1/alerts/feed",
+             [this](const http::Request& r, const store::User& u, const PathParams&) {
+               return Feed(r, u);
+             });
+  routes.Add("GET", "/api/v1/alerts/status",
+             [this](const http::Request& r, const store::User& u, const PathParams&) {
+               return Status(r, u);
+             });
+  routes.Add("GET", "/api/v1/alerts/reports",
+             [this](const http::Request& r, const store::User& u, const PathParams&) {
+               return Reports(r, u);
+             });
+  routes.Add("GET", "/api/v1/alerts/reports/{id}",
+             [this](const http::Request& r, const store::User& u, const PathParams& p) {
+               return Report(r, u, std::string(p.Get("id")));
+             });
+  routes.Add("POST", "/api/v1/alerts/reports/{id}/ack",
+             [this](const http::Request& r, const store::User& u, const PathParams& p) {
+               return Acknowledge(r, u, std::string(p.Get("id")));
+             });
+  routes.Add("GET", "/api/v1/alerts/recipients",
+             [this](const http::Request& r, const store::User& u, const PathParams&) {
+               return Recipients(r, u);
+             });
+  routes.Add("POST", "/api/v1/alerts/recipients",
+             [this](const http::Request& r, const store::User& u, const PathParams&) {
+               return PutRecipient(r, u);
+             });
+  routes.Add("DELETE", "/api/v1/alerts/recipients/{name}",
+             [this](const http::Request& r, const store::User& u, const PathParams& p) {
+               return DeleteRecipient(r, u, std::string(p.Get("name")));
+             });
+}
+
+http::Response AlertsModule::PostObservations(const http::Request& request,
+                                              const store::User& user) {
+  auto policy = services_->policy();
+  if (!IsHome(*policy, user)) {
+    return http::ErrorResponse(403, "Forbidden", "only the home team feeds observations");
+  }
+  ReadOptions read;
+  std::string_view format = request.Query("format");
+  if (!format.empty()) {
+    auto parsed = ParseInputFormat(format);
+    if (!parsed.ok()) return http::ErrorResponse(400, "Bad request", parsed.status().message());
+    read.format = *parsed;
+  } else if (request.headers.Get("Content-Type").find("json") != std::string_view::npos) {
+    read.format = InputFormat::kJson;
+  }
+  read.report_type = std::string(request.Query("report_type"));
+  read.source = request.Query("source").empty() ? "api/" + user.org_name + "/" + user.name
+                                                : std::string(request.Query("source"));
+  const int64_t now = SystemClock::Instance().NowMicros();
+  read.now_us = now;
+  IngestOptions ingest;
+  ingest.now_us = now;
+  ingest.tlp = config_.ingest_tlp;
+  if (!request.Query("tlp").empty()) {
+    auto tlp = stix::ParseTlp(request.Query("tlp"));
+    if (!tlp.ok()) return http::ErrorResponse(400, "Bad request", "tlp: " + tlp.status().message());
+    ingest.tlp = *tlp;
+  }
+  auto recipients = db_->Recipients();
+  if (!recipients.ok()) return Internal500(recipients.status());
+  RouteTable routes(std::move(*recipients));
+  std::istringstream input(request.body);
+  auto geo = geo_->Get();
+  auto result = IngestStream(*db_, geo.get(), routes, input, read, ingest);
+  if (!result.ok()) {
+    if (result.status().code() == Code::kInvalidArgument) {
+      return http::ErrorResponse(400, "Bad observations", result.status().message());
+    }
+    return Internal500(result.status());
+  }
+  return Json(200, IngestResultJson(*result));
+}
+
+http::Response AlertsModule::Feed(const http::Request& request, const store::User& user) {
+  auto policy = services_->policy();
+  auto recipients = db_->Recipients();
+  if (!recipients.ok()) return Internal500(recipients.status());
+  // The recipients this key stands for: those whose org is the caller's.
+  // The home team may name any with ?recipient=.
+  std::vector<Recipient> mine;
+  const std::string wanted(request.Query("recipient"));
+  for (Recipient& r : *recipients) {
+    const bool allowed = r.org == user.org_name || IsHome(*policy, user);
+    if (!allowed) continue;
+    if (!wanted.empty() ? r.name == wanted : r.org == user.org_name) mine.push_back(std::move(r));
+  }
+  if (mine.empty()) {
+    return http::ErrorResponse(404, "No feed",
+                               "no alert recipient belongs to organization " + user.org_name);
+  }
+  int64_t since = 0;
+  if (!request.Query("since").empty()) {
+    auto parsed = ParseTimestamp(request.Query("since"));
+    if (!parsed.ok()) return http::ErrorResponse(400, "Bad request", "since: a timestamp");
+    since = *parsed;
+  }
+  const bool csv = request.Query("format") == "csv";
+  if (!request.Query("format").empty() && !csv && request.Query("format") != "json") {
+    return http::ErrorResponse(400, "Bad request", "format: json or csv");
+  }
+  auto events = FeedEvents(*db_, *policy, mine, since, kMaxFeedEvents);
+  if (!events.ok()) return Internal500(events.status());
+  http::Response response;
+  response.status = 200;
+  if (csv) {
+    response.headers.Set("Content-Type", "text/csv; charset=utf-8");
+    response.body = CsvHeaderLine();
+    for (const EventRow& e : events->events) AppendCsvLine(e, &response.body);
+  } else {
+    response.headers.Set("Content-Type", "application/json");
+    std::string body = "{\"recipients\":[";
+    for (size_t i = 0; i < mine.size(); ++i) {
+      body += (i ? "," : "") + json::serialize(json::value(mine[i].name));
+    }
+    body += "],\"more\":" + std::string(events->more ? "true" : "false");
+    if (!events->events.empty()) {
+      body += ",\"next\":" + json::serialize(json::value(FormatTimestamp(events->next_since, 6)));
+    }
+    body += ",\"events\":[";
+    for (size_t i = 0; i < events->events.size(); ++i) {
+      if (i) body += ',';
+      body += EventJson(events->events[i]);
+    }
+    body += "]}";
+    response.body = std::move(body);
+  }
+  return response;
+}
+
+http::Response AlertsModule::Status(const http::Request&, const store::User& user) {
+  if (!IsHome(*services_->policy(), user)) {
+    return http::ErrorResponse(403, "Forbidden", "the alerting status is the home team's");
+  }
+  auto status = StatusJson(*db_);
+  if (!status.ok()) return Internal500(status.status());
+  return Json(200, *status);
+}
+
+http::Response AlertsModule::Reports(const http::Request& request, const store::User& user) {
+  auto policy = services_->policy();
+  auto recipients = db_->Recipients();
+  if (!recipients.ok()) return Internal500(recipients.status());
+  const bool home = IsHome(*policy, user);
+  const std::string wanted(request.Query("recipient"));
+  json::array out;
+  for (const Recipient& r : *recipients) {
+    if (!home && r.org != user.org_name) continue;
+    if (!wanted.empty() && r.name != wanted) continue;
+    auto reports = db_->Reports(r.name, 200);
+    if (!reports.ok()) return Internal500(reports.status());
+    for (const ReportRow& row : *reports) out.push_back(ReportJson(row));
+  }
+  return Json(200, json::object{{"reports", std::move(out)}});
+}
+
+http::Response AlertsModule::Report(const http::Request& request, const store::User& user,
+                                    const std::string& id) {
+  auto policy = services_->policy();
+  auto report = db_->Report(id, request.Query("body") == "true");
+  auto not_found = [] { return http::ErrorResponse(404, "Not found", "no such report"); };
+  if (!report.ok()) {
+    if (report.status().code() == Code::kNotFound) return not_found();
+    return Internal500(report.status());
+  }
+  if (!IsHome(*policy, user)) {
+    auto recipients = db_->Recipients();
+    if (!recipients.ok()) return Internal500(recipients.status());
+    bool own = false;
+    for (const Recipient& r : *recipients) {
+      own = own || (r.name == report->recipient && r.org == user.org_name);
+    }
+    // Another recipient's report behaves as one that does not exist.
+    if (!own) return not_found();
+  }
+  json::object out = ReportJson(*report);
+  if (IsHome(*policy, user)) {
+    auto log = db_->ReportLog(id);
+    if (!log.ok()) return Internal500(log.status());
+    json::array entries;
+    for (const LogEntry& e : *log) {
+      entries.push_back(json::object{
+          {"at", FormatTimestamp(e.at_us, 6)}, {"state", e.state}, {"detail", e.detail}});
+    }
+    out["log"] = std::move(entries);
+  }
+  if (request.Query("body") == "true") out["body"] = report->body;
+  return Json(200, out);
+}
+
+http::Response AlertsModule::Acknowledge(const http::Request&, const store::User& user,
+                                         const std::string& id) {
+  auto policy = services_->policy();
+  auto report = db_->Report(id, false);
+  auto not_found = [] { return http::ErrorResponse(404, "Not found", "no such report"); };
+  if (!report.ok()) {
+    if (report.status().code() == Code::kNotFound) return not_found();
+    return Internal500(report.status());
+  }
+  auto recipients = db_->Recipients();
+  if (!recipients.ok()) return Internal500(recipients.status());
+  bool own = false;
+  for (const Recipient& r : *recipients) {
+    own = own || (r.name == report->recipient && !r.org.empty() && r.org == user.org_name);
+  }
+  if (!own && !IsHomeAdmin(*policy, user)) return not_found();
+  if (report->state != kSent && report->state != kAcknowledged) {
+    return http::ErrorResponse(
+        409, "Not sent yet", "report " + id + " is " + report->state + "; nothing to acknowledge");
+  }
+  kizuna::Status acked = AcknowledgeReport(*db_, id, SystemClock::Instance().NowMicros(),
+                                           "user " + user.name + " of " + user.org_name);
+  if (!acked.ok()) return Internal500(acked);
+  auto updated = db_->Report(id, false);
+  if (!updated.ok()) return Internal500(updated.status());
+  return Json(200, ReportJson(*updated));
+}
+
+http::Response AlertsModule::Recipients(const http::Request&, const store::User& user) {
+  if (!IsHome(*services_->policy(), user)) {
+    return http::ErrorResponse(403, "Forbidden", "recipients are the home team's");
+  }
+  auto recipients = db_->Recipients();
+  if (!recipients.ok()) return Internal500(recipients.status());
+  json::array out;
+  for (const Recipient& r : *recipients) out.push_back(json::parse(RecipientToJson(r)));
+  return Json(200, json::object{{"recipients", std::move(out)}});
+}
+
+http::Response AlertsModule::PutRecipient(const http::Request& request, const store::User& user) {
+  if (!IsHomeAdmin(*services_->policy(), user)) {
+    return http::ErrorResponse(403, "Forbidden", "only the home team's admins set recipients");
+  }
+  auto recipient = RecipientFromJson(request.body);
+  if (!recipient.ok())
+    return http::ErrorResponse(400, "Bad recipient", recipient.status().message());
+  kizuna::Status put = db_->PutRecipient(*recipient);
+  if (!put.ok()) return Internal500(put);
+  return Json(200, json::parse(RecipientToJson(*recipient)));
+}
+
+http::Response AlertsModule::DeleteRecipient(const http::Request&, const store::User& user,
+                                             const std::string& name) {
+  if (!IsHomeAdmin(*services_->policy(), user)) {
+    return http::ErrorResponse(403, "Forbidden", "only the home team's admins remove recipients");
+  }
+  kizuna::Status removed = db_->RemoveRecipient(name);
+  if (removed.code() == Code::kNotFound) return http::ErrorResponse(404, "Not found", name);
+  if (!removed.ok()) return Internal500(removed);
+  return Json(200, json::object{{"removed", name}});
+}
+
+}  // namespace kizuna::alerts

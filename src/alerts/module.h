@@ -1,0 +1,97 @@
+// The alerting module: infected hosts to the responsible ISP, network owner
+// or national CSIRT, every period, nothing lost (issue 12; the models are
+// Shadowserver's network reports, CERT.at's IntelMQ and CERT Polska's n6).
+//
+// Observations come in from files (`kizuna alerts ingest`) and the REST API
+// (POST /api/v1/alerts/observations); pipeline.h enriches, routes and folds
+// them into events in DIR/alerts.db; the `deliver` job (every minute) builds
+// the reports that are due (reports.h) and delivers them (deliver.h);
+// recipients pull theirs at GET /api/v1/alerts/feed.
+//
+// Config ([alerts] in kizuna.toml), every key optional:
+//   ingest_tlp        TLP of observations from files and the API ("amber")
+//   smtp_url          smtp://host:port or smtps://host:port; no e-mail without it
+//   smtp_from         the From of reports ("kizuna <alerts@example.org>")
+//   smtp_username, smtp_password_file   AUTH (the password is read from the file)
+//   smtp_starttls (true), smtp_allow_plain_remote (false), smtp_ca_file
+//   pgp_key, gnupg_home   sign reports (PGP/MIME) with this key's fingerprint
+//   max_attempts (10), retry_minutes (5)   delivery retries, doubling
+//
+// Thread-safety: as platform::Module; route handlers and the job run
+// concurrently and share the database (its lock) and the geo cache (a
+// mutex).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "alerts/alerts_db.h"
+#include "alerts/deliver.h"
+#include "geo/geo.h"
+#include "platform/module.h"
+#include "platform/services.h"
+
+namespace kizuna::alerts {
+
+struct AlertsConfig {
+  stix::Tlp ingest_tlp = stix::Tlp::kAmber;
+  MailSettings mail;
+  std::string smtp_password_file;
+  std::string pgp_key, gnupg_home;
+  int max_attempts = 10;
+  int retry_minutes = 5;
+};
+
+// The node's current geo datasets, opened again when `kizuna geo load`
+// replaced them. Thread-safe.
+class GeoCache {
+ public:
+  explicit GeoCache(std::string node_dir) : node_dir_(std::move(node_dir)) {}
+  std::shared_ptr<const geo::GeoDb> Get();
+
+ private:
+  const std::string node_dir_;
+  std::mutex mutex_;
+  std::string stamp_;                     // GUARDED_BY(mutex_)
+  std::shared_ptr<const geo::GeoDb> db_;  // GUARDED_BY(mutex_)
+};
+
+class AlertsModule final : public platform::Module {
+ public:
+  explicit AlertsModule(const platform::NodeServices* services) : services_(services) {}
+  std::string_view name() const override { return "alerts"; }
+  Status Configure(node::ConfigSection& section) override;
+  void AddRoutes(platform::RouteTable& routes) override;
+  void AddCommands(CLI::App& app, int* exit_code) override;
+  std::vector<platform::Job> Jobs() override;
+  Status Start() override;
+
+  const AlertsConfig& config() const { return config_; }
+
+ private:
+  http::Response PostObservations(const http::Request& request, const store::User& user);
+  http::Response Feed(const http::Request& request, const store::User& user);
+  http::Response Status(const http::Request& request, const store::User& user);
+  http::Response Reports(const http::Request& request, const store::User& user);
+  http::Response Report(const http::Request& request, const store::User& user,
+                        const std::string& id);
+  http::Response Acknowledge(const http::Request& request, const store::User& user,
+                             const std::string& id);
+  http::Response Recipients(const http::Request& request, const store::User& user);
+  http::Response PutRecipient(const http::Request& request, const store::User& user);
+  http::Response DeleteRecipient(const http::Request& request, const store::User& user,
+                                 const std::string& name);
+  kizuna::Status RunDeliveries();
+
+  const platform::NodeServices* services_;
+  AlertsConfig config_;
+  std::unique_ptr<AlertsDb> db_;
+  std::unique_ptr<GeoCache> geo_;
+};
+
+// Reads [alerts] (also for the CLI, which has no running node): the mail
+// settings with the password read from its file.
+Result<AlertsConfig> LoadAlertsConfig(const node::NodeConfig& config);
+
+}  // namespace kizuna::alerts

@@ -1,0 +1,296 @@
+#include "alerts/report_format.h"
+
+#include <boost/json.hpp>
+#include <sstream>
+
+#include "common/time.h"
+#include "common/uuid.h"
+#include "stix/stix.h"
+
+namespace kizuna::alerts {
+
+namespace json = boost::json;
+
+namespace {
+
+// The namespace of kizuna's alert ids (UUIDv5).
+constexpr std::string_view kAlertNamespace = "6f1d2b9e-4c7a-5e3b-8d21-a09c7e5f3b14";
+
+std::string Time(int64_t micros) { return FormatTimestamp(micros, 0); }
+
+void AppendCsvField(std::string_view value, bool text, std::string* out) {
+  const bool formula = text && !value.empty() &&
+                       (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@');
+  const bool quote = formula || value.find_first_of(",\"\r\n") != std::string_view::npos;
+  if (!quote) {
+    out->append(value);
+    return;
+  }
+  out->push_back('"');
+  if (formula) out->push_back('\'');
+  for (char c : value) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+std::string DateOf(int64_t micros) { return FormatTimestamp(micros, 0).substr(0, 10); }
+
+json::object EventObject(const EventRow& e) {
+  json::object o{{"event_id", EventIdHex(e.id)},
+                 {"ip", e.ip},
+                 {"port", e.port},
+                 {"protocol", e.protocol},
+                 {"hostname", e.hostname},
+                 {"asn", e.asn == 0 ? json::value(nullptr) : json::value(e.asn)},
+                 {"as_name", e.as_name},
+                 {"country", e.country},
+                 {"prefix", e.prefix},
+                 {"taxonomy", e.taxonomy},
+                 {"type", e.type},
+                 {"identifier", e.identifier},
+                 {"family", e.family},
+                 {"count", e.count},
+                 {"first_seen", Time(e.first_seen_us)},
+                 {"last_seen", Time(e.last_seen_us)},
+                 {"confidence", e.confidence},
+                 {"source", e.source},
+                 {"geo_dataset", e.geo_version}};
+  boost::system::error_code ec;
+  json::value evidence = json::parse(e.evidence, ec);
+  if (!ec && evidence.is_object()) o["evidence"] = std::move(evidence);
+  return o;
+}
+
+}  // namespace
+
+std::string EventIdHex(int64_t id) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out(16, '0');
+  uint64_t v = static_cast<uint64_t>(id);
+  for (int i = 15; i >= 0; --i, v >>= 4) out[i] = kHex[v & 15];
+  return out;
+}
+
+const char* const kEventColumns =
+    "id, recipient, received, ip, port, protocol, taxonomy, type, identifier, family, first_seen, "
+    "last_seen, count, asn, as_name, country, prefix, hostname, source, origin, tlp, confidence, "
+    "route, geo_version, evidence";
+
+EventRow ReadEventRow(const store::sqlite::Statement& s) {
+  EventRow e;
+  e.id = s.ColumnInt(0);
+  e.recipient = s.ColumnText(1);
+  e.received_us = s.ColumnInt(2);
+  e.ip = s.ColumnText(3);
+  e.port = s.ColumnInt(4);
+  e.protocol = s.ColumnText(5);
+  e.taxonomy = s.ColumnText(6);
+  e.type = s.ColumnText(7);
+  e.identifier = s.ColumnText(8);
+  e.family = s.ColumnText(9);
+  e.first_seen_us = s.ColumnInt(10);
+  e.last_seen_us = s.ColumnInt(11);
+  e.count = s.ColumnInt(12);
+  e.asn = s.ColumnInt(13);
+  e.as_name = s.ColumnText(14);
+  e.country = s.ColumnText(15);
+  e.prefix = s.ColumnText(16);
+  e.hostname = s.ColumnText(17);
+  e.source = s.ColumnText(18);
+  e.origin = s.ColumnText(19);
+  e.tlp = s.ColumnText(20);
+  e.confidence = s.ColumnInt(21);
+  e.route = s.ColumnText(22);
+  e.geo_version = s.ColumnText(23);
+  e.evidence = s.ColumnText(24);
+  return e;
+}
+
+std::string CsvHeaderLine() {
+  return "timestamp,event_id,ip,port,protocol,hostname,asn,as_name,country,prefix,taxonomy,type,"
+         "identifier,family,count,first_seen,last_seen,confidence,source\r\n";
+}
+
+void AppendCsvLine(const EventRow& e, std::string* out) {
+  const std::string last = Time(e.last_seen_us);
+  out->append(last).push_back(',');
+  out->append(EventIdHex(e.id)).push_back(',');
+  out->append(e.ip).push_back(',');
+  out->append(std::to_string(e.port)).push_back(',');
+  AppendCsvField(e.protocol, true, out);
+  out->push_back(',');
+  AppendCsvField(e.hostname, true, out);
+  out->push_back(',');
+  if (e.asn != 0) out->append(std::to_string(e.asn));
+  out->push_back(',');
+  AppendCsvField(e.as_name, true, out);
+  out->push_back(',');
+  AppendCsvField(e.country, true, out);
+  out->push_back(',');
+  out->append(e.prefix).push_back(',');
+  AppendCsvField(e.taxonomy, true, out);
+  out->push_back(',');
+  AppendCsvField(e.type, true, out);
+  out->push_back(',');
+  AppendCsvField(e.identifier, true, out);
+  out->push_back(',');
+  AppendCsvField(e.family, true, out);
+  out->push_back(',');
+  out->append(std::to_string(e.count)).push_back(',');
+  out->append(Time(e.first_seen_us)).push_back(',');
+  out->append(last).push_back(',');
+  out->append(std::to_string(e.confidence)).push_back(',');
+  AppendCsvField(e.source, true, out);
+  out->append("\r\n");
+}
+
+std::string EventJson(const EventRow& event) { return json::serialize(EventObject(event)); }
+
+ReportWriter::ReportWriter(ReportFormat format, ReportHeader header, std::ostream* out)
+    : format_(format), header_(std::move(header)), out_(out) {
+  switch (format_) {
+    case ReportFormat::kCsv:
+      *out_ << CsvHeaderLine();
+      break;
+    case ReportFormat::kJson: {
+      json::object head{{"report", header_.id},
+                        {"recipient", header_.recipient},
+                        {"producer", header_.producer},
+                        {"period_start", Time(header_.period_start_us)},
+                        {"cutoff", Time(header_.cutoff_us)},
+                        {"created", Time(header_.created_us)},
+                        {"tlp", stix::TlpName(header_.tlp)}};
+      std::string text = json::serialize(head);
+      text.pop_back();  // the closing brace: "events" follows
+      *out_ << text << ",\"events\":[";
+      break;
+    }
+    case ReportFormat::kStix:
+      *out_ << "{\"type\":\"bundle\",\"id\":\"bundle--"
+            << Uuid5(kAlertNamespace, "bundle:" + header_.id) << "\",\"objects\":[";
+      break;
+  }
+}
+
+std::string ReportWriter::filename() const {
+  const std::string base = "kizuna-" + header_.recipient + "-" + DateOf(header_.cutoff_us);
+  return base + (format_ == ReportFormat::kCsv ? ".csv" : ".json");
+}
+
+std::string ReportWriter::content_type() const {
+  switch (format_) {
+    case ReportFormat::kCsv:
+      return "text/csv; charset=utf-8";
+    case ReportFormat::kJson:
+      return "application/json";
+    case ReportFormat::kStix:
+      return "application/stix+json;version=2.1";
+  }
+  return "application/octet-stream";
+}
+
+void ReportWriter::Add(const EventRow& e) {
+  line_.clear();
+  switch (format_) {
+    case ReportFormat::kCsv:
+      AppendCsvLine(e, &line_);
+      break;
+    case ReportFormat::kJson:
+      if (events_ > 0) line_.push_back(',');
+      line_ += json::serialize(EventObject(e));
+      break;
+    case ReportFormat::kStix: {
+      const std::string marking(stix::TlpMarkingId(header_.tlp));
+      const std::string created = FormatTimestamp(header_.created_us, 3);
+      json::object sco{{"type", e.ip.find(':') == std::string::npos ? "ipv4-addr" : "ipv6-addr"},
+                       {"spec_version", "2.1"},
+                       {"value", e.ip}};
+      sco["id"] = stix::DeterministicScoId(sco);
+      const std::string observed_id =
+          "observed-data--" + Uuid5(kAlertNamespace, "event:" + EventIdHex(e.id));
+      json::object facts = EventObject(e);
+      facts.erase("evidence");
+      json::object observed{
+          {"type", "observed-data"},
+          {"spec_version", "2.1"},
+          {"id", observed_id},
+          {"created", created},
+          {"modified", created},
+          {"first_observed", FormatTimestamp(e.first_seen_us, 3)},
+          {"last_observed", FormatTimestamp(std::max(e.last_seen_us, e.first_seen_us), 3)},
+          {"number_observed", std::max<int64_t>(1, e.count)},
+          {"object_refs", json::array{sco.at("id")}},
+          {"x_kizuna_observation", "infected-host"},
+          {"x_kizuna_alert", std::move(facts)},
+          {"object_marking_refs", json::array{json::string(marking)}}};
+      if (!header_.producer_identity.empty()) {
+        observed["created_by_ref"] = header_.producer_identity;
+      }
+      sco["object_marking_refs"] = json::array{json::string(marking)};
+      if (events_ > 0) line_.push_back(',');
+      line_ += json::serialize(sco);
+      line_.push_back(',');
+      line_ += json::serialize(observed);
+      observed_ids_.push_back(observed_id);
+      break;
+    }
+  }
+  out_->write(line_.data(), static_cast<std::streamsize>(line_.size()));
+  ++events_;
+}
+
+int64_t ReportWriter::Finish() {
+  switch (format_) {
+    case ReportFormat::kCsv:
+      break;
+    case ReportFormat::kJson:
+      *out_ << "]}";
+      break;
+    case ReportFormat::kStix: {
+      const std::string marking(stix::TlpMarkingId(header_.tlp));
+      const std::string created = FormatTimestamp(header_.created_us, 3);
+      const std::string report_id = "report--" + header_.id;
+      json::array refs;
+      for (const std::string& id : observed_ids_) refs.emplace_back(id);
+      // A report refers to at least one object: itself when nothing is in it.
+      if (refs.empty()) refs.emplace_back(report_id);
+      json::object report{
+          {"type", "report"},
+          {"spec_version", "2.1"},
+          {"id", report_id},
+          {"created", created},
+          {"modified", created},
+          {"name", "Infected hosts in your networks, " + DateOf(header_.cutoff_us)},
+          {"description",
+           "kizuna alert report for " + header_.recipient + " from " + header_.producer},
+          {"report_types", json::array{"observed-data"}},
+          {"published", created},
+          {"object_refs", std::move(refs)},
+          {"labels", json::array{"kizuna-alert-report"}},
+          {"x_kizuna_alert_report", json::object{{"recipient", header_.recipient},
+                                                 {"period_start", Time(header_.period_start_us)},
+                                                 {"cutoff", Time(header_.cutoff_us)},
+                                                 {"events", events_}}},
+          {"object_marking_refs", json::array{json::string(marking)}}};
+      if (!header_.producer_identity.empty()) report["created_by_ref"] = header_.producer_identity;
+      if (events_ > 0) *out_ << ',';
+      *out_ << json::serialize(report) << "]}";
+      break;
+    }
+  }
+  out_->flush();
+  return events_;
+}
+
+ReportBody FormatReport(ReportFormat format, const ReportHeader& header,
+                        const std::vector<EventRow>& events) {
+  std::ostringstream out;
+  ReportWriter writer(format, header, &out);
+  for (const EventRow& e : events) writer.Add(e);
+  writer.Finish();
+  return ReportBody{out.str(), writer.filename(), writer.content_type()};
+}
+
+}  // namespace kizuna::alerts

@@ -1,0 +1,69 @@
+// Building reports: one per recipient per period. When a recipient's period
+// has closed (daily by default, on UTC boundaries), the events routed to it
+// and received before the boundary that are in no report yet become one
+// report, in the recipient's format, queued for delivery.
+//
+// Before an event goes in:
+//   - suppression: a finding (ip, type, identifier) reported to the same
+//     recipient within its suppress_days is left out (marked suppressed),
+//     unless the recipient asked for repeat_persisting: then a finding still
+//     seen is reported every period;
+//   - the sharing decision: the event (its source's TLP and origin) must be
+//     releasable to the recipient as an affected party
+//     (SharingPolicy::ForAffectedParty); a refused one is marked withheld.
+// A period whose events were all left out gives no report. The report, the
+// events' marks and the findings are written in one transaction: a crash
+// leaves either all of it or none, and the next run builds it again with
+// the same id.
+//
+// Functions only; each takes the database's lock for what it writes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "alerts/alerts_db.h"
+#include "alerts/recipients.h"
+#include "alerts/report_format.h"
+#include "sharing/policy.h"
+
+namespace kizuna::alerts {
+
+struct BuildOptions {
+  int64_t now_us = 0;
+  // Cut at now rather than at the last period boundary (an operator's
+  // `alerts run --now`): what has arrived goes out without waiting.
+  bool cut_now = false;
+  std::string only_recipient;                      // "" for all
+  const sharing::SharingPolicy* policy = nullptr;  // required
+  std::string producer;                            // the node's team name
+  std::string producer_identity;                   // its identity id
+};
+
+struct BuiltReport {
+  std::string id;
+  std::string recipient;
+  int64_t events = 0, suppressed = 0, withheld = 0;
+};
+
+// Builds every report that is due (queued, not delivered).
+Result<std::vector<BuiltReport>> BuildDueReports(AlertsDb& db, const RouteTable& routes,
+                                                 const BuildOptions& options);
+
+// The report `recipient` would get if it were cut now, without writing
+// anything: counts and body.
+struct Preview {
+  BuiltReport counts;
+  ReportBody body;
+};
+Result<Preview> PreviewReport(AlertsDb& db, const RouteTable& routes, const BuildOptions& options,
+                              const std::string& recipient);
+
+// Where report bodies are kept: DIR/alerts/reports/<id>.report.
+std::string ReportsDir(const std::string& node_dir);
+
+// The report id of (recipient, cutoff).
+std::string ReportId(std::string_view recipient, int64_t cutoff_us);
+
+}  // namespace kizuna::alerts

@@ -1,0 +1,195 @@
+#include "alerts/status.h"
+
+#include <boost/json.hpp>
+#include <map>
+#include <tuple>
+
+#include "alerts/module.h"
+#include "common/time.h"
+
+namespace kizuna::alerts {
+
+namespace json = boost::json;
+
+namespace {
+
+json::value TimeOrNull(int64_t micros) {
+  return micros == 0 ? json::value(nullptr) : json::value(FormatTimestamp(micros, 0));
+}
+
+}  // namespace
+
+json::object ReportJson(const ReportRow& r) {
+  return json::object{{"id", r.id},
+                      {"recipient", r.recipient},
+                      {"period_start", FormatTimestamp(r.period_start_us, 0)},
+                      {"cutoff", FormatTimestamp(r.cutoff_us, 0)},
+                      {"created", FormatTimestamp(r.created_us, 0)},
+                      {"format", r.format},
+                      {"channel", r.channel},
+                      {"tlp", r.tlp},
+                      {"events", r.events},
+                      {"suppressed", r.suppressed},
+                      {"withheld", r.withheld},
+                      {"state", r.state},
+                      {"attempts", r.attempts},
+                      {"next_attempt", TimeOrNull(r.next_attempt_us)},
+                      {"last_error", r.last_error},
+                      {"sent", TimeOrNull(r.sent_us)},
+                      {"acknowledged", TimeOrNull(r.acknowledged_us)},
+                      {"filename", r.filename}};
+}
+
+json::object IngestResultJson(const IngestResult& result) {
+  json::array errors;
+  for (const LineError& e : result.read.errors) {
+    errors.push_back(json::object{{"line", e.line}, {"message", e.message}});
+  }
+  json::object per_recipient;
+  for (const auto& [name, n] : result.stats.per_recipient) per_recipient[name] = n;
+  return json::object{
+      {"records", result.read.records},        {"accepted", result.read.accepted},
+      {"rejected", result.read.rejected},      {"errors", std::move(errors)},
+      {"format", result.read.format_detected}, {"report_type", result.read.report_type},
+      {"new_events", result.stats.new_events}, {"merged", result.stats.merged},
+      {"unrouted", result.stats.unrouted},     {"per_recipient", std::move(per_recipient)}};
+}
+
+Result<json::object> StatusJson(AlertsDb& db) {
+  KIZUNA_ASSIGN_OR_RETURN(std::vector<Recipient> recipients, db.Recipients());
+  json::object events;
+  json::array per_recipient;
+  json::object states;
+  {
+    auto lock = db.Lock();
+    store::sqlite::Connection& c = db.connection();
+    KIZUNA_ASSIGN_OR_RETURN(
+        store::sqlite::Statement totals,
+        c.Prepare("SELECT count(*), "
+                  "coalesce(sum(report IS NULL AND recipient != ''), 0), "
+                  "coalesce(sum(report > 0), 0), coalesce(sum(report = -1), 0), "
+                  "coalesce(sum(report = -2), 0), coalesce(sum(recipient = ''), 0) FROM events"));
+    KIZUNA_ASSIGN_OR_RETURN(bool row, totals.Step());
+    if (row) {
+      events = json::object{{"total", totals.ColumnInt(0)},    {"pending", totals.ColumnInt(1)},
+                            {"reported", totals.ColumnInt(2)}, {"suppressed", totals.ColumnInt(3)},
+                            {"withheld", totals.ColumnInt(4)}, {"unrouted", totals.ColumnInt(5)}};
+    }
+    totals.Reset();
+    for (const Recipient& r : recipients) {
+      KIZUNA_ASSIGN_OR_RETURN(
+          store::sqlite::Statement pending,
+          c.Prepare("SELECT count(*) FROM events WHERE recipient = ?1 AND report IS NULL"));
+      pending.Bind(1, r.name);
+      KIZUNA_ASSIGN_OR_RETURN(bool has, pending.Step());
+      const int64_t n = has ? pending.ColumnInt(0) : 0;
+      pending.Reset();
+      KIZUNA_ASSIGN_OR_RETURN(
+          store::sqlite::Statement last,
+          c.Prepare("SELECT count(*), max(created), (SELECT state FROM reports WHERE recipient = "
+                    "?1 ORDER BY rowid DESC LIMIT 1) FROM reports WHERE recipient = ?1"));
+      last.Bind(1, r.name);
+      KIZUNA_ASSIGN_OR_RETURN(bool any, last.Step());
+      json::object entry{
+          {"name", r.name},
+          {"channel", ChannelName(r.channel)},
+          {"pending", n},
+          {"reports", any ? last.ColumnInt(0) : 0},
+          {"last_report", any && !last.ColumnIsNull(1)
+                              ? json::value(FormatTimestamp(last.ColumnInt(1), 0))
+                              : json::value(nullptr)},
+          {"last_state",
+           any && !last.ColumnIsNull(2) ? json::value(last.ColumnText(2)) : json::value(nullptr)}};
+      last.Reset();
+      per_recipient.push_back(std::move(entry));
+    }
+    KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement by_state,
+                            c.Prepare("SELECT state, count(*) FROM reports GROUP BY state"));
+    for (;;) {
+      KIZUNA_ASSIGN_OR_RETURN(bool more, by_state.Step());
+      if (!more) break;
+      states[by_state.ColumnText(0)] = by_state.ColumnInt(1);
+    }
+  }
+  KIZUNA_ASSIGN_OR_RETURN(std::vector<ReportRow> recent, db.Reports("", 20));
+  json::array recent_json;
+  for (const ReportRow& r : recent) recent_json.push_back(ReportJson(r));
+  return json::object{{"events", std::move(events)},
+                      {"recipients", std::move(per_recipient)},
+                      {"reports", std::move(states)},
+                      {"recent", std::move(recent_json)}};
+}
+
+Result<FeedPage> FeedEvents(AlertsDb& db, const sharing::SharingPolicy& policy,
+                            const std::vector<Recipient>& recipients, int64_t since_us,
+                            int64_t limit) {
+  FeedPage page;
+  std::map<std::string, sharing::Recipient> parties;
+  for (const Recipient& r : recipients) {
+    parties[r.name] = policy.ForAffectedParty(r.name, r.tlp,
+                                              r.channel == Channel::kNode ? r.peer : std::string());
+  }
+  auto lock = db.Lock();
+  store::sqlite::Connection& c = db.connection();
+  KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Transaction tx,
+                          store::sqlite::Transaction::Begin(c, false));
+  // The recipients' reports since `since_us`, oldest first.
+  std::vector<std::pair<int64_t, int64_t>> reports;  // rowid, created
+  for (const Recipient& r : recipients) {
+    KIZUNA_ASSIGN_OR_RETURN(
+        store::sqlite::Statement list,
+        c.Prepare("SELECT rowid, created FROM reports WHERE recipient = ?1 AND created >= ?2"));
+    list.Bind(1, r.name).Bind(2, since_us);
+    for (;;) {
+      KIZUNA_ASSIGN_OR_RETURN(bool row, list.Step());
+      if (!row) break;
+      reports.emplace_back(list.ColumnInt(0), list.ColumnInt(1));
+    }
+  }
+  std::sort(reports.begin(), reports.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.second, a.first) < std::tie(b.second, b.first);
+  });
+  for (size_t i = 0; i < reports.size(); ++i) {
+    // Whole reports, and every report created at the same time as one taken,
+    // so the next page (from a later time) repeats nothing and skips nothing.
+    if (static_cast<int64_t>(page.events.size()) >= limit &&
+        reports[i].second != reports[i - 1].second) {
+      page.more = true;
+      page.next_since = reports[i].second;
+      break;
+    }
+    KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement events,
+                            c.Prepare(std::string("SELECT ") + kEventColumns +
+                                      " FROM events WHERE report = ?1 ORDER BY ip, port, id"));
+    events.Bind(1, reports[i].first);
+    for (;;) {
+      KIZUNA_ASSIGN_OR_RETURN(bool row, events.Step());
+      if (!row) break;
+      EventRow e = ReadEventRow(events);
+      store::StoredObject as_object;
+      as_object.type = "x-kizuna-alert-event";
+      as_object.origin = e.origin;
+      auto tlp = stix::ParseTlp(e.tlp);
+      as_object.tlp = tlp.ok() ? *tlp : stix::Tlp::kRed;
+      as_object.json = "{}";
+      auto party = parties.find(e.recipient);
+      if (party == parties.end() || !policy.MayRelease(as_object, party->second)) continue;
+      page.events.push_back(std::move(e));
+    }
+  }
+  return page;
+}
+
+DeliveryOptions DeliveryOptionsFor(const AlertsConfig& config, const node::Node& node,
+                                   const sharing::SharingPolicy* policy, int64_t now_us) {
+  DeliveryOptions deliver;
+  deliver.now_us = now_us;
+  deliver.policy = policy;
+  deliver.mail = config.mail;
+  deliver.producer = node.config().name;
+  deliver.max_attempts = config.max_attempts;
+  deliver.retry_after_us = int64_t{config.retry_minutes} * 60 * 1000000;
+  return deliver;
+}
+
+}  // namespace kizuna::alerts
