@@ -14,6 +14,7 @@
 #include <boost/json.hpp>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -47,16 +48,20 @@ bool EqualsNoCase(std::string_view a, std::string_view b) {
 }
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
+  const size_t first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+// The byte written as two hex digits at text[i], i + 1; -1 if they are not.
+int HexByte(std::string_view text, size_t i) {
+  if (i + 1 >= text.size() || !std::isxdigit(static_cast<unsigned char>(text[i])) ||
+      !std::isxdigit(static_cast<unsigned char>(text[i + 1]))) {
+    return -1;
+  }
+  int value = 0;
+  std::from_chars(text.data() + i, text.data() + i + 2, value, 16);
+  return value;
 }
 
 std::string DecodeBase64Loose(std::string_view text) {
@@ -75,9 +80,8 @@ std::string DecodeQuotedPrintable(std::string_view text, bool underscore_is_spac
       i += 2;  // soft line break
     } else if (c == '=' && i + 1 < text.size() && text[i + 1] == '\n') {
       i += 1;
-    } else if (c == '=' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 &&
-               HexValue(text[i + 2]) >= 0) {
-      out += static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2]));
+    } else if (c == '=' && HexByte(text, i + 1) >= 0) {
+      out += static_cast<char>(HexByte(text, i + 1));
       i += 2;
     } else if (c == '_' && underscore_is_space) {
       out += ' ';
@@ -91,9 +95,8 @@ std::string DecodeQuotedPrintable(std::string_view text, bool underscore_is_spac
 std::string PercentDecode(std::string_view text) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 &&
-        HexValue(text[i + 2]) >= 0) {
-      out += static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2]));
+    if (text[i] == '%' && HexByte(text, i + 1) >= 0) {
+      out += static_cast<char>(HexByte(text, i + 1));
       i += 2;
     } else {
       out += text[i];
