@@ -412,7 +412,6 @@ Result<std::string> BuildHeaders(const Message& message) {
   KIZUNA_RETURN_IF_ERROR(CheckMessageId(message.message_id));
   out += "Message-ID: " + message.message_id + "\r\n";
   bool auto_submitted = false;
-  std::vector<std::string> seen;
   for (const auto& [name, value] : message.headers) {
     bool token =
         !name.empty() && name.size() <= 76 && std::all_of(name.begin(), name.end(), [](char c) {
