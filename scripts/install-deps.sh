@@ -14,6 +14,7 @@ PACKAGES=(
   libpsl-dev libidn2-dev publicsuffix grepcidr libre2-dev
   libpcap-dev libroaring-dev tcpdump tshark
   curl ca-certificates
+  libcurl4-openssl-dev libgpgme-dev gnupg python3-aiosmtpd
 )
 for arg in "$@"; do
   case "$arg" in
