@@ -263,9 +263,9 @@ class ArrayReader {
 // --- CSV fields --------------------------------------------------------------
 
 // Splits one CSV record (RFC 4180) into `fields`; quoted fields are unquoted
-// into `scratch`, which must have room for the record (it never grows, so the
-// views stay valid). False for a quoted field followed by something other than
-// a comma.
+// into `scratch` (grown to the record's size first, so the views stay valid
+// until the next call). False for a quoted field followed by something other
+// than a comma.
 bool SplitCsv(std::string_view record, std::vector<std::string_view>* fields,
               std::string* scratch) {
   fields->clear();
@@ -284,35 +284,38 @@ bool SplitCsv(std::string_view record, std::vector<std::string_view>* fields,
       start = at + 1;
     }
   }
-  scratch->clear();
+  if (scratch->size() < n) scratch->resize(n);
+  char* const out = scratch->data();
+  size_t w = 0;
   size_t i = 0;
   for (;;) {
     if (i < n && p[i] == '"') {
-      const size_t begin = scratch->size();
+      const size_t begin = w;
       ++i;
       for (;;) {
-        if (i >= n) return false;  // unterminated (the record reader reports it first)
-        if (p[i] == '"') {
-          if (i + 1 < n && p[i + 1] == '"') {
-            scratch->push_back('"');
-            i += 2;
-            continue;
-          }
+        const void* q = std::memchr(p + i, '"', n - i);
+        if (q == nullptr) return false;  // unterminated (the record reader reports it first)
+        const size_t at = static_cast<const char*>(q) - p;
+        std::memcpy(out + w, p + i, at - i);
+        w += at - i;
+        i = at + 1;
+        if (i < n && p[i] == '"') {  // a doubled quote
+          out[w++] = '"';
           ++i;
-          break;
+          continue;
         }
-        scratch->push_back(p[i++]);
+        break;
       }
-      fields->emplace_back(scratch->data() + begin, scratch->size() - begin);
+      fields->emplace_back(out + begin, w - begin);
       if (i == n) return true;
       if (p[i] != ',') return false;
       ++i;
     } else {
-      const size_t start = i;
-      while (i < n && p[i] != ',') ++i;
-      fields->emplace_back(p + start, i - start);
-      if (i == n) return true;
-      ++i;
+      const void* comma = std::memchr(p + i, ',', n - i);
+      const size_t stop = comma ? static_cast<const char*>(comma) - p : n;
+      fields->emplace_back(p + i, stop - i);
+      if (stop == n) return true;
+      i = stop + 1;
     }
   }
 }
@@ -655,7 +658,6 @@ class Reader {
       if (!IsValidUtf8(record)) return InvalidArgument("the header line is not UTF-8");
       std::vector<std::string_view> fields;
       std::string scratch;
-      scratch.reserve(record.size());
       if (!SplitCsv(record, &fields, &scratch)) {
         return InvalidArgument("the header line is not CSV (bad quoting)");
       }
@@ -671,9 +673,11 @@ class Reader {
     ObservationBuilder builder(options_, plan);
     std::vector<std::string_view> fields;
     fields.reserve(header.size() + 8);
-    std::string scratch;
-    scratch.reserve(kMaxRecordBytes + 16);
+    std::string scratch(kMaxRecordBytes + 16, '\0');
     std::string reason;
+    std::vector<std::string> keys;
+    for (const auto& name : header) keys.push_back(EvidenceWriter::EscapedKey(name));
+    evidence_.reserve(kMaxEvidenceBytes + 64);
     std::string_view record;
     int64_t line;
     Flaw flaw;
@@ -710,11 +714,12 @@ class Reader {
         Reject(line, std::move(reason));
         continue;
       }
-      EvidenceWriter evidence(&obs.evidence);
+      EvidenceWriter evidence(&evidence_);
       for (size_t i = 0; i < fields.size(); ++i) {
-        if (!IsBlank(fields[i])) evidence.AddString(header[i], fields[i]);
+        if (!IsBlank(fields[i])) evidence.AddStringEscapedKey(keys[i], fields[i]);
       }
       evidence.Finish();
+      obs.evidence = evidence_;  // one allocation of the right size
       ++summary_->accepted;
       sink_(std::move(obs));
     }
@@ -769,7 +774,7 @@ class Reader {
       Reject(line, std::move(reason));
       return;
     }
-    EvidenceWriter evidence(&obs.evidence);
+    EvidenceWriter evidence(&evidence_);
     for (const auto& [key, v] : flat_) {
       if (v->is_null() || (v->is_string() && v->get_string().empty())) continue;
       if (v->is_string()) {
@@ -779,6 +784,7 @@ class Reader {
       }
     }
     evidence.Finish();
+    obs.evidence = evidence_;
     ++summary_->accepted;
     sink_(std::move(obs));
   }
@@ -880,6 +886,7 @@ class Reader {
   const std::function<void(Observation&&)>& sink_;
   ReadSummary* summary_;
   std::vector<std::pair<std::string, const boost::json::value*>> flat_;
+  std::string evidence_;
   std::array<unsigned char, 16384> arena_buffer_;
   char number_text_[kFieldCount][40];
 };

@@ -70,11 +70,28 @@ Result<int64_t> EpochSeconds(std::string_view s) {
   return seconds * 1000000 + micros;
 }
 
+// Whether any of the eight bytes in `w` is a control character, '"' or '\\'.
+bool NeedsEscape(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHigh = 0x8080808080808080ull;
+  auto has_zero = [](uint64_t x) { return (x - kOnes) & ~x & kHigh; };
+  const uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
+  return (below_space | has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\'))) != 0;
+}
+
 void AppendEscaped(std::string_view text, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
   size_t plain = 0;
   for (size_t i = 0; i < text.size(); ++i) {
+    if (i + 8 <= text.size()) {
+      uint64_t w;
+      std::memcpy(&w, text.data() + i, 8);
+      if (!NeedsEscape(w)) {
+        i += 7;
+        continue;
+      }
+    }
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out->append(text.data() + plain, i - plain);
@@ -221,13 +238,19 @@ EvidenceWriter::EvidenceWriter(std::string* out) : out_(out) {
   out_->push_back('{');
 }
 
-bool EvidenceWriter::StartField(std::string_view key) {
+std::string EvidenceWriter::EscapedKey(std::string_view key) {
+  std::string out;
+  AppendEscaped(CutUtf8(key, kMaxKeyBytes), &out);
+  out.push_back(':');
+  return out;
+}
+
+void EvidenceWriter::StartField(std::string_view key) {
   if (!empty_) out_->push_back(',');
   const std::string_view k = CutUtf8(key, kMaxKeyBytes);
   if (k.size() < key.size()) truncated_ = true;
   AppendEscaped(k, out_);
   out_->push_back(':');
-  return true;
 }
 
 void EvidenceWriter::EndField(size_t mark) {
@@ -242,6 +265,16 @@ void EvidenceWriter::EndField(size_t mark) {
 void EvidenceWriter::AddString(std::string_view key, std::string_view value) {
   const size_t mark = out_->size();
   StartField(key);
+  const std::string_view v = CutUtf8(value, kMaxValueBytes);
+  if (v.size() < value.size()) truncated_ = true;
+  AppendEscaped(v, out_);
+  EndField(mark);
+}
+
+void EvidenceWriter::AddStringEscapedKey(std::string_view escaped_key, std::string_view value) {
+  const size_t mark = out_->size();
+  if (!empty_) out_->push_back(',');
+  out_->append(escaped_key);
   const std::string_view v = CutUtf8(value, kMaxValueBytes);
   if (v.size() < value.size()) truncated_ = true;
   AppendEscaped(v, out_);

@@ -44,12 +44,18 @@ class EvidenceWriter {
 
   explicit EvidenceWriter(std::string* out);
   void AddString(std::string_view key, std::string_view value);
+  // The same with the key as EscapedKey wrote it (for keys used on every
+  // record, such as a CSV header's).
+  void AddStringEscapedKey(std::string_view escaped_key, std::string_view value);
   // `json` is a JSON value's text (a number, true, an array…): added whole or not at all.
   void AddRaw(std::string_view key, std::string_view json);
   void Finish();
 
+  // `key` (cut to kMaxKeyBytes) as a JSON string followed by ':'.
+  static std::string EscapedKey(std::string_view key);
+
  private:
-  bool StartField(std::string_view key);
+  void StartField(std::string_view key);
   void EndField(size_t mark);
 
   std::string* out_;
