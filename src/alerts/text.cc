@@ -1,0 +1,303 @@
+#include "alerts/text.h"
+
+#include <cstring>
+
+#include "alerts/observation.h"
+
+namespace kizuna::alerts {
+namespace {
+
+// Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+int64_t DaysFromCivil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+int DaysInMonth(int y, int m) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
+}
+
+// `count` digits at s[at…] as a number, or -1.
+int Digits(std::string_view s, size_t at, size_t count) {
+  if (at + count > s.size()) return -1;
+  int v = 0;
+  for (size_t i = at; i < at + count; ++i) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+// A fraction's digits after the point as microseconds (digits past six are
+// dropped); *end is past the digits.
+int64_t Fraction(std::string_view s, size_t at, size_t* end) {
+  int64_t micros = 0;
+  int n = 0;
+  size_t i = at;
+  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, ++n) {
+    if (n < 6) micros = micros * 10 + (s[i] - '0');
+  }
+  for (; n < 6; ++n) micros *= 10;
+  *end = i;
+  return micros;
+}
+
+constexpr int64_t kMaxSeconds = 253402300799;  // 9999-12-31T23:59:59Z
+
+Status BadTime() { return InvalidArgument("not a time"); }
+
+Result<int64_t> EpochSeconds(std::string_view s) {
+  int64_t seconds = 0;
+  size_t i = 0;
+  for (; i < s.size() && s[i] != '.'; ++i) {
+    if (s[i] < '0' || s[i] > '9' || i >= 12) return BadTime();
+    seconds = seconds * 10 + (s[i] - '0');
+  }
+  if (i == 0 || seconds > kMaxSeconds) return BadTime();
+  int64_t micros = 0;
+  if (i < s.size()) {
+    size_t end;
+    micros = Fraction(s, i + 1, &end);
+    if (end != s.size() || end == i + 1) return BadTime();
+  }
+  return seconds * 1000000 + micros;
+}
+
+// Whether any of the eight bytes in `w` is a control character, '"' or '\\'.
+bool NeedsEscape(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHigh = 0x8080808080808080ull;
+  auto has_zero = [](uint64_t x) { return (x - kOnes) & ~x & kHigh; };
+  const uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
+  return (below_space | has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\'))) != 0;
+}
+
+void AppendEscaped(std::string_view text, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  size_t plain = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (i + 8 <= text.size()) {
+      uint64_t w;
+      std::memcpy(&w, text.data() + i, 8);
+      if (!NeedsEscape(w)) {
+        i += 7;
+        continue;
+      }
+    }
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(text.data() + plain, i - plain);
+    plain = i + 1;
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        out->append("\\u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 15]);
+    }
+  }
+  out->append(text.data() + plain, text.size() - plain);
+  out->push_back('"');
+}
+
+// `text` cut to at most `max` bytes at a UTF-8 character boundary.
+std::string_view CutUtf8(std::string_view text, size_t max) {
+  if (text.size() <= max) return text;
+  size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  return text.substr(0, n);
+}
+
+constexpr std::string_view kTruncated = "\"_truncated\":true";
+// Room kept for ",\"_truncated\":true}".
+constexpr size_t kReserve = kTruncated.size() + 2;
+
+}  // namespace
+
+bool IsValidUtf8(std::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    if (i + 8 <= n) {
+      uint64_t word;
+      std::memcpy(&word, s + i, 8);
+      if ((word & 0x8080808080808080ull) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    const unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t length;
+    uint32_t min;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) {
+      length = 2, min = 0x80, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      length = 3, min = 0x800, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      length = 4, min = 0x10000, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + length > n) return false;
+    for (size_t k = 1; k < length; ++k) {
+      if ((s[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += length;
+  }
+  return true;
+}
+
+Result<int64_t> ParseTimeText(std::string_view s) {
+  if (!s.empty() && s[0] >= '0' && s[0] <= '9' && s.find('-') == std::string_view::npos) {
+    return EpochSeconds(s);
+  }
+  if (s.size() < 16) return BadTime();
+  const int year = Digits(s, 0, 4);
+  const int month = Digits(s, 5, 2);
+  const int day = Digits(s, 8, 2);
+  const int hour = Digits(s, 11, 2);
+  const int minute = Digits(s, 14, 2);
+  if (year < 1970 || month < 1 || month > 12 || day < 1 || s[4] != '-' || s[7] != '-' ||
+      (s[10] != ' ' && s[10] != 'T' && s[10] != 't') || s[13] != ':' || hour < 0 || hour > 23 ||
+      minute < 0 || minute > 59 || day > DaysInMonth(year, month)) {
+    return BadTime();
+  }
+  size_t i = 16;
+  int second = 0;
+  int64_t micros = 0;
+  if (i < s.size() && s[i] == ':') {
+    second = Digits(s, i + 1, 2);
+    if (second < 0 || second > 60) return BadTime();
+    if (second == 60) second = 59;  // a leap second
+    i += 3;
+    if (i < s.size() && (s[i] == '.' || s[i] == ',')) {
+      size_t end;
+      micros = Fraction(s, i + 1, &end);
+      if (end == i + 1) return BadTime();
+      i = end;
+    }
+  }
+  int64_t offset_seconds = 0;
+  if (i < s.size() && s[i] == ' ') ++i;
+  std::string_view zone = s.substr(i);
+  if (zone.empty() || zone == "Z" || zone == "z" || zone == "UTC") {
+    // UTC
+  } else if (zone[0] == '+' || zone[0] == '-') {
+    const int oh = Digits(zone, 1, 2);
+    int om = 0;
+    if (zone.size() == 6 && zone[3] == ':') {
+      om = Digits(zone, 4, 2);
+    } else if (zone.size() == 5) {
+      om = Digits(zone, 3, 2);
+    } else if (zone.size() != 3) {
+      return BadTime();
+    }
+    if (oh < 0 || oh > 23 || om < 0 || om > 59) return BadTime();
+    offset_seconds = (oh * 3600 + om * 60) * (zone[0] == '-' ? -1 : 1);
+  } else {
+    return BadTime();
+  }
+  const int64_t seconds =
+      DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
+  if (seconds < 0) return BadTime();
+  return seconds * 1000000 + micros;
+}
+
+EvidenceWriter::EvidenceWriter(std::string* out) : out_(out) {
+  out_->clear();
+  out_->push_back('{');
+}
+
+std::string EvidenceWriter::EscapedKey(std::string_view key) {
+  std::string out;
+  AppendEscaped(CutUtf8(key, kMaxKeyBytes), &out);
+  out.push_back(':');
+  return out;
+}
+
+void EvidenceWriter::StartField(std::string_view key) {
+  if (!empty_) out_->push_back(',');
+  const std::string_view k = CutUtf8(key, kMaxKeyBytes);
+  if (k.size() < key.size()) truncated_ = true;
+  AppendEscaped(k, out_);
+  out_->push_back(':');
+}
+
+void EvidenceWriter::EndField(size_t mark) {
+  if (out_->size() + kReserve > kMaxEvidenceBytes) {
+    out_->resize(mark);
+    truncated_ = true;
+    return;
+  }
+  empty_ = false;
+}
+
+void EvidenceWriter::AddString(std::string_view key, std::string_view value) {
+  const size_t mark = out_->size();
+  StartField(key);
+  const std::string_view v = CutUtf8(value, kMaxValueBytes);
+  if (v.size() < value.size()) truncated_ = true;
+  AppendEscaped(v, out_);
+  EndField(mark);
+}
+
+void EvidenceWriter::AddStringEscapedKey(std::string_view escaped_key, std::string_view value) {
+  const size_t mark = out_->size();
+  if (!empty_) out_->push_back(',');
+  out_->append(escaped_key);
+  const std::string_view v = CutUtf8(value, kMaxValueBytes);
+  if (v.size() < value.size()) truncated_ = true;
+  AppendEscaped(v, out_);
+  EndField(mark);
+}
+
+void EvidenceWriter::AddRaw(std::string_view key, std::string_view json) {
+  if (json.size() > kMaxValueBytes) {
+    truncated_ = true;
+    return;
+  }
+  const size_t mark = out_->size();
+  StartField(key);
+  out_->append(json);
+  EndField(mark);
+}
+
+void EvidenceWriter::Finish() {
+  if (truncated_) {
+    if (!empty_) out_->push_back(',');
+    out_->append(kTruncated);
+  }
+  out_->push_back('}');
+}
+
+}  // namespace kizuna::alerts
