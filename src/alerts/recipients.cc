@@ -187,9 +187,9 @@ std::string RecipientToJson(const Recipient& r) {
   return json::serialize(o);
 }
 
-Result<Recipient> RecipientFromJson(std::string_view text) {
+Result<Recipient> RecipientFromJson(std::string_view json_text) {
   boost::system::error_code ec;
-  json::value parsed = json::parse(text, ec);
+  json::value parsed = json::parse(json_text, ec);
   if (ec || !parsed.is_object()) return InvalidArgument("recipient: not a JSON object");
   const json::object& o = parsed.get_object();
   Recipient r;
