@@ -134,6 +134,7 @@ class Walker {
         }
       }
     }
+    Flush();
     return Status::Ok();
   }
 
@@ -166,8 +167,29 @@ class Walker {
     return answer;
   }
 
+  // Adjacent blocks of the same data (a writer cuts each range into CIDR
+  // blocks) are put together again: the tree is walked in address order.
   void Add(int width, U128 first, U128 last, const Answer& answer) {
     const bool v4 = width == 32 || last <= 0xffffffffu;  // ::/96 is IPv4 in an IPv6 tree
+    if (pending_ && pending_v4_ == v4 && pending_last_ + 1 == first &&
+        pending_answer_.asn == answer.asn && pending_answer_.country == answer.country) {
+      pending_last_ = last;
+      return;
+    }
+    Flush();
+    pending_ = true;
+    pending_v4_ = v4;
+    pending_first_ = first;
+    pending_last_ = last;
+    pending_answer_ = answer;
+  }
+
+  void Flush() {
+    if (!pending_) return;
+    pending_ = false;
+    const bool v4 = pending_v4_;
+    const U128 first = pending_first_, last = pending_last_;
+    const Answer& answer = pending_answer_;
     bool added = false;
     for (auto [layer, record] :
          {std::pair{asn_, answer.asn}, std::pair{country_, answer.country}}) {
@@ -188,6 +210,10 @@ class Walker {
   LayerBuilder* country_;
   ReadReport* report_;
   std::unordered_map<uint32_t, Answer> cache_;  // data offset -> records
+  bool pending_ = false;                        // a range not yet added (Add, Flush)
+  bool pending_v4_ = false;
+  U128 pending_first_ = 0, pending_last_ = 0;
+  Answer pending_answer_;
 };
 
 }  // namespace
