@@ -253,6 +253,55 @@ TEST(Geo, CompileMatchesBruteForce) {
   }
 }
 
+TEST(Geo, CompileMatchesBruteForceIpv6) {
+  // The same in IPv6, where the search is on the top 64 bits first: ranges
+  // that share them, and ranges far apart.
+  std::mt19937 random(11);
+  const internal::U128 base = internal::U128(0x20010db800000000ull) << 64;
+  for (int round = 0; round < 50; ++round) {
+    internal::LayerBuilder builder(internal::LayerKind::kAsn);
+    struct R {
+      internal::U128 first, last;
+      uint32_t record;
+    };
+    std::vector<R> ranges;
+    const int n = 1 + static_cast<int>(random() % 20);
+    for (int i = 0; i < n; ++i) {
+      // Offsets in the low bits (one /64) or in bits 64 and up.
+      const int at = random() % 2 == 0 ? 0 : 64;
+      internal::U128 a = internal::U128(random() % 300) << at, b = internal::U128(random() % 300)
+                                                                   << at;
+      if (a > b) std::swap(a, b);
+      const uint32_t record = builder.InternAsn(static_cast<uint32_t>(i + 1), "");
+      builder.Add6(base + a, base + b, record);
+      ranges.push_back({base + a, base + b, record});
+    }
+    internal::Layer layer = internal::Layer::Compile(std::move(builder), 0);
+    std::vector<internal::U128> probes;
+    for (const R& r : ranges) {
+      for (internal::U128 p : {r.first - 1, r.first, r.first + 1, r.last - 1, r.last, r.last + 1}) {
+        probes.push_back(p);
+      }
+    }
+    for (uint32_t i = 0; i < 310; ++i) probes.push_back(base + i);
+    for (internal::U128 address : probes) {
+      int best = -1;
+      for (int i = 0; i < n; ++i) {
+        const R& r = ranges[i];
+        if (address < r.first || address > r.last) continue;
+        if (best < 0 || r.last - r.first <= ranges[best].last - ranges[best].first) best = i;
+      }
+      const auto* segment = layer.v6.Find(address);
+      if (best < 0) {
+        EXPECT_EQ(segment, nullptr) << "round " << round;
+      } else {
+        ASSERT_NE(segment, nullptr) << "round " << round;
+        EXPECT_EQ(segment->record, ranges[best].record) << "round " << round;
+      }
+    }
+  }
+}
+
 TEST(Geo, PrefixIsTheLargestBlockInsideTheRange) {
   auto v4 = [](const char* a) { return *correlation::ParseIpv4(a); };
   struct Case {
@@ -310,10 +359,11 @@ TEST(Geo, EachFormatIsDetected) {
   TempDir dir;
   struct Case {
     std::string name, content, format, layers;
+    int ranges = 1;
   };
   for (const Case& c : std::vector<Case>{
-           {"asn.csv", kAsnV4, "ip-location-db asn csv", "asn"},
-           {"country.csv", kCountryV4, "ip-location-db country csv", "country"},
+           {"asn.csv", kAsnV4, "ip-location-db asn csv", "asn", 5},
+           {"country.csv", kCountryV4, "ip-location-db country csv", "country", 3},
            {"city.csv", "1.0.0.0,1.0.0.255,AU,Queensland,,South Brisbane,,-27.4,153.0,\n",
             "ip-location-db country csv", "country"},
            {"asn-num.csv", "16777216,16777471,13335,\"Cloudflare, Inc.\"\n",
@@ -330,7 +380,8 @@ TEST(Geo, EachFormatIsDetected) {
     auto loaded = LoadInto(dir.path(), {Write(dir, c.name, c.content)}, &messages);
     ASSERT_TRUE(loaded.ok()) << c.name << ": " << loaded.status().ToString();
     ASSERT_FALSE(messages.empty());
-    EXPECT_EQ(messages[0], dir.path() + "/" + c.name + ": " + c.format + ", 1 ranges (" + c.layers +
+    EXPECT_EQ(messages[0], dir.path() + "/" + c.name + ": " + c.format + ", " +
+                               std::to_string(c.ranges) + " ranges (" + c.layers +
                                "), 0 bad lines");
   }
   auto db = OpenDb(dir.path());

@@ -93,36 +93,69 @@ struct Segment {
   uint32_t record;
 };
 
-// Disjoint segments by first address, and where each top-16-bit bucket
-// starts among them.
+// Disjoint segments by first address, with a first-level index: the
+// addresses from the first segment's on are cut into 2^20 buckets of equal
+// size (IPv4: by the top 20 bits), and index[b] is the first segment that
+// starts in bucket b or later. `probe` holds each segment's first address
+// (IPv6: its top 64 bits) packed, so that the search in a bucket reads few
+// cache lines.
 template <typename Key>
 struct Table {
   static constexpr int kBits = sizeof(Key) * 8;
-  static constexpr int kShift = kBits - 16;
+  static constexpr int kIndexBits = 20;
   std::vector<Segment<Key>> segments;
-  std::vector<uint32_t> index;  // 65537 entries: first segment with first >= bucket << kShift
+  std::vector<uint64_t> probe;
+  std::vector<uint32_t> index;  // (1 << kIndexBits) + 1 entries
+  Key base = 0;
+  int shift = kBits - kIndexBits;
+
+  static uint64_t Probe(Key address) {
+    return sizeof(Key) > 8 ? static_cast<uint64_t>(address >> 64 % kBits)
+                           : static_cast<uint64_t>(address);
+  }
+  uint32_t Bucket(Key address) const {
+    const Key offset = static_cast<Key>(address - base) >> shift;
+    return offset >= (Key(1) << kIndexBits) ? (1u << kIndexBits) - 1
+                                            : static_cast<uint32_t>(offset);
+  }
 
   void BuildIndex();
   // The segment holding `address`, or nullptr.
   const Segment<Key>* Find(Key address) const {
-    if (segments.empty()) return nullptr;
-    const uint32_t bucket = static_cast<uint32_t>(address >> kShift);
-    const Segment<Key>* data = segments.data();
-    size_t base = index[bucket];
-    size_t n = index[bucket + 1] - base;
-    // Branch-free: the last segment of the bucket that starts at or before
-    // `address`; when none does, the one before the bucket (it may reach
-    // into it). That is the only segment that can hold `address`.
+    if (segments.empty() || address < base) return nullptr;
+    const uint32_t bucket = Bucket(address);
+    const uint64_t key = Probe(address);
+    const uint64_t* p = probe.data();
+    size_t lo = index[bucket];
+    size_t n = index[bucket + 1] - lo;
+    // Branch-free: the last probe of the bucket at or before `key`.
+    size_t at = lo;
     while (n > 1) {
       const size_t half = n / 2;
-      base = data[base + half].first <= address ? base + half : base;
+      at = p[at + half] <= key ? at + half : at;
       n -= half;
     }
-    if (n == 0 || data[base].first > address) {
-      if (base == 0) return nullptr;
-      --base;
+    size_t end = (n == 1 && p[at] <= key) ? at + 1 : lo;  // segments [lo, end) start <= key
+    if constexpr (sizeof(Key) > 8) {
+      // Segments that share the top 64 bits with `address` may start after
+      // it: then the last of [lo, end) that does not, by whole addresses.
+      if (end > lo && segments[end - 1].first > address) {
+        size_t first = lo, count = end - lo;  // segments[first] may start after too
+        while (count > 0) {
+          const size_t half = count / 2;
+          if (segments[first + half].first <= address) {
+            first += half + 1;
+            count -= half + 1;
+          } else {
+            count = half;
+          }
+        }
+        end = first;
+      }
     }
-    return address <= data[base].last ? data + base : nullptr;
+    if (end == 0) return nullptr;
+    const Segment<Key>& found = segments[end - 1];  // before `lo`: the previous bucket's last
+    return address <= found.last ? &found : nullptr;
   }
 };
 

@@ -117,15 +117,30 @@ uint32_t LayerBuilder::InternCountry(std::string_view code) { return Intern(0, c
 
 template <typename Key>
 void Table<Key>::BuildIndex() {
-  index.assign(65537, 0);
-  size_t i = 0;
-  for (uint32_t bucket = 0; bucket <= 65536; ++bucket) {
-    if (bucket < 65536) {
-      const Key start = static_cast<Key>(Key(bucket) << kShift);
-      while (i < segments.size() && segments[i].first < start) ++i;
-    } else {
-      i = segments.size();
+  probe.resize(segments.size());
+  for (size_t i = 0; i < segments.size(); ++i) probe[i] = Probe(segments[i].first);
+  // IPv4: the top 20 bits. IPv6: from the first segment on, buckets just
+  // large enough that 2^20 of them reach the last segment's start (IPv6
+  // data sits in a small part of the space).
+  base = 0;
+  shift = kBits - kIndexBits;
+  if constexpr (sizeof(Key) > 8) {
+    if (!segments.empty()) {
+      base = segments.front().first;
+      const Key span = segments.back().first - base;
+      shift = 0;
+      while (shift < kBits && (span >> shift) >= (Key(1) << kIndexBits)) ++shift;
     }
+  }
+  if (segments.empty()) {
+    index.clear();  // Find answers nothing without reading it
+    return;
+  }
+  const uint32_t buckets = 1u << kIndexBits;
+  index.assign(buckets + 1, static_cast<uint32_t>(segments.size()));
+  size_t i = 0;
+  for (uint32_t bucket = 0; bucket < buckets; ++bucket) {
+    while (i < segments.size() && Bucket(segments[i].first) < bucket) ++i;
     index[bucket] = static_cast<uint32_t>(i);
   }
 }

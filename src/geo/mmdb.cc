@@ -83,16 +83,27 @@ class Walker {
       }
       if (depth == 96) ipv4_start = node;
     }
+    // Each item is a search node to read or a data record to add; the left
+    // (lower) child comes off the stack first, so ranges come in address
+    // order (Add joins adjacent blocks of the same data).
     struct Pending {
+      bool data;
       uint32_t node;
+      MMDB_entry_s entry;
       int depth;
       U128 prefix;
     };
-    std::vector<Pending> stack{{0, 0, 0}};
+    std::vector<Pending> stack{{false, 0, {}, 0, 0}};
     uint64_t visited = 0;
     while (!stack.empty()) {
       const Pending at = stack.back();
       stack.pop_back();
+      if (at.data) {
+        const U128 last =
+            at.depth == 0 ? ~U128(0) : at.prefix | ((U128(1) << (width - at.depth)) - 1);
+        Add(width, at.prefix, width == 128 ? last : (last & 0xffffffffu), Read(at.entry));
+        continue;
+      }
       // A tree visits each node once (a writer that shares subtrees, a few
       // times): far more means a damaged file whose records loop back or
       // fan out, which must not keep us walking.
@@ -104,7 +115,6 @@ class Walker {
         return InvalidArgument(name + ": MMDB search tree node " + std::to_string(at.node) +
                                " unreadable (damaged file)");
       }
-      // Right first onto the stack, so the left (lower) half comes out first.
       for (int bit = 1; bit >= 0; --bit) {
         const uint8_t type = bit ? n.right_record_type : n.left_record_type;
         const uint64_t record = bit ? n.right_record : n.left_record;
@@ -117,16 +127,13 @@ class Walker {
             }
             const bool canonical_v4 = depth == 96 && prefix == 0;
             if (record == ipv4_start && !canonical_v4) break;  // an alias
-            stack.push_back({static_cast<uint32_t>(record), depth, prefix});
+            stack.push_back({false, static_cast<uint32_t>(record), {}, depth, prefix});
             break;
           }
-          case MMDB_RECORD_TYPE_DATA: {
-            MMDB_entry_s entry = bit ? n.right_record_entry : n.left_record_entry;
-            const Answer answer = Read(entry);
-            const U128 last = depth == 0 ? ~U128(0) : prefix | ((U128(1) << (width - depth)) - 1);
-            Add(width, prefix, width == 128 ? last : (last & 0xffffffffu), answer);
+          case MMDB_RECORD_TYPE_DATA:
+            stack.push_back(
+                {true, 0, bit ? n.right_record_entry : n.left_record_entry, depth, prefix});
             break;
-          }
           case MMDB_RECORD_TYPE_EMPTY:
             break;
           default:

@@ -56,7 +56,7 @@ struct GeoNode {
   }
 };
 
-TEST(Geo, LoadAndLookUp) {
+TEST(GeoCli, LoadAndLookUp) {
   GeoNode node;
   auto r = node.Load(node.Files());
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -121,7 +121,7 @@ TEST(Geo, LoadAndLookUp) {
       }));
 }
 
-TEST(Geo, NothingLoadedAnswersNull) {
+TEST(GeoCli, NothingLoadedAnswersNull) {
   GeoNode node;
   auto r = RunKizuna({"geo", "lookup", node.dir, "8.8.8.8", "2001:db8::1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -134,7 +134,7 @@ TEST(Geo, NothingLoadedAnswersNull) {
   EXPECT_NE(r.out.find("no geo data loaded"), std::string::npos);
 }
 
-TEST(Geo, BadInputIsOneClearLine) {
+TEST(GeoCli, BadInputIsOneClearLine) {
   GeoNode node;
   ASSERT_EQ(node.Load(node.Files()).exit_code, 0);
   // Bad lines are reported with their numbers, and the rest is loaded.
@@ -177,7 +177,7 @@ TEST(Geo, BadInputIsOneClearLine) {
   }
 }
 
-TEST(Geo, LoadWhileTheNodeRuns) {
+TEST(GeoCli, LoadWhileTheNodeRuns) {
   NodeProcess node;
   std::string error;
   ASSERT_TRUE(node.Start(&error)) << error;
