@@ -144,48 +144,58 @@ Result<std::shared_ptr<const GeoDb>> GeoDb::Open(const std::string& node_dir) {
   return std::shared_ptr<const GeoDb>(new GeoDb(std::move(layers)));
 }
 
-GeoAnswer GeoDb::LookupV4(uint32_t address) const {
+namespace {
+
+template <typename Key>
+const internal::Table<Key>& TableOf(const Layer& layer) {
+  if constexpr (sizeof(Key) == 4) {
+    return layer.v4;
+  } else {
+    return layer.v6;
+  }
+}
+
+GeoPrefix MakePrefix(uint32_t network, int length) {
+  return GeoPrefix{.v4 = network, .length = static_cast<uint8_t>(length)};
+}
+GeoPrefix MakePrefix(U128 network, int length) {
+  return GeoPrefix{
+      .v6 = true, .v6_network = FromU128(network), .length = static_cast<uint8_t>(length)};
+}
+
+// The one lookup path, for both families: each loaded layer's segment.
+template <typename Key>
+GeoAnswer Answer(const Layer* asn, const Layer* country, Key address) {
   GeoAnswer answer;
-  if (const Layer* asn = layers_->asn) {
-    if (const auto* segment = asn->v4.Find(address)) {
+  if (asn != nullptr) {
+    if (const auto* segment = TableOf<Key>(*asn).Find(address)) {
       const internal::Record& record = asn->records[segment->record];
       answer.asn = record.asn;
       answer.as_name = asn->Text(record);
+      constexpr int kBits = sizeof(Key) * 8;
       const int length = internal::LargestBlock(address, segment->first, segment->last);
-      const uint32_t mask = length == 0 ? 0 : ~uint32_t{0} << (32 - length);
-      answer.prefix = GeoPrefix{.v4 = address & mask, .length = static_cast<uint8_t>(length)};
+      const Key mask = length == 0 ? Key(0) : static_cast<Key>(~Key(0) << (kBits - length));
+      answer.prefix = MakePrefix(static_cast<Key>(address & mask), length);
     }
   }
-  if (const Layer* country = layers_->country) {
-    if (const auto* segment = country->v4.Find(address)) {
+  if (country != nullptr) {
+    if (const auto* segment = TableOf<Key>(*country).Find(address)) {
       answer.country = country->Text(country->records[segment->record]);
     }
   }
   return answer;
 }
 
+}  // namespace
+
+GeoAnswer GeoDb::LookupV4(uint32_t address) const {
+  return Answer(layers_->asn, layers_->country, address);
+}
+
 GeoAnswer GeoDb::LookupV6(const correlation::Ipv6Bytes& bytes) const {
   const U128 address = ToU128(bytes);
   if ((address >> 32) == 0xffff) return LookupV4(static_cast<uint32_t>(address));
-  GeoAnswer answer;
-  if (const Layer* asn = layers_->asn) {
-    if (const auto* segment = asn->v6.Find(address)) {
-      const internal::Record& record = asn->records[segment->record];
-      answer.asn = record.asn;
-      answer.as_name = asn->Text(record);
-      const int length = internal::LargestBlock(address, segment->first, segment->last);
-      const U128 mask = length == 0 ? U128(0) : ~U128(0) << (128 - length);
-      answer.prefix = GeoPrefix{.v6 = true,
-                                .v6_network = FromU128(address & mask),
-                                .length = static_cast<uint8_t>(length)};
-    }
-  }
-  if (const Layer* country = layers_->country) {
-    if (const auto* segment = country->v6.Find(address)) {
-      answer.country = country->Text(country->records[segment->record]);
-    }
-  }
-  return answer;
+  return Answer(layers_->asn, layers_->country, address);
 }
 
 std::optional<GeoAnswer> GeoDb::Lookup(std::string_view ip_text) const {

@@ -7,7 +7,7 @@
 // CSV/TSV files, mmdb.cc for MMDB), each pointing at an interned record.
 // Compile() turns them into a Layer: per address family, disjoint segments
 // sorted by their first address (where ranges overlap, the smaller one wins),
-// with a first-level index by the top 16 bits, so that a lookup is an index
+// with a first-level index of 2^20 buckets, so that a lookup is an index
 // read and a binary search over a few segments.
 //
 // Not thread-safe while being built; a compiled Layer is immutable and may be
