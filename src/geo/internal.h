@@ -7,7 +7,7 @@
 // CSV/TSV files, mmdb.cc for MMDB), each pointing at an interned record.
 // Compile() turns them into a Layer: per address family, disjoint segments
 // sorted by their first address (where ranges overlap, the smaller one wins),
-// with a first-level index of 2^20 buckets, so that a lookup is an index
+// with a first-level index of up to 2^20 buckets, so that a lookup is an index
 // read and a binary search over a few segments.
 //
 // Not thread-safe while being built; a compiled Layer is immutable and may be
@@ -94,20 +94,22 @@ struct Segment {
 };
 
 // Disjoint segments by first address, with a first-level index: the
-// addresses from the first segment's on are cut into 2^20 buckets of equal
-// size (IPv4: by the top 20 bits), and index[b] is the first segment that
-// starts in bucket b or later. `probe` holds each segment's first address
+// addresses from the first segment's on are cut into 2^index_bits buckets of
+// equal size (IPv4: by the top index_bits bits; two to four buckets a
+// segment, up to 2^20), and index[b] is the first segment that starts in bucket
+// b or later. `probe` holds each segment's first address
 // (IPv6: its top 64 bits) packed, so that the search in a bucket reads few
 // cache lines.
 template <typename Key>
 struct Table {
   static constexpr int kBits = sizeof(Key) * 8;
-  static constexpr int kIndexBits = 20;
+  static constexpr int kMaxIndexBits = 20;
   std::vector<Segment<Key>> segments;
   std::vector<uint64_t> probe;
-  std::vector<uint32_t> index;  // (1 << kIndexBits) + 1 entries
+  std::vector<uint32_t> index;  // (1 << index_bits) + 1 entries
   Key base = 0;
-  int shift = kBits - kIndexBits;
+  int index_bits = 1;
+  int shift = kBits - 1;
 
   static uint64_t Probe(Key address) {
     return sizeof(Key) > 8 ? static_cast<uint64_t>(address >> 64 % kBits)
@@ -115,7 +117,7 @@ struct Table {
   }
   uint32_t Bucket(Key address) const {
     const Key offset = static_cast<Key>(address - base) >> shift;
-    return offset >= (Key(1) << kIndexBits) ? (1u << kIndexBits) - 1
+    return offset >= (Key(1) << index_bits) ? (1u << index_bits) - 1
                                             : static_cast<uint32_t>(offset);
   }
 

@@ -1,6 +1,7 @@
 // Layers: interning, compiling overlapping ranges into disjoint segments, the
 // first-level index, and the layer file.
 #include <algorithm>
+#include <bit>
 #include <limits>
 #include <queue>
 
@@ -119,24 +120,26 @@ template <typename Key>
 void Table<Key>::BuildIndex() {
   probe.resize(segments.size());
   for (size_t i = 0; i < segments.size(); ++i) probe[i] = Probe(segments[i].first);
-  // IPv4: the top 20 bits. IPv6: from the first segment on, buckets just
-  // large enough that 2^20 of them reach the last segment's start (IPv6
-  // data sits in a small part of the space).
+  // Two to four buckets a segment, at most 2^20. IPv4: by the top bits.
+  // IPv6: from the first segment on, buckets just large enough that all of
+  // them reach the last segment's start (IPv6 data sits in a small part of
+  // the space).
+  index_bits = std::clamp(static_cast<int>(std::bit_width(segments.size())) + 2, 1, kMaxIndexBits);
   base = 0;
-  shift = kBits - kIndexBits;
+  shift = kBits - index_bits;
   if constexpr (sizeof(Key) > 8) {
     if (!segments.empty()) {
       base = segments.front().first;
       const Key span = segments.back().first - base;
       shift = 0;
-      while (shift < kBits && (span >> shift) >= (Key(1) << kIndexBits)) ++shift;
+      while (shift < kBits && (span >> shift) >= (Key(1) << index_bits)) ++shift;
     }
   }
   if (segments.empty()) {
     index.clear();  // Find answers nothing without reading it
     return;
   }
-  const uint32_t buckets = 1u << kIndexBits;
+  const uint32_t buckets = 1u << index_bits;
   index.assign(buckets + 1, static_cast<uint32_t>(segments.size()));
   size_t i = 0;
   for (uint32_t bucket = 0; bucket < buckets; ++bucket) {
