@@ -13,9 +13,13 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libpsl-dev libidn2-dev publicsuffix grepcidr libre2-dev
   libpcap-dev libroaring-dev tcpdump tshark
+  libmaxminddb-dev libmaxmind-db-writer-perl
   curl ca-certificates
   libcurl4-openssl-dev libgpgme-dev gnupg python3-aiosmtpd
 )
+# npm fetches the default IP enrichment data (scripts/start-node.sh); Debian's
+# only where no npm is there already (a Node.js install of its own brings one).
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 for arg in "$@"; do
   case "$arg" in
     --fuzz) PACKAGES+=(clang-14 libclang-rt-14-dev llvm-14) ;;

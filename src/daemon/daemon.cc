@@ -19,6 +19,7 @@
 #include "federation/boundary.h"
 #include "federation/module.h"
 #include "federation/signing.h"
+#include "geo/module.h"
 #include "pattern/pattern.h"
 #include "taxii/module.h"
 #include "telescope/module.h"
@@ -463,6 +464,7 @@ std::vector<std::unique_ptr<platform::Module>> NodeModules(const platform::NodeS
   modules.push_back(std::make_unique<api::MatchingModule>(services));
   modules.push_back(std::make_unique<federation::PeersModule>(services));
   modules.push_back(std::make_unique<telescope::TelescopeModule>(services));
+  modules.push_back(std::make_unique<geo::GeoModule>(services));
   return modules;
 }
 

@@ -1,0 +1,229 @@
+// GeoDb: the compiled layers of a node directory, and the lookups.
+#include "geo/geo.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <boost/json.hpp>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+
+#include "common/uuid.h"
+#include "geo/internal.h"
+
+namespace kizuna::geo {
+
+using internal::Layer;
+using internal::LayerKind;
+using internal::U128;
+
+namespace internal {
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return IoError("cannot read " + path + ": " + std::strerror(errno));
+  std::string out;
+  char buffer[1 << 16];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      return IoError("cannot read " + path + ": " + std::strerror(error));
+    }
+    if (n == 0) break;
+    out.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+Status ReplaceFileAtomically(const std::string& path, std::string_view bytes) {
+  // A name of its own: two loads at once each rename a whole file.
+  const std::string temporary = path + ".tmp-" + NewUuid4();
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return IoError("cannot write " + temporary + ": " + std::strerror(errno));
+  size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    written += static_cast<size_t>(n);
+  }
+  const bool ok = written == bytes.size() && ::fsync(fd) == 0;
+  const int error = errno;
+  if (::close(fd) != 0 || !ok || ::rename(temporary.c_str(), path.c_str()) != 0) {
+    ::unlink(temporary.c_str());
+    return IoError("cannot write " + path + ": " + std::strerror(ok ? errno : error));
+  }
+  // The rename itself made durable.
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  const int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+  return Status::Ok();
+}
+
+}  // namespace internal
+
+namespace {
+
+U128 ToU128(const correlation::Ipv6Bytes& bytes) {
+  U128 value = 0;
+  for (uint8_t b : bytes) value = (value << 8) | b;
+  return value;
+}
+
+correlation::Ipv6Bytes FromU128(U128 value) {
+  correlation::Ipv6Bytes bytes;
+  for (int i = 15; i >= 0; --i) {
+    bytes[i] = static_cast<uint8_t>(value);
+    value >>= 8;
+  }
+  return bytes;
+}
+
+}  // namespace
+
+std::string GeoPrefix::ToString() const {
+  if (!v6) return correlation::FormatIpv4(v4) + "/" + std::to_string(length);
+  char text[INET6_ADDRSTRLEN];
+  ::inet_ntop(AF_INET6, v6_network.data(), text, sizeof text);
+  return std::string(text) + "/" + std::to_string(length);
+}
+
+std::string GeoAnswerJson(std::string_view ip, const GeoAnswer& answer) {
+  namespace json = boost::json;
+  json::object out;
+  out["ip"] = ip;
+  out["asn"] = answer.asn == 0 ? json::value(nullptr) : json::value(answer.asn);
+  out["as_name"] = answer.asn == 0 ? json::value(nullptr) : json::value(answer.as_name);
+  out["country"] = answer.country.empty() ? json::value(nullptr) : json::value(answer.country);
+  out["prefix"] = answer.prefix ? json::value(answer.prefix->ToString()) : json::value(nullptr);
+  return json::serialize(out);
+}
+
+struct GeoDb::Layers {
+  std::array<std::optional<Layer>, internal::kLayerKinds> layers;
+  // The hot path's view of them (nullptr: not loaded).
+  const Layer* asn = nullptr;
+  const Layer* country = nullptr;
+};
+
+GeoDb::GeoDb(std::unique_ptr<Layers> layers) : layers_(std::move(layers)) {
+  if (layers_->layers[0]) layers_->asn = &*layers_->layers[0];
+  if (layers_->layers[1]) layers_->country = &*layers_->layers[1];
+}
+GeoDb::~GeoDb() = default;
+
+std::shared_ptr<const GeoDb> GeoDb::Empty() {
+  return std::shared_ptr<const GeoDb>(new GeoDb(std::make_unique<Layers>()));
+}
+
+Result<std::shared_ptr<const GeoDb>> GeoDb::Open(const std::string& node_dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(node_dir, ec)) {
+    return NotFound("no node directory " + node_dir);
+  }
+  auto layers = std::make_unique<Layers>();
+  for (LayerKind kind : {LayerKind::kAsn, LayerKind::kCountry}) {
+    const std::string path = node_dir + "/geo/" + std::string(internal::LayerName(kind)) + ".kgeo";
+    if (!std::filesystem::exists(path, ec)) continue;
+    KIZUNA_ASSIGN_OR_RETURN(std::string bytes, internal::ReadWholeFile(path));
+    KIZUNA_ASSIGN_OR_RETURN(Layer layer, Layer::Parse(bytes, path));
+    if (layer.kind != kind) return InvalidArgument(path + ": holds another layer");
+    layers->layers[static_cast<int>(kind)] = std::move(layer);
+  }
+  return std::shared_ptr<const GeoDb>(new GeoDb(std::move(layers)));
+}
+
+namespace {
+
+template <typename Key>
+const internal::Table<Key>& TableOf(const Layer& layer) {
+  if constexpr (sizeof(Key) == 4) {
+    return layer.v4;
+  } else {
+    return layer.v6;
+  }
+}
+
+GeoPrefix MakePrefix(uint32_t network, int length) {
+  return GeoPrefix{.v4 = network, .length = static_cast<uint8_t>(length)};
+}
+GeoPrefix MakePrefix(U128 network, int length) {
+  return GeoPrefix{
+      .v6 = true, .v6_network = FromU128(network), .length = static_cast<uint8_t>(length)};
+}
+
+// The one lookup path, for both families: each loaded layer's segment.
+template <typename Key>
+GeoAnswer Answer(const Layer* asn, const Layer* country, Key address) {
+  GeoAnswer answer;
+  if (asn != nullptr) {
+    if (const auto* segment = TableOf<Key>(*asn).Find(address)) {
+      const internal::Record& record = asn->records[segment->record];
+      answer.asn = record.asn;
+      answer.as_name = asn->Text(record);
+      constexpr int kBits = sizeof(Key) * 8;
+      const int length = internal::LargestBlock(address, segment->first, segment->last);
+      const Key mask = length == 0 ? Key(0) : static_cast<Key>(~Key(0) << (kBits - length));
+      answer.prefix = MakePrefix(static_cast<Key>(address & mask), length);
+    }
+  }
+  if (country != nullptr) {
+    if (const auto* segment = TableOf<Key>(*country).Find(address)) {
+      answer.country = country->Text(country->records[segment->record]);
+    }
+  }
+  return answer;
+}
+
+}  // namespace
+
+GeoAnswer GeoDb::LookupV4(uint32_t address) const {
+  return Answer(layers_->asn, layers_->country, address);
+}
+
+GeoAnswer GeoDb::LookupV6(const correlation::Ipv6Bytes& bytes) const {
+  const U128 address = ToU128(bytes);
+  if ((address >> 32) == 0xffff) return LookupV4(static_cast<uint32_t>(address));
+  return Answer(layers_->asn, layers_->country, address);
+}
+
+std::optional<GeoAnswer> GeoDb::Lookup(std::string_view ip_text) const {
+  if (auto v4 = correlation::ParseIpv4(ip_text)) return LookupV4(*v4);
+  if (ip_text.find(':') != std::string_view::npos) {
+    if (auto v6 = correlation::ParseIpv6(ip_text)) return LookupV6(*v6);
+  }
+  return std::nullopt;
+}
+
+std::string GeoDb::version() const {
+  std::string out;
+  for (const auto& layer : layers_->layers) {
+    if (!layer) continue;
+    if (!out.empty()) out += "; ";
+    out += std::string(internal::LayerName(layer->kind)) + ": " + layer->Version();
+  }
+  return out.empty() ? "none" : out;
+}
+
+std::vector<GeoLayerInfo> GeoDb::layers() const {
+  std::vector<GeoLayerInfo> out;
+  for (const auto& layer : layers_->layers) {
+    if (!layer) continue;
+    out.push_back({std::string(internal::LayerName(layer->kind)), layer->v4.segments.size(),
+                   layer->v6.segments.size(), layer->Version()});
+  }
+  return out;
+}
+
+}  // namespace kizuna::geo

@@ -1,0 +1,251 @@
+// Layers: interning, compiling overlapping ranges into disjoint segments, the
+// first-level index, and the layer file.
+#include <algorithm>
+#include <bit>
+#include <limits>
+#include <queue>
+
+#include "common/time.h"
+#include "correlation/snapshot_io.h"
+#include "geo/internal.h"
+
+namespace kizuna::geo::internal {
+
+namespace {
+
+using correlation::internal::Checksum64;
+using correlation::internal::SnapshotReader;
+using correlation::internal::SnapshotWriter;
+
+constexpr std::string_view kMagic = "KZGEOLYR";
+// Raise with any change to what is written.
+constexpr uint32_t kFormat = 1;
+constexpr size_t kHeaderSize = 8 + 4 + 8;  // magic, format, checksum
+
+// Where ranges overlap the smaller wins, of equal ones the later: sweeps
+// the ranges by first address with the ranges covering the current address
+// in a heap, best on top.
+template <typename Key>
+std::vector<Segment<Key>> Flatten(std::vector<RawRange<Key>> ranges) {
+  std::sort(ranges.begin(), ranges.end(),
+            [](const RawRange<Key>& a, const RawRange<Key>& b) { return a.first < b.first; });
+  auto worse = [&ranges](uint32_t a, uint32_t b) {
+    const Key size_a = ranges[a].last - ranges[a].first;
+    const Key size_b = ranges[b].last - ranges[b].first;
+    return size_a != size_b ? size_a > size_b : ranges[a].order < ranges[b].order;
+  };
+  std::priority_queue<uint32_t, std::vector<uint32_t>, decltype(worse)> covering(worse);
+  std::vector<Segment<Key>> out;
+  std::vector<uint32_t> source;  // the range each segment of `out` comes from
+  size_t next = 0;
+  Key at = 0;
+  while (next < ranges.size() || !covering.empty()) {
+    if (covering.empty()) at = ranges[next].first;
+    while (next < ranges.size() && ranges[next].first == at) {
+      covering.push(static_cast<uint32_t>(next++));
+    }
+    while (!covering.empty() && ranges[covering.top()].last < at) covering.pop();
+    if (covering.empty()) continue;
+    const uint32_t best = covering.top();
+    Key end = ranges[best].last;
+    if (next < ranges.size() && ranges[next].first - 1 < end) end = ranges[next].first - 1;
+    if (!out.empty() && source.back() == best && out.back().last + 1 == at) {
+      out.back().last = end;  // a range that did not win was all that began here
+    } else {
+      out.push_back({at, end, ranges[best].record});
+      source.push_back(best);
+    }
+    if (end == std::numeric_limits<Key>::max()) break;
+    at = end + 1;
+  }
+  return out;
+}
+
+template <typename Key>
+void WriteTable(SnapshotWriter& w, const Table<Key>& table) {
+  // Three arrays, not the structs (whose padding would make the file's bytes
+  // vary from one load of the same data to the next).
+  std::vector<Key> firsts, lasts;
+  std::vector<uint32_t> records;
+  firsts.reserve(table.segments.size());
+  lasts.reserve(table.segments.size());
+  records.reserve(table.segments.size());
+  for (const Segment<Key>& s : table.segments) {
+    firsts.push_back(s.first);
+    lasts.push_back(s.last);
+    records.push_back(s.record);
+  }
+  w.Array(firsts);
+  w.Array(lasts);
+  w.Array(records);
+}
+
+template <typename Key>
+bool ReadTable(SnapshotReader& r, size_t record_count, Table<Key>* table) {
+  std::vector<Key> firsts, lasts;
+  std::vector<uint32_t> records;
+  if (!r.Array(&firsts) || !r.Array(&lasts) || !r.Array(&records)) return false;
+  if (lasts.size() != firsts.size() || records.size() != firsts.size()) return false;
+  table->segments.resize(firsts.size());
+  for (size_t i = 0; i < firsts.size(); ++i) {
+    if (firsts[i] > lasts[i] || records[i] >= record_count) return false;
+    if (i > 0 && firsts[i] <= lasts[i - 1]) return false;  // sorted and disjoint
+    table->segments[i] = {firsts[i], lasts[i], records[i]};
+  }
+  table->BuildIndex();
+  return true;
+}
+
+}  // namespace
+
+std::string_view LayerName(LayerKind kind) { return kind == LayerKind::kAsn ? "asn" : "country"; }
+
+uint32_t LayerBuilder::Intern(uint32_t asn, std::string_view text) {
+  std::string key = std::to_string(asn);
+  key.push_back('\0');
+  key.append(text);
+  auto [it, added] = interned_.try_emplace(std::move(key), static_cast<uint32_t>(records_.size()));
+  if (added) {
+    records_.push_back(
+        {asn, static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(text.size())});
+    arena_.append(text);
+  }
+  return it->second;
+}
+
+uint32_t LayerBuilder::InternAsn(uint32_t asn, std::string_view name) { return Intern(asn, name); }
+uint32_t LayerBuilder::InternCountry(std::string_view code) { return Intern(0, code); }
+
+template <typename Key>
+void Table<Key>::BuildIndex() {
+  probe.resize(segments.size());
+  for (size_t i = 0; i < segments.size(); ++i) probe[i] = Probe(segments[i].first);
+  // Two to four buckets a segment, at most 2^20. IPv4: by the top bits.
+  // IPv6: from the first segment on, buckets just large enough that all of
+  // them reach the last segment's start (IPv6 data sits in a small part of
+  // the space).
+  index_bits = std::clamp(static_cast<int>(std::bit_width(segments.size())) + 2, 1, kMaxIndexBits);
+  base = 0;
+  shift = kBits - index_bits;
+  if constexpr (sizeof(Key) > 8) {
+    if (!segments.empty()) {
+      base = segments.front().first;
+      const Key span = segments.back().first - base;
+      shift = 0;
+      while (shift < kBits && (span >> shift) >= (Key(1) << index_bits)) ++shift;
+    }
+  }
+  if (segments.empty()) {
+    index.clear();  // Find answers nothing without reading it
+    return;
+  }
+  const uint32_t buckets = 1u << index_bits;
+  index.assign(buckets + 1, static_cast<uint32_t>(segments.size()));
+  size_t i = 0;
+  for (uint32_t bucket = 0; bucket < buckets; ++bucket) {
+    while (i < segments.size() && Bucket(segments[i].first) < bucket) ++i;
+    index[bucket] = static_cast<uint32_t>(i);
+  }
+}
+template struct Table<uint32_t>;
+template struct Table<U128>;
+
+Layer Layer::Compile(LayerBuilder&& builder, int64_t loaded_at_micros) {
+  Layer layer;
+  layer.kind = builder.kind_;
+  layer.loaded_at_micros = loaded_at_micros;
+  layer.sources = std::move(builder.sources_);
+  layer.records = std::move(builder.records_);
+  layer.arena = std::move(builder.arena_);
+  layer.v4.segments = Flatten(std::move(builder.v4_));
+  layer.v6.segments = Flatten(std::move(builder.v6_));
+  layer.v4.BuildIndex();
+  layer.v6.BuildIndex();
+  return layer;
+}
+
+std::string Layer::Version() const {
+  std::string out;
+  for (const SourceInfo& s : sources) {
+    if (!out.empty()) out += ", ";
+    out += s.file + " sha256:" + s.sha256;
+    if (!s.mmdb_type.empty()) {
+      out += " [" + s.mmdb_type + " built " +
+             FormatTimestamp(int64_t(s.mmdb_build_epoch) * 1000000, 0) + "]";
+    }
+  }
+  return out + " loaded " + FormatTimestamp(loaded_at_micros, 0);
+}
+
+std::string Layer::Serialize() const {
+  SnapshotWriter w;
+  w.U8(static_cast<uint8_t>(kind));
+  w.I64(loaded_at_micros);
+  w.U64(sources.size());
+  for (const SourceInfo& s : sources) {
+    w.String(s.file);
+    w.String(s.sha256);
+    w.String(s.format);
+    w.U64(s.ranges);
+    w.String(s.mmdb_type);
+    w.U64(s.mmdb_build_epoch);
+  }
+  w.Array(records);
+  w.String(arena);
+  WriteTable(w, v4);
+  WriteTable(w, v6);
+  const std::string& payload = w.bytes();
+  SnapshotWriter header;
+  header.bytes().append(kMagic);
+  header.U32(kFormat);
+  header.U64(Checksum64(payload));
+  return header.bytes() + payload;
+}
+
+Result<Layer> Layer::Parse(std::string_view bytes, std::string_view file_name) {
+  const std::string damaged = std::string(file_name) + ": damaged geo layer file (load it again)";
+  if (bytes.size() < kHeaderSize || bytes.substr(0, kMagic.size()) != kMagic) {
+    return InvalidArgument(std::string(file_name) + ": not a kizuna geo layer file");
+  }
+  SnapshotReader header(bytes.substr(kMagic.size(), kHeaderSize - kMagic.size()));
+  uint32_t format = 0;
+  uint64_t checksum = 0;
+  if (!header.U32(&format) || !header.U64(&checksum)) return InvalidArgument(damaged);
+  if (format != kFormat) {
+    return FailedPrecondition(std::string(file_name) + ": geo layer format " +
+                              std::to_string(format) + ", this kizuna reads " +
+                              std::to_string(kFormat) + " (load the data again)");
+  }
+  const std::string_view payload = bytes.substr(kHeaderSize);
+  if (Checksum64(payload) != checksum) return InvalidArgument(damaged);
+  SnapshotReader r(payload);
+  Layer layer;
+  uint8_t kind = 0;
+  uint64_t source_count = 0;
+  if (!r.U8(&kind) || kind >= kLayerKinds || !r.I64(&layer.loaded_at_micros) ||
+      !r.Count(&source_count, 40)) {
+    return InvalidArgument(damaged);
+  }
+  layer.kind = static_cast<LayerKind>(kind);
+  for (uint64_t i = 0; i < source_count; ++i) {
+    SourceInfo s;
+    if (!r.String(&s.file) || !r.String(&s.sha256) || !r.String(&s.format) || !r.U64(&s.ranges) ||
+        !r.String(&s.mmdb_type) || !r.U64(&s.mmdb_build_epoch)) {
+      return InvalidArgument(damaged);
+    }
+    layer.sources.push_back(std::move(s));
+  }
+  if (!r.Array(&layer.records) || !r.String(&layer.arena)) return InvalidArgument(damaged);
+  for (const Record& record : layer.records) {
+    if (uint64_t{record.text_offset} + record.text_size > layer.arena.size()) {
+      return InvalidArgument(damaged);
+    }
+  }
+  if (!ReadTable(r, layer.records.size(), &layer.v4) ||
+      !ReadTable(r, layer.records.size(), &layer.v6) || !r.done()) {
+    return InvalidArgument(damaged);
+  }
+  return layer;
+}
+
+}  // namespace kizuna::geo::internal
