@@ -735,7 +735,7 @@ const Summary::Derived& Summary::derived() const {
   };
   // IPv4: the sources in address order, so that each set gets its
   // addresses ascending (one linear insert each); the sources of each port
-  // by a counting sort on the port key (counted, then placed).
+  // grouped by port key, stably (a sort of the pairs, or a counting sort).
   std::vector<std::pair<uint32_t, const SourceStats*>> order;
   order.reserve(by_source4_.size());
   for (const auto& [address, stats] : by_source4_) order.emplace_back(address, &stats);
@@ -745,8 +745,13 @@ const Summary::Derived& Summary::derived() const {
   all.reserve(order.size());
   std::vector<std::vector<uint32_t>> classes(kTrafficClasses), matched(fingerprints_.size());
   constexpr uint32_t kKeys = uint32_t{kPortProtos} << 16;  // PortKey's
-  std::vector<uint32_t> start(kKeys + 1, 0);
-  std::vector<std::pair<uint32_t, uint32_t>> odd;  // (key, address) for keys past kKeys
+  // (port key, source) pairs, the sources ascending within each key once
+  // grouped (they are visited in address order and the grouping is stable).
+  // Kept only while there are few; a busy interval is grouped by a
+  // counting sort instead (below), without them.
+  const size_t few = kKeys / 4;
+  std::vector<std::pair<uint32_t, uint32_t>> pairs;
+  bool busy = false;
   for (const auto& [address, stats] : order) {
     all.push_back(address);
     for (uint32_t c = stats->classes; c != 0; c &= c - 1) {
@@ -755,39 +760,65 @@ const Summary::Derived& Summary::derived() const {
     for (uint32_t m = stats->fingerprints() & rule_mask; m != 0; m &= m - 1) {
       matched[__builtin_ctz(m)].push_back(address);
     }
-    stats->ports.ForEach([&, address = address](uint32_t key) {
-      if (key < kKeys) {
-        ++start[key + 1];
-      } else {
-        odd.emplace_back(key, address);
-      }
-    });
-  }
-  for (uint32_t key = 0; key < kKeys; ++key) start[key + 1] += start[key];
-  std::vector<uint32_t> by_port(start[kKeys]);
-  std::vector<uint32_t> next(start.begin(), start.end() - 1);
-  for (const auto& [address, stats] : order) {
-    stats->ports.ForEach([&, address = address](uint32_t key) {
-      if (key < kKeys) by_port[next[key]++] = address;
-    });
+    if (busy) continue;
+    stats->ports.ForEach(
+        [&, address = address](uint32_t key) { pairs.emplace_back(key, address); });
+    if (pairs.size() >= few) {
+      busy = true;
+      std::vector<std::pair<uint32_t, uint32_t>>().swap(pairs);
+    }
   }
   d->sources.AddV4Sorted(all);
   for (int c = 0; c < kTrafficClasses; ++c) d->classes[c].AddV4Sorted(classes[c]);
   for (size_t r = 0; r < matched.size(); ++r) d->fingerprints[r].AddV4Sorted(matched[r]);
-  for (uint32_t key = 0; key < kKeys; ++key) {
-    if (start[key + 1] == start[key]) continue;
-    port_at(key).sources.AddV4Sorted(
-        std::span<const uint32_t>(by_port.data() + start[key], start[key + 1] - start[key]));
-  }
-  std::stable_sort(odd.begin(), odd.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<uint32_t> run;
-  for (size_t begin = 0; begin < odd.size();) {
-    size_t end = begin;
-    run.clear();
-    while (end < odd.size() && odd[end].first == odd[begin].first) run.push_back(odd[end++].second);
-    port_at(odd[begin].first).sources.AddV4Sorted(run);
-    begin = end;
+  auto add_runs = [&](std::span<const std::pair<uint32_t, uint32_t>> grouped) {
+    for (size_t begin = 0; begin < grouped.size();) {
+      size_t end = begin;
+      run.clear();
+      while (end < grouped.size() && grouped[end].first == grouped[begin].first) {
+        run.push_back(grouped[end++].second);
+      }
+      port_at(grouped[begin].first).sources.AddV4Sorted(run);
+      begin = end;
+    }
+  };
+  if (!busy) {
+    // A quiet interval (most minutes of a small darknet): sorting its few
+    // pairs costs less than the counting sort's tables over every key,
+    // which were most of the time of a week of sparse minutes.
+    std::stable_sort(pairs.begin(), pairs.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    add_runs(pairs);
+  } else {
+    // A busy one: a counting sort on the port key (counted, then placed).
+    std::vector<uint32_t> start(kKeys + 1, 0);
+    std::vector<std::pair<uint32_t, uint32_t>> odd;  // keys past kKeys
+    for (const auto& [address, stats] : order) {
+      stats->ports.ForEach([&, address = address](uint32_t key) {
+        if (key < kKeys) {
+          ++start[key + 1];
+        } else {
+          odd.emplace_back(key, address);
+        }
+      });
+    }
+    for (uint32_t key = 0; key < kKeys; ++key) start[key + 1] += start[key];
+    std::vector<uint32_t> by_port(start[kKeys]);
+    std::vector<uint32_t> next(start.begin(), start.end() - 1);
+    for (const auto& [address, stats] : order) {
+      stats->ports.ForEach([&, address = address](uint32_t key) {
+        if (key < kKeys) by_port[next[key]++] = address;
+      });
+    }
+    for (uint32_t key = 0; key < kKeys; ++key) {
+      if (start[key + 1] == start[key]) continue;
+      port_at(key).sources.AddV4Sorted(
+          std::span<const uint32_t>(by_port.data() + start[key], start[key + 1] - start[key]));
+    }
+    std::stable_sort(odd.begin(), odd.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    add_runs(odd);
   }
   for (const auto& [address, stats] : by_source6_) {
     d->sources.AddV6(address);
