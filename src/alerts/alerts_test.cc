@@ -69,7 +69,9 @@ Observation Seen(std::string_view ip, int64_t time_us, std::string type = "infec
   o.ip = Ip(ip);
   o.port = 23;
   o.protocol = "tcp";
-  o.taxonomy = type == "scanner" ? "information-gathering" : "malicious-code";
+  o.taxonomy = type == "scanner"             ? "information-gathering"
+               : type == "vulnerable-system" ? "vulnerable"
+                                             : "malicious-code";
   o.type = std::move(type);
   o.identifier = identifier;
   o.family = identifier;
@@ -244,7 +246,9 @@ TEST_F(Pipeline, EnrichesRoutesAndFoldsRepeats) {
               Seen("192.0.2.1", kDay0 + 9)},
              kDay0 + 2 * kDay);
   EXPECT_EQ(stats.observations, 5);
-  EXPECT_EQ(stats.new_events, 3);  // the repeat on day 0 folded; day 1 is its own event
+  // The repeat on day 0 folded; day 1 is its own event; the unrouted
+  // address is kept as an event without a recipient.
+  EXPECT_EQ(stats.new_events, 4);
   EXPECT_EQ(stats.merged, 1);
   EXPECT_EQ(stats.unrouted, 1);
   EXPECT_EQ(stats.per_recipient.at("isp-a"), 3);
@@ -351,13 +355,24 @@ TEST_F(Pipeline, SuppressionWindowEnds) {
   auto status = StatusJson(*db_);
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->at("events").at("suppressed").as_int64(), 6);
-  // Another finding for the same host is not suppressed by the first.
-  Ingest({Seen("198.51.100.7", kDay0 + 8 * kDay + 5, "scanner", "telnet-scan")},
+  // Day 8: the window after day 4's report is over, and a new finding for
+  // the same host is no repeat of the old one.
+  Ingest({Seen("198.51.100.7", kDay0 + 8 * kDay + 5),
+          Seen("198.51.100.7", kDay0 + 8 * kDay + 5, "scanner", "telnet-scan")},
          kDay0 + 8 * kDay + 5);
-  const auto built = Build(kDay0 + 9 * kDay + 1);
+  auto built = Build(kDay0 + 9 * kDay + 1);
+  ASSERT_EQ(built.size(), 1u);
+  EXPECT_EQ(built[0].events, 2);
+  EXPECT_EQ(built[0].suppressed, 0);
+  // Day 9: both were just reported; a third kind of finding is new.
+  Ingest({Seen("198.51.100.7", kDay0 + 9 * kDay + 5),
+          Seen("198.51.100.7", kDay0 + 9 * kDay + 5, "scanner", "telnet-scan"),
+          Seen("198.51.100.7", kDay0 + 9 * kDay + 5, "vulnerable-system", "open-telnet")},
+         kDay0 + 9 * kDay + 5);
+  built = Build(kDay0 + 10 * kDay + 1);
   ASSERT_EQ(built.size(), 1u);
   EXPECT_EQ(built[0].events, 1);
-  EXPECT_EQ(built[0].suppressed, 1);
+  EXPECT_EQ(built[0].suppressed, 2);
 }
 
 TEST_F(Pipeline, EveryEventPassesTheSharingDecision) {

@@ -11,6 +11,7 @@
 #include "alerts/module.h"
 #include "alerts/pipeline.h"
 #include "alerts/reports.h"
+#include "alerts/shadowserver.h"
 #include "alerts/status.h"
 #include "common/time.h"
 #include "node/node.h"

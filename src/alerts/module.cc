@@ -131,7 +131,8 @@ kizuna::Status AlertsModule::Start() {
 }
 
 std::vector<platform::Job> AlertsModule::Jobs() {
-  return {{.name = "deliver",
+  return {{.module = std::string(name()),
+           .name = "deliver",
            .period = std::chrono::minutes(1),
            .run = [this] { return RunDeliveries(); },
            .retry_after = std::chrono::minutes(1)}};
@@ -175,7 +176,7 @@ void AlertsModule::AddRoutes(platform::RouteTable& routes) {
              });
   routes.Add("GET", "/api/v1/alerts/status",
              [this](const http::Request& r, const store::User& u, const PathParams&) {
-               return Status(r, u);
+               return GetStatus(r, u);
              });
   routes.Add("GET", "/api/v1/alerts/reports",
              [this](const http::Request& r, const store::User& u, const PathParams&) {
@@ -302,7 +303,7 @@ http::Response AlertsModule::Feed(const http::Request& request, const store::Use
   return response;
 }
 
-http::Response AlertsModule::Status(const http::Request&, const store::User& user) {
+http::Response AlertsModule::GetStatus(const http::Request&, const store::User& user) {
   if (!IsHome(*services_->policy(), user)) {
     return http::ErrorResponse(403, "Forbidden", "the alerting status is the home team's");
   }

@@ -72,7 +72,7 @@ class AlertsModule final : public platform::Module {
  private:
   http::Response PostObservations(const http::Request& request, const store::User& user);
   http::Response Feed(const http::Request& request, const store::User& user);
-  http::Response Status(const http::Request& request, const store::User& user);
+  http::Response GetStatus(const http::Request& request, const store::User& user);
   http::Response Reports(const http::Request& request, const store::User& user);
   http::Response Report(const http::Request& request, const store::User& user,
                         const std::string& id);

@@ -189,7 +189,7 @@ Result<std::vector<BuiltReport>> BuildDueReports(AlertsDb& db, const RouteTable&
     KIZUNA_ASSIGN_OR_RETURN(
         store::sqlite::Statement insert,
         c.Prepare("INSERT INTO reports(id, recipient, period_start, cutoff, created, format, "
-                  "channel, tlp, events, suppressed, withheld, filename, content_type, body, "
+                  "channel, tlp, events, suppressed, withheld, filename, content_type, body_file, "
                   "state) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"));
     insert.Bind(1, header.id)
         .Bind(2, r.name)

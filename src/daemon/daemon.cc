@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "alerts/module.h"
 #include "api/modules.h"
 #include "common/encoding.h"
 #include "common/time.h"
@@ -465,6 +466,7 @@ std::vector<std::unique_ptr<platform::Module>> NodeModules(const platform::NodeS
   modules.push_back(std::make_unique<federation::PeersModule>(services));
   modules.push_back(std::make_unique<telescope::TelescopeModule>(services));
   modules.push_back(std::make_unique<geo::GeoModule>(services));
+  modules.push_back(std::make_unique<alerts::AlertsModule>(services));
   return modules;
 }
 
