@@ -256,6 +256,9 @@ std::unique_ptr<SmtpSink> SmtpSink::Start(const std::string& dir, const SmtpSink
   for (const std::string& r : options.refuse) args.insert(args.end(), {"--refuse", r});
   if (options.fail_first)
     args.insert(args.end(), {"--fail-first", std::to_string(options.fail_first)});
+  if (options.reply_delay_seconds > 0) {
+    args.insert(args.end(), {"--reply-delay", std::to_string(options.reply_delay_seconds)});
+  }
   if (options.data_delay_seconds > 0) {
     args.insert(args.end(), {"--data-delay", std::to_string(options.data_delay_seconds)});
   }

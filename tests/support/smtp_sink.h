@@ -62,6 +62,9 @@ struct SmtpSinkOptions {
   std::vector<std::string> refuse;  // answered 550 at RCPT
   int fail_first = 0;               // the first N messages answered 451 at the end of DATA
   double data_delay_seconds = 0;    // the wait before answering a kept message's DATA
+  // The wait before answering DATA, keeping the message only if the client
+  // is still connected then (a client killed meanwhile delivered nothing).
+  double reply_delay_seconds = 0;
   std::string tls_cert, tls_key;    // PEM (MakeTestCertificate): offer STARTTLS
   bool smtps = false;               // with the certificate: TLS from the first byte instead
   bool require_starttls = false;

@@ -19,6 +19,11 @@ prints "listening 127.0.0.1 PORT" on stdout and writes PORT to DIR/port.
 --data-delay S      a message is kept, then the answer to its DATA waits S
                     seconds (a client killed meanwhile has delivered it
                     without knowing: the duplicate case).
+--reply-delay S     the answer to DATA waits S seconds, and the message is
+                    kept only if the client is still connected then: a server
+                    takes responsibility for a message with its 250 (RFC 5321
+                    6.1), so a client killed meanwhile has delivered nothing
+                    and must send it again (the crash-mid-delivery case).
 --tls-cert/--tls-key  offer STARTTLS (or, with --smtps, TLS from the first byte).
 --auth USER:PASSWORD  require AUTH PLAIN/LOGIN with these credentials (over TLS).
 Stops on SIGTERM or SIGINT.
@@ -45,6 +50,7 @@ class Sink:
         self.refuse = {a.lower() for a in args.refuse}
         self.fail_left = args.fail_first
         self.delay = args.data_delay
+        self.reply_delay = args.reply_delay
         self.count = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -57,6 +63,10 @@ class Sink:
         if self.fail_left > 0:
             self.fail_left -= 1
             return "451 4.3.0 Temporary failure, try again later"
+        if self.reply_delay > 0:
+            await asyncio.sleep(self.reply_delay)
+            if server.transport is None or server.transport.is_closing():
+                return "451 4.3.0 Client gone before the reply; nothing kept"
         self.count += 1
         n = self.count
         base = os.path.join(self.dir, str(n))
@@ -80,6 +90,7 @@ def main():
     p.add_argument("--refuse", action="append", default=[])
     p.add_argument("--fail-first", type=int, default=0)
     p.add_argument("--data-delay", type=float, default=0.0)
+    p.add_argument("--reply-delay", type=float, default=0.0)
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
     p.add_argument("--smtps", action="store_true")
