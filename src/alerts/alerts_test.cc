@@ -164,6 +164,8 @@ TEST(Recipients, JsonRoundTripAndValidation) {
       RecipientFromJson(R"({"name":"x","asns":[1],"channel":"feed","org":"o","tlp":"red"})").ok())
       << "RED never goes out";
   EXPECT_FALSE(RecipientFromJson(R"({"name":"x y","asns":[1],"channel":"feed","org":"o"})").ok());
+  EXPECT_FALSE(RecipientFromJson(R"({"name":"x","asns":[1],"channel":"node","peer":"p"})").ok())
+      << "not built yet: refused rather than queued forever";
   EXPECT_FALSE(
       RecipientFromJson(R"({"name":"x","prefixes":["300.1.2.0/24"],"channel":"feed","org":"o"})")
           .ok());

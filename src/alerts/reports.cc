@@ -70,7 +70,7 @@ Result<Decided> Decide(store::sqlite::Connection& c, const Recipient& r, const C
       store::sqlite::Statement events,
       c.Prepare(std::string("SELECT ") + kEventColumns +
                 " FROM events WHERE recipient = ?1 AND report IS NULL AND received < ?2 "
-                "ORDER BY ip, port, id"));
+                "ORDER BY received, rowid"));
   events.Bind(1, r.name).Bind(2, cut.cutoff);
   for (;;) {
     KIZUNA_ASSIGN_OR_RETURN(bool row, events.Step());
@@ -216,7 +216,8 @@ Result<std::vector<BuiltReport>> BuildDueReports(AlertsDb& db, const RouteTable&
     KIZUNA_ASSIGN_OR_RETURN(
         store::sqlite::Statement findings,
         c.Prepare("INSERT INTO findings(recipient, ip, type, identifier, last_reported) "
-                  "SELECT recipient, ip, type, identifier, ?2 FROM events WHERE report = ?1 "
+                  "SELECT recipient, ip, type, identifier, ?2 FROM events WHERE report = ?1 AND "
+                  "report > 0 "
                   "ORDER BY recipient, ip, type, identifier "
                   "ON CONFLICT(recipient, ip, type, identifier) "
                   "DO UPDATE SET last_reported = excluded.last_reported"));

@@ -158,9 +158,10 @@ Result<FeedPage> FeedEvents(AlertsDb& db, const sharing::SharingPolicy& policy,
       page.next_since = reports[i].second;
       break;
     }
-    KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement events,
-                            c.Prepare(std::string("SELECT ") + kEventColumns +
-                                      " FROM events WHERE report = ?1 ORDER BY ip, port, id"));
+    KIZUNA_ASSIGN_OR_RETURN(
+        store::sqlite::Statement events,
+        c.Prepare(std::string("SELECT ") + kEventColumns +
+                  " FROM events WHERE report = ?1 AND report > 0 ORDER BY ip, port, id"));
     events.Bind(1, reports[i].first);
     for (;;) {
       KIZUNA_ASSIGN_OR_RETURN(bool row, events.Step());
