@@ -118,8 +118,10 @@ TEST(NodeConfig, BadModuleSectionIsOneClearLine) {
   } cases[] = {
       {"[matching]\nbogus = 1\n", "kizuna.toml: matching.bogus: unknown key"},
       {"[matchng]\n",
-       "kizuna.toml: [matchng]: unknown section (the node's modules are: core, "
+       "kizuna.toml: [matchng]: unknown section (the node's modules are: alerts, core, geo, "
        "matching, peers, taxii, telescope)"},
+      {"[alerts]\ningest_tlp = \"purple\"\n", "kizuna.toml: alerts.ingest_tlp:"},
+      {"[alerts]\nsmtp_url = \"smtp://mail.example.org\"\n", "kizuna.toml: alerts.smtp_from:"},
       {"[telescope]\nsummary_tlp = \"purple\"\n", "kizuna.toml: telescope.summary_tlp:"},
       {"[[telescope.sensor]]\nname = \"bad name\"\n", "kizuna.toml: telescope.sensor[0].name:"},
   };
