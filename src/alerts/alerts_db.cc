@@ -1,5 +1,9 @@
 #include "alerts/alerts_db.h"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -92,7 +96,7 @@ CREATE INDEX IF NOT EXISTS report_log_by_report ON report_log(report, at);
 constexpr const char* kReportColumns =
     "rowid, id, recipient, period_start, cutoff, created, format, channel, tlp, events, "
     "suppressed, withheld, filename, content_type, state, attempts, next_attempt, last_error, "
-    "sent, acknowledged, body_file";
+    "sent, acknowledged, body_file, delivered_to, sender_pid";
 
 }  // namespace
 
@@ -108,6 +112,24 @@ Result<std::unique_ptr<AlertsDb>> AlertsDb::Open(const std::string& node_dir) {
   KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Transaction tx,
                           store::sqlite::Transaction::Begin(*connection, true));
   KIZUNA_RETURN_IF_ERROR(connection->Exec(kSchemaV1));
+  // Step 2: the addresses that already accepted a report (a retry goes to
+  // the others only) and the process sending it (taken up when it is gone).
+  for (const auto& [column, definition] :
+       {std::pair<const char*, const char*>{"delivered_to", "TEXT NOT NULL DEFAULT ''"},
+        {"sender_pid", "INTEGER NOT NULL DEFAULT 0"}}) {
+    KIZUNA_ASSIGN_OR_RETURN(
+        store::sqlite::Statement has,
+        connection->Prepare(std::string("SELECT count(*) FROM pragma_table_info('reports') "
+                                        "WHERE name = '") +
+                            column + "'"));
+    KIZUNA_ASSIGN_OR_RETURN(bool row, has.Step());
+    const bool present = row && has.ColumnInt(0) > 0;
+    has.Reset();
+    if (!present) {
+      KIZUNA_RETURN_IF_ERROR(connection->Exec(std::string("ALTER TABLE reports ADD COLUMN ") +
+                                              column + " " + definition));
+    }
+  }
   KIZUNA_RETURN_IF_ERROR(tx.Commit());
   return std::unique_ptr<AlertsDb>(new AlertsDb(node_dir, std::move(connection)));
 }
@@ -154,10 +176,9 @@ Result<std::vector<Recipient>> AlertsDb::Recipients() {
 
 Result<std::vector<ReportRow>> AlertsDb::ReadReports(const std::string& where,
                                                      const std::string& arg, int limit,
-                                                     bool with_body) {
-  std::string sql = std::string("SELECT ") + kReportColumns + "" + " FROM reports" +
-                    (where.empty() ? "" : " WHERE " + where) +
-                    " ORDER BY cutoff DESC, rowid DESC LIMIT ?2";
+                                                     bool with_body, const std::string& order) {
+  std::string sql = std::string("SELECT ") + kReportColumns + " FROM reports" +
+                    (where.empty() ? "" : " WHERE " + where) + " ORDER BY " + order + " LIMIT ?2";
   KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement statement, connection_->Prepare(sql));
   if (!where.empty()) statement.Bind(1, arg);
   statement.Bind(2, int64_t{limit});
@@ -187,6 +208,8 @@ Result<std::vector<ReportRow>> AlertsDb::ReadReports(const std::string& where,
     r.sent_us = statement.ColumnInt(18);
     r.acknowledged_us = statement.ColumnInt(19);
     r.body_file = statement.ColumnText(20);
+    r.delivered_to = statement.ColumnText(21);
+    r.sender_pid = statement.ColumnInt(22);
     if (with_body) {
       std::ifstream file(std::filesystem::path(node_dir_) / "alerts" / "reports" / r.body_file,
                          std::ios::binary);
@@ -198,6 +221,25 @@ Result<std::vector<ReportRow>> AlertsDb::ReadReports(const std::string& where,
     out.push_back(std::move(r));
   }
   return out;
+}
+
+Result<std::vector<ReportRow>> AlertsDb::DueReports(int64_t now_us, int limit) {
+  auto lock = Lock();
+  KIZUNA_ASSIGN_OR_RETURN(
+      std::vector<ReportRow> listed,
+      ReadReports("(state = 'queued' AND next_attempt <= CAST(?1 AS INTEGER)) OR state = 'sending'",
+                  std::to_string(now_us), limit, false, "rowid"));
+  std::vector<ReportRow> due;
+  for (ReportRow& r : listed) {
+    // A report another process is sending is left to it until its lease
+    // ends, or at once when that process is gone (killed, crashed).
+    const bool sender_gone = r.sender_pid > 0 && r.sender_pid != ::getpid() &&
+                             ::kill(static_cast<pid_t>(r.sender_pid), 0) != 0 && errno == ESRCH;
+    if (r.state == kQueued || r.next_attempt_us <= now_us || sender_gone) {
+      due.push_back(std::move(r));
+    }
+  }
+  return due;
 }
 
 Result<std::vector<ReportRow>> AlertsDb::Reports(const std::string& recipient, int limit,

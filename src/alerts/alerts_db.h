@@ -62,8 +62,10 @@ struct ReportRow {
   int64_t next_attempt_us = 0;
   std::string last_error;
   int64_t sent_us = 0, acknowledged_us = 0;
-  std::string body_file;  // in DIR/alerts/reports/
-  std::string body;       // only when asked for
+  std::string body_file;     // in DIR/alerts/reports/
+  std::string delivered_to;  // e-mail: the addresses that accepted it, comma-separated
+  int64_t sender_pid = 0;    // "sending": the process that claimed it (same host)
+  std::string body;          // only when asked for
 };
 
 struct LogEntry {
@@ -91,6 +93,9 @@ class AlertsDb {
   Result<std::vector<ReportRow>> Reports(const std::string& recipient, int limit,
                                          bool with_body = false);
   Result<ReportRow> Report(const std::string& id, bool with_body);
+  // Reports to deliver now, oldest first: queued and due, or "sending"
+  // whose lease ran out or whose sender process is gone.
+  Result<std::vector<ReportRow>> DueReports(int64_t now_us, int limit);
   Result<std::vector<LogEntry>> ReportLog(const std::string& id);
   // Appends to a report's log (needs the lock held by the caller).
   Status AppendLog(int64_t report_rowid, int64_t at_us, std::string_view state,
@@ -100,7 +105,8 @@ class AlertsDb {
   AlertsDb(std::string node_dir, std::unique_ptr<store::sqlite::Connection> connection)
       : node_dir_(std::move(node_dir)), connection_(std::move(connection)) {}
   Result<std::vector<ReportRow>> ReadReports(const std::string& where, const std::string& arg,
-                                             int limit, bool with_body);
+                                             int limit, bool with_body,
+                                             const std::string& order = "cutoff DESC, rowid DESC");
 
   const std::string node_dir_;
   std::mutex mutex_;

@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "alerts/alerts_db.h"
@@ -21,6 +22,7 @@
 #include "common/time.h"
 #include "geo/geo.h"
 #include "sharing/policy.h"
+#include "tests/support/smtp_sink.h"
 
 namespace kizuna::alerts {
 namespace {
@@ -458,8 +460,12 @@ TEST_F(Pipeline, DeliveryStatesRetriesAndCrashRecovery) {
   options.producer = "home";
   options.max_attempts = 3;
   options.retry_after_us = 60LL * 1000000;
-  // No SMTP configured: the e-mail waits and is retried later; the feed's
-  // report is available at once.
+  // Nothing listens at the mail server's address: the e-mail is retried
+  // later; the feed's report is available at once.
+  options.mail.configured = true;
+  options.mail.smtp.url = "smtp://127.0.0.1:1";
+  options.mail.smtp.timeout_seconds = 5;
+  options.mail.from = "kizuna <alerts@home.example>";
   auto first = DeliverDue(*db_, *routes_, options);
   ASSERT_TRUE(first.ok()) << first.status().message();
   EXPECT_EQ(first->sent, 1);
@@ -470,7 +476,8 @@ TEST_F(Pipeline, DeliveryStatesRetriesAndCrashRecovery) {
   EXPECT_EQ((*mail_report)[0].state, kQueued);
   EXPECT_EQ((*mail_report)[0].attempts, 1);
   EXPECT_EQ((*mail_report)[0].next_attempt_us, options.now_us + 60LL * 1000000);
-  EXPECT_NE((*mail_report)[0].last_error.find("not configured"), std::string::npos);
+  EXPECT_NE((*mail_report)[0].last_error.find("failed: "), std::string::npos)
+      << (*mail_report)[0].last_error;
   // Not due again before its time.
   options.now_us += 30LL * 1000000;
   EXPECT_EQ(DeliverDue(*db_, *routes_, options)->retrying, 0);
@@ -542,6 +549,136 @@ TEST_F(Pipeline, PreviewChangesNothing) {
   EXPECT_EQ(status->at("events").at("pending").as_int64(), 1);
   EXPECT_EQ(Build(kDay0 + kDay + 1).size(), 1u);
   EXPECT_FALSE(PreviewReport(*db_, *routes_, options, "nobody").ok());
+}
+
+}  // namespace
+}  // namespace kizuna::alerts
+
+namespace kizuna::alerts {
+namespace {
+
+TEST_F(Pipeline, MarkingsAndOriginsAreNeverFoldedTogetherAndAReportedEventNeverChanges) {
+  Recipient isp = MakeRecipient("isp-a");
+  isp.asns = {64500};
+  SetRecipients({isp});
+  // The same finding, same day, under RED first and then CLEAR: two events.
+  EXPECT_EQ(Ingest({Seen("198.51.100.7", kDay0 + 5)}, kDay0 + 5, "", stix::Tlp::kRed).new_events,
+            1);
+  EXPECT_EQ(Ingest({Seen("198.51.100.7", kDay0 + 6)}, kDay0 + 6, "", stix::Tlp::kClear).new_events,
+            1);
+  EXPECT_EQ(
+      Ingest({Seen("198.51.100.7", kDay0 + 7)}, kDay0 + 7, "partner", stix::Tlp::kClear).new_events,
+      1);
+  const auto built = Build(kDay0 + kDay + 1);
+  ASSERT_EQ(built.size(), 1u);
+  EXPECT_EQ(built[0].events, 2);  // the CLEAR ones, ours and the partner's
+  EXPECT_EQ(built[0].withheld, 1);
+  const std::string before = Body(built[0].id);
+  // The same finding again, still on day 0, after it was reported: the
+  // report's event does not change (and the feed shows what was sent).
+  Ingest({Seen("198.51.100.7", kDay0 + 500)}, kDay0 + kDay + 2, "", stix::Tlp::kClear);
+  auto page = FeedEvents(*db_, policy_, {isp}, 0, 1000);
+  ASSERT_TRUE(page.ok());
+  for (const EventRow& e : page->events) EXPECT_EQ(e.count, 1) << e.origin;
+}
+
+TEST_F(Pipeline, AReportAnotherDelivererIsSendingIsLeftToIt) {
+  Recipient feed = MakeRecipient("feed-r");
+  feed.asns = {64500};
+  SetRecipients({feed});
+  Ingest({Seen("198.51.100.7", kDay0)}, kDay0);
+  ASSERT_EQ(Build(kDay0 + kDay + 1).size(), 1u);
+  const int64_t now = kDay0 + kDay + 2;
+  {
+    // Another process claimed it a moment ago (its lease runs 10 minutes).
+    auto lock = db_->Lock();
+    ASSERT_TRUE(db_->connection()
+                    .Exec("UPDATE reports SET state = 'sending', attempts = 1, next_attempt = " +
+                          std::to_string(now + 600LL * 1000000))
+                    .ok());
+  }
+  DeliveryOptions options;
+  options.now_us = now;
+  options.policy = &policy_;
+  auto first = DeliverDue(*db_, *routes_, options);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->sent, 0);
+  // Its lease over (it died), the report is taken up.
+  options.now_us = now + 601LL * 1000000;
+  auto later = DeliverDue(*db_, *routes_, options);
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->sent, 1);
+}
+
+TEST_F(Pipeline, WithoutMailConfiguredAReportWaitsWithoutUsingItsAttempts) {
+  Recipient mail = MakeRecipient("mail-r");
+  mail.asns = {64500};
+  mail.channel = Channel::kEmail;
+  mail.emails = {"abuse@isp-a.example"};
+  SetRecipients({mail});
+  Ingest({Seen("198.51.100.7", kDay0)}, kDay0);
+  ASSERT_EQ(Build(kDay0 + kDay + 1).size(), 1u);
+  DeliveryOptions options;
+  options.policy = &policy_;
+  options.max_attempts = 2;
+  for (int i = 0; i < 5; ++i) {
+    options.now_us = kDay0 + kDay + 2 + i * 3600LL * 1000000;
+    ASSERT_TRUE(DeliverDue(*db_, *routes_, options).ok());
+  }
+  auto reports = db_->Reports("mail-r", 1);
+  ASSERT_TRUE(reports.ok());
+  EXPECT_EQ((*reports)[0].state, kQueued);
+  EXPECT_EQ((*reports)[0].attempts, 0);
+  EXPECT_NE((*reports)[0].last_error.find("not configured"), std::string::npos);
+}
+
+TEST_F(Pipeline, EachAddressGetsAReportOnceWhateverTheOthersAnswer) {
+  // A real SMTP server: the first message it is given gets 451, and it
+  // refuses refused@ (550). One transaction per address: a@ is deferred,
+  // b@ takes it, refused@ never will.
+  test_support::SmtpSinkOptions sink_options;
+  sink_options.fail_first = 1;
+  sink_options.refuse = {"refused@isp-a.example"};
+  std::string error;
+  auto sink = test_support::SmtpSink::Start(dir_.path() + "/mail", sink_options, &error);
+  ASSERT_NE(sink, nullptr) << error;
+  Recipient mail = MakeRecipient("mail-r");
+  mail.asns = {64500};
+  mail.channel = Channel::kEmail;
+  mail.emails = {"a@isp-a.example", "b@isp-a.example", "refused@isp-a.example"};
+  SetRecipients({mail});
+  Ingest({Seen("198.51.100.7", kDay0)}, kDay0);
+  ASSERT_EQ(Build(kDay0 + kDay + 1).size(), 1u);
+  DeliveryOptions options;
+  options.policy = &policy_;
+  options.producer = "home";
+  options.mail.configured = true;
+  options.mail.smtp.url = sink->url();
+  options.mail.from = "kizuna <alerts@home.example>";
+  options.retry_after_us = 60LL * 1000000;
+  options.now_us = kDay0 + kDay + 2;
+  auto first = DeliverDue(*db_, *routes_, options);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_EQ(first->retrying, 1);
+  auto report = db_->Reports("mail-r", 1);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ((*report)[0].delivered_to, "b@isp-a.example");
+  options.now_us += 61LL * 1000000;
+  auto second = DeliverDue(*db_, *routes_, options);
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  EXPECT_EQ(second->sent, 1);
+  report = db_->Reports("mail-r", 1);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ((*report)[0].state, kSent);
+  auto log = db_->ReportLog((*report)[0].id);
+  ASSERT_TRUE(log.ok());
+  EXPECT_NE(log->back().detail.find("refused for refused@isp-a.example"), std::string::npos)
+      << log->back().detail;
+  std::multiset<std::string> to;
+  for (const auto& m : sink->Messages()) {
+    for (const std::string& r : m.rcpt_to) to.insert(r);
+  }
+  EXPECT_EQ(to, (std::multiset<std::string>{"a@isp-a.example", "b@isp-a.example"}));
 }
 
 }  // namespace

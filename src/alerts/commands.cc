@@ -45,7 +45,7 @@ struct Opened {
 Result<Opened> Open(const std::string& dir) {
   Opened opened;
   KIZUNA_ASSIGN_OR_RETURN(opened.node, node::Node::Open(dir));
-  KIZUNA_ASSIGN_OR_RETURN(opened.config, LoadAlertsConfig(opened.node->config()));
+  KIZUNA_ASSIGN_OR_RETURN(opened.config, LoadAlertsConfig(opened.node->config(), dir));
   KIZUNA_ASSIGN_OR_RETURN(opened.db, AlertsDb::Open(dir));
   return opened;
 }

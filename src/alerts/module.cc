@@ -29,16 +29,21 @@ http::Response Json(int status, const json::value& value) {
 }
 
 http::Response Internal500(const kizuna::Status& status) {
+  // The detail (file names, database errors) stays in the node's log.
   spdlog::warn("alerts: {}", status.message());
-  return http::ErrorResponse(500, "Internal error", status.message());
+  return http::ErrorResponse(500, "Internal error",
+                             "the alerting module failed; the node's log says why");
 }
 
-bool IsHome(const sharing::SharingPolicy& policy, const store::User& user) {
-  return policy.ForUser(user).kind == sharing::Recipient::Kind::kHome;
+// The home team: users of the node's own organization. (An outside
+// organization's admin is not: alert recipients are outside organizations,
+// and one must never see another's networks.)
+bool IsHome(const std::string& home_org, const store::User& user) {
+  return user.org_name == home_org;
 }
 
-bool IsHomeAdmin(const sharing::SharingPolicy& policy, const store::User& user) {
-  return IsHome(policy, user) && user.role == store::Role::kAdmin;
+bool IsHomeAdmin(const std::string& home_org, const store::User& user) {
+  return IsHome(home_org, user) && user.role == store::Role::kAdmin;
 }
 
 // At most this many events in one feed answer.
@@ -73,7 +78,23 @@ std::shared_ptr<const geo::GeoDb> GeoCache::Get() {
   return db_;
 }
 
-Result<AlertsConfig> LoadAlertsConfig(const node::NodeConfig& node_config) {
+// The SMTP password from its file (relative to the node directory), without
+// the line end (a file written on Windows ends in CR LF).
+Result<std::string> ReadPasswordFile(const std::string& node_dir, const std::string& file) {
+  std::filesystem::path path(file);
+  if (path.is_relative()) path = std::filesystem::path(node_dir) / path;
+  std::ifstream in(path);
+  if (!in) return InvalidArgument("alerts.smtp_password_file: cannot read " + path.string());
+  std::string password;
+  std::getline(in, password);
+  while (!password.empty() && (password.back() == '\r' || password.back() == '\n')) {
+    password.pop_back();
+  }
+  return password;
+}
+
+Result<AlertsConfig> LoadAlertsConfig(const node::NodeConfig& node_config,
+                                      const std::string& node_dir) {
   AlertsModule module(nullptr);
   auto section = node_config.sections.find("alerts");
   KIZUNA_ASSIGN_OR_RETURN(
@@ -84,9 +105,8 @@ Result<AlertsConfig> LoadAlertsConfig(const node::NodeConfig& node_config) {
   KIZUNA_RETURN_IF_ERROR(module.Configure(config));
   AlertsConfig out = module.config();
   if (!out.smtp_password_file.empty()) {
-    std::ifstream file(out.smtp_password_file);
-    if (!file) return InvalidArgument("alerts.smtp_password_file: cannot read it");
-    std::getline(file, out.mail.smtp.password);
+    KIZUNA_ASSIGN_OR_RETURN(out.mail.smtp.password,
+                            ReadPasswordFile(node_dir, out.smtp_password_file));
   }
   return out;
 }
@@ -118,14 +138,15 @@ kizuna::Status AlertsModule::Configure(node::ConfigSection& section) {
   return section.status();
 }
 
+const std::string& AlertsModule::home_org() const { return services_->node->config().name; }
+
 kizuna::Status AlertsModule::Start() {
   const std::string& dir = services_->node->dir();
   KIZUNA_ASSIGN_OR_RETURN(db_, AlertsDb::Open(dir));
   geo_ = std::make_unique<GeoCache>(dir);
   if (!config_.smtp_password_file.empty()) {
-    std::ifstream file(config_.smtp_password_file);
-    if (!file) return InvalidArgument("alerts.smtp_password_file: cannot read it");
-    std::getline(file, config_.mail.smtp.password);
+    KIZUNA_ASSIGN_OR_RETURN(config_.mail.smtp.password,
+                            ReadPasswordFile(dir, config_.smtp_password_file));
   }
   return kizuna::Status::Ok();
 }
@@ -148,8 +169,10 @@ kizuna::Status AlertsModule::RunDeliveries() {
   build.policy = policy.get();
   build.producer = services_->node->config().name;
   build.producer_identity = services_->node->identity().identity_id;
-  KIZUNA_ASSIGN_OR_RETURN(std::vector<BuiltReport> built, BuildDueReports(*db_, routes, build));
-  for (const BuiltReport& b : built) {
+  // A failed build does not hold up the delivery of what is queued.
+  auto built = BuildDueReports(*db_, routes, build);
+  if (!built.ok()) spdlog::warn("alerts: reports not built: {}", built.status().message());
+  for (const BuiltReport& b : built.ok() ? *built : std::vector<BuiltReport>{}) {
     spdlog::info("alerts: report {} for {}: {} events ({} suppressed, {} withheld)", b.id,
                  b.recipient, b.events, b.suppressed, b.withheld);
   }
@@ -207,7 +230,7 @@ void AlertsModule::AddRoutes(platform::RouteTable& routes) {
 http::Response AlertsModule::PostObservations(const http::Request& request,
                                               const store::User& user) {
   auto policy = services_->policy();
-  if (!IsHome(*policy, user)) {
+  if (!IsHome(home_org(), user)) {
     return http::ErrorResponse(403, "Forbidden", "only the home team feeds observations");
   }
   ReadOptions read;
@@ -256,7 +279,7 @@ http::Response AlertsModule::Feed(const http::Request& request, const store::Use
   std::vector<Recipient> mine;
   const std::string wanted(request.Query("recipient"));
   for (Recipient& r : *recipients) {
-    const bool allowed = r.org == user.org_name || IsHome(*policy, user);
+    const bool allowed = r.org == user.org_name || IsHome(home_org(), user);
     if (!allowed) continue;
     if (!wanted.empty() ? r.name == wanted : r.org == user.org_name) mine.push_back(std::move(r));
   }
@@ -289,9 +312,9 @@ http::Response AlertsModule::Feed(const http::Request& request, const store::Use
       body += (i ? "," : "") + json::serialize(json::value(mine[i].name));
     }
     body += "],\"more\":" + std::string(events->more ? "true" : "false");
-    if (!events->events.empty()) {
-      body += ",\"next\":" + json::serialize(json::value(FormatTimestamp(events->next_since, 6)));
-    }
+    // Where the next request starts (?since=): the next page, or just past
+    // the newest report shown.
+    body += ",\"next\":" + json::serialize(json::value(FormatTimestamp(events->next_since, 6)));
     body += ",\"events\":[";
     for (size_t i = 0; i < events->events.size(); ++i) {
       if (i) body += ',';
@@ -304,7 +327,7 @@ http::Response AlertsModule::Feed(const http::Request& request, const store::Use
 }
 
 http::Response AlertsModule::GetStatus(const http::Request&, const store::User& user) {
-  if (!IsHome(*services_->policy(), user)) {
+  if (!IsHome(home_org(), user)) {
     return http::ErrorResponse(403, "Forbidden", "the alerting status is the home team's");
   }
   auto status = StatusJson(*db_);
@@ -316,7 +339,7 @@ http::Response AlertsModule::Reports(const http::Request& request, const store::
   auto policy = services_->policy();
   auto recipients = db_->Recipients();
   if (!recipients.ok()) return Internal500(recipients.status());
-  const bool home = IsHome(*policy, user);
+  const bool home = IsHome(home_org(), user);
   const std::string wanted(request.Query("recipient"));
   json::array out;
   for (const Recipient& r : *recipients) {
@@ -332,24 +355,26 @@ http::Response AlertsModule::Reports(const http::Request& request, const store::
 http::Response AlertsModule::Report(const http::Request& request, const store::User& user,
                                     const std::string& id) {
   auto policy = services_->policy();
-  auto report = db_->Report(id, request.Query("body") == "true");
+  const bool home = IsHome(home_org(), user);
   auto not_found = [] { return http::ErrorResponse(404, "Not found", "no such report"); };
+  // Whose report it is is decided before anything else is read: another
+  // recipient's report behaves exactly as one that does not exist.
+  auto report = db_->Report(id, false);
   if (!report.ok()) {
     if (report.status().code() == Code::kNotFound) return not_found();
     return Internal500(report.status());
   }
-  if (!IsHome(*policy, user)) {
-    auto recipients = db_->Recipients();
-    if (!recipients.ok()) return Internal500(recipients.status());
-    bool own = false;
-    for (const Recipient& r : *recipients) {
-      own = own || (r.name == report->recipient && r.org == user.org_name);
-    }
-    // Another recipient's report behaves as one that does not exist.
-    if (!own) return not_found();
+  const Recipient* owner = nullptr;
+  auto recipients = db_->Recipients();
+  if (!recipients.ok()) return Internal500(recipients.status());
+  for (const Recipient& r : *recipients) {
+    if (r.name == report->recipient) owner = &r;
+  }
+  if (!home && (owner == nullptr || owner->org.empty() || owner->org != user.org_name)) {
+    return not_found();
   }
   json::object out = ReportJson(*report);
-  if (IsHome(*policy, user)) {
+  if (home) {
     auto log = db_->ReportLog(id);
     if (!log.ok()) return Internal500(log.status());
     json::array entries;
@@ -358,8 +383,26 @@ http::Response AlertsModule::Report(const http::Request& request, const store::U
           {"at", FormatTimestamp(e.at_us, 6)}, {"state", e.state}, {"detail", e.detail}});
     }
     out["log"] = std::move(entries);
+  } else {
+    // What was left out of it is the home team's to know.
+    out.erase("suppressed");
+    out.erase("withheld");
+    out.erase("last_error");
   }
-  if (request.Query("body") == "true") out["body"] = report->body;
+  if (request.Query("body") == "true") {
+    // The decision again, as it stands now, for the recipient the report is for.
+    if (owner == nullptr) return not_found();
+    store::StoredObject as_object;
+    as_object.type = "report";
+    auto tlp = stix::ParseTlp(report->tlp);
+    as_object.tlp = tlp.ok() ? *tlp : stix::Tlp::kRed;
+    as_object.json = "{}";
+    const sharing::Recipient party = policy->ForAffectedParty(owner->name, owner->tlp);
+    if (!home && !policy->MayRelease(as_object, party)) return not_found();
+    auto with_body = db_->Report(id, true);
+    if (!with_body.ok()) return Internal500(with_body.status());
+    out["body"] = with_body->body;
+  }
   return Json(200, out);
 }
 
@@ -378,7 +421,7 @@ http::Response AlertsModule::Acknowledge(const http::Request&, const store::User
   for (const Recipient& r : *recipients) {
     own = own || (r.name == report->recipient && !r.org.empty() && r.org == user.org_name);
   }
-  if (!own && !IsHomeAdmin(*policy, user)) return not_found();
+  if (!own && !IsHomeAdmin(home_org(), user)) return not_found();
   if (report->state != kSent && report->state != kAcknowledged) {
     return http::ErrorResponse(
         409, "Not sent yet", "report " + id + " is " + report->state + "; nothing to acknowledge");
@@ -392,7 +435,7 @@ http::Response AlertsModule::Acknowledge(const http::Request&, const store::User
 }
 
 http::Response AlertsModule::Recipients(const http::Request&, const store::User& user) {
-  if (!IsHome(*services_->policy(), user)) {
+  if (!IsHome(home_org(), user)) {
     return http::ErrorResponse(403, "Forbidden", "recipients are the home team's");
   }
   auto recipients = db_->Recipients();
@@ -403,7 +446,7 @@ http::Response AlertsModule::Recipients(const http::Request&, const store::User&
 }
 
 http::Response AlertsModule::PutRecipient(const http::Request& request, const store::User& user) {
-  if (!IsHomeAdmin(*services_->policy(), user)) {
+  if (!IsHomeAdmin(home_org(), user)) {
     return http::ErrorResponse(403, "Forbidden", "only the home team's admins set recipients");
   }
   auto recipient = RecipientFromJson(request.body);
@@ -416,7 +459,7 @@ http::Response AlertsModule::PutRecipient(const http::Request& request, const st
 
 http::Response AlertsModule::DeleteRecipient(const http::Request&, const store::User& user,
                                              const std::string& name) {
-  if (!IsHomeAdmin(*services_->policy(), user)) {
+  if (!IsHomeAdmin(home_org(), user)) {
     return http::ErrorResponse(403, "Forbidden", "only the home team's admins remove recipients");
   }
   kizuna::Status removed = db_->RemoveRecipient(name);

@@ -12,7 +12,8 @@
 //   ingest_tlp        TLP of observations from files and the API ("amber")
 //   smtp_url          smtp://host:port or smtps://host:port; no e-mail without it
 //   smtp_from         the From of reports ("kizuna <alerts@example.org>")
-//   smtp_username, smtp_password_file   AUTH (the password is read from the file)
+//   smtp_username, smtp_password_file   AUTH (the password is read from the
+//                     file, relative to the node directory)
 //   smtp_starttls (true), smtp_allow_plain_remote (false), smtp_ca_file
 //   pgp_key, gnupg_home   sign reports (PGP/MIME) with this key's fingerprint
 //   max_attempts (10), retry_minutes (5)   delivery retries, doubling
@@ -83,6 +84,7 @@ class AlertsModule final : public platform::Module {
   http::Response DeleteRecipient(const http::Request& request, const store::User& user,
                                  const std::string& name);
   kizuna::Status RunDeliveries();
+  const std::string& home_org() const;
 
   const platform::NodeServices* services_;
   AlertsConfig config_;
@@ -92,6 +94,6 @@ class AlertsModule final : public platform::Module {
 
 // Reads [alerts] (also for the CLI, which has no running node): the mail
 // settings with the password read from its file.
-Result<AlertsConfig> LoadAlertsConfig(const node::NodeConfig& config);
+Result<AlertsConfig> LoadAlertsConfig(const node::NodeConfig& config, const std::string& node_dir);
 
 }  // namespace kizuna::alerts

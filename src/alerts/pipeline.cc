@@ -32,11 +32,14 @@ Enrichment Enrich(const geo::GeoDb* geo, const Observation& o) {
   return e;
 }
 
-int64_t EventId(std::string_view recipient, const Observation& o) {
+int64_t EventId(std::string_view recipient, std::string_view origin, stix::Tlp tlp,
+                const Observation& o) {
   // Fields joined with a separator no field holds (0x1f, unit separator).
   std::string key;
   key.reserve(96);
   key.append(recipient).push_back('\x1f');
+  key.append(origin).push_back('\x1f');
+  key.append(stix::TlpName(tlp)).push_back('\x1f');
   key.append(FormatHostAddress(o.ip)).push_back('\x1f');
   key.append(std::to_string(o.port)).push_back('\x1f');
   key.append(o.protocol).push_back('\x1f');
@@ -66,7 +69,7 @@ Status Ingester::Add(const Observation& o) {
   } else {
     ++stats_.per_recipient[recipient];
   }
-  const int64_t id = EventId(recipient, o);
+  const int64_t id = EventId(recipient, options_.origin, options_.tlp, o);
   auto [it, inserted] = pending_.try_emplace(id);
   PendingEvent& event = it->second;
   if (inserted) {
@@ -94,8 +97,8 @@ Status Ingester::Flush() {
                           store::sqlite::Transaction::Begin(c, true));
   const std::string tlp(stix::TlpName(options_.tlp));
   for (auto& [id, e] : pending_) {
-    // An existing event (the same finding seen again, before or after it was
-    // reported) only grows; its report is not touched.
+    // An existing event (the same finding seen again) only grows, and only
+    // until it is in a report: what a recipient was sent never changes.
     KIZUNA_ASSIGN_OR_RETURN(
         store::sqlite::Statement statement,
         c.Prepare(
@@ -106,7 +109,8 @@ Status Ingester::Flush() {
             "?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,NULL) "
             "ON CONFLICT(id) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), "
             "last_seen = max(last_seen, excluded.last_seen), count = count + excluded.count, "
-            "confidence = max(confidence, excluded.confidence) RETURNING count"));
+            "confidence = max(confidence, excluded.confidence) WHERE report IS NULL "
+            "RETURNING count"));
     const Observation& o = e.first;
     const std::string& recipient =
         e.recipient >= 0 ? routes_.recipients()[e.recipient].name : std::string();

@@ -39,9 +39,12 @@ struct Enrichment {
 // the datasets know nothing. `geo` may be null (no datasets loaded).
 Enrichment Enrich(const geo::GeoDb* geo, const Observation& observation);
 
-// The stable id of an event key (also its rowid in alerts.db; shown as
-// EventIdHex).
-int64_t EventId(std::string_view recipient, const Observation& observation);
+// The stable id of an event key (shown as EventIdHex). The key holds the
+// observation's origin and TLP too: what came from different producers or
+// under different markings is never folded into one event, so an event's
+// marking is that of everything counted in it.
+int64_t EventId(std::string_view recipient, std::string_view origin, stix::Tlp tlp,
+                const Observation& observation);
 
 struct IngestOptions {
   // Who produced the observations: "" for this node's own (files, its

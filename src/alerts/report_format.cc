@@ -20,7 +20,8 @@ std::string Time(int64_t micros) { return FormatTimestamp(micros, 0); }
 
 void AppendCsvField(std::string_view value, bool text, std::string* out) {
   const bool formula = text && !value.empty() &&
-                       (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@');
+                       (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@' ||
+                        value[0] == '\t' || value[0] == '\r');
   const bool quote = formula || value.find_first_of(",\"\r\n") != std::string_view::npos;
   if (!quote) {
     out->append(value);
@@ -35,7 +36,13 @@ void AppendCsvField(std::string_view value, bool text, std::string* out) {
   out->push_back('"');
 }
 
-std::string DateOf(int64_t micros) { return FormatTimestamp(micros, 0).substr(0, 10); }
+// What a report covers, for its name: the day before the cut ("2026-11-28"),
+// or the hour for reports shorter than a day ("2026-11-28T13").
+std::string CoveredOf(const ReportHeader& h) {
+  const std::string last = FormatTimestamp(h.cutoff_us - 1, 0);
+  return h.cutoff_us - h.period_start_us < 86400LL * 1000000 ? last.substr(0, 13)
+                                                             : last.substr(0, 10);
+}
 
 json::object EventObject(const EventRow& e) {
   json::object o{{"event_id", EventIdHex(e.id)},
@@ -175,7 +182,7 @@ ReportWriter::ReportWriter(ReportFormat format, ReportHeader header, std::ostrea
 }
 
 std::string ReportWriter::filename() const {
-  const std::string base = "kizuna-" + header_.recipient + "-" + DateOf(header_.cutoff_us);
+  const std::string base = "kizuna-" + header_.recipient + "-" + CoveredOf(header_);
   return base + (format_ == ReportFormat::kCsv ? ".csv" : ".json");
 }
 
@@ -262,7 +269,7 @@ int64_t ReportWriter::Finish() {
           {"id", report_id},
           {"created", created},
           {"modified", created},
-          {"name", "Infected hosts in your networks, " + DateOf(header_.cutoff_us)},
+          {"name", "Infected hosts in your networks, " + CoveredOf(header_)},
           {"description",
            "kizuna alert report for " + header_.recipient + " from " + header_.producer},
           {"report_types", json::array{"observed-data"}},

@@ -1,5 +1,7 @@
 #include "alerts/reports.h"
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -30,7 +32,10 @@ Result<std::optional<Cut>> DueCut(store::sqlite::Connection& c, const Recipient&
   KIZUNA_ASSIGN_OR_RETURN(bool row, last.Step());
   const int64_t last_cutoff = row ? last.ColumnInt(0) : 0;
   last.Reset();
-  const int64_t boundary = options.cut_now ? options.now_us : options.now_us / period * period;
+  // Weekly periods start on Mondays (1970-01-01 was a Thursday).
+  const int64_t offset = r.period_seconds == 604800 ? 4LL * 86400 * 1000000 : 0;
+  const int64_t boundary =
+      options.cut_now ? options.now_us : (options.now_us - offset) / period * period + offset;
   if (boundary <= last_cutoff) return std::optional<Cut>();
   KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement pending,
                           c.Prepare("SELECT 1 FROM events WHERE recipient = ?1 AND report IS NULL "
@@ -138,26 +143,11 @@ Status MoveIntoPlace(const std::filesystem::path& path, const std::string& temp_
   return Status::Ok();
 }
 
-}  // namespace
-
-std::string ReportId(std::string_view recipient, int64_t cutoff_us) {
-  return Uuid5(kReportNamespace, std::string(recipient) + "\x1f" + std::to_string(cutoff_us));
-}
-
-std::string ReportsDir(const std::string& node_dir) {
-  return (std::filesystem::path(node_dir) / "alerts" / "reports").string();
-}
-
-Result<std::vector<BuiltReport>> BuildDueReports(AlertsDb& db, const RouteTable& routes,
-                                                 const BuildOptions& options) {
-  if (options.policy == nullptr) return Internal("BuildDueReports: no sharing policy");
-  std::vector<BuiltReport> built;
+Result<std::optional<BuiltReport>> BuildOne(AlertsDb& db, const Recipient& r,
+                                            const BuildOptions& options,
+                                            const std::filesystem::path& dir) {
   std::error_code ec;
-  const std::filesystem::path dir = ReportsDir(db.node_dir());
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return IoError("cannot create " + dir.string() + ": " + ec.message());
-  for (const Recipient& r : routes.recipients()) {
-    if (!options.only_recipient.empty() && r.name != options.only_recipient) continue;
+  {
     auto lock = db.Lock();
     store::sqlite::Connection& c = db.connection();
     // One writer at a time across processes: the cut is decided and the
@@ -165,7 +155,7 @@ Result<std::vector<BuiltReport>> BuildDueReports(AlertsDb& db, const RouteTable&
     KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Transaction tx,
                             store::sqlite::Transaction::Begin(c, true));
     KIZUNA_ASSIGN_OR_RETURN(std::optional<Cut> cut, DueCut(c, r, options));
-    if (!cut) continue;
+    if (!cut) return std::optional<BuiltReport>();
     const ReportHeader header = HeaderFor(r, *cut, options);
     const std::filesystem::path path = dir / (header.id + ".report");
     const std::string temp = path.string() + ".tmp";
@@ -184,7 +174,7 @@ Result<std::vector<BuiltReport>> BuildDueReports(AlertsDb& db, const RouteTable&
     if (decided.included == 0) {
       std::filesystem::remove(temp, ec);
       KIZUNA_RETURN_IF_ERROR(tx.Commit());
-      continue;
+      return std::optional<BuiltReport>();
     }
     KIZUNA_ASSIGN_OR_RETURN(
         store::sqlite::Statement insert,
@@ -231,8 +221,42 @@ Result<std::vector<BuiltReport>> BuildDueReports(AlertsDb& db, const RouteTable&
     // crash in between leaves a file the next run writes again.
     KIZUNA_RETURN_IF_ERROR(MoveIntoPlace(path, temp));
     KIZUNA_RETURN_IF_ERROR(tx.Commit());
-    built.push_back(std::move(report));
+    return std::optional<BuiltReport>(std::move(report));
   }
+}
+
+}  // namespace
+
+std::string ReportId(std::string_view recipient, int64_t cutoff_us) {
+  return Uuid5(kReportNamespace, std::string(recipient) + "\x1f" + std::to_string(cutoff_us));
+}
+
+std::string ReportsDir(const std::string& node_dir) {
+  return (std::filesystem::path(node_dir) / "alerts" / "reports").string();
+}
+
+Result<std::vector<BuiltReport>> BuildDueReports(AlertsDb& db, const RouteTable& routes,
+                                                 const BuildOptions& options) {
+  if (options.policy == nullptr) return Internal("BuildDueReports: no sharing policy");
+  std::vector<BuiltReport> built;
+  std::error_code ec;
+  const std::filesystem::path dir = ReportsDir(db.node_dir());
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return IoError("cannot create " + dir.string() + ": " + ec.message());
+  Status first_error = Status::Ok();
+  for (const Recipient& r : routes.recipients()) {
+    if (!options.only_recipient.empty() && r.name != options.only_recipient) continue;
+    // One recipient's failure (a full disk, a damaged row) does not hold up
+    // the others' reports; the first is returned when nothing was built.
+    Result<std::optional<BuiltReport>> one = BuildOne(db, r, options, dir);
+    if (!one.ok()) {
+      spdlog::warn("alerts: report for {} not built: {}", r.name, one.status().message());
+      if (first_error.ok()) first_error = one.status();
+      continue;
+    }
+    if (*one) built.push_back(std::move(**one));
+  }
+  if (built.empty() && !first_error.ok()) return first_error;
   return built;
 }
 

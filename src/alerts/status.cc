@@ -146,6 +146,7 @@ Result<FeedPage> FeedEvents(AlertsDb& db, const sharing::SharingPolicy& policy,
       reports.emplace_back(list.ColumnInt(0), list.ColumnInt(1));
     }
   }
+  page.next_since = since_us;
   std::sort(reports.begin(), reports.end(), [](const auto& a, const auto& b) {
     return std::tie(a.second, a.first) < std::tie(b.second, b.first);
   });
@@ -158,6 +159,7 @@ Result<FeedPage> FeedEvents(AlertsDb& db, const sharing::SharingPolicy& policy,
       page.next_since = reports[i].second;
       break;
     }
+    page.next_since = reports[i].second + 1;
     KIZUNA_ASSIGN_OR_RETURN(
         store::sqlite::Statement events,
         c.Prepare(std::string("SELECT ") + kEventColumns +

@@ -40,7 +40,9 @@ boost::json::object IngestResultJson(const IngestResult& result);
 struct FeedPage {
   std::vector<EventRow> events;
   bool more = false;
-  int64_t next_since = 0;  // since_us for the next page when more
+  // since_us for the next request: the next page when more, else just
+  // past the newest report shown (what is new since).
+  int64_t next_since = 0;
 };
 Result<FeedPage> FeedEvents(AlertsDb& db, const sharing::SharingPolicy& policy,
                             const std::vector<Recipient>& recipients, int64_t since_us,
