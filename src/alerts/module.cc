@@ -51,33 +51,6 @@ constexpr int64_t kMaxFeedEvents = 10000;
 
 }  // namespace
 
-std::shared_ptr<const geo::GeoDb> GeoCache::Get() {
-  // The layer files' sizes and times tell a new load (it replaces them by
-  // rename).
-  std::string stamp;
-  std::error_code ec;
-  for (const char* name : {"asn.kgeo", "country.kgeo"}) {
-    const std::filesystem::path path = std::filesystem::path(node_dir_) / "geo" / name;
-    auto time = std::filesystem::last_write_time(path, ec);
-    if (ec) continue;
-    stamp += std::string(name) + ":" + std::to_string(time.time_since_epoch().count()) + ":" +
-             std::to_string(std::filesystem::file_size(path, ec)) + ";";
-  }
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (db_ == nullptr || stamp != stamp_) {
-    auto opened = geo::GeoDb::Open(node_dir_);
-    if (!opened.ok()) {
-      spdlog::warn("alerts: geo data unreadable, enriching without it: {}",
-                   opened.status().message());
-      db_ = geo::GeoDb::Empty();
-    } else {
-      db_ = *opened;
-    }
-    stamp_ = stamp;
-  }
-  return db_;
-}
-
 // The SMTP password from its file (relative to the node directory), without
 // the line end (a file written on Windows ends in CR LF).
 Result<std::string> ReadPasswordFile(const std::string& node_dir, const std::string& file) {
@@ -143,7 +116,7 @@ const std::string& AlertsModule::home_org() const { return services_->node->conf
 kizuna::Status AlertsModule::Start() {
   const std::string& dir = services_->node->dir();
   KIZUNA_ASSIGN_OR_RETURN(db_, AlertsDb::Open(dir));
-  geo_ = std::make_unique<GeoCache>(dir);
+  geo_ = std::make_unique<geo::GeoCache>(dir);
   if (!config_.smtp_password_file.empty()) {
     KIZUNA_ASSIGN_OR_RETURN(config_.mail.smtp.password,
                             ReadPasswordFile(dir, config_.smtp_password_file));

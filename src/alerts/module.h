@@ -29,6 +29,7 @@
 
 #include "alerts/alerts_db.h"
 #include "alerts/deliver.h"
+#include "geo/cache.h"
 #include "geo/geo.h"
 #include "platform/module.h"
 #include "platform/services.h"
@@ -42,20 +43,6 @@ struct AlertsConfig {
   std::string pgp_key, gnupg_home;
   int max_attempts = 10;
   int retry_minutes = 5;
-};
-
-// The node's current geo datasets, opened again when `kizuna geo load`
-// replaced them. Thread-safe.
-class GeoCache {
- public:
-  explicit GeoCache(std::string node_dir) : node_dir_(std::move(node_dir)) {}
-  std::shared_ptr<const geo::GeoDb> Get();
-
- private:
-  const std::string node_dir_;
-  std::mutex mutex_;
-  std::string stamp_;                     // GUARDED_BY(mutex_)
-  std::shared_ptr<const geo::GeoDb> db_;  // GUARDED_BY(mutex_)
 };
 
 class AlertsModule final : public platform::Module {
@@ -89,7 +76,7 @@ class AlertsModule final : public platform::Module {
   const platform::NodeServices* services_;
   AlertsConfig config_;
   std::unique_ptr<AlertsDb> db_;
-  std::unique_ptr<GeoCache> geo_;
+  std::unique_ptr<geo::GeoCache> geo_;
 };
 
 // Reads [alerts] (also for the CLI, which has no running node): the mail

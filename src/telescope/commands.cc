@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "node/node.h"
+#include "telescope/breakdown.h"
 #include "telescope/module.h"
 #include "telescope/sensors.h"
 #include "telescope/surges.h"
@@ -132,6 +133,38 @@ int Top(const Args& args) {
   return 0;
 }
 
+int ShowBreakdown(const Args& args) {
+  std::optional<uint32_t> key;
+  if (!args.port.empty() || !args.proto.empty()) {
+    auto port = ParsePort(args.proto.empty() ? "tcp" : args.proto, args.port);
+    if (!port.ok()) return ReportFailure(port.status());
+    key = PortKey(port->first, port->second);
+  }
+  auto loaded = Load(args);
+  if (!loaded.ok()) return ReportFailure(loaded.status());
+  auto geo = geo::GeoDb::Open(args.dir);
+  if (!geo.ok()) return ReportFailure(geo.status());
+  const telescope::Breakdown b = SourcesBreakdown(
+      (*loaded)->data.Select((*loaded)->filter, kEverything), **geo, key, args.top);
+  if (args.json) {
+    std::printf("%s\n", json::serialize(BreakdownJson(b)).c_str());
+    return 0;
+  }
+  std::printf(
+      "%llu sources (%llu without a country, %llu without an AS; %llu intervals gave "
+      "counts only)\n",
+      static_cast<unsigned long long>(b.sources), static_cast<unsigned long long>(b.unplaced),
+      static_cast<unsigned long long>(b.unrouted), static_cast<unsigned long long>(b.counted_only));
+  for (const BreakdownRow& r : b.countries) {
+    std::printf("  %-4s %10llu\n", r.key.c_str(), static_cast<unsigned long long>(r.sources));
+  }
+  for (const BreakdownRow& r : b.asns) {
+    std::printf("  %-10s %10llu  %s\n", r.key.c_str(), static_cast<unsigned long long>(r.sources),
+                r.name.c_str());
+  }
+  return 0;
+}
+
 int Series(const Args& args) {
   auto port = ParsePort(args.proto, args.port);
   if (!port.ok()) return ReportFailure(port.status());
@@ -214,6 +247,14 @@ void TelescopeModule::AddCommands(CLI::App& app, int* exit_code) {
   RangeOptions(top, args.get());
   top->add_option("--top", args->top, "how many ports and sources")->capture_default_str();
   top->callback([args, exit_code] { *exit_code = Top(*args); });
+  auto* breakdown = telescope->add_subcommand(
+      "breakdown", "Distinct sources by country and by AS (the node's geo data: kizuna geo load)");
+  breakdown->add_option("DIR", args->dir, "node directory")->required();
+  RangeOptions(breakdown, args.get());
+  breakdown->add_option("--proto", args->proto, "one port only: its protocol (tcp, udp, …)");
+  breakdown->add_option("--port", args->port, "one port only: its number");
+  breakdown->add_option("--top", args->top, "how many countries and ASes")->capture_default_str();
+  breakdown->callback([args, exit_code] { *exit_code = ShowBreakdown(*args); });
 
   auto* series = telescope->add_subcommand("series", "One port's traffic over time");
   series->add_option("DIR", args->dir, "node directory")->required();

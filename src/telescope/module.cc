@@ -11,6 +11,7 @@
 #include "node/node.h"
 #include "sensor/upload.h"
 #include "sharing/policy.h"
+#include "telescope/breakdown.h"
 #include "telescope/objects.h"
 #include "telescope/sensors.h"
 #include "telescope/surges.h"
@@ -135,6 +136,7 @@ Status TelescopeModule::EnsureCollection() {
 
 Status TelescopeModule::Start() {
   KIZUNA_RETURN_IF_ERROR(EnsureCollection());
+  geo_ = std::make_unique<geo::GeoCache>(services_->node->dir());
   int64_t cursor = 0;
   admit_ = AdmitTelescopeObjects(collection_id_, services_->node->identity().identity_id);
   KIZUNA_RETURN_IF_ERROR(LoadTelescope(*services_->store, admit_, &data_, &cursor));
@@ -351,6 +353,17 @@ http::Response TelescopeModule::Get(const http::Request& request, const store::U
     auto surges = FindSurges(data_, filter, visible, config_.surge_ports);
     return Json(200, SurgesJson(surges));
   }
+  if (view == "breakdown") {
+    std::optional<uint32_t> key;
+    if (request.HasQuery("port") || request.HasQuery("proto")) {
+      auto port = ParsePort(request.Query("proto"), request.Query("port"));
+      if (!port.ok()) return http::ErrorResponse(400, "Bad request", port.status().message());
+      key = PortKey(port->first, port->second);
+    }
+    auto geo = geo_->Get();
+    return Json(200,
+                BreakdownJson(SourcesBreakdown(data_.Select(filter, visible), *geo, key, top)));
+  }
   return http::ErrorResponse(404, "Not found");
 }
 
@@ -361,7 +374,7 @@ void TelescopeModule::AddRoutes(platform::RouteTable& routes) {
         return Upload(r, u);
       },
       platform::RouteOptions{.lane = platform::Lane::kImport});
-  for (const char* view : {"top", "sensors", "surges"}) {
+  for (const char* view : {"top", "sensors", "surges", "breakdown"}) {
     routes.Add(
         "GET", std::string("/api/v1/telescope/") + view,
         [this, view = std::string(view)](const http::Request& r, const store::User& u,

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "bus/bus.h"
+#include "geo/cache.h"
 #include "platform/module.h"
 #include "platform/services.h"
 #include "stix/stix.h"
@@ -101,6 +102,7 @@ class TelescopeModule final : public platform::Module {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> started_{false};
   std::thread follower_;
+  std::unique_ptr<geo::GeoCache> geo_;  // for the breakdown by country and AS
 };
 
 }  // namespace kizuna::telescope

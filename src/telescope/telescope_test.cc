@@ -13,10 +13,12 @@
 #include <random>
 #include <span>
 
+#include "geo/geo.h"
 #include "node/config_section.h"
 #include "node/node.h"
 #include "sensor/synth.h"
 #include "sharing/policy.h"
+#include "telescope/breakdown.h"
 #include "telescope/module.h"
 #include "telescope/objects.h"
 #include "telescope/series.h"
@@ -710,6 +712,67 @@ TEST(TelescopeSurges, TheEvidenceHoldsOnlyOurAddressesUnderTheirMarkings) {
   for (const std::string& a : addresses) {
     EXPECT_TRUE(ours_only.count(a)) << a << " is not one of our AMBER sensor's sources";
   }
+}
+
+TEST(TelescopeBreakdown, SourcesByCountryAndAsAreExactAndOnlyWhereAddressesMayBeSeen) {
+  // Geo data: the lower half of IPv4 is AS64500 in JP, the upper half
+  // AS64501 with no country known; IPv6 unknown.
+  const std::string dir = TempPath("geo");
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream(dir + "/asn.csv") << "0.0.0.0,127.255.255.255,64500,Low Net\n"
+                                       "128.0.0.0,255.255.255.255,64501,High Net\n";
+  }
+  { std::ofstream(dir + "/country.csv") << "0.0.0.0,127.255.255.255,JP\n"; }
+  ASSERT_TRUE(geo::LoadGeoFiles(dir, {dir + "/asn.csv", dir + "/country.csv"}).ok());
+  auto geo = geo::GeoDb::Open(dir);
+  ASSERT_TRUE(geo.ok()) << geo.status().message();
+
+  sensor::SynthTruth truth;
+  TelescopeData data;
+  AddAll(data, Intervals(Small(3), "tokyo-1", &truth), std::string(kHome), "", true);
+  uint64_t low = 0, high = 0;
+  for (uint32_t a : truth.sources.v4) (a < 0x80000000u ? low : high)++;
+  ASSERT_GT(low, 0u);
+  ASSERT_GT(high, 0u);
+
+  const Breakdown all = SourcesBreakdown(data.Select({}, kAll), **geo, std::nullopt, 10);
+  EXPECT_EQ(all.sources, truth.sources.size());
+  EXPECT_EQ(all.counted_only, 0u);
+  ASSERT_EQ(all.countries.size(), 1u);
+  EXPECT_EQ(all.countries[0].key, "JP");
+  EXPECT_EQ(all.countries[0].sources, low);
+  EXPECT_EQ(all.unplaced, high + truth.sources.v6.size());
+  ASSERT_EQ(all.asns.size(), 2u);
+  uint64_t as_low = 0, as_high = 0;
+  for (const BreakdownRow& r : all.asns) {
+    if (r.key == "AS64500") {
+      as_low = r.sources;
+      EXPECT_EQ(r.name, "Low Net");
+    }
+    if (r.key == "AS64501") as_high = r.sources;
+  }
+  EXPECT_EQ(as_low, low);
+  EXPECT_EQ(as_high, high);
+  EXPECT_EQ(all.unrouted, truth.sources.v6.size());
+  EXPECT_EQ(all.geo_version, (*geo)->version());
+
+  // One port: its own sources only.
+  const auto& telnet = truth.ports.at({"tcp", 23}).sources;
+  const Breakdown port =
+      SourcesBreakdown(data.Select({}, kAll), **geo, PortKey(sensor::PortProto::kTcp, 23), 10);
+  EXPECT_EQ(port.sources, telnet.size());
+
+  // A reader who may not see the sources objects gets no address placed.
+  const TelescopeData::Visible summaries_only = [](const store::StoredObject& o) {
+    return o.type != kSourcesType;
+  };
+  const auto slices = data.Select({}, summaries_only);
+  const Breakdown hidden = SourcesBreakdown(slices, **geo, std::nullopt, 10);
+  EXPECT_EQ(hidden.sources, 0u);
+  EXPECT_TRUE(hidden.countries.empty());
+  EXPECT_EQ(hidden.counted_only, slices.size());
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -375,6 +375,28 @@ TEST(TelescopeE2e, UploadIsExactAndASecondUploadCountsNothing) {
   EXPECT_EQ(second.present, first.stored);
   EXPECT_TRUE(TopCli(node) == cli) << Brief(TopCli(node));
   EXPECT_TRUE(TopApi(node) == cli) << Brief(TopApi(node));
+
+  // With geo data loaded, the sources by country and AS: every IPv4 source
+  // placed (the fixture covers all of IPv4), IPv6 ones not; CLI and API agree.
+  WriteFile(work.path() + "/asn.csv", "0.0.0.0,255.255.255.255,64500,Everywhere Net\n");
+  WriteFile(work.path() + "/country.csv", "0.0.0.0,255.255.255.255,JP\n");
+  const CommandResult loaded = RunKizuna(
+      {"geo", "load", node.dir(), work.path() + "/asn.csv", work.path() + "/country.csv"});
+  ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
+  const json::value by_api = Api(node, "/api/v1/telescope/breakdown");
+  ASSERT_TRUE(by_api.is_object());
+  EXPECT_EQ(Int(by_api, "sources"), Int(capture.report, "sources"));
+  const json::array& countries = by_api.at("countries").as_array();
+  ASSERT_EQ(countries.size(), 1u);
+  EXPECT_EQ(countries[0].at("country"), "JP");
+  EXPECT_EQ(countries[0].at("sources").to_number<int64_t>() + Int(by_api, "unplaced"),
+            Int(capture.report, "sources"));
+  EXPECT_EQ(by_api.at("asns").at(0).at("as_name"), "Everywhere Net");
+  const json::value by_cli = Cli({"telescope", "breakdown", node.dir(), "--json"});
+  EXPECT_EQ(by_cli, by_api);
+  const json::value telnet = Api(node, "/api/v1/telescope/breakdown?proto=tcp&port=23");
+  ASSERT_TRUE(telnet.is_object());
+  EXPECT_EQ(Int(telnet, "sources"), Ports(capture.report)["tcp/23"].second);
 }
 
 TEST(TelescopeE2e, UploadsAreSignedAndBoundToTheirSensor) {
