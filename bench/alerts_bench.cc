@@ -75,9 +75,9 @@ int main(int argc, char** argv) {
   }
   const double input_mb = static_cast<double>(fs::file_size(report)) / (1024.0 * 1024.0);
   Must({kizuna, "init", node, "--name", "CERT-Bench"}, dir);
-  const std::vector<std::string> geo_files = {
-      geo + "/asn/asn-ipv4.csv", geo + "/asn/asn-ipv6.csv",
-      geo + "/asn-country/asn-country-ipv4.csv", geo + "/asn-country/asn-country-ipv6.csv"};
+  const std::vector<std::string> geo_files = {geo + "/asn/asn-ipv4.csv", geo + "/asn/asn-ipv6.csv",
+                                              geo + "/asn-country/asn-country-ipv4.csv",
+                                              geo + "/asn-country/asn-country-ipv6.csv"};
   bool have_geo = true;
   for (const std::string& f : geo_files) have_geo = have_geo && fs::exists(f);
   if (have_geo) {
@@ -93,8 +93,8 @@ int main(int argc, char** argv) {
           "--channel", "feed", "--org", std::string("CSIRT-") + c},
          dir);
   }
-  std::vector<std::string> isps = {kizuna, "alerts", "recipient", "add", node, "isps",
-                                   "--channel", "feed", "--org", "ISPS"};
+  std::vector<std::string> isps = {kizuna, "alerts",    "recipient", "add",   node,
+                                   "isps", "--channel", "feed",      "--org", "ISPS"};
   for (int i = 0; i < 200; ++i) {
     isps.push_back("--prefix");
     isps.push_back(std::to_string(11 + i % 200) + "." + std::to_string(i % 256) + ".0.0/16");
@@ -117,12 +117,12 @@ int main(int argc, char** argv) {
   std::printf("  %s\n", Tail(dir + "/ingest.out").c_str());
   std::printf("  ingest (read, enrich, route, de-duplicate): %.2f s (%.2f s CPU), peak %.0f MB\n",
               ingest.wall, ingest.cpu, ingest.rss_mb);
-  std::printf("  reports (%s): %.2f s (%.2f s CPU), peak %.0f MB\n",
-              Tail(dir + "/run.out").c_str(), built.wall, built.cpu, built.rss_mb);
+  std::printf("  reports (%s): %.2f s (%.2f s CPU), peak %.0f MB\n", Tail(dir + "/run.out").c_str(),
+              built.wall, built.cpu, built.rss_mb);
   std::printf("  total %.2f s on one core (target < 5 s: %s); %.0f observations/s\n", total,
               total < 5 ? "met" : "NOT met", rows / total);
-  std::printf("  peak memory %.0f MB = %.2fx the input (target < 2x: %s)\n", peak,
-              peak / input_mb, peak < 2 * input_mb ? "met" : "NOT met");
+  std::printf("  peak memory %.0f MB = %.2fx the input (target < 2x: %s)\n", peak, peak / input_mb,
+              peak < 2 * input_mb ? "met" : "NOT met");
   if (!keep) fs::remove_all(dir);
   return 0;
 }

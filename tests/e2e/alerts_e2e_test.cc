@@ -51,12 +51,14 @@ std::string ScanTelnet(const std::vector<std::string>& ips) {
   int minute = 0;
   for (const std::string& ip : ips) {
     csv += "\"2026-11-28 03:" + std::string(minute < 10 ? "0" : "") + std::to_string(minute) +
-           ":12\",\"" + ip + "\",\"tcp\",\"23\",\"\",\"telnet\",\"0\",\"\",\"\",\"\",\"0\",\"0\","
+           ":12\",\"" + ip +
+           "\",\"tcp\",\"23\",\"\",\"telnet\",\"0\",\"\",\"\",\"\",\"0\",\"0\","
            "\"login:\"\n";
     minute = (minute + 1) % 60;
   }
-  csv += "\"2026-11-28 03:59:59\",\"not-an-ip\",\"tcp\",\"23\",\"\",\"telnet\",\"0\",\"\",\"\","
-         "\"\",\"0\",\"0\",\"\"\n";
+  csv +=
+      "\"2026-11-28 03:59:59\",\"not-an-ip\",\"tcp\",\"23\",\"\",\"telnet\",\"0\",\"\",\"\","
+      "\"\",\"0\",\"0\",\"\"\n";
   return csv;
 }
 
@@ -84,16 +86,15 @@ TEST(AlertsE2E, EachIspGetsOnlyItsOwnHostsByMailAndByItsFeed) {
   ASSERT_NO_FATAL_FAILURE(LoadGeo(node.dir(), scratch.path()));
   AppendConfig(node.dir(), AlertsSection(*sink));
   // ISP A reads e-mail; ISP B pulls its feed with its own key.
-  CommandResult added =
-      RunKizuna({"alerts", "recipient", "add", node.dir(), "isp-a", "--asn", "64500", "--email",
-                 "abuse@isp-a.example"});
+  CommandResult added = RunKizuna({"alerts", "recipient", "add", node.dir(), "isp-a", "--asn",
+                                   "64500", "--email", "abuse@isp-a.example"});
   ASSERT_EQ(added.exit_code, 0) << added.err;
   added = RunKizuna({"alerts", "recipient", "add", node.dir(), "isp-b", "--asn", "64501",
                      "--channel", "feed", "--org", "ISP-B", "--format", "json"});
   ASSERT_EQ(added.exit_code, 0) << added.err;
   // A bad recipient is refused with one clear line.
-  const CommandResult bad = RunKizuna(
-      {"alerts", "recipient", "add", node.dir(), "nobody", "--email", "abuse@x.example"});
+  const CommandResult bad =
+      RunKizuna({"alerts", "recipient", "add", node.dir(), "nobody", "--email", "abuse@x.example"});
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("no rule"), std::string::npos) << bad.err;
 
@@ -139,8 +140,8 @@ TEST(AlertsE2E, EachIspGetsOnlyItsOwnHostsByMailAndByItsFeed) {
             std::string::npos);
   ASSERT_EQ(mail.message.parts.size(), 2u) << mail.raw;
   const std::string csv = mail.message.parts[1].Decoded();
-  EXPECT_EQ(csv.rfind("timestamp,event_id,ip,port,protocol,hostname,asn,as_name,country,prefix,", 0),
-            0u)
+  EXPECT_EQ(
+      csv.rfind("timestamp,event_id,ip,port,protocol,hostname,asn,as_name,country,prefix,", 0), 0u)
       << csv;
   EXPECT_NE(csv.find(",198.51.100.10,23,tcp,,64500,ISP A,JP,198.51.100.0/24,vulnerable,"),
             std::string::npos)
@@ -204,8 +205,8 @@ TEST(AlertsE2E, KillDuringDeliveryThenRestartDeliversEveryReportExactlyOnce) {
     const std::string ip = "198.51.100." + std::to_string(100 + i);
     ips.push_back(ip);
     const CommandResult added =
-        RunKizuna({"alerts", "recipient", "add", node.dir(), "isp-" + std::to_string(i),
-                   "--prefix", ip + "/32", "--email", "abuse" + std::to_string(i) + "@x.example"});
+        RunKizuna({"alerts", "recipient", "add", node.dir(), "isp-" + std::to_string(i), "--prefix",
+                   ip + "/32", "--email", "abuse" + std::to_string(i) + "@x.example"});
     ASSERT_EQ(added.exit_code, 0) << added.err;
   }
   const std::string report = scratch.path() + "/scan_telnet.csv";

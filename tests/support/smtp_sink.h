@@ -65,8 +65,8 @@ struct SmtpSinkOptions {
   // The wait before answering DATA, keeping the message only if the client
   // is still connected then (a client killed meanwhile delivered nothing).
   double reply_delay_seconds = 0;
-  std::string tls_cert, tls_key;    // PEM (MakeTestCertificate): offer STARTTLS
-  bool smtps = false;               // with the certificate: TLS from the first byte instead
+  std::string tls_cert, tls_key;  // PEM (MakeTestCertificate): offer STARTTLS
+  bool smtps = false;             // with the certificate: TLS from the first byte instead
   bool require_starttls = false;
   std::string auth;  // "user:password": AUTH required (over TLS unless smtps)
 };
