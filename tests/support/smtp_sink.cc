@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "common/encoding.h"
+#include "tests/support/eventually.h"
 
 #ifndef KIZUNA_SMTP_SINK_SCRIPT
 #error "KIZUNA_SMTP_SINK_SCRIPT must name tests/support/smtp_sink.py"
@@ -30,7 +31,6 @@
 namespace kizuna::test_support {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
 constexpr const char* kPython = "/usr/bin/python3";  // Debian's: sees python3-aiosmtpd
 
 std::string ReadFileOrEmpty(const std::string& path) {
@@ -293,19 +293,19 @@ std::unique_ptr<SmtpSink> SmtpSink::Start(const std::string& dir, const SmtpSink
   }
   if (sink->pid_ < 0) return fail("fork: " + std::string(std::strerror(errno)));
   setpgid(sink->pid_, sink->pid_);
-  const auto deadline = SteadyClock::now() + std::chrono::seconds(20);
-  while (SteadyClock::now() < deadline) {
-    std::string port = ReadFileOrEmpty(port_file);
-    if (!port.empty()) {
-      sink->port_ = std::atoi(port.c_str());
-      break;
-    }
-    int status = 0;
-    if (waitpid(sink->pid_, &status, WNOHANG) == sink->pid_) {
-      sink->pid_ = -1;
-      return fail("it exited: " + ReadFileOrEmpty(log_file));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  bool exited = false;
+  Eventually(
+      [&] {
+        const std::string port = ReadFileOrEmpty(port_file);
+        if (!port.empty()) sink->port_ = std::atoi(port.c_str());
+        int status = 0;
+        exited = port.empty() && waitpid(sink->pid_, &status, WNOHANG) == sink->pid_;
+        return !port.empty() || exited;
+      },
+      std::chrono::seconds(20));
+  if (exited) {
+    sink->pid_ = -1;
+    return fail("it exited: " + ReadFileOrEmpty(log_file));
   }
   if (sink->port_ <= 0) return fail("no port within 20 s: " + ReadFileOrEmpty(log_file));
   // It listens before it writes the port; one connection makes sure.
@@ -330,17 +330,12 @@ std::string SmtpSink::url() const {
 void SmtpSink::Stop() {
   if (pid_ <= 0) return;
   kill(pid_, SIGTERM);
-  const auto deadline = SteadyClock::now() + std::chrono::seconds(10);
   int status = 0;
-  while (waitpid(pid_, &status, WNOHANG) == 0) {
-    if (SteadyClock::now() > deadline) {
-      kill(-pid_, SIGKILL);
-      kill(pid_, SIGKILL);
-      while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
-      break;
+  if (!Eventually([&] { return waitpid(pid_, &status, WNOHANG) != 0; }, std::chrono::seconds(10))) {
+    kill(-pid_, SIGKILL);
+    kill(pid_, SIGKILL);
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   pid_ = -1;
 }
@@ -374,14 +369,22 @@ std::vector<ReceivedMail> SmtpSink::Messages() const {
   return out;
 }
 
+bool SmtpSink::WaitForFile(const std::string& name, std::chrono::milliseconds timeout) const {
+  const std::string path = dir_ + "/" + name;
+  return Eventually(
+      [&] {
+        struct stat st {};
+        return stat(path.c_str(), &st) == 0;
+      },
+      timeout);
+}
+
 bool SmtpSink::WaitForMessages(size_t n, std::chrono::milliseconds timeout) const {
-  const auto deadline = SteadyClock::now() + timeout;
-  for (;;) {
-    struct stat st {};
-    if (stat((dir_ + "/" + std::to_string(n) + ".eml").c_str(), &st) == 0) return true;
-    if (n == 0 || SteadyClock::now() > deadline) return n == 0;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  return n == 0 || WaitForFile(std::to_string(n) + ".eml", timeout);
+}
+
+bool SmtpSink::WaitForData(size_t n, std::chrono::milliseconds timeout) const {
+  return n == 0 || WaitForFile("data-" + std::to_string(n), timeout);
 }
 
 }  // namespace kizuna::test_support

@@ -95,9 +95,14 @@ class SmtpSink {
   // Waits until at least `n` messages are kept; false after `timeout`.
   bool WaitForMessages(size_t n,
                        std::chrono::milliseconds timeout = std::chrono::seconds(20)) const;
+  // Waits until the server has received the data of `n` messages (counted
+  // when the DATA ends, before it answers: with reply_delay_seconds, the
+  // n-th is then in flight, not yet kept).
+  bool WaitForData(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(20)) const;
 
  private:
   SmtpSink() = default;
+  bool WaitForFile(const std::string& name, std::chrono::milliseconds timeout) const;
   std::string dir_;
   bool smtps_ = false;
   int port_ = 0;

@@ -52,6 +52,7 @@ class Sink:
         self.delay = args.data_delay
         self.reply_delay = args.reply_delay
         self.count = 0
+        self.data = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.refuse:
@@ -60,6 +61,10 @@ class Sink:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        # DIR/data-<k> marks that the k-th message's data has arrived (a test
+        # waits on it to act while that message awaits its answer).
+        self.data += 1
+        open(os.path.join(self.dir, "data-%d" % self.data), "w").close()
         if self.fail_left > 0:
             self.fail_left -= 1
             return "451 4.3.0 Temporary failure, try again later"
