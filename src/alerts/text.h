@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/encoding.h"
 #include "common/status.h"
 
 namespace kizuna::alerts {
@@ -23,9 +24,6 @@ inline std::string_view Trim(std::string_view s) {
     s.remove_suffix(1);
   return s;
 }
-
-// Well-formed UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
-bool IsValidUtf8(std::string_view text);
 
 // "YYYY-MM-DD HH:MM[:SS[.fraction]]" with ' ' or 'T', then nothing (UTC),
 // "Z", "UTC", "+HH:MM", "+HHMM" or "+HH" (either sign, after an optional

@@ -23,4 +23,8 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b);
 // and versions (std::hash is neither); for change detection, not security.
 std::string Fnv1aHex(std::string_view bytes);
 
+// Well-formed UTF-8: no overlong forms, no surrogates, nothing above
+// U+10FFFF (eight ASCII bytes checked at a time).
+bool IsValidUtf8(std::string_view text);
+
 }  // namespace kizuna

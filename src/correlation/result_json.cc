@@ -157,31 +157,6 @@ void AppendMatch(std::string_view id, std::string_view name, const Labels& for_e
 
 }  // namespace
 
-bool IsValidUtf8(std::string_view text) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  size_t i = 0;
-  while (i < n) {
-    // Eight ASCII bytes at a time: the common case for logs.
-    if (i + 8 <= n) {
-      uint64_t word;
-      std::memcpy(&word, s + i, 8);
-      if ((word & 0x8080808080808080ull) == 0) {
-        i += 8;
-        continue;
-      }
-    }
-    if (s[i] < 0x80) {
-      ++i;
-      continue;
-    }
-    const size_t length = Utf8SequenceLength(s + i, n - i);
-    if (length == 0) return false;
-    i += length;
-  }
-  return true;
-}
-
 namespace {
 
 // Whether no byte of `text` needs a look (the usual case: ids, names, labels).

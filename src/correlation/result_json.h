@@ -13,6 +13,8 @@
 // Pure functions, thread-safe.
 #pragma once
 
+#include "common/encoding.h"
+
 #include <span>
 #include <string>
 #include <string_view>
@@ -21,10 +23,6 @@
 #include "correlation/correlator.h"
 
 namespace kizuna::correlation {
-
-// True when `text` is well-formed UTF-8 (no overlong forms, no surrogates,
-// nothing above U+10FFFF).
-bool IsValidUtf8(std::string_view text);
 
 // Appends `text` as a JSON string, quotes included.
 void AppendJsonString(std::string_view text, std::string* out);

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/encoding.h"
 #include "common/status.h"
 #include "mail/mail.h"
 
@@ -37,8 +38,6 @@ std::string Base64Lines(std::string_view bytes);
 
 // RFC 5322 date-time in UTC: "Tue, 01 Jul 2025 12:00:00 +0000".
 std::string FormatDate(int64_t micros);
-
-bool IsValidUtf8(std::string_view text);
 
 // A bare addr-spec "local@domain" of printable ASCII without specials;
 // `what` names the field in the error.
