@@ -220,20 +220,32 @@ int RecipientRemove(const Args& args) {
   return 0;
 }
 
+// What `run` and `preview` work with: the node, its recipients' routes and
+// the sharing decision as its kizuna.toml says.
+struct Pipeline {
+  Opened opened;
+  std::unique_ptr<RouteTable> routes;
+  std::unique_ptr<sharing::SharingPolicy> policy;
+};
+
+Result<Pipeline> OpenPipeline(const std::string& dir) {
+  Pipeline p;
+  KIZUNA_ASSIGN_OR_RETURN(p.opened, Open(dir));
+  KIZUNA_ASSIGN_OR_RETURN(std::vector<Recipient> recipients, p.opened.db->Recipients());
+  p.routes = std::make_unique<RouteTable>(std::move(recipients));
+  p.policy = std::make_unique<sharing::SharingPolicy>(p.opened.node->config());
+  return p;
+}
+
 int Run(const Args& args) {
-  auto opened = Open(args.dir);
-  if (!opened.ok()) return ReportFailure(opened.status());
-  auto recipients = opened->db->Recipients();
-  if (!recipients.ok()) return ReportFailure(recipients.status());
-  const RouteTable routes(std::move(*recipients));
-  const sharing::SharingPolicy policy(opened->node->config());
+  auto pipeline = OpenPipeline(args.dir);
+  if (!pipeline.ok()) return ReportFailure(pipeline.status());
+  Opened* opened = &pipeline->opened;
+  const RouteTable& routes = *pipeline->routes;
+  const sharing::SharingPolicy& policy = *pipeline->policy;
   const int64_t now = SystemClock::Instance().NowMicros();
-  BuildOptions build;
-  build.now_us = now;
+  BuildOptions build = BuildOptionsFor(*opened->node, &policy, now);
   build.cut_now = args.now;
-  build.policy = &policy;
-  build.producer = opened->node->config().name;
-  build.producer_identity = opened->node->identity().identity_id;
   auto built = BuildDueReports(*opened->db, routes, build);
   if (!built.ok()) return ReportFailure(built.status());
   for (const BuiltReport& b : *built) {
@@ -291,17 +303,12 @@ int ShowStatus(const Args& args) {
 }
 
 int ShowPreview(const Args& args) {
-  auto opened = Open(args.dir);
-  if (!opened.ok()) return ReportFailure(opened.status());
-  auto recipients = opened->db->Recipients();
-  if (!recipients.ok()) return ReportFailure(recipients.status());
-  const RouteTable routes(std::move(*recipients));
-  const sharing::SharingPolicy policy(opened->node->config());
-  BuildOptions build;
-  build.now_us = SystemClock::Instance().NowMicros();
-  build.policy = &policy;
-  build.producer = opened->node->config().name;
-  build.producer_identity = opened->node->identity().identity_id;
+  auto pipeline = OpenPipeline(args.dir);
+  if (!pipeline.ok()) return ReportFailure(pipeline.status());
+  Opened* opened = &pipeline->opened;
+  const RouteTable& routes = *pipeline->routes;
+  const BuildOptions build =
+      BuildOptionsFor(*opened->node, pipeline->policy.get(), SystemClock::Instance().NowMicros());
   auto preview = PreviewReport(*opened->db, routes, build, args.name);
   if (!preview.ok()) return ReportFailure(preview.status());
   std::fprintf(stderr, "%s: %lld events would be reported (%lld suppressed, %lld withheld) as %s\n",

@@ -190,16 +190,9 @@ Result<DeliveryStats> DeliverDue(AlertsDb& db, const RouteTable& routes,
     }
     const Recipient& recipient = routes.recipients()[index];
     // The decision again, as it stands now.
-    const sharing::Recipient party = options.policy->ForAffectedParty(
-        recipient.name, recipient.tlp,
-        recipient.channel == Channel::kNode ? recipient.peer : std::string());
-    store::StoredObject as_object;
-    as_object.type = "report";
-    auto tlp = stix::ParseTlp(listed.tlp);
-    as_object.tlp = tlp.ok() ? *tlp : stix::Tlp::kRed;
-    as_object.json = "{}";
     std::string why;
-    if (!options.policy->MayRelease(as_object, party, &why)) {
+    if (!MayReach(*options.policy, listed.tlp, "", AffectedParty(*options.policy, recipient),
+                  &why)) {
       KIZUNA_RETURN_IF_ERROR(settle(kGaveUp, "the sharing decision refuses it: " + why,
                                     listed.attempts, 0, false, listed.delivered_to));
       ++stats.gave_up;

@@ -137,11 +137,7 @@ kizuna::Status AlertsModule::RunDeliveries() {
   KIZUNA_ASSIGN_OR_RETURN(std::vector<Recipient> recipients, db_->Recipients());
   RouteTable routes(std::move(recipients));
   const int64_t now = SystemClock::Instance().NowMicros();
-  BuildOptions build;
-  build.now_us = now;
-  build.policy = policy.get();
-  build.producer = services_->node->config().name;
-  build.producer_identity = services_->node->identity().identity_id;
+  const BuildOptions build = BuildOptionsFor(*services_->node, policy.get(), now);
   // A failed build does not hold up the delivery of what is queued.
   auto built = BuildDueReports(*db_, routes, build);
   if (!built.ok()) spdlog::warn("alerts: reports not built: {}", built.status().message());
@@ -365,13 +361,9 @@ http::Response AlertsModule::Report(const http::Request& request, const store::U
   if (request.Query("body") == "true") {
     // The decision again, as it stands now, for the recipient the report is for.
     if (owner == nullptr) return not_found();
-    store::StoredObject as_object;
-    as_object.type = "report";
-    auto tlp = stix::ParseTlp(report->tlp);
-    as_object.tlp = tlp.ok() ? *tlp : stix::Tlp::kRed;
-    as_object.json = "{}";
-    const sharing::Recipient party = policy->ForAffectedParty(owner->name, owner->tlp);
-    if (!home && !policy->MayRelease(as_object, party)) return not_found();
+    if (!home && !MayReach(*policy, report->tlp, "", AffectedParty(*policy, *owner))) {
+      return not_found();
+    }
     auto with_body = db_->Report(id, true);
     if (!with_body.ok()) return Internal500(with_body.status());
     out["body"] = with_body->body;

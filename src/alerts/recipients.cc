@@ -293,6 +293,22 @@ Result<Recipient> RecipientFromJson(std::string_view json_text) {
   return r;
 }
 
+sharing::Recipient AffectedParty(const sharing::SharingPolicy& policy, const Recipient& r) {
+  return policy.ForAffectedParty(r.name, r.tlp,
+                                 r.channel == Channel::kNode ? r.peer : std::string());
+}
+
+bool MayReach(const sharing::SharingPolicy& policy, std::string_view tlp, const std::string& origin,
+              const sharing::Recipient& party, std::string* why) {
+  store::StoredObject object;
+  object.type = "x-kizuna-alert";
+  object.origin = origin;
+  auto parsed = stix::ParseTlp(tlp);
+  object.tlp = parsed.ok() ? *parsed : stix::Tlp::kRed;
+  object.json = "{}";
+  return policy.MayRelease(object, party, why);
+}
+
 size_t RouteTable::V6KeyHash::operator()(const V6Key& key) const {
   uint64_t a = 0, b = 0;
   std::memcpy(&a, key.bytes.data(), 8);

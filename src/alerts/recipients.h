@@ -23,6 +23,7 @@
 
 #include "alerts/observation.h"
 #include "common/status.h"
+#include "sharing/policy.h"
 #include "stix/stix.h"
 
 namespace kizuna::alerts {
@@ -89,6 +90,16 @@ struct Route {
   int recipient = -1;
   std::string_view rule_kind;  // "prefix", "domain", "asn", "country", "fallback", ""
 };
+
+// The recipient as the sharing decision sees it: an affected party
+// (SharingPolicy::ForAffectedParty), reached through its peer on channel node.
+sharing::Recipient AffectedParty(const sharing::SharingPolicy& policy, const Recipient& recipient);
+
+// Whether an event or report marked `tlp` (a TLP name as stored; an
+// unreadable one counts as RED) that came from `origin` ("" for ours) may go
+// to `party`. *why says which rule refused.
+bool MayReach(const sharing::SharingPolicy& policy, std::string_view tlp, const std::string& origin,
+              const sharing::Recipient& party, std::string* why = nullptr);
 
 class RouteTable {
  public:

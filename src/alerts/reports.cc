@@ -59,8 +59,7 @@ struct Decided {
 Result<Decided> Decide(store::sqlite::Connection& c, const Recipient& r, const Cut& cut,
                        const sharing::SharingPolicy& policy, ReportWriter* writer) {
   Decided decided;
-  const sharing::Recipient party =
-      policy.ForAffectedParty(r.name, r.tlp, r.channel == Channel::kNode ? r.peer : std::string());
+  const sharing::Recipient party = AffectedParty(policy, r);
   // Findings are looked up only when the recipient has any recent ones.
   bool check_findings = false;
   const int64_t window_start = cut.cutoff - int64_t{r.suppress_days} * kDayMicros;
@@ -81,13 +80,7 @@ Result<Decided> Decide(store::sqlite::Connection& c, const Recipient& r, const C
     KIZUNA_ASSIGN_OR_RETURN(bool row, events.Step());
     if (!row) break;
     EventRow e = ReadEventRow(events);
-    store::StoredObject as_object;
-    as_object.type = "x-kizuna-alert-event";
-    as_object.origin = e.origin;
-    auto tlp = stix::ParseTlp(e.tlp);
-    as_object.tlp = tlp.ok() ? *tlp : stix::Tlp::kRed;
-    as_object.json = "{}";
-    if (!policy.MayRelease(as_object, party)) {
+    if (!MayReach(policy, e.tlp, e.origin, party)) {
       decided.withheld.push_back(e.id);
       continue;
     }

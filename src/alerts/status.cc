@@ -126,8 +126,7 @@ Result<FeedPage> FeedEvents(AlertsDb& db, const sharing::SharingPolicy& policy,
   FeedPage page;
   std::map<std::string, sharing::Recipient> parties;
   for (const Recipient& r : recipients) {
-    parties[r.name] = policy.ForAffectedParty(r.name, r.tlp,
-                                              r.channel == Channel::kNode ? r.peer : std::string());
+    parties[r.name] = AffectedParty(policy, r);
   }
   auto lock = db.Lock();
   store::sqlite::Connection& c = db.connection();
@@ -169,18 +168,22 @@ Result<FeedPage> FeedEvents(AlertsDb& db, const sharing::SharingPolicy& policy,
       KIZUNA_ASSIGN_OR_RETURN(bool row, events.Step());
       if (!row) break;
       EventRow e = ReadEventRow(events);
-      store::StoredObject as_object;
-      as_object.type = "x-kizuna-alert-event";
-      as_object.origin = e.origin;
-      auto tlp = stix::ParseTlp(e.tlp);
-      as_object.tlp = tlp.ok() ? *tlp : stix::Tlp::kRed;
-      as_object.json = "{}";
       auto party = parties.find(e.recipient);
-      if (party == parties.end() || !policy.MayRelease(as_object, party->second)) continue;
+      if (party == parties.end() || !MayReach(policy, e.tlp, e.origin, party->second)) continue;
       page.events.push_back(std::move(e));
     }
   }
   return page;
+}
+
+BuildOptions BuildOptionsFor(const node::Node& node, const sharing::SharingPolicy* policy,
+                             int64_t now_us) {
+  BuildOptions build;
+  build.now_us = now_us;
+  build.policy = policy;
+  build.producer = node.config().name;
+  build.producer_identity = node.identity().identity_id;
+  return build;
 }
 
 DeliveryOptions DeliveryOptionsFor(const AlertsConfig& config, const node::Node& node,

@@ -13,6 +13,7 @@
 #include "alerts/deliver.h"
 #include "alerts/pipeline.h"
 #include "alerts/report_format.h"
+#include "alerts/reports.h"
 #include "node/node.h"
 #include "sharing/policy.h"
 
@@ -49,6 +50,10 @@ Result<FeedPage> FeedEvents(AlertsDb& db, const sharing::SharingPolicy& policy,
                             int64_t limit);
 
 // The delivery settings of a node's [alerts] config.
+// The report-building settings of a node (its team name and identity).
+BuildOptions BuildOptionsFor(const node::Node& node, const sharing::SharingPolicy* policy,
+                             int64_t now_us);
+
 struct AlertsConfig;
 DeliveryOptions DeliveryOptionsFor(const AlertsConfig& config, const node::Node& node,
                                    const sharing::SharingPolicy* policy, int64_t now_us);
