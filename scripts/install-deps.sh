@@ -16,6 +16,7 @@ PACKAGES=(
   libmaxminddb-dev libmaxmind-db-writer-perl
   curl ca-certificates
   libcurl4-openssl-dev libgpgme-dev gnupg python3-aiosmtpd
+  libzstd-dev
 )
 # npm fetches the default IP enrichment data (scripts/start-node.sh); Debian's
 # only where no npm is there already (a Node.js install of its own brings one).

@@ -6,7 +6,10 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
+
+#include "alerts/event_chunks.h"
 
 namespace kizuna::alerts {
 
@@ -93,6 +96,200 @@ CREATE TABLE IF NOT EXISTS report_log(
 CREATE INDEX IF NOT EXISTS report_log_by_report ON report_log(report, at);
 )sql";
 
+// Step 3: events kept in chunks (event_chunks.h) instead of a row each; what
+// a report covers is a range of arrival times per recipient (a cut), with
+// the events it left out listed per chunk; suppression's memory is one blob
+// of finding keys per recipient. The step-1 tables "events" and "findings"
+// are converted (MigrateEventRows) and dropped.
+constexpr int64_t kSchemaVersion = 3;
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE IF NOT EXISTS event_chunks(
+  rowid INTEGER PRIMARY KEY,
+  recipient TEXT NOT NULL,
+  received INTEGER NOT NULL,
+  day_min INTEGER NOT NULL,
+  day_max INTEGER NOT NULL,
+  events INTEGER NOT NULL,
+  slots BLOB NOT NULL,
+  data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_chunks_by_recipient ON event_chunks(recipient, received);
+CREATE INDEX IF NOT EXISTS event_chunks_by_day ON event_chunks(day_min, day_max);
+CREATE TABLE IF NOT EXISTS cuts(
+  recipient TEXT NOT NULL,
+  cutoff INTEGER NOT NULL,
+  range_from INTEGER NOT NULL,
+  included INTEGER NOT NULL,
+  suppressed INTEGER NOT NULL,
+  withheld INTEGER NOT NULL,
+  report INTEGER,
+  PRIMARY KEY(recipient, cutoff)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cut_left_out(
+  recipient TEXT NOT NULL,
+  cutoff INTEGER NOT NULL,
+  chunk INTEGER NOT NULL,
+  slots BLOB NOT NULL,
+  PRIMARY KEY(recipient, cutoff, chunk)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reported_findings(
+  recipient TEXT PRIMARY KEY,
+  entries BLOB NOT NULL
+);
+)sql";
+
+// The step-1 events table's columns, as ReadV1EventRow reads them.
+const char* const kV1EventColumns =
+    "id, recipient, received, ip, port, protocol, taxonomy, type, identifier, family, first_seen, "
+    "last_seen, count, asn, as_name, country, prefix, hostname, source, origin, tlp, confidence, "
+    "route, geo_version, evidence";
+
+EventRow ReadV1EventRow(const store::sqlite::Statement& s) {
+  EventRow e;
+  e.id = s.ColumnInt(0);
+  e.recipient = s.ColumnText(1);
+  e.received_us = s.ColumnInt(2);
+  e.ip = s.ColumnText(3);
+  e.port = s.ColumnInt(4);
+  e.protocol = s.ColumnText(5);
+  e.taxonomy = s.ColumnText(6);
+  e.type = s.ColumnText(7);
+  e.identifier = s.ColumnText(8);
+  e.family = s.ColumnText(9);
+  e.first_seen_us = s.ColumnInt(10);
+  e.last_seen_us = s.ColumnInt(11);
+  e.count = s.ColumnInt(12);
+  e.asn = s.ColumnInt(13);
+  e.as_name = s.ColumnText(14);
+  e.country = s.ColumnText(15);
+  e.prefix = s.ColumnText(16);
+  e.hostname = s.ColumnText(17);
+  e.source = s.ColumnText(18);
+  e.origin = s.ColumnText(19);
+  e.tlp = s.ColumnText(20);
+  e.confidence = s.ColumnInt(21);
+  e.route = s.ColumnText(22);
+  e.geo_version = s.ColumnText(23);
+  e.evidence = s.ColumnText(24);
+  return e;
+}
+
+Result<bool> HasTable(store::sqlite::Connection& c, const char* name) {
+  KIZUNA_ASSIGN_OR_RETURN(
+      store::sqlite::Statement has,
+      c.Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1"));
+  has.Bind(1, std::string_view(name));
+  KIZUNA_ASSIGN_OR_RETURN(bool row, has.Step());
+  return row && has.ColumnInt(0) > 0;
+}
+
+// The step-1 layout to the step-3 one. Reports keep their events (each
+// report becomes a cut whose range holds them); events not yet reported
+// stay pending; events a report left out (suppressed, withheld) were never
+// sent and are dropped; the reported findings keep suppressing.
+Status MigrateEventRows(store::sqlite::Connection& c) {
+  KIZUNA_ASSIGN_OR_RETURN(bool has_events, HasTable(c, "events"));
+  if (!has_events) return Status::Ok();
+  // The cuts of the reports made so far, per recipient in order.
+  std::map<int64_t, std::pair<int64_t, int64_t>> report_range;  // rowid -> [from, cutoff)
+  std::map<std::string, int64_t> last_cutoff;
+  {
+    KIZUNA_ASSIGN_OR_RETURN(
+        store::sqlite::Statement reports,
+        c.Prepare("SELECT rowid, recipient, cutoff, events, suppressed, withheld FROM reports "
+                  "ORDER BY recipient, cutoff"));
+    for (;;) {
+      KIZUNA_ASSIGN_OR_RETURN(bool row, reports.Step());
+      if (!row) break;
+      const std::string recipient = reports.ColumnText(1);
+      const int64_t cutoff = reports.ColumnInt(2);
+      auto [it, first] = last_cutoff.try_emplace(recipient, 0);
+      const int64_t from = it->second;
+      it->second = cutoff;
+      report_range[reports.ColumnInt(0)] = {from, cutoff};
+      KIZUNA_ASSIGN_OR_RETURN(
+          store::sqlite::Statement cut,
+          c.Prepare("INSERT OR IGNORE INTO cuts(recipient, cutoff, range_from, included, "
+                    "suppressed, withheld, report) VALUES(?1,?2,?3,?4,?5,?6,?7)"));
+      cut.Bind(1, recipient)
+          .Bind(2, cutoff)
+          .Bind(3, from)
+          .Bind(4, reports.ColumnInt(3))
+          .Bind(5, reports.ColumnInt(4))
+          .Bind(6, reports.ColumnInt(5))
+          .Bind(7, reports.ColumnInt(0));
+      KIZUNA_RETURN_IF_ERROR(cut.Run());
+    }
+  }
+  {
+    KIZUNA_ASSIGN_OR_RETURN(
+        store::sqlite::Statement events,
+        c.Prepare(std::string("SELECT ") + kV1EventColumns +
+                  ", day, report FROM events WHERE report IS NULL OR report > 0 "
+                  "ORDER BY recipient, report, received, rowid"));
+    ChunkBuilder chunk;
+    std::string chunk_recipient;
+    int64_t chunk_received = 0, chunk_report = 0;
+    auto flush = [&]() -> Status {
+      if (chunk.empty()) return Status::Ok();
+      KIZUNA_ASSIGN_OR_RETURN(int64_t rowid,
+                              InsertChunk(c, chunk_recipient, chunk_received, chunk));
+      (void)rowid;
+      chunk = ChunkBuilder();
+      return Status::Ok();
+    };
+    for (;;) {
+      KIZUNA_ASSIGN_OR_RETURN(bool row, events.Step());
+      if (!row) break;
+      const EventRow e = ReadV1EventRow(events);
+      const int64_t day_seconds = events.ColumnInt(25);
+      const int64_t report = events.ColumnIsNull(26) ? 0 : events.ColumnInt(26);
+      int64_t received = e.received_us;
+      if (report > 0) {
+        auto range = report_range.find(report);
+        if (range == report_range.end()) continue;  // its report is gone
+        received = range->second.first;             // inside [from, cutoff)
+      } else {
+        auto last = last_cutoff.find(e.recipient);
+        if (last != last_cutoff.end()) received = std::max(received, last->second);
+      }
+      if (!chunk.empty() &&
+          (e.recipient != chunk_recipient || report != chunk_report ||
+           (report == 0 && received != chunk_received) || chunk.size() >= kChunkEvents)) {
+        KIZUNA_RETURN_IF_ERROR(flush());
+      }
+      chunk_recipient = e.recipient;
+      chunk_report = report;
+      chunk_received = received;
+      chunk.Add(e, static_cast<uint16_t>(std::clamp<int64_t>(day_seconds / 86400, 0, 0xFFFF)));
+    }
+    KIZUNA_RETURN_IF_ERROR(flush());
+  }
+  {
+    std::map<std::string, std::map<uint64_t, int64_t>> findings;
+    KIZUNA_ASSIGN_OR_RETURN(
+        store::sqlite::Statement read,
+        c.Prepare("SELECT recipient, ip, type, identifier, last_reported FROM findings"));
+    for (;;) {
+      KIZUNA_ASSIGN_OR_RETURN(bool row, read.Step());
+      if (!row) break;
+      int64_t& at = findings[read.ColumnText(0)][FindingKey(read.ColumnText(1), read.ColumnText(2),
+                                                            read.ColumnText(3))];
+      at = std::max(at, read.ColumnInt(4));
+    }
+    for (const auto& [recipient, entries] : findings) {
+      std::vector<FindingEntry> sorted;
+      for (const auto& [key, at] : entries) sorted.push_back(FindingEntry{key, at});
+      KIZUNA_ASSIGN_OR_RETURN(
+          store::sqlite::Statement write,
+          c.Prepare("INSERT OR REPLACE INTO reported_findings(recipient, entries) VALUES(?1,?2)"));
+      write.Bind(1, recipient).BindBlob(2, WriteFindings(sorted));
+      KIZUNA_RETURN_IF_ERROR(write.Run());
+    }
+  }
+  return c.Exec("DROP TABLE events; DROP TABLE findings;");
+}
+
 constexpr const char* kReportColumns =
     "rowid, id, recipient, period_start, cutoff, created, format, channel, tlp, events, "
     "suppressed, withheld, filename, content_type, state, attempts, next_attempt, last_error, "
@@ -111,6 +308,17 @@ Result<std::unique_ptr<AlertsDb>> AlertsDb::Open(const std::string& node_dir) {
                                       /*cache_kib=*/16384));
   KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Transaction tx,
                           store::sqlite::Transaction::Begin(*connection, true));
+  // user_version: 0 for a new file or one of steps 1-2, then the last step
+  // applied; steps already applied are not run again.
+  KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement version,
+                          connection->Prepare("PRAGMA user_version"));
+  KIZUNA_ASSIGN_OR_RETURN(bool has_version, version.Step());
+  const int64_t applied = has_version ? version.ColumnInt(0) : 0;
+  version.Reset();
+  if (applied >= kSchemaVersion) {
+    KIZUNA_RETURN_IF_ERROR(tx.Commit());
+    return std::unique_ptr<AlertsDb>(new AlertsDb(node_dir, std::move(connection)));
+  }
   KIZUNA_RETURN_IF_ERROR(connection->Exec(kSchemaV1));
   // Step 2: the addresses that already accepted a report (a retry goes to
   // the others only) and the process sending it (taken up when it is gone).
@@ -130,8 +338,39 @@ Result<std::unique_ptr<AlertsDb>> AlertsDb::Open(const std::string& node_dir) {
                                               column + " " + definition));
     }
   }
+  KIZUNA_RETURN_IF_ERROR(connection->Exec(kSchemaV3));
+  KIZUNA_RETURN_IF_ERROR(MigrateEventRows(*connection));
+  KIZUNA_RETURN_IF_ERROR(
+      connection->Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)));
   KIZUNA_RETURN_IF_ERROR(tx.Commit());
   return std::unique_ptr<AlertsDb>(new AlertsDb(node_dir, std::move(connection)));
+}
+
+Result<int64_t> InsertChunk(store::sqlite::Connection& c, const std::string& recipient,
+                            int64_t received_us, ChunkBuilder& chunk) {
+  KIZUNA_ASSIGN_OR_RETURN(ChunkBuilder::Blobs blobs, chunk.Finish());
+  KIZUNA_ASSIGN_OR_RETURN(
+      store::sqlite::Statement insert,
+      c.Prepare("INSERT INTO event_chunks(recipient, received, day_min, day_max, events, slots, "
+                "data) VALUES(?1,?2,?3,?4,?5,?6,?7)"));
+  insert.Bind(1, recipient)
+      .Bind(2, received_us)
+      .Bind(3, int64_t{blobs.day_min})
+      .Bind(4, int64_t{blobs.day_max})
+      .Bind(5, blobs.events)
+      .BindBlob(6, blobs.slots)
+      .BindBlob(7, blobs.data);
+  KIZUNA_RETURN_IF_ERROR(insert.Run());
+  return c.LastInsertRowId();
+}
+
+Result<int64_t> LastCutoff(store::sqlite::Connection& c, const std::string& recipient) {
+  KIZUNA_ASSIGN_OR_RETURN(
+      store::sqlite::Statement last,
+      c.Prepare("SELECT coalesce(max(cutoff), 0) FROM cuts WHERE recipient = ?1"));
+  last.Bind(1, recipient);
+  KIZUNA_ASSIGN_OR_RETURN(bool row, last.Step());
+  return row ? last.ColumnInt(0) : 0;
 }
 
 Status AlertsDb::PutRecipient(const Recipient& recipient) {

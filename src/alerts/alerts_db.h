@@ -73,6 +73,17 @@ struct LogEntry {
   std::string state, detail;
 };
 
+class ChunkBuilder;
+
+// Writes a built chunk of events into event_chunks (event_chunks.h): the
+// events of `recipient` ("" for the unrouted) that arrived at
+// `received_us`. The caller holds the lock and a write transaction.
+Result<int64_t> InsertChunk(store::sqlite::Connection& c, const std::string& recipient,
+                            int64_t received_us, ChunkBuilder& chunk);
+// The cutoff of `recipient`'s last cut (0: none): its events that arrived
+// before it are in a report (or were left out of one); later ones pend.
+Result<int64_t> LastCutoff(store::sqlite::Connection& c, const std::string& recipient);
+
 class AlertsDb {
  public:
   // Opens (creating) DIR/alerts.db and brings its schema up to date.

@@ -275,12 +275,13 @@ TEST_F(Pipeline, EnrichesRoutesAndFoldsRepeats) {
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->events, 2);
   // The dataset version is recorded with the enrichment.
-  auto lock = db_->Lock();
-  auto statement =
-      db_->connection().Prepare("SELECT DISTINCT geo_version FROM events WHERE asn = 64500");
-  ASSERT_TRUE(statement.ok());
-  ASSERT_TRUE(*statement->Step());
-  EXPECT_EQ(statement->ColumnText(0), geo_->version());
+  auto page = FeedEvents(*db_, policy_, {isp}, 0, 1000);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->events.size(), 2u);
+  for (const EventRow& e : page->events) {
+    EXPECT_EQ(e.asn, 64500);
+    EXPECT_EQ(e.geo_version, geo_->version());
+  }
   EXPECT_NE(geo_->version(), "none");
 }
 

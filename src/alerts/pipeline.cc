@@ -2,6 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <memory>
+
+#include "alerts/event_chunks.h"
+
 namespace kizuna::alerts {
 
 namespace {
@@ -56,11 +61,34 @@ Ingester::Ingester(AlertsDb& db, const geo::GeoDb* geo, const RouteTable& routes
       geo_(geo),
       routes_(routes),
       options_(std::move(options)),
-      geo_version_(geo != nullptr ? geo->version() : "") {}
+      geo_version_(geo != nullptr ? geo->version() : ""),
+      tlp_(stix::TlpName(options_.tlp)),
+      open_chunk_(routes.recipients().size() + 1, -1) {}
+
+namespace {
+
+uint16_t DayOf(int64_t time_us) {
+  return static_cast<uint16_t>(std::clamp<int64_t>(time_us / kDayMicros, 0, 0xFFFF));
+}
+
+uint64_t Place(size_t chunk, uint32_t slot) { return (uint64_t{chunk} << 32) | slot; }
+size_t ChunkOf(uint64_t place) { return static_cast<size_t>(place >> 32); }
+uint32_t SlotOf(uint64_t place) { return static_cast<uint32_t>(place & 0xFFFFFFFFu); }
+
+// A repeat folded into an event: its times widen, its count and confidence grow.
+void Fold(EventSlot& into, const EventSlot& repeat) {
+  into.first_seen_us = std::min(into.first_seen_us, repeat.first_seen_us);
+  into.last_seen_us = std::max(into.last_seen_us, repeat.last_seen_us);
+  into.count =
+      static_cast<int32_t>(std::min<int64_t>(int64_t{into.count} + repeat.count, INT32_MAX));
+  into.confidence = std::max(into.confidence, repeat.confidence);
+}
+
+}  // namespace
 
 Status Ingester::Add(const Observation& o) {
   ++stats_.observations;
-  Enrichment enrichment = Enrich(geo_, o);
+  const Enrichment enrichment = Enrich(geo_, o);
   const Route route = routes_.Find(o.ip, enrichment.asn, enrichment.country, o.hostname);
   const std::string& recipient =
       route.recipient >= 0 ? routes_.recipients()[route.recipient].name : std::string();
@@ -69,23 +97,103 @@ Status Ingester::Add(const Observation& o) {
   } else {
     ++stats_.per_recipient[recipient];
   }
-  const int64_t id = EventId(recipient, options_.origin, options_.tlp, o);
-  auto [it, inserted] = pending_.try_emplace(id);
-  PendingEvent& event = it->second;
-  if (inserted) {
-    event.recipient = route.recipient;
-    event.route = std::string(route.rule_kind);
-    event.first = o;
-    event.enrichment = std::move(enrichment);
-    event.first_seen = event.last_seen = o.time_us;
-  } else {
+  EventSlot slot;
+  slot.id = EventId(recipient, options_.origin, options_.tlp, o);
+  slot.first_seen_us = slot.last_seen_us = o.time_us;
+  slot.count = 1;
+  slot.day = DayOf(o.time_us);
+  slot.confidence = static_cast<uint8_t>(std::clamp(o.confidence, 0, 100));
+  if (std::optional<uint64_t> at = pending_index_.Find(slot.id)) {
     ++stats_.merged;
-    event.first_seen = std::min(event.first_seen, o.time_us);
-    event.last_seen = std::max(event.last_seen, o.time_us);
-    event.first.confidence = std::max(event.first.confidence, o.confidence);
+    Fold(pending_[ChunkOf(*at)].builder.slot(SlotOf(*at)), slot);
+    return Status::Ok();
   }
-  ++event.count;
-  if (pending_.size() >= options_.batch) return Flush();
+  int& open = open_chunk_[static_cast<size_t>(route.recipient + 1)];
+  if (open < 0 || pending_[static_cast<size_t>(open)].builder.size() >= kChunkEvents) {
+    open = static_cast<int>(pending_.size());
+    pending_.push_back(PendingChunk{route.recipient, ChunkBuilder()});
+  }
+  ip_text_ = FormatHostAddress(o.ip);
+  EventFields fields;
+  fields.ip = ip_text_;
+  fields.port = o.port;
+  fields.asn = enrichment.asn;
+  fields.protocol = o.protocol;
+  fields.taxonomy = o.taxonomy;
+  fields.type = o.type;
+  fields.identifier = o.identifier;
+  fields.family = o.family;
+  fields.as_name = enrichment.as_name;
+  fields.country = enrichment.country;
+  fields.prefix = enrichment.prefix;
+  fields.hostname = o.hostname;
+  fields.source = o.source;
+  fields.origin = options_.origin;
+  fields.tlp = tlp_;
+  fields.route = route.rule_kind;
+  fields.geo_version = geo_version_;
+  fields.evidence = o.evidence;
+  const uint32_t index = pending_[static_cast<size_t>(open)].builder.Add(slot, fields);
+  pending_index_.Put(slot.id, Place(static_cast<size_t>(open), index));
+  pending_days_.insert(slot.day);
+  if (++pending_events_ >= options_.batch) return Flush();
+  return Status::Ok();
+}
+
+Status Ingester::AddKnownChunk(int64_t rowid, std::string recipient, int64_t received_us,
+                               std::string_view slots_blob) {
+  KIZUNA_ASSIGN_OR_RETURN(std::vector<EventSlot> slots, ReadSlots(slots_blob));
+  const size_t chunk = chunks_.size();
+  chunks_.push_back(KnownChunk{rowid, std::move(recipient), received_us});
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (known_days_.count(slots[i].day) == 0) continue;
+    known_.Put(slots[i].id, Place(chunk, static_cast<uint32_t>(i)));
+  }
+  return Status::Ok();
+}
+
+Status Ingester::LoadKnownIds(store::sqlite::Connection& c) {
+  if (known_upto_ < 0) {
+    KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement last,
+                            c.Prepare("SELECT coalesce(max(rowid), 0) FROM event_chunks"));
+    KIZUNA_ASSIGN_OR_RETURN(bool row, last.Step());
+    known_upto_ = row ? last.ColumnInt(0) : 0;
+  } else {
+    // Chunks written since the last batch (ours, or another process's):
+    // their events of the days already known.
+    KIZUNA_ASSIGN_OR_RETURN(
+        store::sqlite::Statement later,
+        c.Prepare("SELECT rowid, recipient, received, day_min, day_max, slots FROM event_chunks "
+                  "WHERE rowid > ?1 ORDER BY rowid"));
+    later.Bind(1, known_upto_);
+    for (;;) {
+      KIZUNA_ASSIGN_OR_RETURN(bool row, later.Step());
+      if (!row) break;
+      known_upto_ = later.ColumnInt(0);
+      auto day = known_days_.lower_bound(static_cast<uint16_t>(later.ColumnInt(3)));
+      if (day == known_days_.end() || *day > later.ColumnInt(4)) continue;
+      KIZUNA_RETURN_IF_ERROR(AddKnownChunk(later.ColumnInt(0), later.ColumnText(1),
+                                           later.ColumnInt(2), later.ColumnBlob(5)));
+    }
+  }
+  // Days first met in this batch: every chunk up to known_upto_ that may
+  // hold events of them.
+  for (uint16_t day : pending_days_) {
+    if (!known_days_.insert(day).second) continue;
+    KIZUNA_ASSIGN_OR_RETURN(
+        store::sqlite::Statement chunks,
+        c.Prepare("SELECT rowid, recipient, received, slots FROM event_chunks WHERE day_min <= ?1 "
+                  "AND day_max >= ?1 AND rowid <= ?2"));
+    chunks.Bind(1, int64_t{day}).Bind(2, known_upto_);
+    for (;;) {
+      KIZUNA_ASSIGN_OR_RETURN(bool row, chunks.Step());
+      if (!row) break;
+      // A chunk of several days may be read once per day; each time adds
+      // only the events of the days known by then.
+      KIZUNA_RETURN_IF_ERROR(AddKnownChunk(chunks.ColumnInt(0), chunks.ColumnText(1),
+                                           chunks.ColumnInt(2), chunks.ColumnBlob(3)));
+    }
+  }
   return Status::Ok();
 }
 
@@ -95,58 +203,77 @@ Status Ingester::Flush() {
   store::sqlite::Connection& c = db_.connection();
   KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Transaction tx,
                           store::sqlite::Transaction::Begin(c, true));
-  const std::string tlp(stix::TlpName(options_.tlp));
-  for (auto& [id, e] : pending_) {
-    // An existing event (the same finding seen again) only grows, and only
-    // until it is in a report: what a recipient was sent never changes.
+  // Where each recipient's reports end: an event received before its
+  // recipient's last cutoff is in a report (or was left out of one) and
+  // never changes again; new events arrive at or after every cutoff, so
+  // that no report already cut can miss them.
+  std::unordered_map<std::string, int64_t> last_cutoff;
+  int64_t received = options_.now_us;
+  {
     KIZUNA_ASSIGN_OR_RETURN(
-        store::sqlite::Statement statement,
-        c.Prepare(
-            "INSERT INTO events(id, recipient, received, day, ip, port, protocol, taxonomy, "
-            "type, identifier, family, first_seen, last_seen, count, asn, as_name, country, "
-            "prefix, hostname, source, origin, tlp, confidence, route, geo_version, "
-            "evidence, report) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,"
-            "?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,NULL) "
-            "ON CONFLICT(id) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), "
-            "last_seen = max(last_seen, excluded.last_seen), count = count + excluded.count, "
-            "confidence = max(confidence, excluded.confidence) WHERE report IS NULL "
-            "RETURNING count"));
-    const Observation& o = e.first;
+        store::sqlite::Statement cuts,
+        c.Prepare("SELECT recipient, max(cutoff) FROM cuts GROUP BY recipient"));
+    for (;;) {
+      KIZUNA_ASSIGN_OR_RETURN(bool row, cuts.Step());
+      if (!row) break;
+      last_cutoff[cuts.ColumnText(0)] = cuts.ColumnInt(1);
+      received = std::max(received, cuts.ColumnInt(1));
+    }
+  }
+  KIZUNA_RETURN_IF_ERROR(LoadKnownIds(c));
+
+  // Pending events that repeat a stored one: folded into it while it is
+  // unreported (what a recipient was sent never changes), and dropped.
+  std::map<size_t, std::vector<std::pair<uint32_t, EventSlot>>> repeats;  // by known chunk
+  if (known_.size() > 0) {
+    for (PendingChunk& chunk : pending_) {
+      for (uint32_t i = 0; i < chunk.builder.size(); ++i) {
+        const EventSlot& slot = chunk.builder.slots()[i];
+        std::optional<uint64_t> at = known_.Find(slot.id);
+        if (!at) continue;
+        chunk.builder.Drop(i);
+        const KnownChunk& stored = chunks_[ChunkOf(*at)];
+        auto cut = last_cutoff.find(stored.recipient);
+        if (cut == last_cutoff.end() || stored.received_us >= cut->second) {
+          repeats[ChunkOf(*at)].emplace_back(SlotOf(*at), slot);
+        }
+      }
+    }
+  }
+  for (const auto& [index, folds] : repeats) {
+    const KnownChunk& chunk = chunks_[index];
+    KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement read,
+                            c.Prepare("SELECT slots FROM event_chunks WHERE rowid = ?1"));
+    read.Bind(1, chunk.rowid);
+    KIZUNA_ASSIGN_OR_RETURN(bool found, read.Step());
+    if (!found) {
+      return Internal("alerts.db: event chunk " + std::to_string(chunk.rowid) + " is gone");
+    }
+    KIZUNA_ASSIGN_OR_RETURN(std::vector<EventSlot> slots, ReadSlots(read.ColumnBlob(0)));
+    read.Reset();
+    for (const auto& [slot, repeat] : folds) {
+      if (slot >= slots.size()) return Internal("alerts.db: an event's slot is gone");
+      Fold(slots[slot], repeat);
+    }
+    KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement write,
+                            c.Prepare("UPDATE event_chunks SET slots = ?1 WHERE rowid = ?2"));
+    write.BindBlob(1, WriteSlots(slots)).Bind(2, chunk.rowid);
+    KIZUNA_RETURN_IF_ERROR(write.Run());
+  }
+  for (PendingChunk& chunk : pending_) {
+    if (chunk.builder.kept() == 0) continue;
+    stats_.new_events += static_cast<int64_t>(chunk.builder.kept());
     const std::string& recipient =
-        e.recipient >= 0 ? routes_.recipients()[e.recipient].name : std::string();
-    statement.Bind(1, id)
-        .Bind(2, recipient)
-        .Bind(3, options_.now_us)
-        .Bind(4, o.time_us / kDayMicros * 86400)
-        .Bind(5, FormatHostAddress(o.ip))
-        .Bind(6, int64_t{o.port})
-        .Bind(7, o.protocol)
-        .Bind(8, o.taxonomy)
-        .Bind(9, o.type)
-        .Bind(10, o.identifier)
-        .Bind(11, o.family)
-        .Bind(12, e.first_seen)
-        .Bind(13, e.last_seen)
-        .Bind(14, e.count)
-        .Bind(15, int64_t{e.enrichment.asn})
-        .Bind(16, e.enrichment.as_name)
-        .Bind(17, e.enrichment.country)
-        .Bind(18, e.enrichment.prefix)
-        .Bind(19, o.hostname)
-        .Bind(20, o.source)
-        .Bind(21, options_.origin)
-        .Bind(22, tlp)
-        .Bind(23, int64_t{o.confidence})
-        .Bind(24, e.route)
-        .Bind(25, geo_version_)
-        .Bind(26, o.evidence);
-    KIZUNA_ASSIGN_OR_RETURN(bool row, statement.Step());
-    // The stored count is this batch's alone when the event is new.
-    if (row && statement.ColumnInt(0) == e.count) ++stats_.new_events;
-    KIZUNA_RETURN_IF_ERROR(statement.Run());
+        chunk.recipient >= 0 ? routes_.recipients()[chunk.recipient].name : std::string();
+    KIZUNA_ASSIGN_OR_RETURN(int64_t rowid, InsertChunk(c, recipient, received, chunk.builder));
+    (void)rowid;
   }
   KIZUNA_RETURN_IF_ERROR(tx.Commit());
   pending_.clear();
+  std::fill(open_chunk_.begin(), open_chunk_.end(), -1);
+  pending_events_ = 0;
+  pending_index_.Clear();
+  pending_days_.clear();
   return Status::Ok();
 }
 

@@ -2,9 +2,10 @@
 // name, announced prefix, country, from the node's geo datasets), routed to
 // its recipient (recipients.h), and folded into an event — one per
 // (recipient, ip, port, protocol, taxonomy, type, identifier, day seen) —
-// whose count, first and last seen grow with every repeat. Events are kept
-// in alerts.db (alerts_db.h) in batches: memory stays bounded by the batch,
-// whatever the input's size.
+// whose count, first and last seen grow with every repeat until the event
+// is in a report. Events are kept in alerts.db in chunks (event_chunks.h),
+// written a batch at a time: memory stays bounded by the batch and the ids
+// of the days the batch's events were seen on, whatever the input's size.
 //
 // What the feed itself claims (a Shadowserver row's asn and geo) is used
 // only where the datasets know nothing: the datasets are the node's
@@ -17,11 +18,14 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "alerts/alerts_db.h"
+#include "alerts/event_chunks.h"
+#include "alerts/id_table.h"
 #include "alerts/observation.h"
 #include "alerts/readers.h"
 #include "alerts/recipients.h"
@@ -78,20 +82,40 @@ class Ingester {
   const IngestStats& stats() const { return stats_; }
 
  private:
-  struct PendingEvent {
+  // Events not written yet, packed as they arrive into chunks per
+  // recipient (no copy of the observation is kept: a repeat only changes
+  // its slot).
+  struct PendingChunk {
     int recipient = -1;
-    std::string route;
-    Observation first;  // the first observation folded (its fields and evidence)
-    Enrichment enrichment;
-    int64_t first_seen = 0, last_seen = 0, count = 0;
+    ChunkBuilder builder;
   };
+  struct KnownChunk {
+    int64_t rowid = 0;
+    std::string recipient;
+    int64_t received_us = 0;
+  };
+
+  // Makes known_ hold every stored event of the days of the pending events.
+  Status LoadKnownIds(store::sqlite::Connection& c);
+  Status AddKnownChunk(int64_t rowid, std::string recipient, int64_t received_us,
+                       std::string_view slots);
 
   AlertsDb& db_;
   const geo::GeoDb* geo_;
   const RouteTable& routes_;
   const IngestOptions options_;
   std::string geo_version_;
-  std::unordered_map<int64_t, PendingEvent> pending_;
+  std::string tlp_;
+  std::vector<PendingChunk> pending_;
+  std::vector<int> open_chunk_;  // per recipient index + 1: its pending_ chunk filling, or -1
+  size_t pending_events_ = 0;
+  IdTable pending_index_;  // event id -> pending chunk << 32 | slot
+  std::set<uint16_t> pending_days_;
+  IdTable known_;  // event id -> known chunk << 32 | slot (stored events)
+  std::vector<KnownChunk> chunks_;
+  std::set<uint16_t> known_days_;  // the days known_ is complete for
+  int64_t known_upto_ = -1;        // the last chunk rowid looked at
+  std::string ip_text_;            // reused
   IngestStats stats_;
 };
 

@@ -80,41 +80,6 @@ std::string EventIdHex(int64_t id) {
   return out;
 }
 
-const char* const kEventColumns =
-    "id, recipient, received, ip, port, protocol, taxonomy, type, identifier, family, first_seen, "
-    "last_seen, count, asn, as_name, country, prefix, hostname, source, origin, tlp, confidence, "
-    "route, geo_version, evidence";
-
-EventRow ReadEventRow(const store::sqlite::Statement& s) {
-  EventRow e;
-  e.id = s.ColumnInt(0);
-  e.recipient = s.ColumnText(1);
-  e.received_us = s.ColumnInt(2);
-  e.ip = s.ColumnText(3);
-  e.port = s.ColumnInt(4);
-  e.protocol = s.ColumnText(5);
-  e.taxonomy = s.ColumnText(6);
-  e.type = s.ColumnText(7);
-  e.identifier = s.ColumnText(8);
-  e.family = s.ColumnText(9);
-  e.first_seen_us = s.ColumnInt(10);
-  e.last_seen_us = s.ColumnInt(11);
-  e.count = s.ColumnInt(12);
-  e.asn = s.ColumnInt(13);
-  e.as_name = s.ColumnText(14);
-  e.country = s.ColumnText(15);
-  e.prefix = s.ColumnText(16);
-  e.hostname = s.ColumnText(17);
-  e.source = s.ColumnText(18);
-  e.origin = s.ColumnText(19);
-  e.tlp = s.ColumnText(20);
-  e.confidence = s.ColumnInt(21);
-  e.route = s.ColumnText(22);
-  e.geo_version = s.ColumnText(23);
-  e.evidence = s.ColumnText(24);
-  return e;
-}
-
 std::string CsvHeaderLine() {
   return "timestamp,event_id,ip,port,protocol,hostname,asn,as_name,country,prefix,taxonomy,type,"
          "identifier,family,count,first_seen,last_seen,confidence,source\r\n";

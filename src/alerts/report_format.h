@@ -24,7 +24,7 @@
 
 namespace kizuna::alerts {
 
-// One event as stored (alerts.db) and as reported.
+// One event as stored (alerts.db, event_chunks.h) and as reported.
 struct EventRow {
   int64_t id = 0;
   std::string recipient;
@@ -41,10 +41,6 @@ struct EventRow {
 
 // An event id as users see it: 16 hex digits.
 std::string EventIdHex(int64_t id);
-
-// The SELECT list that ReadEventRow reads, in order.
-extern const char* const kEventColumns;
-EventRow ReadEventRow(const store::sqlite::Statement& statement);
 
 struct ReportHeader {
   std::string id;  // the report's UUID

@@ -2,10 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
+#include "alerts/event_chunks.h"
 #include "common/time.h"
 #include "common/uuid.h"
 
@@ -17,7 +20,8 @@ constexpr int64_t kDayMicros = 86400LL * 1000000;
 constexpr std::string_view kReportNamespace = "0b7f6c1e-2d4a-5b8c-9e3f-71a2d4c6b8e0";
 
 struct Cut {
-  int64_t period_start = 0;
+  int64_t range_from = 0;    // the previous cut's cutoff (0: none)
+  int64_t period_start = 0;  // what the report says it covers
   int64_t cutoff = 0;
 };
 
@@ -25,83 +29,92 @@ struct Cut {
 Result<std::optional<Cut>> DueCut(store::sqlite::Connection& c, const Recipient& r,
                                   const BuildOptions& options) {
   const int64_t period = r.period_seconds * 1000000;
-  KIZUNA_ASSIGN_OR_RETURN(
-      store::sqlite::Statement last,
-      c.Prepare("SELECT coalesce(max(cutoff), 0) FROM reports WHERE recipient = ?1"));
-  last.Bind(1, r.name);
-  KIZUNA_ASSIGN_OR_RETURN(bool row, last.Step());
-  const int64_t last_cutoff = row ? last.ColumnInt(0) : 0;
-  last.Reset();
+  KIZUNA_ASSIGN_OR_RETURN(const int64_t last_cutoff, LastCutoff(c, r.name));
   // Weekly periods start on Mondays (1970-01-01 was a Thursday).
   const int64_t offset = r.period_seconds == 604800 ? 4LL * 86400 * 1000000 : 0;
   const int64_t boundary =
       options.cut_now ? options.now_us : (options.now_us - offset) / period * period + offset;
   if (boundary <= last_cutoff) return std::optional<Cut>();
-  KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement pending,
-                          c.Prepare("SELECT 1 FROM events WHERE recipient = ?1 AND report IS NULL "
-                                    "AND received < ?2 LIMIT 1"));
-  pending.Bind(1, r.name).Bind(2, boundary);
+  KIZUNA_ASSIGN_OR_RETURN(
+      store::sqlite::Statement pending,
+      c.Prepare("SELECT 1 FROM event_chunks WHERE recipient = ?1 AND received >= ?2 AND "
+                "received < ?3 LIMIT 1"));
+  pending.Bind(1, r.name).Bind(2, last_cutoff).Bind(3, boundary);
   KIZUNA_ASSIGN_OR_RETURN(bool any, pending.Step());
   if (!any) return std::optional<Cut>();
   Cut cut;
+  cut.range_from = last_cutoff;
   cut.cutoff = boundary;
   cut.period_start = last_cutoff > 0 ? last_cutoff : boundary - period;
   return std::optional<Cut>(cut);
 }
 
-// Walks the recipient's pending events before the cut, deciding each:
-// included (written by `writer`), suppressed or withheld.
+// The recipient's events in the cut's range, each decided: included
+// (written by `writer`), suppressed or withheld.
 struct Decided {
-  int64_t included = 0;
-  std::vector<int64_t> suppressed, withheld;
+  int64_t included = 0, suppressed = 0, withheld = 0;
+  std::map<int64_t, std::vector<uint32_t>> left_out;  // chunk rowid -> slots
+  std::vector<uint64_t> reported_findings;            // keys of the included
 };
+
+Result<std::vector<FindingEntry>> LoadFindings(store::sqlite::Connection& c,
+                                               const std::string& recipient) {
+  KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement read,
+                          c.Prepare("SELECT entries FROM reported_findings WHERE recipient = ?1"));
+  read.Bind(1, recipient);
+  KIZUNA_ASSIGN_OR_RETURN(bool row, read.Step());
+  if (!row) return std::vector<FindingEntry>();
+  return ReadFindings(read.ColumnBlob(0));
+}
 
 Result<Decided> Decide(store::sqlite::Connection& c, const Recipient& r, const Cut& cut,
                        const sharing::SharingPolicy& policy, ReportWriter* writer) {
   Decided decided;
   const sharing::Recipient party = AffectedParty(policy, r);
-  // Findings are looked up only when the recipient has any recent ones.
-  bool check_findings = false;
   const int64_t window_start = cut.cutoff - int64_t{r.suppress_days} * kDayMicros;
+  std::vector<FindingEntry> findings;
   if (r.suppress_days > 0 && !r.repeat_persisting) {
-    KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement any,
-                            c.Prepare("SELECT 1 FROM findings WHERE recipient = ?1 AND "
-                                      "last_reported >= ?2 LIMIT 1"));
-    any.Bind(1, r.name).Bind(2, window_start);
-    KIZUNA_ASSIGN_OR_RETURN(check_findings, any.Step());
+    KIZUNA_ASSIGN_OR_RETURN(findings, LoadFindings(c, r.name));
   }
+  auto recently_reported = [&](uint64_t key) {
+    auto it = std::lower_bound(findings.begin(), findings.end(), key,
+                               [](const FindingEntry& entry, uint64_t k) { return entry.key < k; });
+    return it != findings.end() && it->key == key && it->last_reported_us >= window_start;
+  };
   KIZUNA_ASSIGN_OR_RETURN(
-      store::sqlite::Statement events,
-      c.Prepare(std::string("SELECT ") + kEventColumns +
-                " FROM events WHERE recipient = ?1 AND report IS NULL AND received < ?2 "
-                "ORDER BY received, rowid"));
-  events.Bind(1, r.name).Bind(2, cut.cutoff);
+      store::sqlite::Statement chunks,
+      c.Prepare("SELECT rowid, received, slots, data FROM event_chunks WHERE recipient = ?1 AND "
+                "received >= ?2 AND received < ?3 ORDER BY received, rowid"));
+  chunks.Bind(1, r.name).Bind(2, cut.range_from).Bind(3, cut.cutoff);
   for (;;) {
-    KIZUNA_ASSIGN_OR_RETURN(bool row, events.Step());
+    KIZUNA_ASSIGN_OR_RETURN(bool row, chunks.Step());
     if (!row) break;
-    EventRow e = ReadEventRow(events);
-    if (!MayReach(policy, e.tlp, e.origin, party)) {
-      decided.withheld.push_back(e.id);
-      continue;
-    }
-    if (check_findings) {
-      KIZUNA_ASSIGN_OR_RETURN(
-          store::sqlite::Statement finding,
-          c.Prepare("SELECT 1 FROM findings WHERE recipient = ?1 AND ip = ?2 AND type = ?3 AND "
-                    "identifier = ?4 AND last_reported >= ?5"));
-      finding.Bind(1, r.name)
-          .Bind(2, e.ip)
-          .Bind(3, e.type)
-          .Bind(4, e.identifier)
-          .Bind(5, window_start);
-      KIZUNA_ASSIGN_OR_RETURN(bool reported, finding.Step());
-      if (reported) {
-        decided.suppressed.push_back(e.id);
-        continue;
-      }
-    }
-    ++decided.included;
-    if (writer != nullptr) writer->Add(e);
+    const int64_t chunk = chunks.ColumnInt(0);
+    std::vector<uint32_t>* left_out = nullptr;
+    KIZUNA_RETURN_IF_ERROR(
+        ForEachEvent(chunks.ColumnBlob(2), chunks.ColumnBlob(3), r.name, chunks.ColumnInt(1),
+                     [&](size_t slot, const EventRow& e) -> Status {
+                       bool leave_out = false;
+                       if (!MayReach(policy, e.tlp, e.origin, party)) {
+                         ++decided.withheld;
+                         leave_out = true;
+                       } else {
+                         const uint64_t key = FindingKey(e.ip, e.type, e.identifier);
+                         if (!findings.empty() && recently_reported(key)) {
+                           ++decided.suppressed;
+                           leave_out = true;
+                         } else {
+                           ++decided.included;
+                           decided.reported_findings.push_back(key);
+                           if (writer != nullptr) writer->Add(e);
+                         }
+                       }
+                       if (leave_out) {
+                         if (left_out == nullptr) left_out = &decided.left_out[chunk];
+                         left_out->push_back(static_cast<uint32_t>(slot));
+                       }
+                       return Status::Ok();
+                     }));
   }
   return decided;
 }
@@ -119,12 +132,60 @@ ReportHeader HeaderFor(const Recipient& r, const Cut& cut, const BuildOptions& o
   return h;
 }
 
-Status MarkEvents(store::sqlite::Connection& c, const std::vector<int64_t>& ids, int64_t mark) {
-  for (int64_t id : ids) {
-    KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement update,
-                            c.Prepare("UPDATE events SET report = ?1 WHERE id = ?2"));
-    update.Bind(1, mark).Bind(2, id);
-    KIZUNA_RETURN_IF_ERROR(update.Run());
+// Suppression's memory after a report: what it included, reported at its
+// cutoff, and what was reported before and may still suppress.
+Status RememberFindings(store::sqlite::Connection& c, const Recipient& r, const Cut& cut,
+                        std::vector<uint64_t> reported) {
+  KIZUNA_ASSIGN_OR_RETURN(std::vector<FindingEntry> before, LoadFindings(c, r.name));
+  const int64_t keep_from = cut.cutoff - int64_t{std::max(r.suppress_days, 0)} * kDayMicros;
+  std::sort(reported.begin(), reported.end());
+  reported.erase(std::unique(reported.begin(), reported.end()), reported.end());
+  std::vector<FindingEntry> after;
+  after.reserve(before.size() + reported.size());
+  auto old = before.begin();
+  for (uint64_t key : reported) {
+    for (; old != before.end() && old->key < key; ++old) {
+      if (old->last_reported_us >= keep_from) after.push_back(*old);
+    }
+    if (old != before.end() && old->key == key) ++old;
+    after.push_back(FindingEntry{key, cut.cutoff});
+  }
+  for (; old != before.end(); ++old) {
+    if (old->last_reported_us >= keep_from) after.push_back(*old);
+  }
+  KIZUNA_ASSIGN_OR_RETURN(
+      store::sqlite::Statement write,
+      c.Prepare("INSERT INTO reported_findings(recipient, entries) VALUES(?1, ?2) "
+                "ON CONFLICT(recipient) DO UPDATE SET entries = excluded.entries"));
+  write.Bind(1, r.name).BindBlob(2, WriteFindings(after));
+  return write.Run();
+}
+
+Status WriteCut(store::sqlite::Connection& c, const Recipient& r, const Cut& cut,
+                const Decided& decided, std::optional<int64_t> report_rowid) {
+  KIZUNA_ASSIGN_OR_RETURN(
+      store::sqlite::Statement insert,
+      c.Prepare("INSERT INTO cuts(recipient, cutoff, range_from, included, suppressed, withheld, "
+                "report) VALUES(?1,?2,?3,?4,?5,?6,?7)"));
+  insert.Bind(1, r.name)
+      .Bind(2, cut.cutoff)
+      .Bind(3, cut.range_from)
+      .Bind(4, decided.included)
+      .Bind(5, decided.suppressed)
+      .Bind(6, decided.withheld);
+  if (report_rowid) {
+    insert.Bind(7, *report_rowid);
+  } else {
+    insert.BindNull(7);
+  }
+  KIZUNA_RETURN_IF_ERROR(insert.Run());
+  if (!report_rowid) return Status::Ok();  // nothing will read what was left out
+  for (const auto& [chunk, slots] : decided.left_out) {
+    KIZUNA_ASSIGN_OR_RETURN(
+        store::sqlite::Statement left_out,
+        c.Prepare("INSERT INTO cut_left_out(recipient, cutoff, chunk, slots) VALUES(?1,?2,?3,?4)"));
+    left_out.Bind(1, r.name).Bind(2, cut.cutoff).Bind(3, chunk).BindBlob(4, EncodeSlotList(slots));
+    KIZUNA_RETURN_IF_ERROR(left_out.Run());
   }
   return Status::Ok();
 }
@@ -140,88 +201,115 @@ Result<std::optional<BuiltReport>> BuildOne(AlertsDb& db, const Recipient& r,
                                             const BuildOptions& options,
                                             const std::filesystem::path& dir) {
   std::error_code ec;
-  {
-    auto lock = db.Lock();
-    store::sqlite::Connection& c = db.connection();
-    // One writer at a time across processes: the cut is decided and the
-    // report written under the same lock.
-    KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Transaction tx,
-                            store::sqlite::Transaction::Begin(c, true));
-    KIZUNA_ASSIGN_OR_RETURN(std::optional<Cut> cut, DueCut(c, r, options));
-    if (!cut) return std::optional<BuiltReport>();
-    const ReportHeader header = HeaderFor(r, *cut, options);
-    const std::filesystem::path path = dir / (header.id + ".report");
-    const std::string temp = path.string() + ".tmp";
-    std::ofstream file(temp, std::ios::binary | std::ios::trunc);
-    if (!file) return IoError("cannot write " + temp);
-    ReportWriter writer(r.format, header, &file);
-    KIZUNA_ASSIGN_OR_RETURN(Decided decided, Decide(c, r, *cut, *options.policy, &writer));
-    writer.Finish();
-    file.close();
-    if (!file) return IoError("cannot write " + temp + " (disk full?)");
-    KIZUNA_RETURN_IF_ERROR(MarkEvents(c, decided.suppressed, kReportSuppressed));
-    KIZUNA_RETURN_IF_ERROR(MarkEvents(c, decided.withheld, kReportWithheld));
-    BuiltReport report{header.id, r.name, decided.included,
-                       static_cast<int64_t>(decided.suppressed.size()),
-                       static_cast<int64_t>(decided.withheld.size())};
-    if (decided.included == 0) {
-      std::filesystem::remove(temp, ec);
-      KIZUNA_RETURN_IF_ERROR(tx.Commit());
-      return std::optional<BuiltReport>();
-    }
-    KIZUNA_ASSIGN_OR_RETURN(
-        store::sqlite::Statement insert,
-        c.Prepare("INSERT INTO reports(id, recipient, period_start, cutoff, created, format, "
-                  "channel, tlp, events, suppressed, withheld, filename, content_type, body_file, "
-                  "state) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"));
-    insert.Bind(1, header.id)
-        .Bind(2, r.name)
-        .Bind(3, cut->period_start)
-        .Bind(4, cut->cutoff)
-        .Bind(5, options.now_us)
-        .Bind(6, ReportFormatName(r.format))
-        .Bind(7, ChannelName(r.channel))
-        .Bind(8, stix::TlpName(r.tlp))
-        .Bind(9, report.events)
-        .Bind(10, report.suppressed)
-        .Bind(11, report.withheld)
-        .Bind(12, writer.filename())
-        .Bind(13, writer.content_type())
-        .Bind(14, path.filename().string())
-        .Bind(15, kQueued);
-    KIZUNA_RETURN_IF_ERROR(insert.Run());
-    const int64_t rowid = c.LastInsertRowId();
-    KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement mark,
-                            c.Prepare("UPDATE events SET report = ?1 WHERE recipient = ?2 AND "
-                                      "report IS NULL AND received < ?3"));
-    mark.Bind(1, rowid).Bind(2, r.name).Bind(3, cut->cutoff);
-    KIZUNA_RETURN_IF_ERROR(mark.Run());
-    KIZUNA_ASSIGN_OR_RETURN(
-        store::sqlite::Statement findings,
-        c.Prepare("INSERT INTO findings(recipient, ip, type, identifier, last_reported) "
-                  "SELECT recipient, ip, type, identifier, ?2 FROM events WHERE report = ?1 AND "
-                  "report > 0 "
-                  "ORDER BY recipient, ip, type, identifier "
-                  "ON CONFLICT(recipient, ip, type, identifier) "
-                  "DO UPDATE SET last_reported = excluded.last_reported"));
-    findings.Bind(1, rowid).Bind(2, cut->cutoff);
-    KIZUNA_RETURN_IF_ERROR(findings.Run());
-    KIZUNA_RETURN_IF_ERROR(db.AppendLog(rowid, options.now_us, kQueued,
-                                        std::to_string(report.events) + " events, " +
-                                            std::to_string(report.suppressed) + " suppressed, " +
-                                            std::to_string(report.withheld) + " withheld"));
-    // The body is in place before the row that names it is committed; a
-    // crash in between leaves a file the next run writes again.
-    KIZUNA_RETURN_IF_ERROR(MoveIntoPlace(path, temp));
+  auto lock = db.Lock();
+  store::sqlite::Connection& c = db.connection();
+  // One writer at a time across processes: the cut is decided and the
+  // report written under the same lock.
+  KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Transaction tx,
+                          store::sqlite::Transaction::Begin(c, true));
+  KIZUNA_ASSIGN_OR_RETURN(std::optional<Cut> cut, DueCut(c, r, options));
+  if (!cut) return std::optional<BuiltReport>();
+  const ReportHeader header = HeaderFor(r, *cut, options);
+  const std::filesystem::path path = dir / (header.id + ".report");
+  const std::string temp = path.string() + ".tmp";
+  std::ofstream file(temp, std::ios::binary | std::ios::trunc);
+  if (!file) return IoError("cannot write " + temp);
+  ReportWriter writer(r.format, header, &file);
+  KIZUNA_ASSIGN_OR_RETURN(Decided decided, Decide(c, r, *cut, *options.policy, &writer));
+  writer.Finish();
+  file.close();
+  if (!file) return IoError("cannot write " + temp + " (disk full?)");
+  BuiltReport report{header.id, r.name, decided.included, decided.suppressed, decided.withheld};
+  if (decided.included == 0) {
+    std::filesystem::remove(temp, ec);
+    KIZUNA_RETURN_IF_ERROR(WriteCut(c, r, *cut, decided, std::nullopt));
     KIZUNA_RETURN_IF_ERROR(tx.Commit());
-    return std::optional<BuiltReport>(std::move(report));
+    return std::optional<BuiltReport>();
   }
+  KIZUNA_ASSIGN_OR_RETURN(
+      store::sqlite::Statement insert,
+      c.Prepare("INSERT INTO reports(id, recipient, period_start, cutoff, created, format, "
+                "channel, tlp, events, suppressed, withheld, filename, content_type, body_file, "
+                "state) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"));
+  insert.Bind(1, header.id)
+      .Bind(2, r.name)
+      .Bind(3, cut->period_start)
+      .Bind(4, cut->cutoff)
+      .Bind(5, options.now_us)
+      .Bind(6, ReportFormatName(r.format))
+      .Bind(7, ChannelName(r.channel))
+      .Bind(8, stix::TlpName(r.tlp))
+      .Bind(9, report.events)
+      .Bind(10, report.suppressed)
+      .Bind(11, report.withheld)
+      .Bind(12, writer.filename())
+      .Bind(13, writer.content_type())
+      .Bind(14, path.filename().string())
+      .Bind(15, kQueued);
+  KIZUNA_RETURN_IF_ERROR(insert.Run());
+  const int64_t rowid = c.LastInsertRowId();
+  KIZUNA_RETURN_IF_ERROR(WriteCut(c, r, *cut, decided, rowid));
+  KIZUNA_RETURN_IF_ERROR(RememberFindings(c, r, *cut, std::move(decided.reported_findings)));
+  KIZUNA_RETURN_IF_ERROR(db.AppendLog(rowid, options.now_us, kQueued,
+                                      std::to_string(report.events) + " events, " +
+                                          std::to_string(report.suppressed) + " suppressed, " +
+                                          std::to_string(report.withheld) + " withheld"));
+  // The body is in place before the row that names it is committed; a
+  // crash in between leaves a file the next run writes again.
+  KIZUNA_RETURN_IF_ERROR(MoveIntoPlace(path, temp));
+  KIZUNA_RETURN_IF_ERROR(tx.Commit());
+  return std::optional<BuiltReport>(std::move(report));
 }
 
 }  // namespace
 
 std::string ReportId(std::string_view recipient, int64_t cutoff_us) {
   return Uuid5(kReportNamespace, std::string(recipient) + "\x1f" + std::to_string(cutoff_us));
+}
+
+Status ForEachEventInReport(store::sqlite::Connection& c, const std::string& recipient,
+                            int64_t cutoff, const std::function<Status(const EventRow&)>& visit) {
+  KIZUNA_ASSIGN_OR_RETURN(
+      store::sqlite::Statement range,
+      c.Prepare("SELECT range_from FROM cuts WHERE recipient = ?1 AND cutoff = ?2"));
+  range.Bind(1, recipient).Bind(2, cutoff);
+  KIZUNA_ASSIGN_OR_RETURN(bool found, range.Step());
+  if (!found) return NotFound("no cut of " + recipient + " at " + std::to_string(cutoff));
+  const int64_t range_from = range.ColumnInt(0);
+  range.Reset();
+  std::map<int64_t, std::vector<uint32_t>> left_out;
+  {
+    KIZUNA_ASSIGN_OR_RETURN(
+        store::sqlite::Statement list,
+        c.Prepare("SELECT chunk, slots FROM cut_left_out WHERE recipient = ?1 AND cutoff = ?2"));
+    list.Bind(1, recipient).Bind(2, cutoff);
+    for (;;) {
+      KIZUNA_ASSIGN_OR_RETURN(bool row, list.Step());
+      if (!row) break;
+      KIZUNA_ASSIGN_OR_RETURN(left_out[list.ColumnInt(0)], DecodeSlotList(list.ColumnBlob(1)));
+    }
+  }
+  KIZUNA_ASSIGN_OR_RETURN(
+      store::sqlite::Statement chunks,
+      c.Prepare("SELECT rowid, received, slots, data FROM event_chunks WHERE recipient = ?1 AND "
+                "received >= ?2 AND received < ?3 ORDER BY received, rowid"));
+  chunks.Bind(1, recipient).Bind(2, range_from).Bind(3, cutoff);
+  for (;;) {
+    KIZUNA_ASSIGN_OR_RETURN(bool row, chunks.Step());
+    if (!row) break;
+    auto skip = left_out.find(chunks.ColumnInt(0));
+    const std::vector<uint32_t>* skipped = skip == left_out.end() ? nullptr : &skip->second;
+    KIZUNA_RETURN_IF_ERROR(ForEachEvent(
+        chunks.ColumnBlob(2), chunks.ColumnBlob(3), recipient, chunks.ColumnInt(1),
+        [&](size_t slot, const EventRow& e) -> Status {
+          if (skipped != nullptr &&
+              std::binary_search(skipped->begin(), skipped->end(), static_cast<uint32_t>(slot))) {
+            return Status::Ok();
+          }
+          return visit(e);
+        }));
+  }
+  return Status::Ok();
 }
 
 std::string ReportsDir(const std::string& node_dir) {
@@ -267,7 +355,7 @@ Result<Preview> PreviewReport(AlertsDb& db, const RouteTable& routes, const Buil
   now.cut_now = true;
   KIZUNA_ASSIGN_OR_RETURN(std::optional<Cut> cut, DueCut(c, r, now));
   Preview preview;
-  Cut shown = cut.value_or(Cut{options.now_us, options.now_us});
+  Cut shown = cut.value_or(Cut{options.now_us, options.now_us, options.now_us});
   const ReportHeader header = HeaderFor(r, shown, now);
   std::ostringstream out;
   ReportWriter writer(r.format, header, &out);
@@ -276,9 +364,8 @@ Result<Preview> PreviewReport(AlertsDb& db, const RouteTable& routes, const Buil
     KIZUNA_ASSIGN_OR_RETURN(decided, Decide(c, r, *cut, *options.policy, &writer));
   }
   writer.Finish();
-  preview.counts = BuiltReport{header.id, r.name, decided.included,
-                               static_cast<int64_t>(decided.suppressed.size()),
-                               static_cast<int64_t>(decided.withheld.size())};
+  preview.counts =
+      BuiltReport{header.id, r.name, decided.included, decided.suppressed, decided.withheld};
   preview.body = ReportBody{out.str(), writer.filename(), writer.content_type()};
   return preview;
 }

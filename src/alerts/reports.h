@@ -11,8 +11,10 @@
 //   - the sharing decision: the event (its source's TLP and origin) must be
 //     releasable to the recipient as an affected party
 //     (SharingPolicy::ForAffectedParty); a refused one is marked withheld.
-// A period whose events were all left out gives no report. The report, the
-// events' marks and the findings are written in one transaction: a crash
+// A period whose events were all left out gives no report. What a report
+// covers is a cut: the recipient's events that arrived in [the previous
+// cutoff, this cutoff), less the ones it left out (listed per chunk). The
+// report, its cut and the findings are written in one transaction: a crash
 // leaves either all of it or none, and the next run builds it again with
 // the same id.
 //
@@ -20,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -59,6 +62,12 @@ struct Preview {
 };
 Result<Preview> PreviewReport(AlertsDb& db, const RouteTable& routes, const BuildOptions& options,
                               const std::string& recipient);
+
+// Calls `visit` for each event of the report cut for `recipient` at
+// `cutoff`: its cut's range less what it left out. The caller holds the
+// database's lock (and a transaction, for one consistent view).
+Status ForEachEventInReport(store::sqlite::Connection& c, const std::string& recipient,
+                            int64_t cutoff, const std::function<Status(const EventRow&)>& visit);
 
 // Where report bodies are kept: DIR/alerts/reports/<id>.report.
 std::string ReportsDir(const std::string& node_dir);

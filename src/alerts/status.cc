@@ -1,10 +1,12 @@
 #include "alerts/status.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <map>
 #include <tuple>
 
 #include "alerts/module.h"
+#include "alerts/reports.h"
 #include "common/time.h"
 
 namespace kizuna::alerts {
@@ -63,27 +65,35 @@ Result<json::object> StatusJson(AlertsDb& db) {
   {
     auto lock = db.Lock();
     store::sqlite::Connection& c = db.connection();
+    auto sum = [&](const std::string& sql, const std::string& arg) -> Result<int64_t> {
+      KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement statement, c.Prepare(sql));
+      if (!arg.empty()) statement.Bind(1, arg);
+      KIZUNA_ASSIGN_OR_RETURN(bool row, statement.Step());
+      return row ? statement.ColumnInt(0) : 0;
+    };
+    KIZUNA_ASSIGN_OR_RETURN(const int64_t total,
+                            sum("SELECT coalesce(sum(events), 0) FROM event_chunks", ""));
     KIZUNA_ASSIGN_OR_RETURN(
-        store::sqlite::Statement totals,
-        c.Prepare("SELECT count(*), "
-                  "coalesce(sum(report IS NULL AND recipient != ''), 0), "
-                  "coalesce(sum(report > 0), 0), coalesce(sum(report = -1), 0), "
-                  "coalesce(sum(report = -2), 0), coalesce(sum(recipient = ''), 0) FROM events"));
-    KIZUNA_ASSIGN_OR_RETURN(bool row, totals.Step());
-    if (row) {
-      events = json::object{{"total", totals.ColumnInt(0)},    {"pending", totals.ColumnInt(1)},
-                            {"reported", totals.ColumnInt(2)}, {"suppressed", totals.ColumnInt(3)},
-                            {"withheld", totals.ColumnInt(4)}, {"unrouted", totals.ColumnInt(5)}};
-    }
-    totals.Reset();
+        const int64_t unrouted,
+        sum("SELECT coalesce(sum(events), 0) FROM event_chunks WHERE recipient = ''", ""));
+    KIZUNA_ASSIGN_OR_RETURN(const int64_t reported,
+                            sum("SELECT coalesce(sum(included), 0) FROM cuts", ""));
+    KIZUNA_ASSIGN_OR_RETURN(const int64_t suppressed,
+                            sum("SELECT coalesce(sum(suppressed), 0) FROM cuts", ""));
+    KIZUNA_ASSIGN_OR_RETURN(const int64_t withheld,
+                            sum("SELECT coalesce(sum(withheld), 0) FROM cuts", ""));
+    int64_t pending_total = 0;
     for (const Recipient& r : recipients) {
+      KIZUNA_ASSIGN_OR_RETURN(const int64_t since, LastCutoff(c, r.name));
       KIZUNA_ASSIGN_OR_RETURN(
           store::sqlite::Statement pending,
-          c.Prepare("SELECT count(*) FROM events WHERE recipient = ?1 AND report IS NULL"));
-      pending.Bind(1, r.name);
+          c.Prepare("SELECT coalesce(sum(events), 0) FROM event_chunks WHERE recipient = ?1 AND "
+                    "received >= ?2"));
+      pending.Bind(1, r.name).Bind(2, since);
       KIZUNA_ASSIGN_OR_RETURN(bool has, pending.Step());
       const int64_t n = has ? pending.ColumnInt(0) : 0;
       pending.Reset();
+      pending_total += n;
       KIZUNA_ASSIGN_OR_RETURN(
           store::sqlite::Statement last,
           c.Prepare("SELECT count(*), max(created), (SELECT state FROM reports WHERE recipient = "
@@ -103,6 +113,9 @@ Result<json::object> StatusJson(AlertsDb& db) {
       last.Reset();
       per_recipient.push_back(std::move(entry));
     }
+    events = json::object{{"total", total},       {"pending", pending_total},
+                          {"reported", reported}, {"suppressed", suppressed},
+                          {"withheld", withheld}, {"unrouted", unrouted}};
     KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement by_state,
                             c.Prepare("SELECT state, count(*) FROM reports GROUP BY state"));
     for (;;) {
@@ -133,45 +146,49 @@ Result<FeedPage> FeedEvents(AlertsDb& db, const sharing::SharingPolicy& policy,
   KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Transaction tx,
                           store::sqlite::Transaction::Begin(c, false));
   // The recipients' reports since `since_us`, oldest first.
-  std::vector<std::pair<int64_t, int64_t>> reports;  // rowid, created
+  struct Listed {
+    int64_t rowid = 0, created = 0, cutoff = 0;
+    std::string recipient;
+  };
+  std::vector<Listed> reports;
   for (const Recipient& r : recipients) {
     KIZUNA_ASSIGN_OR_RETURN(
         store::sqlite::Statement list,
-        c.Prepare("SELECT rowid, created FROM reports WHERE recipient = ?1 AND created >= ?2"));
+        c.Prepare("SELECT rowid, created, cutoff FROM reports WHERE recipient = ?1 AND "
+                  "created >= ?2"));
     list.Bind(1, r.name).Bind(2, since_us);
     for (;;) {
       KIZUNA_ASSIGN_OR_RETURN(bool row, list.Step());
       if (!row) break;
-      reports.emplace_back(list.ColumnInt(0), list.ColumnInt(1));
+      reports.push_back(Listed{list.ColumnInt(0), list.ColumnInt(1), list.ColumnInt(2), r.name});
     }
   }
   page.next_since = since_us;
-  std::sort(reports.begin(), reports.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.second, a.first) < std::tie(b.second, b.first);
+  std::sort(reports.begin(), reports.end(), [](const Listed& a, const Listed& b) {
+    return std::tie(a.created, a.rowid) < std::tie(b.created, b.rowid);
   });
   for (size_t i = 0; i < reports.size(); ++i) {
     // Whole reports, and every report created at the same time as one taken,
     // so the next page (from a later time) repeats nothing and skips nothing.
     if (static_cast<int64_t>(page.events.size()) >= limit &&
-        reports[i].second != reports[i - 1].second) {
+        reports[i].created != reports[i - 1].created) {
       page.more = true;
-      page.next_since = reports[i].second;
+      page.next_since = reports[i].created;
       break;
     }
-    page.next_since = reports[i].second + 1;
-    KIZUNA_ASSIGN_OR_RETURN(
-        store::sqlite::Statement events,
-        c.Prepare(std::string("SELECT ") + kEventColumns +
-                  " FROM events WHERE report = ?1 AND report > 0 ORDER BY ip, port, id"));
-    events.Bind(1, reports[i].first);
-    for (;;) {
-      KIZUNA_ASSIGN_OR_RETURN(bool row, events.Step());
-      if (!row) break;
-      EventRow e = ReadEventRow(events);
-      auto party = parties.find(e.recipient);
-      if (party == parties.end() || !MayReach(policy, e.tlp, e.origin, party->second)) continue;
-      page.events.push_back(std::move(e));
-    }
+    page.next_since = reports[i].created + 1;
+    const sharing::Recipient& party = parties.at(reports[i].recipient);
+    const size_t first = page.events.size();
+    KIZUNA_RETURN_IF_ERROR(ForEachEventInReport(c, reports[i].recipient, reports[i].cutoff,
+                                                [&](const EventRow& e) -> Status {
+                                                  if (MayReach(policy, e.tlp, e.origin, party))
+                                                    page.events.push_back(e);
+                                                  return Status::Ok();
+                                                }));
+    std::sort(page.events.begin() + static_cast<std::ptrdiff_t>(first), page.events.end(),
+              [](const EventRow& a, const EventRow& b) {
+                return std::tie(a.ip, a.port, a.id) < std::tie(b.ip, b.port, b.id);
+              });
   }
   return page;
 }

@@ -45,6 +45,8 @@ class Statement {
   Statement& BindNull(int index);
   // Binds text, or NULL when the text is empty.
   Statement& BindOptional(int index, std::string_view text);
+  // Binds bytes as a BLOB (copied).
+  Statement& BindBlob(int index, std::string_view bytes);
 
   // Steps once: true when a row is available, false when done.
   Result<bool> Step();
@@ -57,6 +59,8 @@ class Statement {
   int64_t ColumnInt(int column) const;
   std::string ColumnText(int column) const;
   bool ColumnIsNull(int column) const;
+  // A BLOB (or text) column's bytes, valid until the next Step or Reset.
+  std::string_view ColumnBlob(int column) const;
 
  private:
   sqlite3* db_;

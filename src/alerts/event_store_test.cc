@@ -1,0 +1,369 @@
+// How alerts.db keeps events (event_chunks.h): chunks round-trip every
+// field, damaged blobs are errors and never crashes, repeats fold across
+// batches and ingests (and stop folding once reported), a recipient's
+// events beyond one chunk all reach its report, and a file written by the
+// step-1 layout (a row per event) is converted with its reports, pending
+// events and suppression intact.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "alerts/alerts_db.h"
+#include "alerts/event_chunks.h"
+#include "alerts/pipeline.h"
+#include "alerts/reports.h"
+#include "alerts/status.h"
+#include "sharing/policy.h"
+#include "store/sqlite/connection.h"
+
+namespace kizuna::alerts {
+namespace {
+
+constexpr int64_t kDay = 86400LL * 1000000;
+constexpr int64_t kDay0 = 1795737600LL * 1000000;  // 2026-11-27T00:00:00Z
+
+class TempDir {
+ public:
+  TempDir() {
+    static int n = 0;
+    path_ = (std::filesystem::temp_directory_path() /
+             ("kizuna-events-" + std::to_string(::getpid()) + "-" + std::to_string(n++)))
+                .string();
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+EventRow SampleEvent(int64_t id, std::string ip) {
+  EventRow e;
+  e.id = id;
+  e.ip = std::move(ip);
+  e.port = 23;
+  e.protocol = "tcp";
+  e.taxonomy = "malicious-code";
+  e.type = "infected-system";
+  e.identifier = "mirai";
+  e.family = "mirai";
+  e.first_seen_us = kDay0 + id;
+  e.last_seen_us = kDay0 + 2 * id;
+  e.count = static_cast<int>(id);
+  e.asn = 64500 + id;
+  e.as_name = "Example, \"ISP\"";
+  e.country = "JP";
+  e.prefix = "198.51.100.0/24";
+  e.hostname = "host" + std::to_string(id) + ".example.jp";
+  e.source = "shadowserver/scan_telnet";
+  e.origin = id % 2 ? "partner" : "";
+  e.tlp = "amber";
+  e.confidence = 80;
+  e.route = "asn";
+  e.geo_version = "test-1";
+  e.evidence = "{\"row\":\"" + std::to_string(id) + "\"}";
+  return e;
+}
+
+TEST(EventChunks, EveryFieldRoundTripsAndDamageIsAnError) {
+  ChunkBuilder builder;
+  std::vector<EventRow> events;
+  for (int64_t id = 1; id <= 3; ++id) {
+    events.push_back(SampleEvent(id, "198.51.100." + std::to_string(id)));
+    builder.Add(events.back(), static_cast<uint16_t>(20000 + id));
+  }
+  auto blobs = builder.Finish();
+  ASSERT_TRUE(blobs.ok());
+  EXPECT_EQ(blobs->events, 3);
+  EXPECT_EQ(blobs->day_min, 20001);
+  EXPECT_EQ(blobs->day_max, 20003);
+  std::vector<EventRow> read;
+  ASSERT_TRUE(
+      ForEachEvent(blobs->slots, blobs->data, "isp-a", 42, [&](size_t slot, const EventRow& e) {
+        EXPECT_EQ(slot, read.size());
+        read.push_back(e);
+        return Status::Ok();
+      }).ok());
+  ASSERT_EQ(read.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    const EventRow& a = events[i];
+    const EventRow& b = read[i];
+    EXPECT_EQ(b.recipient, "isp-a");
+    EXPECT_EQ(b.received_us, 42);
+    EXPECT_EQ(std::tie(a.id, a.ip, a.port, a.protocol, a.taxonomy, a.type, a.identifier, a.family,
+                       a.first_seen_us, a.last_seen_us, a.count, a.asn, a.as_name, a.country,
+                       a.prefix, a.hostname, a.source, a.origin, a.tlp, a.confidence, a.route,
+                       a.geo_version, a.evidence),
+              std::tie(b.id, b.ip, b.port, b.protocol, b.taxonomy, b.type, b.identifier, b.family,
+                       b.first_seen_us, b.last_seen_us, b.count, b.asn, b.as_name, b.country,
+                       b.prefix, b.hostname, b.source, b.origin, b.tlp, b.confidence, b.route,
+                       b.geo_version, b.evidence));
+  }
+  auto visit = [](size_t, const EventRow&) { return Status::Ok(); };
+  // Damage of every kind is an error, never a crash or a silent short read.
+  EXPECT_FALSE(ForEachEvent(blobs->slots.substr(1), blobs->data, "r", 0, visit).ok());
+  EXPECT_FALSE(
+      ForEachEvent(blobs->slots, blobs->data.substr(0, blobs->data.size() / 2), "r", 0, visit)
+          .ok());
+  EXPECT_FALSE(ForEachEvent(blobs->slots, "not zstd at all", "r", 0, visit).ok());
+  // Slots claiming more events than the data holds.
+  EXPECT_FALSE(ForEachEvent(blobs->slots + blobs->slots, blobs->data, "r", 0, visit).ok());
+  // Data holding more than the slots claim.
+  EXPECT_FALSE(
+      ForEachEvent(blobs->slots.substr(0, sizeof(EventSlot)), blobs->data, "r", 0, visit).ok());
+
+  // A dropped event is left out of the chunk, the others intact.
+  builder.Drop(1);
+  auto kept = builder.Finish();
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->events, 2);
+  EXPECT_EQ(kept->day_min, 20001);
+  std::vector<std::string> ips;
+  ASSERT_TRUE(ForEachEvent(kept->slots, kept->data, "r", 0, [&](size_t, const EventRow& e) {
+                ips.push_back(e.ip + "/" + std::to_string(e.id));
+                return Status::Ok();
+              }).ok());
+  EXPECT_EQ(ips, (std::vector<std::string>{"198.51.100.1/1", "198.51.100.3/3"}));
+
+  const std::vector<uint32_t> slots = {0, 5, 6, 300, 70000};
+  auto decoded = DecodeSlotList(EncodeSlotList(slots));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(*decoded, slots);
+  EXPECT_FALSE(DecodeSlotList("\xff\xff").ok());
+
+  const std::vector<FindingEntry> findings = {{1, 10}, {7, 20}};
+  auto back = ReadFindings(WriteFindings(findings));
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ((*back)[1].key, 7u);
+  EXPECT_EQ((*back)[1].last_reported_us, 20);
+  EXPECT_FALSE(ReadFindings("odd").ok());
+}
+
+Observation Seen(std::string_view ip, int64_t time_us, std::string identifier = "mirai") {
+  Observation o;
+  o.time_us = time_us;
+  o.ip = ParseHostAddress(ip).value();
+  o.port = 23;
+  o.protocol = "tcp";
+  o.taxonomy = "malicious-code";
+  o.type = "infected-system";
+  o.identifier = identifier;
+  o.family = identifier;
+  o.source = "test";
+  o.confidence = 60;
+  o.evidence = "{}";
+  return o;
+}
+
+node::NodeConfig HomeConfig() {
+  node::NodeConfig config;
+  config.name = "home";
+  return config;
+}
+
+Recipient FallbackRecipient() {
+  Recipient r;
+  r.name = "all";
+  r.fallback = true;
+  r.channel = Channel::kFeed;
+  r.org = "everyone";
+  return r;
+}
+
+class EventStore : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = AlertsDb::Open(dir_.path());
+    ASSERT_TRUE(db.ok()) << db.status().message();
+    db_ = std::move(*db);
+    const Status put = db_->PutRecipient(FallbackRecipient());
+    ASSERT_TRUE(put.ok()) << put.message();
+  }
+
+  IngestStats Ingest(const std::vector<Observation>& observations, int64_t now, size_t batch) {
+    IngestOptions options;
+    options.now_us = now;
+    options.batch = batch;
+    Ingester ingester(*db_, nullptr, routes_, options);
+    for (const Observation& o : observations) EXPECT_TRUE(ingester.Add(o).ok());
+    EXPECT_TRUE(ingester.Flush().ok());
+    return ingester.stats();
+  }
+
+  std::vector<BuiltReport> Build(int64_t now) {
+    BuildOptions options;
+    options.now_us = now;
+    options.policy = &policy_;
+    options.producer = "home";
+    auto built = BuildDueReports(*db_, routes_, options);
+    EXPECT_TRUE(built.ok()) << built.status().message();
+    return built.ok() ? *built : std::vector<BuiltReport>{};
+  }
+
+  std::vector<EventRow> Feed() {
+    auto page = FeedEvents(*db_, policy_, routes_.recipients(), 0, 1000000);
+    EXPECT_TRUE(page.ok()) << page.status().message();
+    return page.ok() ? page->events : std::vector<EventRow>{};
+  }
+
+  TempDir dir_;
+  std::unique_ptr<AlertsDb> db_;
+  RouteTable routes_{{FallbackRecipient()}};
+  sharing::SharingPolicy policy_{HomeConfig()};
+};
+
+TEST_F(EventStore, RepeatsFoldAcrossBatchesAndIngestsUntilReported) {
+  // Batches of two: each host's repeats land in different batches.
+  std::vector<Observation> day0;
+  for (int round = 0; round < 3; ++round) {
+    for (int host = 1; host <= 5; ++host) {
+      day0.push_back(Seen("192.0.2." + std::to_string(host), kDay0 + round * 1000 + host));
+    }
+  }
+  const IngestStats first = Ingest(day0, kDay0 + 5000, /*batch=*/2);
+  EXPECT_EQ(first.new_events, 5);
+  // The same file again, in another ingest: nothing new.
+  EXPECT_EQ(Ingest(day0, kDay0 + 6000, 4).new_events, 0);
+  const auto built = Build(kDay0 + kDay + 1);
+  ASSERT_EQ(built.size(), 1u);
+  EXPECT_EQ(built[0].events, 5);
+  std::vector<EventRow> feed = Feed();
+  ASSERT_EQ(feed.size(), 5u);
+  for (const EventRow& e : feed) {
+    EXPECT_EQ(e.count, 6) << e.ip;  // 3 sightings, ingested twice
+    EXPECT_EQ(e.first_seen_us % 1000, std::stoi(e.ip.substr(8)));
+  }
+  // After the report: a repeat of day 0 changes nothing that was sent and
+  // is no new event; day 1 is new.
+  EXPECT_EQ(Ingest({Seen("192.0.2.1", kDay0 + 9000)}, kDay0 + kDay + 5, 2).new_events, 0);
+  for (const EventRow& e : Feed()) EXPECT_EQ(e.count, 6);
+  EXPECT_EQ(Ingest({Seen("192.0.2.1", kDay0 + kDay + 9)}, kDay0 + kDay + 6, 2).new_events, 1);
+}
+
+TEST_F(EventStore, ARecipientsEventsBeyondOneChunkAllReachItsReport) {
+  std::vector<Observation> many;
+  const int n = static_cast<int>(kChunkEvents) + 1000;
+  for (int i = 0; i < n; ++i) {
+    many.push_back(Seen("10." + std::to_string(i >> 16) + "." + std::to_string((i >> 8) & 255) +
+                            "." + std::to_string(i & 255),
+                        kDay0 + i));
+  }
+  EXPECT_EQ(Ingest(many, kDay0 + kDay - 1, 200000).new_events, n);
+  const auto built = Build(kDay0 + kDay + 1);
+  ASSERT_EQ(built.size(), 1u);
+  EXPECT_EQ(built[0].events, n);
+  EXPECT_EQ(Feed().size(), static_cast<size_t>(n));
+  auto status = StatusJson(*db_);
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->at("events").at("total").as_int64(), n);
+  EXPECT_EQ(status->at("events").at("reported").as_int64(), n);
+  EXPECT_EQ(status->at("events").at("pending").as_int64(), 0);
+}
+
+TEST(EventStoreMigration, AStep1FileKeepsItsReportsPendingEventsAndSuppression) {
+  TempDir dir;
+  const int64_t cut1 = kDay0 + kDay;
+  {
+    auto c = store::sqlite::Connection::Open(AlertsDb::PathIn(dir.path()), "NORMAL", 1000, 2048);
+    ASSERT_TRUE(c.ok());
+    // The step-1 and step-2 layout as a node of 2026-11-29 wrote it.
+    ASSERT_TRUE((*c)->Exec(R"sql(
+CREATE TABLE recipients(name TEXT PRIMARY KEY, config TEXT NOT NULL);
+CREATE TABLE events(rowid INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE,
+  recipient TEXT NOT NULL, received INTEGER NOT NULL, day INTEGER NOT NULL, ip TEXT NOT NULL,
+  port INTEGER NOT NULL, protocol TEXT NOT NULL, taxonomy TEXT NOT NULL, type TEXT NOT NULL,
+  identifier TEXT NOT NULL, family TEXT NOT NULL, first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL, count INTEGER NOT NULL, asn INTEGER NOT NULL,
+  as_name TEXT NOT NULL, country TEXT NOT NULL, prefix TEXT NOT NULL, hostname TEXT NOT NULL,
+  source TEXT NOT NULL, origin TEXT NOT NULL, tlp TEXT NOT NULL, confidence INTEGER NOT NULL,
+  route TEXT NOT NULL, geo_version TEXT NOT NULL, evidence TEXT NOT NULL, report INTEGER);
+CREATE TABLE findings(recipient TEXT NOT NULL, ip TEXT NOT NULL, type TEXT NOT NULL,
+  identifier TEXT NOT NULL, last_reported INTEGER NOT NULL,
+  PRIMARY KEY(recipient, ip, type, identifier)) WITHOUT ROWID;
+CREATE TABLE reports(rowid INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+  recipient TEXT NOT NULL, period_start INTEGER NOT NULL, cutoff INTEGER NOT NULL,
+  created INTEGER NOT NULL, format TEXT NOT NULL, channel TEXT NOT NULL, tlp TEXT NOT NULL,
+  events INTEGER NOT NULL, suppressed INTEGER NOT NULL, withheld INTEGER NOT NULL,
+  filename TEXT NOT NULL, content_type TEXT NOT NULL, body_file TEXT NOT NULL,
+  state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',
+  sent INTEGER NOT NULL DEFAULT 0, acknowledged INTEGER NOT NULL DEFAULT 0,
+  delivered_to TEXT NOT NULL DEFAULT '', sender_pid INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE report_log(report INTEGER NOT NULL, at INTEGER NOT NULL, state TEXT NOT NULL,
+  detail TEXT NOT NULL);
+)sql")
+                    .ok());
+    ASSERT_TRUE((*c)->Exec("INSERT INTO recipients VALUES('all', '" +
+                           RecipientToJson(FallbackRecipient()) + "')")
+                    .ok());
+    ASSERT_TRUE(
+        (*c)->Exec("INSERT INTO reports(id, recipient, period_start, cutoff, created, format, "
+                   "channel, tlp, events, suppressed, withheld, filename, content_type, "
+                   "body_file, state) VALUES('r1', 'all', " +
+                   std::to_string(kDay0) + ", " + std::to_string(cut1) + ", " +
+                   std::to_string(cut1) +
+                   ", 'csv', 'feed', 'amber', 2, 1, 0, 'f.csv', "
+                   "'text/csv', 'r1.report', 'sent')")
+            .ok());
+    auto event = [&](int64_t id, const std::string& ip, int64_t received,
+                     const std::string& report) {
+      return (*c)->Exec(
+          "INSERT INTO events(id, recipient, received, day, ip, port, protocol, taxonomy, type, "
+          "identifier, family, first_seen, last_seen, count, asn, as_name, country, prefix, "
+          "hostname, source, origin, tlp, confidence, route, geo_version, evidence, report) "
+          "VALUES(" +
+          std::to_string(id) + ", 'all', " + std::to_string(received) + ", " +
+          std::to_string(kDay0 / 1000000) + ", '" + ip +
+          "', 23, 'tcp', 'malicious-code', 'infected-system', 'mirai', 'mirai', " +
+          std::to_string(kDay0) + ", " + std::to_string(kDay0) +
+          ", 2, 0, '', '', '', '', 'test', '', 'amber', 50, 'fallback', 'none', '{}', " + report +
+          ")");
+    };
+    ASSERT_TRUE(event(1, "192.0.2.1", kDay0 + 10, "1").ok());
+    ASSERT_TRUE(event(2, "192.0.2.2", kDay0 + 11, "1").ok());
+    ASSERT_TRUE(event(3, "192.0.2.3", kDay0 + 12, "-1").ok());    // suppressed
+    ASSERT_TRUE(event(4, "192.0.2.4", cut1 + 100, "NULL").ok());  // pending
+    ASSERT_TRUE((*c)->Exec("INSERT INTO findings VALUES('all', '192.0.2.1', 'infected-system', "
+                           "'mirai', " +
+                           std::to_string(cut1) + ")")
+                    .ok());
+  }
+  auto db = AlertsDb::Open(dir.path());
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  RouteTable routes({FallbackRecipient()});
+  sharing::SharingPolicy policy(HomeConfig());
+  // The old report still shows its two events.
+  auto page = FeedEvents(**db, policy, routes.recipients(), 0, 100);
+  ASSERT_TRUE(page.ok()) << page.status().message();
+  ASSERT_EQ(page->events.size(), 2u);
+  EXPECT_EQ(page->events[0].ip, "192.0.2.1");
+  EXPECT_EQ(page->events[1].ip, "192.0.2.2");
+  EXPECT_EQ(page->events[1].count, 2);
+  auto status = StatusJson(**db);
+  ASSERT_TRUE(status.ok()) << status.status().message();
+  EXPECT_EQ(status->at("events").at("pending").as_int64(), 1);
+  // The pending event goes out next; the finding reported before is still
+  // suppressed (a new sighting of 192.0.2.1 the next day).
+  IngestOptions options;
+  options.now_us = cut1 + 200;
+  Ingester ingester(**db, nullptr, routes, options);
+  ASSERT_TRUE(ingester.Add(Seen("192.0.2.1", cut1 + 50)).ok());
+  ASSERT_TRUE(ingester.Flush().ok());
+  BuildOptions build;
+  build.now_us = cut1 + kDay + 1;
+  build.policy = &policy;
+  auto built = BuildDueReports(**db, routes, build);
+  ASSERT_TRUE(built.ok()) << built.status().message();
+  ASSERT_EQ(built->size(), 1u);
+  EXPECT_EQ((*built)[0].events, 1);
+  EXPECT_EQ((*built)[0].suppressed, 1);
+}
+
+}  // namespace
+}  // namespace kizuna::alerts
