@@ -93,6 +93,49 @@ CREATE TABLE IF NOT EXISTS report_log(
 CREATE INDEX IF NOT EXISTS report_log_by_report ON report_log(report, at);
 )sql";
 
+// Step 3: the loop across borders. event_state: per event, each state it
+// reached after its report went out (a partner node's answers: delivered,
+// acknowledged, unrouted; the re-check: remediated, still-infected), once
+// each. partner_reports / partner_events: the alert reports partners' nodes
+// sent us and which of our events each of their events became. rechecks:
+// the reports re-checked. cursors: where the followers are.
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE IF NOT EXISTS event_state(
+  rowid INTEGER PRIMARY KEY,
+  event_id INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  detail TEXT NOT NULL,
+  UNIQUE(event_id, state)
+);
+CREATE TABLE IF NOT EXISTS partner_reports(
+  ref TEXT PRIMARY KEY,
+  peer TEXT NOT NULL,
+  received INTEGER NOT NULL,
+  events INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS partner_events(
+  ref TEXT PRIMARY KEY,
+  peer TEXT NOT NULL,
+  remote_event TEXT NOT NULL,
+  report_ref TEXT NOT NULL,
+  local_event INTEGER NOT NULL,
+  received INTEGER NOT NULL,
+  tlp TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS partner_events_by_local ON partner_events(local_event);
+CREATE TABLE IF NOT EXISTS rechecks(
+  report INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  remediated INTEGER NOT NULL,
+  still_infected INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cursors(
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+)sql";
+
 constexpr const char* kReportColumns =
     "rowid, id, recipient, period_start, cutoff, created, format, channel, tlp, events, "
     "suppressed, withheld, filename, content_type, state, attempts, next_attempt, last_error, "
@@ -130,6 +173,7 @@ Result<std::unique_ptr<AlertsDb>> AlertsDb::Open(const std::string& node_dir) {
                                               column + " " + definition));
     }
   }
+  KIZUNA_RETURN_IF_ERROR(connection->Exec(kSchemaV3));
   KIZUNA_RETURN_IF_ERROR(tx.Commit());
   return std::unique_ptr<AlertsDb>(new AlertsDb(node_dir, std::move(connection)));
 }
