@@ -198,7 +198,7 @@ Recipient FeedRecipient(const std::string& name, const std::string& org, const c
   return r;
 }
 
-class NodeChannel2 : public ::testing::Test {
+class AlertsNodeChannel : public ::testing::Test {
  protected:
   // A (CERT-A) knows B as "csirt-b" and C as "cert-c"; B knows A as "cert-a".
   TestNode a_{"CERT-A", {"csirt-b", "cert-c"}};
@@ -214,7 +214,7 @@ class NodeChannel2 : public ::testing::Test {
   }
 };
 
-TEST_F(NodeChannel2, TheReportIsStoredForItsPeerAloneAtItsTlp) {
+TEST_F(AlertsNodeChannel, TheReportIsStoredForItsPeerAloneAtItsTlp) {
   SendAtoB();
   auto reports = a_.db->Reports("csirt-b", 10);
   ASSERT_TRUE(reports.ok());
@@ -255,7 +255,7 @@ TEST_F(NodeChannel2, TheReportIsStoredForItsPeerAloneAtItsTlp) {
   EXPECT_FALSE(StoreReportForPeer(a_.node->store(), "CERT-A", "csirt-b", "ip\n1.2.3.4\n").ok());
 }
 
-TEST_F(NodeChannel2, ThePartnerRoutesItOnAndTheSenderSeesEachEventsState) {
+TEST_F(AlertsNodeChannel, ThePartnerRoutesItOnAndTheSenderSeesEachEventsState) {
   SendAtoB();
   ASSERT_EQ(Carry(a_, sharing::kAlertsAlias, "csirt-b", b_, "default", "cert-a"), 7);
   b_.clock.now = kDay0 + 60000000;
@@ -327,7 +327,7 @@ TEST_F(NodeChannel2, ThePartnerRoutesItOnAndTheSenderSeesEachEventsState) {
   EXPECT_FALSE(*ApplyPartnerAnswer(*a_.db, *a_.db->Recipients(), forged, a_.clock.now));
 }
 
-TEST_F(NodeChannel2, NothingBouncesBackToTheSender) {
+TEST_F(AlertsNodeChannel, NothingBouncesBackToTheSender) {
   // B's catch-all goes to A's node: a partner's event routed there is withheld.
   a_.SetRecipients({NodeRecipient("csirt-b", "csirt-b", "198.51.100.0/24")});
   Recipient back = NodeRecipient("cert-a", "cert-a", "0.0.0.0/0");
@@ -347,7 +347,7 @@ TEST_F(NodeChannel2, NothingBouncesBackToTheSender) {
 }
 
 // A partner's malformed report is refused whole: no event, no answer.
-TEST_F(NodeChannel2, AMalformedPartnerReportIsRefusedAndChangesNothing) {
+TEST_F(AlertsNodeChannel, AMalformedPartnerReportIsRefusedAndChangesNothing) {
   struct Case {
     const char* what;
     const char* says;  // in the refusal (and the log line)
@@ -446,7 +446,7 @@ TEST_F(NodeChannel2, AMalformedPartnerReportIsRefusedAndChangesNothing) {
   EXPECT_EQ(stranger.Count("SELECT count(*) FROM events"), 0);
 }
 
-TEST_F(NodeChannel2, TheRecheckTellsRemediatedFromStillInfected) {
+TEST_F(AlertsNodeChannel, TheRecheckTellsRemediatedFromStillInfected) {
   Recipient isp = FeedRecipient("isp-a", "ISP-A", "198.51.100.0/24");
   isp.recheck_days = 7;
   a_.SetRecipients({isp});
