@@ -101,6 +101,12 @@ CREATE INDEX IF NOT EXISTS report_log_by_report ON report_log(report, at);
 // the events it left out listed per chunk; suppression's memory is one blob
 // of finding keys per recipient. The step-1 tables "events" and "findings"
 // are converted (MigrateEventRows) and dropped.
+// The loop across borders: event_state: per event, each state it reached
+// after its report went out (a partner node's answers: delivered,
+// acknowledged, unrouted; the re-check: remediated, still-infected), once
+// each. partner_reports / partner_events: the alert reports partners' nodes
+// sent us and which of our events each of their events became. rechecks:
+// the reports re-checked. cursors: where the followers are.
 constexpr int64_t kSchemaVersion = 3;
 constexpr const char* kSchemaV3 = R"sql(
 CREATE TABLE IF NOT EXISTS event_chunks(
@@ -135,6 +141,46 @@ CREATE TABLE IF NOT EXISTS cut_left_out(
 CREATE TABLE IF NOT EXISTS reported_findings(
   recipient TEXT PRIMARY KEY,
   entries BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reported_events(
+  event_id INTEGER PRIMARY KEY,
+  report INTEGER NOT NULL,
+  ip TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reported_events_by_report ON reported_events(report);
+CREATE TABLE IF NOT EXISTS event_state(
+  rowid INTEGER PRIMARY KEY,
+  event_id INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  detail TEXT NOT NULL,
+  UNIQUE(event_id, state)
+);
+CREATE TABLE IF NOT EXISTS partner_reports(
+  ref TEXT PRIMARY KEY,
+  peer TEXT NOT NULL,
+  received INTEGER NOT NULL,
+  events INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS partner_events(
+  ref TEXT PRIMARY KEY,
+  peer TEXT NOT NULL,
+  remote_event TEXT NOT NULL,
+  report_ref TEXT NOT NULL,
+  local_event INTEGER NOT NULL,
+  received INTEGER NOT NULL,
+  tlp TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS partner_events_by_local ON partner_events(local_event);
+CREATE TABLE IF NOT EXISTS rechecks(
+  report INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  remediated INTEGER NOT NULL,
+  still_infected INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cursors(
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
 );
 )sql";
 

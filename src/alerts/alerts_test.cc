@@ -167,7 +167,16 @@ TEST(Recipients, JsonRoundTripAndValidation) {
       << "RED never goes out";
   EXPECT_FALSE(RecipientFromJson(R"({"name":"x y","asns":[1],"channel":"feed","org":"o"})").ok());
   EXPECT_FALSE(RecipientFromJson(R"({"name":"x","asns":[1],"channel":"node","peer":"p"})").ok())
-      << "not built yet: refused rather than queued forever";
+      << "a partner's node takes STIX";
+  EXPECT_FALSE(
+      RecipientFromJson(R"({"name":"x","asns":[1],"channel":"node","format":"stix"})").ok())
+      << "channel node without a peer";
+  EXPECT_TRUE(
+      RecipientFromJson(R"({"name":"x","asns":[1],"channel":"node","peer":"p","format":"stix"})")
+          .ok());
+  EXPECT_FALSE(
+      RecipientFromJson(R"({"name":"x","asns":[1],"channel":"feed","org":"o","recheck_days":-1})")
+          .ok());
   EXPECT_FALSE(
       RecipientFromJson(R"({"name":"x","prefixes":["300.1.2.0/24"],"channel":"feed","org":"o"})")
           .ok());

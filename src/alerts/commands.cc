@@ -9,10 +9,12 @@
 #include <fstream>
 
 #include "alerts/module.h"
+#include "alerts/node_channel.h"
 #include "alerts/pipeline.h"
 #include "alerts/reports.h"
 #include "alerts/shadowserver.h"
 #include "alerts/status.h"
+#include "bus/bus.h"
 #include "common/time.h"
 #include "node/node.h"
 #include "sharing/policy.h"
@@ -30,9 +32,9 @@ struct Args {
   std::vector<int64_t> asns;
   std::vector<std::string> prefixes, countries, domains, emails;
   bool fallback = false, repeat_persisting = false;
-  std::string channel = "email", peer, org, report_format = "csv", period = "daily",
+  std::string channel = "email", peer, org, report_format, period = "daily",
               recipient_tlp = "amber";
-  int suppress_days = 7;
+  int suppress_days = 7, recheck_days = 7;
   bool json = false, now = false;
 };
 
@@ -152,7 +154,10 @@ int RecipientAdd(const Args& args) {
   r.emails = args.emails;
   r.peer = args.peer;
   r.org = args.org;
-  auto format = ParseReportFormat(args.report_format);
+  // A partner's node takes STIX; the others CSV unless asked.
+  auto format = ParseReportFormat(!args.report_format.empty()   ? args.report_format
+                                  : r.channel == Channel::kNode ? "stix"
+                                                                : "csv");
   if (!format) return ReportFailure(InvalidArgument("--format: csv, json or stix"));
   r.format = *format;
   if (args.period == "hourly") {
@@ -169,6 +174,7 @@ int RecipientAdd(const Args& args) {
   r.tlp = *tlp;
   r.suppress_days = args.suppress_days;
   r.repeat_persisting = args.repeat_persisting;
+  r.recheck_days = args.recheck_days;
   auto opened = Open(args.dir);
   if (!opened.ok()) return ReportFailure(opened.status());
   if (r.channel == Channel::kNode) {
@@ -254,6 +260,10 @@ int Run(const Args& args) {
                 static_cast<long long>(b.suppressed), static_cast<long long>(b.withheld));
   }
   DeliveryOptions deliver = DeliveryOptionsFor(opened->config, *opened->node, &policy, now);
+  // Channel node: into the node's store; the running node's federation
+  // carries it (woken through DIR/bus.sock).
+  deliver.to_node = NodeChannel(&opened->node->store(), opened->node->config().name,
+                                [dir = args.dir] { bus::NotifyNode(dir); });
   auto delivered = DeliverDue(*opened->db, routes, deliver);
   if (!delivered.ok()) return ReportFailure(delivered.status());
   std::printf("%d sent, %d to retry, %d given up\n", delivered->sent, delivered->retrying,
@@ -355,7 +365,8 @@ void AlertsModule::AddCommands(CLI::App& app, int* exit_code) {
   add->add_option("--peer", args->peer, "The [[peer]] reports go to (channel node)");
   add->add_option("--org", args->org,
                   "The node organization whose users pull the feed and acknowledge reports");
-  add->add_option("--format", args->report_format, "csv (default), json or stix");
+  add->add_option("--format", args->report_format,
+                  "csv (default), json or stix (the default and only choice for channel node)");
   add->add_option("--period", args->period, "hourly, daily (default) or weekly");
   add->add_option("--tlp", args->recipient_tlp,
                   "The reports' TLP: clear, green or amber (default)");
@@ -363,6 +374,9 @@ void AlertsModule::AddCommands(CLI::App& app, int* exit_code) {
                   "Days a reported finding is not reported again (default 7)");
   add->add_flag("--repeat-persisting", args->repeat_persisting,
                 "Report a finding every period it is still seen");
+  add->add_option("--recheck-days", args->recheck_days,
+                  "Days after a report is sent that its hosts are checked again (default 7, "
+                  "0: never)");
   add->callback([args, exit_code] { *exit_code = RecipientAdd(*args); });
   auto* list = recipient->add_subcommand("list", "The recipients");
   list->add_option("DIR", args->dir, "Node directory")->required();

@@ -7,9 +7,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "alerts/node_channel.h"
 #include "alerts/pipeline.h"
+#include "alerts/recheck.h"
 #include "alerts/reports.h"
 #include "alerts/status.h"
+#include "bus/bus.h"
 #include "common/time.h"
 #include "node/node.h"
 #include "sharing/policy.h"
@@ -121,7 +124,28 @@ kizuna::Status AlertsModule::Start() {
     KIZUNA_ASSIGN_OR_RETURN(config_.mail.smtp.password,
                             ReadPasswordFile(dir, config_.smtp_password_file));
   }
-  return kizuna::Status::Ok();
+  // There before partners look for it (they discover our collections once
+  // and then every poll).
+  KIZUNA_RETURN_IF_ERROR(EnsureAlertsCollection(*services_->store, home_org()).status());
+  KIZUNA_ASSIGN_OR_RETURN(std::vector<Recipient> recipients, db_->Recipients());
+  for (const Recipient& r : recipients) {
+    kizuna::Status peer = CheckRecipientPeer(r, services_->node->config());
+    if (!peer.ok()) spdlog::warn("alerts: {}; its reports are not delivered", peer.message());
+  }
+  PartnerFollower::Options partners;
+  partners.db = db_.get();
+  partners.store = services_->store;
+  partners.bus = services_->bus;
+  partners.geo = geo_.get();
+  partners.policy = services_->policy;
+  partners.identity_id = services_->node->identity().identity_id;
+  partners.identity_name = services_->node->config().name;
+  partners_ = std::make_unique<PartnerFollower>(std::move(partners));
+  return partners_->Start();
+}
+
+void AlertsModule::Stop() {
+  if (partners_) partners_->Stop();
 }
 
 std::vector<platform::Job> AlertsModule::Jobs() {
@@ -129,7 +153,24 @@ std::vector<platform::Job> AlertsModule::Jobs() {
            .name = "deliver",
            .period = std::chrono::minutes(1),
            .run = [this] { return RunDeliveries(); },
-           .retry_after = std::chrono::minutes(1)}};
+           .retry_after = std::chrono::minutes(1)},
+          {.module = std::string(name()),
+           .name = "recheck",
+           .period = std::chrono::hours(1),
+           .run = [this] { return RunRecheck(); },
+           .retry_after = std::chrono::minutes(10)}};
+}
+
+kizuna::Status AlertsModule::RunRecheck() {
+  KIZUNA_ASSIGN_OR_RETURN(std::vector<Recipient> recipients, db_->Recipients());
+  const RouteTable routes(std::move(recipients));
+  KIZUNA_ASSIGN_OR_RETURN(RecheckStats stats,
+                          RecheckReports(*db_, routes, SystemClock::Instance().NowMicros()));
+  if (stats.reports > 0) {
+    spdlog::info("alerts: {} reports re-checked: {} hosts remediated, {} still infected",
+                 stats.reports, stats.remediated, stats.still_infected);
+  }
+  return kizuna::Status::Ok();
 }
 
 kizuna::Status AlertsModule::RunDeliveries() {
@@ -146,6 +187,8 @@ kizuna::Status AlertsModule::RunDeliveries() {
                  b.recipient, b.events, b.suppressed, b.withheld);
   }
   DeliveryOptions deliver = DeliveryOptionsFor(config_, *services_->node, policy.get(), now);
+  bus::ChangeBus* bus = services_->bus;
+  deliver.to_node = NodeChannel(services_->store, home_org(), [bus] { bus->Notify(); });
   KIZUNA_ASSIGN_OR_RETURN(DeliveryStats stats, DeliverDue(*db_, routes, deliver));
   if (stats.sent + stats.retrying + stats.gave_up > 0) {
     spdlog::info("alerts: {} reports sent, {} to retry, {} given up", stats.sent, stats.retrying,
@@ -352,6 +395,10 @@ http::Response AlertsModule::Report(const http::Request& request, const store::U
           {"at", FormatTimestamp(e.at_us, 6)}, {"state", e.state}, {"detail", e.detail}});
     }
     out["log"] = std::move(entries);
+    // Per event: what the partner's node, or the re-check, said of it.
+    auto states = EventStatesJson(*db_, report->rowid);
+    if (!states.ok()) return Internal500(states.status());
+    out["event_states"] = std::move(*states);
   } else {
     // What was left out of it is the home team's to know.
     out.erase("suppressed");
@@ -417,6 +464,8 @@ http::Response AlertsModule::PutRecipient(const http::Request& request, const st
   auto recipient = RecipientFromJson(request.body);
   if (!recipient.ok())
     return http::ErrorResponse(400, "Bad recipient", recipient.status().message());
+  kizuna::Status peer = CheckRecipientPeer(*recipient, services_->node->config());
+  if (!peer.ok()) return http::ErrorResponse(400, "Bad recipient", peer.message());
   kizuna::Status put = db_->PutRecipient(*recipient);
   if (!put.ok()) return Internal500(put);
   return Json(200, json::parse(RecipientToJson(*recipient)));

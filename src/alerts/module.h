@@ -6,7 +6,10 @@
 // (POST /api/v1/alerts/observations); pipeline.h enriches, routes and folds
 // them into events in DIR/alerts.db; the `deliver` job (every minute) builds
 // the reports that are due (reports.h) and delivers them (deliver.h);
-// recipients pull theirs at GET /api/v1/alerts/feed.
+// recipients pull theirs at GET /api/v1/alerts/feed. Reports for a
+// partner's node go out through federation (node_channel.h); partners'
+// reports to us come in and are answered (partner_intake.h); the `recheck`
+// job (hourly) looks at reported hosts again (recheck.h).
 //
 // Config ([alerts] in kizuna.toml), every key optional:
 //   ingest_tlp        TLP of observations from files and the API ("amber")
@@ -29,6 +32,7 @@
 
 #include "alerts/alerts_db.h"
 #include "alerts/deliver.h"
+#include "alerts/partner_intake.h"
 #include "geo/cache.h"
 #include "geo/geo.h"
 #include "platform/module.h"
@@ -54,6 +58,7 @@ class AlertsModule final : public platform::Module {
   void AddCommands(CLI::App& app, int* exit_code) override;
   std::vector<platform::Job> Jobs() override;
   Status Start() override;
+  void Stop() override;
 
   const AlertsConfig& config() const { return config_; }
 
@@ -71,12 +76,16 @@ class AlertsModule final : public platform::Module {
   http::Response DeleteRecipient(const http::Request& request, const store::User& user,
                                  const std::string& name);
   kizuna::Status RunDeliveries();
+  kizuna::Status RunRecheck();
   const std::string& home_org() const;
 
   const platform::NodeServices* services_;
   AlertsConfig config_;
   std::unique_ptr<AlertsDb> db_;
   std::unique_ptr<geo::GeoCache> geo_;
+  // Partners' alert reports in, our answers out (channel node); declared
+  // last: stopped before the rest goes.
+  std::unique_ptr<PartnerFollower> partners_;
 };
 
 // Reads [alerts] (also for the CLI, which has no running node): the mail

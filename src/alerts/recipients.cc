@@ -144,10 +144,15 @@ Status ValidateRecipient(const Recipient& r) {
       }
       break;
     case Channel::kNode:
-      // Reports through federation to a partner's node are the next step
-      // of the alerting issue; until they exist, say so rather than queue
-      // reports no one delivers.
-      return Unsupported("channel node: reports to a partner's node are not built yet");
+      // Whether the peer is one of the node's is checked where the config
+      // is known (CheckRecipientPeer, node_channel.h).
+      if (!ValidName(r.peer) || r.peer.find(':') != std::string::npos) {
+        return InvalidArgument("channel node needs the [[peer]] reports go to (peer)");
+      }
+      if (r.format != ReportFormat::kStix) {
+        return InvalidArgument("channel node sends STIX (format stix)");
+      }
+      break;
     case Channel::kFeed:
       if (r.org.empty()) {
         return InvalidArgument("channel feed needs the organization that pulls it (org)");
@@ -162,6 +167,9 @@ Status ValidateRecipient(const Recipient& r) {
   }
   if (r.suppress_days < 0 || r.suppress_days > 365) {
     return InvalidArgument("suppress_days: 0 to 365");
+  }
+  if (r.recheck_days < 0 || r.recheck_days > 365) {
+    return InvalidArgument("recheck_days: 0 to 365");
   }
   return Status::Ok();
 }
@@ -185,7 +193,8 @@ std::string RecipientToJson(const Recipient& r) {
                  {"period_seconds", r.period_seconds},
                  {"tlp", stix::TlpName(r.tlp)},
                  {"suppress_days", r.suppress_days},
-                 {"repeat_persisting", r.repeat_persisting}};
+                 {"repeat_persisting", r.repeat_persisting},
+                 {"recheck_days", r.recheck_days}};
   return json::serialize(o);
 }
 
@@ -289,6 +298,9 @@ Result<Recipient> RecipientFromJson(std::string_view json_text) {
   KIZUNA_RETURN_IF_ERROR(int_of("suppress_days", 0, 365, &days));
   r.suppress_days = static_cast<int>(days);
   KIZUNA_RETURN_IF_ERROR(bool_of("repeat_persisting", &r.repeat_persisting));
+  days = r.recheck_days;
+  KIZUNA_RETURN_IF_ERROR(int_of("recheck_days", 0, 365, &days));
+  r.recheck_days = static_cast<int>(days);
   KIZUNA_RETURN_IF_ERROR(ValidateRecipient(r));
   return r;
 }

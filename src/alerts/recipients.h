@@ -71,6 +71,9 @@ struct Recipient {
   // still seen.
   int suppress_days = 7;
   bool repeat_persisting = false;
+  // This many days after a report was sent, each of its events is checked
+  // again (recheck.h): is the host still seen? 0: never.
+  int recheck_days = 7;
 };
 
 // Checks a recipient's fields (name, rules, channel needs, period, TLP).
@@ -79,7 +82,7 @@ Status ValidateRecipient(const Recipient& recipient);
 // JSON form (the store, the CLI's --json, the REST API):
 // {"name", "asns": [..], "prefixes": [..], "countries": [..], "domains": [..],
 //  "fallback", "format", "channel", "emails", "peer", "org", "period_seconds",
-//  "tlp", "suppress_days", "repeat_persisting"}.
+//  "tlp", "suppress_days", "repeat_persisting", "recheck_days"}.
 std::string RecipientToJson(const Recipient& recipient);
 Result<Recipient> RecipientFromJson(std::string_view json);
 

@@ -80,6 +80,22 @@ std::string EventIdHex(int64_t id) {
   return out;
 }
 
+std::optional<int64_t> ParseEventIdHex(std::string_view hex) {
+  if (hex.size() != 16) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : hex) {
+    int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (digit < 0) return std::nullopt;
+    v = v << 4 | static_cast<uint64_t>(digit);
+  }
+  if (v > 0x7FFFFFFFFFFFFFFFULL) return std::nullopt;
+  return static_cast<int64_t>(v);
+}
+
+std::string AlertObservedDataId(int64_t event_id) {
+  return "observed-data--" + Uuid5(kAlertNamespace, "event:" + EventIdHex(event_id));
+}
+
 std::string CsvHeaderLine() {
   return "timestamp,event_id,ip,port,protocol,hostname,asn,as_name,country,prefix,taxonomy,type,"
          "identifier,family,count,first_seen,last_seen,confidence,source\r\n";
@@ -180,8 +196,7 @@ void ReportWriter::Add(const EventRow& e) {
                        {"spec_version", "2.1"},
                        {"value", e.ip}};
       sco["id"] = stix::DeterministicScoId(sco);
-      const std::string observed_id =
-          "observed-data--" + Uuid5(kAlertNamespace, "event:" + EventIdHex(e.id));
+      const std::string observed_id = AlertObservedDataId(e.id);
       json::object facts = EventObject(e);
       facts.erase("evidence");
       json::object observed{

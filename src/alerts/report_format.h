@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -41,6 +42,12 @@ struct EventRow {
 
 // An event id as users see it: 16 hex digits.
 std::string EventIdHex(int64_t id);
+// The inverse of EventIdHex; nullopt unless exactly 16 lower-case hex digits
+// of a valid (non-negative) id.
+std::optional<int64_t> ParseEventIdHex(std::string_view hex);
+// The STIX id of an event's observed-data in a STIX report (stable: the same
+// event has the same id in every report and after a resend).
+std::string AlertObservedDataId(int64_t event_id);
 
 struct ReportHeader {
   std::string id;  // the report's UUID

@@ -53,8 +53,9 @@ Result<std::optional<Cut>> DueCut(store::sqlite::Connection& c, const Recipient&
 // (written by `writer`), suppressed or withheld.
 struct Decided {
   int64_t included = 0, suppressed = 0, withheld = 0;
-  std::map<int64_t, std::vector<uint32_t>> left_out;  // chunk rowid -> slots
-  std::vector<uint64_t> reported_findings;            // keys of the included
+  std::map<int64_t, std::vector<uint32_t>> left_out;      // chunk rowid -> slots
+  std::vector<uint64_t> reported_findings;                // keys of the included
+  std::vector<std::pair<int64_t, std::string>> followed;  // event id, ip (reported_events)
 };
 
 Result<std::vector<FindingEntry>> LoadFindings(store::sqlite::Connection& c,
@@ -106,6 +107,9 @@ Result<Decided> Decide(store::sqlite::Connection& c, const Recipient& r, const C
                          } else {
                            ++decided.included;
                            decided.reported_findings.push_back(key);
+                           if (r.channel == Channel::kNode || !e.origin.empty()) {
+                             decided.followed.emplace_back(e.id, e.ip);
+                           }
                            if (writer != nullptr) writer->Add(e);
                          }
                        }
@@ -249,6 +253,13 @@ Result<std::optional<BuiltReport>> BuildOne(AlertsDb& db, const Recipient& r,
   KIZUNA_RETURN_IF_ERROR(insert.Run());
   const int64_t rowid = c.LastInsertRowId();
   KIZUNA_RETURN_IF_ERROR(WriteCut(c, r, *cut, decided, rowid));
+  for (const auto& [event_id, ip] : decided.followed) {
+    KIZUNA_ASSIGN_OR_RETURN(
+        store::sqlite::Statement follow,
+        c.Prepare("INSERT OR REPLACE INTO reported_events(event_id, report, ip) VALUES(?1,?2,?3)"));
+    follow.Bind(1, event_id).Bind(2, rowid).Bind(3, ip);
+    KIZUNA_RETURN_IF_ERROR(follow.Run());
+  }
   KIZUNA_RETURN_IF_ERROR(RememberFindings(c, r, *cut, std::move(decided.reported_findings)));
   KIZUNA_RETURN_IF_ERROR(db.AppendLog(rowid, options.now_us, kQueued,
                                       std::to_string(report.events) + " events, " +
@@ -308,6 +319,23 @@ Status ForEachEventInReport(store::sqlite::Connection& c, const std::string& rec
           }
           return visit(e);
         }));
+  }
+  return Status::Ok();
+}
+
+Status ForEachEventSince(store::sqlite::Connection& c, int64_t since_us,
+                         const std::function<Status(const EventRow&)>& visit) {
+  KIZUNA_ASSIGN_OR_RETURN(
+      store::sqlite::Statement chunks,
+      c.Prepare("SELECT recipient, received, slots, data FROM event_chunks WHERE received >= ?1 "
+                "ORDER BY rowid"));
+  chunks.Bind(1, since_us);
+  for (;;) {
+    KIZUNA_ASSIGN_OR_RETURN(bool row, chunks.Step());
+    if (!row) break;
+    KIZUNA_RETURN_IF_ERROR(ForEachEvent(chunks.ColumnBlob(2), chunks.ColumnBlob(3),
+                                        chunks.ColumnText(0), chunks.ColumnInt(1),
+                                        [&](size_t, const EventRow& e) { return visit(e); }));
   }
   return Status::Ok();
 }

@@ -11,6 +11,11 @@
 //   - the sharing decision: the event (its source's TLP and origin) must be
 //     releasable to the recipient as an affected party
 //     (SharingPolicy::ForAffectedParty); a refused one is marked withheld.
+// The events of a report whose state is followed one by one — those sent
+// to a partner's node (channel node) and those a partner sent us (their
+// origin a peer), whose producer hears how they fared — are also listed in
+// reported_events (event id -> report); the bulk of a day's reports, sent
+// by e-mail or feed, are not.
 // A period whose events were all left out gives no report. What a report
 // covers is a cut: the recipient's events that arrived in [the previous
 // cutoff, this cutoff), less the ones it left out (listed per chunk). The
@@ -68,6 +73,12 @@ Result<Preview> PreviewReport(AlertsDb& db, const RouteTable& routes, const Buil
 // database's lock (and a transaction, for one consistent view).
 Status ForEachEventInReport(store::sqlite::Connection& c, const std::string& recipient,
                             int64_t cutoff, const std::function<Status(const EventRow&)>& visit);
+
+// Calls `visit` for every stored event that arrived at or after
+// `since_us` (0: all), whatever its recipient, chunk by chunk. The caller
+// holds the database's lock.
+Status ForEachEventSince(store::sqlite::Connection& c, int64_t since_us,
+                         const std::function<Status(const EventRow&)>& visit);
 
 // Where report bodies are kept: DIR/alerts/reports/<id>.report.
 std::string ReportsDir(const std::string& node_dir);

@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "alerts/module.h"
+#include "alerts/node_channel.h"
 #include "alerts/reports.h"
 #include "common/time.h"
 
@@ -127,9 +128,12 @@ Result<json::object> StatusJson(AlertsDb& db) {
   KIZUNA_ASSIGN_OR_RETURN(std::vector<ReportRow> recent, db.Reports("", 20));
   json::array recent_json;
   for (const ReportRow& r : recent) recent_json.push_back(ReportJson(r));
+  // Per-event states (node_channel.h): what partners' nodes and the re-check said.
+  KIZUNA_ASSIGN_OR_RETURN(json::object event_states, EventStatesJson(db, 0));
   return json::object{{"events", std::move(events)},
                       {"recipients", std::move(per_recipient)},
                       {"reports", std::move(states)},
+                      {"event_states", std::move(event_states.at("counts"))},
                       {"recent", std::move(recent_json)}};
 }
 

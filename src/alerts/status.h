@@ -22,6 +22,7 @@ namespace kizuna::alerts {
 // {"events": {"total", "pending", "reported", "suppressed", "withheld",
 //  "unrouted"}, "recipients": [{"name", "channel", "pending", "reports",
 //  "last_report", "last_state"}], "reports": {"<state>": N, …},
+//  "event_states": {"<state>": N, …} (each event's latest, node_channel.h),
 //  "recent": [report…]}
 Result<boost::json::object> StatusJson(AlertsDb& db);
 

@@ -284,7 +284,10 @@ taxii::ReadScope Router::ScopeFor(const store::User& user, const store::Collecti
     scope.partner_may_write =
         peer && (peer->into == collection.id ||
                  (!collection.alias.empty() && peer->into == collection.alias));
-    scope.partner_may_read = peer && collection.alias == sharing::kSightingsAlias;
+    // Every partner reads our sightings and alert collections (what is in
+    // them goes to whom the sharing decision says).
+    scope.partner_may_read = peer && (collection.alias == sharing::kSightingsAlias ||
+                                      collection.alias == sharing::kAlertsAlias);
     scope.on_release = [this, name = recipient.name](
                            const store::Collection& c,
                            const std::vector<store::StoredObject>& objects) {

@@ -48,6 +48,18 @@ std::vector<std::string> SharingGroupsOf(std::string_view object_json) {
   return groups;
 }
 
+std::optional<std::string> AddressedTo(std::string_view object_json) {
+  // Most objects are addressed to no one: skip the parse for them.
+  if (object_json.find(kAddressedToProperty) == std::string_view::npos) return std::nullopt;
+  boost::system::error_code ec;
+  json::value parsed = json::parse(object_json, ec);
+  // Unparseable but naming the property: restricted to no one.
+  if (ec || !parsed.is_object()) return std::string();
+  const json::value* to = parsed.get_object().if_contains(kAddressedToProperty);
+  if (!to) return std::nullopt;  // only a value mentioned it
+  return to->is_string() ? std::string(to->get_string()) : std::string();
+}
+
 SharingPolicy::SharingPolicy(const node::NodeConfig& config, FirstVersionLookup first_version_of)
     : home_org_(config.name),
       default_tlp_(config.sharing.default_tlp),
@@ -183,7 +195,7 @@ Recipient SharingPolicy::ForPeer(const std::string& peer_name) const {
 bool SharingPolicy::MayReadCollection(const Recipient& recipient,
                                       const store::Collection& collection) const {
   if (recipient.kind != Recipient::Kind::kPeer) return true;
-  if (collection.alias == kSightingsAlias) return true;
+  if (collection.alias == kSightingsAlias || collection.alias == kAlertsAlias) return true;
   return recipient.collections.count(collection.id) > 0 ||
          (!collection.alias.empty() && recipient.collections.count(collection.alias) > 0);
 }
@@ -200,6 +212,14 @@ bool SharingPolicy::MayRelease(const store::StoredObject& object, const Recipien
   if (recipient.kind == Recipient::Kind::kExternal &&
       object.origin == store::OrgOrigin(recipient.name)) {
     return true;
+  }
+  // Addressed to one partner: that partner alone, and only from the node
+  // that addressed it (the other rules below still apply to it).
+  if (std::optional<std::string> to = AddressedTo(object.json)) {
+    if (recipient.kind != Recipient::Kind::kPeer || to->empty() || *to != recipient.name) {
+      return refuse("addressed to partner '" + *to + "' alone");
+    }
+    if (!object.origin.empty()) return refuse("addressed to a partner by another node");
   }
   const stix::Tlp tlp = EffectiveTlp(object.tlp);
   if (recipient.kind == Recipient::Kind::kExport) {

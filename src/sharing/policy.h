@@ -51,6 +51,20 @@ inline constexpr const char* kSightingsAlias = "sightings";
 // The object property that restricts an object to sharing groups.
 inline constexpr std::string_view kSharingGroupsProperty = "x_kizuna_sharing_groups";
 
+// The object property that addresses an object to one partner: the name of
+// the [[peer]] (as this node calls it) that alone may receive it. An
+// addressed object goes to that peer and to the home team, to no one else
+// (no other peer, group, outside organization, e-mail, affected party,
+// export or the public), and only from the node that addressed it: a copy
+// received from a partner is never passed on. A value that is not a string
+// addresses no one. Alert reports to a partner's node use it (alerts/).
+inline constexpr std::string_view kAddressedToProperty = "x_kizuna_addressed_to";
+
+// The alias of the collection that holds alert reports addressed to
+// partners: readable by every partner (each sees only what is addressed to
+// it), like the sightings collection.
+inline constexpr const char* kAlertsAlias = "alerts";
+
 struct Recipient {
   enum class Kind {
     kHome,      // this node's own team (and admins): everything
@@ -144,6 +158,11 @@ class SharingPolicy {
 
 // The sharing groups an object names (its x_kizuna_sharing_groups).
 std::vector<std::string> SharingGroupsOf(std::string_view object_json);
+
+// Whom an object is addressed to (its x_kizuna_addressed_to): nullopt when
+// it is not addressed; "" when the property is there but not a non-empty
+// string (it then reaches no one).
+std::optional<std::string> AddressedTo(std::string_view object_json);
 
 // TLP levels in order of restriction (CLEAR < GREEN < AMBER < AMBER+STRICT < RED).
 int TlpRank(stix::Tlp tlp);

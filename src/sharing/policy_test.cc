@@ -306,5 +306,68 @@ TEST(SharingPolicy, SightingsGoToTheProducerOfWhatWasSighted) {
       << "c may not receive b's AMBER indicator, so not its sighting either";
 }
 
+// Alert reports to a partner's node (alerts/node_channel.h): an object
+// addressed to one peer reaches that peer alone, on every path.
+TEST(SharingPolicy, AddressedObjectsReachOnlyTheirAddressee) {
+  SharingPolicy policy(Config());
+  const std::string to_b = R"(,"x_kizuna_addressed_to":"cert-b")";
+  const store::StoredObject ours = Object(Tlp::kAmber, "", to_b);
+  std::string why;
+  EXPECT_TRUE(policy.MayRelease(ours, policy.ForPeer("cert-b"), &why)) << why;
+  EXPECT_TRUE(policy.MayRelease(ours, policy.ForUser(UserOf("CERT-A"))))
+      << "the home team sees what it addressed";
+  struct Case {
+    const char* who;
+    Recipient recipient;
+  } refused[] = {
+      {"another peer (in the same group)", policy.ForPeer("cert-d")},
+      {"another peer that reshares", policy.ForPeer("cert-c")},
+      {"an unknown peer", policy.ForPeer("nobody")},
+      {"the addressee's group", policy.ForGroup("asean")},
+      {"an outside organization", policy.ForUser(UserOf("ISP-X"))},
+      {"an outside organization's admin", policy.ForUser(UserOf("ISP-X", store::Role::kAdmin))},
+      {"an export, even with RED", policy.ForExport(Tlp::kRed)},
+      {"the public", policy.ForPublic()},
+      {"e-mail", policy.ForEmail("a@b.example", Tlp::kAmber)},
+      {"an affected party (by feed)", policy.ForAffectedParty("isp", Tlp::kAmber)},
+      {"an affected party through another peer",
+       policy.ForAffectedParty("isp", Tlp::kAmber, "cert-d")},
+  };
+  for (const Case& c : refused) {
+    if (c.recipient.kind == Recipient::Kind::kHome) continue;  // an outside admin is home
+    why.clear();
+    EXPECT_FALSE(policy.MayRelease(ours, c.recipient, &why)) << c.who;
+    if (c.recipient.max_tlp == Tlp::kNone) continue;  // refused before: not a known recipient
+    EXPECT_NE(why.find("addressed to"), std::string::npos) << c.who << ": " << why;
+  }
+  // The other rules still apply to the addressee: its highest TLP.
+  const store::StoredObject amber_to_c =
+      Object(Tlp::kAmber, "", R"(,"x_kizuna_addressed_to":"cert-c")");
+  EXPECT_FALSE(policy.MayRelease(amber_to_c, policy.ForPeer("cert-c")));
+  EXPECT_TRUE(policy.MayRelease(Object(Tlp::kGreen, "", R"(,"x_kizuna_addressed_to":"cert-c")"),
+                                policy.ForPeer("cert-c")));
+  // A copy received from a partner goes nowhere, not even to a peer of
+  // ours that happens to bear the addressee's name.
+  const store::StoredObject received = Object(Tlp::kGreen, "cert-d", to_b);
+  EXPECT_FALSE(policy.MayRelease(received, policy.ForPeer("cert-b")));
+  EXPECT_TRUE(policy.MayRelease(received, policy.ForUser(UserOf("CERT-A"))));
+  // A malformed address reaches no one.
+  for (const char* bad : {R"(,"x_kizuna_addressed_to":7)", R"(,"x_kizuna_addressed_to":"")",
+                          R"(,"x_kizuna_addressed_to":["cert-b"])"}) {
+    EXPECT_FALSE(policy.MayRelease(Object(Tlp::kGreen, "", bad), policy.ForPeer("cert-b"))) << bad;
+  }
+  // Only a value that mentions the property: not addressed.
+  EXPECT_TRUE(
+      policy.MayRelease(Object(Tlp::kGreen, "", R"(,"description":"x_kizuna_addressed_to")"),
+                        policy.ForPeer("cert-c")));
+  EXPECT_EQ(AddressedTo(ours.json), std::optional<std::string>("cert-b"));
+  EXPECT_EQ(AddressedTo(Object(Tlp::kGreen).json), std::nullopt);
+  // Every partner may read the alerts collection (each sees its own).
+  store::Collection alerts;
+  alerts.id = "c-alerts";
+  alerts.alias = kAlertsAlias;
+  EXPECT_TRUE(policy.MayReadCollection(policy.ForPeer("cert-c"), alerts));
+}
+
 }  // namespace
 }  // namespace kizuna::sharing
