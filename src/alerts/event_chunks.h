@@ -66,6 +66,7 @@ class ChunkBuilder {
   // Leaves the event out of the chunk Finish writes.
   void Drop(uint32_t index);
   size_t kept() const { return slots_.size() - dropped_count_; }
+  size_t packed_bytes() const { return packed_.size(); }
 
   struct Blobs {
     std::string slots;

@@ -133,10 +133,15 @@ Status Ingester::Add(const Observation& o) {
   fields.route = route.rule_kind;
   fields.geo_version = geo_version_;
   fields.evidence = o.evidence;
-  const uint32_t index = pending_[static_cast<size_t>(open)].builder.Add(slot, fields);
+  ChunkBuilder& builder = pending_[static_cast<size_t>(open)].builder;
+  const size_t bytes_before = builder.packed_bytes();
+  const uint32_t index = builder.Add(slot, fields);
+  pending_bytes_ += builder.packed_bytes() - bytes_before;
   pending_index_.Put(slot.id, Place(static_cast<size_t>(open), index));
   pending_days_.insert(slot.day);
-  if (++pending_events_ >= options_.batch) return Flush();
+  if (++pending_events_ >= options_.batch || pending_bytes_ >= options_.batch_bytes) {
+    return Flush();
+  }
   return Status::Ok();
 }
 
@@ -272,6 +277,7 @@ Status Ingester::Flush() {
   pending_.clear();
   std::fill(open_chunk_.begin(), open_chunk_.end(), -1);
   pending_events_ = 0;
+  pending_bytes_ = 0;
   pending_index_.Clear();
   pending_days_.clear();
   return Status::Ok();

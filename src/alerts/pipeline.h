@@ -58,8 +58,10 @@ struct IngestOptions {
   // The marking the observations carry (their source's TLP).
   stix::Tlp tlp = stix::Tlp::kAmber;
   int64_t now_us = 0;  // when they were received
-  // Observations folded in memory before a batch is written.
+  // A batch is written when it holds this many events, or this many bytes
+  // of packed events, whichever comes first.
   size_t batch = 200000;
+  size_t batch_bytes = 48u << 20;
 };
 
 struct IngestStats {
@@ -109,6 +111,7 @@ class Ingester {
   std::vector<PendingChunk> pending_;
   std::vector<int> open_chunk_;  // per recipient index + 1: its pending_ chunk filling, or -1
   size_t pending_events_ = 0;
+  size_t pending_bytes_ = 0;
   IdTable pending_index_;  // event id -> pending chunk << 32 | slot
   std::set<uint16_t> pending_days_;
   IdTable known_;  // event id -> known chunk << 32 | slot (stored events)

@@ -22,7 +22,12 @@ void AppendCsvField(std::string_view value, bool text, std::string* out) {
   const bool formula = text && !value.empty() &&
                        (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@' ||
                         value[0] == '\t' || value[0] == '\r');
-  const bool quote = formula || value.find_first_of(",\"\r\n") != std::string_view::npos;
+  // A plain loop: find_first_of calls memchr once per character.
+  bool quote = formula;
+  for (size_t i = 0; !quote && i < value.size(); ++i) {
+    const char c = value[i];
+    quote = c == ',' || c == '"' || c == '\r' || c == '\n';
+  }
   if (!quote) {
     out->append(value);
     return;

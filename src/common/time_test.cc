@@ -13,6 +13,14 @@ TEST(Timestamp, RoundTripsMicroseconds) {
   EXPECT_EQ(FormatTimestamp(*t, 0), "2016-04-06T20:03:48Z");
 }
 
+TEST(Timestamp, EveryYearFormatsWithFourDigitsAndBeyond) {
+  EXPECT_EQ(FormatTimestamp(0, 0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(FormatTimestamp(*ParseTimestamp("0009-03-01T09:05:07Z"), 0), "0009-03-01T09:05:07Z");
+  EXPECT_EQ(FormatTimestamp(*ParseTimestamp("9999-12-31T23:59:59Z"), 0), "9999-12-31T23:59:59Z");
+  // Past year 9999 (snprintf's path): still the same form.
+  EXPECT_EQ(FormatTimestamp(253402300800LL * 1000000, 0), "10000-01-01T00:00:00Z");
+}
+
 TEST(Timestamp, EpochAndFractionsOfAnyLength) {
   EXPECT_EQ(*ParseTimestamp("1970-01-01T00:00:00Z"), 0);
   EXPECT_EQ(*ParseTimestamp("1970-01-01T00:00:01.5Z"), 1500000);
