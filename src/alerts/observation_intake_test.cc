@@ -400,13 +400,57 @@ TEST_F(AlertsObservationIntake, APartnersInfectedHostsBecomeEventsFromThePeerOnc
     EXPECT_EQ(e.recipient, e.ip == "2001:db8::9" ? "" : "isp-b") << e.ip;
     EXPECT_NE(e.evidence.find("\"partner\":\"cert-a\""), std::string::npos) << e.evidence;
   }
-  // The same object again, through another collection, and after a restart.
+  for (const EventRow& e : events) EXPECT_EQ(e.confidence, 50) << "none given";
+  // The same object again, through another collection, a later version of
+  // it, and after a restart.
   b_.Store("other", {a7, a8, observed}, "cert-a");
+  ASSERT_TRUE(b_.follower->RunOnce().ok());
+  json::object later = observed;
+  later["modified"] = FormatTimestamp(kDay0 + 2400LL * 1000000, 3);
+  b_.Store("default", {later}, "cert-a");
   ASSERT_TRUE(b_.follower->RunOnce().ok());
   b_.OpenDb();
   ASSERT_TRUE(b_.follower->RunOnce().ok());
   EXPECT_EQ(b_.SumCounts(), 3);
   EXPECT_EQ(b_.Count("SELECT count(*) FROM observation_objects WHERE refused = ''"), 2);
+  // A partner's surge: scanners, with its protocol.
+  const json::object a40 = Marked(Address("198.51.100.40"), stix::Tlp::kGreen);
+  json::object surge = ObservedData("partner-surge", {a40}, kPartnerIdentity, stix::Tlp::kGreen);
+  surge["x_kizuna_surge"] = json::object{{"proto", "udp"}, {"port", 5060}};
+  b_.Store("default", {a40, surge}, "cert-a");
+  ASSERT_TRUE(b_.follower->RunOnce().ok());
+  bool found = false;
+  for (const EventRow& e : b_.Events()) {
+    if (e.ip != "198.51.100.40") continue;
+    found = true;
+    EXPECT_EQ(e.type, "scanner");
+    EXPECT_EQ(e.protocol, "udp");
+    EXPECT_EQ(e.identifier, "surge-5060-udp");
+    EXPECT_EQ(e.origin, "cert-a");
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(AlertsObservationClassify, WhatASightingOfAnIndicatorSays) {
+  struct Case {
+    const char* indicator;
+    const char* says;  // "taxonomy/type", or "" for nothing
+  } cases[] = {
+      {R"({"indicator_types":["compromised"]})", "malicious-code/infected-system"},
+      {R"({"indicator_types":["malicious-activity"],"labels":["botnet"]})",
+       "malicious-code/infected-system"},
+      {R"({"labels":["infected-host"]})", "malicious-code/infected-system"},
+      {R"({"labels":["bot"]})", "malicious-code/infected-system"},
+      {R"({"labels":["scanner"]})", "information-gathering/scanner"},
+      {R"({"labels":["c2"]})", "malicious-code/c2-server"},
+      {R"({"labels":["c2-server"]})", "malicious-code/c2-server"},
+      {R"({"indicator_types":["malicious-activity"]})", "other/undetermined"},
+      {R"({"indicator_types":["benign"],"labels":["bot"]})", ""},
+  };
+  for (const Case& c : cases) {
+    std::optional<Classification> got = ClassifyIndicator(json::parse(c.indicator).as_object());
+    EXPECT_EQ(got ? got->taxonomy + "/" + got->type : "", c.says) << c.indicator;
+  }
 }
 
 TEST_F(AlertsObservationIntake, APartnersSightingOfAnIndicatorNamingAnAddress) {
@@ -475,20 +519,22 @@ TEST_F(AlertsObservationIntake, APartnersObservationNeverGoesBackToThePeer) {
   const json::object a7 = Marked(Address("198.51.100.7"), stix::Tlp::kGreen);
   const json::object a200 = Marked(Address("198.51.100.200"), stix::Tlp::kGreen);
   const json::object a9 = Marked(Address("198.51.100.9"), stix::Tlp::kAmberStrict);
+  const json::object a10 = Marked(Address("198.51.100.10"), stix::Tlp::kRed);
   b_.Store("default",
-           {a7, a200, a9, ObservedData("g", {a7, a200}, kPartnerIdentity, stix::Tlp::kGreen),
-            ObservedData("s", {a9}, kPartnerIdentity, stix::Tlp::kAmberStrict)},
+           {a7, a200, a9, a10, ObservedData("g", {a7, a200}, kPartnerIdentity, stix::Tlp::kGreen),
+            ObservedData("s", {a9}, kPartnerIdentity, stix::Tlp::kAmberStrict),
+            ObservedData("r", {a10}, kPartnerIdentity, stix::Tlp::kRed)},
            "cert-a");
   ASSERT_TRUE(b_.follower->RunOnce().ok());
-  ASSERT_EQ(b_.Events().size(), 3u);
+  ASSERT_EQ(b_.Events().size(), 4u);
   b_.clock.now += 60000000;
   EXPECT_EQ(b_.Run().sent, 1) << "isp-b's; nothing to cert-a";
   auto reports = b_.db->Reports("isp-b", 10);
   ASSERT_EQ(reports->size(), 1u);
   EXPECT_EQ((*reports)[0].events, 1) << "198.51.100.7";
-  EXPECT_EQ((*reports)[0].withheld, 1) << "198.51.100.9 at AMBER+STRICT";
+  EXPECT_EQ((*reports)[0].withheld, 2) << "198.51.100.9 at AMBER+STRICT, .10 at RED";
   EXPECT_TRUE(b_.db->Reports("cert-a", 10)->empty());
-  EXPECT_EQ(b_.Count("SELECT coalesce(sum(withheld), 0) FROM cuts"), 2)
+  EXPECT_EQ(b_.Count("SELECT coalesce(sum(withheld), 0) FROM cuts"), 3)
       << "and 198.51.100.200: it came from this peer";
 }
 
@@ -545,6 +591,20 @@ TEST_F(AlertsObservationIntake, AMalformedPartnerObjectIsRefusedAndChangesNothin
     ASSERT_TRUE(b.follower->RunOnce().ok()) << c.what;
     EXPECT_EQ(b.Events().size(), 0u) << c.what;
     EXPECT_EQ(b.Count("SELECT count(*) FROM observation_objects WHERE refused != ''"), 1) << c.what;
+  }
+  // A refused object is taken when a later version of it is good.
+  {
+    TestNode b{"CERT-B", {"cert-a"}};
+    json::object bad = ObservedData("fixed", {missing}, kPartnerIdentity, stix::Tlp::kGreen);
+    b.Store("default", {bad}, "cert-a");
+    ASSERT_TRUE(b.follower->RunOnce().ok());
+    EXPECT_EQ(b.Events().size(), 0u);
+    json::object good = ObservedData("fixed", {a7}, kPartnerIdentity, stix::Tlp::kGreen);
+    good["modified"] = FormatTimestamp(kDay0 + 2400LL * 1000000, 3);
+    b.Store("default", {a7, good}, "cert-a");
+    ASSERT_TRUE(b.follower->RunOnce().ok());
+    EXPECT_EQ(b.Events().size(), 1u);
+    EXPECT_EQ(b.Count("SELECT count(*) FROM observation_objects WHERE refused = ''"), 1);
   }
   // From a node that is not our peer, and a partner's alert report event
   // (partner_intake's): not taken here.
