@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "alerts/node_channel.h"
+#include "alerts/observation_intake.h"
 #include "alerts/pipeline.h"
 #include "alerts/recheck.h"
 #include "alerts/reports.h"
@@ -16,6 +17,7 @@
 #include "common/time.h"
 #include "node/node.h"
 #include "sharing/policy.h"
+#include "telescope/module.h"
 
 namespace kizuna::alerts {
 
@@ -101,6 +103,8 @@ kizuna::Status AlertsModule::Configure(node::ConfigSection& section) {
   section.String("gnupg_home", &config_.gnupg_home);
   section.Integer("max_attempts", &config_.max_attempts, 1, 1000);
   section.Integer("retry_minutes", &config_.retry_minutes, 1, 24 * 60);
+  section.Bool("from_telescope", &config_.from_telescope);
+  section.Bool("from_partners", &config_.from_partners);
   mail.configured = !mail.smtp.url.empty();
   if (mail.configured) {
     if (mail.from.empty()) section.Fail("smtp_from", "needed with smtp_url");
@@ -112,6 +116,19 @@ kizuna::Status AlertsModule::Configure(node::ConfigSection& section) {
   }
   section.RejectUnknown();
   return section.status();
+}
+
+Result<std::string> TelescopeCollection(const node::NodeConfig& node_config) {
+  // Read as the telescope module reads its own section.
+  telescope::TelescopeModule module(nullptr);
+  auto section = node_config.sections.find("telescope");
+  KIZUNA_ASSIGN_OR_RETURN(
+      node::ConfigSection config,
+      node::ConfigSection::Parse("telescope", section == node_config.sections.end()
+                                                  ? std::string_view()
+                                                  : std::string_view(section->second)));
+  KIZUNA_RETURN_IF_ERROR(module.Configure(config));
+  return module.config().collection;
 }
 
 const std::string& AlertsModule::home_org() const { return services_->node->config().name; }
@@ -141,10 +158,25 @@ kizuna::Status AlertsModule::Start() {
   partners.identity_id = services_->node->identity().identity_id;
   partners.identity_name = services_->node->config().name;
   partners_ = std::make_unique<PartnerFollower>(std::move(partners));
-  return partners_->Start();
+  KIZUNA_RETURN_IF_ERROR(partners_->Start());
+  if (!config_.from_telescope && !config_.from_partners) return kizuna::Status::Ok();
+  ObservationFollower::Options observations;
+  observations.db = db_.get();
+  observations.store = services_->store;
+  observations.bus = services_->bus;
+  observations.geo = geo_.get();
+  observations.policy = services_->policy;
+  observations.identity_id = services_->node->identity().identity_id;
+  KIZUNA_ASSIGN_OR_RETURN(observations.telescope_collection,
+                          TelescopeCollection(services_->node->config()));
+  observations.from_telescope = config_.from_telescope;
+  observations.from_partners = config_.from_partners;
+  observations_ = std::make_unique<ObservationFollower>(std::move(observations));
+  return observations_->Start();
 }
 
 void AlertsModule::Stop() {
+  if (observations_) observations_->Stop();
   if (partners_) partners_->Stop();
 }
 

@@ -6,7 +6,9 @@
 // (POST /api/v1/alerts/observations); pipeline.h enriches, routes and folds
 // them into events in DIR/alerts.db; the `deliver` job (every minute) builds
 // the reports that are due (reports.h) and delivers them (deliver.h);
-// recipients pull theirs at GET /api/v1/alerts/feed. Reports for a
+// recipients pull theirs at GET /api/v1/alerts/feed. Our telescope's
+// findings and partners' observations come in from the store
+// (observation_intake.h). Reports for a
 // partner's node go out through federation (node_channel.h); partners'
 // reports to us come in and are answered (partner_intake.h); the `recheck`
 // job (hourly) looks at reported hosts again (recheck.h).
@@ -20,6 +22,11 @@
 //   smtp_starttls (true), smtp_allow_plain_remote (false), smtp_ca_file
 //   pgp_key, gnupg_home   sign reports (PGP/MIME) with this key's fingerprint
 //   max_attempts (10), retry_minutes (5)   delivery retries, doubling
+//   from_telescope (true)   our telescope's fingerprinted bots and scanners and
+//                     surges' new sources become observations (telescope_intake.h)
+//   from_partners (true)    partners' infected-host observed-data and sightings of
+//                     indicators naming addresses become observations, with the
+//                     peer as origin (partner_observations.h)
 //
 // Thread-safety: as platform::Module; route handlers and the job run
 // concurrently and share the database (its lock) and the geo cache (a
@@ -32,6 +39,7 @@
 
 #include "alerts/alerts_db.h"
 #include "alerts/deliver.h"
+#include "alerts/observation_intake.h"
 #include "alerts/partner_intake.h"
 #include "geo/cache.h"
 #include "geo/geo.h"
@@ -47,6 +55,8 @@ struct AlertsConfig {
   std::string pgp_key, gnupg_home;
   int max_attempts = 10;
   int retry_minutes = 5;
+  bool from_telescope = true;
+  bool from_partners = true;
 };
 
 class AlertsModule final : public platform::Module {
@@ -86,7 +96,12 @@ class AlertsModule final : public platform::Module {
   // Partners' alert reports in, our answers out (channel node); declared
   // last: stopped before the rest goes.
   std::unique_ptr<PartnerFollower> partners_;
+  // Our telescope's findings and partners' observations in; stopped first.
+  std::unique_ptr<ObservationFollower> observations_;
 };
+
+// The telescope's collection ([telescope] collection, "telescope" by default).
+Result<std::string> TelescopeCollection(const node::NodeConfig& config);
 
 // Reads [alerts] (also for the CLI, which has no running node): the mail
 // settings with the password read from its file.
