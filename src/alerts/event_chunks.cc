@@ -93,6 +93,12 @@ EventFields FieldsOf(const EventRow& e) {
 
 uint32_t ChunkBuilder::Add(const EventSlot& slot, const EventFields& f) {
   const auto index = static_cast<uint32_t>(slots_.size());
+  // Room for a typical chunk at once: growing by doubling copied each
+  // chunk's bytes about twice over.
+  if (slots_.empty()) {
+    packed_.reserve(kChunkEvents / 4 * 512);
+    slots_.reserve(kChunkEvents / 4);
+  }
   slots_.push_back(slot);
   dropped_.push_back(false);
   offsets_.push_back(static_cast<uint32_t>(packed_.size()));

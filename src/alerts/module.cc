@@ -105,6 +105,7 @@ kizuna::Status AlertsModule::Configure(node::ConfigSection& section) {
   section.Integer("retry_minutes", &config_.retry_minutes, 1, 24 * 60);
   section.Bool("from_telescope", &config_.from_telescope);
   section.Bool("from_partners", &config_.from_partners);
+  section.Integer("observation_max_age_days", &config_.observation_max_age_days, 0, 3650);
   mail.configured = !mail.smtp.url.empty();
   if (mail.configured) {
     if (mail.from.empty()) section.Fail("smtp_from", "needed with smtp_url");
@@ -171,6 +172,7 @@ kizuna::Status AlertsModule::Start() {
                           TelescopeCollection(services_->node->config()));
   observations.from_telescope = config_.from_telescope;
   observations.from_partners = config_.from_partners;
+  observations.max_age_days = config_.observation_max_age_days;
   observations_ = std::make_unique<ObservationFollower>(std::move(observations));
   return observations_->Start();
 }

@@ -27,6 +27,8 @@
 //   from_partners (true)    partners' infected-host observed-data and sightings of
 //                     indicators naming addresses become observations, with the
 //                     peer as origin (partner_observations.h)
+//   observation_max_age_days (7)   older telescope or partner observations
+//                     are not alerted on (0: any age)
 //
 // Thread-safety: as platform::Module; route handlers and the job run
 // concurrently and share the database (its lock) and the geo cache (a
@@ -57,6 +59,7 @@ struct AlertsConfig {
   int retry_minutes = 5;
   bool from_telescope = true;
   bool from_partners = true;
+  int observation_max_age_days = 7;
 };
 
 class AlertsModule final : public platform::Module {

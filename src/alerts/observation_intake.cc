@@ -114,8 +114,19 @@ Result<TakeResult> TakeIn(const ObservationContext& context, const store::Change
   options.tlp = e.tlp;
   options.now_us = context.now_us;
   Ingester ingester(db, context.geo, routes, options);
-  for (const Observation& o : e.observations) KIZUNA_RETURN_IF_ERROR(ingester.Add(o));
+  int64_t too_old = 0;
+  for (const Observation& o : e.observations) {
+    if (context.max_age_us > 0 && o.time_us < context.now_us - context.max_age_us) {
+      ++too_old;
+      continue;
+    }
+    KIZUNA_RETURN_IF_ERROR(ingester.Add(o));
+  }
   KIZUNA_RETURN_IF_ERROR(ingester.Flush());
+  if (too_old > 0) {
+    spdlog::info("alerts: {} observations of {} are older than the {} days alerted on; left out",
+                 too_old, object.id, context.max_age_us / (86400LL * 1000000));
+  }
   result.taken = true;
   result.observations = ingester.stats().observations;
   result.unrouted = ingester.stats().unrouted;
@@ -135,6 +146,7 @@ Status ObservationFollower::Apply(const std::vector<store::Change>& changes) {
   context.store = options_.store;
   context.geo = geo.get();
   context.policy = policy.get();
+  context.max_age_us = int64_t{std::max(options_.max_age_days, 0)} * 86400LL * 1000000;
   context.identity_id = options_.identity_id;
   context.now_us = options_.clock->NowMicros();
   for (const store::Change& change : changes) {

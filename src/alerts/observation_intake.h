@@ -59,6 +59,10 @@ struct ObservationContext {
   std::string identity_id;              // our STIX identity
   std::string telescope_collection_id;  // "" when the node has no telescope collection
   int64_t now_us = 0;
+  // Observations older than this are not alerted on (a node that turns the
+  // follower on, or upgrades, does not alert on months of old telescope
+  // data); 0: any age.
+  int64_t max_age_us = 0;
 };
 
 struct TakeResult {
@@ -95,6 +99,7 @@ class ObservationFollower {
     std::string telescope_collection = "telescope";  // alias or id ([telescope] collection)
     bool from_telescope = true;
     bool from_partners = true;
+    int max_age_days = 7;  // ObservationContext::max_age_us
     const Clock* clock = &SystemClock::Instance();
   };
   explicit ObservationFollower(Options options) : options_(std::move(options)) {}

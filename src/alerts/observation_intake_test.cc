@@ -334,6 +334,13 @@ TEST_F(AlertsObservationIntake, TelescopeFingerprintsBecomeEventsForTheirRecipie
   b_.Store("other", {partners.sources}, "cert-a");
   ASSERT_TRUE(b_.follower->RunOnce().ok());
   EXPECT_EQ(b_.SumCounts(), 6);
+  // A month-old interval (a node turning the follower on over old data):
+  // not alerted on.
+  telescope::IntervalObjects old = telescope::MakeIntervalObjects(
+      Interval("s1", start - 30 * 86400), b_.Identity(), stix::Tlp::kGreen, stix::Tlp::kAmber);
+  b_.Store("telescope", {old.sources}, "");
+  ASSERT_TRUE(b_.follower->RunOnce().ok());
+  EXPECT_EQ(b_.SumCounts(), 6);
   // The recipient's report holds the telescope's two bots.
   b_.clock.now += 60000000;
   EXPECT_EQ(b_.Run().sent, 1);
