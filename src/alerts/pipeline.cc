@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <memory>
 
 #include "alerts/event_chunks.h"
@@ -37,22 +38,45 @@ Enrichment Enrich(const geo::GeoDb* geo, const Observation& o) {
   return e;
 }
 
+namespace {
+
+int64_t EventIdOf(std::string_view recipient, std::string_view origin, stix::Tlp tlp,
+                  std::string_view ip_text, const Observation& o) {
+  // Fields joined with a separator no field holds (0x1f, unit separator).
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  char number[24];
+  auto field = [&](std::string_view text) { hash = Fnv1a64(text, hash); };
+  auto separator = [&] { hash = Fnv1a64("\x1f", hash); };
+  field(recipient);
+  separator();
+  field(origin);
+  separator();
+  field(stix::TlpName(tlp));
+  separator();
+  field(ip_text);
+  separator();
+  auto [port_end, port_ec] = std::to_chars(number, number + sizeof number, int{o.port});
+  field(std::string_view(number, static_cast<size_t>(port_end - number)));
+  separator();
+  field(o.protocol);
+  separator();
+  field(o.taxonomy);
+  separator();
+  field(o.type);
+  separator();
+  field(o.identifier);
+  separator();
+  auto [day_end, day_ec] = std::to_chars(number, number + sizeof number,
+                                         o.time_us >= 0 ? o.time_us / kDayMicros : int64_t{-1});
+  field(std::string_view(number, static_cast<size_t>(day_end - number)));
+  return static_cast<int64_t>(hash & 0x7FFFFFFFFFFFFFFFULL);
+}
+
+}  // namespace
+
 int64_t EventId(std::string_view recipient, std::string_view origin, stix::Tlp tlp,
                 const Observation& o) {
-  // Fields joined with a separator no field holds (0x1f, unit separator).
-  std::string key;
-  key.reserve(96);
-  key.append(recipient).push_back('\x1f');
-  key.append(origin).push_back('\x1f');
-  key.append(stix::TlpName(tlp)).push_back('\x1f');
-  key.append(FormatHostAddress(o.ip)).push_back('\x1f');
-  key.append(std::to_string(o.port)).push_back('\x1f');
-  key.append(o.protocol).push_back('\x1f');
-  key.append(o.taxonomy).push_back('\x1f');
-  key.append(o.type).push_back('\x1f');
-  key.append(o.identifier).push_back('\x1f');
-  key.append(std::to_string(o.time_us >= 0 ? o.time_us / kDayMicros : -1));
-  return static_cast<int64_t>(Fnv1a64(key) & 0x7FFFFFFFFFFFFFFFULL);
+  return EventIdOf(recipient, origin, tlp, FormatHostAddress(o.ip), o);
 }
 
 Ingester::Ingester(AlertsDb& db, const geo::GeoDb* geo, const RouteTable& routes,
@@ -88,8 +112,12 @@ void Fold(EventSlot& into, const EventSlot& repeat) {
 
 Status Ingester::Add(const Observation& o) {
   ++stats_.observations;
-  const Enrichment enrichment = Enrich(geo_, o);
-  const Route route = routes_.Find(o.ip, enrichment.asn, enrichment.country, o.hostname);
+  // Enrich's answer, as views into the geo data (no copies per observation).
+  geo::GeoAnswer answer;
+  if (geo_ != nullptr) answer = o.ip.is_v6 ? geo_->LookupV6(o.ip.v6) : geo_->LookupV4(o.ip.v4);
+  const uint32_t asn = answer.asn != 0 ? answer.asn : o.feed_asn;
+  const std::string_view country = answer.country.empty() ? o.feed_country : answer.country;
+  const Route route = routes_.Find(o.ip, asn, country, o.hostname);
   const std::string& recipient =
       route.recipient >= 0 ? routes_.recipients()[route.recipient].name : std::string();
   if (route.recipient < 0) {
@@ -98,7 +126,8 @@ Status Ingester::Add(const Observation& o) {
     ++stats_.per_recipient[recipient];
   }
   EventSlot slot;
-  slot.id = EventId(recipient, options_.origin, options_.tlp, o);
+  ip_text_ = FormatHostAddress(o.ip);
+  slot.id = EventIdOf(recipient, options_.origin, options_.tlp, ip_text_, o);
   slot.first_seen_us = slot.last_seen_us = o.time_us;
   slot.count = 1;
   slot.day = DayOf(o.time_us);
@@ -113,19 +142,19 @@ Status Ingester::Add(const Observation& o) {
     open = static_cast<int>(pending_.size());
     pending_.push_back(PendingChunk{route.recipient, ChunkBuilder()});
   }
-  ip_text_ = FormatHostAddress(o.ip);
+  prefix_text_ = answer.prefix ? answer.prefix->ToString() : std::string();
   EventFields fields;
   fields.ip = ip_text_;
   fields.port = o.port;
-  fields.asn = enrichment.asn;
+  fields.asn = asn;
   fields.protocol = o.protocol;
   fields.taxonomy = o.taxonomy;
   fields.type = o.type;
   fields.identifier = o.identifier;
   fields.family = o.family;
-  fields.as_name = enrichment.as_name;
-  fields.country = enrichment.country;
-  fields.prefix = enrichment.prefix;
+  fields.as_name = answer.as_name;
+  fields.country = country;
+  fields.prefix = prefix_text_;
   fields.hostname = o.hostname;
   fields.source = o.source;
   fields.origin = options_.origin;
@@ -237,6 +266,7 @@ Status Ingester::Flush() {
         std::optional<uint64_t> at = known_.Find(slot.id);
         if (!at) continue;
         chunk.builder.Drop(i);
+        ++stats_.merged;  // its first observation (the others were counted in Add)
         const KnownChunk& stored = chunks_[ChunkOf(*at)];
         auto cut = last_cutoff.find(stored.recipient);
         if (cut == last_cutoff.end() || stored.received_us >= cut->second) {

@@ -8,6 +8,8 @@
 //       event at our node, from that peer, routed to our ISP.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include <boost/json.hpp>
 #include <map>
 #include <string>
@@ -51,8 +53,14 @@ json::array Feed(NodeProcess& node, const std::string& key) {
 TEST(AlertsIntakeE2E, TelescopeBotsReachTheRecipientsFeed) {
   TempDir work;
   const std::string pcap = work.path() + "/hour.pcap";
+  // An hour that ended an hour ago: alerting looks at recent observations
+  // only ([alerts] observation_max_age_days).
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  const std::string start = FormatTimestamp((now_s - 7200) / 60 * 60 * 1000000, 0);
   CommandResult synth = RunKizuna({"sensor", "synth", "--out", pcap, "--packets", "20000",
-                                   "--duration", "3600", "--seed", "11"});
+                                   "--duration", "3600", "--seed", "11", "--start", start});
   ASSERT_EQ(synth.exit_code, 0) << synth.err;
   CommandResult report = RunKizuna({"sensor", "report", "--pcap", pcap, "--json"});
   ASSERT_EQ(report.exit_code, 0) << report.err;
