@@ -25,25 +25,6 @@ CREATE TABLE IF NOT EXISTS observation_objects(
 );
 )sql";
 
-Result<int64_t> GetCursor(AlertsDb& db) {
-  auto lock = db.Lock();
-  KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement get,
-                          db.connection().Prepare("SELECT value FROM cursors WHERE name = ?1"));
-  get.Bind(1, kCursor);
-  KIZUNA_ASSIGN_OR_RETURN(bool row, get.Step());
-  return row ? get.ColumnInt(0) : 0;
-}
-
-Status SetCursor(AlertsDb& db, int64_t value) {
-  auto lock = db.Lock();
-  KIZUNA_ASSIGN_OR_RETURN(
-      store::sqlite::Statement set,
-      db.connection().Prepare("INSERT INTO cursors(name, value) VALUES(?1, ?2) "
-                              "ON CONFLICT(name) DO UPDATE SET value = excluded.value"));
-  set.Bind(1, kCursor).Bind(2, value);
-  return set.Run();
-}
-
 // Whether `ref` was taken before (a refusal does not count).
 Result<bool> TakenBefore(AlertsDb& db, const std::string& ref) {
   auto lock = db.Lock();
@@ -169,62 +150,29 @@ Status ObservationFollower::Apply(const std::vector<store::Change>& changes) {
   return Status::Ok();
 }
 
+ObservationFollower::ObservationFollower(Options options)
+    : options_(std::move(options)),
+      follower_(StoreFollower::Options{
+          .db = options_.db,
+          .store = options_.store,
+          .bus = options_.bus,
+          .cursor = std::string(kCursor),
+          .name = "alerts observations",
+          .types = {"x-kizuna-telescope-sources", "observed-data", "sighting"},
+          .limit = 200,
+          .apply = [this](const std::vector<store::Change>& changes) { return Apply(changes); },
+          .after = nullptr}) {}
+
 Status ObservationFollower::RunOnce() {
   KIZUNA_RETURN_IF_ERROR(EnsureObservationTables(*options_.db));
-  KIZUNA_ASSIGN_OR_RETURN(int64_t cursor, GetCursor(*options_.db));
-  store::ChangeQuery query;
-  query.types = {"x-kizuna-telescope-sources", "observed-data", "sighting"};
-  query.include_origin = true;
-  query.limit = 200;
-  query.after_seq = cursor;
-  for (;;) {
-    KIZUNA_ASSIGN_OR_RETURN(std::vector<store::Change> changes, options_.store->ListChanges(query));
-    if (changes.empty()) break;
-    KIZUNA_RETURN_IF_ERROR(Apply(changes));
-    query.after_seq = changes.back().seq;
-    KIZUNA_RETURN_IF_ERROR(SetCursor(*options_.db, query.after_seq));
-  }
-  return Status::Ok();
+  return follower_.CatchUp();
 }
 
 Status ObservationFollower::Start() {
-  // What came while the node was down, read by type; then the bus.
-  KIZUNA_ASSIGN_OR_RETURN(int64_t head, options_.store->LastChangeSeq());
-  KIZUNA_RETURN_IF_ERROR(RunOnce());
-  KIZUNA_ASSIGN_OR_RETURN(int64_t cursor, GetCursor(*options_.db));
-  cursor = std::max(cursor, head);
-  KIZUNA_RETURN_IF_ERROR(SetCursor(*options_.db, cursor));
-  if (options_.bus == nullptr) return Status::Ok();
-  bus::SubscriptionOptions subscription;
-  subscription.name = "alerts observations";
-  subscription.after_seq = cursor;
-  subscription.batch_limit = 200;
-  subscription_ = options_.bus->Subscribe(std::move(subscription));
-  stopping_ = false;
-  thread_ = std::thread([this] { Loop(); });
-  return Status::Ok();
+  KIZUNA_RETURN_IF_ERROR(EnsureObservationTables(*options_.db));
+  return follower_.Start();
 }
 
-void ObservationFollower::Stop() {
-  stopping_ = true;
-  if (thread_.joinable()) thread_.join();
-  subscription_.reset();
-}
-
-void ObservationFollower::Loop() {
-  while (!stopping_.load()) {
-    auto changes = subscription_->Next(std::chrono::milliseconds(250));
-    Status status = changes.status();
-    if (changes.ok() && !changes->empty()) {
-      status = Apply(*changes);
-      if (status.ok()) status = SetCursor(*options_.db, subscription_->cursor());
-      if (!status.ok()) subscription_->Seek(changes->front().seq - 1);  // again, later
-    }
-    if (!status.ok()) {
-      spdlog::warn("alerts: observation intake: {}", status.message());
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    }
-  }
-}
+void ObservationFollower::Stop() { follower_.Stop(); }
 
 }  // namespace kizuna::alerts

@@ -35,6 +35,7 @@
 
 #include "alerts/alerts_db.h"
 #include "alerts/observation.h"
+#include "alerts/store_follower.h"
 #include "bus/bus.h"
 #include "common/time.h"
 #include "geo/cache.h"
@@ -102,7 +103,7 @@ class ObservationFollower {
     int max_age_days = 7;  // ObservationContext::max_age_us
     const Clock* clock = &SystemClock::Instance();
   };
-  explicit ObservationFollower(Options options) : options_(std::move(options)) {}
+  explicit ObservationFollower(Options options);
   ~ObservationFollower() { Stop(); }
 
   // Catches up on the store from its cursor, then follows the bus on its
@@ -114,13 +115,10 @@ class ObservationFollower {
 
  private:
   Status Apply(const std::vector<store::Change>& changes);
-  void Loop();
 
   const Options options_;
   std::string telescope_collection_id_;  // resolved when first there
-  std::unique_ptr<bus::Subscription> subscription_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  StoreFollower follower_;
 };
 
 }  // namespace kizuna::alerts

@@ -29,28 +29,6 @@ constexpr size_t kMaxReportEvents = 1000000;
 constexpr size_t kMaxText = 256;
 constexpr size_t kQueryBatch = 500;
 
-Result<int64_t> GetCursor(AlertsDb& db, std::string_view name) {
-  auto lock = db.Lock();
-  KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement get,
-                          db.connection().Prepare("SELECT value FROM cursors WHERE name = ?1"));
-  get.Bind(1, name);
-  KIZUNA_ASSIGN_OR_RETURN(bool row, get.Step());
-  return row ? get.ColumnInt(0) : 0;
-}
-
-Status SetCursor(store::sqlite::Connection& c, std::string_view name, int64_t value) {
-  KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement set,
-                          c.Prepare("INSERT INTO cursors(name, value) VALUES(?1, ?2) "
-                                    "ON CONFLICT(name) DO UPDATE SET value = excluded.value"));
-  set.Bind(1, name).Bind(2, value);
-  return set.Run();
-}
-
-Status SetCursor(AlertsDb& db, std::string_view name, int64_t value) {
-  auto lock = db.Lock();
-  return SetCursor(db.connection(), name, value);
-}
-
 Result<std::string> Text(const json::object& facts, std::string_view key, bool required = false) {
   const json::value* v = facts.if_contains(key);
   if (v == nullptr || v->is_null()) {
@@ -453,69 +431,36 @@ Status PartnerFollower::Answer() {
   return Status::Ok();
 }
 
+PartnerFollower::PartnerFollower(Options options)
+    : options_(std::move(options)),
+      follower_(StoreFollower::Options{
+          .db = options_.db,
+          .store = options_.store,
+          .bus = options_.bus,
+          .cursor = "intake:store",
+          .name = "alerts partners",
+          .types = {"report", "sighting"},
+          .limit = static_cast<int>(kQueryBatch),
+          .apply = [this](const std::vector<store::Change>& changes) { return Apply(changes); },
+          // Answers: at once after what came in, else about once a second
+          // (our reports go out from the job or the CLI).
+          .after = [this](bool had_changes) -> Status {
+            const int64_t now = options_.clock->NowMicros();
+            if (!had_changes && now - last_answer_us_ <= 1000000) return Status::Ok();
+            last_answer_us_ = now;
+            return Answer();
+          }}) {}
+
 Status PartnerFollower::RunOnce() {
-  KIZUNA_ASSIGN_OR_RETURN(int64_t cursor, GetCursor(*options_.db, "intake:store"));
-  store::ChangeQuery query;
-  query.types = {"report", "sighting"};
-  query.include_origin = true;
-  query.limit = 500;
-  query.after_seq = cursor;
-  for (;;) {
-    KIZUNA_ASSIGN_OR_RETURN(std::vector<store::Change> changes, options_.store->ListChanges(query));
-    if (changes.empty()) break;
-    KIZUNA_RETURN_IF_ERROR(Apply(changes));
-    query.after_seq = changes.back().seq;
-    KIZUNA_RETURN_IF_ERROR(SetCursor(*options_.db, "intake:store", query.after_seq));
-  }
+  KIZUNA_RETURN_IF_ERROR(follower_.CatchUp());
   return Answer();
 }
 
 Status PartnerFollower::Start() {
-  // What came while the node was down, read by type; then the bus.
-  KIZUNA_ASSIGN_OR_RETURN(int64_t head, options_.store->LastChangeSeq());
   KIZUNA_RETURN_IF_ERROR(RunOnce());
-  KIZUNA_ASSIGN_OR_RETURN(int64_t cursor, GetCursor(*options_.db, "intake:store"));
-  cursor = std::max(cursor, head);
-  KIZUNA_RETURN_IF_ERROR(SetCursor(*options_.db, "intake:store", cursor));
-  if (options_.bus == nullptr) return Status::Ok();
-  bus::SubscriptionOptions subscription;
-  subscription.name = "alerts partners";
-  subscription.after_seq = cursor;
-  subscription.batch_limit = 500;
-  subscription_ = options_.bus->Subscribe(std::move(subscription));
-  stopping_ = false;
-  thread_ = std::thread([this] { Loop(); });
-  return Status::Ok();
+  return follower_.Start();
 }
 
-void PartnerFollower::Stop() {
-  stopping_ = true;
-  if (thread_.joinable()) thread_.join();
-  subscription_.reset();
-}
-
-void PartnerFollower::Loop() {
-  int64_t last_answer = 0;
-  while (!stopping_.load()) {
-    auto changes = subscription_->Next(std::chrono::milliseconds(250));
-    Status status = changes.status();
-    if (changes.ok() && !changes->empty()) {
-      status = Apply(*changes);
-      if (status.ok()) status = SetCursor(*options_.db, "intake:store", subscription_->cursor());
-      if (!status.ok()) subscription_->Seek(changes->front().seq - 1);  // again, later
-    }
-    // Answers: at once after what came in, else about once a second (our
-    // reports go out from the job or the CLI).
-    const int64_t now = options_.clock->NowMicros();
-    if (status.ok() && ((changes.ok() && !changes->empty()) || now - last_answer > 1000000)) {
-      last_answer = now;
-      status = Answer();
-    }
-    if (!status.ok()) {
-      spdlog::warn("alerts: partner intake: {}", status.message());
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    }
-  }
-}
+void PartnerFollower::Stop() { follower_.Stop(); }
 
 }  // namespace kizuna::alerts

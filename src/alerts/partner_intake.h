@@ -45,6 +45,7 @@
 
 #include "alerts/alerts_db.h"
 #include "alerts/observation.h"
+#include "alerts/store_follower.h"
 #include "bus/bus.h"
 #include "common/time.h"
 #include "geo/cache.h"
@@ -101,7 +102,7 @@ class PartnerFollower {
     std::string identity_id, identity_name;
     const Clock* clock = &SystemClock::Instance();
   };
-  explicit PartnerFollower(Options options) : options_(std::move(options)) {}
+  explicit PartnerFollower(Options options);
   ~PartnerFollower() { Stop(); }
 
   // Catches up on the store from its cursor, then follows the bus on its
@@ -115,12 +116,10 @@ class PartnerFollower {
  private:
   Status Apply(const std::vector<store::Change>& changes);
   Status Answer();
-  void Loop();
 
   const Options options_;
-  std::unique_ptr<bus::Subscription> subscription_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  StoreFollower follower_;
+  int64_t last_answer_us_ = 0;  // the follower's thread only
 };
 
 }  // namespace kizuna::alerts
