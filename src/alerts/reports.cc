@@ -49,6 +49,27 @@ Result<std::optional<Cut>> DueCut(store::sqlite::Connection& c, const Recipient&
   return std::optional<Cut>(cut);
 }
 
+// Calls `visit(chunk rowid, slot, event)` for each event of `recipient`
+// that arrived in [from, to), in arrival order.
+Status ForEachEventInRange(store::sqlite::Connection& c, const std::string& recipient, int64_t from,
+                           int64_t to,
+                           const std::function<Status(int64_t, size_t, const EventRow&)>& visit) {
+  KIZUNA_ASSIGN_OR_RETURN(
+      store::sqlite::Statement chunks,
+      c.Prepare("SELECT rowid, received, slots, data FROM event_chunks WHERE recipient = ?1 AND "
+                "received >= ?2 AND received < ?3 ORDER BY received, rowid"));
+  chunks.Bind(1, recipient).Bind(2, from).Bind(3, to);
+  for (;;) {
+    KIZUNA_ASSIGN_OR_RETURN(bool row, chunks.Step());
+    if (!row) break;
+    const int64_t chunk = chunks.ColumnInt(0);
+    KIZUNA_RETURN_IF_ERROR(
+        ForEachEvent(chunks.ColumnBlob(2), chunks.ColumnBlob(3), recipient, chunks.ColumnInt(1),
+                     [&](size_t slot, const EventRow& e) { return visit(chunk, slot, e); }));
+  }
+  return Status::Ok();
+}
+
 // The recipient's events in the cut's range, each decided: included
 // (written by `writer`), suppressed or withheld.
 struct Decided {
@@ -82,44 +103,38 @@ Result<Decided> Decide(store::sqlite::Connection& c, const Recipient& r, const C
                                [](const FindingEntry& entry, uint64_t k) { return entry.key < k; });
     return it != findings.end() && it->key == key && it->last_reported_us >= window_start;
   };
-  KIZUNA_ASSIGN_OR_RETURN(
-      store::sqlite::Statement chunks,
-      c.Prepare("SELECT rowid, received, slots, data FROM event_chunks WHERE recipient = ?1 AND "
-                "received >= ?2 AND received < ?3 ORDER BY received, rowid"));
-  chunks.Bind(1, r.name).Bind(2, cut.range_from).Bind(3, cut.cutoff);
-  for (;;) {
-    KIZUNA_ASSIGN_OR_RETURN(bool row, chunks.Step());
-    if (!row) break;
-    const int64_t chunk = chunks.ColumnInt(0);
-    std::vector<uint32_t>* left_out = nullptr;
-    KIZUNA_RETURN_IF_ERROR(
-        ForEachEvent(chunks.ColumnBlob(2), chunks.ColumnBlob(3), r.name, chunks.ColumnInt(1),
-                     [&](size_t slot, const EventRow& e) -> Status {
-                       bool leave_out = false;
-                       if (!MayReach(policy, e.tlp, e.origin, party)) {
-                         ++decided.withheld;
-                         leave_out = true;
-                       } else {
-                         const uint64_t key = FindingKey(e.ip, e.type, e.identifier);
-                         if (!findings.empty() && recently_reported(key)) {
-                           ++decided.suppressed;
-                           leave_out = true;
-                         } else {
-                           ++decided.included;
-                           decided.reported_findings.push_back(key);
-                           if (r.channel == Channel::kNode || !e.origin.empty()) {
-                             decided.followed.emplace_back(e.id, e.ip);
-                           }
-                           if (writer != nullptr) writer->Add(e);
-                         }
-                       }
-                       if (leave_out) {
-                         if (left_out == nullptr) left_out = &decided.left_out[chunk];
-                         left_out->push_back(static_cast<uint32_t>(slot));
-                       }
-                       return Status::Ok();
-                     }));
-  }
+  std::vector<uint32_t>* left_out = nullptr;
+  int64_t left_out_chunk = -1;
+  KIZUNA_RETURN_IF_ERROR(
+      ForEachEventInRange(c, r.name, cut.range_from, cut.cutoff,
+                          [&](int64_t chunk, size_t slot, const EventRow& e) -> Status {
+                            bool leave_out = false;
+                            if (!MayReach(policy, e.tlp, e.origin, party)) {
+                              ++decided.withheld;
+                              leave_out = true;
+                            } else {
+                              const uint64_t key = FindingKey(e.ip, e.type, e.identifier);
+                              if (!findings.empty() && recently_reported(key)) {
+                                ++decided.suppressed;
+                                leave_out = true;
+                              } else {
+                                ++decided.included;
+                                decided.reported_findings.push_back(key);
+                                if (r.channel == Channel::kNode || !e.origin.empty()) {
+                                  decided.followed.emplace_back(e.id, e.ip);
+                                }
+                                if (writer != nullptr) writer->Add(e);
+                              }
+                            }
+                            if (leave_out) {
+                              if (chunk != left_out_chunk) {
+                                left_out = &decided.left_out[chunk];
+                                left_out_chunk = chunk;
+                              }
+                              left_out->push_back(static_cast<uint32_t>(slot));
+                            }
+                            return Status::Ok();
+                          }));
   return decided;
 }
 
@@ -300,27 +315,15 @@ Status ForEachEventInReport(store::sqlite::Connection& c, const std::string& rec
       KIZUNA_ASSIGN_OR_RETURN(left_out[list.ColumnInt(0)], DecodeSlotList(list.ColumnBlob(1)));
     }
   }
-  KIZUNA_ASSIGN_OR_RETURN(
-      store::sqlite::Statement chunks,
-      c.Prepare("SELECT rowid, received, slots, data FROM event_chunks WHERE recipient = ?1 AND "
-                "received >= ?2 AND received < ?3 ORDER BY received, rowid"));
-  chunks.Bind(1, recipient).Bind(2, range_from).Bind(3, cutoff);
-  for (;;) {
-    KIZUNA_ASSIGN_OR_RETURN(bool row, chunks.Step());
-    if (!row) break;
-    auto skip = left_out.find(chunks.ColumnInt(0));
-    const std::vector<uint32_t>* skipped = skip == left_out.end() ? nullptr : &skip->second;
-    KIZUNA_RETURN_IF_ERROR(ForEachEvent(
-        chunks.ColumnBlob(2), chunks.ColumnBlob(3), recipient, chunks.ColumnInt(1),
-        [&](size_t slot, const EventRow& e) -> Status {
-          if (skipped != nullptr &&
-              std::binary_search(skipped->begin(), skipped->end(), static_cast<uint32_t>(slot))) {
-            return Status::Ok();
-          }
-          return visit(e);
-        }));
-  }
-  return Status::Ok();
+  return ForEachEventInRange(
+      c, recipient, range_from, cutoff, [&](int64_t chunk, size_t slot, const EventRow& e) {
+        auto skip = left_out.find(chunk);
+        if (skip != left_out.end() && std::binary_search(skip->second.begin(), skip->second.end(),
+                                                         static_cast<uint32_t>(slot))) {
+          return Status::Ok();
+        }
+        return visit(e);
+      });
 }
 
 Status ForEachEventSince(store::sqlite::Connection& c, int64_t since_us,
