@@ -222,7 +222,7 @@ Status Uploader::Send(const std::vector<WireInterval>& intervals) {
   std::string body;
   for (const WireInterval& interval : intervals) {
     const std::string encoded = EncodeWire(interval);
-    if (!body.empty() && body.size() + encoded.size() + 2 > options_.batch_bytes) {
+    if (!body.empty() && body.size() + encoded.size() + 2 > PartBytes()) {
       body += "]}";
       KIZUNA_RETURN_IF_ERROR(SendBody(body));
       body.clear();
@@ -258,18 +258,56 @@ Status Uploader::SendBody(const std::string& body) {
 
 namespace {
 
-// A batch's intervals in two halves (none when it holds one, or does not
-// parse: it was made here, so only a damaged spool file would not).
-std::vector<std::string> SplitBatch(const std::string& body) {
+// A batch's intervals, each as its own JSON text (none when the batch does
+// not parse: it was made here, so only a damaged spool file would not).
+std::vector<std::string> BatchIntervals(const std::string& body) {
   json::error_code ec;
   json::value root = json::parse(body, ec);
   const json::value* list =
       ec || !root.is_object() ? nullptr : root.get_object().if_contains("intervals");
-  if (list == nullptr || !list->is_array() || list->get_array().size() < 2) return {};
-  const json::array& all = list->get_array();
-  const auto middle = all.begin() + static_cast<std::ptrdiff_t>(all.size() / 2);
-  return {json::serialize(json::object{{"intervals", json::array(all.begin(), middle)}}),
-          json::serialize(json::object{{"intervals", json::array(middle, all.end())}})};
+  if (list == nullptr || !list->is_array()) return {};
+  std::vector<std::string> intervals;
+  intervals.reserve(list->get_array().size());
+  for (const json::value& interval : list->get_array()) {
+    intervals.push_back(json::serialize(interval));
+  }
+  return intervals;
+}
+
+std::string JoinBatch(std::vector<std::string>::const_iterator first,
+                      std::vector<std::string>::const_iterator last) {
+  std::string body = "{\"intervals\":[";
+  for (auto it = first; it != last; ++it) {
+    if (it != first) body += ',';
+    body += *it;
+  }
+  return body + "]}";
+}
+
+// Two halves by count: a batch the node found bad is searched for the
+// interval it refuses.
+std::vector<std::string> SplitInHalves(const std::vector<std::string>& intervals) {
+  const auto middle = intervals.begin() + static_cast<std::ptrdiff_t>(intervals.size() / 2);
+  return {JoinBatch(intervals.begin(), middle), JoinBatch(middle, intervals.end())};
+}
+
+// Parts of at most `part_bytes` each (an interval larger goes alone): a
+// batch too large for the node is cut once to the size it is known to take,
+// not halved level by level, each level sent and refused again.
+std::vector<std::string> CutBySize(const std::vector<std::string>& intervals, size_t part_bytes) {
+  std::vector<std::string> parts;
+  auto first = intervals.begin();
+  size_t bytes = 0;
+  for (auto it = intervals.begin(); it != intervals.end(); ++it) {
+    if (it != first && bytes + it->size() + 1 > part_bytes) {
+      parts.push_back(JoinBatch(first, it));
+      first = it;
+      bytes = 0;
+    }
+    bytes += it->size() + 1;
+  }
+  parts.push_back(JoinBatch(first, intervals.end()));
+  return parts.size() >= 2 ? parts : SplitInHalves(intervals);
 }
 
 // A batch this large that cannot be sent to a node that answers is taken
@@ -286,28 +324,48 @@ bool Uploader::NodeAnswers() {
   return response.ok() && response->status == 200;
 }
 
+size_t Uploader::PartBytes() const {
+  return too_large_from_ == 0 ? options_.batch_bytes
+                              : std::min(options_.batch_bytes, too_large_from_ / 2);
+}
+
 Status Uploader::PostInParts(const std::string& body, std::vector<std::string>* refused,
                              bool cut_off) {
-  Status sent = Post(body, cut_off ? 1 : options_.attempts);
+  // A batch as large as one the node refused for its size is cut before it
+  // is sent; a single interval is always tried.
+  std::vector<std::string> intervals;
+  const bool known_too_large = too_large_from_ != 0 && body.size() >= too_large_from_;
+  if (known_too_large) intervals = BatchIntervals(body);
+  const bool post = !known_too_large || intervals.size() < 2;
+  Status sent = post ? Post(body, cut_off ? 1 : options_.attempts)
+                     : InvalidArgument("larger than the node takes");
   if (sent.ok()) return sent;
-  const bool maybe_too_large =
-      sent.code() == Code::kUnavailable && body.size() > kTooLargeWhenCutAbove && NodeAnswers();
+  const bool too_large =
+      !post || sent.message().find("HTTP 413") != std::string::npos ||
+      (sent.code() == Code::kUnavailable && body.size() > kTooLargeWhenCutAbove && NodeAnswers());
+  if (too_large && post) {
+    ++stats_.too_large;
+    too_large_from_ = too_large_from_ == 0 ? body.size() : std::min(too_large_from_, body.size());
+  }
   // 400, 413 and 422 (one bad interval, or too many bytes) and a large
-  // batch cut off by a node that answers are tried in halves; anything else
+  // batch cut off by a node that answers are tried in parts; anything else
   // (the node away, a wrong URL or token) stops here.
-  if (sent.code() != Code::kInvalidArgument && !maybe_too_large) return sent;
-  std::vector<std::string> halves = SplitBatch(body);
-  if (halves.empty()) {
+  if (sent.code() != Code::kInvalidArgument && !too_large) return sent;
+  if (intervals.empty()) intervals = BatchIntervals(body);
+  if (intervals.size() < 2) {
     last_refusal_ =
-        maybe_too_large
+        too_large && sent.code() != Code::kInvalidArgument
             ? "the node answers but did not take one interval of " + std::to_string(body.size()) +
                   " bytes (larger than it or a proxy before it takes?): " + sent.message()
             : sent.message();
     refused->push_back(body);
     return Status::Ok();
   }
-  for (const std::string& half : halves) {
-    KIZUNA_RETURN_IF_ERROR(PostInParts(half, refused, maybe_too_large));
+  const std::vector<std::string> parts =
+      too_large ? CutBySize(intervals, PartBytes()) : SplitInHalves(intervals);
+  intervals.clear();
+  for (const std::string& part : parts) {
+    KIZUNA_RETURN_IF_ERROR(PostInParts(part, refused, too_large));
   }
   return Status::Ok();
 }

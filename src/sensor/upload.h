@@ -56,8 +56,9 @@ struct UploadOptions {
 
 struct UploadStats {
   uint64_t intervals = 0, batches = 0, objects_stored = 0, objects_already_present = 0;
-  uint64_t spooled = 0;  // batches left in the spool for later
-  uint64_t refused = 0;  // batches the node will never take, set aside as *.refused
+  uint64_t spooled = 0;    // batches left in the spool for later
+  uint64_t refused = 0;    // batches the node will never take, set aside as *.refused
+  uint64_t too_large = 0;  // posts the node refused for their size (then cut)
 };
 
 class Uploader {
@@ -81,12 +82,17 @@ class Uploader {
   Status Post(const std::string& body, int attempts);
   Status SendBody(const std::string& body);
   // Post, and a batch the node answers for but does not take whole sent
-  // again in halves, down to single intervals: what the node refuses alone
-  // goes to `refused`. Ok when every part was taken or refused.
+  // again in parts (halves when the node found it bad, parts of a size it
+  // takes when too large), down to single intervals: what the node refuses
+  // alone goes to `refused`. Ok when every part was taken or refused.
   // (`cut_off`: its whole was cut off; one try each, not options_.attempts.)
   Status PostInParts(const std::string& body, std::vector<std::string>* refused,
                      bool cut_off = false);
   bool NodeAnswers();
+  // The most bytes a batch is cut to: batch_bytes, or half the smallest
+  // batch the node refused for its size.
+  size_t PartBytes() const;
+  size_t too_large_from_ = 0;  // 0: the node has refused nothing for its size
   std::string last_refusal_;
   UploadOptions options_;
   SensorKeys keys_;

@@ -89,10 +89,11 @@ TEST(SensorUpload, BatchesAreCutBySizeAndOneTheNodeFindsTooLargeIsSetAside) {
   EXPECT_EQ(NodePackets(node), packets);
 
   // One batch far past what the node takes (cut at 64 MiB: the whole
-  // capture): the node answers 413 and closes mid-body; the sensor sends it
-  // again in halves until each part fits, and everything arrives.
+  // capture): the node answers 413 and closes mid-body; the sensor cuts it
+  // to the size the node takes, and everything arrives. It learns that
+  // size: a few posts are refused, not one per part per halving.
   const std::string large = dir.path() + "/b.pcap";
-  Synth(large, 600000, 2 * 86400, 9);  // two days: 2,880 small minutes
+  Synth(large, 150000, 12 * 3600, 9);  // 720 small minutes, ~11 MB
   options.batch_bytes = 64 << 20;
   {
     sensor::Uploader uploader(options);
@@ -100,6 +101,8 @@ TEST(SensorUpload, BatchesAreCutBySizeAndOneTheNodeFindsTooLargeIsSetAside) {
     auto sent = sensor::UploadCapture(large, {}, 60, uploader);
     ASSERT_TRUE(sent.ok()) << sent.status().ToString();
     EXPECT_GT(uploader.stats().batches, 8u);  // parts of at most 256 KiB
+    EXPECT_GE(uploader.stats().too_large, 1u);
+    EXPECT_LE(uploader.stats().too_large, 12u);
     EXPECT_EQ(uploader.stats().refused, 0u);
     EXPECT_EQ(uploader.spooled(), 0u);
   }
