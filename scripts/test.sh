@@ -12,6 +12,7 @@ if [ ! -d ../shared/data ]; then
   exit 1
 fi
 BUILD_DIR=build
+build_start=$SECONDS
 if [ "${1:-}" = "--sanitize" ]; then
   BUILD_DIR=build-asan
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
@@ -20,4 +21,5 @@ if [ "${1:-}" = "--sanitize" ]; then
 else
   scripts/build.sh
 fi
+echo "test.sh: built $BUILD_DIR in $((SECONDS - build_start)) s"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" --timeout 600

@@ -611,18 +611,26 @@ bool IndicatorIndex::Reader::Emit(uint32_t ref, MatchResult* out) const {
 bool IndicatorIndex::Reader::EmitMany(uint32_t ref, MatchResult* out) const {
   // Many refs (a lookup with a high limit): a linear scan per ref would make
   // the lookup quadratic in the indicators on one value.
+  auto mark = [out](uint32_t r) {
+    out->seen_bits_[r >> 6] |= uint64_t{1} << (r & 63);
+    out->seen_marked_.push_back(r);
+  };
   if (!out->seen_valid_) {
-    out->seen_.clear();
-    out->seen_.insert(out->refs.begin(), out->refs.end());
+    // Every bit still set is an earlier lookup's: whole words may go.
+    for (uint32_t r : out->seen_marked_) out->seen_bits_[r >> 6] = 0;
+    out->seen_marked_.clear();
+    const size_t words = (index_.records_.size() + 63) / 64;
+    if (out->seen_bits_.size() < words) out->seen_bits_.resize(words, 0);
+    for (uint32_t r : out->refs) mark(r);
     out->seen_valid_ = true;
   }
-  if (out->seen_.count(ref) != 0) return true;
+  if (out->seen_bits_[ref >> 6] & (uint64_t{1} << (ref & 63))) return true;
   if (out->refs.size() >= CapOf(*out)) {
     out->truncated = true;
     return false;
   }
   out->refs.push_back(ref);
-  out->seen_.insert(ref);
+  mark(ref);
   return true;
 }
 

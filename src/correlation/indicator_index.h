@@ -72,7 +72,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -184,7 +183,8 @@ struct IndexOptions {
 
 // A lookup's answer. Reuse one across lookups: Match* clears it (all but
 // `limit`) and keeps its capacity, so steady-state lookups do not allocate
-// (past 32 refs a lookup keeps a hash set of them, which does).
+// (past 32 refs a lookup marks them in a bitmap of the index's refs, sized
+// on first use and when the index has grown).
 class MatchResult {
  public:
   // A `limit` that collects every matching indicator.
@@ -207,13 +207,16 @@ class MatchResult {
  private:
   friend class IndicatorIndex;
   // Past this many refs a lookup stops comparing each new ref with every
-  // one it holds and remembers them in `seen_` instead (linear beats a hash
-  // set for the few refs of a usual hit; a lookup without a limit may
+  // one it holds and marks them in `seen_bits_` instead (linear beats
+  // anything for the few refs of a usual hit; a lookup without a limit may
   // collect many thousands).
   static constexpr size_t kLinearDedup = 32;
-  // The refs, once there are kLinearDedup of them; valid for this lookup
-  // only when seen_valid_ (else left from an earlier one, to be rebuilt).
-  std::unordered_set<uint32_t> seen_;
+  // One bit per ref of the index. Valid for this lookup only when
+  // seen_valid_; the bits set are those in `seen_marked_` (cleared by the
+  // next lookup that needs the bitmap, so a lookup costs its own refs, not
+  // the index's size).
+  std::vector<uint64_t> seen_bits_;
+  std::vector<uint32_t> seen_marked_;
   bool seen_valid_ = false;
 };
 

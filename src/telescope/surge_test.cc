@@ -14,6 +14,8 @@
 #include <numbers>
 #include <random>
 
+#include "tests/support/sanitizers.h"
+
 namespace kizuna::telescope {
 namespace {
 
@@ -514,6 +516,7 @@ TEST(DetectSurges, PointsBeyondTheSpanAreIgnored) {
 // What a node does each minute: every port's last eight days. Ports range
 // from quiet to busy, with daily cycles peaking at different hours.
 TEST(DetectSurges, AThousandPortsOfEightDays) {
+  KIZUNA_SKIP_SCALE_TEST_UNDER_SANITIZERS();
   constexpr size_t kPorts = 1000;
   constexpr size_t kPoints = 8 * kMinutesPerDay;
   size_t surges = 0;

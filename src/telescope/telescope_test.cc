@@ -23,6 +23,7 @@
 #include "telescope/objects.h"
 #include "telescope/series.h"
 #include "telescope/surges.h"
+#include "tests/support/sanitizers.h"
 
 namespace kizuna::telescope {
 namespace {
@@ -548,6 +549,7 @@ TEST(TelescopeSurges, AGeneratedOutbreakIsFoundWithinThreeIntervalsOfItsStart) {
 }
 
 TEST(TelescopeSurges, AWeekOfBackgroundWithItsDailyCycleIsNoSurge) {
+  KIZUNA_SKIP_SCALE_TEST_UNDER_SANITIZERS();
   sensor::SynthOptions options;
   options.packets = 600'000;
   options.duration_s = 7 * 86400;

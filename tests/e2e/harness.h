@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "http/http.h"
+#include "tests/support/sanitizers.h"
 #include "tests/support/test_certificate.h"
 
 namespace kizuna::e2e {
@@ -47,7 +48,7 @@ struct CommandResult {
 // built beside the tests.
 const char* KizunaBinary();
 
-inline constexpr std::chrono::seconds kCommandTimeout{120};
+inline constexpr std::chrono::seconds kCommandTimeout{120 * test_support::kSanitizerSlowdown};
 
 // Runs `kizuna args…` to completion with `input` on stdin; after `timeout`
 // it is killed (with its process group) and the result says so.
