@@ -284,7 +284,7 @@ TEST_F(Pipeline, EnrichesRoutesAndFoldsRepeats) {
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->events, 2);
   // The dataset version is recorded with the enrichment.
-  auto page = FeedEvents(*db_, policy_, {isp}, 0, 1000);
+  auto page = FeedEvents(*db_, policy_, {isp}, {}, 1000);
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->events.size(), 2u);
   for (const EventRow& e : page->events) {
@@ -532,11 +532,11 @@ TEST_F(Pipeline, TheFeedShowsARecipientOnlyItsOwnEvents) {
   Ingest({Seen("198.51.100.7", kDay0), Seen("203.0.113.5", kDay0), Seen("198.51.100.9", kDay0)},
          kDay0);
   ASSERT_EQ(Build(kDay0 + kDay + 1).size(), 2u);
-  auto page = FeedEvents(*db_, policy_, {a}, 0, 1000);
+  auto page = FeedEvents(*db_, policy_, {a}, {}, 1000);
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->events.size(), 2u);
   for (const EventRow& e : page->events) EXPECT_EQ(e.recipient, "isp-a");
-  auto other = FeedEvents(*db_, policy_, {b}, 0, 1000);
+  auto other = FeedEvents(*db_, policy_, {b}, {}, 1000);
   ASSERT_TRUE(other.ok());
   ASSERT_EQ(other->events.size(), 1u);
   EXPECT_EQ(other->events[0].ip, "203.0.113.5");
@@ -587,7 +587,7 @@ TEST_F(Pipeline, MarkingsAndOriginsAreNeverFoldedTogetherAndAReportedEventNeverC
   // The same finding again, still on day 0, after it was reported: the
   // report's event does not change (and the feed shows what was sent).
   Ingest({Seen("198.51.100.7", kDay0 + 500)}, kDay0 + kDay + 2, "", stix::Tlp::kClear);
-  auto page = FeedEvents(*db_, policy_, {isp}, 0, 1000);
+  auto page = FeedEvents(*db_, policy_, {isp}, {}, 1000);
   ASSERT_TRUE(page.ok());
   for (const EventRow& e : page->events) EXPECT_EQ(e.count, 1) << e.origin;
 }

@@ -207,7 +207,7 @@ class EventStore : public ::testing::Test {
   }
 
   std::vector<EventRow> Feed() {
-    auto page = FeedEvents(*db_, policy_, routes_.recipients(), 0, 1000000);
+    auto page = FeedEvents(*db_, policy_, routes_.recipients(), {}, 1000000);
     EXPECT_TRUE(page.ok()) << page.status().message();
     return page.ok() ? page->events : std::vector<EventRow>{};
   }
@@ -244,6 +244,67 @@ TEST_F(EventStore, RepeatsFoldAcrossBatchesAndIngestsUntilReported) {
   EXPECT_EQ(Ingest({Seen("192.0.2.1", kDay0 + 9000)}, kDay0 + kDay + 5, 2).new_events, 0);
   for (const EventRow& e : Feed()) EXPECT_EQ(e.count, 6);
   EXPECT_EQ(Ingest({Seen("192.0.2.1", kDay0 + kDay + 9)}, kDay0 + kDay + 6, 2).new_events, 1);
+}
+
+// The feed pages through reports of any size in pages of `limit` events:
+// a page may end inside a report, the next resumes there, and the pages
+// together are the whole feed, each event once, in the same order.
+TEST_F(EventStore, TheFeedPagesInsideReportsAndShowsEachEventOnce) {
+  std::vector<Observation> day0, day1;
+  for (int host = 0; host < 250; ++host) {
+    day0.push_back(Seen("10.0." + std::to_string(host / 200) + "." + std::to_string(host % 200),
+                        kDay0 + host));
+  }
+  for (int host = 0; host < 120; ++host) {
+    day1.push_back(Seen("10.1.0." + std::to_string(host), kDay0 + kDay + host));
+  }
+  Ingest(day0, kDay0 + 1000, 100000);
+  ASSERT_EQ(Build(kDay0 + kDay + 1).size(), 1u);
+  Ingest(day1, kDay0 + kDay + 1000, 100000);
+  ASSERT_EQ(Build(kDay0 + 2 * kDay + 1).size(), 1u);
+  const std::vector<EventRow> whole = Feed();
+  ASSERT_EQ(whole.size(), 370u);
+
+  std::vector<EventRow> paged;
+  FeedPosition from;
+  int pages = 0, inside = 0;
+  for (bool more = true; more; ++pages) {
+    ASSERT_LT(pages, 20);
+    auto page = FeedEvents(*db_, policy_, routes_.recipients(), from, 64);
+    ASSERT_TRUE(page.ok()) << page.status().message();
+    EXPECT_LE(page->events.size(), 64u);
+    paged.insert(paged.end(), page->events.begin(), page->events.end());
+    more = page->more;
+    inside += page->next.report != 0;
+    // What the HTTP feed hands out and takes back.
+    auto parsed = ParseFeedPosition(FormatFeedPosition(page->next));
+    ASSERT_TRUE(parsed.ok()) << FormatFeedPosition(page->next);
+    EXPECT_EQ(parsed->since_us, page->next.since_us);
+    EXPECT_EQ(parsed->report, page->next.report);
+    EXPECT_EQ(parsed->skip, page->next.skip);
+    from = *parsed;
+  }
+  EXPECT_EQ(pages, 6);  // 370 events in pages of 64
+  EXPECT_GE(inside, 4);
+  ASSERT_EQ(paged.size(), whole.size());
+  for (size_t i = 0; i < whole.size(); ++i) EXPECT_EQ(paged[i].id, whole[i].id) << i;
+
+  // From the last `next`: nothing, until the next report, which comes whole.
+  auto none = FeedEvents(*db_, policy_, routes_.recipients(), from, 64);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->events.empty());
+  EXPECT_FALSE(none->more);
+  Ingest({Seen("10.2.0.1", kDay0 + 2 * kDay + 5)}, kDay0 + 2 * kDay + 10, 100);
+  ASSERT_EQ(Build(kDay0 + 3 * kDay + 1).size(), 1u);
+  auto next = FeedEvents(*db_, policy_, routes_.recipients(), from, 64);
+  ASSERT_TRUE(next.ok());
+  ASSERT_EQ(next->events.size(), 1u);
+  EXPECT_EQ(next->events[0].ip, "10.2.0.1");
+
+  EXPECT_FALSE(ParseFeedPosition("2026-11-30T00:00:00Z~0~5").ok());
+  EXPECT_FALSE(ParseFeedPosition("2026-11-30T00:00:00Z~12").ok());
+  EXPECT_FALSE(ParseFeedPosition("2026-11-30T00:00:00Z~12~-1").ok());
+  EXPECT_FALSE(ParseFeedPosition("yesterday").ok());
 }
 
 TEST_F(EventStore, ARecipientsEventsBeyondOneChunkAllReachItsReport) {
@@ -339,7 +400,7 @@ CREATE TABLE report_log(report INTEGER NOT NULL, at INTEGER NOT NULL, state TEXT
   RouteTable routes({FallbackRecipient()});
   sharing::SharingPolicy policy(HomeConfig());
   // The old report still shows its two events.
-  auto page = FeedEvents(**db, policy, routes.recipients(), 0, 100);
+  auto page = FeedEvents(**db, policy, routes.recipients(), {}, 100);
   ASSERT_TRUE(page.ok()) << page.status().message();
   ASSERT_EQ(page->events.size(), 2u);
   EXPECT_EQ(page->events[0].ip, "192.0.2.1");

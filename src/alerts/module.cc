@@ -333,20 +333,42 @@ http::Response AlertsModule::Feed(const http::Request& request, const store::Use
     return http::ErrorResponse(404, "No feed",
                                "no alert recipient belongs to organization " + user.org_name);
   }
-  int64_t since = 0;
+  FeedPosition since;
   if (!request.Query("since").empty()) {
-    auto parsed = ParseTimestamp(request.Query("since"));
-    if (!parsed.ok()) return http::ErrorResponse(400, "Bad request", "since: a timestamp");
+    auto parsed = ParseFeedPosition(request.Query("since"));
+    if (!parsed.ok()) {
+      return http::ErrorResponse(400, "Bad request", "since: " + parsed.status().message());
+    }
     since = *parsed;
   }
   const bool csv = request.Query("format") == "csv";
   if (!request.Query("format").empty() && !csv && request.Query("format") != "json") {
     return http::ErrorResponse(400, "Bad request", "format: json or csv");
   }
-  auto events = FeedEvents(*db_, *policy, mine, since, kMaxFeedEvents);
+  int64_t limit = kMaxFeedEvents;
+  if (const std::string_view text = request.Query("limit"); !text.empty()) {
+    limit = 0;
+    for (char ch : text) {
+      if (ch < '0' || ch > '9' || limit > kMaxFeedEvents) {
+        limit = 0;
+        break;
+      }
+      limit = limit * 10 + (ch - '0');
+    }
+    if (limit < 1 || limit > kMaxFeedEvents) {
+      return http::ErrorResponse(400, "Bad request",
+                                 "limit: 1 to " + std::to_string(kMaxFeedEvents) + " events");
+    }
+  }
+  auto events = FeedEvents(*db_, *policy, mine, since, limit);
   if (!events.ok()) return Internal500(events.status());
   http::Response response;
   response.status = 200;
+  // Where the next request starts (?since=): the next page, or just past
+  // the newest report shown. A CSV body has no room for it: headers.
+  const std::string next = FormatFeedPosition(events->next);
+  response.headers.Set("X-Kizuna-Next", next);
+  response.headers.Set("X-Kizuna-More", events->more ? "true" : "false");
   if (csv) {
     response.headers.Set("Content-Type", "text/csv; charset=utf-8");
     response.body = CsvHeaderLine();
@@ -358,9 +380,7 @@ http::Response AlertsModule::Feed(const http::Request& request, const store::Use
       body += (i ? "," : "") + json::serialize(json::value(mine[i].name));
     }
     body += "],\"more\":" + std::string(events->more ? "true" : "false");
-    // Where the next request starts (?since=): the next page, or just past
-    // the newest report shown.
-    body += ",\"next\":" + json::serialize(json::value(FormatTimestamp(events->next_since, 6)));
+    body += ",\"next\":" + json::serialize(json::value(next));
     body += ",\"events\":[";
     for (size_t i = 0; i < events->events.size(); ++i) {
       if (i) body += ',';

@@ -137,10 +137,41 @@ Result<json::object> StatusJson(AlertsDb& db) {
                       {"recent", std::move(recent_json)}};
 }
 
+std::string FormatFeedPosition(const FeedPosition& position) {
+  std::string text = FormatTimestamp(position.since_us, 6);
+  if (position.report == 0) return text;
+  return text + "~" + std::to_string(position.report) + "~" + std::to_string(position.skip);
+}
+
+Result<FeedPosition> ParseFeedPosition(std::string_view text) {
+  FeedPosition position;
+  const size_t tilde = text.find('~');
+  KIZUNA_ASSIGN_OR_RETURN(position.since_us, ParseTimestamp(text.substr(0, tilde)));
+  if (tilde == std::string_view::npos) return position;
+  auto number = [](std::string_view digits, int64_t* out) {
+    if (digits.empty() || digits.size() > 18) return false;
+    int64_t value = 0;
+    for (char ch : digits) {
+      if (ch < '0' || ch > '9') return false;
+      value = value * 10 + (ch - '0');
+    }
+    *out = value;
+    return true;
+  };
+  const std::string_view rest = text.substr(tilde + 1);
+  const size_t second = rest.find('~');
+  if (second == std::string_view::npos || !number(rest.substr(0, second), &position.report) ||
+      !number(rest.substr(second + 1), &position.skip) || position.report == 0) {
+    return InvalidArgument("a feed position is TIME or TIME~REPORT~SKIP, as `next` gave it");
+  }
+  return position;
+}
+
 Result<FeedPage> FeedEvents(AlertsDb& db, const sharing::SharingPolicy& policy,
-                            const std::vector<Recipient>& recipients, int64_t since_us,
+                            const std::vector<Recipient>& recipients, const FeedPosition& from,
                             int64_t limit) {
   FeedPage page;
+  limit = std::max<int64_t>(limit, 1);
   std::map<std::string, sharing::Recipient> parties;
   for (const Recipient& r : recipients) {
     parties[r.name] = AffectedParty(policy, r);
@@ -149,7 +180,7 @@ Result<FeedPage> FeedEvents(AlertsDb& db, const sharing::SharingPolicy& policy,
   store::sqlite::Connection& c = db.connection();
   KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Transaction tx,
                           store::sqlite::Transaction::Begin(c, false));
-  // The recipients' reports since `since_us`, oldest first.
+  // The recipients' reports from `from`, oldest first.
   struct Listed {
     int64_t rowid = 0, created = 0, cutoff = 0;
     std::string recipient;
@@ -160,39 +191,51 @@ Result<FeedPage> FeedEvents(AlertsDb& db, const sharing::SharingPolicy& policy,
         store::sqlite::Statement list,
         c.Prepare("SELECT rowid, created, cutoff FROM reports WHERE recipient = ?1 AND "
                   "created >= ?2"));
-    list.Bind(1, r.name).Bind(2, since_us);
+    list.Bind(1, r.name).Bind(2, from.since_us);
     for (;;) {
       KIZUNA_ASSIGN_OR_RETURN(bool row, list.Step());
       if (!row) break;
-      reports.push_back(Listed{list.ColumnInt(0), list.ColumnInt(1), list.ColumnInt(2), r.name});
+      const Listed listed{list.ColumnInt(0), list.ColumnInt(1), list.ColumnInt(2), r.name};
+      if (listed.created == from.since_us && listed.rowid < from.report) continue;  // shown
+      reports.push_back(listed);
     }
   }
-  page.next_since = since_us;
   std::sort(reports.begin(), reports.end(), [](const Listed& a, const Listed& b) {
     return std::tie(a.created, a.rowid) < std::tie(b.created, b.rowid);
   });
-  for (size_t i = 0; i < reports.size(); ++i) {
-    // Whole reports, and every report created at the same time as one taken,
-    // so the next page (from a later time) repeats nothing and skips nothing.
-    if (static_cast<int64_t>(page.events.size()) >= limit &&
-        reports[i].created != reports[i - 1].created) {
+  page.next = from;
+  for (const Listed& report : reports) {
+    if (static_cast<int64_t>(page.events.size()) >= limit) {
       page.more = true;
-      page.next_since = reports[i].created;
+      page.next = FeedPosition{report.created, report.rowid, 0};
       break;
     }
-    page.next_since = reports[i].created + 1;
-    const sharing::Recipient& party = parties.at(reports[i].recipient);
-    const size_t first = page.events.size();
-    KIZUNA_RETURN_IF_ERROR(ForEachEventInReport(c, reports[i].recipient, reports[i].cutoff,
-                                                [&](const EventRow& e) -> Status {
-                                                  if (MayReach(policy, e.tlp, e.origin, party))
-                                                    page.events.push_back(e);
-                                                  return Status::Ok();
-                                                }));
-    std::sort(page.events.begin() + static_cast<std::ptrdiff_t>(first), page.events.end(),
-              [](const EventRow& a, const EventRow& b) {
-                return std::tie(a.ip, a.port, a.id) < std::tie(b.ip, b.port, b.id);
-              });
+    const int64_t skip =
+        report.created == from.since_us && report.rowid == from.report ? from.skip : 0;
+    const sharing::Recipient& party = parties.at(report.recipient);
+    int64_t walked = 0;
+    bool full = false;
+    Status status =
+        ForEachEventInReport(c, report.recipient, report.cutoff, [&](const EventRow& e) -> Status {
+          if (walked < skip) {
+            ++walked;
+            return Status::Ok();
+          }
+          if (static_cast<int64_t>(page.events.size()) >= limit) {
+            full = true;
+            return FailedPrecondition("the page is full");  // stops the walk
+          }
+          ++walked;
+          if (MayReach(policy, e.tlp, e.origin, party)) page.events.push_back(e);
+          return Status::Ok();
+        });
+    if (full) {
+      page.more = true;
+      page.next = FeedPosition{report.created, report.rowid, walked};
+      break;
+    }
+    KIZUNA_RETURN_IF_ERROR(status);
+    page.next = FeedPosition{report.created + 1, 0, 0};
   }
   return page;
 }

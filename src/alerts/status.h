@@ -7,6 +7,7 @@
 
 #include <boost/json/object.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "alerts/alerts_db.h"
@@ -36,18 +37,34 @@ boost::json::object ReportJson(const ReportRow& report);
 //  "per_recipient": {name: N}}
 boost::json::object IngestResultJson(const IngestResult& result);
 
-// The events of `recipients`' reports created at or after `since_us`, in
-// report order, whole reports at a time up to about `limit` events, each
+// Where a feed page starts: the reports created at or after `since_us`;
+// when `report` is set (a rowid), that report, created at since_us, is
+// resumed past its first `skip` events in the order they are kept (those
+// withheld from the recipient count too), and the reports created at the
+// same time before it are done.
+struct FeedPosition {
+  int64_t since_us = 0;
+  int64_t report = 0;
+  int64_t skip = 0;
+};
+// "TIME" at a report's start, "TIME~REPORT~SKIP" inside one: the feed's
+// `since` and `next`.
+std::string FormatFeedPosition(const FeedPosition& position);
+Result<FeedPosition> ParseFeedPosition(std::string_view text);
+
+// The events of `recipients`' reports from `from`: reports in the order they
+// were cut, each report's events in the order kept, at most `limit` (a page
+// may end inside a report: memory is the page's, not the report's), each
 // passing the sharing decision for its recipient as it stands now.
 struct FeedPage {
   std::vector<EventRow> events;
   bool more = false;
-  // since_us for the next request: the next page when more, else just
-  // past the newest report shown (what is new since).
-  int64_t next_since = 0;
+  // Where the next request starts: the next page when more, else just past
+  // the newest report shown (what is new since).
+  FeedPosition next;
 };
 Result<FeedPage> FeedEvents(AlertsDb& db, const sharing::SharingPolicy& policy,
-                            const std::vector<Recipient>& recipients, int64_t since_us,
+                            const std::vector<Recipient>& recipients, const FeedPosition& from,
                             int64_t limit);
 
 // The delivery settings of a node's [alerts] config.

@@ -163,6 +163,31 @@ TEST(AlertsE2E, EachIspGetsOnlyItsOwnHostsByMailAndByItsFeed) {
   ASSERT_EQ(feed_csv.status, 200);
   EXPECT_NE(feed_csv.body.find(",203.0.113.21,2323,tcp,"), std::string::npos) << feed_csv.body;
   EXPECT_EQ(feed_csv.body.find("198.51.100."), std::string::npos);
+  // Page by page (?limit=), each `next` the following request's `since`:
+  // a page may end inside a report, and every event comes exactly once.
+  std::multiset<std::string> paged;
+  std::string since;
+  for (int request = 0; request < 4; ++request) {
+    http::Response one = node.Request(
+        "GET", "/api/v1/alerts/feed?limit=1" + (since.empty() ? "" : "&since=" + since), isp_b_key);
+    ASSERT_EQ(one.status, 200) << one.body;
+    const json::value got = json::parse(one.body);
+    const json::array& events = got.at("events").as_array();
+    ASSERT_LE(events.size(), 1u);
+    for (const json::value& e : events) paged.insert(std::string(e.at("ip").as_string()));
+    since = std::string(got.at("next").as_string());
+    EXPECT_EQ(one.headers.Get("X-Kizuna-Next"), since);
+    if (!got.at("more").as_bool()) break;
+    EXPECT_NE(since.find('~'), std::string::npos) << since;  // inside the report
+  }
+  EXPECT_EQ(paged, (std::multiset<std::string>{"203.0.113.20", "203.0.113.21"}));
+  // Nothing new since the last page; a position not made by the feed is refused.
+  http::Response after = node.Request("GET", "/api/v1/alerts/feed?since=" + since, isp_b_key);
+  ASSERT_EQ(after.status, 200);
+  EXPECT_TRUE(json::parse(after.body).at("events").as_array().empty()) << after.body;
+  EXPECT_EQ(node.Request("GET", "/api/v1/alerts/feed?since=" + since + "~x~1", isp_b_key).status,
+            400);
+  EXPECT_EQ(node.Request("GET", "/api/v1/alerts/feed?limit=0", isp_b_key).status, 400);
   // Another organization has no feed here, and cannot ask for ISP B's.
   EXPECT_EQ(node.Request("GET", "/api/v1/alerts/feed", other_key).status, 404);
   EXPECT_EQ(node.Request("GET", "/api/v1/alerts/feed?recipient=isp-b", other_key).status, 404);
