@@ -23,6 +23,7 @@
 #include "geo/geo.h"
 #include "sharing/policy.h"
 #include "tests/support/smtp_sink.h"
+#include "tests/support/temp_dir.h"
 
 namespace kizuna::alerts {
 namespace {
@@ -33,22 +34,7 @@ constexpr int64_t kDay = 86400LL * 1000000;
 // 2026-11-27T00:00:00Z
 constexpr int64_t kDay0 = 1795737600LL * 1000000;
 
-class TempDir {
- public:
-  TempDir() {
-    static int n = 0;
-    path_ = (std::filesystem::temp_directory_path() /
-             ("kizuna-alerts-" + std::to_string(::getpid()) + "-" + std::to_string(n++)))
-                .string();
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test_support::TempDir;
 
 HostAddress Ip(std::string_view text) {
   auto ip = ParseHostAddress(text);

@@ -18,6 +18,7 @@
 #include "alerts/status.h"
 #include "sharing/policy.h"
 #include "store/sqlite/connection.h"
+#include "tests/support/temp_dir.h"
 
 namespace kizuna::alerts {
 namespace {
@@ -25,22 +26,7 @@ namespace {
 constexpr int64_t kDay = 86400LL * 1000000;
 constexpr int64_t kDay0 = 1795737600LL * 1000000;  // 2026-11-27T00:00:00Z
 
-class TempDir {
- public:
-  TempDir() {
-    static int n = 0;
-    path_ = (std::filesystem::temp_directory_path() /
-             ("kizuna-events-" + std::to_string(::getpid()) + "-" + std::to_string(n++)))
-                .string();
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test_support::TempDir;
 
 EventRow SampleEvent(int64_t id, std::string ip) {
   EventRow e;

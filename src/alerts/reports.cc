@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "alerts/event_chunks.h"
+#include "common/files.h"
 #include "common/time.h"
 #include "common/uuid.h"
 
@@ -209,13 +210,6 @@ Status WriteCut(store::sqlite::Connection& c, const Recipient& r, const Cut& cut
   return Status::Ok();
 }
 
-Status MoveIntoPlace(const std::filesystem::path& path, const std::string& temp_path) {
-  std::error_code ec;
-  std::filesystem::rename(temp_path, path, ec);
-  if (ec) return IoError("cannot move " + temp_path + " to " + path.string() + ": " + ec.message());
-  return Status::Ok();
-}
-
 Result<std::optional<BuiltReport>> BuildOne(AlertsDb& db, const Recipient& r,
                                             const BuildOptions& options,
                                             const std::filesystem::path& dir) {
@@ -280,9 +274,9 @@ Result<std::optional<BuiltReport>> BuildOne(AlertsDb& db, const Recipient& r,
                                       std::to_string(report.events) + " events, " +
                                           std::to_string(report.suppressed) + " suppressed, " +
                                           std::to_string(report.withheld) + " withheld"));
-  // The body is in place before the row that names it is committed; a
-  // crash in between leaves a file the next run writes again.
-  KIZUNA_RETURN_IF_ERROR(MoveIntoPlace(path, temp));
+  // The body is in place, on disk, before the row that names it is
+  // committed; a crash in between leaves a file the next run writes again.
+  KIZUNA_RETURN_IF_ERROR(MoveDurably(temp, path.string()));
   KIZUNA_RETURN_IF_ERROR(tx.Commit());
   return std::optional<BuiltReport>(std::move(report));
 }

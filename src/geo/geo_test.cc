@@ -14,27 +14,14 @@
 
 #include "geo/geo.h"
 #include "geo/internal.h"
+#include "tests/support/temp_dir.h"
 
 namespace kizuna::geo {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/kizuna-geo-test.XXXXXX";
-    path_ = ::mkdtemp(pattern);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test_support::TempDir;
 
 std::string Write(const TempDir& dir, const std::string& name, const std::string& content) {
   const std::string path = dir.path() + "/" + name;

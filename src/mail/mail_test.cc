@@ -21,6 +21,7 @@
 #include "mail/mail.h"
 #include "mail/mime.h"
 #include "tests/support/smtp_sink.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/test_certificate.h"
 
 namespace kizuna::mail {
@@ -31,21 +32,7 @@ using test_support::SmtpSink;
 using test_support::SmtpSinkOptions;
 using ::testing::HasSubstr;
 
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/kizuna-mail-XXXXXX";
-    path_ = mkdtemp(name);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test_support::TempDir;
 
 struct Ran {
   int exit_code = -1;

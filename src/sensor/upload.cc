@@ -16,6 +16,7 @@
 #include <boost/url/url_view.hpp>
 
 #include "common/encoding.h"
+#include "common/files.h"
 #include "common/time.h"
 #include "http/http.h"
 
@@ -41,17 +42,9 @@ Status WriteDurably(const std::string& dir, const std::string& name, const std::
     }
     done += static_cast<size_t>(n);
   }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced) return IoError("spool: cannot sync " + tmp);
-  std::error_code ec;
-  fs::rename(tmp, dir + "/" + name, ec);
-  if (ec) return IoError("spool: cannot rename " + tmp + ": " + ec.message());
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  if (::close(fd) != 0) return IoError("spool: cannot write " + tmp);
+  Status moved = MoveDurably(tmp, dir + "/" + name);
+  if (!moved.ok()) return IoError("spool: " + moved.message());
   return Status::Ok();
 }
 

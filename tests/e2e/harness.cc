@@ -114,18 +114,6 @@ const char* KizunaBinary() {
   return path && *path ? path : KIZUNA_BINARY;
 }
 
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/kizuna-e2e-XXXXXX";
-  char* made = mkdtemp(tmpl);
-  if (!made) throw std::runtime_error("mkdtemp failed");
-  path_ = made;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 std::string CommandResult::LastLine() const {
   std::string text = Trimmed(out);
   size_t nl = text.rfind('\n');

@@ -19,20 +19,13 @@
 
 #include "http/http.h"
 #include "tests/support/sanitizers.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/test_certificate.h"
 
 namespace kizuna::e2e {
 
 // A fresh directory under /tmp, removed with its contents on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test_support::TempDir;
 
 struct CommandResult {
   int exit_code = -1;  // 128 + signal when a signal ended it

@@ -19,6 +19,7 @@
 
 #include "store/sqlite/migrations.h"
 #include "store/store_conformance_test.h"
+#include "tests/support/temp_dir.h"
 
 namespace kizuna::store {
 namespace {
@@ -26,24 +27,7 @@ namespace {
 using ::testing::HasSubstr;
 
 // A directory under $TMPDIR (or /tmp) removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/kizuna-store-XXXXXX";
-    std::vector<char> buffer(pattern.begin(), pattern.end());
-    buffer.push_back('\0');
-    if (mkdtemp(buffer.data()) != nullptr) path_ = buffer.data();
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test_support::TempDir;
 
 class SqliteHarness : public StoreHarness {
  public:
