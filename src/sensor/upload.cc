@@ -202,9 +202,8 @@ Status Uploader::Post(const std::string& body, int attempts) {
     }
     // 413: too large for the node (its limits.max_body_bytes), which will
     // not change by itself either.
-    if (response->status == 400 || response->status == 413 || response->status == 422) {
-      return InvalidArgument(why);
-    }
+    if (response->status == 413) return TooLarge(why);
+    if (response->status == 400 || response->status == 422) return InvalidArgument(why);
     return FailedPrecondition(why);
   }
   return last;
@@ -334,7 +333,7 @@ Status Uploader::PostInParts(const std::string& body, std::vector<std::string>* 
                      : InvalidArgument("larger than the node takes");
   if (sent.ok()) return sent;
   const bool too_large =
-      !post || sent.message().find("HTTP 413") != std::string::npos ||
+      !post || sent.code() == Code::kTooLarge ||
       (sent.code() == Code::kUnavailable && body.size() > kTooLargeWhenCutAbove && NodeAnswers());
   if (too_large && post) {
     ++stats_.too_large;
@@ -347,7 +346,7 @@ Status Uploader::PostInParts(const std::string& body, std::vector<std::string>* 
   if (intervals.empty()) intervals = BatchIntervals(body);
   if (intervals.size() < 2) {
     last_refusal_ =
-        too_large && sent.code() != Code::kInvalidArgument
+        sent.code() == Code::kUnavailable
             ? "the node answers but did not take one interval of " + std::to_string(body.size()) +
                   " bytes (larger than it or a proxy before it takes?): " + sent.message()
             : sent.message();
