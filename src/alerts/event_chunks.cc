@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 namespace kizuna::alerts {
 
@@ -25,10 +26,15 @@ void PutVarint(uint64_t v, std::string* out) {
   out->push_back(static_cast<char>(v));
 }
 
-void PutString(std::string_view s, std::string* out) {
-  PutVarint(s.size(), out);
-  out->append(s);
-}
+// Packing version 2 (what ChunkBuilder writes): the packed bytes start with
+// this header, and each string field is varint(size + 1) and its bytes, or
+// a single 0 when it equals the previous event's value of that field — the
+// fields an ingest gives every event alike (the dataset version alone is
+// ~200 bytes) are packed once a chunk. Version 1 (no header; varint(size)
+// and the bytes each time) is still read. A version-1 chunk cannot start
+// with the header: its first field is an event's address, never empty.
+constexpr size_t kPackedStrings = ChunkBuilder::kPackedStrings;
+constexpr std::string_view kPackingV2 = std::string_view("\0K\2", 3);
 
 class Reader {
  public:
@@ -54,6 +60,23 @@ class Reader {
     rest_.remove_prefix(n);
     return true;
   }
+  // A version-2 string: `s` keeps the previous event's value on a 0, which
+  // the first event may not use.
+  bool Repeatable(std::string* s, bool first) {
+    uint64_t n = 0;
+    if (!Varint(&n)) return false;
+    if (n == 0) return !first;
+    --n;
+    if (n > rest_.size()) return false;
+    s->assign(rest_.data(), n);
+    rest_.remove_prefix(n);
+    return true;
+  }
+  bool Skip(std::string_view prefix) {
+    if (rest_.substr(0, prefix.size()) != prefix) return false;
+    rest_.remove_prefix(prefix.size());
+    return true;
+  }
   bool Int(int64_t* v) {
     uint64_t u = 0;
     if (!Varint(&u)) return false;
@@ -65,6 +88,32 @@ class Reader {
  private:
   std::string_view rest_;
 };
+
+// Calls `visit(i, event)` for each of the `count` events packed in
+// `packed` (either packing version), `event` a reused object whose fields
+// other than the packed ones are left as they were.
+Status UnpackEvents(std::string_view packed, size_t count,
+                    const std::function<Status(size_t, EventRow&)>& visit) {
+  Reader in(packed);
+  const bool v2 = in.Skip(kPackingV2);
+  EventRow e;
+  for (size_t i = 0; i < count; ++i) {
+    const bool first = i == 0;
+    std::string* strings[kPackedStrings] = {
+        &e.ip,      &e.protocol, &e.taxonomy,    &e.type,     &e.identifier, &e.family,
+        &e.as_name, &e.country,  &e.prefix,      &e.hostname, &e.source,     &e.origin,
+        &e.tlp,     &e.route,    &e.geo_version, &e.evidence};
+    bool ok = true;
+    for (size_t k = 0; ok && k < kPackedStrings; ++k) {
+      if (k == 1) ok = in.Int(&e.port) && in.Int(&e.asn);
+      if (ok) ok = v2 ? in.Repeatable(strings[k], first) : in.String(strings[k]);
+    }
+    if (!ok) return Internal("alerts.db: a chunk's events are damaged (short record)");
+    KIZUNA_RETURN_IF_ERROR(visit(i, e));
+  }
+  if (!in.done()) return Internal("alerts.db: a chunk's events are damaged (extra bytes)");
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -98,17 +147,31 @@ uint32_t ChunkBuilder::Add(const EventSlot& slot, const EventFields& f) {
   if (slots_.empty()) {
     packed_.reserve(kChunkEvents / 4 * 512);
     slots_.reserve(kChunkEvents / 4);
+    packed_.append(kPackingV2);
   }
+  const bool first = index == 0;
   slots_.push_back(slot);
   dropped_.push_back(false);
   offsets_.push_back(static_cast<uint32_t>(packed_.size()));
-  PutString(f.ip, &packed_);
-  PutVarint(static_cast<uint64_t>(f.port), &packed_);
-  PutVarint(static_cast<uint64_t>(f.asn), &packed_);
-  for (std::string_view s :
-       {f.protocol, f.taxonomy, f.type, f.identifier, f.family, f.as_name, f.country, f.prefix,
-        f.hostname, f.source, f.origin, f.tlp, f.route, f.geo_version, f.evidence}) {
-    PutString(s, &packed_);
+  const std::string_view strings[kPackedStrings] = {
+      f.ip,      f.protocol, f.taxonomy,    f.type,     f.identifier, f.family,
+      f.as_name, f.country,  f.prefix,      f.hostname, f.source,     f.origin,
+      f.tlp,     f.route,    f.geo_version, f.evidence};
+  for (size_t k = 0; k < kPackedStrings; ++k) {
+    if (k == 1) {
+      PutVarint(static_cast<uint64_t>(f.port), &packed_);
+      PutVarint(static_cast<uint64_t>(f.asn), &packed_);
+    }
+    const std::string_view previous =
+        first ? std::string_view()
+              : std::string_view(packed_).substr(last_[k].first, last_[k].second);
+    if (!first && strings[k] == previous) {
+      packed_.push_back('\0');
+      continue;
+    }
+    PutVarint(strings[k].size() + 1, &packed_);
+    last_[k] = {static_cast<uint32_t>(packed_.size()), static_cast<uint32_t>(strings[k].size())};
+    packed_.append(strings[k]);
   }
   return index;
 }
@@ -132,33 +195,34 @@ void ChunkBuilder::Drop(uint32_t index) {
 }
 
 Result<ChunkBuilder::Blobs> ChunkBuilder::Finish() {
-  Blobs blobs;
-  std::vector<EventSlot> kept;
-  kept.reserve(this->kept());
-  std::string compacted;
-  std::string_view packed = packed_;
   if (dropped_count_ > 0) {
-    for (size_t i = 0; i < slots_.size(); ++i) {
-      if (dropped_[i]) continue;
-      const size_t end = i + 1 < offsets_.size() ? offsets_[i + 1] : packed_.size();
-      compacted.append(packed_, offsets_[i], end - offsets_[i]);
-    }
-    packed = compacted;
+    // A kept event may name a dropped one's values ("as the previous
+    // event"): the kept events are packed again, on their own.
+    ChunkBuilder kept;
+    KIZUNA_RETURN_IF_ERROR(UnpackEvents(packed_, slots_.size(), [&](size_t i, const EventRow& e) {
+      if (!dropped_[i]) kept.Add(slots_[i], FieldsOf(e));
+      return Status::Ok();
+    }));
+    return kept.Finish();
   }
+  Blobs blobs;
   uint16_t day_min = 0xFFFF, day_max = 0;
-  for (size_t i = 0; i < slots_.size(); ++i) {
-    if (dropped_[i]) continue;
-    kept.push_back(slots_[i]);
-    day_min = std::min(day_min, slots_[i].day);
-    day_max = std::max(day_max, slots_[i].day);
+  for (const EventSlot& slot : slots_) {
+    day_min = std::min(day_min, slot.day);
+    day_max = std::max(day_max, slot.day);
   }
-  blobs.events = static_cast<int64_t>(kept.size());
+  blobs.events = static_cast<int64_t>(slots_.size());
   blobs.day_min = day_min;
   blobs.day_max = day_max;
-  blobs.slots = WriteSlots(kept);
-  blobs.data.resize(ZSTD_compressBound(packed.size()));
-  const size_t n =
-      ZSTD_compress(blobs.data.data(), blobs.data.size(), packed.data(), packed.size(), kZstdLevel);
+  blobs.slots = WriteSlots(slots_);
+  blobs.data.resize(ZSTD_compressBound(packed_.size()));
+  // A context per thread, reused: a fresh one per chunk allocated and
+  // cleared its tables every time.
+  thread_local const std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> context(ZSTD_createCCtx(),
+                                                                                ZSTD_freeCCtx);
+  if (context == nullptr) return Internal("zstd: out of memory");
+  const size_t n = ZSTD_compressCCtx(context.get(), blobs.data.data(), blobs.data.size(),
+                                     packed_.data(), packed_.size(), kZstdLevel);
   if (ZSTD_isError(n)) return Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
   blobs.data.resize(n);
   return blobs;
@@ -188,34 +252,28 @@ Status ForEachEvent(std::string_view slots_blob, std::string_view data_blob,
     return Internal("alerts.db: a chunk's events are damaged (bad zstd frame)");
   }
   std::string packed(size, '\0');
-  const size_t n =
-      ZSTD_decompress(packed.data(), packed.size(), data_blob.data(), data_blob.size());
+  thread_local const std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> context(ZSTD_createDCtx(),
+                                                                                ZSTD_freeDCtx);
+  if (context == nullptr) return Internal("zstd: out of memory");
+  const size_t n = ZSTD_decompressDCtx(context.get(), packed.data(), packed.size(),
+                                       data_blob.data(), data_blob.size());
   if (ZSTD_isError(n) || n != size) {
     return Internal(std::string("alerts.db: a chunk's events are damaged: ") +
                     (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short"));
   }
-  Reader in(packed);
-  EventRow e;
-  e.recipient = recipient;
-  e.received_us = received_us;
-  for (size_t i = 0; i < slots.size(); ++i) {
+  return UnpackEvents(packed, slots.size(), [&](size_t i, EventRow& e) {
     const EventSlot& slot = slots[i];
+    if (i == 0) {
+      e.recipient = recipient;
+      e.received_us = received_us;
+    }
     e.id = slot.id;
     e.first_seen_us = slot.first_seen_us;
     e.last_seen_us = slot.last_seen_us;
     e.count = slot.count;
     e.confidence = slot.confidence;
-    bool ok = in.String(&e.ip) && in.Int(&e.port) && in.Int(&e.asn);
-    for (std::string* s : {&e.protocol, &e.taxonomy, &e.type, &e.identifier, &e.family, &e.as_name,
-                           &e.country, &e.prefix, &e.hostname, &e.source, &e.origin, &e.tlp,
-                           &e.route, &e.geo_version, &e.evidence}) {
-      ok = ok && in.String(s);
-    }
-    if (!ok) return Internal("alerts.db: a chunk's events are damaged (short record)");
-    KIZUNA_RETURN_IF_ERROR(visit(i, e));
-  }
-  if (!in.done()) return Internal("alerts.db: a chunk's events are damaged (extra bytes)");
-  return Status::Ok();
+    return visit(i, e);
+  });
 }
 
 std::string EncodeSlotList(const std::vector<uint32_t>& sorted_slots) {

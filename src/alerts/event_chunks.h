@@ -17,6 +17,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "alerts/report_format.h"
@@ -55,6 +56,7 @@ EventFields FieldsOf(const EventRow& event);
 // repeat of an event stored before).
 class ChunkBuilder {
  public:
+  static constexpr size_t kPackedStrings = 16;  // EventFields' string fields
   // Returns the event's slot index.
   uint32_t Add(const EventSlot& slot, const EventFields& fields);
   // `event` gives every field but recipient and received (the chunk's).
@@ -83,6 +85,8 @@ class ChunkBuilder {
   std::vector<bool> dropped_;
   size_t dropped_count_ = 0;
   std::string packed_;
+  // Where the last value of each string field is in packed_ (offset, size).
+  std::pair<uint32_t, uint32_t> last_[kPackedStrings] = {};
 };
 
 // The slots of a stored chunk (an error when the blob's size is not a

@@ -6,9 +6,11 @@
 // events and suppression intact.
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include <filesystem>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "alerts/alerts_db.h"
@@ -129,6 +131,88 @@ TEST(EventChunks, EveryFieldRoundTripsAndDamageIsAnError) {
   EXPECT_EQ((*back)[1].key, 7u);
   EXPECT_EQ((*back)[1].last_reported_us, 20);
   EXPECT_FALSE(ReadFindings("odd").ok());
+}
+
+std::vector<EventRow> ReadBack(const ChunkBuilder::Blobs& blobs) {
+  std::vector<EventRow> read;
+  const Status status =
+      ForEachEvent(blobs.slots, blobs.data, "r", 0, [&](size_t, const EventRow& e) {
+        read.push_back(e);
+        return Status::Ok();
+      });
+  EXPECT_TRUE(status.ok()) << status.message();
+  return read;
+}
+
+// The fields a chunk packs, for comparing events read back.
+auto Packed(const EventRow& e) {
+  return std::tie(e.id, e.ip, e.port, e.protocol, e.taxonomy, e.type, e.identifier, e.family,
+                  e.first_seen_us, e.last_seen_us, e.count, e.asn, e.as_name, e.country, e.prefix,
+                  e.hostname, e.source, e.origin, e.tlp, e.confidence, e.route, e.geo_version,
+                  e.evidence);
+}
+
+TEST(EventChunks, AValueRepeatedFromADroppedEventIsKept) {
+  // Events 2 and 3 share values event 1 does not have; event 3 is packed
+  // as "as the previous event" for them, then event 2 is dropped.
+  std::vector<EventRow> events = {SampleEvent(1, "198.51.100.1"), SampleEvent(2, "198.51.100.2"),
+                                  SampleEvent(3, "198.51.100.3")};
+  for (size_t i = 1; i < 3; ++i) {
+    events[i].as_name = "Other AS";
+    events[i].geo_version = "test-2";
+    events[i].origin = "";
+  }
+  events[2].evidence = events[1].evidence;
+  ChunkBuilder builder;
+  for (const EventRow& e : events) builder.Add(e, 20000);
+  builder.Drop(1);
+  auto blobs = builder.Finish();
+  ASSERT_TRUE(blobs.ok());
+  const std::vector<EventRow> read = ReadBack(*blobs);
+  ASSERT_EQ(read.size(), 2u);
+  EXPECT_EQ(Packed(read[0]), Packed(events[0]));
+  EXPECT_EQ(Packed(read[1]), Packed(events[2]));
+}
+
+TEST(EventChunks, ChunksOfTheFirstPackingAreStillRead) {
+  // Packing version 1: no header, each string as varint(size) and bytes.
+  auto varint = [](uint64_t v, std::string* out) {
+    for (; v >= 0x80; v >>= 7) out->push_back(static_cast<char>((v & 0x7F) | 0x80));
+    out->push_back(static_cast<char>(v));
+  };
+  std::vector<EventRow> events = {SampleEvent(1, "198.51.100.1"), SampleEvent(2, "198.51.100.2")};
+  std::string packed, slots;
+  for (const EventRow& e : events) {
+    auto put = [&](const std::string& s) {
+      varint(s.size(), &packed);
+      packed += s;
+    };
+    put(e.ip);
+    varint(static_cast<uint64_t>(e.port), &packed);
+    varint(static_cast<uint64_t>(e.asn), &packed);
+    for (const std::string* s : {&e.protocol, &e.taxonomy, &e.type, &e.identifier, &e.family,
+                                 &e.as_name, &e.country, &e.prefix, &e.hostname, &e.source,
+                                 &e.origin, &e.tlp, &e.route, &e.geo_version, &e.evidence}) {
+      put(*s);
+    }
+    EventSlot slot{e.id,
+                   e.first_seen_us,
+                   e.last_seen_us,
+                   static_cast<int32_t>(e.count),
+                   20000,
+                   static_cast<uint8_t>(e.confidence),
+                   0};
+    slots += WriteSlots({slot});
+  }
+  ChunkBuilder::Blobs blobs;
+  blobs.slots = slots;
+  blobs.data.resize(ZSTD_compressBound(packed.size()));
+  blobs.data.resize(
+      ZSTD_compress(blobs.data.data(), blobs.data.size(), packed.data(), packed.size(), 1));
+  const std::vector<EventRow> read = ReadBack(blobs);
+  ASSERT_EQ(read.size(), 2u);
+  EXPECT_EQ(Packed(read[0]), Packed(events[0]));
+  EXPECT_EQ(Packed(read[1]), Packed(events[1]));
 }
 
 Observation Seen(std::string_view ip, int64_t time_us, std::string identifier = "mirai") {

@@ -137,6 +137,15 @@ Status Ingester::Add(const Observation& o) {
     Fold(pending_[ChunkOf(*at)].builder.slot(SlotOf(*at)), slot);
     return Status::Ok();
   }
+  if (known_days_.count(slot.day) != 0) {
+    // A repeat of an event an earlier batch stored: folded into it at the
+    // next Flush, never packed (a chunk with events dropped is packed again).
+    if (std::optional<uint64_t> at = known_.Find(slot.id)) {
+      ++stats_.merged;
+      stored_repeats_.emplace_back(*at, slot);
+      return stored_repeats_.size() >= options_.batch ? Flush() : Status::Ok();
+    }
+  }
   int& open = open_chunk_[static_cast<size_t>(route.recipient + 1)];
   if (open < 0 || pending_[static_cast<size_t>(open)].builder.size() >= kChunkEvents) {
     open = static_cast<int>(pending_.size());
@@ -232,7 +241,7 @@ Status Ingester::LoadKnownIds(store::sqlite::Connection& c) {
 }
 
 Status Ingester::Flush() {
-  if (pending_.empty()) return Status::Ok();
+  if (pending_.empty() && stored_repeats_.empty()) return Status::Ok();
   auto lock = db_.Lock();
   store::sqlite::Connection& c = db_.connection();
   KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Transaction tx,
@@ -259,6 +268,14 @@ Status Ingester::Flush() {
   // Pending events that repeat a stored one: folded into it while it is
   // unreported (what a recipient was sent never changes), and dropped.
   std::map<size_t, std::vector<std::pair<uint32_t, EventSlot>>> repeats;  // by known chunk
+  auto fold_into_stored = [&](uint64_t at, const EventSlot& repeat) {
+    const KnownChunk& stored = chunks_[ChunkOf(at)];
+    auto cut = last_cutoff.find(stored.recipient);
+    if (cut == last_cutoff.end() || stored.received_us >= cut->second) {
+      repeats[ChunkOf(at)].emplace_back(SlotOf(at), repeat);
+    }
+  };
+  for (const auto& [at, repeat] : stored_repeats_) fold_into_stored(at, repeat);
   if (known_.size() > 0) {
     for (PendingChunk& chunk : pending_) {
       for (uint32_t i = 0; i < chunk.builder.size(); ++i) {
@@ -267,11 +284,7 @@ Status Ingester::Flush() {
         if (!at) continue;
         chunk.builder.Drop(i);
         ++stats_.merged;  // its first observation (the others were counted in Add)
-        const KnownChunk& stored = chunks_[ChunkOf(*at)];
-        auto cut = last_cutoff.find(stored.recipient);
-        if (cut == last_cutoff.end() || stored.received_us >= cut->second) {
-          repeats[ChunkOf(*at)].emplace_back(SlotOf(*at), slot);
-        }
+        fold_into_stored(*at, slot);
       }
     }
   }
@@ -310,6 +323,7 @@ Status Ingester::Flush() {
   pending_bytes_ = 0;
   pending_index_.Clear();
   pending_days_.clear();
+  stored_repeats_.clear();
   return Status::Ok();
 }
 

@@ -116,6 +116,8 @@ class Ingester {
   std::set<uint16_t> pending_days_;
   IdTable known_;  // event id -> known chunk << 32 | slot (stored events)
   std::vector<KnownChunk> chunks_;
+  // Repeats of stored events met in Add: (known_ place, the repeat).
+  std::vector<std::pair<uint64_t, EventSlot>> stored_repeats_;
   std::set<uint16_t> known_days_;      // the days known_ is complete for
   int64_t known_upto_ = -1;            // the last chunk rowid looked at
   std::string ip_text_, prefix_text_;  // reused

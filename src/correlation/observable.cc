@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -390,8 +391,14 @@ Result<Ipv6Prefix> ParseIpv6Prefix(std::string_view text) {
 }
 
 std::string FormatIpv4(uint32_t a) {
-  return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." +
-         std::to_string((a >> 8) & 255) + "." + std::to_string(a & 255);
+  // In one buffer: the alerting pipeline formats an address per record.
+  char text[16];
+  char* at = text;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    at = std::to_chars(at, text + sizeof text, (a >> shift) & 255).ptr;
+    if (shift > 0) *at++ = '.';
+  }
+  return std::string(text, at);
 }
 
 namespace {

@@ -8,6 +8,7 @@
 #include <array>
 #include <boost/json.hpp>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -93,7 +94,13 @@ correlation::Ipv6Bytes FromU128(U128 value) {
 }  // namespace
 
 std::string GeoPrefix::ToString() const {
-  if (!v6) return correlation::FormatIpv4(v4) + "/" + std::to_string(length);
+  if (!v6) {
+    std::string text = correlation::FormatIpv4(v4);
+    char bits[4];
+    text += '/';
+    text.append(bits, std::to_chars(bits, bits + sizeof bits, int{length}).ptr);
+    return text;
+  }
   char text[INET6_ADDRSTRLEN];
   ::inet_ntop(AF_INET6, v6_network.data(), text, sizeof text);
   return std::string(text) + "/" + std::to_string(length);
