@@ -26,7 +26,7 @@ void PutVarint(uint64_t v, std::string* out) {
   out->push_back(static_cast<char>(v));
 }
 
-// Packing version 2 (what ChunkBuilder writes): the packed bytes start with
+// Packing version 2: the packed bytes start with
 // this header, and each string field is varint(size + 1) and its bytes, or
 // a single 0 when it equals the previous event's value of that field — the
 // fields an ingest gives every event alike (the dataset version alone is
@@ -34,7 +34,13 @@ void PutVarint(uint64_t v, std::string* out) {
 // and the bytes each time) is still read. A version-1 chunk cannot start
 // with the header: its first field is an event's address, never empty.
 constexpr size_t kPackedStrings = ChunkBuilder::kPackedStrings;
+constexpr size_t kEvidence = kPackedStrings - 1;  // the last string field
 constexpr std::string_view kPackingV2 = std::string_view("\0K\2", 3);
+// Version 3 (what ChunkBuilder writes): as version 2, but the evidence is
+// packed apart, in a second zstd frame after the first, so that what needs
+// no evidence (a CSV report, the sharing decision) neither decompresses nor
+// copies it: about three quarters of an event's packed bytes.
+constexpr std::string_view kPackingV3 = std::string_view("\0K\3", 3);
 
 class Reader {
  public:
@@ -89,13 +95,36 @@ class Reader {
   std::string_view rest_;
 };
 
+// One zstd frame, decompressed (an error when damaged, or when it claims
+// more than a chunk can hold).
+Result<std::string> Decompress(std::string_view frame) {
+  const unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
+  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
+      size > kMaxPackedBytes) {
+    return Internal("alerts.db: a chunk's events are damaged (bad zstd frame)");
+  }
+  thread_local const std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> context(ZSTD_createDCtx(),
+                                                                                ZSTD_freeDCtx);
+  if (context == nullptr) return Internal("zstd: out of memory");
+  std::string out(size, '\0');
+  const size_t n =
+      ZSTD_decompressDCtx(context.get(), out.data(), out.size(), frame.data(), frame.size());
+  if (ZSTD_isError(n) || n != size) {
+    return Internal(std::string("alerts.db: a chunk's events are damaged: ") +
+                    (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short"));
+  }
+  return out;
+}
+
 // Calls `visit(i, event)` for each of the `count` events packed in
-// `packed` (either packing version), `event` a reused object whose fields
-// other than the packed ones are left as they were.
-Status UnpackEvents(std::string_view packed, size_t count,
-                    const std::function<Status(size_t, EventRow&)>& visit) {
+// `packed` (any packing version), `event` a reused object whose fields
+// other than the packed ones are left as they were. `evidence`: version
+// 3's evidence, read only when `with_evidence` (else events have none).
+Status UnpackEvents(std::string_view packed, std::string_view evidence, bool with_evidence,
+                    size_t count, const std::function<Status(size_t, EventRow&)>& visit) {
   Reader in(packed);
-  const bool v2 = in.Skip(kPackingV2);
+  const int version = in.Skip(kPackingV3) ? 3 : in.Skip(kPackingV2) ? 2 : 1;
+  Reader evidence_in(evidence);
   EventRow e;
   for (size_t i = 0; i < count; ++i) {
     const bool first = i == 0;
@@ -106,12 +135,19 @@ Status UnpackEvents(std::string_view packed, size_t count,
     bool ok = true;
     for (size_t k = 0; ok && k < kPackedStrings; ++k) {
       if (k == 1) ok = in.Int(&e.port) && in.Int(&e.asn);
-      if (ok) ok = v2 ? in.Repeatable(strings[k], first) : in.String(strings[k]);
+      if (!ok) break;
+      if (version == 3 && k == kEvidence) {
+        ok = !with_evidence || evidence_in.Repeatable(&e.evidence, first);
+      } else {
+        ok = version >= 2 ? in.Repeatable(strings[k], first) : in.String(strings[k]);
+      }
     }
     if (!ok) return Internal("alerts.db: a chunk's events are damaged (short record)");
     KIZUNA_RETURN_IF_ERROR(visit(i, e));
   }
-  if (!in.done()) return Internal("alerts.db: a chunk's events are damaged (extra bytes)");
+  if (!in.done() || (version == 3 && with_evidence && !evidence_in.done())) {
+    return Internal("alerts.db: a chunk's events are damaged (extra bytes)");
+  }
   return Status::Ok();
 }
 
@@ -145,9 +181,10 @@ uint32_t ChunkBuilder::Add(const EventSlot& slot, const EventFields& f) {
   // Room for a typical chunk at once: growing by doubling copied each
   // chunk's bytes about twice over.
   if (slots_.empty()) {
-    packed_.reserve(kChunkEvents / 4 * 512);
+    packed_.reserve(kChunkEvents / 4 * 128);
+    evidence_.reserve(kChunkEvents / 4 * 384);
     slots_.reserve(kChunkEvents / 4);
-    packed_.append(kPackingV2);
+    packed_.append(kPackingV3);
   }
   const bool first = index == 0;
   slots_.push_back(slot);
@@ -162,16 +199,16 @@ uint32_t ChunkBuilder::Add(const EventSlot& slot, const EventFields& f) {
       PutVarint(static_cast<uint64_t>(f.port), &packed_);
       PutVarint(static_cast<uint64_t>(f.asn), &packed_);
     }
+    std::string& out = k == kEvidence ? evidence_ : packed_;
     const std::string_view previous =
-        first ? std::string_view()
-              : std::string_view(packed_).substr(last_[k].first, last_[k].second);
+        first ? std::string_view() : std::string_view(out).substr(last_[k].first, last_[k].second);
     if (!first && strings[k] == previous) {
-      packed_.push_back('\0');
+      out.push_back('\0');
       continue;
     }
-    PutVarint(strings[k].size() + 1, &packed_);
-    last_[k] = {static_cast<uint32_t>(packed_.size()), static_cast<uint32_t>(strings[k].size())};
-    packed_.append(strings[k]);
+    PutVarint(strings[k].size() + 1, &out);
+    last_[k] = {static_cast<uint32_t>(out.size()), static_cast<uint32_t>(strings[k].size())};
+    out.append(strings[k]);
   }
   return index;
 }
@@ -199,10 +236,11 @@ Result<ChunkBuilder::Blobs> ChunkBuilder::Finish() {
     // A kept event may name a dropped one's values ("as the previous
     // event"): the kept events are packed again, on their own.
     ChunkBuilder kept;
-    KIZUNA_RETURN_IF_ERROR(UnpackEvents(packed_, slots_.size(), [&](size_t i, const EventRow& e) {
-      if (!dropped_[i]) kept.Add(slots_[i], FieldsOf(e));
-      return Status::Ok();
-    }));
+    KIZUNA_RETURN_IF_ERROR(
+        UnpackEvents(packed_, evidence_, true, slots_.size(), [&](size_t i, const EventRow& e) {
+          if (!dropped_[i]) kept.Add(slots_[i], FieldsOf(e));
+          return Status::Ok();
+        }));
     return kept.Finish();
   }
   Blobs blobs;
@@ -215,16 +253,21 @@ Result<ChunkBuilder::Blobs> ChunkBuilder::Finish() {
   blobs.day_min = day_min;
   blobs.day_max = day_max;
   blobs.slots = WriteSlots(slots_);
-  blobs.data.resize(ZSTD_compressBound(packed_.size()));
   // A context per thread, reused: a fresh one per chunk allocated and
   // cleared its tables every time.
   thread_local const std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> context(ZSTD_createCCtx(),
                                                                                 ZSTD_freeCCtx);
   if (context == nullptr) return Internal("zstd: out of memory");
-  const size_t n = ZSTD_compressCCtx(context.get(), blobs.data.data(), blobs.data.size(),
-                                     packed_.data(), packed_.size(), kZstdLevel);
-  if (ZSTD_isError(n)) return Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
-  blobs.data.resize(n);
+  blobs.data.resize(ZSTD_compressBound(packed_.size()) + ZSTD_compressBound(evidence_.size()));
+  size_t at = 0;
+  for (const std::string* part : {&packed_, &evidence_}) {
+    const size_t n =
+        ZSTD_compressCCtx(context.get(), blobs.data.data() + at, blobs.data.size() - at,
+                          part->data(), part->size(), kZstdLevel);
+    if (ZSTD_isError(n)) return Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
+    at += n;
+  }
+  blobs.data.resize(at);
   return blobs;
 }
 
@@ -244,24 +287,23 @@ std::string WriteSlots(const std::vector<EventSlot>& slots) {
 
 Status ForEachEvent(std::string_view slots_blob, std::string_view data_blob,
                     const std::string& recipient, int64_t received_us,
-                    const std::function<Status(size_t, const EventRow&)>& visit) {
+                    const std::function<Status(size_t, const EventRow&)>& visit,
+                    bool with_evidence) {
   KIZUNA_ASSIGN_OR_RETURN(std::vector<EventSlot> slots, ReadSlots(slots_blob));
-  const unsigned long long size = ZSTD_getFrameContentSize(data_blob.data(), data_blob.size());
-  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
-      size > kMaxPackedBytes) {
+  const size_t first_frame = ZSTD_findFrameCompressedSize(data_blob.data(), data_blob.size());
+  if (ZSTD_isError(first_frame)) {
     return Internal("alerts.db: a chunk's events are damaged (bad zstd frame)");
   }
-  std::string packed(size, '\0');
-  thread_local const std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> context(ZSTD_createDCtx(),
-                                                                                ZSTD_freeDCtx);
-  if (context == nullptr) return Internal("zstd: out of memory");
-  const size_t n = ZSTD_decompressDCtx(context.get(), packed.data(), packed.size(),
-                                       data_blob.data(), data_blob.size());
-  if (ZSTD_isError(n) || n != size) {
-    return Internal(std::string("alerts.db: a chunk's events are damaged: ") +
-                    (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short"));
+  KIZUNA_ASSIGN_OR_RETURN(std::string packed, Decompress(data_blob.substr(0, first_frame)));
+  const std::string_view evidence_frame = data_blob.substr(first_frame);
+  if (!packed.starts_with(kPackingV3) && !evidence_frame.empty()) {
+    return Internal("alerts.db: a chunk's events are damaged (a frame too many)");
   }
-  return UnpackEvents(packed, slots.size(), [&](size_t i, EventRow& e) {
+  std::string evidence;
+  if (with_evidence && !evidence_frame.empty()) {
+    KIZUNA_ASSIGN_OR_RETURN(evidence, Decompress(evidence_frame));
+  }
+  return UnpackEvents(packed, evidence, with_evidence, slots.size(), [&](size_t i, EventRow& e) {
     const EventSlot& slot = slots[i];
     if (i == 0) {
       e.recipient = recipient;

@@ -7,8 +7,9 @@
 //   slots  one fixed 32-byte record per event, uncompressed: the event id,
 //          first and last seen, count and confidence (what a repeat of the
 //          finding changes, patched in place) and the day of the id;
-//   data   the events' other fields, packed and compressed with zstd
-//          (written once, never changed).
+//   data   the events' other fields, packed and compressed with zstd,
+//          then their evidence in a second zstd frame, which what needs no
+//          evidence skips (written once, never changed).
 //
 // An event is (chunk, slot). Functions and value types only; thread-safe.
 #pragma once
@@ -68,7 +69,7 @@ class ChunkBuilder {
   // Leaves the event out of the chunk Finish writes.
   void Drop(uint32_t index);
   size_t kept() const { return slots_.size() - dropped_count_; }
-  size_t packed_bytes() const { return packed_.size(); }
+  size_t packed_bytes() const { return packed_.size() + evidence_.size(); }
 
   struct Blobs {
     std::string slots;
@@ -85,7 +86,9 @@ class ChunkBuilder {
   std::vector<bool> dropped_;
   size_t dropped_count_ = 0;
   std::string packed_;
-  // Where the last value of each string field is in packed_ (offset, size).
+  std::string evidence_;  // the evidence fields, packed apart
+  // Where the last value of each string field is in packed_ (or evidence_):
+  // (offset, size).
   std::pair<uint32_t, uint32_t> last_[kPackedStrings] = {};
 };
 
@@ -96,10 +99,13 @@ std::string WriteSlots(const std::vector<EventSlot>& slots);
 
 // Unpacks a chunk: calls `visit(slot_index, event)` for each event in slot
 // order, with `event` a reused object (copy what outlives the call). The
-// chunk's recipient and received fill those fields.
+// chunk's recipient and received fill those fields. Without
+// `with_evidence`, events of chunks that keep it apart have none (their
+// evidence is neither decompressed nor checked).
 Status ForEachEvent(std::string_view slots_blob, std::string_view data_blob,
                     const std::string& recipient, int64_t received_us,
-                    const std::function<Status(size_t, const EventRow&)>& visit);
+                    const std::function<Status(size_t, const EventRow&)>& visit,
+                    bool with_evidence = true);
 
 // A set of slot indexes (the events of a chunk a report left out), as
 // varint deltas.

@@ -174,17 +174,19 @@ TEST(EventChunks, AValueRepeatedFromADroppedEventIsKept) {
   EXPECT_EQ(Packed(read[1]), Packed(events[2]));
 }
 
-TEST(EventChunks, ChunksOfTheFirstPackingAreStillRead) {
-  // Packing version 1: no header, each string as varint(size) and bytes.
+// A chunk as packing versions 1 and 2 wrote it (one zstd frame, evidence
+// inline). Version 1: no header, each string as varint(size) and bytes;
+// version 2: a header, each string as varint(size + 1) and bytes.
+ChunkBuilder::Blobs OlderChunk(int version, const std::vector<EventRow>& events) {
   auto varint = [](uint64_t v, std::string* out) {
     for (; v >= 0x80; v >>= 7) out->push_back(static_cast<char>((v & 0x7F) | 0x80));
     out->push_back(static_cast<char>(v));
   };
-  std::vector<EventRow> events = {SampleEvent(1, "198.51.100.1"), SampleEvent(2, "198.51.100.2")};
-  std::string packed, slots;
+  std::string packed = version == 2 ? std::string("\0K\2", 3) : std::string();
+  ChunkBuilder::Blobs blobs;
   for (const EventRow& e : events) {
     auto put = [&](const std::string& s) {
-      varint(s.size(), &packed);
+      varint(s.size() + (version == 2 ? 1 : 0), &packed);
       packed += s;
     };
     put(e.ip);
@@ -202,17 +204,78 @@ TEST(EventChunks, ChunksOfTheFirstPackingAreStillRead) {
                    20000,
                    static_cast<uint8_t>(e.confidence),
                    0};
-    slots += WriteSlots({slot});
+    blobs.slots += WriteSlots({slot});
   }
-  ChunkBuilder::Blobs blobs;
-  blobs.slots = slots;
   blobs.data.resize(ZSTD_compressBound(packed.size()));
   blobs.data.resize(
       ZSTD_compress(blobs.data.data(), blobs.data.size(), packed.data(), packed.size(), 1));
-  const std::vector<EventRow> read = ReadBack(blobs);
-  ASSERT_EQ(read.size(), 2u);
-  EXPECT_EQ(Packed(read[0]), Packed(events[0]));
-  EXPECT_EQ(Packed(read[1]), Packed(events[1]));
+  return blobs;
+}
+
+TEST(EventChunks, ChunksOfEarlierPackingsAreStillRead) {
+  const std::vector<EventRow> events = {SampleEvent(1, "198.51.100.1"),
+                                        SampleEvent(2, "198.51.100.2")};
+  for (int version : {1, 2}) {
+    SCOPED_TRACE(version);
+    const ChunkBuilder::Blobs blobs = OlderChunk(version, events);
+    const std::vector<EventRow> read = ReadBack(blobs);
+    ASSERT_EQ(read.size(), 2u);
+    EXPECT_EQ(Packed(read[0]), Packed(events[0]));
+    EXPECT_EQ(Packed(read[1]), Packed(events[1]));
+    // Their evidence is inline: read even when not asked for.
+    std::string evidence;
+    ASSERT_TRUE(ForEachEvent(
+                    blobs.slots, blobs.data, "r", 0,
+                    [&](size_t, const EventRow& e) {
+                      evidence += e.evidence;
+                      return Status::Ok();
+                    },
+                    false)
+                    .ok());
+    EXPECT_EQ(evidence, events[0].evidence + events[1].evidence);
+    // A second frame after one of these is damage, not evidence.
+    EXPECT_FALSE(
+        ForEachEvent(blobs.slots, blobs.data + blobs.data, "r", 0, [](size_t, const EventRow&) {
+          return Status::Ok();
+        }).ok());
+  }
+}
+
+TEST(EventChunks, TheEvidenceIsReadOnlyWhenAskedFor) {
+  ChunkBuilder builder;
+  std::vector<EventRow> events;
+  for (int64_t id = 1; id <= 3; ++id) {
+    events.push_back(SampleEvent(id, "198.51.100." + std::to_string(id)));
+    builder.Add(events.back(), 20000);
+  }
+  auto blobs = builder.Finish();
+  ASSERT_TRUE(blobs.ok());
+  std::vector<EventRow> read;
+  ASSERT_TRUE(ForEachEvent(
+                  blobs->slots, blobs->data, "r", 0,
+                  [&](size_t, const EventRow& e) {
+                    read.push_back(e);
+                    return Status::Ok();
+                  },
+                  false)
+                  .ok());
+  ASSERT_EQ(read.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(read[i].evidence, "");
+    read[i].evidence = events[i].evidence;
+    EXPECT_EQ(Packed(read[i]), Packed(events[i]));
+  }
+  // The evidence frame cut off: an error when it is read, and only then.
+  const size_t first = ZSTD_findFrameCompressedSize(blobs->data.data(), blobs->data.size());
+  ASSERT_FALSE(ZSTD_isError(first));
+  ASSERT_LT(first, blobs->data.size());
+  const std::string cut = blobs->data.substr(0, first);
+  auto visit = [](size_t, const EventRow&) { return Status::Ok(); };
+  EXPECT_FALSE(ForEachEvent(blobs->slots, cut, "r", 0, visit).ok());
+  EXPECT_TRUE(ForEachEvent(blobs->slots, cut, "r", 0, visit, false).ok());
+  EXPECT_FALSE(
+      ForEachEvent(blobs->slots, blobs->data.substr(0, blobs->data.size() - 3), "r", 0, visit)
+          .ok());
 }
 
 Observation Seen(std::string_view ip, int64_t time_us, std::string identifier = "mirai") {

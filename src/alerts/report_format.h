@@ -77,6 +77,8 @@ class ReportWriter {
   int64_t Finish();
   std::string filename() const;
   std::string content_type() const;
+  // Whether Add writes an event's evidence (the JSON report does).
+  bool needs_evidence() const { return format_ == ReportFormat::kJson; }
 
  private:
   ReportFormat format_;

@@ -54,7 +54,8 @@ Result<std::optional<Cut>> DueCut(store::sqlite::Connection& c, const Recipient&
 // that arrived in [from, to), in arrival order.
 Status ForEachEventInRange(store::sqlite::Connection& c, const std::string& recipient, int64_t from,
                            int64_t to,
-                           const std::function<Status(int64_t, size_t, const EventRow&)>& visit) {
+                           const std::function<Status(int64_t, size_t, const EventRow&)>& visit,
+                           bool with_evidence = true) {
   KIZUNA_ASSIGN_OR_RETURN(
       store::sqlite::Statement chunks,
       c.Prepare("SELECT rowid, received, slots, data FROM event_chunks WHERE recipient = ?1 AND "
@@ -64,9 +65,9 @@ Status ForEachEventInRange(store::sqlite::Connection& c, const std::string& reci
     KIZUNA_ASSIGN_OR_RETURN(bool row, chunks.Step());
     if (!row) break;
     const int64_t chunk = chunks.ColumnInt(0);
-    KIZUNA_RETURN_IF_ERROR(
-        ForEachEvent(chunks.ColumnBlob(2), chunks.ColumnBlob(3), recipient, chunks.ColumnInt(1),
-                     [&](size_t slot, const EventRow& e) { return visit(chunk, slot, e); }));
+    KIZUNA_RETURN_IF_ERROR(ForEachEvent(
+        chunks.ColumnBlob(2), chunks.ColumnBlob(3), recipient, chunks.ColumnInt(1),
+        [&](size_t slot, const EventRow& e) { return visit(chunk, slot, e); }, with_evidence));
   }
   return Status::Ok();
 }
@@ -106,36 +107,37 @@ Result<Decided> Decide(store::sqlite::Connection& c, const Recipient& r, const C
   };
   std::vector<uint32_t>* left_out = nullptr;
   int64_t left_out_chunk = -1;
-  KIZUNA_RETURN_IF_ERROR(
-      ForEachEventInRange(c, r.name, cut.range_from, cut.cutoff,
-                          [&](int64_t chunk, size_t slot, const EventRow& e) -> Status {
-                            bool leave_out = false;
-                            if (!MayReach(policy, e.tlp, e.origin, party)) {
-                              ++decided.withheld;
-                              leave_out = true;
-                            } else {
-                              const uint64_t key = FindingKey(e.ip, e.type, e.identifier);
-                              if (!findings.empty() && recently_reported(key)) {
-                                ++decided.suppressed;
-                                leave_out = true;
-                              } else {
-                                ++decided.included;
-                                decided.reported_findings.push_back(key);
-                                if (r.channel == Channel::kNode || !e.origin.empty()) {
-                                  decided.followed.emplace_back(e.id, e.ip);
-                                }
-                                if (writer != nullptr) writer->Add(e);
-                              }
-                            }
-                            if (leave_out) {
-                              if (chunk != left_out_chunk) {
-                                left_out = &decided.left_out[chunk];
-                                left_out_chunk = chunk;
-                              }
-                              left_out->push_back(static_cast<uint32_t>(slot));
-                            }
-                            return Status::Ok();
-                          }));
+  KIZUNA_RETURN_IF_ERROR(ForEachEventInRange(
+      c, r.name, cut.range_from, cut.cutoff,
+      [&](int64_t chunk, size_t slot, const EventRow& e) -> Status {
+        bool leave_out = false;
+        if (!MayReach(policy, e.tlp, e.origin, party)) {
+          ++decided.withheld;
+          leave_out = true;
+        } else {
+          const uint64_t key = FindingKey(e.ip, e.type, e.identifier);
+          if (!findings.empty() && recently_reported(key)) {
+            ++decided.suppressed;
+            leave_out = true;
+          } else {
+            ++decided.included;
+            decided.reported_findings.push_back(key);
+            if (r.channel == Channel::kNode || !e.origin.empty()) {
+              decided.followed.emplace_back(e.id, e.ip);
+            }
+            if (writer != nullptr) writer->Add(e);
+          }
+        }
+        if (leave_out) {
+          if (chunk != left_out_chunk) {
+            left_out = &decided.left_out[chunk];
+            left_out_chunk = chunk;
+          }
+          left_out->push_back(static_cast<uint32_t>(slot));
+        }
+        return Status::Ok();
+      },
+      writer != nullptr && writer->needs_evidence()));
   return decided;
 }
 

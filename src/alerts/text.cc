@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "alerts/observation.h"
+#include "common/json_string.h"
 
 namespace kizuna::alerts {
 namespace {
@@ -68,58 +69,6 @@ Result<int64_t> EpochSeconds(std::string_view s) {
     if (end != s.size() || end == i + 1) return BadTime();
   }
   return seconds * 1000000 + micros;
-}
-
-// Whether any of the eight bytes in `w` is a control character, '"' or '\\'.
-bool NeedsEscape(uint64_t w) {
-  constexpr uint64_t kOnes = 0x0101010101010101ull;
-  constexpr uint64_t kHigh = 0x8080808080808080ull;
-  auto has_zero = [](uint64_t x) { return (x - kOnes) & ~x & kHigh; };
-  const uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
-  return (below_space | has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\'))) != 0;
-}
-
-void AppendEscaped(std::string_view text, std::string* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  size_t plain = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (i + 8 <= text.size()) {
-      uint64_t w;
-      std::memcpy(&w, text.data() + i, 8);
-      if (!NeedsEscape(w)) {
-        i += 7;
-        continue;
-      }
-    }
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out->append(text.data() + plain, i - plain);
-    plain = i + 1;
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        out->append("\\u00");
-        out->push_back(kHex[c >> 4]);
-        out->push_back(kHex[c & 15]);
-    }
-  }
-  out->append(text.data() + plain, text.size() - plain);
-  out->push_back('"');
 }
 
 // `text` cut to at most `max` bytes at a UTF-8 character boundary.
@@ -199,7 +148,7 @@ EvidenceWriter::EvidenceWriter(std::string* out) : out_(out) {
 
 std::string EvidenceWriter::EscapedKey(std::string_view key) {
   std::string out;
-  AppendEscaped(CutUtf8(key, kMaxKeyBytes), &out);
+  AppendJsonString(CutUtf8(key, kMaxKeyBytes), &out);
   out.push_back(':');
   return out;
 }
@@ -208,7 +157,7 @@ void EvidenceWriter::StartField(std::string_view key) {
   if (!empty_) out_->push_back(',');
   const std::string_view k = CutUtf8(key, kMaxKeyBytes);
   if (k.size() < key.size()) truncated_ = true;
-  AppendEscaped(k, out_);
+  AppendJsonString(k, out_);
   out_->push_back(':');
 }
 
@@ -226,7 +175,7 @@ void EvidenceWriter::AddString(std::string_view key, std::string_view value) {
   StartField(key);
   const std::string_view v = CutUtf8(value, kMaxValueBytes);
   if (v.size() < value.size()) truncated_ = true;
-  AppendEscaped(v, out_);
+  AppendJsonString(v, out_);
   EndField(mark);
 }
 
@@ -236,7 +185,7 @@ void EvidenceWriter::AddStringEscapedKey(std::string_view escaped_key, std::stri
   out_->append(escaped_key);
   const std::string_view v = CutUtf8(value, kMaxValueBytes);
   if (v.size() < value.size()) truncated_ = true;
-  AppendEscaped(v, out_);
+  AppendJsonString(v, out_);
   EndField(mark);
 }
 

@@ -647,7 +647,7 @@ http::Response ApiService::Match(const http::Request& request, const store::User
     out_json += ",\"sightings\":[";
     for (size_t i = 0; i < ids->size(); ++i) {
       if (i) out_json += ',';
-      correlation::AppendJsonString((*ids)[i], &out_json);
+      AppendJsonString((*ids)[i], &out_json);
     }
     out_json += ']';
   }

@@ -20,12 +20,10 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json_string.h"
 #include "correlation/correlator.h"
 
 namespace kizuna::correlation {
-
-// Appends `text` as a JSON string, quotes included.
-void AppendJsonString(std::string_view text, std::string* out);
 
 // Appends the JSON object of one result (no newline).
 void AppendResultJson(const ObservableResult& result, std::string* out);
