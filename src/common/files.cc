@@ -8,6 +8,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/uuid.h"
+
 namespace kizuna {
 namespace {
 
@@ -37,6 +39,29 @@ Status MoveDurably(const std::string& temp, const std::string& path) {
     return IoError("cannot move " + temp + " to " + path + ": " + std::strerror(errno));
   }
   return SyncDirectory(std::filesystem::path(path).parent_path().string());
+}
+
+Status ReplaceFileDurably(const std::string& path, std::string_view bytes, unsigned mode) {
+  // A name of its own: two writers at once each rename a whole file.
+  const std::string temp = path + ".tmp-" + NewUuid4();
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return IoError("cannot write " + temp + ": " + std::strerror(errno));
+  size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    written += static_cast<size_t>(n);
+  }
+  const int error = errno;
+  Status status = Status::Ok();
+  if (::close(fd) != 0 || written != bytes.size()) {
+    status = IoError("cannot write " + temp + ": " + std::strerror(error));
+  } else {
+    status = MoveDurably(temp, path);
+  }
+  if (!status.ok()) ::unlink(temp.c_str());
+  return status;
 }
 
 }  // namespace kizuna

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 
@@ -20,5 +21,11 @@ Status SyncDirectory(const std::string& dir);
 // Renames `temp` to `path` (atomically replacing it) after syncing its
 // bytes, then syncs the directory.
 Status MoveDurably(const std::string& temp, const std::string& path);
+
+// Replaces `path` with `bytes` (a reader sees the old file or the new one,
+// never part of one): a temporary file of its own beside it, with
+// permissions `mode`, written, synced and moved durably. On an error the
+// temporary file is removed and `path` is as it was.
+Status ReplaceFileDurably(const std::string& path, std::string_view bytes, unsigned mode);
 
 }  // namespace kizuna

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 
@@ -39,6 +41,30 @@ TEST(Files, WhatCannotBeSyncedOrMovedIsAnErrorNamingIt) {
   EXPECT_FALSE(SyncDirectory(dir.path() + "/gone").ok());
   EXPECT_TRUE(SyncDirectory(dir.path()).ok());
   EXPECT_TRUE(SyncFile(dir.path() + "/a.tmp").ok());
+}
+
+TEST(Files, ReplaceFileDurablyLeavesTheNewBytesWithTheirModeAndNothingElse) {
+  test_support::TempDir dir;
+  const std::string path = dir.path() + "/kizuna.toml";
+  std::ofstream(path) << "old";
+  ASSERT_TRUE(ReplaceFileDurably(path, "new text", 0600).ok());
+  EXPECT_EQ(Read(path), "new text");
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()),
+                          std::filesystem::directory_iterator()),
+            1);
+  // Into a directory that is not there: an error naming it, nothing written.
+  Status failed = ReplaceFileDurably(dir.path() + "/gone/file", "x", 0644);
+  EXPECT_EQ(failed.code(), Code::kIoError);
+  EXPECT_NE(failed.message().find("gone"), std::string::npos) << failed.message();
+  // Over a directory: the rename fails, the temporary file is removed.
+  std::filesystem::create_directory(dir.path() + "/sub");
+  std::ofstream(dir.path() + "/sub/x") << "x";
+  EXPECT_FALSE(ReplaceFileDurably(dir.path() + "/sub", "x", 0644).ok());
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()),
+                          std::filesystem::directory_iterator()),
+            2);
 }
 
 }  // namespace

@@ -44,34 +44,6 @@ Result<std::string> ReadWholeFile(const std::string& path) {
   return out;
 }
 
-Status ReplaceFileAtomically(const std::string& path, std::string_view bytes) {
-  // A name of its own: two loads at once each rename a whole file.
-  const std::string temporary = path + ".tmp-" + NewUuid4();
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return IoError("cannot write " + temporary + ": " + std::strerror(errno));
-  size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    written += static_cast<size_t>(n);
-  }
-  const bool ok = written == bytes.size() && ::fsync(fd) == 0;
-  const int error = errno;
-  if (::close(fd) != 0 || !ok || ::rename(temporary.c_str(), path.c_str()) != 0) {
-    ::unlink(temporary.c_str());
-    return IoError("cannot write " + path + ": " + std::strerror(ok ? errno : error));
-  }
-  // The rename itself made durable.
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  const int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
-  return Status::Ok();
-}
-
 }  // namespace internal
 
 namespace {

@@ -206,10 +206,6 @@ int LargestBlock(Key address, Key first, Key last) {
 // --- Files -------------------------------------------------------------------
 
 Result<std::string> ReadWholeFile(const std::string& path);
-// Replaces `path` with `bytes` atomically: a temporary file of its own in the
-// same directory, fsync, rename, fsync of the directory. A reader sees the
-// old file or the new one, never part of one.
-Status ReplaceFileAtomically(const std::string& path, std::string_view bytes);
 
 // --- Readers ------------------------------------------------------------------
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "common/encoding.h"
+#include "common/files.h"
 #include "common/time.h"
 #include "geo/geo.h"
 #include "geo/internal.h"
@@ -98,7 +99,7 @@ Result<GeoLoadResult> LoadGeoFiles(const std::string& node_dir,
     const std::string name(internal::LayerName(builder->kind()));
     internal::Layer layer = internal::Layer::Compile(std::move(*builder), now);
     KIZUNA_RETURN_IF_ERROR(
-        internal::ReplaceFileAtomically(geo_dir + "/" + name + ".kgeo", layer.Serialize()));
+        ReplaceFileDurably(geo_dir + "/" + name + ".kgeo", layer.Serialize(), 0644));
     say("geo layer " + name + ": " + std::to_string(layer.v4.segments.size()) + " IPv4 and " +
         std::to_string(layer.v6.segments.size()) + " IPv6 ranges, " + layer.Version());
     result.layers.push_back(name);

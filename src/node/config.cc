@@ -1,6 +1,7 @@
 #include "node/config.h"
 
 #include "common/encoding.h"
+#include "common/files.h"
 #include "node/config_section_impl.h"
 
 #include <fmt/format.h>
@@ -213,29 +214,6 @@ Result<std::string> ReadText(const std::string& path) {
   return buffer.str();
 }
 
-// Replaces the file's content atomically (a reader sees the old or the new
-// text, never half of one), readable by its owner only.
-Status ReplaceFile(const std::string& path, const std::string& text) {
-  std::string temp = path + ".tmp";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return IoError("cannot write " + temp + ": " + std::strerror(errno));
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      return IoError("cannot write " + temp + ": " + std::strerror(errno));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) return IoError("cannot write " + temp);
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    return IoError("cannot replace " + path + ": " + std::strerror(errno));
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 std::string_view SightingShareName(SightingShare share) {
@@ -260,7 +238,7 @@ Status AddPeerToConfigFile(const std::string& path, const PeerConfig& peer) {
   text += PeerToml(peer);
   KIZUNA_ASSIGN_OR_RETURN(NodeConfig checked, ParseConfig(text, path));
   (void)checked;
-  return ReplaceFile(path, text);
+  return ReplaceFileDurably(path, text, 0600);  // readable by its owner only
 }
 
 Status RemovePeerFromConfigFile(const std::string& path, const std::string& name) {
@@ -299,7 +277,7 @@ Status RemovePeerFromConfigFile(const std::string& path, const std::string& name
     return FailedPrecondition("cannot remove peer '" + name + "' from " + path +
                               " by itself; edit the file");
   }
-  return ReplaceFile(path, out);
+  return ReplaceFileDurably(path, out, 0600);
 }
 
 bool IsLoopbackHost(std::string_view host) {
