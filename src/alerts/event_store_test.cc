@@ -379,6 +379,47 @@ TEST_F(EventStore, RepeatsFoldAcrossBatchesAndIngestsUntilReported) {
   EXPECT_EQ(Ingest({Seen("192.0.2.1", kDay0 + kDay + 9)}, kDay0 + kDay + 6, 2).new_events, 1);
 }
 
+// A CSV report never reads the events' evidence (packing version 3 keeps
+// it in a frame of its own); the feed, whose JSON shows it, does.
+TEST_F(EventStore, ACsvReportIsBuiltWithoutReadingTheEvidence) {
+  ASSERT_EQ(routes_.recipients()[0].format, ReportFormat::kCsv);
+  std::vector<Observation> day0;
+  for (int host = 1; host <= 3; ++host) {
+    day0.push_back(Seen("192.0.2." + std::to_string(host), kDay0 + host));
+  }
+  ASSERT_EQ(Ingest(day0, kDay0 + 5000, 100).new_events, 3);
+  {
+    // The evidence frame cut off every chunk.
+    auto lock = db_->Lock();
+    auto read = db_->connection().Prepare("SELECT rowid, data FROM event_chunks");
+    ASSERT_TRUE(read.ok());
+    std::vector<std::pair<int64_t, std::string>> cut;
+    for (;;) {
+      auto row = read->Step();
+      ASSERT_TRUE(row.ok());
+      if (!*row) break;
+      const std::string data(read->ColumnBlob(1));
+      const size_t first = ZSTD_findFrameCompressedSize(data.data(), data.size());
+      ASSERT_FALSE(ZSTD_isError(first));
+      ASSERT_LT(first, data.size());
+      cut.emplace_back(read->ColumnInt(0), data.substr(0, first));
+    }
+    read->Reset();
+    ASSERT_FALSE(cut.empty());
+    for (const auto& [rowid, data] : cut) {
+      auto write = db_->connection().Prepare("UPDATE event_chunks SET data = ?1 WHERE rowid = ?2");
+      ASSERT_TRUE(write.ok());
+      write->BindBlob(1, data).Bind(2, rowid);
+      ASSERT_TRUE(write->Run().ok());
+    }
+  }
+  const auto built = Build(kDay0 + kDay + 1);
+  ASSERT_EQ(built.size(), 1u);
+  EXPECT_EQ(built[0].events, 3);
+  auto feed = FeedEvents(*db_, policy_, routes_.recipients(), {}, 1000);
+  EXPECT_FALSE(feed.ok());
+}
+
 // The feed pages through reports of any size in pages of `limit` events:
 // a page may end inside a report, the next resumes there, and the pages
 // together are the whole feed, each event once, in the same order.
