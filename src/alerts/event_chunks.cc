@@ -61,10 +61,7 @@ class Reader {
   }
   bool String(std::string* s) {
     uint64_t n = 0;
-    if (!Varint(&n) || n > rest_.size()) return false;
-    s->assign(rest_.data(), n);
-    rest_.remove_prefix(n);
-    return true;
+    return Varint(&n) && Bytes(n, s);
   }
   // A version-2 string: `s` keeps the previous event's value on a 0, which
   // the first event may not use.
@@ -72,11 +69,7 @@ class Reader {
     uint64_t n = 0;
     if (!Varint(&n)) return false;
     if (n == 0) return !first;
-    --n;
-    if (n > rest_.size()) return false;
-    s->assign(rest_.data(), n);
-    rest_.remove_prefix(n);
-    return true;
+    return Bytes(n - 1, s);
   }
   bool Skip(std::string_view prefix) {
     if (rest_.substr(0, prefix.size()) != prefix) return false;
@@ -92,6 +85,13 @@ class Reader {
   bool done() const { return rest_.empty(); }
 
  private:
+  bool Bytes(uint64_t n, std::string* s) {
+    if (n > rest_.size()) return false;
+    s->assign(rest_.data(), n);
+    rest_.remove_prefix(n);
+    return true;
+  }
+
   std::string_view rest_;
 };
 

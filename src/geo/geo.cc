@@ -13,7 +13,6 @@
 #include <filesystem>
 #include <optional>
 
-#include "common/uuid.h"
 #include "geo/internal.h"
 
 namespace kizuna::geo {
