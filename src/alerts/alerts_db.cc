@@ -5,9 +5,7 @@
 
 #include <cerrno>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "alerts/event_chunks.h"
 
@@ -107,7 +105,7 @@ CREATE INDEX IF NOT EXISTS report_log_by_report ON report_log(report, at);
 // each. partner_reports / partner_events: the alert reports partners' nodes
 // sent us and which of our events each of their events became. rechecks:
 // the reports re-checked. cursors: where the followers are.
-constexpr int64_t kSchemaVersion = 3;
+constexpr int64_t kSchemaVersion = 4;
 constexpr const char* kSchemaV3 = R"sql(
 CREATE TABLE IF NOT EXISTS event_chunks(
   rowid INTEGER PRIMARY KEY,
@@ -339,7 +337,7 @@ Status MigrateEventRows(store::sqlite::Connection& c) {
 constexpr const char* kReportColumns =
     "rowid, id, recipient, period_start, cutoff, created, format, channel, tlp, events, "
     "suppressed, withheld, filename, content_type, state, attempts, next_attempt, last_error, "
-    "sent, acknowledged, body_file, delivered_to, sender_pid";
+    "sent, acknowledged, body_file, delivered_to, sender_pid, producer, producer_identity";
 
 }  // namespace
 
@@ -368,9 +366,14 @@ Result<std::unique_ptr<AlertsDb>> AlertsDb::Open(const std::string& node_dir) {
   KIZUNA_RETURN_IF_ERROR(connection->Exec(kSchemaV1));
   // Step 2: the addresses that already accepted a report (a retry goes to
   // the others only) and the process sending it (taken up when it is gone).
+  // Step 4: who built a report, for the body rendered from its cut when it
+  // is delivered or shown (reports.h LoadReportBody) instead of a file
+  // written when it is built.
   for (const auto& [column, definition] :
        {std::pair<const char*, const char*>{"delivered_to", "TEXT NOT NULL DEFAULT ''"},
-        {"sender_pid", "INTEGER NOT NULL DEFAULT 0"}}) {
+        {"sender_pid", "INTEGER NOT NULL DEFAULT 0"},
+        {"producer", "TEXT NOT NULL DEFAULT ''"},
+        {"producer_identity", "TEXT NOT NULL DEFAULT ''"}}) {
     KIZUNA_ASSIGN_OR_RETURN(
         store::sqlite::Statement has,
         connection->Prepare(std::string("SELECT count(*) FROM pragma_table_info('reports') "
@@ -461,7 +464,7 @@ Result<std::vector<Recipient>> AlertsDb::Recipients() {
 
 Result<std::vector<ReportRow>> AlertsDb::ReadReports(const std::string& where,
                                                      const std::string& arg, int limit,
-                                                     bool with_body, const std::string& order) {
+                                                     const std::string& order) {
   std::string sql = std::string("SELECT ") + kReportColumns + " FROM reports" +
                     (where.empty() ? "" : " WHERE " + where) + " ORDER BY " + order + " LIMIT ?2";
   KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement statement, connection_->Prepare(sql));
@@ -495,14 +498,8 @@ Result<std::vector<ReportRow>> AlertsDb::ReadReports(const std::string& where,
     r.body_file = statement.ColumnText(20);
     r.delivered_to = statement.ColumnText(21);
     r.sender_pid = statement.ColumnInt(22);
-    if (with_body) {
-      std::ifstream file(std::filesystem::path(node_dir_) / "alerts" / "reports" / r.body_file,
-                         std::ios::binary);
-      if (!file) return IoError("report " + r.id + ": its body " + r.body_file + " is missing");
-      std::ostringstream text;
-      text << file.rdbuf();
-      r.body = text.str();
-    }
+    r.producer = statement.ColumnText(23);
+    r.producer_identity = statement.ColumnText(24);
     out.push_back(std::move(r));
   }
   return out;
@@ -513,7 +510,7 @@ Result<std::vector<ReportRow>> AlertsDb::DueReports(int64_t now_us, int limit) {
   KIZUNA_ASSIGN_OR_RETURN(
       std::vector<ReportRow> listed,
       ReadReports("(state = 'queued' AND next_attempt <= CAST(?1 AS INTEGER)) OR state = 'sending'",
-                  std::to_string(now_us), limit, false, "rowid"));
+                  std::to_string(now_us), limit, "rowid"));
   std::vector<ReportRow> due;
   for (ReportRow& r : listed) {
     // A report another process is sending is left to it until its lease
@@ -527,15 +524,14 @@ Result<std::vector<ReportRow>> AlertsDb::DueReports(int64_t now_us, int limit) {
   return due;
 }
 
-Result<std::vector<ReportRow>> AlertsDb::Reports(const std::string& recipient, int limit,
-                                                 bool with_body) {
+Result<std::vector<ReportRow>> AlertsDb::Reports(const std::string& recipient, int limit) {
   auto lock = Lock();
-  return ReadReports(recipient.empty() ? "" : "recipient = ?1", recipient, limit, with_body);
+  return ReadReports(recipient.empty() ? "" : "recipient = ?1", recipient, limit);
 }
 
-Result<ReportRow> AlertsDb::Report(const std::string& id, bool with_body) {
+Result<ReportRow> AlertsDb::Report(const std::string& id) {
   auto lock = Lock();
-  KIZUNA_ASSIGN_OR_RETURN(std::vector<ReportRow> rows, ReadReports("id = ?1", id, 1, with_body));
+  KIZUNA_ASSIGN_OR_RETURN(std::vector<ReportRow> rows, ReadReports("id = ?1", id, 1));
   if (rows.empty()) return NotFound("no report " + id);
   return std::move(rows.front());
 }

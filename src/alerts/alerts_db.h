@@ -62,10 +62,13 @@ struct ReportRow {
   int64_t next_attempt_us = 0;
   std::string last_error;
   int64_t sent_us = 0, acknowledged_us = 0;
-  std::string body_file;     // in DIR/alerts/reports/
+  // Reports built before bodies were rendered on demand keep theirs in
+  // DIR/alerts/reports/<body_file>; "" for the others (LoadReportBody).
+  std::string body_file;
   std::string delivered_to;  // e-mail: the addresses that accepted it, comma-separated
   int64_t sender_pid = 0;    // "sending": the process that claimed it (same host)
-  std::string body;          // only when asked for
+  std::string producer, producer_identity;  // the node's, when it was built
+  std::string body;                         // only when loaded (LoadReportBody)
 };
 
 struct LogEntry {
@@ -101,9 +104,8 @@ class AlertsDb {
   Result<std::vector<Recipient>> Recipients();
 
   // Reports (each call takes the lock).
-  Result<std::vector<ReportRow>> Reports(const std::string& recipient, int limit,
-                                         bool with_body = false);
-  Result<ReportRow> Report(const std::string& id, bool with_body);
+  Result<std::vector<ReportRow>> Reports(const std::string& recipient, int limit);
+  Result<ReportRow> Report(const std::string& id);
   // Reports to deliver now, oldest first: queued and due, or "sending"
   // whose lease ran out or whose sender process is gone.
   Result<std::vector<ReportRow>> DueReports(int64_t now_us, int limit);
@@ -116,7 +118,7 @@ class AlertsDb {
   AlertsDb(std::string node_dir, std::unique_ptr<store::sqlite::Connection> connection)
       : node_dir_(std::move(node_dir)), connection_(std::move(connection)) {}
   Result<std::vector<ReportRow>> ReadReports(const std::string& where, const std::string& arg,
-                                             int limit, bool with_body,
+                                             int limit,
                                              const std::string& order = "cutoff DESC, rowid DESC");
 
   const std::string node_dir_;

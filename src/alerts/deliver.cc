@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "alerts/reports.h"
 #include "common/time.h"
 
 namespace kizuna::alerts {
@@ -219,7 +220,10 @@ Result<DeliveryStats> DeliverDue(AlertsDb& db, const RouteTable& routes,
     if (recipient.channel == Channel::kFeed) {
       outcome = {true, false, "available on the feed to " + recipient.org, ""};
     } else {
-      auto report = db.Report(listed.id, /*with_body=*/true);
+      auto report = db.Report(listed.id);
+      if (report.ok()) {
+        if (Status body = LoadReportBody(db, &*report); !body.ok()) report = body;
+      }
       if (!report.ok()) {
         // One unreadable report does not hold up the others.
         outcome = {false, false, report.status().message(), listed.delivered_to};
@@ -264,7 +268,7 @@ Result<DeliveryStats> DeliverDue(AlertsDb& db, const RouteTable& routes,
 
 Status AcknowledgeReport(AlertsDb& db, const std::string& report_id, int64_t now_us,
                          const std::string& by) {
-  KIZUNA_ASSIGN_OR_RETURN(ReportRow report, db.Report(report_id, false));
+  KIZUNA_ASSIGN_OR_RETURN(ReportRow report, db.Report(report_id));
   if (report.state == kAcknowledged) return Status::Ok();
   auto lock = db.Lock();
   store::sqlite::Connection& c = db.connection();

@@ -8,7 +8,9 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -416,8 +418,50 @@ TEST_F(EventStore, ACsvReportIsBuiltWithoutReadingTheEvidence) {
   const auto built = Build(kDay0 + kDay + 1);
   ASSERT_EQ(built.size(), 1u);
   EXPECT_EQ(built[0].events, 3);
+  // Its body, rendered for delivery, reads no evidence either.
+  auto report = db_->Report(built[0].id);
+  ASSERT_TRUE(report.ok());
+  const Status body = LoadReportBody(*db_, &*report);
+  ASSERT_TRUE(body.ok()) << body.message();
+  EXPECT_EQ(std::count(report->body.begin(), report->body.end(), '\n'), 4) << report->body;
   auto feed = FeedEvents(*db_, policy_, routes_.recipients(), {}, 1000);
   EXPECT_FALSE(feed.ok());
+}
+
+// A report's body is not written when the report is cut: it is rendered
+// from the cut whenever it is delivered or shown, and is the same bytes
+// every time, whatever arrived since.
+TEST_F(EventStore, AReportsBodyIsTheSameWheneverItIsRendered) {
+  std::vector<Observation> day0;
+  for (int host = 1; host <= 4; ++host) {
+    day0.push_back(Seen("192.0.2." + std::to_string(host), kDay0 + host));
+  }
+  day0.push_back(Seen("192.0.2.1", kDay0 + 100));
+  ASSERT_EQ(Ingest(day0, kDay0 + 5000, 100).new_events, 4);
+  BuildOptions at_cut;
+  at_cut.now_us = kDay0 + kDay;
+  at_cut.policy = &policy_;
+  at_cut.producer = "home";
+  auto preview = PreviewReport(*db_, routes_, at_cut, "all");
+  ASSERT_TRUE(preview.ok()) << preview.status().message();
+  const auto built = Build(kDay0 + kDay + 1);
+  ASSERT_EQ(built.size(), 1u);
+  ASSERT_EQ(built[0].events, 4);
+  EXPECT_FALSE(std::filesystem::exists(ReportsDir(dir_.path()) + "/" + built[0].id + ".report"));
+  // Repeats of the reported hosts and new hosts arrive after the cut.
+  std::vector<Observation> later = day0;
+  later.push_back(Seen("192.0.2.9", kDay0 + kDay + 7));
+  Ingest(later, kDay0 + kDay + 10, 2);
+  auto first = db_->Report(built[0].id);
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->body.empty());  // not read with the row
+  ReportRow second = *first;
+  ASSERT_TRUE(LoadReportBody(*db_, &*first).ok());
+  ASSERT_TRUE(LoadReportBody(*db_, &second).ok());
+  EXPECT_EQ(first->body, preview->body.data);
+  EXPECT_EQ(second.body, first->body);
+  EXPECT_EQ(first->body.find("192.0.2.9"), std::string::npos);
+  EXPECT_NE(first->body.find("192.0.2.4"), std::string::npos);
 }
 
 // The feed pages through reports of any size in pages of `limit` events:
@@ -569,10 +613,17 @@ CREATE TABLE report_log(report INTEGER NOT NULL, at INTEGER NOT NULL, state TEXT
                            std::to_string(cut1) + ")")
                     .ok());
   }
+  // Reports of that time kept their body in a file.
+  std::filesystem::create_directories(ReportsDir(dir.path()));
+  std::ofstream(ReportsDir(dir.path()) + "/r1.report") << "the body as sent\n";
   auto db = AlertsDb::Open(dir.path());
   ASSERT_TRUE(db.ok()) << db.status().message();
   RouteTable routes({FallbackRecipient()});
   sharing::SharingPolicy policy(HomeConfig());
+  auto old_report = (*db)->Report("r1");
+  ASSERT_TRUE(old_report.ok()) << old_report.status().message();
+  ASSERT_TRUE(LoadReportBody(**db, &*old_report).ok());
+  EXPECT_EQ(old_report->body, "the body as sent\n");
   // The old report still shows its two events.
   auto page = FeedEvents(**db, policy, routes.recipients(), {}, 100);
   ASSERT_TRUE(page.ok()) << page.status().message();
@@ -598,6 +649,13 @@ CREATE TABLE report_log(report INTEGER NOT NULL, at INTEGER NOT NULL, state TEXT
   ASSERT_EQ(built->size(), 1u);
   EXPECT_EQ((*built)[0].events, 1);
   EXPECT_EQ((*built)[0].suppressed, 1);
+  // A report built now has no file: its body is rendered from its cut.
+  auto new_report = (*db)->Report((*built)[0].id);
+  ASSERT_TRUE(new_report.ok());
+  EXPECT_EQ(new_report->body_file, "");
+  ASSERT_TRUE(LoadReportBody(**db, &*new_report).ok());
+  EXPECT_NE(new_report->body.find("192.0.2.4"), std::string::npos) << new_report->body;
+  EXPECT_EQ(new_report->body.find("192.0.2.1"), std::string::npos) << new_report->body;
 }
 
 }  // namespace

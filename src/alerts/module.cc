@@ -425,7 +425,7 @@ http::Response AlertsModule::Report(const http::Request& request, const store::U
   auto not_found = [] { return http::ErrorResponse(404, "Not found", "no such report"); };
   // Whose report it is is decided before anything else is read: another
   // recipient's report behaves exactly as one that does not exist.
-  auto report = db_->Report(id, false);
+  auto report = db_->Report(id);
   if (!report.ok()) {
     if (report.status().code() == Code::kNotFound) return not_found();
     return Internal500(report.status());
@@ -465,9 +465,9 @@ http::Response AlertsModule::Report(const http::Request& request, const store::U
     if (!home && !MayReach(*policy, report->tlp, "", AffectedParty(*policy, *owner))) {
       return not_found();
     }
-    auto with_body = db_->Report(id, true);
-    if (!with_body.ok()) return Internal500(with_body.status());
-    out["body"] = with_body->body;
+    ReportRow with_body = *report;
+    if (Status body = LoadReportBody(*db_, &with_body); !body.ok()) return Internal500(body);
+    out["body"] = with_body.body;
   }
   return Json(200, out);
 }
@@ -475,7 +475,7 @@ http::Response AlertsModule::Report(const http::Request& request, const store::U
 http::Response AlertsModule::Acknowledge(const http::Request&, const store::User& user,
                                          const std::string& id) {
   auto policy = services_->policy();
-  auto report = db_->Report(id, false);
+  auto report = db_->Report(id);
   auto not_found = [] { return http::ErrorResponse(404, "Not found", "no such report"); };
   if (!report.ok()) {
     if (report.status().code() == Code::kNotFound) return not_found();
@@ -495,7 +495,7 @@ http::Response AlertsModule::Acknowledge(const http::Request&, const store::User
   kizuna::Status acked = AcknowledgeReport(*db_, id, SystemClock::Instance().NowMicros(),
                                            "user " + user.name + " of " + user.org_name);
   if (!acked.ok()) return Internal500(acked);
-  auto updated = db_->Report(id, false);
+  auto updated = db_->Report(id);
   if (!updated.ok()) return Internal500(updated.status());
   return Json(200, ReportJson(*updated));
 }

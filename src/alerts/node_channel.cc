@@ -193,7 +193,7 @@ Result<bool> ApplyPartnerAnswer(AlertsDb& db, const std::vector<Recipient>& reci
   const std::string by = "peer " + peer + (detail.empty() ? "" : ": " + detail);
   if (of.starts_with("report--")) {
     if (state != kReportReceived) return ignore("a report's answer is 'received'");
-    auto report = db.Report(of.substr(8), false);
+    auto report = db.Report(of.substr(8));
     if (!report.ok()) {
       if (report.status().code() == Code::kNotFound) return ignore("no report " + of);
       return report.status();

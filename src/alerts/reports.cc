@@ -9,7 +9,6 @@
 #include <sstream>
 
 #include "alerts/event_chunks.h"
-#include "common/files.h"
 #include "common/time.h"
 #include "common/uuid.h"
 
@@ -213,9 +212,7 @@ Status WriteCut(store::sqlite::Connection& c, const Recipient& r, const Cut& cut
 }
 
 Result<std::optional<BuiltReport>> BuildOne(AlertsDb& db, const Recipient& r,
-                                            const BuildOptions& options,
-                                            const std::filesystem::path& dir) {
-  std::error_code ec;
+                                            const BuildOptions& options) {
   auto lock = db.Lock();
   store::sqlite::Connection& c = db.connection();
   // One writer at a time across processes: the cut is decided and the
@@ -225,18 +222,13 @@ Result<std::optional<BuiltReport>> BuildOne(AlertsDb& db, const Recipient& r,
   KIZUNA_ASSIGN_OR_RETURN(std::optional<Cut> cut, DueCut(c, r, options));
   if (!cut) return std::optional<BuiltReport>();
   const ReportHeader header = HeaderFor(r, *cut, options);
-  const std::filesystem::path path = dir / (header.id + ".report");
-  const std::string temp = path.string() + ".tmp";
-  std::ofstream file(temp, std::ios::binary | std::ios::trunc);
-  if (!file) return IoError("cannot write " + temp);
-  ReportWriter writer(r.format, header, &file);
-  KIZUNA_ASSIGN_OR_RETURN(Decided decided, Decide(c, r, *cut, *options.policy, &writer));
-  writer.Finish();
-  file.close();
-  if (!file) return IoError("cannot write " + temp + " (disk full?)");
+  // The body is not written now: it is rendered from the cut when it is
+  // delivered or shown (LoadReportBody). A feed's reports are never rendered.
+  KIZUNA_ASSIGN_OR_RETURN(Decided decided, Decide(c, r, *cut, *options.policy, nullptr));
+  std::ostream no_output(nullptr);
+  const ReportWriter naming(r.format, header, &no_output);
   BuiltReport report{header.id, r.name, decided.included, decided.suppressed, decided.withheld};
   if (decided.included == 0) {
-    std::filesystem::remove(temp, ec);
     KIZUNA_RETURN_IF_ERROR(WriteCut(c, r, *cut, decided, std::nullopt));
     KIZUNA_RETURN_IF_ERROR(tx.Commit());
     return std::optional<BuiltReport>();
@@ -245,7 +237,8 @@ Result<std::optional<BuiltReport>> BuildOne(AlertsDb& db, const Recipient& r,
       store::sqlite::Statement insert,
       c.Prepare("INSERT INTO reports(id, recipient, period_start, cutoff, created, format, "
                 "channel, tlp, events, suppressed, withheld, filename, content_type, body_file, "
-                "state) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"));
+                "state, producer, producer_identity) "
+                "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,'',?14,?15,?16)"));
   insert.Bind(1, header.id)
       .Bind(2, r.name)
       .Bind(3, cut->period_start)
@@ -257,10 +250,11 @@ Result<std::optional<BuiltReport>> BuildOne(AlertsDb& db, const Recipient& r,
       .Bind(9, report.events)
       .Bind(10, report.suppressed)
       .Bind(11, report.withheld)
-      .Bind(12, writer.filename())
-      .Bind(13, writer.content_type())
-      .Bind(14, path.filename().string())
-      .Bind(15, kQueued);
+      .Bind(12, naming.filename())
+      .Bind(13, naming.content_type())
+      .Bind(14, kQueued)
+      .Bind(15, options.producer)
+      .Bind(16, options.producer_identity);
   KIZUNA_RETURN_IF_ERROR(insert.Run());
   const int64_t rowid = c.LastInsertRowId();
   KIZUNA_RETURN_IF_ERROR(WriteCut(c, r, *cut, decided, rowid));
@@ -276,9 +270,6 @@ Result<std::optional<BuiltReport>> BuildOne(AlertsDb& db, const Recipient& r,
                                       std::to_string(report.events) + " events, " +
                                           std::to_string(report.suppressed) + " suppressed, " +
                                           std::to_string(report.withheld) + " withheld"));
-  // The body is in place, on disk, before the row that names it is
-  // committed; a crash in between leaves a file the next run writes again.
-  KIZUNA_RETURN_IF_ERROR(MoveDurably(temp, path.string()));
   KIZUNA_RETURN_IF_ERROR(tx.Commit());
   return std::optional<BuiltReport>(std::move(report));
 }
@@ -290,7 +281,8 @@ std::string ReportId(std::string_view recipient, int64_t cutoff_us) {
 }
 
 Status ForEachEventInReport(store::sqlite::Connection& c, const std::string& recipient,
-                            int64_t cutoff, const std::function<Status(const EventRow&)>& visit) {
+                            int64_t cutoff, const std::function<Status(const EventRow&)>& visit,
+                            bool with_evidence) {
   KIZUNA_ASSIGN_OR_RETURN(
       store::sqlite::Statement range,
       c.Prepare("SELECT range_from FROM cuts WHERE recipient = ?1 AND cutoff = ?2"));
@@ -312,14 +304,16 @@ Status ForEachEventInReport(store::sqlite::Connection& c, const std::string& rec
     }
   }
   return ForEachEventInRange(
-      c, recipient, range_from, cutoff, [&](int64_t chunk, size_t slot, const EventRow& e) {
+      c, recipient, range_from, cutoff,
+      [&](int64_t chunk, size_t slot, const EventRow& e) {
         auto skip = left_out.find(chunk);
         if (skip != left_out.end() && std::binary_search(skip->second.begin(), skip->second.end(),
                                                          static_cast<uint32_t>(slot))) {
           return Status::Ok();
         }
         return visit(e);
-      });
+      },
+      with_evidence);
 }
 
 Status ForEachEventSince(store::sqlite::Connection& c, int64_t since_us,
@@ -347,16 +341,12 @@ Result<std::vector<BuiltReport>> BuildDueReports(AlertsDb& db, const RouteTable&
                                                  const BuildOptions& options) {
   if (options.policy == nullptr) return Internal("BuildDueReports: no sharing policy");
   std::vector<BuiltReport> built;
-  std::error_code ec;
-  const std::filesystem::path dir = ReportsDir(db.node_dir());
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return IoError("cannot create " + dir.string() + ": " + ec.message());
   Status first_error = Status::Ok();
   for (const Recipient& r : routes.recipients()) {
     if (!options.only_recipient.empty() && r.name != options.only_recipient) continue;
     // One recipient's failure (a full disk, a damaged row) does not hold up
     // the others' reports; the first is returned when nothing was built.
-    Result<std::optional<BuiltReport>> one = BuildOne(db, r, options, dir);
+    Result<std::optional<BuiltReport>> one = BuildOne(db, r, options);
     if (!one.ok()) {
       spdlog::warn("alerts: report for {} not built: {}", r.name, one.status().message());
       if (first_error.ok()) first_error = one.status();
@@ -366,6 +356,52 @@ Result<std::vector<BuiltReport>> BuildDueReports(AlertsDb& db, const RouteTable&
   }
   if (built.empty() && !first_error.ok()) return first_error;
   return built;
+}
+
+Status LoadReportBody(AlertsDb& db, ReportRow* report) {
+  if (!report->body_file.empty()) {
+    const std::filesystem::path path =
+        std::filesystem::path(ReportsDir(db.node_dir())) / report->body_file;
+    std::ifstream file(path, std::ios::binary);
+    if (!file)
+      return IoError("report " + report->id + ": its body " + path.string() + " is missing");
+    std::ostringstream text;
+    text << file.rdbuf();
+    report->body = std::move(text).str();
+    return Status::Ok();
+  }
+  std::optional<ReportFormat> format = ParseReportFormat(report->format);
+  if (!format) return Internal("report " + report->id + ": unknown format " + report->format);
+  KIZUNA_ASSIGN_OR_RETURN(const stix::Tlp tlp, stix::ParseTlp(report->tlp));
+  ReportHeader header;
+  header.id = report->id;
+  header.recipient = report->recipient;
+  header.producer = report->producer;
+  header.producer_identity = report->producer_identity;
+  header.period_start_us = report->period_start_us;
+  header.cutoff_us = report->cutoff_us;
+  header.created_us = report->created_us;
+  header.tlp = tlp;
+  std::ostringstream out;
+  ReportWriter writer(*format, header, &out);
+  auto lock = db.Lock();
+  store::sqlite::Connection& c = db.connection();
+  KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Transaction tx,
+                          store::sqlite::Transaction::Begin(c, false));
+  KIZUNA_RETURN_IF_ERROR(ForEachEventInReport(
+      c, report->recipient, report->cutoff_us,
+      [&](const EventRow& e) {
+        writer.Add(e);
+        return Status::Ok();
+      },
+      writer.needs_evidence()));
+  const int64_t written = writer.Finish();
+  if (written != report->events) {
+    return Internal("report " + report->id + ": " + std::to_string(written) + " events found, " +
+                    std::to_string(report->events) + " reported");
+  }
+  report->body = std::move(out).str();
+  return Status::Ok();
 }
 
 Result<Preview> PreviewReport(AlertsDb& db, const RouteTable& routes, const BuildOptions& options,

@@ -71,8 +71,16 @@ Result<Preview> PreviewReport(AlertsDb& db, const RouteTable& routes, const Buil
 // Calls `visit` for each event of the report cut for `recipient` at
 // `cutoff`: its cut's range less what it left out. The caller holds the
 // database's lock (and a transaction, for one consistent view).
+// Without `with_evidence`, the events' evidence is left empty (not read).
 Status ForEachEventInReport(store::sqlite::Connection& c, const std::string& recipient,
-                            int64_t cutoff, const std::function<Status(const EventRow&)>& visit);
+                            int64_t cutoff, const std::function<Status(const EventRow&)>& visit,
+                            bool with_evidence = true);
+
+// Fills report->body: the report rendered from its cut (what it included
+// never changes once cut, so every rendering is the same bytes), or, for a
+// report built before bodies were rendered on demand, its stored file.
+// Takes the database's lock.
+Status LoadReportBody(AlertsDb& db, ReportRow* report);
 
 // Calls `visit` for every stored event that arrived at or after
 // `since_us` (0: all), whatever its recipient, chunk by chunk. The caller
@@ -80,7 +88,8 @@ Status ForEachEventInReport(store::sqlite::Connection& c, const std::string& rec
 Status ForEachEventSince(store::sqlite::Connection& c, int64_t since_us,
                          const std::function<Status(const EventRow&)>& visit);
 
-// Where report bodies are kept: DIR/alerts/reports/<id>.report.
+// Where the bodies of reports built before version 4 of alerts.db are kept:
+// DIR/alerts/reports/<id>.report.
 std::string ReportsDir(const std::string& node_dir);
 
 // The report id of (recipient, cutoff).
