@@ -276,8 +276,9 @@ Status MigrateEventRows(store::sqlite::Connection& c) {
     int64_t chunk_received = 0, chunk_report = 0;
     auto flush = [&]() -> Status {
       if (chunk.empty()) return Status::Ok();
+      KIZUNA_ASSIGN_OR_RETURN(ChunkBuilder::Blobs blobs, chunk.Finish());
       KIZUNA_ASSIGN_OR_RETURN(int64_t rowid,
-                              InsertChunk(c, chunk_recipient, chunk_received, chunk));
+                              InsertChunk(c, chunk_recipient, chunk_received, blobs));
       (void)rowid;
       chunk = ChunkBuilder();
       return Status::Ok();
@@ -396,8 +397,7 @@ Result<std::unique_ptr<AlertsDb>> AlertsDb::Open(const std::string& node_dir) {
 }
 
 Result<int64_t> InsertChunk(store::sqlite::Connection& c, const std::string& recipient,
-                            int64_t received_us, ChunkBuilder& chunk) {
-  KIZUNA_ASSIGN_OR_RETURN(ChunkBuilder::Blobs blobs, chunk.Finish());
+                            int64_t received_us, const ChunkBuilder::Blobs& blobs) {
   KIZUNA_ASSIGN_OR_RETURN(
       store::sqlite::Statement insert,
       c.Prepare("INSERT INTO event_chunks(recipient, received, day_min, day_max, events, slots, "

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "alerts/event_chunks.h"
 #include "alerts/recipients.h"
 #include "common/status.h"
 #include "store/sqlite/connection.h"
@@ -76,13 +77,12 @@ struct LogEntry {
   std::string state, detail;
 };
 
-class ChunkBuilder;
-
 // Writes a built chunk of events into event_chunks (event_chunks.h): the
 // events of `recipient` ("" for the unrouted) that arrived at
-// `received_us`. The caller holds the lock and a write transaction.
+// `received_us`. Returns its rowid. The caller holds the lock and a write
+// transaction.
 Result<int64_t> InsertChunk(store::sqlite::Connection& c, const std::string& recipient,
-                            int64_t received_us, ChunkBuilder& chunk);
+                            int64_t received_us, const ChunkBuilder::Blobs& chunk);
 // The cutoff of `recipient`'s last cut (0: none): its events that arrived
 // before it are in a report (or were left out of one); later ones pend.
 Result<int64_t> LastCutoff(store::sqlite::Connection& c, const std::string& recipient);

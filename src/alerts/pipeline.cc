@@ -13,6 +13,7 @@ namespace kizuna::alerts {
 namespace {
 
 constexpr int64_t kDayMicros = 86400LL * 1000000;
+const std::string kNoRecipient;  // the unrouted events' chunks
 
 uint64_t Fnv1a64(std::string_view bytes, uint64_t hash = 0xcbf29ce484222325ULL) {
   for (unsigned char c : bytes) {
@@ -87,7 +88,17 @@ Ingester::Ingester(AlertsDb& db, const geo::GeoDb* geo, const RouteTable& routes
       options_(std::move(options)),
       geo_version_(geo != nullptr ? geo->version() : ""),
       tlp_(stix::TlpName(options_.tlp)),
-      open_chunk_(routes.recipients().size() + 1, -1) {}
+      open_chunk_(routes.recipients().size() + 1, -1),
+      known_day_(0x10000, false),
+      per_route_(routes.recipients().size() + 1, 0) {}
+
+IngestStats Ingester::stats() const {
+  IngestStats stats = stats_;
+  for (size_t i = 1; i < per_route_.size(); ++i) {
+    if (per_route_[i] != 0) stats.per_recipient[routes_.recipients()[i - 1].name] = per_route_[i];
+  }
+  return stats;
+}
 
 namespace {
 
@@ -120,11 +131,8 @@ Status Ingester::Add(const Observation& o) {
   const Route route = routes_.Find(o.ip, asn, country, o.hostname);
   const std::string& recipient =
       route.recipient >= 0 ? routes_.recipients()[route.recipient].name : std::string();
-  if (route.recipient < 0) {
-    ++stats_.unrouted;
-  } else {
-    ++stats_.per_recipient[recipient];
-  }
+  if (route.recipient < 0) ++stats_.unrouted;
+  ++per_route_[static_cast<size_t>(route.recipient + 1)];
   EventSlot slot;
   ip_text_ = FormatHostAddress(o.ip);
   slot.id = EventIdOf(recipient, options_.origin, options_.tlp, ip_text_, o);
@@ -137,7 +145,7 @@ Status Ingester::Add(const Observation& o) {
     Fold(pending_[ChunkOf(*at)].builder.slot(SlotOf(*at)), slot);
     return Status::Ok();
   }
-  if (known_days_.count(slot.day) != 0) {
+  if (known_day_[slot.day]) {
     // A repeat of an event an earlier batch stored: folded into it at the
     // next Flush, never packed (a chunk with events dropped is packed again).
     if (std::optional<uint64_t> at = known_.Find(slot.id)) {
@@ -176,7 +184,10 @@ Status Ingester::Add(const Observation& o) {
   const uint32_t index = builder.Add(slot, fields);
   pending_bytes_ += builder.packed_bytes() - bytes_before;
   pending_index_.Put(slot.id, Place(static_cast<size_t>(open), index));
-  pending_days_.insert(slot.day);
+  if (slot.day != last_pending_day_) {
+    pending_days_.insert(slot.day);
+    last_pending_day_ = slot.day;
+  }
   if (++pending_events_ >= options_.batch || pending_bytes_ >= options_.batch_bytes) {
     return Flush();
   }
@@ -189,7 +200,7 @@ Status Ingester::AddKnownChunk(int64_t rowid, std::string recipient, int64_t rec
   const size_t chunk = chunks_.size();
   chunks_.push_back(KnownChunk{rowid, std::move(recipient), received_us});
   for (size_t i = 0; i < slots.size(); ++i) {
-    if (known_days_.count(slots[i].day) == 0) continue;
+    if (!known_day_[slots[i].day]) continue;
     known_.Put(slots[i].id, Place(chunk, static_cast<uint32_t>(i)));
   }
   return Status::Ok();
@@ -223,6 +234,7 @@ Status Ingester::LoadKnownIds(store::sqlite::Connection& c) {
   // hold events of them.
   for (uint16_t day : pending_days_) {
     if (!known_days_.insert(day).second) continue;
+    known_day_[day] = true;
     KIZUNA_ASSIGN_OR_RETURN(
         store::sqlite::Statement chunks,
         c.Prepare("SELECT rowid, recipient, received, slots FROM event_chunks WHERE day_min <= ?1 "
@@ -308,21 +320,38 @@ Status Ingester::Flush() {
     write.BindBlob(1, WriteSlots(slots)).Bind(2, chunk.rowid);
     KIZUNA_RETURN_IF_ERROR(write.Run());
   }
+  // What this batch writes, to be known at once: a repeat in the next
+  // batch is then folded in Add, not packed and dropped here (a chunk with
+  // a dropped event is packed twice).
+  struct Written {
+    int64_t rowid;
+    const std::string* recipient;
+    std::string slots;
+  };
+  std::vector<Written> written;
   for (PendingChunk& chunk : pending_) {
     if (chunk.builder.kept() == 0) continue;
     stats_.new_events += static_cast<int64_t>(chunk.builder.kept());
     const std::string& recipient =
-        chunk.recipient >= 0 ? routes_.recipients()[chunk.recipient].name : std::string();
-    KIZUNA_ASSIGN_OR_RETURN(int64_t rowid, InsertChunk(c, recipient, received, chunk.builder));
-    (void)rowid;
+        chunk.recipient >= 0 ? routes_.recipients()[chunk.recipient].name : kNoRecipient;
+    KIZUNA_ASSIGN_OR_RETURN(ChunkBuilder::Blobs blobs, chunk.builder.Finish());
+    KIZUNA_ASSIGN_OR_RETURN(int64_t rowid, InsertChunk(c, recipient, received, blobs));
+    written.push_back(Written{rowid, &recipient, std::move(blobs.slots)});
   }
   KIZUNA_RETURN_IF_ERROR(tx.Commit());
+  // LoadKnownIds read every chunk up to known_upto_ in this transaction,
+  // so the chunks after it are these.
+  for (Written& chunk : written) {
+    KIZUNA_RETURN_IF_ERROR(AddKnownChunk(chunk.rowid, *chunk.recipient, received, chunk.slots));
+    known_upto_ = std::max(known_upto_, chunk.rowid);
+  }
   pending_.clear();
   std::fill(open_chunk_.begin(), open_chunk_.end(), -1);
   pending_events_ = 0;
   pending_bytes_ = 0;
   pending_index_.Clear();
   pending_days_.clear();
+  last_pending_day_ = -1;
   stored_repeats_.clear();
   return Status::Ok();
 }

@@ -81,7 +81,7 @@ class Ingester {
   // Writes what is folded (call once at the end; Add may follow).
   Status Flush();
 
-  const IngestStats& stats() const { return stats_; }
+  IngestStats stats() const;
 
  private:
   // Events not written yet, packed as they arrive into chunks per
@@ -114,14 +114,17 @@ class Ingester {
   size_t pending_bytes_ = 0;
   IdTable pending_index_;  // event id -> pending chunk << 32 | slot
   std::set<uint16_t> pending_days_;
-  IdTable known_;  // event id -> known chunk << 32 | slot (stored events)
+  int last_pending_day_ = -1;  // the day last inserted into pending_days_
+  IdTable known_;              // event id -> known chunk << 32 | slot (stored events)
   std::vector<KnownChunk> chunks_;
   // Repeats of stored events met in Add: (known_ place, the repeat).
   std::vector<std::pair<uint64_t, EventSlot>> stored_repeats_;
   std::set<uint16_t> known_days_;      // the days known_ is complete for
+  std::vector<bool> known_day_;        // the same, by day (a lookup per observation)
   int64_t known_upto_ = -1;            // the last chunk rowid looked at
   std::string ip_text_, prefix_text_;  // reused
-  IngestStats stats_;
+  IngestStats stats_;                  // but per_recipient
+  std::vector<int64_t> per_route_;     // observations routed, per recipient index + 1
 };
 
 struct IngestResult {
