@@ -17,6 +17,7 @@
 
 namespace kizuna::geo {
 
+using internal::JoinedSegment;
 using internal::Layer;
 using internal::LayerKind;
 using internal::U128;
@@ -90,14 +91,29 @@ std::string GeoAnswerJson(std::string_view ip, const GeoAnswer& answer) {
 
 struct GeoDb::Layers {
   std::array<std::optional<Layer>, internal::kLayerKinds> layers;
-  // The hot path's view of them (nullptr: not loaded).
-  const Layer* asn = nullptr;
-  const Layer* country = nullptr;
+  // The hot path: both layers joined, so that a lookup walks one table (two
+  // walks cost twice the cache misses, which are most of a lookup's time).
+  internal::Table<uint32_t, JoinedSegment<uint32_t>> v4;
+  internal::Table<U128, JoinedSegment<U128>> v6;
+  std::string_view as_names, countries;  // the layers' arenas
+  // Each layer's range counts (its own tables are dropped once joined).
+  std::array<std::pair<uint64_t, uint64_t>, internal::kLayerKinds> ranges{};
 };
 
 GeoDb::GeoDb(std::unique_ptr<Layers> layers) : layers_(std::move(layers)) {
-  if (layers_->layers[0]) layers_->asn = &*layers_->layers[0];
-  if (layers_->layers[1]) layers_->country = &*layers_->layers[1];
+  const Layer* asn = layers_->layers[0] ? &*layers_->layers[0] : nullptr;
+  const Layer* country = layers_->layers[1] ? &*layers_->layers[1] : nullptr;
+  layers_->v4 = internal::JoinLayers<uint32_t>(asn, country);
+  layers_->v6 = internal::JoinLayers<U128>(asn, country);
+  if (asn != nullptr) layers_->as_names = asn->arena;
+  if (country != nullptr) layers_->countries = country->arena;
+  for (size_t i = 0; i < layers_->layers.size(); ++i) {
+    std::optional<Layer>& layer = layers_->layers[i];
+    if (!layer) continue;
+    layers_->ranges[i] = {layer->v4.segments.size(), layer->v6.segments.size()};
+    layer->v4 = {};
+    layer->v6 = {};
+  }
 }
 GeoDb::~GeoDb() = default;
 
@@ -124,15 +140,6 @@ Result<std::shared_ptr<const GeoDb>> GeoDb::Open(const std::string& node_dir) {
 
 namespace {
 
-template <typename Key>
-const internal::Table<Key>& TableOf(const Layer& layer) {
-  if constexpr (sizeof(Key) == 4) {
-    return layer.v4;
-  } else {
-    return layer.v6;
-  }
-}
-
 GeoPrefix MakePrefix(uint32_t network, int length) {
   return GeoPrefix{.v4 = network, .length = static_cast<uint8_t>(length)};
 }
@@ -141,39 +148,35 @@ GeoPrefix MakePrefix(U128 network, int length) {
       .v6 = true, .v6_network = FromU128(network), .length = static_cast<uint8_t>(length)};
 }
 
-// The one lookup path, for both families: each loaded layer's segment.
+// The one lookup path, for both families: the joined segment.
 template <typename Key>
-GeoAnswer Answer(const Layer* asn, const Layer* country, Key address) {
+GeoAnswer Answer(const internal::Table<Key, JoinedSegment<Key>>& table, std::string_view as_names,
+                 std::string_view countries, Key address) {
   GeoAnswer answer;
-  if (asn != nullptr) {
-    if (const auto* segment = TableOf<Key>(*asn).Find(address)) {
-      const internal::Record& record = asn->records[segment->record];
-      answer.asn = record.asn;
-      answer.as_name = asn->Text(record);
-      constexpr int kBits = sizeof(Key) * 8;
-      const int length = internal::LargestBlock(address, segment->first, segment->last);
-      const Key mask = length == 0 ? Key(0) : static_cast<Key>(~Key(0) << (kBits - length));
-      answer.prefix = MakePrefix(static_cast<Key>(address & mask), length);
-    }
+  const JoinedSegment<Key>* piece = table.Find(address);
+  if (piece == nullptr) return answer;
+  if (piece->has_asn) {
+    answer.asn = piece->asn;
+    answer.as_name = as_names.substr(piece->as_name_offset, piece->as_name_size);
+    constexpr int kBits = sizeof(Key) * 8;
+    const int length = internal::LargestBlock(address, piece->asn_first, piece->asn_last);
+    const Key mask = length == 0 ? Key(0) : static_cast<Key>(~Key(0) << (kBits - length));
+    answer.prefix = MakePrefix(static_cast<Key>(address & mask), length);
   }
-  if (country != nullptr) {
-    if (const auto* segment = TableOf<Key>(*country).Find(address)) {
-      answer.country = country->Text(country->records[segment->record]);
-    }
-  }
+  answer.country = countries.substr(piece->country_offset, piece->country_size);
   return answer;
 }
 
 }  // namespace
 
 GeoAnswer GeoDb::LookupV4(uint32_t address) const {
-  return Answer(layers_->asn, layers_->country, address);
+  return Answer(layers_->v4, layers_->as_names, layers_->countries, address);
 }
 
 GeoAnswer GeoDb::LookupV6(const correlation::Ipv6Bytes& bytes) const {
   const U128 address = ToU128(bytes);
   if ((address >> 32) == 0xffff) return LookupV4(static_cast<uint32_t>(address));
-  return Answer(layers_->asn, layers_->country, address);
+  return Answer(layers_->v6, layers_->as_names, layers_->countries, address);
 }
 
 std::optional<GeoAnswer> GeoDb::Lookup(std::string_view ip_text) const {
@@ -196,10 +199,11 @@ std::string GeoDb::version() const {
 
 std::vector<GeoLayerInfo> GeoDb::layers() const {
   std::vector<GeoLayerInfo> out;
-  for (const auto& layer : layers_->layers) {
+  for (size_t i = 0; i < layers_->layers.size(); ++i) {
+    const std::optional<Layer>& layer = layers_->layers[i];
     if (!layer) continue;
-    out.push_back({std::string(internal::LayerName(layer->kind)), layer->v4.segments.size(),
-                   layer->v6.segments.size(), layer->Version()});
+    out.push_back({std::string(internal::LayerName(layer->kind)), layers_->ranges[i].first,
+                   layers_->ranges[i].second, layer->Version()});
   }
   return out;
 }

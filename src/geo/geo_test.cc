@@ -240,6 +240,94 @@ TEST(Geo, CompileMatchesBruteForce) {
   }
 }
 
+// The joined table (one walk for both layers) answers for every address
+// what each layer's own table does: random layers with gaps, adjacent and
+// nested ranges, and the ends of the address space.
+template <typename Key>
+void CheckJoinAgainstLayers(std::mt19937& random, Key base, Key spread) {
+  auto layer_of = [&](internal::LayerKind kind, int n) {
+    internal::LayerBuilder builder(kind);
+    for (int i = 0; i < n; ++i) {
+      Key a = base + static_cast<Key>(random() % static_cast<uint64_t>(spread));
+      Key b = base + static_cast<Key>(random() % static_cast<uint64_t>(spread));
+      if (a > b) std::swap(a, b);
+      const uint32_t record =
+          kind == internal::LayerKind::kAsn
+              ? builder.InternAsn(static_cast<uint32_t>(100 + i), "AS " + std::to_string(i))
+              : builder.InternCountry(std::string{static_cast<char>('A' + i % 26), 'Z'});
+      if constexpr (sizeof(Key) == 4) {
+        builder.Add4(a, b, record);
+      } else {
+        builder.Add6(a, b, record);
+      }
+    }
+    const Key top = ~Key(0);
+    const uint32_t record = kind == internal::LayerKind::kAsn ? builder.InternAsn(999, "top")
+                                                              : builder.InternCountry("TT");
+    if constexpr (sizeof(Key) == 4) {
+      builder.Add4(top - 3, top, record);
+      if (random() % 2) builder.Add4(0, 2, record);
+    } else {
+      builder.Add6(top - 3, top, record);
+      if (random() % 2) builder.Add6(0, 2, record);
+    }
+    return internal::Layer::Compile(std::move(builder), 0);
+  };
+  const internal::Layer asn = layer_of(internal::LayerKind::kAsn, 1 + random() % 12);
+  const internal::Layer country = layer_of(internal::LayerKind::kCountry, 1 + random() % 12);
+  for (const bool with_asn : {true, false}) {
+    for (const bool with_country : {true, false}) {
+      const auto joined =
+          internal::JoinLayers<Key>(with_asn ? &asn : nullptr, with_country ? &country : nullptr);
+      auto check = [&](Key address) {
+        const internal::Table<Key>* asn_table;
+        const internal::Table<Key>* country_table;
+        if constexpr (sizeof(Key) == 4) {
+          asn_table = &asn.v4;
+          country_table = &country.v4;
+        } else {
+          asn_table = &asn.v6;
+          country_table = &country.v6;
+        }
+        const auto* a = with_asn ? asn_table->Find(address) : nullptr;
+        const auto* c = with_country ? country_table->Find(address) : nullptr;
+        const auto* piece = joined.Find(address);
+        ASSERT_EQ(piece != nullptr, a != nullptr || c != nullptr);
+        if (piece == nullptr) return;
+        EXPECT_LE(piece->first, address);
+        EXPECT_GE(piece->last, address);
+        ASSERT_EQ(piece->has_asn, a != nullptr);
+        if (a != nullptr) {
+          EXPECT_EQ(piece->asn, asn.records[a->record].asn);
+          EXPECT_EQ(piece->asn_first, a->first);
+          EXPECT_EQ(piece->asn_last, a->last);
+          EXPECT_EQ(std::string_view(asn.arena).substr(piece->as_name_offset, piece->as_name_size),
+                    asn.Text(asn.records[a->record]));
+        }
+        const std::string_view code =
+            std::string_view(country.arena).substr(piece->country_offset, piece->country_size);
+        EXPECT_EQ(code, c != nullptr ? country.Text(country.records[c->record]) : "");
+      };
+      for (Key offset = 0; offset < spread + 8; ++offset) check(base + offset);
+      for (Key offset = 0; offset < 8; ++offset) {
+        check(offset);
+        check(static_cast<Key>(~Key(0) - offset));
+      }
+      for (size_t i = 1; i < joined.segments.size(); ++i) {
+        EXPECT_LT(joined.segments[i - 1].last, joined.segments[i].first);
+      }
+    }
+  }
+}
+
+TEST(Geo, JoinedLayersAnswerAsEachLayerDoes) {
+  std::mt19937 random(11);
+  for (int round = 0; round < 40; ++round) {
+    CheckJoinAgainstLayers<uint32_t>(random, 1000, 300);
+    CheckJoinAgainstLayers<internal::U128>(random, internal::U128(0x20010db8) << 96, 300);
+  }
+}
+
 TEST(Geo, CompileMatchesBruteForceIpv6) {
   // The same in IPv6, where the search is on the top 64 bits first: ranges
   // that share them, and ranges far apart.

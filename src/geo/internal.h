@@ -100,11 +100,11 @@ struct Segment {
 // b or later. `probe` holds each segment's first address
 // (IPv6: its top 64 bits) packed, so that the search in a bucket reads few
 // cache lines.
-template <typename Key>
+template <typename Key, typename SegmentType = Segment<Key>>
 struct Table {
   static constexpr int kBits = sizeof(Key) * 8;
   static constexpr int kMaxIndexBits = 20;
-  std::vector<Segment<Key>> segments;
+  std::vector<SegmentType> segments;
   std::vector<uint64_t> probe;
   std::vector<uint32_t> index;  // (1 << index_bits) + 1 entries
   Key base = 0;
@@ -123,7 +123,7 @@ struct Table {
 
   void BuildIndex();
   // The segment holding `address`, or nullptr.
-  const Segment<Key>* Find(Key address) const {
+  const SegmentType* Find(Key address) const {
     if (segments.empty() || address < base) return nullptr;
     const uint32_t bucket = Bucket(address);
     const uint64_t key = Probe(address);
@@ -156,10 +156,32 @@ struct Table {
       }
     }
     if (end == 0) return nullptr;
-    const Segment<Key>& found = segments[end - 1];  // before `lo`: the previous bucket's last
+    const SegmentType& found = segments[end - 1];  // before `lo`: the previous bucket's last
     return address <= found.last ? &found : nullptr;
   }
 };
+
+// Both layers in one table, so that a lookup is one walk: the pieces
+// between every boundary of either layer's segments, each with what both
+// say of it. `asn_first`/`asn_last` are the ASN segment's own bounds (the
+// announced prefix is cut from them); names point into the layers' arenas.
+template <typename Key>
+struct JoinedSegment {
+  Key first, last;
+  Key asn_first, asn_last;
+  uint32_t asn = 0;
+  uint32_t as_name_offset = 0;
+  uint32_t country_offset = 0;
+  uint16_t as_name_size = 0;
+  uint8_t country_size = 0;
+  bool has_asn = false;
+};
+static_assert(sizeof(JoinedSegment<uint32_t>) == 32);
+
+struct Layer;
+// The joined table of the two layers' `Key` family (either may be null).
+template <typename Key>
+Table<Key, JoinedSegment<Key>> JoinLayers(const Layer* asn, const Layer* country);
 
 struct Layer {
   LayerKind kind = LayerKind::kAsn;

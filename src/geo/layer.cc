@@ -116,8 +116,8 @@ uint32_t LayerBuilder::Intern(uint32_t asn, std::string_view text) {
 uint32_t LayerBuilder::InternAsn(uint32_t asn, std::string_view name) { return Intern(asn, name); }
 uint32_t LayerBuilder::InternCountry(std::string_view code) { return Intern(0, code); }
 
-template <typename Key>
-void Table<Key>::BuildIndex() {
+template <typename Key, typename SegmentType>
+void Table<Key, SegmentType>::BuildIndex() {
   probe.resize(segments.size());
   for (size_t i = 0; i < segments.size(); ++i) probe[i] = Probe(segments[i].first);
   // Two to four buckets a segment, at most 2^20. IPv4: by the top bits.
@@ -149,6 +149,85 @@ void Table<Key>::BuildIndex() {
 }
 template struct Table<uint32_t>;
 template struct Table<U128>;
+template struct Table<uint32_t, JoinedSegment<uint32_t>>;
+template struct Table<U128, JoinedSegment<U128>>;
+
+namespace {
+
+template <typename Key>
+const Table<Key>* TableIn(const Layer* layer) {
+  if (layer == nullptr) return nullptr;
+  if constexpr (sizeof(Key) == 4) {
+    return &layer->v4;
+  } else {
+    return &layer->v6;
+  }
+}
+
+}  // namespace
+
+template <typename Key>
+Table<Key, JoinedSegment<Key>> JoinLayers(const Layer* asn, const Layer* country) {
+  static const std::vector<Segment<Key>> kNone;
+  const std::vector<Segment<Key>>& a =
+      TableIn<Key>(asn) != nullptr ? TableIn<Key>(asn)->segments : kNone;
+  const std::vector<Segment<Key>>& c =
+      TableIn<Key>(country) != nullptr ? TableIn<Key>(country)->segments : kNone;
+  Table<Key, JoinedSegment<Key>> joined;
+  joined.segments.reserve(a.size() + c.size());
+  constexpr Key kLast = ~Key(0);
+  size_t i = 0, j = 0;
+  Key at = 0;
+  // Both lists are sorted and disjoint: sweep them together, cutting a
+  // piece wherever a segment of either starts or ends.
+  for (;;) {
+    while (i < a.size() && a[i].last < at) ++i;
+    while (j < c.size() && c[j].last < at) ++j;
+    if (i == a.size() && j == c.size()) break;
+    const Segment<Key>* in_a = i < a.size() && a[i].first <= at ? &a[i] : nullptr;
+    const Segment<Key>* in_c = j < c.size() && c[j].first <= at ? &c[j] : nullptr;
+    if (in_a == nullptr && in_c == nullptr) {
+      at = std::min(i < a.size() ? a[i].first : kLast, j < c.size() ? c[j].first : kLast);
+      continue;
+    }
+    Key end = kLast;
+    if (in_a != nullptr) {
+      end = std::min(end, in_a->last);
+    } else if (i < a.size()) {
+      end = std::min(end, static_cast<Key>(a[i].first - 1));
+    }
+    if (in_c != nullptr) {
+      end = std::min(end, in_c->last);
+    } else if (j < c.size()) {
+      end = std::min(end, static_cast<Key>(c[j].first - 1));
+    }
+    JoinedSegment<Key> piece{};
+    piece.first = at;
+    piece.last = end;
+    if (in_a != nullptr) {
+      const Record& r = asn->records[in_a->record];
+      piece.has_asn = true;
+      piece.asn = r.asn;
+      piece.asn_first = in_a->first;
+      piece.asn_last = in_a->last;
+      piece.as_name_offset = r.text_offset;
+      piece.as_name_size = static_cast<uint16_t>(std::min<uint32_t>(r.text_size, 0xFFFF));
+    }
+    if (in_c != nullptr) {
+      const Record& r = country->records[in_c->record];
+      piece.country_offset = r.text_offset;
+      piece.country_size = static_cast<uint8_t>(std::min<uint32_t>(r.text_size, 0xFF));
+    }
+    joined.segments.push_back(piece);
+    if (end == kLast) break;
+    at = static_cast<Key>(end + 1);
+  }
+  joined.segments.shrink_to_fit();
+  joined.BuildIndex();
+  return joined;
+}
+template Table<uint32_t, JoinedSegment<uint32_t>> JoinLayers<uint32_t>(const Layer*, const Layer*);
+template Table<U128, JoinedSegment<U128>> JoinLayers<U128>(const Layer*, const Layer*);
 
 Layer Layer::Compile(LayerBuilder&& builder, int64_t loaded_at_micros) {
   Layer layer;
