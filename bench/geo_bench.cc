@@ -174,6 +174,14 @@ int main(int argc, char** argv) {
   const double v4_rate = Rate(lookups, [&] {
     for (uint32_t a : v4_random) Consume(db->LookupV4(a), &sink);
   });
+  std::vector<kizuna::geo::GeoAnswer> answers(kizuna::geo::kLookupBatch);
+  const double v4_batch_rate = Rate(lookups, [&] {
+    for (size_t i = 0; i < v4_random.size(); i += answers.size()) {
+      const size_t n = std::min(answers.size(), v4_random.size() - i);
+      db->LookupV4Batch(v4_random.data() + i, n, answers.data());
+      for (size_t k = 0; k < n; ++k) Consume(answers[k], &sink);
+    }
+  });
   const double v4_routed_rate = Rate(lookups, [&] {
     for (uint32_t a : v4_routed) Consume(db->LookupV4(a), &sink);
   });
@@ -187,9 +195,12 @@ int main(int argc, char** argv) {
   std::printf("ipv4 random: %6.2f M lookups/s (%.0f%% with an AS, %.0f%% with a country)\n",
               v4_rate / 1e6, 100.0 * once.hits / std::min<size_t>(lookups, 1'000'000),
               100.0 * once.countries / std::min<size_t>(lookups, 1'000'000));
+  std::printf("ipv4 random in batches of %zu (LookupV4Batch): %6.2f M lookups/s\n", answers.size(),
+              v4_batch_rate / 1e6);
   std::printf("ipv4 routed: %6.2f M lookups/s\n", v4_routed_rate / 1e6);
   std::printf("ipv6 routed: %6.2f M lookups/s\n", v6_rate / 1e6);
-  std::printf("target >= 5 M/s random IPv4 on one core: %s\n", v4_rate >= 5e6 ? "met" : "NOT met");
+  std::printf("target >= 5 M/s random IPv4 on one core: %s one at a time, %s in batches\n",
+              v4_rate >= 5e6 ? "met" : "NOT met", v4_batch_rate >= 5e6 ? "met" : "NOT met");
 
   if (!mmdb) {
     std::printf("mmdb comparison: skipped (--mmdb builds one with MaxMind::DB::Writer)\n");

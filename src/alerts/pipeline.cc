@@ -122,10 +122,33 @@ void Fold(EventSlot& into, const EventSlot& repeat) {
 }  // namespace
 
 Status Ingester::Add(const Observation& o) {
-  ++stats_.observations;
   // Enrich's answer, as views into the geo data (no copies per observation).
   geo::GeoAnswer answer;
   if (geo_ != nullptr) answer = o.ip.is_v6 ? geo_->LookupV6(o.ip.v6) : geo_->LookupV4(o.ip.v4);
+  return AddEnriched(o, answer);
+}
+
+Status Ingester::AddAll(std::span<const Observation> observations) {
+  if (geo_ == nullptr) {
+    for (const Observation& o : observations) KIZUNA_RETURN_IF_ERROR(AddEnriched(o, {}));
+    return Status::Ok();
+  }
+  batch_v4_.clear();
+  for (const Observation& o : observations) {
+    if (!o.ip.is_v6) batch_v4_.push_back(o.ip.v4);
+  }
+  batch_answers_.resize(batch_v4_.size());
+  geo_->LookupV4Batch(batch_v4_.data(), batch_v4_.size(), batch_answers_.data());
+  size_t next_v4 = 0;
+  for (const Observation& o : observations) {
+    KIZUNA_RETURN_IF_ERROR(
+        AddEnriched(o, o.ip.is_v6 ? geo_->LookupV6(o.ip.v6) : batch_answers_[next_v4++]));
+  }
+  return Status::Ok();
+}
+
+Status Ingester::AddEnriched(const Observation& o, const geo::GeoAnswer& answer) {
+  ++stats_.observations;
   const uint32_t asn = answer.asn != 0 ? answer.asn : o.feed_asn;
   const std::string_view country = answer.country.empty() ? o.feed_country : answer.country;
   const Route route = routes_.Find(o.ip, asn, country, o.hostname);
@@ -361,12 +384,20 @@ Result<IngestResult> IngestStream(AlertsDb& db, const geo::GeoDb* geo, const Rou
                                   const IngestOptions& options) {
   Ingester ingester(db, geo, routes, options);
   Status failed = Status::Ok();
+  // Observations are added a few dozen at a time (their lookups together).
+  std::vector<Observation> batch(geo::kLookupBatch);
+  size_t held = 0;
   auto read = ReadObservations(input, read_options, [&](Observation&& o) {
     if (!failed.ok()) return;
-    failed = ingester.Add(o);
+    batch[held++] = std::move(o);
+    if (held == batch.size()) {
+      failed = ingester.AddAll(batch);
+      held = 0;
+    }
   });
   if (!read.ok()) return read.status();
   KIZUNA_RETURN_IF_ERROR(failed);
+  KIZUNA_RETURN_IF_ERROR(ingester.AddAll(std::span<const Observation>(batch.data(), held)));
   KIZUNA_RETURN_IF_ERROR(ingester.Flush());
   return IngestResult{std::move(*read), ingester.stats()};
 }

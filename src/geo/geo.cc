@@ -148,12 +148,11 @@ GeoPrefix MakePrefix(U128 network, int length) {
       .v6 = true, .v6_network = FromU128(network), .length = static_cast<uint8_t>(length)};
 }
 
-// The one lookup path, for both families: the joined segment.
+// What the joined segment holding `address` says (none: nullptr).
 template <typename Key>
-GeoAnswer Answer(const internal::Table<Key, JoinedSegment<Key>>& table, std::string_view as_names,
-                 std::string_view countries, Key address) {
+GeoAnswer AnswerOf(const JoinedSegment<Key>* piece, std::string_view as_names,
+                   std::string_view countries, Key address) {
   GeoAnswer answer;
-  const JoinedSegment<Key>* piece = table.Find(address);
   if (piece == nullptr) return answer;
   if (piece->has_asn) {
     answer.asn = piece->asn;
@@ -170,13 +169,26 @@ GeoAnswer Answer(const internal::Table<Key, JoinedSegment<Key>>& table, std::str
 }  // namespace
 
 GeoAnswer GeoDb::LookupV4(uint32_t address) const {
-  return Answer(layers_->v4, layers_->as_names, layers_->countries, address);
+  return AnswerOf(layers_->v4.Find(address), layers_->as_names, layers_->countries, address);
+}
+
+void GeoDb::LookupV4Batch(const uint32_t* addresses, size_t count, GeoAnswer* out) const {
+  constexpr size_t kBatch = internal::Table<uint32_t, JoinedSegment<uint32_t>>::kBatch;
+  const JoinedSegment<uint32_t>* found[kBatch];
+  for (size_t start = 0; start < count; start += kBatch) {
+    const size_t n = std::min(kBatch, count - start);
+    layers_->v4.FindBatch(addresses + start, n, found);
+    for (size_t i = 0; i < n; ++i) {
+      out[start + i] =
+          AnswerOf(found[i], layers_->as_names, layers_->countries, addresses[start + i]);
+    }
+  }
 }
 
 GeoAnswer GeoDb::LookupV6(const correlation::Ipv6Bytes& bytes) const {
   const U128 address = ToU128(bytes);
   if ((address >> 32) == 0xffff) return LookupV4(static_cast<uint32_t>(address));
-  return Answer(layers_->v6, layers_->as_names, layers_->countries, address);
+  return AnswerOf(layers_->v6.Find(address), layers_->as_names, layers_->countries, address);
 }
 
 std::optional<GeoAnswer> GeoDb::Lookup(std::string_view ip_text) const {

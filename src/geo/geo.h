@@ -65,6 +65,9 @@ struct GeoLayerInfo {
   std::string version;  // the layer's part of GeoDb::version()
 };
 
+// How many addresses LookupV4Batch looks up together.
+inline constexpr size_t kLookupBatch = 32;
+
 class GeoDb {
  public:
   // The layers loaded into node directory `node_dir` (DIR/geo/); a layer
@@ -80,6 +83,10 @@ class GeoDb {
 
   // `address` in host order (1.2.3.4 = 0x01020304).
   GeoAnswer LookupV4(uint32_t address) const;
+  // LookupV4 of `count` addresses into out[0..count): the same answers,
+  // faster for many (the memory loads of different addresses overlap; best
+  // in multiples of kLookupBatch).
+  void LookupV4Batch(const uint32_t* addresses, size_t count, GeoAnswer* out) const;
   // An IPv4-mapped address (::ffff:a.b.c.d) is looked up as IPv4.
   GeoAnswer LookupV6(const correlation::Ipv6Bytes& address) const;
   // An IPv4 or IPv6 address in text; nullopt when it is neither.

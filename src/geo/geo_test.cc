@@ -118,6 +118,39 @@ TEST(Geo, RangeEdges) {
   EXPECT_EQ(Json(*db, "example.com"), "not an address");
 }
 
+// Lookups in batches answer what lookups one at a time do, for batches of
+// any size (across the batch step of 32) and addresses in and between
+// ranges and at the ends of the address space.
+TEST(Geo, BatchLookupsAnswerAsSingleOnes) {
+  TempDir dir;
+  ASSERT_TRUE(LoadInto(dir.path(), {Write(dir, "asn-ipv4.csv", kAsnV4),
+                                    Write(dir, "asn-country-ipv4.csv", kCountryV4)})
+                  .ok());
+  auto db = OpenDb(dir.path());
+  std::mt19937 random(5);
+  std::vector<uint32_t> addresses = {0, 0xffffffffu, 0x01000000u, 0x010000ffu, 0x01000100u};
+  while (addresses.size() < 300) {
+    // Half near the fixture's ranges (1.0.0.0/21, 2.26.200.0/21), half anywhere.
+    const uint32_t near = (random() % 2 ? 0x01000000u : 0x021ac800u) + random() % 4096;
+    addresses.push_back(random() % 2 ? near : static_cast<uint32_t>(random()));
+  }
+  for (const size_t count :
+       {size_t{0}, size_t{1}, size_t{31}, size_t{32}, size_t{33}, size_t{300}}) {
+    std::vector<GeoAnswer> batch(count);
+    db->LookupV4Batch(addresses.data(), count, batch.data());
+    for (size_t i = 0; i < count; ++i) {
+      const GeoAnswer one = db->LookupV4(addresses[i]);
+      EXPECT_EQ(batch[i].asn, one.asn) << addresses[i];
+      EXPECT_EQ(batch[i].as_name, one.as_name) << addresses[i];
+      EXPECT_EQ(batch[i].country, one.country) << addresses[i];
+      EXPECT_EQ(batch[i].prefix, one.prefix) << addresses[i];
+    }
+  }
+  int known = 0;
+  for (uint32_t a : addresses) known += db->LookupV4(a).asn != 0;
+  EXPECT_GT(known, 50);  // the batch met ranges, not only gaps
+}
+
 TEST(Geo, EmptyDatabaseAnswersNothing) {
   TempDir dir;
   auto db = OpenDb(dir.path());  // nothing loaded

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "geo/geo.h"
 
 namespace kizuna::geo::internal {
 
@@ -126,10 +127,50 @@ struct Table {
   const SegmentType* Find(Key address) const {
     if (segments.empty() || address < base) return nullptr;
     const uint32_t bucket = Bucket(address);
+    return At(address, SegmentsUpTo(address, index[bucket], index[bucket + 1]));
+  }
+
+  static constexpr size_t kBatch = kLookupBatch;
+  // Find for each of `count` (at most kBatch) addresses. A lookup's time is
+  // its cache misses, one after the other (index, probes, segment); here
+  // each step is taken for all the addresses before the next, and
+  // prefetches what the next step reads, so the misses of different
+  // addresses overlap.
+  void FindBatch(const Key* addresses, size_t count, const SegmentType** out) const {
+    constexpr uint32_t kNone = ~0u;
+    uint32_t from[kBatch], to[kBatch];
+    for (size_t i = 0; i < count; ++i) {
+      if (segments.empty() || addresses[i] < base) {
+        from[i] = kNone;
+        continue;
+      }
+      from[i] = Bucket(addresses[i]);
+      __builtin_prefetch(&index[from[i]]);
+    }
+    for (size_t i = 0; i < count; ++i) {
+      if (from[i] == kNone) continue;
+      const uint32_t bucket = from[i];
+      from[i] = index[bucket];
+      to[i] = index[bucket + 1];
+      __builtin_prefetch(&probe[from[i]]);
+    }
+    for (size_t i = 0; i < count; ++i) {
+      if (from[i] == kNone) continue;
+      to[i] = static_cast<uint32_t>(SegmentsUpTo(addresses[i], from[i], to[i]));
+      if (to[i] > 0) __builtin_prefetch(&segments[to[i] - 1]);
+    }
+    for (size_t i = 0; i < count; ++i) {
+      out[i] = from[i] == kNone ? nullptr : At(addresses[i], to[i]);
+    }
+  }
+
+ private:
+  // How many segments start at or before `address`, searching the bucket
+  // whose segments are [lo, hi) (those before lo all start before it).
+  size_t SegmentsUpTo(Key address, size_t lo, size_t hi) const {
     const uint64_t key = Probe(address);
     const uint64_t* p = probe.data();
-    size_t lo = index[bucket];
-    size_t n = index[bucket + 1] - lo;
+    size_t n = hi - lo;
     // Branch-free: the last probe of the bucket at or before `key`.
     size_t at = lo;
     while (n > 1) {
@@ -155,6 +196,10 @@ struct Table {
         end = first;
       }
     }
+    return end;
+  }
+  // The segment holding `address` of the `end` that start at or before it.
+  const SegmentType* At(Key address, size_t end) const {
     if (end == 0) return nullptr;
     const SegmentType& found = segments[end - 1];  // before `lo`: the previous bucket's last
     return address <= found.last ? &found : nullptr;
