@@ -6,6 +6,8 @@
 #include <cstring>
 #include <memory>
 
+#include "alerts/text.h"
+
 namespace kizuna::alerts {
 
 namespace {
@@ -34,13 +36,23 @@ void PutVarint(uint64_t v, std::string* out) {
 // and the bytes each time) is still read. A version-1 chunk cannot start
 // with the header: its first field is an event's address, never empty.
 constexpr size_t kPackedStrings = ChunkBuilder::kPackedStrings;
-constexpr size_t kEvidence = kPackedStrings - 1;  // the last string field
+// The string fields every version packs in the first frame, in order: ip,
+// then (after port and asn) protocol … geo_version.
+constexpr size_t kCommonStrings = 15;
+constexpr size_t kEvidenceColumns = 15;  // then the evidence: version 4's evidence frame
+static_assert(kPackedStrings == kCommonStrings + 2);
 constexpr std::string_view kPackingV2 = std::string_view("\0K\2", 3);
 // Version 3 (what ChunkBuilder writes): as version 2, but the evidence is
 // packed apart, in a second zstd frame after the first, so that what needs
 // no evidence (a CSV report, the sharing decision) neither decompresses nor
 // copies it: about three quarters of an event's packed bytes.
 constexpr std::string_view kPackingV3 = std::string_view("\0K\3", 3);
+// Version 4 (what ChunkBuilder writes): as version 3, but each event's
+// evidence is two repeatable strings in the evidence frame: the columns of
+// a CSV record (empty for JSON evidence; the same for a whole file, so one
+// byte an event) and the record, or the JSON. A CSV record is about half
+// the size of its JSON and costs nothing to keep.
+constexpr std::string_view kPackingV4 = std::string_view("\0K\4", 3);
 
 class Reader {
  public:
@@ -123,29 +135,42 @@ Result<std::string> Decompress(std::string_view frame) {
 Status UnpackEvents(std::string_view packed, std::string_view evidence, bool with_evidence,
                     size_t count, const std::function<Status(size_t, EventRow&)>& visit) {
   Reader in(packed);
-  const int version = in.Skip(kPackingV3) ? 3 : in.Skip(kPackingV2) ? 2 : 1;
+  const int version = in.Skip(kPackingV4)   ? 4
+                      : in.Skip(kPackingV3) ? 3
+                      : in.Skip(kPackingV2) ? 2
+                                            : 1;
   Reader evidence_in(evidence);
   EventRow e;
+  std::string columns, record;  // version 4: a CSV record's evidence
+  CsvEvidence csv;
   for (size_t i = 0; i < count; ++i) {
     const bool first = i == 0;
-    std::string* strings[kPackedStrings] = {
-        &e.ip,      &e.protocol, &e.taxonomy,    &e.type,     &e.identifier, &e.family,
-        &e.as_name, &e.country,  &e.prefix,      &e.hostname, &e.source,     &e.origin,
-        &e.tlp,     &e.route,    &e.geo_version, &e.evidence};
+    std::string* strings[kCommonStrings] = {&e.ip,         &e.protocol, &e.taxonomy,   &e.type,
+                                            &e.identifier, &e.family,   &e.as_name,    &e.country,
+                                            &e.prefix,     &e.hostname, &e.source,     &e.origin,
+                                            &e.tlp,        &e.route,    &e.geo_version};
     bool ok = true;
-    for (size_t k = 0; ok && k < kPackedStrings; ++k) {
+    for (size_t k = 0; ok && k < kCommonStrings; ++k) {
       if (k == 1) ok = in.Int(&e.port) && in.Int(&e.asn);
       if (!ok) break;
-      if (version == 3 && k == kEvidence) {
-        ok = !with_evidence || evidence_in.Repeatable(&e.evidence, first);
-      } else {
-        ok = version >= 2 ? in.Repeatable(strings[k], first) : in.String(strings[k]);
+      ok = version >= 2 ? in.Repeatable(strings[k], first) : in.String(strings[k]);
+    }
+    if (ok && version <= 2) {
+      ok = version == 2 ? in.Repeatable(&e.evidence, first) : in.String(&e.evidence);
+    } else if (ok && with_evidence && version == 3) {
+      ok = evidence_in.Repeatable(&e.evidence, first);
+    } else if (ok && with_evidence) {
+      ok = evidence_in.Repeatable(&columns, first) && evidence_in.Repeatable(&record, first);
+      if (ok && columns.empty()) {
+        e.evidence = record;
+      } else if (ok) {
+        ok = csv.Render(columns, record, &e.evidence);
       }
     }
     if (!ok) return Internal("alerts.db: a chunk's events are damaged (short record)");
     KIZUNA_RETURN_IF_ERROR(visit(i, e));
   }
-  if (!in.done() || (version == 3 && with_evidence && !evidence_in.done())) {
+  if (!in.done() || (version >= 3 && with_evidence && !evidence_in.done())) {
     return Internal("alerts.db: a chunk's events are damaged (extra bytes)");
   }
   return Status::Ok();
@@ -184,22 +209,22 @@ uint32_t ChunkBuilder::Add(const EventSlot& slot, const EventFields& f) {
     packed_.reserve(kChunkEvents / 4 * 128);
     evidence_.reserve(kChunkEvents / 4 * 384);
     slots_.reserve(kChunkEvents / 4);
-    packed_.append(kPackingV3);
+    packed_.append(kPackingV4);
   }
   const bool first = index == 0;
   slots_.push_back(slot);
   dropped_.push_back(false);
   offsets_.push_back(static_cast<uint32_t>(packed_.size()));
   const std::string_view strings[kPackedStrings] = {
-      f.ip,      f.protocol, f.taxonomy,    f.type,     f.identifier, f.family,
-      f.as_name, f.country,  f.prefix,      f.hostname, f.source,     f.origin,
-      f.tlp,     f.route,    f.geo_version, f.evidence};
+      f.ip,          f.protocol,         f.taxonomy, f.type,   f.identifier, f.family, f.as_name,
+      f.country,     f.prefix,           f.hostname, f.source, f.origin,     f.tlp,    f.route,
+      f.geo_version, f.evidence_columns, f.evidence};
   for (size_t k = 0; k < kPackedStrings; ++k) {
     if (k == 1) {
       PutVarint(static_cast<uint64_t>(f.port), &packed_);
       PutVarint(static_cast<uint64_t>(f.asn), &packed_);
     }
-    std::string& out = k == kEvidence ? evidence_ : packed_;
+    std::string& out = k >= kEvidenceColumns ? evidence_ : packed_;
     const std::string_view previous =
         first ? std::string_view() : std::string_view(out).substr(last_[k].first, last_[k].second);
     if (!first && strings[k] == previous) {
@@ -296,7 +321,8 @@ Status ForEachEvent(std::string_view slots_blob, std::string_view data_blob,
   }
   KIZUNA_ASSIGN_OR_RETURN(std::string packed, Decompress(data_blob.substr(0, first_frame)));
   const std::string_view evidence_frame = data_blob.substr(first_frame);
-  if (!packed.starts_with(kPackingV3) && !evidence_frame.empty()) {
+  const bool two_frames = packed.starts_with(kPackingV3) || packed.starts_with(kPackingV4);
+  if (!two_frames && !evidence_frame.empty()) {
     return Internal("alerts.db: a chunk's events are damaged (a frame too many)");
   }
   std::string evidence;

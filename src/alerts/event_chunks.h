@@ -9,7 +9,9 @@
 //          finding changes, patched in place) and the day of the id;
 //   data   the events' other fields, packed and compressed with zstd,
 //          then their evidence in a second zstd frame, which what needs no
-//          evidence skips (written once, never changed).
+//          evidence skips (written once, never changed). Evidence read from
+//          a CSV file is kept as the record and its columns (once a
+//          chunk), and made JSON only when an event is unpacked with it.
 //
 // An event is (chunk, slot). Functions and value types only; thread-safe.
 #pragma once
@@ -49,6 +51,9 @@ struct EventFields {
   int64_t asn = 0;
   std::string_view protocol, taxonomy, type, identifier, family, as_name, country, prefix, hostname,
       source, origin, tlp, route, geo_version, evidence;
+  // Not empty: `evidence` is a CSV record of these columns (PackCsvColumns,
+  // text.h), made JSON when unpacked.
+  std::string_view evidence_columns;
 };
 EventFields FieldsOf(const EventRow& event);
 
@@ -57,7 +62,7 @@ EventFields FieldsOf(const EventRow& event);
 // repeat of an event stored before).
 class ChunkBuilder {
  public:
-  static constexpr size_t kPackedStrings = 16;  // EventFields' string fields
+  static constexpr size_t kPackedStrings = 17;  // EventFields' string fields
   // Returns the event's slot index.
   uint32_t Add(const EventSlot& slot, const EventFields& fields);
   // `event` gives every field but recipient and received (the chunk's).

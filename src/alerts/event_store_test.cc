@@ -20,6 +20,7 @@
 #include "alerts/pipeline.h"
 #include "alerts/reports.h"
 #include "alerts/status.h"
+#include "alerts/text.h"
 #include "sharing/policy.h"
 #include "store/sqlite/connection.h"
 #include "tests/support/temp_dir.h"
@@ -176,20 +177,23 @@ TEST(EventChunks, AValueRepeatedFromADroppedEventIsKept) {
   EXPECT_EQ(Packed(read[1]), Packed(events[2]));
 }
 
-// A chunk as packing versions 1 and 2 wrote it (one zstd frame, evidence
-// inline). Version 1: no header, each string as varint(size) and bytes;
-// version 2: a header, each string as varint(size + 1) and bytes.
+// A chunk as packing versions 1 to 3 wrote it. Version 1: no header, each
+// string as varint(size) and bytes; version 2: a header, each string as
+// varint(size + 1) and bytes; both in one zstd frame, evidence inline.
+// Version 3: as 2, the evidence in a second frame.
 ChunkBuilder::Blobs OlderChunk(int version, const std::vector<EventRow>& events) {
   auto varint = [](uint64_t v, std::string* out) {
     for (; v >= 0x80; v >>= 7) out->push_back(static_cast<char>((v & 0x7F) | 0x80));
     out->push_back(static_cast<char>(v));
   };
-  std::string packed = version == 2 ? std::string("\0K\2", 3) : std::string();
+  std::string packed = version >= 2 ? std::string("\0K", 2) + static_cast<char>(version) : "";
+  std::string evidence;  // version 3: the second frame
   ChunkBuilder::Blobs blobs;
   for (const EventRow& e : events) {
     auto put = [&](const std::string& s) {
-      varint(s.size() + (version == 2 ? 1 : 0), &packed);
-      packed += s;
+      std::string& out = version == 3 && &s == &e.evidence ? evidence : packed;
+      varint(s.size() + (version >= 2 ? 1 : 0), &out);
+      out += s;
     };
     put(e.ip);
     varint(static_cast<uint64_t>(e.port), &packed);
@@ -208,22 +212,27 @@ ChunkBuilder::Blobs OlderChunk(int version, const std::vector<EventRow>& events)
                    0};
     blobs.slots += WriteSlots({slot});
   }
-  blobs.data.resize(ZSTD_compressBound(packed.size()));
-  blobs.data.resize(
-      ZSTD_compress(blobs.data.data(), blobs.data.size(), packed.data(), packed.size(), 1));
+  for (const std::string* frame : {&packed, &evidence}) {
+    if (frame->empty()) continue;
+    std::string compressed(ZSTD_compressBound(frame->size()), '\0');
+    compressed.resize(
+        ZSTD_compress(compressed.data(), compressed.size(), frame->data(), frame->size(), 1));
+    blobs.data += compressed;
+  }
   return blobs;
 }
 
 TEST(EventChunks, ChunksOfEarlierPackingsAreStillRead) {
   const std::vector<EventRow> events = {SampleEvent(1, "198.51.100.1"),
                                         SampleEvent(2, "198.51.100.2")};
-  for (int version : {1, 2}) {
+  for (int version : {1, 2, 3}) {
     SCOPED_TRACE(version);
     const ChunkBuilder::Blobs blobs = OlderChunk(version, events);
     const std::vector<EventRow> read = ReadBack(blobs);
     ASSERT_EQ(read.size(), 2u);
     EXPECT_EQ(Packed(read[0]), Packed(events[0]));
     EXPECT_EQ(Packed(read[1]), Packed(events[1]));
+    if (version == 3) continue;  // the rest is of one-frame chunks
     // Their evidence is inline: read even when not asked for.
     std::string evidence;
     ASSERT_TRUE(ForEachEvent(
@@ -241,6 +250,48 @@ TEST(EventChunks, ChunksOfEarlierPackingsAreStillRead) {
           return Status::Ok();
         }).ok());
   }
+}
+
+// Evidence read from a CSV file is kept as the record and its columns, and
+// unpacked as the JSON the reader would have made of it; a record that no
+// longer splits into its columns is damage.
+TEST(EventChunks, ACsvRecordKeptAsEvidenceUnpacksAsItsJson) {
+  const std::string columns = PackCsvColumns({"timestamp", "ip", "tag", "note \"x\""});
+  const std::vector<std::string> records = {
+      "2026-11-28 00:00:01,198.51.100.1,\"mirai, v2\",",
+      "2026-11-28 00:00:02,198.51.100.2,,\"say \"\"hi\"\"\"",
+  };
+  ChunkBuilder builder;
+  std::vector<EventRow> events;
+  for (size_t i = 0; i < records.size(); ++i) {
+    events.push_back(SampleEvent(static_cast<int64_t>(i + 1), "198.51.100.1"));
+    EventFields fields = FieldsOf(events.back());
+    fields.evidence = records[i];
+    fields.evidence_columns = columns;
+    builder.Add(EventSlot{events.back().id, 0, 0, 1, 20000, 50, 0}, fields);
+  }
+  events.push_back(SampleEvent(9, "198.51.100.9"));  // JSON evidence, in the same chunk
+  builder.Add(events.back(), 20000);
+  auto blobs = builder.Finish();
+  ASSERT_TRUE(blobs.ok());
+  const std::vector<EventRow> read = ReadBack(*blobs);
+  ASSERT_EQ(read.size(), 3u);
+  EXPECT_EQ(read[0].evidence,
+            R"({"timestamp":"2026-11-28 00:00:01","ip":"198.51.100.1","tag":"mirai, v2"})");
+  EXPECT_EQ(read[1].evidence,
+            R"({"timestamp":"2026-11-28 00:00:02","ip":"198.51.100.2","note \"x\"":"say \"hi\""})");
+  EXPECT_EQ(read[2].evidence, events[2].evidence);
+  // A record of another number of fields than its columns: damaged.
+  ChunkBuilder bad;
+  EventFields fields = FieldsOf(events[0]);
+  fields.evidence = "a,b";
+  fields.evidence_columns = columns;
+  bad.Add(EventSlot{1, 0, 0, 1, 20000, 50, 0}, fields);
+  auto bad_blobs = bad.Finish();
+  ASSERT_TRUE(bad_blobs.ok());
+  auto visit = [](size_t, const EventRow&) { return Status::Ok(); };
+  EXPECT_FALSE(ForEachEvent(bad_blobs->slots, bad_blobs->data, "r", 0, visit).ok());
+  EXPECT_TRUE(ForEachEvent(bad_blobs->slots, bad_blobs->data, "r", 0, visit, false).ok());
 }
 
 TEST(EventChunks, TheEvidenceIsReadOnlyWhenAskedFor) {

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -80,6 +81,11 @@ struct Observation {
   // cut (at a character boundary) and "_truncated": true added. Always valid
   // JSON.
   std::string evidence;
+  // Set when the reader was asked for the evidence as the record
+  // (ReadOptions::evidence_as_record): `evidence` is then the CSV record (at
+  // most kMaxEvidenceBytes) and these its header's columns (PackCsvColumns,
+  // text.h), from which CsvEvidence makes the JSON above.
+  std::shared_ptr<const std::string> evidence_columns;
 };
 
 inline constexpr size_t kMaxEvidenceBytes = 2048;

@@ -202,6 +202,7 @@ Status Ingester::AddEnriched(const Observation& o, const geo::GeoAnswer& answer)
   fields.route = route.rule_kind;
   fields.geo_version = geo_version_;
   fields.evidence = o.evidence;
+  if (o.evidence_columns) fields.evidence_columns = *o.evidence_columns;
   ChunkBuilder& builder = pending_[static_cast<size_t>(open)].builder;
   const size_t bytes_before = builder.packed_bytes();
   const uint32_t index = builder.Add(slot, fields);
@@ -387,7 +388,9 @@ Result<IngestResult> IngestStream(AlertsDb& db, const geo::GeoDb* geo, const Rou
   // Observations are added a few dozen at a time (their lookups together).
   std::vector<Observation> batch(geo::kLookupBatch);
   size_t held = 0;
-  auto read = ReadObservations(input, read_options, [&](Observation&& o) {
+  ReadOptions raw_evidence = read_options;
+  raw_evidence.evidence_as_record = true;  // kept as read (event_chunks.h)
+  auto read = ReadObservations(input, raw_evidence, [&](Observation&& o) {
     if (!failed.ok()) return;
     batch[held++] = std::move(o);
     if (held == batch.size()) {

@@ -262,64 +262,6 @@ class ArrayReader {
 
 // --- CSV fields --------------------------------------------------------------
 
-// Splits one CSV record (RFC 4180) into `fields`; quoted fields are unquoted
-// into `scratch` (grown to the record's size first, so the views stay valid
-// until the next call). False for a quoted field followed by something other
-// than a comma.
-bool SplitCsv(std::string_view record, std::vector<std::string_view>* fields,
-              std::string* scratch) {
-  fields->clear();
-  const char* p = record.data();
-  const size_t n = record.size();
-  if (std::memchr(p, '"', n) == nullptr) {
-    size_t start = 0;
-    for (;;) {
-      const void* comma = std::memchr(p + start, ',', n - start);
-      if (comma == nullptr) {
-        fields->emplace_back(p + start, n - start);
-        return true;
-      }
-      const size_t at = static_cast<const char*>(comma) - p;
-      fields->emplace_back(p + start, at - start);
-      start = at + 1;
-    }
-  }
-  if (scratch->size() < n) scratch->resize(n);
-  char* const out = scratch->data();
-  size_t w = 0;
-  size_t i = 0;
-  for (;;) {
-    if (i < n && p[i] == '"') {
-      const size_t begin = w;
-      ++i;
-      for (;;) {
-        const void* q = std::memchr(p + i, '"', n - i);
-        if (q == nullptr) return false;  // unterminated (the record reader reports it first)
-        const size_t at = static_cast<const char*>(q) - p;
-        std::memcpy(out + w, p + i, at - i);
-        w += at - i;
-        i = at + 1;
-        if (i < n && p[i] == '"') {  // a doubled quote
-          out[w++] = '"';
-          ++i;
-          continue;
-        }
-        break;
-      }
-      fields->emplace_back(out + begin, w - begin);
-      if (i == n) return true;
-      if (p[i] != ',') return false;
-      ++i;
-    } else {
-      const void* comma = std::memchr(p + i, ',', n - i);
-      const size_t stop = comma ? static_cast<const char*>(comma) - p : n;
-      fields->emplace_back(p + i, stop - i);
-      if (stop == n) return true;
-      i = stop + 1;
-    }
-  }
-}
-
 // --- Fields of an observation -----------------------------------------------
 
 enum Field : int {
@@ -675,8 +617,9 @@ class Reader {
     fields.reserve(header.size() + 8);
     std::string scratch(kMaxRecordBytes + 16, '\0');
     std::string reason;
-    std::vector<std::string> keys;
-    for (const auto& name : header) keys.push_back(EvidenceWriter::EscapedKey(name));
+    const auto columns = std::make_shared<const std::string>(PackCsvColumns(header));
+    CsvEvidence evidence;
+    evidence.SetColumns(*columns);
     evidence_.reserve(kMaxEvidenceBytes + 64);
     std::string_view record;
     int64_t line;
@@ -714,12 +657,13 @@ class Reader {
         Reject(line, std::move(reason));
         continue;
       }
-      EvidenceWriter evidence(&evidence_);
-      for (size_t i = 0; i < fields.size(); ++i) {
-        if (!IsBlank(fields[i])) evidence.AddStringEscapedKey(keys[i], fields[i]);
+      if (options_.evidence_as_record && record.size() <= kMaxEvidenceBytes) {
+        obs.evidence.assign(record);
+        obs.evidence_columns = columns;
+      } else {
+        evidence.RenderFields(fields, &evidence_);
+        obs.evidence = evidence_;  // one allocation of the right size
       }
-      evidence.Finish();
-      obs.evidence = evidence_;  // one allocation of the right size
       ++summary_->accepted;
       sink_(std::move(obs));
     }

@@ -88,6 +88,11 @@ struct ReadOptions {
   int default_confidence = 50;  // 0..100
   // The time of records without one; 0: such records are refused.
   int64_t now_us = 0;
+  // CSV: an observation's evidence is the record itself, with the header's
+  // columns in evidence_columns (observation.h), not JSON: making JSON of
+  // every record cost the ingest more than its geo lookups, and most reports
+  // (CSV) never show it.
+  bool evidence_as_record = false;
 };
 
 // A record longer than this (a CSV line, a JSON line or array element) is

@@ -532,6 +532,51 @@ TEST(Evidence, ValidAndBounded) {
   EXPECT_TRUE(cut.at("_truncated").as_bool());
 }
 
+// Read with evidence_as_record, a CSV record's evidence is the record and
+// its columns, and CsvEvidence makes of them exactly the JSON the reader
+// makes otherwise: quoting, blank fields, a BOM and CRLF, the five
+// Shadowserver reports, and a record too long to keep raw.
+TEST(Evidence, ARecordKeptRawRendersAsTheReadersJson) {
+  std::vector<std::string> inputs = {
+      kScanTelnet,
+      "\xEF\xBB\xBFip,time,family,\"no te\"\r\n"
+      "192.0.2.1,2026-11-28 01:00:00,mirai,\"a, b\"\r\n"
+      "192.0.2.2,2026-11-28 01:00:01,Mozi,\"say \"\"hi\"\"\"\r\n"
+      "192.0.2.3,2026-11-28 01:00:02, ,\"two\r\nlines\"\r\n",
+      "ip,time,big\n192.0.2.1,2026-11-28 00:00:00," + std::string(3000, 'x') + "\n"};
+  for (const char* report : {"scan_telnet", "event4_sinkhole", "event4_sinkhole_http",
+                             "event4_honeypot_darknet", "botnet_drone"}) {
+    std::stringstream csv;
+    GenerateShadowserverCsv(csv, report, 300, 3);
+    inputs.push_back(csv.str());
+  }
+  int raw = 0;
+  for (const std::string& input : inputs) {
+    ReadOptions as_record;
+    as_record.evidence_as_record = true;
+    Read json = ReadText(input);
+    Read records = ReadText(input, as_record);
+    ASSERT_TRUE(json.summary.ok() && records.summary.ok());
+    ASSERT_EQ(json.observations.size(), records.observations.size());
+    ASSERT_FALSE(json.observations.empty());
+    CsvEvidence render;
+    for (size_t i = 0; i < json.observations.size(); ++i) {
+      const Observation& o = records.observations[i];
+      EXPECT_EQ(json.observations[i].evidence_columns, nullptr);
+      if (o.evidence_columns == nullptr) {  // too long to keep raw: JSON as ever
+        EXPECT_GT(input.size(), kMaxEvidenceBytes);
+        EXPECT_EQ(o.evidence, json.observations[i].evidence);
+        continue;
+      }
+      ++raw;
+      std::string rendered;
+      ASSERT_TRUE(render.Render(*o.evidence_columns, o.evidence, &rendered)) << o.evidence;
+      EXPECT_EQ(rendered, json.observations[i].evidence);
+    }
+  }
+  EXPECT_GT(raw, 1500);
+}
+
 TEST(Addresses, ParseFormatCompare) {
   auto v4 = ParseHostAddress("192.0.2.1");
   ASSERT_TRUE(v4);

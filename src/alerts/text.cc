@@ -208,4 +208,113 @@ void EvidenceWriter::Finish() {
   out_->push_back('}');
 }
 
+bool SplitCsv(std::string_view record, std::vector<std::string_view>* fields,
+              std::string* scratch) {
+  fields->clear();
+  const char* p = record.data();
+  const size_t n = record.size();
+  if (std::memchr(p, '"', n) == nullptr) {
+    size_t start = 0;
+    for (;;) {
+      const void* comma = std::memchr(p + start, ',', n - start);
+      if (comma == nullptr) {
+        fields->emplace_back(p + start, n - start);
+        return true;
+      }
+      const size_t at = static_cast<const char*>(comma) - p;
+      fields->emplace_back(p + start, at - start);
+      start = at + 1;
+    }
+  }
+  if (scratch->size() < n) scratch->resize(n);
+  char* const out = scratch->data();
+  size_t w = 0;
+  size_t i = 0;
+  for (;;) {
+    if (i < n && p[i] == '"') {
+      const size_t begin = w;
+      ++i;
+      for (;;) {
+        const void* q = std::memchr(p + i, '"', n - i);
+        if (q == nullptr) return false;  // unterminated (the record reader reports it first)
+        const size_t at = static_cast<const char*>(q) - p;
+        std::memcpy(out + w, p + i, at - i);
+        w += at - i;
+        i = at + 1;
+        if (i < n && p[i] == '"') {  // a doubled quote
+          out[w++] = '"';
+          ++i;
+          continue;
+        }
+        break;
+      }
+      fields->emplace_back(out + begin, w - begin);
+      if (i == n) return true;
+      if (p[i] != ',') return false;
+      ++i;
+    } else {
+      const void* comma = std::memchr(p + i, ',', n - i);
+      const size_t stop = comma ? static_cast<const char*>(comma) - p : n;
+      fields->emplace_back(p + i, stop - i);
+      if (stop == n) return true;
+      i = stop + 1;
+    }
+  }
+}
+
+std::string PackCsvColumns(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) {
+    uint64_t n = name.size();
+    while (n >= 0x80) {
+      out.push_back(static_cast<char>((n & 0x7F) | 0x80));
+      n >>= 7;
+    }
+    out.push_back(static_cast<char>(n));
+    out.append(name);
+  }
+  return out;
+}
+
+bool CsvEvidence::SetColumns(std::string_view packed_columns) {
+  if (packed_columns == columns_ && !keys_.empty()) return true;
+  keys_.clear();
+  columns_.clear();
+  std::string_view rest = packed_columns;
+  while (!rest.empty()) {
+    uint64_t n = 0;
+    int shift = 0;
+    for (;;) {
+      if (rest.empty() || shift > 28) return false;
+      const auto byte = static_cast<uint8_t>(rest.front());
+      rest.remove_prefix(1);
+      n |= static_cast<uint64_t>(byte & 0x7F) << shift;
+      shift += 7;
+      if ((byte & 0x80) == 0) break;
+    }
+    if (n > rest.size()) return false;
+    keys_.push_back(EvidenceWriter::EscapedKey(rest.substr(0, n)));
+    rest.remove_prefix(n);
+  }
+  columns_.assign(packed_columns);
+  return true;
+}
+
+void CsvEvidence::RenderFields(const std::vector<std::string_view>& fields,
+                               std::string* json) const {
+  EvidenceWriter evidence(json);
+  for (size_t i = 0; i < fields.size() && i < keys_.size(); ++i) {
+    if (!Trim(fields[i]).empty()) evidence.AddStringEscapedKey(keys_[i], fields[i]);
+  }
+  evidence.Finish();
+}
+
+bool CsvEvidence::Render(std::string_view packed_columns, std::string_view record,
+                         std::string* json) {
+  if (!SetColumns(packed_columns)) return false;
+  if (!SplitCsv(record, &fields_, &scratch_) || fields_.size() != keys_.size()) return false;
+  RenderFields(fields_, json);
+  return true;
+}
+
 }  // namespace kizuna::alerts

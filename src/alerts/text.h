@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/encoding.h"
 #include "common/status.h"
@@ -59,6 +60,39 @@ class EvidenceWriter {
   std::string* out_;
   bool truncated_ = false;
   bool empty_ = true;
+};
+
+// Splits one CSV record (RFC 4180) into `fields`; quoted fields are unquoted
+// into `scratch` (grown to the record's size first, so the views stay valid
+// until the next call). False for a quoted field followed by something other
+// than a comma.
+bool SplitCsv(std::string_view record, std::vector<std::string_view>* fields, std::string* scratch);
+
+// A CSV header's column names packed in one string (each as a varint size
+// and its bytes): what an event keeps beside a record kept as its evidence
+// (ReadOptions::evidence_as_record), once a chunk.
+std::string PackCsvColumns(const std::vector<std::string>& names);
+
+// The evidence of a CSV record as JSON (Observation::evidence): its
+// non-blank fields by column name, written by EvidenceWriter. The reader
+// and the unpacking of stored records both write it here, so a record kept
+// raw shows the same JSON as one made JSON when read. Keeps the escaped keys
+// of the last columns it was given; one caller at a time.
+class CsvEvidence {
+ public:
+  // False when `packed_columns` is not what PackCsvColumns writes.
+  bool SetColumns(std::string_view packed_columns);
+  // `fields` split from a record of the columns set.
+  void RenderFields(const std::vector<std::string_view>& fields, std::string* json) const;
+  // False when the columns are damaged or the record is not one of them
+  // (bad quoting, another number of fields).
+  bool Render(std::string_view packed_columns, std::string_view record, std::string* json);
+
+ private:
+  std::string columns_;
+  std::vector<std::string> keys_;  // escaped, with the ':'
+  std::vector<std::string_view> fields_;
+  std::string scratch_;
 };
 
 }  // namespace kizuna::alerts
