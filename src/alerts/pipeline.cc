@@ -125,44 +125,64 @@ Status Ingester::Add(const Observation& o) {
   // Enrich's answer, as views into the geo data (no copies per observation).
   geo::GeoAnswer answer;
   if (geo_ != nullptr) answer = o.ip.is_v6 ? geo_->LookupV6(o.ip.v6) : geo_->LookupV4(o.ip.v4);
-  return AddEnriched(o, answer);
+  batch_keys_.resize(std::max<size_t>(batch_keys_.size(), 1));
+  Key(o, answer, &batch_keys_[0]);
+  return AddKeyed(o, answer, batch_keys_[0]);
 }
 
 Status Ingester::AddAll(std::span<const Observation> observations) {
-  if (geo_ == nullptr) {
-    for (const Observation& o : observations) KIZUNA_RETURN_IF_ERROR(AddEnriched(o, {}));
-    return Status::Ok();
+  const size_t n = observations.size();
+  batch_answers_.resize(n);
+  if (geo_ != nullptr) {
+    batch_v4_.clear();
+    for (const Observation& o : observations) {
+      if (!o.ip.is_v6) batch_v4_.push_back(o.ip.v4);
+    }
+    batch_v4_answers_.resize(batch_v4_.size());
+    geo_->LookupV4Batch(batch_v4_.data(), batch_v4_.size(), batch_v4_answers_.data());
+    size_t next_v4 = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const Observation& o = observations[i];
+      batch_answers_[i] = o.ip.is_v6 ? geo_->LookupV6(o.ip.v6) : batch_v4_answers_[next_v4++];
+    }
+  } else {
+    std::fill(batch_answers_.begin(), batch_answers_.end(), geo::GeoAnswer());
   }
-  batch_v4_.clear();
-  for (const Observation& o : observations) {
-    if (!o.ip.is_v6) batch_v4_.push_back(o.ip.v4);
+  batch_keys_.resize(std::max(batch_keys_.size(), n));
+  for (size_t i = 0; i < n; ++i) {
+    Key(observations[i], batch_answers_[i], &batch_keys_[i]);
+    pending_index_.Prefetch(batch_keys_[i].slot.id);
+    known_.Prefetch(batch_keys_[i].slot.id);
   }
-  batch_answers_.resize(batch_v4_.size());
-  geo_->LookupV4Batch(batch_v4_.data(), batch_v4_.size(), batch_answers_.data());
-  size_t next_v4 = 0;
-  for (const Observation& o : observations) {
-    KIZUNA_RETURN_IF_ERROR(
-        AddEnriched(o, o.ip.is_v6 ? geo_->LookupV6(o.ip.v6) : batch_answers_[next_v4++]));
+  for (size_t i = 0; i < n; ++i) {
+    KIZUNA_RETURN_IF_ERROR(AddKeyed(observations[i], batch_answers_[i], batch_keys_[i]));
   }
   return Status::Ok();
 }
 
-Status Ingester::AddEnriched(const Observation& o, const geo::GeoAnswer& answer) {
+void Ingester::Key(const Observation& o, const geo::GeoAnswer& answer, Keyed* keyed) {
   ++stats_.observations;
-  const uint32_t asn = answer.asn != 0 ? answer.asn : o.feed_asn;
-  const std::string_view country = answer.country.empty() ? o.feed_country : answer.country;
-  const Route route = routes_.Find(o.ip, asn, country, o.hostname);
+  keyed->asn = answer.asn != 0 ? answer.asn : o.feed_asn;
+  keyed->country = answer.country.empty() ? o.feed_country : answer.country;
+  keyed->route = routes_.Find(o.ip, keyed->asn, keyed->country, o.hostname);
+  const Route& route = keyed->route;
   const std::string& recipient =
-      route.recipient >= 0 ? routes_.recipients()[route.recipient].name : std::string();
+      route.recipient >= 0 ? routes_.recipients()[route.recipient].name : kNoRecipient;
   if (route.recipient < 0) ++stats_.unrouted;
   ++per_route_[static_cast<size_t>(route.recipient + 1)];
-  EventSlot slot;
-  ip_text_ = FormatHostAddress(o.ip);
-  slot.id = EventIdOf(recipient, options_.origin, options_.tlp, ip_text_, o);
+  keyed->ip_text = FormatHostAddress(o.ip);
+  EventSlot& slot = keyed->slot;
+  slot = EventSlot();
+  slot.id = EventIdOf(recipient, options_.origin, options_.tlp, keyed->ip_text, o);
   slot.first_seen_us = slot.last_seen_us = o.time_us;
   slot.count = 1;
   slot.day = DayOf(o.time_us);
   slot.confidence = static_cast<uint8_t>(std::clamp(o.confidence, 0, 100));
+}
+
+Status Ingester::AddKeyed(const Observation& o, const geo::GeoAnswer& answer, const Keyed& keyed) {
+  const Route& route = keyed.route;
+  const EventSlot& slot = keyed.slot;
   if (std::optional<uint64_t> at = pending_index_.Find(slot.id)) {
     ++stats_.merged;
     Fold(pending_[ChunkOf(*at)].builder.slot(SlotOf(*at)), slot);
@@ -184,16 +204,16 @@ Status Ingester::AddEnriched(const Observation& o, const geo::GeoAnswer& answer)
   }
   prefix_text_ = answer.prefix ? answer.prefix->ToString() : std::string();
   EventFields fields;
-  fields.ip = ip_text_;
+  fields.ip = keyed.ip_text;
   fields.port = o.port;
-  fields.asn = asn;
+  fields.asn = keyed.asn;
   fields.protocol = o.protocol;
   fields.taxonomy = o.taxonomy;
   fields.type = o.type;
   fields.identifier = o.identifier;
   fields.family = o.family;
   fields.as_name = answer.as_name;
-  fields.country = country;
+  fields.country = keyed.country;
   fields.prefix = prefix_text_;
   fields.hostname = o.hostname;
   fields.source = o.source;

@@ -101,7 +101,18 @@ class Ingester {
     int64_t received_us = 0;
   };
 
-  Status AddEnriched(const Observation& observation, const geo::GeoAnswer& answer);
+  // What Add works out of an observation before it looks at the tables of
+  // events (route, id): AddAll keys a whole batch first, so that the tables'
+  // loads for all of it are under way together.
+  struct Keyed {
+    Route route;
+    uint32_t asn = 0;
+    std::string_view country;
+    EventSlot slot;
+    std::string ip_text;
+  };
+  void Key(const Observation& observation, const geo::GeoAnswer& answer, Keyed* keyed);
+  Status AddKeyed(const Observation& observation, const geo::GeoAnswer& answer, const Keyed& keyed);
   // Makes known_ hold every stored event of the days of the pending events.
   Status LoadKnownIds(store::sqlite::Connection& c);
   Status AddKnownChunk(int64_t rowid, std::string recipient, int64_t received_us,
@@ -124,12 +135,13 @@ class Ingester {
   std::vector<KnownChunk> chunks_;
   // Repeats of stored events met in Add: (known_ place, the repeat).
   std::vector<std::pair<uint64_t, EventSlot>> stored_repeats_;
-  std::set<uint16_t> known_days_;      // the days known_ is complete for
-  std::vector<bool> known_day_;        // the same, by day (a lookup per observation)
-  int64_t known_upto_ = -1;            // the last chunk rowid looked at
-  std::string ip_text_, prefix_text_;  // reused
-  std::vector<uint32_t> batch_v4_;     // AddAll's IPv4 addresses, reused
-  std::vector<geo::GeoAnswer> batch_answers_;
+  std::set<uint16_t> known_days_;   // the days known_ is complete for
+  std::vector<bool> known_day_;     // the same, by day (a lookup per observation)
+  int64_t known_upto_ = -1;         // the last chunk rowid looked at
+  std::string prefix_text_;         // reused
+  std::vector<uint32_t> batch_v4_;  // AddAll's IPv4 addresses, reused
+  std::vector<geo::GeoAnswer> batch_v4_answers_, batch_answers_;
+  std::vector<Keyed> batch_keys_;
   IngestStats stats_;               // but per_recipient
   std::vector<int64_t> per_route_;  // observations routed, per recipient index + 1
 };
