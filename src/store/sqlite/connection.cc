@@ -140,7 +140,8 @@ bool Statement::ColumnIsNull(int column) const {
 
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
                                                      const std::string& synchronous,
-                                                     int busy_timeout_ms, int cache_kib) {
+                                                     int busy_timeout_ms, int cache_kib,
+                                                     int new_page_size) {
   sqlite3* raw = nullptr;
   // NOMUTEX: the pool guarantees one thread per connection at a time.
   int rc =
@@ -161,6 +162,13 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
                            synchronous + "'");
   }
   KIZUNA_RETURN_IF_ERROR(connection->Exec("PRAGMA foreign_keys = ON"));
+  if (new_page_size != 0) {
+    if (new_page_size < 512 || new_page_size > 65536 || (new_page_size & (new_page_size - 1))) {
+      return InvalidArgument("page size must be a power of two from 512 to 65536");
+    }
+    // Before WAL mode, which fixes it; a no-op on an existing file.
+    KIZUNA_RETURN_IF_ERROR(connection->Exec("PRAGMA page_size = " + std::to_string(new_page_size)));
+  }
   {
     KIZUNA_ASSIGN_OR_RETURN(Statement wal, connection->Prepare("PRAGMA journal_mode = WAL"));
     KIZUNA_ASSIGN_OR_RETURN(bool row, wal.Step());
@@ -177,9 +185,14 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
       connection->Exec("PRAGMA cache_size = -" + std::to_string(std::max(cache_kib, 512))));
   // A batch of objects with random ids dirties pages all over the id index;
   // checkpointing every 1000 pages (the default) would copy them into the
-  // database on nearly every commit. 8192 pages (32 MiB) of WAL lets a page
-  // changed by several commits be copied once.
-  KIZUNA_RETURN_IF_ERROR(connection->Exec("PRAGMA wal_autocheckpoint = 8192"));
+  // database on nearly every commit. 32 MiB of WAL (8192 pages of 4 KiB)
+  // lets a page changed by several commits be copied once.
+  KIZUNA_ASSIGN_OR_RETURN(Statement page_size, connection->Prepare("PRAGMA page_size"));
+  KIZUNA_ASSIGN_OR_RETURN(bool has_page_size, page_size.Step());
+  const int64_t page_bytes = has_page_size ? std::max<int64_t>(page_size.ColumnInt(0), 512) : 4096;
+  page_size.Reset();
+  KIZUNA_RETURN_IF_ERROR(
+      connection->Exec("PRAGMA wal_autocheckpoint = " + std::to_string((32 << 20) / page_bytes)));
   return connection;
 }
 

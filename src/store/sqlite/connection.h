@@ -73,10 +73,13 @@ class Connection {
  public:
   // Opens (creating if needed) the database file. Sets busy_timeout,
   // foreign_keys=ON, journal_mode=WAL, the given synchronous level and a
-  // page cache of `cache_kib` KiB.
+  // page cache of `cache_kib` KiB. `new_page_size` (a power of two, 512 to
+  // 65536; 0 for SQLite's 4096) is the page size of a file created now; an
+  // existing file keeps its own.
   static Result<std::unique_ptr<Connection>> Open(const std::string& path,
                                                   const std::string& synchronous,
-                                                  int busy_timeout_ms, int cache_kib);
+                                                  int busy_timeout_ms, int cache_kib,
+                                                  int new_page_size = 0);
 
   // Runs one or more SQL statements without results.
   Status Exec(const std::string& sql);

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "store/sqlite/connection.h"
 #include "store/sqlite/migrations.h"
 #include "store/store_conformance_test.h"
 #include "tests/support/temp_dir.h"
@@ -27,6 +28,7 @@ namespace {
 using ::testing::HasSubstr;
 
 // A directory under $TMPDIR (or /tmp) removed with everything in it.
+using sqlite::Connection;
 using test_support::TempDir;
 
 class SqliteHarness : public StoreHarness {
@@ -176,6 +178,33 @@ TEST_F(SqliteStoreTest, RejectsAnUnknownSynchronousLevel) {
   auto store = OpenSqliteStore(DbPath(), options);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), Code::kInvalidArgument);
+}
+
+// A page size asked for applies to a file created then; a file that exists
+// keeps its own, and its WAL is checkpointed every 32 MiB either way.
+TEST_F(SqliteStoreTest, ANewPageSizeAppliesToANewFileOnly) {
+  auto query = [](Connection& c, const std::string& pragma) -> int64_t {
+    auto statement = c.Prepare("PRAGMA " + pragma);
+    if (!statement.ok() || !*statement->Step()) return -1;
+    return statement->ColumnInt(0);
+  };
+  const std::string old_file = DbPath() + ".old";
+  {
+    auto c = Connection::Open(old_file, "NORMAL", 1000, 1024);
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE((*c)->Exec("CREATE TABLE t(x)").ok());
+    EXPECT_EQ(query(**c, "page_size"), 4096);
+    EXPECT_EQ(query(**c, "wal_autocheckpoint"), 8192);
+  }
+  auto reopened = Connection::Open(old_file, "NORMAL", 1000, 1024, 65536);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ(query(**reopened, "page_size"), 4096);
+  auto fresh = Connection::Open(DbPath() + ".new", "NORMAL", 1000, 1024, 65536);
+  ASSERT_TRUE(fresh.ok());
+  ASSERT_TRUE((*fresh)->Exec("CREATE TABLE t(x)").ok());
+  EXPECT_EQ(query(**fresh, "page_size"), 65536);
+  EXPECT_EQ(query(**fresh, "wal_autocheckpoint"), 512);
+  EXPECT_FALSE(Connection::Open(DbPath() + ".bad", "NORMAL", 1000, 1024, 3000).ok());
 }
 
 // The main queries of the TAXII layer are index lookups, never table scans
