@@ -220,8 +220,9 @@ class AlertsNodeChannel : public ::testing::Test {
   void SendAtoB() {
     a_.SetRecipients({NodeRecipient("csirt-b", "csirt-b", "198.51.100.0/24")});
     b_.SetRecipients({FeedRecipient("isp-b", "ISP-B", "198.51.100.0/25")});
+    // .7 seen twice: one event, counted 2, first seen an hour before.
     a_.Ingest({Seen("198.51.100.7", kDay0 - 3600000000LL), Seen("198.51.100.8", kDay0 - 7000000),
-               Seen("198.51.100.200", kDay0 - 5000000)});
+               Seen("198.51.100.200", kDay0 - 5000000), Seen("198.51.100.7", kDay0 - 60000000)});
     const DeliveryStats stats = a_.Run();
     ASSERT_EQ(stats.sent, 1);
   }
@@ -281,9 +282,15 @@ TEST_F(AlertsNodeChannel, ThePartnerRoutesItOnAndTheSenderSeesEachEventsState) {
       b_.CountEvents([](const EventRow& e) { return e.recipient == "isp-b" && e.tlp == "amber"; }),
       2);
   EXPECT_EQ(b_.Count("SELECT count(*) FROM partner_events WHERE peer = 'cert-a'"), 3);
-  // Taken in once, however often it is seen.
+  // Taken in once, however often it is seen, each event with the count and
+  // times the sender gave it.
   ASSERT_TRUE(b_.follower->RunOnce().ok());
-  EXPECT_EQ(b_.CountEvents(nullptr, /*sum_counts=*/true), 3);
+  EXPECT_EQ(b_.CountEvents(nullptr, /*sum_counts=*/true), 4);
+  EXPECT_EQ(b_.CountEvents([](const EventRow& e) {
+    return e.ip == "198.51.100.7" && e.count == 2 && e.first_seen_us == kDay0 - 3600000000LL &&
+           e.last_seen_us == kDay0 - 60000000;
+  }),
+            1);
   // B's ISP gets its report; B answers: received, one unrouted, two delivered.
   b_.clock.now += 60000000;
   EXPECT_EQ(b_.Run().sent, 1);

@@ -60,6 +60,10 @@ struct HostAddressHash {
 // One infected / abusive host seen once.
 struct Observation {
   int64_t time_us = 0;  // when seen, UTC microseconds since the epoch
+  // A finding someone else already counted (a partner's event): how often
+  // and since when it was seen up to time_us. Defaults: once, at time_us.
+  int64_t count = 1;
+  int64_t first_seen_us = 0;  // 0, or a time before time_us
   HostAddress ip;
   uint16_t port = 0;     // the host's port; 0: none
   std::string protocol;  // "tcp", "udp", "icmp" or ""

@@ -125,6 +125,7 @@ Result<Observation> ObservationFromAlert(const json::object& o, const std::strin
       if (!first_us.ok() || *first_us > *last_us) {
         return InvalidArgument("first_seen is not a time before last_seen");
       }
+      obs.first_seen_us = *first_us;
     }
     obs.time_us = *last_us;
     KIZUNA_ASSIGN_OR_RETURN(int64_t port, Integer(facts, "port", 0, 65535));
@@ -153,6 +154,7 @@ Result<Observation> ObservationFromAlert(const json::object& o, const std::strin
     KIZUNA_ASSIGN_OR_RETURN(int64_t confidence, Integer(facts, "confidence", 0, 100));
     obs.confidence = static_cast<int>(confidence);
     KIZUNA_ASSIGN_OR_RETURN(int64_t count, Integer(facts, "count", 1, int64_t{1} << 40));
+    obs.count = count;  // the sender's count, not one more sighting
     KIZUNA_ASSIGN_OR_RETURN(std::string source, Text(facts, "source"));
     obs.source = "partner/" + peer;
     // What the partner said of it, for whoever reads our report.

@@ -174,8 +174,10 @@ void Ingester::Key(const Observation& o, const geo::GeoAnswer& answer, Keyed* ke
   EventSlot& slot = keyed->slot;
   slot = EventSlot();
   slot.id = EventIdOf(recipient, options_.origin, options_.tlp, keyed->ip_text, o);
-  slot.first_seen_us = slot.last_seen_us = o.time_us;
-  slot.count = 1;
+  slot.last_seen_us = o.time_us;
+  slot.first_seen_us =
+      o.first_seen_us > 0 && o.first_seen_us < o.time_us ? o.first_seen_us : o.time_us;
+  slot.count = static_cast<int32_t>(std::clamp<int64_t>(o.count, 1, INT32_MAX));
   slot.day = DayOf(o.time_us);
   slot.confidence = static_cast<uint8_t>(std::clamp(o.confidence, 0, 100));
 }
