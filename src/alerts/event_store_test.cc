@@ -404,6 +404,14 @@ class EventStore : public ::testing::Test {
   sharing::SharingPolicy policy_{HomeConfig()};
 };
 
+TEST_F(EventStore, ANewFileHasPagesOf64KiB) {
+  auto lock = db_->Lock();
+  auto page_size = db_->connection().Prepare("PRAGMA page_size");
+  ASSERT_TRUE(page_size.ok());
+  ASSERT_TRUE(*page_size->Step());
+  EXPECT_EQ(page_size->ColumnInt(0), 65536);
+}
+
 TEST_F(EventStore, RepeatsFoldAcrossBatchesAndIngestsUntilReported) {
   // Batches of two: each host's repeats land in different batches.
   std::vector<Observation> day0;
