@@ -106,6 +106,12 @@ kizuna::Status AlertsModule::Configure(node::ConfigSection& section) {
   section.Bool("from_telescope", &config_.from_telescope);
   section.Bool("from_partners", &config_.from_partners);
   section.Integer("observation_max_age_days", &config_.observation_max_age_days, 0, 3650);
+  section.StringList("bot_fingerprints", &config_.bot_fingerprints);
+  for (const std::string& rule : config_.bot_fingerprints) {
+    if (rule.empty() || rule.size() > 64) {
+      section.Fail("bot_fingerprints", "a fingerprint rule's name, 1 to 64 characters");
+    }
+  }
   mail.configured = !mail.smtp.url.empty();
   if (mail.configured) {
     if (mail.from.empty()) section.Fail("smtp_from", "needed with smtp_url");
@@ -173,6 +179,7 @@ kizuna::Status AlertsModule::Start() {
   observations.from_telescope = config_.from_telescope;
   observations.from_partners = config_.from_partners;
   observations.max_age_days = config_.observation_max_age_days;
+  observations.bot_fingerprints = config_.bot_fingerprints;
   observations_ = std::make_unique<ObservationFollower>(std::move(observations));
   return observations_->Start();
 }

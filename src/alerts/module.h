@@ -29,6 +29,9 @@
 //                     peer as origin (partner_observations.h)
 //   observation_max_age_days (7)   older telescope or partner observations
 //                     are not alerted on (0: any age)
+//   bot_fingerprints (["mirai"])   the telescope's fingerprint rules whose
+//                     sources are infected hosts (bots); the other rules'
+//                     are scanners
 //
 // Thread-safety: as platform::Module; route handlers and the job run
 // concurrently and share the database (its lock) and the geo cache (a
@@ -38,11 +41,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "alerts/alerts_db.h"
 #include "alerts/deliver.h"
 #include "alerts/observation_intake.h"
 #include "alerts/partner_intake.h"
+#include "alerts/telescope_intake.h"
 #include "geo/cache.h"
 #include "geo/geo.h"
 #include "platform/module.h"
@@ -60,6 +65,7 @@ struct AlertsConfig {
   bool from_telescope = true;
   bool from_partners = true;
   int observation_max_age_days = 7;
+  std::vector<std::string> bot_fingerprints = {std::string(kBotFingerprints[0])};
 };
 
 class AlertsModule final : public platform::Module {

@@ -129,6 +129,7 @@ Status ObservationFollower::Apply(const std::vector<store::Change>& changes) {
   context.policy = policy.get();
   context.max_age_us = int64_t{std::max(options_.max_age_days, 0)} * 86400LL * 1000000;
   context.identity_id = options_.identity_id;
+  context.bot_fingerprints = options_.bot_fingerprints;
   context.now_us = options_.clock->NowMicros();
   for (const store::Change& change : changes) {
     if (change.kind != store::Change::Kind::kAdded) continue;

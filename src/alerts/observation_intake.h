@@ -64,6 +64,9 @@ struct ObservationContext {
   // follower on, or upgrades, does not alert on months of old telescope
   // data); 0: any age.
   int64_t max_age_us = 0;
+  // The telescope's fingerprint rules whose sources are bots (infected
+  // hosts); the other rules' are scanners (telescope_intake.h).
+  std::vector<std::string> bot_fingerprints = {"mirai"};
 };
 
 struct TakeResult {
@@ -100,7 +103,8 @@ class ObservationFollower {
     std::string telescope_collection = "telescope";  // alias or id ([telescope] collection)
     bool from_telescope = true;
     bool from_partners = true;
-    int max_age_days = 7;  // ObservationContext::max_age_us
+    int max_age_days = 7;                                   // ObservationContext::max_age_us
+    std::vector<std::string> bot_fingerprints = {"mirai"};  // ObservationContext's
     const Clock* clock = &SystemClock::Instance();
   };
   explicit ObservationFollower(Options options);

@@ -105,6 +105,7 @@ struct TestNode {
     options.policy = [this] { return policy; };
     options.identity_id = node->identity().identity_id;
     options.clock = &clock;
+    options.bot_fingerprints = bot_fingerprints;
     follower = std::make_unique<ObservationFollower>(std::move(options));
   }
   std::string Identity() { return node->identity().identity_id; }
@@ -175,6 +176,7 @@ struct TestNode {
   node::NodeConfig config;
   std::shared_ptr<const sharing::SharingPolicy> policy;
   FixedClock clock;
+  std::vector<std::string> bot_fingerprints = {"mirai"};  // [alerts] bot_fingerprints
   std::unique_ptr<ObservationFollower> follower;
 };
 
@@ -268,6 +270,32 @@ class AlertsObservationIntake : public ::testing::Test {
  protected:
   TestNode b_{"CERT-B", {"cert-a"}};
 };
+
+// Which fingerprint rules are bots is the node's to say ([alerts]
+// bot_fingerprints): a rule named there makes its sources infected hosts,
+// one no longer named makes them scanners.
+TEST_F(AlertsObservationIntake, ConfiguredBotRulesMakeTheirSourcesInfectedHosts) {
+  b_.bot_fingerprints = {"zmap"};
+  b_.OpenDb();
+  const int64_t start = kDay0 / 1000000 + 600;
+  telescope::IntervalObjects objects = telescope::MakeIntervalObjects(
+      Interval("s1", start), b_.Identity(), stix::Tlp::kGreen, stix::Tlp::kAmber);
+  b_.Store("telescope", {objects.summary, objects.sources}, "");
+  ASSERT_TRUE(b_.follower->RunOnce().ok());
+  std::vector<EventRow> events = b_.Events();
+  ASSERT_EQ(events.size(), 3u);
+  for (const EventRow& e : events) {
+    if (e.identifier == "zmap") {
+      EXPECT_EQ(e.type, "infected-system");
+      EXPECT_EQ(e.family, "zmap");
+      EXPECT_EQ(e.confidence, 90);
+    } else {
+      EXPECT_EQ(e.identifier, "mirai");
+      EXPECT_EQ(e.type, "scanner");
+      EXPECT_EQ(e.family, "");
+    }
+  }
+}
 
 TEST_F(AlertsObservationIntake, TelescopeFingerprintsBecomeEventsForTheirRecipientOnce) {
   b_.SetRecipients({FeedRecipient("isp-b", "ISP-B", "198.51.100.0/24")});

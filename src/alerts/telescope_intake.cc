@@ -15,9 +15,9 @@ namespace json = boost::json;
 
 namespace {
 
-bool IsBot(std::string_view rule) {
-  return std::find(kBotFingerprints.begin(), kBotFingerprints.end(), rule) !=
-         kBotFingerprints.end();
+bool IsBot(const ObservationContext& context, std::string_view rule) {
+  return std::find(context.bot_fingerprints.begin(), context.bot_fingerprints.end(), rule) !=
+         context.bot_fingerprints.end();
 }
 
 // The built-in rules match TCP SYNs (sensor/fingerprint.h).
@@ -45,7 +45,7 @@ Result<std::optional<Extracted>> FromSources(const ObservationContext& context,
     base.port = 0;
     base.protocol = ProtocolOf(rule);
     base.identifier = rule;
-    if (IsBot(rule)) {
+    if (IsBot(context, rule)) {
       base.taxonomy = "malicious-code";
       base.type = "infected-system";
       base.family = rule;

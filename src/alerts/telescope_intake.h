@@ -5,7 +5,8 @@
 //     (x-kizuna-telescope-sources, telescope/objects.h) holds, per
 //     fingerprint rule, the exact set of source addresses whose probes
 //     matched it (sensor/fingerprint.h: "mirai", "zmap", "masscan"). Each
-//     address of a bot's rule (kBotFingerprints: "mirai") is
+//     address of a bot's rule (ObservationContext::bot_fingerprints, by
+//     default kBotFingerprints: "mirai"; [alerts] bot_fingerprints) is
 //     malicious-code / infected-system with identifier and family the rule's
 //     name, confidence 90; each of any other rule (a scanning tool) is
 //     information-gathering / scanner with identifier the rule's name,

@@ -11,6 +11,7 @@
 #include <chrono>
 
 #include <boost/json.hpp>
+#include <fstream>
 #include <map>
 #include <string>
 
@@ -70,6 +71,9 @@ TEST(AlertsIntakeE2E, TelescopeBotsReachTheRecipientsFeed) {
   ASSERT_GT(fingerprints.at("mirai").to_number<int64_t>(), 0) << report.out;
 
   NodeProcess node("CERT-Home");
+  // Masscan's sources counted as bots too ([alerts] bot_fingerprints).
+  std::ofstream(node.dir() + "/kizuna.toml", std::ios::app)
+      << "\n[alerts]\nbot_fingerprints = [\"mirai\", \"masscan\"]\n";
   std::string error;
   ASSERT_TRUE(node.Start(&error)) << error;
   CommandResult added = RunKizuna({"alerts", "recipient", "add", node.dir(), "isp-x", "--fallback",
@@ -94,13 +98,15 @@ TEST(AlertsIntakeE2E, TelescopeBotsReachTheRecipientsFeed) {
   for (const json::value& e : Feed(node, isp_key)) {
     if (e.at("source") != "telescope/tokyo-1") continue;
     ++per_rule[std::string(e.at("identifier").as_string())];
-    const bool bot = e.at("identifier") == "mirai";
+    const bool bot = e.at("identifier") == "mirai" || e.at("identifier") == "masscan";
     EXPECT_EQ(e.at("type"), bot ? "infected-system" : "scanner") << e;
     EXPECT_EQ(e.at("protocol"), "tcp") << e;
   }
   for (const auto& [rule, n] : fingerprints) {
     EXPECT_EQ(per_rule[std::string(rule)], n.to_number<int64_t>()) << rule;
   }
+  EXPECT_GT(per_rule["masscan"], 0);
+  EXPECT_GT(per_rule["zmap"], 0);  // still a scanner
 }
 
 TEST(AlertsIntakeE2E, APartnersInfectedHostBecomesAnEventAtTheReceivingNode) {
