@@ -152,7 +152,7 @@ struct Table {
       const uint32_t bucket = from[i];
       from[i] = index[bucket];
       to[i] = index[bucket + 1];
-      __builtin_prefetch(&probe[from[i]]);
+      __builtin_prefetch(probe.data() + from[i]);  // may be one past the end
     }
     for (size_t i = 0; i < count; ++i) {
       if (from[i] == kNone) continue;
