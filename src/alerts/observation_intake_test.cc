@@ -268,6 +268,15 @@ const std::string kPartnerIdentity = "identity--0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b
 
 class AlertsObservationIntake : public ::testing::Test {
  protected:
+  // One of B's own sensor intervals starting at `start_s`, stored in its
+  // telescope collection (summary and sources).
+  telescope::IntervalObjects StoreOwnInterval(int64_t start_s) {
+    telescope::IntervalObjects objects = telescope::MakeIntervalObjects(
+        Interval("s1", start_s), b_.Identity(), stix::Tlp::kGreen, stix::Tlp::kAmber);
+    b_.Store("telescope", {objects.summary, objects.sources}, "");
+    return objects;
+  }
+
   TestNode b_{"CERT-B", {"cert-a"}};
 };
 
@@ -277,10 +286,7 @@ class AlertsObservationIntake : public ::testing::Test {
 TEST_F(AlertsObservationIntake, ConfiguredBotRulesMakeTheirSourcesInfectedHosts) {
   b_.bot_fingerprints = {"zmap"};
   b_.OpenDb();
-  const int64_t start = kDay0 / 1000000 + 600;
-  telescope::IntervalObjects objects = telescope::MakeIntervalObjects(
-      Interval("s1", start), b_.Identity(), stix::Tlp::kGreen, stix::Tlp::kAmber);
-  b_.Store("telescope", {objects.summary, objects.sources}, "");
+  StoreOwnInterval(kDay0 / 1000000 + 600);
   ASSERT_TRUE(b_.follower->RunOnce().ok());
   std::vector<EventRow> events = b_.Events();
   ASSERT_EQ(events.size(), 3u);
@@ -300,9 +306,7 @@ TEST_F(AlertsObservationIntake, ConfiguredBotRulesMakeTheirSourcesInfectedHosts)
 TEST_F(AlertsObservationIntake, TelescopeFingerprintsBecomeEventsForTheirRecipientOnce) {
   b_.SetRecipients({FeedRecipient("isp-b", "ISP-B", "198.51.100.0/24")});
   const int64_t start = kDay0 / 1000000 + 600;
-  telescope::IntervalObjects objects = telescope::MakeIntervalObjects(
-      Interval("s1", start), b_.Identity(), stix::Tlp::kGreen, stix::Tlp::kAmber);
-  b_.Store("telescope", {objects.summary, objects.sources}, "");
+  const telescope::IntervalObjects objects = StoreOwnInterval(start);
   ASSERT_TRUE(b_.follower->RunOnce().ok());
   std::vector<EventRow> events = b_.Events();
   ASSERT_EQ(events.size(), 3u) << "two Mirai bots, one ZMap scanner; not the unfingerprinted";
