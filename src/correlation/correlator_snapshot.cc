@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 
+#include "common/files.h"
 #include "common/uuid.h"
 #include "correlation/correlator.h"
 #include "correlation/correlator_internal.h"
@@ -66,47 +67,6 @@ Status WriteWhole(const std::string& path, std::string_view bytes) {
   }
   return Status::Ok();
 }
-
-// The snapshot file mapped read-only (its pages come from the page cache as
-// they are, with no copy and no fresh memory to fault in).
-class MappedFile {
- public:
-  static Result<std::unique_ptr<MappedFile>> Open(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno == ENOENT) return NotFound("no correlation snapshot at " + path);
-      return IoError("cannot read " + path + ": " + std::strerror(errno));
-    }
-    struct stat info {};
-    if (::fstat(fd, &info) != 0) {
-      const int error = errno;
-      ::close(fd);
-      return IoError("cannot read " + path + ": " + std::strerror(error));
-    }
-    auto file = std::unique_ptr<MappedFile>(new MappedFile());
-    file->size_ = static_cast<size_t>(info.st_size);
-    if (file->size_ > 0) {
-      void* p = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-      if (p == MAP_FAILED) {
-        const int error = errno;
-        ::close(fd);
-        return IoError("cannot map " + path + ": " + std::strerror(error));
-      }
-      file->data_ = static_cast<const char*>(p);
-    }
-    ::close(fd);
-    return file;
-  }
-  ~MappedFile() {
-    if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
-  }
-  std::string_view bytes() const { return {data_, size_}; }
-
- private:
-  MappedFile() = default;
-  const char* data_ = nullptr;
-  size_t size_ = 0;
-};
 
 // The change a snapshot ends at, as the store holds it: what tells this
 // store's history from a restored backup's with the same id.
@@ -229,7 +189,12 @@ Status Correlator::SaveSnapshot(const std::string& path) {
 
 Status Correlator::LoadSnapshot(const std::string& path) {
   auto file = MappedFile::Open(path);
-  if (!file.ok()) return file.status();
+  if (!file.ok()) {
+    if (file.status().code() == Code::kNotFound) {
+      return NotFound("no correlation snapshot at " + path);
+    }
+    return file.status();
+  }
   auto damaged = [&](std::string_view what) {
     return InvalidArgument("correlation snapshot " + path + " is damaged (" + std::string(what) +
                            ")");

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "common/files.h"
 #include "geo/internal.h"
 
 namespace kizuna::geo {
@@ -90,31 +91,23 @@ std::string GeoAnswerJson(std::string_view ip, const GeoAnswer& answer) {
 }
 
 struct GeoDb::Layers {
+  // Each layer's kind, load time and sources (and, when joined here, its
+  // records' names: `as_names`/`countries` point into them).
   std::array<std::optional<Layer>, internal::kLayerKinds> layers;
   // The hot path: both layers joined, so that a lookup walks one table (two
   // walks cost twice the cache misses, which are most of a lookup's time).
-  internal::Table<uint32_t, JoinedSegment<uint32_t>> v4;
-  internal::Table<U128, JoinedSegment<U128>> v6;
-  std::string_view as_names, countries;  // the layers' arenas
+  // The arrays are in the mapped joined file, or joined here.
+  std::unique_ptr<MappedFile> joined_file;
+  internal::Table<uint32_t, JoinedSegment<uint32_t>> v4_joined_here;
+  internal::Table<U128, JoinedSegment<U128>> v6_joined_here;
+  internal::TableView<uint32_t, JoinedSegment<uint32_t>> v4;
+  internal::TableView<U128, JoinedSegment<U128>> v6;
+  std::string_view as_names, countries;
   // Each layer's range counts (its own tables are dropped once joined).
   std::array<std::pair<uint64_t, uint64_t>, internal::kLayerKinds> ranges{};
 };
 
-GeoDb::GeoDb(std::unique_ptr<Layers> layers) : layers_(std::move(layers)) {
-  const Layer* asn = layers_->layers[0] ? &*layers_->layers[0] : nullptr;
-  const Layer* country = layers_->layers[1] ? &*layers_->layers[1] : nullptr;
-  layers_->v4 = internal::JoinLayers<uint32_t>(asn, country);
-  layers_->v6 = internal::JoinLayers<U128>(asn, country);
-  if (asn != nullptr) layers_->as_names = asn->arena;
-  if (country != nullptr) layers_->countries = country->arena;
-  for (size_t i = 0; i < layers_->layers.size(); ++i) {
-    std::optional<Layer>& layer = layers_->layers[i];
-    if (!layer) continue;
-    layers_->ranges[i] = {layer->v4.segments.size(), layer->v6.segments.size()};
-    layer->v4 = {};
-    layer->v6 = {};
-  }
-}
+GeoDb::GeoDb(std::unique_ptr<Layers> layers) : layers_(std::move(layers)) {}
 GeoDb::~GeoDb() = default;
 
 std::shared_ptr<const GeoDb> GeoDb::Empty() {
@@ -127,16 +120,80 @@ Result<std::shared_ptr<const GeoDb>> GeoDb::Open(const std::string& node_dir) {
     return NotFound("no node directory " + node_dir);
   }
   auto layers = std::make_unique<Layers>();
+  const std::string geo_dir = node_dir + "/geo/";
+  auto layer_path = [&](LayerKind kind) {
+    return geo_dir + std::string(internal::LayerName(kind)) + ".kgeo";
+  };
+  const std::string joined_path = geo_dir + "joined.kgeo";
+
+  // The joined file, when it was joined from the layer files there now.
+  std::array<uint64_t, internal::kLayerKinds> checksums{};
+  bool layer_files_readable = true;
   for (LayerKind kind : {LayerKind::kAsn, LayerKind::kCountry}) {
-    const std::string path = node_dir + "/geo/" + std::string(internal::LayerName(kind)) + ".kgeo";
+    Result<uint64_t> checksum = internal::ReadLayerChecksum(layer_path(kind));
+    if (checksum.ok()) {
+      checksums[static_cast<int>(kind)] = *checksum;
+    } else if (checksum.status().code() != Code::kNotFound) {
+      layer_files_readable = false;  // reading it properly below says why
+    }
+  }
+  if (layer_files_readable && checksums != std::array<uint64_t, internal::kLayerKinds>{}) {
+    if (auto file = MappedFile::Open(joined_path); file.ok()) {
+      if (auto parsed = internal::ParseJoined((*file)->bytes(), checksums); parsed.ok()) {
+        layers->layers = std::move(parsed->layers);
+        const internal::JoinedParts& parts = parsed->parts;
+        layers->ranges = parts.ranges;
+        layers->as_names = parts.as_names;
+        layers->countries = parts.countries;
+        layers->v4 = parts.v4;
+        layers->v6 = parts.v6;
+        layers->joined_file = std::move(*file);
+        return std::shared_ptr<const GeoDb>(new GeoDb(std::move(layers)));
+      }
+    }
+  }
+
+  // Otherwise the layers are read and joined here, and the joined file
+  // written for the next opening (best effort: a reader without write
+  // access to the directory still answers).
+  for (LayerKind kind : {LayerKind::kAsn, LayerKind::kCountry}) {
+    const std::string path = layer_path(kind);
     if (!std::filesystem::exists(path, ec)) continue;
     KIZUNA_ASSIGN_OR_RETURN(std::string bytes, internal::ReadWholeFile(path));
     KIZUNA_ASSIGN_OR_RETURN(Layer layer, Layer::Parse(bytes, path));
     if (layer.kind != kind) return InvalidArgument(path + ": holds another layer");
     layers->layers[static_cast<int>(kind)] = std::move(layer);
   }
+  Layers& l = *layers;
+  const Layer* asn = l.layers[0] ? &*l.layers[0] : nullptr;
+  const Layer* country = l.layers[1] ? &*l.layers[1] : nullptr;
+  l.v4_joined_here = internal::JoinLayers<uint32_t>(asn, country);
+  l.v6_joined_here = internal::JoinLayers<U128>(asn, country);
+  l.v4 = l.v4_joined_here.View();
+  l.v6 = l.v6_joined_here.View();
+  if (asn != nullptr) l.as_names = asn->arena;
+  if (country != nullptr) l.countries = country->arena;
+  internal::JoinedParts parts;
+  for (size_t i = 0; i < l.layers.size(); ++i) {
+    std::optional<Layer>& layer = l.layers[i];
+    if (!layer) continue;
+    parts.layers[i] = &*layer;
+    l.ranges[i] = {layer->v4.segments.size(), layer->v6.segments.size()};
+    layer->v4 = {};  // only the joined table is read
+    layer->v6 = {};
+  }
+  if (asn != nullptr || country != nullptr) {
+    parts.ranges = l.ranges;
+    parts.as_names = l.as_names;
+    parts.countries = l.countries;
+    parts.v4 = l.v4;
+    parts.v6 = l.v6;
+    (void)ReplaceFileDurably(joined_path, internal::SerializeJoined(parts), 0644);
+  }
   return std::shared_ptr<const GeoDb>(new GeoDb(std::move(layers)));
 }
+
+bool GeoDb::mapped() const { return layers_->joined_file != nullptr; }
 
 namespace {
 
@@ -173,7 +230,7 @@ GeoAnswer GeoDb::LookupV4(uint32_t address) const {
 }
 
 void GeoDb::LookupV4Batch(const uint32_t* addresses, size_t count, GeoAnswer* out) const {
-  constexpr size_t kBatch = internal::Table<uint32_t, JoinedSegment<uint32_t>>::kBatch;
+  constexpr size_t kBatch = internal::TableView<uint32_t, JoinedSegment<uint32_t>>::kBatch;
   const JoinedSegment<uint32_t>* found[kBatch];
   for (size_t start = 0; start < count; start += kBatch) {
     const size_t n = std::min(kBatch, count - start);

@@ -73,6 +73,8 @@ class GeoDb {
   // The layers loaded into node directory `node_dir` (DIR/geo/); a layer
   // never loaded is empty and answers nothing. Errors: `node_dir` is not a
   // directory, or a layer file is damaged or of another format version.
+  // Maps DIR/geo/joined.kgeo when it was joined from the layer files there;
+  // otherwise joins them and writes it.
   static Result<std::shared_ptr<const GeoDb>> Open(const std::string& node_dir);
   // A database without any layer: every lookup unknown.
   static std::shared_ptr<const GeoDb> Empty();
@@ -98,6 +100,9 @@ class GeoDb {
   // Stable: the same load gives the same text.
   std::string version() const;
   std::vector<GeoLayerInfo> layers() const;  // the loaded layers only
+  // True when the joined table was mapped from DIR/geo/joined.kgeo, not
+  // joined from the layer files at Open (which then wrote that file).
+  bool mapped() const;
 
  private:
   struct Layers;

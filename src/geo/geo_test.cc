@@ -634,7 +634,128 @@ TEST(Geo, LoadingReplacesOnlyTheLayersItProvides) {
     names.push_back(entry.path().filename().string());
   }
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"asn.kgeo", "country.kgeo"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"asn.kgeo", "country.kgeo", "joined.kgeo"}));
+}
+
+// Every answer of `a` and `b` over the fixtures' ranges, their edges and
+// random addresses of both families.
+void ExpectSameAnswers(const GeoDb& a, const GeoDb& b) {
+  std::vector<std::string> ips = {"0.0.0.0",
+                                  "0.0.0.255",
+                                  "1.0.0.0",
+                                  "1.0.0.255",
+                                  "1.0.1.0",
+                                  "1.0.3.255",
+                                  "1.0.4.0",
+                                  "1.0.7.255",
+                                  "1.0.8.0",
+                                  "2.26.200.0",
+                                  "2.26.215.255",
+                                  "255.255.255.255",
+                                  "2001:200::",
+                                  "2001:200::1",
+                                  "2001:200:1ba::",
+                                  "2001:4:112::1",
+                                  "2001:200:ffff:ffff:ffff:ffff:ffff:ffff",
+                                  "::1",
+                                  "ffff::"};
+  std::mt19937 random(7);
+  for (int i = 0; i < 2000; ++i) {
+    const uint32_t v4 = (i % 2 == 0 ? 0x01000000u : 0x021AC800u) + random() % 2048;
+    ips.push_back(std::to_string(v4 >> 24) + "." + std::to_string((v4 >> 16) & 255) + "." +
+                  std::to_string((v4 >> 8) & 255) + "." + std::to_string(v4 & 255));
+  }
+  for (const std::string& ip : ips) EXPECT_EQ(Json(a, ip), Json(b, ip)) << ip;
+  EXPECT_EQ(a.version(), b.version());
+  const auto la = a.layers(), lb = b.layers();
+  ASSERT_EQ(la.size(), lb.size());
+  for (size_t i = 0; i < la.size(); ++i) {
+    EXPECT_EQ(la[i].name, lb[i].name);
+    EXPECT_EQ(la[i].ipv4_ranges, lb[i].ipv4_ranges);
+    EXPECT_EQ(la[i].ipv6_ranges, lb[i].ipv6_ranges);
+    EXPECT_EQ(la[i].version, lb[i].version);
+  }
+}
+
+TEST(Geo, TheJoinedFileAnswersAsJoiningTheLayers) {
+  TempDir dir;
+  ASSERT_TRUE(
+      LoadInto(dir.path(), {Write(dir, "asn-ipv4.csv", kAsnV4), Write(dir, "asn-ipv6.csv", kAsnV6),
+                            Write(dir, "asn-country-ipv4.csv", kCountryV4),
+                            Write(dir, "asn-country-ipv6.csv", kCountryV6)})
+          .ok());
+  const std::string joined = dir.path() + "/geo/joined.kgeo";
+  auto mapped = OpenDb(dir.path());
+  EXPECT_TRUE(mapped->mapped());  // the load wrote it
+  EXPECT_EQ(mapped->Lookup("1.0.0.1")->as_name, "Cloudflare, Inc.");
+  EXPECT_EQ(mapped->Lookup("2001:200::1")->country, "JP");
+
+  ASSERT_TRUE(fs::remove(joined));
+  auto joined_here = OpenDb(dir.path());
+  EXPECT_FALSE(joined_here->mapped());
+  ExpectSameAnswers(*mapped, *joined_here);
+  EXPECT_TRUE(fs::exists(joined));  // written again by that opening
+  auto mapped_again = OpenDb(dir.path());
+  EXPECT_TRUE(mapped_again->mapped());
+  ExpectSameAnswers(*mapped_again, *joined_here);
+
+  // One layer only: the other answers nothing, mapped or not.
+  TempDir asn_only;
+  ASSERT_TRUE(LoadInto(asn_only.path(), {Write(asn_only, "asn-ipv4.csv", kAsnV4)}).ok());
+  auto one = OpenDb(asn_only.path());
+  EXPECT_TRUE(one->mapped());
+  EXPECT_EQ(one->Lookup("1.0.0.1")->asn, 13335u);
+  EXPECT_EQ(one->Lookup("1.0.0.1")->country, "");
+  ASSERT_TRUE(fs::remove(asn_only.path() + "/geo/joined.kgeo"));
+  ExpectSameAnswers(*one, *OpenDb(asn_only.path()));
+}
+
+TEST(Geo, AStaleOrDamagedJoinedFileIsNotRead) {
+  TempDir dir, other;
+  ASSERT_TRUE(LoadInto(dir.path(), {Write(dir, "asn-ipv4.csv", kAsnV4),
+                                    Write(dir, "asn-country-ipv4.csv", kCountryV4)})
+                  .ok());
+  ASSERT_TRUE(
+      LoadInto(other.path(), {Write(other, "asn2.csv", "1.0.0.0,1.0.0.255,64999,New\n")}).ok());
+  const std::string joined = dir.path() + "/geo/joined.kgeo";
+  std::string original;
+  {
+    std::ifstream in(joined, std::ios::binary);
+    original.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_GT(original.size(), 256u);
+
+  // A layer file replaced behind kizuna's back (a restored backup): the
+  // joined file names the old one's checksum.
+  fs::copy_file(other.path() + "/geo/asn.kgeo", dir.path() + "/geo/asn.kgeo",
+                fs::copy_options::overwrite_existing);
+  auto replaced = OpenDb(dir.path());
+  EXPECT_FALSE(replaced->mapped());
+  EXPECT_EQ(replaced->Lookup("1.0.0.1")->asn, 64999u);
+  EXPECT_EQ(replaced->Lookup("1.0.0.1")->country, "AU");
+  EXPECT_TRUE(OpenDb(dir.path())->mapped());
+  EXPECT_EQ(OpenDb(dir.path())->Lookup("1.0.0.1")->asn, 64999u);
+
+  // Damage anywhere in the joined file, or a short one: joined again.
+  ASSERT_TRUE(LoadInto(dir.path(), {Write(dir, "asn-ipv4.csv", kAsnV4)}).ok());
+  {
+    std::ifstream in(joined, std::ios::binary);
+    original.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto reference = OpenDb(dir.path());
+  ASSERT_TRUE(reference->mapped());
+  for (size_t at : {size_t{3}, size_t{20}, size_t{70}, original.size() / 2, original.size() - 1}) {
+    std::string damaged = original;
+    damaged[at] = static_cast<char>(damaged[at] ^ 0x10);
+    Write(dir, "geo/joined.kgeo", damaged);
+    auto db = OpenDb(dir.path());
+    EXPECT_FALSE(db->mapped()) << "damage at " << at;
+    ExpectSameAnswers(*reference, *db);
+  }
+  Write(dir, "geo/joined.kgeo", original.substr(0, original.size() / 3));
+  auto short_file = OpenDb(dir.path());
+  EXPECT_FALSE(short_file->mapped());
+  ExpectSameAnswers(*reference, *short_file);
 }
 
 TEST(Geo, ReadersNeverSeeHalfALayer) {
@@ -680,6 +801,10 @@ TEST(Geo, DamagedLayerFileIsAnError) {
   std::string bytes = *internal::ReadWholeFile(path);
   bytes[bytes.size() / 2] ^= 1;
   Write(dir, "geo/asn.kgeo", bytes);
+  // The layer file is read when there is no joined file to map (its header,
+  // checked alone, is intact).
+  EXPECT_TRUE(GeoDb::Open(dir.path()).ok());
+  ASSERT_TRUE(fs::remove(dir.path() + "/geo/joined.kgeo"));
   auto db = GeoDb::Open(dir.path());
   ASSERT_FALSE(db.ok());
   EXPECT_NE(db.status().message().find("damaged"), std::string::npos);

@@ -14,15 +14,18 @@
 // read from any thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
+#include "correlation/snapshot_io.h"
 #include "geo/geo.h"
 
 namespace kizuna::geo::internal {
@@ -101,13 +104,15 @@ struct Segment {
 // b or later. `probe` holds each segment's first address
 // (IPv6: its top 64 bits) packed, so that the search in a bucket reads few
 // cache lines.
+//
+// The lookups read a TableView: the arrays wherever they are (a Table's own
+// vectors, or a mapped joined file).
 template <typename Key, typename SegmentType = Segment<Key>>
-struct Table {
+struct TableView {
   static constexpr int kBits = sizeof(Key) * 8;
-  static constexpr int kMaxIndexBits = 20;
-  std::vector<SegmentType> segments;
-  std::vector<uint64_t> probe;
-  std::vector<uint32_t> index;  // (1 << index_bits) + 1 entries
+  std::span<const SegmentType> segments;
+  std::span<const uint64_t> probe;
+  std::span<const uint32_t> index;  // (1 << index_bits) + 1 entries
   Key base = 0;
   int index_bits = 1;
   int shift = kBits - 1;
@@ -122,7 +127,6 @@ struct Table {
                                             : static_cast<uint32_t>(offset);
   }
 
-  void BuildIndex();
   // The segment holding `address`, or nullptr.
   const SegmentType* Find(Key address) const {
     if (segments.empty() || address < base) return nullptr;
@@ -206,6 +210,25 @@ struct Table {
   }
 };
 
+// A table that owns its arrays (built from ranges, or read from a layer
+// file).
+template <typename Key, typename SegmentType = Segment<Key>>
+struct Table {
+  static constexpr int kMaxIndexBits = 20;
+  std::vector<SegmentType> segments;
+  std::vector<uint64_t> probe;
+  std::vector<uint32_t> index;
+  Key base = 0;
+  int index_bits = 1;
+  int shift = sizeof(Key) * 8 - 1;
+
+  void BuildIndex();
+  TableView<Key, SegmentType> View() const {
+    return {segments, probe, index, base, index_bits, shift};
+  }
+  const SegmentType* Find(Key address) const { return View().Find(address); }
+};
+
 // Both layers in one table, so that a lookup is one walk: the pieces
 // between every boundary of either layer's segments, each with what both
 // say of it. `asn_first`/`asn_last` are the ASN segment's own bounds (the
@@ -231,6 +254,7 @@ Table<Key, JoinedSegment<Key>> JoinLayers(const Layer* asn, const Layer* country
 struct Layer {
   LayerKind kind = LayerKind::kAsn;
   int64_t loaded_at_micros = 0;
+  uint64_t checksum = 0;  // the layer file's (its header's), once parsed
   std::vector<SourceInfo> sources;
   std::vector<Record> records;
   std::string arena;
@@ -250,6 +274,42 @@ struct Layer {
   std::string Serialize() const;
   static Result<Layer> Parse(std::string_view bytes, std::string_view file_name);
 };
+
+// A layer's kind, load time and sources (the layer file's first fields;
+// the joined file keeps them too).
+void WriteLayerInfo(correlation::internal::SnapshotWriter& w, const Layer& layer);
+bool ReadLayerInfo(correlation::internal::SnapshotReader& r, Layer* layer);
+// The checksum a layer file's header holds (NotFound: no such file), read
+// without reading the rest.
+Result<uint64_t> ReadLayerChecksum(const std::string& path);
+
+// --- The joined file ----------------------------------------------------------
+
+// geo/joined.kgeo: both layers joined, as the lookups read them, so that
+// opening a GeoDb is mapping one file, not reading, parsing and joining the
+// layers (a fifth of a second and a hundred MB for ip-location-db's). It is
+// derived from the layer files and names their checksums: written when they
+// are loaded (or first opened without it), ignored when they have changed
+// or it is damaged (the layers are joined again then). Host-endian arrays,
+// read back by the same build (its header says which layout).
+struct JoinedParts {
+  std::array<const Layer*, kLayerKinds> layers{};  // kind, load time, sources; null: absent
+  std::array<std::pair<uint64_t, uint64_t>, kLayerKinds> ranges{};  // IPv4, IPv6 segments
+  std::string_view as_names, countries;
+  TableView<uint32_t, JoinedSegment<uint32_t>> v4;
+  TableView<U128, JoinedSegment<U128>> v6;
+};
+std::string SerializeJoined(const JoinedParts& parts);
+// The parts of a joined file (views into `bytes`; the Layers hold only
+// their kind, load time, sources and checksum), or an error when it is not
+// one, is damaged, was written by another layout, or was not joined from
+// layers with these checksums (0: absent).
+struct ParsedJoined {
+  std::array<std::optional<Layer>, kLayerKinds> layers;
+  JoinedParts parts;
+};
+Result<ParsedJoined> ParseJoined(std::string_view bytes,
+                                 const std::array<uint64_t, kLayerKinds>& layer_checksums);
 
 // The shortest prefix length whose block around `address` lies inside
 // [first, last] (which holds `address`): the largest CIDR block there.

@@ -2,6 +2,8 @@
 // first-level index, and the layer file.
 #include <algorithm>
 #include <bit>
+#include <cstring>
+#include <fstream>
 #include <limits>
 #include <queue>
 
@@ -11,11 +13,11 @@
 
 namespace kizuna::geo::internal {
 
-namespace {
-
 using correlation::internal::Checksum64;
 using correlation::internal::SnapshotReader;
 using correlation::internal::SnapshotWriter;
+
+namespace {
 
 constexpr std::string_view kMagic = "KZGEOLYR";
 // Raise with any change to what is written.
@@ -118,8 +120,10 @@ uint32_t LayerBuilder::InternCountry(std::string_view code) { return Intern(0, c
 
 template <typename Key, typename SegmentType>
 void Table<Key, SegmentType>::BuildIndex() {
+  using ViewType = TableView<Key, SegmentType>;
+  constexpr int kBits = ViewType::kBits;
   probe.resize(segments.size());
-  for (size_t i = 0; i < segments.size(); ++i) probe[i] = Probe(segments[i].first);
+  for (size_t i = 0; i < segments.size(); ++i) probe[i] = ViewType::Probe(segments[i].first);
   // Two to four buckets a segment, at most 2^20. IPv4: by the top bits.
   // IPv6: from the first segment on, buckets just large enough that all of
   // them reach the last segment's start (IPv6 data sits in a small part of
@@ -143,7 +147,7 @@ void Table<Key, SegmentType>::BuildIndex() {
   index.assign(buckets + 1, static_cast<uint32_t>(segments.size()));
   size_t i = 0;
   for (uint32_t bucket = 0; bucket < buckets; ++bucket) {
-    while (i < segments.size() && Bucket(segments[i].first) < bucket) ++i;
+    while (i < segments.size() && View().Bucket(segments[i].first) < bucket) ++i;
     index[bucket] = static_cast<uint32_t>(i);
   }
 }
@@ -256,12 +260,11 @@ std::string Layer::Version() const {
   return out + " loaded " + FormatTimestamp(loaded_at_micros, 0);
 }
 
-std::string Layer::Serialize() const {
-  SnapshotWriter w;
-  w.U8(static_cast<uint8_t>(kind));
-  w.I64(loaded_at_micros);
-  w.U64(sources.size());
-  for (const SourceInfo& s : sources) {
+void WriteLayerInfo(SnapshotWriter& w, const Layer& layer) {
+  w.U8(static_cast<uint8_t>(layer.kind));
+  w.I64(layer.loaded_at_micros);
+  w.U64(layer.sources.size());
+  for (const SourceInfo& s : layer.sources) {
     w.String(s.file);
     w.String(s.sha256);
     w.String(s.format);
@@ -269,6 +272,42 @@ std::string Layer::Serialize() const {
     w.String(s.mmdb_type);
     w.U64(s.mmdb_build_epoch);
   }
+}
+
+bool ReadLayerInfo(SnapshotReader& r, Layer* layer) {
+  uint8_t kind = 0;
+  uint64_t source_count = 0;
+  if (!r.U8(&kind) || kind >= kLayerKinds || !r.I64(&layer->loaded_at_micros) ||
+      !r.Count(&source_count, 40)) {
+    return false;
+  }
+  layer->kind = static_cast<LayerKind>(kind);
+  for (uint64_t i = 0; i < source_count; ++i) {
+    SourceInfo s;
+    if (!r.String(&s.file) || !r.String(&s.sha256) || !r.String(&s.format) || !r.U64(&s.ranges) ||
+        !r.String(&s.mmdb_type) || !r.U64(&s.mmdb_build_epoch)) {
+      return false;
+    }
+    layer->sources.push_back(std::move(s));
+  }
+  return true;
+}
+
+Result<uint64_t> ReadLayerChecksum(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("no geo layer file " + path);
+  char header[kHeaderSize];
+  if (!in.read(header, sizeof header) || std::string_view(header, kMagic.size()) != kMagic) {
+    return InvalidArgument(path + ": not a kizuna geo layer file");
+  }
+  uint64_t checksum = 0;
+  std::memcpy(&checksum, header + kMagic.size() + 4, sizeof checksum);
+  return checksum;
+}
+
+std::string Layer::Serialize() const {
+  SnapshotWriter w;
+  WriteLayerInfo(w, *this);
   w.Array(records);
   w.String(arena);
   WriteTable(w, v4);
@@ -299,21 +338,8 @@ Result<Layer> Layer::Parse(std::string_view bytes, std::string_view file_name) {
   if (Checksum64(payload) != checksum) return InvalidArgument(damaged);
   SnapshotReader r(payload);
   Layer layer;
-  uint8_t kind = 0;
-  uint64_t source_count = 0;
-  if (!r.U8(&kind) || kind >= kLayerKinds || !r.I64(&layer.loaded_at_micros) ||
-      !r.Count(&source_count, 40)) {
-    return InvalidArgument(damaged);
-  }
-  layer.kind = static_cast<LayerKind>(kind);
-  for (uint64_t i = 0; i < source_count; ++i) {
-    SourceInfo s;
-    if (!r.String(&s.file) || !r.String(&s.sha256) || !r.String(&s.format) || !r.U64(&s.ranges) ||
-        !r.String(&s.mmdb_type) || !r.U64(&s.mmdb_build_epoch)) {
-      return InvalidArgument(damaged);
-    }
-    layer.sources.push_back(std::move(s));
-  }
+  layer.checksum = checksum;
+  if (!ReadLayerInfo(r, &layer)) return InvalidArgument(damaged);
   if (!r.Array(&layer.records) || !r.String(&layer.arena)) return InvalidArgument(damaged);
   for (const Record& record : layer.records) {
     if (uint64_t{record.text_offset} + record.text_size > layer.arena.size()) {

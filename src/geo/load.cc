@@ -104,6 +104,13 @@ Result<GeoLoadResult> LoadGeoFiles(const std::string& node_dir,
         std::to_string(layer.v6.segments.size()) + " IPv6 ranges, " + layer.Version());
     result.layers.push_back(name);
   }
+  // Opening joins the layers and writes geo/joined.kgeo, which every
+  // opening after maps.
+  KIZUNA_RETURN_IF_ERROR(GeoDb::Open(node_dir).status());
+  auto reopened = GeoDb::Open(node_dir);
+  if (!reopened.ok() || !(*reopened)->mapped()) {
+    say("note: " + geo_dir + "/joined.kgeo could not be written: each opening joins the layers");
+  }
   return result;
 }
 
