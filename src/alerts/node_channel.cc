@@ -55,26 +55,11 @@ Status CheckRecipientPeer(const Recipient& recipient, const node::NodeConfig& co
 }
 
 Result<store::Collection> EnsureAlertsCollection(store::Store& store, const std::string& home_org) {
-  auto existing = store.GetCollection(sharing::kAlertsAlias);
-  if (existing.ok()) return existing;
-  if (existing.status().code() != Code::kNotFound) return existing.status();
-  store::Collection collection;
-  collection.id = NewUuid4();
-  collection.title = "Alerts";
-  collection.description =
-      "Infected-host alert reports addressed to partners' nodes (each partner reads only "
-      "what is addressed to it)";
-  collection.alias = sharing::kAlertsAlias;
-  Status created = store.CreateCollection(collection);
-  if (!created.ok() && created.code() != Code::kAlreadyExists) return created;
-  KIZUNA_ASSIGN_OR_RETURN(store::Collection made, store.GetCollection(sharing::kAlertsAlias));
-  KIZUNA_ASSIGN_OR_RETURN(store::Organization org, store.EnsureOrganization(home_org));
-  store::Grant grant;
-  grant.collection_id = made.id;
-  grant.org_id = org.id;
-  grant.can_read = true;
-  KIZUNA_RETURN_IF_ERROR(store.SetGrant(grant));
-  return made;
+  return sharing::EnsureCollection(
+      store, sharing::kAlertsAlias, "Alerts",
+      "Infected-host alert reports addressed to partners' nodes (each partner reads only what "
+      "is addressed to it)",
+      home_org);
 }
 
 Result<int64_t> StoreReportForPeer(store::Store& store, const std::string& home_org,

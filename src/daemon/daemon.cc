@@ -17,6 +17,7 @@
 #include "api/modules.h"
 #include "common/encoding.h"
 #include "common/time.h"
+#include "coordination/module.h"
 #include "federation/boundary.h"
 #include "federation/module.h"
 #include "federation/signing.h"
@@ -284,10 +285,9 @@ taxii::ReadScope Router::ScopeFor(const store::User& user, const store::Collecti
     scope.partner_may_write =
         peer && (peer->into == collection.id ||
                  (!collection.alias.empty() && peer->into == collection.alias));
-    // Every partner reads our sightings and alert collections (what is in
-    // them goes to whom the sharing decision says).
-    scope.partner_may_read = peer && (collection.alias == sharing::kSightingsAlias ||
-                                      collection.alias == sharing::kAlertsAlias);
+    // Every partner reads our sightings, alerts and coordination
+    // collections (what is in them goes to whom the sharing decision says).
+    scope.partner_may_read = peer && sharing::EveryPartnerReads(collection.alias);
     scope.on_release = [this, name = recipient.name](
                            const store::Collection& c,
                            const std::vector<store::StoredObject>& objects) {
@@ -470,6 +470,7 @@ std::vector<std::unique_ptr<platform::Module>> NodeModules(const platform::NodeS
   modules.push_back(std::make_unique<telescope::TelescopeModule>(services));
   modules.push_back(std::make_unique<geo::GeoModule>(services));
   modules.push_back(std::make_unique<alerts::AlertsModule>(services));
+  modules.push_back(std::make_unique<coordination::CoordinationModule>(services));
   return modules;
 }
 

@@ -320,10 +320,10 @@ std::vector<RemoteCollection> Federation::PeerWorker::PulledCollections() const 
   for (const RemoteCollection& c : remote_) {
     if (!c.can_read) continue;
     // Its sightings of what we produced come through its sightings
-    // collection, and the alert reports it addressed to us through its
-    // alerts collection, whatever else we pull.
-    if (!config_.pull.empty() && c.alias != sharing::kSightingsAlias &&
-        c.alias != sharing::kAlertsAlias &&
+    // collection, the alert reports it addressed to us through its alerts
+    // collection and its directory entry through its coordination
+    // collection, whatever else we pull.
+    if (!config_.pull.empty() && !sharing::EveryPartnerReads(c.alias) &&
         std::none_of(config_.pull.begin(), config_.pull.end(),
                      [&](const std::string& name) { return Names(c, name); })) {
       continue;

@@ -134,6 +134,14 @@ std::string ValidUtf8(std::string_view text) {
   return out;
 }
 
+Response JsonResponse(int status, std::string body) {
+  Response response;
+  response.status = status;
+  response.headers.Set("Content-Type", "application/json");
+  response.body = std::move(body);
+  return response;
+}
+
 Response ErrorResponse(int status, std::string_view title, std::string_view description) {
   // TAXII 2.1 section 3.6.1 error message; http_status is a string there.
   boost::json::object error;

@@ -99,6 +99,8 @@ using Handler = std::function<Response(const Request&)>;
 // description are made valid UTF-8 (ValidUtf8) before they are serialized, so
 // an error that quotes a client's input never carries its raw bytes.
 Response ErrorResponse(int status, std::string_view title, std::string_view description = {});
+// `body` (serialized JSON) as application/json.
+Response JsonResponse(int status, std::string body);
 
 // `text` with every byte that is not part of a well-formed UTF-8 sequence
 // (overlong forms, surrogates and code points past U+10FFFF included)

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "common/encoding.h"
+#include "common/uuid.h"
 #include "stix/stix.h"
 
 namespace kizuna::sharing {
@@ -192,10 +193,37 @@ Recipient SharingPolicy::ForPeer(const std::string& peer_name) const {
   return recipient;
 }
 
+bool EveryPartnerReads(std::string_view alias) {
+  return alias == kSightingsAlias || alias == kAlertsAlias || alias == kCoordinationAlias;
+}
+
+Result<store::Collection> EnsureCollection(store::Store& store, const std::string& alias,
+                                           const std::string& title, const std::string& description,
+                                           const std::string& home_org) {
+  auto existing = store.GetCollection(alias);
+  if (existing.ok()) return existing;
+  if (existing.status().code() != Code::kNotFound) return existing.status();
+  store::Collection collection;
+  collection.id = NewUuid4();
+  collection.title = title;
+  collection.description = description;
+  collection.alias = alias;
+  Status created = store.CreateCollection(collection);
+  if (!created.ok() && created.code() != Code::kAlreadyExists) return created;
+  KIZUNA_ASSIGN_OR_RETURN(store::Collection made, store.GetCollection(alias));
+  KIZUNA_ASSIGN_OR_RETURN(store::Organization org, store.EnsureOrganization(home_org));
+  store::Grant grant;
+  grant.collection_id = made.id;
+  grant.org_id = org.id;
+  grant.can_read = true;
+  KIZUNA_RETURN_IF_ERROR(store.SetGrant(grant));
+  return made;
+}
+
 bool SharingPolicy::MayReadCollection(const Recipient& recipient,
                                       const store::Collection& collection) const {
   if (recipient.kind != Recipient::Kind::kPeer) return true;
-  if (collection.alias == kSightingsAlias || collection.alias == kAlertsAlias) return true;
+  if (EveryPartnerReads(collection.alias)) return true;
   return recipient.collections.count(collection.id) > 0 ||
          (!collection.alias.empty() && recipient.collections.count(collection.alias) > 0);
 }

@@ -65,6 +65,22 @@ inline constexpr std::string_view kAddressedToProperty = "x_kizuna_addressed_to"
 // it), like the sightings collection.
 inline constexpr const char* kAlertsAlias = "alerts";
 
+// The alias of the collection of the team directory and the coordination
+// objects addressed to partners (coordination/): readable by every partner.
+inline constexpr const char* kCoordinationAlias = "coordination";
+
+// Whether every partner reads the collection of this alias (the sightings,
+// alerts and coordination collections), whatever its [[peer]] `share` and
+// `pull` say: what is in them goes to whom the sharing decision says.
+bool EveryPartnerReads(std::string_view alias);
+
+// The collection of `alias`, created when missing with `title` and
+// `description` and a read grant for the home organization `home_org`.
+// Safe against a concurrent creator.
+Result<store::Collection> EnsureCollection(store::Store& store, const std::string& alias,
+                                           const std::string& title, const std::string& description,
+                                           const std::string& home_org);
+
 struct Recipient {
   enum class Kind {
     kHome,      // this node's own team (and admins): everything
@@ -124,6 +140,8 @@ class SharingPolicy {
   Recipient ForPublic() const;
   // The peer whose users belong to `org_name`, or nullptr.
   const node::PeerConfig* PeerOfOrg(const std::string& org_name) const;
+  // The [[peer]]s in force.
+  const std::vector<node::PeerConfig>& peers() const { return peers_; }
 
   // Whether `recipient` may read a collection at all.
   bool MayReadCollection(const Recipient& recipient, const store::Collection& collection) const;
