@@ -5,8 +5,10 @@
 #include <cctype>
 #include <map>
 
+#include "common/encoding.h"
 #include "common/time.h"
 #include "correlation/observable.h"
+#include "federation/signing.h"
 
 namespace kizuna::coordination {
 
@@ -248,7 +250,7 @@ Status ApplyChange(const DirectoryChange& change, DirectoryEntry* entry) {
   return Status::Ok();
 }
 
-json::object EntryToStix(const DirectoryEntry& e, stix::Tlp tlp) {
+json::object EntryToStix(const DirectoryEntry& e, stix::Tlp tlp, const Signer& sign) {
   json::array asns, contacts;
   for (uint32_t asn : e.asns) asns.emplace_back(asn);
   for (const Contact& c : e.contacts) {
@@ -290,7 +292,17 @@ json::object EntryToStix(const DirectoryEntry& e, stix::Tlp tlp) {
   if (tlp != stix::Tlp::kNone) {
     o["object_marking_refs"] = json::array{json::string(stix::TlpMarkingId(tlp))};
   }
+  if (sign) o[kSignatureProperty] = Base64Encode(sign(json::serialize(o)));
   return o;
+}
+
+bool SignatureHolds(const json::object& identity, const DirectoryEntry& entry) {
+  const json::value* signature = identity.if_contains(kSignatureProperty);
+  if (signature == nullptr || !signature->is_string() || entry.signing_key.empty()) return false;
+  json::object unsigned_object = identity;
+  unsigned_object.erase(kSignatureProperty);
+  return federation::VerifySignature(entry.signing_key, json::serialize(unsigned_object),
+                                     signature->get_string());
 }
 
 Result<DirectoryEntry> EntryFromStix(const json::object& o) {
@@ -415,7 +427,9 @@ Result<std::vector<Version>> AllVersions(store::Store& store, const std::vector<
       json::value parsed = json::parse(object.json, ec);
       if (ec || !parsed.is_object()) continue;
       auto entry = EntryFromStix(parsed.get_object());
-      if (!entry.ok()) continue;  // not a well-formed entry: nobody's
+      // Not well-formed, or not signed by the key it names: nobody's.
+      if (!entry.ok() || !SignatureHolds(parsed.get_object(), *entry)) continue;
+      entry->tlp = object.tlp;
       out.push_back(Version{std::move(*entry), object.origin, object.date_added_us});
     }
   }
@@ -432,7 +446,7 @@ Result<DirectoryEntry> OwnEntry(store::Store& store, const node::NodeIdentity& i
                           AllVersions(store, {identity.identity_id}));
   const DirectoryEntry* latest = nullptr;
   for (const Version& v : versions) {
-    if (!v.origin.empty()) continue;  // a copy from elsewhere is not ours
+    if (v.entry.signing_key != identity.public_key_base64) continue;  // not signed by us
     if (latest == nullptr || v.entry.modified_us > latest->modified_us) latest = &v.entry;
   }
   if (latest == nullptr) return NotFound("no directory entry of ours yet (kizuna directory set)");
@@ -442,7 +456,7 @@ Result<DirectoryEntry> OwnEntry(store::Store& store, const node::NodeIdentity& i
 }
 
 Result<DirectoryEntry> SetOwnEntry(store::Store& store, const node::NodeConfig& config,
-                                   const node::NodeIdentity& identity,
+                                   const node::NodeIdentity& identity, const Signer& sign,
                                    const DirectoryChange& change, stix::Tlp tlp, int64_t now_us) {
   KIZUNA_ASSIGN_OR_RETURN(store::Collection collection,
                           EnsureCoordinationCollection(store, config, identity));
@@ -463,12 +477,13 @@ Result<DirectoryEntry> SetOwnEntry(store::Store& store, const node::NodeConfig& 
   const int64_t now_ms = now_us / 1000 * 1000;
   entry.modified_us = std::max(now_ms, entry.modified_us + 1000);
   entry.last_verified_us = entry.modified_us;
-  const json::object object = EntryToStix(entry, tlp);
+  const json::object object = EntryToStix(entry, tlp, sign);
   KIZUNA_ASSIGN_OR_RETURN(stix::ObjectInfo info, stix::ValidateObject(object));
   KIZUNA_RETURN_IF_ERROR(
       store.AddObjects(collection.id, {store::NewObject{info, json::serialize(object), ""}})
           .status());
   entry.own = true;
+  entry.tlp = tlp;
   return entry;
 }
 
@@ -479,41 +494,34 @@ Result<std::vector<DirectoryEntry>> ListDirectory(store::Store& store,
   KIZUNA_ASSIGN_OR_RETURN(std::vector<Version> versions, AllVersions(store, {}));
   std::map<std::string, const node::PeerConfig*> peer_named;
   for (const node::PeerConfig& p : peers) peer_named[p.name] = &p;
-  // In the order they arrived: the first peer to deliver an id's entry
-  // owns the id, and a peer speaks for one id only (as a partner delivers
-  // new versions only of what it delivered first, README).
-  std::map<std::string, std::string> owner_of;    // id -> peer ("" = us)
-  std::map<std::string, std::string> id_of_peer;  // peer -> id
-  std::map<std::string, DirectoryEntry> latest;   // id -> its owner's latest version
+  // By signer: ours, or the configured peer whose key it is. In the order
+  // they arrived, a key's first id is the one it speaks for.
+  std::map<std::string, std::string> peer_of_key;
+  for (const auto& [name, peer] : peer_named) {
+    if (!peer->public_key.empty()) peer_of_key[peer->public_key] = name;
+  }
+  std::map<std::string, std::string> id_of_signer;  // "" = us, else the peer
+  std::map<std::string, DirectoryEntry> latest;     // signer -> its latest version
   for (const Version& v : versions) {
     DirectoryEntry entry = v.entry;
-    if (v.origin.empty()) {
-      if (entry.id != identity.identity_id) continue;  // a local copy of someone else's
+    std::string signer;
+    if (entry.signing_key == identity.public_key_base64) {
+      if (entry.id != identity.identity_id) continue;
       entry.own = true;
     } else {
-      auto peer = peer_named.find(v.origin);
-      // Only the team's own node vouches for its entry: delivered by the
-      // peer whose key the entry names.
-      if (peer == peer_named.end() || peer->second->public_key.empty() ||
-          peer->second->public_key != entry.signing_key || entry.id == identity.identity_id) {
-        continue;
-      }
-      auto owner = owner_of.find(entry.id);
-      auto claimed = id_of_peer.find(v.origin);
-      if ((owner != owner_of.end() && owner->second != v.origin) ||
-          (claimed != id_of_peer.end() && claimed->second != entry.id)) {
-        continue;
-      }
-      owner_of[entry.id] = v.origin;
-      id_of_peer[v.origin] = entry.id;
-      entry.peer = v.origin;
+      auto peer = peer_of_key.find(entry.signing_key);
+      if (peer == peer_of_key.end()) continue;  // no partner of ours
+      signer = peer->second;
+      entry.peer = signer;
     }
-    auto [it, added] = latest.try_emplace(entry.id, entry);
+    auto [claimed, first] = id_of_signer.try_emplace(signer, entry.id);
+    if (claimed->second != entry.id) continue;
+    auto [it, added] = latest.try_emplace(signer, entry);
     if (!added && entry.modified_us > it->second.modified_us) it->second = std::move(entry);
   }
   std::vector<DirectoryEntry> out;
   const int64_t stale_before = now_us - int64_t{stale_after_days} * 86400 * 1000000;
-  for (auto& [id, entry] : latest) {
+  for (auto& [signer, entry] : latest) {
     entry.stale = entry.last_verified_us < stale_before;
     out.push_back(std::move(entry));
   }

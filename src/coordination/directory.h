@@ -12,15 +12,17 @@
 // collection, which every partner reads; federation carries it, so every
 // partner's node holds the same entries.
 //
-// Whose entry is it: ListDirectory takes a team's entry only from that team.
-// Our own from a version written here (not received) with our identity's
-// id; a partner's from a version its node delivered (origin: the peer)
-// whose signing key is the key we hold for that peer, and in the order
-// entries arrived, the first peer to deliver an id's entry owns that id and
-// a peer speaks for one id only — a partner relaying or forging another
-// team's entry gets nowhere, and a version a local user writes of a
-// partner's entry is not that partner's. An entry not verified for
-// `stale_after_days` is listed as stale.
+// Whose entry is it: each version is signed by the node that wrote it
+// (kSignatureProperty: Ed25519 over the object without that property, by
+// the key the entry names as `signing_key`), and ListDirectory takes a
+// version only when the signature holds: ours when the key is our node's,
+// a partner's when it is the key configured for that [[peer]]; which node
+// or user delivered it does not matter. Each key speaks for one team: a
+// partner's entry is listed under the peer whose key signed it, so a
+// partner that forges another team's entry (even under that team's id)
+// only ever fills its own line, a relayed copy still counts as its
+// signer's, and an unsigned version (a local user's, a forger's) is
+// nobody's. An entry not verified for `stale_after_days` is listed stale.
 //
 // Functions only; thread-safe as the store is.
 #pragma once
@@ -28,6 +30,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,6 +48,10 @@ namespace kizuna::coordination {
 inline constexpr std::string_view kExtensionId =
     "extension-definition--6c1a6e59-2a57-5d4e-9a0b-3f7d5f0c2b11";
 using sharing::kCoordinationAlias;  // its collection, read by every partner
+// The property that carries a version's signature (base64).
+inline constexpr std::string_view kSignatureProperty = "x_kizuna_entry_signature";
+// Signs bytes with the node's key: the raw 64-byte signature (Node::Sign).
+using Signer = std::function<std::string(std::string_view)>;
 
 // What a team is: the kinds of the issue (FIRST's team types).
 bool IsTeamKind(std::string_view
@@ -70,8 +77,9 @@ struct DirectoryEntry {
   int64_t last_verified_us = 0;
   int64_t modified_us = 0;
   // As listed (not in the STIX object):
-  std::string peer;  // the peer it came from ("" = ours)
+  std::string peer;  // the peer whose key signed it ("" = ours)
   bool own = false, stale = false;
+  stix::Tlp tlp = stix::Tlp::kNone;  // the stored version's marking
 };
 
 // A change to our own entry; unset fields keep their value, a given list
@@ -89,9 +97,13 @@ Result<Contact> ParseContact(std::string_view text);
 Status ValidateEntry(const DirectoryEntry& entry);
 Status ApplyChange(const DirectoryChange& change, DirectoryEntry* entry);
 
-// The STIX identity of an entry (marked `tlp`) and back. EntryFromStix
-// refuses an identity without the extension or with a bad field.
-boost::json::object EntryToStix(const DirectoryEntry& entry, stix::Tlp tlp);
+// The STIX identity of an entry (marked `tlp`; signed when `sign` is
+// given) and back. EntryFromStix refuses an identity without the extension
+// or with a bad field; SignatureHolds checks kSignatureProperty against
+// the entry's own signing_key.
+boost::json::object EntryToStix(const DirectoryEntry& entry, stix::Tlp tlp,
+                                const Signer& sign = {});
+bool SignatureHolds(const boost::json::object& identity, const DirectoryEntry& entry);
 Result<DirectoryEntry> EntryFromStix(const boost::json::object& identity);
 boost::json::object ExtensionDefinition(const std::string& producer_identity);
 
@@ -101,12 +113,13 @@ Result<store::Collection> EnsureCoordinationCollection(store::Store& store,
                                                        const node::NodeConfig& config,
                                                        const node::NodeIdentity& identity);
 
-// Our entry as it is (NotFound before the first SetOwnEntry).
+// Our entry as it is: the latest version our node signed (NotFound before
+// the first SetOwnEntry).
 Result<DirectoryEntry> OwnEntry(store::Store& store, const node::NodeIdentity& identity);
 // Applies `change` to our entry (a new one: our name, node key) and stores
-// it as a new version, verified now.
+// it as a new version signed with `sign`, verified now.
 Result<DirectoryEntry> SetOwnEntry(store::Store& store, const node::NodeConfig& config,
-                                   const node::NodeIdentity& identity,
+                                   const node::NodeIdentity& identity, const Signer& sign,
                                    const DirectoryChange& change, stix::Tlp tlp, int64_t now_us);
 // Every team's entry (see the top; `peers`: the [[peer]]s in force), ours
 // first, then by name.

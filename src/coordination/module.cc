@@ -45,6 +45,16 @@ http::Response CoordinationModule::Directory(const store::User& user, const std:
   if (recipient.kind == sharing::Recipient::Kind::kPeer) {
     return http::ErrorResponse(403, "Forbidden", "partners read the coordination collection");
   }
+  // As on TAXII: a read grant on the coordination collection (the home
+  // organization has one from the start), then what the policy releases.
+  if (user.role != store::Role::kAdmin) {
+    auto collection = services_->store->GetCollection(kCoordinationAlias);
+    auto rights = collection.ok() ? services_->store->RightsOf(user, collection->id)
+                                  : Result<store::Grant>(collection.status());
+    if (!rights.ok() || !rights->can_read) {
+      return http::ErrorResponse(403, "Forbidden", "no read grant on the coordination collection");
+    }
+  }
   auto entries = ListDirectory(*services_->store, policy->peers(), services_->node->identity(),
                                SystemClock::Instance().NowMicros(), config_.stale_after_days);
   if (!entries.ok()) return http::ErrorResponse(500, "Internal error", entries.status().message());
@@ -56,7 +66,7 @@ http::Response CoordinationModule::Directory(const store::User& user, const std:
       store::StoredObject object;
       object.id = e.id;
       object.type = "identity";
-      object.tlp = e.own ? config_.directory_tlp : stix::Tlp::kAmber;
+      object.tlp = e.tlp;
       object.origin = e.peer;
       object.created_by_ref = e.id;
       object.json = json::serialize(EntryToStix(e, object.tlp));
@@ -99,7 +109,7 @@ Result<DirectoryChange> ChangeOf(const Args& args, CLI::App& set) {
   if (given("--kind")) change.kind = args.kind;
   if (given("--time-zone")) change.time_zone = args.time_zone;
   if (given("--hours")) change.operating_hours = args.hours;
-  if (args.clear_hours) change.operating_hours = "";
+  if (args.clear_hours) change.operating_hours = "";  // --hours excluded
   if (given("--node-url")) change.node_url = args.node_url;
   if (given("--asn")) {
     change.asns.emplace();
@@ -137,8 +147,10 @@ int Set(const Args& args, CLI::App& command) {
   if (!config.ok()) return ReportFailure(config.status());
   auto change = ChangeOf(args, command);
   if (!change.ok()) return ReportFailure(change.status());
-  auto entry = SetOwnEntry((*node)->store(), (*node)->config(), (*node)->identity(), *change,
-                           config->directory_tlp, SystemClock::Instance().NowMicros());
+  const node::Node& signer = **node;
+  auto entry = SetOwnEntry((*node)->store(), (*node)->config(), (*node)->identity(),
+                           [&signer](std::string_view bytes) { return signer.Sign(bytes); },
+                           *change, config->directory_tlp, SystemClock::Instance().NowMicros());
   if (!entry.ok()) return ReportFailure(entry.status());
   bus::NotifyNode(args.dir);  // a running node shares it at once
   std::printf("%s\n", json::serialize(EntryJson(*entry)).c_str());
@@ -218,7 +230,8 @@ void CoordinationModule::AddCommands(CLI::App& app, int* exit_code) {
                   "backup, emergency, 24x7)");
   set->add_option("--time-zone", args->time_zone, "IANA time zone, e.g. Asia/Tokyo");
   set->add_option("--hours", args->hours, "operating hours, e.g. 'Mon-Fri 09:00-18:00'");
-  set->add_flag("--always-open", args->clear_hours, "no operating hours: answers at any time");
+  set->add_flag("--always-open", args->clear_hours, "no operating hours: answers at any time")
+      ->excludes("--hours");
   set->add_option("--node-url", args->node_url, "our node's URL for partners");
   set->callback([args, exit_code, set] { *exit_code = Set(*args, *set); });
   auto* show = directory->add_subcommand("show", "Every team's entry: ours and our partners'");

@@ -130,6 +130,14 @@ TEST(CoordinationE2e, EveryPartnerHoldsEachTeamsOwnEntryAndNoOneElseChangesIt) {
   auto one = c.Get("/api/v1/coordination/directory/" + Identity(a));
   ASSERT_EQ(one.status, 200) << one.body;
   EXPECT_EQ(json::parse(one.body).at("name"), "CERT-A");
+  // A user of another organization, without a grant on the collection,
+  // reads no one's contacts; a member of the home team does.
+  const std::string outsider = c.AddUser("isp-x", "reader");
+  EXPECT_EQ(c.Request("GET", "/api/v1/coordination/directory", outsider).status, 403);
+  const std::string member = c.AddUser("CERT-C", "analyst");
+  auto as_member = c.Request("GET", "/api/v1/coordination/directory", member);
+  ASSERT_EQ(as_member.status, 200) << as_member.body;
+  EXPECT_EQ(json::parse(as_member.body).at("teams").as_array().size(), 2u);
 
   // B forges a newer version of A's entry (another emergency desk) on its
   // own node, where it then travels to C. Neither B's directory nor C's
