@@ -26,11 +26,7 @@ namespace json = boost::json;
 namespace {
 
 http::Response Json(int status, const json::value& value) {
-  http::Response response;
-  response.status = status;
-  response.headers.Set("Content-Type", "application/json");
-  response.body = json::serialize(value);
-  return response;
+  return http::JsonResponse(status, json::serialize(value));
 }
 
 http::Response Internal500(const kizuna::Status& status) {

@@ -27,11 +27,7 @@ namespace {
 constexpr size_t kMaxIntervalsPerUpload = 1440;
 
 http::Response Json(int status, const json::value& value) {
-  http::Response response;
-  response.status = status;
-  response.headers.Set("Content-Type", "application/json");
-  response.body = json::serialize(value);
-  return response;
+  return http::JsonResponse(status, json::serialize(value));
 }
 
 }  // namespace
