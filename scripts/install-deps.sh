@@ -17,6 +17,7 @@ PACKAGES=(
   curl ca-certificates
   libcurl4-openssl-dev libgpgme-dev gnupg python3-aiosmtpd
   libzstd-dev
+  tzdata
 )
 # npm fetches the default IP enrichment data (scripts/start-node.sh); Debian's
 # only where no npm is there already (a Node.js install of its own brings one).

@@ -66,17 +66,6 @@ std::vector<std::string> SplitAddresses(const std::string& list) {
   return out;
 }
 
-std::string MessageIdDomain(const std::string& producer) {
-  std::string domain;
-  for (char c : producer) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '.';
-    domain.push_back(ok ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : '-');
-  }
-  if (domain.empty()) domain = "kizuna";
-  return domain + ".kizuna.invalid";
-}
-
 struct Outcome {
   bool ok = false;
   bool permanent = false;
@@ -162,7 +151,7 @@ Result<mail::Message> ReportMessage(const ReportRow& report, const Recipient& re
       ": share it only with those who need it to clean up the hosts.\n\nReport id: " + report.id +
       "\n";
   m.attachments.push_back(mail::Attachment{report.filename, report.content_type, report.body});
-  m.message_id = "<" + report.id + "@" + MessageIdDomain(options.producer) + ">";
+  m.message_id = "<" + report.id + "@" + mail::MessageIdDomain(options.producer) + ">";
   m.headers.emplace_back("X-Kizuna-Report", report.id);
   m.date_us = options.now_us;
   return m;

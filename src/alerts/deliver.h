@@ -29,16 +29,12 @@
 #include "alerts/alerts_db.h"
 #include "alerts/recipients.h"
 #include "mail/mail.h"
+#include "mail/settings.h"
 #include "sharing/policy.h"
 
 namespace kizuna::alerts {
 
-struct MailSettings {
-  bool configured = false;  // [alerts] smtp_url given
-  mail::SmtpConfig smtp;
-  std::string from;  // "kizuna JP-CERT <alerts@example.jp>"
-  std::optional<mail::Signer> signer;
-};
+using mail::MailSettings;  // the [alerts] smtp_* keys (mail/settings.h)
 
 struct DeliveryOptions {
   int64_t now_us = 0;

@@ -52,51 +52,18 @@ constexpr int64_t kMaxFeedEvents = 10000;
 
 }  // namespace
 
-// The SMTP password from its file (relative to the node directory), without
-// the line end (a file written on Windows ends in CR LF).
-Result<std::string> ReadPasswordFile(const std::string& node_dir, const std::string& file) {
-  std::filesystem::path path(file);
-  if (path.is_relative()) path = std::filesystem::path(node_dir) / path;
-  std::ifstream in(path);
-  if (!in) return InvalidArgument("alerts.smtp_password_file: cannot read " + path.string());
-  std::string password;
-  std::getline(in, password);
-  while (!password.empty() && (password.back() == '\r' || password.back() == '\n')) {
-    password.pop_back();
-  }
-  return password;
-}
-
 Result<AlertsConfig> LoadAlertsConfig(const node::NodeConfig& node_config,
                                       const std::string& node_dir) {
   AlertsModule module(nullptr);
-  auto section = node_config.sections.find("alerts");
-  KIZUNA_ASSIGN_OR_RETURN(
-      node::ConfigSection config,
-      node::ConfigSection::Parse("alerts", section == node_config.sections.end()
-                                               ? std::string_view()
-                                               : std::string_view(section->second)));
-  KIZUNA_RETURN_IF_ERROR(module.Configure(config));
+  KIZUNA_RETURN_IF_ERROR(platform::ConfigureModule(module, node_config));
   AlertsConfig out = module.config();
-  if (!out.smtp_password_file.empty()) {
-    KIZUNA_ASSIGN_OR_RETURN(out.mail.smtp.password,
-                            ReadPasswordFile(node_dir, out.smtp_password_file));
-  }
+  KIZUNA_RETURN_IF_ERROR(mail::LoadMailPassword(node_dir, "alerts", &out.mail));
   return out;
 }
 
 kizuna::Status AlertsModule::Configure(node::ConfigSection& section) {
   section.Tlp("ingest_tlp", &config_.ingest_tlp, /*allow_red=*/true);
-  MailSettings& mail = config_.mail;
-  section.String("smtp_url", &mail.smtp.url);
-  section.String("smtp_from", &mail.from);
-  section.String("smtp_username", &mail.smtp.username);
-  section.String("smtp_password_file", &config_.smtp_password_file);
-  section.Bool("smtp_starttls", &mail.smtp.starttls);
-  section.Bool("smtp_allow_plain_remote", &mail.smtp.allow_plain_remote);
-  section.String("smtp_ca_file", &mail.smtp.ca_file);
-  section.String("pgp_key", &config_.pgp_key);
-  section.String("gnupg_home", &config_.gnupg_home);
+  mail::ReadMailSettings(section, &config_.mail);
   section.Integer("max_attempts", &config_.max_attempts, 1, 1000);
   section.Integer("retry_minutes", &config_.retry_minutes, 1, 24 * 60);
   section.Bool("from_telescope", &config_.from_telescope);
@@ -108,15 +75,6 @@ kizuna::Status AlertsModule::Configure(node::ConfigSection& section) {
       section.Fail("bot_fingerprints", "a fingerprint rule's name, 1 to 64 characters");
     }
   }
-  mail.configured = !mail.smtp.url.empty();
-  if (mail.configured) {
-    if (mail.from.empty()) section.Fail("smtp_from", "needed with smtp_url");
-    kizuna::Status checked = mail::CheckConfig(mail.smtp);
-    if (!checked.ok()) section.Fail("smtp_url", checked.message());
-  }
-  if (!config_.pgp_key.empty()) {
-    mail.signer = mail::Signer{config_.gnupg_home, config_.pgp_key, ""};
-  }
   section.RejectUnknown();
   return section.status();
 }
@@ -124,13 +82,7 @@ kizuna::Status AlertsModule::Configure(node::ConfigSection& section) {
 Result<std::string> TelescopeCollection(const node::NodeConfig& node_config) {
   // Read as the telescope module reads its own section.
   telescope::TelescopeModule module(nullptr);
-  auto section = node_config.sections.find("telescope");
-  KIZUNA_ASSIGN_OR_RETURN(
-      node::ConfigSection config,
-      node::ConfigSection::Parse("telescope", section == node_config.sections.end()
-                                                  ? std::string_view()
-                                                  : std::string_view(section->second)));
-  KIZUNA_RETURN_IF_ERROR(module.Configure(config));
+  KIZUNA_RETURN_IF_ERROR(platform::ConfigureModule(module, node_config));
   return module.config().collection;
 }
 
@@ -140,10 +92,7 @@ kizuna::Status AlertsModule::Start() {
   const std::string& dir = services_->node->dir();
   KIZUNA_ASSIGN_OR_RETURN(db_, AlertsDb::Open(dir));
   geo_ = std::make_unique<geo::GeoCache>(dir);
-  if (!config_.smtp_password_file.empty()) {
-    KIZUNA_ASSIGN_OR_RETURN(config_.mail.smtp.password,
-                            ReadPasswordFile(dir, config_.smtp_password_file));
-  }
+  KIZUNA_RETURN_IF_ERROR(mail::LoadMailPassword(dir, "alerts", &config_.mail));
   // There before partners look for it (they discover our collections once
   // and then every poll).
   KIZUNA_RETURN_IF_ERROR(EnsureAlertsCollection(*services_->store, home_org()).status());

@@ -15,12 +15,9 @@
 //
 // Config ([alerts] in kizuna.toml), every key optional:
 //   ingest_tlp        TLP of observations from files and the API ("amber")
-//   smtp_url          smtp://host:port or smtps://host:port; no e-mail without it
-//   smtp_from         the From of reports ("kizuna <alerts@example.org>")
-//   smtp_username, smtp_password_file   AUTH (the password is read from the
-//                     file, relative to the node directory)
-//   smtp_starttls (true), smtp_allow_plain_remote (false), smtp_ca_file
-//   pgp_key, gnupg_home   sign reports (PGP/MIME) with this key's fingerprint
+//   smtp_url, smtp_from, smtp_username, smtp_password_file, smtp_starttls,
+//   smtp_allow_plain_remote, smtp_ca_file, pgp_key, gnupg_home: e-mail
+//                     (mail/settings.h); no e-mail without smtp_url
 //   max_attempts (10), retry_minutes (5)   delivery retries, doubling
 //   from_telescope (true)   our telescope's fingerprinted bots and scanners and
 //                     surges' new sources become observations (telescope_intake.h)
@@ -58,8 +55,6 @@ namespace kizuna::alerts {
 struct AlertsConfig {
   stix::Tlp ingest_tlp = stix::Tlp::kAmber;
   MailSettings mail;
-  std::string smtp_password_file;
-  std::string pgp_key, gnupg_home;
   int max_attempts = 10;
   int retry_minutes = 5;
   bool from_telescope = true;

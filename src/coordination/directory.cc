@@ -7,6 +7,8 @@
 
 #include "common/encoding.h"
 #include "common/time.h"
+#include "coordination/hours.h"
+#include "coordination/objects.h"
 #include "correlation/observable.h"
 #include "federation/signing.h"
 
@@ -37,56 +39,6 @@ bool DomainName(std::string_view d) {
   return std::all_of(d.begin(), d.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
   });
-}
-
-bool TimeZoneName(std::string_view tz) {
-  if (tz.empty() || tz.size() > 64 || tz.front() == '/' || tz.back() == '/') return false;
-  return std::all_of(tz.begin(), tz.end(),
-                     [](char c) {
-                       return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '_' ||
-                              c == '-' || c == '+';
-                     }) &&
-         tz.find("..") == std::string_view::npos;
-}
-
-constexpr std::string_view kDays[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
-
-int DayIndex(std::string_view day) {
-  for (int i = 0; i < 7; ++i) {
-    if (kDays[i] == day) return i;
-  }
-  return -1;
-}
-
-bool ClockTime(std::string_view t) {
-  if (t.size() != 5 || t[2] != ':') return false;
-  if (!std::isdigit(static_cast<unsigned char>(t[0])) ||
-      !std::isdigit(static_cast<unsigned char>(t[1])) ||
-      !std::isdigit(static_cast<unsigned char>(t[3])) ||
-      !std::isdigit(static_cast<unsigned char>(t[4]))) {
-    return false;
-  }
-  const int hours = (t[0] - '0') * 10 + (t[1] - '0');
-  const int minutes = (t[3] - '0') * 10 + (t[4] - '0');
-  return (hours < 24 && minutes < 60) || (hours == 24 && minutes == 0);
-}
-
-// "Mon-Fri 09:00-18:00" or "Mon,Wed,Fri 08:30-17:00".
-bool OperatingHours(std::string_view h) {
-  const size_t space = h.find(' ');
-  if (space == std::string_view::npos) return false;
-  const std::string_view days = h.substr(0, space), times = h.substr(space + 1);
-  if (days.size() == 7 && days[3] == '-') {
-    if (DayIndex(days.substr(0, 3)) < 0 || DayIndex(days.substr(4, 3)) < 0) return false;
-  } else {
-    for (size_t at = 0; at <= days.size(); at += 4) {
-      if (DayIndex(days.substr(at, 3)) < 0) return false;
-      if (at + 3 < days.size() && days[at + 3] != ',') return false;
-      if (at + 3 >= days.size()) break;
-    }
-  }
-  return times.size() == 11 && times[5] == '-' && ClockTime(times.substr(0, 5)) &&
-         ClockTime(times.substr(6, 5)) && times.substr(0, 5) < times.substr(6, 5);
 }
 
 json::array Strings(const std::vector<std::string>& items) {
@@ -214,10 +166,10 @@ Status ValidateEntry(const DirectoryEntry& e) {
       return InvalidArgument("contact pgp: a 40-hex-digit fingerprint");
     }
   }
-  if (!TimeZoneName(e.time_zone)) {
+  if (!IsTimeZoneName(e.time_zone)) {
     return InvalidArgument("time zone: an IANA name such as Asia/Tokyo, got '" + e.time_zone + "'");
   }
-  if (!e.operating_hours.empty() && !OperatingHours(e.operating_hours)) {
+  if (!e.operating_hours.empty() && !ParseOperatingHours(e.operating_hours)) {
     return InvalidArgument("operating hours: like 'Mon-Fri 09:00-18:00', got '" +
                            e.operating_hours + "'");
   }
@@ -391,15 +343,22 @@ Result<store::Collection> EnsureCoordinationCollection(store::Store& store,
       store::Collection made,
       sharing::EnsureCollection(
           store, kCoordinationAlias, "Coordination",
-          "The team directory (each team's own entry), read by every partner; emergencies and "
-          "drills addressed to partners",
+          "The team directory (each team's own entry), read by every partner; drills and "
+          "their acknowledgements addressed to partners",
           config.name));
-  const json::object definition = ExtensionDefinition(identity.identity_id);
-  KIZUNA_ASSIGN_OR_RETURN(stix::ObjectInfo info, stix::ValidateObject(definition));
-  KIZUNA_RETURN_IF_ERROR(
-      store.AddObjects(made.id, {store::NewObject{info, json::serialize(definition), ""}})
-          .status());
+  KIZUNA_RETURN_IF_ERROR(PublishDefinitions(store, made, identity));
   return made;
+}
+
+Status PublishDefinitions(store::Store& store, const store::Collection& collection,
+                          const node::NodeIdentity& identity) {
+  std::vector<store::NewObject> batch;
+  for (const json::object& definition : {ExtensionDefinition(identity.identity_id),
+                                         ObjectsExtensionDefinition(identity.identity_id)}) {
+    KIZUNA_ASSIGN_OR_RETURN(stix::ObjectInfo info, stix::ValidateObject(definition));
+    batch.push_back(store::NewObject{info, json::serialize(definition), ""});
+  }
+  return store.AddObjects(collection.id, batch).status();
 }
 
 namespace {

@@ -112,6 +112,10 @@ boost::json::object ExtensionDefinition(const std::string& producer_identity);
 Result<store::Collection> EnsureCoordinationCollection(store::Store& store,
                                                        const node::NodeConfig& config,
                                                        const node::NodeIdentity& identity);
+// Stores both extension definitions (the directory's and the coordination
+// objects') in `collection`; already there: nothing new.
+Status PublishDefinitions(store::Store& store, const store::Collection& collection,
+                          const node::NodeIdentity& identity);
 
 // Our entry as it is: the latest version our node signed (NotFound before
 // the first SetOwnEntry).

@@ -1,8 +1,7 @@
 #include "coordination/module.h"
 
-#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
 #include <boost/json.hpp>
-#include <charconv>
 #include <cstdio>
 
 #include "bus/bus.h"
@@ -18,14 +17,97 @@ namespace json = boost::json;
 Status CoordinationModule::Configure(node::ConfigSection& section) {
   section.Tlp("directory_tlp", &config_.directory_tlp, /*allow_red=*/false);
   section.Integer("stale_after_days", &config_.stale_after_days, 1, 3650);
+  // Drills go to partners' nodes and contacts: never RED.
+  section.Tlp("tlp", &config_.tlp, /*allow_red=*/false);
+  section.Integer("escalation_check_seconds", &config_.escalation_check_seconds, 1, 3600);
+  mail::ReadMailSettings(section, &config_.mail);
   return section.status();
 }
 
+Result<CoordinationConfig> LoadCoordinationConfig(const node::Node& node) {
+  CoordinationModule module(nullptr);
+  KIZUNA_RETURN_IF_ERROR(platform::ConfigureModule(module, node.config()));
+  CoordinationConfig config = module.config();
+  KIZUNA_RETURN_IF_ERROR(mail::LoadMailPassword(node.dir(), "coordination", &config.mail));
+  return config;
+}
+
+Result<CommandNode> OpenCommandNode(const std::string& dir) {
+  CommandNode opened;
+  KIZUNA_ASSIGN_OR_RETURN(opened.node, node::Node::Open(dir));
+  KIZUNA_ASSIGN_OR_RETURN(opened.config, LoadCoordinationConfig(*opened.node));
+  KIZUNA_ASSIGN_OR_RETURN(opened.db, CoordinationDb::Open(dir));
+  opened.policy = std::make_shared<sharing::SharingPolicy>(opened.node->config());
+  return opened;
+}
+
+Outbound CommandNode::Out(const std::string& dir) const {
+  Outbound out;
+  out.store = &node->store();
+  out.db = db.get();
+  out.config = &node->config();
+  out.identity = &node->identity();
+  out.policy = policy;
+  out.mail = config.mail;
+  auto own = OwnEntry(node->store(), node->identity());
+  out.ack_base_url = AckBaseUrl(node->config(), own.ok() ? own->node_url : "");
+  out.tlp = config.tlp;
+  out.notify = [dir] { bus::NotifyNode(dir); };
+  out.progress = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+  return out;
+}
+
 Status CoordinationModule::Start() {
-  // Made at start, so that partners find the collection on their first sync.
-  return EnsureCoordinationCollection(*services_->store, services_->node->config(),
-                                      services_->node->identity())
-      .status();
+  KIZUNA_RETURN_IF_ERROR(
+      mail::LoadMailPassword(services_->node->dir(), "coordination", &config_.mail));
+  KIZUNA_ASSIGN_OR_RETURN(db_, CoordinationDb::Open(services_->node->dir()));
+  // Made at start, so that partners find the collection on their first sync
+  // (with the definitions of what it carries, also on a node made before).
+  KIZUNA_ASSIGN_OR_RETURN(store::Collection collection,
+                          EnsureCoordinationCollection(*services_->store, services_->node->config(),
+                                                       services_->node->identity()));
+  return PublishDefinitions(*services_->store, collection, services_->node->identity());
+}
+
+std::vector<platform::Job> CoordinationModule::Jobs() {
+  platform::Job drills;
+  drills.name = "drills";
+  drills.period = std::chrono::minutes(1);
+  drills.run = [this]() -> Status {
+    if (!db_) return Status::Ok();
+    auto started = RunDueSchedules(Sender(), SystemClock::Instance().NowMicros());
+    if (!started.ok()) return started.status();
+    for (const std::string& drill : *started) spdlog::info("coordination: scheduled {}", drill);
+    return Status::Ok();
+  };
+  platform::Job escalations;
+  escalations.name = "escalations";
+  escalations.period = std::chrono::seconds(config_.escalation_check_seconds);
+  escalations.retry_after = std::chrono::seconds(config_.escalation_check_seconds);
+  escalations.run = [this]() -> Status {
+    if (!db_) return Status::Ok();
+    return EscalateDue(Sender(), SystemClock::Instance().NowMicros()).status();
+  };
+  return {std::move(drills), std::move(escalations)};
+}
+
+DrillSender CoordinationModule::Sender() const {
+  DrillSender sender;
+  sender.store = services_->store;
+  sender.db = db_.get();
+  sender.config = &services_->node->config();
+  sender.identity = &services_->node->identity();
+  sender.policy = services_->policy();
+  sender.mail = config_.mail;
+  auto own = OwnEntry(*services_->store, services_->node->identity());
+  sender.ack_base_url = AckBaseUrl(services_->node->config(), own.ok() ? own->node_url : "");
+  sender.tlp = config_.tlp;
+  sender.notify = [bus = services_->bus] { bus->Notify(); };
+  return sender;
+}
+
+bool CoordinationModule::IsHomeTeam(const store::User& user) const {
+  return services_->policy()->ForUser(user).kind == sharing::Recipient::Kind::kHome;
 }
 
 void CoordinationModule::AddRoutes(platform::RouteTable& routes) {
@@ -37,6 +119,75 @@ void CoordinationModule::AddRoutes(platform::RouteTable& routes) {
              [this](const http::Request&, const store::User& u, const platform::PathParams& p) {
                return Directory(u, p.Get("id"));
              });
+  // Drills: the home team's business; a partner's node answers through
+  // federation, a partner's contact through the e-mailed link.
+  auto home = [this](auto handler) {
+    return [this, handler](const http::Request& r, const store::User& u,
+                           const platform::PathParams& p) {
+      if (!IsHomeTeam(u)) {
+        return http::ErrorResponse(403, "Forbidden", "drills are the home team's");
+      }
+      return handler(r, u, p);
+    };
+  };
+  routes.Add("GET", "/api/v1/coordination/drills",
+             home([this](const http::Request&, const store::User&, const platform::PathParams&) {
+               return ListDrills();
+             }));
+  // Sending e-mail waits on the relay: not on an I/O thread.
+  routes.Add("POST", "/api/v1/coordination/drills",
+             home([this](const http::Request& r, const store::User& u,
+                         const platform::PathParams&) { return StartDrillRequest(r, u); }),
+             {.lane = platform::Lane::kWork});
+  routes.Add(
+      "GET", "/api/v1/coordination/drills/{id}",
+      home([this](const http::Request& r, const store::User&, const platform::PathParams& p) {
+        return DrillReportResponse(r, p.Get("id"));
+      }));
+  routes.Add("POST", "/api/v1/coordination/drills/{id}/ack",
+             home([this](const http::Request&, const store::User&, const platform::PathParams& p) {
+               return AckDrill(p.Get("id"));
+             }));
+  // Public: the e-mailed link, whose random token is the credential (a
+  // partner's contact has no account here). GET shows what it acknowledges
+  // and a button; only the POST acknowledges.
+  routes.Add("GET", "/api/v1/coordination/drills/ack/{token}",
+             [this](const http::Request&, const store::User&, const platform::PathParams& p) {
+               return DrillLink(p.Get("token"), false);
+             },
+             {.is_public = true});
+  routes.Add("POST", "/api/v1/coordination/drills/ack/{token}",
+             [this](const http::Request&, const store::User&, const platform::PathParams& p) {
+               return DrillLink(p.Get("token"), true);
+             },
+             {.is_public = true});
+  // Emergencies, alike.
+  routes.Add("GET", "/api/v1/coordination/emergencies",
+             home([this](const http::Request&, const store::User&, const platform::PathParams&) {
+               return ListEmergencies();
+             }));
+  routes.Add("POST", "/api/v1/coordination/emergencies",
+             home([this](const http::Request& r, const store::User& u,
+                         const platform::PathParams&) { return RaiseEmergencyRequest(r, u); }),
+             {.lane = platform::Lane::kWork});
+  routes.Add("GET", "/api/v1/coordination/emergencies/{id}",
+             home([this](const http::Request&, const store::User&, const platform::PathParams& p) {
+               return EmergencyStatusResponse(p.Get("id"));
+             }));
+  routes.Add("POST", "/api/v1/coordination/emergencies/{id}/ack",
+             home([this](const http::Request&, const store::User&, const platform::PathParams& p) {
+               return AckEmergency(p.Get("id"));
+             }));
+  routes.Add("GET", "/api/v1/coordination/emergencies/ack/{token}",
+             [this](const http::Request&, const store::User&, const platform::PathParams& p) {
+               return EmergencyLinkPage(p.Get("token"), false);
+             },
+             {.is_public = true});
+  routes.Add("POST", "/api/v1/coordination/emergencies/ack/{token}",
+             [this](const http::Request&, const store::User&, const platform::PathParams& p) {
+               return EmergencyLinkPage(p.Get("token"), true);
+             },
+             {.is_public = true});
 }
 
 http::Response CoordinationModule::Directory(const store::User& user, const std::string& id) {
@@ -81,163 +232,10 @@ http::Response CoordinationModule::Directory(const store::User& user, const std:
   return http::JsonResponse(200, json::serialize(json::object{{"teams", std::move(out)}}));
 }
 
-namespace {
-
-struct Args {
-  std::string dir, name, country, kind, time_zone, hours, node_url;
-  std::vector<std::string> asns, prefixes, domains, countries, contacts;
-  bool clear_hours = false, json = false;
-};
-
-Result<CoordinationConfig> ReadConfig(const node::Node& node) {
-  CoordinationModule module(nullptr);
-  auto section = node.config().sections.find("coordination");
-  KIZUNA_ASSIGN_OR_RETURN(
-      node::ConfigSection config,
-      node::ConfigSection::Parse("coordination", section == node.config().sections.end()
-                                                     ? std::string_view()
-                                                     : std::string_view(section->second)));
-  KIZUNA_RETURN_IF_ERROR(module.Configure(config));
-  return module.config();
-}
-
-Result<DirectoryChange> ChangeOf(const Args& args, CLI::App& set) {
-  DirectoryChange change;
-  auto given = [&](const char* option) { return set.count(option) > 0; };
-  if (given("--name")) change.name = args.name;
-  if (given("--country")) change.country = args.country;
-  if (given("--kind")) change.kind = args.kind;
-  if (given("--time-zone")) change.time_zone = args.time_zone;
-  if (given("--hours")) change.operating_hours = args.hours;
-  if (args.clear_hours) change.operating_hours = "";  // --hours excluded
-  if (given("--node-url")) change.node_url = args.node_url;
-  if (given("--asn")) {
-    change.asns.emplace();
-    for (const std::string& a : args.asns) {
-      std::string_view text = a;
-      if (text.size() > 2 && (text[0] == 'A' || text[0] == 'a') &&
-          (text[1] == 'S' || text[1] == 's')) {
-        text.remove_prefix(2);
-      }
-      uint64_t asn = 0;
-      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), asn);
-      if (ec != std::errc() || end != text.data() + text.size() || asn == 0 || asn > 0xffffffffu) {
-        return InvalidArgument("--asn: not an AS number: '" + a + "'");
-      }
-      change.asns->push_back(static_cast<uint32_t>(asn));
-    }
-  }
-  if (given("--prefix")) change.prefixes = args.prefixes;
-  if (given("--domain")) change.domains = args.domains;
-  if (given("--constituency-country")) change.countries = args.countries;
-  if (given("--contact")) {
-    change.contacts.emplace();
-    for (const std::string& c : args.contacts) {
-      KIZUNA_ASSIGN_OR_RETURN(Contact contact, ParseContact(c));
-      change.contacts->push_back(std::move(contact));
-    }
-  }
-  return change;
-}
-
-int Set(const Args& args, CLI::App& command) {
-  auto node = node::Node::Open(args.dir);
-  if (!node.ok()) return ReportFailure(node.status());
-  auto config = ReadConfig(**node);
-  if (!config.ok()) return ReportFailure(config.status());
-  auto change = ChangeOf(args, command);
-  if (!change.ok()) return ReportFailure(change.status());
-  const node::Node& signer = **node;
-  auto entry = SetOwnEntry((*node)->store(), (*node)->config(), (*node)->identity(),
-                           [&signer](std::string_view bytes) { return signer.Sign(bytes); },
-                           *change, config->directory_tlp, SystemClock::Instance().NowMicros());
-  if (!entry.ok()) return ReportFailure(entry.status());
-  bus::NotifyNode(args.dir);  // a running node shares it at once
-  std::printf("%s\n", json::serialize(EntryJson(*entry)).c_str());
-  return 0;
-}
-
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& s : items) out += (out.empty() ? "" : ", ") + s;
-  return out.empty() ? "-" : out;
-}
-
-int Show(const Args& args) {
-  auto node = node::Node::Open(args.dir);
-  if (!node.ok()) return ReportFailure(node.status());
-  auto config = ReadConfig(**node);
-  if (!config.ok()) return ReportFailure(config.status());
-  auto entries = ListDirectory((*node)->store(), (*node)->config().peers, (*node)->identity(),
-                               SystemClock::Instance().NowMicros(), config->stale_after_days);
-  if (!entries.ok()) return ReportFailure(entries.status());
-  if (args.json) {
-    json::array out;
-    for (const DirectoryEntry& e : *entries) out.push_back(EntryJson(e));
-    std::printf("%s\n", json::serialize(json::object{{"teams", std::move(out)}}).c_str());
-    return 0;
-  }
-  if (entries->empty()) std::printf("no team in the directory yet (kizuna directory set)\n");
-  for (const DirectoryEntry& e : *entries) {
-    std::vector<std::string> asns;
-    for (uint32_t a : e.asns) asns.push_back("AS" + std::to_string(a));
-    std::printf("%s%s (%s, %s)%s\n", e.name.c_str(),
-                e.own ? " [ours]" : (" [peer " + e.peer + "]").c_str(),
-                e.kind.empty() ? "kind not given" : e.kind.c_str(),
-                e.country.empty() ? "no country" : e.country.c_str(),
-                e.stale ? "  STALE: not verified since " : "");
-    if (e.stale)
-      std::printf("  last verified %s\n", FormatTimestamp(e.last_verified_us, 0).c_str());
-    std::printf("  constituency: %s; prefixes %s; domains %s; countries %s\n", Join(asns).c_str(),
-                Join(e.prefixes).c_str(), Join(e.domains).c_str(), Join(e.countries).c_str());
-    for (const Contact& c : e.contacts) {
-      std::printf("  %-9s %s %s %s%s\n", c.role.c_str(), c.name.c_str(), c.email.c_str(),
-                  c.phone.c_str(),
-                  c.pgp_fingerprint.empty() ? "" : (" pgp " + c.pgp_fingerprint).c_str());
-    }
-    std::printf("  hours: %s (%s); node %s; verified %s\n",
-                e.operating_hours.empty() ? "always" : e.operating_hours.c_str(),
-                e.time_zone.c_str(), e.node_url.empty() ? "-" : e.node_url.c_str(),
-                FormatTimestamp(e.last_verified_us, 0).c_str());
-  }
-  return 0;
-}
-
-}  // namespace
-
 void CoordinationModule::AddCommands(CLI::App& app, int* exit_code) {
-  auto args = std::make_shared<Args>();
-  auto* directory = app.add_subcommand(
-      "directory", "The directory of partner teams: contacts, constituency, hours");
-  directory->require_subcommand(1);
-  auto* set = directory->add_subcommand(
-      "set",
-      "Set (and verify) our own entry; partners' nodes receive it. Options not given keep "
-      "their value; a list given replaces the list");
-  set->add_option("DIR", args->dir, "node directory")->required();
-  set->add_option("--name", args->name, "the team's name");
-  set->add_option("--country", args->country, "its country (ISO 3166 alpha-2, e.g. JP)");
-  set->add_option("--kind", args->kind,
-                  "national-csirt, sector-csirt, isp, government, vendor, company or other");
-  set->add_option("--asn", args->asns, "constituency: AS numbers (repeatable)");
-  set->add_option("--prefix", args->prefixes, "constituency: prefixes (repeatable)");
-  set->add_option("--domain", args->domains, "constituency: domains (repeatable)");
-  set->add_option("--constituency-country", args->countries,
-                  "constituency: countries (repeatable)");
-  set->add_option("--contact", args->contacts,
-                  "a contact, in escalation order (repeatable): "
-                  "'role=emergency;name=…;email=…;phone=…;pgp=FINGERPRINT' (roles primary, "
-                  "backup, emergency, 24x7)");
-  set->add_option("--time-zone", args->time_zone, "IANA time zone, e.g. Asia/Tokyo");
-  set->add_option("--hours", args->hours, "operating hours, e.g. 'Mon-Fri 09:00-18:00'");
-  set->add_flag("--always-open", args->clear_hours, "no operating hours: answers at any time")
-      ->excludes("--hours");
-  set->add_option("--node-url", args->node_url, "our node's URL for partners");
-  set->callback([args, exit_code, set] { *exit_code = Set(*args, *set); });
-  auto* show = directory->add_subcommand("show", "Every team's entry: ours and our partners'");
-  show->add_option("DIR", args->dir, "node directory")->required();
-  show->add_flag("--json", args->json, "as JSON");
-  show->callback([args, exit_code] { *exit_code = Show(*args); });
+  AddDirectoryCommands(app, exit_code);
+  AddDrillCommands(app, exit_code);
+  AddEmergencyCommands(app, exit_code);
 }
 
 }  // namespace kizuna::coordination

@@ -432,9 +432,18 @@ http::Response Router::Handle(const http::Request& request) {
     response = http::ErrorResponse(
         404, "Not found", "no such endpoint (TAXII 2.1 is at /taxii2/, the REST API at /api/v1/)");
   } else {
-    auth::AuthOutcome outcome = authenticator_.AuthenticateRequest(
-        request.headers.Get("Authorization"), request.remote_address);
-    if (outcome.user.ok()) {
+    const std::string_view authorization = request.headers.Get("Authorization");
+    const bool anonymous_public = authorization.empty() && is_api && platform_.IsPublic(request);
+    auth::AuthOutcome outcome;
+    if (!anonymous_public) {
+      outcome = authenticator_.AuthenticateRequest(authorization, request.remote_address);
+    }
+    if (anonymous_public) {
+      // An explicitly public route (RouteOptions::is_public): its handler
+      // checks a secret of its own; the anonymous user has no organization.
+      who = "public";
+      response = platform_.Dispatch(request, store::User{});
+    } else if (outcome.user.ok()) {
       who = outcome.user->org_name + "/" + outcome.user->name;
       response = Dispatch(request, *outcome.user);
     } else if (outcome.limited) {

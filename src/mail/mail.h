@@ -51,6 +51,10 @@ struct Message {
   int64_t date_us = 0;  // the Date header, microseconds since the epoch; 0: now
 };
 
+// A Message-ID domain from a producer's name (a node's team name):
+// "JP-CERT" -> "jp-cert.kizuna.invalid"; other characters become '-'.
+std::string MessageIdDomain(std::string_view producer);
+
 // The message as RFC 5322 + MIME text with CRLF line ends, 7-bit only:
 // text/plain alone, or multipart/mixed when there are attachments; the body
 // quoted-printable (base64 when most of it is not ASCII). Refuses

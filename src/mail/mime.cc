@@ -434,4 +434,15 @@ Result<std::string> BuildMime(const Message& message) {
   return headers + content;
 }
 
+std::string MessageIdDomain(std::string_view producer) {
+  std::string domain;
+  for (char c : producer) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.';
+    domain.push_back(ok ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : '-');
+  }
+  if (domain.empty()) domain = "kizuna";
+  return domain + ".kizuna.invalid";
+}
+
 }  // namespace kizuna::mail

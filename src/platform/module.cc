@@ -49,6 +49,17 @@ Status ConfigureModules(const std::vector<std::unique_ptr<Module>>& modules,
   return Status::Ok();
 }
 
+Status ConfigureModule(Module& module, const node::NodeConfig& config) {
+  const std::string name(module.name());
+  auto text = config.sections.find(name);
+  Result<node::ConfigSection> section = node::ConfigSection(name);
+  if (text != config.sections.end()) section = node::ConfigSection::Parse(name, text->second);
+  if (!section.ok()) return section.status();
+  KIZUNA_RETURN_IF_ERROR(module.Configure(*section));
+  section->RejectUnknown();
+  return section->status();
+}
+
 Status Platform::Configure(const node::NodeConfig& config, std::string_view source) {
   return ConfigureModules(modules_, config, source);
 }

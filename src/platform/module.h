@@ -164,6 +164,8 @@ class Platform {
   // routes().LaneOf(request): where the server should run it (an I/O
   // thread, or the worker lane for matching or for imports).
   Lane LaneOf(const http::Request& request) const { return routes_.LaneOf(request); }
+  // routes().IsPublic(request): served without credentials.
+  bool IsPublic(const http::Request& request) const { return routes_.IsPublic(request); }
 
   JobScheduler& scheduler() { return scheduler_; }
   const std::vector<std::unique_ptr<Module>>& modules() const { return modules_; }
@@ -182,6 +184,11 @@ class Platform {
   bool start_called_ = false;
   size_t started_ = 0;  // modules_[0, started_) are running
 };
+
+// One module's Configure with its section of `config` (absent: every key
+// its default), unknown keys refused: how a CLI command that runs no node
+// reads its module's settings. The error names "[<name>]" and the key.
+Status ConfigureModule(Module& module, const node::NodeConfig& config);
 
 // Calls each module's Configure with its section of `config` and checks
 // that every section of config.sections is some module's. The first error

@@ -176,6 +176,12 @@ bool RouteTable::IsRateLimited(const http::Request& request) const {
   return best != nullptr && best->options.rate_limited;
 }
 
+bool RouteTable::IsPublic(const http::Request& request) const {
+  bool path_known = false;
+  const Route* best = Find(request, SplitPath(request.path), &path_known);
+  return best != nullptr && best->options.is_public;
+}
+
 http::Response RouteTable::Dispatch(const http::Request& request, const store::User& user) const {
   const std::vector<std::string_view> path = SplitPath(request.path);
   bool path_known = false;

@@ -79,6 +79,12 @@ struct RouteOptions {
   // The Platform applies the per-identity rate limit ([limits]
   // heavy_requests_per_second, heavy_burst) to it (IsRateLimited).
   bool rate_limited = false;
+  // Explicitly public: served to a request without credentials (as an
+  // anonymous user: id 0, no organization), because the handler checks
+  // a secret of its own, such as the token of an e-mailed link. A request
+  // with credentials is authenticated as usual. Public routes are few and
+  // each says why in its module.
+  bool is_public = false;
 };
 
 // Serves one endpoint. Called concurrently from the server's I/O threads, so
@@ -118,6 +124,8 @@ class RouteTable {
   Lane LaneOf(const http::Request& request) const;
   // The same for RouteOptions::rate_limited.
   bool IsRateLimited(const http::Request& request) const;
+  // The same for RouteOptions::is_public.
+  bool IsPublic(const http::Request& request) const;
 
   // Whether any registered pattern matches `path`, whatever the method.
   bool Handles(std::string_view path) const;

@@ -40,13 +40,7 @@ Result<std::unique_ptr<Loaded>> Load(const Args& args) {
   KIZUNA_ASSIGN_OR_RETURN(loaded->node, node::Node::Open(args.dir));
   // The node's [telescope] section, read as the running module reads it.
   TelescopeModule module(nullptr);
-  auto section = loaded->node->config().sections.find("telescope");
-  KIZUNA_ASSIGN_OR_RETURN(
-      node::ConfigSection config,
-      node::ConfigSection::Parse("telescope", section == loaded->node->config().sections.end()
-                                                  ? std::string_view()
-                                                  : std::string_view(section->second)));
-  KIZUNA_RETURN_IF_ERROR(module.Configure(config));
+  KIZUNA_RETURN_IF_ERROR(platform::ConfigureModule(module, loaded->node->config()));
   loaded->config = module.config();
   loaded->data.SetRetention(loaded->config.retention());
   int64_t cursor = 0;
