@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "alerts/directory_recipients.h"
 #include "alerts/module.h"
 #include "alerts/node_channel.h"
 #include "alerts/pipeline.h"
@@ -52,9 +53,19 @@ Result<Opened> Open(const std::string& dir) {
   return opened;
 }
 
+// Routed as the running node routes: partners' constituencies included.
+Status SyncFromDirectory(const Opened& opened) {
+  return SyncDirectoryRecipients(*opened.db, opened.node->store(), opened.node->config(),
+                                 opened.node->identity(), opened.config.route_by_directory,
+                                 SystemClock::Instance().NowMicros())
+      .status();
+}
+
 int Ingest(const Args& args) {
   auto opened = Open(args.dir);
   if (!opened.ok()) return ReportFailure(opened.status());
+  Status synced = SyncFromDirectory(*opened);
+  if (!synced.ok()) return ReportFailure(synced);
   auto format = ParseInputFormat(args.format);
   if (!format.ok()) return ReportFailure(format.status());
   stix::Tlp tlp = opened->config.ingest_tlp;
@@ -175,6 +186,9 @@ int RecipientAdd(const Args& args) {
   r.suppress_days = args.suppress_days;
   r.repeat_persisting = args.repeat_persisting;
   r.recheck_days = args.recheck_days;
+  if (IsDirectoryRecipient(r.name)) {
+    return ReportFailure(InvalidArgument(std::string(kDirectoryRecipientReserved)));
+  }
   auto opened = Open(args.dir);
   if (!opened.ok()) return ReportFailure(opened.status());
   if (r.channel == Channel::kNode) {
@@ -218,6 +232,9 @@ int RecipientList(const Args& args) {
 }
 
 int RecipientRemove(const Args& args) {
+  if (IsDirectoryRecipient(args.name)) {
+    return ReportFailure(InvalidArgument(std::string(kDirectoryRecipientReserved)));
+  }
   auto opened = Open(args.dir);
   if (!opened.ok()) return ReportFailure(opened.status());
   Status removed = opened->db->RemoveRecipient(args.name);
@@ -237,6 +254,7 @@ struct Pipeline {
 Result<Pipeline> OpenPipeline(const std::string& dir) {
   Pipeline p;
   KIZUNA_ASSIGN_OR_RETURN(p.opened, Open(dir));
+  KIZUNA_RETURN_IF_ERROR(SyncFromDirectory(p.opened));
   KIZUNA_ASSIGN_OR_RETURN(std::vector<Recipient> recipients, p.opened.db->Recipients());
   p.routes = std::make_unique<RouteTable>(std::move(recipients));
   p.policy = std::make_unique<sharing::SharingPolicy>(p.opened.node->config());

@@ -1,5 +1,7 @@
 #include "alerts/module.h"
 
+#include "alerts/directory_recipients.h"
+
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
@@ -70,6 +72,7 @@ kizuna::Status AlertsModule::Configure(node::ConfigSection& section) {
   section.Bool("from_partners", &config_.from_partners);
   section.Integer("observation_max_age_days", &config_.observation_max_age_days, 0, 3650);
   section.StringList("bot_fingerprints", &config_.bot_fingerprints);
+  section.Bool("route_by_directory", &config_.route_by_directory);
   for (const std::string& rule : config_.bot_fingerprints) {
     if (rule.empty() || rule.size() > 64) {
       section.Fail("bot_fingerprints", "a fingerprint rule's name, 1 to 64 characters");
@@ -96,6 +99,7 @@ kizuna::Status AlertsModule::Start() {
   // There before partners look for it (they discover our collections once
   // and then every poll).
   KIZUNA_RETURN_IF_ERROR(EnsureAlertsCollection(*services_->store, home_org()).status());
+  KIZUNA_RETURN_IF_ERROR(SyncDirectory());
   KIZUNA_ASSIGN_OR_RETURN(std::vector<Recipient> recipients, db_->Recipients());
   for (const Recipient& r : recipients) {
     kizuna::Status peer = CheckRecipientPeer(r, services_->node->config());
@@ -144,7 +148,21 @@ std::vector<platform::Job> AlertsModule::Jobs() {
            .name = "recheck",
            .period = std::chrono::hours(1),
            .run = [this] { return RunRecheck(); },
-           .retry_after = std::chrono::minutes(10)}};
+           .retry_after = std::chrono::minutes(10)},
+          {.module = std::string(name()),
+           .name = "directory",
+           .period = std::chrono::minutes(5),
+           .run = [this] { return SyncDirectory(); },
+           .retry_after = std::chrono::minutes(5)}};
+}
+
+kizuna::Status AlertsModule::SyncDirectory() {
+  KIZUNA_ASSIGN_OR_RETURN(
+      int changed, SyncDirectoryRecipients(*db_, *services_->store, services_->node->config(),
+                                           services_->node->identity(), config_.route_by_directory,
+                                           SystemClock::Instance().NowMicros()));
+  if (changed > 0) spdlog::info("alerts: {} recipients from the team directory changed", changed);
+  return kizuna::Status::Ok();
 }
 
 kizuna::Status AlertsModule::RunRecheck() {
@@ -470,6 +488,9 @@ http::Response AlertsModule::PutRecipient(const http::Request& request, const st
   auto recipient = RecipientFromJson(request.body);
   if (!recipient.ok())
     return http::ErrorResponse(400, "Bad recipient", recipient.status().message());
+  if (IsDirectoryRecipient(recipient->name)) {
+    return http::ErrorResponse(400, "Bad recipient", kDirectoryRecipientReserved);
+  }
   kizuna::Status peer = CheckRecipientPeer(*recipient, services_->node->config());
   if (!peer.ok()) return http::ErrorResponse(400, "Bad recipient", peer.message());
   kizuna::Status put = db_->PutRecipient(*recipient);
@@ -481,6 +502,9 @@ http::Response AlertsModule::DeleteRecipient(const http::Request&, const store::
                                              const std::string& name) {
   if (!IsHomeAdmin(home_org(), user)) {
     return http::ErrorResponse(403, "Forbidden", "only the home team's admins remove recipients");
+  }
+  if (IsDirectoryRecipient(name)) {
+    return http::ErrorResponse(400, "Bad request", kDirectoryRecipientReserved);
   }
   kizuna::Status removed = db_->RemoveRecipient(name);
   if (removed.code() == Code::kNotFound) return http::ErrorResponse(404, "Not found", name);

@@ -26,6 +26,8 @@
 //                     peer as origin (partner_observations.h)
 //   observation_max_age_days (7)   older telescope or partner observations
 //                     are not alerted on (0: any age)
+//   route_by_directory (true)   partners' directory constituencies route
+//                     to their nodes (directory_recipients.h)
 //   bot_fingerprints (["mirai"])   the telescope's fingerprint rules whose
 //                     sources are infected hosts (bots); the other rules'
 //                     are scanners
@@ -61,6 +63,7 @@ struct AlertsConfig {
   bool from_partners = true;
   int observation_max_age_days = 7;
   std::vector<std::string> bot_fingerprints = {std::string(kBotFingerprints[0])};
+  bool route_by_directory = true;
 };
 
 class AlertsModule final : public platform::Module {
@@ -91,6 +94,7 @@ class AlertsModule final : public platform::Module {
                                  const std::string& name);
   kizuna::Status RunDeliveries();
   kizuna::Status RunRecheck();
+  kizuna::Status SyncDirectory();
   const std::string& home_org() const;
 
   const platform::NodeServices* services_;

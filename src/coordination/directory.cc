@@ -353,8 +353,9 @@ Result<store::Collection> EnsureCoordinationCollection(store::Store& store,
 Status PublishDefinitions(store::Store& store, const store::Collection& collection,
                           const node::NodeIdentity& identity) {
   std::vector<store::NewObject> batch;
-  for (const json::object& definition : {ExtensionDefinition(identity.identity_id),
-                                         ObjectsExtensionDefinition(identity.identity_id)}) {
+  for (const json::object& definition :
+       {ExtensionDefinition(identity.identity_id), ObjectsExtensionDefinition(identity.identity_id),
+        IncidentExtensionDefinition(identity.identity_id)}) {
     KIZUNA_ASSIGN_OR_RETURN(stix::ObjectInfo info, stix::ValidateObject(definition));
     batch.push_back(store::NewObject{info, json::serialize(definition), ""});
   }

@@ -52,6 +52,7 @@ Outbound CommandNode::Out(const std::string& dir) const {
   auto own = OwnEntry(node->store(), node->identity());
   out.ack_base_url = AckBaseUrl(node->config(), own.ok() ? own->node_url : "");
   out.tlp = config.tlp;
+  out.sign = [n = node.get()](std::string_view bytes) { return n->Sign(bytes); };
   out.notify = [dir] { bus::NotifyNode(dir); };
   out.progress = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
   return out;
@@ -102,6 +103,7 @@ DrillSender CoordinationModule::Sender() const {
   auto own = OwnEntry(*services_->store, services_->node->identity());
   sender.ack_base_url = AckBaseUrl(services_->node->config(), own.ok() ? own->node_url : "");
   sender.tlp = config_.tlp;
+  sender.sign = [n = services_->node](std::string_view bytes) { return n->Sign(bytes); };
   sender.notify = [bus = services_->bus] { bus->Notify(); };
   return sender;
 }
@@ -178,6 +180,22 @@ void CoordinationModule::AddRoutes(platform::RouteTable& routes) {
              home([this](const http::Request&, const store::User&, const platform::PathParams& p) {
                return AckEmergency(p.Get("id"));
              }));
+  // Joint incidents.
+  auto incidents = [this, home](const char* action) {
+    return home([this, action](const http::Request& r, const store::User& u,
+                               const platform::PathParams& p) {
+      return Incidents(r, u, p.Get("id"), action);
+    });
+  };
+  routes.Add("GET", "/api/v1/coordination/incidents", incidents(""));
+  routes.Add("POST", "/api/v1/coordination/incidents", incidents(""),
+             {.lane = platform::Lane::kWork});
+  routes.Add("GET", "/api/v1/coordination/incidents/{id}", incidents(""));
+  routes.Add("GET", "/api/v1/coordination/incidents/{id}/report", incidents("report"));
+  for (const char* action : {"notes", "tasks", "links", "close"}) {
+    routes.Add("POST", std::string("/api/v1/coordination/incidents/{id}/") + action,
+               incidents(action));
+  }
   routes.Add("GET", "/api/v1/coordination/emergencies/ack/{token}",
              [this](const http::Request&, const store::User&, const platform::PathParams& p) {
                return EmergencyLinkPage(p.Get("token"), false);
@@ -236,6 +254,7 @@ void CoordinationModule::AddCommands(CLI::App& app, int* exit_code) {
   AddDirectoryCommands(app, exit_code);
   AddDrillCommands(app, exit_code);
   AddEmergencyCommands(app, exit_code);
+  AddIncidentCommands(app, exit_code);
 }
 
 }  // namespace kizuna::coordination

@@ -7,7 +7,9 @@
 // acknowledgement link, and the `drills` job (every minute) that starts
 // scheduled drills. Emergency escalation (emergencies.h): `kizuna emergency
 // raise|list|ack|status`, /api/v1/coordination/emergencies…, its public
-// link, and the `escalations` job. Joint incidents are to come here.
+// link, and the `escalations` job. Joint incidents (incidents.h): `kizuna
+// incident open|note|task|link|close|show|list|report`,
+// /api/v1/coordination/incidents….
 //
 // Config ([coordination] in kizuna.toml), every key optional:
 //   directory_tlp (green)    the marking of our directory entry
@@ -72,6 +74,10 @@ class CoordinationModule final : public platform::Module {
   http::Response EmergencyStatusResponse(const std::string& id);
   http::Response AckEmergency(const std::string& id);
   http::Response EmergencyLinkPage(const std::string& token, bool press);
+  // GET/POST /incidents, GET /incidents/{id}[/report], POST
+  // /incidents/{id}/{notes,tasks,links,close}.
+  http::Response Incidents(const http::Request& request, const store::User& user,
+                           const std::string& id, const std::string& action);
 
   const platform::NodeServices* services_;
   CoordinationConfig config_;
@@ -91,10 +97,12 @@ struct CommandNode {
 };
 Result<CommandNode> OpenCommandNode(const std::string& dir);
 
-// `kizuna directory …`, `kizuna drill …`, `kizuna emergency …`
-// (directory_commands.cc, drill_commands.cc, emergency_commands.cc).
+// `kizuna directory …`, `kizuna drill …`, `kizuna emergency …`, `kizuna
+// incident …` (directory_commands.cc, drill_commands.cc,
+// emergency_commands.cc, incident_commands.cc).
 void AddDirectoryCommands(CLI::App& app, int* exit_code);
 void AddDrillCommands(CLI::App& app, int* exit_code);
 void AddEmergencyCommands(CLI::App& app, int* exit_code);
+void AddIncidentCommands(CLI::App& app, int* exit_code);
 
 }  // namespace kizuna::coordination

@@ -24,11 +24,34 @@ json::object ObjectsExtensionDefinition(const std::string& producer_identity) {
       {"name", "kizuna coordination objects"},
       {"description",
        "Objects cooperating CSIRTs' kizuna nodes address to one another: kizuna-drill "
-       "(a communication drill: drill, message, started, deadline) and kizuna-drill-ack (its "
-       "acknowledgement: drill_ref, drill, acknowledged)"},
+       "(a communication drill: drill, message, started, deadline), kizuna-drill-ack (its "
+       "acknowledgement: drill_ref, drill, acknowledged), kizuna-emergency (emergency, summary, "
+       "raised, ack_minutes), kizuna-emergency-ack (emergency_ref, emergency, acknowledged), "
+       "kizuna-task (a joint incident's task: incident_ref, assignee, assignee_key, text, due)"},
       {"schema", "https://github.com/kizuna-csirt/kizuna/blob/main/src/coordination/drills.h"},
       {"version", "1.0"},
       {"extension_types", json::array{"new-sdo"}},
+      {"object_marking_refs", json::array{json::string(stix::TlpMarkingId(stix::Tlp::kClear))}}};
+}
+
+json::object IncidentExtensionDefinition(const std::string& producer_identity) {
+  const char* created = "2026-11-30T00:00:00.000Z";
+  return json::object{
+      {"type", "extension-definition"},
+      {"spec_version", "2.1"},
+      {"id", "extension-definition--9a3d6e21-5c4b-5f7a-8e19-2b6c4d8f0a37"},
+      {"created", created},
+      {"modified", created},
+      {"created_by_ref", producer_identity},
+      {"name", "kizuna joint incident"},
+      {"description",
+       "An incident coordinated among CSIRTs: status (open, closed), severity (low, medium, "
+       "high, critical), category (a Reference Security Incident Taxonomy class), "
+       "affected_sectors, affected_countries, impact, participants [{name, key (Ed25519, "
+       "base64)}] with the owner first, opened, closed"},
+      {"schema", "https://github.com/kizuna-csirt/kizuna/blob/main/src/coordination/incidents.h"},
+      {"version", "1.0"},
+      {"extension_types", json::array{"property-extension"}},
       {"object_marking_refs", json::array{json::string(stix::TlpMarkingId(stix::Tlp::kClear))}}};
 }
 

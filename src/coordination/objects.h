@@ -30,6 +30,8 @@ inline constexpr std::string_view kObjectsExtensionId =
     "extension-definition--0f4b3f7c-8a7e-5c55-9d53-3c1c2f1d7a42";
 
 boost::json::object ObjectsExtensionDefinition(const std::string& producer_identity);
+// The joint incident's property extension (incidents.h).
+boost::json::object IncidentExtensionDefinition(const std::string& producer_identity);
 
 // A new object of `type` with id `id`, by our identity, created and
 // modified `now_us`, marked `tlp`, addressed to `peer`.

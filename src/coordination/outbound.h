@@ -36,6 +36,8 @@ struct Outbound {
   mail::MailSettings mail;   // not configured: the node channel alone
   std::string ack_base_url;  // "https://cert.example:8443": where links lead
   stix::Tlp tlp = stix::Tlp::kAmber;
+  // Signs with the node's key (Node::Sign: raw Ed25519 signature).
+  std::function<std::string(std::string_view)> sign;
   std::function<void()> notify;                      // tells the node's bus (may be empty)
   std::function<void(const std::string&)> progress;  // a line per step (may be empty)
 };

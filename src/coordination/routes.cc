@@ -4,6 +4,7 @@
 
 #include "bus/bus.h"
 #include "common/time.h"
+#include "coordination/incidents.h"
 #include "coordination/module.h"
 #include "sharing/policy.h"
 
@@ -254,6 +255,106 @@ http::Response CoordinationModule::EmergencyLinkPage(const std::string& token, b
       LinkView{"Emergency " + found->emergency + " from " + services_->node->identity().name,
                found->acknowledged_us, found->first},
       press);
+}
+
+// ---- joint incidents
+
+namespace {
+
+std::string StringField(const json::object& body, std::string_view key) {
+  const json::value* v = body.if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+std::vector<std::string> StringsField(const json::object& body, std::string_view key) {
+  std::vector<std::string> out;
+  const json::value* v = body.if_contains(key);
+  if (v && v->is_array()) {
+    for (const json::value& item : v->get_array()) {
+      if (item.is_string()) out.emplace_back(item.get_string());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+http::Response CoordinationModule::Incidents(const http::Request& request, const store::User& user,
+                                             const std::string& id, const std::string& action) {
+  const Outbound out = Sender();
+  const int64_t now = SystemClock::Instance().NowMicros();
+  json::object body;
+  if (request.method == "POST") {
+    boost::system::error_code ec;
+    json::value parsed = json::parse(request.body.empty() ? "{}" : request.body, ec);
+    if (ec || !parsed.is_object()) return http::ErrorResponse(400, "Bad request", "a JSON object");
+    body = std::move(parsed.get_object());
+  }
+  if (id.empty() && request.method == "GET") {
+    auto incidents = ListIncidents(out);
+    if (!incidents.ok()) return ErrorOf(incidents.status());
+    json::array list;
+    for (const Incident& i : *incidents) list.push_back(IncidentJson(i));
+    return http::JsonResponse(200, json::serialize(json::object{{"incidents", std::move(list)}}));
+  }
+  if (id.empty()) {
+    OpenRequest open;
+    open.title = StringField(body, "title");
+    open.participants = StringsField(body, "participants");
+    if (body.contains("severity")) open.severity = StringField(body, "severity");
+    if (body.contains("category")) open.category = StringField(body, "category");
+    open.impact = StringField(body, "impact");
+    open.description = StringField(body, "description");
+    open.sectors = StringsField(body, "sectors");
+    open.countries = StringsField(body, "countries");
+    std::string emergency;
+    auto opened = OpenIncident(out, open, now, &emergency);
+    if (!opened.ok()) return ErrorOf(opened.status());
+    json::object answer{{"incident", *opened}};
+    if (!emergency.empty()) answer["emergency"] = emergency;
+    (void)user;
+    return http::JsonResponse(201, json::serialize(answer));
+  }
+  Result<std::string> made = std::string();
+  if (action.empty()) {
+    auto incident = LoadIncident(out, id);
+    if (!incident.ok()) return ErrorOf(incident.status());
+    return http::JsonResponse(200, json::serialize(IncidentJson(*incident)));
+  } else if (action == "report") {
+    auto incident = LoadIncident(out, id);
+    if (!incident.ok()) return ErrorOf(incident.status());
+    http::Response response;
+    response.status = 200;
+    const bool html = request.Query("format") == "html";
+    response.headers.Set("Content-Type",
+                         html ? "text/html; charset=utf-8" : "text/markdown; charset=utf-8");
+    if (html) response.headers.Set("Content-Security-Policy", "default-src 'none'");
+    response.body = html ? IncidentHtml(*incident) : IncidentMarkdown(*incident);
+    return response;
+  } else if (action == "notes") {
+    const json::value* assistance = body.if_contains("assistance");
+    made = AddIncidentNote(out, id, StringField(body, "text"),
+                           assistance && assistance->is_bool() && assistance->get_bool(), now);
+  } else if (action == "tasks") {
+    int64_t due = 0;
+    if (body.contains("due")) {
+      auto parsed = ParseTimestamp(StringField(body, "due"));
+      if (!parsed.ok()) return http::ErrorResponse(400, "Bad request", "due: a timestamp");
+      due = *parsed;
+    }
+    made =
+        AddIncidentTask(out, id, StringField(body, "assign"), StringField(body, "text"), due, now);
+  } else if (action == "links") {
+    made = LinkToIncident(out, id, StringField(body, "object"), now);
+  } else if (action == "close") {
+    Status closed = CloseIncident(out, id, now);
+    if (!closed.ok()) return ErrorOf(closed);
+  }
+  if (!made.ok()) return ErrorOf(made.status());
+  auto incident = LoadIncident(out, id);
+  if (!incident.ok()) return ErrorOf(incident.status());
+  return http::JsonResponse(action == "close" ? 200 : 201,
+                            json::serialize(IncidentJson(*incident)));
 }
 
 }  // namespace kizuna::coordination

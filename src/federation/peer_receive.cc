@@ -38,6 +38,20 @@ Status Federation::PeerWorker::Ingest(const json::array& objects, const RemoteCo
     KIZUNA_RETURN_IF_ERROR(IngestInto(ours, sightings, remote.id, channel));
   }
   if (others.empty()) return Status::Ok();
+  // A partner's coordination objects (its directory entry, what it
+  // addresses to us, joint incidents' updates) join ours in the
+  // coordination collection, which every partner reads: so a joint
+  // incident's update can go on to the other participants whatever the
+  // [[peer]]s' `share` says (the sharing decision says to whom).
+  if (remote.alias == sharing::kCoordinationAlias) {
+    KIZUNA_ASSIGN_OR_RETURN(
+        store::Collection ours,
+        sharing::EnsureCollection(store, sharing::kCoordinationAlias, "Coordination",
+                                  "The team directory, drills, emergencies and joint incidents "
+                                  "shared with partners",
+                                  context_.node->config().name));
+    return IngestInto(ours, others, remote.id, channel);
+  }
   auto into = store.GetCollection(config_.into);
   if (!into.ok()) {
     return FailedPrecondition("peer " + config_.name + ": our collection '" + config_.into +

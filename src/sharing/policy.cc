@@ -61,6 +61,22 @@ std::optional<std::string> AddressedTo(std::string_view object_json) {
   return to->is_string() ? std::string(to->get_string()) : std::string();
 }
 
+std::optional<std::vector<std::string>> ParticipantsOf(std::string_view object_json) {
+  if (object_json.find(kParticipantsProperty) == std::string_view::npos) return std::nullopt;
+  boost::system::error_code ec;
+  json::value parsed = json::parse(object_json, ec);
+  if (ec || !parsed.is_object()) return std::vector<std::string>();
+  const json::value* keys = parsed.get_object().if_contains(kParticipantsProperty);
+  if (!keys) return std::nullopt;
+  std::vector<std::string> out;
+  if (!keys->is_array()) return out;
+  for (const json::value& key : keys->get_array()) {
+    if (!key.is_string()) return std::vector<std::string>();
+    out.emplace_back(key.get_string());
+  }
+  return out;
+}
+
 SharingPolicy::SharingPolicy(const node::NodeConfig& config, FirstVersionLookup first_version_of)
     : home_org_(config.name),
       default_tlp_(config.sharing.default_tlp),
@@ -170,6 +186,7 @@ std::string SharingPolicy::Entitlement(const Recipient& recipient) const {
   for (const std::string& c : recipient.collections) facts += "|c:" + c;
   for (const std::string& g : recipient.groups) facts += "|g:" + g;
   for (const std::string& m : recipient.members) facts += "|m:" + m;
+  if (!recipient.public_key.empty()) facts += "|k:" + recipient.public_key;
   return Fnv1aHex(facts);
 }
 
@@ -183,6 +200,7 @@ Recipient SharingPolicy::ForPeer(const std::string& peer_name) const {
     recipient.max_tlp = peer.max_tlp;
     recipient.reshare = peer.reshare;
     recipient.sightings_of_received = peer.sightings == node::SightingShare::kReceived;
+    recipient.public_key = peer.public_key;
     recipient.collections.insert(peer.share.begin(), peer.share.end());
     for (const node::SharingGroup& group : groups_) {
       if (std::find(group.members.begin(), group.members.end(), peer.name) != group.members.end()) {
@@ -249,6 +267,9 @@ bool SharingPolicy::MayRelease(const store::StoredObject& object, const Recipien
     }
     if (!object.origin.empty()) return refuse("addressed to a partner by another node");
   }
+  if (std::optional<std::vector<std::string>> keys = ParticipantsOf(object.json)) {
+    return ParticipantMayReceive(object, recipient, *keys, why);
+  }
   const stix::Tlp tlp = EffectiveTlp(object.tlp);
   if (recipient.kind == Recipient::Kind::kExport) {
     // The operator's own file: a TLP ceiling, RED included when asked for.
@@ -289,6 +310,46 @@ bool SharingPolicy::MayRelease(const store::StoredObject& object, const Recipien
     if (!member) return refuse("restricted to sharing groups the recipient is not in");
   } else if (tlp == stix::Tlp::kAmberStrict) {
     return refuse("TLP:AMBER+STRICT goes only to organizations a sharing group names");
+  }
+  return true;
+}
+
+bool SharingPolicy::ParticipantMayReceive(const store::StoredObject& object,
+                                          const Recipient& recipient,
+                                          const std::vector<std::string>& keys,
+                                          std::string* why) const {
+  auto refuse = [&](std::string reason) {
+    if (why) *why = std::move(reason);
+    return false;
+  };
+  auto listed = [](const std::vector<std::string>& list, const std::string& key) {
+    return !key.empty() && std::find(list.begin(), list.end(), key) != list.end();
+  };
+  if (recipient.kind != Recipient::Kind::kPeer || !listed(keys, recipient.public_key)) {
+    return refuse("a joint incident's: its participants alone");
+  }
+  if (object.origin == recipient.name) return refuse("it came from this peer");
+  const stix::Tlp tlp = EffectiveTlp(object.tlp);
+  if (tlp == stix::Tlp::kRed) return refuse("TLP:RED never leaves the node");
+  if (TlpRank(tlp) > TlpRank(recipient.max_tlp)) {
+    return refuse("TLP:" + std::string(stix::TlpName(tlp)) +
+                  " is above the recipient's TLP:" + std::string(stix::TlpName(recipient.max_tlp)));
+  }
+  if (object.origin.empty()) return true;
+  // Passed on: only to whom the incident itself (as it first came here) lists.
+  boost::system::error_code ec;
+  json::value parsed = json::parse(object.json, ec);
+  const json::value* incident =
+      !ec && parsed.is_object() ? parsed.get_object().if_contains(kIncidentProperty) : nullptr;
+  if (!incident || !incident->is_string()) return refuse("names no incident");
+  const std::string incident_id(incident->get_string());
+  if (incident_id == object.id) return true;  // the incident itself
+  std::optional<store::StoredObject> first =
+      first_version_of_ ? first_version_of_(incident_id) : std::nullopt;
+  if (!first) return refuse("its incident is not here");
+  std::optional<std::vector<std::string>> incident_keys = ParticipantsOf(first->json);
+  if (!incident_keys || !listed(*incident_keys, recipient.public_key)) {
+    return refuse("not a participant of its incident");
   }
   return true;
 }

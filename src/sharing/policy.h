@@ -60,6 +60,22 @@ inline constexpr std::string_view kSharingGroupsProperty = "x_kizuna_sharing_gro
 // addresses no one. Alert reports to a partner's node use it (alerts/).
 inline constexpr std::string_view kAddressedToProperty = "x_kizuna_addressed_to";
 
+// The object property that restricts an object to the participants of a
+// joint incident (coordination/incidents.h): the Ed25519 public keys
+// (base64) of their nodes. Such an object goes to the home team and to a
+// peer whose configured public_key is listed, to no one else (no other
+// peer, group, outside organization, e-mail, affected party, export or the
+// public), whatever the peer's `reshare` and `share` say; up to the
+// peer's max_tlp, never RED. Participants pass one another's updates on
+// (as MISP's sharing groups do), never back to the peer it came from; a
+// copy received from a partner goes on only to participants the incident
+// itself (kIncidentProperty, its first version here) lists too, so a
+// participant cannot widen an incident through us. A value that is not a
+// list of strings reaches no one.
+inline constexpr std::string_view kParticipantsProperty = "x_kizuna_participants";
+// The property naming the incident an object belongs to.
+inline constexpr std::string_view kIncidentProperty = "x_kizuna_incident";
+
 // The alias of the collection that holds alert reports addressed to
 // partners: readable by every partner (each sees only what is addressed to
 // it), like the sightings collection.
@@ -105,6 +121,7 @@ struct Recipient {
   std::set<std::string> members;      // kGroup: its member peers (never sent back to them)
   // kPeer: our sightings of every indicator it may receive, not only of its own.
   bool sightings_of_received = false;
+  std::string public_key;  // kPeer: its node's key (base64), as configured
 };
 
 // The first version this node stored of an object (its producer's origin,
@@ -163,6 +180,10 @@ class SharingPolicy {
   std::string Entitlement(const Recipient& recipient) const;
 
  private:
+  // Whether a joint incident's object may go to `recipient` (see
+  // kParticipantsProperty).
+  bool ParticipantMayReceive(const store::StoredObject& object, const Recipient& recipient,
+                             const std::vector<std::string>& keys, std::string* why) const;
   // Whether our sighting is due to `recipient` (see the top of this file).
   bool SightingDue(const store::StoredObject& sighting, const Recipient& recipient) const;
 
@@ -176,6 +197,11 @@ class SharingPolicy {
 
 // The sharing groups an object names (its x_kizuna_sharing_groups).
 std::vector<std::string> SharingGroupsOf(std::string_view object_json);
+
+// The participant keys an object is restricted to (its
+// x_kizuna_participants): nullopt when it is not restricted; an empty list
+// when the property is there but malformed (it then reaches no one).
+std::optional<std::vector<std::string>> ParticipantsOf(std::string_view object_json);
 
 // Whom an object is addressed to (its x_kizuna_addressed_to): nullopt when
 // it is not addressed; "" when the property is there but not a non-empty

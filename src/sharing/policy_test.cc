@@ -369,5 +369,67 @@ TEST(SharingPolicy, AddressedObjectsReachOnlyTheirAddressee) {
   EXPECT_TRUE(policy.MayReadCollection(policy.ForPeer("cert-c"), alerts));
 }
 
+// Joint incidents (coordination/incidents.h): an object restricted to the
+// participants' keys reaches those participants alone, relayed among them
+// only as far as the incident itself lists them.
+TEST(SharingPolicy, AJointIncidentsObjectsReachItsParticipantsAlone) {
+  node::NodeConfig config = Config();
+  config.peers[0].public_key = "KEY-B";
+  config.peers[1].public_key = "KEY-C";  // cert-c reshares, up to GREEN
+  config.peers[2].public_key = "KEY-D";
+  const std::string incident = "incident--00000000-0000-4000-8000-0000000000f1";
+  // The incident as it first came here: A, B and C take part.
+  auto first_version_of = [&](const std::string& id) -> std::optional<store::StoredObject> {
+    if (id != incident) return std::nullopt;
+    store::StoredObject o = Object(Tlp::kAmber, "cert-b");
+    o.json = R"({"x_kizuna_participants":["KEY-A","KEY-B","KEY-C"]})";
+    return o;
+  };
+  SharingPolicy policy(config, first_version_of);
+  auto part = [&](Tlp tlp, std::string origin, const std::string& keys) {
+    return Object(
+        tlp, std::move(origin),
+        R"(,"x_kizuna_participants":)" + keys + R"(,"x_kizuna_incident":")" + incident + "\"");
+  };
+  const store::StoredObject ours = part(Tlp::kGreen, "", R"(["KEY-A","KEY-B","KEY-C"])");
+  std::string why;
+  EXPECT_TRUE(policy.MayRelease(ours, policy.ForPeer("cert-b"), &why)) << why;
+  EXPECT_TRUE(policy.MayRelease(ours, policy.ForPeer("cert-c"), &why)) << why;
+  EXPECT_TRUE(policy.MayRelease(ours, policy.ForUser(UserOf("CERT-A"))));
+  for (const Recipient& other : {policy.ForPeer("cert-d"), policy.ForGroup("asean"),
+                                 policy.ForUser(UserOf("ISP-X")), policy.ForExport(Tlp::kRed),
+                                 policy.ForPublic(), policy.ForEmail("a@b.example", Tlp::kAmber),
+                                 policy.ForAffectedParty("isp", Tlp::kAmber, "cert-b")}) {
+    EXPECT_FALSE(policy.MayRelease(ours, other)) << other.name;
+  }
+  // AMBER to C (GREEN at most) and RED to anyone: no.
+  EXPECT_FALSE(
+      policy.MayRelease(part(Tlp::kAmber, "", R"(["KEY-A","KEY-C"])"), policy.ForPeer("cert-c")));
+  EXPECT_FALSE(
+      policy.MayRelease(part(Tlp::kRed, "", R"(["KEY-A","KEY-B"])"), policy.ForPeer("cert-b")));
+  // B's update, relayed to C (though B's AMBER would never be re-shared
+  // otherwise), never back to B.
+  const store::StoredObject from_b = part(Tlp::kGreen, "cert-b", R"(["KEY-A","KEY-B","KEY-C"])");
+  EXPECT_TRUE(policy.MayRelease(from_b, policy.ForPeer("cert-c"), &why)) << why;
+  EXPECT_FALSE(policy.MayRelease(from_b, policy.ForPeer("cert-b")));
+  // B cannot widen the incident through us: its update naming D's key
+  // does not go to D, whom the incident does not list.
+  const store::StoredObject widened =
+      part(Tlp::kGreen, "cert-b", R"(["KEY-A","KEY-B","KEY-C","KEY-D"])");
+  EXPECT_FALSE(policy.MayRelease(widened, policy.ForPeer("cert-d"), &why));
+  EXPECT_EQ(why, "not a participant of its incident");
+  // Without the incident here, nothing received is passed on.
+  EXPECT_FALSE(SharingPolicy(config).MayRelease(from_b, policy.ForPeer("cert-c")));
+  // A malformed list reaches no partner.
+  for (const char* bad : {R"("KEY-B")", R"([7])", R"({"k":"KEY-B"})"}) {
+    EXPECT_FALSE(policy.MayRelease(part(Tlp::kGreen, "", bad), policy.ForPeer("cert-b"))) << bad;
+  }
+  // A peer without a configured key is no participant.
+  config.peers[0].public_key.clear();
+  EXPECT_FALSE(SharingPolicy(config, first_version_of)
+                   .MayRelease(part(Tlp::kGreen, "", R"(["KEY-A",""])"),
+                               SharingPolicy(config).ForPeer("cert-b")));
+}
+
 }  // namespace
 }  // namespace kizuna::sharing

@@ -143,8 +143,8 @@ TEST(CoordinationE2e, EveryPartnerHoldsEachTeamsOwnEntryAndNoOneElseChangesIt) {
   // own node, where it then travels to C. Neither B's directory nor C's
   // takes it: A's entry comes from A alone.
   json::value forged =
-      json::parse(c.Get("/taxii2/root/collections/default/objects/" + Identity(a) + "/").body);
-  ASSERT_TRUE(forged.is_object()) << "A's entry is not in C's default collection";
+      json::parse(c.Get("/taxii2/root/collections/coordination/objects/" + Identity(a) + "/").body);
+  ASSERT_TRUE(forged.is_object()) << "A's entry is not in C's coordination collection";
   json::object identity = forged.at("objects").at(0).as_object();
   auto& extension = identity.at("extensions").as_object().begin()->value().as_object();
   extension["contacts"] =
