@@ -157,10 +157,13 @@ std::vector<platform::Job> AlertsModule::Jobs() {
 }
 
 kizuna::Status AlertsModule::SyncDirectory() {
+  // The [[peer]]s in force (kizuna.toml may have changed since the start).
+  node::NodeConfig current = services_->node->config();
+  current.peers = services_->policy()->peers();
   KIZUNA_ASSIGN_OR_RETURN(
-      int changed, SyncDirectoryRecipients(*db_, *services_->store, services_->node->config(),
-                                           services_->node->identity(), config_.route_by_directory,
-                                           SystemClock::Instance().NowMicros()));
+      int changed,
+      SyncDirectoryRecipients(*db_, *services_->store, current, services_->node->identity(),
+                              config_.route_by_directory, SystemClock::Instance().NowMicros()));
   if (changed > 0) spdlog::info("alerts: {} recipients from the team directory changed", changed);
   return kizuna::Status::Ok();
 }

@@ -135,4 +135,19 @@ bool IsValidUtf8(std::string_view text) {
   return true;
 }
 
+bool VerifyEd25519(std::string_view public_key_base64, std::string_view body,
+                   std::string_view signature_base64) {
+  auto key = Base64Decode(public_key_base64);
+  auto signature = Base64Decode(signature_base64);
+  if (!key || key->size() != crypto_sign_PUBLICKEYBYTES || !signature ||
+      signature->size() != crypto_sign_BYTES) {
+    return false;
+  }
+  if (sodium_init() < 0) return false;
+  return crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(signature->data()),
+                                     reinterpret_cast<const unsigned char*>(body.data()),
+                                     body.size(),
+                                     reinterpret_cast<const unsigned char*>(key->data())) == 0;
+}
+
 }  // namespace kizuna

@@ -19,6 +19,10 @@ std::string Sha256(std::string_view bytes);
 // `n` random bytes from the OS CSPRNG.
 std::string RandomBytes(size_t n);
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
+// Whether `signature_base64` is an Ed25519 signature of `body` by the key
+// `public_key_base64` (both standard base64); false for anything malformed.
+bool VerifyEd25519(std::string_view public_key_base64, std::string_view body,
+                   std::string_view signature_base64);
 // A 64-bit FNV-1a hash of `bytes` as 16 hex digits: stable across processes
 // and versions (std::hash is neither); for change detection, not security.
 std::string Fnv1aHex(std::string_view bytes);

@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS emergency_teams(
   acknowledged INTEGER,
   channel TEXT NOT NULL DEFAULT '',
   acknowledged_by TEXT NOT NULL DEFAULT '',
+  contacts TEXT NOT NULL DEFAULT '{}',
   PRIMARY KEY(emergency, peer)
 );
 CREATE INDEX IF NOT EXISTS emergency_teams_due ON emergency_teams(state, next_escalation);

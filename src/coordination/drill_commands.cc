@@ -26,12 +26,12 @@ struct DrillArgs {
   bool json = false, csv = false;
 };
 
-int64_t Minutes(double minutes) { return static_cast<int64_t>(minutes * 60e6); }
-
 int Start(const DrillArgs& args) {
   auto opened = OpenCommandNode(args.dir);
   if (!opened.ok()) return ReportFailure(opened.status());
-  DrillRequest request{args.to, Minutes(args.deadline_minutes), args.message, "", "cli"};
+  auto deadline = MinutesToMicros(args.deadline_minutes, "--deadline-minutes");
+  if (!deadline.ok()) return ReportFailure(deadline.status());
+  DrillRequest request{args.to, *deadline, args.message, "", "cli"};
   auto drill = StartDrill(opened->Out(args.dir), request, SystemClock::Instance().NowMicros());
   if (!drill.ok()) return ReportFailure(drill.status());
   std::printf("%s\n", drill->c_str());  // the last line: the drill's id
@@ -80,11 +80,13 @@ int Ack(const DrillArgs& args) {
   if (!opened.ok()) return ReportFailure(opened.status());
   auto acked =
       AcknowledgeDrill(opened->node->store(), opened->node->config(), opened->node->identity(),
-                       args.id, SystemClock::Instance().NowMicros());
+                       *opened->policy, args.id, SystemClock::Instance().NowMicros());
   if (!acked.ok()) return ReportFailure(acked.status());
   bus::NotifyNode(args.dir);
-  std::printf("acknowledged %s from %s at %s\n", acked->drill.c_str(), acked->from.c_str(),
-              When(acked->acknowledged_us).c_str());
+  for (const ReceivedDrill& d : *acked) {
+    std::printf("acknowledged %s from %s at %s\n", d.drill.c_str(), d.from.c_str(),
+                When(d.acknowledged_us).c_str());
+  }
   return 0;
 }
 
@@ -132,8 +134,12 @@ int Schedule(const DrillArgs& args) {
   const int64_t now = SystemClock::Instance().NowMicros();
   DrillSchedule schedule;
   schedule.peers = args.to;
-  schedule.every_us = static_cast<int64_t>(args.every_days * 86400e6);
-  schedule.deadline_us = Minutes(args.deadline_minutes);
+  auto every = MinutesToMicros(args.every_days * 1440, "--every-days");
+  if (!every.ok()) return ReportFailure(every.status());
+  auto deadline = MinutesToMicros(args.deadline_minutes, "--deadline-minutes");
+  if (!deadline.ok()) return ReportFailure(deadline.status());
+  schedule.every_us = *every;
+  schedule.deadline_us = *deadline;
   schedule.message = args.message;
   if (!args.first.empty()) {
     auto first = ParseTimestamp(args.first);

@@ -189,19 +189,23 @@ Result<std::vector<ReceivedDrill>> ReceivedDrills(store::Store& store) {
   return out;
 }
 
-Result<ReceivedDrill> AcknowledgeDrill(store::Store& store, const node::NodeConfig& config,
-                                       const node::NodeIdentity& identity, const std::string& drill,
-                                       int64_t now_us) {
+Result<std::vector<ReceivedDrill>> AcknowledgeDrill(store::Store& store,
+                                                    const node::NodeConfig& config,
+                                                    const node::NodeIdentity& identity,
+                                                    const sharing::SharingPolicy& policy,
+                                                    const std::string& drill, int64_t now_us) {
   KIZUNA_ASSIGN_OR_RETURN(std::vector<Received> received,
                           ReceivedOfType(store, kDrillType, kDrillAckType, "drill_ref"));
+  std::vector<ReceivedDrill> acked;
   for (Received& r : received) {
     if (Text(r.object, "drill") != drill && r.id != drill) continue;
-    KIZUNA_RETURN_IF_ERROR(Acknowledge(store, config, identity, kDrillAckType, "drill_ref",
+    KIZUNA_RETURN_IF_ERROR(Acknowledge(store, config, identity, policy, kDrillAckType, "drill_ref",
                                        json::object{{"drill", Text(r.object, "drill")}}, now_us,
                                        &r));
-    return DrillOf(r);
+    acked.push_back(DrillOf(r));
   }
-  return NotFound("no partner sent us drill " + drill + " (kizuna drill list)");
+  if (acked.empty()) return NotFound("no partner sent us drill " + drill + " (kizuna drill list)");
+  return acked;
 }
 
 // ---- at the origin
@@ -371,6 +375,12 @@ Result<TokenAck> LookUpToken(CoordinationDb& db, std::string_view token) {
 Result<TokenAck> AcknowledgeByToken(CoordinationDb& db, std::string_view token, int64_t now_us) {
   auto lock = db.Lock();
   auto& c = db.connection();
+  {
+    // Looked up first without a write lock: a wrong or used link (anyone
+    // may press it) costs a read.
+    KIZUNA_ASSIGN_OR_RETURN(TokenAck seen, FindToken(c, token));
+    if (seen.acknowledged_us != 0) return seen;
+  }
   KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Transaction tx,
                           store::sqlite::Transaction::Begin(c, true));
   KIZUNA_ASSIGN_OR_RETURN(TokenAck found, FindToken(c, token));

@@ -84,11 +84,15 @@ struct ReceivedDrill {
 // The drills partners sent us, newest first.
 Result<std::vector<ReceivedDrill>> ReceivedDrills(store::Store& store);
 // Acknowledges a received drill (by drill id or object id): stores our
-// kizuna-drill-ack addressed to its sender. Once: a repeat returns the
-// drill as first acknowledged. NotFound when no partner sent us that drill.
-Result<ReceivedDrill> AcknowledgeDrill(store::Store& store, const node::NodeConfig& config,
-                                       const node::NodeIdentity& identity, const std::string& drill,
-                                       int64_t now_us);
+// kizuna-drill-ack addressed to its sender; every copy of that id (should
+// another partner send one under the same id, each sender is answered).
+// Once: a repeat returns the drill as first acknowledged. NotFound when no
+// partner sent us that drill.
+Result<std::vector<ReceivedDrill>> AcknowledgeDrill(store::Store& store,
+                                                    const node::NodeConfig& config,
+                                                    const node::NodeIdentity& identity,
+                                                    const sharing::SharingPolicy& policy,
+                                                    const std::string& drill, int64_t now_us);
 
 // ---- at the origin
 

@@ -204,23 +204,41 @@ TEST(Drills, APartnersDrillIsListedAndAcknowledgedOnce) {
   ASSERT_EQ(received->size(), 1u);
   EXPECT_EQ(received->front().from, "cert-b");
   EXPECT_EQ(received->front().deadline_us, kNow + kHour);
-  EXPECT_EQ(AcknowledgeDrill(t.node->store(), t.config, t.node->identity(), "drill--nope", kNow)
+  EXPECT_EQ(AcknowledgeDrill(t.node->store(), t.config, t.node->identity(),
+                             sharing::SharingPolicy(t.config), "drill--nope", kNow)
                 .status()
                 .code(),
             Code::kNotFound);
   auto acked = AcknowledgeDrill(t.node->store(), t.config, t.node->identity(),
+                                sharing::SharingPolicy(t.config),
                                 "drill--6b1c2d3e-4f50-4a61-8b72-93a4b5c6d7e8", kNow + 60000000);
   ASSERT_TRUE(acked.ok()) << acked.status().ToString();
-  EXPECT_EQ(acked->acknowledged_us, kNow + 60000000);
-  auto again =
-      AcknowledgeDrill(t.node->store(), t.config, t.node->identity(),
-                       "kizuna-drill--4b1c2d3e-4f50-4a61-8b72-93a4b5c6d7e8", kNow + 120000000);
+  ASSERT_EQ(acked->size(), 1u);
+  EXPECT_EQ(acked->front().acknowledged_us, kNow + 60000000);
+  auto again = AcknowledgeDrill(
+      t.node->store(), t.config, t.node->identity(), sharing::SharingPolicy(t.config),
+      "kizuna-drill--4b1c2d3e-4f50-4a61-8b72-93a4b5c6d7e8", kNow + 120000000);
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->acknowledged_us, kNow + 60000000);
+  EXPECT_EQ(again->front().acknowledged_us, kNow + 60000000);
   auto acks = FindObjects(t.node->store(), kDrillAckType);
   ASSERT_TRUE(acks.ok());
   ASSERT_EQ(acks->size(), 1u);
+  // Another partner sending a drill under the same ids takes nothing from
+  // cert-b: it is another drill, and acknowledging the id answers both.
+  drill["modified"] = FormatTimestamp(kNow + 1000, 3);
+  t.Receive(drill, "cert-c");
+  received = ReceivedDrills(t.node->store());
+  ASSERT_TRUE(received.ok());
+  ASSERT_EQ(received->size(), 2u);
+  auto both = AcknowledgeDrill(t.node->store(), t.config, t.node->identity(),
+                               sharing::SharingPolicy(t.config),
+                               "drill--6b1c2d3e-4f50-4a61-8b72-93a4b5c6d7e8", kNow + 180000000);
+  ASSERT_TRUE(both.ok()) << both.status().ToString();
+  ASSERT_EQ(both->size(), 2u);
+  acks = FindObjects(t.node->store(), kDrillAckType);
+  ASSERT_EQ(acks->size(), 2u);
   EXPECT_EQ(Text(acks->front().object, std::string(sharing::kAddressedToProperty)), "cert-b");
+  EXPECT_EQ(Text(acks->back().object, std::string(sharing::kAddressedToProperty)), "cert-c");
   EXPECT_EQ(Text(acks->front().object, "drill_ref"),
             "kizuna-drill--4b1c2d3e-4f50-4a61-8b72-93a4b5c6d7e8");
 }

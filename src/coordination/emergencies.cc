@@ -50,65 +50,142 @@ Result<std::map<std::string, DirectoryEntry>> EntriesByPeer(const Outbound& out,
 
 struct Row {
   std::string emergency, peer, object_id;
+  DirectoryEntry contacts;  // the team's contacts, hours and zone as at the raise
   int64_t ack_us = 0;
   std::string summary;
   int64_t raised_us = 0;
   bool due = true;  // its contact's time ran out
 };
 
+// The part of a team's entry the escalation follows, kept when raised so
+// the team cannot keep an escalation going (or steer our e-mail) by
+// changing its entry meanwhile.
+std::string FrozenContacts(const DirectoryEntry* entry) {
+  json::array contacts;
+  if (entry) {
+    for (const Contact& c : entry->contacts) {
+      contacts.push_back(
+          json::object{{"role", c.role}, {"name", c.name}, {"email", c.email}, {"phone", c.phone}});
+    }
+  }
+  return json::serialize(json::object{{"contacts", std::move(contacts)},
+                                      {"time_zone", entry ? entry->time_zone : "UTC"},
+                                      {"operating_hours", entry ? entry->operating_hours : ""}});
+}
+
+DirectoryEntry ThawContacts(const std::string& text) {
+  DirectoryEntry entry;
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return entry;
+  const json::object& o = v.get_object();
+  entry.time_zone = Text(o, "time_zone");
+  entry.operating_hours = Text(o, "operating_hours");
+  if (const json::value* list = o.if_contains("contacts"); list && list->is_array()) {
+    for (const json::value& c : list->get_array()) {
+      if (!c.is_object()) continue;
+      const json::object& x = c.get_object();
+      entry.contacts.push_back(
+          Contact{Text(x, "role"), Text(x, "name"), Text(x, "email"), Text(x, "phone"), ""});
+    }
+  }
+  return entry;
+}
+
 // Notifies the team's next contact not yet notified (by the chain at
-// `now_us`), or marks the team unanswered when none is left. Returns
-// whether a contact was notified.
-Result<bool> NotifyNext(const Outbound& out, const Row& row, const DirectoryEntry* entry,
-                        int64_t now_us) {
-  std::set<std::string> notified;
-  int64_t steps = 0;
+// `now_us` over its contacts as at the raise), or marks the team
+// unanswered when none is left. The step is claimed (recorded) before the
+// e-mail goes, in one transaction with the check that the team still waits,
+// so two processes never notify the same contact. Returns whether a
+// contact was notified.
+Result<bool> NotifyNext(const Outbound& out, const Row& row, int64_t now_us) {
+  const EscalationChain chain = ChainAt(row.contacts, now_us);
+  const std::string token = NewLinkToken();
+  Contact next;
+  int64_t step = 0;
   {
     auto lock = out.db->Lock();
+    auto& c = out.db->connection();
+    KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Transaction tx,
+                            store::sqlite::Transaction::Begin(c, true));
+    KIZUNA_ASSIGN_OR_RETURN(
+        store::sqlite::Statement state,
+        c.Prepare("SELECT state FROM emergency_teams WHERE emergency = ?1 AND peer = ?2"));
+    state.Bind(1, row.emergency).Bind(2, row.peer);
+    KIZUNA_ASSIGN_OR_RETURN(bool has, state.Step());
+    if (!has || state.ColumnText(0) != kNotifying) return false;  // answered meanwhile
+    state.Reset();
+    std::set<std::string> notified;
     KIZUNA_ASSIGN_OR_RETURN(
         store::sqlite::Statement select,
-        out.db->connection().Prepare(
-            "SELECT contact_key FROM emergency_steps WHERE emergency = ?1 AND peer = ?2"));
+        c.Prepare("SELECT contact_key FROM emergency_steps WHERE emergency = ?1 AND peer = ?2"));
     select.Bind(1, row.emergency).Bind(2, row.peer);
     while (true) {
-      KIZUNA_ASSIGN_OR_RETURN(bool has, select.Step());
-      if (!has) break;
+      KIZUNA_ASSIGN_OR_RETURN(bool more, select.Step());
+      if (!more) break;
       notified.insert(select.ColumnText(0));
-      ++steps;
+      ++step;
     }
-  }
-  EscalationChain chain = entry ? ChainAt(*entry, now_us) : EscalationChain{};
-  const Contact* next = nullptr;
-  for (const Contact& c : chain.contacts) {
-    if (!notified.count(ContactKey(c)) && (!c.email.empty() || !c.phone.empty())) {
-      next = &c;
-      break;
+    select.Reset();
+    const Contact* chosen = nullptr;
+    for (const Contact& contact : chain.contacts) {
+      if (!notified.count(ContactKey(contact)) &&
+          (!contact.email.empty() || !contact.phone.empty())) {
+        chosen = &contact;
+        break;
+      }
     }
-  }
-  if (next == nullptr) {
-    auto lock = out.db->Lock();
-    auto& c = out.db->connection();
+    if (chosen == nullptr) {
+      KIZUNA_ASSIGN_OR_RETURN(
+          store::sqlite::Statement update,
+          c.Prepare("UPDATE emergency_teams SET state = ?3 WHERE emergency = ?1 AND peer = ?2"));
+      update.Bind(1, row.emergency).Bind(2, row.peer).Bind(3, kUnanswered);
+      KIZUNA_RETURN_IF_ERROR(update.Run());
+      KIZUNA_RETURN_IF_ERROR(Audit(c, now_us, row.emergency, "unanswered",
+                                   row.peer + (step == 0 ? ": no contact in the directory; its "
+                                                           "node alone was told"
+                                                         : ": no contact left to try")));
+      KIZUNA_RETURN_IF_ERROR(tx.Commit());
+      if (out.progress) out.progress(row.peer + ": no contact to notify");
+      return false;
+    }
+    next = *chosen;
+    KIZUNA_ASSIGN_OR_RETURN(
+        store::sqlite::Statement insert,
+        c.Prepare("INSERT INTO emergency_steps(emergency, peer, step, at, contact_key, role, name, "
+                  "email, phone, within_hours, mail_state, mail_detail, token_hash) "
+                  "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, '', ?12)"));
+    insert.Bind(1, row.emergency)
+        .Bind(2, row.peer)
+        .Bind(3, step)
+        .Bind(4, now_us)
+        .Bind(5, ContactKey(next))
+        .Bind(6, next.role)
+        .Bind(7, next.name)
+        .Bind(8, next.email)
+        .Bind(9, next.phone)
+        .Bind(10, int64_t{chain.within_hours})
+        .Bind(11, next.email.empty() ? "phone-only" : "sending");
+    if (next.email.empty()) {
+      insert.BindNull(12);
+    } else {
+      insert.Bind(12, LinkTokenHash(token));
+    }
+    KIZUNA_RETURN_IF_ERROR(insert.Run());
     KIZUNA_ASSIGN_OR_RETURN(
         store::sqlite::Statement update,
-        c.Prepare("UPDATE emergency_teams SET state = ?3 WHERE emergency = ?1 AND peer = ?2 "
-                  "AND state = ?4"));
-    update.Bind(1, row.emergency).Bind(2, row.peer).Bind(3, kUnanswered).Bind(4, kNotifying);
+        c.Prepare("UPDATE emergency_teams SET next_escalation = ?3 WHERE emergency = ?1 AND "
+                  "peer = ?2"));
+    update.Bind(1, row.emergency).Bind(2, row.peer).Bind(3, now_us + row.ack_us);
     KIZUNA_RETURN_IF_ERROR(update.Run());
-    KIZUNA_RETURN_IF_ERROR(Audit(c, now_us, row.emergency, "unanswered",
-                                 row.peer + (steps == 0 ? ": no contact in the directory; its "
-                                                          "node alone was told"
-                                                        : ": no contact left to try")));
-    if (out.progress) out.progress(row.peer + ": no contact to notify");
-    return false;
+    KIZUNA_RETURN_IF_ERROR(tx.Commit());
   }
-  const std::string token = NewLinkToken();
-  MailOutcome outcome{"phone-only", "call " + next->phone};
-  if (!next->email.empty()) {
+  MailOutcome outcome{"phone-only", "call " + next.phone};
+  if (!next.email.empty()) {
     const std::string link = out.ack_base_url + std::string(kEmergencyAckPath) + token;
     ContactMail m;
-    m.to = next->email;
-    std::string headline = row.summary.substr(0, std::min<size_t>(row.summary.size(), 120));
-    m.subject = "EMERGENCY from " + out.identity->name + ": " + headline;
+    m.to = next.email;
+    m.subject = "EMERGENCY from " + out.identity->name + ": " + TruncateUtf8(row.summary, 120);
     m.text =
         "EMERGENCY from " + out.identity->name + ", raised " + FormatTimestamp(row.raised_us, 0) +
         ":\n\n" + row.summary + "\n\nPlease acknowledge within " +
@@ -116,53 +193,28 @@ Result<bool> NotifyNext(const Outbound& out, const Row& row, const DirectoryEntr
         "\n\nor on your kizuna node: kizuna emergency ack DIR " + row.emergency +
         "\n\nUnanswered, the next contact of your team is notified.\nEmergency: " + row.emergency +
         "\nTLP:" + std::string(stix::TlpName(out.tlp)) + "\n";
-    m.message_id_name = row.emergency + "/" + row.peer + "/" + std::to_string(steps);
+    m.message_id_name = row.emergency + "/" + row.peer + "/" + std::to_string(step);
     m.header = {"X-Kizuna-Emergency", row.emergency};
     outcome = SendContactMail(out, m, now_us);
   }
   auto lock = out.db->Lock();
   auto& c = out.db->connection();
-  KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Transaction tx,
-                          store::sqlite::Transaction::Begin(c, true));
-  KIZUNA_ASSIGN_OR_RETURN(
-      store::sqlite::Statement insert,
-      c.Prepare("INSERT INTO emergency_steps(emergency, peer, step, at, contact_key, role, name, "
-                "email, phone, within_hours, mail_state, mail_detail, token_hash) "
-                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
-  insert.Bind(1, row.emergency)
+  KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement update,
+                          c.Prepare("UPDATE emergency_steps SET mail_state = ?4, mail_detail = ?5 "
+                                    "WHERE emergency = ?1 AND peer = ?2 AND step = ?3"));
+  update.Bind(1, row.emergency)
       .Bind(2, row.peer)
-      .Bind(3, steps)
-      .Bind(4, now_us)
-      .Bind(5, ContactKey(*next))
-      .Bind(6, next->role)
-      .Bind(7, next->name)
-      .Bind(8, next->email)
-      .Bind(9, next->phone)
-      .Bind(10, int64_t{chain.within_hours})
-      .Bind(11, outcome.state)
-      .Bind(12, outcome.detail);
-  if (next->email.empty()) {
-    insert.BindNull(13);
-  } else {
-    insert.Bind(13, LinkTokenHash(token));
-  }
-  KIZUNA_RETURN_IF_ERROR(insert.Run());
-  KIZUNA_ASSIGN_OR_RETURN(
-      store::sqlite::Statement update,
-      c.Prepare("UPDATE emergency_teams SET next_escalation = ?3 WHERE emergency = ?1 AND "
-                "peer = ?2"));
-  update.Bind(1, row.emergency).Bind(2, row.peer).Bind(3, now_us + row.ack_us);
+      .Bind(3, step)
+      .Bind(4, outcome.state)
+      .Bind(5, outcome.detail);
   KIZUNA_RETURN_IF_ERROR(update.Run());
   KIZUNA_RETURN_IF_ERROR(
-      Audit(c, now_us, row.emergency, steps == 0 ? "notified" : "escalated",
-            row.peer + ": " + Describe(*next) +
+      Audit(c, now_us, row.emergency, step == 0 ? "notified" : "escalated",
+            row.peer + ": " + Describe(next) +
                 (chain.within_hours ? ", within its hours" : ", outside its hours") +
                 (chain.note.empty() ? "" : " (" + chain.note + ")") + "; " + outcome.state +
                 (outcome.detail.empty() ? "" : ": " + outcome.detail)));
-  KIZUNA_RETURN_IF_ERROR(tx.Commit());
-  if (out.progress) {
-    out.progress(row.peer + ": notified " + Describe(*next) + ": " + outcome.state);
-  }
+  if (out.progress) out.progress(row.peer + ": notified " + Describe(next) + ": " + outcome.state);
   return true;
 }
 
@@ -216,12 +268,16 @@ Result<std::string> RaiseEmergency(const Outbound& out, const EmergencyRequest& 
     return InvalidArgument("the acknowledgement time: more than 0 minutes and at most 24 hours");
   }
   const std::string id = "emergency--" + NewUuid4();
+  KIZUNA_ASSIGN_OR_RETURN(auto entries, EntriesByPeer(out, now_us));
   std::vector<json::object> objects;
   std::vector<Row> rows;
   for (const std::string& peer : request.peers) {
+    auto entry = entries.find(peer);
+    const std::string frozen = FrozenContacts(entry == entries.end() ? nullptr : &entry->second);
     Row row{id,
             peer,
             std::string(kEmergencyType) + "--" + Uuid5(kEmergencyNamespace, id + "/" + peer),
+            ThawContacts(frozen),
             request.ack_us,
             request.summary,
             now_us,
@@ -257,12 +313,13 @@ Result<std::string> RaiseEmergency(const Outbound& out, const EmergencyRequest& 
       KIZUNA_ASSIGN_OR_RETURN(
           store::sqlite::Statement team,
           c.Prepare("INSERT INTO emergency_teams(emergency, peer, object_id, state, "
-                    "next_escalation) VALUES(?1, ?2, ?3, ?4, ?5)"));
+                    "next_escalation, contacts) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"));
       team.Bind(1, id)
           .Bind(2, row.peer)
           .Bind(3, row.object_id)
           .Bind(4, kNotifying)
-          .Bind(5, now_us + request.ack_us);
+          .Bind(5, now_us + request.ack_us)
+          .Bind(6, FrozenContacts(&row.contacts));
       KIZUNA_RETURN_IF_ERROR(team.Run());
       names += (names.empty() ? "" : ",") + row.peer;
     }
@@ -277,12 +334,7 @@ Result<std::string> RaiseEmergency(const Outbound& out, const EmergencyRequest& 
   for (const Row& row : rows) {
     if (out.progress) out.progress(row.peer + ": emergency stored for its node");
   }
-  KIZUNA_ASSIGN_OR_RETURN(auto entries, EntriesByPeer(out, now_us));
-  for (const Row& row : rows) {
-    auto entry = entries.find(row.peer);
-    KIZUNA_RETURN_IF_ERROR(
-        NotifyNext(out, row, entry == entries.end() ? nullptr : &entry->second, now_us).status());
-  }
+  for (const Row& row : rows) KIZUNA_RETURN_IF_ERROR(NotifyNext(out, row, now_us).status());
   return id;
 }
 
@@ -290,27 +342,26 @@ Result<int> EscalateDue(const Outbound& out, int64_t now_us) {
   std::vector<Row> pending;
   {
     auto lock = out.db->Lock();
+    // An unanswered team's node may still acknowledge: read it for that.
     KIZUNA_ASSIGN_OR_RETURN(
         store::sqlite::Statement select,
         out.db->connection().Prepare(
-            "SELECT t.emergency, t.peer, t.object_id, e.ack_us, e.summary, e.raised, "
-            "t.next_escalation FROM emergency_teams t JOIN emergencies e ON e.id = t.emergency "
-            "WHERE t.state = ?1"));
-    select.Bind(1, kNotifying);
+            "SELECT t.emergency, t.peer, t.object_id, t.contacts, e.ack_us, e.summary, e.raised, "
+            "t.next_escalation, t.state FROM emergency_teams t JOIN emergencies e "
+            "ON e.id = t.emergency WHERE t.acknowledged IS NULL AND t.state IN (?1, ?2)"));
+    select.Bind(1, kNotifying).Bind(2, kUnanswered);
     while (true) {
       KIZUNA_ASSIGN_OR_RETURN(bool has, select.Step());
       if (!has) break;
-      // One not due is read to record a node acknowledgement below.
       pending.push_back(Row{select.ColumnText(0), select.ColumnText(1), select.ColumnText(2),
-                            select.ColumnInt(3), select.ColumnText(4), select.ColumnInt(5),
-                            select.ColumnInt(6) <= now_us});
+                            ThawContacts(select.ColumnText(3)), select.ColumnInt(4),
+                            select.ColumnText(5), select.ColumnInt(6),
+                            select.ColumnInt(7) <= now_us && select.ColumnText(8) == kNotifying});
     }
   }
   if (pending.empty()) return 0;
   KIZUNA_ASSIGN_OR_RETURN(AckReceipts acks,
                           AcknowledgementsReceived(*out.store, kEmergencyAckType, "emergency_ref"));
-  std::map<std::string, DirectoryEntry> entries;
-  bool entries_read = false;
   int notified = 0;
   for (Row& row : pending) {
     auto ack = acks.find({row.peer, row.object_id});
@@ -321,13 +372,7 @@ Result<int> EscalateDue(const Outbound& out, int64_t now_us) {
       continue;
     }
     if (!row.due) continue;  // its contact still has time
-    if (!entries_read) {
-      KIZUNA_ASSIGN_OR_RETURN(entries, EntriesByPeer(out, now_us));
-      entries_read = true;
-    }
-    auto entry = entries.find(row.peer);
-    KIZUNA_ASSIGN_OR_RETURN(
-        bool sent, NotifyNext(out, row, entry == entries.end() ? nullptr : &entry->second, now_us));
+    KIZUNA_ASSIGN_OR_RETURN(bool sent, NotifyNext(out, row, now_us));
     notified += sent;
   }
   return notified;
@@ -409,7 +454,6 @@ Status ResolveNodeAcks(store::Store& store, std::vector<EmergencyStatus>& list) 
     for (EmergencyTeam& t : e.teams) {
       auto ack = acks.find({t.peer, t.object_id});
       if (ack == acks.end() || t.acknowledged_us != 0) continue;
-      if (t.state == kUnanswered) continue;  // the escalation ended first
       t.acknowledged_us = ack->second;
       t.channel = "node";
       t.state = kAcknowledged;
@@ -500,6 +544,12 @@ Result<EmergencyLink> AcknowledgeEmergencyByToken(CoordinationDb& db, std::strin
                                                   int64_t now_us) {
   auto lock = db.Lock();
   auto& c = db.connection();
+  {
+    // Looked up first without a write lock: a wrong or used link (anyone
+    // may press it) costs a read.
+    KIZUNA_ASSIGN_OR_RETURN(EmergencyLink seen, FindEmergencyToken(c, token));
+    if (seen.acknowledged_us != 0) return seen;
+  }
   KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Transaction tx,
                           store::sqlite::Transaction::Begin(c, true));
   KIZUNA_ASSIGN_OR_RETURN(EmergencyLink link, FindEmergencyToken(c, token));
@@ -550,20 +600,26 @@ Result<std::vector<ReceivedEmergency>> ReceivedEmergencies(store::Store& store) 
   return out;
 }
 
-Result<ReceivedEmergency> AcknowledgeEmergency(store::Store& store, const node::NodeConfig& config,
-                                               const node::NodeIdentity& identity,
-                                               const std::string& id, int64_t now_us) {
+Result<std::vector<ReceivedEmergency>> AcknowledgeEmergency(store::Store& store,
+                                                            const node::NodeConfig& config,
+                                                            const node::NodeIdentity& identity,
+                                                            const sharing::SharingPolicy& policy,
+                                                            const std::string& id, int64_t now_us) {
   KIZUNA_ASSIGN_OR_RETURN(
       std::vector<Received> received,
       ReceivedOfType(store, kEmergencyType, kEmergencyAckType, "emergency_ref"));
+  std::vector<ReceivedEmergency> acked;
   for (Received& r : received) {
     if (Text(r.object, "emergency") != id && r.id != id) continue;
-    KIZUNA_RETURN_IF_ERROR(Acknowledge(store, config, identity, kEmergencyAckType, "emergency_ref",
-                                       json::object{{"emergency", Text(r.object, "emergency")}},
-                                       now_us, &r));
-    return EmergencyOf(r);
+    KIZUNA_RETURN_IF_ERROR(
+        Acknowledge(store, config, identity, policy, kEmergencyAckType, "emergency_ref",
+                    json::object{{"emergency", Text(r.object, "emergency")}}, now_us, &r));
+    acked.push_back(EmergencyOf(r));
   }
-  return NotFound("no partner sent us emergency " + id + " (kizuna emergency list)");
+  if (acked.empty()) {
+    return NotFound("no partner sent us emergency " + id + " (kizuna emergency list)");
+  }
+  return acked;
 }
 
 json::object ReceivedEmergencyJson(const ReceivedEmergency& e) {

@@ -116,10 +116,13 @@ struct ReceivedEmergency {
   int64_t raised_us = 0, received_us = 0, acknowledged_us = 0;
 };
 Result<std::vector<ReceivedEmergency>> ReceivedEmergencies(store::Store& store);
-// By emergency id or object id; once. NotFound when no partner sent it.
-Result<ReceivedEmergency> AcknowledgeEmergency(store::Store& store, const node::NodeConfig& config,
-                                               const node::NodeIdentity& identity,
-                                               const std::string& id, int64_t now_us);
+// By emergency id or object id, every sender's copy; once. NotFound when
+// no partner sent it.
+Result<std::vector<ReceivedEmergency>> AcknowledgeEmergency(store::Store& store,
+                                                            const node::NodeConfig& config,
+                                                            const node::NodeIdentity& identity,
+                                                            const sharing::SharingPolicy& policy,
+                                                            const std::string& id, int64_t now_us);
 boost::json::object ReceivedEmergencyJson(const ReceivedEmergency& emergency);
 
 }  // namespace kizuna::coordination

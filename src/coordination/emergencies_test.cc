@@ -218,5 +218,55 @@ TEST(Emergencies, BadRequestsRaiseNothing) {
   EXPECT_EQ(GetEmergency(*t.db, t.a->store(), "emergency--nope").status().code(), Code::kNotFound);
 }
 
+TEST(Emergencies, TheChainIsTheOneAtTheRaiseAndALateNodeAnswerStillCounts) {
+  Pair t(Contacts("", "UTC"));
+  const int64_t raised = At("2026-11-30T09:30:00Z");
+  auto id = RaiseEmergency(t.Out(), EmergencyRequest{{"cert-b"}, "x", 10 * kMinute, ""}, raised);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  // B rewrites its entry meanwhile: the escalation keeps the contacts it
+  // was raised with (a partner cannot steer it or keep it going).
+  DirectoryChange other;
+  other.contacts = std::vector<Contact>{{"emergency", "New", "new@cert-b.example", "", ""}};
+  const node::Node* signer = t.b.get();
+  ASSERT_TRUE(SetOwnEntry(
+                  t.b->store(), t.b->config(), t.b->identity(),
+                  [signer](std::string_view bytes) { return signer->Sign(bytes); }, other,
+                  stix::Tlp::kGreen, At("2026-11-30T09:31:00Z"))
+                  .ok());
+  auto versions = t.b->store().ObjectHistory(t.b->identity().identity_id, 10);
+  ASSERT_TRUE(versions.ok());
+  t.Receive(versions->back().json, "cert-b");
+  for (int minutes = 10; minutes <= 60; minutes += 10) {
+    ASSERT_TRUE(EscalateDue(t.Out(), raised + minutes * kMinute).ok());
+  }
+  auto status = GetEmergency(*t.db, t.a->store(), *id);
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->teams[0].state, "unanswered");
+  ASSERT_EQ(status->teams[0].steps.size(), 4u);
+  for (const EmergencyStep& step : status->teams[0].steps) {
+    EXPECT_NE(step.contact.email, "new@cert-b.example");
+  }
+  // Its node's acknowledgement after that still counts.
+  json::object ack = NewAddressedObject(
+      kEmergencyAckType, "kizuna-emergency-ack--9b1c2d3e-4f50-4a61-8b72-93a4b5c6d7e8",
+      t.b->identity(), stix::Tlp::kAmber, "cert-a", raised);
+  ack["emergency_ref"] = status->teams[0].object_id;
+  ack["acknowledged"] = FormatTimestamp(raised, 3);
+  t.Receive(json::serialize(ack), "cert-b");
+  ASSERT_TRUE(EscalateDue(t.Out(), raised + 70 * kMinute).ok());
+  status = GetEmergency(*t.db, t.a->store(), *id);
+  EXPECT_EQ(status->teams[0].state, "acknowledged");
+  EXPECT_EQ(status->teams[0].channel, "node");
+}
+
+TEST(Emergencies, SubjectsAreCutBetweenCharacters) {
+  const std::string japanese = "\xe7\xb7\x8a\xe6\x80\xa5";  // two 3-byte characters
+  EXPECT_EQ(TruncateUtf8(japanese, 4), "\xe7\xb7\x8a");
+  EXPECT_EQ(TruncateUtf8(japanese, 3), "\xe7\xb7\x8a");
+  EXPECT_EQ(TruncateUtf8(japanese, 2), "");
+  EXPECT_EQ(TruncateUtf8(japanese, 6), japanese);
+  EXPECT_EQ(TruncateUtf8("abc", 2), "ab");
+}
+
 }  // namespace
 }  // namespace kizuna::coordination

@@ -28,8 +28,9 @@ std::string When(int64_t us) { return us ? FormatTimestamp(us, 0) : std::string(
 int Raise(const EmergencyArgs& args) {
   auto opened = OpenCommandNode(args.dir);
   if (!opened.ok()) return ReportFailure(opened.status());
-  EmergencyRequest request{args.to, args.summary, static_cast<int64_t>(args.ack_minutes * 60e6),
-                           "cli"};
+  auto ack = MinutesToMicros(args.ack_minutes, "--ack-minutes");
+  if (!ack.ok()) return ReportFailure(ack.status());
+  EmergencyRequest request{args.to, args.summary, *ack, "cli"};
   auto raised = RaiseEmergency(opened->Out(args.dir), request, SystemClock::Instance().NowMicros());
   if (!raised.ok()) return ReportFailure(raised.status());
   std::printf("%s\n", raised->c_str());  // the last line: the emergency's id
@@ -75,11 +76,13 @@ int Ack(const EmergencyArgs& args) {
   if (!opened.ok()) return ReportFailure(opened.status());
   auto acked =
       AcknowledgeEmergency(opened->node->store(), opened->node->config(), opened->node->identity(),
-                           args.id, SystemClock::Instance().NowMicros());
+                           *opened->policy, args.id, SystemClock::Instance().NowMicros());
   if (!acked.ok()) return ReportFailure(acked.status());
   bus::NotifyNode(args.dir);
-  std::printf("acknowledged %s from %s at %s\n", acked->emergency.c_str(), acked->from.c_str(),
-              When(acked->acknowledged_us).c_str());
+  for (const ReceivedEmergency& e : *acked) {
+    std::printf("acknowledged %s from %s at %s\n", e.emergency.c_str(), e.from.c_str(),
+                When(e.acknowledged_us).c_str());
+  }
   return 0;
 }
 

@@ -20,10 +20,11 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view kSignerProperty = "x_kizuna_signer";
-constexpr std::string_view kObjectSignatureProperty = "x_kizuna_signature";
+using sharing::kObjectSignatureProperty;
+using sharing::kSignerProperty;
 constexpr std::string_view kNoteKindProperty = "x_kizuna_note_kind";
 constexpr size_t kMaxTextBytes = 16000;
+constexpr size_t kMaxTitleBytes = 500;
 
 constexpr std::string_view kCategories[] = {"abusive-content",
                                             "malicious-code",
@@ -108,26 +109,44 @@ std::string NameOfKey(const std::vector<Participant>& participants, const std::s
   return "";
 }
 
-bool TrustedOwnerKey(const Outbound& out, const std::string& key) {
-  if (key == out.identity->public_key_base64) return true;
+// Whether `key` is that of whoever stored this version: our node's for
+// ours, the configured key of the peer that delivered it for a partner's.
+// An incident counts only as its owner delivered it (not relayed), so no
+// participant can pass its own version off as the owner's.
+bool DeliveredBySigner(const Outbound& out, const std::string& origin, const std::string& key) {
+  if (origin.empty()) return key == out.identity->public_key_base64;
   for (const node::PeerConfig& p : out.policy->peers()) {
-    if (!p.public_key.empty() && p.public_key == key) return true;
+    if (p.name == origin) return !p.public_key.empty() && p.public_key == key;
   }
   return false;
 }
 
-// Every version of the incident `id` signed by its owner, oldest first.
-Result<std::vector<json::object>> IncidentVersions(const Outbound& out, const std::string& id) {
-  KIZUNA_ASSIGN_OR_RETURN(std::vector<Found> found, FindObjects(*out.store, "incident"));
+// The incident objects a node holds, read once for many incidents.
+struct Held {
+  std::vector<Found> incidents, notes, tasks, links;
+};
+
+Result<Held> ReadHeld(const Outbound& out) {
+  Held held;
+  KIZUNA_ASSIGN_OR_RETURN(held.incidents, FindObjects(*out.store, "incident"));
+  KIZUNA_ASSIGN_OR_RETURN(held.notes, FindObjects(*out.store, "note"));
+  KIZUNA_ASSIGN_OR_RETURN(held.tasks, FindObjects(*out.store, kTaskType));
+  KIZUNA_ASSIGN_OR_RETURN(held.links, FindObjects(*out.store, "relationship"));
+  return held;
+}
+
+// Every version of the incident `id` its owner delivered, oldest first.
+std::vector<json::object> IncidentVersions(const Outbound& out, const Held& held,
+                                           const std::string& id) {
   std::vector<json::object> versions;
   std::string owner_key;
-  for (Found& f : found) {
+  for (const Found& f : held.incidents) {
     if (Text(f.object, "id") != id || !Extension(f.object)) continue;
     std::optional<std::string> signer = SignerOf(f.object);
-    if (!signer || !TrustedOwnerKey(out, *signer)) continue;
+    if (!signer || !DeliveredBySigner(out, f.origin, *signer)) continue;
     if (owner_key.empty()) owner_key = *signer;
     if (*signer != owner_key) continue;  // only its owner changes it
-    versions.push_back(std::move(f.object));
+    versions.push_back(f.object);
   }
   std::stable_sort(versions.begin(), versions.end(),
                    [](const json::object& a, const json::object& b) {
@@ -176,6 +195,7 @@ bool IsIncidentSeverity(std::string_view severity) {
 Result<std::string> OpenIncident(const Outbound& out, const OpenRequest& request, int64_t now_us,
                                  std::string* emergency) {
   KIZUNA_RETURN_IF_ERROR(CheckText("the title", request.title));
+  if (request.title.size() > kMaxTitleBytes) return InvalidArgument("the title: at most 500 bytes");
   KIZUNA_RETURN_IF_ERROR(CheckPartners(*out.policy, request.participants));
   if (!IsIncidentSeverity(request.severity)) {
     return InvalidArgument("severity: low, medium, high or critical, got '" + request.severity +
@@ -206,9 +226,19 @@ Result<std::string> OpenIncident(const Outbound& out, const OpenRequest& request
                                 "' has no public_key configured: an incident goes to signing "
                                 "partners only");
     }
+    // Its team's name from its entry, unless another participant has it
+    // (a partner cannot pass for another): then our name for it.
     std::string name = peer;
     for (const DirectoryEntry& e : directory) {
       if (e.peer == peer && !e.name.empty()) name = e.name;
+    }
+    for (const Participant& p : participants) {
+      if (p.name == name || p.key == config->public_key) name = peer;
+    }
+    for (const Participant& p : participants) {
+      if (p.name == name || p.key == config->public_key) {
+        return InvalidArgument("partner '" + peer + "' is named twice, or shares a key or a name");
+      }
     }
     participants.push_back(Participant{name, config->public_key});
   }
@@ -315,7 +345,9 @@ Status CloseIncident(const Outbound& out, const std::string& incident, int64_t n
                               ") closes an incident");
   }
   if (loaded.status == "closed") return Status::Ok();
-  KIZUNA_ASSIGN_OR_RETURN(std::vector<json::object> versions, IncidentVersions(out, incident));
+  KIZUNA_ASSIGN_OR_RETURN(Held held, ReadHeld(out));
+  std::vector<json::object> versions = IncidentVersions(out, held, incident);
+  if (versions.empty()) return NotFound("no incident " + incident + " here");
   json::object next = versions.back();
   // A new version: later than the last one even within its millisecond.
   const int64_t modified = std::max(now_us, Time(next, "modified") + 1000);
@@ -331,8 +363,10 @@ Status CloseIncident(const Outbound& out, const std::string& incident, int64_t n
   return Status::Ok();
 }
 
-Result<Incident> LoadIncident(const Outbound& out, const std::string& id) {
-  KIZUNA_ASSIGN_OR_RETURN(std::vector<json::object> versions, IncidentVersions(out, id));
+namespace {
+
+Result<Incident> LoadFrom(const Outbound& out, const Held& held, const std::string& id) {
+  std::vector<json::object> versions = IncidentVersions(out, held, id);
   if (versions.empty()) return NotFound("no incident " + id + " here");
   const json::object& first = versions.front();
   const json::object& last = versions.back();
@@ -368,26 +402,30 @@ Result<Incident> LoadIncident(const Outbound& out, const std::string& id) {
     incident.closed_us = Time(ext, "closed");
     incident.timeline.push_back(TimelineEntry{incident.closed_us, owner, "closed", "closed", id});
   }
-  // The participants' entries, each by its signer.
+  // The participants' entries, each by its signer: the first version of
+  // each that a participant signed (a copy altered on the way is not one).
   std::set<std::string> seen;
-  for (const char* type : {"note", "kizuna-task", "relationship"}) {
-    KIZUNA_ASSIGN_OR_RETURN(std::vector<Found> found, FindObjects(*out.store, type));
-    for (const Found& f : found) {
+  for (const auto& [type, found] :
+       {std::pair<std::string_view, const std::vector<Found>*>{"note", &held.notes},
+        {kTaskType, &held.tasks},
+        {"relationship", &held.links}}) {
+    for (const Found& f : *found) {
       const json::object& o = f.object;
       if (Text(o, sharing::kIncidentProperty) != id) continue;
       const std::string object_id = Text(o, "id");
-      if (!seen.insert(object_id).second) continue;  // its first version counts
+      if (seen.count(object_id)) continue;
       std::optional<std::string> signer = SignerOf(o);
       const std::string by = signer ? NameOfKey(incident.participants, *signer) : "";
       if (by.empty()) continue;  // not a participant's
+      seen.insert(object_id);
       const int64_t at = Time(o, "created");
-      if (std::string_view(type) == "note") {
+      if (type == "note") {
         const std::string kind =
             Text(o, kNoteKindProperty) == "assistance-request" ? "assistance-request" : "note";
         incident.timeline.push_back(TimelineEntry{
             at, by, kind, (kind == "note" ? "" : "assistance requested: ") + Text(o, "content"),
             object_id});
-      } else if (std::string_view(type) == "kizuna-task") {
+      } else if (type == kTaskType) {
         IncidentTask task{object_id, Text(o, "assignee"), Text(o, "text"), by, at, Time(o, "due")};
         if (NameOfKey(incident.participants, Text(o, "assignee_key")) != task.assignee) continue;
         incident.timeline.push_back(
@@ -423,15 +461,22 @@ Result<Incident> LoadIncident(const Outbound& out, const std::string& id) {
   return incident;
 }
 
+}  // namespace
+
+Result<Incident> LoadIncident(const Outbound& out, const std::string& id) {
+  KIZUNA_ASSIGN_OR_RETURN(Held held, ReadHeld(out));
+  return LoadFrom(out, held, id);
+}
+
 Result<std::vector<Incident>> ListIncidents(const Outbound& out) {
-  KIZUNA_ASSIGN_OR_RETURN(std::vector<Found> found, FindObjects(*out.store, "incident"));
+  KIZUNA_ASSIGN_OR_RETURN(Held held, ReadHeld(out));
   std::set<std::string> ids;
-  for (const Found& f : found) {
+  for (const Found& f : held.incidents) {
     if (Extension(f.object)) ids.insert(Text(f.object, "id"));
   }
   std::vector<Incident> out_list;
   for (const std::string& id : ids) {
-    Result<Incident> incident = LoadIncident(out, id);
+    Result<Incident> incident = LoadFrom(out, held, id);
     if (incident.ok()) out_list.push_back(std::move(*incident));
   }
   std::sort(out_list.begin(), out_list.end(),
@@ -476,15 +521,22 @@ json::object IncidentJson(const Incident& i) {
 
 namespace {
 
+// Text as Markdown shows it, never as markup: no table cell break, no
+// link, image, emphasis, code or HTML a partner could slip in.
 std::string MarkdownCell(const std::string& text) {
   std::string out;
   for (char c : text) {
-    if (c == '|') {
-      out += "\\|";
-    } else if (c == '\n' || c == '\r') {
+    if (c == '\n' || c == '\r') {
       out += "<br>";
     } else if (c == '<') {
       out += "&lt;";
+    } else if (c == '>') {
+      out += "&gt;";
+    } else if (c == '&') {
+      out += "&amp;";
+    } else if (std::string_view("|\\`*_[]()!#~").find(c) != std::string_view::npos) {
+      out.push_back('\\');
+      out.push_back(c);
     } else {
       out.push_back(c);
     }
@@ -536,9 +588,9 @@ std::vector<std::string> Names(const Incident& i) {
 
 std::string IncidentMarkdown(const Incident& i) {
   std::string md = "# " + MarkdownCell(i.title) + "\n\n";
-  md += "- **Incident:** " + i.id + "\n";
-  md += "- **Status:** " + i.status + " · **Severity:** " + i.severity + " · **Category:** " +
-        i.category + "\n";
+  md += "- **Incident:** " + MarkdownCell(i.id) + "\n";
+  md += "- **Status:** " + MarkdownCell(i.status) + " · **Severity:** " + MarkdownCell(i.severity) +
+        " · **Category:** " + MarkdownCell(i.category) + "\n";
   md += "- **Participants:** " + MarkdownCell(Join(Names(i))) + "\n";
   md += "- **Opened:** " + FormatTimestamp(i.opened_us, 0) +
         (i.closed_us ? " · **Closed:** " + FormatTimestamp(i.closed_us, 0) : "") + "\n";
@@ -561,7 +613,7 @@ std::string IncidentMarkdown(const Incident& i) {
   }
   if (!i.links.empty()) {
     md += "\n## Linked objects\n\n";
-    for (const std::string& l : i.links) md += "- " + l + "\n";
+    for (const std::string& l : i.links) md += "- " + MarkdownCell(l) + "\n";
   }
   return md;
 }

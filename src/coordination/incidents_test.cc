@@ -109,6 +109,9 @@ TEST(Incidents, OnlyParticipantsEntriesCountAndOnlyTheOwnerChangesIt) {
   // B's note reaches A and counts; a tampered copy, X's note and an
   // unsigned one do not.
   auto note = AddIncidentNote(t.b.Out(), *id, "12 hosts", false, At("2026-11-30T10:05:00Z"));
+  ASSERT_TRUE(AddIncidentNote(t.b.Out(), *id, "see [here](http://evil.example) ![x](y) `z`", false,
+                              At("2026-11-30T10:05:30Z"))
+                  .ok());
   ASSERT_TRUE(note.ok()) << note.status().ToString();
   t.a.ReceiveAllOf(t.b, "cert-b");
   auto found = FindObjects(t.b.node->store(), "note");
@@ -145,7 +148,7 @@ TEST(Incidents, OnlyParticipantsEntriesCountAndOnlyTheOwnerChangesIt) {
   ASSERT_TRUE(at_a.ok()) << at_a.status().ToString();
   EXPECT_TRUE(at_a->own);
   EXPECT_EQ(at_a->status, "open");
-  ASSERT_EQ(at_a->timeline.size(), 2u);
+  ASSERT_EQ(at_a->timeline.size(), 3u);
   EXPECT_EQ(at_a->timeline[1].text, "12 hosts");
   EXPECT_EQ(at_a->timeline[1].by, "cert-b");
 
@@ -165,12 +168,16 @@ TEST(Incidents, OnlyParticipantsEntriesCountAndOnlyTheOwnerChangesIt) {
   ASSERT_TRUE(at_a.ok() && at_b.ok());
   EXPECT_EQ(at_b->status, "closed");
   EXPECT_EQ(json::serialize(IncidentJson(*at_a)), json::serialize(IncidentJson(*at_b)));
-  ASSERT_EQ(at_b->timeline.size(), 4u);  // opened, note, task, closed
-  EXPECT_EQ(at_b->timeline[2].kind, "task");
-  EXPECT_EQ(at_b->timeline[3].kind, "closed");
+  ASSERT_EQ(at_b->timeline.size(), 5u);  // opened, two notes, task, closed
+  EXPECT_EQ(at_b->timeline[3].kind, "task");
+  EXPECT_EQ(at_b->timeline[4].kind, "closed");
 
   const std::string md = IncidentMarkdown(*at_b);
   EXPECT_NE(md.find("# Ransomware \\| MSP"), std::string::npos) << md;
+  // A participant's text is never markup: no link, image or code.
+  EXPECT_NE(md.find("see \\[here\\]\\(http://evil.example\\) \\!\\[x\\]\\(y\\) \\`z\\`"),
+            std::string::npos)
+      << md;
   EXPECT_NE(md.find("| 2026-11-30T10:05:00Z | cert-b | 12 hosts |"), std::string::npos) << md;
   EXPECT_NE(md.find("- **cert-b**, due 2026-12-01T12:00:00Z: Share the sample (from CERT-A)"),
             std::string::npos)

@@ -6,6 +6,7 @@
 #include "common/time.h"
 #include "common/uuid.h"
 #include "coordination/directory.h"
+#include "coordination/outbound.h"
 #include "sharing/policy.h"
 
 namespace kizuna::coordination {
@@ -111,27 +112,32 @@ Result<std::vector<Received>> ReceivedOfType(store::Store& store, std::string_vi
                                              std::string_view ref_property) {
   KIZUNA_ASSIGN_OR_RETURN(std::vector<Found> objects, FindObjects(store, type));
   KIZUNA_ASSIGN_OR_RETURN(std::vector<Found> acks, FindObjects(store, ack_type));
-  std::map<std::string, int64_t> acked;  // object -> our acknowledgement
+  // (sender, object) -> our acknowledgement
+  std::map<std::pair<std::string, std::string>, int64_t> acked;
   for (const Found& a : acks) {
     if (!a.origin.empty()) continue;
     const int64_t at = Time(a.object, "acknowledged");
-    auto [it, added] = acked.try_emplace(Text(a.object, ref_property), at);
+    auto [it, added] = acked.try_emplace(
+        {Text(a.object, std::string(sharing::kAddressedToProperty)), Text(a.object, ref_property)},
+        at);
     if (!added) it->second = std::min(it->second, at);
   }
-  std::map<std::string, Received> by_id;
+  // By sender and id: another partner sending an object under the same id
+  // is another object (it cannot take the first one's place).
+  std::map<std::pair<std::string, std::string>, Received> by_id;
   for (Found& f : objects) {
     if (f.origin.empty()) continue;  // one we sent
-    std::string id = Text(f.object, "id");
-    if (by_id.count(id)) continue;  // its first version counts
+    std::pair<std::string, std::string> key{f.origin, Text(f.object, "id")};
+    if (by_id.count(key)) continue;  // its first version counts
     Received r;
-    r.id = id;
-    r.from = std::move(f.origin);
+    r.id = key.second;
+    r.from = f.origin;
     r.received_us = f.date_added_us;
     r.tlp = f.tlp;
-    auto a = acked.find(id);
+    auto a = acked.find(key);
     if (a != acked.end()) r.acknowledged_us = a->second;
     r.object = std::move(f.object);
-    by_id.emplace(std::move(id), std::move(r));
+    by_id.emplace(std::move(key), std::move(r));
   }
   std::vector<Received> out;
   for (auto& [id, r] : by_id) out.push_back(std::move(r));
@@ -141,17 +147,21 @@ Result<std::vector<Received>> ReceivedOfType(store::Store& store, std::string_vi
 }
 
 Status Acknowledge(store::Store& store, const node::NodeConfig& config,
-                   const node::NodeIdentity& identity, std::string_view ack_type,
-                   std::string_view ref_property, const json::object& fields, int64_t now_us,
-                   Received* received) {
+                   const node::NodeIdentity& identity, const sharing::SharingPolicy& policy,
+                   std::string_view ack_type, std::string_view ref_property,
+                   const json::object& fields, int64_t now_us, Received* received) {
   if (received->acknowledged_us != 0) return Status::Ok();
   constexpr std::string_view kAckNamespace = "2d7f9b1e-6c3a-4e8d-b5f0-7a1c9e3d2b64";
   json::object ack = NewAddressedObject(
-      ack_type, std::string(ack_type) + "--" + Uuid5(kAckNamespace, received->id), identity,
-      received->tlp, received->from, now_us);
+      ack_type,
+      std::string(ack_type) + "--" + Uuid5(kAckNamespace, received->from + "/" + received->id),
+      identity, received->tlp, received->from, now_us);
   for (const auto& [key, value] : fields) ack[key] = value;
   ack[ref_property] = received->id;
   ack["acknowledged"] = FormatTimestamp(now_us, 3);
+  // Marked as what it answers: refused (rather than stored and never sent)
+  // when that marking may not go back, e.g. above the sender's max_tlp.
+  KIZUNA_RETURN_IF_ERROR(CheckMayReceive(policy, received->from, ack, received->tlp));
   KIZUNA_RETURN_IF_ERROR(StoreOwn(store, config, identity, {ack}));
   received->acknowledged_us = Time(ack, "acknowledged");
   return Status::Ok();

@@ -21,6 +21,7 @@
 #include "common/status.h"
 #include "node/config.h"
 #include "node/node.h"
+#include "sharing/policy.h"
 #include "stix/stix.h"
 #include "store/store.h"
 
@@ -74,12 +75,12 @@ Result<std::vector<Received>> ReceivedOfType(store::Store& store, std::string_vi
                                              std::string_view ack_type,
                                              std::string_view ref_property);
 // Stores our acknowledgement of `received` (with `fields` added, marked
-// as the object was), once: its id is derived from the object's. Sets
-// received->acknowledged_us.
+// as the object was; refused when `policy` would not let it go back), once: its id is derived from
+// the object's. Sets received->acknowledged_us.
 Status Acknowledge(store::Store& store, const node::NodeConfig& config,
-                   const node::NodeIdentity& identity, std::string_view ack_type,
-                   std::string_view ref_property, const boost::json::object& fields, int64_t now_us,
-                   Received* received);
+                   const node::NodeIdentity& identity, const sharing::SharingPolicy& policy,
+                   std::string_view ack_type, std::string_view ref_property,
+                   const boost::json::object& fields, int64_t now_us, Received* received);
 // At the sender: when each partner's acknowledgement of an object we sent
 // arrived here, by (peer, object id): the first time we stored one from
 // that very peer naming that object.

@@ -1,6 +1,7 @@
 #include "coordination/outbound.h"
 
 #include <boost/json.hpp>
+#include <cmath>
 #include <set>
 
 #include "common/encoding.h"
@@ -60,6 +61,21 @@ Status CheckMayReceive(const sharing::SharingPolicy& policy, const std::string& 
     return FailedPrecondition("partner '" + peer + "' may not receive it: " + why);
   }
   return Status::Ok();
+}
+
+Result<int64_t> MinutesToMicros(double minutes, std::string_view what) {
+  if (!std::isfinite(minutes) || minutes < 0 || minutes > 366.0 * 24 * 60) {
+    return InvalidArgument(std::string(what) + ": a number of minutes, at most a year");
+  }
+  return static_cast<int64_t>(minutes * 60e6);
+}
+
+std::string TruncateUtf8(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  size_t end = max_bytes;
+  // Back off the continuation bytes (10xxxxxx) of a sequence cut short.
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return std::string(text.substr(0, end));
 }
 
 MailOutcome SendContactMail(const Outbound& outbound, const ContactMail& mail, int64_t now_us) {

@@ -62,6 +62,14 @@ Status CheckText(std::string_view what, std::string_view text, size_t max_bytes)
 Status CheckMayReceive(const sharing::SharingPolicy& policy, const std::string& peer,
                        const boost::json::object& object, stix::Tlp tlp);
 
+// Minutes (a CLI or JSON number) as microseconds; not a finite number of
+// at most a year: InvalidArgument naming `what`. (The callers check their
+// own ranges.)
+Result<int64_t> MinutesToMicros(double minutes, std::string_view what);
+
+// At most `max_bytes` of `text`, cut before a UTF-8 sequence, not in it.
+std::string TruncateUtf8(std::string_view text, size_t max_bytes);
+
 // One e-mail to a partner's contact.
 struct ContactMail {
   std::string to;       // the address

@@ -135,7 +135,9 @@ http::Response CoordinationModule::StartDrillRequest(const http::Request& reques
     if (!minutes->is_number()) {
       return http::ErrorResponse(400, "Bad request", "deadline_minutes: a number");
     }
-    drill.deadline_us = static_cast<int64_t>(minutes->to_number<double>() * 60e6);
+    auto us = MinutesToMicros(minutes->to_number<double>(), "deadline_minutes");
+    if (!us.ok()) return ErrorOf(us.status());
+    drill.deadline_us = *us;
   }
   if (const json::value* message = body.get_object().if_contains("message")) {
     if (!message->is_string()) return http::ErrorResponse(400, "Bad request", "message: text");
@@ -168,10 +170,12 @@ http::Response CoordinationModule::DrillReportResponse(const http::Request& requ
 http::Response CoordinationModule::AckDrill(const std::string& id) {
   auto acked =
       AcknowledgeDrill(*services_->store, services_->node->config(), services_->node->identity(),
-                       id, SystemClock::Instance().NowMicros());
+                       *services_->policy(), id, SystemClock::Instance().NowMicros());
   if (!acked.ok()) return ErrorOf(acked.status());
   services_->bus->Notify();
-  return http::JsonResponse(200, json::serialize(ReceivedJson(*acked)));
+  json::array list;
+  for (const ReceivedDrill& d : *acked) list.push_back(ReceivedJson(d));
+  return http::JsonResponse(200, json::serialize(json::object{{"acknowledged", std::move(list)}}));
 }
 
 http::Response CoordinationModule::DrillLink(const std::string& token, bool press) {
@@ -220,7 +224,9 @@ http::Response CoordinationModule::RaiseEmergencyRequest(const http::Request& re
   if (const json::value* minutes = body.get_object().if_contains("ack_minutes")) {
     if (!minutes->is_number())
       return http::ErrorResponse(400, "Bad request", "ack_minutes: a number");
-    emergency.ack_us = static_cast<int64_t>(minutes->to_number<double>() * 60e6);
+    auto us = MinutesToMicros(minutes->to_number<double>(), "ack_minutes");
+    if (!us.ok()) return ErrorOf(us.status());
+    emergency.ack_us = *us;
   }
   emergency.raised_by = user.org_name + "/" + user.name;
   auto raised = RaiseEmergency(Sender(), emergency, SystemClock::Instance().NowMicros());
@@ -238,12 +244,14 @@ http::Response CoordinationModule::EmergencyStatusResponse(const std::string& id
 }
 
 http::Response CoordinationModule::AckEmergency(const std::string& id) {
-  auto acked =
-      AcknowledgeEmergency(*services_->store, services_->node->config(),
-                           services_->node->identity(), id, SystemClock::Instance().NowMicros());
+  auto acked = AcknowledgeEmergency(*services_->store, services_->node->config(),
+                                    services_->node->identity(), *services_->policy(), id,
+                                    SystemClock::Instance().NowMicros());
   if (!acked.ok()) return ErrorOf(acked.status());
   services_->bus->Notify();
-  return http::JsonResponse(200, json::serialize(ReceivedEmergencyJson(*acked)));
+  json::array list;
+  for (const ReceivedEmergency& e : *acked) list.push_back(ReceivedEmergencyJson(e));
+  return http::JsonResponse(200, json::serialize(json::object{{"acknowledged", std::move(list)}}));
 }
 
 http::Response CoordinationModule::EmergencyLinkPage(const std::string& token, bool press) {

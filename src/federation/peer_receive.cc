@@ -13,6 +13,24 @@
 
 namespace kizuna::federation {
 
+namespace {
+
+// What a partner's coordination collection may add to ours: directory
+// entries (identities), extension definitions, the kizuna coordination
+// objects and a joint incident's objects.
+bool IsCoordinationObject(const json::value& value) {
+  const json::object* o = value.if_object();
+  if (!o) return false;
+  const std::string type(stix::StringProperty(*o, "type"));
+  if (type == "identity" || type == "extension-definition" || type == "incident" ||
+      type.rfind("kizuna-", 0) == 0) {
+    return true;
+  }
+  return (type == "note" || type == "relationship") && o->contains(sharing::kIncidentProperty);
+}
+
+}  // namespace
+
 Status Federation::PeerWorker::Ingest(const json::array& objects, const RemoteCollection& remote,
                                       std::string_view channel) {
   store::Store& store = context_.node->store();
@@ -43,14 +61,23 @@ Status Federation::PeerWorker::Ingest(const json::array& objects, const RemoteCo
   // coordination collection, which every partner reads: so a joint
   // incident's update can go on to the other participants whatever the
   // [[peer]]s' `share` says (the sharing decision says to whom).
+  // Only what coordination is made of: the rest follows `into`.
   if (remote.alias == sharing::kCoordinationAlias) {
-    KIZUNA_ASSIGN_OR_RETURN(
-        store::Collection ours,
-        sharing::EnsureCollection(store, sharing::kCoordinationAlias, "Coordination",
-                                  "The team directory, drills, emergencies and joint incidents "
-                                  "shared with partners",
-                                  context_.node->config().name));
-    return IngestInto(ours, others, remote.id, channel);
+    json::array coordination, rest;
+    for (json::value& object : others) {
+      (IsCoordinationObject(object) ? coordination : rest).push_back(std::move(object));
+    }
+    if (!coordination.empty()) {
+      KIZUNA_ASSIGN_OR_RETURN(
+          store::Collection ours,
+          sharing::EnsureCollection(store, sharing::kCoordinationAlias, "Coordination",
+                                    "The team directory, drills, emergencies and joint incidents "
+                                    "shared with partners",
+                                    context_.node->config().name));
+      KIZUNA_RETURN_IF_ERROR(IngestInto(ours, coordination, remote.id, channel));
+    }
+    others = std::move(rest);
+    if (others.empty()) return Status::Ok();
   }
   auto into = store.GetCollection(config_.into);
   if (!into.ok()) {

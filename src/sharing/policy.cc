@@ -61,6 +61,10 @@ std::optional<std::string> AddressedTo(std::string_view object_json) {
   return to->is_string() ? std::string(to->get_string()) : std::string();
 }
 
+bool IsIncidentObjectType(std::string_view type) {
+  return type == "incident" || type == "note" || type == "kizuna-task" || type == "relationship";
+}
+
 std::optional<std::vector<std::string>> ParticipantsOf(std::string_view object_json) {
   if (object_json.find(kParticipantsProperty) == std::string_view::npos) return std::nullopt;
   boost::system::error_code ec;
@@ -328,6 +332,9 @@ bool SharingPolicy::ParticipantMayReceive(const store::StoredObject& object,
   if (recipient.kind != Recipient::Kind::kPeer || !listed(keys, recipient.public_key)) {
     return refuse("a joint incident's: its participants alone");
   }
+  if (!IsIncidentObjectType(object.type)) {
+    return refuse("only a joint incident's objects go to its participants");
+  }
   if (object.origin == recipient.name) return refuse("it came from this peer");
   const stix::Tlp tlp = EffectiveTlp(object.tlp);
   if (tlp == stix::Tlp::kRed) return refuse("TLP:RED never leaves the node");
@@ -336,20 +343,35 @@ bool SharingPolicy::ParticipantMayReceive(const store::StoredObject& object,
                   " is above the recipient's TLP:" + std::string(stix::TlpName(recipient.max_tlp)));
   }
   if (object.origin.empty()) return true;
-  // Passed on: only to whom the incident itself (as it first came here) lists.
+  // Passed on: an entry signed by a participant, only to whom the incident
+  // itself (as it first came here) lists.
   boost::system::error_code ec;
   json::value parsed = json::parse(object.json, ec);
-  const json::value* incident =
-      !ec && parsed.is_object() ? parsed.get_object().if_contains(kIncidentProperty) : nullptr;
+  if (ec || !parsed.is_object()) return refuse("unreadable");
+  json::object& entry = parsed.get_object();
+  const json::value* incident = entry.if_contains(kIncidentProperty);
   if (!incident || !incident->is_string()) return refuse("names no incident");
   const std::string incident_id(incident->get_string());
-  if (incident_id == object.id) return true;  // the incident itself
+  if (incident_id == object.id || object.type == "incident") {
+    return refuse("an incident goes from its owner alone");
+  }
   std::optional<store::StoredObject> first =
       first_version_of_ ? first_version_of_(incident_id) : std::nullopt;
-  if (!first) return refuse("its incident is not here");
+  if (!first || first->type != "incident") return refuse("its incident is not here");
   std::optional<std::vector<std::string>> incident_keys = ParticipantsOf(first->json);
   if (!incident_keys || !listed(*incident_keys, recipient.public_key)) {
     return refuse("not a participant of its incident");
+  }
+  const json::value* signer = entry.if_contains(kSignerProperty);
+  const json::value* signature = entry.if_contains(kObjectSignatureProperty);
+  if (!signer || !signer->is_string() || !signature || !signature->is_string() ||
+      !listed(*incident_keys, std::string(signer->get_string()))) {
+    return refuse("not signed by a participant of its incident");
+  }
+  const std::string signature_text(signature->get_string());
+  entry.erase(kObjectSignatureProperty);
+  if (!VerifyEd25519(signer->get_string(), json::serialize(entry), signature_text)) {
+    return refuse("its signature does not hold");
   }
   return true;
 }

@@ -70,11 +70,21 @@ inline constexpr std::string_view kAddressedToProperty = "x_kizuna_addressed_to"
 // (as MISP's sharing groups do), never back to the peer it came from; a
 // copy received from a partner goes on only to participants the incident
 // itself (kIncidentProperty, its first version here) lists too, so a
-// participant cannot widen an incident through us. A value that is not a
+// participant cannot widen an incident through us. Only a joint incident's
+// own types (IsIncidentObjectType) may carry the property: anything else
+// with it reaches no partner. What is passed on must be an entry (never
+// the incident itself, which goes from its owner), signed by one of the
+// incident's participants (kSignerProperty, kObjectSignatureProperty:
+// Ed25519 over the object without the signature). A value that is not a
 // list of strings reaches no one.
 inline constexpr std::string_view kParticipantsProperty = "x_kizuna_participants";
 // The property naming the incident an object belongs to.
 inline constexpr std::string_view kIncidentProperty = "x_kizuna_incident";
+// The key (base64) that signed a coordination object, and its signature.
+inline constexpr std::string_view kSignerProperty = "x_kizuna_signer";
+inline constexpr std::string_view kObjectSignatureProperty = "x_kizuna_signature";
+// incident, note, kizuna-task, relationship.
+bool IsIncidentObjectType(std::string_view type);
 
 // The alias of the collection that holds alert reports addressed to
 // partners: readable by every partner (each sees only what is addressed to

@@ -2,12 +2,18 @@
 
 #include <gtest/gtest.h>
 
+#include <sodium.h>
+
+#include <boost/json.hpp>
 #include <functional>
+
+#include "common/encoding.h"
 
 namespace kizuna::sharing {
 namespace {
 
 using stix::Tlp;
+namespace json = boost::json;
 
 store::StoredObject Object(Tlp tlp, std::string origin = "", std::string extra = "") {
   store::StoredObject object;
@@ -369,29 +375,51 @@ TEST(SharingPolicy, AddressedObjectsReachOnlyTheirAddressee) {
   EXPECT_TRUE(policy.MayReadCollection(policy.ForPeer("cert-c"), alerts));
 }
 
-// Joint incidents (coordination/incidents.h): an object restricted to the
-// participants' keys reaches those participants alone, relayed among them
-// only as far as the incident itself lists them.
+// Joint incidents (coordination/incidents.h): an incident's objects,
+// restricted to the participants' keys, reach those participants alone,
+// relayed among them only when signed by a participant and only as far as
+// the incident itself lists them.
 TEST(SharingPolicy, AJointIncidentsObjectsReachItsParticipantsAlone) {
+  ASSERT_GE(sodium_init(), 0);
+  unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+  crypto_sign_keypair(pk, sk);
+  const std::string key_b = Base64Encode(std::string(reinterpret_cast<char*>(pk), sizeof pk));
   node::NodeConfig config = Config();
-  config.peers[0].public_key = "KEY-B";
+  config.peers[0].public_key = key_b;
   config.peers[1].public_key = "KEY-C";  // cert-c reshares, up to GREEN
   config.peers[2].public_key = "KEY-D";
   const std::string incident = "incident--00000000-0000-4000-8000-0000000000f1";
+  const std::string all = R"(["KEY-A",")" + key_b + R"(","KEY-C"])";
   // The incident as it first came here: A, B and C take part.
   auto first_version_of = [&](const std::string& id) -> std::optional<store::StoredObject> {
     if (id != incident) return std::nullopt;
     store::StoredObject o = Object(Tlp::kAmber, "cert-b");
-    o.json = R"({"x_kizuna_participants":["KEY-A","KEY-B","KEY-C"]})";
+    o.type = "incident";
+    o.json = R"({"x_kizuna_participants":)" + all + "}";
     return o;
   };
   SharingPolicy policy(config, first_version_of);
-  auto part = [&](Tlp tlp, std::string origin, const std::string& keys) {
-    return Object(
-        tlp, std::move(origin),
-        R"(,"x_kizuna_participants":)" + keys + R"(,"x_kizuna_incident":")" + incident + "\"");
+  // A note of the incident; signed by B when `sign`.
+  auto part = [&](Tlp tlp, std::string origin, const std::string& keys, bool sign = false,
+                  std::string type = "note") {
+    store::StoredObject o = Object(tlp, std::move(origin));
+    o.type = type;
+    json::object body{{"type", type}, {"id", o.id}};
+    body["x_kizuna_participants"] = json::parse(keys);
+    body["x_kizuna_incident"] = incident;
+    if (sign) {
+      body["x_kizuna_signer"] = key_b;
+      const std::string bytes = json::serialize(body);
+      unsigned char signature[crypto_sign_BYTES];
+      crypto_sign_detached(signature, nullptr, reinterpret_cast<const unsigned char*>(bytes.data()),
+                           bytes.size(), sk);
+      body["x_kizuna_signature"] =
+          Base64Encode(std::string(reinterpret_cast<char*>(signature), sizeof signature));
+    }
+    o.json = json::serialize(body);
+    return o;
   };
-  const store::StoredObject ours = part(Tlp::kGreen, "", R"(["KEY-A","KEY-B","KEY-C"])");
+  const store::StoredObject ours = part(Tlp::kGreen, "", all);
   std::string why;
   EXPECT_TRUE(policy.MayRelease(ours, policy.ForPeer("cert-b"), &why)) << why;
   EXPECT_TRUE(policy.MayRelease(ours, policy.ForPeer("cert-c"), &why)) << why;
@@ -403,32 +431,50 @@ TEST(SharingPolicy, AJointIncidentsObjectsReachItsParticipantsAlone) {
     EXPECT_FALSE(policy.MayRelease(ours, other)) << other.name;
   }
   // AMBER to C (GREEN at most) and RED to anyone: no.
+  EXPECT_FALSE(policy.MayRelease(part(Tlp::kAmber, "", all), policy.ForPeer("cert-c")));
+  EXPECT_FALSE(policy.MayRelease(part(Tlp::kRed, "", all), policy.ForPeer("cert-b")));
+  // Another type carrying the property (an acknowledgement, an indicator)
+  // reaches no partner: the rule is for an incident's objects.
+  EXPECT_FALSE(policy.MayRelease(part(Tlp::kGreen, "", all, false, "kizuna-drill-ack"),
+                                 policy.ForPeer("cert-b"), &why));
+  EXPECT_EQ(why, "only a joint incident's objects go to its participants");
+  EXPECT_FALSE(policy.MayRelease(part(Tlp::kGreen, "cert-b", all, true, "indicator"),
+                                 policy.ForPeer("cert-c")));
+  // B's signed note, relayed to C (though B's AMBER would never be
+  // re-shared otherwise), never back to B.
+  const store::StoredObject from_b = part(Tlp::kAmber, "cert-b", all, true);
+  config.peers[1].max_tlp = Tlp::kAmber;
+  SharingPolicy amber_c(config, first_version_of);
+  EXPECT_TRUE(amber_c.MayRelease(from_b, amber_c.ForPeer("cert-c"), &why)) << why;
+  EXPECT_FALSE(amber_c.MayRelease(from_b, amber_c.ForPeer("cert-b")));
+  // Unsigned, or altered after signing: not passed on.
   EXPECT_FALSE(
-      policy.MayRelease(part(Tlp::kAmber, "", R"(["KEY-A","KEY-C"])"), policy.ForPeer("cert-c")));
-  EXPECT_FALSE(
-      policy.MayRelease(part(Tlp::kRed, "", R"(["KEY-A","KEY-B"])"), policy.ForPeer("cert-b")));
-  // B's update, relayed to C (though B's AMBER would never be re-shared
-  // otherwise), never back to B.
-  const store::StoredObject from_b = part(Tlp::kGreen, "cert-b", R"(["KEY-A","KEY-B","KEY-C"])");
-  EXPECT_TRUE(policy.MayRelease(from_b, policy.ForPeer("cert-c"), &why)) << why;
-  EXPECT_FALSE(policy.MayRelease(from_b, policy.ForPeer("cert-b")));
-  // B cannot widen the incident through us: its update naming D's key
-  // does not go to D, whom the incident does not list.
-  const store::StoredObject widened =
-      part(Tlp::kGreen, "cert-b", R"(["KEY-A","KEY-B","KEY-C","KEY-D"])");
-  EXPECT_FALSE(policy.MayRelease(widened, policy.ForPeer("cert-d"), &why));
+      amber_c.MayRelease(part(Tlp::kAmber, "cert-b", all), amber_c.ForPeer("cert-c"), &why));
+  EXPECT_EQ(why, "not signed by a participant of its incident");
+  store::StoredObject altered = from_b;
+  altered.json.insert(altered.json.find("\"x_kizuna_signer\""), R"("content":"forged",)");
+  EXPECT_FALSE(amber_c.MayRelease(altered, amber_c.ForPeer("cert-c"), &why));
+  EXPECT_EQ(why, "its signature does not hold");
+  // The incident itself goes from its owner alone.
+  EXPECT_FALSE(amber_c.MayRelease(part(Tlp::kAmber, "cert-b", all, true, "incident"),
+                                  amber_c.ForPeer("cert-c")));
+  // B cannot widen the incident through us: its note naming D's key does
+  // not go to D, whom the incident does not list.
+  const std::string widened_keys = R"(["KEY-A",")" + key_b + R"(","KEY-C","KEY-D"])";
+  EXPECT_FALSE(amber_c.MayRelease(part(Tlp::kGreen, "cert-b", widened_keys, true),
+                                  amber_c.ForPeer("cert-d"), &why));
   EXPECT_EQ(why, "not a participant of its incident");
   // Without the incident here, nothing received is passed on.
-  EXPECT_FALSE(SharingPolicy(config).MayRelease(from_b, policy.ForPeer("cert-c")));
+  EXPECT_FALSE(SharingPolicy(config).MayRelease(from_b, amber_c.ForPeer("cert-c")));
   // A malformed list reaches no partner.
-  for (const char* bad : {R"("KEY-B")", R"([7])", R"({"k":"KEY-B"})"}) {
-    EXPECT_FALSE(policy.MayRelease(part(Tlp::kGreen, "", bad), policy.ForPeer("cert-b"))) << bad;
+  for (const char* bad : {R"("KEY-C")", R"([7])", R"({"k":"KEY-C"})"}) {
+    EXPECT_FALSE(policy.MayRelease(part(Tlp::kGreen, "", bad), policy.ForPeer("cert-c"))) << bad;
   }
   // A peer without a configured key is no participant.
-  config.peers[0].public_key.clear();
-  EXPECT_FALSE(SharingPolicy(config, first_version_of)
-                   .MayRelease(part(Tlp::kGreen, "", R"(["KEY-A",""])"),
-                               SharingPolicy(config).ForPeer("cert-b")));
+  config.peers[1].public_key.clear();
+  SharingPolicy keyless(config, first_version_of);
+  EXPECT_FALSE(
+      keyless.MayRelease(part(Tlp::kGreen, "", R"(["KEY-A",""])"), keyless.ForPeer("cert-c")));
 }
 
 }  // namespace
