@@ -1,5 +1,6 @@
 // Small encodings kizuna needs in many places: base64 (standard and URL-safe),
-// hex, SHA-256, and constant-time comparison. Thread-safe, no state.
+// hex, SHA-256, HTML escaping, Ed25519 verification and constant-time
+// comparison. Thread-safe, no state.
 #pragma once
 
 #include <optional>
@@ -26,6 +27,9 @@ bool VerifyEd25519(std::string_view public_key_base64, std::string_view body,
 // A 64-bit FNV-1a hash of `bytes` as 16 hex digits: stable across processes
 // and versions (std::hash is neither); for change detection, not security.
 std::string Fnv1aHex(std::string_view bytes);
+
+// `text` for HTML text or a quoted attribute: & < > " ' as entities.
+std::string HtmlEscape(std::string_view text);
 
 // Well-formed UTF-8: no overlong forms, no surrogates, nothing above
 // U+10FFFF (eight ASCII bytes checked at a time).

@@ -544,32 +544,6 @@ std::string MarkdownCell(const std::string& text) {
   return out;
 }
 
-std::string Html(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
 std::string Join(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& s : items) out += (out.empty() ? "" : ", ") + s;
@@ -619,25 +593,26 @@ std::string IncidentMarkdown(const Incident& i) {
 }
 
 std::string IncidentHtml(const Incident& i) {
-  std::string h = "<!doctype html><html><head><meta charset=\"utf-8\"><title>" + Html(i.title) +
-                  "</title></head><body>\n<h1>" + Html(i.title) + "</h1>\n<ul>\n";
-  h += "<li>Incident: " + Html(i.id) + "</li>\n";
-  h += "<li>Status: " + Html(i.status) + "; severity: " + Html(i.severity) +
-       "; category: " + Html(i.category) + "</li>\n";
-  h += "<li>Participants: " + Html(Join(Names(i))) + "</li>\n";
+  std::string h = "<!doctype html><html><head><meta charset=\"utf-8\"><title>" +
+                  HtmlEscape(i.title) + "</title></head><body>\n<h1>" + HtmlEscape(i.title) +
+                  "</h1>\n<ul>\n";
+  h += "<li>Incident: " + HtmlEscape(i.id) + "</li>\n";
+  h += "<li>Status: " + HtmlEscape(i.status) + "; severity: " + HtmlEscape(i.severity) +
+       "; category: " + HtmlEscape(i.category) + "</li>\n";
+  h += "<li>Participants: " + HtmlEscape(Join(Names(i))) + "</li>\n";
   h += "<li>Opened: " + FormatTimestamp(i.opened_us, 0) +
        (i.closed_us ? "; closed: " + FormatTimestamp(i.closed_us, 0) : "") + "</li>\n";
-  if (!i.impact.empty()) h += "<li>Impact: " + Html(i.impact) + "</li>\n";
+  if (!i.impact.empty()) h += "<li>Impact: " + HtmlEscape(i.impact) + "</li>\n";
   h += "</ul>\n<h2>Timeline</h2>\n<table>\n<tr><th>Time (UTC)</th><th>By</th><th>Entry</th></tr>\n";
   for (const TimelineEntry& e : i.timeline) {
-    h += "<tr><td>" + FormatTimestamp(e.at_us, 0) + "</td><td>" + Html(e.by) + "</td><td>" +
-         Html(e.text) + "</td></tr>\n";
+    h += "<tr><td>" + FormatTimestamp(e.at_us, 0) + "</td><td>" + HtmlEscape(e.by) + "</td><td>" +
+         HtmlEscape(e.text) + "</td></tr>\n";
   }
   h += "</table>\n<h2>Tasks</h2>\n<ul>\n";
   for (const IncidentTask& t : i.tasks) {
-    h += "<li><b>" + Html(t.assignee) + "</b>" +
-         (t.due_us ? ", due " + FormatTimestamp(t.due_us, 0) : "") + ": " + Html(t.text) +
-         " (from " + Html(t.by) + ")</li>\n";
+    h += "<li><b>" + HtmlEscape(t.assignee) + "</b>" +
+         (t.due_us ? ", due " + FormatTimestamp(t.due_us, 0) : "") + ": " + HtmlEscape(t.text) +
+         " (from " + HtmlEscape(t.by) + ")</li>\n";
   }
   h += "</ul>\n</body></html>\n";
   return h;

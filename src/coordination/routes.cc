@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "bus/bus.h"
+#include "common/encoding.h"
 #include "common/time.h"
 #include "coordination/incidents.h"
 #include "coordination/module.h"
@@ -13,32 +14,6 @@ namespace kizuna::coordination {
 namespace json = boost::json;
 
 namespace {
-
-std::string HtmlEscape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
 
 // 400 for what the caller got wrong, 404 for what is not there, 500 else.
 http::Response ErrorOf(const Status& status) {

@@ -26,15 +26,8 @@ using test_support::SmtpSink;
 
 int64_t Now() { return SystemClock::Instance().NowMicros(); }
 
-json::object JsonOf(const CommandResult& r) {
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  boost::system::error_code ec;
-  json::value v = json::parse(r.out, ec);
-  return ec || !v.is_object() ? json::object() : v.as_object();
-}
-
 json::object Report(NodeProcess& node, const std::string& drill) {
-  return JsonOf(RunKizuna({"drill", "report", node.dir(), drill, "--json"}));
+  return JsonOut(RunKizuna({"drill", "report", node.dir(), drill, "--json"}));
 }
 
 json::object TeamOf(const json::object& report, const std::string& team) {
@@ -43,12 +36,6 @@ json::object TeamOf(const json::object& report, const std::string& team) {
     if (t.at("team") == team.c_str()) return t.as_object();
   }
   return {};
-}
-
-int64_t TimeOf(const json::value& v) {
-  auto parsed = ParseTimestamp(std::string(v.as_string()));
-  EXPECT_TRUE(parsed.ok()) << v;
-  return parsed.ok() ? *parsed : 0;
 }
 
 TEST(DrillsE2e, OneTeamAnswersInTimeOneLateByMailOneNever) {
@@ -80,7 +67,7 @@ TEST(DrillsE2e, OneTeamAnswersInTimeOneLateByMailOneNever) {
             0);
   ASSERT_TRUE(WaitUntil(
       [&] {
-        auto shown = JsonOf(RunKizuna({"directory", "show", a.dir(), "--json"}));
+        auto shown = JsonOut(RunKizuna({"directory", "show", a.dir(), "--json"}));
         return shown.contains("teams") && shown.at("teams").as_array().size() == 3;
       },
       30s))
@@ -92,7 +79,7 @@ TEST(DrillsE2e, OneTeamAnswersInTimeOneLateByMailOneNever) {
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("cert-x"), std::string::npos) << bad.err;
   EXPECT_TRUE(
-      JsonOf(RunKizuna({"drill", "list", a.dir(), "--json"})).at("sent").as_array().empty());
+      JsonOut(RunKizuna({"drill", "list", a.dir(), "--json"})).at("sent").as_array().empty());
 
   const int64_t before_start = Now();
   CommandResult started =
@@ -123,12 +110,12 @@ TEST(DrillsE2e, OneTeamAnswersInTimeOneLateByMailOneNever) {
   // B receives the drill on its node and acknowledges it there, in time.
   ASSERT_TRUE(WaitUntil(
       [&] {
-        auto listed = JsonOf(RunKizuna({"drill", "list", b.dir(), "--json"}));
+        auto listed = JsonOut(RunKizuna({"drill", "list", b.dir(), "--json"}));
         return listed.contains("received") && listed.at("received").as_array().size() == 1;
       },
       30s))
       << b.ServerLog();
-  auto at_b = JsonOf(RunKizuna({"drill", "list", b.dir(), "--json"})).at("received").at(0);
+  auto at_b = JsonOut(RunKizuna({"drill", "list", b.dir(), "--json"})).at("received").at(0);
   EXPECT_EQ(at_b.at("drill"), drill.c_str());
   EXPECT_EQ(at_b.at("from"), "cert-a");
   EXPECT_EQ(at_b.at("message"), "Q4 communication drill");
@@ -145,14 +132,14 @@ TEST(DrillsE2e, OneTeamAnswersInTimeOneLateByMailOneNever) {
   // C's node got its own copy only, and nothing meant for B.
   ASSERT_TRUE(WaitUntil(
       [&] {
-        auto listed = JsonOf(RunKizuna({"drill", "list", c.dir(), "--json"}));
+        auto listed = JsonOut(RunKizuna({"drill", "list", c.dir(), "--json"}));
         return listed.contains("received") && listed.at("received").as_array().size() == 1;
       },
       30s));
 
   // C's contact opens the link after the deadline. Opening shows a button
   // and acknowledges nothing; pressing it acknowledges.
-  auto deadline = TimeOf(Report(a, drill).at("deadline"));
+  auto deadline = TimestampOf(Report(a, drill).at("deadline"));
   while (Now() <= deadline + 500000) std::this_thread::sleep_for(100ms);
   const std::string path = c_link.substr(a.base_url().size());
   http::Response page = a.Request("GET", path, "");
@@ -176,21 +163,21 @@ TEST(DrillsE2e, OneTeamAnswersInTimeOneLateByMailOneNever) {
 
   json::object report = Report(a, drill);
   EXPECT_EQ(report.at("drill"), drill.c_str());
-  const int64_t started_at = TimeOf(report.at("started"));
+  const int64_t started_at = TimestampOf(report.at("started"));
   EXPECT_GE(started_at, before_start);
   EXPECT_LE(started_at, after_start);
-  EXPECT_EQ(TimeOf(report.at("deadline")) - started_at, 15000000);
+  EXPECT_EQ(TimestampOf(report.at("deadline")) - started_at, 15000000);
   ASSERT_EQ(report.at("teams").as_array().size(), 3u);
   json::object team_b = TeamOf(report, "cert-b");
   EXPECT_EQ(team_b.at("channel"), "node");
   EXPECT_EQ(team_b.at("status"), "on-time");
-  EXPECT_LE(TimeOf(team_b.at("acknowledged")), b_seen_by);
+  EXPECT_LE(TimestampOf(team_b.at("acknowledged")), b_seen_by);
   EXPECT_EQ(team_b.at("response_seconds").as_int64(),
-            (TimeOf(team_b.at("acknowledged")) - started_at) / 1000000);
+            (TimestampOf(team_b.at("acknowledged")) - started_at) / 1000000);
   json::object team_c = TeamOf(report, "cert-c");
   EXPECT_EQ(team_c.at("channel"), "email");
   EXPECT_EQ(team_c.at("status"), "late");
-  const int64_t c_at = TimeOf(team_c.at("acknowledged"));
+  const int64_t c_at = TimestampOf(team_c.at("acknowledged"));
   EXPECT_GE(c_at, before_press - 1000);  // the report's millisecond precision
   EXPECT_LE(c_at, after_press);
   EXPECT_GE(team_c.at("response_seconds").as_int64(), 15);
@@ -273,7 +260,7 @@ TEST(DrillsE2e, StartAndAcknowledgeThroughTheRestApi) {
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.err.find("'cert-g' may not receive"), std::string::npos) << refused.err;
   // Nothing was started for cert-b either.
-  EXPECT_EQ(JsonOf(RunKizuna({"drill", "list", a.dir(), "--json"})).at("sent").as_array().size(),
+  EXPECT_EQ(JsonOut(RunKizuna({"drill", "list", a.dir(), "--json"})).at("sent").as_array().size(),
             1u);
 }
 

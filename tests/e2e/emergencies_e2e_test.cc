@@ -27,18 +27,9 @@ using test_support::SmtpSink;
 
 int64_t Now() { return SystemClock::Instance().NowMicros(); }
 
-json::object JsonOf(const CommandResult& r) {
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  boost::system::error_code ec;
-  json::value v = json::parse(r.out, ec);
-  return ec || !v.is_object() ? json::object() : v.as_object();
-}
-
 json::object Status(NodeProcess& node, const std::string& id) {
-  return JsonOf(RunKizuna({"emergency", "status", node.dir(), id, "--json"}));
+  return JsonOut(RunKizuna({"emergency", "status", node.dir(), id, "--json"}));
 }
-
-int64_t TimeOf(const json::value& v) { return *ParseTimestamp(std::string(v.as_string())); }
 
 // Messages the sink kept for `address`.
 std::vector<test_support::ReceivedMail> MailsTo(const SmtpSink& sink, const std::string& address) {
@@ -90,7 +81,7 @@ TEST(EmergenciesE2e, AnUnansweredContactEscalatesAndOutsideHoursThe24x7LineIsFir
       0);
   ASSERT_TRUE(WaitUntil(
       [&] {
-        auto shown = JsonOf(RunKizuna({"directory", "show", a.dir(), "--json"}));
+        auto shown = JsonOut(RunKizuna({"directory", "show", a.dir(), "--json"}));
         return shown.contains("teams") && shown.at("teams").as_array().size() == 3;
       },
       30s))
@@ -125,7 +116,7 @@ TEST(EmergenciesE2e, AnUnansweredContactEscalatesAndOutsideHoursThe24x7LineIsFir
   // C acknowledges on its node.
   ASSERT_TRUE(WaitUntil(
       [&] {
-        auto listed = JsonOf(RunKizuna({"emergency", "list", c.dir(), "--json"}));
+        auto listed = JsonOut(RunKizuna({"emergency", "list", c.dir(), "--json"}));
         return listed.contains("received") && listed.at("received").as_array().size() == 1;
       },
       30s))
@@ -155,14 +146,14 @@ TEST(EmergenciesE2e, AnUnansweredContactEscalatesAndOutsideHoursThe24x7LineIsFir
   EXPECT_EQ(team_b.at("state"), "acknowledged");
   EXPECT_EQ(team_b.at("channel"), "email");
   EXPECT_EQ(team_b.at("by"), "backup Desk <desk@cert-b.example>");
-  EXPECT_GE(TimeOf(team_b.at("acknowledged")), before_press - 1000);
+  EXPECT_GE(TimestampOf(team_b.at("acknowledged")), before_press - 1000);
   const auto& steps = team_b.at("steps").as_array();
   ASSERT_EQ(steps.size(), 2u);
   EXPECT_EQ(steps[0].at("email"), "duty@cert-b.example");
   EXPECT_EQ(steps[0].at("within_hours"), true);
   EXPECT_EQ(steps[0].at("mail"), "sent");
   EXPECT_EQ(steps[1].at("email"), "desk@cert-b.example");
-  EXPECT_GE(TimeOf(steps[1].at("at")) - TimeOf(steps[0].at("at")), 7999000);
+  EXPECT_GE(TimestampOf(steps[1].at("at")) - TimestampOf(steps[0].at("at")), 7999000);
   const std::string trail = json::serialize(b_status.at("trail"));
   for (const char* event : {"\"raised\"", "\"notified\"", "\"escalated\"", "\"acknowledged\""}) {
     EXPECT_NE(trail.find(event), std::string::npos) << event << " in " << trail;

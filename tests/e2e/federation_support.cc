@@ -1,5 +1,7 @@
 #include "tests/e2e/federation_support.h"
 
+#include "common/time.h"
+
 #include <gtest/gtest.h>
 
 #include <cctype>
@@ -190,6 +192,24 @@ std::string PeerState(NodeProcess& node, const std::string& peer) {
 
 std::string PeerLastError(NodeProcess& node, const std::string& peer) {
   return StringField(StatusOf(node, peer), "last_error");
+}
+
+boost::json::object JsonOut(const CommandResult& result) {
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(result.out, ec);
+  EXPECT_FALSE(ec) << result.out;
+  return ec || !v.is_object() ? boost::json::object() : v.as_object();
+}
+
+int64_t TimestampOf(const boost::json::value& value) {
+  if (!value.is_string()) {
+    ADD_FAILURE() << "not a timestamp: " << value;
+    return 0;
+  }
+  auto parsed = ParseTimestamp(std::string(value.get_string()));
+  EXPECT_TRUE(parsed.ok()) << value;
+  return parsed.ok() ? *parsed : 0;
 }
 
 }  // namespace kizuna::e2e

@@ -60,6 +60,12 @@ void AddPeerBack(NodeProcess& node, const std::string& partner_name, NodeProcess
                  const std::string& node_name);
 
 std::string AuditLog(const NodeProcess& node);
+
+// The JSON object a `kizuna … --json` command printed ({} and a test
+// failure when it failed or printed something else).
+boost::json::object JsonOut(const CommandResult& result);
+// A "…Z" timestamp value in microseconds (0 and a test failure when not one).
+int64_t TimestampOf(const boost::json::value& value);
 size_t CountOf(const std::string& text, const std::string& needle);
 // A peer's entry in `kizuna peer list DIR --json` ({} when absent).
 boost::json::object PeerStatus(NodeProcess& node, const std::string& peer);
