@@ -505,4 +505,21 @@ json::object EntryJson(const DirectoryEntry& e) {
   return out;
 }
 
+Result<DirectoryEntry> EntryWithId(const std::vector<DirectoryEntry>& entries,
+                                   const std::string& id) {
+  const DirectoryEntry* found = nullptr;
+  std::string claimants;
+  for (const DirectoryEntry& e : entries) {
+    if (e.id != id) continue;
+    claimants += (claimants.empty() ? "" : ", ") + (e.own ? std::string("ours") : e.peer);
+    if (found != nullptr) {
+      return FailedPrecondition("several teams' keys claim " + id + " (" + claimants +
+                                "): see the whole directory");
+    }
+    found = &e;
+  }
+  if (found == nullptr) return NotFound("no such team in the directory");
+  return *found;
+}
+
 }  // namespace kizuna::coordination

@@ -132,6 +132,12 @@ Result<std::vector<DirectoryEntry>> ListDirectory(store::Store& store,
                                                   const node::NodeIdentity& identity,
                                                   int64_t now_us, int stale_after_days);
 
+// The listed entry with `id`: NotFound when none; FailedPrecondition when
+// two teams' keys claim it (a partner that signed an entry under another's
+// id fills its own line with it), since then no answer is the team's.
+Result<DirectoryEntry> EntryWithId(const std::vector<DirectoryEntry>& entries,
+                                   const std::string& id);
+
 boost::json::object EntryJson(const DirectoryEntry& entry);
 
 }  // namespace kizuna::coordination

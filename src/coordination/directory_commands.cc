@@ -19,7 +19,7 @@ namespace {
 
 struct Args {
   std::string dir, name, country, kind, time_zone, hours, node_url;
-  std::vector<std::string> asns, prefixes, domains, countries, contacts;
+  std::vector<std::string> asns, prefixes, domains, countries, contacts, clear;
   bool clear_hours = false, json = false;
 };
 
@@ -52,6 +52,23 @@ Result<DirectoryChange> ChangeOf(const Args& args, CLI::App& set) {
   if (given("--prefix")) change.prefixes = args.prefixes;
   if (given("--domain")) change.domains = args.domains;
   if (given("--constituency-country")) change.countries = args.countries;
+  // --clear empties a list (a list given replaces it; none given keeps it).
+  for (const std::string& field : args.clear) {
+    if (field == "asns") {
+      change.asns.emplace();
+    } else if (field == "prefixes") {
+      change.prefixes.emplace();
+    } else if (field == "domains") {
+      change.domains.emplace();
+    } else if (field == "countries") {
+      change.countries.emplace();
+    } else if (field == "contacts") {
+      change.contacts.emplace();
+    } else {
+      return InvalidArgument("--clear: asns, prefixes, domains, countries or contacts, got '" +
+                             field + "'");
+    }
+  }
   if (given("--contact")) {
     change.contacts.emplace();
     for (const std::string& c : args.contacts) {
@@ -155,6 +172,8 @@ void AddDirectoryCommands(CLI::App& app, int* exit_code) {
   set->add_flag("--always-open", args->clear_hours, "no operating hours: answers at any time")
       ->excludes("--hours");
   set->add_option("--node-url", args->node_url, "our node's URL for partners");
+  set->add_option("--clear", args->clear,
+                  "empty a list: asns, prefixes, domains, countries, contacts (repeatable)");
   set->callback([args, exit_code, set] { *exit_code = Set(*args, *set); });
   auto* show = directory->add_subcommand("show", "Every team's entry: ours and our partners'");
   show->add_option("DIR", args->dir, "node directory")->required();

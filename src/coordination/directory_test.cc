@@ -235,6 +235,10 @@ TEST(Directory, OnlyATeamsOwnNodeVouchesForItsEntry) {
   EXPECT_EQ(listed->at(0).contacts[0].email, "desk@cert-b.example");
   EXPECT_EQ(listed->at(1).peer, "cert-c");
   EXPECT_EQ(listed->at(1).name, "CERT-B (really C)");
+  // Asked for B's id, the directory has no single answer; C's own id is
+  // not C's to have any more.
+  EXPECT_EQ(EntryWithId(*listed, entry_b.id).status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(EntryWithId(*listed, entry_c.id).status().code(), Code::kNotFound);
 
   // B's own newer version replaces it; unverified for long, it is stale.
   DirectoryEntry newer = entry_b;
@@ -249,6 +253,9 @@ TEST(Directory, OnlyATeamsOwnNodeVouchesForItsEntry) {
   listed = ListDirectory(t.store(), config.peers, t.node->identity(), kNow, 365);
   ASSERT_TRUE(listed.ok());
   EXPECT_FALSE(listed->at(0).stale);
+  auto b_only = EntryWithId({listed->at(0)}, entry_b.id);
+  ASSERT_TRUE(b_only.ok());
+  EXPECT_EQ(b_only->peer, "cert-b");
 }
 
 }  // namespace

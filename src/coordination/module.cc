@@ -228,6 +228,14 @@ http::Response CoordinationModule::Directory(const store::User& user, const std:
                                SystemClock::Instance().NowMicros(), config_.stale_after_days);
   if (!entries.ok()) return http::ErrorResponse(500, "Internal error", entries.status().message());
   // The entries as the sharing decision releases their STIX objects.
+  if (!id.empty()) {
+    auto one = EntryWithId(*entries, id);
+    if (!one.ok()) {
+      const bool missing = one.status().code() == Code::kNotFound;
+      return http::ErrorResponse(missing ? 404 : 409, missing ? "Not found" : "Conflict",
+                                 one.status().message());
+    }
+  }
   json::array out;
   for (const DirectoryEntry& e : *entries) {
     if (!id.empty() && e.id != id) continue;

@@ -153,7 +153,9 @@ TEST(CoordinationE2e, EveryPartnerHoldsEachTeamsOwnEntryAndNoOneElseChangesIt) {
   auto posted = b.Post(kObjects, json::serialize(json::object{{"objects", json::array{identity}}}));
   EXPECT_LT(posted.status, 300) << posted.body;
   // A later change of A's reaches everyone; the forgery still reaches no one.
-  ASSERT_EQ(RunKizuna({"directory", "set", a.dir(), "--hours", "Mon-Fri 08:00-20:00"}).exit_code,
+  ASSERT_EQ(RunKizuna({"directory", "set", a.dir(), "--hours", "Mon-Fri 08:00-20:00", "--clear",
+                       "domains"})
+                .exit_code,
             0);
   ASSERT_TRUE(WaitUntil(
       [&] {
@@ -166,6 +168,10 @@ TEST(CoordinationE2e, EveryPartnerHoldsEachTeamsOwnEntryAndNoOneElseChangesIt) {
     const std::string text = json::serialize(json::value_from(Directory(*node)));
     EXPECT_EQ(text.find("attacker@"), std::string::npos) << text;
   }
+  // --clear emptied A's domains everywhere; its ASNs stayed.
+  EXPECT_TRUE(Directory(b)["CERT-A"].at("constituency").at("domains").as_array().empty());
+  EXPECT_EQ(Directory(c)["CERT-A"].at("constituency").at("asns"), (json::array{2500, 64500}));
+  EXPECT_NE(RunKizuna({"directory", "set", a.dir(), "--clear", "everything"}).exit_code, 0);
 }
 
 }  // namespace
