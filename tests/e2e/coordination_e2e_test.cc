@@ -172,6 +172,18 @@ TEST(CoordinationE2e, EveryPartnerHoldsEachTeamsOwnEntryAndNoOneElseChangesIt) {
   EXPECT_TRUE(Directory(b)["CERT-A"].at("constituency").at("domains").as_array().empty());
   EXPECT_EQ(Directory(c)["CERT-A"].at("constituency").at("asns"), (json::array{2500, 64500}));
   EXPECT_NE(RunKizuna({"directory", "set", a.dir(), "--clear", "everything"}).exit_code, 0);
+
+  // What else a partner puts in its coordination collection (here an
+  // indicator) does not join ours: it follows the peer's `into`.
+  auto put = b.Post("/taxii2/root/collections/coordination/objects/",
+                    json::serialize(json::object{
+                        {"objects", json::array{json::parse(Indicator(7, stix::Tlp::kGreen))}}}));
+  ASSERT_EQ(put.status, 202) << put.body;
+  ASSERT_TRUE(WaitUntil(
+      [&] { return a.Get(std::string(kObjects) + IndicatorId(7) + "/").status == 200; }, 30s))
+      << a.ServerLog();
+  EXPECT_EQ(a.Get("/taxii2/root/collections/coordination/objects/" + IndicatorId(7) + "/").status,
+            404);
 }
 
 }  // namespace
