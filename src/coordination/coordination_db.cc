@@ -2,11 +2,11 @@
 
 #include <filesystem>
 
+#include "store/sqlite/migrations.h"
+
 namespace kizuna::coordination {
 
 namespace {
-
-constexpr int kSchemaVersion = 2;
 
 constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE IF NOT EXISTS drills(
@@ -94,20 +94,10 @@ Result<std::unique_ptr<CoordinationDb>> CoordinationDb::Open(const std::string& 
   KIZUNA_ASSIGN_OR_RETURN(std::unique_ptr<store::sqlite::Connection> connection,
                           store::sqlite::Connection::Open(path, "NORMAL", /*busy_timeout_ms=*/10000,
                                                           /*cache_kib=*/2048));
-  KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Transaction tx,
-                          store::sqlite::Transaction::Begin(*connection, true));
-  KIZUNA_ASSIGN_OR_RETURN(store::sqlite::Statement version,
-                          connection->Prepare("PRAGMA user_version"));
-  KIZUNA_ASSIGN_OR_RETURN(bool has_version, version.Step());
-  const int64_t applied = has_version ? version.ColumnInt(0) : 0;
-  version.Reset();
-  if (applied < kSchemaVersion) {
-    if (applied < 1) KIZUNA_RETURN_IF_ERROR(connection->Exec(kSchemaV1));
-    KIZUNA_RETURN_IF_ERROR(connection->Exec(kSchemaV2));
-    KIZUNA_RETURN_IF_ERROR(
-        connection->Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)));
-  }
-  KIZUNA_RETURN_IF_ERROR(tx.Commit());
+  // Step 1: drills, their teams and schedules, the audit trail; step 2:
+  // emergencies.
+  static constexpr std::string_view kSteps[] = {kSchemaV1, kSchemaV2};
+  KIZUNA_RETURN_IF_ERROR(store::sqlite::MigrateSteps(*connection, kSteps, "coordination database"));
   return std::unique_ptr<CoordinationDb>(new CoordinationDb(std::move(connection)));
 }
 

@@ -57,7 +57,7 @@ Status RecordMail(CoordinationDb& db, const std::string& drill, const std::strin
 }
 
 // E-mails one team its link; records the outcome.
-void MailTeam(const DrillSender& sender, const std::string& drill, const Team& team,
+void MailTeam(const Outbound& sender, const std::string& drill, const Team& team,
               const DrillRequest& request, int64_t now_us) {
   const std::string link = sender.ack_base_url + std::string(kDrillAckPath) + team.token;
   const std::string deadline = FormatTimestamp(now_us + request.deadline_us, 0);
@@ -82,7 +82,7 @@ void MailTeam(const DrillSender& sender, const std::string& drill, const Team& t
 
 }  // namespace
 
-Result<std::string> StartDrill(const DrillSender& sender, const DrillRequest& request,
+Result<std::string> StartDrill(const Outbound& sender, const DrillRequest& request,
                                int64_t now_us) {
   KIZUNA_RETURN_IF_ERROR(
       CheckRequest(*sender.policy, request.peers, request.deadline_us, request.message));
@@ -503,7 +503,16 @@ Status RemoveSchedule(CoordinationDb& db, const std::string& id) {
   return Status::Ok();
 }
 
-Result<std::vector<std::string>> RunDueSchedules(const DrillSender& sender, int64_t now_us) {
+Result<bool> SchedulesDue(CoordinationDb& db, int64_t now_us) {
+  auto lock = db.Lock();
+  KIZUNA_ASSIGN_OR_RETURN(
+      store::sqlite::Statement select,
+      db.connection().Prepare("SELECT 1 FROM drill_schedules WHERE next_run <= ?1 LIMIT 1"));
+  select.Bind(1, now_us);
+  return select.Step();
+}
+
+Result<std::vector<std::string>> RunDueSchedules(const Outbound& sender, int64_t now_us) {
   KIZUNA_ASSIGN_OR_RETURN(std::vector<DrillSchedule> schedules, Schedules(*sender.db));
   std::vector<std::string> started;
   for (const DrillSchedule& s : schedules) {

@@ -55,8 +55,6 @@ inline constexpr std::string_view kDrillAckType = "kizuna-drill-ack";
 // The public route of the e-mailed link (token appended).
 inline constexpr std::string_view kDrillAckPath = "/api/v1/coordination/drills/ack/";
 
-using DrillSender = Outbound;  // outbound.h
-
 struct DrillRequest {
   std::vector<std::string> peers;             // [[peer]] names
   int64_t deadline_us = 60 * 60 * 1000000LL;  // after the start
@@ -70,8 +68,7 @@ struct DrillRequest {
 // peer, a deadline not in (0, 30 days], a message over 4000 bytes or not
 // UTF-8, and a partner the sharing decision would not give the drill to.
 // An e-mail that fails is recorded (the report shows it); the drill stands.
-Result<std::string> StartDrill(const DrillSender& sender, const DrillRequest& request,
-                               int64_t now_us);
+Result<std::string> StartDrill(const Outbound& sender, const DrillRequest& request, int64_t now_us);
 
 // ---- at the partner
 
@@ -152,9 +149,12 @@ Result<DrillSchedule> AddSchedule(CoordinationDb& db, const sharing::SharingPoli
                                   DrillSchedule schedule, int64_t now_us);
 Result<std::vector<DrillSchedule>> Schedules(CoordinationDb& db);
 Status RemoveSchedule(CoordinationDb& db, const std::string& id);  // NotFound
+// Whether a schedule is due at `now_us` (cheap: the drills job asks it
+// before building what sending needs).
+Result<bool> SchedulesDue(CoordinationDb& db, int64_t now_us);
 // Starts a drill for every schedule due at `now_us`, then moves it on by
 // its period (a period missed while the node was down is not run twice).
 // Returns the drills started.
-Result<std::vector<std::string>> RunDueSchedules(const DrillSender& sender, int64_t now_us);
+Result<std::vector<std::string>> RunDueSchedules(const Outbound& sender, int64_t now_us);
 
 }  // namespace kizuna::coordination

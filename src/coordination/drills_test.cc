@@ -45,8 +45,8 @@ struct TestNode {
     EXPECT_TRUE(made.ok()) << made.status().ToString();
     db = std::move(*made);
   }
-  DrillSender Sender() {
-    DrillSender s;
+  Outbound Sender() {
+    Outbound s;
     s.store = &node->store();
     s.db = db.get();
     s.config = &config;

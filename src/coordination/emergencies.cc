@@ -338,6 +338,16 @@ Result<std::string> RaiseEmergency(const Outbound& out, const EmergencyRequest& 
   return id;
 }
 
+Result<bool> EscalationsPending(CoordinationDb& db) {
+  auto lock = db.Lock();
+  KIZUNA_ASSIGN_OR_RETURN(
+      store::sqlite::Statement select,
+      db.connection().Prepare("SELECT 1 FROM emergency_teams WHERE acknowledged IS NULL AND "
+                              "state IN (?1, ?2) LIMIT 1"));
+  select.Bind(1, kNotifying).Bind(2, kUnanswered);
+  return select.Step();
+}
+
 Result<int> EscalateDue(const Outbound& out, int64_t now_us) {
   std::vector<Row> pending;
   {

@@ -63,6 +63,9 @@ struct EmergencyRequest {
 Result<std::string> RaiseEmergency(const Outbound& outbound, const EmergencyRequest& request,
                                    int64_t now_us);
 
+// Whether any team still waits for an answer (cheap: the escalations job
+// asks it before building what sending needs).
+Result<bool> EscalationsPending(CoordinationDb& db);
 // Moves every unanswered team whose contact's time ran out on to its next
 // contact (and records acknowledgements that came through federation).
 // Returns how many contacts were notified.

@@ -76,7 +76,11 @@ std::vector<platform::Job> CoordinationModule::Jobs() {
   drills.period = std::chrono::minutes(1);
   drills.run = [this]() -> Status {
     if (!db_) return Status::Ok();
-    auto started = RunDueSchedules(Sender(), SystemClock::Instance().NowMicros());
+    const int64_t now = SystemClock::Instance().NowMicros();
+    // Sender() reads our directory entry: only when there is work.
+    KIZUNA_ASSIGN_OR_RETURN(bool due, SchedulesDue(*db_, now));
+    if (!due) return Status::Ok();
+    auto started = RunDueSchedules(Sender(), now);
     if (!started.ok()) return started.status();
     for (const std::string& drill : *started) spdlog::info("coordination: scheduled {}", drill);
     return Status::Ok();
@@ -87,13 +91,15 @@ std::vector<platform::Job> CoordinationModule::Jobs() {
   escalations.retry_after = std::chrono::seconds(config_.escalation_check_seconds);
   escalations.run = [this]() -> Status {
     if (!db_) return Status::Ok();
+    KIZUNA_ASSIGN_OR_RETURN(bool pending, EscalationsPending(*db_));
+    if (!pending) return Status::Ok();
     return EscalateDue(Sender(), SystemClock::Instance().NowMicros()).status();
   };
   return {std::move(drills), std::move(escalations)};
 }
 
-DrillSender CoordinationModule::Sender() const {
-  DrillSender sender;
+Outbound CoordinationModule::Sender() const {
+  Outbound sender;
   sender.store = services_->store;
   sender.db = db_.get();
   sender.config = &services_->node->config();
@@ -182,10 +188,10 @@ void CoordinationModule::AddRoutes(platform::RouteTable& routes) {
              }));
   // Joint incidents.
   auto incidents = [this, home](const char* action) {
-    return home([this, action](const http::Request& r, const store::User& u,
-                               const platform::PathParams& p) {
-      return Incidents(r, u, p.Get("id"), action);
-    });
+    return home(
+        [this, action](const http::Request& r, const store::User&, const platform::PathParams& p) {
+          return Incidents(r, p.Get("id"), action);
+        });
   };
   routes.Add("GET", "/api/v1/coordination/incidents", incidents(""));
   routes.Add("POST", "/api/v1/coordination/incidents", incidents(""),

@@ -63,7 +63,7 @@ class CoordinationModule final : public platform::Module {
   http::Response Directory(const store::User& user, const std::string& id);
   // Drills: the home team's (anyone else gets 403), and the public link.
   bool IsHomeTeam(const store::User& user) const;
-  DrillSender Sender() const;
+  Outbound Sender() const;
   http::Response ListDrills();
   http::Response StartDrillRequest(const http::Request& request, const store::User& user);
   http::Response DrillReportResponse(const http::Request& request, const std::string& id);
@@ -76,8 +76,8 @@ class CoordinationModule final : public platform::Module {
   http::Response EmergencyLinkPage(const std::string& token, bool press);
   // GET/POST /incidents, GET /incidents/{id}[/report], POST
   // /incidents/{id}/{notes,tasks,links,close}.
-  http::Response Incidents(const http::Request& request, const store::User& user,
-                           const std::string& id, const std::string& action);
+  http::Response Incidents(const http::Request& request, const std::string& id,
+                           const std::string& action);
 
   const platform::NodeServices* services_;
   CoordinationConfig config_;

@@ -40,6 +40,32 @@ Result<std::vector<std::string>> PeersOf(const json::object& body) {
   return peers;
 }
 
+// A request's JSON object body (an empty body is {}), or what it should be.
+Result<json::object> BodyObject(const http::Request& request, std::string_view shape) {
+  boost::system::error_code ec;
+  json::value body = json::parse(request.body.empty() ? "{}" : request.body, ec);
+  if (ec || !body.is_object()) return InvalidArgument("a JSON object: " + std::string(shape));
+  return std::move(body.get_object());
+}
+
+// An optional number of minutes, as microseconds (nullopt when absent).
+Result<std::optional<int64_t>> MinutesField(const json::object& body, std::string_view key) {
+  const json::value* minutes = body.if_contains(key);
+  if (!minutes) return std::optional<int64_t>();
+  if (!minutes->is_number()) return InvalidArgument(std::string(key) + ": a number");
+  KIZUNA_ASSIGN_OR_RETURN(int64_t us, MinutesToMicros(minutes->to_number<double>(), key));
+  return std::optional<int64_t>(us);
+}
+
+// A text field: "" when absent; InvalidArgument when not text (or absent
+// and `required`).
+Result<std::string> TextField(const json::object& body, std::string_view key, bool required) {
+  const json::value* v = body.if_contains(key);
+  if (!v && !required) return std::string();
+  if (!v || !v->is_string()) return InvalidArgument(std::string(key) + ": text");
+  return std::string(v->get_string());
+}
+
 // The page of an e-mailed link: what it acknowledges and a button (GET),
 // or that it is acknowledged (POST, or a link already used).
 struct LinkView {
@@ -95,29 +121,18 @@ http::Response CoordinationModule::ListDrills() {
 
 http::Response CoordinationModule::StartDrillRequest(const http::Request& request,
                                                      const store::User& user) {
-  boost::system::error_code ec;
-  json::value body = json::parse(request.body, ec);
-  if (ec || !body.is_object()) {
-    return http::ErrorResponse(400, "Bad request",
-                               "a JSON object: {\"to\": [peer, …], "
-                               "\"deadline_minutes\": N, \"message\": …}");
-  }
+  auto body = BodyObject(request, "{\"to\": [peer, …], \"deadline_minutes\": N, \"message\": …}");
+  if (!body.ok()) return ErrorOf(body.status());
   DrillRequest drill;
-  auto peers = PeersOf(body.get_object());
-  if (!peers.ok()) return http::ErrorResponse(400, "Bad request", peers.status().message());
+  auto peers = PeersOf(*body);
+  if (!peers.ok()) return ErrorOf(peers.status());
   drill.peers = std::move(*peers);
-  if (const json::value* minutes = body.get_object().if_contains("deadline_minutes")) {
-    if (!minutes->is_number()) {
-      return http::ErrorResponse(400, "Bad request", "deadline_minutes: a number");
-    }
-    auto us = MinutesToMicros(minutes->to_number<double>(), "deadline_minutes");
-    if (!us.ok()) return ErrorOf(us.status());
-    drill.deadline_us = *us;
-  }
-  if (const json::value* message = body.get_object().if_contains("message")) {
-    if (!message->is_string()) return http::ErrorResponse(400, "Bad request", "message: text");
-    drill.message = std::string(message->get_string());
-  }
+  auto deadline = MinutesField(*body, "deadline_minutes");
+  if (!deadline.ok()) return ErrorOf(deadline.status());
+  if (*deadline) drill.deadline_us = **deadline;
+  auto message = TextField(*body, "message", false);
+  if (!message.ok()) return ErrorOf(message.status());
+  drill.message = std::move(*message);
   drill.started_by = user.org_name + "/" + user.name;
   auto started = StartDrill(Sender(), drill, SystemClock::Instance().NowMicros());
   if (!started.ok()) return ErrorOf(started.status());
@@ -180,29 +195,18 @@ http::Response CoordinationModule::ListEmergencies() {
 
 http::Response CoordinationModule::RaiseEmergencyRequest(const http::Request& request,
                                                          const store::User& user) {
-  boost::system::error_code ec;
-  json::value body = json::parse(request.body, ec);
-  if (ec || !body.is_object()) {
-    return http::ErrorResponse(400, "Bad request",
-                               "a JSON object: {\"to\": [peer, …], "
-                               "\"summary\": …, \"ack_minutes\": N}");
-  }
+  auto body = BodyObject(request, "{\"to\": [peer, …], \"summary\": …, \"ack_minutes\": N}");
+  if (!body.ok()) return ErrorOf(body.status());
   EmergencyRequest emergency;
-  auto peers = PeersOf(body.get_object());
-  if (!peers.ok()) return http::ErrorResponse(400, "Bad request", peers.status().message());
+  auto peers = PeersOf(*body);
+  if (!peers.ok()) return ErrorOf(peers.status());
   emergency.peers = std::move(*peers);
-  const json::value* summary = body.get_object().if_contains("summary");
-  if (!summary || !summary->is_string()) {
-    return http::ErrorResponse(400, "Bad request", "summary: what happened, as text");
-  }
-  emergency.summary = std::string(summary->get_string());
-  if (const json::value* minutes = body.get_object().if_contains("ack_minutes")) {
-    if (!minutes->is_number())
-      return http::ErrorResponse(400, "Bad request", "ack_minutes: a number");
-    auto us = MinutesToMicros(minutes->to_number<double>(), "ack_minutes");
-    if (!us.ok()) return ErrorOf(us.status());
-    emergency.ack_us = *us;
-  }
+  auto summary = TextField(*body, "summary", true);
+  if (!summary.ok()) return ErrorOf(summary.status());
+  emergency.summary = std::move(*summary);
+  auto ack = MinutesField(*body, "ack_minutes");
+  if (!ack.ok()) return ErrorOf(ack.status());
+  if (*ack) emergency.ack_us = **ack;
   emergency.raised_by = user.org_name + "/" + user.name;
   auto raised = RaiseEmergency(Sender(), emergency, SystemClock::Instance().NowMicros());
   if (!raised.ok()) return ErrorOf(raised.status());
@@ -262,16 +266,15 @@ std::vector<std::string> StringsField(const json::object& body, std::string_view
 
 }  // namespace
 
-http::Response CoordinationModule::Incidents(const http::Request& request, const store::User& user,
-                                             const std::string& id, const std::string& action) {
+http::Response CoordinationModule::Incidents(const http::Request& request, const std::string& id,
+                                             const std::string& action) {
   const Outbound out = Sender();
   const int64_t now = SystemClock::Instance().NowMicros();
   json::object body;
   if (request.method == "POST") {
-    boost::system::error_code ec;
-    json::value parsed = json::parse(request.body.empty() ? "{}" : request.body, ec);
-    if (ec || !parsed.is_object()) return http::ErrorResponse(400, "Bad request", "a JSON object");
-    body = std::move(parsed.get_object());
+    auto parsed = BodyObject(request, "see the README");
+    if (!parsed.ok()) return ErrorOf(parsed.status());
+    body = std::move(*parsed);
   }
   if (id.empty() && request.method == "GET") {
     auto incidents = ListIncidents(out);
@@ -295,7 +298,6 @@ http::Response CoordinationModule::Incidents(const http::Request& request, const
     if (!opened.ok()) return ErrorOf(opened.status());
     json::object answer{{"incident", *opened}};
     if (!emergency.empty()) answer["emergency"] = emergency;
-    (void)user;
     return http::JsonResponse(201, json::serialize(answer));
   }
   Result<std::string> made = std::string();

@@ -26,17 +26,8 @@ Status ConfigureModules(const std::vector<std::unique_ptr<Module>>& modules,
   };
   std::set<std::string, std::less<>> claimed;
   for (const auto& module : modules) {
-    const std::string name(module->name());
-    claimed.insert(name);
-    auto text = config.sections.find(name);
-    Result<node::ConfigSection> section = node::ConfigSection(name);
-    if (text != config.sections.end()) section = node::ConfigSection::Parse(name, text->second);
-    if (!section.ok()) return fail(section.status());
-    Status configured = module->Configure(*section);
-    if (configured.ok()) {
-      section->RejectUnknown();
-      configured = section->status();
-    }
+    claimed.insert(std::string(module->name()));
+    Status configured = ConfigureModule(*module, config);
     if (!configured.ok()) return fail(configured);
   }
   for (const auto& [name, text] : config.sections) {

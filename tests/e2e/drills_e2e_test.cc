@@ -9,7 +9,6 @@
 #include <chrono>
 #include <fstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/time.h"
@@ -65,13 +64,7 @@ TEST(DrillsE2e, OneTeamAnswersInTimeOneLateByMailOneNever) {
                        "--contact", "role=primary;email=desk@cert-c.example"})
                 .exit_code,
             0);
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        auto shown = JsonOut(RunKizuna({"directory", "show", a.dir(), "--json"}));
-        return shown.contains("teams") && shown.at("teams").as_array().size() == 3;
-      },
-      30s))
-      << a.ServerLog();
+  ASSERT_TRUE(WaitUntil([&] { return DirectoryTeams(a) == 3; }, 30s)) << a.ServerLog();
 
   // A request naming a team that is not a partner starts nothing.
   CommandResult bad =
@@ -140,7 +133,7 @@ TEST(DrillsE2e, OneTeamAnswersInTimeOneLateByMailOneNever) {
   // C's contact opens the link after the deadline. Opening shows a button
   // and acknowledges nothing; pressing it acknowledges.
   auto deadline = TimestampOf(Report(a, drill).at("deadline"));
-  while (Now() <= deadline + 500000) std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(WaitUntil([&] { return Now() > deadline + 500000; }, 60s));
   const std::string path = c_link.substr(a.base_url().size());
   http::Response page = a.Request("GET", path, "");
   ASSERT_EQ(page.status, 200) << page.body;

@@ -202,6 +202,11 @@ boost::json::object JsonOut(const CommandResult& result) {
   return ec || !v.is_object() ? boost::json::object() : v.as_object();
 }
 
+size_t DirectoryTeams(NodeProcess& node) {
+  boost::json::object shown = JsonOut(RunKizuna({"directory", "show", node.dir(), "--json"}));
+  return shown.contains("teams") ? shown.at("teams").as_array().size() : 0;
+}
+
 int64_t TimestampOf(const boost::json::value& value) {
   if (!value.is_string()) {
     ADD_FAILURE() << "not a timestamp: " << value;

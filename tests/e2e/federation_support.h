@@ -64,6 +64,8 @@ std::string AuditLog(const NodeProcess& node);
 // The JSON object a `kizuna … --json` command printed ({} and a test
 // failure when it failed or printed something else).
 boost::json::object JsonOut(const CommandResult& result);
+// How many teams `kizuna directory show DIR --json` lists.
+size_t DirectoryTeams(NodeProcess& node);
 // A "…Z" timestamp value in microseconds (0 and a test failure when not one).
 int64_t TimestampOf(const boost::json::value& value);
 size_t CountOf(const std::string& text, const std::string& needle);

@@ -163,7 +163,16 @@ TEST(IncidentsE2e, ConcurrentUpdatesConvergeOnEveryParticipantAndNoOneElseGetsAn
   EXPECT_EQ(a.Request("GET", "/api/v1/coordination/incidents/" + id, outsider).status, 403);
 
   // D, no participant, got nothing: not from A, not from B, not relayed.
-  std::this_thread::sleep_for(3s);
+  // What A and B share with D after all of it has reached D first.
+  Post(a, {Indicator(901, stix::Tlp::kGreen)});
+  Post(b, {Indicator(902, stix::Tlp::kGreen)});
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return d.Get(std::string(kObjects) + IndicatorId(901) + "/").status == 200 &&
+               d.Get(std::string(kObjects) + IndicatorId(902) + "/").status == 200;
+      },
+      30s))
+      << d.ServerLog();
   EXPECT_EQ(IncidentObjectsAt(d), 0u);
   CommandResult listed = RunKizuna({"incident", "list", d.dir(), "--json"});
   ASSERT_EQ(listed.exit_code, 0) << listed.err;

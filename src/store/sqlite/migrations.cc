@@ -160,28 +160,32 @@ Result<int64_t> UserVersion(Connection& connection) {
 
 std::span<const std::string_view> Migrations() { return kMigrations; }
 
-Status Migrate(Connection& connection) {
-  const int64_t latest = static_cast<int64_t>(kMigrations.size());
-  // A quick check outside a write transaction, so opening an up-to-date store
-  // never waits for a writer.
+Status Migrate(Connection& connection) { return MigrateSteps(connection, kMigrations, "store"); }
+
+Status MigrateSteps(Connection& connection, std::span<const std::string_view> steps,
+                    std::string_view what) {
+  const int64_t latest = static_cast<int64_t>(steps.size());
+  // A quick check outside a write transaction, so opening an up-to-date
+  // database never waits for a writer.
   KIZUNA_ASSIGN_OR_RETURN(int64_t version, UserVersion(connection));
   if (version == latest) return Status::Ok();
   KIZUNA_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(connection, true));
   // Re-read under the write lock: another process may have migrated meanwhile.
   KIZUNA_ASSIGN_OR_RETURN(version, UserVersion(connection));
+  const std::string name(what);
   if (version > latest) {
-    return FailedPrecondition("the store's schema version is " + std::to_string(version) +
+    return FailedPrecondition("the " + name + "'s schema version is " + std::to_string(version) +
                               " but this kizuna supports at most " + std::to_string(latest) +
-                              "; use a newer kizuna with this store");
+                              "; use a newer kizuna with this " + name);
   }
   if (version < 0) {
-    return FailedPrecondition("the store's schema version " + std::to_string(version) +
+    return FailedPrecondition("the " + name + "'s schema version " + std::to_string(version) +
                               " is invalid");
   }
   for (int64_t step = version; step < latest; ++step) {
-    Status status = connection.Exec(std::string(kMigrations[static_cast<size_t>(step)]));
+    Status status = connection.Exec(std::string(steps[static_cast<size_t>(step)]));
     if (!status.ok()) {
-      return Status(status.code(), "migrating the store to schema version " +
+      return Status(status.code(), "migrating the " + name + " to schema version " +
                                        std::to_string(step + 1) + ": " + status.message());
     }
   }

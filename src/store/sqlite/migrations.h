@@ -19,4 +19,10 @@ std::span<const std::string_view> Migrations();
 // database whose schema is newer than this build knows.
 Status Migrate(Connection& connection);
 
+// The same for another database's own steps (a module's, e.g.
+// coordination.db): step i takes it from user_version i to i + 1; `what`
+// names it in errors ("the coordination database").
+Status MigrateSteps(Connection& connection, std::span<const std::string_view> steps,
+                    std::string_view what);
+
 }  // namespace kizuna::store::sqlite
