@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install-deps.sh
+scripts/install-deps.sh --browser
 if [ ! -d ../shared/data ]; then
   echo "test.sh: ../shared/data (the shared test data) is missing beside the checkout" >&2
   exit 1

@@ -17,6 +17,7 @@
 #include "api/modules.h"
 #include "common/encoding.h"
 #include "common/time.h"
+#include "console/module.h"
 #include "coordination/module.h"
 #include "federation/boundary.h"
 #include "federation/module.h"
@@ -171,6 +172,14 @@ Router::Router(node::Node& node, std::shared_ptr<const correlation::WarningLists
   services_.api = &api_;
   services_.taxii = &taxii_;
   services_.correlator = &correlator_;
+  services_.may_read = [this](const store::User& user, const store::Collection& collection) {
+    return MayRead(user, collection);
+  };
+  services_.read_scope = [this](const store::User& user, const store::Collection& collection) {
+    return ScopeFor(user, collection);
+  };
+  services_.authenticator = &authenticator_;
+  services_.sessions = &sessions_;
   services_.stream = [this](const http::Request& request, const store::User& user,
                             const platform::PathParams& params) {
     return Stream(request, user, params.Get("id"));
@@ -421,46 +430,82 @@ http::Response Router::Dispatch(const http::Request& request, const store::User&
   return response;
 }
 
+http::Response Router::Authenticated(const http::Request& request, std::string* who) {
+  const std::string_view authorization = request.headers.Get("Authorization");
+  auth::AuthOutcome outcome;
+  std::optional<http::Request> with_key;  // a session's request, with the key it stands for
+  const std::string session_id =
+      authorization.empty() ? auth::SessionIdFromCookies(request.headers.Get("Cookie")) : "";
+  if (std::optional<auth::Session> session = sessions_.Use(session_id)) {
+    if (!auth::CheckCsrf(request.method, *session, request.headers.Get(auth::kCsrfHeader),
+                         request.headers.Get("Origin"), request.headers.Get("Host"), request.tls)) {
+      spdlog::info("console session from {}: 403: CSRF check failed on {} {}",
+                   request.remote_address, request.method, request.path);
+      return http::ErrorResponse(403, "Forbidden",
+                                 "a change made with the console's session needs its CSRF token "
+                                 "and the node's own origin");
+    }
+    with_key = request;
+    with_key->headers.Set("Authorization", "Bearer " + session->api_key);
+    // The key was verified at sign-in: the limits that slow a guesser down
+    // do not apply, but revocation and disabling do (Authenticate).
+    outcome.user = authenticator_.Authenticate(with_key->headers.Get("Authorization"));
+    if (!outcome.user.ok()) sessions_.Close(session_id);
+  } else if (!authorization.empty() || !platform_.IsPublic(request)) {
+    outcome = authenticator_.AuthenticateRequest(authorization, request.remote_address);
+  } else {
+    // An explicitly public route (RouteOptions::is_public): its handler
+    // checks a secret of its own, or serves nothing secret (the console's
+    // page and sign-in); the anonymous user has no organization.
+    *who = "public";
+    return platform_.Dispatch(request, store::User{});
+  }
+  if (outcome.user.ok()) {
+    *who = outcome.user->org_name + "/" + outcome.user->name;
+    return Dispatch(with_key ? *with_key : request, *outcome.user);
+  }
+  if (outcome.limited) {
+    // No detail: which limit (address or key id) is not the client's business.
+    spdlog::debug("auth from {}: 429: {}", request.remote_address, outcome.log_reason);
+    http::Response response =
+        http::ErrorResponse(429, "Too many requests", auth::kTooManyFailuresMessage);
+    response.headers.Set("Retry-After", std::to_string(outcome.retry_after_seconds));
+    return response;
+  }
+  if (outcome.user.status().code() == Code::kUnauthenticated) {
+    if (!outcome.log_reason.empty() && outcome.log_reason != "no credentials") {
+      spdlog::info("auth from {}: 401: {}", request.remote_address, outcome.log_reason);
+    }
+    http::Response response =
+        http::ErrorResponse(401, "Unauthorized", outcome.user.status().message());
+    // Not to the console's page (auth::kConsoleHeader): a browser would
+    // answer the challenge with its own password dialog over its sign-in.
+    if (!with_key && !request.headers.Has(auth::kConsoleHeader)) {
+      response.headers.Set("WWW-Authenticate", "Basic realm=\"kizuna\"");
+    }
+    return response;
+  }
+  spdlog::error("auth from {}: {}", request.remote_address, outcome.user.status().ToString());
+  return http::ErrorResponse(500, "Internal error", "authentication failed");
+}
+
 http::Response Router::Handle(const http::Request& request) {
   const auto started = std::chrono::steady_clock::now();
   http::Response response;
   std::string who = "-";
   const bool is_taxii = request.path.rfind("/taxii2/", 0) == 0 || request.path == "/taxii2";
   const bool is_api = request.path.rfind("/api/v1/", 0) == 0;
-  if (!is_taxii && !is_api) {
+  if (is_taxii || is_api) {
+    response = Authenticated(request, &who);
+  } else if (platform_.IsPublic(request)) {
+    // The web console's page and assets (src/console): nothing in them is
+    // data; what they show comes from the API, with its authentication.
+    who = "public";
+    response = platform_.Dispatch(request, store::User{});
+  } else {
     // The path is not echoed: error bodies never carry request bytes.
     response = http::ErrorResponse(
         404, "Not found", "no such endpoint (TAXII 2.1 is at /taxii2/, the REST API at /api/v1/)");
-  } else {
-    const std::string_view authorization = request.headers.Get("Authorization");
-    const bool anonymous_public = authorization.empty() && is_api && platform_.IsPublic(request);
-    auth::AuthOutcome outcome;
-    if (!anonymous_public) {
-      outcome = authenticator_.AuthenticateRequest(authorization, request.remote_address);
-    }
-    if (anonymous_public) {
-      // An explicitly public route (RouteOptions::is_public): its handler
-      // checks a secret of its own; the anonymous user has no organization.
-      who = "public";
-      response = platform_.Dispatch(request, store::User{});
-    } else if (outcome.user.ok()) {
-      who = outcome.user->org_name + "/" + outcome.user->name;
-      response = Dispatch(request, *outcome.user);
-    } else if (outcome.limited) {
-      // No detail: which limit (address or key id) is not the client's business.
-      spdlog::debug("auth from {}: 429: {}", request.remote_address, outcome.log_reason);
-      response = http::ErrorResponse(429, "Too many requests", auth::kTooManyFailuresMessage);
-      response.headers.Set("Retry-After", std::to_string(outcome.retry_after_seconds));
-    } else if (outcome.user.status().code() == Code::kUnauthenticated) {
-      if (!outcome.log_reason.empty() && outcome.log_reason != "no credentials") {
-        spdlog::info("auth from {}: 401: {}", request.remote_address, outcome.log_reason);
-      }
-      response = http::ErrorResponse(401, "Unauthorized", outcome.user.status().message());
-      response.headers.Set("WWW-Authenticate", "Basic realm=\"kizuna\"");
-    } else {
-      spdlog::error("auth from {}: {}", request.remote_address, outcome.user.status().ToString());
-      response = http::ErrorResponse(500, "Internal error", "authentication failed");
-    }
   }
   const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - started)
@@ -480,6 +525,7 @@ std::vector<std::unique_ptr<platform::Module>> NodeModules(const platform::NodeS
   modules.push_back(std::make_unique<geo::GeoModule>(services));
   modules.push_back(std::make_unique<alerts::AlertsModule>(services));
   modules.push_back(std::make_unique<coordination::CoordinationModule>(services));
+  modules.push_back(std::make_unique<console::ConsoleModule>(services));
   return modules;
 }
 

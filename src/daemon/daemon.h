@@ -11,6 +11,7 @@
 
 #include "api/api.h"
 #include "auth/auth.h"
+#include "auth/sessions.h"
 #include "bus/bus.h"
 #include "correlation/correlator.h"
 #include "correlation/sightings.h"
@@ -65,6 +66,9 @@ class Router {
 
  private:
   http::Response Dispatch(const http::Request& request, const store::User& user);
+  // A request with credentials: its API key, or the web console's session
+  // cookie standing for one (auth/sessions.h).
+  http::Response Authenticated(const http::Request& request, std::string* who);
   http::Response Stream(const http::Request& request, const store::User& user,
                         const std::string& collection);
   taxii::ReadScope ScopeFor(const store::User& user, const store::Collection& collection);
@@ -81,6 +85,7 @@ class Router {
   federation::AuditLog audit_;
   federation::Federation federation_;
   auth::Authenticator authenticator_;
+  auth::SessionTable sessions_;  // the web console's sign-ins
   correlation::Correlator correlator_;
   correlation::SightingRecorder sightings_;
   taxii::TaxiiService taxii_;

@@ -31,7 +31,12 @@ class ApiService;
 }
 namespace taxii {
 class TaxiiService;
-}
+struct ReadScope;
+}  // namespace taxii
+namespace auth {
+class Authenticator;
+class SessionTable;
+}  // namespace auth
 namespace correlation {
 class Correlator;
 }
@@ -51,6 +56,15 @@ struct NodeServices {
   api::ApiService* api = nullptr;
   taxii::TaxiiService* taxii = nullptr;
   correlation::Correlator* correlator = nullptr;
+  // What a user may read of a collection: whether at all (grants, and for a
+  // partner the collections shared with it) and which versions (the sharing
+  // decision at the TAXII boundary). Every reader of objects outside TAXII
+  // (the web console) asks these two, so it never shows more than TAXII.
+  std::function<Result<bool>(const store::User&, const store::Collection&)> may_read;
+  std::function<taxii::ReadScope(const store::User&, const store::Collection&)> read_scope;
+  // API keys (with the failure limits) and the web console's sessions.
+  auth::Authenticator* authenticator = nullptr;
+  auth::SessionTable* sessions = nullptr;
   RouteHandler stream;                    // a collection's live stream
   std::function<void()> stop_federation;  // stops the peer workers
 };

@@ -98,6 +98,11 @@ struct ObjectQuery {
   std::optional<int64_t> added_after_us;
   // Paging cursor: only versions with date_added strictly greater.
   std::optional<int64_t> after_date_added_us;
+  // Newest first (ORDER BY date_added descending), and then the paging
+  // cursor is this: only versions with date_added strictly smaller. `more`
+  // and `limit` work alike both ways.
+  bool newest_first = false;
+  std::optional<int64_t> before_date_added_us;
   size_t limit = 0;  // 0: unlimited
   bool include_json = true;
   bool include_origin = false;

@@ -356,6 +356,26 @@ TEST_P(StoreConformanceTest, AddedAfterIsExclusive) {
   EXPECT_TRUE(Query(query).objects.empty());
 }
 
+TEST_P(StoreConformanceTest, NewestFirstPagesBackwards) {
+  CreateCollection();
+  AddResult added = Add({MakeObject(IndicatorId(1), kT0, kT0), MakeObject(IndicatorId(2), kT0, kT0),
+                         MakeObject(IndicatorId(3), kT0, kT0)});
+  ObjectQuery query;
+  query.newest_first = true;
+  EXPECT_THAT(Ids(Query(query)), ElementsAre(IndicatorId(3), IndicatorId(2), IndicatorId(1)));
+  query.limit = 2;
+  ObjectPage page = Query(query);
+  EXPECT_THAT(Ids(page), ElementsAre(IndicatorId(3), IndicatorId(2)));
+  EXPECT_TRUE(page.more);
+  query.before_date_added_us = page.objects.back().date_added_us;
+  page = Query(query);
+  EXPECT_THAT(Ids(page), ElementsAre(IndicatorId(1)));
+  EXPECT_FALSE(page.more);
+  query.before_date_added_us = added.date_added_us[2];
+  query.added_after_us = added.date_added_us[0];
+  EXPECT_THAT(Ids(Query(query)), ElementsAre(IndicatorId(2)));
+}
+
 TEST_P(StoreConformanceTest, LimitSetsMore) {
   CreateCollection();
   Add({MakeObject(IndicatorId(1), kT0, kT0), MakeObject(IndicatorId(2), kT0, kT0)});

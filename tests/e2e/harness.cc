@@ -37,9 +37,9 @@ std::string Trimmed(std::string s) {
   return s;
 }
 
-std::vector<char*> Argv(const std::vector<std::string>& args) {
+std::vector<char*> Argv(const std::string& program, const std::vector<std::string>& args) {
   std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(KizunaBinary()));
+  argv.push_back(const_cast<char*>(program.c_str()));
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   return argv;
@@ -101,8 +101,8 @@ int ExitCodeOf(int status) {
   return -1;
 }
 
-std::string CommandLine(const std::vector<std::string>& args) {
-  std::string line = "kizuna";
+std::string CommandLine(const std::string& program, const std::vector<std::string>& args) {
+  std::string line = program;
   for (const auto& a : args) line += " " + a;
   return line;
 }
@@ -168,6 +168,11 @@ void WriteFile(const std::string& path, const std::string& content) {
 
 CommandResult RunKizuna(const std::vector<std::string>& args, const std::string& input,
                         std::chrono::milliseconds timeout) {
+  return RunProgram(KizunaBinary(), args, input, timeout);
+}
+
+CommandResult RunProgram(const std::string& program, const std::vector<std::string>& args,
+                         const std::string& input, std::chrono::milliseconds timeout) {
   TempDir io;
   const std::string in_path = io.path() + "/in", out_path = io.path() + "/out",
                     err_path = io.path() + "/err";
@@ -182,8 +187,8 @@ CommandResult RunKizuna(const std::vector<std::string>& args, const std::string&
     dup2(in, 0);
     dup2(out, 1);
     dup2(err, 2);
-    auto argv = Argv(args);
-    execv(argv[0], argv.data());
+    auto argv = Argv(program, args);
+    execvp(argv[0], argv.data());
     _exit(127);
   }
   if (pid < 0) throw std::runtime_error("fork failed: " + std::string(std::strerror(errno)));
@@ -200,10 +205,10 @@ CommandResult RunKizuna(const std::vector<std::string>& args, const std::string&
   result.out = ReadFile(out_path);
   result.err = ReadFile(err_path);
   if (result.timed_out) {
-    result.err += "\n[e2e harness] `" + CommandLine(args) + "` did not finish within " +
+    result.err += "\n[e2e harness] `" + CommandLine(program, args) + "` did not finish within " +
                   std::to_string(timeout.count()) + " ms and was killed\n";
     std::fprintf(stderr, "[e2e harness] `%s` timed out after %lld ms: killed\n",
-                 CommandLine(args).c_str(), static_cast<long long>(timeout.count()));
+                 CommandLine(program, args).c_str(), static_cast<long long>(timeout.count()));
   }
   return result;
 }
@@ -231,7 +236,8 @@ bool NodeProcess::Start(std::string* error) {
     dup2(out, 1);
     dup2(err, 2);
     const std::vector<std::string> args = {"serve", dir()};
-    auto argv = Argv(args);
+    const std::string program = KizunaBinary();
+    auto argv = Argv(program, args);
     execv(argv[0], argv.data());
     _exit(127);
   }

@@ -48,6 +48,11 @@ inline constexpr std::chrono::seconds kCommandTimeout{120 * test_support::kSanit
 CommandResult RunKizuna(const std::vector<std::string>& args, const std::string& input = "",
                         std::chrono::milliseconds timeout = kCommandTimeout);
 
+// The same for any program (found on PATH when `program` has no '/').
+CommandResult RunProgram(const std::string& program, const std::vector<std::string>& args,
+                         const std::string& input = "",
+                         std::chrono::milliseconds timeout = kCommandTimeout);
+
 std::string ReadFile(const std::string& path);
 
 // STIX for tests: a TAXII envelope ({"objects": […]}) and a bundle of

@@ -135,12 +135,13 @@ Result<ObjectPage> SqliteStore::QueryObjects(const std::string& collection_id,
     // Without statistics the planner prefers walking the date_added index
     // (no sort needed) even for a handful of ids in a huge collection.
     if (!query.ids.empty()) sql += " INDEXED BY objects_by_version";
-    sql += " WHERE collection_pk = ? AND date_added_us > ?";
+    sql += " WHERE collection_pk = ? AND date_added_us > ? AND date_added_us < ?";
     AppendInFilter(sql, "object_id", query.ids.size());
     AppendInFilter(sql, "type", query.types.size());
     AppendInFilter(sql, "spec_version", query.spec_versions.size());
     AppendVersionFilter(sql, query);
-    sql += " ORDER BY date_added_us LIMIT ?";
+    sql += query.newest_first ? " ORDER BY date_added_us DESC LIMIT ?"
+                              : " ORDER BY date_added_us LIMIT ?";
     KIZUNA_ASSIGN_OR_RETURN(Statement stmt, c.Prepare(sql));
 
     int64_t lower_bound = INT64_MIN;
@@ -153,6 +154,7 @@ Result<ObjectPage> SqliteStore::QueryObjects(const std::string& collection_id,
     Binder(stmt)
         .Int(collection_pk)
         .Int(lower_bound)
+        .Int(query.before_date_added_us.value_or(INT64_MAX))
         .Texts(query.ids)
         .Texts(query.types)
         .Texts(query.spec_versions)

@@ -1,0 +1,427 @@
+// The console's pages. Each renders into `view` from the REST API and TAXII,
+// as the signed-in user: what the API refuses this user, the page says so.
+'use strict';
+
+(() => {
+  const {el, api, errorText, tlpBadge, when, objectLink, table, message, page} = kz;
+  const TLPS = ['clear', 'green', 'amber', 'amber+strict', 'red'];
+  const TLP_MARKINGS = {
+    clear: 'marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487',
+    green: 'marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb',
+    amber: 'marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421',
+    'amber+strict': 'marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003',
+    red: 'marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1',
+  };
+  const TLP_COLOURS = {clear: '#9aa4ad', green: '#33aa00', amber: '#ffc000', 'amber+strict': '#e08e00', red: '#ff2b2b'};
+
+  async function apiRoot() {
+    const discovery = await api('GET', '/taxii2/');
+    if (discovery.status !== 200) throw new Error(errorText(discovery));
+    const root = discovery.body.default || (discovery.body.api_roots || [])[0];
+    return new URL(root, location.origin).pathname.replace(/\/?$/, '/');
+  }
+
+  async function collections() {
+    const root = await apiRoot();
+    const result = await api('GET', root + 'collections/');
+    return {root, list: result.status === 200 ? (result.body.collections || []) : []};
+  }
+
+  function section(title, ...content) {
+    return el('section', {class: 'card'}, el('h2', {}, title), ...content);
+  }
+
+  function barChart(label, pairs) {
+    const canvas = el('canvas', {role: 'img', 'aria-label': label});
+    const box = el('div', {class: 'chart'}, canvas);
+    if (window.Chart && pairs.length) {
+      new Chart(canvas, {
+        type: 'bar',
+        data: {labels: pairs.map((p) => p[0]),
+               datasets: [{label, data: pairs.map((p) => p[1]),
+                           backgroundColor: pairs.map((p) => TLP_COLOURS[p[0]] || '#0b5cad')}]},
+        options: {animation: false, maintainAspectRatio: false, plugins: {legend: {display: false}}},
+      });
+    }
+    return box;
+  }
+
+  page('signin', (view) => {
+    const key = el('input', {type: 'password', id: 'api-key', name: 'api_key', autocomplete: 'current-password',
+                             required: true, placeholder: 'kz_…'});
+    const status = el('div', {});
+    const form = el('form', {class: 'signin', onsubmit: async (event) => {
+      event.preventDefault();
+      status.replaceChildren(message('Signing in…'));
+      const error = await kz.signIn(key.value.trim());
+      if (error) status.replaceChildren(message(error, 'error'));
+    }},
+    el('h1', {}, 'Sign in to kizuna'),
+    el('label', {for: 'api-key'}, 'API key'), key,
+    el('button', {type: 'submit'}, 'Sign in'), status,
+    el('p', {class: 'hint'}, 'Your API key (kizuna user add / user key) is exchanged for a session; it is not kept in this page.'));
+    view.append(form);
+  });
+
+  page('notfound', (view) => view.append(message('No such page.', 'error')));
+
+  page('dashboard', async (view) => {
+    view.append(el('h1', {}, 'Dashboard'));
+    const summary = await api('GET', '/api/v1/console/summary');
+    if (summary.status !== 200) {
+      view.append(message(errorText(summary), 'error'));
+      return;
+    }
+    const s = summary.body;
+    view.append(section('Objects added in the last 7 days',
+      el('p', {class: 'figure', id: 'recent-total'}, String(s.total), s.complete ? '' : '+'),
+      el('div', {class: 'grid'},
+        el('div', {}, el('h3', {}, 'By producer'), table(['producer', 'objects'], s.by_producer)),
+        el('div', {}, el('h3', {}, 'By TLP'), barChart('objects by TLP', s.by_tlp),
+           table(['TLP', 'objects'], s.by_tlp.map(([t, n]) => [tlpBadge(t === 'none' ? '' : t), n]))),
+        el('div', {}, el('h3', {}, 'By type'), table(['type', 'objects'], s.by_type)))));
+
+    const recent = await api('GET', '/api/v1/console/objects?limit=10');
+    if (recent.status === 200) {
+      view.append(section('Newest objects', objectTable(recent.body.objects)));
+    }
+    const peers = await api('GET', '/api/v1/peers');
+    view.append(section('Partners', peers.status === 200
+      ? peerTable(peers.body.peers) : message('Only admins see the partners (' + errorText(peers) + ').')));
+    const stats = await api('GET', '/api/v1/correlation/stats');
+    if (stats.status === 200) {
+      view.append(section('Matching', table(['indicators indexed', 'evaluated by pattern', 'index entries'],
+        [[stats.body.indexed, stats.body.by_pattern, stats.body.index_entries]])));
+    }
+    const drills = await api('GET', '/api/v1/coordination/drills');
+    if (drills.status === 200) {
+      const open = (drills.body.drills || []).filter((d) => !d.finished);
+      view.append(section('Drills in progress', open.length
+        ? table(['drill', 'started', 'deadline'], open.map((d) => [d.id, when(d.started), when(d.deadline)]))
+        : message('None.')));
+    }
+    const alerts = await api('GET', '/api/v1/alerts/status');
+    if (alerts.status === 200) {
+      const events = alerts.body.events || {};
+      view.append(section('Alerting', table(['events', 'pending', 'reported', 'suppressed', 'unrouted', 'recipients'],
+        [[events.total, events.pending, events.reported, events.suppressed, events.unrouted,
+          (alerts.body.recipients || []).length]]),
+        table(['delivery state', 'events'], Object.entries(alerts.body.event_states || {}))));
+    }
+  });
+
+  function objectTable(objects) {
+    if (!objects.length) return message('No objects.');
+    return table(['added', 'type', 'name', 'TLP', 'producer', 'collection'], objects.map((o) => [
+      when(o.date_added), o.type,
+      objectLink(o.id, (o.object && (o.object.name || o.object.value || o.object.pattern)) || o.id),
+      tlpBadge(o.tlp), o.producer, o.collection_title || o.collection]));
+  }
+
+  function peerTable(peers) {
+    if (!peers.length) return message('No partners configured.');
+    return table(['partner', 'state', 'lag', 'last sync', 'received', 'sent', 'last error'], peers.map((p) => {
+      const s = p.status || {};
+      return [p.name, s.state || 'not started', s.lag_seconds == null ? '' : s.lag_seconds + ' s',
+              when(s.last_sync), s.received == null ? '' : s.received, s.sent == null ? '' : s.sent,
+              s.last_error || ''];
+    }));
+  }
+
+  page('objects', async (view, target) => {
+    const params = target.params;
+    view.append(el('h1', {}, 'Objects'));
+    const {list} = await collections();
+    const field = (name, label, input) => el('label', {}, label, input);
+    const select = (name, options) => el('select', {name},
+      el('option', {value: ''}, 'any'),
+      options.map(([value, text]) => el('option', {value, selected: params.get(name) === value}, text)));
+    const form = el('form', {class: 'filters', onsubmit: (event) => {
+      event.preventDefault();
+      const query = new URLSearchParams();
+      for (const [key, value] of new FormData(form)) {
+        if (!value) continue;
+        query.set(key, key.startsWith('added_') ? new Date(value).toISOString() : value);
+      }
+      kz.navigate('#/objects?' + query.toString());
+    }},
+    field('q', 'Text', el('input', {name: 'q', type: 'search', value: params.get('q') || ''})),
+    field('type', 'Type', select('type', ['indicator', 'report', 'note', 'malware', 'threat-actor',
+      'campaign', 'attack-pattern', 'vulnerability', 'identity', 'sighting', 'relationship',
+      'observed-data', 'incident', 'course-of-action', 'tool', 'infrastructure'].map((t) => [t, t]))),
+    field('tlp', 'TLP', select('tlp', TLPS.map((t) => [t, 'TLP:' + t.toUpperCase()]))),
+    field('producer', 'Producer', el('input', {name: 'producer', value: params.get('producer') || '',
+                                               placeholder: 'home, a partner, org:NAME'})),
+    field('collection', 'Collection', select('collection', list.map((c) => [c.id, c.title]))),
+    field('added_after', 'Added after', el('input', {name: 'added_after', type: 'date'})),
+    field('added_before', 'Added before', el('input', {name: 'added_before', type: 'date'})),
+    el('button', {type: 'submit'}, 'Search'));
+    view.append(form);
+    const result = await api('GET', '/api/v1/console/objects?' + params.toString());
+    if (result.status !== 200) {
+      view.append(message(errorText(result), 'error'));
+      return;
+    }
+    view.append(el('div', {id: 'results'}, objectTable(result.body.objects),
+      result.body.complete ? null : message('The search stopped after ' + result.body.scanned +
+                                           ' stored versions: narrow it to see older objects.')));
+  });
+
+  // The links of an object as an SVG: the object in the middle, linked
+  // objects around it, each edge labelled.
+  function graph(data, center) {
+    const ns = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(ns, 'svg');
+    const size = 520, mid = size / 2, radius = 190;
+    svg.setAttribute('viewBox', `0 0 ${size} ${size}`);
+    svg.setAttribute('class', 'graph');
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('aria-label', 'relationships');
+    const others = data.nodes.filter((n) => n.id !== center);
+    const position = {[center]: [mid, mid]};
+    others.forEach((n, i) => {
+      const angle = (2 * Math.PI * i) / Math.max(others.length, 1) - Math.PI / 2;
+      position[n.id] = [mid + radius * Math.cos(angle), mid + radius * Math.sin(angle)];
+    });
+    const add = (tag, attrs, text) => {
+      const node = document.createElementNS(ns, tag);
+      for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+      if (text) node.textContent = text;
+      svg.append(node);
+      return node;
+    };
+    for (const e of data.edges) {
+      const [x1, y1] = position[e.source] || [mid, mid];
+      const [x2, y2] = position[e.target] || [mid, mid];
+      add('line', {x1, y1, x2, y2, class: 'edge'});
+      add('text', {x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 4, class: 'edge-label'}, e.label);
+    }
+    for (const n of data.nodes) {
+      const [x, y] = position[n.id];
+      const link = document.createElementNS(ns, 'a');
+      link.setAttribute('href', '#/object/' + encodeURIComponent(n.id));
+      svg.append(link);
+      const circle = document.createElementNS(ns, 'circle');
+      circle.setAttribute('cx', x); circle.setAttribute('cy', y); circle.setAttribute('r', n.id === center ? 12 : 8);
+      circle.setAttribute('class', 'node node-' + n.type);
+      const label = document.createElementNS(ns, 'text');
+      label.setAttribute('x', x); label.setAttribute('y', y + 24); label.setAttribute('class', 'node-label');
+      label.textContent = n.type + ': ' + (n.name || n.id.slice(n.type.length + 2, n.type.length + 10));
+      link.append(circle, label);
+    }
+    return svg;
+  }
+
+  page('object', async (view, target) => {
+    const id = target.arg;
+    const result = await api('GET', '/api/v1/console/objects/' + encodeURIComponent(id));
+    if (result.status !== 200) {
+      view.append(el('h1', {}, id), message(errorText(result), 'error'));
+      return;
+    }
+    const versions = result.body.versions;
+    const newest = versions[versions.length - 1];
+    const o = newest.object || {};
+    view.append(el('h1', {}, o.name || o.value || id),
+      el('p', {class: 'meta'}, el('code', {}, id), ' ', tlpBadge(newest.tlp),
+         ' produced by ', el('strong', {}, newest.producer),
+         o.created_by_ref ? [' (', o.created_by_ref, ')'] : null));
+    view.append(section('Versions', table(['version', 'added', 'TLP', 'producer', 'collection'],
+      versions.map((v) => [when(v.version), when(v.date_added), tlpBadge(v.tlp), v.producer,
+                           v.collection_title || v.collection]))));
+    const markingNames = Object.fromEntries(Object.entries(TLP_MARKINGS).map(([name, id]) => [id, name]));
+    if (o.object_marking_refs) {
+      view.append(section('Markings', el('ul', {}, o.object_marking_refs.map((m) =>
+        el('li', {}, markingNames[m] ? tlpBadge(markingNames[m]) : null, ' ', el('code', {}, m))))));
+    }
+    if (o.x_kizuna_sharing_groups) view.append(section('Sharing groups', o.x_kizuna_sharing_groups.join(', ')));
+    view.append(section('Links', result.body.graph.edges.length
+      ? graph(result.body.graph, id) : message('No relationships.')));
+    if (newest.type === 'indicator') {
+      const sightings = await api('GET', '/api/v1/indicators/' + encodeURIComponent(id) + '/sightings');
+      if (sightings.status === 200) {
+        const rows = (sightings.body.sighted_by || []).map((s) =>
+          [s.name || s.identity, s.count, when(s.first_seen), when(s.last_seen), (s.via || []).join(', ')]);
+        view.append(section('Sightings by partners', rows.length
+          ? table(['observer', 'count', 'first seen', 'last seen', 'via'], rows) : message('Not sighted yet.')));
+      }
+    }
+    view.append(section('STIX', el('pre', {class: 'json'}, JSON.stringify(o, null, 2))));
+  });
+
+  function uuid4() {
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
+
+  async function postEnvelope(root, collection, objects, onProgress) {
+    const body = JSON.stringify({objects});
+    // XMLHttpRequest: fetch cannot report an upload's progress.
+    return new Promise((resolve) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', root + 'collections/' + encodeURIComponent(collection) + '/objects/');
+      xhr.setRequestHeader('Content-Type', 'application/taxii+json;version=2.1');
+      xhr.setRequestHeader('Accept', 'application/taxii+json;version=2.1');
+      xhr.setRequestHeader('X-CSRF-Token', kz.session().csrf_token);
+      xhr.setRequestHeader('X-Kizuna-Console', '1');
+      xhr.upload.onprogress = (e) => { if (e.lengthComputable && onProgress) onProgress(e.loaded / e.total); };
+      xhr.onload = () => {
+        let parsed = null;
+        try { parsed = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
+        resolve({status: xhr.status, body: parsed});
+      };
+      xhr.onerror = () => resolve({status: 0, body: {title: 'Network error'}});
+      xhr.send(body);
+    });
+  }
+
+  function statusText(result) {
+    if (result.status !== 202 && result.status !== 200) return [errorText(result), 'error'];
+    const s = result.body || {};
+    const failures = (s.failures || []).map((f) => f.id + ': ' + (f.message || '')).join('; ');
+    return ['Stored ' + (s.success_count || 0) + ', failed ' + (s.failure_count || 0) +
+            (failures ? ' (' + failures + ')' : ''), s.failure_count ? 'error' : 'ok'];
+  }
+
+  page('new', async (view) => {
+    view.append(el('h1', {}, 'Create'));
+    const {root, list} = await collections();
+    const writable = list.filter((c) => c.can_write);
+    if (!writable.length) {
+      view.append(message('You may not write to any collection.', 'error'));
+      return;
+    }
+    const status = el('div', {id: 'create-status'});
+    const kind = el('select', {name: 'kind', id: 'kind'}, ['indicator', 'report', 'note'].map((k) => el('option', {value: k}, k)));
+    const inputs = {
+      name: el('input', {name: 'name', id: 'name'}),
+      pattern: el('input', {name: 'pattern', id: 'pattern', placeholder: "[ipv4-addr:value = '203.0.113.5']"}),
+      description: el('textarea', {name: 'description', id: 'description', rows: 3}),
+      tlp: el('select', {name: 'tlp', id: 'tlp'}, TLPS.map((t) => el('option', {value: t, selected: t === 'green'}, 'TLP:' + t.toUpperCase()))),
+      groups: el('input', {name: 'groups', id: 'groups', placeholder: 'sharing groups, comma-separated'}),
+      refs: el('input', {name: 'refs', id: 'refs', placeholder: 'indicator--…, malware--…'}),
+      collection: el('select', {name: 'collection', id: 'collection'}, writable.map((c) => el('option', {value: c.id}, c.title))),
+    };
+    const form = el('form', {class: 'create', onsubmit: async (event) => {
+      event.preventDefault();
+      const now = new Date().toISOString();
+      const type = kind.value;
+      const object = {type, spec_version: '2.1', id: type + '--' + uuid4(), created: now, modified: now,
+                      object_marking_refs: [TLP_MARKINGS[inputs.tlp.value]]};
+      const refs = inputs.refs.value.split(',').map((r) => r.trim()).filter(Boolean);
+      const groups = inputs.groups.value.split(',').map((g) => g.trim()).filter(Boolean);
+      if (groups.length) object.x_kizuna_sharing_groups = groups;
+      if (type === 'indicator') {
+        Object.assign(object, {name: inputs.name.value, pattern: inputs.pattern.value, pattern_type: 'stix',
+                               valid_from: now, description: inputs.description.value || undefined});
+      } else if (type === 'report') {
+        Object.assign(object, {name: inputs.name.value, published: now, description: inputs.description.value || undefined,
+                               object_refs: refs});
+      } else {
+        Object.assign(object, {abstract: inputs.name.value || undefined, content: inputs.description.value,
+                               object_refs: refs});
+      }
+      status.replaceChildren(message('Sending…'));
+      const result = await postEnvelope(root, inputs.collection.value, [object]);
+      const [text, kindOf] = statusText(result);
+      status.replaceChildren(message(text, kindOf));
+      if (kindOf === 'ok') status.append(el('p', {}, 'Created ', objectLink(object.id)));
+    }},
+    el('label', {for: 'kind'}, 'Kind'), kind,
+    el('label', {for: 'name'}, 'Name (a note: its abstract)'), inputs.name,
+    el('label', {for: 'pattern'}, 'Pattern (indicators)'), inputs.pattern,
+    el('label', {for: 'description'}, 'Description (a note: its content)'), inputs.description,
+    el('label', {for: 'tlp'}, 'TLP'), inputs.tlp,
+    el('label', {for: 'groups'}, 'Sharing groups'), inputs.groups,
+    el('label', {for: 'refs'}, 'Refers to (a report or note: the ids it is about)'), inputs.refs,
+    el('label', {for: 'collection'}, 'Collection'), inputs.collection,
+    el('button', {type: 'submit'}, 'Create'), status);
+    view.append(section('A new object', form));
+
+    const file = el('input', {type: 'file', id: 'import-file', accept: '.json,application/json'});
+    const importCollection = el('select', {id: 'import-collection'}, writable.map((c) => el('option', {value: c.id}, c.title)));
+    const progress = el('progress', {id: 'import-progress', max: 1, value: 0});
+    const importStatus = el('div', {id: 'import-status'});
+    const importForm = el('form', {onsubmit: async (event) => {
+      event.preventDefault();
+      if (!file.files.length) return;
+      let bundle;
+      try { bundle = JSON.parse(await file.files[0].text()); } catch (e) {
+        importStatus.replaceChildren(message('Not JSON: ' + e.message, 'error'));
+        return;
+      }
+      const objects = Array.isArray(bundle) ? bundle : (bundle.objects || []);
+      const batch = 500;
+      let stored = 0, failed = 0;
+      for (let i = 0; i < objects.length; i += batch) {
+        const result = await postEnvelope(root, importCollection.value, objects.slice(i, i + batch), (f) => {
+          progress.value = (i + f * Math.min(batch, objects.length - i)) / objects.length;
+        });
+        if (result.status !== 202 && result.status !== 200) {
+          importStatus.replaceChildren(message(errorText(result), 'error'));
+          return;
+        }
+        stored += result.body.success_count || 0;
+        failed += result.body.failure_count || 0;
+        progress.value = Math.min(i + batch, objects.length) / objects.length;
+        importStatus.replaceChildren(message(`${Math.min(i + batch, objects.length)} of ${objects.length} sent`));
+      }
+      importStatus.replaceChildren(message(`Imported: ${stored} stored, ${failed} refused`, failed ? 'error' : 'ok'));
+    }},
+    el('label', {for: 'import-file'}, 'STIX 2.1 bundle'), file,
+    el('label', {for: 'import-collection'}, 'Into'), importCollection,
+    el('button', {type: 'submit'}, 'Import'), progress, importStatus);
+    view.append(section('Import a file', importForm));
+  });
+
+  page('partners', async (view) => {
+    view.append(el('h1', {}, 'Partners'));
+    const peers = await api('GET', '/api/v1/peers');
+    if (peers.status !== 200) {
+      view.append(message(errorText(peers), 'error'));
+      return;
+    }
+    view.append(section('State', peerTable(peers.body.peers)));
+    view.append(section('Configuration', table(['partner', 'URL', 'max TLP', 'pulls', 'into', 'push', 'stream'],
+      peers.body.peers.map((p) => [p.name, p.url, tlpBadge(p.max_tlp), (p.pull || []).join(', '), p.into,
+                                   p.push, p.stream ? 'yes' : 'no']))));
+  });
+
+  page('match', async (view) => {
+    view.append(el('h1', {}, 'Matching'));
+    const input = el('textarea', {id: 'observables', rows: 8, placeholder: 'one observable per line: IPs, domains, URLs, hashes…'});
+    const file = el('input', {type: 'file', id: 'observables-file', accept: '.txt,.csv,text/plain'});
+    const out = el('div', {id: 'match-results'});
+    const form = el('form', {onsubmit: async (event) => {
+      event.preventDefault();
+      let text = input.value;
+      if (file.files.length) text += '\n' + await file.files[0].text();
+      out.replaceChildren(message('Matching…'));
+      const result = await api('POST', '/api/v1/match', text, 'text/plain');
+      if (result.status !== 200) {
+        out.replaceChildren(message(errorText(result), 'error'));
+        return;
+      }
+      const results = Array.isArray(result.body) ? result.body : (result.body.results || []);
+      const rows = [];
+      for (const r of results) {
+        if (r.error) { rows.push([r.input, 'error: ' + r.error, '', '']); continue; }
+        for (const m of r.matches || []) {
+          rows.push([r.value, objectLink(m.indicator, m.name || m.indicator), tlpBadge(m.tlp), (r.warnings || []).join(', ')]);
+        }
+        if (!(r.matches || []).length) rows.push([r.value, 'no match', '', (r.warnings || []).join(', ')]);
+      }
+      out.replaceChildren(table(['observable', 'indicator', 'TLP', 'warnings'], rows));
+    }},
+    el('label', {for: 'observables'}, 'Observables'), input,
+    el('label', {for: 'observables-file'}, 'or a file'), file,
+    el('button', {type: 'submit'}, 'Match'));
+    view.append(form, out);
+  });
+
+  kz.start();
+})();

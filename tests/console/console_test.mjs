@@ -1,0 +1,206 @@
+// The web console in a real browser (Debian's chromium, driven by
+// playwright-core), against real nodes that
+// tests/e2e/console_browser_e2e_test.cc set up. Usage:
+//   node console_test.mjs CONFIG.json
+// CONFIG: {node_url, admin_key, outsider_key, green_id, green_name,
+//          amber_id, amber_name, evil_id, screenshots}
+// Prints one JSON line of results ({"created": id, …}) and exits 0, or
+// prints what failed and exits 1.
+import {chromium} from 'playwright-core';
+import {readFileSync, mkdirSync} from 'node:fs';
+import {createServer} from 'node:http';
+
+const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+mkdirSync(config.screenshots, {recursive: true});
+const results = {};
+
+// Where the run is, on stderr: the harness shows it when a step fails or hangs.
+function step(name) {
+  console.error(`[console_test] ${new Date().toISOString()} ${name}`);
+}
+// A hung browser fails the test with the step it hung in, not a timeout.
+setTimeout(() => {
+  console.error('[console_test] gave up after 150 s');
+  process.exit(2);
+}, 150000).unref();
+
+function check(condition, what) {
+  if (!condition) throw new Error('check failed: ' + what);
+}
+
+async function ready(page) {
+  await page.waitForSelector('.page[data-ready="true"]', {timeout: 20000});
+}
+
+async function go(page, hash) {
+  await page.goto(config.node_url + '/' + hash);
+  await ready(page);
+}
+
+async function shot(page, name) {
+  await page.screenshot({path: `${config.screenshots}/${name}.png`, fullPage: true});
+}
+
+async function signIn(page, key) {
+  await page.goto(config.node_url + '/');
+  await page.waitForSelector('#api-key');
+  await page.fill('#api-key', key);
+  await page.click('form.signin button[type=submit]');
+  await page.waitForSelector('.page[data-page="dashboard"][data-ready="true"]', {timeout: 20000});
+}
+
+// What the page shows and links to never holds this. (Not the page's
+// source: a search box holds what was searched for.)
+async function assertNothingOf(page, what, needles) {
+  const html = await page.evaluate(() => document.body.innerText + ' ' +
+    [...document.querySelectorAll('[href]')].map((a) => a.getAttribute('href')).join(' '));
+  for (const needle of needles) check(!html.includes(needle), `${what}: shows ${needle}`);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.KIZUNA_CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+let failed = null;
+const consoleErrors = [];
+try {
+  // ---- the home team's analyst
+  const home = await browser.newContext({viewport: {width: 1280, height: 900}});
+  const page = await home.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  step('sign-in page');
+  await page.goto(config.node_url + '/');
+  await page.waitForSelector('#api-key');
+  await shot(page, 'signin');
+  await page.fill('#api-key', 'kz_0000000000000000_not-a-key');
+  await page.click('form.signin button[type=submit]');
+  await page.waitForSelector('.message.error');
+  check(!(await home.cookies()).some((c) => c.name === 'kizuna_session'), 'a wrong key gives no cookie');
+
+  step('sign in as the home team admin');
+  await signIn(page, config.admin_key);
+  const cookie = (await home.cookies()).find((c) => c.name === 'kizuna_session');
+  check(cookie && cookie.httpOnly && cookie.sameSite === 'Strict', 'the session cookie is HttpOnly and Strict');
+  check(!(await page.evaluate(() => document.cookie)).includes('kizuna_session'), 'script cannot read the cookie');
+  check(Number(await page.textContent('#recent-total')) >= 3, 'the dashboard counts the objects');
+  check((await page.textContent('main')).includes('cert-b'), 'the dashboard lists the partner');
+  await shot(page, 'dashboard');
+
+  step('objects');
+  await go(page, '#/objects?q=' + encodeURIComponent(config.green_name));
+  check((await page.textContent('#results')).includes(config.green_name), 'the search finds the GREEN indicator');
+  await go(page, '#/objects?tlp=amber');
+  check((await page.textContent('#results')).includes(config.amber_name), 'the home team sees AMBER');
+  await shot(page, 'objects');
+
+  step('object page');
+  await go(page, '#/object/' + config.green_id);
+  check((await page.textContent('main')).includes(config.green_name), 'the object page');
+  check(await page.$('svg.graph line.edge') !== null, 'the relationship is drawn');
+  check((await page.textContent('svg.graph')).includes('related-to'), 'the edge is labelled');
+  await shot(page, 'object');
+
+  step('create form');
+  await go(page, '#/new');
+  await page.selectOption('#kind', 'indicator');
+  await page.fill('#name', 'made in the console');
+  await page.fill('#pattern', "[ipv4-addr:value = '198.51.100.200']");
+  await page.selectOption('#tlp', 'green');
+  await shot(page, 'create');
+  await page.click('form.create button[type=submit]');
+  await page.waitForSelector('#create-status .message.ok', {timeout: 20000});
+  const created = await page.getAttribute('#create-status a', 'href');
+  results.created = decodeURIComponent(created.replace('#/object/', ''));
+  check(results.created.startsWith('indicator--'), 'the form made an indicator');
+
+  step('partners');
+  await go(page, '#/partners');
+  check((await page.textContent('main')).includes('cert-b'), 'the partners page');
+  await shot(page, 'partners');
+
+  step('matching');
+  await go(page, '#/match');
+  await page.fill('#observables', '203.0.113.21\n192.0.2.250');
+  await page.click('main form button[type=submit]');
+  await page.waitForSelector('#match-results table');
+  check((await page.textContent('#match-results')).includes(config.green_name), 'a match is shown');
+  await shot(page, 'match');
+
+  // ---- a page of another origin (another port of the same host: the same
+  // site, so SameSite alone would let the cookie go) tries a change.
+  step('a change from another origin');
+  const evil = createServer((request, response) => {
+    response.setHeader('Content-Type', 'text/html');
+    const envelope = JSON.stringify({objects: [{type: 'indicator', spec_version: '2.1', id: config.evil_id,
+      created: '2026-11-23T00:00:00.000Z', modified: '2026-11-23T00:00:00.000Z', pattern_type: 'stix',
+      pattern: "[ipv4-addr:value = '192.0.2.66']", valid_from: '2026-11-23T00:00:00Z'}]});
+    response.end(`<!doctype html><form id="f" method="POST" enctype="text/plain"
+      action="${config.node_url}/taxii2/root/collections/default/objects/">
+      <input type="hidden" name='${envelope.slice(0, -1)}, "x": "' value='"}'></form>
+      <script>
+        fetch(${JSON.stringify(config.node_url + '/taxii2/root/collections/default/objects/')},
+              {method: 'POST', mode: 'no-cors', credentials: 'include', body: ${JSON.stringify(envelope)},
+               headers: {'Content-Type': 'text/plain'}}).finally(() => document.getElementById('f').submit());
+      </script>`);
+  });
+  await new Promise((resolve) => evil.listen(0, '127.0.0.1', resolve));
+  const evilUrl = `http://127.0.0.1:${evil.address().port}/`;
+  const answer = page.waitForResponse((r) => r.url().includes('/collections/default/objects/') &&
+                                             r.request().method() === 'POST' &&
+                                             r.request().resourceType() === 'document');
+  await page.goto(evilUrl);
+  results.csrf_status = (await answer).status();
+  check(results.csrf_status === 403, 'the cross-origin form post is refused: ' + results.csrf_status);
+  // The form's navigation ends on the node's answer before the next goto.
+  await page.waitForURL(/\/collections\/default\/objects\/$/);
+  await page.waitForLoadState('load');
+  evil.close();
+
+  step('sign-out');
+  // ---- sign-out
+  await page.goto(config.node_url + '/');
+  await ready(page);
+  await page.click('#signout');
+  await page.waitForSelector('#api-key');
+  check(!(await home.cookies()).some((c) => c.name === 'kizuna_session' && c.value), 'sign-out removes the cookie');
+  await page.reload();
+  await page.waitForSelector('#api-key');
+  await home.close();
+
+  // ---- an outside organization's user: nothing AMBER, anywhere.
+  step('the outsider');
+  const outside = await browser.newContext({viewport: {width: 390, height: 844}});  // a phone
+  const other = await outside.newPage();
+  await signIn(other, config.outsider_key);
+  const hidden = [config.amber_name, config.amber_id];
+  await assertNothingOf(other, 'dashboard', hidden);
+  await shot(other, 'outsider-dashboard');
+  for (const hash of ['#/objects', '#/objects?tlp=amber', '#/objects?q=' + encodeURIComponent(config.amber_name),
+                      '#/objects?type=relationship', '#/object/' + config.green_id]) {
+    await go(other, hash);
+    await assertNothingOf(other, hash, hidden);
+  }
+  await go(other, '#/objects?q=' + encodeURIComponent(config.green_name));
+  check((await other.textContent('#results')).includes(config.green_name), 'the outsider sees GREEN');
+  await shot(other, 'outsider-objects');
+  await go(other, '#/object/' + config.amber_id);
+  check((await other.textContent('main')).includes('Not found'), 'the AMBER object page is not found');
+  await assertNothingOf(other, 'the AMBER object page', [config.amber_name]);
+  await shot(other, 'outsider-amber');
+  await outside.close();
+
+  check(consoleErrors.filter((e) => !e.includes('status of 40')).length === 0,
+        'no script errors: ' + consoleErrors.join(' | '));
+} catch (error) {
+  failed = error;
+} finally {
+  await browser.close();
+}
+if (failed) {
+  console.log(JSON.stringify(results));
+  console.error(failed.stack || String(failed));
+  process.exit(1);
+}
+console.log(JSON.stringify(results));
