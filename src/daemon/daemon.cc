@@ -480,7 +480,9 @@ http::Response Router::Authenticated(const http::Request& request, std::string* 
         http::ErrorResponse(401, "Unauthorized", outcome.user.status().message());
     // Not to the console's page (auth::kConsoleHeader): a browser would
     // answer the challenge with its own password dialog over its sign-in.
-    if (!with_key && !request.headers.Has(auth::kConsoleHeader)) {
+    // (A stale session's cookie says the same: the stream's EventSource
+    // cannot send the header.)
+    if (!with_key && !request.headers.Has(auth::kConsoleHeader) && session_id.empty()) {
       response.headers.Set("WWW-Authenticate", "Basic realm=\"kizuna\"");
     }
     return response;

@@ -1,9 +1,11 @@
 // The web console in Chromium (tests/console/console_test.mjs, driven by
 // playwright-core) against two real federated nodes: sign-in and sign-out,
-// every page with real data, an indicator made through the form reaching the
-// partner's node, an outside organization's user seeing nothing AMBER
-// anywhere, and a change attempted from another origin refused. The
-// screenshots land in the build's console-screenshots/.
+// every page with real data (the telescope's from a sensor's upload), an
+// indicator made through the form reaching the partner's node and appearing
+// live on the dashboard, a drill started on A acknowledged with the button
+// on B and its response time on A's chart, an outside organization's user
+// seeing nothing AMBER anywhere, and a change attempted from another origin
+// refused. The screenshots land in the build's console-screenshots/.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -12,6 +14,7 @@
 
 #include "tests/e2e/federation_support.h"
 #include "tests/e2e/harness.h"
+#include "tests/support/sanitizers.h"
 
 namespace kizuna::e2e {
 namespace {
@@ -37,8 +40,27 @@ TEST(ConsoleBrowserE2e, AnalystsPagesAcrossFederatedNodesAndAnOutsiderSeesNoAmbe
   const std::string outsider = a.AddUser("ISP-X", "abuse");
   const std::string evil_id = IndicatorId(66);
 
+  // A's darknet sensor: three hours of a synthetic capture with an outbreak
+  // on 23/tcp after two (the detector's first hour is its baseline).
   TempDir scratch;
+  const std::string pcap = scratch.path() + "/darknet.pcap";
+  ASSERT_EQ(RunKizuna({"sensor", "synth", "--out", pcap, "--packets", "40000", "--duration",
+                       std::to_string(3 * 3600), "--seed", "51", "--outbreak-at",
+                       std::to_string(2 * 3600), "--outbreak-sources", "3000"})
+                .exit_code,
+            0);
+  CommandResult sensor = RunKizuna({"telescope", "sensor", "add", a.dir(), "tokyo-1", "--json"});
+  ASSERT_EQ(sensor.exit_code, 0) << sensor.err;
+  const std::string token(json::parse(sensor.out).at("token").as_string());
+  CommandResult upload =
+      RunKizuna({"sensor", "upload", "--pcap", pcap, "--node", a.base_url(), "--token", token});
+  ASSERT_EQ(upload.exit_code, 0) << upload.out << upload.err;
+  json::value surges = json::parse(a.Get("/api/v1/telescope/surges?since=7d").body);
+  ASSERT_FALSE(surges.as_array().empty()) << "the capture's outbreak is a surge";
+
   json::object config{{"node_url", a.base_url()},
+                      {"partner_url", b.base_url()},
+                      {"partner_admin_key", b.admin_key()},
                       {"admin_key", a.admin_key()},
                       {"outsider_key", outsider},
                       {"green_id", IndicatorId(21)},
@@ -46,13 +68,14 @@ TEST(ConsoleBrowserE2e, AnalystsPagesAcrossFederatedNodesAndAnOutsiderSeesNoAmbe
                       {"amber_id", IndicatorId(22)},
                       {"amber_name", amber_name},
                       {"evil_id", evil_id},
-                      {"screenshots", KIZUNA_SCREENSHOTS_DIR}};
+                      {"screenshots", KIZUNA_SCREENSHOTS_DIR},
+                      {"slowdown", test_support::kSanitizerSlowdown}};
   const std::string config_path = scratch.path() + "/config.json";
   std::ofstream(config_path) << json::serialize(config);
 
   CommandResult run = RunProgram(
       "node", {std::string(KIZUNA_SOURCE_DIR) + "/tests/console/console_test.mjs", config_path}, "",
-      std::chrono::seconds(300));
+      std::chrono::seconds(180 * test_support::kSanitizerSlowdown));
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   json::object results = json::parse(run.LastLine()).as_object();
   const std::string created(results.at("created").as_string());
@@ -60,6 +83,14 @@ TEST(ConsoleBrowserE2e, AnalystsPagesAcrossFederatedNodesAndAnOutsiderSeesNoAmbe
   // The form's indicator went the way every indicator goes: to the partner.
   EXPECT_TRUE(WaitUntil([&] { return Versions(b).contains(created); })) << created;
   EXPECT_EQ(results.at("csrf_status").as_int64(), 403);
+  // The drill the console started and B's console acknowledged, as A's
+  // command line reports it.
+  const std::string drill(results.at("drill").as_string());
+  json::object report = JsonOut(RunKizuna({"drill", "report", a.dir(), drill, "--json"}));
+  ASSERT_TRUE(report.contains("teams")) << report;
+  EXPECT_EQ(report.at("teams").as_array()[0].at("status"), "on-time") << report;
+  EXPECT_EQ(report.at("teams").as_array()[0].at("response_seconds"),
+            results.at("response_seconds"));
   EXPECT_FALSE(Versions(a).contains(evil_id)) << "the cross-origin change stored nothing";
 }
 

@@ -7,6 +7,7 @@ const kz = (() => {
   const pages = {};
   let session = null;  // {user, csrf_token}
   let renderGeneration = 0;
+  let streams = [];  // the current page's live streams, closed when it is left
 
   // el('a', {href: '#/x', class: 'y'}, 'text', child…)
   function el(tag, attrs, ...children) {
@@ -82,6 +83,26 @@ const kz = (() => {
 
   function page(name, render) { pages[name] = render; }
 
+  // New versions in a collection (id or alias) as they are stored, over the
+  // node's live stream (/api/v1/collections/{id}/stream, with the session's
+  // cookie: the same reader scope as TAXII). Calls onObjects(objects) for
+  // each event; the stream ends when the page is left.
+  function live(collection, onObjects) {
+    const source = new EventSource('/api/v1/collections/' + encodeURIComponent(collection) + '/stream');
+    source.addEventListener('objects', (event) => {
+      try {
+        onObjects(JSON.parse(event.data).objects || []);
+      } catch (e) { /* a malformed event is skipped */ }
+    });
+    streams.push(source);
+    const indicator = document.getElementById('live');
+    if (indicator) {
+      source.addEventListener('open', () => { indicator.textContent = '● live'; indicator.hidden = false; });
+      source.addEventListener('error', () => { indicator.textContent = '○ reconnecting'; });
+    }
+    return source;
+  }
+
   // "#/object/indicator--x?tab=y" -> {name: 'object', arg: 'indicator--x', params}
   function parseHash() {
     const hash = location.hash.replace(/^#\/?/, '');
@@ -107,6 +128,10 @@ const kz = (() => {
 
   async function route() {
     const generation = ++renderGeneration;
+    for (const source of streams) source.close();
+    streams = [];
+    const indicator = document.getElementById('live');
+    if (indicator) indicator.hidden = true;
     const main = document.getElementById('main');
     showChrome();
     const target = parseHash();
@@ -146,6 +171,7 @@ const kz = (() => {
     route();
   }
 
-  return {el, api, errorText, tlpBadge, when, objectLink, table, message, page, signIn,
+  return {el, api, errorText, tlpBadge, when, objectLink, table, message, page, signIn, live,
+          rerender: () => route(), currentHash: () => location.hash,
           start, session: () => session, navigate: (hash) => { location.hash = hash; }};
 })();

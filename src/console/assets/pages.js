@@ -83,7 +83,21 @@
 
     const recent = await api('GET', '/api/v1/console/objects?limit=10');
     if (recent.status === 200) {
-      view.append(section('Newest objects', objectTable(recent.body.objects)));
+      const newest = el('div', {id: 'newest'}, objectTable(recent.body.objects));
+      view.append(section('Newest objects', newest));
+      // What is stored from now on appears at the top without a reload.
+      kz.live('default', (objects) => {
+        let tbody = newest.querySelector('tbody');
+        if (!tbody) {
+          newest.replaceChildren(objectTable([]));
+          tbody = newest.querySelector('tbody');
+        }
+        for (const o of objects) {
+          tbody.prepend(el('tr', {class: 'fresh'}, [when(new Date().toISOString()), o.type,
+            objectLink(o.id, o.name || o.value || o.pattern || o.id), tlpBadge(tlpOf(o)), '', 'Default collection']
+            .map((cell) => el('td', {}, cell))));
+        }
+      });
     }
     const peers = await api('GET', '/api/v1/peers');
     view.append(section('Partners', peers.status === 200
@@ -95,9 +109,11 @@
     }
     const drills = await api('GET', '/api/v1/coordination/drills');
     if (drills.status === 200) {
-      const open = (drills.body.drills || []).filter((d) => !d.finished);
+      const open = (drills.body.sent || []).filter((d) => d.teams.some((t) => t.status === 'waiting'));
       view.append(section('Drills in progress', open.length
-        ? table(['drill', 'started', 'deadline'], open.map((d) => [d.id, when(d.started), when(d.deadline)]))
+        ? table(['drill', 'started', 'deadline', 'answered'], open.map((d) => [
+          el('a', {href: '#/drills/' + encodeURIComponent(d.drill)}, d.message || d.drill), when(d.started),
+          when(d.deadline), d.teams.filter((t) => t.acknowledged).length + ' of ' + d.teams.length]))
         : message('None.')));
     }
     const alerts = await api('GET', '/api/v1/alerts/status');
@@ -110,8 +126,26 @@
     }
   });
 
+  // The TLP of a STIX object from its markings (TLP 2.0 and 1.0 ids).
+  const TLP1 = {
+    'marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9': 'clear',
+    'marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da': 'green',
+    'marking-definition--f88d31f6-486f-44da-b317-01333bde0b82': 'amber',
+    'marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed': 'red',
+  };
+  function tlpOf(o) {
+    const names = Object.fromEntries(Object.entries(TLP_MARKINGS).map(([name, id]) => [id, name]));
+    const order = TLPS;
+    let tlp = '';
+    for (const ref of o.object_marking_refs || []) {
+      const name = names[ref] || TLP1[ref];
+      if (name && order.indexOf(name) > order.indexOf(tlp)) tlp = name;
+    }
+    return tlp;
+  }
+
   function objectTable(objects) {
-    if (!objects.length) return message('No objects.');
+    if (!objects.length) return el('table', {}, el('tbody', {}));
     return table(['added', 'type', 'name', 'TLP', 'producer', 'collection'], objects.map((o) => [
       when(o.date_added), o.type,
       objectLink(o.id, (o.object && (o.object.name || o.object.value || o.object.pattern)) || o.id),
@@ -421,6 +455,226 @@
     el('label', {for: 'observables-file'}, 'or a file'), file,
     el('button', {type: 'submit'}, 'Match'));
     view.append(form, out);
+  });
+
+  // ---- drills: the origin's reports with their response-time chart, the
+  // form that starts one, and the receiving side's acknowledge button.
+  function responseChart(report) {
+    const teams = report.teams;
+    const canvas = el('canvas', {id: 'response-chart', role: 'img', 'aria-label': 'response time per team'});
+    const box = el('div', {class: 'chart tall'}, canvas);
+    if (window.Chart) {
+      // One bar per team (none yet: no bar); late ones amber. The deadline
+      // is in the text above: a line at it would flatten answers of seconds.
+      new Chart(canvas, {
+        type: 'bar',
+        data: {labels: teams.map((t) => t.team + ' (' + t.status + ')'), datasets: [
+          {label: 'response time (s)', data: teams.map((t) => t.response_seconds), minBarLength: 3,
+           backgroundColor: teams.map((t) => (t.status === 'late' ? '#ffc000' : '#33aa00'))},
+        ]},
+        options: {animation: false, maintainAspectRatio: false, indexAxis: 'y',
+                  plugins: {legend: {display: false}},
+                  scales: {x: {beginAtZero: true, suggestedMax: 10, title: {display: true, text: 'seconds to acknowledge'}}}},
+      });
+    }
+    return box;
+  }
+
+  function historyChart(sent) {
+    const drills = [...sent].reverse();
+    const teams = [...new Set(drills.flatMap((d) => d.teams.map((t) => t.team)))];
+    const canvas = el('canvas', {id: 'history-chart', role: 'img', 'aria-label': 'response times over drills'});
+    if (window.Chart && drills.length) {
+      new Chart(canvas, {
+        type: 'line',
+        data: {labels: drills.map((d) => when(d.started)), datasets: teams.map((team) => ({
+          label: team, spanGaps: true,
+          data: drills.map((d) => (d.teams.find((t) => t.team === team) || {}).response_seconds ?? null)}))},
+        options: {animation: false, maintainAspectRatio: false,
+                  scales: {y: {beginAtZero: true, title: {display: true, text: 'seconds'}}}},
+      });
+    }
+    return el('div', {class: 'chart tall'}, canvas);
+  }
+
+  page('drills', async (view, target) => {
+    view.append(el('h1', {}, 'Communication drills'));
+    const list = await api('GET', '/api/v1/coordination/drills');
+    if (list.status !== 200) {
+      view.append(message(errorText(list), 'error'));
+      return;
+    }
+    const {received, sent} = list.body;
+    const refresh = () => { if (kz.currentHash() === location.hash) kz.rerender(); };
+
+    if (target.arg) {
+      const report = await api('GET', '/api/v1/coordination/drills/' + encodeURIComponent(target.arg));
+      if (report.status !== 200) {
+        view.append(message(errorText(report), 'error'));
+      } else {
+        const r = report.body;
+        view.append(section('Drill: ' + (r.message || r.drill),
+          el('p', {class: 'meta'}, 'started ', when(r.started), ', deadline ', when(r.deadline)),
+          responseChart(r),
+          el('div', {id: 'drill-report'}, table(['team', 'status', 'acknowledged', 'response (s)', 'channel', 'e-mail'],
+            r.teams.map((t) => [t.team, t.status, when(t.acknowledged), t.response_seconds ?? '', t.channel || '',
+                                t.email && t.email.to ? t.email.to + ' (' + t.email.state + ')' : ''])))));
+      }
+    }
+
+    const to = el('input', {id: 'drill-to', placeholder: 'partners, comma-separated'});
+    const deadline = el('input', {id: 'drill-deadline', type: 'number', min: 1, value: 60});
+    const text = el('input', {id: 'drill-message', placeholder: 'Q4 drill'});
+    const status = el('div', {id: 'drill-status'});
+    view.append(section('Start a drill', el('form', {id: 'drill-form', onsubmit: async (event) => {
+      event.preventDefault();
+      const result = await api('POST', '/api/v1/coordination/drills', {
+        to: to.value.split(',').map((p) => p.trim()).filter(Boolean),
+        deadline_minutes: Number(deadline.value), message: text.value});
+      if (result.status !== 201) {
+        status.replaceChildren(message(errorText(result), 'error'));
+        return;
+      }
+      kz.navigate('#/drills/' + encodeURIComponent(result.body.drill));
+    }},
+    el('label', {for: 'drill-to'}, 'To'), to,
+    el('label', {for: 'drill-deadline'}, 'Deadline (minutes)'), deadline,
+    el('label', {for: 'drill-message'}, 'Message'), text,
+    el('button', {type: 'submit'}, 'Start'), status)));
+
+    view.append(section('Sent', sent.length
+      ? [sent.length > 1 ? historyChart(sent) : null, table(['drill', 'started', 'deadline', 'answered'], sent.map((d) => [
+        el('a', {href: '#/drills/' + encodeURIComponent(d.drill)}, d.message || d.drill), when(d.started),
+        when(d.deadline), d.teams.filter((t) => t.acknowledged).length + ' of ' + d.teams.length]))]
+      : message('No drills sent.')));
+
+    view.append(section('Received', received.length
+      ? el('div', {id: 'drills-received'}, table(['from', 'message', 'received', 'deadline', 'acknowledged'], received.map((d) => [
+        d.from, d.message, when(d.received), when(d.deadline),
+        d.acknowledged ? when(d.acknowledged) : el('button', {type: 'button', class: 'ack', onclick: async (event) => {
+          event.target.disabled = true;
+          const result = await api('POST', '/api/v1/coordination/drills/' + encodeURIComponent(d.drill) + '/ack');
+          if (result.status >= 300) {
+            event.target.replaceWith(message(errorText(result), 'error'));
+          } else {
+            refresh();
+          }
+        }}, 'Acknowledge')])))
+      : message('No drills received.')));
+
+    // Drills and acknowledgements arrive in the coordination collection.
+    kz.live('coordination', (objects) => {
+      if (objects.some((o) => o.type.startsWith('kizuna-drill'))) refresh();
+    });
+  });
+
+  // ---- the telescope: packets and distinct sources per port over time,
+  // ours and our partners' sensors merged or apart, surges marked.
+  page('telescope', async (view, target) => {
+    const params = target.params;
+    view.append(el('h1', {}, 'Telescope'));
+    const since = params.get('since') || '24h';
+    const origin = params.get('origin') || '';
+    const sensors = await api('GET', '/api/v1/telescope/sensors?since=' + encodeURIComponent(since));
+    if (sensors.status !== 200) {
+      view.append(message(errorText(sensors), 'error'));
+      return;
+    }
+    const origins = [...new Set(sensors.body.map((s) => s.origin))];
+    const query = (extra) => {
+      const q = new URLSearchParams({since});
+      if (origin) q.set('origin', origin);
+      for (const [k, v] of Object.entries(extra || {})) q.set(k, v);
+      return q.toString();
+    };
+    const sinceSelect = el('select', {id: 'tele-since'}, ['1h', '6h', '24h', '7d'].map((v) => el('option', {value: v, selected: v === since}, v)));
+    const originSelect = el('select', {id: 'tele-origin'}, el('option', {value: ''}, 'all sensors, merged'),
+      origins.map((o) => el('option', {value: o, selected: o === origin}, o === 'home' ? 'our sensors' : o)));
+    view.append(el('form', {class: 'filters', onsubmit: (event) => {
+      event.preventDefault();
+      const q = new URLSearchParams({since: sinceSelect.value});
+      if (originSelect.value) q.set('origin', originSelect.value);
+      kz.navigate('#/telescope?' + q.toString());
+    }}, el('label', {}, 'Since', sinceSelect), el('label', {}, 'Sensors', originSelect), el('button', {type: 'submit'}, 'Show')));
+
+    const top = await api('GET', '/api/v1/telescope/top?' + query({top: 10}));
+    if (top.status !== 200) {
+      view.append(message(errorText(top), 'error'));
+      return;
+    }
+    const t = top.body;
+    const approx = (n, exact) => (exact ? String(n) : '~' + n);
+    view.append(section('Totals', el('p', {class: 'figure', id: 'tele-packets'}, String(t.packets)),
+      el('p', {}, 'packets from ', approx(t.sources, t.exact), ' sources in ', String(t.intervals), ' minutes, ',
+         when(t.first), ' to ', when(t.last))));
+    const port = params.get('port') ? {proto: params.get('proto') || 'tcp', port: Number(params.get('port'))}
+                                    : t.ports[0];
+    if (port) {
+      const step = since === '7d' ? 3600 : since === '24h' ? 600 : 60;
+      const merged = await api('GET', `/api/v1/telescope/ports/${port.proto}/${port.port}?` + query({step}));
+      const surges = await api('GET', '/api/v1/telescope/surges?' + query());
+      const perOrigin = origin || origins.length < 2 ? [] : await Promise.all(origins.map(async (o) => {
+        const r = await api('GET', `/api/v1/telescope/ports/${port.proto}/${port.port}?` +
+                                   new URLSearchParams({since, origin: o, step}).toString());
+        return [o, r.status === 200 ? r.body : []];
+      }));
+      const points = merged.status === 200 ? merged.body : [];
+      const labels = points.map((p) => when(p.start));
+      const starts = new Set((surges.status === 200 ? surges.body : [])
+        .filter((s) => s.proto === port.proto && s.port === port.port).map((s) => Date.parse(s.start)));
+      const surgeMarks = points.map((p) => {
+        const at = Date.parse(p.start);
+        return [...starts].some((s) => s >= at && s < at + step * 1000) ? p.sources : null;
+      });
+      const canvas = el('canvas', {id: 'series-chart', role: 'img',
+                                   'aria-label': `packets and sources of ${port.port}/${port.proto} over time`});
+      const datasets = [
+        {label: 'packets', data: points.map((p) => p.packets), yAxisID: 'packets', borderColor: '#0b5cad', pointRadius: 0},
+        {label: 'distinct sources', data: points.map((p) => p.sources), yAxisID: 'sources', borderColor: '#cf222e', pointRadius: 0},
+        {label: 'surge', data: surgeMarks, yAxisID: 'sources', showLine: false, pointRadius: 7, pointStyle: 'triangle',
+         borderColor: '#a40e26', backgroundColor: '#a40e26'},
+      ];
+      for (const [o, series] of perOrigin) {
+        const byStart = Object.fromEntries(series.map((p) => [p.start, p.sources]));
+        datasets.push({label: 'sources: ' + (o === 'home' ? 'our sensors' : o), data: points.map((p) => byStart[p.start] ?? null),
+                       yAxisID: 'sources', borderDash: [4, 3], pointRadius: 0});
+      }
+      if (window.Chart) {
+        new Chart(canvas, {type: 'line', data: {labels, datasets},
+          options: {animation: false, maintainAspectRatio: false, interaction: {mode: 'index', intersect: false},
+                    scales: {packets: {type: 'linear', position: 'left', beginAtZero: true, title: {display: true, text: 'packets'}},
+                             sources: {type: 'linear', position: 'right', beginAtZero: true, title: {display: true, text: 'sources'},
+                                       grid: {drawOnChartArea: false}}}}});
+      }
+      view.append(section(`${port.port}/${port.proto} over time (${step / 60}-minute steps)`,
+        el('div', {class: 'chart tall'}, canvas),
+        starts.size ? message(starts.size + ' surge(s) marked ▲') : null));
+    }
+    view.append(section('Busiest ports', table(['port', 'packets', 'sources', ''], t.ports.map((p) => [
+      p.port + '/' + p.proto, p.packets, approx(p.sources, p.exact),
+      el('a', {href: '#/telescope?' + query({proto: p.proto, port: p.port})}, 'chart')]))));
+    if (t.top_sources.length) {
+      view.append(section('Busiest sources', table(['address', 'packets', 'minutes', 'fingerprints', 'sensors'],
+        t.top_sources.map((s) => [s.address, s.packets, s.intervals, s.fingerprints.join(', '), s.sensors.join(', ')]))));
+    }
+    const breakdown = await api('GET', '/api/v1/telescope/breakdown?' + query({top: 10}));
+    if (breakdown.status === 200) {
+      const b = breakdown.body;
+      view.append(section('Sources by country', (b.countries || []).length
+        ? table(['country', 'sources'], b.countries.map((c) => [c.country, c.sources]))
+        : message('No source placed: load geolocation data (kizuna geo load).')));
+    }
+    const surges = await api('GET', '/api/v1/telescope/surges?' + query());
+    if (surges.status === 200) {
+      view.append(section('Surges', surges.body.length ? table(['port', 'metric', 'start', 'baseline', 'observed', 'peak', 'first seen by'],
+        surges.body.map((s) => [s.port + '/' + s.proto, s.metric, when(s.start), s.baseline, s.observed, s.peak, s.first_seen_by]))
+        : message('No surges.')));
+    }
+    view.append(section('Sensors', table(['origin', 'sensor', 'minutes', 'packets', 'first', 'last'],
+      sensors.body.map((s) => [s.origin, s.sensor, s.intervals, s.packets, when(s.first), when(s.last)]))));
+    kz.live('telescope', (objects) => {
+      if (objects.some((o) => o.type === 'report')) kz.rerender();
+    });
   });
 
   kz.start();
