@@ -13,11 +13,15 @@ constexpr size_t kMaxSessionIdLength = 128;
 
 std::string KeyOf(std::string_view session_id) { return Sha256(session_id); }
 
+}  // namespace
+
 bool IsSafeMethod(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS";
 }
 
-}  // namespace
+std::string OwnOrigin(std::string_view host_header, bool tls) {
+  return std::string(tls ? "https://" : "http://") + std::string(host_header);
+}
 
 SessionTable::SessionTable(SessionLimits limits, const Clock& clock)
     : limits_(limits), clock_(clock) {}
@@ -78,6 +82,15 @@ bool SessionTable::Close(std::string_view session_id) {
   return sessions_.erase(KeyOf(session_id)) > 0;
 }
 
+bool SessionTable::IsLive(std::string_view session_id) const {
+  if (session_id.empty() || session_id.size() > kMaxSessionIdLength) return false;
+  const std::string key = KeyOf(session_id);
+  const int64_t now_us = clock_.NowMicros();
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(key);
+  return it != sessions_.end() && LiveLocked(it->second, now_us);
+}
+
 size_t SessionTable::size() const {
   std::lock_guard lock(mutex_);
   return sessions_.size();
@@ -87,12 +100,11 @@ bool CheckCsrf(std::string_view method, const Session& session, std::string_view
                std::string_view origin_header, std::string_view host_header, bool tls) {
   if (IsSafeMethod(method)) return true;
   if (csrf_header.empty() || !ConstantTimeEquals(csrf_header, session.csrf_token)) return false;
-  if (origin_header.empty()) return true;
-  const std::string own = std::string(tls ? "https://" : "http://") + std::string(host_header);
-  return origin_header == own;
+  return origin_header.empty() || origin_header == OwnOrigin(host_header, tls);
 }
 
-std::string SessionIdFromCookies(std::string_view cookie_header) {
+std::string SessionIdFromCookies(std::string_view cookie_header, bool tls) {
+  const std::string_view name = tls ? kSecureSessionCookie : kSessionCookie;
   // "a=1; kizuna_session=XYZ; b=2"
   while (!cookie_header.empty()) {
     const size_t end = cookie_header.find(';');
@@ -101,20 +113,20 @@ std::string SessionIdFromCookies(std::string_view cookie_header) {
     while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
     const size_t equals = pair.find('=');
     if (equals == std::string_view::npos) continue;
-    if (pair.substr(0, equals) == kSessionCookie) return std::string(pair.substr(equals + 1));
+    if (pair.substr(0, equals) == name) return std::string(pair.substr(equals + 1));
   }
   return "";
 }
 
 std::string SessionCookie(std::string_view session_id, bool tls) {
-  std::string cookie = std::string(kSessionCookie) + "=" + std::string(session_id) +
-                       "; Path=/; HttpOnly; SameSite=Strict";
+  std::string cookie = std::string(tls ? kSecureSessionCookie : kSessionCookie) + "=" +
+                       std::string(session_id) + "; Path=/; HttpOnly; SameSite=Strict";
   if (tls) cookie += "; Secure";
   return cookie;
 }
 
 std::string ExpiredSessionCookie(bool tls) {
-  std::string cookie = std::string(kSessionCookie) +
+  std::string cookie = std::string(tls ? kSecureSessionCookie : kSessionCookie) +
                        "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0; "
                        "Expires=Thu, 01 Jan 1970 00:00:00 GMT";
   if (tls) cookie += "; Secure";

@@ -35,6 +35,14 @@ namespace kizuna::auth {
 
 // The cookie and header names the console and the daemon agree on.
 inline constexpr std::string_view kSessionCookie = "kizuna_session";
+// Over TLS the cookie carries the __Host- prefix: the browser then keeps it
+// only if Secure, for Path=/ and this host alone, so a sibling host cannot
+// plant one of its own.
+inline constexpr std::string_view kSecureSessionCookie = "__Host-kizuna_session";
+// Set by the daemon (never trusted from a client: it is overwritten) on a
+// request it authenticated with a session's cookie, to the session id, so
+// that what the request opens (a live stream) ends with the session.
+inline constexpr std::string_view kSessionAuthHeader = "X-Kizuna-Session-Id";
 inline constexpr std::string_view kCsrfHeader = "X-CSRF-Token";
 // Sent by the console's script with every call: a 401 then carries no
 // WWW-Authenticate challenge, which would make the browser ask for a
@@ -78,6 +86,9 @@ class SessionTable {
   // Ends the session (sign-out); false when there was none.
   bool Close(std::string_view session_id);
 
+  // Whether the session is live, without marking it used.
+  bool IsLive(std::string_view session_id) const;
+
   size_t size() const;
 
  private:
@@ -91,6 +102,12 @@ class SessionTable {
   std::map<std::string, Session> sessions_;  // GUARDED_BY(mutex_); by SHA-256 of the id
 };
 
+// GET, HEAD and OPTIONS change nothing on the node.
+bool IsSafeMethod(std::string_view method);
+// "http://HOST" or "https://HOST": the origin a browser addressing the node
+// as `host_header` sends.
+std::string OwnOrigin(std::string_view host_header, bool tls);
+
 // Whether a request made with a session's cookie may change state: safe
 // methods (GET, HEAD, OPTIONS) always; others only with the session's CSRF
 // token in `csrf_header` and, when the browser sent an Origin, with that
@@ -98,8 +115,9 @@ class SessionTable {
 bool CheckCsrf(std::string_view method, const Session& session, std::string_view csrf_header,
                std::string_view origin_header, std::string_view host_header, bool tls);
 
-// The session id in a Cookie header ("" when absent).
-std::string SessionIdFromCookies(std::string_view cookie_header);
+// The session id in a Cookie header ("" when absent): the __Host- cookie
+// over TLS, the plain one otherwise.
+std::string SessionIdFromCookies(std::string_view cookie_header, bool tls);
 
 // The Set-Cookie value that keeps `session_id` (HttpOnly, SameSite=Strict,
 // Path=/, Secure over TLS; a session cookie: gone when the browser closes),

@@ -93,12 +93,17 @@ TEST(CheckCsrf, UnsafeMethodsNeedTheTokenAndTheNodesOwnOrigin) {
 TEST(SessionCookies, AreHttpOnlyStrictAndFoundAmongOthers) {
   EXPECT_EQ(SessionCookie("abc", false), "kizuna_session=abc; Path=/; HttpOnly; SameSite=Strict");
   EXPECT_EQ(SessionCookie("abc", true),
-            "kizuna_session=abc; Path=/; HttpOnly; SameSite=Strict; Secure");
+            "__Host-kizuna_session=abc; Path=/; HttpOnly; SameSite=Strict; Secure");
   EXPECT_NE(ExpiredSessionCookie(false).find("Max-Age=0"), std::string::npos);
-  EXPECT_EQ(SessionIdFromCookies("a=1; kizuna_session=XYZ; b=2"), "XYZ");
-  EXPECT_EQ(SessionIdFromCookies("kizuna_session=XYZ"), "XYZ");
-  EXPECT_EQ(SessionIdFromCookies("xkizuna_session=XYZ; other"), "");
-  EXPECT_EQ(SessionIdFromCookies(""), "");
+  EXPECT_EQ(SessionIdFromCookies("a=1; kizuna_session=XYZ; b=2", false), "XYZ");
+  EXPECT_EQ(SessionIdFromCookies("kizuna_session=XYZ", false), "XYZ");
+  EXPECT_EQ(SessionIdFromCookies("xkizuna_session=XYZ; other", false), "");
+  EXPECT_EQ(SessionIdFromCookies("", false), "");
+  // Over TLS only the __Host- cookie counts: a plain one may have been
+  // planted by another host.
+  EXPECT_EQ(SessionIdFromCookies("kizuna_session=XYZ", true), "");
+  EXPECT_EQ(SessionIdFromCookies("kizuna_session=X; __Host-kizuna_session=Y", true), "Y");
+  EXPECT_EQ(SessionCookie("abc", true).rfind("__Host-kizuna_session=abc;", 0), 0u);
 }
 
 }  // namespace

@@ -41,7 +41,9 @@ http::Response ErrorOf(const Status& status) {
   }
 }
 
-json::object FoundJson(const FoundObject& found) {
+// `producer`: who supplied the version (a partner's name) only for the home
+// team; TAXII shows no one else where an object came from.
+json::object FoundJson(const FoundObject& found, bool home) {
   json::object out;
   const store::StoredObject& v = found.version;
   out["id"] = v.id;
@@ -49,7 +51,7 @@ json::object FoundJson(const FoundObject& found) {
   out["version"] = FormatTimestamp(v.version_us, 3);
   out["date_added"] = FormatTimestamp(v.date_added_us, 3);
   out["tlp"] = v.tlp == stix::Tlp::kNone ? "" : std::string(stix::TlpName(v.tlp));
-  out["producer"] = ProducerOf(v);
+  out["producer"] = home ? json::value(ProducerOf(v)) : json::value(nullptr);
   out["created_by_ref"] = v.created_by_ref;
   out["collection"] = found.collection_id;
   out["collection_title"] = found.collection_title;
@@ -66,6 +68,10 @@ json::array PairsJson(const std::vector<std::pair<std::string, int64_t>>& pairs)
 }
 
 }  // namespace
+
+bool ConsoleModule::IsHome(const store::User& user) const {
+  return services_->policy()->ForUser(user).kind == sharing::Recipient::Kind::kHome;
+}
 
 void SetConsoleSecurityHeaders(http::Response& response) {
   response.headers.Set("Content-Security-Policy",
@@ -131,17 +137,17 @@ void ConsoleModule::AddRoutes(platform::RouteTable& routes) {
   routes.Add("GET", "/api/v1/console/objects",
              [this](const http::Request& request, const store::User& user,
                     const platform::PathParams&) { return Objects(request, user); },
-             {.lane = platform::Lane::kWork});
+             {.lane = platform::Lane::kWork, .rate_limited = true});
   routes.Add("GET", "/api/v1/console/objects/{id}",
              [this](const http::Request&, const store::User& user, const platform::PathParams& p) {
                return Object(user, p.Get("id"));
              },
-             {.lane = platform::Lane::kWork});
+             {.lane = platform::Lane::kWork, .rate_limited = true});
   routes.Add("GET", "/api/v1/console/summary",
              [this](const http::Request&, const store::User& user, const platform::PathParams&) {
                return Summary(user);
              },
-             {.lane = platform::Lane::kWork});
+             {.lane = platform::Lane::kWork, .rate_limited = true});
 }
 
 http::Response ConsoleModule::Page() const {
@@ -178,9 +184,7 @@ http::Response ConsoleModule::SignIn(const http::Request& request) {
   // A page of another origin must not sign the browser in to an account of
   // its choosing (login CSRF).
   const std::string_view origin = request.headers.Get("Origin");
-  const std::string own =
-      std::string(request.tls ? "https://" : "http://") + std::string(request.headers.Get("Host"));
-  if (!origin.empty() && origin != own) {
+  if (!origin.empty() && origin != auth::OwnOrigin(request.headers.Get("Host"), request.tls)) {
     return http::ErrorResponse(403, "Forbidden", "sign in from the node's own page");
   }
   boost::system::error_code ec;
@@ -205,6 +209,14 @@ http::Response ConsoleModule::SignIn(const http::Request& request) {
     }
     return http::ErrorResponse(500, "Internal error", "authentication failed");
   }
+  // A partner node's account is a machine's credential for TAXII and the
+  // stream, where what it reads is audited: it has no console.
+  if (services_->policy()->ForUser(*outcome.user).kind == sharing::Recipient::Kind::kPeer) {
+    return http::ErrorResponse(403, "Forbidden", "a partner node's account cannot sign in");
+  }
+  // The browser's earlier session, if any, ends: one cookie, one session.
+  services_->sessions->Close(
+      auth::SessionIdFromCookies(request.headers.Get("Cookie"), request.tls));
   const auth::OpenedSession opened = services_->sessions->Open(api_key, outcome.user->id);
   json::object out;
   out["user"] = {{"name", outcome.user->name},
@@ -218,8 +230,9 @@ http::Response ConsoleModule::SignIn(const http::Request& request) {
 }
 
 http::Response ConsoleModule::SessionInfo(const http::Request& request, const store::User& user) {
+  // The token only of the session that authenticated this request.
   const std::optional<auth::Session> session =
-      services_->sessions->Use(auth::SessionIdFromCookies(request.headers.Get("Cookie")));
+      services_->sessions->Use(request.headers.Get(auth::kSessionAuthHeader));
   const std::shared_ptr<const sharing::SharingPolicy> policy = services_->policy();
   json::object out;
   out["user"] = {{"name", user.name},
@@ -233,7 +246,7 @@ http::Response ConsoleModule::SessionInfo(const http::Request& request, const st
 }
 
 http::Response ConsoleModule::SignOut(const http::Request& request) {
-  services_->sessions->Close(auth::SessionIdFromCookies(request.headers.Get("Cookie")));
+  services_->sessions->Close(request.headers.Get(auth::kSessionAuthHeader));
   http::Response response;
   response.status = 204;
   response.headers.Set("Set-Cookie", auth::ExpiredSessionCookie(request.tls));
@@ -247,9 +260,9 @@ http::Response ConsoleModule::Objects(const http::Request& request, const store:
   if (!result.ok()) return ErrorOf(result.status());
   json::object out;
   json::array objects;
-  for (const FoundObject& found : result->objects) objects.push_back(FoundJson(found));
+  for (const FoundObject& found : result->objects)
+    objects.push_back(FoundJson(found, IsHome(user)));
   out["objects"] = std::move(objects);
-  out["scanned"] = result->scanned;
   out["complete"] = result->complete;
   return JsonOf(200, out);
 }
@@ -259,7 +272,8 @@ http::Response ConsoleModule::Object(const store::User& user, const std::string&
   if (!page.ok()) return ErrorOf(page.status());
   json::object out;
   json::array versions;
-  for (const FoundObject& found : page->versions) versions.push_back(FoundJson(found));
+  for (const FoundObject& found : page->versions)
+    versions.push_back(FoundJson(found, IsHome(user)));
   out["id"] = id;
   out["versions"] = std::move(versions);
   json::array nodes, edges;
@@ -284,7 +298,8 @@ http::Response ConsoleModule::Summary(const store::User& user) {
   out["since"] = FormatTimestamp(counts->since_us, 3);
   out["total"] = counts->total;
   out["complete"] = counts->complete;
-  out["by_producer"] = PairsJson(counts->by_producer);
+  out["by_producer"] =
+      IsHome(user) ? json::value(PairsJson(counts->by_producer)) : json::value(nullptr);
   out["by_tlp"] = PairsJson(counts->by_tlp);
   out["by_type"] = PairsJson(counts->by_type);
   return JsonOf(200, out);

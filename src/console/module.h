@@ -16,6 +16,10 @@
 //   GET  /api/v1/console/objects/{id}   an object's versions and links
 //   GET  /api/v1/console/summary    the dashboard's counts
 //
+// A partner node's account cannot sign in; the search, object and summary
+// reads are rate-limited per user like matching ([limits] heavy_*), and show
+// who produced a version only to the home team.
+//
 // Every response of the page and its assets carries a Content-Security-
 // Policy without inline script, and frame, sniffing and referrer denials.
 // Thread-safety: as platform::Module; the handlers only read.
@@ -49,6 +53,7 @@ class ConsoleModule final : public platform::Module {
   http::Response Objects(const http::Request& request, const store::User& user);
   http::Response Object(const store::User& user, const std::string& id);
   http::Response Summary(const store::User& user);
+  bool IsHome(const store::User& user) const;
 
   const platform::NodeServices* services_;
   std::map<std::string, Asset, std::less<>> assets_;

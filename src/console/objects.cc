@@ -267,6 +267,9 @@ Result<ObjectPage> ObjectDetail(const platform::NodeServices& services, const st
     }
     for (size_t i = 0; i < unnamed.size(); i += 100) {
       store::ObjectQuery named;
+      // With the origin: the sharing decision reads it (a partner's object
+      // is not another's to see).
+      named.include_origin = true;
       named.ids.assign(
           unnamed.begin() + static_cast<std::ptrdiff_t>(i),
           unnamed.begin() + static_cast<std::ptrdiff_t>(std::min(i + 100, unnamed.size())));

@@ -47,8 +47,10 @@ struct FoundObject {
 
 struct SearchResult {
   std::vector<FoundObject> objects;  // newest first (date_added)
-  size_t scanned = 0;                // stored versions read
-  bool complete = true;              // false: stopped at the scan limit
+  // Stored versions read, visible or not: for the node's own use, never
+  // shown (it would count what the user may not see).
+  size_t scanned = 0;
+  bool complete = true;  // false: stopped at the scan limit
 };
 
 // The producer label of a version's origin ("" is the home team).

@@ -388,7 +388,10 @@ http::Response Router::Stream(const http::Request& request, const store::User& u
   // entitlement in the first event) pulls again from the beginning.
   options.entitlement = policy->Entitlement(recipient);
   options.still_allowed = [this, authorization = std::string(request.headers.Get("Authorization")),
+                           session = std::string(request.headers.Get(auth::kSessionAuthHeader)),
                            collection = *collection, opened = options.entitlement] {
+    // A console's stream ends with its session (sign-out, expiry).
+    if (!session.empty() && !sessions_.IsLive(session)) return false;
     auto current = authenticator_.Authenticate(authorization);
     if (!current.ok()) return false;
     auto may_read = MayRead(*current, collection);
@@ -432,10 +435,26 @@ http::Response Router::Dispatch(const http::Request& request, const store::User&
 
 http::Response Router::Authenticated(const http::Request& request, std::string* who) {
   const std::string_view authorization = request.headers.Get("Authorization");
+  // A change a browser makes from a page of another origin is refused,
+  // however it authenticates (a session's cookie, or a key the browser
+  // keeps for Basic authentication and sends by itself). Non-browser
+  // clients send no Origin.
+  const std::string_view origin = request.headers.Get("Origin");
+  if (!auth::IsSafeMethod(request.method) && !origin.empty() &&
+      origin != auth::OwnOrigin(request.headers.Get("Host"), request.tls)) {
+    spdlog::info("request from {}: 403: {} {} from another origin", request.remote_address,
+                 request.method, request.path);
+    return http::ErrorResponse(403, "Forbidden", "a change from a page of another origin");
+  }
+  const bool is_public = platform_.IsPublic(request);
   auth::AuthOutcome outcome;
   std::optional<http::Request> with_key;  // a session's request, with the key it stands for
+  // A public route (an e-mailed link's page) is served without the session:
+  // its form carries no CSRF token.
   const std::string session_id =
-      authorization.empty() ? auth::SessionIdFromCookies(request.headers.Get("Cookie")) : "";
+      authorization.empty() && !is_public
+          ? auth::SessionIdFromCookies(request.headers.Get("Cookie"), request.tls)
+          : "";
   if (std::optional<auth::Session> session = sessions_.Use(session_id)) {
     if (!auth::CheckCsrf(request.method, *session, request.headers.Get(auth::kCsrfHeader),
                          request.headers.Get("Origin"), request.headers.Get("Host"), request.tls)) {
@@ -447,11 +466,12 @@ http::Response Router::Authenticated(const http::Request& request, std::string* 
     }
     with_key = request;
     with_key->headers.Set("Authorization", "Bearer " + session->api_key);
+    with_key->headers.Set(std::string(auth::kSessionAuthHeader), session_id);
     // The key was verified at sign-in: the limits that slow a guesser down
     // do not apply, but revocation and disabling do (Authenticate).
     outcome.user = authenticator_.Authenticate(with_key->headers.Get("Authorization"));
     if (!outcome.user.ok()) sessions_.Close(session_id);
-  } else if (!authorization.empty() || !platform_.IsPublic(request)) {
+  } else if (!authorization.empty() || !is_public) {
     outcome = authenticator_.AuthenticateRequest(authorization, request.remote_address);
   } else {
     // An explicitly public route (RouteOptions::is_public): its handler
@@ -462,7 +482,14 @@ http::Response Router::Authenticated(const http::Request& request, std::string* 
   }
   if (outcome.user.ok()) {
     *who = outcome.user->org_name + "/" + outcome.user->name;
-    return Dispatch(with_key ? *with_key : request, *outcome.user);
+    if (with_key) return Dispatch(*with_key, *outcome.user);
+    if (request.headers.Has(auth::kSessionAuthHeader)) {
+      // The marker is the daemon's own: a client's is dropped.
+      http::Request cleaned = request;
+      cleaned.headers.Set(std::string(auth::kSessionAuthHeader), "");
+      return Dispatch(cleaned, *outcome.user);
+    }
+    return Dispatch(request, *outcome.user);
   }
   if (outcome.limited) {
     // No detail: which limit (address or key id) is not the client's business.
@@ -478,11 +505,12 @@ http::Response Router::Authenticated(const http::Request& request, std::string* 
     }
     http::Response response =
         http::ErrorResponse(401, "Unauthorized", outcome.user.status().message());
-    // Not to the console's page (auth::kConsoleHeader): a browser would
-    // answer the challenge with its own password dialog over its sign-in.
-    // (A stale session's cookie says the same: the stream's EventSource
-    // cannot send the header.)
-    if (!with_key && !request.headers.Has(auth::kConsoleHeader) && session_id.empty()) {
+    // Not to a browser (the console's header, a stale session's cookie, or
+    // the Sec-Fetch-* headers every current browser sends): it would ask
+    // for a password in a dialog of its own, and then send that key by
+    // itself with requests other sites make.
+    if (!with_key && !request.headers.Has(auth::kConsoleHeader) && session_id.empty() &&
+        !request.headers.Has("Sec-Fetch-Mode")) {
       response.headers.Set("WWW-Authenticate", "Basic realm=\"kizuna\"");
     }
     return response;

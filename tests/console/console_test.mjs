@@ -187,6 +187,39 @@ try {
   check(typeof results.response_seconds === 'number', 'the response time is on the chart');
   await shot(page, 'drill-report');
 
+  step('directory');
+  await go(page, '#/directory');
+  check((await page.textContent('main')).includes('Console Desk'), 'the directory shows our contact');
+  await shot(page, 'directory');
+
+  step('alerting');
+  await go(page, '#/alerts');
+  check((await page.textContent('#alert-recipients')).includes('isp-console'), 'the alerting page lists recipients');
+  await shot(page, 'alerts');
+
+  step('emergencies');
+  await go(page, '#/emergencies');
+  await page.fill('#emergency-to', 'cert-b');
+  await page.fill('#emergency-summary', 'console emergency');
+  await page.click('#emergency-form button[type=submit]');
+  await page.waitForSelector('#emergencies-raised >> text=console emergency', {timeout: 20000 * slow});
+  check((await page.textContent('#emergencies-raised')).includes('cert-b'), 'the escalation per team');
+  await shot(page, 'emergencies');
+
+  step('incidents');
+  await go(page, '#/incidents');
+  await page.fill('#incident-title', 'console incident');
+  await page.fill('#incident-participants-input', 'cert-b');
+  await page.selectOption('#incident-severity', 'medium');
+  await page.click('#incident-form button[type=submit]');
+  await page.waitForURL(/#\/incidents\/incident--/, {timeout: 20000 * slow});
+  await ready(page);
+  check((await page.textContent('#incident-participants')).includes('cert-b'), 'the participants');
+  await page.fill('#incident-note', 'first responders engaged');
+  await page.click('#incident-note-form button[type=submit]');
+  await page.waitForSelector('#incident-timeline >> text=first responders engaged', {timeout: 20000 * slow});
+  await shot(page, 'incident');
+
   // ---- a page of another origin (another port of the same host: the same
   // site, so SameSite alone would let the cookie go) tries a change.
   step('a change from another origin');

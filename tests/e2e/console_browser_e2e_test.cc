@@ -55,6 +55,16 @@ TEST(ConsoleBrowserE2e, AnalystsPagesAcrossFederatedNodesAndAnOutsiderSeesNoAmbe
   CommandResult upload =
       RunKizuna({"sensor", "upload", "--pcap", pcap, "--node", a.base_url(), "--token", token});
   ASSERT_EQ(upload.exit_code, 0) << upload.out << upload.err;
+  // A's directory entry and an alert recipient, for their pages.
+  ASSERT_EQ(RunKizuna({"directory", "set", a.dir(), "--country", "JP", "--kind", "national-csirt",
+                       "--contact", "role=primary;name=Console Desk;email=desk@cert-a.example",
+                       "--time-zone", "Asia/Tokyo", "--hours", "Mon-Fri 09:00-18:00"})
+                .exit_code,
+            0);
+  ASSERT_EQ(RunKizuna({"alerts", "recipient", "add", a.dir(), "isp-console", "--asn", "64501",
+                       "--channel", "feed", "--org", "ISP-B", "--format", "json"})
+                .exit_code,
+            0);
   json::value surges = json::parse(a.Get("/api/v1/telescope/surges?since=7d").body);
   ASSERT_FALSE(surges.as_array().empty()) << "the capture's outbreak is a surge";
 

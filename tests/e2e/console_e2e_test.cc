@@ -127,6 +127,17 @@ TEST(ConsoleE2e, ASessionStandsForItsKeyAndChangesNeedTheCsrfToken) {
                 .status,
             403);
   EXPECT_FALSE(Has(a, 1)) << "nothing refused was stored";
+  // A key the browser keeps (Basic authentication) is refused from another
+  // origin's page too; the browser is never asked for one.
+  EXPECT_EQ(a.Request("POST", kObjects, member, object, {{"Origin", "http://127.0.0.1:1"}}).status,
+            403);
+  EXPECT_FALSE(Has(a, 1));
+  http::Response challenge =
+      a.Request("GET", "/api/v1/whoami", "", "", {{"Sec-Fetch-Mode", "cors"}});
+  EXPECT_EQ(challenge.status, 401);
+  EXPECT_FALSE(challenge.headers.Has("WWW-Authenticate"));
+  EXPECT_TRUE(a.Request("GET", "/api/v1/whoami", "").headers.Has("WWW-Authenticate"))
+      << "TAXII clients still get the challenge";
   http::Response taken = WithCookie(a, "POST", kObjects, session, object,
                                     {{"X-CSRF-Token", session.csrf}, {"Origin", a.base_url()}});
   EXPECT_EQ(taken.status, 202) << taken.body;
@@ -145,6 +156,56 @@ TEST(ConsoleE2e, ASessionStandsForItsKeyAndChangesNeedTheCsrfToken) {
   EXPECT_EQ(out.status, 204);
   EXPECT_NE(out.headers.Get("Set-Cookie").find("Max-Age=0"), std::string::npos);
   EXPECT_EQ(WithCookie(a, "GET", "/api/v1/whoami", admin).status, 401);
+}
+
+TEST(ConsoleE2e, APartnerNodesAccountHasNoConsole) {
+  NodeProcess a("CERT-A");
+  std::string error;
+  ASSERT_TRUE(a.Start(&error)) << error;
+  const std::string partner_key = a.AddUser("cert-b", "node");
+  AddPeer(a, PeerEntry("cert-b", "http://127.0.0.1:9", "unused", ""));
+  ASSERT_TRUE(a.WaitForConfig());
+  http::Response r =
+      a.Request("POST", "/api/v1/console/session", "", "{\"api_key\":\"" + partner_key + "\"}");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_FALSE(r.headers.Has("Set-Cookie"));
+}
+
+TEST(ConsoleE2e, TheGraphNamesNoPartnersObjectAnOutsiderMayNotSee) {
+  NodeProcess a("CERT-A"), b("CERT-B");
+  std::string error;
+  ASSERT_TRUE(a.Start(&error)) << error;
+  ASSERT_TRUE(b.Start(&error)) << error;
+  Federate(a, "cert-a", b, "cert-b");
+  // B's GREEN indicator reaches A; A does not pass a partner's intel on to
+  // other organizations (no reshare).
+  Post(b, {Indicator(31, stix::Tlp::kGreen, ",\"name\":\"partner-green-secret\"")});
+  ASSERT_TRUE(WaitUntil([&] { return Has(a, 31); }));
+  Post(a, {Indicator(32, stix::Tlp::kGreen, ",\"name\":\"ours-green\""),
+           R"({"type":"relationship","spec_version":"2.1","id":"relationship--)" + Uuid(33) +
+               R"(","created":"2026-11-23T00:00:00.000Z","modified":"2026-11-23T00:00:00.000Z",)"
+               R"("relationship_type":"related-to","source_ref":")" +
+               IndicatorId(32) + R"(","target_ref":")" + IndicatorId(31) +
+               R"(","object_marking_refs":[")" +
+               std::string(stix::TlpMarkingId(stix::Tlp::kGreen)) + R"("]})"});
+  const SignedIn home = SignIn(a, a.admin_key());
+  const SignedIn outsider = SignIn(a, a.AddUser("ISP-X", "abuse"));
+  ASSERT_EQ(WithCookie(a, "GET", "/api/v1/console/objects/" + IndicatorId(31), outsider).status,
+            404)
+      << "the outsider may not see B's indicator";
+  http::Response ours =
+      WithCookie(a, "GET", "/api/v1/console/objects/" + IndicatorId(32), outsider);
+  ASSERT_EQ(ours.status, 200) << ours.body;
+  EXPECT_EQ(ours.body.find("partner-green-secret"), std::string::npos) << ours.body;
+  EXPECT_NE(ours.body.find("related-to"), std::string::npos) << "the link itself is visible";
+  ours = WithCookie(a, "GET", "/api/v1/console/objects/" + IndicatorId(32), home);
+  EXPECT_NE(ours.body.find("partner-green-secret"), std::string::npos) << ours.body;
+  // Who supplied an object is the home team's to know.
+  http::Response found = WithCookie(a, "GET", "/api/v1/console/objects?q=ours-green", outsider);
+  ASSERT_EQ(found.status, 200);
+  EXPECT_EQ(found.body.find("\"producer\":\"home\""), std::string::npos) << found.body;
+  found = WithCookie(a, "GET", "/api/v1/console/objects?q=partner-green-secret", home);
+  EXPECT_NE(found.body.find("\"producer\":\"cert-b\""), std::string::npos) << found.body;
 }
 
 TEST(ConsoleE2e, AnOutsiderFindsNothingItMayNotSee) {

@@ -108,8 +108,9 @@ const kz = (() => {
     const hash = location.hash.replace(/^#\/?/, '');
     const [path, query] = hash.split('?');
     const [name, ...rest] = path.split('/');
-    return {name: name || 'dashboard', arg: decodeURIComponent(rest.join('/')),
-            params: new URLSearchParams(query || '')};
+    let arg = rest.join('/');
+    try { arg = decodeURIComponent(arg); } catch (e) { /* a malformed escape stays as typed */ }
+    return {name: name || 'dashboard', arg, params: new URLSearchParams(query || '')};
   }
 
   async function loadSession() {

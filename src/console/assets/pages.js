@@ -76,7 +76,7 @@
     view.append(section('Objects added in the last 7 days',
       el('p', {class: 'figure', id: 'recent-total'}, String(s.total), s.complete ? '' : '+'),
       el('div', {class: 'grid'},
-        el('div', {}, el('h3', {}, 'By producer'), table(['producer', 'objects'], s.by_producer)),
+        s.by_producer ? el('div', {}, el('h3', {}, 'By producer'), table(['producer', 'objects'], s.by_producer)) : null,
         el('div', {}, el('h3', {}, 'By TLP'), barChart('objects by TLP', s.by_tlp),
            table(['TLP', 'objects'], s.by_tlp.map(([t, n]) => [tlpBadge(t === 'none' ? '' : t), n]))),
         el('div', {}, el('h3', {}, 'By type'), table(['type', 'objects'], s.by_type)))));
@@ -149,7 +149,7 @@
     return table(['added', 'type', 'name', 'TLP', 'producer', 'collection'], objects.map((o) => [
       when(o.date_added), o.type,
       objectLink(o.id, (o.object && (o.object.name || o.object.value || o.object.pattern)) || o.id),
-      tlpBadge(o.tlp), o.producer, o.collection_title || o.collection]));
+      tlpBadge(o.tlp), o.producer || '', o.collection_title || o.collection]));
   }
 
   function peerTable(peers) {
@@ -197,8 +197,7 @@
       return;
     }
     view.append(el('div', {id: 'results'}, objectTable(result.body.objects),
-      result.body.complete ? null : message('The search stopped after ' + result.body.scanned +
-                                           ' stored versions: narrow it to see older objects.')));
+      result.body.complete ? null : message('The search stopped early: narrow it to see older objects.')));
   });
 
   // The links of an object as an SVG: the object in the middle, linked
@@ -258,10 +257,10 @@
     const o = newest.object || {};
     view.append(el('h1', {}, o.name || o.value || id),
       el('p', {class: 'meta'}, el('code', {}, id), ' ', tlpBadge(newest.tlp),
-         ' produced by ', el('strong', {}, newest.producer),
+         newest.producer ? [' produced by ', el('strong', {}, newest.producer)] : null,
          o.created_by_ref ? [' (', o.created_by_ref, ')'] : null));
     view.append(section('Versions', table(['version', 'added', 'TLP', 'producer', 'collection'],
-      versions.map((v) => [when(v.version), when(v.date_added), tlpBadge(v.tlp), v.producer,
+      versions.map((v) => [when(v.version), when(v.date_added), tlpBadge(v.tlp), v.producer || '',
                            v.collection_title || v.collection]))));
     const markingNames = Object.fromEntries(Object.entries(TLP_MARKINGS).map(([name, id]) => [id, name]));
     if (o.object_marking_refs) {
@@ -675,6 +674,183 @@
     kz.live('telescope', (objects) => {
       if (objects.some((o) => o.type === 'report')) kz.rerender();
     });
+  });
+
+  // ---- alerting: recipients, reports and their delivery state, a report's
+  // preview (its body as the recipient gets it).
+  page('alerts', async (view, target) => {
+    view.append(el('h1', {}, 'Infection alerting'));
+    const status = await api('GET', '/api/v1/alerts/status');
+    if (status.status !== 200) {
+      view.append(message(errorText(status), 'error'));
+      return;
+    }
+    const events = status.body.events || {};
+    view.append(section('Events', table(['total', 'pending', 'reported', 'suppressed', 'withheld', 'unrouted'],
+      [[events.total, events.pending, events.reported, events.suppressed, events.withheld, events.unrouted]]),
+      Object.keys(status.body.event_states || {}).length
+        ? table(['delivery state', 'events'], Object.entries(status.body.event_states)) : null));
+    const recipients = await api('GET', '/api/v1/alerts/recipients');
+    if (recipients.status === 200) {
+      view.append(section('Recipients', el('div', {id: 'alert-recipients'}, recipients.body.recipients.length
+        ? table(['recipient', 'routes', 'channel', 'format', 'TLP', 'every'], recipients.body.recipients.map((r) => [
+          r.name, [...r.asns.map((a) => 'AS' + a), ...r.prefixes, ...r.countries, ...r.domains, r.fallback ? 'fallback' : '']
+            .filter(Boolean).join(', '), r.channel + (r.emails.length ? ' (' + r.emails.join(', ') + ')' : r.peer ? ' (' + r.peer + ')' : ''),
+          r.format, tlpBadge(r.tlp), Math.round(r.period_seconds / 3600) + ' h']))
+        : message('No recipients: kizuna alerts recipient add, or [alerts] route_by_directory.'))));
+    }
+    const reports = await api('GET', '/api/v1/alerts/reports');
+    if (reports.status === 200) {
+      view.append(section('Reports', reports.body.reports.length
+        ? table(['report', 'recipient', 'period', 'events', 'state', 'attempts', 'sent', 'acknowledged', 'last error'],
+          reports.body.reports.map((r) => [el('a', {href: '#/alerts/' + encodeURIComponent(r.id)}, r.id), r.recipient,
+            when(r.period_start), r.events, r.state, r.attempts, when(r.sent), when(r.acknowledged), r.last_error]))
+        : message('No reports yet.')));
+    }
+    if (target.arg) {
+      const report = await api('GET', '/api/v1/alerts/reports/' + encodeURIComponent(target.arg) + '?body=true');
+      if (report.status === 200) {
+        const r = report.body;
+        view.append(section('Report ' + target.arg + ' (preview)',
+          table(['recipient', 'format', 'channel', 'state'], [[r.recipient, r.format, r.channel, r.state]]),
+          el('pre', {class: 'json', id: 'alert-preview'}, typeof r.body === 'string' ? r.body : JSON.stringify(r.body, null, 2))));
+      } else {
+        view.append(message(errorText(report), 'error'));
+      }
+    }
+  });
+
+  // ---- the team directory: every team's contact points, hours, networks.
+  page('directory', async (view) => {
+    view.append(el('h1', {}, 'Team directory'));
+    const result = await api('GET', '/api/v1/coordination/directory');
+    if (result.status !== 200) {
+      view.append(message(errorText(result), 'error'));
+      return;
+    }
+    const teams = result.body.teams || [];
+    if (!teams.length) {
+      view.append(message('No entries yet: kizuna directory set.'));
+      return;
+    }
+    for (const t of teams) {
+      view.append(section((t.name || t.id) + (t.own ? ' (us)' : t.peer ? ' (partner ' + t.peer + ')' : ''),
+        el('p', {class: 'meta'}, [t.kind, t.country, t.time_zone, t.operating_hours]
+          .filter(Boolean).join(' · '), t.stale ? ' · STALE: not verified for a long time' : ''),
+        (t.contacts || []).length ? table(['role', 'name', 'e-mail', 'phone'],
+          t.contacts.map((c) => [c.role, c.name, c.email || '', c.phone || ''])) : message('No contacts.'),
+        el('p', {}, 'Constituency: ', (() => {
+          const c = t.constituency || {};
+          return [...(c.asns || []).map((a) => 'AS' + a), ...(c.prefixes || []), ...(c.domains || []),
+                  ...(c.countries || [])].join(', ') || '—';
+        })()),
+        el('p', {class: 'meta'}, 'verified ', when(t.last_verified), t.node_url ? [' · node ', t.node_url] : null)));
+    }
+  });
+
+  // ---- emergencies: raise one, follow each team's escalation, acknowledge.
+  page('emergencies', async (view) => {
+    view.append(el('h1', {}, 'Emergencies'));
+    const list = await api('GET', '/api/v1/coordination/emergencies');
+    if (list.status !== 200) {
+      view.append(message(errorText(list), 'error'));
+      return;
+    }
+    const refresh = () => kz.rerender();
+    const to = el('input', {id: 'emergency-to', placeholder: 'partners, comma-separated'});
+    const summary = el('input', {id: 'emergency-summary'});
+    const minutes = el('input', {id: 'emergency-minutes', type: 'number', min: 1, value: 15});
+    const status = el('div', {id: 'emergency-status'});
+    view.append(section('Raise an emergency', el('form', {id: 'emergency-form', onsubmit: async (event) => {
+      event.preventDefault();
+      const result = await api('POST', '/api/v1/coordination/emergencies', {
+        to: to.value.split(',').map((p) => p.trim()).filter(Boolean), summary: summary.value,
+        ack_minutes: Number(minutes.value)});
+      if (result.status !== 201) status.replaceChildren(message(errorText(result), 'error'));
+      else refresh();
+    }},
+    el('label', {for: 'emergency-to'}, 'To'), to, el('label', {for: 'emergency-summary'}, 'Summary'), summary,
+    el('label', {for: 'emergency-minutes'}, 'Minutes for each contact to answer'), minutes,
+    el('button', {type: 'submit'}, 'Raise'), status)));
+    view.append(section('Raised', el('div', {id: 'emergencies-raised'}, list.body.raised.length
+      ? list.body.raised.map((e) => el('div', {}, el('h3', {}, e.summary, ' — ', when(e.raised)),
+        table(['team', 'state', 'acknowledged', 'by', 'next escalation', 'steps'], e.teams.map((t) => [
+          t.team, t.state, when(t.acknowledged), t.by || '', when(t.next_escalation),
+          t.steps.map((st) => `${when(st.at)} ${st.role} ${st.name} ${st.email || st.phone || ''} (${st.mail})`).join('; ')]))))
+      : message('None raised.'))));
+    view.append(section('Received', list.body.received.length
+      ? table(['from', 'summary', 'raised', 'acknowledged'], list.body.received.map((e) => [e.from, e.summary, when(e.raised),
+        e.acknowledged ? when(e.acknowledged) : el('button', {type: 'button', class: 'ack', onclick: async (event) => {
+          event.target.disabled = true;
+          const result = await api('POST', '/api/v1/coordination/emergencies/' + encodeURIComponent(e.emergency) + '/ack');
+          if (result.status >= 300) event.target.replaceWith(message(errorText(result), 'error'));
+          else refresh();
+        }}, 'Acknowledge')]))
+      : message('None received.')));
+    kz.live('coordination', (objects) => {
+      if (objects.some((o) => o.type.startsWith('kizuna-emergency'))) refresh();
+    });
+  });
+
+  // ---- joint incidents: the list, one incident's timeline, tasks and
+  // participants, and the forms that add to it.
+  page('incidents', async (view, target) => {
+    view.append(el('h1', {}, 'Joint incidents'));
+    const refresh = () => kz.rerender();
+    if (target.arg) {
+      const result = await api('GET', '/api/v1/coordination/incidents/' + encodeURIComponent(target.arg));
+      if (result.status !== 200) {
+        view.append(message(errorText(result), 'error'));
+        return;
+      }
+      const i = result.body;
+      view.append(section(i.title,
+        el('p', {class: 'meta'}, `${i.status} · severity ${i.severity || '—'} · ${i.category || ''} · opened ${when(i.opened)} by ${i.owner}`,
+          i.closed ? ' · closed ' + when(i.closed) : ''),
+        el('p', {}, 'Participants: ', el('span', {id: 'incident-participants'}, i.participants.join(', ')))));
+      view.append(section('Timeline', el('div', {id: 'incident-timeline'},
+        table(['at', 'by', 'kind', 'text'], i.timeline.map((e) => [when(e.at), e.by, e.kind, e.text])))));
+      view.append(section('Tasks', i.tasks.length
+        ? table(['task', 'assigned to', 'due', 'by'], i.tasks.map((t) => [t.text, t.assignee, when(t.due), t.by]))
+        : message('No tasks.')));
+      const note = el('textarea', {id: 'incident-note', rows: 3});
+      const noteStatus = el('div', {});
+      view.append(section('Add to the timeline', el('form', {id: 'incident-note-form', onsubmit: async (event) => {
+        event.preventDefault();
+        const r = await api('POST', '/api/v1/coordination/incidents/' + encodeURIComponent(i.id) + '/notes', {text: note.value});
+        if (r.status >= 300) noteStatus.replaceChildren(message(errorText(r), 'error'));
+        else refresh();
+      }}, el('label', {for: 'incident-note'}, 'Note'), note, el('button', {type: 'submit'}, 'Add'), noteStatus)));
+      kz.live('coordination', (objects) => {
+        if (objects.some((o) => o.type === 'note' || o.type === 'incident' || o.type === 'kizuna-task')) refresh();
+      });
+      return;
+    }
+    const list = await api('GET', '/api/v1/coordination/incidents');
+    if (list.status !== 200) {
+      view.append(message(errorText(list), 'error'));
+      return;
+    }
+    const title = el('input', {id: 'incident-title'});
+    const participants = el('input', {id: 'incident-participants-input', placeholder: 'partners, comma-separated'});
+    const severity = el('select', {id: 'incident-severity'}, ['low', 'medium', 'high', 'critical'].map((v) => el('option', {value: v}, v)));
+    const status = el('div', {id: 'incident-status'});
+    view.append(section('Open an incident', el('form', {id: 'incident-form', onsubmit: async (event) => {
+      event.preventDefault();
+      const r = await api('POST', '/api/v1/coordination/incidents', {title: title.value, severity: severity.value,
+        participants: participants.value.split(',').map((p) => p.trim()).filter(Boolean)});
+      if (r.status !== 201) status.replaceChildren(message(errorText(r), 'error'));
+      else kz.navigate('#/incidents/' + encodeURIComponent(r.body.incident));
+    }},
+    el('label', {for: 'incident-title'}, 'Title'), title,
+    el('label', {for: 'incident-participants-input'}, 'Participants'), participants,
+    el('label', {for: 'incident-severity'}, 'Severity'), severity,
+    el('button', {type: 'submit'}, 'Open'), status)));
+    view.append(section('Incidents', list.body.incidents.length
+      ? table(['incident', 'status', 'severity', 'owner', 'participants', 'opened'], list.body.incidents.map((i) => [
+        el('a', {href: '#/incidents/' + encodeURIComponent(i.id)}, i.title), i.status, i.severity, i.owner,
+        i.participants.join(', '), when(i.opened)]))
+      : message('No incidents.')));
   });
 
   kz.start();
