@@ -6,10 +6,14 @@
 // the same through Chromium.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/json.hpp>
+#include <chrono>
 #include <set>
 #include <string>
+#include <thread>
 
+#include "http/sse.h"
 #include "tests/e2e/federation_support.h"
 #include "tests/e2e/harness.h"
 
@@ -156,6 +160,46 @@ TEST(ConsoleE2e, ASessionStandsForItsKeyAndChangesNeedTheCsrfToken) {
   EXPECT_EQ(out.status, 204);
   EXPECT_NE(out.headers.Get("Set-Cookie").find("Max-Age=0"), std::string::npos);
   EXPECT_EQ(WithCookie(a, "GET", "/api/v1/whoami", admin).status, 401);
+}
+
+TEST(ConsoleE2e, AStreamOpenedWithASessionEndsAtSignOut) {
+  NodeProcess a("CERT-A");
+  std::string error;
+  ASSERT_TRUE(a.Start(&error)) << error;
+  const SignedIn session = SignIn(a, a.admin_key());
+  std::atomic<bool> opened{false};
+  int status = 0;
+  std::chrono::steady_clock::time_point ended;
+  std::thread reader([&] {
+    http::Client client;
+    http::Headers headers;
+    headers.Set("Cookie", session.cookie);
+    http::SseParser parser;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    auto head = client.Stream(
+        "GET", a.Url("/api/v1/collections/default/stream"), headers,
+        [&](std::string_view bytes) {
+          std::vector<http::SseEvent> events;
+          EXPECT_TRUE(parser.Feed(bytes, &events).ok());
+          for (const http::SseEvent& event : events) {
+            if (event.event == "entitlement") opened = true;
+          }
+          return std::chrono::steady_clock::now() < give_up;
+        },
+        70000);
+    status = head.ok() ? head->status : -1;
+    ended = std::chrono::steady_clock::now();
+  });
+  ASSERT_TRUE(WaitUntil([&] { return opened.load(); }));
+  const auto out_at = std::chrono::steady_clock::now();
+  ASSERT_EQ(WithCookie(a, "DELETE", "/api/v1/console/session", session, "",
+                       {{"X-CSRF-Token", session.csrf}})
+                .status,
+            204);
+  reader.join();
+  EXPECT_EQ(status, 200);
+  // The node asks about once a second whether the reader may go on.
+  EXPECT_LT(ended - out_at, std::chrono::seconds(15)) << "the stream outlived the session";
 }
 
 TEST(ConsoleE2e, APartnerNodesAccountHasNoConsole) {
