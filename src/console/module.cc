@@ -8,6 +8,7 @@
 #include "common/time.h"
 #include "console/assets.h"
 #include "console/objects.h"
+#include "federation/audit.h"
 #include "node/node.h"
 #include "sharing/policy.h"
 
@@ -143,6 +144,9 @@ void ConsoleModule::AddRoutes(platform::RouteTable& routes) {
                return Object(user, p.Get("id"));
              },
              {.lane = platform::Lane::kWork, .rate_limited = true});
+  routes.Add("GET", "/api/v1/console/audit",
+             [this](const http::Request& request, const store::User& user,
+                    const platform::PathParams&) { return Audit(request, user); });
   routes.Add("GET", "/api/v1/console/summary",
              [this](const http::Request&, const store::User& user, const platform::PathParams&) {
                return Summary(user);
@@ -288,6 +292,32 @@ http::Response ConsoleModule::Object(const store::User& user, const std::string&
   }
   out["graph"] = {{"nodes", std::move(nodes)}, {"edges", std::move(edges)}};
   return JsonOf(200, out);
+}
+
+http::Response ConsoleModule::Audit(const http::Request& request, const store::User& user) {
+  if (user.role != store::Role::kAdmin || !IsHome(user)) {
+    return http::ErrorResponse(403, "Forbidden", "the audit log is the home team's admins'");
+  }
+  size_t last = 100;
+  if (request.HasQuery("last")) {
+    const std::string text(request.Query("last"));
+    char* end = nullptr;
+    const unsigned long n = std::strtoul(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || n == 0 || n > 10000) {
+      return http::ErrorResponse(400, "Bad request", "last: 1 to 10000");
+    }
+    last = n;
+  }
+  auto lines =
+      federation::ReadAuditLog(services_->node->dir() + "/audit.log", request.Query("peer"), last);
+  if (!lines.ok()) return ErrorOf(lines.status());
+  json::array entries;
+  for (auto it = lines->rbegin(); it != lines->rend(); ++it) {
+    boost::system::error_code ec;
+    json::value line = json::parse(*it, ec);
+    if (!ec) entries.push_back(std::move(line));
+  }
+  return JsonOf(200, json::object{{"entries", std::move(entries)}});
 }
 
 http::Response ConsoleModule::Summary(const store::User& user) {

@@ -15,6 +15,7 @@
 //   GET  /api/v1/console/objects    search (objects.h)
 //   GET  /api/v1/console/objects/{id}   an object's versions and links
 //   GET  /api/v1/console/summary    the dashboard's counts
+//   GET  /api/v1/console/audit      the federation audit log (home admins)
 //
 // A partner node's account cannot sign in; the search, object and summary
 // reads are rate-limited per user like matching ([limits] heavy_*), and show
@@ -53,6 +54,9 @@ class ConsoleModule final : public platform::Module {
   http::Response Objects(const http::Request& request, const store::User& user);
   http::Response Object(const store::User& user, const std::string& id);
   http::Response Summary(const store::User& user);
+  // The federation audit log, newest first (?peer=, ?last= up to 10,000;
+  // default 100): the home team's admins only.
+  http::Response Audit(const http::Request& request, const store::User& user);
   bool IsHome(const store::User& user) const;
 
   const platform::NodeServices* services_;

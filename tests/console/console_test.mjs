@@ -138,6 +138,7 @@ try {
   step('partners');
   await go(page, '#/partners');
   check((await page.textContent('main')).includes('cert-b'), 'the partners page');
+  check((await page.textContent('#audit')).includes('received'), 'the audit trail shows what came from cert-b');
   await shot(page, 'partners');
 
   step('matching');

@@ -119,6 +119,8 @@ TEST(ConsoleE2e, ASessionStandsForItsKeyAndChangesNeedTheCsrfToken) {
       a.Request("GET", "/api/v1/whoami", "", "", {{"Cookie", "kizuna_session=forged"}}).status,
       401);
 
+  EXPECT_EQ(WithCookie(a, "GET", "/api/v1/console/audit", session).status, 403)
+      << "the audit log is the home team's admins'";
   // A change made with the cookie: refused without the token, with a wrong
   // one, and from another origin; taken with the token from the node's own.
   const std::string object = Envelope({Indicator(1, stix::Tlp::kGreen)});

@@ -411,7 +411,7 @@
     view.append(section('Import a file', importForm));
   });
 
-  page('partners', async (view) => {
+  page('partners', async (view, target) => {
     view.append(el('h1', {}, 'Partners'));
     const peers = await api('GET', '/api/v1/peers');
     if (peers.status !== 200) {
@@ -419,6 +419,17 @@
       return;
     }
     view.append(section('State', peerTable(peers.body.peers)));
+    const peerName = target.params.get('peer') || '';
+    const audit = await api('GET', '/api/v1/console/audit?last=200' + (peerName ? '&peer=' + encodeURIComponent(peerName) : ''));
+    if (audit.status === 200) {
+      view.append(section('Audit trail' + (peerName ? ': ' + peerName : ' (newest first)'),
+        el('p', {}, 'Partner: ', [el('a', {href: '#/partners'}, 'all'), ...peers.body.peers.map((p) =>
+          [' · ', el('a', {href: '#/partners?peer=' + encodeURIComponent(p.name)}, p.name)])]),
+        el('div', {id: 'audit'}, audit.body.entries.length
+          ? table(['time', 'partner', 'direction', 'channel', 'object', 'outcome'], audit.body.entries.map((e) => [
+            when(e.time), e.peer, e.direction, e.channel, objectLink(e.id), e.outcome]))
+          : message('Nothing sent or received yet.'))));
+    }
     view.append(section('Configuration', table(['partner', 'URL', 'max TLP', 'pulls', 'into', 'push', 'stream'],
       peers.body.peers.map((p) => [p.name, p.url, tlpBadge(p.max_tlp), (p.pull || []).join(', '), p.into,
                                    p.push, p.stream ? 'yes' : 'no']))));
