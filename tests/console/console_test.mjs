@@ -121,6 +121,15 @@ try {
   }, [liveId, await page.evaluate(() => kz.session().csrf_token)]);
   check(posted === 202, 'posted while the dashboard is open: ' + posted);
   await page.waitForSelector('#newest tr.fresh >> text=arrived while watching', {timeout: 20000 * slow});
+  // A match recorded as a sighting appears among the live activity.
+  const matched = await page.evaluate(async (token) => (await fetch('/api/v1/match', {
+    method: 'POST', credentials: 'same-origin',
+    headers: {'Content-Type': 'application/json', 'X-CSRF-Token': token, 'X-Kizuna-Console': '1'},
+    body: JSON.stringify({observables: ['203.0.113.21'], sighting: true})})).status,
+  await page.evaluate(() => kz.session().csrf_token));
+  check(matched === 200, 'matched with a sighting: ' + matched);
+  await page.waitForSelector('#activity tr.fresh >> text=sighting', {timeout: 20000 * slow});
+  check((await page.innerHTML('#activity')).includes(encodeURIComponent(config.green_id)), 'the sighting names its indicator');
 
   step('create form');
   await go(page, '#/new');

@@ -99,6 +99,30 @@
         }
       });
     }
+    // Sightings (ours and partners') and surges as they are stored.
+    const activity = el('div', {id: 'activity'}, message('Nothing yet since this page opened.'));
+    view.append(section('Live: sightings and surges', activity));
+    const addActivity = (cells) => {
+      let tbody = activity.querySelector('tbody');
+      if (!tbody) {
+        activity.replaceChildren(table(['seen', 'what', 'of', 'count', 'TLP'], []));
+        tbody = activity.querySelector('tbody');
+      }
+      tbody.prepend(el('tr', {class: 'fresh'}, cells.map((cell) => el('td', {}, cell))));
+    };
+    kz.live('sightings', (objects) => {
+      for (const o of objects.filter((x) => x.type === 'sighting')) {
+        addActivity([when(o.last_seen || o.modified), 'sighting', objectLink(o.sighting_of_ref), o.count ?? '', tlpBadge(tlpOf(o))]);
+      }
+    });
+    kz.live('telescope', (objects) => {
+      for (const o of objects.filter((x) => x.type === 'report' && (x.labels || []).includes('telescope-surge'))) {
+        const surge = o.x_kizuna_surge || {};
+        addActivity([when(o.published || o.created), 'surge', `${surge.port}/${surge.proto} ${surge.metric}`,
+                     surge.observed ?? '', tlpBadge(tlpOf(o))]);
+      }
+    });
+
     const peers = await api('GET', '/api/v1/peers');
     view.append(section('Partners', peers.status === 200
       ? peerTable(peers.body.peers) : message('Only admins see the partners (' + errorText(peers) + ').')));
