@@ -204,6 +204,25 @@ TEST(ConsoleE2e, AStreamOpenedWithASessionEndsAtSignOut) {
   EXPECT_LT(ended - out_at, std::chrono::seconds(15)) << "the stream outlived the session";
 }
 
+TEST(ConsoleE2e, ReadsAreRateLimitedAndPublicLinksIgnoreTheSession) {
+  NodeProcess a("CERT-A");
+  std::string error;
+  ASSERT_TRUE(a.Start(&error)) << error;
+  const SignedIn session = SignIn(a, a.admin_key());
+  // [limits] heavy_burst (20) at once, then heavy_requests_per_second (5).
+  int limited = 0;
+  for (int i = 0; i < 40; ++i) {
+    const int status = WithCookie(a, "GET", "/api/v1/console/summary", session).status;
+    EXPECT_TRUE(status == 200 || status == 429) << status;
+    if (status == 429) ++limited;
+  }
+  EXPECT_GT(limited, 0);
+  // An e-mailed link's form carries no CSRF token: the session's cookie is
+  // not used there (a forged token is then simply unknown, 404, not 403).
+  EXPECT_EQ(WithCookie(a, "POST", "/api/v1/coordination/drills/ack/forged-token", session).status,
+            404);
+}
+
 TEST(ConsoleE2e, APartnerNodesAccountHasNoConsole) {
   NodeProcess a("CERT-A");
   std::string error;
