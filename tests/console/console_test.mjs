@@ -214,6 +214,19 @@ try {
   await page.click('#emergency-form button[type=submit]');
   await page.waitForSelector('#emergencies-raised >> text=console emergency', {timeout: 20000 * slow});
   check((await page.textContent('#emergencies-raised')).includes('cert-b'), 'the escalation per team');
+  {
+    // B's console acknowledges; A's page follows live.
+    const other = await browser.newContext({viewport: {width: 1280, height: 900}});
+    const otherPage = await other.newPage();
+    await signIn(otherPage, config.partner_admin_key, config.partner_url);
+    await go(otherPage, '#/emergencies', config.partner_url);
+    await otherPage.waitForSelector('button.ack', {timeout: 30000 * slow});
+    await otherPage.click('button.ack');
+    await otherPage.waitForFunction(() => document.querySelector('.page[data-ready="true"]') &&
+                                          !document.querySelector('button.ack'), null, {timeout: 20000 * slow});
+    await other.close();
+  }
+  await page.waitForSelector('#emergencies-raised td >> text=/^acknowledged$/', {timeout: 30000 * slow});
   await shot(page, 'emergencies');
 
   step('incidents');
