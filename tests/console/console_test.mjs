@@ -167,6 +167,12 @@ try {
   });
   check(series && series[0] > 10 && series[1] > 10, 'the port series is drawn: ' + JSON.stringify(series));
   check(series[2] >= 1, 'the surge is marked on the chart');
+  // One sensor of ours alone.
+  await page.selectOption('#tele-sensor', 'home/tokyo-1');
+  await page.click('main form.filters button[type=submit]');
+  await page.waitForURL(/sensor=tokyo-1/, {timeout: 20000 * slow});
+  await ready(page);
+  check(Number(await page.textContent('#tele-packets')) > 0, 'one sensor\'s counts');
   await shot(page, 'telescope');
 
   step('a drill: started here, acknowledged on the partner');
@@ -241,6 +247,10 @@ try {
   await page.fill('#incident-note', 'first responders engaged');
   await page.click('#incident-note-form button[type=submit]');
   await page.waitForSelector('#incident-timeline >> text=first responders engaged', {timeout: 20000 * slow});
+  await page.fill('#task-assignee', 'cert-b');
+  await page.fill('#task-text', 'collect netflow for the C2 address');
+  await page.click('#incident-task-form button[type=submit]');
+  await page.waitForSelector('#incident-tasks >> text=collect netflow for the C2 address', {timeout: 20000 * slow});
   await shot(page, 'incident');
 
   // ---- a page of another origin (another port of the same host: the same

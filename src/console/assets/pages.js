@@ -609,6 +609,7 @@
     view.append(el('h1', {}, 'Telescope'));
     const since = params.get('since') || '24h';
     const origin = params.get('origin') || '';
+    const sensor = params.get('sensor') || '';
     const sensors = await api('GET', '/api/v1/telescope/sensors?since=' + encodeURIComponent(since));
     if (sensors.status !== 200) {
       view.append(message(errorText(sensors), 'error'));
@@ -618,18 +619,30 @@
     const query = (extra) => {
       const q = new URLSearchParams({since});
       if (origin) q.set('origin', origin);
+      if (sensor) q.set('sensor', sensor);
       for (const [k, v] of Object.entries(extra || {})) q.set(k, v);
       return q.toString();
     };
     const sinceSelect = el('select', {id: 'tele-since'}, ['1h', '6h', '24h', '7d'].map((v) => el('option', {value: v, selected: v === since}, v)));
     const originSelect = el('select', {id: 'tele-origin'}, el('option', {value: ''}, 'all sensors, merged'),
       origins.map((o) => el('option', {value: o, selected: o === origin}, o === 'home' ? 'our sensors' : o)));
+    // One sensor: "origin/sensor" (its origin's sensors are named apart).
+    const sensorSelect = el('select', {id: 'tele-sensor'}, el('option', {value: ''}, 'every sensor'),
+      sensors.body.map((x) => el('option', {value: x.origin + '/' + x.sensor, selected: x.sensor === sensor && x.origin === (origin || x.origin)},
+                                 (x.origin === 'home' ? '' : x.origin + ': ') + x.sensor)));
     view.append(el('form', {class: 'filters', onsubmit: (event) => {
       event.preventDefault();
       const q = new URLSearchParams({since: sinceSelect.value});
-      if (originSelect.value) q.set('origin', originSelect.value);
+      if (sensorSelect.value) {
+        const [o, ...name] = sensorSelect.value.split('/');
+        q.set('origin', o);
+        q.set('sensor', name.join('/'));
+      } else if (originSelect.value) {
+        q.set('origin', originSelect.value);
+      }
       kz.navigate('#/telescope?' + q.toString());
-    }}, el('label', {}, 'Since', sinceSelect), el('label', {}, 'Sensors', originSelect), el('button', {type: 'submit'}, 'Show')));
+    }}, el('label', {}, 'Since', sinceSelect), el('label', {}, 'Origin', originSelect),
+    el('label', {}, 'Sensor', sensorSelect), el('button', {type: 'submit'}, 'Show')));
 
     const top = await api('GET', '/api/v1/telescope/top?' + query({top: 10}));
     if (top.status !== 200) {
@@ -647,7 +660,7 @@
       const step = since === '7d' ? 3600 : since === '24h' ? 600 : 60;
       const merged = await api('GET', `/api/v1/telescope/ports/${port.proto}/${port.port}?` + query({step}));
       const surges = await api('GET', '/api/v1/telescope/surges?' + query());
-      const perOrigin = origin || origins.length < 2 ? [] : await Promise.all(origins.map(async (o) => {
+      const perOrigin = origin || sensor || origins.length < 2 ? [] : await Promise.all(origins.map(async (o) => {
         const r = await api('GET', `/api/v1/telescope/ports/${port.proto}/${port.port}?` +
                                    new URLSearchParams({since, origin: o, step}).toString());
         return [o, r.status === 200 ? r.body : []];
@@ -845,9 +858,22 @@
         el('p', {}, 'Participants: ', el('span', {id: 'incident-participants'}, i.participants.join(', ')))));
       view.append(section('Timeline', el('div', {id: 'incident-timeline'},
         table(['at', 'by', 'kind', 'text'], i.timeline.map((e) => [when(e.at), e.by, e.kind, e.text])))));
-      view.append(section('Tasks', i.tasks.length
+      view.append(section('Tasks', el('div', {id: 'incident-tasks'}, i.tasks.length
         ? table(['task', 'assigned to', 'due', 'by'], i.tasks.map((t) => [t.text, t.assignee, when(t.due), t.by]))
-        : message('No tasks.')));
+        : message('No tasks.'))));
+      const assignee = el('input', {id: 'task-assignee', placeholder: 'a participant'});
+      const taskText = el('input', {id: 'task-text'});
+      const due = el('input', {id: 'task-due', type: 'datetime-local'});
+      const taskStatus = el('div', {});
+      view.append(section('Assign a task', el('form', {id: 'incident-task-form', onsubmit: async (event) => {
+        event.preventDefault();
+        const body = {assign: assignee.value, text: taskText.value};
+        if (due.value) body.due = new Date(due.value).toISOString();
+        const r = await api('POST', '/api/v1/coordination/incidents/' + encodeURIComponent(i.id) + '/tasks', body);
+        if (r.status >= 300) taskStatus.replaceChildren(message(errorText(r), 'error'));
+        else refresh();
+      }}, el('label', {for: 'task-assignee'}, 'Assign to'), assignee, el('label', {for: 'task-text'}, 'Task'), taskText,
+      el('label', {for: 'task-due'}, 'Due'), due, el('button', {type: 'submit'}, 'Assign'), taskStatus)));
       const note = el('textarea', {id: 'incident-note', rows: 3});
       const noteStatus = el('div', {});
       view.append(section('Add to the timeline', el('form', {id: 'incident-note-form', onsubmit: async (event) => {
