@@ -24,7 +24,12 @@ std::string OwnOrigin(std::string_view host_header, bool tls) {
 }
 
 SessionTable::SessionTable(SessionLimits limits, const Clock& clock)
-    : limits_(limits), clock_(clock) {}
+    : clock_(clock), limits_(limits) {}
+
+void SessionTable::SetLimits(SessionLimits limits) {
+  std::lock_guard lock(mutex_);
+  limits_ = limits;
+}
 
 bool SessionTable::LiveLocked(const Session& session, int64_t now_us) const {
   return now_us - session.last_used_us < limits_.idle_us &&

@@ -91,14 +91,18 @@ class SessionTable {
 
   size_t size() const;
 
+  // Applies new limits (the node's [console] section) to every session,
+  // open ones included.
+  void SetLimits(SessionLimits limits);
+
  private:
   void ForgetExpiredLocked(int64_t now_us);
   bool LiveLocked(const Session& session, int64_t now_us) const;
   void EvictLeastRecentlyUsedLocked(const std::optional<int64_t>& of_user);
 
-  const SessionLimits limits_;
   const Clock& clock_;
   mutable std::mutex mutex_;
+  SessionLimits limits_;                     // GUARDED_BY(mutex_)
   std::map<std::string, Session> sessions_;  // GUARDED_BY(mutex_); by SHA-256 of the id
 };
 

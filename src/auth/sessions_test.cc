@@ -56,6 +56,17 @@ TEST(SessionTable, SessionsEndWhenIdleAndAfterTheirLifetime) {
   EXPECT_EQ(table.size(), 0u);
 }
 
+TEST(SessionTable, NewLimitsApplyToOpenSessions) {
+  FakeClock clock;
+  SessionTable table({.idle_us = 60 * kMinute}, clock);
+  const OpenedSession opened = table.Open("k", 1);
+  clock.Advance(10 * kMinute);
+  ASSERT_TRUE(table.Use(opened.session_id).has_value());
+  table.SetLimits({.idle_us = 5 * kMinute});
+  clock.Advance(6 * kMinute);
+  EXPECT_FALSE(table.Use(opened.session_id).has_value());
+}
+
 TEST(SessionTable, OneUserCannotFillTheTable) {
   FakeClock clock;
   SessionTable table({.max_sessions = 5, .max_per_user = 2}, clock);

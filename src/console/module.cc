@@ -106,6 +106,20 @@ ConsoleModule::ConsoleModule(const platform::NodeServices* services) : services_
   }
 }
 
+Status ConsoleModule::Configure(node::ConfigSection& section) {
+  section.Integer("session_idle_minutes", &session_idle_minutes_, 1, 1440);
+  section.Integer("session_hours", &session_hours_, 1, 168);
+  return section.status();
+}
+
+Status ConsoleModule::Start() {
+  auth::SessionLimits limits;
+  limits.idle_us = int64_t{session_idle_minutes_} * 60'000'000;
+  limits.lifetime_us = int64_t{session_hours_} * 3'600'000'000;
+  services_->sessions->SetLimits(limits);
+  return Status::Ok();
+}
+
 void ConsoleModule::AddRoutes(platform::RouteTable& routes) {
   const platform::RouteOptions is_public{.is_public = true};
   routes.Add(

@@ -21,6 +21,10 @@
 // reads are rate-limited per user like matching ([limits] heavy_*), and show
 // who produced a version only to the home team.
 //
+// Config ([console] in kizuna.toml): session_idle_minutes (60, 1 to 1440),
+// session_hours (12, 1 to 168): a session ends after that long without a
+// request, and that long after sign-in.
+//
 // Every response of the page and its assets carries a Content-Security-
 // Policy without inline script, and frame, sniffing and referrer denials.
 // Thread-safety: as platform::Module; the handlers only read.
@@ -38,7 +42,9 @@ class ConsoleModule final : public platform::Module {
  public:
   explicit ConsoleModule(const platform::NodeServices* services);
   std::string_view name() const override { return "console"; }
+  Status Configure(node::ConfigSection& section) override;
   void AddRoutes(platform::RouteTable& routes) override;
+  Status Start() override;
 
  private:
   struct Asset {
@@ -60,6 +66,8 @@ class ConsoleModule final : public platform::Module {
   bool IsHome(const store::User& user) const;
 
   const platform::NodeServices* services_;
+  int session_idle_minutes_ = 60;
+  int session_hours_ = 12;
   std::map<std::string, Asset, std::less<>> assets_;
   std::string page_;  // index.html with the assets' hashes in their URLs
 };

@@ -125,6 +125,7 @@ TEST(NodeConfig, BadModuleSectionIsOneClearLine) {
       {"[alerts]\ningest_tlp = \"purple\"\n", "kizuna.toml: alerts.ingest_tlp:"},
       {"[alerts]\nsmtp_url = \"smtp://mail.example.org\"\n", "kizuna.toml: alerts.smtp_from:"},
       {"[telescope]\nsummary_tlp = \"purple\"\n", "kizuna.toml: telescope.summary_tlp:"},
+      {"[console]\nsession_idle_minutes = 0\n", "kizuna.toml: console.session_idle_minutes:"},
       {"[[telescope.sensor]]\nname = \"bad name\"\n", "kizuna.toml: telescope.sensor[0].name:"},
   };
   for (const Case& c : cases) {
