@@ -23,6 +23,15 @@ std::string OwnOrigin(std::string_view host_header, bool tls) {
   return std::string(tls ? "https://" : "http://") + std::string(host_header);
 }
 
+bool IsOwnOrigin(std::string_view origin, std::string_view host_header, bool tls,
+                 std::string_view public_url) {
+  if (origin == OwnOrigin(host_header, tls)) return true;
+  const size_t scheme = public_url.find("://");
+  if (public_url.empty() || scheme == std::string_view::npos) return false;
+  const size_t path = public_url.find('/', scheme + 3);
+  return origin == public_url.substr(0, path);
+}
+
 SessionTable::SessionTable(SessionLimits limits, const Clock& clock)
     : clock_(clock), limits_(limits) {}
 
@@ -102,10 +111,11 @@ size_t SessionTable::size() const {
 }
 
 bool CheckCsrf(std::string_view method, const Session& session, std::string_view csrf_header,
-               std::string_view origin_header, std::string_view host_header, bool tls) {
+               std::string_view origin_header, std::string_view host_header, bool tls,
+               std::string_view public_url) {
   if (IsSafeMethod(method)) return true;
   if (csrf_header.empty() || !ConstantTimeEquals(csrf_header, session.csrf_token)) return false;
-  return origin_header.empty() || origin_header == OwnOrigin(host_header, tls);
+  return origin_header.empty() || IsOwnOrigin(origin_header, host_header, tls, public_url);
 }
 
 std::string SessionIdFromCookies(std::string_view cookie_header, bool tls) {

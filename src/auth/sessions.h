@@ -111,13 +111,25 @@ bool IsSafeMethod(std::string_view method);
 // "http://HOST" or "https://HOST": the origin a browser addressing the node
 // as `host_header` sends.
 std::string OwnOrigin(std::string_view host_header, bool tls);
+// Whether the browser reaches the node over TLS: the connection is TLS, or
+// the configured public URL is https (a proxy ends TLS). The cookie is
+// then Secure and __Host-.
+inline bool BrowserUsesTls(bool tls, std::string_view public_url) {
+  return tls || public_url.starts_with("https://");
+}
+// Whether `origin` is the node's own: as the request addressed it, or the
+// origin of its configured public URL (`server.public_url`, e.g. behind a
+// proxy that ends TLS: "https://cti.example" of "https://cti.example/").
+bool IsOwnOrigin(std::string_view origin, std::string_view host_header, bool tls,
+                 std::string_view public_url);
 
 // Whether a request made with a session's cookie may change state: safe
 // methods (GET, HEAD, OPTIONS) always; others only with the session's CSRF
 // token in `csrf_header` and, when the browser sent an Origin, with that
 // origin being the node's own (`host_header`, as the browser addressed it).
 bool CheckCsrf(std::string_view method, const Session& session, std::string_view csrf_header,
-               std::string_view origin_header, std::string_view host_header, bool tls);
+               std::string_view origin_header, std::string_view host_header, bool tls,
+               std::string_view public_url = "");
 
 // The session id in a Cookie header ("" when absent): the __Host- cookie
 // over TLS, the plain one otherwise.

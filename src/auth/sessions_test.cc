@@ -101,6 +101,23 @@ TEST(CheckCsrf, UnsafeMethodsNeedTheTokenAndTheNodesOwnOrigin) {
       CheckCsrf("POST", session, "token-123", "https://node.example", "node.example", true));
 }
 
+TEST(IsOwnOrigin, TheRequestsHostOrTheConfiguredPublicUrl) {
+  EXPECT_TRUE(IsOwnOrigin("http://127.0.0.1:8080", "127.0.0.1:8080", false, ""));
+  EXPECT_FALSE(IsOwnOrigin("https://cti.example", "127.0.0.1:8080", false, ""));
+  // Behind a proxy that ends TLS: the node sees plain HTTP to its own address.
+  EXPECT_TRUE(IsOwnOrigin("https://cti.example", "127.0.0.1:8080", false, "https://cti.example/"));
+  EXPECT_TRUE(
+      IsOwnOrigin("https://cti.example:8443", "10.0.0.5", false, "https://cti.example:8443/kizuna"));
+  EXPECT_FALSE(IsOwnOrigin("https://cti.example.evil", "10.0.0.5", false, "https://cti.example"));
+  EXPECT_FALSE(IsOwnOrigin("null", "10.0.0.5", false, "https://cti.example"));
+  EXPECT_TRUE(BrowserUsesTls(false, "https://cti.example"));
+  EXPECT_FALSE(BrowserUsesTls(false, "http://127.0.0.1:8443"));
+  Session session;
+  session.csrf_token = "t";
+  EXPECT_TRUE(CheckCsrf("POST", session, "t", "https://cti.example", "10.0.0.5", false,
+                        "https://cti.example"));
+}
+
 TEST(SessionCookies, AreHttpOnlyStrictAndFoundAmongOthers) {
   EXPECT_EQ(SessionCookie("abc", false), "kizuna_session=abc; Path=/; HttpOnly; SameSite=Strict");
   EXPECT_EQ(SessionCookie("abc", true),

@@ -70,6 +70,10 @@ json::array PairsJson(const std::vector<std::pair<std::string, int64_t>>& pairs)
 
 }  // namespace
 
+bool ConsoleModule::BrowserUsesTls(const http::Request& request) const {
+  return auth::BrowserUsesTls(request.tls, services_->node->config().server.public_url);
+}
+
 bool ConsoleModule::IsHome(const store::User& user) const {
   return services_->policy()->ForUser(user).kind == sharing::Recipient::Kind::kHome;
 }
@@ -202,7 +206,8 @@ http::Response ConsoleModule::SignIn(const http::Request& request) {
   // A page of another origin must not sign the browser in to an account of
   // its choosing (login CSRF).
   const std::string_view origin = request.headers.Get("Origin");
-  if (!origin.empty() && origin != auth::OwnOrigin(request.headers.Get("Host"), request.tls)) {
+  if (!origin.empty() && !auth::IsOwnOrigin(origin, request.headers.Get("Host"), request.tls,
+                                            services_->node->config().server.public_url)) {
     return http::ErrorResponse(403, "Forbidden", "sign in from the node's own page");
   }
   boost::system::error_code ec;
@@ -234,7 +239,7 @@ http::Response ConsoleModule::SignIn(const http::Request& request) {
   }
   // The browser's earlier session, if any, ends: one cookie, one session.
   services_->sessions->Close(
-      auth::SessionIdFromCookies(request.headers.Get("Cookie"), request.tls));
+      auth::SessionIdFromCookies(request.headers.Get("Cookie"), BrowserUsesTls(request)));
   const auth::OpenedSession opened = services_->sessions->Open(api_key, outcome.user->id);
   json::object out;
   out["user"] = {{"name", outcome.user->name},
@@ -242,7 +247,8 @@ http::Response ConsoleModule::SignIn(const http::Request& request) {
                  {"role", std::string(node::RoleName(outcome.user->role))}};
   out["csrf_token"] = opened.csrf_token;
   http::Response response = JsonOf(200, out);
-  response.headers.Set("Set-Cookie", auth::SessionCookie(opened.session_id, request.tls));
+  response.headers.Set("Set-Cookie",
+                       auth::SessionCookie(opened.session_id, BrowserUsesTls(request)));
   response.headers.Set("Cache-Control", "no-store");
   return response;
 }
@@ -267,7 +273,7 @@ http::Response ConsoleModule::SignOut(const http::Request& request) {
   services_->sessions->Close(request.headers.Get(auth::kSessionAuthHeader));
   http::Response response;
   response.status = 204;
-  response.headers.Set("Set-Cookie", auth::ExpiredSessionCookie(request.tls));
+  response.headers.Set("Set-Cookie", auth::ExpiredSessionCookie(BrowserUsesTls(request)));
   return response;
 }
 

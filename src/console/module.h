@@ -64,6 +64,7 @@ class ConsoleModule final : public platform::Module {
   // default 100): the home team's admins only.
   http::Response Audit(const http::Request& request, const store::User& user);
   bool IsHome(const store::User& user) const;
+  bool BrowserUsesTls(const http::Request& request) const;
 
   const platform::NodeServices* services_;
   int session_idle_minutes_ = 60;

@@ -440,8 +440,9 @@ http::Response Router::Authenticated(const http::Request& request, std::string* 
   // keeps for Basic authentication and sends by itself). Non-browser
   // clients send no Origin.
   const std::string_view origin = request.headers.Get("Origin");
+  const std::string& public_url = node_.config().server.public_url;
   if (!auth::IsSafeMethod(request.method) && !origin.empty() &&
-      origin != auth::OwnOrigin(request.headers.Get("Host"), request.tls)) {
+      !auth::IsOwnOrigin(origin, request.headers.Get("Host"), request.tls, public_url)) {
     spdlog::info("request from {}: 403: {} {} from another origin", request.remote_address,
                  request.method, request.path);
     return http::ErrorResponse(403, "Forbidden", "a change from a page of another origin");
@@ -453,11 +454,13 @@ http::Response Router::Authenticated(const http::Request& request, std::string* 
   // its form carries no CSRF token.
   const std::string session_id =
       authorization.empty() && !is_public
-          ? auth::SessionIdFromCookies(request.headers.Get("Cookie"), request.tls)
+          ? auth::SessionIdFromCookies(request.headers.Get("Cookie"),
+                                       auth::BrowserUsesTls(request.tls, public_url))
           : "";
   if (std::optional<auth::Session> session = sessions_.Use(session_id)) {
     if (!auth::CheckCsrf(request.method, *session, request.headers.Get(auth::kCsrfHeader),
-                         request.headers.Get("Origin"), request.headers.Get("Host"), request.tls)) {
+                         request.headers.Get("Origin"), request.headers.Get("Host"), request.tls,
+                         public_url)) {
       spdlog::info("console session from {}: 403: CSRF check failed on {} {}",
                    request.remote_address, request.method, request.path);
       return http::ErrorResponse(403, "Forbidden",

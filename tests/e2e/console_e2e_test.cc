@@ -9,6 +9,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
+#include <fstream>
 #include <set>
 #include <string>
 #include <thread>
@@ -221,6 +222,46 @@ TEST(ConsoleE2e, ReadsAreRateLimitedAndPublicLinksIgnoreTheSession) {
   // not used there (a forged token is then simply unknown, 404, not 403).
   EXPECT_EQ(WithCookie(a, "POST", "/api/v1/coordination/drills/ack/forged-token", session).status,
             404);
+}
+
+TEST(ConsoleE2e, BehindAProxyThatEndsTlsThePublicUrlIsTheOrigin) {
+  NodeProcess a("CERT-A");
+  std::string toml = ReadFile(a.dir() + "/kizuna.toml");
+  const size_t at = toml.find("public_url = \"\"");
+  ASSERT_NE(at, std::string::npos);
+  toml.replace(at, 15, "public_url = \"https://cti.example/\"");
+  std::ofstream(a.dir() + "/kizuna.toml", std::ios::trunc) << toml;
+  std::string error;
+  ASSERT_TRUE(a.Start(&error)) << error;
+  http::Response r =
+      a.Request("POST", "/api/v1/console/session", "", "{\"api_key\":\"" + a.admin_key() + "\"}",
+                {{"Origin", "https://cti.example"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string cookie(r.headers.Get("Set-Cookie"));
+  EXPECT_EQ(cookie.rfind("__Host-kizuna_session=", 0), 0u) << cookie;
+  EXPECT_NE(cookie.find("; Secure"), std::string::npos) << cookie;
+  const SignedIn session{cookie.substr(0, cookie.find(';')),
+                         std::string(json::parse(r.body).at("csrf_token").as_string())};
+  EXPECT_EQ(WithCookie(a, "GET", "/api/v1/whoami", session).status, 200);
+  EXPECT_EQ(
+      WithCookie(a, "GET", "/api/v1/whoami", {"kizuna_session=" + session.cookie.substr(22), ""})
+          .status,
+      401)
+      << "only the __Host- cookie counts when browsers use TLS";
+  const std::string object = Envelope({Indicator(41, stix::Tlp::kGreen)});
+  EXPECT_EQ(WithCookie(a, "POST", kObjects, session, object,
+                       {{"X-CSRF-Token", session.csrf}, {"Origin", "https://cti.example"}})
+                .status,
+            202);
+  EXPECT_EQ(WithCookie(a, "POST", kObjects, session, object,
+                       {{"X-CSRF-Token", session.csrf}, {"Origin", a.base_url()}})
+                .status,
+            202)
+      << "the address the request was sent to is the node's too";
+  EXPECT_EQ(WithCookie(a, "POST", kObjects, session, object,
+                       {{"X-CSRF-Token", session.csrf}, {"Origin", "https://cti.example.evil"}})
+                .status,
+            403);
 }
 
 TEST(ConsoleE2e, APartnerNodesAccountHasNoConsole) {
