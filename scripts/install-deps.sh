@@ -20,6 +20,7 @@ PACKAGES=(
   libzstd-dev
   tzdata
   libjs-chart.js
+  bind9-utils  # named-checkzone reads the RPZ export in its test
 )
 # npm fetches the default IP enrichment data (scripts/start-node.sh); Debian's
 # only where no npm is there already (a Node.js install of its own brings one).

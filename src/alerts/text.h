@@ -9,8 +9,10 @@
 #include <string_view>
 #include <vector>
 
+#include "common/csv.h"
 #include "common/encoding.h"
 #include "common/status.h"
+#include "common/time.h"
 
 namespace kizuna::alerts {
 
@@ -26,11 +28,8 @@ inline std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// "YYYY-MM-DD HH:MM[:SS[.fraction]]" with ' ' or 'T', then nothing (UTC),
-// "Z", "UTC", "+HH:MM", "+HHMM" or "+HH" (either sign, after an optional
-// space); or a number of seconds since the epoch ("1764288000",
-// "1764288000.25"). Years 1970 to 9999.
-Result<int64_t> ParseTimeText(std::string_view text);
+// The time formats of reports (common/time.h).
+using ::kizuna::ParseTimeText;
 
 // Writes a JSON object of at most kMaxEvidenceBytes (observation.h) into
 // *out: a value over kMaxValueBytes is cut at a character boundary, a field
@@ -62,11 +61,7 @@ class EvidenceWriter {
   bool empty_ = true;
 };
 
-// Splits one CSV record (RFC 4180) into `fields`; quoted fields are unquoted
-// into `scratch` (grown to the record's size first, so the views stay valid
-// until the next call). False for a quoted field followed by something other
-// than a comma.
-bool SplitCsv(std::string_view record, std::vector<std::string_view>* fields, std::string* scratch);
+using ::kizuna::SplitCsv;  // common/csv.h
 
 // A CSV header's column names packed in one string (each as a varint size
 // and its bytes): what an event keeps beside a record kept as its evidence

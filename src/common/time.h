@@ -23,6 +23,13 @@ std::string FormatTimestamp(int64_t micros, int fraction_digits = 6);
 // The number of digits after the seconds' point in a valid timestamp (0 if none).
 int TimestampPrecision(std::string_view text);
 
+// The loose times of reports and indicator lists: "YYYY-MM-DD HH:MM[:SS[.fraction]]"
+// with ' ' or 'T', then nothing (UTC), "Z", "UTC", "+HH:MM", "+HHMM" or
+// "+HH" (either sign, after an optional space); or a number of seconds since
+// the epoch ("1764288000", "1764288000.25"). Years 1970 to 9999. → UTC
+// microseconds.
+Result<int64_t> ParseTimeText(std::string_view text);
+
 class Clock {
  public:
   virtual ~Clock() = default;

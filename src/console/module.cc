@@ -328,14 +328,26 @@ http::Response ConsoleModule::Audit(const http::Request& request, const store::U
     }
     last = n;
   }
+  // One direction: what came in is not buried under what went out.
+  const std::string direction(request.Query("direction"));
+  if (!direction.empty() && direction != "sent" && direction != "received") {
+    return http::ErrorResponse(400, "Bad request", "direction: sent or received");
+  }
+  constexpr size_t kDirectionWindow = 20000;  // the newest lines searched for one direction
   auto lines =
-      federation::ReadAuditLog(services_->node->dir() + "/audit.log", request.Query("peer"), last);
+      federation::ReadAuditLog(services_->node->dir() + "/audit.log", request.Query("peer"),
+                               direction.empty() ? last : std::max(last, kDirectionWindow));
   if (!lines.ok()) return ErrorOf(lines.status());
   json::array entries;
-  for (auto it = lines->rbegin(); it != lines->rend(); ++it) {
+  for (auto it = lines->rbegin(); it != lines->rend() && entries.size() < last; ++it) {
     boost::system::error_code ec;
     json::value line = json::parse(*it, ec);
-    if (!ec) entries.push_back(std::move(line));
+    if (ec || !line.is_object()) continue;
+    if (!direction.empty() && line.as_object().if_contains("direction") != nullptr &&
+        line.at("direction") != direction.c_str()) {
+      continue;
+    }
+    entries.push_back(std::move(line));
   }
   return JsonOf(200, json::object{{"entries", std::move(entries)}});
 }

@@ -255,6 +255,31 @@ std::string_view ObservableKindName(ObservableKind kind) {
   return i < std::size(kNames) ? kNames[i] : "unknown";
 }
 
+std::string_view StixPathOf(ObservableKind kind) {
+  switch (kind) {
+    case ObservableKind::kIpv4:
+      return "ipv4-addr:value";
+    case ObservableKind::kIpv6:
+      return "ipv6-addr:value";
+    case ObservableKind::kDomain:
+      return "domain-name:value";
+    case ObservableKind::kUrl:
+      return "url:value";
+    case ObservableKind::kEmail:
+      return "email-addr:value";
+    case ObservableKind::kMd5:
+      return "file:hashes.MD5";
+    case ObservableKind::kSha1:
+      return "file:hashes.'SHA-1'";
+    case ObservableKind::kSha256:
+      return "file:hashes.'SHA-256'";
+    case ObservableKind::kSha512:
+      return "file:hashes.'SHA-512'";
+    default:
+      return "";
+  }
+}
+
 std::optional<ObservableKind> KindForStixPath(std::string_view path) {
   std::string p;
   for (char c : Trim(path)) {

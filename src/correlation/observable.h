@@ -54,6 +54,11 @@ std::string_view ObservableKindName(ObservableKind kind);
 // nullopt for paths the index does not handle.
 std::optional<ObservableKind> KindForStixPath(std::string_view object_path);
 
+// The inverse for the kinds plain lists and blocklists hold, as an
+// indicator's pattern writes it: kIpv4 -> "ipv4-addr:value", kSha256 ->
+// "file:hashes.'SHA-256'"; "" for the other kinds.
+std::string_view StixPathOf(ObservableKind kind);
+
 // The digest length in bytes of a hash kind (16, 20, 32, 64), 0 for others.
 int DigestLength(ObservableKind kind);
 

@@ -23,6 +23,7 @@
 #include "federation/module.h"
 #include "federation/signing.h"
 #include "geo/module.h"
+#include "interop/module.h"
 #include "pattern/pattern.h"
 #include "taxii/module.h"
 #include "telescope/module.h"
@@ -558,6 +559,7 @@ std::vector<std::unique_ptr<platform::Module>> NodeModules(const platform::NodeS
   modules.push_back(std::make_unique<geo::GeoModule>(services));
   modules.push_back(std::make_unique<alerts::AlertsModule>(services));
   modules.push_back(std::make_unique<coordination::CoordinationModule>(services));
+  modules.push_back(std::make_unique<interop::InteropModule>(services));
   modules.push_back(std::make_unique<console::ConsoleModule>(services));
   return modules;
 }

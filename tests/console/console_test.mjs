@@ -144,10 +144,44 @@ try {
   results.created = decodeURIComponent(created.replace('#/object/', ''));
   check(results.created.startsWith('indicator--'), 'the form made an indicator');
 
+  step('import a file');
+  {
+    // Three envelopes' worth, and one object the node refuses: the progress
+    // bar fills and the summary counts both.
+    const stamp = '2026-11-24T00:00:00.000Z';
+    const objects = [];
+    for (let i = 0; i < 1200; ++i) {
+      const id = 'indicator--00000000-0000-4000-8000-1' + String(i).padStart(11, '0');
+      objects.push({type: 'indicator', spec_version: '2.1', id, created: stamp, modified: stamp,
+        name: 'imported ' + i, pattern: `[ipv4-addr:value = '198.18.${i >> 8}.${i & 255}']`,
+        pattern_type: 'stix', valid_from: stamp,
+        object_marking_refs: ['marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da']});
+    }
+    objects.push({type: 'indicator', spec_version: '2.1', id: 'indicator--00000000-0000-4000-8000-2000000000bd',
+      created: stamp, modified: stamp, pattern_type: 'stix', valid_from: stamp});  // no pattern
+    results.imported = objects[1199].id;
+    await page.setInputFiles('#import-file', {name: 'bundle.json', mimeType: 'application/json',
+      buffer: Buffer.from(JSON.stringify({type: 'bundle', id: 'bundle--00000000-0000-4000-8000-0000000000bb', objects}))});
+    await page.click('#import-file ~ button[type=submit]');
+    await page.waitForSelector('#import-status .message:not(:has-text("sent"))', {timeout: 60000 * slow});
+    check((await page.textContent('#import-status')).includes('Imported: 1200 stored, 1 refused'),
+          'the import summary: ' + await page.textContent('#import-status'));
+    check(await page.evaluate(() => document.getElementById('import-progress').value) === 1, 'the progress bar is full');
+    await shot(page, 'import');
+  }
+
   step('partners');
   await go(page, '#/partners');
   check((await page.textContent('main')).includes('cert-b'), 'the partners page');
-  check((await page.textContent('#audit')).includes('received'), 'the audit trail shows what came from cert-b');
+  // The 1,200 indicators just imported went out to cert-b: what came in
+  // is one click away.
+  check((await page.textContent('#audit')).includes('sent'), 'the audit trail shows what went to cert-b');
+  await page.click('#audit-received');
+  await page.waitForURL(/direction=received/, {timeout: 20000 * slow});
+  await ready(page);
+  const directions = await page.$$eval('#audit tbody tr', (rows) => rows.map((r) => r.cells[2].textContent));
+  check(directions.length > 0 && directions.every((d) => d === 'received'),
+        'the audit trail shows what came from cert-b: ' + JSON.stringify(directions.slice(0, 5)));
   await shot(page, 'partners');
 
   step('matching');
@@ -211,7 +245,12 @@ try {
   step('alerting');
   await go(page, '#/alerts');
   check((await page.textContent('#alert-recipients')).includes('isp-console'), 'the alerting page lists recipients');
+  check((await page.textContent('#alert-reports')).includes('isp-console'), 'the report to isp-console');
   await shot(page, 'alerts');
+  await page.click('#alert-reports a');
+  await page.waitForSelector('#alert-preview', {timeout: 20000 * slow});
+  check((await page.textContent('#alert-preview')).includes(config.infected_ip), 'the preview holds the infected host');
+  await shot(page, 'alert-preview');
 
   step('emergencies');
   await go(page, '#/emergencies');
@@ -299,8 +338,29 @@ try {
   const outside = await browser.newContext({viewport: {width: 390, height: 844}});  // a phone
   const other = await outside.newPage();
   await signIn(other, config.outsider_key);
-  const hidden = [config.amber_name, config.amber_id];
+  const hidden = [config.amber_name, config.amber_id, 'amber while the outsider watches'];
   await assertNothingOf(other, 'dashboard', hidden);
+  {
+    // While its dashboard is live, the home team stores an AMBER indicator
+    // and then a GREEN one: the GREEN one appears, the AMBER one never does.
+    await other.waitForSelector('#live:not([hidden])', {timeout: 20000 * slow});
+    for (const [n, name, marking] of [
+        ['b1', 'amber while the outsider watches', 'marking-definition--f88d31f6-486f-44da-b317-01333bde0b82'],
+        ['b2', 'green while the outsider watches', 'marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da']]) {
+      const now = new Date().toISOString();
+      const response = await fetch(config.node_url + '/taxii2/root/collections/default/objects/', {
+        method: 'POST',
+        headers: {'Authorization': 'Bearer ' + config.admin_key, 'Accept': 'application/taxii+json;version=2.1',
+                  'Content-Type': 'application/taxii+json;version=2.1'},
+        body: JSON.stringify({objects: [{type: 'indicator', spec_version: '2.1',
+          id: 'indicator--00000000-0000-4000-8000-0000000000' + n, created: now, modified: now, name,
+          pattern: `[domain-name:value = '${n}.example']`, pattern_type: 'stix', valid_from: now,
+          object_marking_refs: [marking]}]})});
+      check(response.status === 202, 'stored while the outsider watches: ' + response.status);
+    }
+    await other.waitForSelector('#newest tr.fresh >> text=green while the outsider watches', {timeout: 20000 * slow});
+    await assertNothingOf(other, 'the live dashboard', hidden);
+  }
   await shot(other, 'outsider-dashboard');
   for (const hash of ['#/objects', '#/objects?tlp=amber', '#/objects?q=' + encodeURIComponent(config.amber_name),
                       '#/objects?type=relationship', '#/object/' + config.green_id]) {

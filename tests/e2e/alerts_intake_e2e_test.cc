@@ -54,12 +54,15 @@ json::array Feed(NodeProcess& node, const std::string& key) {
 TEST(AlertsIntakeE2E, TelescopeBotsReachTheRecipientsFeed) {
   TempDir work;
   const std::string pcap = work.path() + "/hour.pcap";
-  // An hour that ended an hour ago: alerting looks at recent observations
-  // only ([alerts] observation_max_age_days).
+  // Yesterday 12:00 to 13:00 UTC: recent, as alerting looks at recent
+  // observations only ([alerts] observation_max_age_days), and within one
+  // UTC day, as an event is one finding of one day (an hour across
+  // midnight made two events of a host seen on both sides of it, and this
+  // test failed between 01:00 and 02:00 UTC).
   const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
-  const std::string start = FormatTimestamp((now_s - 7200) / 60 * 60 * 1000000, 0);
+  const std::string start = FormatTimestamp((now_s / 86400 * 86400 - 43200) * 1000000, 0);
   CommandResult synth = RunKizuna({"sensor", "synth", "--out", pcap, "--packets", "20000",
                                    "--duration", "3600", "--seed", "11", "--start", start});
   ASSERT_EQ(synth.exit_code, 0) << synth.err;

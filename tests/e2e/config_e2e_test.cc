@@ -119,7 +119,7 @@ TEST(NodeConfig, BadModuleSectionIsOneClearLine) {
       {"[matching]\nbogus = 1\n", "kizuna.toml: matching.bogus: unknown key"},
       {"[matchng]\n",
        "kizuna.toml: [matchng]: unknown section (the node's modules are: alerts, console, "
-       "coordination, core, geo, matching, peers, taxii, telescope)"},
+       "coordination, core, geo, interop, matching, peers, taxii, telescope)"},
       {"[coordination]\ndirectory_tlp = \"red\"\n", "kizuna.toml: coordination.directory_tlp:"},
       {"[coordination]\nstale_after_days = 0\n", "kizuna.toml: coordination.stale_after_days:"},
       {"[alerts]\ningest_tlp = \"purple\"\n", "kizuna.toml: alerts.ingest_tlp:"},

@@ -3,15 +3,19 @@
 // every page with real data (the telescope's from a sensor's upload), an
 // indicator made through the form reaching the partner's node and appearing
 // live on the dashboard, a drill started on A acknowledged with the button
-// on B and its response time on A's chart, an outside organization's user
-// seeing nothing AMBER anywhere, and a change attempted from another origin
-// refused. The screenshots land in the build's console-screenshots/.
+// on B and its response time on A's chart, a file imported with its
+// progress, a report's preview, an outside organization's user seeing
+// nothing AMBER anywhere (live updates too), and a change attempted from
+// another origin refused. The screenshots land in the build's
+// console-screenshots/.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <fstream>
 #include <string>
 
+#include "common/time.h"
 #include "tests/e2e/federation_support.h"
 #include "tests/e2e/harness.h"
 #include "tests/support/sanitizers.h"
@@ -61,10 +65,26 @@ TEST(ConsoleBrowserE2e, AnalystsPagesAcrossFederatedNodesAndAnOutsiderSeesNoAmbe
                        "--time-zone", "Asia/Tokyo", "--hours", "Mon-Fri 09:00-18:00"})
                 .exit_code,
             0);
-  ASSERT_EQ(RunKizuna({"alerts", "recipient", "add", a.dir(), "isp-console", "--asn", "64501",
-                       "--channel", "feed", "--org", "ISP-B", "--format", "json"})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      RunKizuna({"alerts", "recipient", "add", a.dir(), "isp-console", "--asn", "64501", "--prefix",
+                 "198.51.100.0/24", "--channel", "feed", "--org", "ISP-B", "--format", "json"})
+          .exit_code,
+      0);
+  // An infected host in its network, reported at once: the alerting page's
+  // report and its preview.
+  const std::string infected_ip = "198.51.100.77";
+  const std::string observations = scratch.path() + "/observations.jsonl";
+  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  std::ofstream(observations) << R"({"ip":")" << infected_ip << R"(","timestamp":")"
+                              << FormatTimestamp(now_us, 0)
+                              << R"(","type":"infected-system","malware":"mirai","port":23})"
+                              << "\n";
+  CommandResult ingested = RunKizuna({"alerts", "ingest", a.dir(), observations, "--tlp", "green"});
+  ASSERT_EQ(ingested.exit_code, 0) << ingested.out << ingested.err;
+  CommandResult cut = RunKizuna({"alerts", "run", a.dir(), "--now"});
+  ASSERT_EQ(cut.exit_code, 0) << cut.out << cut.err;
   json::value surges = json::parse(a.Get("/api/v1/telescope/surges?since=7d").body);
   ASSERT_FALSE(surges.as_array().empty()) << "the capture's outbreak is a surge";
 
@@ -78,6 +98,7 @@ TEST(ConsoleBrowserE2e, AnalystsPagesAcrossFederatedNodesAndAnOutsiderSeesNoAmbe
                       {"amber_id", IndicatorId(22)},
                       {"amber_name", amber_name},
                       {"evil_id", evil_id},
+                      {"infected_ip", infected_ip},
                       {"screenshots", KIZUNA_SCREENSHOTS_DIR},
                       {"slowdown", test_support::kSanitizerSlowdown}};
   const std::string config_path = scratch.path() + "/config.json";
@@ -102,6 +123,10 @@ TEST(ConsoleBrowserE2e, AnalystsPagesAcrossFederatedNodesAndAnOutsiderSeesNoAmbe
   EXPECT_EQ(report.at("teams").as_array()[0].at("response_seconds"),
             results.at("response_seconds"));
   EXPECT_FALSE(Versions(a).contains(evil_id)) << "the cross-origin change stored nothing";
+  // The imported file's objects are stored, and GREEN goes to the partner.
+  const std::string imported(results.at("imported").as_string());
+  EXPECT_TRUE(Versions(a).contains(imported)) << imported;
+  EXPECT_TRUE(WaitUntil([&] { return Versions(b).contains(imported); })) << imported;
 }
 
 }  // namespace

@@ -122,6 +122,8 @@ TEST(ConsoleE2e, ASessionStandsForItsKeyAndChangesNeedTheCsrfToken) {
 
   EXPECT_EQ(WithCookie(a, "GET", "/api/v1/console/audit", session).status, 403)
       << "the audit log is the home team's admins'";
+  EXPECT_EQ(a.Get("/api/v1/console/audit?direction=received").status, 200);
+  EXPECT_EQ(a.Get("/api/v1/console/audit?direction=sideways").status, 400);
   // A change made with the cookie: refused without the token, with a wrong
   // one, and from another origin; taken with the token from the node's own.
   const std::string object = Envelope({Indicator(1, stix::Tlp::kGreen)});

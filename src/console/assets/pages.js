@@ -444,11 +444,17 @@
     }
     view.append(section('State', peerTable(peers.body.peers)));
     const peerName = target.params.get('peer') || '';
-    const audit = await api('GET', '/api/v1/console/audit?last=200' + (peerName ? '&peer=' + encodeURIComponent(peerName) : ''));
+    const direction = target.params.get('direction') || '';
+    const audit = await api('GET', '/api/v1/console/audit?last=200' + (peerName ? '&peer=' + encodeURIComponent(peerName) : '') +
+                                   (direction ? '&direction=' + encodeURIComponent(direction) : ''));
     if (audit.status === 200) {
-      view.append(section('Audit trail' + (peerName ? ': ' + peerName : ' (newest first)'),
-        el('p', {}, 'Partner: ', [el('a', {href: '#/partners'}, 'all'), ...peers.body.peers.map((p) =>
-          [' · ', el('a', {href: '#/partners?peer=' + encodeURIComponent(p.name)}, p.name)])]),
+      const link = (peer, dir) => '#/partners?' + new URLSearchParams(Object.entries({peer, direction: dir}).filter(([, v]) => v));
+      view.append(section('Audit trail' + (peerName ? ': ' + peerName : '') + (direction ? ', ' + direction : '') + ' (newest first)',
+        el('p', {}, 'Partner: ', [el('a', {href: link('', direction)}, 'all'), ...peers.body.peers.map((p) =>
+          [' · ', el('a', {href: link(p.name, direction)}, p.name)])]),
+        el('p', {}, 'Direction: ', [el('a', {href: link(peerName, '')}, 'both'), ' · ',
+          el('a', {href: link(peerName, 'received'), id: 'audit-received'}, 'received'), ' · ',
+          el('a', {href: link(peerName, 'sent')}, 'sent')]),
         el('div', {id: 'audit'}, audit.body.entries.length
           ? table(['time', 'partner', 'direction', 'channel', 'object', 'outcome'], audit.body.entries.map((e) => [
             when(e.time), e.peer, e.direction, e.channel, objectLink(e.id), e.outcome]))
@@ -724,6 +730,12 @@
     });
   });
 
+  // A report's body as the recipient gets it: JSON indented, CSV as it is.
+  function pretty(body) {
+    if (typeof body !== 'string') return JSON.stringify(body, null, 2);
+    try { return JSON.stringify(JSON.parse(body), null, 2); } catch (e) { return body; }
+  }
+
   // ---- alerting: recipients, reports and their delivery state, a report's
   // preview (its body as the recipient gets it).
   page('alerts', async (view, target) => {
@@ -749,11 +761,11 @@
     }
     const reports = await api('GET', '/api/v1/alerts/reports');
     if (reports.status === 200) {
-      view.append(section('Reports', reports.body.reports.length
+      view.append(section('Reports', el('div', {id: 'alert-reports'}, reports.body.reports.length
         ? table(['report', 'recipient', 'period', 'events', 'state', 'attempts', 'sent', 'acknowledged', 'last error'],
           reports.body.reports.map((r) => [el('a', {href: '#/alerts/' + encodeURIComponent(r.id)}, r.id), r.recipient,
             when(r.period_start), r.events, r.state, r.attempts, when(r.sent), when(r.acknowledged), r.last_error]))
-        : message('No reports yet.')));
+        : message('No reports yet.'))));
     }
     if (target.arg) {
       const report = await api('GET', '/api/v1/alerts/reports/' + encodeURIComponent(target.arg) + '?body=true');
@@ -761,7 +773,7 @@
         const r = report.body;
         view.append(section('Report ' + target.arg + ' (preview)',
           table(['recipient', 'format', 'channel', 'state'], [[r.recipient, r.format, r.channel, r.state]]),
-          el('pre', {class: 'json', id: 'alert-preview'}, typeof r.body === 'string' ? r.body : JSON.stringify(r.body, null, 2))));
+          el('pre', {class: 'json', id: 'alert-preview'}, pretty(r.body))));
       } else {
         view.append(message(errorText(report), 'error'));
       }

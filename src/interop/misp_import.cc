@@ -1,0 +1,171 @@
+#include "interop/misp_import.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/uuid.h"
+#include "stix/stix.h"
+
+namespace kizuna::interop {
+namespace {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+constexpr uintmax_t kMaxEventBytes = 256ull * 1024 * 1024;
+
+void Keep(std::vector<std::string>* list, std::string line) {
+  if (list->size() < kMaxListErrors) list->push_back(std::move(line));
+}
+
+Result<json::value> ReadJson(const std::string& path, int max_depth) {
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(path, ec);
+  if (ec) return IoError("cannot read " + path);
+  if (size > kMaxEventBytes) return TooLarge(path + ": larger than 256 MiB");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return IoError("cannot read " + path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  auto parsed = stix::ParseJson(buffer.str(), max_depth);
+  if (!parsed.ok()) return InvalidArgument(path + ": " + parsed.status().message());
+  return std::move(*parsed);
+}
+
+// Stores one event's objects; counts into *summary.
+Status StoreEvent(const ImportTarget& target, const json::value& event,
+                  const MispImportOptions& options, const std::string& where,
+                  MispImportSummary* summary) {
+  auto converted = MispEventToStix(event, options);
+  if (!converted.ok()) {
+    Keep(&summary->errors, where + ": " + converted.status().message());
+    return Status::Ok();
+  }
+  ++summary->events;
+  summary->attributes += converted->attributes;
+  summary->sightings += converted->sightings;
+  for (std::string& note : converted->notes)
+    Keep(&summary->notes, "event " + converted->event_uuid + ": " + note);
+  json::array batch;
+  auto flush = [&]() -> Status {
+    if (batch.empty()) return Status::Ok();
+    KIZUNA_ASSIGN_OR_RETURN(store::StatusRecord status,
+                            taxii::IngestObjects(*target.store, target.collection_id, batch,
+                                                 target.user_id, target.ingest));
+    for (const auto& s : status.successes)
+      (s.message.empty() ? summary->objects_added : summary->objects_present)++;
+    for (const auto& f : status.failures) {
+      ++summary->objects_refused;
+      Keep(&summary->errors, "event " + converted->event_uuid + ": " + f.id + ": " + f.message);
+    }
+    batch.clear();
+    return Status::Ok();
+  };
+  for (json::object& object : converted->objects) {
+    batch.emplace_back(std::move(object));
+    if (batch.size() >= 1000) KIZUNA_RETURN_IF_ERROR(flush());
+  }
+  KIZUNA_RETURN_IF_ERROR(flush());
+  if (target.after_batch) target.after_batch();
+  return target.store->SetMeta("misp:event:" + converted->event_uuid,
+                               std::to_string(converted->event_timestamp));
+}
+
+int64_t ManifestTimestamp(const json::object& entry) {
+  const json::value* t = entry.if_contains("timestamp");
+  if (t == nullptr) return 0;
+  if (t->is_int64()) return t->as_int64();
+  if (t->is_uint64()) return static_cast<int64_t>(t->as_uint64());
+  if (t->is_string()) {
+    try {
+      return std::stoll(std::string(t->as_string()));
+    } catch (...) {
+      return 0;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+bool IsMispFeed(const std::string& path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec) && fs::is_regular_file(fs::path(path) / "manifest.json", ec);
+}
+
+bool LooksLikeMispEvent(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head(4096, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  return head.find("\"Event\"") != std::string::npos ||
+         (head.find("\"response\"") != std::string::npos &&
+          head.find("\"info\"") != std::string::npos);
+}
+
+Result<MispImportSummary> ImportMispFile(const ImportTarget& target, const std::string& path,
+                                         const MispImportOptions& options) {
+  MispImportSummary summary;
+  KIZUNA_ASSIGN_OR_RETURN(json::value parsed, ReadJson(path, target.ingest.max_json_depth));
+  std::vector<const json::value*> events;
+  if (parsed.is_array()) {
+    for (const json::value& e : parsed.as_array()) events.push_back(&e);
+  } else if (parsed.is_object() && parsed.as_object().contains("response") &&
+             parsed.at("response").is_array()) {
+    for (const json::value& e : parsed.at("response").as_array()) events.push_back(&e);
+  } else {
+    events.push_back(&parsed);
+  }
+  for (size_t i = 0; i < events.size(); ++i) {
+    KIZUNA_RETURN_IF_ERROR(
+        StoreEvent(target, *events[i], options,
+                   path + (events.size() > 1 ? "[" + std::to_string(i) + "]" : ""), &summary));
+    if (target.progress) target.progress(static_cast<int64_t>(i + 1));
+  }
+  return summary;
+}
+
+Result<MispImportSummary> ImportMispFeed(const ImportTarget& target, const std::string& dir,
+                                         const MispImportOptions& options) {
+  MispImportSummary summary;
+  const std::string manifest_path = (fs::path(dir) / "manifest.json").string();
+  KIZUNA_ASSIGN_OR_RETURN(json::value manifest,
+                          ReadJson(manifest_path, target.ingest.max_json_depth));
+  if (!manifest.is_object())
+    return InvalidArgument(manifest_path + ": expected an object of event uuids");
+  int64_t done = 0;
+  for (const auto& [key, value] : manifest.as_object()) {
+    const std::string uuid(key);
+    if (!IsUuid(uuid) || !value.is_object()) {
+      Keep(&summary.errors, manifest_path + ": '" + uuid.substr(0, 60) + "' is not an event uuid");
+      continue;
+    }
+    const int64_t timestamp = ManifestTimestamp(value.as_object());
+    KIZUNA_ASSIGN_OR_RETURN(std::optional<std::string> last,
+                            target.store->GetMeta("misp:event:" + uuid));
+    if (last && timestamp > 0) {
+      int64_t seen = 0;
+      try {
+        seen = std::stoll(*last);
+      } catch (...) {
+        seen = 0;
+      }
+      if (timestamp <= seen) {
+        ++summary.events_unchanged;
+        continue;
+      }
+    }
+    const std::string event_path = (fs::path(dir) / (uuid + ".json")).string();
+    auto event = ReadJson(event_path, target.ingest.max_json_depth);
+    if (!event.ok()) {
+      Keep(&summary.errors, event.status().message());
+      continue;
+    }
+    KIZUNA_RETURN_IF_ERROR(StoreEvent(target, *event, options, event_path, &summary));
+    if (target.progress) target.progress(++done);
+  }
+  return summary;
+}
+
+}  // namespace kizuna::interop
