@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include "bus/bus.h"
@@ -15,6 +16,7 @@
 #include "interop/advisories.h"
 #include "interop/export.h"
 #include "interop/import.h"
+#include "interop/misp_export.h"
 #include "interop/misp_import.h"
 #include "interop/module.h"
 #include "interop/options.h"
@@ -376,17 +378,97 @@ int ExportEnforcement(node::Node& node, const ExportArgs& args, ExportFormat for
   return 0;
 }
 
+// MISP events (--format misp: one JSON document, {"response": [{"Event": …}…]})
+// or a MISP feed directory (--format misp-feed -o DIR), of what the
+// operator's --max-tlp releases.
+int ExportMisp(node::Node& node, const ExportArgs& args, stix::Tlp max_tlp, bool feed,
+               std::ostream& out) {
+  if (feed && (args.output.empty() || args.output == "-")) {
+    return Fail(InvalidArgument("--format misp-feed writes a directory: name it with -o DIR"));
+  }
+  const sharing::SharingPolicy policy(node.config());
+  const sharing::Recipient recipient = policy.ForExport(max_tlp);
+  auto collections = node.store().ListCollections();
+  if (!collections.ok()) return Fail(collections.status());
+  for (const std::string& wanted : args.collections) {
+    auto found = FindCollection(node.store(), wanted);
+    if (!found.ok()) return Fail(found.status());
+  }
+  std::vector<json::object> objects;
+  std::set<std::string> seen;
+  size_t withheld = 0;
+  for (const store::Collection& c : *collections) {
+    if (!args.collections.empty() &&
+        std::find(args.collections.begin(), args.collections.end(), c.id) ==
+            args.collections.end() &&
+        std::find(args.collections.begin(), args.collections.end(), c.alias) ==
+            args.collections.end()) {
+      continue;
+    }
+    store::ObjectQuery query;
+    query.version_last = true;
+    query.include_origin = true;
+    query.limit = 1000;
+    while (true) {
+      auto page = node.store().QueryObjects(c.id, query);
+      if (!page.ok()) return Fail(page.status());
+      for (const store::StoredObject& object : page->objects) {
+        if (!policy.MayRelease(object, recipient)) {
+          ++withheld;
+          continue;
+        }
+        if (!seen.insert(object.id).second) continue;
+        boost::system::error_code ec;
+        json::value parsed = json::parse(object.json, ec);
+        if (!ec && parsed.is_object()) objects.push_back(std::move(parsed.as_object()));
+      }
+      if (!page->more || page->objects.empty()) break;
+      query.after_date_added_us = page->objects.back().date_added_us;
+    }
+  }
+  MispExportOptions options;
+  options.org_name = node.config().name;
+  const std::string& identity = node.identity().identity_id;
+  options.org_uuid = identity.substr(identity.find("--") + 2);
+  options.now_seconds = SystemClock::Instance().NowMicros() / 1000000;
+  MispExport exported = StixToMispEvents(objects, options);
+  size_t attributes = 0;
+  for (const json::object& e : exported.events) attributes += e.at("Attribute").as_array().size();
+  if (feed) {
+    Status written = WriteMispFeed(args.output, exported.events);
+    if (!written.ok()) return Fail(written);
+  } else {
+    json::array response;
+    for (json::object& e : exported.events)
+      response.push_back(json::object{{"Event", std::move(e)}});
+    out << json::serialize(json::object{{"response", std::move(response)}}) << "\n";
+    out.flush();
+    if (!out) return Fail(IoError("writing the export failed"));
+  }
+  for (const std::string& note : exported.notes) std::fprintf(stderr, "note: %s\n", note.c_str());
+  std::fprintf(stderr, "exported %zu MISP events (%zu attributes outside objects)",
+               exported.events.size(), attributes);
+  if (withheld) {
+    std::fprintf(stderr, "; %zu objects above TLP:%s withheld", withheld,
+                 std::string(stix::TlpName(max_tlp)).c_str());
+  }
+  std::fputs("\n", stderr);
+  return 0;
+}
+
 int RunExport(const ExportArgs& args) {
   auto max_tlp = stix::ParseTlp(args.max_tlp);
   if (!max_tlp.ok()) return Fail(InvalidArgument("--max-tlp: " + max_tlp.status().message()));
   std::optional<ExportFormat> format;
-  if (args.format != "stix") {
+  const bool misp = args.format == "misp" || args.format == "misp-feed";
+  if (args.format != "stix" && !misp) {
     auto parsed = ParseExportFormat(args.format);
     if (!parsed.ok()) return Fail(InvalidArgument("--format: " + parsed.status().message()));
     format = *parsed;
   }
   auto node = node::Node::Open(args.dir);
   if (!node.ok()) return Fail(node.status());
+  if (args.format == "misp-feed") return ExportMisp(**node, args, *max_tlp, true, std::cout);
   std::ofstream file;
   std::ostream* out = &std::cout;
   if (!args.output.empty() && args.output != "-") {
@@ -394,6 +476,7 @@ int RunExport(const ExportArgs& args) {
     if (!file) return Fail(IoError("cannot write " + args.output));
     out = &file;
   }
+  if (misp) return ExportMisp(**node, args, *max_tlp, false, *out);
   return format ? ExportEnforcement(**node, args, *format, *max_tlp, *out)
                 : ExportStix(**node, args, *max_tlp, *out);
 }
@@ -492,7 +575,8 @@ void InteropModule::AddCommands(CLI::App& app, int* exit_code) {
                                         "Export a collection as a STIX 2.1 bundle, or indicators "
                                         "for Suricata, Zeek, blocklists and RPZ");
   export_cmd->add_option("DIR", export_args->dir, "node directory")->required();
-  export_cmd->add_option("--format", export_args->format, "stix, " + ExportFormatNames())
+  export_cmd
+      ->add_option("--format", export_args->format, "stix, misp, misp-feed, " + ExportFormatNames())
       ->capture_default_str();
   export_cmd->add_option(
       "--collection", export_args->collections,

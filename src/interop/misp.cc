@@ -732,7 +732,10 @@ class Converter {
       }
     }
     if (!references.empty()) sdo["external_references"] = std::move(references);
-    sdo["x_misp_galaxy_tag"] = Str(cluster, "tag_name");
+    // The tag MISP shows it by (as MISP names it when the cluster gives none).
+    std::string tag = Str(cluster, "tag_name");
+    if (tag.empty()) tag = "misp-galaxy:" + type + "=\"" + value + "\"";
+    sdo["x_misp_galaxy_tag"] = tag;
     Common(
         sdo, out_.event_timestamp, event_stays_home_ ? stix::Tlp::kRed : event_tlp_,
         {"misp:galaxy-name=\"" + Str(galaxy, "name") + "\"", "misp:galaxy-type=\"" + type + "\""});

@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 #include "interop/misp.h"
+#include "interop/misp_export.h"
 #include "pattern/pattern.h"
 
 namespace kizuna::interop {
@@ -213,6 +215,149 @@ TEST(Misp, NotAnEventIsAClearError) {
       {});
   ASSERT_TRUE(wrapped.ok()) << wrapped.status().message();
   EXPECT_EQ(wrapped->objects.back().at("type"), "grouping");
+}
+
+std::map<std::string, json::object> ByUuid(const json::array& items) {
+  std::map<std::string, json::object> out;
+  for (const json::value& v : items) out[std::string(v.at("uuid").as_string())] = v.as_object();
+  return out;
+}
+
+std::string Field(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr) return "(absent)";
+  return v->is_string() ? std::string(v->as_string()) : json::serialize(*v);
+}
+
+// Import, then export: every attribute, object, tag, sighting, galaxy
+// cluster and event report that has a mapping comes back as it was.
+TEST(Misp, RoundTripKeepsEverythingThatHasAMapping) {
+  const json::object original = json::parse(kEvent).at("Event").as_object();
+  auto imported = MispEventToStix(json::parse(kEvent), {});
+  ASSERT_TRUE(imported.ok());
+  MispExportOptions options;
+  options.org_name = "CERT-A";
+  options.org_uuid = "11111111-2222-4333-8444-555555555555";
+  options.now_seconds = 1796083200;
+  MispExport exported = StixToMispEvents(imported->objects, options);
+  ASSERT_EQ(exported.events.size(), 1u) << "every attribute is in the report: no loose event";
+  const json::object& event = exported.events[0];
+  for (const char* key :
+       {"uuid", "info", "date", "timestamp", "publish_timestamp", "analysis", "threat_level_id"}) {
+    EXPECT_EQ(Field(event, key), Field(original, key)) << key;
+  }
+  EXPECT_EQ(event.at("published"), true);
+  EXPECT_EQ(Field(event.at("Orgc").as_object(), "uuid"), "55f6ea5e-2c60-40e5-964f-47a8950d210f");
+  std::set<std::string> tags;
+  for (const json::value& t : event.at("Tag").as_array())
+    tags.insert(std::string(t.at("name").as_string()));
+  EXPECT_TRUE(tags.contains("tlp:green"));
+  EXPECT_TRUE(tags.contains("circl:incident-classification=\"malware\""));
+  EXPECT_TRUE(
+      tags.contains("misp-galaxy:mitre-attack-pattern=\"Access Token Manipulation - T1134\""));
+
+  // Every attribute not deleted, with its type, category, value, to_ids and comment.
+  const auto before = ByUuid(original.at("Attribute").as_array());
+  const auto after = ByUuid(event.at("Attribute").as_array());
+  for (const auto& [uuid, a] : before) {
+    if (a.contains("deleted") && a.at("deleted") == true) {
+      EXPECT_FALSE(after.contains(uuid)) << uuid;
+      continue;
+    }
+    ASSERT_TRUE(after.contains(uuid)) << uuid;
+    const json::object& b = after.at(uuid);
+    for (const char* key : {"type", "category", "value"})
+      EXPECT_EQ(Field(b, key), Field(a, key)) << uuid << " " << key;
+    if (a.contains("to_ids")) EXPECT_EQ(b.at("to_ids"), a.at("to_ids")) << uuid;
+    if (a.contains("comment")) EXPECT_EQ(Field(b, "comment"), Field(a, "comment")) << uuid;
+  }
+  EXPECT_EQ(after.size(), 8u);
+  const json::object& c2 = after.at("a0000000-0000-4000-8000-000000000001");
+  ASSERT_TRUE(c2.contains("Tag"));
+  EXPECT_EQ(json::serialize(c2.at("Tag")), R"([{"name":"kill-chain:c2"}])")
+      << "no tlp tag the event has";
+  const auto sightings = ByUuid(c2.at("Sighting").as_array());
+  ASSERT_EQ(sightings.size(), 2u);
+  EXPECT_EQ(Field(sightings.at("c0000000-0000-4000-8000-000000000001"), "type"), "0");
+  EXPECT_EQ(Field(sightings.at("c0000000-0000-4000-8000-000000000001"), "date_sighting"),
+            "1796000200");
+  EXPECT_EQ(Field(sightings.at("c0000000-0000-4000-8000-000000000001"), "source"), "SIEM");
+  EXPECT_EQ(Field(sightings.at("c0000000-0000-4000-8000-000000000002"), "type"), "1");
+  EXPECT_EQ(Field(after.at("a0000000-0000-4000-8000-000000000008"), "distribution"), "4");
+
+  // The object with its attributes and reference.
+  ASSERT_EQ(event.at("Object").as_array().size(), 1u);
+  const json::object& file = event.at("Object").as_array()[0].as_object();
+  EXPECT_EQ(Field(file, "uuid"), "d0000000-0000-4000-8000-000000000001");
+  EXPECT_EQ(Field(file, "name"), "file");
+  EXPECT_EQ(Field(file, "template_uuid"), "688c46fb-5edb-40a3-8273-1af7923e2215");
+  const auto members = ByUuid(file.at("Attribute").as_array());
+  ASSERT_EQ(members.size(), 2u);
+  EXPECT_EQ(Field(members.at("a0000000-0000-4000-8000-000000000012"), "object_relation"), "md5");
+  const json::object& reference = file.at("ObjectReference").as_array()[0].as_object();
+  EXPECT_EQ(Field(reference, "referenced_uuid"), "a0000000-0000-4000-8000-000000000001");
+  EXPECT_EQ(Field(reference, "relationship_type"), "communicates-with");
+
+  // Galaxy clusters, and the event report.
+  std::map<std::string, json::object> clusters;
+  for (const json::value& g : event.at("Galaxy").as_array()) {
+    for (const json::value& c : g.at("GalaxyCluster").as_array()) {
+      clusters[std::string(c.at("uuid").as_string())] = c.as_object();
+    }
+  }
+  EXPECT_EQ(Field(clusters.at("e042a41b-5ecf-4f3a-8f1f-1b528c534772"), "value"),
+            "Access Token Manipulation - T1134");
+  EXPECT_EQ(Field(clusters.at("e042a41b-5ecf-4f3a-8f1f-1b528c534772"), "type"),
+            "mitre-attack-pattern");
+  EXPECT_EQ(Field(clusters.at("f0000000-0000-4000-8000-000000000001"), "value"), "Telecoms");
+  EXPECT_EQ(Field(event.at("EventReport").as_array()[0].as_object(), "content"),
+            "Routers were hit.");
+
+  // And imported again, it is the same STIX.
+  auto reimported = MispEventToStix(json::value(json::object{{"Event", event}}), {});
+  ASSERT_TRUE(reimported.ok()) << reimported.status().message();
+  std::map<std::string, std::string> first, second;
+  for (const json::object& o : imported->objects)
+    first[std::string(o.at("id").as_string())] = json::serialize(o);
+  for (const json::object& o : reimported->objects)
+    second[std::string(o.at("id").as_string())] = json::serialize(o);
+  for (const auto& [id, text] : first) {
+    ASSERT_TRUE(second.contains(id)) << id;
+    if (!id.starts_with("report--")) EXPECT_EQ(second.at(id), text) << id;
+  }
+}
+
+TEST(Misp, KizunasOwnIndicatorsBecomeAttributesByTheirValues) {
+  const std::vector<json::object> objects = {
+      json::parse(
+          R"({"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-000000000001",
+        "created":"2026-11-30T00:00:00.000Z","modified":"2026-11-30T00:00:00.000Z","name":"c2","pattern_type":"stix",
+        "valid_from":"2026-11-30T00:00:00Z","pattern":"[ipv4-addr:value = '198.51.100.7'] OR [domain-name:value = 'c2.example']",
+        "object_marking_refs":["marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"]})")
+          .as_object(),
+      json::parse(
+          R"({"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-000000000002",
+        "created":"2026-11-30T00:00:00.000Z","modified":"2026-11-30T00:00:00.000Z","pattern_type":"stix",
+        "valid_from":"2026-11-30T00:00:00Z","pattern":"[ipv4-addr:value = '198.51.100.8' AND network-traffic:dst_port = 23]"})")
+          .as_object()};
+  MispExportOptions options;
+  options.org_name = "CERT-A";
+  options.org_uuid = "11111111-2222-4333-8444-555555555555";
+  options.now_seconds = 1796083200;
+  MispExport exported = StixToMispEvents(objects, options);
+  ASSERT_EQ(exported.events.size(), 1u);
+  const json::array& attributes = exported.events[0].at("Attribute").as_array();
+  ASSERT_EQ(attributes.size(), 2u);
+  EXPECT_EQ(Field(attributes[0].as_object(), "type"), "ip-dst");
+  EXPECT_EQ(Field(attributes[0].as_object(), "value"), "198.51.100.7");
+  EXPECT_EQ(attributes[0].at("to_ids"), true);
+  EXPECT_EQ(json::serialize(attributes[0].at("Tag")), R"([{"name":"tlp:green"}])");
+  EXPECT_EQ(Field(attributes[1].as_object(), "type"), "domain");
+  EXPECT_EQ(Field(exported.events[0], "info"), "kizuna indicators");
+  ASSERT_EQ(exported.notes.size(), 1u);
+  EXPECT_NE(exported.notes[0].find(
+                "indicator--00000000-0000-4000-8000-000000000002: its pattern is not plain values"),
+            std::string::npos);
 }
 
 }  // namespace

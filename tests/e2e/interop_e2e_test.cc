@@ -344,6 +344,38 @@ TEST(InteropE2e, MispFeedImportedIncrementallyAndItsIndicatorsEnforced) {
   CommandResult file = RunKizuna({"import", a.dir(), single});
   ASSERT_EQ(file.exit_code, 0) << file.err;
   EXPECT_NE(file.out.find("(misp event): 1 events"), std::string::npos) << file.out;
+  // Out again as a MISP feed, at most GREEN: the AMBER event stays home,
+  // and another node (or a MISP instance) reads the feed.
+  TempDir out;
+  const std::string exported_feed = out.path() + "/feed";
+  CommandResult exported = RunKizuna(
+      {"export", a.dir(), "--format", "misp-feed", "--max-tlp", "green", "-o", exported_feed});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  std::ifstream manifest_in(exported_feed + "/manifest.json");
+  const json::object manifest =
+      json::parse(std::string((std::istreambuf_iterator<char>(manifest_in)), {})).as_object();
+  EXPECT_TRUE(manifest.contains(one)) << manifest;
+  EXPECT_FALSE(manifest.contains(two)) << "tlp:amber stays home: " << manifest;
+  EXPECT_EQ(manifest.at(one).at("timestamp"), 1796000000);
+  std::ifstream hashes_in(exported_feed + "/hashes.csv");
+  const std::string hashes((std::istreambuf_iterator<char>(hashes_in)), {});
+  EXPECT_NE(hashes.find("590f1dc294d478e6b9976b6359b5d980," + one + "\n"), std::string::npos)
+      << "md5 of 198.51.100.81: " << hashes;
+  NodeProcess b("CERT-B");
+  ASSERT_TRUE(b.Start(&error)) << error;
+  CommandResult read_back = RunKizuna({"import", b.dir(), exported_feed});
+  ASSERT_EQ(read_back.exit_code, 0) << read_back.out << read_back.err;
+  EXPECT_NE(read_back.out.find("(misp feed): "), std::string::npos) << read_back.out;
+  http::Response blocklist = b.Get("/api/v1/interop/export/ip-blocklist");
+  EXPECT_NE(blocklist.body.find("\n198.51.100.81\n"), std::string::npos) << blocklist.body;
+  EXPECT_EQ(blocklist.body.find("198.51.100.82"), std::string::npos) << blocklist.body;
+  CommandResult json_out = RunKizuna({"export", a.dir(), "--format", "misp", "--max-tlp", "green"});
+  ASSERT_EQ(json_out.exit_code, 0) << json_out.err;
+  const json::value response = json::parse(json_out.out);
+  EXPECT_GE(response.at("response").as_array().size(), 1u);
+  EXPECT_EQ(RunKizuna({"export", a.dir(), "--format", "misp-feed"}).exit_code == 0, false)
+      << "a feed needs -o DIR";
+
   WriteFile(single, R"({"Event": {"info": "no uuid"}})");
   file = RunKizuna({"import", a.dir(), single, "--format", "misp"});
   EXPECT_NE(file.err.find("single.json: the event's uuid is not a UUID"), std::string::npos)
