@@ -123,7 +123,7 @@ Status UnpublishAdvisory(store::Store& store, const std::string& report_id) {
 
 Result<std::vector<Advisory>> PublicAdvisories(store::Store& store,
                                                const sharing::SharingPolicy& policy,
-                                               bool with_refs) {
+                                               const std::string& refs_of) {
   KIZUNA_ASSIGN_OR_RETURN(std::vector<std::string> ids, PublishedAdvisoryIds(store));
   std::vector<Advisory> advisories;
   for (const std::string& id : ids) {
@@ -134,7 +134,7 @@ Result<std::vector<Advisory>> PublicAdvisories(store::Store& store,
     }
     if (!Refusal(policy, *version).empty()) continue;
     Advisory advisory{std::move(*version), {}};
-    if (with_refs) {
+    if (!refs_of.empty() && advisory.report.id == refs_of) {
       const json::object report = Parse(advisory.report);
       if (const json::value* refs = report.if_contains("object_refs");
           refs != nullptr && refs->is_array()) {

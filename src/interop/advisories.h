@@ -40,7 +40,7 @@ Status UnpublishAdvisory(store::Store& store, const std::string& report_id);
 // The published reports the public may see now, newest first (by modified).
 Result<std::vector<Advisory>> PublicAdvisories(store::Store& store,
                                                const sharing::SharingPolicy& policy,
-                                               bool with_refs);
+                                               const std::string& refs_of = "");
 
 // The pages: the index, one advisory (`base` is the advisories' URL path,
 // "/api/v1/interop/advisories"), and the Atom feed (`site` is the node's

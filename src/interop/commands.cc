@@ -24,6 +24,7 @@
 #include "sharing/policy.h"
 #include "stix/stix.h"
 #include "taxii/ingest.h"
+#include "taxii/producers.h"
 
 namespace kizuna::interop {
 namespace {
@@ -186,6 +187,9 @@ int ImportMisp(node::Node& node, const store::Collection& collection, const std:
       std::fprintf(stderr, "\r%s: %lld events", path.c_str(), static_cast<long long>(events));
     };
   }
+  auto organizations = node.store().ListOrganizations();
+  if (!organizations.ok()) return Fail(organizations.status());
+  target.home_identities = taxii::HomeIdentities(node.identity().identity_id, *organizations);
   MispImportOptions misp;
   misp.default_tlp = default_tlp;
   const bool feed = IsMispFeed(path);
@@ -340,6 +344,7 @@ int ExportEnforcement(node::Node& node, const ExportArgs& args, ExportFormat for
   if (!request.ok()) return Fail(InvalidArgument("--" + request.status().message()));
   const sharing::SharingPolicy policy(node.config());
   const sharing::Recipient recipient = policy.ForExport(max_tlp);
+  request->filter.default_tlp = policy.default_tlp();
   std::vector<ExportSource> sources;
   auto collections = node.store().ListCollections();
   if (!collections.ok()) return Fail(collections.status());
@@ -496,7 +501,7 @@ int AdvisoryCommand(const std::string& dir, const std::string& action, const std
   const sharing::SharingPolicy policy((*node)->config());
   auto ids = PublishedAdvisoryIds(store);
   if (!ids.ok()) return Fail(ids.status());
-  auto shown = PublicAdvisories(store, policy, false);
+  auto shown = PublicAdvisories(store, policy);
   if (!shown.ok()) return Fail(shown.status());
   for (const std::string& published : *ids) {
     const bool visible = std::any_of(shown->begin(), shown->end(), [&](const interop::Advisory& a) {

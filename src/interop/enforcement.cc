@@ -45,6 +45,39 @@ std::string LowerHex(std::string_view text) {
   return out;
 }
 
+// Whether a tool may be given this value: a host name of plain labels
+// (letters, digits, '-', '_', 1 to 63 octets each, two labels at least), not
+// a public suffix ("com", "co.uk": blocking one blocks a country or a
+// registry), and no network wider than /8 (IPv4) or /32 (IPv6). What a
+// normal form lets through beyond that (';', '(', '"', '$', a lone '*')
+// would break a zone file or block everything.
+bool Enforceable(ObservableKind kind, std::string_view value) {
+  if (kind == ObservableKind::kIpv4) {
+    auto prefix = correlation::ParseIpv4Prefix(value);
+    return prefix.ok() && prefix->length >= 8;
+  }
+  if (kind == ObservableKind::kIpv6) {
+    auto prefix = correlation::ParseIpv6Prefix(value);
+    return prefix.ok() && prefix->length >= 32;
+  }
+  if (kind != ObservableKind::kDomain) return true;
+  if (value.empty() || value.size() > 253) return false;
+  size_t labels = 0;
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t dot = value.find('.', start);
+    if (dot == std::string_view::npos) dot = value.size();
+    const std::string_view label = value.substr(start, dot - start);
+    if (label.empty() || label.size() > 63) return false;
+    for (char c : label) {
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
+    }
+    ++labels;
+    start = dot + 1;
+  }
+  return labels >= 2 && !correlation::IsPublicSuffix(value);
+}
+
 // The kind and normal form of one reduced comparison; nullopt when it is no
 // value a tool enforces.
 std::optional<std::pair<ObservableKind, std::string>> ValueOf(const pattern::SimpleComparison& c) {
@@ -65,6 +98,7 @@ std::optional<std::pair<ObservableKind, std::string>> ValueOf(const pattern::Sim
       // A wildcard name ("*.example") is the name and its subdomains: the
       // formats below say so themselves.
       if (*kind == ObservableKind::kDomain && value->starts_with("*.")) value->erase(0, 2);
+      if (!Enforceable(*kind, *value)) return std::nullopt;
       return std::make_pair(*kind, *value);
     }
     default:
@@ -260,7 +294,7 @@ int EnforcementSet::Add(std::string_view indicator_json) {
   if (auto until = ParseTimestamp(text("valid_until")); until.ok() && *until <= now) return 0;
   if (auto from = ParseTimestamp(text("valid_from")); from.ok() && *from > now) return 0;
   const stix::ObjectInfo info = stix::DescribeObject(o);
-  const stix::Tlp tlp = info.tlp == stix::Tlp::kNone ? stix::Tlp::kAmber : info.tlp;
+  const stix::Tlp tlp = info.tlp == stix::Tlp::kNone ? filter_.default_tlp : info.tlp;
   if (tlp == stix::Tlp::kRed || tlp > filter_.max_tlp) return 0;
   int confidence = 50;
   if (const json::value* c = o.if_contains("confidence"); c != nullptr && c->is_int64()) {

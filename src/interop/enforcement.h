@@ -53,6 +53,8 @@ struct ExportFilter {
   std::set<std::string> producers;
   // Only indicators modified within this many days (0: any age).
   int max_age_days = 0;
+  // The TLP of unmarked indicators (the node's sharing.default_tlp).
+  stix::Tlp default_tlp = stix::Tlp::kAmber;
   int64_t now_us = 0;
 };
 

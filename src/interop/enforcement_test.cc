@@ -89,6 +89,23 @@ TEST(Enforcement, FiltersByTlpConfidenceProducerAgeAndKind) {
       0);
 }
 
+TEST(Enforcement, ValuesThatWouldBreakAZoneOrBlockEverythingAreLeftOut) {
+  EnforcementSet set(Filter());
+  for (const char* value :
+       {"*", "x;", "a(b.example", "q\\\"x.example", "$include.example", "com", "co.uk", "*.com"}) {
+    EXPECT_EQ(set.Add(Indicator("01", std::string("[domain-name:value = '") + value + "']")), 0)
+        << value;
+  }
+  EXPECT_EQ(
+      set.Add(Indicator("02", "[domain-name:value = '" + std::string(64, 'a') + ".example']")), 0);
+  EXPECT_EQ(set.Add(Indicator("03", "[ipv4-addr:value = '0.0.0.0/0']")), 0);
+  EXPECT_EQ(set.Add(Indicator("04", "[ipv4-addr:value = '10.0.0.0/7']")), 0);
+  EXPECT_EQ(set.Add(Indicator("05", "[ipv6-addr:value = '::/0']")), 0);
+  EXPECT_EQ(set.Add(Indicator("06", "[ipv6-addr:value = '2001:db8::/31']")), 0);
+  EXPECT_EQ(set.Add(Indicator("07", "[ipv4-addr:value = '10.0.0.0/8']")), 1);
+  EXPECT_EQ(set.Add(Indicator("08", "[domain-name:value = 'evil_c2.example.co.uk']")), 1);
+}
+
 TEST(Enforcement, RpzIpTriggers) {
   EXPECT_EQ(RpzIpTrigger(ObservableKind::kIpv4, "198.51.100.7"), "32.7.100.51.198.rpz-ip");
   EXPECT_EQ(RpzIpTrigger(ObservableKind::kIpv4, "203.0.113.0/24"), "24.0.113.0.203.rpz-ip");

@@ -22,6 +22,9 @@ struct ExportSource {
   std::string collection_id;
   // Empty: every version.
   std::function<bool(const store::StoredObject&)> admits;
+  // Called with the versions whose values went out (without json); empty:
+  // not recorded.
+  std::function<void(const std::vector<store::StoredObject>&)> on_release;
 };
 
 struct ExportResult {

@@ -55,6 +55,7 @@ class Importer {
     if (options_.lifetime_days <= 0) return Status::Ok();
     store::ObjectQuery query;
     query.version_last = true;
+    query.include_origin = true;
     for (const json::value& v : batch_) {
       const json::object& o = v.as_object();
       if (o.at("type") == "indicator") query.ids.emplace_back(o.at("id").as_string());
@@ -63,12 +64,29 @@ class Importer {
     KIZUNA_ASSIGN_OR_RETURN(store::ObjectPage held,
                             target_.store->QueryObjects(target_.collection_id, query));
     const int64_t fresh_until = options_.now_us + options_.lifetime_days * 86400LL * 1000000 / 2;
+    std::map<std::string, const json::object*> incoming;
+    for (const json::value& v : batch_)
+      incoming[std::string(v.as_object().at("id").as_string())] = &v.as_object();
     std::map<std::string, bool> fresh;
     for (const store::StoredObject& object : held.objects) {
+      // Only the home team's own version counts, and only one that says
+      // what this import says (producer, TLP, confidence): anyone else's
+      // copy of the id, or a change of marking, is stored.
+      if (!object.origin.empty()) continue;
       boost::system::error_code ec;
       json::value parsed = json::parse(object.json, ec);
       if (ec || !parsed.is_object()) continue;
       const json::object& o = parsed.as_object();
+      auto in = incoming.find(object.id);
+      if (in == incoming.end()) continue;
+      bool same = true;
+      for (std::string_view key :
+           {"created_by_ref", "object_marking_refs", "confidence", "pattern"}) {
+        const json::value* a = o.if_contains(key);
+        const json::value* b = in->second->if_contains(key);
+        if ((a == nullptr) != (b == nullptr) || (a != nullptr && *a != *b)) same = false;
+      }
+      if (!same) continue;
       if (o.contains("revoked") && o.at("revoked") == true) continue;
       const json::value* until = o.if_contains("valid_until");
       if (until == nullptr || !until->is_string()) {

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <istream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct ImportTarget {
   std::function<void()> after_batch;
   // Called every 1,000 objects with the number read so far.
   std::function<void(int64_t objects)> progress;
+  // This node's identity and its organizations' (taxii::HomeIdentities):
+  // what a MISP event may never claim as its creator.
+  std::set<std::string> home_identities;
 };
 
 struct ImportSummary {

@@ -62,7 +62,7 @@ std::string Lower(std::string_view s) {
 
 // A MISP timestamp (seconds) as a STIX timestamp; 1970 when absent.
 std::string Iso(int64_t seconds) {
-  return FormatTimestamp(std::max<int64_t>(seconds, 0) * 1000000, 3);
+  return FormatTimestamp(std::clamp<int64_t>(seconds, 0, 253402300799) * 1000000, 3);  // to 9999
 }
 
 std::string PatternEscape(std::string_view value) {
@@ -117,7 +117,16 @@ std::vector<std::string> LabelsOfTags(const std::vector<std::string>& tags) {
 // What a distribution level allows: 0 (organisation), 1 (community) and 4
 // (sharing group) stay on this node; 2 and 3 go where the TLP lets them.
 bool StaysHome(int64_t distribution) {
-  return distribution == 0 || distribution == 1 || distribution == 4;
+  return distribution == 0 || distribution == 1 || distribution == 4 || distribution < 0 ||
+         distribution > 5;
+}
+
+// A distribution level: `absent` when the key is missing, -1 (kept home)
+// when it is there but not a level (a level MISP does not know fails closed).
+int64_t Distribution(const json::object& o, int64_t absent) {
+  if (!o.contains("distribution")) return absent;
+  const int64_t d = Int(o, "distribution", -1);
+  return d >= 0 && d <= 5 ? d : -1;
 }
 
 // MISP's default to_ids per type (describeTypes.json sane_defaults).
@@ -348,13 +357,14 @@ class Converter {
     if (!IsUuid(out_.event_uuid)) return InvalidArgument("the event's uuid is not a UUID");
     if (out_.info.empty()) return InvalidArgument("the event has no info");
     out_.event_timestamp = Int(*event, "timestamp");
-    event_stays_home_ = StaysHome(Int(*event, "distribution", 3));
+    event_stays_home_ = StaysHome(Distribution(*event, 3));
     event_tags_ = TagNames(*event);
     event_tlp_ = TlpOfTags(event_tags_);
     if (event_tlp_ == stix::Tlp::kNone) event_tlp_ = options_.default_tlp;
     if (const json::value* orgc = event->if_contains("Orgc");
         orgc != nullptr && orgc->is_object()) {
       creator_ = IdentityOf(orgc->as_object());
+      out_.creator_identity = creator_;
     }
     if (const json::array* attributes = Array(*event, "Attribute")) {
       for (const json::value& a : *attributes) {
@@ -432,9 +442,24 @@ class Converter {
 
   std::string Add(json::object object) {
     std::string id(object.at("id").as_string());
+    stix::Tlp tlp = stix::Tlp::kNone;
+    if (const json::value* m = object.if_contains("object_marking_refs");
+        m && m->is_array() && !m->as_array().empty()) {
+      tlp = stix::TlpOfMarkingId(m->as_array()[0].as_string());
+    }
+    tlp_of_[id] = tlp;
     refs_.push_back(id);
     out_.objects.push_back(std::move(object));
     return id;
+  }
+
+  // The more restrictive TLP of two objects (a link between them tells of both).
+  stix::Tlp Between(const std::string& a, const std::string& b) const {
+    auto of = [&](const std::string& id) {
+      auto it = tlp_of_.find(id);
+      return it == tlp_of_.end() || it->second == stix::Tlp::kNone ? stix::Tlp::kRed : it->second;
+    };
+    return stix::MostRestrictiveTlp(of(a), of(b));
   }
 
   void Attribute(const json::object& a, const json::object* parent, int64_t parent_distribution) {
@@ -450,21 +475,22 @@ class Converter {
       return;
     }
     ++out_.attributes;
-    int64_t distribution = Int(a, "distribution", 5);
+    int64_t distribution = Distribution(a, 5);
     if (distribution == 5) distribution = parent_distribution;
     const std::vector<std::string> tags = TagNames(a);
-    const stix::Tlp tlp = TlpFor(tags, distribution);
+    // Inside an object kept to an organisation, a community or a sharing
+    // group, an attribute is kept there too, whatever it says itself.
+    const bool parent_home = parent != nullptr && StaysHome(parent_distribution);
+    const stix::Tlp tlp = parent_home ? stix::Tlp::kRed : TlpFor(tags, distribution);
     std::vector<std::string> labels = {"misp:type=\"" + type + "\"",
                                        "misp:category=\"" + Str(a, "category") + "\""};
     for (std::string& l : LabelsOfTags(tags)) labels.push_back(std::move(l));
     const int64_t timestamp = Int(a, "timestamp", out_.event_timestamp);
     const bool to_ids = Bool(a, "to_ids", DefaultToIds(type));
     // What it was in MISP, for the way back.
-    json::object misp{{"x_misp_type", type},
-                      {"x_misp_category", Str(a, "category")},
-                      {"x_misp_value", value},
-                      {"x_misp_to_ids", to_ids},
-                      {"x_misp_uuid", uuid}};
+    json::object misp{{"x_misp_type", type},   {"x_misp_category", Str(a, "category")},
+                      {"x_misp_value", value}, {"x_misp_to_ids", to_ids},
+                      {"x_misp_uuid", uuid},   {"x_misp_event_uuid", out_.event_uuid}};
     if (!Str(a, "comment").empty()) misp["x_misp_comment"] = Str(a, "comment");
     if (!Str(a, "first_seen").empty()) misp["x_misp_first_seen"] = Str(a, "first_seen");
     if (!Str(a, "last_seen").empty()) misp["x_misp_last_seen"] = Str(a, "last_seen");
@@ -587,7 +613,7 @@ class Converter {
       return;
     }
     ++out_.misp_objects;
-    int64_t distribution = Int(o, "distribution", 5);
+    int64_t distribution = Distribution(o, 5);
     const int64_t effective = distribution == 5 ? 3 : distribution;
     json::array members;
     if (const json::array* attributes = Array(o, "Attribute")) {
@@ -605,6 +631,7 @@ class Converter {
                         {"x_misp_template_uuid", Str(o, "template_uuid")},
                         {"x_misp_template_version", Str(o, "template_version")},
                         {"x_misp_uuid", uuid},
+                        {"x_misp_event_uuid", out_.event_uuid},
                         {"x_misp_attributes", std::move(members)}};
     if (!Str(o, "comment").empty()) custom["x_misp_comment"] = Str(o, "comment");
     if (distribution != 5) custom["x_misp_distribution"] = distribution;
@@ -752,8 +779,8 @@ class Converter {
                               {"relationship_type", type},
                               {"source_ref", source},
                               {"target_ref", target}};
-    Common(relationship, out_.event_timestamp,
-           tlp != stix::Tlp::kNone ? tlp : (event_stays_home_ ? stix::Tlp::kRed : event_tlp_), {});
+    if (tlp == stix::Tlp::kNone) tlp = Between(source, target);
+    Common(relationship, out_.event_timestamp, tlp, {});
     Add(std::move(relationship));
   }
 
@@ -778,7 +805,7 @@ class Converter {
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) c = '-';
       }
       Relate(source->second, target->second, type.empty() ? "related-to" : type,
-             Lower(Str(p.reference, "uuid")), p.tlp);
+             Lower(Str(p.reference, "uuid")));
     }
     const bool published = Bool(event, "published", false) && Int(event, "publish_timestamp") > 0;
     const std::string kind = published ? "report" : "grouping";
@@ -796,7 +823,13 @@ class Converter {
       out_.objects.push_back(std::move(note));
     }
     json::array object_refs;
-    for (const std::string& ref : refs_) object_refs.emplace_back(ref);
+    // Only what may go where the report goes: a RED attribute's id is not
+    // named by a GREEN report.
+    for (const std::string& ref : refs_) {
+      if (stix::MostRestrictiveTlp(tlp, tlp_of_[ref]) == tlp || tlp_of_[ref] == stix::Tlp::kNone) {
+        object_refs.emplace_back(ref);
+      }
+    }
     if (object_refs.empty() && !creator_.empty()) object_refs.emplace_back(creator_);
     if (object_refs.empty()) object_refs.emplace_back("identity--" + out_.event_uuid);
     json::object report{
@@ -840,6 +873,7 @@ class Converter {
   std::set<std::string> galaxy_ids_;
   std::vector<std::string> refs_;
   std::map<std::string, std::string> by_uuid_;  // MISP uuid -> STIX id
+  std::map<std::string, stix::Tlp> tlp_of_;     // STIX id -> its TLP
   std::vector<PendingReference> pending_references_;
   std::vector<json::object> note_reports_;
 };

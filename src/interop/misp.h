@@ -35,6 +35,7 @@ struct MispConversion {
   std::string event_uuid;
   int64_t event_timestamp = 0;  // seconds (MISP's Event.timestamp)
   std::string info;
+  std::string creator_identity;  // identity--<Orgc.uuid>, "" when the event names none
   // The objects, the report (or grouping) last.
   std::vector<boost::json::object> objects;
   // What has no mapping, one line each ("attribute 5b1…: sighting of type 2 (expiration) dropped").

@@ -143,6 +143,13 @@ class Exporter {
   }
 
   MispExport Run(const std::vector<json::object>& objects) {
+    // What came from a MISP event goes back into it, named by the report or
+    // not (a report does not name what is more restricted than itself).
+    std::map<std::string, std::vector<const json::object*>> of_event;
+    for (const json::object& o : objects) {
+      const std::string event = Str(o, "x_misp_event_uuid");
+      if (!event.empty()) of_event[event].push_back(&o);
+    }
     std::set<std::string> in_reports;
     for (const json::object& o : objects) {
       const std::string type = Str(o, "type");
@@ -150,9 +157,14 @@ class Exporter {
       std::vector<const json::object*> members;
       for (const std::string& ref : Strings(o, "object_refs")) {
         auto it = by_id_.find(ref);
-        if (it == by_id_.end()) continue;
+        if (it == by_id_.end() || in_reports.contains(ref)) continue;
         members.push_back(it->second);
         in_reports.insert(ref);
+      }
+      const std::string uuid =
+          Str(o, "x_misp_uuid").empty() ? UuidOf(Str(o, "id")) : Str(o, "x_misp_uuid");
+      for (const json::object* m : of_event[uuid]) {
+        if (in_reports.insert(Str(*m, "id")).second) members.push_back(m);
       }
       out_.events.push_back(Event(&o, members));
     }
@@ -511,7 +523,9 @@ Status WriteMispFeed(const std::string& dir, const std::vector<json::object>& ev
   std::string hashes;
   for (const json::object& event : events) {
     const std::string uuid = Str(event, "uuid");
-    if (!IsUuid(uuid)) return InvalidArgument("an event without a uuid");
+    // A partner's report with a damaged or a repeated uuid is left out: it
+    // never stops the feed nor takes another event's place.
+    if (!IsUuid(uuid) || manifest.contains(uuid)) continue;
     {
       std::ofstream out(fs::path(dir) / (uuid + ".json"), std::ios::binary | std::ios::trunc);
       out << json::serialize(json::object{{"Event", event}});

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/time.h"
 #include "common/uuid.h"
 #include "stix/stix.h"
 
@@ -42,6 +43,27 @@ Status StoreEvent(const ImportTarget& target, const json::value& event,
     Keep(&summary->errors, where + ": " + converted.status().message());
     return Status::Ok();
   }
+  // A MISP event is its creator organisation's, never this team's: it is
+  // stored under the origin "misp:<Orgc uuid>", as a partner's objects are
+  // under the partner's name, so it may add versions only of what that
+  // origin stored first (never of the home team's or anyone else's
+  // objects), and it may not claim this node's identities.
+  const std::string creator = converted->creator_identity;
+  if (creator.empty()) {
+    Keep(&summary->errors, where + ": the event names no creator organisation (Orgc.uuid)");
+    return Status::Ok();
+  }
+  if (target.home_identities.contains(creator)) {
+    Keep(&summary->errors, where + ": the event claims this node's identity " + creator);
+    return Status::Ok();
+  }
+  taxii::IngestOptions ingest = target.ingest;
+  ingest.writer.kind = taxii::Writer::Kind::kPeer;
+  ingest.writer.origin = "misp:" + creator.substr(creator.find("--") + 2);
+  ingest.writer.identity.clear();
+  ingest.writer.admin = false;
+  ingest.writer.home_identities = target.home_identities;
+  ingest.writer.name = "MISP event " + converted->event_uuid;
   ++summary->events;
   summary->attributes += converted->attributes;
   summary->sightings += converted->sightings;
@@ -50,9 +72,9 @@ Status StoreEvent(const ImportTarget& target, const json::value& event,
   json::array batch;
   auto flush = [&]() -> Status {
     if (batch.empty()) return Status::Ok();
-    KIZUNA_ASSIGN_OR_RETURN(store::StatusRecord status,
-                            taxii::IngestObjects(*target.store, target.collection_id, batch,
-                                                 target.user_id, target.ingest));
+    KIZUNA_ASSIGN_OR_RETURN(
+        store::StatusRecord status,
+        taxii::IngestObjects(*target.store, target.collection_id, batch, target.user_id, ingest));
     for (const auto& s : status.successes)
       (s.message.empty() ? summary->objects_added : summary->objects_present)++;
     for (const auto& f : status.failures) {
@@ -68,8 +90,7 @@ Status StoreEvent(const ImportTarget& target, const json::value& event,
   }
   KIZUNA_RETURN_IF_ERROR(flush());
   if (target.after_batch) target.after_batch();
-  return target.store->SetMeta("misp:event:" + converted->event_uuid,
-                               std::to_string(converted->event_timestamp));
+  return Status::Ok();
 }
 
 int64_t ManifestTimestamp(const json::object& entry) {
@@ -142,8 +163,11 @@ Result<MispImportSummary> ImportMispFeed(const ImportTarget& target, const std::
       continue;
     }
     const int64_t timestamp = ManifestTimestamp(value.as_object());
-    KIZUNA_ASSIGN_OR_RETURN(std::optional<std::string> last,
-                            target.store->GetMeta("misp:event:" + uuid));
+    // Per collection: the same feed may fill two; and the manifest's
+    // timestamp as read, never later than now (a far-future one would
+    // freeze the event).
+    const std::string meta_key = "misp:event:" + target.collection_id + ":" + uuid;
+    KIZUNA_ASSIGN_OR_RETURN(std::optional<std::string> last, target.store->GetMeta(meta_key));
     if (last && timestamp > 0) {
       int64_t seen = 0;
       try {
@@ -163,6 +187,9 @@ Result<MispImportSummary> ImportMispFeed(const ImportTarget& target, const std::
       continue;
     }
     KIZUNA_RETURN_IF_ERROR(StoreEvent(target, *event, options, event_path, &summary));
+    const int64_t now = SystemClock::Instance().NowMicros() / 1000000;
+    KIZUNA_RETURN_IF_ERROR(
+        target.store->SetMeta(meta_key, std::to_string(std::min(timestamp, now))));
     if (target.progress) target.progress(++done);
   }
   return summary;

@@ -3,8 +3,10 @@
 // and PyMISP's feed generator write them). A feed import is incremental:
 // an event is read again only when the manifest's timestamp is newer than
 // the one last imported (kept in the store, meta key
-// "misp:event:<uuid>"), as MISP itself decides. A bad event (unreadable,
-// not JSON, not an event) is reported and skipped, never fatal.
+// "misp:event:<collection>:<uuid>"), as MISP itself decides. A bad event (unreadable,
+// not JSON, not an event) is reported and skipped, never fatal. An event
+// is stored as its creator organisation's (origin "misp:<Orgc uuid>"), never
+// as this team's: it may change only what it stored itself.
 //
 // Thread-safety: a call uses only its arguments; the store is thread-safe.
 #pragma once

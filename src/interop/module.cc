@@ -91,13 +91,15 @@ void InteropModule::AddRoutes(platform::RouteTable& routes) {
       [this](const http::Request& r, const store::User&, const PathParams&) {
         return Advisories(r, "");
       },
-      platform::RouteOptions{.is_public = true});
+      platform::RouteOptions{
+          .lane = platform::Lane::kWork, .rate_limited = true, .is_public = true});
   routes.Add(
       "GET", "/api/v1/interop/advisories/{id}",
       [this](const http::Request& r, const store::User&, const PathParams& p) {
         return Advisories(r, std::string(p.Get("id")));
       },
-      platform::RouteOptions{.is_public = true});
+      platform::RouteOptions{
+          .lane = platform::Lane::kWork, .rate_limited = true, .is_public = true});
   // Choosing what is published: the home team's admins.
   routes.Add("POST", "/api/v1/interop/advisories",
              [this](const http::Request& r, const store::User& u, const PathParams&) {
@@ -114,7 +116,7 @@ http::Response InteropModule::Advisories(const http::Request& request, const std
   const std::string& team = services_->node->config().name;
   const std::string base = "/api/v1/interop/advisories";
   const bool feed = id == "feed.atom";
-  auto advisories = PublicAdvisories(*services_->store, *policy, !id.empty() && !feed);
+  auto advisories = PublicAdvisories(*services_->store, *policy, feed ? std::string() : id);
   if (!advisories.ok()) return Internal(advisories.status());
   http::Response response;
   response.headers.Set(
@@ -209,10 +211,18 @@ http::Response InteropModule::Export(const http::Request& request, const store::
     if (!*may_read) continue;
     taxii::ReadScope scope = services_->read_scope(user, collection);
     if (!scope.may_read_collection) continue;
-    sources.push_back({collection.id, scope.admits});
+    ExportSource source{collection.id, scope.admits, {}};
+    if (scope.on_release) {
+      source.on_release = [on_release = scope.on_release,
+                           collection](const std::vector<store::StoredObject>& v) {
+        on_release(collection, v);
+      };
+    }
+    sources.push_back(std::move(source));
   }
   // A collection named but not readable is as absent as one that does not
   // exist: an empty export, never a different answer.
+  request_options->filter.default_tlp = services_->policy()->default_tlp();
   ExportOptions options = request_options->export_options;
   options.source = services_->node->config().name;
   options.generated_us = now;
@@ -224,9 +234,17 @@ http::Response InteropModule::Export(const http::Request& request, const store::
   }
   // The body's header line carries its generation time: the ETag is over
   // the values alone, so an unchanged export keeps its tag.
-  std::string values = built->body;
-  for (std::string_view comment : {"#", ";"}) {
-    if (values.starts_with(comment)) values.erase(0, values.find('\n') + 1);
+  // Without comment lines and the RPZ SOA (both carry the generation time).
+  std::string values;
+  {
+    std::istringstream lines(built->body);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.starts_with("#") || line.starts_with(";") || line.find(" SOA ") != std::string::npos)
+        continue;
+      values += line;
+      values += '\n';
+    }
   }
   const std::string etag = "\"" + HexEncode(Sha256(values)).substr(0, 32) + "\"";
   const std::string key = std::to_string(user.id) + "\n" + request.target;

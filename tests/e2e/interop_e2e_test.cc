@@ -332,11 +332,40 @@ TEST(InteropE2e, MispFeedImportedIncrementallyAndItsIndicatorsEnforced) {
   EXPECT_NE(again.out.find("1 events (1 unchanged)"), std::string::npos) << again.out;
   EXPECT_EQ(Versions(a).at("report--" + two), 2);
   // Its indicators are enforced like any other, at their TLP.
+  http::Response home = a.Get("/api/v1/interop/export/ip-blocklist?tlp=green");
+  ASSERT_EQ(home.status, 200);
+  EXPECT_NE(home.body.find("\n198.51.100.81\n"), std::string::npos) << home.body;
+  EXPECT_EQ(home.body.find("198.51.100.82"), std::string::npos) << "tlp:amber: " << home.body;
+  // The events are CIRCL's, not ours: stored under their creator's origin,
+  // they are not handed on to an outside organization (as a partner's
+  // objects are not, without [sharing] reshare).
   const std::string outsider = a.AddUser("ISP-X", "noc");
   http::Response theirs = a.Request("GET", "/api/v1/interop/export/ip-blocklist", outsider);
   ASSERT_EQ(theirs.status, 200);
-  EXPECT_NE(theirs.body.find("\n198.51.100.81\n"), std::string::npos) << theirs.body;
-  EXPECT_EQ(theirs.body.find("198.51.100.82"), std::string::npos) << "tlp:amber: " << theirs.body;
+  EXPECT_EQ(theirs.body.find("198.51.100.81"), std::string::npos) << theirs.body;
+  // An event that claims this node as its creator, or that would version
+  // one of the home team's objects, is refused.
+  const std::string home_identity(
+      json::parse(RunKizuna({"identity", a.dir()}).out).at("identity").as_string());
+  const std::string forged = feed.path() + "/forged.json";
+  std::string forged_event = MispEvent("aa000000-0000-4000-8000-000000000009", "forged", 1796000000,
+                                       "198.51.100.89", "tlp:clear");
+  const std::string circl = "55f6ea5e-2c60-40e5-964f-47a8950d210f";
+  forged_event.replace(forged_event.find(circl), circl.size(), home_identity.substr(10));
+  WriteFile(forged, forged_event);
+  CommandResult refused = RunKizuna({"import", a.dir(), forged});
+  EXPECT_NE(refused.err.find("claims this node's identity"), std::string::npos) << refused.err;
+  Post(a, {Indicator(77, stix::Tlp::kGreen, R"(,"name":"home indicator")")});
+  std::string hijack = MispEvent("aa000000-0000-4000-8000-000000000010", "hijack", 1796000000,
+                                 "198.51.100.90", "tlp:clear");
+  const std::string attribute_uuid = "aa000000-0000-4000-8000-00000000a001";  // its ip-dst
+  ASSERT_NE(hijack.find(attribute_uuid), std::string::npos) << hijack;
+  hijack.replace(hijack.find(attribute_uuid), attribute_uuid.size(), IndicatorId(77).substr(11));
+  WriteFile(forged, hijack);
+  refused = RunKizuna({"import", a.dir(), forged});
+  EXPECT_NE(refused.exit_code, 0) << refused.out;
+  EXPECT_NE(refused.err.find(IndicatorId(77)), std::string::npos) << refused.err;
+  EXPECT_EQ(Versions(a).at(IndicatorId(77)), 1) << "the home team's indicator is untouched";
   // A single event file, and a file that is no event.
   const std::string single = feed.path() + "/single.json";
   WriteFile(single, MispEvent("aa000000-0000-4000-8000-000000000003", "single", 1796000000,
