@@ -17,7 +17,7 @@ namespace json = boost::json;
 const int64_t kNow = *ParseTimestamp("2026-12-01T00:00:00Z");
 
 struct Read {
-  Result<ListSummary> summary = Status::Ok();
+  Result<ListSummary> summary = Internal("not read yet");
   std::vector<json::object> objects;
   std::map<std::string, json::object> by_pattern;
 };
