@@ -106,8 +106,8 @@ TEST(IsOwnOrigin, TheRequestsHostOrTheConfiguredPublicUrl) {
   EXPECT_FALSE(IsOwnOrigin("https://cti.example", "127.0.0.1:8080", false, ""));
   // Behind a proxy that ends TLS: the node sees plain HTTP to its own address.
   EXPECT_TRUE(IsOwnOrigin("https://cti.example", "127.0.0.1:8080", false, "https://cti.example/"));
-  EXPECT_TRUE(
-      IsOwnOrigin("https://cti.example:8443", "10.0.0.5", false, "https://cti.example:8443/kizuna"));
+  EXPECT_TRUE(IsOwnOrigin("https://cti.example:8443", "10.0.0.5", false,
+                          "https://cti.example:8443/kizuna"));
   EXPECT_FALSE(IsOwnOrigin("https://cti.example.evil", "10.0.0.5", false, "https://cti.example"));
   EXPECT_FALSE(IsOwnOrigin("null", "10.0.0.5", false, "https://cti.example"));
   EXPECT_TRUE(BrowserUsesTls(false, "https://cti.example"));

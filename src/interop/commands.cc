@@ -82,6 +82,22 @@ bool LooksLikeJson(const std::string& path) {
   return false;
 }
 
+// The collections an export reads: those named (by id or alias; a name
+// that is none is an error), or every one.
+Result<std::vector<store::Collection>> SelectedCollections(store::Store& store,
+                                                           const std::vector<std::string>& names) {
+  if (names.empty()) return store.ListCollections();
+  std::vector<store::Collection> selected;
+  for (const std::string& name : names) {
+    KIZUNA_ASSIGN_OR_RETURN(store::Collection c, FindCollection(store, name));
+    if (std::none_of(selected.begin(), selected.end(),
+                     [&](const store::Collection& s) { return s.id == c.id; })) {
+      selected.push_back(std::move(c));
+    }
+  }
+  return selected;
+}
+
 struct ImportArgs {
   std::string dir;
   std::vector<std::string> files;
@@ -127,22 +143,32 @@ int ImportStix(node::Node& node, const store::Collection& collection, const std:
   return 0;
 }
 
-int ImportList(node::Node& node, const store::Collection& collection, const std::string& file,
-               const ListOptions& list_options, const taxii::IngestOptions& options,
-               int64_t user_id, bool progress) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return Fail(IoError("cannot read " + file));
+// Where a command's import goes: the collection, as the node admin, waking
+// a running node after each batch, with progress on a terminal counted in `unit`.
+ImportTarget TargetFor(node::Node& node, const store::Collection& collection,
+                       const taxii::IngestOptions& options, int64_t user_id, bool progress,
+                       const std::string& file, const char* unit) {
   ImportTarget target;
   target.store = &node.store();
   target.collection_id = collection.id;
   target.user_id = user_id;
   target.ingest = options;
-  target.after_batch = [&] { bus::NotifyNode(node.dir()); };
+  target.after_batch = [dir = node.dir()] { bus::NotifyNode(dir); };
   if (progress) {
-    target.progress = [&](int64_t objects) {
-      std::fprintf(stderr, "\r%s: %lld indicators", file.c_str(), static_cast<long long>(objects));
+    target.progress = [file, unit](int64_t n) {
+      std::fprintf(stderr, "\r%s: %lld %s", file.c_str(), static_cast<long long>(n), unit);
     };
   }
+  return target;
+}
+
+int ImportList(node::Node& node, const store::Collection& collection, const std::string& file,
+               const ListOptions& list_options, const taxii::IngestOptions& options,
+               int64_t user_id, bool progress) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Fail(IoError("cannot read " + file));
+  const ImportTarget target =
+      TargetFor(node, collection, options, user_id, progress, file, "indicators");
   auto summary = ImportIndicatorList(target, in, list_options);
   if (progress) std::fputs("\n", stderr);
   if (!summary.ok())
@@ -176,17 +202,7 @@ int ImportList(node::Node& node, const store::Collection& collection, const std:
 int ImportMisp(node::Node& node, const store::Collection& collection, const std::string& path,
                const stix::Tlp default_tlp, const taxii::IngestOptions& options, int64_t user_id,
                bool progress) {
-  ImportTarget target;
-  target.store = &node.store();
-  target.collection_id = collection.id;
-  target.user_id = user_id;
-  target.ingest = options;
-  target.after_batch = [&] { bus::NotifyNode(node.dir()); };
-  if (progress) {
-    target.progress = [&](int64_t events) {
-      std::fprintf(stderr, "\r%s: %lld events", path.c_str(), static_cast<long long>(events));
-    };
-  }
+  ImportTarget target = TargetFor(node, collection, options, user_id, progress, path, "events");
   auto organizations = node.store().ListOrganizations();
   if (!organizations.ok()) return Fail(organizations.status());
   target.home_identities = taxii::HomeIdentities(node.identity().identity_id, *organizations);
@@ -346,23 +362,14 @@ int ExportEnforcement(node::Node& node, const ExportArgs& args, ExportFormat for
   const sharing::Recipient recipient = policy.ForExport(max_tlp);
   request->filter.default_tlp = policy.default_tlp();
   std::vector<ExportSource> sources;
-  auto collections = node.store().ListCollections();
+  auto collections = SelectedCollections(node.store(), args.collections);
   if (!collections.ok()) return Fail(collections.status());
-  for (const std::string& wanted : args.collections) {
-    auto found = FindCollection(node.store(), wanted);
-    if (!found.ok()) return Fail(found.status());
-  }
   for (const store::Collection& c : *collections) {
-    if (!args.collections.empty() &&
-        std::find(args.collections.begin(), args.collections.end(), c.id) ==
-            args.collections.end() &&
-        std::find(args.collections.begin(), args.collections.end(), c.alias) ==
-            args.collections.end()) {
-      continue;
-    }
-    sources.push_back({c.id, [&policy, &recipient](const store::StoredObject& object) {
+    sources.push_back({c.id,
+                       [&policy, &recipient](const store::StoredObject& object) {
                          return policy.MayRelease(object, recipient);
-                       }});
+                       },
+                       {}});
   }
   ExportOptions options = request->export_options;
   options.source = node.config().name;
@@ -393,23 +400,12 @@ int ExportMisp(node::Node& node, const ExportArgs& args, stix::Tlp max_tlp, bool
   }
   const sharing::SharingPolicy policy(node.config());
   const sharing::Recipient recipient = policy.ForExport(max_tlp);
-  auto collections = node.store().ListCollections();
+  auto collections = SelectedCollections(node.store(), args.collections);
   if (!collections.ok()) return Fail(collections.status());
-  for (const std::string& wanted : args.collections) {
-    auto found = FindCollection(node.store(), wanted);
-    if (!found.ok()) return Fail(found.status());
-  }
   std::vector<json::object> objects;
   std::set<std::string> seen;
   size_t withheld = 0;
   for (const store::Collection& c : *collections) {
-    if (!args.collections.empty() &&
-        std::find(args.collections.begin(), args.collections.end(), c.id) ==
-            args.collections.end() &&
-        std::find(args.collections.begin(), args.collections.end(), c.alias) ==
-            args.collections.end()) {
-      continue;
-    }
     store::ObjectQuery query;
     query.version_last = true;
     query.include_origin = true;
