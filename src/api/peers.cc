@@ -34,6 +34,7 @@ std::string PeerJson(const node::PeerConfig& peer, std::string_view status_json)
   out["url"] = peer.url;
   out["org"] = peer.org.empty() ? peer.name : peer.org;
   out["max_tlp"] = std::string(stix::TlpName(peer.max_tlp));
+  out["kind"] = node::PeerKindName(peer.kind);
   out["public_key"] = peer.public_key;
   out["unsigned"] = peer.unsigned_partner;
   out["pull"] = StringArray(peer.pull);
@@ -98,7 +99,7 @@ Result<node::PeerConfig> PeerFromJson(std::string_view body) {
       "org",      "max_tlp",      "pull",    "into",
       "share",    "push",         "push_to", "reshare",
       "stream",   "poll_seconds", "ca_file", "pinned_cert_sha256",
-      "unsigned", "sightings"};
+      "unsigned", "sightings",    "kind"};
   for (const auto& [key, value] : o) {
     if (!kKeys.count(std::string_view(key))) fail(key, "unknown key");
   }
@@ -109,6 +110,13 @@ Result<node::PeerConfig> PeerFromJson(std::string_view body) {
   string("url", &peer.url);
   string("token", &peer.token);
   string("public_key", &peer.public_key);
+  std::string kind;
+  string("kind", &kind);
+  if (kind == "misp") {
+    peer.kind = node::PeerKind::kMisp;
+  } else if (!kind.empty() && kind != "taxii") {
+    fail("kind", "must be taxii or misp");
+  }
   string("org", &peer.org);
   std::string text;
   string("max_tlp", &text);
@@ -164,7 +172,7 @@ Result<node::PeerConfig> PeerFromJson(std::string_view body) {
 }
 
 Status AddPeer(const std::string& config_path, const node::PeerConfig& peer, store::Store* store) {
-  if (peer.public_key.empty() && !peer.unsigned_partner) {
+  if (peer.kind == node::PeerKind::kTaxii && peer.public_key.empty() && !peer.unsigned_partner) {
     return InvalidArgument(
         "public_key: the partner's Ed25519 key is required (`kizuna identity` on its node); "
         "for a plain TAXII server that signs nothing, mark it unsigned");

@@ -23,6 +23,7 @@
 #include "federation/module.h"
 #include "federation/signing.h"
 #include "geo/module.h"
+#include "interop/misp_peer.h"
 #include "interop/module.h"
 #include "pattern/pattern.h"
 #include "taxii/module.h"
@@ -120,6 +121,7 @@ federation::FederationContext ContextFor(node::Node& node, federation::AuditLog&
   context.audit = &audit;
   context.bus = &bus;
   context.ingest = TaxiiOptionsFrom(node.config()).ingest;
+  context.misp_peer = &interop::MakeMispPeer;
   return context;
 }
 
@@ -186,6 +188,11 @@ Router::Router(node::Node& node, std::shared_ptr<const correlation::WarningLists
     return Stream(request, user, params.Get("id"));
   };
   services_.stop_federation = [this] { federation_.Stop(); };
+  services_.audit_sent = [this](const std::string& peer, std::string_view channel,
+                                const std::string& collection_id,
+                                const std::vector<store::StoredObject>& objects) {
+    AuditSent(peer, channel, collection_id, objects);
+  };
   for (auto& module : NodeModules(&services_)) platform_.Add(std::move(module));
   api_.SetMaxMatchWork(node.config().limits.max_match_work);
   api_.SetConfigState([this] {

@@ -133,7 +133,7 @@ std::shared_ptr<const sharing::SharingPolicy> Federation::policy() const {
 }
 
 void Federation::Reload(const node::NodeConfig& config) {
-  std::vector<std::unique_ptr<PeerWorker>> retired;
+  std::vector<std::unique_ptr<PeerRunner>> retired;
   std::vector<node::PeerConfig> to_start;
   {
     std::lock_guard lock(mutex_);
@@ -168,8 +168,18 @@ void Federation::Reload(const node::NodeConfig& config) {
   }
   retired.clear();
   for (const node::PeerConfig& peer : to_start) {
-    auto worker = std::make_unique<PeerWorker>(context_, peer, [this] { return policy(); });
-    PeerWorker* started = worker.get();
+    std::unique_ptr<PeerRunner> worker;
+    PolicySource policy_source = [this] { return policy(); };
+    if (peer.kind == node::PeerKind::kMisp) {
+      if (!context_.misp_peer) {
+        spdlog::warn("peer {}: a MISP peer, and this node runs none", peer.name);
+        continue;
+      }
+      worker = context_.misp_peer(context_, peer, std::move(policy_source));
+    } else {
+      worker = std::make_unique<PeerWorker>(context_, peer, std::move(policy_source));
+    }
+    PeerRunner* started = worker.get();
     {
       std::lock_guard lock(mutex_);
       if (workers_.count(peer.name)) continue;  // a concurrent Reload got there first
@@ -181,7 +191,7 @@ void Federation::Reload(const node::NodeConfig& config) {
 }
 
 void Federation::Stop() {
-  std::map<std::string, std::unique_ptr<PeerWorker>> workers;
+  std::map<std::string, std::unique_ptr<PeerRunner>> workers;
   {
     std::lock_guard lock(mutex_);
     workers.swap(workers_);

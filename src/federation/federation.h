@@ -57,12 +57,37 @@ std::string PeerStatusToJson(const PeerStatus& status);
 // `kizuna peer list` in another process.
 Result<std::optional<PeerStatus>> LoadPeerStatus(store::Store& store, const std::string& name);
 
+// The store's meta key of a peer's persisted state ("status", "push", …).
+std::string MetaKey(const std::string& peer, std::string_view what);
+
+// One partner kept in sync by its own threads: Federation::PeerWorker for
+// TAXII partners, interop's MispPeer for MISP instances.
+// Thread-safety: Start/Stop/status from any thread.
+class PeerRunner {
+ public:
+  virtual ~PeerRunner() = default;
+  virtual const node::PeerConfig& config() const = 0;
+  virtual void Start() = 0;
+  // Stops and joins its threads, saving its cursors and status first.
+  virtual void Stop() = 0;
+  virtual PeerStatus status() const = 0;
+};
+
+using PolicySource = std::function<std::shared_ptr<const sharing::SharingPolicy>()>;
+struct FederationContext;
+// Builds the runner of a MISP peer (kind = "misp").
+using MispPeerFactory = std::function<std::unique_ptr<PeerRunner>(
+    const FederationContext& context, node::PeerConfig config, PolicySource policy)>;
+
 struct FederationContext {
   node::Node* node = nullptr;
   AuditLog* audit = nullptr;
   // Woken by what this node stores from partners; feeds the pushes.
   bus::ChangeBus* bus = nullptr;
   taxii::IngestOptions ingest;
+  // MISP peers are run by what this builds (the daemon supplies interop's);
+  // without it they are listed but not run.
+  MispPeerFactory misp_peer;
 };
 
 class Federation {
@@ -88,7 +113,7 @@ class Federation {
   FederationContext context_;
   mutable std::mutex mutex_;
   std::shared_ptr<const sharing::SharingPolicy> policy_;
-  std::map<std::string, std::unique_ptr<PeerWorker>> workers_;
+  std::map<std::string, std::unique_ptr<PeerRunner>> workers_;
 };
 
 }  // namespace kizuna::federation

@@ -26,7 +26,7 @@ namespace json = boost::json;
 struct PeerArgs {
   std::string dir, name;
   node::PeerConfig peer;
-  std::string max_tlp = "amber", push = "auto", sightings = "producer";
+  std::string max_tlp = "amber", push = "auto", sightings = "producer", kind = "taxii";
   bool no_stream = false;
   bool json = false;
   std::string audit_peer;
@@ -47,6 +47,11 @@ int PeerAdd(PeerArgs& args) {
     return Fail(InvalidArgument("--max-tlp: red never leaves the node; use amber+strict at most"));
   }
   peer.max_tlp = *tlp;
+  if (args.kind == "misp") {
+    peer.kind = node::PeerKind::kMisp;
+  } else if (args.kind != "taxii") {
+    return Fail(InvalidArgument("--kind: expected taxii or misp, got '" + args.kind + "'"));
+  }
   if (args.push == "auto") {
     peer.push = node::PushMode::kAuto;
   } else if (args.push == "always") {
@@ -103,7 +108,8 @@ int PeerAdd(PeerArgs& args) {
   if (users.ok()) {
     for (const store::User& u : *users) has_user = has_user || (u.org_name == org && !u.disabled);
   }
-  if (users.ok() && !has_user) {
+  // A MISP instance only answers our calls: it needs no account here.
+  if (users.ok() && !has_user && peer.kind == node::PeerKind::kTaxii) {
     std::fprintf(stderr,
                  "note: %s has no user here yet; create one for it with `kizuna user add %s "
                  "--org %s --name sync` and give the partner that key\n",
@@ -219,6 +225,10 @@ void AddPeerCommands(CLI::App& app, int* code) {
                     "a plain TAXII server that signs nothing: take what it sends unsigned "
                     "(audited as such)");
   key->excludes(unsigned_flag);
+  add->add_option("--kind", args->kind,
+                  "what the partner runs: taxii (a kizuna node or any TAXII 2.1 server) or misp "
+                  "(a MISP instance's REST API; --token is its auth key)")
+      ->capture_default_str();
   add->add_option("--max-tlp", args->max_tlp,
                   "the highest TLP it may receive: clear, green, amber, amber+strict")
       ->capture_default_str();

@@ -69,11 +69,12 @@ std::string OriginOf(std::string_view url) {
 }
 
 bool SamePeer(const node::PeerConfig& a, const node::PeerConfig& b) {
-  return a.name == b.name && a.url == b.url && a.token == b.token && a.public_key == b.public_key &&
-         a.org == b.org && a.max_tlp == b.max_tlp && a.pull == b.pull && a.into == b.into &&
-         a.share == b.share && a.push == b.push && a.push_to == b.push_to &&
-         a.reshare == b.reshare && a.stream == b.stream && a.poll_seconds == b.poll_seconds &&
-         a.ca_file == b.ca_file && a.pinned_cert_sha256 == b.pinned_cert_sha256;
+  return a.name == b.name && a.kind == b.kind && a.url == b.url && a.token == b.token &&
+         a.public_key == b.public_key && a.org == b.org && a.max_tlp == b.max_tlp &&
+         a.pull == b.pull && a.into == b.into && a.share == b.share && a.push == b.push &&
+         a.push_to == b.push_to && a.reshare == b.reshare && a.stream == b.stream &&
+         a.poll_seconds == b.poll_seconds && a.ca_file == b.ca_file &&
+         a.pinned_cert_sha256 == b.pinned_cert_sha256;
 }
 
 Federation::PeerWorker::PeerWorker(

@@ -55,8 +55,6 @@ inline int64_t NowUs() { return SystemClock::Instance().NowMicros(); }
 
 std::string PercentEncode(std::string_view text);
 
-std::string MetaKey(const std::string& peer, std::string_view what);
-
 bool Names(const RemoteCollection& c, const std::string& name);
 
 std::string Describe(const http::Response& response);
@@ -71,22 +69,22 @@ std::string OriginOf(std::string_view url);
 // uses changed; what only the sharing decision uses, it reads live).
 bool SamePeer(const node::PeerConfig& a, const node::PeerConfig& b);
 
-class Federation::PeerWorker {
+class Federation::PeerWorker final : public PeerRunner {
  public:
   PeerWorker(const FederationContext& context, node::PeerConfig config,
              std::function<std::shared_ptr<const sharing::SharingPolicy>()> policy);
 
-  ~PeerWorker() { Stop(); }
+  ~PeerWorker() override { Stop(); }
 
-  const node::PeerConfig& config() const { return config_; }
+  const node::PeerConfig& config() const override { return config_; }
 
-  void Start() {
+  void Start() override {
     main_ = std::thread([this] { Run(); });
   }
 
-  void Stop();
+  void Stop() override;
 
-  PeerStatus status() const {
+  PeerStatus status() const override {
     std::lock_guard lock(mutex_);
     return status_;
   }

@@ -111,6 +111,8 @@ struct ImportArgs {
   std::vector<std::string> labels;
   std::string indicator_type = "malicious-activity";
   bool quiet = false;
+  std::vector<std::string> headers;  // a MISP feed URL's request headers, "Name: value"
+  std::string ca_file;               // a MISP feed URL's CA bundle
 };
 
 int ImportStix(node::Node& node, const store::Collection& collection, const std::string& file,
@@ -201,15 +203,18 @@ int ImportList(node::Node& node, const store::Collection& collection, const std:
 
 int ImportMisp(node::Node& node, const store::Collection& collection, const std::string& path,
                const stix::Tlp default_tlp, const taxii::IngestOptions& options, int64_t user_id,
-               bool progress) {
+               bool progress, const MispFeedSource& source) {
   ImportTarget target = TargetFor(node, collection, options, user_id, progress, path, "events");
   auto organizations = node.store().ListOrganizations();
   if (!organizations.ok()) return Fail(organizations.status());
   target.home_identities = taxii::HomeIdentities(node.identity().identity_id, *organizations);
   MispImportOptions misp;
   misp.default_tlp = default_tlp;
-  const bool feed = IsMispFeed(path);
-  auto summary = feed ? ImportMispFeed(target, path, misp) : ImportMispFile(target, path, misp);
+  const bool url = IsFeedUrl(path);
+  const bool feed = url || IsMispFeed(path);
+  auto summary = url    ? ImportMispFeedUrl(target, path, source, misp)
+                 : feed ? ImportMispFeed(target, path, misp)
+                        : ImportMispFile(target, path, misp);
   if (progress) std::fputs("\n", stderr);
   if (!summary.ok()) return Fail(summary.status());
   for (const std::string& e : summary->errors) std::fprintf(stderr, "%s\n", e.c_str());
@@ -257,15 +262,31 @@ int RunImport(const ImportArgs& args) {
   const int64_t user_id = admin.ok() ? admin->id : 0;
   const taxii::IngestOptions options = IngestOptionsFor((*node)->config());
   const bool progress = !args.quiet && isatty(STDERR_FILENO);
+  MispFeedSource source;
+  source.ca_file = args.ca_file;
+  for (const std::string& header : args.headers) {
+    const size_t colon = header.find(':');
+    if (colon == std::string::npos || colon == 0 ||
+        header.find_first_of("\r\n") != std::string::npos) {
+      return Fail(InvalidArgument("--header: expected 'Name: value', got '" + header + "'"));
+    }
+    std::string value = header.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    source.headers.Add(header.substr(0, colon), value);
+  }
   size_t added = 0, present = 0, rejected = 0, stix_files = 0;
   for (const std::string& file : args.files) {
+    if (IsFeedUrl(file) && args.format != "auto" && args.format != "misp") {
+      return Fail(InvalidArgument(file + ": only a MISP feed is read from a URL (--format misp)"));
+    }
     const bool misp = args.format == "misp" ||
-                      (args.format == "auto" && (IsMispFeed(file) || LooksLikeMispEvent(file)));
+                      (args.format == "auto" &&
+                       (IsFeedUrl(file) || IsMispFeed(file) || LooksLikeMispEvent(file)));
     const bool stix =
         !misp && (args.format == "stix" || (args.format == "auto" && LooksLikeJson(file)));
     if (misp) {
-      const int code =
-          ImportMisp(**node, *collection, file, list_options.tlp, options, user_id, progress);
+      const int code = ImportMisp(**node, *collection, file, list_options.tlp, options, user_id,
+                                  progress, source);
       if (code != 0) return code;
     } else if (stix) {
       ++stix_files;
@@ -539,14 +560,19 @@ void InteropModule::AddCommands(CLI::App& app, int* exit_code) {
   import_cmd->add_option("DIR", import_args->dir, "node directory")->required();
   import_cmd
       ->add_option("FILE", import_args->files,
-                   "STIX 2.1 bundles, MISP events or feed directories, indicator lists")
+                   "STIX 2.1 bundles, MISP events, feed directories or feed URLs, indicator "
+                   "lists")
       ->required();
   import_cmd->add_option("--collection", import_args->collection, "collection id or alias")
       ->capture_default_str();
+  import_cmd->add_option("--header", import_args->headers,
+                         "a MISP feed URL: send this request header ('Name: value'; repeatable)");
+  import_cmd->add_option("--ca-file", import_args->ca_file,
+                         "a MISP feed URL: trust this CA bundle (PEM)");
   import_cmd
       ->add_option(
           "--format", import_args->format,
-          "auto (by the file), stix, misp (an event file or a feed directory), text or csv")
+          "auto (by the file), stix, misp (an event file, a feed directory or URL), text or csv")
       ->capture_default_str();
   import_cmd
       ->add_option("--tlp", import_args->tlp,

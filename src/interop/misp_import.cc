@@ -6,6 +6,7 @@
 
 #include "common/time.h"
 #include "common/uuid.h"
+#include "http/http.h"
 #include "stix/stix.h"
 
 namespace kizuna::interop {
@@ -34,10 +35,12 @@ Result<json::value> ReadJson(const std::string& path, int max_depth) {
   return std::move(*parsed);
 }
 
-// Stores one event's objects; counts into *summary.
-Status StoreEvent(const ImportTarget& target, const json::value& event,
-                  const MispImportOptions& options, const std::string& where,
-                  MispImportSummary* summary) {
+}  // namespace
+
+Status StoreMispEvent(const ImportTarget& target, const json::value& event,
+                      const MispImportOptions& options, const std::string& where,
+                      const std::string& origin, MispImportSummary* summary,
+                      store::StatusRecord* results) {
   auto converted = MispEventToStix(event, options);
   if (!converted.ok()) {
     Keep(&summary->errors, where + ": " + converted.status().message());
@@ -59,7 +62,7 @@ Status StoreEvent(const ImportTarget& target, const json::value& event,
   }
   taxii::IngestOptions ingest = target.ingest;
   ingest.writer.kind = taxii::Writer::Kind::kPeer;
-  ingest.writer.origin = "misp:" + creator.substr(creator.find("--") + 2);
+  ingest.writer.origin = origin.empty() ? "misp:" + creator.substr(creator.find("--") + 2) : origin;
   ingest.writer.identity.clear();
   ingest.writer.admin = false;
   ingest.writer.home_identities = target.home_identities;
@@ -77,6 +80,12 @@ Status StoreEvent(const ImportTarget& target, const json::value& event,
         taxii::IngestObjects(*target.store, target.collection_id, batch, target.user_id, ingest));
     for (const auto& s : status.successes)
       (s.message.empty() ? summary->objects_added : summary->objects_present)++;
+    if (results) {
+      results->successes.insert(results->successes.end(), status.successes.begin(),
+                                status.successes.end());
+      results->failures.insert(results->failures.end(), status.failures.begin(),
+                               status.failures.end());
+    }
     for (const auto& f : status.failures) {
       ++summary->objects_refused;
       Keep(&summary->errors, "event " + converted->event_uuid + ": " + f.id + ": " + f.message);
@@ -92,6 +101,8 @@ Status StoreEvent(const ImportTarget& target, const json::value& event,
   if (target.after_batch) target.after_batch();
   return Status::Ok();
 }
+
+namespace {
 
 int64_t ManifestTimestamp(const json::object& entry) {
   const json::value* t = entry.if_contains("timestamp");
@@ -139,20 +150,25 @@ Result<MispImportSummary> ImportMispFile(const ImportTarget& target, const std::
     events.push_back(&parsed);
   }
   for (size_t i = 0; i < events.size(); ++i) {
-    KIZUNA_RETURN_IF_ERROR(
-        StoreEvent(target, *events[i], options,
-                   path + (events.size() > 1 ? "[" + std::to_string(i) + "]" : ""), &summary));
+    KIZUNA_RETURN_IF_ERROR(StoreMispEvent(
+        target, *events[i], options,
+        path + (events.size() > 1 ? "[" + std::to_string(i) + "]" : ""), "", &summary));
     if (target.progress) target.progress(static_cast<int64_t>(i + 1));
   }
   return summary;
 }
 
-Result<MispImportSummary> ImportMispFeed(const ImportTarget& target, const std::string& dir,
-                                         const MispImportOptions& options) {
+namespace {
+
+// A feed's manifest and events, from `read` ("manifest.json", "<uuid>.json"),
+// named `where` + file in messages.
+Result<MispImportSummary> ImportFeed(
+    const ImportTarget& target, const std::string& where,
+    const std::function<Result<json::value>(const std::string& file)>& read,
+    const MispImportOptions& options) {
   MispImportSummary summary;
-  const std::string manifest_path = (fs::path(dir) / "manifest.json").string();
-  KIZUNA_ASSIGN_OR_RETURN(json::value manifest,
-                          ReadJson(manifest_path, target.ingest.max_json_depth));
+  const std::string manifest_path = where + "manifest.json";
+  KIZUNA_ASSIGN_OR_RETURN(json::value manifest, read("manifest.json"));
   if (!manifest.is_object())
     return InvalidArgument(manifest_path + ": expected an object of event uuids");
   int64_t done = 0;
@@ -180,19 +196,63 @@ Result<MispImportSummary> ImportMispFeed(const ImportTarget& target, const std::
         continue;
       }
     }
-    const std::string event_path = (fs::path(dir) / (uuid + ".json")).string();
-    auto event = ReadJson(event_path, target.ingest.max_json_depth);
+    const std::string event_path = where + uuid + ".json";
+    auto event = read(uuid + ".json");
     if (!event.ok()) {
       Keep(&summary.errors, event.status().message());
       continue;
     }
-    KIZUNA_RETURN_IF_ERROR(StoreEvent(target, *event, options, event_path, &summary));
+    KIZUNA_RETURN_IF_ERROR(StoreMispEvent(target, *event, options, event_path, "", &summary));
     const int64_t now = SystemClock::Instance().NowMicros() / 1000000;
     KIZUNA_RETURN_IF_ERROR(
         target.store->SetMeta(meta_key, std::to_string(std::min(timestamp, now))));
     if (target.progress) target.progress(++done);
   }
   return summary;
+}
+
+}  // namespace
+
+Result<MispImportSummary> ImportMispFeed(const ImportTarget& target, const std::string& dir,
+                                         const MispImportOptions& options) {
+  const int depth = target.ingest.max_json_depth;
+  return ImportFeed(
+      target, (fs::path(dir) / "").string(),
+      [&](const std::string& file) { return ReadJson((fs::path(dir) / file).string(), depth); },
+      options);
+}
+
+Result<MispImportSummary> ImportMispFeedUrl(const ImportTarget& target, const std::string& url,
+                                            const MispFeedSource& source,
+                                            const MispImportOptions& options) {
+  if (!IsFeedUrl(url)) return InvalidArgument("a feed URL starts with https:// or http://");
+  std::string base = url;
+  if (base.size() >= 13 && base.ends_with("manifest.json")) base.resize(base.size() - 13);
+  if (!base.ends_with('/')) base += '/';
+  http::ClientOptions client_options;
+  client_options.ca_file = source.ca_file;
+  client_options.timeout_ms = 60000;
+  client_options.max_response_bytes = kMaxEventBytes;
+  http::Client client(client_options);
+  const int depth = target.ingest.max_json_depth;
+  auto fetch = [&](const std::string& file) -> Result<json::value> {
+    http::Headers headers = source.headers;
+    headers.Set("Accept", "application/json");
+    auto response = client.Send("GET", base + file, headers);
+    if (!response.ok()) return Unavailable(base + file + ": " + response.status().message());
+    if (response->status != 200) {
+      return Unavailable(base + file + ": the server answered HTTP " +
+                         std::to_string(response->status));
+    }
+    auto parsed = stix::ParseJson(response->body, depth);
+    if (!parsed.ok()) return InvalidArgument(base + file + ": " + parsed.status().message());
+    return std::move(*parsed);
+  };
+  return ImportFeed(target, base, fetch, options);
+}
+
+bool IsFeedUrl(std::string_view text) {
+  return text.starts_with("https://") || text.starts_with("http://");
 }
 
 }  // namespace kizuna::interop

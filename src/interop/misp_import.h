@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "http/http.h"
 #include "interop/import.h"
 #include "interop/misp.h"
 
@@ -40,6 +41,30 @@ Result<MispImportSummary> ImportMispFile(const ImportTarget& target, const std::
 // A feed directory (manifest.json beside the events).
 Result<MispImportSummary> ImportMispFeed(const ImportTarget& target, const std::string& dir,
                                          const MispImportOptions& options);
+
+// Where a feed is read over HTTP(S): MISP feeds are plain URLs, some behind
+// a header (an auth key), some under a private CA.
+struct MispFeedSource {
+  http::Headers headers;
+  std::string ca_file;  // PEM bundle to trust; "": the system's
+};
+
+// A feed at a URL (its directory, or its manifest.json), with the same
+// incremental rule as a directory; an event that cannot be fetched is
+// reported and tried again by the next import.
+Result<MispImportSummary> ImportMispFeedUrl(const ImportTarget& target, const std::string& url,
+                                            const MispFeedSource& source,
+                                            const MispImportOptions& options);
+bool IsFeedUrl(std::string_view text);
+
+// One event's objects into target's collection, stored under `origin`
+// ("": "misp:<Orgc uuid>", its creator's); an event that is not one, names
+// no creator or claims a home identity is kept in summary->errors, not
+// returned. Each object's outcome is appended to *results when given.
+Status StoreMispEvent(const ImportTarget& target, const boost::json::value& event,
+                      const MispImportOptions& options, const std::string& where,
+                      const std::string& origin, MispImportSummary* summary,
+                      store::StatusRecord* results = nullptr);
 
 // Whether `path` is a MISP feed directory or a file holding a MISP event
 // (by its first bytes).

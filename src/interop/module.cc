@@ -199,6 +199,7 @@ http::Response InteropModule::Export(const http::Request& request, const store::
   // read and, in each, the versions its sharing decision admits.
   auto collections = services_->store->ListCollections();
   if (!collections.ok()) return Internal(collections.status());
+  const sharing::Recipient recipient = services_->policy()->ForUser(user);
   std::vector<ExportSource> sources;
   for (const store::Collection& collection : *collections) {
     if (!request_options->collections.empty() &&
@@ -212,10 +213,13 @@ http::Response InteropModule::Export(const http::Request& request, const store::
     taxii::ReadScope scope = services_->read_scope(user, collection);
     if (!scope.may_read_collection) continue;
     ExportSource source{collection.id, scope.admits, {}};
-    if (scope.on_release) {
-      source.on_release = [on_release = scope.on_release,
-                           collection](const std::vector<store::StoredObject>& v) {
-        on_release(collection, v);
+    // What a partner's sensor fetches is audited as this export, apart
+    // from its TAXII reads.
+    if (recipient.kind == sharing::Recipient::Kind::kPeer && services_->audit_sent) {
+      source.on_release = [this, peer = recipient.name,
+                           channel = "export/" + std::string(format_name),
+                           id = collection.id](const std::vector<store::StoredObject>& v) {
+        services_->audit_sent(peer, channel, id, v);
       };
     }
     sources.push_back(std::move(source));

@@ -63,6 +63,8 @@ void ParsePeers(ConfigSection& root, std::vector<PeerConfig>* peers) {
   for (ConfigSection& r : root.Tables("peer")) {
     PeerConfig peer;
     r.String("name", &peer.name);
+    std::string kind;
+    r.String("kind", &kind);
     r.String("url", &peer.url);
     r.String("token", &peer.token);
     r.String("public_key", &peer.public_key);
@@ -90,7 +92,18 @@ void ParsePeers(ConfigSection& root, std::vector<PeerConfig>* peers) {
     }
     while (peer.url.size() > 1 && peer.url.back() == '/') peer.url.pop_back();
     if (peer.token.empty()) r.Fail("token", "the API key to use at the partner is required");
-    if (!peer.public_key.empty()) {
+    if (kind == "" || kind == "taxii") {
+      peer.kind = PeerKind::kTaxii;
+    } else if (kind == "misp") {
+      peer.kind = PeerKind::kMisp;
+    } else {
+      r.Fail("kind", "must be taxii or misp");
+    }
+    if (peer.kind == PeerKind::kMisp) {
+      // MISP signs nothing: what it sends is audited as unsigned.
+      if (!peer.public_key.empty()) r.Fail("public_key", "a MISP instance has no signing key");
+      if (peer.unsigned_partner) r.Fail("unsigned", "a MISP instance is always unsigned");
+    } else if (!peer.public_key.empty()) {
       auto key = Base64Decode(peer.public_key);
       if (!key || key->size() != 32) r.Fail("public_key", "expected a base64 Ed25519 key");
       if (peer.unsigned_partner) r.Fail("unsigned", "a partner with a public_key signs");
@@ -175,9 +188,10 @@ std::string TomlStringList(const std::vector<std::string>& items) {
 std::string PeerToml(const PeerConfig& peer) {
   std::string out = "\n[[peer]]\n";
   out += "name = " + TomlString(peer.name) + "\n";
+  if (peer.kind != PeerKind::kTaxii) out += "kind = " + TomlString(PeerKindName(peer.kind)) + "\n";
   out += "url = " + TomlString(peer.url) + "\n";
   out += "token = " + TomlString(peer.token) + "\n";
-  out += "public_key = " + TomlString(peer.public_key) + "\n";
+  if (peer.kind == PeerKind::kTaxii) out += "public_key = " + TomlString(peer.public_key) + "\n";
   if (peer.unsigned_partner) out += "unsigned = true\n";
   if (!peer.org.empty() && peer.org != peer.name) out += "org = " + TomlString(peer.org) + "\n";
   out += "max_tlp = " + TomlString(stix::TlpName(peer.max_tlp)) + "\n";
@@ -210,6 +224,8 @@ Result<std::string> ReadText(const std::string& path) {
 }
 
 }  // namespace
+
+std::string_view PeerKindName(PeerKind kind) { return kind == PeerKind::kMisp ? "misp" : "taxii"; }
 
 std::string_view SightingShareName(SightingShare share) {
   return share == SightingShare::kReceived ? "received" : "producer";

@@ -102,12 +102,20 @@ enum class PushMode {
 enum class SightingShare { kProducer, kReceived };
 std::string_view SightingShareName(SightingShare share);
 
+// What the partner runs: a TAXII 2.1 server (a kizuna node or any other),
+// or a MISP instance reached through MISP's REST API (interop/misp_peer.h).
+enum class PeerKind { kTaxii, kMisp };
+std::string_view PeerKindName(PeerKind kind);
+
 struct PeerConfig {
-  std::string name;   // unique; also the default organization of its users here
+  std::string name;  // unique; also the default organization of its users here
+  PeerKind kind = PeerKind::kTaxii;
   std::string url;    // the partner's base URL: "https://cti.partner.example:8443"
-  std::string token;  // the API key this node uses at the partner ("user:password": HTTP Basic);
-                      // never logged
-  std::string public_key;  // the partner's Ed25519 key (base64); empty only when unsigned_partner
+  std::string token;  // the API key this node uses at the partner ("user:password": HTTP Basic;
+                      // a MISP auth key); never logged
+  // The partner's Ed25519 key (base64); empty only when unsigned_partner
+  // and for MISP (which signs nothing).
+  std::string public_key;
   // A plain TAXII server that signs nothing ("unsigned = true"): what it
   // sends is taken without a signature and audited as unsigned.
   bool unsigned_partner = false;

@@ -163,6 +163,34 @@ TEST(Config, AnUnsignedPartnerIsSaidSo) {
   EXPECT_TRUE(config->peers[0].public_key.empty());
 }
 
+TEST(Config, AMispInstanceIsAPeerWithoutAKey) {
+  const std::string toml =
+      "[[peer]]\nname = \"circl\"\nkind = \"misp\"\nurl = \"https://misp.example/\"\n"
+      "token = \"0123456789abcdef\"\n";
+  auto config = ParseConfig(toml, "k");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->peers[0].kind, PeerKind::kMisp);
+  EXPECT_EQ(config->peers[0].url, "https://misp.example");
+  // Written back by `kizuna peer add`, it reads the same.
+  const std::string path = testing::TempDir() + "/misp-kizuna.toml";
+  std::ofstream(path) << "name = \"cert-a\"\n";
+  ASSERT_TRUE(AddPeerToConfigFile(path, config->peers[0]).ok());
+  auto reread = LoadConfig(path);
+  ASSERT_TRUE(reread.ok()) << reread.status().ToString();
+  EXPECT_EQ(reread->peers[0].kind, PeerKind::kMisp);
+  EXPECT_TRUE(reread->peers[0].public_key.empty());
+  // Nothing else is a kind, and MISP signs nothing.
+  auto bad = ParseConfig(toml + "public_key = \"" + std::string(44, 'A') + "\"\n", "k");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("peer[0].public_key: a MISP instance has no signing key"),
+            std::string::npos)
+      << bad.status().message();
+  bad = ParseConfig(PeerBlock("b", "kind = \"opencti\"\n"), "k");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("peer[0].kind: must be taxii or misp"), std::string::npos)
+      << bad.status().message();
+}
+
 TEST(Config, PeerErrorsNameTheKey) {
   struct Case {
     std::string toml;

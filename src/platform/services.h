@@ -10,6 +10,9 @@
 
 #include <functional>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "platform/route_table.h"
 
@@ -19,7 +22,8 @@ class Node;
 }
 namespace store {
 class Store;
-}
+struct StoredObject;
+}  // namespace store
 namespace bus {
 class ChangeBus;
 }
@@ -65,6 +69,11 @@ struct NodeServices {
   // API keys (with the failure limits) and the web console's sessions.
   auth::Authenticator* authenticator = nullptr;
   auth::SessionTable* sessions = nullptr;
+  // Records in the federation audit log what left for a partner
+  // (`peer`), by `channel` ("read", "stream", "export/rpz", …).
+  std::function<void(const std::string& peer, std::string_view channel,
+                     const std::string& collection_id, const std::vector<store::StoredObject>&)>
+      audit_sent;
   RouteHandler stream;                    // a collection's live stream
   std::function<void()> stop_federation;  // stops the peer workers
 };

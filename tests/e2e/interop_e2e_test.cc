@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 
 #include "stix/stix.h"
@@ -154,6 +155,25 @@ TEST(InteropE2e, ListsInEnforcementOutSharingDecisionAndConditionalFetches) {
       << exported.out;
   EXPECT_EQ(RunKizuna({"export", a.dir(), "--format", "nonsense"}).exit_code == 0, false);
 
+  // A partner's sensor fetching the export is audited as that export, apart
+  // from the partner's TAXII reads; the home team's own fetches are not.
+  const std::string partner_sensor = a.AddUser("cert-b", "sensor");
+  http::Response fetched = a.Request("GET", "/api/v1/interop/export/ip-blocklist", partner_sensor);
+  ASSERT_EQ(fetched.status, 200) << fetched.body;
+  EXPECT_NE(fetched.body.find("\n198.51.100.71\n"), std::string::npos) << fetched.body;
+  size_t exported_lines = 0, home_lines = 0;
+  std::istringstream audit(AuditLog(a));
+  for (std::string line; std::getline(audit, line);) {
+    json::object entry = json::parse(line).as_object();
+    if (entry.at("channel") != "export/ip-blocklist") continue;
+    ++exported_lines;
+    EXPECT_EQ(entry.at("peer"), "cert-b") << line;
+    EXPECT_EQ(entry.at("direction"), "sent") << line;
+    home_lines += entry.at("peer") == "CERT-A";
+  }
+  EXPECT_GE(exported_lines, 4u) << "one line per indicator the partner's sensor received";
+  EXPECT_EQ(home_lines, 0u);
+
   // The list's GREEN indicators are shared like any other: B receives them,
   // and B's own sensors' blocklist holds them.
   const std::string green_ip = "198.51.100.71";
@@ -161,6 +181,10 @@ TEST(InteropE2e, ListsInEnforcementOutSharingDecisionAndConditionalFetches) {
     http::Response theirs = b.Get("/api/v1/interop/export/ip-blocklist");
     return theirs.status == 200 && theirs.body.find("\n" + green_ip + "\n") != std::string::npos;
   })) << b.Get("/api/v1/interop/export/ip-blocklist").body;
+  const std::string log = AuditLog(a);
+  EXPECT_TRUE(log.find(R"("peer":"cert-b","channel":"read")") != std::string::npos ||
+              log.find(R"("peer":"cert-b","channel":"stream")") != std::string::npos)
+      << "B's TAXII reads keep their own channel: " << log;
 }
 
 std::string Report(const std::string& n, const std::string& name, stix::Tlp tlp,

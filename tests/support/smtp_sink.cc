@@ -23,6 +23,7 @@
 
 #include "common/encoding.h"
 #include "tests/support/eventually.h"
+#include "tests/support/server_process.h"
 
 #ifndef KIZUNA_SMTP_SINK_SCRIPT
 #error "KIZUNA_SMTP_SINK_SCRIPT must name tests/support/smtp_sink.py"
@@ -32,13 +33,6 @@ namespace kizuna::test_support {
 namespace {
 
 constexpr const char* kPython = "/usr/bin/python3";  // Debian's: sees python3-aiosmtpd
-
-std::string ReadFileOrEmpty(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 bool EqualsNoCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -268,56 +262,14 @@ std::unique_ptr<SmtpSink> SmtpSink::Start(const std::string& dir, const SmtpSink
     if (options.require_starttls) args.push_back("--require-starttls");
   }
   if (!options.auth.empty()) args.insert(args.end(), {"--auth", options.auth});
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  const std::string port_file = dir + "/port", log_file = dir + "/sink.log";
-  unlink(port_file.c_str());
   std::unique_ptr<SmtpSink> sink(new SmtpSink());
   sink->dir_ = dir;
   sink->smtps_ = options.smtps && !options.tls_cert.empty();
-  const pid_t parent = getpid();
-  sink->pid_ = fork();
-  if (sink->pid_ == 0) {
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    int null = open("/dev/null", O_RDWR);
-    int log = open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    dup2(null, 0);
-    dup2(null, 1);
-    dup2(log, 2);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  if (sink->pid_ < 0) return fail("fork: " + std::string(std::strerror(errno)));
-  setpgid(sink->pid_, sink->pid_);
-  bool exited = false;
-  Eventually(
-      [&] {
-        const std::string port = ReadFileOrEmpty(port_file);
-        if (!port.empty()) sink->port_ = std::atoi(port.c_str());
-        int status = 0;
-        exited = port.empty() && waitpid(sink->pid_, &status, WNOHANG) == sink->pid_;
-        return !port.empty() || exited;
-      },
-      std::chrono::seconds(20));
-  if (exited) {
-    sink->pid_ = -1;
-    return fail("it exited: " + ReadFileOrEmpty(log_file));
-  }
-  if (sink->port_ <= 0) return fail("no port within 20 s: " + ReadFileOrEmpty(log_file));
-  // It listens before it writes the port; one connection makes sure.
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(sink->port_));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool connected = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  if (!connected)
-    return fail("port " + std::to_string(sink->port_) + " does not accept connections");
+  ServerProcess process;
+  std::string why;
+  if (!StartServerProcess(args, dir + "/port", dir + "/sink.log", &process, &why)) return fail(why);
+  sink->pid_ = process.pid;
+  sink->port_ = process.port;
   return sink;
 }
 
@@ -327,18 +279,7 @@ std::string SmtpSink::url() const {
   return std::string(smtps_ ? "smtps" : "smtp") + "://127.0.0.1:" + std::to_string(port_);
 }
 
-void SmtpSink::Stop() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGTERM);
-  int status = 0;
-  if (!Eventually([&] { return waitpid(pid_, &status, WNOHANG) != 0; }, std::chrono::seconds(10))) {
-    kill(-pid_, SIGKILL);
-    kill(pid_, SIGKILL);
-    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-  }
-  pid_ = -1;
-}
+void SmtpSink::Stop() { StopServerProcess(&pid_); }
 
 std::vector<ReceivedMail> SmtpSink::Messages() const {
   std::vector<ReceivedMail> out;
