@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -220,6 +221,17 @@ class Store {
   // oldest date_added first, at most `limit`: the first one made
   // the object exist on this node and names its producer.
   virtual Result<std::vector<StoredObject>> ObjectHistory(const std::string& id, size_t limit) = 0;
+  // Which of `ids` have any stored version, in any collection: one read for
+  // a batch where ObjectHistory would be one per object. (This default asks
+  // ObjectHistory; a store may answer at once.)
+  virtual Result<std::set<std::string>> HeldIds(const std::vector<std::string>& ids) {
+    std::set<std::string> held;
+    for (const std::string& id : ids) {
+      KIZUNA_ASSIGN_OR_RETURN(std::vector<StoredObject> history, ObjectHistory(id, 1));
+      if (!history.empty()) held.insert(id);
+    }
+    return held;
+  }
   // The number of stored versions (rows), all objects and versions included.
   virtual Result<int64_t> CountObjects(const std::string& collection_id) = 0;
   // Changes (added and deleted versions, every collection) after

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <optional>
+#include <set>
 
 #include "common/time.h"
 #include "common/uuid.h"
@@ -67,6 +68,17 @@ Result<store::StatusRecord> IngestObjects(store::Store& store, const std::string
   stix::ValidationOptions validation;
   validation.max_depth = options.max_json_depth;
   validation.stix_pattern_checker = options.pattern_checker;
+  // Most of a large import is new: one read finds what the store holds, so
+  // the producer checks ask the store only about those.
+  std::vector<std::string> ids;
+  ids.reserve(objects.size());
+  for (const boost::json::value& object : objects) {
+    if (const boost::json::object* o = object.if_object()) {
+      std::string id(stix::StringProperty(*o, "id"));
+      if (!id.empty()) ids.push_back(std::move(id));
+    }
+  }
+  KIZUNA_ASSIGN_OR_RETURN(const std::set<std::string> held, store.HeldIds(ids));
   for (size_t i = 0; i < objects.size(); ++i) {
     const boost::json::object* object = objects[i].if_object();
     if (!object) {
@@ -124,7 +136,8 @@ Result<store::StatusRecord> IngestObjects(store::Store& store, const std::string
     }
     const std::string version = !info->modified.empty() ? info->modified : info->created;
     KIZUNA_ASSIGN_OR_RETURN(ProducerVerdict verdict,
-                            CheckNewVersion(store, writer, collection_id, *info, options.visible));
+                            CheckNewVersion(store, writer, collection_id, *info, options.visible,
+                                            held.contains(info->id)));
     if (verdict.kind == ProducerVerdict::Kind::kRefuse) {
       status.failures.push_back({info->id, version, verdict.why});
       continue;

@@ -62,7 +62,8 @@ std::set<std::string> HomeIdentities(const std::string& node_identity,
 
 Result<ProducerVerdict> CheckNewVersion(store::Store& store, const Writer& writer,
                                         const std::string& collection_id,
-                                        const stix::ObjectInfo& info, const Visibility& visible) {
+                                        const stix::ObjectInfo& info, const Visibility& visible,
+                                        bool held) {
   ProducerVerdict verdict;
   auto refuse = [&](std::string why) {
     verdict.kind = ProducerVerdict::Kind::kRefuse;
@@ -77,7 +78,7 @@ Result<ProducerVerdict> CheckNewVersion(store::Store& store, const Writer& write
     return refuse("created_by_ref names an identity of the receiving node");
   }
   const int64_t version = info.modified_us != 0 ? info.modified_us : info.created_us;
-  if (version == 0) return verdict;  // an SCO
+  if (version == 0 || !held) return verdict;  // an SCO, or the first version of all
   {
     // A version this collection already holds changes nothing, whoever
     // sends it again (the same version elsewhere proves nothing: a copy

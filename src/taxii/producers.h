@@ -69,10 +69,13 @@ std::set<std::string> HomeIdentities(const std::string& node_identity,
 // Whether `writer` may store this version of `info.id` into `collection_id`.
 // An SCO (no created/modified: its id is derived from its content) has no
 // producer to protect and is always allowed; so is a version the
-// collection already holds (storing it changes nothing).
+// collection already holds (storing it changes nothing). `held` false says
+// the store holds no version of info.id at all (store::Store::HeldIds, asked
+// once for a batch): there is then no producer to ask the store about.
 Result<ProducerVerdict> CheckNewVersion(store::Store& store, const Writer& writer,
                                         const std::string& collection_id,
-                                        const stix::ObjectInfo& info, const Visibility& visible);
+                                        const stix::ObjectInfo& info, const Visibility& visible,
+                                        bool held = true);
 
 // Whether `writer` may delete versions of `id` (visible to it: the caller
 // answers 404 for what the writer may not see).

@@ -187,6 +187,27 @@ Result<ObjectPage> SqliteStore::QueryObjects(const std::string& collection_id,
   });
 }
 
+Result<std::set<std::string>> SqliteStore::HeldIds(const std::vector<std::string>& ids) {
+  return Read([&](Connection& c) -> Result<std::set<std::string>> {
+    std::set<std::string> held;
+    constexpr size_t kChunk = 500;
+    for (size_t start = 0; start < ids.size(); start += kChunk) {
+      const std::vector<std::string> chunk(ids.begin() + start,
+                                           ids.begin() + std::min(ids.size(), start + kChunk));
+      std::string sql = "SELECT DISTINCT object_id FROM objects INDEXED BY objects_by_id WHERE 1";
+      AppendInFilter(sql, "object_id", chunk.size());
+      KIZUNA_ASSIGN_OR_RETURN(Statement stmt, c.Prepare(sql));
+      Binder(stmt).Texts(chunk);
+      while (true) {
+        KIZUNA_ASSIGN_OR_RETURN(bool row, stmt.Step());
+        if (!row) break;
+        held.insert(stmt.ColumnText(0));
+      }
+    }
+    return held;
+  });
+}
+
 Result<std::vector<StoredObject>> SqliteStore::ObjectHistory(const std::string& id, size_t limit) {
   return Read([&](Connection& c) -> Result<std::vector<StoredObject>> {
     KIZUNA_ASSIGN_OR_RETURN(

@@ -211,6 +211,7 @@ class SqliteStore final : public Store {
                                   const ObjectQuery& query) override;
 
   Result<std::vector<StoredObject>> ObjectHistory(const std::string& id, size_t limit) override;
+  Result<std::set<std::string>> HeldIds(const std::vector<std::string>& ids) override;
 
   Result<int64_t> DeleteObject(const std::string& collection_id, const std::string& id,
                                const ObjectQuery& query) override;
