@@ -184,6 +184,22 @@ TEST_P(StoreConformanceTest, AddIsIdempotentPerVersion) {
   EXPECT_TRUE(empty->outcomes.empty());
 }
 
+TEST_P(StoreConformanceTest, HeldIdsAreThoseWithAVersionInAnyCollection) {
+  CreateCollection();
+  CreateCollection(kOtherColl);
+  Add({MakeObject(IndicatorId(1), kT0, kT0)});
+  Add({MakeObject(IndicatorId(2), kT0, kT0)}, kOtherColl);
+  std::vector<std::string> asked = {IndicatorId(1), IndicatorId(2), IndicatorId(3)};
+  // More than one statement's worth of ids.
+  for (int n = 100; n < 1300; ++n) asked.push_back(IndicatorId(n));
+  auto held = store_->HeldIds(asked);
+  ASSERT_TRUE(held.ok()) << held.status().ToString();
+  EXPECT_EQ(*held, (std::set<std::string>{IndicatorId(1), IndicatorId(2)}));
+  auto none = store_->HeldIds({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_P(StoreConformanceTest, StoredFieldsRoundTrip) {
   CreateCollection();
   NewObject object = MakeObject(IndicatorId(7), kT0, kT0 + 5);
