@@ -365,6 +365,19 @@ TEST(PeerApi, AdminsListAddAndRemovePeersMembersMayNot) {
   EXPECT_EQ(json::parse(r.body).at("unsigned"), true) << r.body;
   r = home.Request("DELETE", "/api/v1/peers/plain", home.admin_key());
   EXPECT_EQ(r.status, 200) << r.body;
+  // A MISP instance: no key of its own; nothing else is a kind.
+  r = home.Request("POST", "/api/v1/peers", home.admin_key(),
+                   R"({"name":"circl","kind":"misp","url":"https://127.0.0.1:1","token":"k"})",
+                   json_type);
+  EXPECT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(json::parse(r.body).at("kind"), "misp") << r.body;
+  EXPECT_NE(ReadFile(home.dir() + "/kizuna.toml").find("kind = \"misp\""), std::string::npos);
+  r = home.Request("DELETE", "/api/v1/peers/circl", home.admin_key());
+  EXPECT_EQ(r.status, 200) << r.body;
+  r = home.Request("POST", "/api/v1/peers", home.admin_key(),
+                   R"({"name":"x","kind":"opencti","url":"https://127.0.0.1:1","token":"k"})",
+                   json_type);
+  EXPECT_EQ(r.status, 400) << r.body;
 
   // The running node picks the new peer up: its live status appears.
   ASSERT_TRUE(home.WaitForConfig()) << home.ServerLog();
