@@ -16,6 +16,8 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 
 constexpr uintmax_t kMaxEventBytes = 256ull * 1024 * 1024;
+// Over the network: as a peer's answers (a parsed event takes several times its size).
+constexpr size_t kMaxFetchedBytes = 64ull * 1024 * 1024;
 
 void Keep(std::vector<std::string>* list, std::string line) {
   if (list->size() < kMaxListErrors) list->push_back(std::move(line));
@@ -94,6 +96,12 @@ Status StoreMispEvent(const ImportTarget& target, const json::value& event,
     return Status::Ok();
   };
   for (json::object& object : converted->objects) {
+    // An organisation named in the event (a sighting's) that is one of
+    // ours stays ours: MISP does not create this node's identities.
+    if (const json::value* id = object.if_contains("id");
+        id && id->is_string() && target.home_identities.contains(std::string(id->as_string()))) {
+      continue;
+    }
     batch.emplace_back(std::move(object));
     if (batch.size() >= 1000) KIZUNA_RETURN_IF_ERROR(flush());
   }
@@ -232,7 +240,7 @@ Result<MispImportSummary> ImportMispFeedUrl(const ImportTarget& target, const st
   http::ClientOptions client_options;
   client_options.ca_file = source.ca_file;
   client_options.timeout_ms = 60000;
-  client_options.max_response_bytes = kMaxEventBytes;
+  client_options.max_response_bytes = kMaxFetchedBytes;
   http::Client client(client_options);
   const int depth = target.ingest.max_json_depth;
   auto fetch = [&](const std::string& file) -> Result<json::value> {

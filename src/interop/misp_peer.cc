@@ -61,24 +61,14 @@ std::string UuidPart(std::string_view id) {
   return dashes == std::string_view::npos ? std::string(id) : std::string(id.substr(dashes + 2));
 }
 
-// The MISP distribution of an event we push, from its TLP tags: what MISP
-// users expect for CLEAR (all communities) and GREEN (connected
-// communities); anything else stays in the receiving community.
-std::string DistributionOf(const json::object& event) {
-  std::set<std::string> tlps;
-  if (const json::value* tags = event.if_contains("Tag"); tags && tags->is_array()) {
-    for (const json::value& tag : tags->as_array()) {
-      if (!tag.is_object()) continue;
-      std::string name = Str(tag.as_object(), "name");
-      std::transform(name.begin(), name.end(), name.begin(), ::tolower);
-      if (name.starts_with("tlp:")) tlps.insert(name.substr(4));
-    }
+// Whether MISP refused what we sent (it will refuse it again), as opposed
+// to not taking it now: no answer, our key refused, overload.
+bool Refusal(const http::Response& response) {
+  if (response.status == 401 || response.status == 408 || response.status == 429 ||
+      response.status >= 500) {
+    return false;
   }
-  if (tlps.empty()) return "1";
-  for (const std::string& tlp : tlps) {
-    if (tlp != "clear" && tlp != "white" && tlp != "green") return "1";
-  }
-  return tlps.count("green") ? "2" : "3";
+  return response.body.find("Authentication failed") == std::string::npos;
 }
 
 std::string Describe(const http::Response& response) {
@@ -394,9 +384,23 @@ class MispPeer final : public federation::PeerRunner {
                      const sharing::SharingPolicy& policy, const sharing::Recipient& recipient) {
     if (released.empty()) return Status::Ok();
     std::vector<json::object> objects;
-    std::set<std::string> ids;
+    std::map<std::string, size_t> index;  // id -> its place in objects and entries
     std::vector<federation::AuditEntry> entries;
     std::vector<json::object> sightings;  // of the instance's own attributes
+    int strictest = sharing::TlpRank(stix::Tlp::kClear);
+    auto add = [&](const store::StoredObject& stored, json::object object) {
+      strictest = std::max(strictest, sharing::TlpRank(policy.EffectiveTlp(stored.tlp)));
+      federation::AuditEntry entry{stored.id, taxii::TaxiiTimestamp(stored.version_us), ""};
+      if (auto it = index.find(stored.id); it != index.end()) {
+        // A later version in the same batch replaces the earlier one.
+        objects[it->second] = std::move(object);
+        entries[it->second] = std::move(entry);
+        return;
+      }
+      index[stored.id] = objects.size();
+      objects.push_back(std::move(object));
+      entries.push_back(std::move(entry));
+    };
     for (const store::Change* change : released) {
       auto parsed = stix::ParseJson(change->object.json, kMaxJsonDepth);
       if (!parsed.ok() || !parsed->is_object()) continue;
@@ -406,42 +410,52 @@ class MispPeer final : public federation::PeerRunner {
         sightings.push_back(std::move(o));
         continue;
       }
-      if (ids.insert(change->object.id).second) {
-        objects.push_back(std::move(o));
-        entries.push_back(
-            {change->object.id, taxii::TaxiiTimestamp(change->object.version_us), ""});
-      }
       // A report carries what it refers to (an event holds its attributes).
       if (type == "report" || type == "grouping") {
-        AddReferenced(*change, objects.back(), policy, recipient, &objects, &ids);
+        AddReferenced(*change, o, policy, recipient, add, index);
       }
+      add(change->object, std::move(o));
     }
+    if (!objects.empty()) {
+      MispExportOptions options;
+      options.org_name = context_.node->config().name;
+      options.org_uuid = UuidPart(context_.node->identity().identity_id);
+      options.loose_info = context_.node->config().name + " indicators";
+      options.now_seconds = NowUs() / 1000000;
+      MispExport exported = StixToMispEvents(objects, options);
+      // The distribution of what is pushed together follows the strictest
+      // TLP among it (an unmarked object counts at the default TLP): CLEAR
+      // all communities, GREEN connected communities, otherwise this one.
+      const std::string distribution = strictest <= sharing::TlpRank(stix::Tlp::kClear)   ? "3"
+                                       : strictest <= sharing::TlpRank(stix::Tlp::kGreen) ? "2"
+                                                                                          : "1";
+      std::string refused;
+      for (json::object& event : exported.events) {
+        event["distribution"] = distribution;
+        Status pushed = PushEvent(event);
+        // Only the instance's refusal of an event moves on; anything else
+        // (no answer, our key refused, its overload, our store) is tried
+        // again with the whole batch.
+        if (pushed.code() == Code::kFailedPrecondition) {
+          refused = pushed.message();
+        } else if (!pushed.ok()) {
+          return pushed;
+        }
+      }
+      for (federation::AuditEntry& entry : entries) {
+        entry.outcome = refused.empty() ? "sent" : "refused by the partner: " + refused;
+      }
+      if (context_.audit) {
+        context_.audit->Record("sent", config_.name, "misp push", config_.url, entries);
+      }
+      std::lock_guard lock(mutex_);
+      if (refused.empty()) status_.sent += entries.size();
+    }
+    // After the events: a sighting is not idempotent in MISP, so each is
+    // sent once (remembered) and only once the batch's events are in.
     for (const json::object& sighting : sightings) {
       KIZUNA_RETURN_IF_ERROR(PushSighting(sighting));
     }
-    if (objects.empty()) return Status::Ok();
-    MispExportOptions options;
-    options.org_name = context_.node->config().name;
-    options.org_uuid = UuidPart(context_.node->identity().identity_id);
-    options.loose_info = context_.node->config().name + " indicators";
-    options.now_seconds = NowUs() / 1000000;
-    MispExport exported = StixToMispEvents(objects, options);
-    std::string failure;
-    for (json::object& event : exported.events) {
-      Status pushed = PushEvent(event);
-      if (!pushed.ok()) {
-        if (pushed.code() == Code::kUnavailable) return pushed;  // retried as a whole
-        failure = pushed.message();
-      }
-    }
-    for (federation::AuditEntry& entry : entries) {
-      entry.outcome = failure.empty() ? "sent" : "refused by the partner: " + failure;
-    }
-    if (context_.audit) {
-      context_.audit->Record("sent", config_.name, "misp push", config_.url, entries);
-    }
-    std::lock_guard lock(mutex_);
-    if (failure.empty()) status_.sent += entries.size();
     return Status::Ok();
   }
 
@@ -452,15 +466,17 @@ class MispPeer final : public federation::PeerRunner {
     return history.ok() && !history->empty() && history->front().origin == config_.name;
   }
 
+  template <typename Add>
   void AddReferenced(const store::Change& report_change, const json::object& report,
                      const sharing::SharingPolicy& policy, const sharing::Recipient& recipient,
-                     std::vector<json::object>* objects, std::set<std::string>* ids) {
+                     Add& add, const std::map<std::string, size_t>& index) {
     const json::value* refs = report.if_contains("object_refs");
     if (refs == nullptr || !refs->is_array()) return;
     store::ObjectQuery query;
     query.include_origin = true;
     for (const json::value& ref : refs->as_array()) {
-      if (ref.is_string() && !ids->contains(std::string(ref.as_string()))) {
+      if (ref.is_string() && !index.contains(std::string(ref.as_string())) &&
+          query.ids.size() < 5000) {
         query.ids.emplace_back(ref.as_string());
       }
     }
@@ -468,9 +484,9 @@ class MispPeer final : public federation::PeerRunner {
     auto page = context_.node->store().QueryObjects(report_change.collection_id, query);
     if (!page.ok()) return;
     for (const store::StoredObject& object : page->objects) {
-      if (!policy.MayRelease(object, recipient) || !ids->insert(object.id).second) continue;
+      if (!policy.MayRelease(object, recipient) || index.contains(object.id)) continue;
       auto parsed = stix::ParseJson(object.json, kMaxJsonDepth);
-      if (parsed.ok() && parsed->is_object()) objects->push_back(std::move(parsed->as_object()));
+      if (parsed.ok() && parsed->is_object()) add(object, std::move(parsed->as_object()));
     }
   }
 
@@ -480,6 +496,8 @@ class MispPeer final : public federation::PeerRunner {
   Status PushEvent(json::object& event) {
     store::Store& store = context_.node->store();
     const std::string uuid = Str(event, "uuid");
+    // It goes into a URL path and a meta key (an object's x_misp_uuid may say anything).
+    if (!IsUuid(uuid)) return FailedPrecondition("an event uuid that is not one");
     const std::string key = federation::MetaKey(config_.name, "pushed:" + uuid);
     KIZUNA_ASSIGN_OR_RETURN(std::optional<std::string> last, store.GetMeta(key));
     int64_t timestamp = std::max<int64_t>(NumberOf(event, "timestamp"), NowUs() / 1000000);
@@ -490,7 +508,6 @@ class MispPeer final : public federation::PeerRunner {
     if (NumberOf(event, "publish_timestamp") == 0) {
       event["publish_timestamp"] = std::to_string(timestamp);
     }
-    event["distribution"] = DistributionOf(event);
     const std::string body = json::serialize(json::object{{"Event", event}});
     KIZUNA_ASSIGN_OR_RETURN(
         http::Response response,
@@ -502,17 +519,16 @@ class MispPeer final : public federation::PeerRunner {
       // Its admin deleted our event: it is added again.
       KIZUNA_ASSIGN_OR_RETURN(response, Call("POST", "/events/add/metadata:1", body));
     }
-    if (response.status >= 500 || response.status == 429) {
-      return Unavailable("pushing event " + uuid + " answered " + Describe(response));
-    }
     if (response.status != 200) {
-      return FailedPrecondition("event " + uuid + ": " + Describe(response));
+      const std::string why = "event " + uuid + ": " + Describe(response);
+      return Refusal(response) ? FailedPrecondition(why) : Unavailable(why);
     }
     return store.SetMeta(key, std::to_string(timestamp));
   }
 
   Status PushSighting(const json::object& sighting) {
     const std::string attribute = UuidPart(Str(sighting, "sighting_of_ref"));
+    if (!IsUuid(attribute)) return Status::Ok();
     int64_t seconds = 0;
     for (const char* key : {"last_seen", "first_seen", "created"}) {
       if (auto t = ParseTimestamp(Str(sighting, key)); t.ok()) {
@@ -524,12 +540,18 @@ class MispPeer final : public federation::PeerRunner {
                       {"type", "0"},
                       {"source", context_.node->config().name},
                       {"timestamp", std::to_string(seconds)}};
+    const std::string id = Str(sighting, "id");
+    const std::string sent_key =
+        federation::MetaKey(config_.name, "sighted:" + id + "@" + Str(sighting, "modified"));
+    KIZUNA_ASSIGN_OR_RETURN(std::optional<std::string> sent,
+                            context_.node->store().GetMeta(sent_key));
+    if (sent) return Status::Ok();
     KIZUNA_ASSIGN_OR_RETURN(http::Response response,
                             Call("POST", "/sightings/add/" + attribute, json::serialize(body)));
-    if (response.status >= 500 || response.status == 429) {
+    if (response.status != 200 && !Refusal(response)) {
       return Unavailable("pushing a sighting answered " + Describe(response));
     }
-    const std::string id = Str(sighting, "id");
+    KIZUNA_RETURN_IF_ERROR(context_.node->store().SetMeta(sent_key, "1"));
     // MISP answers 200 also when it added nothing: only a Sighting in the
     // answer says it took it.
     auto answer = stix::ParseJson(response.body, kMaxJsonDepth);
@@ -552,8 +574,11 @@ class MispPeer final : public federation::PeerRunner {
     if (!version.is_object() || Str(version.as_object(), "version").empty()) {
       return InvalidArgument("/servers/getVersion: not a MISP instance's answer");
     }
-    KIZUNA_RETURN_IF_ERROR(Pull());
-    KIZUNA_RETURN_IF_ERROR(Push());
+    // Each way on its own: a failing pull does not hold back what we push.
+    Status pulled = Pull();
+    Status pushed = Push();
+    KIZUNA_RETURN_IF_ERROR(pulled);
+    KIZUNA_RETURN_IF_ERROR(pushed);
     {
       std::lock_guard lock(mutex_);
       status_.state = "polling";

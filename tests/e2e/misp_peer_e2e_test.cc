@@ -203,9 +203,40 @@ TEST(MispPeerE2e, PulledFromAndPushedToUnderTheSharingDecision) {
   EXPECT_TRUE(view.EventsWith("203.0.113.42").empty()) << "TLP:AMBER stays home";
   EXPECT_EQ(view.EventsWith("198.51.100.91").size(), 1u) << "its own event is not sent back";
   EXPECT_TRUE(view.EventsWith("198.51.100.92").size() == 1u);
-  // Our events are not pulled back as the instance's.
+  // Our events are not pulled back as the instance's: never even read.
   ASSERT_TRUE(WaitUntil([&] { return view.CountRequests("POST /events/index") >= 6; }, 20s));
+  EXPECT_EQ(view.CountRequests("GET /events/view/" + std::string(ours.at("uuid").as_string())), 0u);
   EXPECT_EQ(Versions(a).at(IndicatorId(41)), 1);
+
+  // A report goes as an event holding what it refers to (stored with it:
+  // an attribute pushed before stays in its event, as MISP keeps each
+  // attribute in one event); what is pushed
+  // together is distributed as its strictest TLP allows (GREEN: connected
+  // communities, though the report is CLEAR).
+  const std::string report_uuid = "dd000000-0000-4000-8000-000000000001";
+  const std::string report =
+      R"({"type":"report","spec_version":"2.1","id":"report--)" + report_uuid +
+      R"(","created":"2026-11-30T10:00:00.000Z","modified":"2026-11-30T10:00:00.000Z",)"
+      R"("name":"Mirai wave","published":"2026-11-30T10:00:00Z","report_types":["threat-report"],)"
+      R"("object_refs":[")" +
+      IndicatorId(43) + R"("],"object_marking_refs":[")" +
+      std::string(stix::TlpMarkingId(stix::Tlp::kClear)) + R"("]})";
+  Post(a, {Indicator(43, stix::Tlp::kGreen), report});
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        json::object state = view.State();
+        return state.contains("events") && state.at("events").as_object().contains(report_uuid);
+      },
+      30s))
+      << view.State();
+  const json::object pushed_report = view.State().at("events").at(report_uuid).as_object();
+  EXPECT_EQ(pushed_report.at("info"), "Mirai wave");
+  EXPECT_EQ(pushed_report.at("distribution"), "2") << pushed_report;
+  bool holds_indicator = false;
+  for (const json::value& attribute : pushed_report.at("Attribute").as_array()) {
+    holds_indicator = holds_indicator || attribute.at("value") == "203.0.113.43";
+  }
+  EXPECT_TRUE(holds_indicator) << pushed_report;
 
   // Our sighting of its attribute goes back as a MISP sighting.
   const std::string sighting =
@@ -252,6 +283,11 @@ TEST(MispPeerE2e, PulledFromAndPushedToUnderTheSharingDecision) {
   const size_t indexes = view.CountRequests("POST /events/index");
   ASSERT_TRUE(WaitUntil([&] { return view.CountRequests("POST /events/index") >= indexes + 2; }));
   EXPECT_FALSE(Versions(a).contains("indicator--" + AttributeUuid(kForged, 1)));
+
+  // The key is in no status, audit line or log of ours.
+  EXPECT_EQ(AuditLog(a).find(key), std::string::npos);
+  EXPECT_EQ(json::serialize(StatusOf(a, "circl")).find(key), std::string::npos);
+  EXPECT_EQ(a.ServerLog().find(key), std::string::npos);
 
   // A wrong key: the peer says so and retries.
   CommandResult wrong =
