@@ -329,7 +329,13 @@ int EnforcementSet::Add(std::string_view indicator_json) {
 }
 
 std::vector<EnforcementEntry> EnforcementSet::Entries() const {
-  std::vector<EnforcementEntry> sorted = entries_;
+  EnforcementSet copy = *this;
+  return copy.TakeEntries();
+}
+
+std::vector<EnforcementEntry> EnforcementSet::TakeEntries() {
+  std::vector<EnforcementEntry> sorted = std::move(entries_);
+  entries_.clear();
   std::sort(sorted.begin(), sorted.end(), [](const EnforcementEntry& a, const EnforcementEntry& b) {
     if (a.kind != b.kind) return a.kind < b.kind;
     if (a.value != b.value) return a.value < b.value;
@@ -337,12 +343,13 @@ std::vector<EnforcementEntry> EnforcementSet::Entries() const {
     if (a.modified_us != b.modified_us) return a.modified_us > b.modified_us;
     return a.indicator_id < b.indicator_id;
   });
-  std::vector<EnforcementEntry> unique;
-  for (EnforcementEntry& e : sorted) {
-    if (!unique.empty() && unique.back().kind == e.kind && unique.back().value == e.value) continue;
-    unique.push_back(std::move(e));
-  }
-  return unique;
+  // The first of each (kind, value) is the one that wins.
+  sorted.erase(std::unique(sorted.begin(), sorted.end(),
+                           [](const EnforcementEntry& a, const EnforcementEntry& b) {
+                             return a.kind == b.kind && a.value == b.value;
+                           }),
+               sorted.end());
+  return sorted;
 }
 
 std::string RpzIpTrigger(ObservableKind kind, std::string_view value) {
