@@ -2,6 +2,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
 #include <sstream>
 
 #include "common/time.h"
@@ -37,77 +40,123 @@ Result<json::value> ReadJson(const std::string& path, int max_depth) {
   return std::move(*parsed);
 }
 
+// Objects of MISP events on their way into the collection, in batches of
+// up to 1,000 objects of one origin: small events share a transaction (a
+// feed of 10,000 events is not 10,000 commits).
+class EventWriter {
+ public:
+  // `flushed` runs after each batch is stored and its events' after_stored.
+  EventWriter(const ImportTarget& target, MispImportSummary* summary, store::StatusRecord* results,
+              std::function<Status()> flushed = {})
+      : target_(target), summary_(summary), results_(results), flushed_(std::move(flushed)) {}
+
+  // Converts and checks one event and queues its objects; `after_stored`
+  // runs once they are all stored.
+  Status Add(const json::value& event, const MispImportOptions& options, const std::string& where,
+             const std::string& origin, std::function<Status()> after_stored = {}) {
+    // After its last object (a refused event is done with too: read again
+    // when it changes).
+    auto queued = [&] {
+      if (after_stored) after_stored_.push_back(std::move(after_stored));
+      return Status::Ok();
+    };
+    auto converted = MispEventToStix(event, options);
+    if (!converted.ok()) {
+      Keep(&summary_->errors, where + ": " + converted.status().message());
+      return queued();
+    }
+    // A MISP event is its creator organisation's, never this team's: it is
+    // stored under the origin "misp:<Orgc uuid>", as a partner's objects are
+    // under the partner's name, so it may add versions only of what that
+    // origin stored first (never of the home team's or anyone else's
+    // objects), and it may not claim this node's identities.
+    const std::string creator = converted->creator_identity;
+    if (creator.empty()) {
+      Keep(&summary_->errors, where + ": the event names no creator organisation (Orgc.uuid)");
+      return queued();
+    }
+    if (target_.home_identities.contains(creator)) {
+      Keep(&summary_->errors, where + ": the event claims this node's identity " + creator);
+      return queued();
+    }
+    const std::string writer_origin =
+        origin.empty() ? "misp:" + creator.substr(creator.find("--") + 2) : origin;
+    if (!ingest_ || ingest_->writer.origin != writer_origin) {
+      // One batch, one writer.
+      KIZUNA_RETURN_IF_ERROR(Flush());
+      ingest_ = target_.ingest;
+      ingest_->writer.kind = taxii::Writer::Kind::kPeer;
+      ingest_->writer.origin = writer_origin;
+      ingest_->writer.identity.clear();
+      ingest_->writer.admin = false;
+      ingest_->writer.home_identities = target_.home_identities;
+      ingest_->writer.name = "MISP events of " + writer_origin;
+    }
+    ++summary_->events;
+    summary_->attributes += converted->attributes;
+    summary_->sightings += converted->sightings;
+    for (std::string& note : converted->notes)
+      Keep(&summary_->notes, "event " + converted->event_uuid + ": " + note);
+    for (json::object& object : converted->objects) {
+      // An organisation named in the event (a sighting's) that is one of
+      // ours stays ours: MISP does not create this node's identities.
+      const json::value* id = object.if_contains("id");
+      if (id == nullptr || !id->is_string()) continue;
+      const std::string object_id(id->as_string());
+      if (target_.home_identities.contains(object_id)) continue;
+      event_of_[object_id] = converted->event_uuid;
+      batch_.emplace_back(std::move(object));
+      if (batch_.size() >= 1000) KIZUNA_RETURN_IF_ERROR(Flush());
+    }
+    return queued();
+  }
+
+  Status Flush() {
+    if (!batch_.empty()) {
+      KIZUNA_ASSIGN_OR_RETURN(store::StatusRecord status,
+                              taxii::IngestObjects(*target_.store, target_.collection_id, batch_,
+                                                   target_.user_id, *ingest_));
+      for (const auto& s : status.successes)
+        (s.message.empty() ? summary_->objects_added : summary_->objects_present)++;
+      for (const auto& f : status.failures) {
+        ++summary_->objects_refused;
+        Keep(&summary_->errors, "event " + event_of_[f.id] + ": " + f.id + ": " + f.message);
+      }
+      if (results_) {
+        results_->successes.insert(results_->successes.end(), status.successes.begin(),
+                                   status.successes.end());
+        results_->failures.insert(results_->failures.end(), status.failures.begin(),
+                                  status.failures.end());
+      }
+      batch_.clear();
+      event_of_.clear();
+      if (target_.after_batch) target_.after_batch();
+    }
+    for (auto& after : after_stored_) KIZUNA_RETURN_IF_ERROR(after());
+    after_stored_.clear();
+    return flushed_ ? flushed_() : Status::Ok();
+  }
+
+ private:
+  const ImportTarget& target_;
+  MispImportSummary* summary_;
+  store::StatusRecord* results_;
+  std::optional<taxii::IngestOptions> ingest_;  // of the queued objects
+  json::array batch_;
+  std::map<std::string, std::string> event_of_;  // a queued object's event uuid
+  std::vector<std::function<Status()>> after_stored_;
+  std::function<Status()> flushed_;
+};
+
 }  // namespace
 
 Status StoreMispEvent(const ImportTarget& target, const json::value& event,
                       const MispImportOptions& options, const std::string& where,
                       const std::string& origin, MispImportSummary* summary,
                       store::StatusRecord* results) {
-  auto converted = MispEventToStix(event, options);
-  if (!converted.ok()) {
-    Keep(&summary->errors, where + ": " + converted.status().message());
-    return Status::Ok();
-  }
-  // A MISP event is its creator organisation's, never this team's: it is
-  // stored under the origin "misp:<Orgc uuid>", as a partner's objects are
-  // under the partner's name, so it may add versions only of what that
-  // origin stored first (never of the home team's or anyone else's
-  // objects), and it may not claim this node's identities.
-  const std::string creator = converted->creator_identity;
-  if (creator.empty()) {
-    Keep(&summary->errors, where + ": the event names no creator organisation (Orgc.uuid)");
-    return Status::Ok();
-  }
-  if (target.home_identities.contains(creator)) {
-    Keep(&summary->errors, where + ": the event claims this node's identity " + creator);
-    return Status::Ok();
-  }
-  taxii::IngestOptions ingest = target.ingest;
-  ingest.writer.kind = taxii::Writer::Kind::kPeer;
-  ingest.writer.origin = origin.empty() ? "misp:" + creator.substr(creator.find("--") + 2) : origin;
-  ingest.writer.identity.clear();
-  ingest.writer.admin = false;
-  ingest.writer.home_identities = target.home_identities;
-  ingest.writer.name = "MISP event " + converted->event_uuid;
-  ++summary->events;
-  summary->attributes += converted->attributes;
-  summary->sightings += converted->sightings;
-  for (std::string& note : converted->notes)
-    Keep(&summary->notes, "event " + converted->event_uuid + ": " + note);
-  json::array batch;
-  auto flush = [&]() -> Status {
-    if (batch.empty()) return Status::Ok();
-    KIZUNA_ASSIGN_OR_RETURN(
-        store::StatusRecord status,
-        taxii::IngestObjects(*target.store, target.collection_id, batch, target.user_id, ingest));
-    for (const auto& s : status.successes)
-      (s.message.empty() ? summary->objects_added : summary->objects_present)++;
-    if (results) {
-      results->successes.insert(results->successes.end(), status.successes.begin(),
-                                status.successes.end());
-      results->failures.insert(results->failures.end(), status.failures.begin(),
-                               status.failures.end());
-    }
-    for (const auto& f : status.failures) {
-      ++summary->objects_refused;
-      Keep(&summary->errors, "event " + converted->event_uuid + ": " + f.id + ": " + f.message);
-    }
-    batch.clear();
-    return Status::Ok();
-  };
-  for (json::object& object : converted->objects) {
-    // An organisation named in the event (a sighting's) that is one of
-    // ours stays ours: MISP does not create this node's identities.
-    if (const json::value* id = object.if_contains("id");
-        id && id->is_string() && target.home_identities.contains(std::string(id->as_string()))) {
-      continue;
-    }
-    batch.emplace_back(std::move(object));
-    if (batch.size() >= 1000) KIZUNA_RETURN_IF_ERROR(flush());
-  }
-  KIZUNA_RETURN_IF_ERROR(flush());
-  if (target.after_batch) target.after_batch();
-  return Status::Ok();
+  EventWriter writer(target, summary, results);
+  KIZUNA_RETURN_IF_ERROR(writer.Add(event, options, where, origin));
+  return writer.Flush();
 }
 
 namespace {
@@ -157,12 +206,16 @@ Result<MispImportSummary> ImportMispFile(const ImportTarget& target, const std::
   } else {
     events.push_back(&parsed);
   }
+  EventWriter writer(target, &summary, nullptr);
   for (size_t i = 0; i < events.size(); ++i) {
-    KIZUNA_RETURN_IF_ERROR(StoreMispEvent(
-        target, *events[i], options,
-        path + (events.size() > 1 ? "[" + std::to_string(i) + "]" : ""), "", &summary));
-    if (target.progress) target.progress(static_cast<int64_t>(i + 1));
+    KIZUNA_RETURN_IF_ERROR(writer.Add(
+        *events[i], options, path + (events.size() > 1 ? "[" + std::to_string(i) + "]" : ""), "",
+        [&target, i]() {
+          if (target.progress) target.progress(static_cast<int64_t>(i + 1));
+          return Status::Ok();
+        }));
   }
+  KIZUNA_RETURN_IF_ERROR(writer.Flush());
   return summary;
 }
 
@@ -180,6 +233,15 @@ Result<MispImportSummary> ImportFeed(
   if (!manifest.is_object())
     return InvalidArgument(manifest_path + ": expected an object of event uuids");
   int64_t done = 0;
+  // The events a batch stored count as read, in one transaction.
+  std::vector<std::pair<std::string, std::string>> stored_events;
+  EventWriter writer(target, &summary, nullptr, [&]() -> Status {
+    KIZUNA_RETURN_IF_ERROR(target.store->SetMetas(stored_events));
+    done += static_cast<int64_t>(stored_events.size());
+    stored_events.clear();
+    if (target.progress && done > 0) target.progress(done);
+    return Status::Ok();
+  });
   for (const auto& [key, value] : manifest.as_object()) {
     const std::string uuid(key);
     if (!IsUuid(uuid) || !value.is_object()) {
@@ -210,12 +272,15 @@ Result<MispImportSummary> ImportFeed(
       Keep(&summary.errors, event.status().message());
       continue;
     }
-    KIZUNA_RETURN_IF_ERROR(StoreMispEvent(target, *event, options, event_path, "", &summary));
-    const int64_t now = SystemClock::Instance().NowMicros() / 1000000;
-    KIZUNA_RETURN_IF_ERROR(
-        target.store->SetMeta(meta_key, std::to_string(std::min(timestamp, now))));
-    if (target.progress) target.progress(++done);
+    // The event counts as read once its objects are stored (a crash before
+    // reads it again: what was stored is then already present).
+    KIZUNA_RETURN_IF_ERROR(writer.Add(*event, options, event_path, "", [&, meta_key, timestamp] {
+      const int64_t now = SystemClock::Instance().NowMicros() / 1000000;
+      stored_events.emplace_back(meta_key, std::to_string(std::min(timestamp, now)));
+      return Status::Ok();
+    }));
   }
+  KIZUNA_RETURN_IF_ERROR(writer.Flush());
   return summary;
 }
 

@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -274,6 +275,12 @@ class Store {
   // ---- node metadata (small key/value strings)
   virtual Result<std::optional<std::string>> GetMeta(const std::string& key) = 0;
   virtual Status SetMeta(const std::string& key, const std::string& value) = 0;
+  // Several at once, in one transaction where the store can (this default
+  // sets them one by one).
+  virtual Status SetMetas(const std::vector<std::pair<std::string, std::string>>& entries) {
+    for (const auto& [key, value] : entries) KIZUNA_RETURN_IF_ERROR(SetMeta(key, value));
+    return Status::Ok();
+  }
   // Sets `key` to `value` unless it has a value already, atomically (also
   // across processes); returns the value it has afterwards.
   virtual Result<std::string> GetOrSetMeta(const std::string& key, const std::string& value) = 0;

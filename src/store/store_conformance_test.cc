@@ -800,6 +800,12 @@ TEST_P(StoreConformanceTest, Meta) {
   EXPECT_EQ(*store_->GetOrSetMeta("secret", "first"), "first");
   EXPECT_EQ(*store_->GetOrSetMeta("secret", "second"), "first");
   EXPECT_EQ(*store_->GetOrSetMeta("node.name", "x"), "kizuna-fr");
+  // SetMetas: several at once, an existing key replaced.
+  ASSERT_TRUE(store_->SetMetas({{"a", "1"}, {"b", "2"}, {"node.name", "kizuna-es"}}).ok());
+  EXPECT_EQ(store_->GetMeta("a")->value_or(""), "1");
+  EXPECT_EQ(store_->GetMeta("b")->value_or(""), "2");
+  EXPECT_EQ(store_->GetMeta("node.name")->value_or(""), "kizuna-es");
+  EXPECT_TRUE(store_->SetMetas({}).ok());
 }
 
 // Two handles on one store (like the CLI and the server): interleaved writes

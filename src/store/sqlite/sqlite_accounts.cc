@@ -373,6 +373,21 @@ Status SqliteStore::SetMeta(const std::string& key, const std::string& value) {
   });
 }
 
+Status SqliteStore::SetMetas(const std::vector<std::pair<std::string, std::string>>& entries) {
+  if (entries.empty()) return Status::Ok();
+  return Write([&](Connection& c) -> Status {
+    KIZUNA_ASSIGN_OR_RETURN(Statement stmt,
+                            c.Prepare("INSERT INTO meta (key, value) VALUES (?1, ?2) "
+                                      "ON CONFLICT (key) DO UPDATE SET value = ?2"));
+    for (const auto& [key, value] : entries) {
+      stmt.Reset();
+      stmt.Bind(1, key).Bind(2, value);
+      KIZUNA_RETURN_IF_ERROR(stmt.Run());
+    }
+    return Status::Ok();
+  });
+}
+
 Result<std::string> SqliteStore::GetOrSetMeta(const std::string& key, const std::string& value) {
   return Write([&](Connection& c) -> Result<std::string> {
     {

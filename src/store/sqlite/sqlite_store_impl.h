@@ -266,6 +266,7 @@ class SqliteStore final : public Store {
   Result<std::optional<std::string>> GetMeta(const std::string& key) override;
 
   Status SetMeta(const std::string& key, const std::string& value) override;
+  Status SetMetas(const std::vector<std::pair<std::string, std::string>>& entries) override;
 
   Result<std::string> GetOrSetMeta(const std::string& key, const std::string& value) override;
 
