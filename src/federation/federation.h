@@ -60,6 +60,17 @@ Result<std::optional<PeerStatus>> LoadPeerStatus(store::Store& store, const std:
 // The store's meta key of a peer's persisted state ("status", "push", …).
 std::string MetaKey(const std::string& peer, std::string_view what);
 
+// Where pushing to a peer stands: our change sequence pushed up to, and
+// the entitlement (sharing/policy.h) it was pushed under; the cursor holds
+// only under those rights (a new entitlement pushes from the beginning).
+struct PushCursor {
+  int64_t seq = 0;
+  std::string entitlement;
+};
+// The persisted cursor (meta "peer:<name>:push"); {} when none.
+PushCursor LoadPushCursor(store::Store& store, const std::string& peer);
+Status SavePushCursor(store::Store& store, const std::string& peer, const PushCursor& cursor);
+
 // One partner kept in sync by its own threads: Federation::PeerWorker for
 // TAXII partners, interop's MispPeer for MISP instances.
 // Thread-safety: Start/Stop/status from any thread.

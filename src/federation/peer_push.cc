@@ -70,8 +70,7 @@ Status Federation::PeerWorker::PushPending(http::Client& client) {
       }
     }
     cursor = changes.back().seq;
-    KIZUNA_RETURN_IF_ERROR(
-        store.SetMeta(MetaKey(config_.name, "push"), std::to_string(cursor) + " " + entitlement));
+    KIZUNA_RETURN_IF_ERROR(SavePushCursor(store, config_.name, {cursor, entitlement}));
     {
       std::lock_guard lock(mutex_);
       status_.push_cursor = cursor;

@@ -31,6 +31,23 @@ std::string MetaKey(const std::string& peer, std::string_view what) {
   return "peer:" + peer + ":" + std::string(what);
 }
 
+PushCursor LoadPushCursor(store::Store& store, const std::string& peer) {
+  PushCursor cursor;
+  auto text = store.GetMeta(MetaKey(peer, "push"));
+  if (!text.ok() || !*text) return cursor;
+  // "<seq>" (as older nodes wrote it) or "<seq> <entitlement>".
+  std::string_view saved = **text;
+  const size_t space = saved.find(' ');
+  cursor.seq = std::atoll(std::string(saved.substr(0, space)).c_str());
+  if (space != std::string_view::npos) cursor.entitlement = std::string(saved.substr(space + 1));
+  return cursor;
+}
+
+Status SavePushCursor(store::Store& store, const std::string& peer, const PushCursor& cursor) {
+  return store.SetMeta(MetaKey(peer, "push"),
+                       std::to_string(cursor.seq) + " " + cursor.entitlement);
+}
+
 bool Names(const RemoteCollection& c, const std::string& name) {
   return name == c.id || (!c.alias.empty() && name == c.alias) || name == c.title;
 }
@@ -92,15 +109,9 @@ Federation::PeerWorker::PeerWorker(
     status_.pull_cursors = (*saved)->pull_cursors;
     status_.pull_entitlements = (*saved)->pull_entitlements;
   }
-  if (auto push = store.GetMeta(MetaKey(config_.name, "push")); push.ok() && *push) {
-    // "<cursor>" or "<cursor> <entitlement>": the cursor holds only under
-    // the rights it was taken with.
-    std::string_view text = **push;
-    status_.push_cursor = std::atoll(std::string(text.substr(0, text.find(' '))).c_str());
-    if (size_t space = text.find(' '); space != std::string_view::npos) {
-      push_entitlement_ = std::string(text.substr(space + 1));
-    }
-  }
+  const PushCursor push = LoadPushCursor(store, config_.name);
+  status_.push_cursor = push.seq;
+  push_entitlement_ = push.entitlement;
 }
 
 void Federation::PeerWorker::Stop() {

@@ -51,8 +51,7 @@ int64_t NumberOf(const json::object& o, std::string_view key) {
 }
 
 std::string Str(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+  return std::string(stix::StringProperty(o, key));
 }
 
 // "<id>" of "type--<id>".
@@ -93,14 +92,9 @@ class MispPeer final : public federation::PeerRunner {
       status_.rejected = (*saved)->rejected;
       status_.last_sync_us = (*saved)->last_sync_us;
     }
-    if (auto push = store.GetMeta(federation::MetaKey(config_.name, "push")); push.ok() && *push) {
-      // "<cursor> <entitlement>": the cursor holds only under the rights it was taken with.
-      std::string_view text = **push;
-      status_.push_cursor = std::atoll(std::string(text.substr(0, text.find(' '))).c_str());
-      if (size_t space = text.find(' '); space != std::string_view::npos) {
-        push_entitlement_ = std::string(text.substr(space + 1));
-      }
-    }
+    const federation::PushCursor push = federation::LoadPushCursor(store, config_.name);
+    status_.push_cursor = push.seq;
+    push_entitlement_ = push.entitlement;
   }
 
   ~MispPeer() override { Stop(); }
@@ -369,8 +363,8 @@ class MispPeer final : public federation::PeerRunner {
         return pushed;
       }
       cursor = changes.back().seq;
-      KIZUNA_RETURN_IF_ERROR(store.SetMeta(federation::MetaKey(config_.name, "push"),
-                                           std::to_string(cursor) + " " + entitlement));
+      KIZUNA_RETURN_IF_ERROR(
+          federation::SavePushCursor(store, config_.name, {cursor, entitlement}));
       {
         std::lock_guard lock(mutex_);
         status_.push_cursor = cursor;
