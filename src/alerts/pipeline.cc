@@ -7,12 +7,12 @@
 #include <memory>
 
 #include "alerts/event_chunks.h"
+#include "common/time.h"
 
 namespace kizuna::alerts {
 
 namespace {
 
-constexpr int64_t kDayMicros = 86400LL * 1000000;
 const std::string kNoRecipient;  // the unrouted events' chunks
 
 uint64_t Fnv1a64(std::string_view bytes, uint64_t hash = 0xcbf29ce484222325ULL) {
@@ -68,7 +68,7 @@ int64_t EventIdOf(std::string_view recipient, std::string_view origin, stix::Tlp
   field(o.identifier);
   separator();
   auto [day_end, day_ec] = std::to_chars(number, number + sizeof number,
-                                         o.time_us >= 0 ? o.time_us / kDayMicros : int64_t{-1});
+                                         o.time_us >= 0 ? o.time_us / kMicrosPerDay : int64_t{-1});
   field(std::string_view(number, static_cast<size_t>(day_end - number)));
   return static_cast<int64_t>(hash & 0x7FFFFFFFFFFFFFFFULL);
 }
@@ -103,7 +103,7 @@ IngestStats Ingester::stats() const {
 namespace {
 
 uint16_t DayOf(int64_t time_us) {
-  return static_cast<uint16_t>(std::clamp<int64_t>(time_us / kDayMicros, 0, 0xFFFF));
+  return static_cast<uint16_t>(std::clamp<int64_t>(time_us / kMicrosPerDay, 0, 0xFFFF));
 }
 
 uint64_t Place(size_t chunk, uint32_t slot) { return (uint64_t{chunk} << 32) | slot; }

@@ -13,8 +13,6 @@ namespace kizuna::alerts {
 
 namespace {
 
-constexpr int64_t kDayMicros = 86400LL * 1000000;
-
 struct Due {
   int64_t rowid = 0;
   int64_t sent_us = 0;
@@ -48,7 +46,7 @@ Result<RecheckStats> RecheckReports(AlertsDb& db, const RouteTable& routes, int6
                   "sent <= ?2 AND NOT EXISTS (SELECT 1 FROM rechecks k WHERE k.report = p.rowid) "
                   "ORDER BY rowid LIMIT ?3"));
     list.Bind(1, r.name)
-        .Bind(2, now_us - int64_t{r.recheck_days} * kDayMicros)
+        .Bind(2, now_us - int64_t{r.recheck_days} * kMicrosPerDay)
         .Bind(3, int64_t{limit});
     for (;;) {
       KIZUNA_ASSIGN_OR_RETURN(bool row, list.Step());

@@ -16,7 +16,6 @@ namespace kizuna::alerts {
 
 namespace {
 
-constexpr int64_t kDayMicros = 86400LL * 1000000;
 constexpr std::string_view kReportNamespace = "0b7f6c1e-2d4a-5b8c-9e3f-71a2d4c6b8e0";
 
 struct Cut {
@@ -94,7 +93,7 @@ Result<Decided> Decide(store::sqlite::Connection& c, const Recipient& r, const C
                        const sharing::SharingPolicy& policy, ReportWriter* writer) {
   Decided decided;
   const sharing::Recipient party = AffectedParty(policy, r);
-  const int64_t window_start = cut.cutoff - int64_t{r.suppress_days} * kDayMicros;
+  const int64_t window_start = cut.cutoff - int64_t{r.suppress_days} * kMicrosPerDay;
   std::vector<FindingEntry> findings;
   if (r.suppress_days > 0 && !r.repeat_persisting) {
     KIZUNA_ASSIGN_OR_RETURN(findings, LoadFindings(c, r.name));
@@ -158,7 +157,7 @@ ReportHeader HeaderFor(const Recipient& r, const Cut& cut, const BuildOptions& o
 Status RememberFindings(store::sqlite::Connection& c, const Recipient& r, const Cut& cut,
                         std::vector<uint64_t> reported) {
   KIZUNA_ASSIGN_OR_RETURN(std::vector<FindingEntry> before, LoadFindings(c, r.name));
-  const int64_t keep_from = cut.cutoff - int64_t{std::max(r.suppress_days, 0)} * kDayMicros;
+  const int64_t keep_from = cut.cutoff - int64_t{std::max(r.suppress_days, 0)} * kMicrosPerDay;
   std::sort(reported.begin(), reported.end());
   reported.erase(std::unique(reported.begin(), reported.end()), reported.end());
   std::vector<FindingEntry> after;

@@ -15,6 +15,10 @@ std::optional<std::string> Base64Decode(std::string_view text);
 std::string Base64UrlEncode(std::string_view bytes);
 std::optional<std::string> Base64UrlDecode(std::string_view text);
 std::string HexEncode(std::string_view bytes);
+// The value of one hex digit (either case); -1 for anything else.
+int HexDigitValue(char c);
+// `text` with ASCII A-Z lowered (other bytes, UTF-8 included, unchanged).
+std::string AsciiLower(std::string_view text);
 // Raw 32-byte SHA-256 digest.
 std::string Sha256(std::string_view bytes);
 // `n` random bytes from the OS CSPRNG.

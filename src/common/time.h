@@ -11,6 +11,9 @@
 
 namespace kizuna {
 
+inline constexpr int64_t kMicrosPerSecond = 1000000;
+inline constexpr int64_t kMicrosPerDay = 86400 * kMicrosPerSecond;
+
 // Parses a STIX timestamp: UTC only ("Z"), fraction optional and of any
 // length (digits past microseconds are truncated). Rejects anything else with
 // a message saying what is wrong.

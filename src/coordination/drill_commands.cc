@@ -11,6 +11,7 @@
 #include "coordination/directory.h"
 #include "coordination/drills.h"
 #include "coordination/module.h"
+#include "coordination/outbound.h"
 #include "node/node.h"
 
 namespace kizuna::coordination {
@@ -38,8 +39,6 @@ int Start(const DrillArgs& args) {
   return 0;
 }
 
-std::string When(int64_t us) { return us ? FormatTimestamp(us, 0) : std::string("-"); }
-
 int List(const DrillArgs& args) {
   auto opened = OpenCommandNode(args.dir);
   if (!opened.ok()) return ReportFailure(opened.status());
@@ -60,8 +59,8 @@ int List(const DrillArgs& args) {
   std::printf("received (%zu):\n", received->size());
   for (const ReceivedDrill& r : *received) {
     std::printf("  %s from %s, deadline %s: %s\n    %s\n", r.drill.c_str(), r.from.c_str(),
-                When(r.deadline_us).c_str(),
-                r.acknowledged_us ? ("acknowledged " + When(r.acknowledged_us)).c_str()
+                TimeOrDash(r.deadline_us).c_str(),
+                r.acknowledged_us ? ("acknowledged " + TimeOrDash(r.acknowledged_us)).c_str()
                                   : "NOT ACKNOWLEDGED (kizuna drill ack DIR ID)",
                 r.message.c_str());
   }
@@ -70,7 +69,8 @@ int List(const DrillArgs& args) {
     size_t acked = 0;
     for (const TeamResult& t : r.teams) acked += t.acknowledged_us != 0;
     std::printf("  %s started %s, deadline %s: %zu of %zu acknowledged\n", r.id.c_str(),
-                When(r.started_us).c_str(), When(r.deadline_us).c_str(), acked, r.teams.size());
+                TimeOrDash(r.started_us).c_str(), TimeOrDash(r.deadline_us).c_str(), acked,
+                r.teams.size());
   }
   return 0;
 }
@@ -85,7 +85,7 @@ int Ack(const DrillArgs& args) {
   bus::NotifyNode(args.dir);
   for (const ReceivedDrill& d : *acked) {
     std::printf("acknowledged %s from %s at %s\n", d.drill.c_str(), d.from.c_str(),
-                When(d.acknowledged_us).c_str());
+                TimeOrDash(d.acknowledged_us).c_str());
   }
   return 0;
 }
@@ -106,7 +106,7 @@ int Report(const DrillArgs& args) {
     return 0;
   }
   std::printf("drill %s: started %s, deadline %s\n", report->id.c_str(),
-              When(report->started_us).c_str(), When(report->deadline_us).c_str());
+              TimeOrDash(report->started_us).c_str(), TimeOrDash(report->deadline_us).c_str());
   for (const json::value& team : out["teams"].get_array()) {
     const json::object& t = team.get_object();
     std::printf("  %-16s %-10s %s\n", json::value_to<std::string>(t.at("team")).c_str(),
@@ -122,7 +122,7 @@ int Report(const DrillArgs& args) {
   if (trail.ok()) {
     std::printf("trail:\n");
     for (const AuditEntry& e : *trail) {
-      std::printf("  %s %s: %s\n", When(e.at_us).c_str(), e.event.c_str(), e.detail.c_str());
+      std::printf("  %s %s: %s\n", TimeOrDash(e.at_us).c_str(), e.event.c_str(), e.detail.c_str());
     }
   }
   return 0;
@@ -149,7 +149,7 @@ int Schedule(const DrillArgs& args) {
   auto added = AddSchedule(*opened->db, *opened->policy, schedule, now);
   if (!added.ok()) return ReportFailure(added.status());
   std::fprintf(stderr, "first drill %s, then every %g days (the running node starts them)\n",
-               When(added->next_run_us).c_str(), args.every_days);
+               TimeOrDash(added->next_run_us).c_str(), args.every_days);
   std::printf("%s\n", added->id.c_str());
   return 0;
 }
@@ -168,12 +168,12 @@ int ListSchedules(const DrillArgs& args) {
                                {"every_days", static_cast<double>(s.every_us) / 86400e6},
                                {"deadline_minutes", static_cast<double>(s.deadline_us) / 60e6},
                                {"message", s.message},
-                               {"next", When(s.next_run_us)}});
+                               {"next", TimeOrDash(s.next_run_us)}});
     if (!args.json) {
       std::string to;
       for (const std::string& p : s.peers) to += (to.empty() ? "" : ",") + p;
       std::printf("%s to %s every %g days, next %s\n", s.id.c_str(), to.c_str(),
-                  static_cast<double>(s.every_us) / 86400e6, When(s.next_run_us).c_str());
+                  static_cast<double>(s.every_us) / 86400e6, TimeOrDash(s.next_run_us).c_str());
     }
   }
   if (args.json) {

@@ -9,6 +9,7 @@
 #include "common/time.h"
 #include "coordination/emergencies.h"
 #include "coordination/module.h"
+#include "coordination/outbound.h"
 
 namespace kizuna::coordination {
 
@@ -22,8 +23,6 @@ struct EmergencyArgs {
   double ack_minutes = 15;
   bool json = false;
 };
-
-std::string When(int64_t us) { return us ? FormatTimestamp(us, 0) : std::string("-"); }
 
 int Raise(const EmergencyArgs& args) {
   auto opened = OpenCommandNode(args.dir);
@@ -56,8 +55,8 @@ int List(const EmergencyArgs& args) {
   std::printf("received (%zu):\n", received->size());
   for (const ReceivedEmergency& e : *received) {
     std::printf("  %s from %s, raised %s: %s\n    %s\n", e.emergency.c_str(), e.from.c_str(),
-                When(e.raised_us).c_str(),
-                e.acknowledged_us ? ("acknowledged " + When(e.acknowledged_us)).c_str()
+                TimeOrDash(e.raised_us).c_str(),
+                e.acknowledged_us ? ("acknowledged " + TimeOrDash(e.acknowledged_us)).c_str()
                                   : "NOT ACKNOWLEDGED (kizuna emergency ack DIR ID)",
                 e.summary.c_str());
   }
@@ -66,7 +65,7 @@ int List(const EmergencyArgs& args) {
     size_t acked = 0;
     for (const EmergencyTeam& t : e.teams) acked += t.acknowledged_us != 0;
     std::printf("  %s raised %s: %zu of %zu teams acknowledged: %s\n", e.id.c_str(),
-                When(e.raised_us).c_str(), acked, e.teams.size(), e.summary.c_str());
+                TimeOrDash(e.raised_us).c_str(), acked, e.teams.size(), e.summary.c_str());
   }
   return 0;
 }
@@ -81,7 +80,7 @@ int Ack(const EmergencyArgs& args) {
   bus::NotifyNode(args.dir);
   for (const ReceivedEmergency& e : *acked) {
     std::printf("acknowledged %s from %s at %s\n", e.emergency.c_str(), e.from.c_str(),
-                When(e.acknowledged_us).c_str());
+                TimeOrDash(e.acknowledged_us).c_str());
   }
   return 0;
 }
@@ -99,19 +98,19 @@ int Status_(const EmergencyArgs& args) {
     std::printf("%s\n", json::serialize(out).c_str());
     return 0;
   }
-  std::printf("emergency %s raised %s: %s\n", status->id.c_str(), When(status->raised_us).c_str(),
-              status->summary.c_str());
+  std::printf("emergency %s raised %s: %s\n", status->id.c_str(),
+              TimeOrDash(status->raised_us).c_str(), status->summary.c_str());
   for (const EmergencyTeam& t : status->teams) {
     std::printf("  %-16s %-12s %s\n", t.peer.c_str(), t.state.c_str(),
                 t.acknowledged_us
-                    ? ("acknowledged " + When(t.acknowledged_us) + " by " + t.channel +
+                    ? ("acknowledged " + TimeOrDash(t.acknowledged_us) + " by " + t.channel +
                        (t.acknowledged_by.empty() ? "" : " (" + t.acknowledged_by + ")"))
                           .c_str()
-                    : ("next contact " + When(t.next_escalation_us)).c_str());
+                    : ("next contact " + TimeOrDash(t.next_escalation_us)).c_str());
   }
   std::printf("trail:\n");
   for (const AuditEntry& e : *trail) {
-    std::printf("  %s %s: %s\n", When(e.at_us).c_str(), e.event.c_str(), e.detail.c_str());
+    std::printf("  %s %s: %s\n", TimeOrDash(e.at_us).c_str(), e.event.c_str(), e.detail.c_str());
   }
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/encoding.h"
+#include "common/time.h"
 #include "common/uuid.h"
 
 namespace kizuna::coordination {
@@ -68,6 +69,10 @@ Result<int64_t> MinutesToMicros(double minutes, std::string_view what) {
     return InvalidArgument(std::string(what) + ": a number of minutes, at most a year");
   }
   return static_cast<int64_t>(minutes * 60e6);
+}
+
+std::string TimeOrDash(int64_t micros) {
+  return micros != 0 ? FormatTimestamp(micros, 0) : std::string("-");
 }
 
 std::string TruncateUtf8(std::string_view text, size_t max_bytes) {

@@ -67,6 +67,9 @@ Status CheckMayReceive(const sharing::SharingPolicy& policy, const std::string& 
 // own ranges.)
 Result<int64_t> MinutesToMicros(double minutes, std::string_view what);
 
+// A time for a command's table: to the second, "-" for none (0).
+std::string TimeOrDash(int64_t micros);
+
 // At most `max_bytes` of `text`, cut before a UTF-8 sequence, not in it.
 std::string TruncateUtf8(std::string_view text, size_t max_bytes);
 

@@ -8,6 +8,7 @@
 #include "common/encoding.h"
 #include "common/time.h"
 #include "common/uuid.h"
+#include "pattern/pattern.h"
 
 namespace kizuna::interop {
 namespace {
@@ -24,14 +25,6 @@ std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
     s.remove_suffix(1);
   return s;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  }
-  return out;
 }
 
 // Reads one line of at most kMaxListLineBytes into *line (without the
@@ -60,7 +53,7 @@ bool IsComment(std::string_view trimmed) {
 
 // What a type column may say, as the kinds it allows.
 std::optional<std::vector<ObservableKind>> KindsOfTypeName(std::string_view name) {
-  const std::string n = Lower(Trim(name));
+  const std::string n = AsciiLower(Trim(name));
   using K = ObservableKind;
   if (n == "ip" || n == "ipv4" || n == "ipv6" || n == "ip-src" || n == "ip-dst" ||
       n == "ip_address" || n == "ipv4-addr" || n == "ipv6-addr" || n == "cidr" ||
@@ -95,16 +88,6 @@ std::optional<std::string> Ipv4WithoutPort(std::string_view text) {
   }
   if (!correlation::ParseIpv4(text.substr(0, colon))) return std::nullopt;
   return std::string(text.substr(0, colon));
-}
-
-std::string PatternEscape(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\'' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out;
 }
 
 std::vector<std::string> SplitTags(std::string_view text) {
@@ -219,11 +202,11 @@ class ListReader {
   int ValueColumn(const std::vector<std::string_view>& fields) const {
     auto given = options_.columns.find(ListField::kValue);
     std::vector<std::string> names = given != options_.columns.end()
-                                         ? std::vector<std::string>{Lower(given->second)}
+                                         ? std::vector<std::string>{AsciiLower(given->second)}
                                          : ListColumnNames(ListField::kValue);
     for (const std::string& name : names) {
       for (size_t i = 0; i < fields.size(); ++i) {
-        if (Lower(Trim(fields[i])) == name) return static_cast<int>(i);
+        if (AsciiLower(Trim(fields[i])) == name) return static_cast<int>(i);
       }
     }
     return -1;
@@ -241,7 +224,7 @@ class ListReader {
       fields.clear();
       if (!SplitCsv(text, &fields, &scratch) || ValueColumn(fields) < 0) return false;
       header.clear();
-      for (std::string_view f : fields) header.push_back(Lower(Trim(f)));
+      for (std::string_view f : fields) header.push_back(AsciiLower(Trim(f)));
       return true;
     };
     if (take(line)) {
@@ -256,7 +239,7 @@ class ListReader {
         std::string names;
         for (std::string_view f : fields) {
           data = data || correlation::DetectObservable(f).has_value();
-          names += (names.empty() ? "" : ", ") + Lower(Trim(f));
+          names += (names.empty() ? "" : ", ") + AsciiLower(Trim(f));
         }
         if (!data) {
           auto given = options_.columns.find(ListField::kValue);
@@ -274,7 +257,7 @@ class ListReader {
       const auto field = static_cast<ListField>(f);
       auto given = options_.columns.find(field);
       if (given != options_.columns.end()) {
-        const std::string want = Lower(given->second);
+        const std::string want = AsciiLower(given->second);
         auto at = std::find(header.begin(), header.end(), want);
         if (at == header.end()) {
           return InvalidArgument("--column " + std::string(ListFieldName(field)) + "=" +
@@ -427,7 +410,7 @@ class ListReader {
     }
     stix::Tlp tlp = options_.tlp;
     if (!record.tlp.empty()) {
-      std::string name = Lower(record.tlp);
+      std::string name = AsciiLower(record.tlp);
       if (name.starts_with("tlp:")) name.erase(0, 4);
       auto parsed = stix::ParseTlp(name);
       if (!parsed.ok() || *parsed == stix::Tlp::kNone) {
@@ -530,7 +513,7 @@ class ListReader {
 }  // namespace
 
 Result<ListFormat> ParseListFormat(std::string_view name) {
-  const std::string n = Lower(name);
+  const std::string n = AsciiLower(name);
   if (n == "auto") return ListFormat::kAuto;
   if (n == "text" || n == "txt" || n == "list") return ListFormat::kText;
   if (n == "csv") return ListFormat::kCsv;
@@ -588,7 +571,7 @@ const std::vector<std::string>& ListColumnNames(ListField field) {
 std::string PatternFor(ObservableKind kind, std::string_view value) {
   const std::string_view path = correlation::StixPathOf(kind);
   if (path.empty()) return "";
-  return "[" + std::string(path) + " = '" + PatternEscape(value) + "']";
+  return "[" + std::string(path) + " = '" + pattern::EscapePatternString(value) + "']";
 }
 
 std::string ProducerIdentityId(std::string_view producer) {

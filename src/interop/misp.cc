@@ -6,9 +6,11 @@
 #include <optional>
 #include <set>
 
+#include "common/encoding.h"
 #include "common/time.h"
 #include "common/uuid.h"
 #include "correlation/observable.h"
+#include "pattern/pattern.h"
 
 namespace kizuna::interop {
 namespace {
@@ -52,30 +54,13 @@ const json::array* Array(const json::object& o, std::string_view key) {
   return v != nullptr && v->is_array() ? &v->as_array() : nullptr;
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  }
-  return out;
-}
-
 // A MISP timestamp (seconds) as a STIX timestamp; 1970 when absent.
 std::string Iso(int64_t seconds) {
   return FormatTimestamp(std::clamp<int64_t>(seconds, 0, 253402300799) * 1000000, 3);  // to 9999
 }
 
-std::string PatternEscape(std::string_view value) {
-  std::string out;
-  for (char c : value) {
-    if (c == '\'' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out;
-}
-
 std::string Cmp(std::string_view path, std::string_view value) {
-  return std::string(path) + " = '" + PatternEscape(value) + "'";
+  return std::string(path) + " = '" + pattern::EscapePatternString(value) + "'";
 }
 
 std::vector<std::string> TagNames(const json::object& o) {
@@ -95,7 +80,7 @@ std::vector<std::string> TagNames(const json::object& o) {
 stix::Tlp TlpOfTags(const std::vector<std::string>& tags) {
   stix::Tlp tlp = stix::Tlp::kNone;
   for (const std::string& tag : tags) {
-    const std::string t = Lower(tag);
+    const std::string t = AsciiLower(tag);
     if (!t.starts_with("tlp:")) continue;
     std::string level = t.substr(4);
     if (level == "white") level = "clear";
@@ -109,7 +94,7 @@ stix::Tlp TlpOfTags(const std::vector<std::string>& tags) {
 std::vector<std::string> LabelsOfTags(const std::vector<std::string>& tags) {
   std::vector<std::string> labels;
   for (const std::string& tag : tags) {
-    if (!Lower(tag).starts_with("tlp:")) labels.push_back(tag);
+    if (!AsciiLower(tag).starts_with("tlp:")) labels.push_back(tag);
   }
   return labels;
 }
@@ -220,7 +205,7 @@ ObservableKind HashKind(std::string_view algorithm) {
 std::optional<Mapped> HashAttribute(std::string_view algorithm, std::string_view hex,
                                     std::string_view name) {
   if (!correlation::DecodeDigest(HashKind(algorithm), hex).ok()) return std::nullopt;
-  const std::string lower = Lower(hex);
+  const std::string lower = AsciiLower(hex);
   Mapped m;
   json::object file{{"hashes", json::object{{HashKey(algorithm), lower}}}};
   if (!name.empty()) {
@@ -311,9 +296,9 @@ std::optional<Mapped> MapAttribute(std::string_view type, std::string_view value
       m.scos.push_back(Sco("mac-addr", json::object{{"value", *mac}}));
     } else {
       if (!correlation::DecodeDigest(ObservableKind::kSha1, value).ok()) return std::nullopt;
-      m.comparisons.push_back(Cmp("x509-certificate:hashes.'SHA-1'", Lower(value)));
-      m.scos.push_back(
-          Sco("x509-certificate", json::object{{"hashes", json::object{{"SHA-1", Lower(value)}}}}));
+      m.comparisons.push_back(Cmp("x509-certificate:hashes.'SHA-1'", AsciiLower(value)));
+      m.scos.push_back(Sco("x509-certificate",
+                           json::object{{"hashes", json::object{{"SHA-1", AsciiLower(value)}}}}));
     }
     return m;
   }
@@ -352,7 +337,7 @@ class Converter {
     const json::object* event = EventOf(input);
     if (event == nullptr)
       return InvalidArgument("not a MISP event: expected {\"Event\": {…}} with a uuid and info");
-    out_.event_uuid = Lower(Str(*event, "uuid"));
+    out_.event_uuid = AsciiLower(Str(*event, "uuid"));
     out_.info = Str(*event, "info");
     if (!IsUuid(out_.event_uuid)) return InvalidArgument("the event's uuid is not a UUID");
     if (out_.info.empty()) return InvalidArgument("the event has no info");
@@ -402,7 +387,7 @@ class Converter {
 
   // The identity of an organisation ({name, uuid}); "" when it has no uuid.
   std::string IdentityOf(const json::object& org) {
-    const std::string uuid = Lower(Str(org, "uuid"));
+    const std::string uuid = AsciiLower(Str(org, "uuid"));
     if (!IsUuid(uuid)) return "";
     const std::string id = "identity--" + uuid;
     if (identities_.insert(id).second) {
@@ -463,7 +448,7 @@ class Converter {
   }
 
   void Attribute(const json::object& a, const json::object* parent, int64_t parent_distribution) {
-    const std::string uuid = Lower(Str(a, "uuid"));
+    const std::string uuid = AsciiLower(Str(a, "uuid"));
     const std::string type = Str(a, "type");
     const std::string value = Str(a, "value");
     if (!IsUuid(uuid) || type.empty()) {
@@ -496,7 +481,7 @@ class Converter {
     if (!Str(a, "last_seen").empty()) misp["x_misp_last_seen"] = Str(a, "last_seen");
     if (Int(a, "distribution", 5) != 5) misp["x_misp_distribution"] = Int(a, "distribution", 5);
     if (parent != nullptr) {
-      misp["x_misp_object_uuid"] = Lower(Str(*parent, "uuid"));
+      misp["x_misp_object_uuid"] = AsciiLower(Str(*parent, "uuid"));
       misp["x_misp_object_relation"] = Str(a, "object_relation");
     }
     auto with_misp = [&](json::object sdo) {
@@ -506,7 +491,7 @@ class Converter {
     std::string target;
     if (type == "vulnerability" && !value.empty()) {
       json::object v{{"type", "vulnerability"}, {"id", "vulnerability--" + uuid}, {"name", value}};
-      if (Lower(value).starts_with("cve-")) {
+      if (AsciiLower(value).starts_with("cve-")) {
         v["external_references"] =
             json::array{json::object{{"source_name", "cve"}, {"external_id", value}}};
       }
@@ -568,7 +553,7 @@ class Converter {
     for (const json::value& v : *sightings) {
       if (!v.is_object()) continue;
       const json::object& s = v.as_object();
-      std::string uuid = Lower(Str(s, "uuid"));
+      std::string uuid = AsciiLower(Str(s, "uuid"));
       if (!IsUuid(uuid)) uuid = Uuid5(kMispNamespace, target + "|" + json::serialize(s));
       const std::string kind = Str(s, "type").empty() ? "0" : Str(s, "type");
       const int64_t when = Int(s, "date_sighting", out_.event_timestamp);
@@ -603,7 +588,7 @@ class Converter {
   }
 
   void Object(const json::object& o) {
-    const std::string uuid = Lower(Str(o, "uuid"));
+    const std::string uuid = AsciiLower(Str(o, "uuid"));
     if (!IsUuid(uuid)) {
       out_.notes.push_back("an object without a uuid was skipped");
       return;
@@ -620,7 +605,7 @@ class Converter {
       for (const json::value& a : *attributes) {
         if (!a.is_object()) continue;
         Attribute(a.as_object(), &o, effective);
-        members.emplace_back(Lower(Str(a.as_object(), "uuid")));
+        members.emplace_back(AsciiLower(Str(a.as_object(), "uuid")));
       }
     }
     const stix::Tlp tlp = TlpFor({}, effective);
@@ -685,7 +670,7 @@ class Converter {
 
   void Cluster(const json::object& galaxy, const std::string& type, const json::object& cluster,
                const std::string& attached_to) {
-    const std::string uuid = Lower(Str(cluster, "uuid"));
+    const std::string uuid = AsciiLower(Str(cluster, "uuid"));
     if (!IsUuid(uuid)) return;
     const std::string sdo_type = SdoTypeOfGalaxy(type);
     std::string value = Str(cluster, "value");
@@ -785,7 +770,7 @@ class Converter {
   }
 
   void EventReport(const json::object& r) {
-    const std::string uuid = Lower(Str(r, "uuid"));
+    const std::string uuid = AsciiLower(Str(r, "uuid"));
     if (!IsUuid(uuid) || Bool(r, "deleted", false)) return;
     note_reports_.push_back(r);
   }
@@ -794,18 +779,18 @@ class Converter {
     // Object references between objects and attributes, now every id is known.
     for (const PendingReference& p : pending_references_) {
       auto source = by_uuid_.find(p.object_uuid);
-      auto target = by_uuid_.find(Lower(Str(p.reference, "referenced_uuid")));
+      auto target = by_uuid_.find(AsciiLower(Str(p.reference, "referenced_uuid")));
       if (source == by_uuid_.end() || target == by_uuid_.end()) {
         out_.notes.push_back("object " + p.object_uuid +
                              ": a reference to something not in the event was skipped");
         continue;
       }
-      std::string type = Lower(Str(p.reference, "relationship_type"));
+      std::string type = AsciiLower(Str(p.reference, "relationship_type"));
       for (char& c : type) {
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) c = '-';
       }
       Relate(source->second, target->second, type.empty() ? "related-to" : type,
-             Lower(Str(p.reference, "uuid")));
+             AsciiLower(Str(p.reference, "uuid")));
     }
     const bool published = Bool(event, "published", false) && Int(event, "publish_timestamp") > 0;
     const std::string kind = published ? "report" : "grouping";
@@ -813,7 +798,7 @@ class Converter {
     const stix::Tlp tlp = event_stays_home_ ? stix::Tlp::kRed : event_tlp_;
     for (const json::object& r : note_reports_) {
       json::object note{{"type", "note"},
-                        {"id", "note--" + Lower(Str(r, "uuid"))},
+                        {"id", "note--" + AsciiLower(Str(r, "uuid"))},
                         {"abstract", Str(r, "name")},
                         {"content", Str(r, "content").empty() ? Str(r, "name") : Str(r, "content")},
                         {"object_refs", json::array{json::string(id)}},
@@ -849,7 +834,7 @@ class Converter {
       report["x_misp_distribution"] = Int(event, "distribution", 3);
     if (const json::value* orgc = event.if_contains("Orgc"); orgc != nullptr && orgc->is_object()) {
       report["x_misp_orgc"] = json::object{{"name", Str(orgc->as_object(), "name")},
-                                           {"uuid", Lower(Str(orgc->as_object(), "uuid"))}};
+                                           {"uuid", AsciiLower(Str(orgc->as_object(), "uuid"))}};
     }
     std::vector<std::string> labels = {"Threat-Report", "misp:tool=\"kizuna\""};
     for (std::string& l : LabelsOfTags(event_tags_)) labels.push_back(std::move(l));

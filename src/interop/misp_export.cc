@@ -20,14 +20,11 @@ namespace {
 namespace json = boost::json;
 namespace fs = std::filesystem;
 using correlation::ObservableKind;
+using stix::StringProperty;
 
 // Attribute uuids of kizuna's own multi-value indicators (UUIDv5; a random
 // namespace fixed for good).
 constexpr std::string_view kExportNamespace = "3b9e0d7c-5f21-4a6e-b8c4-1d2e3f4a5b6c";
-
-std::string Str(const json::object& o, std::string_view key) {
-  return stix::StringProperty(o, key);
-}
 
 std::string UuidOf(std::string_view id) {
   const size_t dashes = id.find("--");
@@ -125,17 +122,17 @@ class Exporter {
   Exporter(const std::vector<json::object>& objects, const MispExportOptions& options)
       : options_(options) {
     for (const json::object& o : objects) {
-      const std::string id = Str(o, "id");
+      const std::string id = StringProperty(o, "id");
       if (!id.empty()) by_id_[id] = &o;
     }
     for (const json::object& o : objects) {
-      const std::string type = Str(o, "type");
+      const std::string type = StringProperty(o, "type");
       if (type == "sighting") {
-        sightings_of_[Str(o, "sighting_of_ref")].push_back(&o);
+        sightings_of_[StringProperty(o, "sighting_of_ref")].push_back(&o);
       } else if (type == "opinion") {
         for (const std::string& ref : Strings(o, "object_refs")) opinions_of_[ref].push_back(&o);
       } else if (type == "relationship") {
-        relationships_from_[Str(o, "source_ref")].push_back(&o);
+        relationships_from_[StringProperty(o, "source_ref")].push_back(&o);
       } else if (type == "note") {
         for (const std::string& ref : Strings(o, "object_refs")) notes_on_[ref].push_back(&o);
       }
@@ -147,12 +144,12 @@ class Exporter {
     // not (a report does not name what is more restricted than itself).
     std::map<std::string, std::vector<const json::object*>> of_event;
     for (const json::object& o : objects) {
-      const std::string event = Str(o, "x_misp_event_uuid");
+      const std::string event = StringProperty(o, "x_misp_event_uuid");
       if (!event.empty()) of_event[event].push_back(&o);
     }
     std::set<std::string> in_reports;
     for (const json::object& o : objects) {
-      const std::string type = Str(o, "type");
+      const std::string type = StringProperty(o, "type");
       if (type != "report" && type != "grouping") continue;
       std::vector<const json::object*> members;
       for (const std::string& ref : Strings(o, "object_refs")) {
@@ -161,19 +158,20 @@ class Exporter {
         members.push_back(it->second);
         in_reports.insert(ref);
       }
-      const std::string uuid =
-          Str(o, "x_misp_uuid").empty() ? UuidOf(Str(o, "id")) : Str(o, "x_misp_uuid");
+      const std::string uuid = StringProperty(o, "x_misp_uuid").empty()
+                                   ? UuidOf(StringProperty(o, "id"))
+                                   : StringProperty(o, "x_misp_uuid");
       for (const json::object* m : of_event[uuid]) {
-        if (in_reports.insert(Str(*m, "id")).second) members.push_back(m);
+        if (in_reports.insert(StringProperty(*m, "id")).second) members.push_back(m);
       }
       out_.events.push_back(Event(&o, members));
     }
     std::vector<const json::object*> loose;
     for (const json::object& o : objects) {
-      const std::string type = Str(o, "type");
+      const std::string type = StringProperty(o, "type");
       if ((type == "indicator" || type == "observed-data" || type == "x-misp-attribute" ||
            type == "x-misp-object") &&
-          !in_reports.contains(Str(o, "id"))) {
+          !in_reports.contains(StringProperty(o, "id"))) {
         loose.push_back(&o);
       }
     }
@@ -194,11 +192,11 @@ class Exporter {
     // Members of MISP objects, by the object's uuid.
     std::map<std::string, json::array> object_members;
     for (const json::object* m : members) {
-      const std::string type = Str(*m, "type");
+      const std::string type = StringProperty(*m, "type");
       if (type == "indicator" || type == "observed-data" || type == "x-misp-attribute" ||
           (type == "vulnerability" && m->contains("x_misp_type"))) {
         for (json::object& a : Attributes(*m)) {
-          const std::string parent = Str(*m, "x_misp_object_uuid");
+          const std::string parent = StringProperty(*m, "x_misp_object_uuid");
           if (!parent.empty()) {
             object_members[parent].push_back(std::move(a));
           } else {
@@ -209,7 +207,7 @@ class Exporter {
                  type == "malware" || type == "tool" || type == "course-of-action" ||
                  type == "vulnerability" || type == "x-misp-galaxy-cluster") {
         auto [galaxy_type, cluster] = Cluster(*m);
-        tags.push_back(Str(cluster, "tag_name"));
+        tags.push_back(StringProperty(cluster, "tag_name"));
         for (const std::string& label : Strings(*m, "labels")) {
           if (label.starts_with("misp:galaxy-name=\""))
             galaxy_names[galaxy_type] = label.substr(18, label.size() - 19);
@@ -218,26 +216,28 @@ class Exporter {
       }
     }
     for (const json::object* m : members) {
-      if (Str(*m, "type") != "x-misp-object") continue;
-      const std::string uuid =
-          Str(*m, "x_misp_uuid").empty() ? UuidOf(Str(*m, "id")) : Str(*m, "x_misp_uuid");
+      if (StringProperty(*m, "type") != "x-misp-object") continue;
+      const std::string uuid = StringProperty(*m, "x_misp_uuid").empty()
+                                   ? UuidOf(StringProperty(*m, "id"))
+                                   : StringProperty(*m, "x_misp_uuid");
       json::object object{{"uuid", uuid},
-                          {"name", Str(*m, "x_misp_name")},
-                          {"meta-category", Str(*m, "x_misp_meta_category")},
-                          {"template_uuid", Str(*m, "x_misp_template_uuid")},
-                          {"template_version", Str(*m, "x_misp_template_version")},
-                          {"timestamp", Seconds(Str(*m, "modified"))},
-                          {"comment", Str(*m, "x_misp_comment")},
+                          {"name", StringProperty(*m, "x_misp_name")},
+                          {"meta-category", StringProperty(*m, "x_misp_meta_category")},
+                          {"template_uuid", StringProperty(*m, "x_misp_template_uuid")},
+                          {"template_version", StringProperty(*m, "x_misp_template_version")},
+                          {"timestamp", Seconds(StringProperty(*m, "modified"))},
+                          {"comment", StringProperty(*m, "x_misp_comment")},
                           {"Attribute", std::move(object_members[uuid])}};
       object_members.erase(uuid);
       if (const json::value* d = m->if_contains("x_misp_distribution"))
         object["distribution"] = Text(*d);
       json::array references;
-      for (const json::object* r : relationships_from_[Str(*m, "id")]) {
-        references.push_back(json::object{{"uuid", UuidOf(Str(*r, "id"))},
-                                          {"object_uuid", uuid},
-                                          {"referenced_uuid", MispUuidOf(Str(*r, "target_ref"))},
-                                          {"relationship_type", Str(*r, "relationship_type")}});
+      for (const json::object* r : relationships_from_[StringProperty(*m, "id")]) {
+        references.push_back(
+            json::object{{"uuid", UuidOf(StringProperty(*r, "id"))},
+                         {"object_uuid", uuid},
+                         {"referenced_uuid", MispUuidOf(StringProperty(*r, "target_ref"))},
+                         {"relationship_type", StringProperty(*r, "relationship_type")}});
       }
       if (!references.empty()) object["ObjectReference"] = std::move(references);
       objects.push_back(std::move(object));
@@ -247,25 +247,28 @@ class Exporter {
       for (json::value& a : orphans) attributes.push_back(std::move(a));
     }
 
-    const std::string id = report ? Str(*report, "id") : "";
+    const std::string id = report ? StringProperty(*report, "id") : "";
     if (report != nullptr) {
       const json::object& r = *report;
-      event["uuid"] = Str(r, "x_misp_uuid").empty() ? UuidOf(id) : Str(r, "x_misp_uuid");
-      event["info"] = Str(r, "name");
-      const std::string date = Str(r, "x_misp_date");
-      event["date"] = date.empty() ? Str(r, "created").substr(0, 10) : date;
-      event["timestamp"] = Seconds(Str(r, "modified"));
-      const bool published = Str(r, "type") == "report";
+      event["uuid"] =
+          StringProperty(r, "x_misp_uuid").empty() ? UuidOf(id) : StringProperty(r, "x_misp_uuid");
+      event["info"] = StringProperty(r, "name");
+      const std::string date = StringProperty(r, "x_misp_date");
+      event["date"] = date.empty() ? StringProperty(r, "created").substr(0, 10) : date;
+      event["timestamp"] = Seconds(StringProperty(r, "modified"));
+      const bool published = StringProperty(r, "type") == "report";
       event["published"] = published;
-      event["publish_timestamp"] = published ? Seconds(Str(r, "published")) : "0";
-      event["analysis"] = Str(r, "x_misp_analysis").empty() ? "2" : Str(r, "x_misp_analysis");
-      event["threat_level_id"] =
-          Str(r, "x_misp_threat_level_id").empty() ? "4" : Str(r, "x_misp_threat_level_id");
+      event["publish_timestamp"] = published ? Seconds(StringProperty(r, "published")) : "0";
+      event["analysis"] =
+          StringProperty(r, "x_misp_analysis").empty() ? "2" : StringProperty(r, "x_misp_analysis");
+      event["threat_level_id"] = StringProperty(r, "x_misp_threat_level_id").empty()
+                                     ? "4"
+                                     : StringProperty(r, "x_misp_threat_level_id");
       if (const json::value* orgc = r.if_contains("x_misp_orgc");
           orgc != nullptr && orgc->is_object()) {
         event["Orgc"] = orgc->as_object();
       } else {
-        event["Orgc"] = OrgOf(Str(r, "created_by_ref"));
+        event["Orgc"] = OrgOf(StringProperty(r, "created_by_ref"));
       }
       for (std::string& t : TagNamesOf(r, true)) tags.insert(tags.begin(), std::move(t));
     } else {
@@ -300,10 +303,10 @@ class Exporter {
     if (!galaxy_array.empty()) event["Galaxy"] = std::move(galaxy_array);
     json::array reports;
     for (const json::object* n : notes_on_[id]) {
-      reports.push_back(json::object{{"uuid", UuidOf(Str(*n, "id"))},
-                                     {"name", Str(*n, "abstract")},
-                                     {"content", Str(*n, "content")},
-                                     {"timestamp", Seconds(Str(*n, "modified"))}});
+      reports.push_back(json::object{{"uuid", UuidOf(StringProperty(*n, "id"))},
+                                     {"name", StringProperty(*n, "abstract")},
+                                     {"content", StringProperty(*n, "content")},
+                                     {"timestamp", Seconds(StringProperty(*n, "modified"))}});
     }
     if (!reports.empty()) event["EventReport"] = std::move(reports);
     return event;
@@ -317,51 +320,54 @@ class Exporter {
   json::object OrgOf(const std::string& identity_id) {
     auto it = by_id_.find(identity_id);
     if (it != by_id_.end())
-      return json::object{{"name", Str(*it->second, "name")}, {"uuid", UuidOf(identity_id)}};
+      return json::object{{"name", StringProperty(*it->second, "name")},
+                          {"uuid", UuidOf(identity_id)}};
     return json::object{{"name", options_.org_name}, {"uuid", options_.org_uuid}};
   }
 
   // The MISP uuid an object stands for (its x_misp_uuid, else its id's uuid).
   std::string MispUuidOf(const std::string& id) {
     auto it = by_id_.find(id);
-    if (it != by_id_.end() && !Str(*it->second, "x_misp_uuid").empty())
-      return Str(*it->second, "x_misp_uuid");
+    if (it != by_id_.end() && !StringProperty(*it->second, "x_misp_uuid").empty())
+      return StringProperty(*it->second, "x_misp_uuid");
     return UuidOf(id);
   }
 
   // One SDO's attributes: as it was in MISP, or from its pattern or SCOs.
   std::vector<json::object> Attributes(const json::object& o) {
     std::vector<json::object> out;
-    const std::string id = Str(o, "id");
-    const std::string timestamp = Seconds(Str(o, "modified"));
+    const std::string id = StringProperty(o, "id");
+    const std::string timestamp = Seconds(StringProperty(o, "modified"));
     // Its own TLP tag only where it differs from the event's.
     std::vector<std::string> tags = TagNamesOf(o, false);
     if (const std::string tlp = TlpTag(o); !tlp.empty() && tlp != event_tlp_)
       tags.insert(tags.begin(), tlp);
     if (o.contains("x_misp_type")) {
-      json::object a{{"uuid", Str(o, "x_misp_uuid").empty() ? UuidOf(id) : Str(o, "x_misp_uuid")},
-                     {"type", Str(o, "x_misp_type")},
-                     {"category", Str(o, "x_misp_category")},
-                     {"value", Str(o, "x_misp_value")},
-                     {"to_ids", o.contains("x_misp_to_ids") && o.at("x_misp_to_ids") == true},
-                     {"timestamp", timestamp},
-                     {"comment", Str(o, "x_misp_comment")}};
+      json::object a{
+          {"uuid", StringProperty(o, "x_misp_uuid").empty() ? UuidOf(id)
+                                                            : StringProperty(o, "x_misp_uuid")},
+          {"type", StringProperty(o, "x_misp_type")},
+          {"category", StringProperty(o, "x_misp_category")},
+          {"value", StringProperty(o, "x_misp_value")},
+          {"to_ids", o.contains("x_misp_to_ids") && o.at("x_misp_to_ids") == true},
+          {"timestamp", timestamp},
+          {"comment", StringProperty(o, "x_misp_comment")}};
       for (std::string_view key : {"first_seen", "last_seen"}) {
-        const std::string v = Str(o, "x_misp_" + std::string(key));
+        const std::string v = StringProperty(o, "x_misp_" + std::string(key));
         if (!v.empty()) a[key] = v;
       }
       if (const json::value* d = o.if_contains("x_misp_distribution")) a["distribution"] = Text(*d);
-      if (!Str(o, "x_misp_object_relation").empty())
-        a["object_relation"] = Str(o, "x_misp_object_relation");
+      if (!StringProperty(o, "x_misp_object_relation").empty())
+        a["object_relation"] = StringProperty(o, "x_misp_object_relation");
       a["Tag"] = Tags(tags);
       AddSightings(id, a);
       out.push_back(std::move(a));
       return out;
     }
     std::vector<std::pair<std::string, std::string>> values;  // (type, value)
-    const std::string type = Str(o, "type");
-    if (type == "indicator" && Str(o, "pattern_type") == "stix") {
-      auto pattern = pattern::ParsePattern(Str(o, "pattern"));
+    const std::string type = StringProperty(o, "type");
+    if (type == "indicator" && StringProperty(o, "pattern_type") == "stix") {
+      auto pattern = pattern::ParsePattern(StringProperty(o, "pattern"));
       std::optional<std::vector<pattern::SimpleComparison>> comparisons;
       if (pattern.ok()) comparisons = pattern::ReduceToSimpleComparisons(*pattern);
       if (comparisons) {
@@ -380,12 +386,13 @@ class Exporter {
         auto it = by_id_.find(ref);
         if (it == by_id_.end()) continue;
         const json::object& sco = *it->second;
-        const std::string sco_type = Str(sco, "type");
+        const std::string sco_type = StringProperty(sco, "type");
         if (sco_type == "ipv4-addr" || sco_type == "ipv6-addr")
-          values.emplace_back("ip-dst", Str(sco, "value"));
-        if (sco_type == "domain-name") values.emplace_back("domain", Str(sco, "value"));
-        if (sco_type == "url") values.emplace_back("url", Str(sco, "value"));
-        if (sco_type == "email-addr") values.emplace_back("email-dst", Str(sco, "value"));
+          values.emplace_back("ip-dst", StringProperty(sco, "value"));
+        if (sco_type == "domain-name") values.emplace_back("domain", StringProperty(sco, "value"));
+        if (sco_type == "url") values.emplace_back("url", StringProperty(sco, "value"));
+        if (sco_type == "email-addr")
+          values.emplace_back("email-dst", StringProperty(sco, "value"));
       }
       if (values.empty()) {
         out_.notes.push_back(id + ": no observable MISP has an attribute for");
@@ -405,7 +412,8 @@ class Exporter {
           {"value", value},
           {"to_ids", to_ids},
           {"timestamp", timestamp},
-          {"comment", Str(o, "description").empty() ? Str(o, "name") : Str(o, "description")},
+          {"comment", StringProperty(o, "description").empty() ? StringProperty(o, "name")
+                                                               : StringProperty(o, "description")},
           {"Tag", Tags(tags)}};
       AddSightings(id, a);
       out.push_back(std::move(a));
@@ -416,29 +424,29 @@ class Exporter {
   void AddSightings(const std::string& id, json::object& attribute) {
     json::array sightings;
     for (const json::object* s : sightings_of_[id]) {
-      json::object sighting{
-          {"uuid", UuidOf(Str(*s, "id"))},
-          {"type", "0"},
-          {"date_sighting",
-           Seconds(Str(*s, "last_seen").empty() ? Str(*s, "modified") : Str(*s, "last_seen"))},
-          {"source", Str(*s, "description")}};
+      json::object sighting{{"uuid", UuidOf(StringProperty(*s, "id"))},
+                            {"type", "0"},
+                            {"date_sighting", Seconds(StringProperty(*s, "last_seen").empty()
+                                                          ? StringProperty(*s, "modified")
+                                                          : StringProperty(*s, "last_seen"))},
+                            {"source", StringProperty(*s, "description")}};
       const std::vector<std::string> where = Strings(*s, "where_sighted_refs");
       if (!where.empty()) sighting["Organisation"] = OrgOf(where[0]);
       sightings.push_back(std::move(sighting));
     }
     for (const json::object* o : opinions_of_[id]) {
-      const std::string opinion = Str(*o, "opinion");
+      const std::string opinion = StringProperty(*o, "opinion");
       if (opinion != "strongly-disagree" && opinion != "disagree") continue;
-      sightings.push_back(json::object{{"uuid", UuidOf(Str(*o, "id"))},
+      sightings.push_back(json::object{{"uuid", UuidOf(StringProperty(*o, "id"))},
                                        {"type", "1"},
-                                       {"date_sighting", Seconds(Str(*o, "modified"))},
+                                       {"date_sighting", Seconds(StringProperty(*o, "modified"))},
                                        {"source", ""}});
     }
     if (!sightings.empty()) attribute["Sighting"] = std::move(sightings);
   }
 
   std::pair<std::string, json::object> Cluster(const json::object& o) {
-    const std::string type = Str(o, "type");
+    const std::string type = StringProperty(o, "type");
     std::string galaxy_type;
     for (const std::string& label : Strings(o, "labels")) {
       if (label.starts_with("misp:galaxy-type=\""))
@@ -449,22 +457,24 @@ class Exporter {
                     : type == "intrusion-set"         ? "mitre-intrusion-set"
                     : type == "course-of-action"      ? "mitre-course-of-action"
                     : type == "vulnerability"         ? "branded-vulnerability"
-                    : type == "x-misp-galaxy-cluster" ? Str(o, "x_misp_type")
+                    : type == "x-misp-galaxy-cluster" ? StringProperty(o, "x_misp_type")
                                                       : type;
     }
-    std::string value = type == "x-misp-galaxy-cluster" ? Str(o, "x_misp_value") : Str(o, "name");
+    std::string value = type == "x-misp-galaxy-cluster" ? StringProperty(o, "x_misp_value")
+                                                        : StringProperty(o, "name");
     json::object meta;
     json::array refs;
     if (const json::value* references = o.if_contains("external_references");
         references && references->is_array()) {
       for (const json::value& r : references->as_array()) {
         if (!r.is_object()) continue;
-        const std::string external_id = Str(r.as_object(), "external_id");
+        const std::string external_id = StringProperty(r.as_object(), "external_id");
         if (!external_id.empty()) {
           meta["external_id"] = json::array{json::string(external_id)};
           if (galaxy_type.starts_with("mitre-")) value += " - " + external_id;
         }
-        if (!Str(r.as_object(), "url").empty()) refs.emplace_back(Str(r.as_object(), "url"));
+        if (!StringProperty(r.as_object(), "url").empty())
+          refs.emplace_back(StringProperty(r.as_object(), "url"));
       }
     }
     if (!refs.empty()) meta["refs"] = std::move(refs);
@@ -473,19 +483,19 @@ class Exporter {
       json::array chain;
       for (const json::value& p : phases->as_array()) {
         if (p.is_object()) {
-          chain.emplace_back(Str(p.as_object(), "kill_chain_name") + ":" +
-                             Str(p.as_object(), "phase_name"));
+          chain.emplace_back(StringProperty(p.as_object(), "kill_chain_name") + ":" +
+                             StringProperty(p.as_object(), "phase_name"));
         }
       }
       meta["kill_chain"] = std::move(chain);
     }
-    std::string tag = Str(o, "x_misp_galaxy_tag");
+    std::string tag = StringProperty(o, "x_misp_galaxy_tag");
     if (tag.empty()) tag = "misp-galaxy:" + galaxy_type + "=\"" + value + "\"";
-    json::object cluster{{"uuid", UuidOf(Str(o, "id"))},
+    json::object cluster{{"uuid", UuidOf(StringProperty(o, "id"))},
                          {"type", galaxy_type},
                          {"value", value},
                          {"tag_name", tag},
-                         {"description", Str(o, "description")},
+                         {"description", StringProperty(o, "description")},
                          {"meta", std::move(meta)}};
     return {galaxy_type, std::move(cluster)};
   }
@@ -522,7 +532,7 @@ Status WriteMispFeed(const std::string& dir, const std::vector<json::object>& ev
   json::object manifest;
   std::string hashes;
   for (const json::object& event : events) {
-    const std::string uuid = Str(event, "uuid");
+    const std::string uuid = StringProperty(event, "uuid");
     // A partner's report with a damaged or a repeated uuid is left out: it
     // never stops the feed nor takes another event's place.
     if (!IsUuid(uuid) || manifest.contains(uuid)) continue;
@@ -531,15 +541,15 @@ Status WriteMispFeed(const std::string& dir, const std::vector<json::object>& ev
       out << json::serialize(json::object{{"Event", event}});
       if (!out) return IoError("cannot write " + uuid + ".json in " + dir);
     }
-    json::object entry{{"info", Str(event, "info")},
-                       {"date", Str(event, "date")},
-                       {"analysis", Str(event, "analysis")},
-                       {"threat_level_id", Str(event, "threat_level_id")}};
+    json::object entry{{"info", StringProperty(event, "info")},
+                       {"date", StringProperty(event, "date")},
+                       {"analysis", StringProperty(event, "analysis")},
+                       {"threat_level_id", StringProperty(event, "threat_level_id")}};
     if (const json::value* orgc = event.if_contains("Orgc")) entry["Orgc"] = *orgc;
     if (const json::value* tags = event.if_contains("Tag")) entry["Tag"] = *tags;
     int64_t timestamp = 0;
     try {
-      timestamp = std::stoll(Str(event, "timestamp"));
+      timestamp = std::stoll(StringProperty(event, "timestamp"));
     } catch (...) {
       timestamp = 0;
     }
@@ -549,7 +559,7 @@ Status WriteMispFeed(const std::string& dir, const std::vector<json::object>& ev
       if (!attributes.is_array()) return;
       for (const json::value& a : attributes.as_array()) {
         if (!a.is_object()) continue;
-        const std::string value = Str(a.as_object(), "value");
+        const std::string value = StringProperty(a.as_object(), "value");
         size_t start = 0;
         while (true) {  // a composite value ("a|b"): one line per part
           const size_t bar = value.find('|', start);

@@ -50,10 +50,6 @@ int64_t NumberOf(const json::object& o, std::string_view key) {
   return 0;
 }
 
-std::string Str(const json::object& o, std::string_view key) {
-  return std::string(stix::StringProperty(o, key));
-}
-
 // "<id>" of "type--<id>".
 std::string UuidPart(std::string_view id) {
   const size_t dashes = id.find("--");
@@ -228,13 +224,13 @@ class MispPeer final : public federation::PeerRunner {
       if (stopping()) return Status::Ok();
       if (!entry.is_object()) continue;
       const json::object& e = entry.as_object();
-      const std::string uuid = Str(e, "uuid");
+      const std::string uuid = stix::StringProperty(e, "uuid");
       if (!IsUuid(uuid)) {
         Reject("an index entry without an event uuid");
         continue;
       }
       // An event of ours that the instance holds (we pushed it): not taken back.
-      if (const std::string orgc = Str(e, "orgc_uuid");
+      if (const std::string orgc = stix::StringProperty(e, "orgc_uuid");
           !orgc.empty() && home.contains("identity--" + orgc)) {
         continue;
       }
@@ -399,8 +395,8 @@ class MispPeer final : public federation::PeerRunner {
       auto parsed = stix::ParseJson(change->object.json, kMaxJsonDepth);
       if (!parsed.ok() || !parsed->is_object()) continue;
       json::object& o = parsed->as_object();
-      const std::string type = Str(o, "type");
-      if (type == "sighting" && FromThisPeer(Str(o, "sighting_of_ref"))) {
+      const std::string type = stix::StringProperty(o, "type");
+      if (type == "sighting" && FromThisPeer(stix::StringProperty(o, "sighting_of_ref"))) {
         sightings.push_back(std::move(o));
         continue;
       }
@@ -489,7 +485,7 @@ class MispPeer final : public federation::PeerRunner {
   // not newer than its copy).
   Status PushEvent(json::object& event) {
     store::Store& store = context_.node->store();
-    const std::string uuid = Str(event, "uuid");
+    const std::string uuid = stix::StringProperty(event, "uuid");
     // It goes into a URL path and a meta key (an object's x_misp_uuid may say anything).
     if (!IsUuid(uuid)) return FailedPrecondition("an event uuid that is not one");
     const std::string key = federation::MetaKey(config_.name, "pushed:" + uuid);
@@ -521,11 +517,11 @@ class MispPeer final : public federation::PeerRunner {
   }
 
   Status PushSighting(const json::object& sighting) {
-    const std::string attribute = UuidPart(Str(sighting, "sighting_of_ref"));
+    const std::string attribute = UuidPart(stix::StringProperty(sighting, "sighting_of_ref"));
     if (!IsUuid(attribute)) return Status::Ok();
     int64_t seconds = 0;
     for (const char* key : {"last_seen", "first_seen", "created"}) {
-      if (auto t = ParseTimestamp(Str(sighting, key)); t.ok()) {
+      if (auto t = ParseTimestamp(stix::StringProperty(sighting, key)); t.ok()) {
         seconds = *t / 1000000;
         break;
       }
@@ -534,9 +530,9 @@ class MispPeer final : public federation::PeerRunner {
                       {"type", "0"},
                       {"source", context_.node->config().name},
                       {"timestamp", std::to_string(seconds)}};
-    const std::string id = Str(sighting, "id");
-    const std::string sent_key =
-        federation::MetaKey(config_.name, "sighted:" + id + "@" + Str(sighting, "modified"));
+    const std::string id = stix::StringProperty(sighting, "id");
+    const std::string sent_key = federation::MetaKey(
+        config_.name, "sighted:" + id + "@" + stix::StringProperty(sighting, "modified"));
     KIZUNA_ASSIGN_OR_RETURN(std::optional<std::string> sent,
                             context_.node->store().GetMeta(sent_key));
     if (sent) return Status::Ok();
@@ -554,7 +550,7 @@ class MispPeer final : public federation::PeerRunner {
     const std::string outcome = taken ? "sent" : "refused by the partner: " + Describe(response);
     if (context_.audit) {
       context_.audit->Record("sent", config_.name, "misp push", config_.url,
-                             {{id, Str(sighting, "modified"), outcome}});
+                             {{id, stix::StringProperty(sighting, "modified"), outcome}});
     }
     std::lock_guard lock(mutex_);
     if (taken) ++status_.sent;
@@ -565,7 +561,7 @@ class MispPeer final : public federation::PeerRunner {
 
   Status Cycle() {
     KIZUNA_ASSIGN_OR_RETURN(json::value version, CallJson("GET", "/servers/getVersion"));
-    if (!version.is_object() || Str(version.as_object(), "version").empty()) {
+    if (!version.is_object() || stix::StringProperty(version.as_object(), "version").empty()) {
       return InvalidArgument("/servers/getVersion: not a MISP instance's answer");
     }
     // Each way on its own: a failing pull does not hold back what we push.

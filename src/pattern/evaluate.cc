@@ -16,6 +16,7 @@
 #include <cmath>
 #include <unordered_map>
 
+#include "common/encoding.h"
 #include "common/time.h"
 #include "pattern/pattern.h"
 
@@ -29,19 +30,12 @@ bool EndsWith(std::string_view text, std::string_view suffix) {
 }
 bool IsRefKey(std::string_view key) { return EndsWith(key, "_ref") || EndsWith(key, "_refs"); }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::optional<std::string> DecodeHex(std::string_view text) {
   if (text.size() % 2 != 0) return std::nullopt;
   std::string out;
   out.reserve(text.size() / 2);
   for (size_t i = 0; i < text.size(); i += 2) {
-    int high = HexValue(text[i]), low = HexValue(text[i + 1]);
+    int high = HexDigitValue(text[i]), low = HexDigitValue(text[i + 1]);
     if (high < 0 || low < 0) return std::nullopt;
     out.push_back(static_cast<char>(high * 16 + low));
   }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "common/encoding.h"
 #include "common/time.h"
 #include "pattern/pattern.h"
 
@@ -93,12 +94,6 @@ Status ErrorAt(size_t position, std::string_view what) {
 bool IsIdentStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool IsIdentChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-}
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 int Base64Value(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -337,7 +332,7 @@ class Lexer {
     if (body.size() % 2 != 0) return ErrorAt(start, "hex literal needs an even number of digits");
     std::string bytes;
     for (size_t i = 0; i < body.size(); i += 2) {
-      int high = HexValue(body[i]), low = HexValue(body[i + 1]);
+      int high = HexDigitValue(body[i]), low = HexDigitValue(body[i + 1]);
       if (high < 0 || low < 0) return ErrorAt(start, "hex literal may hold only hex digits");
       bytes.push_back(static_cast<char>(high * 16 + low));
     }
@@ -887,6 +882,16 @@ Result<Pattern> ParsePattern(std::string_view text) {
 Status CheckStixPattern(std::string_view text) {
   Result<Pattern> pattern = ParsePattern(text);
   return pattern.ok() ? Status::Ok() : pattern.status();
+}
+
+std::string EscapePatternString(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\'' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
 }
 
 }  // namespace kizuna::pattern

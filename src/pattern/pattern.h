@@ -180,6 +180,10 @@ Result<Pattern> ParsePattern(std::string_view text);
 // installs it as ValidationOptions::stix_pattern_checker.
 Status CheckStixPattern(std::string_view text);
 
+// `value` for the inside of a pattern's single-quoted string literal
+// (' and \ escaped), as ParsePattern reads it back.
+std::string EscapePatternString(std::string_view value);
+
 // ---------------------------------------------------------------------------
 // Observations
 
