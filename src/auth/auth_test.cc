@@ -10,18 +10,10 @@
 
 #include "common/encoding.h"
 #include "store/sqlite/sqlite_store.h"
+#include "tests/support/manual_clock.h"
 
 namespace kizuna::auth {
 namespace {
-
-class FakeClock : public Clock {
- public:
-  int64_t NowMicros() const override { return now_us_.load(); }
-  void Advance(int64_t micros) { now_us_ += micros; }
-
- private:
-  std::atomic<int64_t> now_us_{1'700'000'000'000'000};
-};
 
 class AuthTest : public ::testing::Test {
  protected:
@@ -68,7 +60,7 @@ class AuthTest : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<store::Store> store_;
   store::User user_;
-  FakeClock clock_;
+  test_support::ManualClock clock_;
 };
 
 TEST_F(AuthTest, BearerAndBasicAuthenticateTheKeysUser) {

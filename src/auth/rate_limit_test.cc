@@ -6,17 +6,10 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/manual_clock.h"
+
 namespace kizuna::auth {
 namespace {
-
-class FakeClock : public Clock {
- public:
-  int64_t NowMicros() const override { return now_us_.load(); }
-  void Advance(int64_t micros) { now_us_ += micros; }
-
- private:
-  std::atomic<int64_t> now_us_{1'000'000'000};
-};
 
 FailureLimits Limits(int per_address, int per_key_id, size_t max_tracked = 100) {
   FailureLimits limits;
@@ -28,7 +21,7 @@ FailureLimits Limits(int per_address, int per_key_id, size_t max_tracked = 100) 
 }
 
 TEST(FailureLimiter, SlidingWindowPerAddressAndPerKeyId) {
-  FakeClock clock;
+  test_support::ManualClock clock{1'000'000'000};
   FailureLimiter limiter(Limits(3, 2), clock);
   EXPECT_EQ(limiter.AddressRetryAfterUs("192.0.2.1"), 0);
   limiter.RecordFailure("192.0.2.1", "k1");
@@ -50,7 +43,7 @@ TEST(FailureLimiter, SlidingWindowPerAddressAndPerKeyId) {
 }
 
 TEST(FailureLimiter, ForgetsExpiredNames) {
-  FakeClock clock;
+  test_support::ManualClock clock{1'000'000'000};
   FailureLimiter limiter(Limits(3, 3), clock);
   limiter.RecordFailure("192.0.2.1", "k1");
   EXPECT_EQ(limiter.tracked_addresses(), 1u);
@@ -62,7 +55,7 @@ TEST(FailureLimiter, ForgetsExpiredNames) {
 }
 
 TEST(FailureLimiter, BoundedTablesEvictTheLeastRecentlyFailed) {
-  FakeClock clock;
+  test_support::ManualClock clock{1'000'000'000};
   FailureLimiter limiter(Limits(2, 2, /*max_tracked=*/3), clock);
   for (const char* address : {"a", "b", "c"}) {
     limiter.RecordFailure(address, address);
@@ -84,7 +77,7 @@ TEST(FailureLimiter, BoundedTablesEvictTheLeastRecentlyFailed) {
 }
 
 TEST(FailureLimiter, ConcurrentFailuresAreAllCounted) {
-  FakeClock clock;
+  test_support::ManualClock clock{1'000'000'000};
   FailureLimiter limiter(Limits(4000, 4000), clock);
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {

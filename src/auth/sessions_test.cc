@@ -5,22 +5,15 @@
 #include <atomic>
 #include <set>
 
+#include "tests/support/manual_clock.h"
+
 namespace kizuna::auth {
 namespace {
-
-class FakeClock : public Clock {
- public:
-  int64_t NowMicros() const override { return now_us_.load(); }
-  void Advance(int64_t micros) { now_us_ += micros; }
-
- private:
-  std::atomic<int64_t> now_us_{1'700'000'000'000'000};
-};
 
 constexpr int64_t kMinute = 60'000'000;
 
 TEST(SessionTable, ASessionStandsForItsKeyUntilClosed) {
-  FakeClock clock;
+  test_support::ManualClock clock;
   SessionTable table({}, clock);
   const OpenedSession opened = table.Open("kz_key", 7);
   EXPECT_EQ(opened.session_id.size(), 43u);
@@ -38,7 +31,7 @@ TEST(SessionTable, ASessionStandsForItsKeyUntilClosed) {
 }
 
 TEST(SessionTable, SessionsEndWhenIdleAndAfterTheirLifetime) {
-  FakeClock clock;
+  test_support::ManualClock clock;
   SessionTable table({.idle_us = 10 * kMinute, .lifetime_us = 30 * kMinute}, clock);
   const OpenedSession idle = table.Open("a", 1);
   const OpenedSession busy = table.Open("b", 2);
@@ -57,7 +50,7 @@ TEST(SessionTable, SessionsEndWhenIdleAndAfterTheirLifetime) {
 }
 
 TEST(SessionTable, NewLimitsApplyToOpenSessions) {
-  FakeClock clock;
+  test_support::ManualClock clock;
   SessionTable table({.idle_us = 60 * kMinute}, clock);
   const OpenedSession opened = table.Open("k", 1);
   clock.Advance(10 * kMinute);
@@ -68,7 +61,7 @@ TEST(SessionTable, NewLimitsApplyToOpenSessions) {
 }
 
 TEST(SessionTable, OneUserCannotFillTheTable) {
-  FakeClock clock;
+  test_support::ManualClock clock;
   SessionTable table({.max_sessions = 5, .max_per_user = 2}, clock);
   const OpenedSession first = table.Open("k", 1);
   clock.Advance(1);

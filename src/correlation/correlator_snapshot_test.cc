@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "correlation/correlator.h"
+#include "correlation/indicator_ids_test_util.h"
 #include "correlation/indicator_index.h"
 #include "stix/stix.h"
 #include "store/sqlite/sqlite_store.h"
@@ -26,12 +27,6 @@ namespace json = boost::json;
 
 constexpr const char* kCollection = "6a1a9c1e-5f0e-4c7e-9c55-3b1e2a1c0002";
 constexpr const char* kOtherCollection = "6a1a9c1e-5f0e-4c7e-9c55-3b1e2a1c0003";
-
-std::string Id(int n) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "indicator--00000000-0000-4000-8000-%012d", n);
-  return buf;
-}
 
 std::string ReadBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -81,7 +76,7 @@ class SnapshotTest : public ::testing::Test {
                                 const std::string& modified = "2024-03-01T10:00:00.000Z") {
     return json::object{{"type", "indicator"},
                         {"spec_version", "2.1"},
-                        {"id", Id(n)},
+                        {"id", TestIndicatorId(n)},
                         {"created", "2024-03-01T10:00:00.000Z"},
                         {"modified", modified},
                         {"name", "indicator " + std::to_string(n)},
@@ -135,7 +130,7 @@ class SnapshotTest : public ::testing::Test {
             {"id", "sighting--00000000-0000-4000-8000-0000000000b1"},
             {"created", "2024-03-02T10:00:00.000Z"},
             {"modified", "2024-03-02T10:00:00.000Z"},
-            {"sighting_of_ref", Id(1)},
+            {"sighting_of_ref", TestIndicatorId(1)},
             {"count", 4},
             {"first_seen", "2024-03-02T09:00:00Z"},
             {"last_seen", "2024-03-02T10:00:00Z"},
@@ -232,8 +227,9 @@ TEST_F(SnapshotTest, ChangesAfterTheSnapshotAreApplied) {
       Indicator(7, "[url:value = 'http://evil.test/gate.php']", "2024-04-01T10:00:00.000Z");
   revoked["revoked"] = true;
   Put(*store_, kCollection, revoked);
-  ASSERT_TRUE(store_->DeleteObject(kOtherCollection, Id(2), store::ObjectQuery{}).ok());
-  ASSERT_TRUE(store_->DeleteObject(kCollection, Id(5), store::ObjectQuery{}).ok());
+  ASSERT_TRUE(
+      store_->DeleteObject(kOtherCollection, TestIndicatorId(2), store::ObjectQuery{}).ok());
+  ASSERT_TRUE(store_->DeleteObject(kCollection, TestIndicatorId(5), store::ObjectQuery{}).ok());
   Put(*store_, kCollection,
       json::object{
           {"type", "sighting"},
@@ -241,7 +237,7 @@ TEST_F(SnapshotTest, ChangesAfterTheSnapshotAreApplied) {
           {"id", "sighting--00000000-0000-4000-8000-0000000000b1"},
           {"created", "2024-03-02T10:00:00.000Z"},
           {"modified", "2024-03-03T10:00:00.000Z"},
-          {"sighting_of_ref", Id(1)},
+          {"sighting_of_ref", TestIndicatorId(1)},
           {"count", 9},
           {"where_sighted_refs", json::array{"identity--00000000-0000-4000-8000-0000000000aa"}}});
 
@@ -340,7 +336,7 @@ TEST(IndexSnapshot, DamagedTablesAreRefusedOrHarmless) {
   IndicatorIndex index;
   for (int n = 1; n <= 40; ++n) {
     IndicatorMeta meta;
-    meta.id = Id(n);
+    meta.id = TestIndicatorId(n);
     meta.modified_us = n;
     meta.name = "n" + std::to_string(n % 5);
     meta.labels = {"x"};
@@ -351,7 +347,7 @@ TEST(IndexSnapshot, DamagedTablesAreRefusedOrHarmless) {
         {ObservableKind::kUrl, "http://u" + std::to_string(n) + ".test/", false}};
     ASSERT_TRUE(index.Add(meta, entries).ok());
   }
-  ASSERT_TRUE(index.Remove(Id(3)).ok());
+  ASSERT_TRUE(index.Remove(TestIndicatorId(3)).ok());
   internal::SnapshotWriter out;
   index.SaveTo(out);
   const std::string good = out.bytes();
@@ -365,12 +361,12 @@ TEST(IndexSnapshot, DamagedTablesAreRefusedOrHarmless) {
   EXPECT_TRUE(copy.MatchIpv4(0x0A030101).refs.empty());
   // The loaded index takes new indicators (its interner maps names again).
   IndicatorMeta meta;
-  meta.id = Id(99);
+  meta.id = TestIndicatorId(99);
   meta.modified_us = 1;
   meta.name = "n1";
   ASSERT_TRUE(
       copy.Add(meta, std::vector<IndexEntry>{{ObservableKind::kIpv4, "10.99.0.1", false}}).ok());
-  EXPECT_EQ(copy.Get(*copy.FindRef(Id(99)))->name, "n1");
+  EXPECT_EQ(copy.Get(*copy.FindRef(TestIndicatorId(99)))->name, "n1");
 
   std::mt19937 random(11);
   for (int i = 0; i < 3000; ++i) {

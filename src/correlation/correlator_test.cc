@@ -4,6 +4,7 @@
 // answer `truncated` (an existence oracle); more visible matches than
 // max_results still are.
 #include "correlation/correlator.h"
+#include "correlation/indicator_ids_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -22,12 +23,6 @@ namespace kizuna::correlation {
 namespace {
 
 namespace json = boost::json;
-
-std::string Id(int n) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "indicator--00000000-0000-4000-8000-%012d", n);
-  return buf;
-}
 
 class CorrelatorTest : public ::testing::Test {
  protected:
@@ -53,13 +48,13 @@ class CorrelatorTest : public ::testing::Test {
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
   }
 
-  // Stores indicators first..last (ids Id(n)), each `[ipv4-addr:value = address]`.
+  // Stores indicators first..last (ids TestIndicatorId(n)), each `[ipv4-addr:value = address]`.
   void AddIndicators(int first, int last, const std::string& address) {
     std::vector<store::NewObject> batch;
     for (int n = first; n <= last; ++n) {
       json::object o{{"type", "indicator"},
                      {"spec_version", "2.1"},
-                     {"id", Id(n)},
+                     {"id", TestIndicatorId(n)},
                      {"created", "2024-03-01T10:00:00.000Z"},
                      {"modified", "2024-03-01T10:00:00.000Z"},
                      {"name", "indicator " + std::to_string(n)},
@@ -106,20 +101,22 @@ TEST_F(CorrelatorTest, HiddenIndicatorsNeitherTruncateNorHideVisibleOnes) {
   Correlator correlator(*store_, Options(2));
   ASSERT_TRUE(correlator.Refresh().ok());
 
-  ObservableResult one = MatchSeeing(correlator, address, {Id(502)});
-  EXPECT_EQ(Ids(one), std::set<std::string>{Id(502)});
+  ObservableResult one = MatchSeeing(correlator, address, {TestIndicatorId(502)});
+  EXPECT_EQ(Ids(one), std::set<std::string>{TestIndicatorId(502)});
   EXPECT_FALSE(one.truncated) << "the hidden indicators must not show as truncation";
 
-  ObservableResult two = MatchSeeing(correlator, address, {Id(1), Id(502)});
-  EXPECT_EQ(Ids(two), (std::set<std::string>{Id(1), Id(502)}));
+  ObservableResult two =
+      MatchSeeing(correlator, address, {TestIndicatorId(1), TestIndicatorId(502)});
+  EXPECT_EQ(Ids(two), (std::set<std::string>{TestIndicatorId(1), TestIndicatorId(502)}));
   EXPECT_FALSE(two.truncated) << "exactly max_results visible: nothing left out";
 
-  ObservableResult none = MatchSeeing(correlator, address, {Id(600)});
+  ObservableResult none = MatchSeeing(correlator, address, {TestIndicatorId(600)});
   EXPECT_TRUE(none.matches.empty());
   EXPECT_FALSE(none.truncated);
 
   // More visible than max_results: truncated, as before.
-  ObservableResult three = MatchSeeing(correlator, address, {Id(1), Id(250), Id(502)});
+  ObservableResult three = MatchSeeing(
+      correlator, address, {TestIndicatorId(1), TestIndicatorId(250), TestIndicatorId(502)});
   EXPECT_EQ(three.matches.size(), 2u);
   EXPECT_TRUE(three.truncated);
 
@@ -141,11 +138,15 @@ TEST_F(CorrelatorTest, VisibleMatchesAreCountedAgainstMaxResults) {
   AddIndicators(1, 10, address);
   Correlator correlator(*store_, Options(3));
   ASSERT_TRUE(correlator.Refresh().ok());
-  ObservableResult some = MatchSeeing(correlator, address, {Id(2), Id(4), Id(6), Id(8)});
+  ObservableResult some =
+      MatchSeeing(correlator, address,
+                  {TestIndicatorId(2), TestIndicatorId(4), TestIndicatorId(6), TestIndicatorId(8)});
   EXPECT_EQ(some.matches.size(), 3u);
   EXPECT_TRUE(some.truncated);
-  ObservableResult few = MatchSeeing(correlator, address, {Id(2), Id(4), Id(6)});
-  EXPECT_EQ(Ids(few), (std::set<std::string>{Id(2), Id(4), Id(6)}));
+  ObservableResult few = MatchSeeing(correlator, address,
+                                     {TestIndicatorId(2), TestIndicatorId(4), TestIndicatorId(6)});
+  EXPECT_EQ(Ids(few),
+            (std::set<std::string>{TestIndicatorId(2), TestIndicatorId(4), TestIndicatorId(6)}));
   EXPECT_FALSE(few.truncated);
 }
 

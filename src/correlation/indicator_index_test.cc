@@ -1,4 +1,5 @@
 #include "correlation/indicator_index.h"
+#include "correlation/indicator_ids_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -17,15 +18,9 @@ class FakeClock : public Clock {
   std::atomic<int64_t> now{1'000'000};
 };
 
-std::string Id(int n) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "indicator--00000000-0000-4000-8000-%012d", n);
-  return buf;
-}
-
 IndicatorMeta Meta(int n, int64_t modified = 1) {
   IndicatorMeta m;
-  m.id = Id(n);
+  m.id = TestIndicatorId(n);
   m.modified_us = modified;
   m.name = "indicator " + std::to_string(n);
   return m;
@@ -111,7 +106,7 @@ TEST_F(IndexTest, Ipv6ExactAndCidr) {
   EXPECT_EQ(index_.MatchIpv6(*ParseIpv6("2001:db8::2")).refs, (Refs{p64, p0}));
   EXPECT_EQ(index_.MatchIpv6(*ParseIpv6("2001:db8:8000::5")).refs, (Refs{p33, p0}));
   EXPECT_EQ(index_.MatchIpv6(*ParseIpv6("fe80::1")).refs, (Refs{p0}));
-  ASSERT_TRUE(index_.Remove(Id(4)).ok());
+  ASSERT_TRUE(index_.Remove(TestIndicatorId(4)).ok());
   EXPECT_TRUE(index_.MatchIpv6(*ParseIpv6("fe80::1")).refs.empty());
   EXPECT_EQ(index_.Match(ObservableKind::kIpv6, "2001:DB8::1").refs, (Refs{exact, p64}));
 }
@@ -266,9 +261,9 @@ TEST_F(IndexTest, BadEntryLeavesIndexUnchanged) {
 TEST_F(IndexTest, RemoveAndRevoke) {
   uint32_t a = Add(1, {E(ObservableKind::kIpv4, "1.1.1.1")}, 1);
   Add(2, {E(ObservableKind::kIpv4, "1.1.1.1")}, 1);
-  ASSERT_TRUE(index_.Remove(Id(2)).ok());
+  ASSERT_TRUE(index_.Remove(TestIndicatorId(2)).ok());
   EXPECT_EQ(V4Refs("1.1.1.1"), (Refs{a}));
-  EXPECT_EQ(index_.Remove(Id(2)).code(), Code::kNotFound);
+  EXPECT_EQ(index_.Remove(TestIndicatorId(2)).code(), Code::kNotFound);
 
   IndicatorMeta revoked = Meta(1, 2);
   revoked.revoked = true;
@@ -285,7 +280,7 @@ TEST_F(IndexTest, RemoveAndRevoke) {
       Code::kAlreadyExists);
   EXPECT_TRUE(V4Refs("1.1.1.1").empty());
   // Remove forgets the tombstone too.
-  ASSERT_TRUE(index_.Remove(Id(1)).ok());
+  ASSERT_TRUE(index_.Remove(TestIndicatorId(1)).ok());
   EXPECT_EQ(index_.Stats().tombstones, 0u);
   EXPECT_EQ(index_.Stats().indicators, 0u);
 }
@@ -304,7 +299,7 @@ TEST_F(IndexTest, ExpiryByClock) {
   EXPECT_TRUE(V4Refs("10.9.9.9").empty());
   EXPECT_EQ(index_.PurgeExpired(), 1u);
   EXPECT_EQ(index_.Stats().entries, 0u);
-  EXPECT_FALSE(index_.FindRef(Id(1)).has_value());
+  EXPECT_FALSE(index_.FindRef(TestIndicatorId(1)).has_value());
 }
 
 TEST(IndexCap, ResultsCappedWithTruncatedFlag) {
@@ -320,7 +315,7 @@ TEST(IndexCap, ResultsCappedWithTruncatedFlag) {
   EXPECT_TRUE(r.refs.empty());
   EXPECT_FALSE(r.truncated);
   // Exactly at the cap: not truncated.
-  for (int i = 3; i < 10; ++i) ASSERT_TRUE(index.Remove(Id(i)).ok());
+  for (int i = 3; i < 10; ++i) ASSERT_TRUE(index.Remove(TestIndicatorId(i)).ok());
   r = index.MatchIpv4(*ParseIpv4("10.1.1.1"));
   EXPECT_EQ(r.refs.size(), 3u);
   EXPECT_FALSE(r.truncated);
@@ -478,14 +473,14 @@ TEST_F(IndexTest, ChurnKeepsAnswersRight) {
                                       E(ObservableKind::kIpv4, "172.16.0.0/12")});
       ASSERT_TRUE(r.ok());
     }
-    for (int i = 0; i < 20000; i += 2) ASSERT_TRUE(index_.Remove(Id(i)).ok());
+    for (int i = 0; i < 20000; i += 2) ASSERT_TRUE(index_.Remove(TestIndicatorId(i)).ok());
     EXPECT_TRUE(index_.MatchDomain("d4.com").refs.empty());
     EXPECT_EQ(index_.MatchDomain("d5.com").refs.size(), 1u);
     EXPECT_TRUE(V4Refs("10.0.4.1").empty());
     EXPECT_EQ(V4Refs("10.0.5.1").size(), 1u);
     EXPECT_EQ(V4Refs("172.16.0.1").size(), 100u);  // capped
     EXPECT_EQ(index_.Stats().indicators, 10000u);
-    for (int i = 1; i < 20000; i += 2) ASSERT_TRUE(index_.Remove(Id(i)).ok());
+    for (int i = 1; i < 20000; i += 2) ASSERT_TRUE(index_.Remove(TestIndicatorId(i)).ok());
     EXPECT_EQ(index_.Stats().entries, 0u);
     EXPECT_TRUE(V4Refs("172.16.0.1").empty());
   }
@@ -587,7 +582,7 @@ TEST(IndexIpv4, AgreesWithBruteForce) {
   for (int round = 0; round < 3; ++round) {
     for (size_t k = 0; k < nets.size(); ++k) {
       if (nets[k].live && rng() % 2 == 0) {
-        ASSERT_TRUE(index.Remove(Id(static_cast<int>(k))).ok());
+        ASSERT_TRUE(index.Remove(TestIndicatorId(static_cast<int>(k))).ok());
         nets[k].live = false;
       }
     }

@@ -13,7 +13,7 @@ namespace {
 
 using correlation::ObservableKind;
 
-const int64_t kNow = *ParseTimestamp("2026-12-01T00:00:00Z");
+const int64_t kExportedAt = *ParseTimestamp("2026-12-01T00:00:00Z");
 
 std::string Indicator(const std::string& n, const std::string& pattern,
                       const std::string& extra = "", stix::Tlp tlp = stix::Tlp::kGreen) {
@@ -27,7 +27,7 @@ std::string Indicator(const std::string& n, const std::string& pattern,
 
 ExportFilter Filter() {
   ExportFilter filter;
-  filter.now_us = kNow;
+  filter.now_us = kExportedAt;
   return filter;
 }
 
@@ -129,7 +129,7 @@ std::string Written(ExportFormat format, const ExportOptions& options = {}) {
   set.Add(Indicator("07", "[email-addr:value = 'a@phish.example']"));
   ExportOptions o = options;
   o.source = "CERT-A";
-  o.generated_us = kNow;
+  o.generated_us = kExportedAt;
   std::ostringstream out;
   auto left_out = WriteEnforcement(format, set.Entries(), o, out);
   EXPECT_TRUE(left_out.ok()) << left_out.status().message();

@@ -14,7 +14,7 @@ namespace {
 
 namespace json = boost::json;
 
-const int64_t kNow = *ParseTimestamp("2026-12-01T00:00:00Z");
+const int64_t kImportedAt = *ParseTimestamp("2026-12-01T00:00:00Z");
 
 struct Read {
   Result<ListSummary> summary = Internal("not read yet");
@@ -23,7 +23,7 @@ struct Read {
 };
 
 Read ReadList(const std::string& text, ListOptions options = {}) {
-  options.now_us = kNow;
+  options.now_us = kImportedAt;
   Read read;
   std::istringstream in(text);
   read.summary = ReadIndicatorList(in, options, [&](json::object&& o) {

@@ -21,7 +21,7 @@ namespace {
 
 namespace json = boost::json;
 
-std::string TempPath(const std::string& name) {
+std::string IntervalTempPath(const std::string& name) {
   return (std::filesystem::temp_directory_path() /
           ("kizuna-interval-" + std::to_string(::getpid()) + "-" + name))
       .string();
@@ -52,7 +52,7 @@ TEST(Interval, TheIntervalsOfACaptureAddUpToExactlyTheWhole) {
   options.duration_s = 2 * 3600;
   options.outbreak_at_s = 3600;
   options.outbreak_sources = 800;
-  const std::string path = TempPath("whole.pcap");
+  const std::string path = IntervalTempPath("whole.pcap");
   SynthTruth truth;
   ASSERT_TRUE(WriteSynth(options, path, &truth).ok());
   const Cut cut = CutCapture(path);
@@ -127,7 +127,7 @@ void WriteSyns(const std::string& path, const std::vector<std::pair<int64_t, uin
 
 TEST(Interval, APacketLaterThanTwoIntervalsStartsAnotherPieceOfItsInterval) {
   const int64_t t0 = 1795305600;  // a minute boundary
-  const std::string path = TempPath("late.pcap");
+  const std::string path = IntervalTempPath("late.pcap");
   WriteSyns(path, {{t0 + 5, 0x01020304},
                    {t0 + 70, 0x01020305},
                    {t0 + 200, 0x01020306},
@@ -294,7 +294,7 @@ TEST(Interval, ASetMayTravelAsASketchWhereAddressesMayNot) {
 }
 
 TEST(Interval, ACaptureKeepsItsIdentityAndAnotherHasAnother) {
-  const std::string a = TempPath("id-a.pcap"), b = TempPath("id-b.pcap");
+  const std::string a = IntervalTempPath("id-a.pcap"), b = IntervalTempPath("id-b.pcap");
   WriteSyns(a, {{1795305600, 1}, {1795305601, 2}});
   WriteSyns(b, {{1795305600, 1}, {1795305601, 3}});
   auto ida = CaptureIdentity(a), ida2 = CaptureIdentity(a), idb = CaptureIdentity(b);

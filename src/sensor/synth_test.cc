@@ -21,7 +21,7 @@ namespace {
 
 namespace json = boost::json;
 
-std::string TempPath(const std::string& name) {
+std::string SynthTempPath(const std::string& name) {
   return (std::filesystem::temp_directory_path() /
           ("kizuna-synth-" + std::to_string(::getpid()) + "-" + name))
       .string();
@@ -40,7 +40,7 @@ struct Generated {
 
 std::unique_ptr<Generated> Generate(SynthOptions options, const std::string& name) {
   auto g = std::make_unique<Generated>();
-  g->path = TempPath(name);
+  g->path = SynthTempPath(name);
   Status written = WriteSynth(options, g->path, &g->truth);
   EXPECT_TRUE(written.ok()) << written.ToString();
   return g;
@@ -158,10 +158,10 @@ TEST(Synth, RefusesWhatItCannotWrite) {
   options.packets = 10;
   options.link = LinkType::kLinuxSll2;
   options.darknet_length = 4;
-  EXPECT_EQ(WriteSynth(options, TempPath("x.pcap"), nullptr).code(), Code::kInvalidArgument);
+  EXPECT_EQ(WriteSynth(options, SynthTempPath("x.pcap"), nullptr).code(), Code::kInvalidArgument);
   options.darknet_length = 16;
   options.outbreak_share = 1.5;
-  EXPECT_EQ(WriteSynth(options, TempPath("x.pcap"), nullptr).code(), Code::kInvalidArgument);
+  EXPECT_EQ(WriteSynth(options, SynthTempPath("x.pcap"), nullptr).code(), Code::kInvalidArgument);
   options.outbreak_share = 0.2;
   EXPECT_FALSE(WriteSynth(options, "/nonexistent-dir/x.pcap", nullptr).ok());
 }
@@ -172,7 +172,7 @@ TEST(Capture, ACaptureCutMidRecordCountsWhatCameBeforeAndSaysSo) {
   auto g = Generate(options, "cut.pcap");
   std::string bytes = ReadFile(g->path);
   bytes.resize(bytes.size() - 30);  // into the last record
-  const std::string cut = TempPath("cut2.pcap");
+  const std::string cut = SynthTempPath("cut2.pcap");
   std::ofstream(cut, std::ios::binary) << bytes;
   CaptureReport report = Analyse(cut);
   std::filesystem::remove(cut);
@@ -229,7 +229,7 @@ TEST(Capture, EitherByteOrderAndNanosecondTimestampsReadTheSame) {
   ASSERT_NE(want.find("\"first\":"), std::string::npos);
   for (bool swap : {false, true}) {
     for (bool nanoseconds : {false, true}) {
-      const std::string path = TempPath("rewritten.pcap");
+      const std::string path = SynthTempPath("rewritten.pcap");
       std::ofstream(path, std::ios::binary) << Rewritten(ReadFile(g->path), swap, nanoseconds);
       const std::string got = CaptureReportJson(Analyse(path));
       std::filesystem::remove(path);
@@ -252,7 +252,7 @@ TEST(Capture, ARecordLongerThanTheFileStopsThereWithAWarning) {
   }
   const uint32_t huge = 1u << 30;
   std::memcpy(bytes.data() + at + 8, &huge, 4);
-  const std::string path = TempPath("long2.pcap");
+  const std::string path = SynthTempPath("long2.pcap");
   std::ofstream(path, std::ios::binary) << bytes;
   CaptureReport report = Analyse(path);
   std::filesystem::remove(path);
@@ -300,7 +300,7 @@ TEST(Capture, MalformedFramesAreOnlyCountedAsSuchAndCutOnesHaveNoPort) {
   mismatch.insert(mismatch.end(), cut6.begin(), cut6.end() - 2);
   mismatch[14 + 6] = 59;  // no next header
   mismatch[14 + 5] = 0;
-  const std::string raw_path = TempPath("raw.pcap"), eth_path = TempPath("eth.pcap");
+  const std::string raw_path = SynthTempPath("raw.pcap"), eth_path = SynthTempPath("eth.pcap");
   std::ofstream(raw_path, std::ios::binary) << PcapOf(101, {syn, cut6});
   std::ofstream(eth_path, std::ios::binary) << PcapOf(1, {mismatch});
   CaptureReport raw = Analyse(raw_path);
@@ -338,7 +338,7 @@ TEST(Capture, AFileThatShrinksWhileItIsReadEndsWithAnError) {
 }
 
 TEST(Capture, AFileThatIsNoCaptureIsAnError) {
-  const std::string path = TempPath("not.pcap");
+  const std::string path = SynthTempPath("not.pcap");
   std::ofstream(path) << "this is not a capture file\n";
   auto report = AnalyzeCapture(path, Darknet{});
   std::filesystem::remove(path);

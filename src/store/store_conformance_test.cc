@@ -39,7 +39,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAreArray;
 
-constexpr int64_t kT0 = 1'700'000'000'000'000;  // 2023-11-14, microseconds
 constexpr int64_t kSecond = 1'000'000;
 
 std::string IndicatorId(int n) {

@@ -31,6 +31,9 @@ class StoreHarness {
 
 using StoreHarnessFactory = std::function<std::unique_ptr<StoreHarness>()>;
 
+// The tests' first "now": 2023-11-14, in microseconds.
+inline constexpr int64_t kT0 = 1'700'000'000'000'000;
+
 // A clock tests set by hand. Thread-safe.
 class FakeClock : public Clock {
  public:

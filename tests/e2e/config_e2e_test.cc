@@ -23,7 +23,8 @@ void ReplaceInConfig(const NodeProcess& node, const std::string& from, const std
   WriteFile(path, config);
 }
 
-std::string Envelope(int n) {
+// An envelope of `n` indicators.
+std::string EnvelopeOfIndicators(int n) {
   std::string out = R"({"objects":[)";
   char id[64];
   for (int i = 0; i < n; ++i) {
@@ -47,12 +48,12 @@ TEST(NodeConfig, LimitsComeFromTheConfig) {
   auto r = node.Get("/taxii2/root/");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(boost::json::parse(r.body).at("max_content_length").to_number<int>(), 4096);
-  r = node.Post(objects, Envelope(40));  // > 4096 bytes
+  r = node.Post(objects, EnvelopeOfIndicators(40));  // > 4096 bytes
   EXPECT_EQ(r.status, 413) << r.body;
-  r = node.Post(objects, Envelope(6));
+  r = node.Post(objects, EnvelopeOfIndicators(6));
   EXPECT_EQ(r.status, 413) << r.body;
   EXPECT_NE(r.body.find("limit is 5"), std::string::npos) << r.body;
-  r = node.Post(objects, Envelope(5));
+  r = node.Post(objects, EnvelopeOfIndicators(5));
   ASSERT_EQ(r.status, 202) << r.body;
   auto count = [&](const std::string& query) {
     auto response = node.Get(objects + query);

@@ -49,7 +49,6 @@ INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest, ::testing::Values(StoreHa
                          })));
 
 constexpr const char* kCollectionId = "0c6b5b7a-3a43-4f6e-8d52-9f2f5c1a0d11";
-constexpr int64_t kT0 = 1'700'000'000'000'000;
 
 std::string IndicatorId(int64_t n) {
   char id[64];
