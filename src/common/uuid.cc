@@ -1,4 +1,5 @@
 #include "common/uuid.h"
+#include "common/encoding.h"
 
 #include <openssl/evp.h>
 #include <sodium.h>
@@ -18,13 +19,6 @@ std::string Format(const unsigned char* b) {
   return std::string(out, 36);
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 bool IsUuid(std::string_view t) {
@@ -32,7 +26,7 @@ bool IsUuid(std::string_view t) {
   for (size_t i = 0; i < 36; ++i) {
     if (i == 8 || i == 13 || i == 18 || i == 23) {
       if (t[i] != '-') return false;
-    } else if (HexValue(t[i]) < 0) {
+    } else if (HexDigitValue(t[i]) < 0) {
       return false;
     }
   }
@@ -41,7 +35,7 @@ bool IsUuid(std::string_view t) {
 
 int UuidVersion(std::string_view t) {
   if (!IsUuid(t)) return 0;
-  return HexValue(t[14]);
+  return HexDigitValue(t[14]);
 }
 
 std::string NewUuid4() {
@@ -59,7 +53,7 @@ std::string Uuid5(std::string_view ns, std::string_view name) {
   size_t j = 0;
   for (size_t i = 0; i < ns.size() && j < 16; ++i) {
     if (ns[i] == '-') continue;
-    nsb[j++] = static_cast<unsigned char>(HexValue(ns[i]) * 16 + HexValue(ns[i + 1]));
+    nsb[j++] = static_cast<unsigned char>(HexDigitValue(ns[i]) * 16 + HexDigitValue(ns[i + 1]));
     ++i;
   }
   unsigned char digest[EVP_MAX_MD_SIZE];

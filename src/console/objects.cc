@@ -6,6 +6,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "common/encoding.h"
 #include "common/time.h"
 #include "taxii/taxii.h"
 
@@ -74,13 +75,6 @@ Status ForEachNewestVisible(const platform::NodeServices& services, const Readab
   }
 }
 
-std::string Lower(std::string_view text) {
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower;
-}
-
 Result<int64_t> TimeParam(std::string_view key, const std::string& value) {
   auto micros = ParseTimestamp(value);
   if (!micros.ok()) {
@@ -126,7 +120,7 @@ Result<ObjectFilter> FilterFromQuery(
       KIZUNA_ASSIGN_OR_RETURN(int64_t us, TimeParam(key, value));
       filter.added_before_us = us;
     } else if (key == "q") {
-      filter.text = Lower(value);
+      filter.text = AsciiLower(value);
     } else if (key == "limit") {
       size_t limit = 0;
       for (char c : value) {
@@ -162,7 +156,7 @@ Result<SearchResult> SearchObjects(const platform::NodeServices& services, const
           const store::StoredObject& v = object.version;
           if (filter.tlp && v.tlp != *filter.tlp) return true;
           if (!filter.producer.empty() && ProducerOf(v) != filter.producer) return true;
-          if (!filter.text.empty() && Lower(v.json).find(filter.text) == std::string::npos) {
+          if (!filter.text.empty() && AsciiLower(v.json).find(filter.text) == std::string::npos) {
             return true;
           }
           result.objects.push_back(std::move(object));

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "common/encoding.h"
 #include "correlation/indicator_index_internal.h"
 
 namespace kizuna::correlation {
@@ -61,13 +62,7 @@ std::optional<std::array<uint8_t, 16>> ParseIndicatorId(std::string_view id) {
       ++i;
       continue;
     }
-    auto hex = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    int hi = hex(u[i]), lo = hex(u[i + 1]);
+    int hi = HexDigitValue(u[i]), lo = HexDigitValue(u[i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     out[n++] = static_cast<uint8_t>(hi * 16 + lo);
     i += 2;

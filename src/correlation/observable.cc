@@ -1,4 +1,5 @@
 #include "correlation/observable.h"
+#include "common/encoding.h"
 
 #include <arpa/inet.h>
 #include <idn2.h>
@@ -52,15 +53,8 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 bool IsHex(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return HexValue(c) >= 0; });
+  return std::all_of(s.begin(), s.end(), [](char c) { return HexDigitValue(c) >= 0; });
 }
 
 bool IsUnreserved(char c) {
@@ -78,8 +72,8 @@ std::string NormalizePercent(std::string_view s) {
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%' && i + 2 < s.size()) {
-      int hi = HexValue(s[i + 1]);
-      int lo = HexValue(s[i + 2]);
+      int hi = HexDigitValue(s[i + 1]);
+      int lo = HexDigitValue(s[i + 2]);
       if (hi >= 0 && lo >= 0) {
         char decoded = static_cast<char>(hi * 16 + lo);
         if (IsUnreserved(decoded)) {
@@ -588,7 +582,7 @@ Result<std::string> DecodeDigest(ObservableKind kind, std::string_view hex) {
   }
   std::string out(static_cast<size_t>(len), '\0');
   for (int i = 0; i < len; ++i) {
-    out[i] = static_cast<char>(HexValue(h[2 * i]) * 16 + HexValue(h[2 * i + 1]));
+    out[i] = static_cast<char>(HexDigitValue(h[2 * i]) * 16 + HexDigitValue(h[2 * i + 1]));
   }
   return out;
 }
@@ -625,7 +619,7 @@ Result<std::string> NormalizeValue(ObservableKind kind, std::string_view value) 
       std::string out;
       for (char c : Trim(value)) {
         if (c == '-' || c == ':' || c == '.') continue;
-        if (HexValue(c) < 0)
+        if (HexDigitValue(c) < 0)
           return InvalidArgument("not a MAC address: '" + std::string(value) + "'");
         out.push_back(Lower(c));
       }

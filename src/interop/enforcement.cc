@@ -15,8 +15,6 @@ namespace {
 namespace json = boost::json;
 using correlation::ObservableKind;
 
-constexpr int64_t kDayUs = 86400LL * 1000000;
-
 struct FormatInfo {
   ExportFormat format;
   std::string_view name;
@@ -303,7 +301,7 @@ int EnforcementSet::Add(std::string_view indicator_json) {
   if (confidence < filter_.min_confidence) return 0;
   if (!filter_.producers.empty() && !filter_.producers.contains(info.created_by_ref)) return 0;
   const int64_t modified = info.modified_us ? info.modified_us : info.created_us;
-  if (filter_.max_age_days > 0 && modified < now - filter_.max_age_days * kDayUs) return 0;
+  if (filter_.max_age_days > 0 && modified < now - filter_.max_age_days * kMicrosPerDay) return 0;
   auto pattern = pattern::ParsePattern(text("pattern"));
   if (!pattern.ok()) return 0;
   auto comparisons = pattern::ReduceToSimpleComparisons(*pattern);

@@ -437,8 +437,7 @@ class ListReader {
       }
       last_seen = *t;
     }
-    constexpr int64_t kDayUs = 86400LL * 1000000;
-    if (valid_from > options_.now_us + kDayUs) {
+    if (valid_from > options_.now_us + kMicrosPerDay) {
       Reject("first_seen is in the future");
       return;
     }
@@ -462,7 +461,8 @@ class ListReader {
     indicator["pattern_version"] = "2.1";
     indicator["valid_from"] = FormatTimestamp(valid_from, 3);
     if (options_.lifetime_days > 0) {
-      const int64_t until = std::max(last_seen, options_.now_us) + options_.lifetime_days * kDayUs;
+      const int64_t until =
+          std::max(last_seen, options_.now_us) + options_.lifetime_days * kMicrosPerDay;
       if (until > valid_from) indicator["valid_until"] = FormatTimestamp(until, 3);
     }
     if (confidence >= 0) indicator["confidence"] = confidence;

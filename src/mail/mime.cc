@@ -80,12 +80,6 @@ bool IsPlainHeaderText(std::string_view s) {
   });
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // "Name: value" folded at white space to lines of about 78 (value ASCII).
 Result<std::string> FoldField(std::string_view name, std::string_view value) {
   auto blank = [](char c) { return c == ' ' || c == '\t'; };
@@ -390,7 +384,7 @@ Result<std::string> BuildHeaders(const Message& message) {
       std::string shown = HasLineBreakOrNul(name) ? "(with a line break)" : name;
       return InvalidArgument("header name: letters, digits and '-' only: " + shown);
     }
-    std::string lower = Lower(name);
+    std::string lower = AsciiLower(name);
     if (IsReservedHeader(lower)) {
       return InvalidArgument("header " + name +
                              ": set from the message's own fields, not as extra");

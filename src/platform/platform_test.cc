@@ -14,6 +14,7 @@
 #include "platform/module.h"
 #include "platform/route_table.h"
 #include "store/sqlite/sqlite_store.h"
+#include "tests/support/manual_clock.h"
 
 namespace kizuna::platform {
 namespace {
@@ -222,16 +223,7 @@ TEST(RouteTable, ConcurrentDispatch) {
 
 // ---------------------------------------------------------------- store, clock
 
-class FakeClock : public Clock {
- public:
-  explicit FakeClock(int64_t now) : now_(now) {}
-  int64_t NowMicros() const override { return now_.load(); }
-  void Set(int64_t now) { now_ = now; }
-  void Advance(int64_t micros) { now_ += micros; }
-
- private:
-  std::atomic<int64_t> now_;
-};
+using FakeClock = test_support::ManualClock;
 
 // A fresh SQLite store in the test's temporary directory.
 std::unique_ptr<store::Store> OpenStore(const std::string& name) {

@@ -16,6 +16,7 @@
 
 #include "common/time.h"
 #include "store/store.h"
+#include "tests/support/manual_clock.h"
 
 namespace kizuna::store {
 
@@ -34,16 +35,7 @@ using StoreHarnessFactory = std::function<std::unique_ptr<StoreHarness>()>;
 // The tests' first "now": 2023-11-14, in microseconds.
 inline constexpr int64_t kT0 = 1'700'000'000'000'000;
 
-// A clock tests set by hand. Thread-safe.
-class FakeClock : public Clock {
- public:
-  explicit FakeClock(int64_t now_us) : now_us_(now_us) {}
-  int64_t NowMicros() const override { return now_us_.load(); }
-  void Set(int64_t now_us) { now_us_.store(now_us); }
-
- private:
-  std::atomic<int64_t> now_us_;
-};
+using FakeClock = test_support::ManualClock;
 
 class StoreConformanceTest : public ::testing::TestWithParam<StoreHarnessFactory> {
  public:

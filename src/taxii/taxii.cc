@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 
+#include "common/encoding.h"
 #include "common/time.h"
 #include "common/uuid.h"
 #include "stix/stix.h"
@@ -23,12 +24,6 @@ using http::Response;
 constexpr std::string_view kTaxiiType = "application/taxii+json";
 constexpr std::string_view kStixType = "application/stix+json";
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 struct MediaRange {
   std::string type;     // lower-case "application/taxii+json"
   std::string version;  // "" when absent
@@ -37,12 +32,12 @@ struct MediaRange {
 MediaRange ParseMediaRange(std::string_view text) {
   MediaRange range;
   auto parts = Split(text, ';');
-  range.type = Lower(Trim(parts[0]));
+  range.type = AsciiLower(Trim(parts[0]));
   for (size_t i = 1; i < parts.size(); ++i) {
     std::string_view param = Trim(parts[i]);
     size_t eq = param.find('=');
     if (eq == std::string_view::npos) continue;
-    if (Lower(Trim(param.substr(0, eq))) == "version") {
+    if (AsciiLower(Trim(param.substr(0, eq))) == "version") {
       std::string_view value = Trim(param.substr(eq + 1));
       if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
         value = value.substr(1, value.size() - 2);
