@@ -181,23 +181,37 @@ TEST_F(BusTest, ASubscriberResumesFromItsCursorAfterARestart) {
 }
 
 TEST_F(BusTest, AWriterInAnotherProcessWakesASubscriber) {
-  BusOptions options;
-  options.store_poll = 60s;  // only the wake socket can deliver in time
-  options.wake_socket = WakeSocketPath(dir_.string());
-  ChangeBus bus(*store_, options);
-  ASSERT_TRUE(bus.Start().ok());
-  auto subscription = bus.Subscribe(Subscriber("s", bus.head()));
+  // The writer is forked before the bus starts its thread: a child forked
+  // from a process with threads may not allocate (it could inherit the
+  // allocator's lock held). It waits on a pipe until the subscriber is there.
+  int go[2];
+  ASSERT_EQ(::pipe(go), 0);
   pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
+    ::close(go[1]);
+    char byte = 0;
+    if (::read(go[0], &byte, 1) != 1) ::_exit(2);
     // Another process (as `kizuna import` is): its own store handle, then the wake.
     auto other = store::OpenSqliteStore((dir_ / "kizuna.db").string());
     bool ok = other.ok() && (*other)->AddObjects(kCollection, {Indicator(42)}).ok();
     NotifyNode(dir_.string());
     ::_exit(ok ? 0 : 1);
   }
+  ::close(go[0]);
+  BusOptions options;
+  options.store_poll = 60s;  // only the wake socket can deliver in time
+  options.wake_socket = WakeSocketPath(dir_.string());
+  ChangeBus bus(*store_, options);
+  const bool started = bus.Start().ok();
+  auto subscription = bus.Subscribe(Subscriber("s", bus.head()));
+  // Closing the pipe without a byte ends the child too, whatever happens here.
+  const bool released = started && ::write(go[1], "g", 1) == 1;
+  ::close(go[1]);
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(started);
+  ASSERT_TRUE(released);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   auto next = subscription->Next(20s);
   ASSERT_TRUE(next.ok());

@@ -158,6 +158,11 @@ Status CreateNodes(std::vector<DemoNode>& nodes) {
 Status StartNode(DemoNode& n) {
   const pid_t parent = getpid();
   const std::string log = n.dir + "/serve.log";
+  // Everything the child needs exists before the fork: between fork and exec
+  // it may only make async-signal-safe calls (no allocation).
+  std::string self = "kizuna";
+  std::string command = "serve";
+  char* argv[] = {self.data(), command.data(), n.dir.data(), nullptr};
   pid_t pid = fork();
   if (pid < 0) return IoError(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
@@ -169,9 +174,6 @@ Status StartNode(DemoNode& n) {
     int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (out < 0 || in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) _exit(126);
-    std::string self = "kizuna";
-    std::string command = "serve";
-    char* argv[] = {self.data(), command.data(), n.dir.data(), nullptr};
     execv("/proc/self/exe", argv);
     _exit(127);
   }

@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +25,7 @@
 
 #include "common/encoding.h"
 #include "node/config.h"
+#include "tests/support/child_process.h"
 
 namespace kizuna::e2e {
 namespace {
@@ -35,23 +35,6 @@ using Clock = std::chrono::steady_clock;
 std::string Trimmed(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   return s;
-}
-
-std::vector<char*> Argv(const std::string& program, const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(program.c_str()));
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  return argv;
-}
-
-// In a forked child before exec: its own process group (so that a timeout
-// kills whatever it started too), and SIGKILL when the thread that forked it
-// dies (a test killed by ctest's TIMEOUT leaves no process behind).
-void BoundChild(pid_t parent) {
-  setpgid(0, 0);
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent) _exit(127);  // the parent died before prctl
 }
 
 // Waits up to `timeout` for the child `pid` to end and returns its wait
@@ -177,22 +160,11 @@ CommandResult RunProgram(const std::string& program, const std::vector<std::stri
   const std::string in_path = io.path() + "/in", out_path = io.path() + "/out",
                     err_path = io.path() + "/err";
   WriteFile(in_path, input);
-  const pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid == 0) {
-    BoundChild(parent);
-    int in = open(in_path.c_str(), O_RDONLY);
-    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(in, 0);
-    dup2(out, 1);
-    dup2(err, 2);
-    auto argv = Argv(program, args);
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
-  if (pid < 0) throw std::runtime_error("fork failed: " + std::string(std::strerror(errno)));
-  setpgid(pid, pid);  // as the child does: whichever runs first
+  std::vector<std::string> argv = {program};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string why;
+  const pid_t pid = test_support::SpawnBoundChild(argv, {in_path, out_path, err_path}, &why);
+  if (pid < 0) throw std::runtime_error("cannot start " + program + ": " + why);
   CommandResult result;
   std::optional<int> status = WaitForExit(pid, timeout);
   if (!status) {
@@ -225,27 +197,16 @@ bool NodeProcess::Start(std::string* error) {
   const std::string out_path = dir() + "/serve.out", err_path = dir() + "/serve.log";
   // Remove the previous run's output first, so that its URL is not mistaken for the new one.
   unlink(out_path.c_str());
-  const pid_t parent = getpid();
-  pid_ = fork();
-  if (pid_ == 0) {
-    BoundChild(parent);
-    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    int null = open("/dev/null", O_RDONLY);
-    dup2(null, 0);
-    dup2(out, 1);
-    dup2(err, 2);
-    const std::vector<std::string> args = {"serve", dir()};
-    const std::string program = KizunaBinary();
-    auto argv = Argv(program, args);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
+  test_support::ChildStdio stdio;
+  stdio.out = out_path;
+  stdio.err = err_path;
+  stdio.append_err = true;
+  std::string why;
+  pid_ = test_support::SpawnBoundChild({KizunaBinary(), "serve", dir()}, stdio, &why);
   if (pid_ < 0) {
-    if (error) *error = "fork failed: " + std::string(std::strerror(errno));
+    if (error) *error = "cannot start kizuna serve: " + why;
     return false;
   }
-  setpgid(pid_, pid_);
   // Wait for the "serving at http://127.0.0.1:PORT/" line.
   const auto deadline = Clock::now() + kStartTimeout;
   while (Clock::now() < deadline) {

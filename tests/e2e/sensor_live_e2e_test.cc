@@ -15,6 +15,7 @@
 #include <set>
 
 #include "tests/e2e/harness.h"
+#include "tests/support/child_process.h"
 #include "tests/support/eventually.h"
 
 namespace kizuna::e2e {
@@ -27,20 +28,13 @@ using test_support::Eventually;
 class Background {
  public:
   Background(const std::vector<std::string>& args, const std::string& err_path) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      const int out = open("/dev/null", O_WRONLY);
-      dup2(out, 1);
-      dup2(err, 2);
-      std::vector<std::string> all = {KizunaBinary()};
-      all.insert(all.end(), args.begin(), args.end());
-      std::vector<char*> argv;
-      for (std::string& a : all) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
+    std::vector<std::string> argv = {KizunaBinary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    test_support::ChildStdio stdio;
+    stdio.err = err_path;
+    std::string why;
+    pid_ = test_support::SpawnBoundChild(argv, stdio, &why);
+    if (pid_ < 0) ADD_FAILURE() << why;
   }
   ~Background() {
     if (pid_ > 0) {

@@ -1,5 +1,7 @@
 #include "tests/support/server_process.h"
 
+#include "tests/support/child_process.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -29,30 +31,12 @@ std::string ReadFileOrEmpty(const std::string& path) {
 
 bool StartServerProcess(const std::vector<std::string>& args, const std::string& port_file,
                         const std::string& log_file, ServerProcess* server, std::string* why) {
-  std::vector<std::string> owned = args;
-  std::vector<char*> argv;
-  for (std::string& a : owned) argv.push_back(a.data());
-  argv.push_back(nullptr);
   unlink(port_file.c_str());
-  const pid_t parent = getpid();
-  server->pid = fork();
-  if (server->pid == 0) {
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    int null = open("/dev/null", O_RDWR);
-    int log = open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    dup2(null, 0);
-    dup2(null, 1);
-    dup2(log, 2);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  if (server->pid < 0) {
-    *why = "fork: " + std::string(std::strerror(errno));
-    return false;
-  }
-  setpgid(server->pid, server->pid);
+  ChildStdio stdio;
+  stdio.err = log_file;
+  stdio.append_err = true;
+  server->pid = SpawnBoundChild(args, stdio, why);
+  if (server->pid < 0) return false;
   bool exited = false;
   Eventually(
       [&] {
