@@ -4,8 +4,9 @@
 # a temporary directory: nothing is written into the checkout). A crash, a
 # sanitizer report (ASan, UBSan, leaks), a timeout or running out of memory
 # fails that fuzzer; its input and log are kept and their paths printed.
-# Prints one line per fuzzer, then "fuzz: N passed, M failed"; exits 1 when
-# M > 0.
+# Runs as many fuzzers at once as there are cores (FUZZ_JOBS), each for its
+# full time. Prints one line per fuzzer as it ends, then "fuzz: N passed, M
+# failed"; exits 1 when M > 0 (a fuzzer that left no verdict counts as failed).
 # Usage: scripts/fuzz.sh [SECONDS_PER_FUZZER]   (default 20; JOBS=n for the build)
 # The fuzzers run are those build-fuzz/fuzz/fuzzers.txt lists (fuzz/CMakeLists.txt).
 set -euo pipefail
@@ -36,19 +37,19 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 echo "fuzz: ${#TARGETS[@]} fuzzers, ${SECONDS_PER_FUZZER} s each, in $WORK"
 
-passed=0
-failed=0
-while read -r name binary corpus; do
-  dir="$WORK/$name"
+# One fuzzer; its line goes to $dir/result, its verdict to $dir/verdict.
+fuzz_one() {
+  local name="$1" binary="$2" corpus="$3"
+  local dir="$WORK/$name"
   mkdir -p "$dir/corpus" "$dir/artifacts"
   if [ -d "$corpus" ]; then
     cp -R "$corpus/." "$dir/corpus/"
   else
     echo "fuzz: $name: no seed corpus at $corpus, starting empty" >&2
   fi
+  local seeds start rc=0 elapsed runs inputs reason
   seeds=$(find "$dir/corpus" -type f | wc -l)
   start=$SECONDS
-  rc=0
   (cd "$dir" && "$binary" -max_total_time="$SECONDS_PER_FUZZER" -timeout="$INPUT_TIMEOUT" \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/artifacts/" \
     "$dir/corpus" </dev/null >"$dir/log" 2>&1) || rc=$?
@@ -56,22 +57,51 @@ while read -r name binary corpus; do
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log" | tail -n 1)
   inputs=$(find "$dir/corpus" -type f | wc -l)
   if [ "$rc" -eq 0 ]; then
-    passed=$((passed + 1))
     printf '%-20s passed  %10s runs in %3d s, corpus %d -> %d\n' \
-      "$name" "${runs:-?}" "$elapsed" "$seeds" "$inputs"
+      "$name" "${runs:-?}" "$elapsed" "$seeds" "$inputs" >"$dir/result"
+    echo passed >"$dir/verdict"
+  else
+    reason=$(grep -m 1 -E 'ERROR: |runtime error:|SUMMARY: ' "$dir/log" || true)
+    {
+      printf '%-20s FAILED  %10s runs in %3d s, exit %d: %s\n' \
+        "$name" "${runs:-?}" "$elapsed" "$rc" "${reason:-see the log}"
+      for artifact in "$dir"/artifacts/*; do
+        [ -f "$artifact" ] || continue
+        echo "  input: $artifact (base64: $(head -c 4096 "$artifact" | base64 -w 0))"
+      done
+      echo "  log: $dir/log"
+      tail -n 40 "$dir/log" | sed 's/^/  | /'
+    } >"$dir/result"
+    echo failed >"$dir/verdict"
+  fi
+  cat "$dir/result"
+}
+
+# As many fuzzers at a time as there are cores (FUZZ_JOBS=n to choose): each
+# still gets its full time, on a core of its own.
+FUZZ_JOBS="${FUZZ_JOBS:-$(nproc)}"
+running=0
+names=()
+while read -r name binary corpus; do
+  names+=("$name")
+  if [ "$running" -ge "$FUZZ_JOBS" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+  fuzz_one "$name" "$binary" "$corpus" &
+  running=$((running + 1))
+done <"$LIST"
+wait
+
+passed=0
+failed=0
+for name in "${names[@]}"; do
+  if [ "$(cat "$WORK/$name/verdict" 2>/dev/null)" = passed ]; then
+    passed=$((passed + 1))
   else
     failed=$((failed + 1))
-    reason=$(grep -m 1 -E 'ERROR: |runtime error:|SUMMARY: ' "$dir/log" || true)
-    printf '%-20s FAILED  %10s runs in %3d s, exit %d: %s\n' \
-      "$name" "${runs:-?}" "$elapsed" "$rc" "${reason:-see the log}"
-    for artifact in "$dir"/artifacts/*; do
-      [ -f "$artifact" ] || continue
-      echo "  input: $artifact (base64: $(head -c 4096 "$artifact" | base64 -w 0))"
-    done
-    echo "  log: $dir/log"
-    tail -n 40 "$dir/log" | sed 's/^/  | /'
   fi
-done <"$LIST"
+done
 
 if [ "$failed" -eq 0 ]; then rm -rf "$WORK"; fi
 echo "fuzz: $passed passed, $failed failed"
