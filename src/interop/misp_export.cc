@@ -537,8 +537,10 @@ Status WriteMispFeed(const std::string& dir, const std::vector<json::object>& ev
     // never stops the feed nor takes another event's place.
     if (!IsUuid(uuid) || manifest.contains(uuid)) continue;
     {
+      // Streamed, not wrapped in {"Event": …} first: the event of loose
+      // indicators may hold a million attributes, and a copy doubles them.
       std::ofstream out(fs::path(dir) / (uuid + ".json"), std::ios::binary | std::ios::trunc);
-      out << json::serialize(json::object{{"Event", event}});
+      out << "{\"Event\":" << event << "}";
       if (!out) return IoError("cannot write " + uuid + ".json in " + dir);
     }
     json::object entry{{"info", StringProperty(event, "info")},
