@@ -16,6 +16,7 @@
 #include "alerts/shadowserver.h"
 #include "alerts/status.h"
 #include "bus/bus.h"
+#include "common/memory.h"
 #include "common/time.h"
 #include "node/node.h"
 #include "sharing/policy.h"
@@ -62,6 +63,7 @@ Status SyncFromDirectory(const Opened& opened) {
 }
 
 int Ingest(const Args& args) {
+  KeepFreedMemoryForReuse();  // each batch's buffers are as large as the last's
   auto opened = Open(args.dir);
   if (!opened.ok()) return ReportFailure(opened.status());
   Status synced = SyncFromDirectory(*opened);

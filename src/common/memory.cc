@@ -1,5 +1,6 @@
 #include "common/memory.h"
 
+#include <malloc.h>
 #include <sys/mman.h>
 
 #include <cstdint>
@@ -17,6 +18,12 @@ void* MapZeroedPages(size_t bytes) {
 void UnmapPages(void* data, size_t bytes) { munmap(data, bytes); }
 
 }  // namespace internal
+
+void KeepFreedMemoryForReuse() {
+  // Setting either turns off glibc's sliding mmap threshold, so set both.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+}
 
 void PrefaultForWriting(void* data, size_t bytes) {
 #ifdef MADV_POPULATE_WRITE
