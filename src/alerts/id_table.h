@@ -51,8 +51,8 @@ class IdTable {
   }
   size_t size() const { return size_ + (zero_ ? 1 : 0); }
   // Empties it but keeps its capacity: the ingester clears it after every
-  // batch and fills it again with about as many ids, and growing it back
-  // (rehashing at each doubling) cost 6 % of an ingest.
+  // batch and fills it again with about as many ids, which would otherwise
+  // grow it back from 1,024 slots, rehashing at each doubling.
   void Clear() {
     std::fill(slots_.begin(), slots_.end(), Entry{});
     size_ = 0;

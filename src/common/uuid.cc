@@ -1,11 +1,12 @@
 #include "common/uuid.h"
-#include "common/encoding.h"
 
 #include <openssl/evp.h>
 #include <sodium.h>
 
 #include <array>
 #include <cstdio>
+
+#include "common/encoding.h"
 
 namespace kizuna {
 namespace {

@@ -69,15 +69,6 @@ std::optional<int> WaitForExit(pid_t pid, std::chrono::milliseconds timeout) {
   return result;
 }
 
-// SIGKILL to the child's process group, and reaps it.
-void KillAndReap(pid_t pid) {
-  kill(-pid, SIGKILL);
-  kill(pid, SIGKILL);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-}
-
 int ExitCodeOf(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -168,7 +159,7 @@ CommandResult RunProgram(const std::string& program, const std::vector<std::stri
   CommandResult result;
   std::optional<int> status = WaitForExit(pid, timeout);
   if (!status) {
-    KillAndReap(pid);
+    test_support::KillBoundChild(pid);
     result.timed_out = true;
     result.exit_code = 128 + SIGKILL;
   } else {
@@ -251,7 +242,7 @@ bool NodeProcess::Stop() {
 
 void NodeProcess::Kill() {
   if (pid_ <= 0) return;
-  KillAndReap(pid_);
+  test_support::KillBoundChild(pid_);
   pid_ = -1;
 }
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -85,6 +86,14 @@ pid_t SpawnBoundChild(const std::vector<std::string>& argv, const ChildStdio& st
   }
   setpgid(pid, pid);  // as the child does: whichever runs first
   return pid;
+}
+
+void KillBoundChild(pid_t pid) {
+  kill(-pid, SIGKILL);
+  kill(pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
 }
 
 }  // namespace kizuna::test_support

@@ -36,4 +36,8 @@ struct ChildStdio {
 pid_t SpawnBoundChild(const std::vector<std::string>& argv, const ChildStdio& stdio,
                       std::string* why);
 
+// SIGKILL to the child's process group (whatever it started) and to the
+// child, then reaps it.
+void KillBoundChild(pid_t pid);
+
 }  // namespace kizuna::test_support

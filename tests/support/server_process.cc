@@ -78,10 +78,7 @@ void StopServerProcess(pid_t* pid) {
   kill(*pid, SIGTERM);
   int status = 0;
   if (!Eventually([&] { return waitpid(*pid, &status, WNOHANG) != 0; }, std::chrono::seconds(10))) {
-    kill(-*pid, SIGKILL);
-    kill(*pid, SIGKILL);
-    while (waitpid(*pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    KillBoundChild(*pid);
   }
   *pid = -1;
 }
